@@ -9,6 +9,7 @@ a document is an error, not silently ignored.
 from __future__ import annotations
 
 import enum
+from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Final
 
@@ -23,22 +24,44 @@ from pydantic import (
 
 SCHEMA_VERSION: Final = 1
 
-Sku = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")]
+SKU_PATTERN: Final = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"
+Sku = Annotated[str, StringConstraints(pattern=SKU_PATTERN)]
 
-
-def _check_asset_path(path: str) -> str:
-    if path.startswith("/") or ".." in path.split("/") or "" in path.split("/"):
-        raise ValueError("must be a relative path inside the bundle")
-    return path
-
-
+# One path segment: not empty, not "." and not "..". Written as a plain regular
+# expression (no look-ahead) so pydantic checks it in Rust, which matters for
+# 20,000 image paths, and so the JSON schema carries the rule too.
+_SEGMENT: Final = (
+    r"(?:[A-Za-z0-9_-][A-Za-z0-9._-]*|\.[A-Za-z0-9_-][A-Za-z0-9._-]*|\.\.[A-Za-z0-9._-]+)"
+)
+ASSET_PATH_PATTERN: Final = rf"^{_SEGMENT}(?:/{_SEGMENT})*$"
 # Bundle-relative POSIX path; no absolute paths and no climbing out of the bundle.
-AssetPath = Annotated[
-    str,
-    StringConstraints(pattern=r"^[A-Za-z0-9._/-]{1,200}$"),
-    AfterValidator(_check_asset_path),
-]
+AssetPath = Annotated[str, StringConstraints(pattern=ASSET_PATH_PATTERN, max_length=200)]
 Sha256 = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]
+
+
+def _check_iso_datetime(value: str) -> str:
+    try:
+        datetime.fromisoformat(value)
+    except ValueError:
+        raise ValueError(
+            "must be an ISO 8601 date and time, e.g. 2025-06-18T09:30:00+08:00"
+        ) from None
+    return value
+
+
+IsoDateTime = Annotated[str, AfterValidator(_check_iso_datetime)]
+
+
+class FieldValueError(ValueError):
+    """A whole-document check that can still name the offending field.
+
+    Pydantic reports errors of a model validator at the document itself; raising
+    this lets `bundle.py` point at e.g. `products[7].sku` instead.
+    """
+
+    def __init__(self, message: str, loc: tuple[str | int, ...]) -> None:
+        super().__init__(message)
+        self.loc = loc
 
 
 class Language(enum.StrEnum):
@@ -99,11 +122,14 @@ class Catalog(_Frozen):
 
     @model_validator(mode="after")
     def _unique_skus(self) -> Catalog:
-        seen: set[str] = set()
-        for product in self.products:
-            if product.sku in seen:
-                raise ValueError(f"duplicate SKU {product.sku!r}")
-            seen.add(product.sku)
+        seen: dict[str, int] = {}
+        for index, product in enumerate(self.products):
+            first = seen.setdefault(product.sku, index)
+            if first != index:
+                raise FieldValueError(
+                    f"duplicate SKU {product.sku!r} (first at products[{first}])",
+                    ("products", index, "sku"),
+                )
         return self
 
 
@@ -120,11 +146,14 @@ class Planogram(_Frozen):
 
     @model_validator(mode="after")
     def _unique_slots(self) -> Planogram:
-        seen: set[int] = set()
-        for assignment in self.slots:
-            if assignment.slot in seen:
-                raise ValueError(f"slot {assignment.slot} assigned twice")
-            seen.add(assignment.slot)
+        seen: dict[int, int] = {}
+        for index, assignment in enumerate(self.slots):
+            first = seen.setdefault(assignment.slot, index)
+            if first != index:
+                raise FieldValueError(
+                    f"slot {assignment.slot} assigned twice (first at slots[{first}])",
+                    ("slots", index, "slot"),
+                )
         return self
 
 
@@ -151,14 +180,16 @@ class AssetEntry(_Frozen):
 
 class Manifest(_Frozen):
     schema_version: int
-    release: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")]
-    created_at: str
+    release: Annotated[str, StringConstraints(pattern=SKU_PATTERN)]  # same shape as a SKU
+    created_at: IsoDateTime
     assets: tuple[AssetEntry, ...]
 
     @model_validator(mode="after")
     def _supported(self) -> Manifest:
         if self.schema_version != SCHEMA_VERSION:
-            raise ValueError(
-                f"schema_version {self.schema_version} is not supported (expected {SCHEMA_VERSION})"
+            raise FieldValueError(
+                f"schema_version {self.schema_version} is not supported"
+                f" (expected {SCHEMA_VERSION})",
+                ("schema_version",),
             )
         return self

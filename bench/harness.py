@@ -1,0 +1,162 @@
+"""Shared parts of the benchmarks: a kiosk process on a pty we play the board on.
+
+The benchmark process is the pickup board: it owns the pseudo-terminal, writes
+protocol lines, and reads the kiosk's `--trace` file to see when each screen
+was first painted. Both sides stamp with time.monotonic(), which is one clock
+for every process on the machine.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import tty
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+CACHE = ROOT / "var" / "bench"
+
+
+def sample_bundle(products: int) -> Path:
+    """A generated bundle with `products` phones, made once and reused."""
+    out = CACHE / f"bundle-{products}"
+    if not (out / "manifest.json").exists():
+        subprocess.run(
+            [sys.executable, "-m", "content.sample", str(out), "--products", str(products)],
+            check=True,
+            cwd=ROOT,
+            stdout=subprocess.DEVNULL,
+        )
+    return out
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    index = min(len(ordered) - 1, max(0, round(q / 100 * (len(ordered) - 1))))
+    return ordered[index]
+
+
+def summary(name: str, values_ms: list[float]) -> str:
+    return (
+        f"{name}: n={len(values_ms)} median={statistics.median(values_ms):.1f} ms "
+        f"p95={percentile(values_ms, 95):.1f} ms p99={percentile(values_ms, 99):.1f} ms "
+        f"max={max(values_ms):.1f} ms"
+    )
+
+
+class TraceReader:
+    """Follows a growing JSON-lines trace file."""
+
+    def __init__(self, path: Path) -> None:
+        self._path = path
+        self._offset = 0
+        self._partial = b""
+
+    def lines(self) -> Iterator[dict[str, Any]]:
+        if not self._path.exists():
+            return
+        with self._path.open("rb") as handle:
+            handle.seek(self._offset)
+            data = handle.read()
+        self._offset += len(data)
+        data = self._partial + data
+        *complete, self._partial = data.split(b"\n")
+        for line in complete:
+            yield json.loads(line)
+
+    def wait_for(
+        self, match: Callable[[dict[str, Any]], bool], timeout: float = 10.0
+    ) -> dict[str, Any]:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            for line in self.lines():
+                if match(line):
+                    return line
+            time.sleep(0.0005)
+        raise TimeoutError("the kiosk did not write the expected trace line in time")
+
+
+class KioskUnderTest:
+    def __init__(self, bundle: Path, data_dir: Path, extra: list[str] | None = None) -> None:
+        self.master, self._slave = os.openpty()
+        tty.setraw(self._slave)
+        self.port = os.ttyname(self._slave)
+        self.trace_path = data_dir / "trace.jsonl"
+        self.trace = TraceReader(self.trace_path)
+        env = dict(os.environ, QT_QPA_PLATFORM="offscreen", PYTHONPATH=str(ROOT))
+        self.started = time.monotonic()
+        self.process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "kiosk.app",
+                "--content",
+                str(bundle),
+                "--pickup-port",
+                self.port,
+                "--data-dir",
+                str(data_dir),
+                "--trace",
+                str(self.trace_path),
+                *(extra or []),
+            ],
+            env=env,
+            cwd=ROOT,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        self._drain_host = True
+
+    def write(self, line: str) -> float:
+        """Send a board line; returns the monotonic time just before the write."""
+        stamp = time.monotonic()
+        os.write(self.master, line.encode() + b"\n")
+        return stamp
+
+    def drain(self) -> None:
+        """Read whatever the kiosk sent to the board (LED, STATE?) so its writes never block."""
+        os.set_blocking(self.master, False)
+        try:
+            while os.read(self.master, 4096):
+                pass
+        except BlockingIOError:
+            pass
+        finally:
+            os.set_blocking(self.master, True)
+
+    def rss_bytes(self) -> int:
+        status = Path(f"/proc/{self.process.pid}/status").read_text()
+        for line in status.splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) * 1024
+        raise RuntimeError("no VmRSS")
+
+    def stop(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+        os.close(self.master)
+        os.close(self._slave)
+
+
+@contextmanager
+def running_kiosk(bundle: Path, extra: list[str] | None = None) -> Iterator[KioskUnderTest]:
+    with tempfile.TemporaryDirectory(prefix="kiosk-bench-") as tmp:
+        kiosk = KioskUnderTest(bundle, Path(tmp), extra)
+        try:
+            kiosk.trace.wait_for(lambda l: l["kind"] == "paint" and l["view"] == "attract", 30)
+            kiosk.write("HELLO BENCH-1 1.0 12")
+            kiosk.trace.wait_for(lambda l: l["kind"] == "health" and l["status"] == "up", 10)
+            yield kiosk
+        finally:
+            kiosk.stop()

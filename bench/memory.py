@@ -1,0 +1,52 @@
+"""Memory: RSS of the kiosk over 1,000 lift/drop cycles.
+
+Each cycle lifts a phone, waits for its screen's first paint, and puts it back.
+Target: at most 200 MB after 1,000 cycles and no growth over the last 500.
+
+    .venv/bin/python bench/memory.py [--cycles 1000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+from harness import running_kiosk, sample_bundle
+
+from content.bundle import load_bundle
+
+MB = 1024 * 1024
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--cycles", type=int, default=1000)
+    args = parser.parse_args()
+    bundle_dir = sample_bundle(16)
+    slots = [(a.slot, a.sku) for a in load_bundle(bundle_dir).planogram.slots]
+    samples: dict[int, int] = {}
+    with running_kiosk(bundle_dir, ["--drop-grace", "0.05"]) as kiosk:
+        samples[0] = kiosk.rss_bytes()
+        for cycle in range(1, args.cycles + 1):
+            slot, sku = slots[cycle % len(slots)]
+            sent = kiosk.write(f"LIFT {slot}")
+            kiosk.trace.wait_for(
+                lambda l, sku=sku, sent=sent: l["kind"] == "paint"
+                and l["view"] == f"product:{sku}" and l["mono"] >= sent
+            )
+            time.sleep(0.02)
+            kiosk.write(f"DROP {slot}")
+            kiosk.trace.wait_for(lambda l: l["kind"] == "paint" and l["view"] == "attract")
+            kiosk.drain()
+            if cycle % 100 == 0:
+                samples[cycle] = kiosk.rss_bytes()
+    half = args.cycles // 2
+    print("RSS by cycle: " + ", ".join(f"{c}: {b / MB:.0f} MB" for c, b in samples.items()))
+    end = samples[max(samples)]
+    growth = end - samples.get(half, samples[0])
+    print(f"after {args.cycles} cycles: {end / MB:.1f} MB; "
+          f"growth over the last {args.cycles - half}: {growth / MB:+.1f} MB")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,308 @@
+"""Installed content releases on disk: verified install, atomic activation, last good fallback.
+
+Layout under the store's root (e.g. `<data-dir>/content`):
+
+    releases/<release>/   one directory per release, never changed after install
+    releases/.tmp-*       an install or removal in progress; cleared by the next one
+    current               symlink to releases/<release>, swapped with os.replace
+    .lock                 flock, so two writers (updater, a tool) never interleave
+
+A release is copied into a temporary directory, flushed to disk, renamed into
+place and only then made current, so a power cut leaves either the old or the
+new release active, never half of one. Install time (the order for rollback
+and pruning) is the release directory's mtime, set explicitly at install.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import logging
+import os
+import secrets
+import shutil
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Final
+
+from content.bundle import MANIFEST, Bundle, BundleError, BundleProblem, load_bundle
+from content.model import Manifest
+
+_log = logging.getLogger("content.store")
+
+RELEASES: Final = "releases"
+CURRENT: Final = "current"
+_TMP_PREFIX: Final = ".tmp-"  # hidden: never taken for a release
+_LINK_PREFIX: Final = ".current-"
+_LOCK: Final = ".lock"
+_CHUNK: Final = 1 << 20  # 1 MiB: hashlib and the disk both like large reads
+
+
+class ContentStore:
+    """The releases a kiosk has, and which one it shows."""
+
+    def __init__(self, root: Path) -> None:
+        self._root = root
+        self._releases = root / RELEASES
+
+    @property
+    def root(self) -> Path:
+        return self._root
+
+    def install(self, source: Path) -> Bundle:
+        """Verify the bundle in `source`, copy it in and make it current.
+
+        Raises BundleError (and leaves `current` as it was) when the bundle has
+        problems or the same release is installed with other content; OSError
+        when the disk fails (full, read-only).
+        """
+        try:
+            bundle = load_bundle(source, verify_hashes=True)
+        except BundleError as exc:
+            _log.warning(
+                "Not installing bundle from %s: %d problem(s); first: %s",
+                source,
+                len(exc.problems),
+                exc.problems[0],
+            )
+            raise
+        release = bundle.release
+        target = self._releases / release
+        with self._locked():
+            installed = self._load(release) if target.is_dir() else None
+            if installed is not None:
+                if installed.manifest != bundle.manifest:
+                    _log.warning("Not installing release %s: installed with other content", release)
+                    raise BundleError(
+                        [
+                            BundleProblem(
+                                MANIFEST,
+                                "release",
+                                f"release {release} is already installed with other content;"
+                                " publish the change as a new release",
+                            )
+                        ]
+                    )
+                if self._current_name() == release:
+                    _log.info("Release %s is already installed and current", release)
+                else:
+                    self._stamp(target)  # installing again makes it the newest
+                    self._point_current(release)
+                    _log.info("Release %s was already installed; made it current again", release)
+                return installed
+
+            self._clear_leftovers()
+            staging = self._copy(source, bundle.manifest)
+            try:
+                if target.exists():  # a damaged copy of this release: replace it
+                    self._discard(target)
+                staging.rename(target)
+            except BaseException:
+                shutil.rmtree(staging, ignore_errors=True)
+                raise
+            _fsync_dir(self._releases)
+            self._stamp(target)
+            self._point_current(release)
+        result = load_bundle(target, verify_hashes=False)  # just verified while copying
+        _log.info(
+            "Installed release %s: %d products, %d files",
+            release,
+            len(result.catalog.products),
+            len(result.manifest.assets),
+        )
+        return result
+
+    def current(self) -> Bundle | None:
+        """The active release (sizes checked, not hashes, for a fast start).
+
+        If it is damaged, the newest other intact release is returned instead
+        (`current` itself is left alone); None when there is nothing usable.
+        """
+        name = self._current_name()
+        if name is None:
+            return None
+        bundle = self._load(name)
+        if bundle is not None:
+            return bundle
+        for other in reversed(self.releases()):
+            if other != name and (fallback := self._load(other)) is not None:
+                _log.warning("Showing release %s instead of damaged release %s", other, name)
+                return fallback
+        _log.error("No usable content release")
+        return None
+
+    def releases(self) -> list[str]:
+        """Installed releases, oldest install first."""
+        try:
+            entries = list(os.scandir(self._releases))
+        except FileNotFoundError:
+            return []
+        stamped = [
+            (entry.stat(follow_symlinks=False).st_mtime_ns, entry.name)
+            for entry in entries
+            if not entry.name.startswith(".") and entry.is_dir(follow_symlinks=False)
+        ]
+        return [name for _, name in sorted(stamped)]
+
+    def rollback(self) -> Bundle | None:
+        """Make the release installed before the current one current again and return it.
+
+        Damaged candidates are skipped; None (and nothing changed) when there
+        is no earlier intact release.
+        """
+        with self._locked():
+            name = self._current_name()
+            ordered = self.releases()
+            if name is None or name not in ordered:
+                _log.warning("Nothing to roll back from: no current release")
+                return None
+            for previous in reversed(ordered[: ordered.index(name)]):
+                bundle = self._load(previous)
+                if bundle is not None:
+                    self._point_current(previous)
+                    _log.info("Rolled back from release %s to %s", name, previous)
+                    return bundle
+        _log.warning("Cannot roll back from release %s: no earlier intact release", name)
+        return None
+
+    def prune(self, keep: int = 3) -> None:
+        """Delete all but the `keep` newest releases; the current one always stays."""
+        with self._locked():
+            ordered = self.releases()
+            keeping = set(ordered[-keep:]) if keep > 0 else set()
+            if (name := self._current_name()) is not None:
+                keeping.add(name)
+            removed = [release for release in ordered if release not in keeping]
+            for release in removed:
+                self._discard(self._releases / release)
+            self._clear_leftovers()
+        if removed:
+            _log.info("Pruned releases %s", ", ".join(removed))
+
+    # --- internals -------------------------------------------------------------------
+
+    def _load(self, release: str) -> Bundle | None:
+        try:
+            return load_bundle(self._releases / release, verify_hashes=False)
+        except BundleError as exc:
+            _log.error(
+                "Release %s is damaged: %d problem(s); first: %s",
+                release,
+                len(exc.problems),
+                exc.problems[0],
+            )
+            return None
+
+    def _current_name(self) -> str | None:
+        try:
+            target = Path(os.readlink(self._root / CURRENT))
+        except OSError:  # no link yet (or not a link)
+            return None
+        # Only a link of our own shape counts: releases/<name>, nothing outside.
+        if target.parent != Path(RELEASES) or target.name.startswith("."):
+            _log.error("Ignoring unexpected content link %s", target)
+            return None
+        return target.name
+
+    def _point_current(self, release: str) -> None:
+        link = self._root / f"{_LINK_PREFIX}{secrets.token_hex(4)}"
+        os.symlink(Path(RELEASES) / release, link)  # relative: the store can move
+        os.replace(link, self._root / CURRENT)  # atomic: readers see old or new
+        _fsync_dir(self._root)
+
+    def _copy(self, source: Path, manifest: Manifest) -> Path:
+        """Copy the listed files to a staging directory, hashing them again on the way.
+
+        Hashing while copying means what is installed is exactly what was
+        verified, even if `source` changed after `load_bundle` looked at it.
+        """
+        staging = self._releases / f"{_TMP_PREFIX}{secrets.token_hex(6)}"
+        staging.mkdir(parents=True)
+        try:
+            for entry in manifest.assets:
+                target = staging / entry.path
+                target.parent.mkdir(parents=True, exist_ok=True)
+                digest, size = _copy_file(source / entry.path, target)
+                if (digest, size) != (entry.sha256, entry.size):
+                    raise BundleError(
+                        [BundleProblem(entry.path, "sha256", "changed while being installed")]
+                    )
+            data = (source / MANIFEST).read_bytes()
+            if Manifest.model_validate_json(data) != manifest:
+                raise BundleError([BundleProblem(MANIFEST, "", "changed while being installed")])
+            _write_synced(staging / MANIFEST, data)
+            for directory in [*(p for p in staging.rglob("*") if p.is_dir()), staging]:
+                _fsync_dir(directory)
+        except BaseException:
+            shutil.rmtree(staging, ignore_errors=True)
+            raise
+        return staging
+
+    def _stamp(self, release_dir: Path) -> None:
+        # Strictly after every other release, even within one clock tick.
+        newest = max(
+            (
+                (self._releases / name).stat().st_mtime_ns
+                for name in self.releases()
+                if name != release_dir.name
+            ),
+            default=0,
+        )
+        stamp = max(time.time_ns(), newest + 1)
+        os.utime(release_dir, ns=(stamp, stamp))
+
+    def _discard(self, path: Path) -> None:
+        # Renamed first, so a half-deleted release never shows under its name.
+        doomed = path.with_name(f"{_TMP_PREFIX}{secrets.token_hex(6)}")
+        path.rename(doomed)
+        shutil.rmtree(doomed, ignore_errors=True)
+
+    def _clear_leftovers(self) -> None:
+        """Remove staging directories and link files left by an interrupted writer."""
+        for folder, prefix in ((self._releases, _TMP_PREFIX), (self._root, _LINK_PREFIX)):
+            for leftover in folder.glob(f"{prefix}*"):
+                if leftover.is_dir() and not leftover.is_symlink():
+                    shutil.rmtree(leftover, ignore_errors=True)
+                else:
+                    leftover.unlink(missing_ok=True)
+
+    @contextmanager
+    def _locked(self) -> Iterator[None]:
+        self._releases.mkdir(parents=True, exist_ok=True)
+        with (self._root / _LOCK).open("a") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def _copy_file(source: Path, target: Path) -> tuple[str, int]:
+    digest = hashlib.sha256()
+    size = 0
+    with source.open("rb") as reader, target.open("wb") as writer:
+        while chunk := reader.read(_CHUNK):
+            digest.update(chunk)
+            writer.write(chunk)
+            size += len(chunk)
+        writer.flush()
+        os.fsync(writer.fileno())
+    return digest.hexdigest(), size
+
+
+def _write_synced(path: Path, data: bytes) -> None:
+    with path.open("wb") as writer:
+        writer.write(data)
+        writer.flush()
+        os.fsync(writer.fileno())
+
+
+def _fsync_dir(path: Path) -> None:
+    # A rename or a new file is durable only once its directory is synced.
+    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

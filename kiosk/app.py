@@ -1,0 +1,224 @@
+"""The shopper kiosk: wiring only. Build every object, connect them, run."""
+
+from __future__ import annotations
+
+import argparse
+import faulthandler
+import logging
+import os
+import signal
+import socket
+import sys
+import time
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from types import TracebackType
+from typing import Final
+
+from PySide6.QtCore import QSocketNotifier, Qt
+from PySide6.QtWidgets import QApplication
+
+from backend_client.outbox import OutboxWriter
+from content.bundle import Bundle, BundleError
+from content.store import ContentStore
+from devices.pickup import PickupBoard
+from devices.protocols.pickup import LedMode
+from kiosk import theme
+from kiosk.controller import SessionController
+from kiosk.device_bridge import DeviceBridge
+from kiosk.images import ImageCache
+from kiosk.screens.window import KioskWindow
+from kiosk.session import SessionConfig, SessionMachine, SessionState
+from kiosk.trace import FileTrace, NullTrace, Trace
+
+log = logging.getLogger("kiosk.app")
+
+DEFAULT_DATA_DIR: Final = Path(
+    os.environ.get("XDG_DATA_HOME", Path.home() / ".local" / "share")
+) / "kiosk"
+
+
+@dataclass(frozen=True, slots=True)
+class KioskOptions:
+    content: Path | None = None
+    pickup_port: str | None = None
+    data_dir: Path = DEFAULT_DATA_DIR
+    trace: Path | None = None
+    windowed: bool = False
+    session: SessionConfig = SessionConfig()
+
+
+def parse_args(argv: Sequence[str] | None = None) -> KioskOptions:
+    defaults = SessionConfig()
+    parser = argparse.ArgumentParser(prog="kiosk", description="The shopper touchscreen.")
+    parser.add_argument("--content", type=Path, help="content bundle directory to install")
+    parser.add_argument("--pickup-port", help="serial port of the pickup sensor board")
+    parser.add_argument("--data-dir", type=Path, default=DEFAULT_DATA_DIR)
+    parser.add_argument("--trace", type=Path, help="write JSON-lines diagnostics here")
+    parser.add_argument("--windowed", action="store_true", help="a 1920x1080 window")
+    parser.add_argument("--drop-grace", type=float, default=defaults.drop_grace, metavar="S")
+    parser.add_argument("--idle-timeout", type=float, default=defaults.idle_timeout, metavar="S")
+    parser.add_argument("--bounce-ms", type=float, default=defaults.bounce * 1000, metavar="MS")
+    args = parser.parse_args(argv)
+    return KioskOptions(
+        content=args.content,
+        pickup_port=args.pickup_port,
+        data_dir=args.data_dir,
+        trace=args.trace,
+        windowed=args.windowed,
+        session=SessionConfig(
+            drop_grace=args.drop_grace,
+            idle_timeout=args.idle_timeout,
+            bounce=args.bounce_ms / 1000,
+        ),
+    )
+
+
+def load_content(store: ContentStore, source: Path | None, trace: Trace) -> Bundle | None:
+    """Install `source` if it is good; otherwise keep serving the last good bundle."""
+    if source is not None:
+        try:
+            bundle = store.install(source)
+        except BundleError as error:
+            log.error("content bundle %s refused:\n%s", source, error)  # noqa: TRY400
+            trace.emit("content", status="refused", problems=len(error.problems))
+        else:
+            trace.emit("content", status="installed", release=bundle.release)
+            return bundle
+    bundle = store.current()
+    if bundle is None:
+        log.error("no usable content bundle: showing the welcome screen only")
+        trace.emit("content", status="none")
+    else:
+        trace.emit("content", status="current", release=bundle.release)
+    return bundle
+
+
+@dataclass
+class Kiosk:
+    """Everything `build` wired together, for `main` and for tests to drive and close."""
+
+    window: KioskWindow
+    controller: SessionController
+    bridge: DeviceBridge
+    board: PickupBoard | None
+    outbox: OutboxWriter
+    images: ImageCache
+    trace: Trace
+    bundle: Bundle | None
+
+    def close(self) -> None:
+        if self.board is not None:
+            self.board.stop()
+        self.window.close()
+        self.outbox.close()
+        self.images.close()
+        self.trace.emit("stop")
+        self.trace.close()
+
+
+def build(options: KioskOptions, app: QApplication) -> Kiosk:
+    options.data_dir.mkdir(parents=True, exist_ok=True)
+    trace: Trace = FileTrace(options.trace) if options.trace else NullTrace()
+    trace.emit("start", pid=os.getpid())
+
+    bundle = load_content(ContentStore(options.data_dir / "content"), options.content, trace)
+    outbox = OutboxWriter(options.data_dir / "outbox.sqlite3")
+    outbox.start()
+
+    bridge = DeviceBridge()
+    board = None
+    if options.pickup_port:
+        board = PickupBoard(options.pickup_port, bridge.post)
+
+    def set_led(slot: int, mode: LedMode) -> None:
+        if board is not None:
+            board.set_led(slot, mode)
+
+    slot_skus = {} if bundle is None else {a.slot: a.sku for a in bundle.planogram.slots}
+    controller = SessionController(
+        SessionMachine(options.session, slot_skus),
+        SessionState(boot=uuid.uuid4().hex[:8]),
+        append_record=outbox.append,
+        set_led=set_led,
+        trace=trace,
+    )
+    images = ImageCache()
+    window = KioskWindow(images)
+    window.set_bundle(bundle)
+
+    bridge.event_received.connect(controller.on_device_event, Qt.ConnectionType.QueuedConnection)
+    window.touched.connect(controller.touched)
+    window.recommendation_tapped.connect(controller.recommendation_tapped)
+    window.language_chosen.connect(controller.language_chosen)
+    window.install_touch_filter(app)
+    controller.state_changed.connect(window.render)
+    window.first_paint.connect(lambda view, mono: trace.emit("paint", mono=mono, view=view))
+    images.loaded.connect(window.update)
+
+    window.render(controller.state)
+    if board is not None:
+        board.start()
+    return Kiosk(window, controller, bridge, board, outbox, images, trace, bundle)
+
+
+def _install_crash_handlers(app: QApplication) -> tuple[socket.socket, socket.socket]:
+    """Log and keep serving: an exception in a slot must never take the screen down."""
+    faulthandler.enable()
+
+    def excepthook(
+        kind: type[BaseException], value: BaseException, tb: TracebackType | None
+    ) -> None:
+        log.critical("unhandled exception; the kiosk keeps running", exc_info=(kind, value, tb))
+
+    sys.excepthook = excepthook
+
+    # SIGTERM/SIGINT reach Python only when it runs; a socket pair wakes the Qt loop.
+    reader, writer = socket.socketpair()
+    writer.setblocking(False)
+    signal.set_wakeup_fd(writer.fileno())
+    notifier = QSocketNotifier(reader.fileno(), QSocketNotifier.Type.Read, app)
+
+    def on_signal() -> None:
+        reader.recv(64)
+        app.quit()
+
+    notifier.activated.connect(on_signal)
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: None)
+    return reader, writer  # the caller keeps them open for the life of the app
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    started = time.monotonic()
+    options = parse_args(argv)
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    app = QApplication(sys.argv[:1])
+    app.setApplicationName("kiosk")
+    app.setFont(theme.ui_font())
+    app.setStyleSheet(theme.STYLE_SHEET)
+    signal_sockets = _install_crash_handlers(app)
+
+    kiosk = build(options, app)
+    offscreen = app.platformName() == "offscreen"
+    if options.windowed or offscreen:
+        kiosk.window.resize(*theme.SCREEN_SIZE)
+        kiosk.window.show()
+    else:
+        app.setOverrideCursor(Qt.CursorShape.BlankCursor)  # a touchscreen has no pointer
+        kiosk.window.showFullScreen()
+    log.info("kiosk up in %.0f ms", (time.monotonic() - started) * 1000)
+    try:
+        return app.exec()
+    finally:
+        kiosk.close()
+        for sock in signal_sockets:
+            sock.close()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,159 @@
+"""Runs the session machine on the GUI thread and carries out its effects.
+
+Inputs arrive as device events (through the bridge) and screen intents; the
+machine answers with a new state and effects. Effects become outbox records
+(queued, never written on this thread), LED commands (queued to the board's
+writer) and alerts. A single-shot timer wakes the machine at its next deadline.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+
+from PySide6.QtCore import QObject, Qt, QTimer, Signal
+
+from backend_client.outbox import OutboxRecord
+from content.model import Language
+from devices.events import Alarm, DeviceEvent, DeviceHealth, Dropped, Lifted
+from devices.protocols.pickup import LedMode
+from kiosk.session import (
+    Effect,
+    LanguageChosen,
+    RaiseAlert,
+    Record,
+    RecommendationTapped,
+    SessionInput,
+    SessionMachine,
+    SessionState,
+    SetLed,
+    Touched,
+    Transition,
+)
+from kiosk.trace import Trace
+
+log = logging.getLogger("kiosk.controller")
+
+RECORD_SCHEMA_VERSION = 1
+
+
+class SessionController(QObject):
+    state_changed = Signal(object)  # SessionState
+    alert_raised = Signal(object)  # RaiseAlert, for the attendant channel
+    health_changed = Signal(object)  # DeviceHealth
+
+    def __init__(
+        self,
+        machine: SessionMachine,
+        state: SessionState,
+        *,
+        append_record: Callable[[OutboxRecord], None],
+        set_led: Callable[[int, LedMode], None],
+        trace: Trace,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        super().__init__()
+        self._machine = machine
+        self._state = state
+        self._append_record = append_record
+        self._set_led = set_led
+        self._trace = trace
+        self._clock = clock
+        self._timer = QTimer(self)
+        self._timer.setSingleShot(True)
+        self._timer.setTimerType(Qt.TimerType.PreciseTimer)
+        self._timer.timeout.connect(self._on_deadline)
+
+    @property
+    def state(self) -> SessionState:
+        return self._state
+
+    # -- inputs --
+
+    def on_device_event(self, event: DeviceEvent) -> None:
+        """Slot for the device bridge; runs on the GUI thread."""
+        match event:
+            case DeviceHealth():
+                self._trace.emit(
+                    "health", mono=event.at, device=event.device, status=event.status.value
+                )
+                self.health_changed.emit(event)
+            case Lifted() | Dropped():
+                self._trace.emit(
+                    "device",
+                    mono=event.at,
+                    event=type(event).__name__.lower(),
+                    slot=event.slot,
+                    resync=event.resync,
+                )
+                self._feed(event, event.at)
+            case Alarm():
+                self._trace.emit(
+                    "device", mono=event.at, event="alarm", slot=event.slot, reason=event.reason
+                )
+                self._feed(event, event.at)
+
+    def touched(self) -> None:
+        self._feed(Touched(), self._clock())
+
+    def recommendation_tapped(self, sku: str, shelf: str) -> None:
+        self._feed(RecommendationTapped(sku, shelf), self._clock())
+
+    def language_chosen(self, language: Language) -> None:
+        self._feed(LanguageChosen(language), self._clock())
+
+    def _feed(self, event: SessionInput, now: float) -> None:
+        self._apply(self._machine.step(self._state, event, now))
+
+    def _on_deadline(self) -> None:
+        self._apply(self._machine.advance(self._state, self._clock()))
+
+    # -- effects --
+
+    def _apply(self, transition: Transition) -> None:
+        before = self._state
+        self._state = transition.state
+        for effect in transition.effects:
+            try:
+                self._carry_out(effect)
+            except Exception:
+                # One failing effect (a full disk, a gone port) must not stop the others.
+                log.exception("effect %s failed", type(effect).__name__)
+        if self._state != before:
+            if self._state.view != before.view:
+                log.info("screen %s -> %s", before.view.key, self._state.view.key)
+                self._trace.emit("screen", view=self._state.view.key)
+            self.state_changed.emit(self._state)
+        self._schedule()
+
+    def _carry_out(self, effect: Effect) -> None:
+        match effect:
+            case Record():
+                self._append_record(
+                    OutboxRecord.new(
+                        effect.kind,
+                        effect.payload,
+                        occurred_at=self._wall(effect.at),
+                        schema_version=RECORD_SCHEMA_VERSION,
+                    )
+                )
+            case SetLed():
+                self._trace.emit("led", slot=effect.slot, mode=effect.mode.value)
+                self._set_led(effect.slot, effect.mode)
+            case RaiseAlert():
+                log.warning("alarm on slot %d: %s", effect.slot, effect.reason.value)
+                self._trace.emit("alert", slot=effect.slot, reason=effect.reason.value)
+                self.alert_raised.emit(effect)
+
+    def _wall(self, mono: float) -> datetime:
+        return datetime.now(UTC) - timedelta(seconds=max(0.0, self._clock() - mono))
+
+    def _schedule(self) -> None:
+        deadline = self._machine.next_deadline(self._state)
+        if deadline is None:
+            self._timer.stop()
+            return
+        delay_ms = max(0, round((deadline - self._clock()) * 1000) + 1)
+        self._timer.start(delay_ms)

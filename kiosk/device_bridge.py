@@ -1,0 +1,20 @@
+"""The one seam between device threads and the GUI thread.
+
+Drivers call `post` from their own threads; the event reaches Qt slots on the
+GUI thread through a queued signal, so no widget or session code ever runs on
+a driver thread.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QObject, Signal
+
+from devices.events import DeviceEvent
+
+
+class DeviceBridge(QObject):
+    event_received = Signal(object)  # a devices.events value
+
+    def post(self, event: DeviceEvent) -> None:
+        """Thread-safe: may be called from any thread."""
+        self.event_received.emit(event)

@@ -1,0 +1,155 @@
+"""The attract loop: the playlist's pictures, cross-faded slowly, and the invitation."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Final
+
+from PySide6.QtCore import QEasingCurve, QRectF, QSize, Qt, QTimer, QVariantAnimation
+from PySide6.QtGui import QColor, QImage, QLinearGradient, QPainter, QPaintEvent
+from PySide6.QtWidgets import QVBoxLayout, QWidget
+
+from content.model import Language, LocalizedText
+from kiosk.i18n import tr
+from kiosk.images import ImageCache
+from kiosk.screens.common import Screen, label
+
+FADE_MS: Final = 1200  # slow enough to read as calm, quick enough not to look stuck
+
+
+@dataclass(frozen=True, slots=True)
+class Slide:
+    image: Path
+    seconds: float
+    caption: LocalizedText | None
+
+
+class _SlideCanvas(QWidget):
+    """Paints the current slide, the outgoing one fading beneath it, and a legibility scrim."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.current = QImage()
+        self.previous = QImage()
+        self.fade = 1.0
+
+    def paintEvent(self, event: QPaintEvent) -> None:
+        painter = QPainter(self)
+        painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform)
+        painter.fillRect(self.rect(), QColor("#101114"))
+        if not self.previous.isNull() and self.fade < 1.0:
+            self._cover(painter, self.previous)
+        if not self.current.isNull():
+            painter.setOpacity(self.fade)
+            self._cover(painter, self.current)
+            painter.setOpacity(1.0)
+        scrim = QLinearGradient(0, self.height() * 0.45, 0, self.height())
+        scrim.setColorAt(0, QColor(0, 0, 0, 0))
+        scrim.setColorAt(1, QColor(0, 0, 0, 170))
+        painter.fillRect(self.rect(), scrim)
+
+    def _cover(self, painter: QPainter, image: QImage) -> None:
+        """Scale to cover the whole screen, cropping the overflow evenly."""
+        size = image.size().scaled(self.size(), Qt.AspectRatioMode.KeepAspectRatioByExpanding)
+        x = (self.width() - size.width()) / 2
+        y = (self.height() - size.height()) / 2
+        painter.drawImage(QRectF(x, y, size.width(), size.height()), image)
+
+
+class AttractScreen(Screen):
+    BOX = QSize(1920, 1080)
+
+    def __init__(self, images: ImageCache) -> None:
+        super().__init__()
+        self._images = images
+        self._slides: list[Slide] = []
+        self._index = 0
+        self._language = Language.ZH_CN
+        self._canvas = _SlideCanvas()
+        # For slides whose picture carries no headline of its own; in the shopper's language.
+        self._caption = label(role="caption", wrap=True)
+        self._invite = label(role="invite")
+        self._invite_other = label(role="invite-other")
+
+        overlay = QVBoxLayout(self._canvas)
+        overlay.setContentsMargins(120, 80, 120, 100)
+        overlay.addStretch(1)
+        overlay.addWidget(self._caption)
+        overlay.addSpacing(24)
+        overlay.addWidget(self._invite)
+        overlay.addWidget(self._invite_other)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self._canvas)
+
+        self._timer = QTimer(self)
+        self._timer.setSingleShot(True)
+        self._timer.timeout.connect(self._next)
+        self._fade = QVariantAnimation(self)
+        self._fade.setStartValue(0.0)
+        self._fade.setEndValue(1.0)
+        self._fade.setDuration(FADE_MS)
+        self._fade.setEasingCurve(QEasingCurve.Type.InOutSine)
+        self._fade.valueChanged.connect(self._on_fade)
+
+    def set_slides(self, slides: list[Slide]) -> None:
+        self._slides = slides
+        self._index = 0
+        self._images.preload([(s.image, self.BOX) for s in slides])
+        self._show_slide(animate=False)
+
+    def set_unavailable(self) -> None:
+        """No content at all: a calm welcome instead of a broken loop."""
+        self._slides = []
+        self._timer.stop()
+        self._canvas.current = QImage()
+        self._caption.setText(tr(self._language, "unavailable.title"))
+        self._invite.setText(tr(self._language, "unavailable.body"))
+        self._invite_other.clear()
+        self._canvas.update()
+
+    def show_language(self, language: Language) -> None:
+        self._language = language
+        if self._slides:
+            self._show_texts()
+
+    def start(self) -> None:
+        """Resume the loop from the first slide (each new attract period starts fresh)."""
+        if self._slides:
+            self._index = 0
+            self._show_slide(animate=False)
+
+    def stop(self) -> None:
+        self._timer.stop()
+        self._fade.stop()
+
+    def _next(self) -> None:
+        if len(self._slides) > 1:
+            self._index = (self._index + 1) % len(self._slides)
+            self._show_slide(animate=True)
+
+    def _show_slide(self, *, animate: bool) -> None:
+        slide = self._slides[self._index]
+        self._canvas.previous = self._canvas.current
+        self._canvas.current = self._images.get(slide.image, self.BOX)
+        self._show_texts()
+        if animate:
+            self._fade.start()
+        else:
+            self._canvas.fade = 1.0
+            self._canvas.update()
+        self._timer.start(round(slide.seconds * 1000))
+
+    def _show_texts(self) -> None:
+        slide = self._slides[self._index]
+        # Both languages invite: the shopper has not chosen one yet.
+        other = Language.EN if self._language is Language.ZH_CN else Language.ZH_CN
+        self._caption.setText(slide.caption.get(self._language) if slide.caption else "")
+        self._caption.setVisible(slide.caption is not None)
+        self._invite.setText(tr(self._language, "attract.invite"))
+        self._invite_other.setText(tr(other, "attract.invite"))
+
+    def _on_fade(self, value: object) -> None:
+        self._canvas.fade = float(value)  # type: ignore[arg-type]
+        self._canvas.update()

@@ -1,0 +1,131 @@
+"""Small widgets the screens share. Widgets draw and emit intents; they decide nothing."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QRectF, QSize, Qt, Signal
+from PySide6.QtGui import QImage, QMouseEvent, QPainter, QPaintEvent
+from PySide6.QtWidgets import QFrame, QLabel, QPushButton, QSizePolicy, QVBoxLayout, QWidget
+
+from content.model import Language
+from kiosk.i18n import tr
+
+
+def label(text: str = "", role: str = "", *, wrap: bool = False) -> QLabel:
+    widget = QLabel(text)
+    if role:
+        widget.setProperty("role", role)
+    widget.setWordWrap(wrap)
+    return widget
+
+
+class Screen(QWidget):
+    """Base of every full screen; remembers whether it has painted since it was shown."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.setObjectName("Screen")
+        self.setAttribute(Qt.WidgetAttribute.WA_StyledBackground, True)
+        self.painted = False
+
+    def paintEvent(self, event: QPaintEvent) -> None:
+        super().paintEvent(event)
+        self.painted = True
+
+
+class ImageView(QWidget):
+    """Draws one picture centred and scaled to fit, without distortion."""
+
+    def __init__(self, box: QSize) -> None:
+        super().__init__()
+        self.box = box
+        self._image = QImage()
+        self.setMinimumSize(box.width() // 2, box.height() // 2)
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
+
+    def set_image(self, image: QImage) -> None:
+        self._image = image
+        self.update()
+
+    def sizeHint(self) -> QSize:
+        return self.box
+
+    def paintEvent(self, event: QPaintEvent) -> None:
+        if self._image.isNull():
+            return
+        painter = QPainter(self)
+        painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform)
+        size = self._image.size().scaled(self.size(), Qt.AspectRatioMode.KeepAspectRatio)
+        x = (self.width() - size.width()) / 2
+        y = (self.height() - size.height()) / 2
+        painter.drawImage(QRectF(x, y, size.width(), size.height()), self._image)
+
+
+class ProductCard(QFrame):
+    """A recommended phone: picture, name, price, and its slot when it is in this cabinet."""
+
+    THUMB = QSize(160, 170)
+    tapped = Signal(str)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.setProperty("role", "card")
+        self.setCursor(Qt.CursorShape.PointingHandCursor)
+        self.setMinimumSize(240, 270)
+        self.sku = ""
+        self.image = ImageView(self.THUMB)
+        self.name = label(role="card-name", wrap=True)
+        self.price = label(role="card-price")
+        self.slot = label(role="card-slot")
+        keep_place = self.slot.sizePolicy()
+        keep_place.setRetainSizeWhenHidden(True)  # every card the same height, slot or not
+        self.slot.setSizePolicy(keep_place)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(20, 16, 20, 16)
+        layout.setSpacing(8)
+        layout.addWidget(self.image, 1)
+        layout.addWidget(self.name)
+        layout.addWidget(self.price)
+        layout.addWidget(self.slot, 0, Qt.AlignmentFlag.AlignLeft)
+
+    def show_product(
+        self, sku: str, name: str, price: str, slot_text: str | None, image: QImage
+    ) -> None:
+        self.sku = sku
+        self.name.setText(name)
+        self.price.setText(price)
+        self.slot.setVisible(slot_text is not None)
+        self.slot.setText(slot_text or "")
+        self.image.set_image(image)
+
+    def mouseReleaseEvent(self, event: QMouseEvent) -> None:
+        if self.sku and self.rect().contains(event.position().toPoint()):
+            self.tapped.emit(self.sku)
+        super().mouseReleaseEvent(event)
+
+
+class LanguageButton(QPushButton):
+    """Switches between Chinese and English; labelled in the language it switches to."""
+
+    chosen = Signal(object)  # Language
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.setProperty("role", "language")
+        self._current = Language.ZH_CN
+        self.clicked.connect(self._toggle)
+        self.show_language(Language.ZH_CN)
+
+    def show_language(self, language: Language) -> None:
+        self._current = language
+        self.setText(tr(language, "language.switch"))
+
+    def _toggle(self) -> None:
+        other = Language.EN if self._current is Language.ZH_CN else Language.ZH_CN
+        self.chosen.emit(other)
+
+
+def slot_badge(language: Language, slot: int | None) -> str | None:
+    if slot is None:
+        return None
+    return f"{slot} 号位" if language is Language.ZH_CN else f"Slot {slot}"
+

@@ -1,0 +1,138 @@
+"""The shopper's window: one screen at a time, rendered from the session state."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+
+from PySide6.QtCore import QEvent, QObject, Signal
+from PySide6.QtWidgets import QStackedLayout, QWidget
+
+from content.bundle import Bundle
+from kiosk import pages
+from kiosk.images import ImageCache
+from kiosk.screens.attract import AttractScreen, Slide
+from kiosk.screens.common import ProductCard, Screen
+from kiosk.screens.compare import SIDE_IMAGE, CompareScreen
+from kiosk.screens.product import HERO, ProductScreen
+from kiosk.session import ATTRACT, CompareView, ProductView, SessionState, View
+
+log = logging.getLogger("kiosk.screens")
+
+_TOUCH_EVENTS = (QEvent.Type.MouseButtonPress, QEvent.Type.TouchBegin)
+
+
+class KioskWindow(QWidget):
+    touched = Signal()
+    recommendation_tapped = Signal(str, str)  # sku, shelf
+    language_chosen = Signal(object)  # Language
+    first_paint = Signal(str, float)  # view key, monotonic time the frame was painted
+
+    def __init__(self, images: ImageCache, clock: Callable[[], float] = time.monotonic) -> None:
+        super().__init__()
+        self.setObjectName("KioskWindow")
+        self._clock = clock
+        self._images = images
+        self._bundle: Bundle | None = None
+        self._shown: tuple[str, object] | None = None  # (view key, what was rendered)
+        self._awaiting_paint: str | None = None
+
+        self.attract = AttractScreen(images)
+        self.product = ProductScreen(images, pages.SHELF_SIZE)
+        self.compare = CompareScreen(images)
+        self.product.recommendation_tapped.connect(self.recommendation_tapped)
+        for screen in (self.product, self.compare):
+            screen.language_chosen.connect(self.language_chosen)
+        self._stack = QStackedLayout(self)
+        for screen in (self.attract, self.product, self.compare):
+            self._stack.addWidget(screen)
+
+    # -- content --
+
+    def set_bundle(self, bundle: Bundle | None) -> None:
+        self._bundle = bundle
+        self._shown = None
+        if bundle is None:
+            self.attract.set_unavailable()
+            return
+        slides = [
+            Slide(bundle.asset(item.image), item.seconds, item.caption)
+            for item in bundle.playlist.items
+        ]
+        self.attract.set_slides(slides)
+        self._preload_cabinet(bundle)
+
+    def _preload_cabinet(self, bundle: Bundle) -> None:
+        """Decode the pictures a lift will need before any shopper lifts anything."""
+        requests = []
+        for assignment in bundle.planogram.slots:
+            product = bundle.product(assignment.sku)
+            if product is None:
+                continue
+            front = bundle.asset(product.images[0])
+            requests += [(front, HERO), (front, ProductCard.THUMB), (front, SIDE_IMAGE)]
+        for sku in bundle.recommendations.best_sellers:
+            product = bundle.product(sku)
+            if product is not None:
+                requests.append((bundle.asset(product.images[0]), ProductCard.THUMB))
+        self._images.preload(requests)
+
+    # -- rendering --
+
+    def render(self, state: SessionState) -> None:
+        view = state.view if self._bundle is not None else ATTRACT
+        screen, page = self._page_for(view, state)
+        if (view.key, page) == self._shown:
+            return
+        if self._shown is None or self._shown[0] != view.key:
+            self._awaiting_paint = view.key
+            screen.painted = False
+        self._shown = (view.key, page)
+        if screen is self.attract:
+            self.attract.show_language(state.language)
+            if self._stack.currentWidget() is not self.attract:
+                self.attract.start()
+        else:
+            self.attract.stop()
+            if isinstance(page, pages.ProductPage):
+                self.product.show_page(page)
+            elif isinstance(page, pages.ComparePage):
+                self.compare.show_page(page)
+        self._stack.setCurrentWidget(screen)
+
+    def _page_for(self, view: View, state: SessionState) -> tuple[Screen, object]:
+        bundle = self._bundle
+        if bundle is not None and isinstance(view, ProductView):
+            product_page = pages.product_page(bundle, view, state)
+            if product_page is not None:
+                return self.product, product_page
+        if bundle is not None and isinstance(view, CompareView):
+            compare_page = pages.compare_page(bundle, view, state)
+            if compare_page is not None:
+                return self.compare, compare_page
+        return self.attract, state.language
+
+    # -- touches and paints --
+
+    def install_touch_filter(self, app: QObject) -> None:
+        """Every press anywhere in the app counts as the shopper still being there."""
+        app.installEventFilter(self)
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if event.type() in _TOUCH_EVENTS and watched.isWidgetType():
+            self.touched.emit()
+        return False
+
+    def event(self, event: QEvent) -> bool:
+        handled = super().event(event)
+        # The whole frame is painted once the window has handled its update request.
+        if event.type() == QEvent.Type.UpdateRequest:
+            self._report_first_paint()
+        return handled
+
+    def _report_first_paint(self) -> None:
+        current = self._stack.currentWidget()
+        if self._awaiting_paint is not None and isinstance(current, Screen) and current.painted:
+            key, self._awaiting_paint = self._awaiting_paint, None
+            self.first_paint.emit(key, self._clock())

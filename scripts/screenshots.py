@@ -1,0 +1,77 @@
+"""Render the shopper screens to PNG files for the README (and for looking at them).
+
+Runs the real kiosk wiring on the offscreen platform with the sample bundle,
+plays lifts through the device bridge, and grabs the window after each step.
+
+    .venv/bin/python scripts/screenshots.py [OUT_DIR]   (default docs/screenshots)
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+from PySide6.QtWidgets import QApplication  # noqa: E402
+
+from content.model import Language  # noqa: E402
+from devices.events import Dropped, Lifted  # noqa: E402
+from kiosk import theme  # noqa: E402
+from kiosk.app import KioskOptions, build  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def settle(app: QApplication, seconds: float) -> None:
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        app.processEvents()
+        time.sleep(0.01)
+
+
+def main() -> None:
+    out = Path(sys.argv[1]) if len(sys.argv) > 1 else ROOT / "docs" / "screenshots"
+    out.mkdir(parents=True, exist_ok=True)
+    app = QApplication([])
+    app.setFont(theme.ui_font())
+    app.setStyleSheet(theme.STYLE_SHEET)
+    with tempfile.TemporaryDirectory() as tmp:
+        bundle = Path(tmp) / "bundle"
+        subprocess.run(
+            [sys.executable, "-m", "content.sample", str(bundle)],
+            check=True,
+            stdout=subprocess.DEVNULL,
+        )
+        kiosk = build(KioskOptions(content=bundle, data_dir=Path(tmp) / "data"), app)
+        window = kiosk.window
+        window.resize(*theme.SCREEN_SIZE)
+        window.show()
+
+        def shot(name: str) -> None:
+            settle(app, 0.4)
+            window.grab().save(str(out / f"{name}.png"))
+            print(out / f"{name}.png")
+
+        settle(app, 1.0)
+        shot("attract")
+        kiosk.bridge.post(Lifted(3, time.monotonic()))
+        shot("product")
+        kiosk.bridge.post(Lifted(7, time.monotonic()))
+        shot("compare")
+        kiosk.bridge.post(Dropped(7, time.monotonic()))
+        settle(app, 0.3)
+        card = next(c for c in window.product.related.cards if c.slot.isVisible())
+        kiosk.controller.recommendation_tapped(card.sku, "related")
+        shot("locate")
+        kiosk.controller.language_chosen(Language.EN)
+        shot("product-en")
+        kiosk.close()
+
+
+if __name__ == "__main__":
+    main()

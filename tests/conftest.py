@@ -1,0 +1,20 @@
+"""Every test runs headless and away from the real home directory."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+_HOME = Path(tempfile.mkdtemp(prefix="kiosk-tests-home-"))
+os.environ["QT_QPA_PLATFORM"] = "offscreen"
+os.environ["HOME"] = str(_HOME)
+for name, sub in (
+    ("XDG_DATA_HOME", ".local/share"),
+    ("XDG_CONFIG_HOME", ".config"),
+    ("XDG_CACHE_HOME", ".cache"),
+    ("XDG_RUNTIME_DIR", "run"),
+):
+    (_HOME / sub).mkdir(parents=True, exist_ok=True)
+    os.environ[name] = str(_HOME / sub)
+os.chmod(_HOME / "run", 0o700)  # Qt refuses a runtime dir others can read

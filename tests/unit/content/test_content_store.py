@@ -1,0 +1,277 @@
+"""Releases on disk: install, atomic switch, rollback, the last good bundle, pruning."""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+from helpers.bundles import edit_json, flip_byte, image_paths, sample_bundle
+
+from content.bundle import BundleError
+from content.store import ContentStore
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> ContentStore:
+    return ContentStore(tmp_path / "content")
+
+
+@pytest.fixture
+def make_release(tmp_path: Path) -> Any:
+    """make_release("r1") -> a source bundle directory labelled release r1 (made once)."""
+
+    def make(release: str) -> Path:
+        source = tmp_path / "sources" / release
+        return source if source.exists() else sample_bundle(source, release=release)
+
+    return make
+
+
+def link_target(store: ContentStore) -> str:
+    return os.readlink(store.root / "current")
+
+
+def leftovers(store: ContentStore) -> list[str]:
+    hidden = [p.name for p in (store.root / "releases").iterdir() if p.name.startswith(".")]
+    return hidden + [p.name for p in store.root.glob(".current-*")]
+
+
+def test_empty_store_has_nothing_to_show(store: ContentStore) -> None:
+    assert store.current() is None
+    assert store.releases() == []
+    assert store.rollback() is None
+
+
+def test_install_copies_the_release_and_makes_it_current(
+    store: ContentStore, make_release: Any
+) -> None:
+    source = make_release("r1")
+
+    bundle = store.install(source)
+
+    assert bundle.release == "r1"
+    assert bundle.root == store.root / "releases" / "r1"
+    assert link_target(store) == "releases/r1"
+    assert store.releases() == ["r1"]
+    current = store.current()
+    assert current is not None
+    assert current.release == "r1"
+    # Served from the store's copy, not from wherever the download was.
+    image = current.catalog.products[0].images[0]
+    assert current.asset(image).is_relative_to(store.root)
+    assert leftovers(store) == []
+
+
+def test_bad_bundle_is_refused_and_the_last_good_one_stays(
+    store: ContentStore, make_release: Any
+) -> None:
+    store.install(make_release("r1"))
+    bad = make_release("r2")
+    edit_json(bad, "catalog.json", lambda doc: doc["products"][0]["price"].update(amount="-1"))
+
+    with pytest.raises(BundleError) as caught:
+        store.install(bad)
+
+    assert caught.value.problems[0].field == "products[0].price.amount"
+    assert link_target(store) == "releases/r1"
+    current = store.current()
+    assert current is not None
+    assert current.release == "r1"
+    assert store.releases() == ["r1"]
+    assert leftovers(store) == []
+
+
+def test_corrupted_download_is_refused(store: ContentStore, make_release: Any) -> None:
+    source = make_release("r1")
+    flip_byte(source, image_paths(source)[0])
+
+    with pytest.raises(BundleError):
+        store.install(source)
+
+    assert store.current() is None
+    assert store.releases() == []
+
+
+def test_new_release_replaces_the_link_in_one_step(store: ContentStore, make_release: Any) -> None:
+    store.install(make_release("r1"))
+    old_link = os.lstat(store.root / "current").st_ino
+
+    bundle = store.install(make_release("r2"))
+
+    assert bundle.release == "r2"
+    assert link_target(store) == "releases/r2"
+    # A new link renamed over the old one (os.replace), not the old one rewritten.
+    assert os.lstat(store.root / "current").st_ino != old_link
+    assert store.releases() == ["r1", "r2"]
+    assert leftovers(store) == []
+
+
+def test_interrupted_switch_leaves_the_old_release_current(
+    store: ContentStore, make_release: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store.install(make_release("r1"))
+
+    def power_cut(src: object, dst: object) -> None:
+        raise OSError("power cut")
+
+    monkeypatch.setattr(os, "replace", power_cut)
+    with pytest.raises(OSError, match="power cut"):
+        store.install(make_release("r2"))
+    monkeypatch.undo()
+
+    current = store.current()
+    assert current is not None
+    assert current.release == "r1"
+
+
+def test_rollback_steps_back_through_install_order(store: ContentStore, make_release: Any) -> None:
+    for release in ("r1", "r2", "r3"):
+        store.install(make_release(release))
+
+    first = store.rollback()
+    second = store.rollback()
+    third = store.rollback()
+
+    assert first is not None
+    assert first.release == "r2"
+    assert second is not None
+    assert second.release == "r1"
+    assert third is None  # nothing older: stays on r1
+    assert link_target(store) == "releases/r1"
+
+
+def test_damaged_current_release_falls_back_to_newest_intact_one(
+    store: ContentStore, make_release: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    for release in ("r1", "r2", "r3"):
+        store.install(make_release(release))
+    installed = store.root / "releases" / "r3"
+    (installed / image_paths(installed)[0]).write_bytes(b"truncated")
+
+    with caplog.at_level(logging.WARNING, logger="content.store"):
+        bundle = store.current()
+
+    assert bundle is not None
+    assert bundle.release == "r2"
+    assert any(
+        r.levelno == logging.ERROR and "r3" in r.getMessage() and "1 problem" in r.getMessage()
+        for r in caplog.records
+    )
+    assert link_target(store) == "releases/r3"  # reading never rewrites the link
+
+
+def test_deleted_current_release_falls_back(store: ContentStore, make_release: Any) -> None:
+    store.install(make_release("r1"))
+    store.install(make_release("r2"))
+    os.rename(store.root / "releases" / "r2", store.root / "moved-away")
+
+    bundle = store.current()
+
+    assert bundle is not None
+    assert bundle.release == "r1"
+
+
+def test_damaged_only_release_gives_nothing(store: ContentStore, make_release: Any) -> None:
+    store.install(make_release("r1"))
+    (store.root / "releases" / "r1" / "catalog.json").write_text("{}")
+
+    assert store.current() is None
+
+
+def test_installing_the_same_release_again_changes_nothing(
+    store: ContentStore, make_release: Any
+) -> None:
+    source = make_release("r1")
+    store.install(source)
+    before = os.stat(store.root / "releases" / "r1")
+    link_before = os.lstat(store.root / "current")
+
+    bundle = store.install(source)
+
+    assert bundle.release == "r1"
+    after = os.stat(store.root / "releases" / "r1")
+    assert (after.st_ino, after.st_mtime_ns) == (before.st_ino, before.st_mtime_ns)
+    assert os.lstat(store.root / "current").st_ino == link_before.st_ino
+    assert store.releases() == ["r1"]
+    assert leftovers(store) == []
+
+
+def test_installing_an_older_release_again_makes_it_current_and_newest(
+    store: ContentStore, make_release: Any
+) -> None:
+    store.install(make_release("r1"))
+    store.install(make_release("r2"))
+
+    bundle = store.install(make_release("r1"))  # downloaded again
+
+    assert bundle.release == "r1"
+    assert link_target(store) == "releases/r1"
+    assert store.releases() == ["r2", "r1"]
+    rolled = store.rollback()
+    assert rolled is not None
+    assert rolled.release == "r2"
+
+
+def test_same_release_with_other_content_is_refused(
+    store: ContentStore, make_release: Any, tmp_path: Path
+) -> None:
+    store.install(make_release("r1"))
+    changed = sample_bundle(tmp_path / "changed", release="r1")
+    edit_json(
+        changed, "catalog.json", lambda doc: doc["products"][0]["price"].update(amount="1.00")
+    )
+
+    with pytest.raises(BundleError) as caught:
+        store.install(changed)
+
+    problem = caught.value.problems[0]
+    assert (problem.file, problem.field) == ("manifest.json", "release")
+    current = store.current()
+    assert current is not None
+    assert current.catalog.products[0].price.amount != 1
+
+
+def test_reinstalling_repairs_a_damaged_copy(store: ContentStore, make_release: Any) -> None:
+    source = make_release("r1")
+    store.install(source)
+    installed = store.root / "releases" / "r1"
+    (installed / image_paths(installed)[0]).unlink()
+
+    bundle = store.install(source)
+
+    assert bundle.release == "r1"
+    assert store.current() is not None
+    assert leftovers(store) == []
+
+
+def test_prune_keeps_the_newest_and_the_current_release(
+    store: ContentStore, make_release: Any
+) -> None:
+    for release in ("r1", "r2", "r3", "r4"):
+        store.install(make_release(release))
+    store.rollback()
+    store.rollback()  # now on r2
+
+    store.prune(keep=1)
+
+    assert store.releases() == ["r2", "r4"]
+    current = store.current()
+    assert current is not None
+    assert current.release == "r2"
+    assert leftovers(store) == []
+
+
+def test_prune_clears_leftovers_of_an_interrupted_install(
+    store: ContentStore, make_release: Any
+) -> None:
+    store.install(make_release("r1"))
+    (store.root / "releases" / ".tmp-crashed").mkdir()
+    (store.root / "releases" / ".tmp-crashed" / "catalog.json").write_text("{")
+
+    store.prune()
+
+    assert store.releases() == ["r1"]
+    assert leftovers(store) == []

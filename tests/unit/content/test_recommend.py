@@ -1,0 +1,161 @@
+"""What to suggest beside the phone in hand: HQ's tables first, sensible fill-ins after."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from pathlib import Path
+
+from helpers.bundles import sample_bundle
+
+from content.bundle import Bundle, load_bundle
+from content.model import (
+    Catalog,
+    LocalizedText,
+    Manifest,
+    Money,
+    PhoneSpecs,
+    Planogram,
+    Playlist,
+    PlaylistItem,
+    Product,
+    Recommendations,
+)
+from content.recommend import best_sellers, related
+
+SPECS = PhoneSpecs(
+    display_inches=6.7,
+    display_type="OLED",
+    refresh_hz=120,
+    chipset="Orion O8s",
+    ram_gb=12,
+    storage_gb=256,
+    main_camera_mp=50,
+    battery_mah=5000,
+    charging_w=67,
+    weight_g=190,
+    network="5G",
+    os="XingOS 5",
+)
+
+
+def phone(
+    sku: str,
+    *,
+    brand: str = "Xinghe",
+    price: str = "3999.00",
+    model: str = "",
+    in_stock: bool = True,
+) -> Product:
+    name = model or sku
+    return Product(
+        sku=sku,
+        brand=brand,
+        name=LocalizedText(zh_cn=name, en=name),
+        colour=LocalizedText(zh_cn="黑", en="Black"),
+        price=Money(amount=Decimal(price)),
+        specs=SPECS,
+        images=(f"images/{sku.lower()}.jpg",),
+        in_stock=in_stock,
+    )
+
+
+def shop(
+    *products: Product,
+    related_table: dict[str, tuple[str, ...]] | None = None,
+    best: tuple[str, ...] = (),
+) -> Bundle:
+    return Bundle(
+        root=Path("/nonexistent"),
+        manifest=Manifest(
+            schema_version=1, release="t", created_at="2025-06-18T09:00:00+08:00", assets=()
+        ),
+        catalog=Catalog(products=products),
+        planogram=Planogram(cabinet="test", slots=()),
+        playlist=Playlist(items=(PlaylistItem(image="attract/a.jpg"),)),
+        recommendations=Recommendations(related=related_table or {}, best_sellers=best),
+    )
+
+
+def skus(products: tuple[Product, ...]) -> list[str]:
+    return [product.sku for product in products]
+
+
+def test_related_never_suggests_the_phone_in_hand() -> None:
+    bundle = shop(phone("A"), phone("B"), phone("C"), related_table={"A": ("A", "B", "C")})
+    assert skus(related(bundle, "A")) == ["B", "C"]
+
+
+def test_related_puts_in_stock_first_and_keeps_table_order() -> None:
+    bundle = shop(
+        phone("A"),
+        phone("B", in_stock=False),
+        phone("C"),
+        phone("D", in_stock=False),
+        phone("E"),
+        related_table={"A": ("B", "C", "D", "E")},
+    )
+    assert skus(related(bundle, "A", limit=3)) == ["C", "E", "B"]
+
+
+def test_related_skips_excluded_and_unknown_skus() -> None:
+    bundle = shop(phone("A"), phone("B"), phone("C"), related_table={"A": ("GONE", "B", "B", "C")})
+    assert skus(related(bundle, "A", exclude=("C",))) == ["B"]
+
+
+def test_short_table_is_filled_with_same_brand_then_nearest_price() -> None:
+    bundle = shop(
+        phone("A", brand="Xinghe", price="4000.00"),
+        phone("B", brand="Xinghe", price="4500.00"),
+        phone("FAR", brand="Xinghe", price="9000.00"),
+        phone("NEAR", brand="Lingyun", price="4100.00"),
+        phone("MID", brand="Lingyun", price="5000.00"),
+        related_table={"A": ("B",)},
+    )
+    assert skus(related(bundle, "A", limit=4)) == ["B", "FAR", "NEAR", "MID"]
+
+
+def test_fill_prefers_in_stock_and_skips_other_colours_of_the_same_model() -> None:
+    bundle = shop(
+        phone("A-BK", model="A", price="4000.00"),
+        phone("A-WH", model="A", price="4000.00"),
+        phone("B-BK", model="B", price="4100.00"),
+        phone("B-WH", model="B", price="4100.00"),
+        phone("C", model="C", price="4200.00", in_stock=False),
+        phone("D", model="D", brand="Lingyun", price="6000.00"),
+    )
+    assert skus(related(bundle, "A-BK", limit=3)) == ["B-BK", "D", "C"]
+
+
+def test_related_respects_limit_and_is_the_same_every_time() -> None:
+    bundle = shop(*(phone(f"P{i}", price="3000.00") for i in range(10)))
+    first = related(bundle, "P5", limit=2)
+    assert skus(first) == ["P0", "P1"]  # equal in every way: by SKU
+    assert related(bundle, "P5", limit=2) == first
+    assert related(bundle, "P5", limit=0) == ()
+
+
+def test_unknown_phone_gets_no_suggestions() -> None:
+    bundle = shop(phone("A"), phone("B"))
+    assert related(bundle, "NOT-HERE") == ()
+
+
+def test_best_sellers_skip_what_is_shown_and_put_in_stock_first() -> None:
+    bundle = shop(
+        phone("A"),
+        phone("B", in_stock=False),
+        phone("C"),
+        phone("D"),
+        best=("B", "A", "GONE", "C", "D"),
+    )
+    assert skus(best_sellers(bundle, limit=3, exclude=("A",))) == ["C", "D", "B"]
+    assert skus(best_sellers(bundle, limit=2)) == ["A", "C"]
+
+
+def test_every_phone_on_the_sample_cabinet_has_four_suggestions(tmp_path: Path) -> None:
+    bundle = load_bundle(sample_bundle(tmp_path / "bundle"), verify_hashes=False)
+    for slot in range(1, 13):
+        sku = bundle.sku_on_slot(slot)
+        assert sku is not None
+        suggestions = related(bundle, sku)
+        assert len(suggestions) == 4
+        assert sku not in skus(suggestions)

@@ -1,0 +1,297 @@
+"""The session rules, fed inputs and times by hand: no Qt, no clock, no devices."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from content.model import Language
+from devices.events import Alarm, AlarmReason, Dropped, Lifted
+from devices.protocols.pickup import LedMode
+from kiosk.session import (
+    ATTRACT,
+    CompareView,
+    LanguageChosen,
+    ProductView,
+    RaiseAlert,
+    RecommendationTapped,
+    Record,
+    SessionConfig,
+    SessionInput,
+    SessionMachine,
+    SessionState,
+    SetLed,
+    Touched,
+    Transition,
+)
+
+PLANOGRAM = {1: "XH-N1", 2: "XH-N1P", 3: "LY-A5", 4: "QL-S3"}
+CONFIG = SessionConfig(drop_grace=8.0, bounce=0.15, idle_timeout=120.0, notice_seconds=15.0)
+
+
+class Driver:
+    """Feeds inputs and lets time pass the way the controller does."""
+
+    def __init__(self, config: SessionConfig = CONFIG) -> None:
+        self.machine = SessionMachine(config, PLANOGRAM)
+        self.state = SessionState(boot="b00t")
+        self.effects: list[object] = []
+
+    def at(self, now: float, event: SessionInput | None = None) -> SessionState:
+        self._apply(self.machine.advance(self.state, now))
+        if event is not None:
+            self._apply(self.machine.step(self.state, event, now))
+        return self.state
+
+    def _apply(self, transition: Transition) -> None:
+        self.state = transition.state
+        self.effects.extend(transition.effects)
+
+    def records(self, kind: str | None = None) -> list[Record]:
+        return [e for e in self.effects if isinstance(e, Record) and kind in (None, e.kind)]
+
+
+def test_lift_during_attract_shows_that_phone_at_once() -> None:
+    d = Driver()
+    state = d.at(10.0, Lifted(3, 10.0))
+    assert state.view == ProductView("LY-A5", in_hand=True)
+    assert state.number == 1
+
+
+def test_second_lift_compares_the_two_phones() -> None:
+    d = Driver()
+    d.at(10.0, Lifted(3, 10.0))
+    state = d.at(12.0, Lifted(1, 12.0))
+    assert state.view == CompareView("LY-A5", "XH-N1")
+
+
+def test_third_lift_compares_the_latest_two() -> None:
+    d = Driver()
+    d.at(10.0, Lifted(3, 10.0))
+    d.at(11.0, Lifted(1, 11.0))
+    assert d.at(12.0, Lifted(4, 12.0)).view == CompareView("XH-N1", "QL-S3")
+    assert d.at(13.0, Dropped(1, 13.0)).view == CompareView("LY-A5", "QL-S3")
+
+
+def test_dropping_one_of_two_returns_to_the_remaining_phone() -> None:
+    d = Driver()
+    d.at(10.0, Lifted(3, 10.0))
+    d.at(12.0, Lifted(1, 12.0))
+    assert d.at(14.0, Dropped(3, 14.0)).view == ProductView("XH-N1", in_hand=True)
+
+
+def test_last_drop_keeps_the_screen_for_the_grace_then_attract() -> None:
+    d = Driver()
+    d.at(10.0, Lifted(3, 10.0))
+    d.at(20.0, Dropped(3, 20.0))
+    assert d.at(27.9).view == ProductView("LY-A5", in_hand=True)
+    assert d.machine.next_deadline(d.state) == pytest.approx(28.0)
+    assert d.at(28.0).view == ATTRACT
+
+
+def test_touch_during_grace_holds_the_screen() -> None:
+    d = Driver()
+    d.at(10.0, Lifted(3, 10.0))
+    d.at(20.0, Dropped(3, 20.0))
+    d.at(26.0, Touched())
+    assert d.at(33.0).view != ATTRACT
+    assert d.at(34.0).view == ATTRACT
+
+
+def test_idle_timeout_ends_the_session_even_with_a_phone_in_hand() -> None:
+    d = Driver()
+    d.at(10.0, Lifted(3, 10.0))
+    d.at(11.0, LanguageChosen(Language.EN))
+    assert d.at(130.9).view != ATTRACT
+    state = d.at(131.0)
+    assert state.view == ATTRACT
+    assert state.language is Language.ZH_CN
+    # The phone left on the counter no longer drives the screen of the next shopper.
+    assert d.at(140.0, Lifted(1, 140.0)).view == ProductView("XH-N1", in_hand=True)
+    assert d.state.number == 2
+
+
+def test_bounce_is_not_a_pick_and_leaves_no_record() -> None:
+    d = Driver()
+    d.at(10.0, Lifted(3, 10.0))
+    state = d.at(10.1, Dropped(3, 10.1))
+    assert state.view == ATTRACT
+    d.at(100.0)
+    assert d.records() == []
+
+
+def test_bounce_window_is_configurable() -> None:
+    d = Driver(SessionConfig(bounce=0.5))
+    d.at(10.0, Lifted(3, 10.0))
+    assert d.at(10.4, Dropped(3, 10.4)).view == ATTRACT
+    assert d.records() == []
+
+
+def test_bounce_of_a_second_phone_restores_the_first() -> None:
+    d = Driver()
+    d.at(10.0, Lifted(3, 10.0))
+    d.at(11.0, Lifted(1, 11.0))
+    assert d.at(11.05, Dropped(1, 11.05)).view == ProductView("LY-A5", in_hand=True)
+    assert [r.kind for r in d.records()] == ["lift"]
+
+
+def test_bounce_during_grace_keeps_the_grace() -> None:
+    d = Driver()
+    d.at(10.0, Lifted(3, 10.0))
+    d.at(20.0, Dropped(3, 20.0))
+    d.at(22.0, Lifted(1, 22.0))
+    state = d.at(22.1, Dropped(1, 22.1))
+    assert state.view == ProductView("LY-A5", in_hand=True)
+    assert state.return_at == pytest.approx(28.0)
+
+
+def test_lift_and_drop_are_recorded_with_dwell() -> None:
+    d = Driver()
+    d.at(10.0, Lifted(3, 10.0))
+    d.at(10.2)
+    d.at(14.5, Dropped(3, 14.5))
+    lift, drop = d.records()
+    assert lift.kind == "lift"
+    assert lift.at == 10.0
+    assert lift.payload == {"session": "b00t-1", "slot": 3, "sku": "LY-A5"}
+    assert drop.kind == "drop"
+    assert drop.payload["dwell_ms"] == 4500
+
+
+def test_comparison_is_recorded_once_both_phones_are_really_lifted() -> None:
+    d = Driver()
+    d.at(10.0, Lifted(3, 10.0))
+    d.at(12.0, Lifted(1, 12.0))
+    d.at(12.2)
+    (comparison,) = d.records("comparison")
+    assert comparison.payload == {"session": "b00t-1", "skus": ["LY-A5", "XH-N1"]}
+
+
+def test_repeated_lift_of_the_same_slot_changes_nothing() -> None:
+    d = Driver()
+    d.at(10.0, Lifted(3, 10.0))
+    before = d.state
+    assert d.at(10.0, Lifted(3, 10.0, resync=True)) == before
+
+
+def test_drop_of_a_slot_never_lifted_is_ignored() -> None:
+    d = Driver()
+    assert d.at(5.0, Dropped(2, 5.0)) == SessionState(boot="b00t")
+
+
+def test_lift_of_an_unassigned_slot_does_not_leave_attract() -> None:
+    d = Driver()
+    assert d.at(5.0, Lifted(9, 5.0)).view == ATTRACT
+
+
+def test_tapping_a_recommendation_in_the_cabinet_lights_its_slot() -> None:
+    d = Driver()
+    d.at(10.0, Lifted(3, 10.0))
+    state = d.at(15.0, RecommendationTapped("QL-S3", "related"))
+    assert SetLed(4, LedMode.ON) in d.effects
+    assert state.view == ProductView("QL-S3", in_hand=False)
+    assert state.notice is not None
+    assert state.notice.slot == 4
+    (tap,) = d.records("recommendation_tap")
+    assert tap.payload["from"] == "product:LY-A5"
+    assert tap.payload["slot"] == 4
+
+
+def test_lit_slot_goes_dark_when_the_shopper_lifts_that_phone() -> None:
+    d = Driver()
+    d.at(10.0, Lifted(3, 10.0))
+    d.at(15.0, RecommendationTapped("QL-S3", "related"))
+    d.at(18.0, Lifted(4, 18.0))
+    assert SetLed(4, LedMode.OFF) in d.effects
+    assert d.state.lit_slots == frozenset()
+
+
+def test_lit_slots_go_dark_when_the_session_ends() -> None:
+    d = Driver()
+    d.at(10.0, Lifted(3, 10.0))
+    d.at(15.0, RecommendationTapped("QL-S3", "best_sellers"))
+    d.at(16.0, Dropped(3, 16.0))
+    d.at(24.0)
+    assert d.state.view == ATTRACT
+    assert d.effects[-1] == SetLed(4, LedMode.OFF)
+
+
+def test_recommendation_outside_the_cabinet_tells_to_ask_staff() -> None:
+    d = Driver()
+    d.at(10.0, Lifted(3, 10.0))
+    state = d.at(15.0, RecommendationTapped("NOT-HERE", "best_sellers"))
+    assert state.notice is not None
+    assert state.notice.slot is None
+    assert not any(isinstance(e, SetLed) for e in d.effects)
+
+
+def test_notice_disappears_after_its_time() -> None:
+    d = Driver()
+    d.at(10.0, Lifted(3, 10.0))
+    d.at(15.0, RecommendationTapped("QL-S3", "related"))
+    assert d.at(29.9).notice is not None
+    assert d.at(30.0).notice is None
+
+
+def test_alarm_is_recorded_and_raised_without_changing_the_screen() -> None:
+    d = Driver()
+    d.at(10.0, Lifted(3, 10.0))
+    before = d.at(10.5)
+    state = d.at(11.0, Alarm(3, AlarmReason.CABLE_CUT, 11.0))
+    assert state == before
+    assert RaiseAlert(3, AlarmReason.CABLE_CUT, "LY-A5") in d.effects
+    (alarm,) = d.records("alarm")
+    assert alarm.payload == {"slot": 3, "sku": "LY-A5", "reason": "CABLE"}
+
+
+def test_touch_on_attract_starts_nothing() -> None:
+    d = Driver()
+    assert d.at(5.0, Touched()) == SessionState(boot="b00t")
+
+
+def test_language_choice_is_kept_for_the_session() -> None:
+    d = Driver()
+    d.at(10.0, Lifted(3, 10.0))
+    assert d.at(11.0, LanguageChosen(Language.EN)).language is Language.EN
+    assert d.at(12.0, Lifted(1, 12.0)).language is Language.EN
+
+
+inputs = st.one_of(
+    st.builds(Lifted, slot=st.integers(1, 5), at=st.just(0.0)),
+    st.builds(Dropped, slot=st.integers(1, 5), at=st.just(0.0)),
+    st.builds(Touched),
+    st.builds(
+        RecommendationTapped,
+        sku=st.sampled_from(["XH-N1", "QL-S3", "NOPE"]),
+        shelf=st.just("related"),
+    ),
+    st.builds(LanguageChosen, language=st.sampled_from(Language)),
+    st.builds(Alarm, slot=st.integers(1, 5), reason=st.sampled_from(AlarmReason), at=st.just(0.0)),
+)
+
+
+@settings(max_examples=300)
+@given(st.lists(st.tuples(st.floats(0, 200), inputs), max_size=40))
+def test_any_sequence_keeps_the_screen_consistent(steps: list[tuple[float, SessionInput]]) -> None:
+    d = Driver()
+    now = 0.0
+    for gap, event in steps:
+        now += gap
+        state = d.at(now, event)
+        lifted = {p.slot for p in state.picks}
+        assert len(lifted) == len(state.picks)
+        assert all(p.session <= state.number for p in state.picks)
+        if isinstance(state.view, CompareView):
+            assert state.view.left != state.view.right
+        deadline = d.machine.next_deadline(state)
+        assert deadline is None or deadline > now  # nothing is ever left overdue
+    # Every drop recorded matches a lift recorded before it.
+    lifts = [r.payload["slot"] for r in d.records("lift")]
+    drops = [r.payload["slot"] for r in d.records("drop")]
+    for slot in set(drops):
+        assert drops.count(slot) <= lifts.count(slot)
+    # Left alone long enough, any session ends and every light goes out.
+    final = d.at(now + 1000)
+    assert final.view == ATTRACT
+    assert final.lit_slots == frozenset()
