@@ -90,6 +90,9 @@ class BundleError(Exception):
             f"{len(self.problems)} problem(s) in content bundle:\n  " + "\n  ".join(shown)
         )
 
+    def __reduce__(self) -> tuple[type[BundleError], tuple[tuple[BundleProblem, ...]]]:
+        return (type(self), (self.problems,))  # survives pickling (process pools, queues)
+
 
 @dataclass(frozen=True, slots=True)
 class Bundle:

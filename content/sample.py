@@ -18,6 +18,7 @@ import colorsys
 import hashlib
 import math
 import random
+import re
 import secrets
 import shutil
 import sys
@@ -36,6 +37,7 @@ from pydantic import BaseModel
 from content.bundle import CATALOG, MANIFEST, PLANOGRAM, PLAYLIST, RECOMMENDATIONS
 from content.model import (
     SCHEMA_VERSION,
+    SKU_PATTERN,
     AssetEntry,
     Catalog,
     LocalizedText,
@@ -224,8 +226,7 @@ def write_sample_bundle(
     Raises ValueError for fewer than one product, FileExistsError when `out`
     already holds files.
     """
-    if products < 1:
-        raise ValueError("a bundle needs at least one product")
+    _check_arguments(products, release)
     if out.is_dir() and any(out.iterdir()):
         raise FileExistsError(f"{out} is not empty")
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -238,6 +239,14 @@ def write_sample_bundle(
         shutil.rmtree(staging, ignore_errors=True)
         raise
     return manifest
+
+
+def _check_arguments(products: int, release: str | None) -> None:
+    # Before drawing anything, rather than failing at the manifest seconds later.
+    if products < 1:
+        raise ValueError("a bundle needs at least one product")
+    if release is not None and not re.match(SKU_PATTERN, release):
+        raise ValueError(f"release {release!r} must be letters, digits, '.', '_' or '-'")
 
 
 def _write_bundle(out: Path, *, products: int, release: str | None, seed: int) -> Manifest:
@@ -1060,8 +1069,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--release", help="release version (sample-<products>-<seed>)")
     parser.add_argument("--seed", type=int, default=1, help="random seed (1)")
     args = parser.parse_args(argv)
-    if args.products < 1:
-        parser.error("--products must be at least 1")
+    try:
+        _check_arguments(args.products, args.release)
+    except ValueError as exc:
+        parser.error(str(exc))
     started = time.perf_counter()
     try:
         manifest = write_sample_bundle(

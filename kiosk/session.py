@@ -197,6 +197,12 @@ class SessionMachine:
     # -- inputs --
 
     def step(self, state: SessionState, event: SessionInput, now: float) -> Transition:
+        """Deadlines that passed by `now` apply first, whether or not a timer fired yet."""
+        due = self.advance(state, now)
+        handled = self._handle(due.state, event, now)
+        return Transition(handled.state, due.effects + handled.effects)
+
+    def _handle(self, state: SessionState, event: SessionInput, now: float) -> Transition:
         match event:
             case Lifted():
                 return self._lifted(state, event.slot, now)
@@ -306,14 +312,14 @@ class SessionMachine:
     def advance(self, state: SessionState, now: float) -> Transition:
         """Apply every deadline that has passed by `now`."""
         effects: list[Effect] = []
-        if any(not p.confirmed and now - p.lifted_at >= self.config.bounce for p in state.picks):
+        if any(not p.confirmed and now >= p.lifted_at + self.config.bounce for p in state.picks):
             state, confirmed = self._confirm_picks(state, now)
             effects.extend(confirmed)
         if state.notice is not None and now >= state.notice.until:
             state = replace(state, notice=None)
         if state.active:
             grace_over = state.return_at is not None and now >= state.return_at
-            idle = now - state.last_interaction >= self.config.idle_timeout
+            idle = now >= state.last_interaction + self.config.idle_timeout
             if grace_over or idle:
                 log.info("session ends: %s", "grace over" if grace_over else "idle")
                 effects.extend(_leds_off(state))
@@ -323,18 +329,26 @@ class SessionMachine:
     def _confirm_picks(self, state: SessionState, now: float) -> tuple[SessionState, list[Effect]]:
         effects: list[Effect] = []
         picks = []
+        newly: set[str | None] = set()
         for old in state.picks:
             pick = old
-            if not old.confirmed and now - old.lifted_at >= self.config.bounce:
+            if not old.confirmed and now >= old.lifted_at + self.config.bounce:
                 pick = replace(old, confirmed=True)
                 effects.append(Record("lift", _pick_payload(state, pick), pick.lifted_at))
-                view = state.view
-                if isinstance(view, CompareView) and pick.sku in (view.left, view.right):
-                    skus: list[JsonValue] = [view.left, view.right]
-                    payload: dict[str, JsonValue] = {"session": state.session_id, "skus": skus}
-                    effects.append(Record("comparison", payload, pick.lifted_at))
+                newly.add(pick.sku)
             picks.append(pick)
-        return replace(state, picks=tuple(picks)), effects
+        state = replace(state, picks=tuple(picks))
+        view = state.view
+        # A comparison counts once both phones are really in hand, recorded by the later one.
+        if isinstance(view, CompareView) and newly & {view.left, view.right}:
+            held = {p.sku: p for p in state.picks if p.session == state.number}
+            both = [held.get(view.left), held.get(view.right)]
+            if all(p is not None and p.confirmed for p in both):
+                at = max(p.lifted_at for p in both if p is not None)
+                skus: list[JsonValue] = [view.left, view.right]
+                payload: dict[str, JsonValue] = {"session": state.session_id, "skus": skus}
+                effects.append(Record("comparison", payload, at))
+        return state, effects
 
     def next_deadline(self, state: SessionState) -> float | None:
         """The earliest time at which `advance` would change something."""

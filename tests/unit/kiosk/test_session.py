@@ -295,3 +295,20 @@ def test_any_sequence_keeps_the_screen_consistent(steps: list[tuple[float, Sessi
     final = d.at(now + 1000)
     assert final.view == ATTRACT
     assert final.lit_slots == frozenset()
+
+
+def test_comparison_of_two_quick_lifts_is_recorded_once_after_both_lifts() -> None:
+    d = Driver()
+    d.at(10.0, Lifted(3, 10.0))
+    d.at(10.05, Lifted(1, 10.05))
+    d.at(10.5)
+    assert [r.kind for r in d.records()] == ["lift", "lift", "comparison"]
+
+
+def test_comparison_with_a_bounced_second_phone_is_not_recorded() -> None:
+    d = Driver()
+    d.at(10.0, Lifted(3, 10.0))
+    d.at(10.05, Lifted(1, 10.05))
+    d.at(10.1, Dropped(1, 10.1))
+    d.at(11.0)
+    assert [r.kind for r in d.records()] == ["lift"]
