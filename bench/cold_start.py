@@ -16,26 +16,37 @@ import os
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 from harness import ROOT, TraceReader, sample_bundle, summary
 
 
 def one_start(bundle: Path, data_dir: Path) -> float:
-    import time
-
     trace_path = data_dir / "trace.jsonl"
     trace_path.unlink(missing_ok=True)
     env = dict(os.environ, QT_QPA_PLATFORM="offscreen", PYTHONPATH=str(ROOT))
     started = time.monotonic()
     process = subprocess.Popen(
-        [sys.executable, "-m", "kiosk.app", "--content", str(bundle),
-         "--data-dir", str(data_dir), "--trace", str(trace_path)],
-        env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        [
+            sys.executable,
+            "-m",
+            "kiosk.app",
+            "--content",
+            str(bundle),
+            "--data-dir",
+            str(data_dir),
+            "--trace",
+            str(trace_path),
+        ],
+        env=env,
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     try:
         paint = TraceReader(trace_path).wait_for(
-            lambda l: l["kind"] == "paint" and l["view"] == "attract", timeout=30
+            lambda line: line["kind"] == "paint" and line["view"] == "attract", timeout=30
         )
     finally:
         process.terminate()

@@ -80,7 +80,7 @@ class TraceReader:
             for line in self.lines():
                 if match(line):
                     return line
-            time.sleep(0.0005)
+            time.sleep(0.005)  # the stamps are the kiosk's own; polling only costs CPU
         raise TimeoutError("the kiosk did not write the expected trace line in time")
 
 
@@ -154,9 +154,13 @@ def running_kiosk(bundle: Path, extra: list[str] | None = None) -> Iterator[Kios
     with tempfile.TemporaryDirectory(prefix="kiosk-bench-") as tmp:
         kiosk = KioskUnderTest(bundle, Path(tmp), extra)
         try:
-            kiosk.trace.wait_for(lambda l: l["kind"] == "paint" and l["view"] == "attract", 30)
+            kiosk.trace.wait_for(
+                lambda line: line["kind"] == "paint" and line["view"] == "attract", 30
+            )
             kiosk.write("HELLO BENCH-1 1.0 12")
-            kiosk.trace.wait_for(lambda l: l["kind"] == "health" and l["status"] == "up", 10)
+            kiosk.trace.wait_for(
+                lambda line: line["kind"] == "health" and line["status"] == "up", 10
+            )
             yield kiosk
         finally:
             kiosk.stop()

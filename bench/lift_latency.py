@@ -10,7 +10,6 @@ Target: p99 <= 50 ms on a 2-core machine, offscreen.
 from __future__ import annotations
 
 import argparse
-import json
 import time
 
 from harness import running_kiosk, sample_bundle, summary
@@ -34,9 +33,11 @@ def main() -> None:
             slot, sku = slots[i % len(slots)]
             sent = kiosk.write(f"LIFT {slot}")
             paint = kiosk.trace.wait_for(
-                lambda l, sku=sku, sent=sent: l["kind"] == "paint"
-                and l["view"] == f"product:{sku}"
-                and l["mono"] >= sent
+                lambda line, sku=sku, sent=sent: (
+                    line["kind"] == "paint"
+                    and line["view"] == f"product:{sku}"
+                    and line["mono"] >= sent
+                )
             )
             latencies.append((paint["mono"] - sent) * 1000)
             time.sleep(args.hold)
@@ -44,7 +45,6 @@ def main() -> None:
             kiosk.drain()
             time.sleep(0.05)
     print(summary("lift -> first paint", latencies))
-    print(json.dumps({"lifts": len(latencies), "p99_ms": round(sorted(latencies)[int(0.99 * (len(latencies) - 1))], 2)}))
 
 
 if __name__ == "__main__":

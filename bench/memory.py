@@ -31,12 +31,15 @@ def main() -> None:
             slot, sku = slots[cycle % len(slots)]
             sent = kiosk.write(f"LIFT {slot}")
             kiosk.trace.wait_for(
-                lambda l, sku=sku, sent=sent: l["kind"] == "paint"
-                and l["view"] == f"product:{sku}" and l["mono"] >= sent
+                lambda line, sku=sku, sent=sent: (
+                    line["kind"] == "paint"
+                    and line["view"] == f"product:{sku}"
+                    and line["mono"] >= sent
+                )
             )
-            time.sleep(0.02)
+            time.sleep(0.2)  # held long enough to be a real pick, not a bounce
             kiosk.write(f"DROP {slot}")
-            kiosk.trace.wait_for(lambda l: l["kind"] == "paint" and l["view"] == "attract")
+            kiosk.trace.wait_for(lambda line: line["kind"] == "paint" and line["view"] == "attract")
             kiosk.drain()
             if cycle % 100 == 0:
                 samples[cycle] = kiosk.rss_bytes()
@@ -44,8 +47,10 @@ def main() -> None:
     print("RSS by cycle: " + ", ".join(f"{c}: {b / MB:.0f} MB" for c, b in samples.items()))
     end = samples[max(samples)]
     growth = end - samples.get(half, samples[0])
-    print(f"after {args.cycles} cycles: {end / MB:.1f} MB; "
-          f"growth over the last {args.cycles - half}: {growth / MB:+.1f} MB")
+    print(
+        f"after {args.cycles} cycles: {end / MB:.1f} MB; "
+        f"growth over the last {args.cycles - half}: {growth / MB:+.1f} MB"
+    )
 
 
 if __name__ == "__main__":

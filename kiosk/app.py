@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import faulthandler
+import gc
 import logging
 import os
 import signal
@@ -12,7 +13,7 @@ import sys
 import time
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
 from typing import Final
@@ -35,9 +36,9 @@ from kiosk.trace import FileTrace, NullTrace, Trace
 
 log = logging.getLogger("kiosk.app")
 
-DEFAULT_DATA_DIR: Final = Path(
-    os.environ.get("XDG_DATA_HOME", Path.home() / ".local" / "share")
-) / "kiosk"
+DEFAULT_DATA_DIR: Final = (
+    Path(os.environ.get("XDG_DATA_HOME", Path.home() / ".local" / "share")) / "kiosk"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,7 +48,7 @@ class KioskOptions:
     data_dir: Path = DEFAULT_DATA_DIR
     trace: Path | None = None
     windowed: bool = False
-    session: SessionConfig = SessionConfig()
+    session: SessionConfig = field(default_factory=SessionConfig)
 
 
 def parse_args(argv: Sequence[str] | None = None) -> KioskOptions:
@@ -80,13 +81,13 @@ def load_content(store: ContentStore, source: Path | None, trace: Trace) -> Bund
     """Install `source` if it is good; otherwise keep serving the last good bundle."""
     if source is not None:
         try:
-            bundle = store.install(source)
+            installed = store.install(source)
         except BundleError as error:
-            log.error("content bundle %s refused:\n%s", source, error)  # noqa: TRY400
+            log.error("content bundle %s refused:\n%s", source, error)
             trace.emit("content", status="refused", problems=len(error.problems))
         else:
-            trace.emit("content", status="installed", release=bundle.release)
-            return bundle
+            trace.emit("content", status="installed", release=installed.release)
+            return installed
     bundle = store.current()
     if bundle is None:
         log.error("no usable content bundle: showing the welcome screen only")
@@ -154,11 +155,11 @@ def build(options: KioskOptions, app: QApplication) -> Kiosk:
     window.recommendation_tapped.connect(controller.recommendation_tapped)
     window.language_chosen.connect(controller.language_chosen)
     window.install_touch_filter(app)
-    controller.state_changed.connect(window.render)
+    controller.state_changed.connect(window.show_state)
     window.first_paint.connect(lambda view, mono: trace.emit("paint", mono=mono, view=view))
     images.loaded.connect(window.update)
 
-    window.render(controller.state)
+    window.show_state(controller.state)
     if board is not None:
         board.start()
     return Kiosk(window, controller, bridge, board, outbox, images, trace, bundle)
@@ -204,6 +205,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     signal_sockets = _install_crash_handlers(app)
 
     kiosk = build(options, app)
+    # Everything built so far lives as long as the process: keep the collector off it,
+    # so a full collection during a lift does not walk the whole catalog.
+    gc.freeze()
     offscreen = app.platformName() == "offscreen"
     if options.windowed or offscreen:
         kiosk.window.resize(*theme.SCREEN_SIZE)

@@ -25,10 +25,6 @@ STRINGS: Final[dict[str, dict[Language, str]]] = {
     "product.best_sellers": {_ZH: "本店热销", _EN: "Best sellers"},
     "product.in_stock": {_ZH: "有现货", _EN: "In stock"},
     "product.out_of_stock": {_ZH: "暂时缺货，可预订", _EN: "Out of stock, ask to order"},
-    "product.put_back_hint": {
-        _ZH: "放回展位后，屏幕稍后回到首页",
-        _EN: "Put the phone back when you are done",
-    },
     "product.compare_hint": {
         _ZH: "再拿起一部，即可对比",
         _EN: "Pick up a second phone to compare",

@@ -4,6 +4,13 @@ A lift must paint within a frame or two, so the pictures of every phone in the
 cabinet (and their recommendations) are decoded in the background after start.
 A picture that is not ready when asked for is decoded on the spot: the shopper
 sees the real picture on first paint, never a placeholder.
+
+The background thread decodes with Pillow and hands over plain RGBA bytes; the
+QImage is made on the GUI thread, so no Qt object is touched off it. (PySide6
+6.12 has shown reference-count corruption with busy Python threads: calling
+`QApplication.processEvents()` from Python while another thread runs Python
+aborts with "deallocating None" within seconds. The kiosk never calls it and
+keeps Qt on one thread; tests and scripts wait with QTest.qWait instead.)
 """
 
 from __future__ import annotations
@@ -12,11 +19,13 @@ import logging
 import threading
 from collections import OrderedDict
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
 
-from PySide6.QtCore import QObject, QSize, Qt, Signal
-from PySide6.QtGui import QImage, QImageReader
+from PIL import Image, ImageOps, UnidentifiedImageError
+from PySide6.QtCore import QObject, QSize, Signal
+from PySide6.QtGui import QImage
 
 log = logging.getLogger("kiosk.images")
 
@@ -26,28 +35,39 @@ DEFAULT_BUDGET_BYTES: Final = 64 * 1024 * 1024
 CacheKey = tuple[str, int, int]
 
 
+@dataclass(frozen=True, slots=True)
+class _Pixels:
+    """A decoded picture as plain bytes: safe to pass between threads."""
+
+    rgba: bytes
+    width: int
+    height: int
+
+
 class ImageCache(QObject):
     loaded = Signal()  # a background decode finished; views may repaint
 
     def __init__(self, budget_bytes: int = DEFAULT_BUDGET_BYTES) -> None:
         super().__init__()
         self._budget = budget_bytes
-        self._images: OrderedDict[CacheKey, QImage] = OrderedDict()
+        self._images: OrderedDict[CacheKey, QImage] = OrderedDict()  # GUI thread only
         self._bytes = 0
-        self._lock = threading.Lock()
+        self._ready: dict[CacheKey, _Pixels] = {}  # decoded in the background, not yet QImages
         self._pending: set[CacheKey] = set()
+        self._lock = threading.Lock()  # guards _ready and _pending
         # One worker: decoding competes with the GUI thread for two cores.
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="image-decode")
 
     def get(self, path: Path, box: QSize) -> QImage:
         """The picture scaled to fit `box`; decoded now if the background has not yet."""
         key = _key(path, box)
+        image = self._images.get(key)
+        if image is not None:
+            self._images.move_to_end(key)
+            return image
         with self._lock:
-            image = self._images.get(key)
-            if image is not None:
-                self._images.move_to_end(key)
-                return image
-        image = _decode(path, box)
+            pixels = self._ready.pop(key, None)
+        image = _to_qimage(pixels if pixels is not None else _decode(path, box))
         self._store(key, image)
         return image
 
@@ -55,46 +75,50 @@ class ImageCache(QObject):
         for path, box in requests:
             key = _key(path, box)
             with self._lock:
-                if key in self._images or key in self._pending:
+                if key in self._images or key in self._pending or key in self._ready:
                     continue
                 self._pending.add(key)
-            self._pool.submit(self._load, key, path, box)
+            self._pool.submit(self._load, key, path)
 
     def close(self) -> None:
         self._pool.shutdown(wait=True, cancel_futures=True)
 
-    def _load(self, key: CacheKey, path: Path, box: QSize) -> None:
-        try:
-            self._store(key, _decode(path, box))
-        finally:
-            with self._lock:
-                self._pending.discard(key)
+    def _load(self, key: CacheKey, path: Path) -> None:
+        pixels = _decode(path, QSize(key[1], key[2]))
+        with self._lock:
+            self._pending.discard(key)
+            self._ready[key] = pixels
         self.loaded.emit()
 
     def _store(self, key: CacheKey, image: QImage) -> None:
-        with self._lock:
-            if key in self._images:
-                return
-            self._images[key] = image
-            self._bytes += image.sizeInBytes()
-            while self._bytes > self._budget and len(self._images) > 1:
-                _, old = self._images.popitem(last=False)
-                self._bytes -= old.sizeInBytes()
+        self._images[key] = image
+        self._bytes += image.sizeInBytes()
+        while self._bytes > self._budget and len(self._images) > 1:
+            _, old = self._images.popitem(last=False)
+            self._bytes -= old.sizeInBytes()
 
 
 def _key(path: Path, box: QSize) -> CacheKey:
     return (str(path), box.width(), box.height())
 
 
-def _decode(path: Path, box: QSize) -> QImage:
-    reader = QImageReader(str(path))
-    reader.setAutoTransform(True)
-    image = reader.read()
-    if image.isNull():
+def _decode(path: Path, box: QSize) -> _Pixels:
+    try:
+        with Image.open(path) as source:
+            picture = ImageOps.exif_transpose(source).convert("RGBA")
+    except (OSError, UnidentifiedImageError, ValueError) as error:
         # A broken picture must not break the screen: an empty image draws as nothing.
-        log.warning("cannot decode %s: %s", path.name, reader.errorString())
+        log.warning("cannot decode %s: %s", path.name, error)
+        return _Pixels(b"", 0, 0)
+    picture.thumbnail((box.width(), box.height()), Image.Resampling.LANCZOS)
+    return _Pixels(picture.tobytes(), picture.width, picture.height)
+
+
+def _to_qimage(pixels: _Pixels) -> QImage:
+    if not pixels.width:
         return QImage()
-    scaled = image.scaled(
-        box, Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.SmoothTransformation
+    image = QImage(
+        pixels.rgba, pixels.width, pixels.height, pixels.width * 4, QImage.Format.Format_RGBA8888
     )
-    return scaled.convertToFormat(QImage.Format.Format_ARGB32_Premultiplied)
+    # Own the pixels (the bytes object may go) in the format Qt paints fastest.
+    return image.convertToFormat(QImage.Format.Format_ARGB32_Premultiplied)

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
 
-from content import recommend
+from content.recommend import best_sellers, related
 from content.bundle import Bundle
 from content.model import Language, Product
 from kiosk.i18n import format_price, tr
@@ -99,11 +99,10 @@ def product_page(bundle: Bundle, view: ProductView, state: SessionState) -> Prod
     language = state.language
     # Phones already in the shopper's hands are not recommended back to them.
     in_hand = tuple(p.sku for p in state.picks if p.sku is not None)
-    related = recommend.related(bundle, view.sku, limit=SHELF_SIZE, exclude=in_hand)
-    shown = (view.sku, *in_hand, *(p.sku for p in related))
-    best = recommend.best_sellers(bundle, limit=SHELF_SIZE, exclude=shown)
+    alike = related(bundle, view.sku, limit=SHELF_SIZE, exclude=in_hand)
+    shown = (view.sku, *in_hand, *(p.sku for p in alike))
+    best = best_sellers(bundle, limit=SHELF_SIZE, exclude=shown)
     specs = {v.label_key: v.text for v in spec_values(product.specs)}
-    hint_key = "product.compare_hint" if view.in_hand else "product.put_back_hint"
     return ProductPage(
         sku=product.sku,
         language=language,
@@ -114,9 +113,9 @@ def product_page(bundle: Bundle, view: ProductView, state: SessionState) -> Prod
         in_stock=product.in_stock,
         specs=tuple((tr(language, key), specs[key]) for key in PRODUCT_SPECS),
         images=tuple(bundle.asset(path) for path in product.images),
-        related=tuple(_card(bundle, p, language) for p in related),
+        related=tuple(_card(bundle, p, language) for p in alike),
         best_sellers=tuple(_card(bundle, p, language) for p in best),
-        hint=tr(language, hint_key) if view.in_hand else "",
+        hint=tr(language, "product.compare_hint") if view.in_hand else "",
         notice=notice_text(state.notice, state),
     )
 

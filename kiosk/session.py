@@ -22,10 +22,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import assert_never
 
-from devices.protocols.pickup import LedMode
-
 from content.model import Language
 from devices.events import Alarm, AlarmReason, Dropped, Lifted
+from devices.protocols.pickup import LedMode
 
 log = logging.getLogger("kiosk.session")
 

@@ -17,21 +17,21 @@ from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-from PySide6.QtWidgets import QApplication  # noqa: E402
+from PySide6.QtTest import QTest
+from PySide6.QtWidgets import QApplication
 
-from content.model import Language  # noqa: E402
-from devices.events import Dropped, Lifted  # noqa: E402
-from kiosk import theme  # noqa: E402
-from kiosk.app import KioskOptions, build  # noqa: E402
+from content.model import Language
+from devices.events import Dropped, Lifted
+from kiosk import theme
+from kiosk.app import KioskOptions, build
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
 def settle(app: QApplication, seconds: float) -> None:
-    end = time.monotonic() + seconds
-    while time.monotonic() < end:
-        app.processEvents()
-        time.sleep(0.01)
+    # QTest.qWait runs the loop in C++; PySide6 6.12's Python processEvents() is unsafe
+    # while other threads run (see kiosk/images.py).
+    QTest.qWait(round(seconds * 1000))
 
 
 def main() -> None:

@@ -128,4 +128,3 @@ def slot_badge(language: Language, slot: int | None) -> str | None:
     if slot is None:
         return None
     return f"{slot} 号位" if language is Language.ZH_CN else f"Slot {slot}"
-

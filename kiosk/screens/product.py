@@ -158,7 +158,9 @@ class ProductScreen(Screen):
         self.title.setText(page.title)
         self.colour.setText(page.colour)
         self.price.setText(page.price)
-        self.stock.setText(tr(language, "product.in_stock" if page.in_stock else "product.out_of_stock"))
+        self.stock.setText(
+            tr(language, "product.in_stock" if page.in_stock else "product.out_of_stock")
+        )
         self.stock.setProperty("role", "stock" if page.in_stock else "stock-out")
         self.stock.style().polish(self.stock)
         for (name, value), (spec_name, spec_value) in zip(
@@ -168,7 +170,9 @@ class ProductScreen(Screen):
             value.setText(spec_value)
         if not same_phone:
             self._set_pictures(page)
-        self.related.show_cards(tr(language, "product.related"), page.related, language, self._images)
+        self.related.show_cards(
+            tr(language, "product.related"), page.related, language, self._images
+        )
         self.best_sellers.show_cards(
             tr(language, "product.best_sellers"), page.best_sellers, language, self._images
         )

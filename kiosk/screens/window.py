@@ -15,7 +15,7 @@ from kiosk.images import ImageCache
 from kiosk.screens.attract import AttractScreen, Slide
 from kiosk.screens.common import ProductCard, Screen
 from kiosk.screens.compare import SIDE_IMAGE, CompareScreen
-from kiosk.screens.product import HERO, ProductScreen
+from kiosk.screens.product import HERO, THUMB_ICON, ProductScreen
 from kiosk.session import ATTRACT, CompareView, ProductView, SessionState, View
 
 log = logging.getLogger("kiosk.screens")
@@ -42,11 +42,11 @@ class KioskWindow(QWidget):
         self.product = ProductScreen(images, pages.SHELF_SIZE)
         self.compare = CompareScreen(images)
         self.product.recommendation_tapped.connect(self.recommendation_tapped)
-        for screen in (self.product, self.compare):
-            screen.language_chosen.connect(self.language_chosen)
+        self.product.language_chosen.connect(self.language_chosen)
+        self.compare.language_chosen.connect(self.language_chosen)
         self._stack = QStackedLayout(self)
-        for screen in (self.attract, self.product, self.compare):
-            self._stack.addWidget(screen)
+        for each in (self.attract, self.product, self.compare):
+            self._stack.addWidget(each)
 
     # -- content --
 
@@ -72,6 +72,7 @@ class KioskWindow(QWidget):
                 continue
             front = bundle.asset(product.images[0])
             requests += [(front, HERO), (front, ProductCard.THUMB), (front, SIDE_IMAGE)]
+            requests += [(bundle.asset(path), THUMB_ICON) for path in product.images]
         for sku in bundle.recommendations.best_sellers:
             product = bundle.product(sku)
             if product is not None:
@@ -80,7 +81,7 @@ class KioskWindow(QWidget):
 
     # -- rendering --
 
-    def render(self, state: SessionState) -> None:
+    def show_state(self, state: SessionState) -> None:
         view = state.view if self._bundle is not None else ATTRACT
         screen, page = self._page_for(view, state)
         if (view.key, page) == self._shown:

@@ -82,7 +82,7 @@ def test_lift_shows_the_right_product(
     qtbot: QtBot, kiosk: Kiosk, board: PickupBoardSim, bundle_dir: Path
 ) -> None:
     board.lift(3)
-    qtbot.waitUntil(lambda: kiosk.window.product.isVisible(), timeout=2000)
+    qtbot.waitUntil(kiosk.window.product.isVisible, timeout=2000)
     assert kiosk.window.product.title.text() == name_of(bundle_dir, 3)
     assert kiosk.window.product.price.text().startswith("¥")
     related = [c for c in kiosk.window.product.related.cards if c.isVisible()]
@@ -97,16 +97,16 @@ def test_two_lifts_compare_side_by_side(
     qtbot: QtBot, kiosk: Kiosk, board: PickupBoardSim, bundle_dir: Path
 ) -> None:
     board.lift(3)
-    qtbot.waitUntil(lambda: kiosk.window.product.isVisible(), timeout=2000)
+    qtbot.waitUntil(kiosk.window.product.isVisible, timeout=2000)
     board.lift(7)
-    qtbot.waitUntil(lambda: kiosk.window.compare.isVisible(), timeout=2000)
+    qtbot.waitUntil(kiosk.window.compare.isVisible, timeout=2000)
     assert kiosk.window.compare.left.title.text() == name_of(bundle_dir, 3)
     assert kiosk.window.compare.right.title.text() == name_of(bundle_dir, 7)
     rows = kiosk.window.compare.table.rows
     assert any(row.differs for _, row in rows), "two different phones differ somewhere"
     assert all(row.differs == (row.left != row.right) for _, row in rows)
     board.drop(7)
-    qtbot.waitUntil(lambda: kiosk.window.product.isVisible(), timeout=2000)
+    qtbot.waitUntil(kiosk.window.product.isVisible, timeout=2000)
     assert kiosk.window.product.title.text() == name_of(bundle_dir, 3)
 
 
@@ -114,33 +114,33 @@ def test_drop_returns_to_attract_after_the_grace(
     qtbot: QtBot, kiosk: Kiosk, board: PickupBoardSim
 ) -> None:
     board.lift(2)
-    qtbot.waitUntil(lambda: kiosk.window.product.isVisible(), timeout=2000)
+    qtbot.waitUntil(kiosk.window.product.isVisible, timeout=2000)
     qtbot.wait(300)  # held, not a bounce
     board.drop(2)
     qtbot.wait(round(GRACE * 1000 * 0.6))
     assert kiosk.window.product.isVisible(), "the product stays during the grace"
-    qtbot.waitUntil(lambda: kiosk.window.attract.isVisible(), timeout=2000)
+    qtbot.waitUntil(kiosk.window.attract.isVisible, timeout=2000)
 
 
 def test_touch_holds_the_screen(qtbot: QtBot, kiosk: Kiosk, board: PickupBoardSim) -> None:
     board.lift(2)
-    qtbot.waitUntil(lambda: kiosk.window.product.isVisible(), timeout=2000)
+    qtbot.waitUntil(kiosk.window.product.isVisible, timeout=2000)
     qtbot.wait(300)
     board.drop(2)
     for _ in range(5):  # touching for well over the grace
         qtbot.wait(round(GRACE * 1000 / 2))
         qtbot.mouseClick(kiosk.window.product.title, Qt.MouseButton.LeftButton)
     assert kiosk.window.product.isVisible()
-    qtbot.waitUntil(lambda: kiosk.window.attract.isVisible(), timeout=2000)
+    qtbot.waitUntil(kiosk.window.attract.isVisible, timeout=2000)
 
 
 def test_idle_timeout_clears_the_session(qtbot: QtBot, kiosk: Kiosk, board: PickupBoardSim) -> None:
     board.lift(4)
-    qtbot.waitUntil(lambda: kiosk.window.product.isVisible(), timeout=2000)
+    qtbot.waitUntil(kiosk.window.product.isVisible, timeout=2000)
     qtbot.mouseClick(kiosk.window.product.language, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: kiosk.controller.state.language is Language.EN, timeout=1000)
     # The phone is never put back and nobody touches the screen.
-    qtbot.waitUntil(lambda: kiosk.window.attract.isVisible(), timeout=round(IDLE * 1000) + 2000)
+    qtbot.waitUntil(kiosk.window.attract.isVisible, timeout=round(IDLE * 1000) + 2000)
     assert kiosk.controller.state.language is Language.ZH_CN
 
 
@@ -148,7 +148,7 @@ def test_language_switch_shows_english(
     qtbot: QtBot, kiosk: Kiosk, board: PickupBoardSim, bundle_dir: Path
 ) -> None:
     board.lift(5)
-    qtbot.waitUntil(lambda: kiosk.window.product.isVisible(), timeout=2000)
+    qtbot.waitUntil(kiosk.window.product.isVisible, timeout=2000)
     assert kiosk.window.product.language.text() == "English"
     qtbot.mouseClick(kiosk.window.product.language, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(
@@ -175,7 +175,7 @@ def test_noise_and_bad_checksums_are_ignored(
     assert stats.bad_checksum >= 1
     assert stats.unknown_command + stats.noise + stats.malformed >= 3
     board.lift(6)
-    qtbot.waitUntil(lambda: kiosk.window.product.isVisible(), timeout=2000)
+    qtbot.waitUntil(kiosk.window.product.isVisible, timeout=2000)
     assert kiosk.window.product.title.text() == name_of(bundle_dir, 6)
 
 
@@ -190,7 +190,7 @@ def test_unplug_then_replug_reconnects_and_resyncs(
     board.replug()
     qtbot.waitUntil(lambda: statuses[-1] == "up", timeout=8000)
     # After reconnecting the driver asks STATE? and learns slot 8 is lifted.
-    qtbot.waitUntil(lambda: kiosk.window.product.isVisible(), timeout=3000)
+    qtbot.waitUntil(kiosk.window.product.isVisible, timeout=3000)
     assert kiosk.window.product.title.text() == name_of(bundle_dir, 8)
 
 
@@ -198,7 +198,7 @@ def test_recommendation_tap_lights_the_slot(
     qtbot: QtBot, kiosk: Kiosk, board: PickupBoardSim
 ) -> None:
     board.lift(1)
-    qtbot.waitUntil(lambda: kiosk.window.product.isVisible(), timeout=2000)
+    qtbot.waitUntil(kiosk.window.product.isVisible, timeout=2000)
     shelves = (kiosk.window.product.related, kiosk.window.product.best_sellers)
     cards = [c for shelf in shelves for c in shelf.cards if c.isVisible()]
     in_cabinet = [c for c in cards if c.slot.isVisible()]
@@ -209,7 +209,7 @@ def test_recommendation_tap_lights_the_slot(
     led = board.wait_for(lambda m: isinstance(m, Led) and m.slot == slot, timeout=2000)
     assert isinstance(led, Led)
     assert led.mode is LedMode.ON
-    qtbot.waitUntil(lambda: kiosk.window.product.notice.isVisible(), timeout=1000)
+    qtbot.waitUntil(kiosk.window.product.notice.isVisible, timeout=1000)
     assert str(slot) in kiosk.window.product.notice.text()
 
 
@@ -232,9 +232,9 @@ def test_outbox_rows_appear_with_increasing_sequence(
     qtbot: QtBot, kiosk: Kiosk, board: PickupBoardSim, tmp_path: Path
 ) -> None:
     board.lift(3)
-    qtbot.waitUntil(lambda: kiosk.window.product.isVisible(), timeout=2000)
+    qtbot.waitUntil(kiosk.window.product.isVisible, timeout=2000)
     board.lift(5)
-    qtbot.waitUntil(lambda: kiosk.window.compare.isVisible(), timeout=2000)
+    qtbot.waitUntil(kiosk.window.compare.isVisible, timeout=2000)
     qtbot.wait(300)
     board.drop(5)
     board.drop(3)
@@ -254,14 +254,14 @@ def test_trace_has_device_screen_and_first_paint_lines(
     qtbot: QtBot, kiosk: Kiosk, board: PickupBoardSim, tmp_path: Path
 ) -> None:
     board.lift(3)
-    qtbot.waitUntil(lambda: kiosk.window.product.isVisible(), timeout=2000)
+    qtbot.waitUntil(kiosk.window.product.isVisible, timeout=2000)
     view = showing(kiosk)
     qtbot.wait(100)
     kiosk.trace.close()
     lines = [json.loads(line) for line in (tmp_path / "trace.jsonl").read_text().splitlines()]
     kinds = {line["kind"] for line in lines}
     assert {"start", "device", "screen", "paint"} <= kinds
-    lift = next(l for l in lines if l["kind"] == "device" and l["event"] == "lifted")
-    paint = next(l for l in lines if l["kind"] == "paint" and l["view"] == view)
+    lift = next(x for x in lines if x["kind"] == "device" and x["event"] == "lifted")
+    paint = next(x for x in lines if x["kind"] == "paint" and x["view"] == view)
     assert lift["mono"] <= paint["mono"]
     assert all("wall" in line and "mono" in line for line in lines)

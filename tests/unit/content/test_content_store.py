@@ -275,3 +275,19 @@ def test_prune_clears_leftovers_of_an_interrupted_install(
 
     assert store.releases() == ["r1"]
     assert leftovers(store) == []
+
+
+def test_relative_store_root_still_gives_absolute_asset_paths(
+    tmp_path: Path, make_release: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    source = make_release("r1")
+    monkeypatch.chdir(tmp_path)
+    store = ContentStore(Path("content"))
+
+    bundle = store.install(source)
+
+    image = bundle.catalog.products[0].images[0]
+    assert bundle.asset(image).is_absolute()
+    current = store.current()
+    assert current is not None
+    assert current.asset(image) == bundle.asset(image)

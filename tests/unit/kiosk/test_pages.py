@@ -1,0 +1,89 @@
+"""What the screens show, worked out without Qt from the sample bundle."""
+
+from __future__ import annotations
+
+import pytest
+from helpers.bundles import sample_bundle
+
+from content.bundle import Bundle, load_bundle
+from content.model import Language, Money
+from kiosk.i18n import STRINGS, format_price
+from kiosk.pages import compare_page, product_page
+from kiosk.session import CompareView, LocateNotice, Pick, ProductView, SessionState
+
+
+@pytest.fixture(scope="module")
+def bundle(tmp_path_factory: pytest.TempPathFactory) -> Bundle:
+    return load_bundle(sample_bundle(tmp_path_factory.mktemp("pages") / "bundle"))
+
+
+def sku(bundle: Bundle, slot: int) -> str:
+    found = bundle.sku_on_slot(slot)
+    assert found is not None
+    return found
+
+
+def test_every_screen_word_exists_in_both_languages() -> None:
+    for key, texts in STRINGS.items():
+        assert set(texts) == set(Language), key
+        assert all(text.strip() for text in texts.values()), key
+
+
+def test_prices_read_the_way_shoppers_expect() -> None:
+    assert format_price(Money(amount="5999.00", currency="CNY")) == "¥5,999"
+    assert format_price(Money(amount="5999.50", currency="CNY")) == "¥5,999.50"
+
+
+def test_product_page_never_recommends_the_phones_in_hand(bundle: Bundle) -> None:
+    a, b = sku(bundle, 1), sku(bundle, 2)
+    state = SessionState(
+        boot="t",
+        number=1,
+        view=ProductView(a, in_hand=True),
+        picks=(Pick(1, a, 0.0, 1, True), Pick(2, b, 0.0, 1, True)),
+    )
+    page = product_page(bundle, ProductView(a, in_hand=True), state)
+    assert page is not None
+    shown = {card.sku for card in page.related + page.best_sellers}
+    assert not shown & {a, b}
+    assert len(shown) == len(page.related) + len(page.best_sellers), "no phone twice"
+
+
+def test_product_page_speaks_the_chosen_language(bundle: Bundle) -> None:
+    a = sku(bundle, 1)
+    product = bundle.product(a)
+    assert product is not None
+    state = SessionState(boot="t", number=1, language=Language.EN)
+    page = product_page(bundle, ProductView(a, in_hand=True), state)
+    assert page is not None
+    assert page.title == product.name.en
+    assert dict(page.specs).keys() >= {"Display", "Battery"}
+
+
+def test_locate_notice_names_the_slot_or_sends_to_staff(bundle: Bundle) -> None:
+    a = sku(bundle, 4)
+    base = SessionState(boot="t", number=1, notice=LocateNotice(a, 4, 99.0))
+    page = product_page(bundle, ProductView(a, in_hand=False), base)
+    assert page is not None
+    assert page.notice is not None
+    assert "4" in page.notice
+    elsewhere = SessionState(boot="t", number=1, notice=LocateNotice(a, None, 99.0))
+    page = product_page(bundle, ProductView(a, in_hand=False), elsewhere)
+    assert page is not None
+    assert page.notice == STRINGS["locate.ask_staff"][Language.ZH_CN]
+
+
+def test_compare_page_flags_exactly_the_rows_that_differ(bundle: Bundle) -> None:
+    a, b = sku(bundle, 1), sku(bundle, 9)
+    page = compare_page(bundle, CompareView(a, b), SessionState(boot="t", number=1))
+    assert page is not None
+    assert any(row.differs for _, row in page.rows)
+    for _, row in page.rows:
+        assert row.differs == (row.left != row.right)
+        assert row.winner == 0 or row.differs
+
+
+def test_unknown_sku_gives_no_page(bundle: Bundle) -> None:
+    state = SessionState(boot="t", number=1)
+    assert product_page(bundle, ProductView("NOPE", in_hand=True), state) is None
+    assert compare_page(bundle, CompareView("NOPE", sku(bundle, 1)), state) is None
