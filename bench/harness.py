@@ -25,6 +25,9 @@ ROOT = Path(__file__).resolve().parent.parent
 CACHE = ROOT / "var" / "bench"
 
 
+CACHE.mkdir(parents=True, exist_ok=True)
+
+
 def sample_bundle(products: int) -> Path:
     """A generated bundle with `products` phones, made once and reused."""
     out = CACHE / f"bundle-{products}"
@@ -81,7 +84,9 @@ class TraceReader:
                 if match(line):
                     return line
             time.sleep(0.005)  # the stamps are the kiosk's own; polling only costs CPU
-        raise TimeoutError("the kiosk did not write the expected trace line in time")
+        raise TimeoutError(
+            f"the kiosk did not write the expected trace line in time; see {CACHE}/kiosk-stderr.log"
+        )
 
 
 class KioskUnderTest:
@@ -111,9 +116,8 @@ class KioskUnderTest:
             env=env,
             cwd=ROOT,
             stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
+            stderr=(CACHE / "kiosk-stderr.log").open("wb"),
         )
-        self._drain_host = True
 
     def write(self, line: str) -> float:
         """Send a board line; returns the monotonic time just before the write."""

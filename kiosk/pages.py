@@ -10,9 +10,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
 
-from content.recommend import best_sellers, related
 from content.bundle import Bundle
 from content.model import Language, Product
+from content.recommend import best_sellers, related
 from kiosk.i18n import format_price, tr
 from kiosk.session import CompareView, LocateNotice, ProductView, SessionState
 from kiosk.specs import CompareRow, compare, spec_values
