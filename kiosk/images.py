@@ -6,11 +6,9 @@ A picture that is not ready when asked for is decoded on the spot: the shopper
 sees the real picture on first paint, never a placeholder.
 
 The background thread decodes with Pillow and hands over plain RGBA bytes; the
-QImage is made on the GUI thread, so no Qt object is touched off it. (PySide6
-6.12 has shown reference-count corruption with busy Python threads: calling
-`QApplication.processEvents()` from Python while another thread runs Python
-aborts with "deallocating None" within seconds. The kiosk never calls it and
-keeps Qt on one thread; tests and scripts wait with QTest.qWait instead.)
+QImage is made on the GUI thread, so no Qt object is touched off it: PySide6
+has had reference-count bugs with busy Python threads (6.12 aborts with
+"deallocating None"; see pyproject.toml), and one thread for Qt keeps us clear.
 """
 
 from __future__ import annotations
