@@ -97,6 +97,7 @@ class KioskUnderTest:
         self.trace_path = data_dir / "trace.jsonl"
         self.trace = TraceReader(self.trace_path)
         env = dict(os.environ, QT_QPA_PLATFORM="offscreen", PYTHONPATH=str(ROOT))
+        self._stderr = (CACHE / "kiosk-stderr.log").open("wb")
         self.started = time.monotonic()
         self.process = subprocess.Popen(
             [
@@ -116,7 +117,7 @@ class KioskUnderTest:
             env=env,
             cwd=ROOT,
             stdout=subprocess.DEVNULL,
-            stderr=(CACHE / "kiosk-stderr.log").open("wb"),
+            stderr=self._stderr,
         )
 
     def write(self, line: str) -> float:
@@ -124,6 +125,22 @@ class KioskUnderTest:
         stamp = time.monotonic()
         os.write(self.master, line.encode() + b"\n")
         return stamp
+
+    def lift(self, slot: int, sku: str) -> float:
+        """Lift a phone; returns ms from the write to the first paint of its screen."""
+        sent = self.write(f"LIFT {slot}")
+        paint = self.trace.wait_for(
+            lambda line: (
+                line["kind"] == "paint"
+                and line["view"] == f"product:{sku}"
+                and line["mono"] >= sent
+            )
+        )
+        return float(paint["mono"] - sent) * 1000
+
+    def drop(self, slot: int) -> None:
+        self.write(f"DROP {slot}")
+        self.drain()
 
     def drain(self) -> None:
         """Read whatever the kiosk sent to the board (LED, STATE?) so its writes never block."""
@@ -151,6 +168,7 @@ class KioskUnderTest:
             self.process.kill()
         os.close(self.master)
         os.close(self._slave)
+        self._stderr.close()
 
 
 @contextmanager

@@ -29,18 +29,10 @@ def main() -> None:
         samples[0] = kiosk.rss_bytes()
         for cycle in range(1, args.cycles + 1):
             slot, sku = slots[cycle % len(slots)]
-            sent = kiosk.write(f"LIFT {slot}")
-            kiosk.trace.wait_for(
-                lambda line, sku=sku, sent=sent: (
-                    line["kind"] == "paint"
-                    and line["view"] == f"product:{sku}"
-                    and line["mono"] >= sent
-                )
-            )
+            kiosk.lift(slot, sku)
             time.sleep(0.2)  # held long enough to be a real pick, not a bounce
-            kiosk.write(f"DROP {slot}")
+            kiosk.drop(slot)
             kiosk.trace.wait_for(lambda line: line["kind"] == "paint" and line["view"] == "attract")
-            kiosk.drain()
             if cycle % 100 == 0:
                 samples[cycle] = kiosk.rss_bytes()
     half = args.cycles // 2

@@ -805,42 +805,42 @@ def _draw_island(canvas: Image.Image, phone: _Phone) -> None:
     _flash(draw, *island.flash)
 
 
-def _disc(draw: ImageDraw.ImageDraw, cx: float, cy: float, r: float) -> tuple[float, ...]:
+def _disc(cx: float, cy: float, r: float) -> tuple[float, ...]:
     return (cx - r, cy - r, cx + r, cy + r)
 
 
 def _lens(draw: ImageDraw.ImageDraw, cx: float, cy: float, r: float) -> None:
     draw.ellipse(
-        _disc(draw, cx, cy, r),
+        _disc(cx, cy, r),
         fill=(58, 60, 66),
         outline=(176, 178, 186),
         width=max(2, round(r * 0.07)),
     )
-    draw.ellipse(_disc(draw, cx, cy, r * 0.86), fill=(20, 20, 24))
-    draw.ellipse(_disc(draw, cx, cy, r * 0.74), fill=(9, 11, 17))
-    draw.ellipse(_disc(draw, cx, cy, r * 0.58), outline=(46, 56, 92), width=max(1, round(r * 0.05)))
-    draw.ellipse(_disc(draw, cx, cy, r * 0.42), fill=(16, 22, 46))
-    draw.ellipse(_disc(draw, cx, cy, r * 0.2), fill=(4, 4, 8))
+    draw.ellipse(_disc(cx, cy, r * 0.86), fill=(20, 20, 24))
+    draw.ellipse(_disc(cx, cy, r * 0.74), fill=(9, 11, 17))
+    draw.ellipse(_disc(cx, cy, r * 0.58), outline=(46, 56, 92), width=max(1, round(r * 0.05)))
+    draw.ellipse(_disc(cx, cy, r * 0.42), fill=(16, 22, 46))
+    draw.ellipse(_disc(cx, cy, r * 0.2), fill=(4, 4, 8))
     # Reflections: an arc of window light and two small glints.
     draw.arc(
-        _disc(draw, cx, cy, r * 0.66),
+        _disc(cx, cy, r * 0.66),
         200,
         255,
         fill=(255, 255, 255, 70),
         width=max(1, round(r * 0.06)),
     )
-    draw.ellipse(_disc(draw, cx - r * 0.3, cy - r * 0.32, r * 0.11), fill=(255, 255, 255, 170))
-    draw.ellipse(_disc(draw, cx + r * 0.26, cy + r * 0.28, r * 0.06), fill=(150, 185, 255, 110))
+    draw.ellipse(_disc(cx - r * 0.3, cy - r * 0.32, r * 0.11), fill=(255, 255, 255, 170))
+    draw.ellipse(_disc(cx + r * 0.26, cy + r * 0.28, r * 0.06), fill=(150, 185, 255, 110))
 
 
 def _flash(draw: ImageDraw.ImageDraw, cx: float, cy: float, r: float) -> None:
     draw.ellipse(
-        _disc(draw, cx, cy, r),
+        _disc(cx, cy, r),
         fill=(236, 232, 214),
         outline=(140, 140, 146),
         width=max(1, round(r * 0.12)),
     )
-    draw.ellipse(_disc(draw, cx, cy, r * 0.55), fill=(252, 248, 232))
+    draw.ellipse(_disc(cx, cy, r * 0.55), fill=(252, 248, 232))
 
 
 def _draw_front(canvas: Image.Image, phone: _Phone, rng: random.Random) -> None:
@@ -871,9 +871,9 @@ def _draw_front(canvas: Image.Image, phone: _Phone, rng: random.Random) -> None:
 
     # Punch-hole camera, centred in the status bar.
     cx, cy, r = (screen[0] + screen[2]) / 2, screen[1] + size[1] * 0.032, size[0] * 0.03
-    draw.ellipse(_disc(draw, cx, cy, r), fill=(3, 3, 5))
-    draw.ellipse(_disc(draw, cx, cy, r * 0.55), outline=(34, 40, 66), width=s)
-    draw.ellipse(_disc(draw, cx - r * 0.3, cy - r * 0.3, r * 0.18), fill=(255, 255, 255, 90))
+    draw.ellipse(_disc(cx, cy, r), fill=(3, 3, 5))
+    draw.ellipse(_disc(cx, cy, r * 0.55), outline=(34, 40, 66), width=s)
+    draw.ellipse(_disc(cx - r * 0.3, cy - r * 0.3, r * 0.18), fill=(255, 255, 255, 90))
 
 
 def _wallpaper(size: tuple[int, int], phone: _Phone, rng: random.Random) -> Image.Image:
@@ -950,7 +950,7 @@ def _draw_lock_screen(
     # Torch and camera shortcuts in the bottom corners, and the gesture bar.
     cy, r = y1 - h * 0.085, w * 0.075
     for cx in (x0 + w * 0.17, x1 - w * 0.17):
-        draw.ellipse(_disc(draw, cx, cy, r), fill=(255, 255, 255, 46))
+        draw.ellipse(_disc(cx, cy, r), fill=(255, 255, 255, 46))
     torch, g = x0 + w * 0.17, r * 0.36
     draw.polygon(
         [
@@ -972,7 +972,7 @@ def _draw_lock_screen(
         outline=white,
         width=line,
     )
-    draw.ellipse(_disc(draw, camera, cy, g * 0.4), outline=white, width=line)
+    draw.ellipse(_disc(camera, cy, g * 0.4), outline=white, width=line)
     draw.rounded_rectangle(
         (x0 + w * 0.33, y1 - h * 0.018, x1 - w * 0.33, y1 - h * 0.018 + w * 0.012),
         round(w * 0.006),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import ctypes
 import faulthandler
 import gc
 import logging
@@ -39,6 +40,12 @@ log = logging.getLogger("kiosk.app")
 DEFAULT_DATA_DIR: Final = (
     Path(os.environ.get("XDG_DATA_HOME", Path.home() / ".local" / "share")) / "kiosk"
 )
+
+
+M_MMAP_THRESHOLD: Final = -3  # glibc's mallopt parameter number (malloc.h)
+
+# The slide on screen, the one fading out and the next one, at 1920x1080 ARGB32.
+SLIDE_BUDGET_BYTES: Final = 3 * 1920 * 1080 * 4
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,6 +114,7 @@ class Kiosk:
     board: PickupBoard | None
     outbox: OutboxWriter
     images: ImageCache
+    slide_images: ImageCache
     trace: Trace
     bundle: Bundle | None
 
@@ -116,6 +124,7 @@ class Kiosk:
         self.window.close()
         self.outbox.close()
         self.images.close()
+        self.slide_images.close()
         self.trace.emit("stop")
         self.trace.close()
 
@@ -147,7 +156,8 @@ def build(options: KioskOptions, app: QApplication) -> Kiosk:
         trace=trace,
     )
     images = ImageCache()
-    window = KioskWindow(images)
+    slide_images = ImageCache(budget_bytes=SLIDE_BUDGET_BYTES)
+    window = KioskWindow(images, slide_images)
     window.set_bundle(bundle)
 
     bridge.event_received.connect(controller.on_device_event, Qt.ConnectionType.QueuedConnection)
@@ -158,11 +168,12 @@ def build(options: KioskOptions, app: QApplication) -> Kiosk:
     controller.state_changed.connect(window.show_state)
     window.first_paint.connect(lambda view, mono: trace.emit("paint", mono=mono, view=view))
     images.loaded.connect(window.update)
+    slide_images.loaded.connect(window.update)
 
     window.show_state(controller.state)
     if board is not None:
         board.start()
-    return Kiosk(window, controller, bridge, board, outbox, images, trace, bundle)
+    return Kiosk(window, controller, bridge, board, outbox, images, slide_images, trace, bundle)
 
 
 def _install_crash_handlers(app: QApplication) -> tuple[socket.socket, socket.socket]:
@@ -192,9 +203,23 @@ def _install_crash_handlers(app: QApplication) -> tuple[socket.socket, socket.so
     return reader, writer  # the caller keeps them open for the life of the app
 
 
+def _return_freed_pictures_to_the_os() -> None:
+    """Keep picture-sized buffers (0.1-8 MB) in mappings of their own, so freeing them
+    shrinks the process. glibc otherwise raises its mmap threshold each time such a
+    block is freed, and later pictures land on the heap, which it rarely gives back
+    (measured: ~15 MB more RSS after showing each phone once).
+    """
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+    except OSError:
+        return  # not glibc: its allocator has its own policy
+    libc.mallopt(M_MMAP_THRESHOLD, 128 * 1024)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     started = time.monotonic()
     options = parse_args(argv)
+    _return_freed_pictures_to_the_os()
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )

@@ -11,7 +11,6 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
 
 from PySide6.QtCore import QObject, Qt, QTimer, Signal
 
@@ -32,7 +31,7 @@ from kiosk.session import (
     Touched,
     Transition,
 )
-from kiosk.trace import Trace
+from kiosk.trace import Trace, wall_clock_at
 
 log = logging.getLogger("kiosk.controller")
 
@@ -135,7 +134,7 @@ class SessionController(QObject):
                     OutboxRecord.new(
                         effect.kind,
                         effect.payload,
-                        occurred_at=self._wall(effect.at),
+                        occurred_at=wall_clock_at(effect.at, self._clock()),
                         schema_version=RECORD_SCHEMA_VERSION,
                     )
                 )
@@ -146,9 +145,6 @@ class SessionController(QObject):
                 log.warning("alarm on slot %d: %s", effect.slot, effect.reason.value)
                 self._trace.emit("alert", slot=effect.slot, reason=effect.reason.value)
                 self.alert_raised.emit(effect)
-
-    def _wall(self, mono: float) -> datetime:
-        return datetime.now(UTC) - timedelta(seconds=max(0.0, self._clock() - mono))
 
     def _schedule(self) -> None:
         deadline = self._machine.next_deadline(self._state)

@@ -55,6 +55,9 @@ class ImageCache(QObject):
         self._lock = threading.Lock()  # guards _ready and _pending
         # One worker: decoding competes with the GUI thread for two cores.
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="image-decode")
+        # Queued to the GUI thread: decoded bytes become budgeted QImages at once, so
+        # nothing waits uncounted in `_ready` for a `get` that may never come.
+        self.loaded.connect(self._adopt_ready)
 
     def get(self, path: Path, box: QSize) -> QImage:
         """The picture scaled to fit `box`; decoded now if the background has not yet."""
@@ -78,8 +81,22 @@ class ImageCache(QObject):
                 self._pending.add(key)
             self._pool.submit(self._load, key, path)
 
+    def clear(self) -> None:
+        """Forget every picture (decodes under way still land, and are kept)."""
+        self._images.clear()
+        self._bytes = 0
+        with self._lock:
+            self._ready.clear()
+
     def close(self) -> None:
         self._pool.shutdown(wait=True, cancel_futures=True)
+
+    def _adopt_ready(self) -> None:
+        with self._lock:
+            ready, self._ready = self._ready, {}
+        for key, pixels in ready.items():
+            if key not in self._images:
+                self._store(key, _to_qimage(pixels))
 
     def _load(self, key: CacheKey, path: Path) -> None:
         pixels = _decode(path, QSize(key[1], key[2]))

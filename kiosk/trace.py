@@ -23,6 +23,11 @@ from typing import Any, Protocol
 log = logging.getLogger("kiosk.trace")
 
 
+def wall_clock_at(mono: float, now_mono: float) -> datetime:
+    """The wall-clock time of an earlier monotonic stamp (drivers stamp monotonic)."""
+    return datetime.now(UTC) - timedelta(seconds=max(0.0, now_mono - mono))
+
+
 class Trace(Protocol):
     def emit(self, kind: str, /, **fields: Any) -> None: ...
 
@@ -50,8 +55,7 @@ class FileTrace:
     def emit(self, kind: str, /, **fields: Any) -> None:
         mono = fields.pop("mono", None)
         mono = time.monotonic() if mono is None else mono
-        # The caller's monotonic stamp, shifted onto the wall clock.
-        wall = datetime.now(UTC) - timedelta(seconds=max(0.0, time.monotonic() - mono))
+        wall = wall_clock_at(mono, time.monotonic())
         line = {"kind": kind, "mono": mono, "wall": wall.isoformat(timespec="microseconds")}
         line.update(fields)
         self._queue.put(json.dumps(line, ensure_ascii=False, default=str))

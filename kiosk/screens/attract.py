@@ -61,6 +61,7 @@ class AttractScreen(Screen):
     BOX = QSize(1920, 1080)
 
     def __init__(self, images: ImageCache) -> None:
+        """`images` is this screen's own cache, sized for a few slides."""
         super().__init__()
         self._images = images
         self._slides: list[Slide] = []
@@ -96,7 +97,6 @@ class AttractScreen(Screen):
     def set_slides(self, slides: list[Slide]) -> None:
         self._slides = slides
         self._index = 0
-        self._images.preload([(s.image, self.BOX) for s in slides])
         self._show_slide(animate=False)
 
     def set_unavailable(self) -> None:
@@ -121,8 +121,11 @@ class AttractScreen(Screen):
             self._show_slide(animate=False)
 
     def stop(self) -> None:
+        """A shopper took over: full-screen slides are 8 MB each, so let them go."""
         self._timer.stop()
         self._fade.stop()
+        self._canvas.current = self._canvas.previous = QImage()
+        self._images.clear()
 
     def _next(self) -> None:
         if len(self._slides) > 1:
@@ -133,6 +136,8 @@ class AttractScreen(Screen):
         slide = self._slides[self._index]
         self._canvas.previous = self._canvas.current
         self._canvas.current = self._images.get(slide.image, self.BOX)
+        upcoming = self._slides[(self._index + 1) % len(self._slides)]
+        self._images.preload([(upcoming.image, self.BOX)])
         self._show_texts()
         if animate:
             self._fade.start()

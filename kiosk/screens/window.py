@@ -29,7 +29,12 @@ class KioskWindow(QWidget):
     language_chosen = Signal(object)  # Language
     first_paint = Signal(str, float)  # view key, monotonic time the frame was painted
 
-    def __init__(self, images: ImageCache, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        images: ImageCache,
+        slide_images: ImageCache,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         super().__init__()
         self.setObjectName("KioskWindow")
         self._clock = clock
@@ -38,7 +43,7 @@ class KioskWindow(QWidget):
         self._shown: tuple[str, object] | None = None  # (view key, what was rendered)
         self._awaiting_paint: str | None = None
 
-        self.attract = AttractScreen(images)
+        self.attract = AttractScreen(slide_images)
         self.product = ProductScreen(images, pages.SHELF_SIZE)
         self.compare = CompareScreen(images)
         self.product.recommendation_tapped.connect(self.recommendation_tapped)

@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 from helpers.bundles import edit_json, sample_bundle
+from helpers.pickup import running_board
 
 from devices.sim.pickup import PickupBoardSim
 
@@ -59,10 +60,8 @@ def bundle(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def board(tmp_path: Path) -> Iterator[PickupBoardSim]:
-    sim = PickupBoardSim(link=tmp_path / "pickup", state_interval=None)
-    sim.start()
-    yield sim
-    sim.stop()
+    with running_board(tmp_path) as sim:
+        yield sim
 
 
 def test_lift_in_a_real_process_paints_the_product_and_stops_cleanly(

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 from helpers.bundles import sample_bundle
+from helpers.pickup import running_board
 from PySide6.QtCore import QPoint, Qt
 from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
@@ -36,10 +37,8 @@ def bundle_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture
 def board(tmp_path: Path) -> Iterator[PickupBoardSim]:
-    sim = PickupBoardSim(link=tmp_path / "pickup", state_interval=None)
-    sim.start()
-    yield sim
-    sim.stop()
+    with running_board(tmp_path) as sim:
+        yield sim
 
 
 @pytest.fixture
