@@ -381,15 +381,9 @@ def _recommendations(listed: list[_Listed], rng: random.Random) -> Recommendatio
 def _attract_item(writer: _Writer, code: str, fonts: _Fonts, seed: int) -> PlaylistItem:
     model = next(m for m in MODELS if m.code == code)
     path = writer.write(f"attract/{code.lower()}.jpg", _attract_poster(model, fonts, seed))
-    zh, en = model.slogan
-    return PlaylistItem(
-        image=path,
-        seconds=ATTRACT_SECONDS,
-        caption=LocalizedText(
-            zh_cn=f"{model.brand.zh} {model.name_zh}　{zh}",
-            en=f"{model.brand.en} {model.name_en}. {en}",
-        ),
-    )
+    # No caption: the poster carries its own headline, and a caption drawn over it
+    # would say the same words twice.
+    return PlaylistItem(image=path, seconds=ATTRACT_SECONDS)
 
 
 def _json(document: BaseModel) -> bytes:

@@ -81,6 +81,10 @@ class ImageCache(QObject):
                 self._pending.add(key)
             self._pool.submit(self._load, key, path)
 
+    @property
+    def cached_bytes(self) -> int:
+        return self._bytes
+
     def clear(self) -> None:
         """Forget every picture (decodes under way still land, and are kept)."""
         self._images.clear()

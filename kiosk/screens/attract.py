@@ -69,14 +69,14 @@ class AttractScreen(Screen):
         self._language = Language.ZH_CN
         self._canvas = _SlideCanvas()
         # For slides whose picture carries no headline of its own; in the shopper's language.
-        self._caption = label(role="caption", wrap=True)
+        self.caption = label(role="caption", wrap=True)
         self._invite = label(role="invite")
         self._invite_other = label(role="invite-other")
 
         overlay = QVBoxLayout(self._canvas)
         overlay.setContentsMargins(120, 80, 120, 100)
         overlay.addStretch(1)
-        overlay.addWidget(self._caption)
+        overlay.addWidget(self.caption)
         overlay.addSpacing(24)
         overlay.addWidget(self._invite)
         overlay.addWidget(self._invite_other)
@@ -104,7 +104,7 @@ class AttractScreen(Screen):
         self._slides = []
         self._timer.stop()
         self._canvas.current = QImage()
-        self._caption.setText(tr(self._language, "unavailable.title"))
+        self.caption.setText(tr(self._language, "unavailable.title"))
         self._invite.setText(tr(self._language, "unavailable.body"))
         self._invite_other.clear()
         self._canvas.update()
@@ -150,8 +150,8 @@ class AttractScreen(Screen):
         slide = self._slides[self._index]
         # Both languages invite: the shopper has not chosen one yet.
         other = Language.EN if self._language is Language.ZH_CN else Language.ZH_CN
-        self._caption.setText(slide.caption.get(self._language) if slide.caption else "")
-        self._caption.setVisible(slide.caption is not None)
+        self.caption.setText(slide.caption.get(self._language) if slide.caption else "")
+        self.caption.setVisible(slide.caption is not None)
         self._invite.setText(tr(self._language, "attract.invite"))
         self._invite_other.setText(tr(other, "attract.invite"))
 

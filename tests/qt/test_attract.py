@@ -1,0 +1,47 @@
+"""The attract loop: captions only where a slide has one, pictures released for shoppers."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PIL import Image
+from pytestqt.qtbot import QtBot
+
+from content.model import LocalizedText
+from kiosk.images import ImageCache
+from kiosk.screens.attract import AttractScreen, Slide
+
+
+def slide(tmp_path: Path, name: str, caption: LocalizedText | None) -> Slide:
+    path = tmp_path / f"{name}.jpg"
+    Image.new("RGB", (1920, 1080), (40, 60, 90)).save(path)
+    return Slide(path, seconds=1, caption=caption)
+
+
+def test_caption_shows_only_on_slides_that_have_one(qtbot: QtBot, tmp_path: Path) -> None:
+    images = ImageCache()
+    screen = AttractScreen(images)
+    qtbot.addWidget(screen)
+    screen.resize(1920, 1080)
+    screen.show()
+    captioned = slide(tmp_path, "a", LocalizedText(zh_cn="新品到店", en="New in store"))
+    screen.set_slides([captioned, slide(tmp_path, "b", None)])
+    assert screen.caption.isVisible()
+    assert screen.caption.text() == "新品到店"
+    qtbot.waitUntil(lambda: not screen.caption.isVisible(), timeout=3000)
+    screen.stop()
+    images.close()
+
+
+def test_slides_are_released_while_a_shopper_browses(qtbot: QtBot, tmp_path: Path) -> None:
+    images = ImageCache()
+    screen = AttractScreen(images)
+    qtbot.addWidget(screen)
+    screen.set_slides([slide(tmp_path, "a", None), slide(tmp_path, "b", None)])
+    assert images.cached_bytes > 0
+    screen.stop()
+    assert images.cached_bytes == 0
+    screen.start()
+    assert images.cached_bytes > 0
+    screen.stop()
+    images.close()
