@@ -5,8 +5,9 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
+from pathlib import Path
 
-from PySide6.QtCore import QEvent, QObject, Signal
+from PySide6.QtCore import QEvent, QObject, QSize, Signal
 from PySide6.QtWidgets import QStackedLayout, QWidget
 
 from content.bundle import Bundle
@@ -42,6 +43,7 @@ class KioskWindow(QWidget):
         self._bundle: Bundle | None = None
         self._shown: tuple[str, object] | None = None  # (view key, what was rendered)
         self._awaiting_paint: str | None = None
+        self._preload: list[tuple[Path, QSize]] = []  # started after the first frame
 
         self.attract = AttractScreen(slide_images)
         self.product = ProductScreen(images, pages.SHELF_SIZE)
@@ -66,22 +68,11 @@ class KioskWindow(QWidget):
             for item in bundle.playlist.items
         ]
         self.attract.set_slides(slides)
-        self._preload_cabinet(bundle)
+        self._preload = _cabinet_pictures(bundle)
 
-    def _preload_cabinet(self, bundle: Bundle) -> None:
-        """Decode the pictures a lift will need before any shopper lifts anything."""
-        requests = []
-        for assignment in bundle.planogram.slots:
-            product = bundle.product(assignment.sku)
-            if product is None:
-                continue
-            front = bundle.asset(product.images[0])
-            requests += [(front, HERO), (front, ProductCard.THUMB), (front, SIDE_IMAGE)]
-            requests += [(bundle.asset(path), THUMB_ICON) for path in product.images]
-        for sku in bundle.recommendations.best_sellers:
-            product = bundle.product(sku)
-            if product is not None:
-                requests.append((bundle.asset(product.images[0]), ProductCard.THUMB))
+    def _start_preload(self) -> None:
+        """After the first frame: decoding competes with start-up for the two cores."""
+        requests, self._preload = self._preload, []
         self._images.preload(requests)
 
     # -- rendering --
@@ -141,4 +132,22 @@ class KioskWindow(QWidget):
         current = self._stack.currentWidget()
         if self._awaiting_paint is not None and isinstance(current, Screen) and current.painted:
             key, self._awaiting_paint = self._awaiting_paint, None
+            self._start_preload()
             self.first_paint.emit(key, self._clock())
+
+
+def _cabinet_pictures(bundle: Bundle) -> list[tuple[Path, QSize]]:
+    """The pictures a lift will need, to decode before any shopper lifts anything."""
+    requests: list[tuple[Path, QSize]] = []
+    for assignment in bundle.planogram.slots:
+        product = bundle.product(assignment.sku)
+        if product is None:
+            continue
+        front = bundle.asset(product.images[0])
+        requests += [(front, HERO), (front, ProductCard.THUMB), (front, SIDE_IMAGE)]
+        requests += [(bundle.asset(path), THUMB_ICON) for path in product.images]
+    for sku in bundle.recommendations.best_sellers:
+        product = bundle.product(sku)
+        if product is not None:
+            requests.append((bundle.asset(product.images[0]), ProductCard.THUMB))
+    return requests
