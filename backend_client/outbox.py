@@ -11,6 +11,12 @@ One SQLite file (WAL, synchronous=FULL) with three tables:
 `Outbox` is the synchronous store (one thread at a time). `OutboxWriter` puts it
 behind a queue and a thread so the GUI thread can append without touching disk.
 Payloads may carry personal data, so neither class ever logs them.
+
+Given a `PayloadCipher`, both store every payload encrypted, sealed to its event
+id so a payload cannot be moved to another row; dead letters keep it sealed.
+Rows written in plain JSON before (their text starts with "{") still read, so
+turning encryption on needs no migration. Connections run with
+`secure_delete`: an acknowledged row is overwritten, not left in a free page.
 """
 
 from __future__ import annotations
@@ -48,6 +54,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.exc import SQLAlchemyError, StatementError
 from sqlalchemy.pool import ConnectionPoolEntry
+
+from backend_client.crypto import DecryptionError, PayloadCipher
 
 _log = logging.getLogger("backend_client.outbox")
 _T = TypeVar("_T")
@@ -114,7 +122,16 @@ _meta = Table(
 
 
 class OutboxError(Exception):
-    """The outbox file cannot be used (wrong schema version, no WAL support)."""
+    """The outbox file cannot be used (wrong schema version, no WAL support, no key)."""
+
+
+class UnreadableRecordError(OutboxError):
+    """A stored payload cannot be read back: it fails to decrypt, or is not JSON."""
+
+    def __init__(self, seq: int, reason: str) -> None:
+        super().__init__(f"outbox record {seq}: {reason}")
+        self.seq = seq
+        self.reason = reason
 
 
 @dataclass(frozen=True, slots=True)
@@ -161,16 +178,46 @@ class StoredRecord:
     recorded_at: datetime
 
     @classmethod
-    def _from_row(cls, row: Row[Any]) -> StoredRecord:
+    def _from_row(cls, row: Row[Any], cipher: PayloadCipher | None) -> StoredRecord:
         return cls(
             seq=int(row.seq),
             event_id=uuid.UUID(row.event_id),
             kind=row.kind,
             schema_version=int(row.schema_version),
-            payload=json.loads(row.payload),
+            payload=_decode_payload(int(row.seq), row.event_id, row.payload, cipher),
             occurred_at=datetime.fromisoformat(row.occurred_at),
             recorded_at=datetime.fromisoformat(row.recorded_at),
         )
+
+
+@dataclass(frozen=True, slots=True)
+class PendingBatch:
+    """The next records for HQ, and those among them that cannot be read (seq -> why)."""
+
+    records: list[StoredRecord]
+    unreadable: dict[int, str]
+
+
+@dataclass(frozen=True, slots=True)
+class DeadLetter:
+    """A record HQ (or this kiosk) gave up on. The payload stays in the file, sealed."""
+
+    seq: int
+    event_id: uuid.UUID
+    kind: str
+    schema_version: int
+    occurred_at: datetime
+    recorded_at: datetime
+    reason: str
+    failed_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Settled:
+    """What `Outbox.settle` did."""
+
+    acknowledged: int
+    dead_lettered: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -180,6 +227,7 @@ class SqliteSettings:
     journal_mode: str
     synchronous: str
     busy_timeout_ms: int
+    secure_delete: bool
 
 
 @dataclass(frozen=True, slots=True)
@@ -193,17 +241,44 @@ class _EncodedRecord:
     occurred_at: str
 
     @classmethod
-    def of(cls, record: OutboxRecord) -> _EncodedRecord:
+    def of(cls, record: OutboxRecord, cipher: PayloadCipher | None) -> _EncodedRecord:
+        event_id = str(record.event_id)
         payload = json.dumps(
             dict(record.payload), ensure_ascii=False, allow_nan=False, separators=(",", ":")
         )
+        if cipher is not None:
+            payload = cipher.encrypt(payload.encode(), _associated(event_id))
         return cls(
-            str(record.event_id),
-            record.kind,
-            record.schema_version,
-            payload,
-            _iso_utc(record.occurred_at),
+            event_id, record.kind, record.schema_version, payload, _iso_utc(record.occurred_at)
         )
+
+
+def _associated(event_id: str) -> bytes:
+    # The event id is unique in the outbox: a sealed payload is bound to its own row.
+    return event_id.encode("ascii")
+
+
+def _decode_payload(
+    seq: int, event_id: str, stored: str, cipher: PayloadCipher | None
+) -> Mapping[str, Any]:
+    """The payload of a row; UnreadableRecordError if it is damaged or sealed to another row."""
+    if stored.startswith("{"):
+        text = stored  # written before encryption was turned on
+    elif cipher is None:
+        # Not the record's fault: the caller forgot the key. No record is dead-lettered.
+        raise OutboxError(f"outbox record {seq} is encrypted and this Outbox was given no key")
+    else:
+        try:
+            text = cipher.decrypt(stored, _associated(event_id)).decode()
+        except (DecryptionError, UnicodeDecodeError) as exc:
+            raise UnreadableRecordError(seq, str(exc)) from None
+    try:
+        payload = json.loads(text)
+    except json.JSONDecodeError:
+        raise UnreadableRecordError(seq, "payload is not valid JSON") from None
+    if not isinstance(payload, dict):
+        raise UnreadableRecordError(seq, "payload is not a JSON object")
+    return payload
 
 
 def _chunks(values: Sequence[_T]) -> Iterator[Sequence[_T]]:
@@ -219,9 +294,16 @@ def _iso_utc(moment: datetime) -> str:
 class Outbox:
     """The outbox file. Synchronous; use one instance from one thread at a time."""
 
-    def __init__(self, path: Path, *, busy_timeout: float = DEFAULT_BUSY_TIMEOUT) -> None:
+    def __init__(
+        self,
+        path: Path,
+        *,
+        busy_timeout: float = DEFAULT_BUSY_TIMEOUT,
+        cipher: PayloadCipher | None = None,
+    ) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         self._path = path
+        self._cipher = cipher
         self._closed = False
         # hide_parameters: SQLAlchemy error messages would otherwise quote payloads.
         self._engine = create_engine(
@@ -241,6 +323,8 @@ class Outbox:
                 if str(mode).lower() != "wal":
                     raise OutboxError(f"{path}: the file system does not support WAL ({mode})")
                 cursor.execute("PRAGMA synchronous = FULL")
+                # Zero deleted content: acknowledged payloads must not linger in free pages.
+                cursor.execute("PRAGMA secure_delete = ON")
             finally:
                 cursor.close()
 
@@ -294,7 +378,7 @@ class Outbox:
         A record whose event id is already in the outbox is skipped (appending is
         idempotent), so the result can be shorter than `records`; it keeps their order.
         """
-        return self._append_encoded([_EncodedRecord.of(record) for record in records])
+        return self._append_encoded([_EncodedRecord.of(record, self._cipher) for record in records])
 
     def _append_encoded(self, records: Sequence[_EncodedRecord]) -> list[int]:
         self._check_open()
@@ -312,12 +396,12 @@ class Outbox:
                         select(_outbox.c.event_id).where(_outbox.c.event_id.in_(chunk))
                     ).scalars()
                 )
+            rows: list[dict[str, Any]] = []
             for record in records:
                 if record.event_id in known:
                     continue
                 known.add(record.event_id)
-                seq = connection.execute(
-                    insert(_outbox).returning(_outbox.c.seq),
+                rows.append(
                     {
                         "event_id": record.event_id,
                         "kind": record.kind,
@@ -325,13 +409,38 @@ class Outbox:
                         "payload": record.payload,
                         "occurred_at": record.occurred_at,
                         "recorded_at": recorded_at,
-                    },
-                ).scalar_one()
-                seqs.append(int(seq))
+                    }
+                )
+            if rows:
+                # One multi-row INSERT ... RETURNING per few hundred rows ("insertmanyvalues");
+                # sort_by_parameter_order hands the seqs back in the order of `rows`.
+                statement = insert(_outbox).returning(_outbox.c.seq, sort_by_parameter_order=True)
+                seqs = [int(seq) for seq in connection.execute(statement, rows).scalars()]
         return seqs
 
     def pending(self, *, limit: int = 500, after_seq: int = 0) -> list[StoredRecord]:
-        """Up to `limit` records with seq > `after_seq`, in seq order."""
+        """Up to `limit` records with seq > `after_seq`, in seq order.
+
+        Raises UnreadableRecordError for a payload that does not decrypt or parse;
+        `read_batch` instead sets such records aside.
+        """
+        return [
+            StoredRecord._from_row(row, self._cipher)
+            for row in self._pending_rows(limit=limit, after_seq=after_seq)
+        ]
+
+    def read_batch(self, *, limit: int = 500) -> PendingBatch:
+        """The first `limit` pending records in seq order, unreadable ones set aside."""
+        records: list[StoredRecord] = []
+        unreadable: dict[int, str] = {}
+        for row in self._pending_rows(limit=limit, after_seq=0):
+            try:
+                records.append(StoredRecord._from_row(row, self._cipher))
+            except UnreadableRecordError as exc:
+                unreadable[exc.seq] = exc.reason
+        return PendingBatch(records, unreadable)
+
+    def _pending_rows(self, *, limit: int, after_seq: int) -> Sequence[Row[Any]]:
         self._check_open()
         if limit < 1:
             raise ValueError(f"limit must be >= 1, got {limit}")
@@ -339,8 +448,7 @@ class Outbox:
             select(_outbox).where(_outbox.c.seq > after_seq).order_by(_outbox.c.seq).limit(limit)
         )
         with self._engine.connect() as connection:
-            rows = connection.execute(statement).all()
-        return [StoredRecord._from_row(row) for row in rows]
+            return connection.execute(statement).all()
 
     def acknowledge(self, seqs: Iterable[int]) -> int:
         """Delete the records HQ acknowledged; returns how many were deleted."""
@@ -371,6 +479,74 @@ class Outbox:
         # The reason is not logged: HQ may quote the rejected payload in it.
         _log.warning("outbox record %d (%s) moved to dead letters", seq, row.kind)
 
+    def settle(
+        self, *, acknowledged: Iterable[int] = (), dead_letters: Mapping[int, str] | None = None
+    ) -> Settled:
+        """In one transaction: delete the `acknowledged` records and move each of
+        `dead_letters` (seq -> reason) to the dead-letter table.
+
+        Seqs no longer pending are skipped, so settling the same answer twice is harmless.
+        """
+        self._check_open()
+        rejected = dict(dead_letters or {})
+        done = sorted(set(acknowledged) - rejected.keys())
+        if not done and not rejected:
+            return Settled(0, 0)
+        failed_at = _iso_utc(datetime.now(UTC))
+        moved: list[int] = []
+        with self._writes.begin() as connection:
+            for seq, reason in sorted(rejected.items()):
+                row = connection.execute(select(_outbox).where(_outbox.c.seq == seq)).one_or_none()
+                if row is None:
+                    continue
+                connection.execute(
+                    insert(_dead_letter).values(**row._mapping, reason=reason, failed_at=failed_at)
+                )
+                moved.append(seq)
+            deleted = 0
+            for chunk in _chunks([*done, *moved]):
+                deleted += connection.execute(
+                    delete(_outbox).where(_outbox.c.seq.in_(chunk))
+                ).rowcount
+        if moved:
+            # Reasons are not logged: HQ may quote the rejected payload in them.
+            _log.warning(
+                "%d outbox records moved to dead letters (seq %d to %d)",
+                len(moved),
+                moved[0],
+                moved[-1],
+            )
+        return Settled(acknowledged=deleted - len(moved), dead_lettered=len(moved))
+
+    def dead_letters(self, *, limit: int = 100) -> list[DeadLetter]:
+        """The most recent `limit` dead letters, newest first (without their payloads)."""
+        self._check_open()
+        statement = select(
+            _dead_letter.c.seq,
+            _dead_letter.c.event_id,
+            _dead_letter.c.kind,
+            _dead_letter.c.schema_version,
+            _dead_letter.c.occurred_at,
+            _dead_letter.c.recorded_at,
+            _dead_letter.c.reason,
+            _dead_letter.c.failed_at,
+        ).order_by(_dead_letter.c.failed_at.desc(), _dead_letter.c.seq.desc())
+        with self._engine.connect() as connection:
+            rows = connection.execute(statement.limit(limit)).all()
+        return [
+            DeadLetter(
+                seq=int(row.seq),
+                event_id=uuid.UUID(row.event_id),
+                kind=row.kind,
+                schema_version=int(row.schema_version),
+                occurred_at=datetime.fromisoformat(row.occurred_at),
+                recorded_at=datetime.fromisoformat(row.recorded_at),
+                reason=row.reason,
+                failed_at=datetime.fromisoformat(row.failed_at),
+            )
+            for row in rows
+        ]
+
     def count(self) -> int:
         """How many records wait for HQ."""
         return self._scalar_int(select(func.count()).select_from(_outbox))
@@ -389,10 +565,12 @@ class Outbox:
             journal_mode = connection.exec_driver_sql("PRAGMA journal_mode").scalar_one()
             synchronous = connection.exec_driver_sql("PRAGMA synchronous").scalar_one()
             busy_timeout = connection.exec_driver_sql("PRAGMA busy_timeout").scalar_one()
+            secure_delete = connection.exec_driver_sql("PRAGMA secure_delete").scalar_one()
         return SqliteSettings(
             journal_mode=str(journal_mode),
             synchronous=_SYNCHRONOUS_NAMES.get(int(synchronous), str(synchronous)),
             busy_timeout_ms=int(busy_timeout),
+            secure_delete=int(secure_delete) == 1,
         )
 
     def close(self) -> None:
@@ -424,6 +602,7 @@ class OutboxWriter:
     a failed commit did land: the event id makes appending idempotent.
 
     `on_written` is called on the writer thread with the seqs of each committed batch.
+    With a `cipher` the payload is sealed in `append()`, so plaintext never queues.
     Call `close()` at shutdown: the thread is a daemon, so records still queued when
     the process exits without `close()` are lost.
     """
@@ -434,10 +613,12 @@ class OutboxWriter:
         *,
         on_written: Callable[[list[int]], None] | None = None,
         busy_timeout: float = DEFAULT_BUSY_TIMEOUT,
+        cipher: PayloadCipher | None = None,
     ) -> None:
         self._path = outbox_path
         self._on_written = on_written
         self._busy_timeout = busy_timeout
+        self._cipher = cipher
         self._queue: queue.SimpleQueue[_QueueItem] = queue.SimpleQueue()
         self._stopping = threading.Event()
         self._lock = threading.Lock()  # orders append/close; never held during I/O
@@ -461,7 +642,7 @@ class OutboxWriter:
         JSON-serialisable raises at the call site instead of jamming the writer, and
         later changes to the caller's dict cannot change what is stored.
         """
-        encoded = _EncodedRecord.of(record)
+        encoded = _EncodedRecord.of(record, self._cipher)
         with self._lock:
             if self._closed:
                 raise RuntimeError("the OutboxWriter is closed")
@@ -550,7 +731,9 @@ class OutboxWriter:
         """Commit `batch`; the new seqs, or None if it failed (logged once per outage)."""
         try:
             if self._outbox is None:
-                self._outbox = Outbox(self._path, busy_timeout=self._busy_timeout)
+                self._outbox = Outbox(
+                    self._path, busy_timeout=self._busy_timeout, cipher=self._cipher
+                )
             seqs = self._outbox._append_encoded(batch)
         except Exception as exc:  # whatever went wrong, keep the records and retry
             if self._failing_since is None:

@@ -22,7 +22,12 @@ from typing import Final
 from PySide6.QtCore import QSocketNotifier, Qt
 from PySide6.QtWidgets import QApplication
 
+from backend_client import enroll
+from backend_client.client import HqClient
+from backend_client.credentials import CredentialsError, load_credentials
+from backend_client.crypto import PayloadCipher
 from backend_client.outbox import OutboxWriter
+from backend_client.sync import SyncRelay, SyncStatus
 from content.bundle import Bundle, BundleError
 from content.store import ContentStore
 from devices.pickup import PickupBoard
@@ -55,6 +60,7 @@ class KioskOptions:
     data_dir: Path = DEFAULT_DATA_DIR
     trace: Path | None = None
     windowed: bool = False
+    hq_ca: Path | None = None
     session: SessionConfig = field(default_factory=SessionConfig)
 
 
@@ -66,6 +72,9 @@ def parse_args(argv: Sequence[str] | None = None) -> KioskOptions:
     parser.add_argument("--data-dir", type=Path, default=DEFAULT_DATA_DIR)
     parser.add_argument("--trace", type=Path, help="write JSON-lines diagnostics here")
     parser.add_argument("--windowed", action="store_true", help="a 1920x1080 window")
+    parser.add_argument(
+        "--hq-ca", type=Path, help="CA bundle for HQ's TLS certificate (default: the system's)"
+    )
     parser.add_argument("--drop-grace", type=float, default=defaults.drop_grace, metavar="S")
     parser.add_argument("--idle-timeout", type=float, default=defaults.idle_timeout, metavar="S")
     parser.add_argument("--bounce-ms", type=float, default=defaults.bounce * 1000, metavar="MS")
@@ -76,6 +85,7 @@ def parse_args(argv: Sequence[str] | None = None) -> KioskOptions:
         data_dir=args.data_dir,
         trace=args.trace,
         windowed=args.windowed,
+        hq_ca=args.hq_ca,
         session=SessionConfig(
             drop_grace=args.drop_grace,
             idle_timeout=args.idle_timeout,
@@ -113,6 +123,7 @@ class Kiosk:
     bridge: DeviceBridge
     board: PickupBoard | None
     outbox: OutboxWriter
+    relay: SyncRelay | None
     images: ImageCache
     slide_images: ImageCache
     trace: Trace
@@ -123,6 +134,8 @@ class Kiosk:
             self.board.stop()
         self.window.close()
         self.outbox.close()
+        if self.relay is not None:
+            self.relay.stop()
         self.images.close()
         self.slide_images.close()
         self.trace.emit("stop")
@@ -135,8 +148,15 @@ def build(options: KioskOptions, app: QApplication) -> Kiosk:
     trace.emit("start", pid=os.getpid())
 
     bundle = load_content(ContentStore(options.data_dir / "content"), options.content, trace)
-    outbox = OutboxWriter(options.data_dir / "outbox.sqlite3")
+    outbox_path = options.data_dir / "outbox.sqlite3"
+    cipher = PayloadCipher.from_key_file(options.data_dir / "outbox.key")
+    relay = build_relay(options, outbox_path, cipher, trace)
+    outbox = OutboxWriter(
+        outbox_path, cipher=cipher, on_written=None if relay is None else lambda _: relay.wake()
+    )
     outbox.start()
+    if relay is not None:
+        relay.start()
 
     bridge = DeviceBridge()
     board = None
@@ -173,7 +193,37 @@ def build(options: KioskOptions, app: QApplication) -> Kiosk:
     window.show_state(controller.state)
     if board is not None:
         board.start()
-    return Kiosk(window, controller, bridge, board, outbox, images, slide_images, trace, bundle)
+    return Kiosk(
+        window, controller, bridge, board, outbox, relay, images, slide_images, trace, bundle
+    )
+
+
+def build_relay(
+    options: KioskOptions, outbox_path: Path, cipher: PayloadCipher, trace: Trace
+) -> SyncRelay | None:
+    """The relay to HQ, if this kiosk is enrolled; without one, records wait in the outbox."""
+    try:
+        credentials = load_credentials(options.data_dir)
+    except CredentialsError as error:
+        log.error("HQ credentials unusable, not syncing (enrol again): %s", error)
+        trace.emit("sync", state="not_enrolled")
+        return None
+    if credentials is None:
+        log.warning("not enrolled with HQ: records stay in the outbox (see `kiosk enroll`)")
+        trace.emit("sync", state="not_enrolled")
+        return None
+
+    def on_status(status: SyncStatus) -> None:  # on the relay's thread; the trace is thread-safe
+        trace.emit(
+            "sync",
+            state=status.state,
+            pending=status.pending,
+            dead_letters=status.dead_letters,
+            sent=status.sent_total,
+        )
+
+    client = HqClient(credentials, ca_bundle=options.hq_ca)
+    return SyncRelay(outbox_path, client, credentials, cipher=cipher, on_status=on_status)
 
 
 def _install_crash_handlers(app: QApplication) -> tuple[socket.socket, socket.socket]:
@@ -218,6 +268,9 @@ def _return_freed_pictures_to_the_os() -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     started = time.monotonic()
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:1] == ["enroll"]:  # `kiosk enroll --hq URL --code CODE`: no screen needed
+        return enroll.main(argv[1:])
     options = parse_args(argv)
     _return_freed_pictures_to_the_os()
     logging.basicConfig(

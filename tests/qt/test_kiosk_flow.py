@@ -17,6 +17,7 @@ from PySide6.QtCore import QPoint, Qt
 from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
+from backend_client.crypto import PayloadCipher
 from backend_client.outbox import Outbox
 from content.bundle import load_bundle
 from content.model import Language
@@ -212,6 +213,11 @@ def test_recommendation_tap_lights_the_slot(
     assert str(slot) in kiosk.window.product.notice.text()
 
 
+def open_outbox(data: Path) -> Outbox:
+    """The kiosk's outbox as the sync relay reads it: with the kiosk's own key."""
+    return Outbox(data / "outbox.sqlite3", cipher=PayloadCipher.from_key_file(data / "outbox.key"))
+
+
 def test_alarm_is_recorded_and_the_shopper_sees_nothing(
     qtbot: QtBot, kiosk: Kiosk, board: PickupBoardSim, tmp_path: Path
 ) -> None:
@@ -221,7 +227,7 @@ def test_alarm_is_recorded_and_the_shopper_sees_nothing(
     qtbot.waitUntil(lambda: len(alerts) == 1, timeout=2000)
     assert kiosk.window.attract.isVisible()
     assert kiosk.outbox.flush()
-    with Outbox(tmp_path / "data" / "outbox.sqlite3") as outbox:
+    with open_outbox(tmp_path / "data") as outbox:
         (row,) = outbox.pending()
     assert row.kind == "alarm"
     assert row.payload["reason"] == "CABLE"
@@ -239,7 +245,7 @@ def test_outbox_rows_appear_with_increasing_sequence(
     board.drop(3)
     qtbot.waitUntil(lambda: kiosk.controller.state.return_at is not None, timeout=2000)
     assert kiosk.outbox.flush()
-    with Outbox(tmp_path / "data" / "outbox.sqlite3") as outbox:
+    with open_outbox(tmp_path / "data") as outbox:
         rows = outbox.pending()
     assert [r.kind for r in rows] == ["lift", "lift", "comparison", "drop", "drop"]
     seqs = [r.seq for r in rows]

@@ -15,7 +15,9 @@ from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
+from sqlalchemy.exc import IntegrityError
 
+from backend_client.crypto import SEALED_PREFIX, PayloadCipher
 from backend_client.outbox import (
     DEFAULT_BUSY_TIMEOUT,
     OUTBOX_FILE_VERSION,
@@ -23,7 +25,9 @@ from backend_client.outbox import (
     OutboxError,
     OutboxRecord,
     OutboxWriter,
+    Settled,
     StoredRecord,
+    UnreadableRecordError,
 )
 
 OCCURRED_AT = datetime(2024, 5, 1, 10, 30, 15, 123456, tzinfo=UTC)
@@ -493,3 +497,177 @@ def test_new_records_get_fresh_event_ids() -> None:
     assert first.event_id != second.event_id
     assert first.event_id.version == 4
     assert isinstance(first.event_id, uuid.UUID)
+
+
+# --- encryption at rest -----------------------------------------------------------
+
+
+@pytest.fixture
+def cipher(tmp_path: Path) -> PayloadCipher:
+    return PayloadCipher.from_key_file(tmp_path / "outbox.key")
+
+
+def file_bytes(path: Path) -> bytes:
+    """The outbox file and its WAL, as someone who took the disk would read them."""
+    wal = path.with_name(path.name + "-wal")
+    return path.read_bytes() + (wal.read_bytes() if wal.exists() else b"")
+
+
+def raw_payloads(path: Path, table: str = "outbox") -> list[str]:
+    assert table in {"outbox", "dead_letter"}
+    statement = f"SELECT payload FROM {table} ORDER BY seq"  # noqa: S608 - a fixed table name
+    with contextlib.closing(sqlite3.connect(path)) as connection:
+        return [row[0] for row in connection.execute(statement)]
+
+
+def test_encrypted_outbox_keeps_no_payload_text_on_disk(
+    outbox_path: Path, cipher: PayloadCipher, writer_factory: list[OutboxWriter]
+) -> None:
+    with Outbox(outbox_path, cipher=cipher) as outbox:
+        outbox.append_many([lifted(1, phone=SHOPPER_PHONE)])
+        writer = OutboxWriter(outbox_path, cipher=cipher)
+        writer_factory.append(writer)
+        writer.start()
+        writer.append(lifted(2, phone=SHOPPER_PHONE, name="王芳"))
+        assert writer.flush()
+
+        assert SHOPPER_PHONE.encode() not in file_bytes(outbox_path)
+        assert "王芳".encode() not in file_bytes(outbox_path)
+        assert all(payload.startswith(SEALED_PREFIX) for payload in raw_payloads(outbox_path))
+        stored = outbox.pending()
+    assert [record.payload for record in stored] == [
+        {"slot": 1, "phone": SHOPPER_PHONE},
+        {"slot": 2, "phone": SHOPPER_PHONE, "name": "王芳"},
+    ]
+
+
+def test_plaintext_rows_from_before_encryption_still_read(
+    outbox_path: Path, cipher: PayloadCipher
+) -> None:
+    with Outbox(outbox_path) as plain:
+        plain.append_many([lifted(1)])
+
+    with Outbox(outbox_path, cipher=cipher) as outbox:
+        outbox.append_many([lifted(2)])
+        assert [record.payload["slot"] for record in outbox.pending()] == [1, 2]
+    first, second = raw_payloads(outbox_path)
+    assert first == '{"slot":1}'
+    assert second.startswith(SEALED_PREFIX)
+
+
+def test_encrypted_rows_without_the_key_are_an_outbox_error_not_bad_records(
+    outbox_path: Path, cipher: PayloadCipher
+) -> None:
+    with Outbox(outbox_path, cipher=cipher) as outbox:
+        outbox.append_many([lifted(1)])
+
+    with Outbox(outbox_path) as keyless:
+        assert keyless.count() == 1
+        with pytest.raises(OutboxError, match="no key") as raised:
+            keyless.read_batch()
+    assert not isinstance(raised.value, UnreadableRecordError)
+
+
+def test_a_payload_swapped_into_another_row_does_not_read(
+    outbox_path: Path, cipher: PayloadCipher
+) -> None:
+    with Outbox(outbox_path, cipher=cipher) as outbox:
+        outbox.append_many([lifted(1), lifted(2), lifted(3)])
+    with contextlib.closing(sqlite3.connect(outbox_path)) as connection, connection:
+        (sealed,) = connection.execute("SELECT payload FROM outbox WHERE seq = 1").fetchone()
+        connection.execute("UPDATE outbox SET payload = ? WHERE seq = 2", (sealed,))
+
+    with Outbox(outbox_path, cipher=cipher) as outbox:
+        batch = outbox.read_batch()
+        with pytest.raises(UnreadableRecordError, match=r"outbox record 2: .*integrity check"):
+            outbox.pending()
+    assert [record.seq for record in batch.records] == [1, 3]
+    assert list(batch.unreadable) == [2]
+    assert "integrity check" in batch.unreadable[2]
+
+
+def test_dead_letters_keep_the_payload_sealed(outbox_path: Path, cipher: PayloadCipher) -> None:
+    with Outbox(outbox_path, cipher=cipher) as outbox:
+        outbox.append_many([lifted(1, phone=SHOPPER_PHONE), lifted(2, phone=SHOPPER_PHONE)])
+        outbox.dead_letter(1, "HQ refused: 422 payload.slot")
+        outbox.settle(dead_letters={2: "rejected"})
+
+    (first, second) = raw_payloads(outbox_path, "dead_letter")
+    assert first.startswith(SEALED_PREFIX)
+    assert second.startswith(SEALED_PREFIX)
+    assert SHOPPER_PHONE.encode() not in file_bytes(outbox_path)
+
+
+def test_acknowledged_rows_are_overwritten_in_the_file(outbox_path: Path) -> None:
+    # Plain JSON on purpose: the marker shows whether deleted bytes stay in free pages.
+    with Outbox(outbox_path) as outbox:
+        assert outbox.connection_settings().secure_delete
+        outbox.append_many([lifted(slot, phone=SHOPPER_PHONE) for slot in range(50)])
+    assert SHOPPER_PHONE.encode() in outbox_path.read_bytes()  # closing checkpointed the WAL
+
+    with Outbox(outbox_path) as outbox:
+        outbox.acknowledge(range(1, 51))
+
+    assert not outbox_path.with_name(outbox_path.name + "-wal").exists()
+    assert SHOPPER_PHONE.encode() not in outbox_path.read_bytes()
+
+
+# --- settling HQ's answers --------------------------------------------------------
+
+
+def test_settle_acknowledges_and_dead_letters_in_one_go(outbox: Outbox) -> None:
+    outbox.append_many([lifted(slot) for slot in range(1, 6)])
+
+    settled = outbox.settle(acknowledged=[1, 2, 4], dead_letters={3: "payload.slot: too big"})
+
+    assert settled == Settled(acknowledged=3, dead_lettered=1)
+    assert [record.seq for record in outbox.pending()] == [5]
+    (letter,) = outbox.dead_letters()
+    assert (letter.seq, letter.kind, letter.reason) == (3, "lifted", "payload.slot: too big")
+    assert letter.occurred_at == OCCURRED_AT
+    assert letter.failed_at.tzinfo is not None
+
+
+def test_settle_skips_records_already_gone(outbox: Outbox) -> None:
+    outbox.append_many([lifted(1), lifted(2)])
+    outbox.settle(acknowledged=[1], dead_letters={2: "rejected"})
+
+    again = outbox.settle(acknowledged=[1, 7], dead_letters={2: "rejected", 9: "x"})
+
+    assert again == Settled(0, 0)
+    assert outbox.dead_letter_count() == 1
+    assert outbox.settle() == Settled(0, 0)
+
+
+def test_settle_rolls_back_as_a_whole(outbox: Outbox, outbox_path: Path) -> None:
+    outbox.append_many([lifted(1), lifted(2)])
+    outbox.settle(dead_letters={1: "first"})
+    # A dead letter with seq 2 already there makes the move of seq 2 fail midway.
+    with contextlib.closing(sqlite3.connect(outbox_path)) as connection, connection:
+        connection.execute(
+            "INSERT INTO dead_letter SELECT seq + 1, event_id, kind, schema_version, payload,"
+            " occurred_at, recorded_at, reason, failed_at FROM dead_letter"
+        )
+
+    with pytest.raises(IntegrityError):
+        outbox.settle(acknowledged=[1], dead_letters={2: "second"})
+
+    assert [record.seq for record in outbox.pending()] == [2]
+
+
+def test_dead_letters_are_listed_newest_first(outbox: Outbox) -> None:
+    outbox.append_many([lifted(slot) for slot in range(1, 5)])
+    outbox.settle(dead_letters={1: "a"})
+    outbox.settle(dead_letters={3: "b", 4: "c"})
+
+    assert [(d.seq, d.reason) for d in outbox.dead_letters()] == [(4, "c"), (3, "b"), (1, "a")]
+    assert len(outbox.dead_letters(limit=1)) == 1
+
+
+def test_seqs_come_back_in_the_order_records_were_given(outbox: Outbox) -> None:
+    records = [lifted(slot) for slot in range(1200)]
+
+    seqs = outbox.append_many(records)
+
+    assert seqs == list(range(1, 1201))
+    assert [r.event_id for r in outbox.pending(limit=2000)] == [r.event_id for r in records]

@@ -1,0 +1,394 @@
+"""HTTP to HQ: enrolment and event batches, as docs/hq-api.md describes them.
+
+`HqClient` wraps one `requests.Session` (TLS verified, a timeout on every call,
+the kiosk's bearer token) and turns whatever happens on the wire into one of
+three errors the relay can act on:
+
+- `HqUnavailable`: try again later (no connection, timeout, 408/429/5xx, a
+  redirect, an answer that does not follow the contract), with HQ's
+  `Retry-After` in seconds when it sent one;
+- `HqUnauthorized`: 401, the token is missing, unknown or revoked;
+- `HqRefused`: any other 4xx; HQ will not take this request as it is.
+
+Messages name statuses and HQ's `detail`, never the token or a payload.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import json
+import logging
+import re
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from enum import StrEnum
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Final, Self, TypeGuard
+
+import requests
+from urllib3.exceptions import MaxRetryError
+
+from backend_client.credentials import Credentials, check_hq_url
+
+_log = logging.getLogger("backend_client.client")
+
+DEFAULT_TIMEOUT: Final = (3.05, 30.0)
+# (connect, read) seconds. Connect: just over TCP's 3 s retransmission window, as
+# requests' docs advise. Read: HQ answers 500 events in well under a second; 30 s
+# rides out a congested store uplink without hanging the relay for minutes.
+
+MAX_BATCH: Final = 500
+"""Events per `POST /v1/events`, by the contract."""
+
+EVENTS_PATH: Final = "/v1/events"
+ENROLL_PATH: Final = "/v1/enroll"
+
+_DETAIL_MAX: Final = 300  # characters of HQ's error detail kept: one readable line
+_RETRY_STATUSES: Final = frozenset({408, 429})  # plus every 5xx: HQ asks us to come back
+_DELTA_SECONDS: Final = re.compile(r"-?[0-9]+", re.ASCII)
+_USER_AGENT: Final = "lift-and-learn-kiosk/0.1"
+
+
+class HqError(Exception):
+    """Talking to HQ failed."""
+
+
+class HqUnavailable(HqError):
+    """HQ cannot be reached or asked us to come back later; retrying is safe."""
+
+    def __init__(self, reason: str, retry_after: float | None = None) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.retry_after = retry_after
+
+
+class HqUnauthorized(HqError):
+    """HQ does not know this kiosk's token (missing, unknown or revoked)."""
+
+
+class HqRefused(HqError):
+    """HQ answered 4xx (not 401/408/429): it will not take this request as it is."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(f"HQ refused the request: {status} {message}")
+        self.status = status
+        self.message = message
+
+
+class EventStatus(StrEnum):
+    ACCEPTED = "accepted"
+    DUPLICATE = "duplicate"
+    REJECTED = "rejected"
+
+
+@dataclass(frozen=True, slots=True)
+class WireEvent:
+    """One event as HQ receives it (the contract's envelope)."""
+
+    event_id: uuid.UUID
+    store_id: str
+    kiosk_id: str
+    seq: int
+    kind: str
+    schema_version: int
+    occurred_at: datetime
+    payload: Mapping[str, Any] = field(repr=False)  # may be personal data
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "event_id": str(self.event_id),
+            "store_id": self.store_id,
+            "kiosk_id": self.kiosk_id,
+            "seq": self.seq,
+            "kind": self.kind,
+            "schema_version": self.schema_version,
+            "occurred_at": self.occurred_at.isoformat(),
+            "payload": dict(self.payload),
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class EventResult:
+    """HQ's verdict on one event. `reason` is set for rejected events."""
+
+    event_id: uuid.UUID
+    seq: int
+    status: EventStatus
+    reason: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class BatchAnswer:
+    """HQ's answer to a batch: one result per event, in request order."""
+
+    results: tuple[EventResult, ...]
+    contiguous_seq: int
+
+
+class _BearerAuth(requests.auth.AuthBase):
+    """Sets the token on every request; also keeps requests from adding ~/.netrc logins."""
+
+    def __init__(self, token: str | None) -> None:
+        self._token = token
+
+    def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
+        if self._token is not None:
+            request.headers["Authorization"] = f"Bearer {self._token}"
+        return request
+
+    def __repr__(self) -> str:
+        return "_BearerAuth(<hidden>)"
+
+
+class HqClient:
+    """The kiosk's calls to HQ. One session; use it from one thread at a time."""
+
+    def __init__(
+        self,
+        credentials: Credentials,
+        *,
+        timeout: tuple[float, float] = DEFAULT_TIMEOUT,
+        ca_bundle: Path | None = None,
+    ) -> None:
+        self._events_url = credentials.hq_url + EVENTS_PATH
+        self._timeout = timeout
+        self._verify = _verify_setting(ca_bundle)
+        self._session = requests.Session()
+        self._session.auth = _BearerAuth(credentials.token)
+        self._session.headers.update({"User-Agent": _USER_AGENT, "Accept": "application/json"})
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._session.close()
+
+    def post_events(self, events: Sequence[WireEvent]) -> BatchAnswer:
+        """Send `events` (1 to 500) and return HQ's per-event verdicts.
+
+        Raises HqUnavailable, HqUnauthorized or HqRefused; an answer that does not
+        follow the contract is HqUnavailable, since retrying a batch is always safe.
+        """
+        if not 1 <= len(events) <= MAX_BATCH:
+            raise ValueError(f"a batch holds 1 to {MAX_BATCH} events, got {len(events)}")
+        body = {"events": [event.to_json() for event in events]}
+        response = _post(
+            self._session, self._events_url, body, timeout=self._timeout, verify=self._verify
+        )
+        return _batch_answer(_json_body(response), events)
+
+
+def enroll(
+    hq_url: str,
+    code: str,
+    *,
+    name: str | None = None,
+    ca_bundle: Path | None = None,
+    timeout: tuple[float, float] = DEFAULT_TIMEOUT,
+) -> Credentials:
+    """Trade a one-time enrolment code for this kiosk's credentials.
+
+    ValueError for an HQ URL the kiosk may not use; HqRefused (403) for a code HQ
+    does not know, already used or expired; HqUnavailable if HQ cannot be reached.
+    """
+    url = check_hq_url(hq_url)
+    body: dict[str, Any] = {"code": code}
+    if name is not None:
+        body["name"] = name
+    with requests.Session() as session:
+        session.auth = _BearerAuth(None)  # enrolment carries no token
+        session.headers.update({"User-Agent": _USER_AGENT, "Accept": "application/json"})
+        response = _post(
+            session, url + ENROLL_PATH, body, timeout=timeout, verify=_verify_setting(ca_bundle)
+        )
+        document = _json_body(response)
+    if not isinstance(document, dict):
+        raise HqUnavailable("HQ's enrolment answer is not a JSON object")
+    try:
+        return Credentials(
+            hq_url=url,
+            store_id=document["store_id"],
+            kiosk_id=document["kiosk_id"],
+            token=document["token"],
+        )
+    except KeyError as missing:
+        raise HqUnavailable(f"HQ's enrolment answer lacks {missing}") from None
+    except (TypeError, ValueError) as exc:
+        raise HqUnavailable(f"HQ's enrolment answer is malformed: {exc}") from None
+
+
+def retry_after_seconds(header: str | None, now: datetime) -> float | None:
+    """Seconds a `Retry-After` value asks us to wait, counted from `now`.
+
+    Delta-seconds or an HTTP date (RFC 9110 10.2.3); None when absent or garbage;
+    0 for a time already past. `now` must be timezone-aware.
+    """
+    if header is None:
+        return None
+    value = header.strip()
+    if _DELTA_SECONDS.fullmatch(value):
+        # More digits than a float holds is still "a very long time".
+        return max(0.0, float(value)) if len(value) < 300 else float("inf")
+    try:
+        moment = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError, OverflowError, IndexError):
+        return None
+    if moment.tzinfo is None:  # "-0000" means UTC with no claim about local time
+        moment = moment.replace(tzinfo=UTC)
+    return max(0.0, (moment - now).total_seconds())
+
+
+def _verify_setting(ca_bundle: Path | None) -> bool | str:
+    if ca_bundle is None:
+        return True
+    if not ca_bundle.is_file():
+        raise ValueError(f"CA bundle {ca_bundle} is not a file")
+    return str(ca_bundle)
+
+
+def _post(
+    session: requests.Session,
+    url: str,
+    body: Mapping[str, Any],
+    *,
+    timeout: tuple[float, float],
+    verify: bool | str,
+) -> requests.Response:
+    """POST `body` as JSON; the response if 2xx, else the matching HqError."""
+    data = json.dumps(body, ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode()
+    try:
+        # verify is passed per call: a session's own setting loses to REQUESTS_CA_BUNDLE.
+        response = session.post(
+            url,
+            data=data,
+            headers={"Content-Type": "application/json"},
+            timeout=timeout,
+            verify=verify,
+            allow_redirects=False,
+        )
+    except requests.Timeout as exc:
+        raise HqUnavailable(f"HQ did not answer in time ({type(exc).__name__})") from None
+    except requests.exceptions.SSLError as exc:
+        raise HqUnavailable(f"TLS with HQ failed: {_cause(exc)}") from None
+    except requests.ConnectionError as exc:
+        raise HqUnavailable(f"cannot reach HQ: {_cause(exc)}") from None
+    except (requests.RequestException, OSError) as exc:
+        raise HqUnavailable(f"request to HQ failed: {_cause(exc)}") from None
+    status = response.status_code
+    if 200 <= status < 300:
+        return response
+    if status == 401:
+        raise HqUnauthorized(f"HQ does not accept this kiosk's token: {_detail(response)}")
+    if status in _RETRY_STATUSES or status >= 500:
+        header = response.headers.get("Retry-After")
+        raise HqUnavailable(
+            f"HQ answered {status} {response.reason or ''}".rstrip(),
+            retry_after_seconds(header, datetime.now(UTC)),
+        )
+    if 300 <= status < 400:
+        raise HqUnavailable(f"HQ answered {status} (a redirect); check the HQ URL")
+    raise HqRefused(status, _detail(response))
+
+
+def _json_body(response: requests.Response) -> Any:
+    try:
+        return response.json()
+    except (requests.JSONDecodeError, ValueError):
+        raise HqUnavailable(f"HQ answered {response.status_code} without valid JSON") from None
+
+
+def _detail(response: requests.Response) -> str:
+    """HQ's `detail` as one short line: FastAPI's string, or its 422 list of fields."""
+    try:
+        detail = response.json().get("detail")
+    except (ValueError, AttributeError):
+        detail = None
+    if isinstance(detail, str):
+        text = detail
+    elif isinstance(detail, list):
+        # Only `loc` and `msg`: FastAPI's `input` would quote the payload back.
+        parts = []
+        for item in detail:
+            if isinstance(item, dict):
+                location = ".".join(str(part) for part in item.get("loc", ()))
+                parts.append(f"{location}: {item.get('msg', '')}")
+        text = "; ".join(parts)
+    else:
+        text = ""
+    text = " ".join(text.split()) or response.reason or "no detail"
+    return text if len(text) <= _DETAIL_MAX else text[: _DETAIL_MAX - 3] + "..."
+
+
+def _cause(exc: BaseException) -> str:
+    """The innermost reason of a requests/urllib3 failure, e.g. 'Connection refused'."""
+    inner: BaseException = exc
+    for _ in range(10):  # the chain is short; the bound only guards against a cycle
+        nested = inner.args[0] if inner.args else None
+        if isinstance(inner, MaxRetryError) and inner.reason is not None:
+            inner = inner.reason
+        elif isinstance(nested, BaseException):
+            inner = nested
+        elif inner.__cause__ is not None:
+            inner = inner.__cause__
+        else:
+            break
+    if isinstance(inner, OSError) and inner.strerror:
+        return inner.strerror
+    text = str(inner)
+    # urllib3 prefixes "<connection object at 0x...>: "; keep what follows.
+    text = text.rsplit(">: ", 1)[-1]
+    return text[:_DETAIL_MAX] or type(inner).__name__
+
+
+def _batch_answer(document: Any, events: Sequence[WireEvent]) -> BatchAnswer:
+    """Check HQ's answer against the batch sent; HqUnavailable if it breaks the contract."""
+
+    def malformed(why: str) -> HqUnavailable:
+        _log.debug("HQ's answer to a batch breaks the contract: %s", why)
+        return HqUnavailable(f"HQ's answer breaks the contract: {why}")
+
+    if not isinstance(document, dict):
+        raise malformed("not a JSON object")
+    results = document.get("results")
+    contiguous_seq = document.get("contiguous_seq")
+    if not isinstance(results, list):
+        raise malformed("no results list")
+    if len(results) != len(events):
+        raise malformed(f"{len(results)} results for {len(events)} events")
+    if not _is_int(contiguous_seq) or contiguous_seq < 0:
+        raise malformed("contiguous_seq is not a non-negative integer")
+    parsed: list[EventResult] = []
+    for index, (event, item) in enumerate(zip(events, results, strict=True)):
+        if not isinstance(item, dict):
+            raise malformed(f"result {index} is not an object")
+        try:
+            event_id = uuid.UUID(str(item.get("event_id")))
+        except ValueError:
+            raise malformed(f"result {index} has no valid event_id") from None
+        seq = item.get("seq")
+        if event_id != event.event_id or seq != event.seq or not _is_int(seq):
+            raise malformed(f"result {index} is not for the event sent in that place")
+        try:
+            status = EventStatus(str(item.get("status")))
+        except ValueError:
+            raise malformed(f"result {index} has an unknown status") from None
+        reason = item.get("reason")
+        if reason is not None and not isinstance(reason, str):
+            raise malformed(f"result {index} has a reason that is not text")
+        parsed.append(EventResult(event_id, event.seq, status, reason))
+    return BatchAnswer(tuple(parsed), contiguous_seq)
+
+
+def _is_int(value: object) -> TypeGuard[int]:
+    return isinstance(value, int) and not isinstance(value, bool)

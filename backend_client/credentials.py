@@ -1,0 +1,181 @@
+"""The kiosk's identity at HQ: which HQ, which store and kiosk, and the token that proves it.
+
+Enrolment (`kiosk enroll`) writes them to `<data dir>/hq.json`, mode 0600; the
+kiosk reads them at start. The token is a secret: it never appears in a repr, a
+log line or an error message, and a file others could read is refused rather
+than used.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ipaddress
+import json
+import os
+import re
+import stat
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Final
+from urllib.parse import urlsplit
+
+CREDENTIALS_FILE: Final = "hq.json"
+
+_PRIVATE_MODE: Final = 0o600
+_OTHERS_BITS: Final = 0o077  # group or others may read (or replace) the token: refused
+
+_TOKEN_PATTERN: Final = re.compile(r"[A-Za-z0-9._~+/=-]+")
+# RFC 6750's b64token: anything else could not travel in an Authorization header.
+
+_LOOPBACK_NAMES: Final = frozenset({"localhost"})
+
+
+class CredentialsError(Exception):
+    """The credentials file cannot be used; the message says why and what to do."""
+
+
+@dataclass(frozen=True, slots=True)
+class Credentials:
+    """What enrolment gave this kiosk. `hq_url` has no trailing slash."""
+
+    hq_url: str
+    store_id: str
+    kiosk_id: str
+    token: str = field(repr=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "hq_url", check_hq_url(self.hq_url))
+        for name in ("store_id", "kiosk_id"):
+            value = getattr(self, name)
+            if not isinstance(value, str) or not value.strip():
+                raise ValueError(f"{name} must be a non-empty string")
+        if not isinstance(self.token, str) or not _TOKEN_PATTERN.fullmatch(self.token):
+            raise ValueError("token must be a non-empty bearer token (letters, digits, ._~+/=-)")
+
+
+def check_hq_url(url: str) -> str:
+    """`url` without a trailing slash if the kiosk may talk to it; ValueError if not.
+
+    HQ is reached over https. Plain http is allowed only for a loopback host
+    (127.0.0.0/8, ::1, localhost): the demo's embedded HQ, where nothing crosses
+    a wire that someone else could listen on.
+    """
+    parts = urlsplit(url.strip())
+    scheme = parts.scheme.lower()
+    try:
+        parts.port  # noqa: B018 - raises ValueError for a port out of range or not a number
+    except ValueError:
+        raise ValueError(f"HQ URL {url!r} has an invalid port") from None
+    if scheme not in {"https", "http"} or not parts.hostname:
+        raise ValueError(f"HQ URL {url!r} must look like https://hq.example.com")
+    if parts.username is not None or parts.password is not None:
+        raise ValueError("HQ URL must not carry a user name or password")
+    if parts.query or parts.fragment:
+        raise ValueError(f"HQ URL {url!r} must not have a query or fragment")
+    if scheme == "http" and not _is_loopback(parts.hostname):
+        raise ValueError(
+            f"HQ URL {url!r} must use https:// (plain http:// only for this machine's "
+            "loopback address: 127.0.0.1, ::1 or localhost)"
+        )
+    return f"{scheme}://{parts.netloc}{parts.path}".rstrip("/")
+
+
+def _is_loopback(host: str) -> bool:
+    if host.lower() in _LOOPBACK_NAMES:
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def credentials_path(data_dir: Path) -> Path:
+    return data_dir / CREDENTIALS_FILE
+
+
+def load_credentials(data_dir: Path) -> Credentials | None:
+    """The saved credentials, or None if this kiosk has not been enrolled."""
+    path = credentials_path(data_dir)
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        raise CredentialsError(f"cannot read {path}: {exc.strerror}") from None
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise CredentialsError(f"{path} is not a regular file")
+        if info.st_mode & _OTHERS_BITS:
+            raise CredentialsError(
+                f"{path} is open to group or others (mode {stat.S_IMODE(info.st_mode):04o}): "
+                "the token may have leaked; chmod 600 it, or revoke the kiosk and enrol it again"
+            )
+        with os.fdopen(os.dup(fd), "rb") as file:
+            raw = file.read()
+    except OSError as exc:
+        raise CredentialsError(f"cannot read {path}: {exc.strerror}") from None
+    finally:
+        os.close(fd)
+    return _parse(path, raw)
+
+
+def _parse(path: Path, raw: bytes) -> Credentials:
+    try:
+        document: Any = json.loads(raw)
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        raise CredentialsError(f"{path} is not valid JSON; enrol the kiosk again") from None
+    if not isinstance(document, dict):
+        raise CredentialsError(f"{path} must hold a JSON object; enrol the kiosk again")
+    missing = [name for name in ("hq_url", "store_id", "kiosk_id", "token") if name not in document]
+    if missing:
+        raise CredentialsError(f"{path} lacks {', '.join(missing)}; enrol the kiosk again")
+    try:
+        return Credentials(
+            hq_url=document["hq_url"],
+            store_id=document["store_id"],
+            kiosk_id=document["kiosk_id"],
+            token=document["token"],
+        )
+    except (TypeError, ValueError, AttributeError) as exc:
+        # The messages name fields and the URL, never the token's value.
+        raise CredentialsError(f"{path}: {exc}") from None
+
+
+def save_credentials(data_dir: Path, credentials: Credentials) -> Path:
+    """Write `credentials` to `<data_dir>/hq.json` (mode 0600) atomically; returns the path.
+
+    The file is written under a temporary name and renamed over the old one, so a
+    crash leaves either the old credentials or the new ones, never half a file.
+    """
+    data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    path = credentials_path(data_dir)
+    document = {
+        "hq_url": credentials.hq_url,
+        "store_id": credentials.store_id,
+        "kiosk_id": credentials.kiosk_id,
+        "token": credentials.token,
+    }
+    encoded = (json.dumps(document, indent=2, ensure_ascii=False) + "\n").encode()
+    staging = path.with_name(f".{path.name}.{os.getpid()}.{os.urandom(4).hex()}")
+    fd = os.open(staging, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, _PRIVATE_MODE)
+    try:
+        with os.fdopen(fd, "wb") as file:
+            file.write(encoded)
+            file.flush()
+            os.fsync(file.fileno())
+        os.replace(staging, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            staging.unlink()
+        raise
+    _fsync_directory(data_dir)
+    return path
+
+
+def _fsync_directory(directory: Path) -> None:
+    fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

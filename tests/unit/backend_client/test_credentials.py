@@ -1,0 +1,150 @@
+"""The kiosk's HQ credentials: private on disk, hidden in reprs, https unless loopback."""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+from pathlib import Path
+
+import pytest
+
+from backend_client.credentials import (
+    Credentials,
+    CredentialsError,
+    check_hq_url,
+    load_credentials,
+    save_credentials,
+)
+
+TOKEN = "s3cr3t-token-aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"  # noqa: S105 - a test token
+CREDENTIALS = Credentials("https://hq.example.com/", "sh-nanjing-road", "sh-nanjing-road-k1", TOKEN)
+
+
+def write_file(path: Path, text: str, mode: int = 0o600) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
+    with os.fdopen(fd, "w") as file:
+        file.write(text)
+    path.chmod(mode)
+
+
+def test_repr_names_the_kiosk_but_not_the_token() -> None:
+    shown = repr(CREDENTIALS)
+
+    assert TOKEN not in shown
+    assert "sh-nanjing-road-k1" in shown
+    assert CREDENTIALS.hq_url == "https://hq.example.com"  # no trailing slash
+
+
+def test_saved_credentials_are_private_and_load_back(tmp_path: Path) -> None:
+    path = save_credentials(tmp_path / "data", CREDENTIALS)
+
+    assert path == tmp_path / "data" / "hq.json"
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert load_credentials(tmp_path / "data") == CREDENTIALS
+    assert [p.name for p in path.parent.iterdir()] == ["hq.json"]  # no staging file left
+
+
+def test_saving_again_replaces_the_file(tmp_path: Path) -> None:
+    save_credentials(tmp_path, CREDENTIALS)
+    newer = Credentials("https://hq.example.com", "sh-nanjing-road", "sh-nanjing-road-k2", "t2")
+
+    save_credentials(tmp_path, newer)
+
+    assert load_credentials(tmp_path) == newer
+
+
+def test_no_file_means_not_enrolled(tmp_path: Path) -> None:
+    assert load_credentials(tmp_path) is None
+
+
+@pytest.mark.parametrize("mode", [0o644, 0o640, 0o604, 0o660])
+def test_a_file_others_can_open_is_refused(tmp_path: Path, mode: int) -> None:
+    save_credentials(tmp_path, CREDENTIALS)
+    (tmp_path / "hq.json").chmod(mode)
+
+    with pytest.raises(CredentialsError, match=f"open to group or others \\(mode 0{mode:o}\\)"):
+        load_credentials(tmp_path)
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("not json", "not valid JSON"),
+        ("[1, 2]", "JSON object"),
+        ('{"hq_url": "https://hq.example.com", "store_id": "s"}', "lacks kiosk_id, token"),
+        (
+            '{"hq_url": "http://hq.example.com", "store_id": "s", "kiosk_id": "k", "token": "t"}',
+            "must use https",
+        ),
+        (
+            '{"hq_url": "https://hq.example.com", "store_id": "", "kiosk_id": "k", "token": "t"}',
+            "store_id must be a non-empty string",
+        ),
+        (
+            '{"hq_url": "https://hq.example.com", "store_id": "s", "kiosk_id": 7, "token": "t"}',
+            "kiosk_id must be a non-empty string",
+        ),
+    ],
+)
+def test_a_broken_file_is_refused_with_a_clear_message(
+    tmp_path: Path, text: str, message: str
+) -> None:
+    write_file(tmp_path / "hq.json", text)
+
+    with pytest.raises(CredentialsError, match=message):
+        load_credentials(tmp_path)
+
+
+def test_a_token_that_cannot_travel_in_a_header_is_refused_without_quoting_it(
+    tmp_path: Path,
+) -> None:
+    bad_token = "line\nbreak-secret"  # noqa: S105 - a test token
+    document = {"hq_url": "https://hq", "store_id": "s", "kiosk_id": "k", "token": bad_token}
+    write_file(tmp_path / "hq.json", json.dumps(document))
+
+    with pytest.raises(CredentialsError, match="token must be") as raised:
+        load_credentials(tmp_path)
+    assert "secret" not in str(raised.value)
+
+
+# --- which HQ the kiosk may talk to ---------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("url", "checked"),
+    [
+        ("https://hq.example.com", "https://hq.example.com"),
+        ("https://hq.example.com/", "https://hq.example.com"),
+        ("HTTPS://hq.example.com:8443/kiosk-api/", "https://hq.example.com:8443/kiosk-api"),
+        ("http://127.0.0.1:8000", "http://127.0.0.1:8000"),
+        ("http://127.5.6.7", "http://127.5.6.7"),
+        ("http://[::1]:8000/", "http://[::1]:8000"),
+        ("http://localhost:8000", "http://localhost:8000"),
+        ("http://LocalHost", "http://LocalHost"),
+    ],
+)
+def test_https_anywhere_and_http_only_on_loopback(url: str, checked: str) -> None:
+    assert check_hq_url(url) == checked
+
+
+@pytest.mark.parametrize(
+    ("url", "message"),
+    [
+        ("http://hq.example.com", "must use https"),
+        ("http://192.168.1.10:8000", "must use https"),
+        ("http://127.0.0.1.example.com", "must use https"),
+        ("http://localhost.example.com", "must use https"),
+        ("http://[::ffff:10.0.0.1]", "must use https"),
+        ("ftp://hq.example.com", "must look like"),
+        ("hq.example.com", "must look like"),
+        ("https://", "must look like"),
+        ("https://hq.example.com:99999", "invalid port"),
+        ("https://user:pw@hq.example.com", "user name or password"),
+        ("https://hq.example.com/?x=1", "query or fragment"),
+    ],
+)
+def test_other_urls_are_refused_clearly(url: str, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        check_hq_url(url)
