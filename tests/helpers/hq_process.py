@@ -13,6 +13,8 @@ from typing import Final
 
 import requests
 
+from helpers.tls import ServerTls
+
 KIOSK_HQ: Final = Path(sys.executable).parent / "kiosk-hq"
 
 
@@ -25,11 +27,19 @@ def free_port() -> int:
 class HqProcess:
     """One HQ: a data directory and a database that outlive the processes serving them."""
 
-    def __init__(self, data_dir: Path, database_url: str | None = None, port: int = 0) -> None:
+    def __init__(
+        self,
+        data_dir: Path,
+        database_url: str | None = None,
+        port: int = 0,
+        tls: ServerTls | None = None,
+    ) -> None:
         self.data_dir = data_dir
         self.database_url = database_url
         self.port = port or free_port()
-        self.base_url = f"http://127.0.0.1:{self.port}"
+        self.tls = tls
+        scheme = "https" if tls else "http"
+        self.base_url = f"{scheme}://127.0.0.1:{self.port}"
         self.process: subprocess.Popen[bytes] | None = None
         self._log = data_dir / "hq.log"
         data_dir.mkdir(parents=True, exist_ok=True)
@@ -51,6 +61,15 @@ class HqProcess:
     def start(self, timeout: float = 20.0) -> None:
         assert self.process is None or self.process.poll() is not None, "HQ is already running"
         args = [*self._global_args(), "serve", "--host", "127.0.0.1", "--port", str(self.port)]
+        verify: bool | str = True
+        if self.tls:
+            args += [
+                "--ssl-certfile",
+                str(self.tls.certfile),
+                "--ssl-keyfile",
+                str(self.tls.keyfile),
+            ]
+            verify = str(self.tls.ca_bundle)
         with self._log.open("ab") as log:
             self.process = subprocess.Popen(args, stdout=log, stderr=log, env=dict(os.environ))
         deadline = time.monotonic() + timeout
@@ -58,7 +77,7 @@ class HqProcess:
             if self.process.poll() is not None:
                 raise AssertionError(f"kiosk-hq serve exited:\n{self._log.read_text()[-3000:]}")
             try:
-                if requests.get(f"{self.base_url}/v1/health", timeout=1).ok:
+                if requests.get(f"{self.base_url}/v1/health", timeout=1, verify=verify).ok:
                     return
             except requests.ConnectionError:
                 pass

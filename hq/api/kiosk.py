@@ -1,0 +1,138 @@
+"""The kiosk API: enrolment, event batches, health.
+
+`POST /v1/events` reads its body itself and validates it with one pydantic
+pass (`model_validate_json`, in Rust) instead of FastAPI's json.loads plus
+validation; its OpenAPI description is added by hand from the same model. The
+work runs on the thread pool: the token check, the pure decision, the one
+write transaction.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, HTTPException, Request, Response
+from fastapi.security import HTTPAuthorizationCredentials
+from pydantic import BaseModel
+from sqlalchemy import text
+from starlette.concurrency import run_in_threadpool
+
+from hq import ingest
+from hq.api.common import Clock, bearer, json_bytes, parse_json_body, unauthorized
+from hq.db import Database
+from hq.enrollment import EnrolmentRefused, authenticate, redeem_code
+from hq.wire import EnrolAnswer, EnrolRequest, EventBatch, EventsAnswer, Health
+
+Credentials = Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
+
+_ERRORS: dict[int | str, dict[str, Any]] = {
+    401: {"description": "No valid token: missing, unknown or revoked"},
+    403: {"description": "An event names another store or kiosk; nothing was stored"},
+    413: {"description": "The body is larger than HQ takes"},
+    422: {"description": "Malformed batch; nothing was stored"},
+}
+
+
+def _inline_schema(model: type[BaseModel]) -> dict[str, Any]:
+    """The model's JSON schema with its $defs written in place: a "#/$defs/..."
+    reference would point at the root of the OpenAPI document, where none are."""
+    schema = model.model_json_schema()
+    definitions = schema.pop("$defs", {})
+
+    def resolve(node: Any) -> Any:
+        if isinstance(node, dict):
+            reference = node.get("$ref")
+            if isinstance(reference, str) and reference.startswith("#/$defs/"):
+                return resolve(definitions[reference.removeprefix("#/$defs/")])
+            return {key: resolve(value) for key, value in node.items()}
+        if isinstance(node, list):
+            return [resolve(item) for item in node]
+        return node
+
+    resolved: dict[str, Any] = resolve(schema)
+    return resolved
+
+
+def kiosk_router(database: Database, clock: Clock) -> APIRouter:
+    router = APIRouter(prefix="/v1", tags=["kiosk"])
+
+    @router.post(
+        "/enroll",
+        response_model=EnrolAnswer,
+        responses={403: {"description": "Enrolment code unknown, already used or expired"}},
+    )
+    def enroll(request: EnrolRequest) -> EnrolAnswer:
+        """Trade a one-time enrolment code for the kiosk's own token."""
+        try:
+            enrolment = redeem_code(database, request.code, request.name, now=clock())
+        except EnrolmentRefused as refused:
+            raise HTTPException(status_code=403, detail=str(refused)) from None
+        return EnrolAnswer(
+            store_id=enrolment.store_id, kiosk_id=enrolment.kiosk_id, token=enrolment.token
+        )
+
+    @router.post(
+        "/events",
+        response_model=EventsAnswer,
+        responses=_ERRORS,
+        openapi_extra={
+            "requestBody": {
+                "required": True,
+                "content": {"application/json": {"schema": _inline_schema(EventBatch)}},
+            }
+        },
+    )
+    async def post_events(request: Request, credentials: Credentials) -> Response:
+        """Store a batch of 1 to 500 events; one result per event, in request order."""
+        body = await request.body()
+        token = credentials.credentials if credentials else None
+        return await run_in_threadpool(receive_events, token, body)
+
+    def receive_events(token: str | None, body: bytes) -> Response:
+        kiosk = authenticate(database, token)
+        if kiosk is None:
+            raise unauthorized()
+        batch = parse_json_body(EventBatch, body)
+        decision = ingest.decide(kiosk, batch)
+        now = clock()
+        if isinstance(decision, ingest.Refusal):
+            ingest.record_refusal(database, kiosk, decision, refused_at=now)
+            raise HTTPException(
+                status_code=403,
+                detail=f"events must name this token's store and kiosk ({decision.detail})",
+            )
+        try:
+            outcome = ingest.store(database, kiosk, decision, received_at=now)
+        except ingest.KioskGone:
+            raise unauthorized() from None
+        answer = {
+            "results": [
+                {
+                    "event_id": result.event_id,
+                    "seq": result.seq,
+                    "status": result.status,
+                    "reason": result.reason,
+                }
+                for result in outcome.results
+            ],
+            "contiguous_seq": outcome.contiguous_seq,
+        }
+        return Response(json_bytes(answer), media_type="application/json")
+
+    @router.get(
+        "/health",
+        response_model=Health,
+        responses={
+            401: {"description": "A token was sent and it is not valid"},
+            503: {"description": "The database cannot be reached"},
+        },
+    )
+    def health(credentials: Credentials) -> Health:
+        """HQ and its database answer. With a token: also checks the token is valid."""
+        with database.read() as connection:
+            connection.execute(text("SELECT 1"))
+        if credentials is not None and authenticate(database, credentials.credentials) is None:
+            raise unauthorized()
+        return Health(status="ok")
+
+    return router

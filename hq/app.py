@@ -1,0 +1,139 @@
+"""Wiring only: the FastAPI application for one set of settings.
+
+    app = create_app(Settings.load())
+
+The database must be migrated first (`hq.migrations.migrate`; `kiosk-hq serve`
+does it). The app owns its engine and disposes of it at shutdown.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Final
+
+import anyio.to_thread
+import uvicorn
+from fastapi import FastAPI
+from fastapi.exceptions import RequestValidationError
+from sqlalchemy.exc import DBAPIError
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from hq.api.admin import admin_router
+from hq.api.common import Clock, database_error_handler, utc_now, validation_error_handler
+from hq.api.kiosk import kiosk_router
+from hq.db import POSTGRES_POOL_SIZE, Database
+from hq.settings import Settings, resolve_admin_token
+
+MAX_BODY_BYTES: Final = 8 * 1024 * 1024
+# A full batch of 500 events is 150-300 kB; 8 MB leaves room for big payloads and
+# stops a client from making HQ buffer arbitrary amounts of memory.
+
+KEEP_ALIVE_S: Final = 65
+# How long the server keeps an idle connection: longer than a kiosk's pause between
+# batches. With uvicorn's default of 5 s, a kiosk posting every 5 s now and then
+# sent its batch into a connection HQ was closing, and got a reset.
+
+GRACEFUL_SHUTDOWN_S: Final = 10
+# On SIGTERM, requests in flight get this long to finish (a batch takes well under
+# a second); without a bound, one stuck client would keep HQ from stopping.
+
+WORKER_THREADS: Final = POSTGRES_POOL_SIZE
+# Sync endpoints run on this many threads; each may hold one pooled connection.
+
+_access_log = logging.getLogger("hq.access")
+
+
+def create_app(settings: Settings, *, clock: Clock = utc_now) -> FastAPI:
+    database = Database(settings.database_url)
+    admin_token = resolve_admin_token(settings)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        anyio.to_thread.current_default_thread_limiter().total_tokens = WORKER_THREADS
+        try:
+            yield
+        finally:
+            database.dispose()
+
+    app = FastAPI(
+        title="Kiosk HQ",
+        version="1",
+        summary="The chain's central service: kiosk enrolment, event ingest, customers.",
+        lifespan=lifespan,
+        max_body_size=MAX_BODY_BYTES,
+    )
+    app.add_exception_handler(RequestValidationError, validation_error_handler)
+    app.add_exception_handler(DBAPIError, database_error_handler)
+    app.include_router(kiosk_router(database, clock))
+    app.include_router(admin_router(database, admin_token, clock))
+    app.add_middleware(AccessLog)
+    return app
+
+
+def server_config(
+    app: FastAPI,
+    *,
+    host: str,
+    port: int,
+    ssl_certfile: Path | None = None,
+    ssl_keyfile: Path | None = None,
+) -> uvicorn.Config:
+    """How uvicorn serves HQ (for `kiosk-hq serve` and the tests' in-process HQ).
+
+    With a certificate and key HQ serves HTTPS itself, as kiosks require of any HQ
+    that is not on their loopback; else plain HTTP (loopback, or behind a proxy).
+    """
+    config = uvicorn.Config(
+        app,
+        host=host,
+        port=port,
+        ssl_certfile=ssl_certfile,
+        ssl_keyfile=ssl_keyfile,
+        # AccessLog below logs requests; uvicorn's own line has the query string,
+        # and `/v1/admin/customers?phone=...` carries a phone number.
+        access_log=False,
+        log_config=None,  # logging is the caller's: `serve` sets it up, tests have pytest's
+        ws="none",
+        lifespan="on",
+        timeout_keep_alive=KEEP_ALIVE_S,
+        timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_S,
+    )
+    # uvicorn still logs access lines if anything left a handler on its logger.
+    logging.getLogger("uvicorn.access").disabled = True
+    return config
+
+
+class AccessLog:
+    """One line per request: method, path, status, time. Never the query string:
+    `/v1/admin/customers?phone=...` carries a phone number."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status = 500  # if the app fails before answering
+
+        async def send_and_note(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = int(message["status"])
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_and_note)
+        finally:
+            _access_log.info(
+                "%s %s %d %.1f ms",
+                scope["method"],
+                scope["path"],
+                status,
+                (time.perf_counter() - started) * 1000,
+            )

@@ -1,0 +1,303 @@
+"""`kiosk-hq`: run HQ and manage it from a shell.
+
+    kiosk-hq [--data-dir DIR] [--database-url URL] COMMAND ...
+
+    serve [--host 127.0.0.1] [--port 8765] [--no-migrate]
+          [--ssl-certfile CERT.pem --ssl-keyfile KEY.pem]
+    migrate
+    store add STORE_ID [--name NAME] [--exist-ok]
+    kiosk enroll-code STORE_ID [--valid-hours 24]     prints only the code
+    kiosk list
+    kiosk revoke KIOSK_ID
+    stats [--json]
+    customers export --csv [--output FILE]
+
+Commands other than `serve --no-migrate` bring the database to the newest
+schema first. Errors are one line on stderr: exit code 2 for a wrong command
+line, 1 for everything else. Output never contains the admin token.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import json
+import logging
+import os
+import sys
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Final, NoReturn, TextIO
+
+from sqlalchemy.exc import SQLAlchemyError
+
+from hq import enrollment, fleet, stats
+from hq.crm.export import write_customers_csv
+from hq.db import Database, describe_url
+from hq.errors import HqError, SettingsError
+from hq.migrations import migrate
+from hq.settings import Settings, ensure_data_dir, resolve_admin_token
+
+_log = logging.getLogger("hq.cli")
+
+DEFAULT_HOST: Final = "127.0.0.1"
+DEFAULT_PORT: Final = 8765
+MAX_VALID_HOURS: Final = 24 * 30
+# A code that outlives a month is a standing invitation; issue a new one instead.
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that reports a wrong command line in one line, exit code 2."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="kiosk-hq", description="The chain's HQ service: kiosk enrolment, events, CRM."
+    )
+    parser.add_argument("--data-dir", type=Path, help="HQ's data directory")
+    parser.add_argument("--database-url", help="sqlite:///FILE or postgresql://...")
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    serve = commands.add_parser("serve", help="run the HTTP API")
+    serve.add_argument("--host", default=DEFAULT_HOST)
+    serve.add_argument("--port", type=int, default=DEFAULT_PORT)
+    serve.add_argument("--no-migrate", action="store_true", help="do not migrate the database")
+    serve.add_argument("--ssl-certfile", type=Path, help="serve HTTPS with this certificate (PEM)")
+    serve.add_argument("--ssl-keyfile", type=Path, help="... and this private key (PEM)")
+
+    commands.add_parser("migrate", help="bring the database to the newest schema")
+
+    store = commands.add_parser("store", help="manage stores").add_subparsers(
+        dest="store_command", required=True, parser_class=_Parser
+    )
+    store_add = store.add_parser("add", help="add a store")
+    store_add.add_argument("store_id", help="lowercase slug, [a-z0-9-]{2,40}")
+    store_add.add_argument("--name")
+    store_add.add_argument("--exist-ok", action="store_true", help="succeed if it exists")
+
+    kiosk = commands.add_parser("kiosk", help="manage kiosks").add_subparsers(
+        dest="kiosk_command", required=True, parser_class=_Parser
+    )
+    code = kiosk.add_parser("enroll-code", help="issue a one-time enrolment code")
+    code.add_argument("store_id")
+    code.add_argument("--valid-hours", type=float, default=24.0)
+    kiosk.add_parser("list", help="list kiosks")
+    revoke = kiosk.add_parser("revoke", help="revoke a kiosk's token")
+    revoke.add_argument("kiosk_id")
+
+    stats_command = commands.add_parser("stats", help="what HQ holds per kiosk")
+    stats_command.add_argument("--json", action="store_true", help="machine-readable output")
+
+    customers = commands.add_parser("customers", help="customer records").add_subparsers(
+        dest="customers_command", required=True, parser_class=_Parser
+    )
+    export = customers.add_parser("export", help="export customers")
+    export.add_argument("--csv", action="store_true", required=True, help="as CSV (required)")
+    export.add_argument("--output", type=Path, help="file to write (default: stdout)")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.INFO if args.command == "serve" else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    try:
+        settings = Settings.load(data_dir=args.data_dir, database_url=args.database_url)
+        return _run(args, settings)
+    except HqError as error:
+        return _fail(str(error))
+    except SQLAlchemyError as error:
+        # hide_parameters on the engine: the text quotes no personal data.
+        return _fail(f"database error: {_first_line(error)}")
+    except OSError as error:
+        return _fail(str(error))
+    except KeyboardInterrupt:
+        return 130
+    except Exception as error:  # a bug: still one line, with enough to report it
+        _log.debug("unexpected error", exc_info=True)
+        return _fail(f"unexpected error: {type(error).__name__}: {_first_line(error)}")
+
+
+def _run(args: argparse.Namespace, settings: Settings) -> int:
+    if args.command == "serve":
+        if (args.ssl_certfile is None) != (args.ssl_keyfile is None):
+            raise SettingsError("--ssl-certfile and --ssl-keyfile go together")
+        return _serve(
+            settings,
+            args.host,
+            args.port,
+            migrate_first=not args.no_migrate,
+            tls=(args.ssl_certfile, args.ssl_keyfile) if args.ssl_certfile else None,
+        )
+    ensure_data_dir(settings)
+    database = Database(settings.database_url)
+    try:
+        migrate(database)
+        now = datetime.now(UTC)
+        match args.command:
+            case "migrate":
+                print(f"database {describe_url(database.url)} is at the newest schema")
+            case "store":
+                _store(database, args, now)
+            case "kiosk":
+                _kiosk(database, args, now)
+            case "stats":
+                _stats(database, as_json=args.json)
+            case "customers":
+                _export(database, args.output)
+    finally:
+        database.dispose()
+    return 0
+
+
+def _store(database: Database, args: argparse.Namespace, now: datetime) -> None:
+    added = fleet.add_store(database, args.store_id, args.name, now=now, exist_ok=args.exist_ok)
+    print(f"store {args.store_id} {'added' if added else 'exists already'}")
+
+
+def _kiosk(database: Database, args: argparse.Namespace, now: datetime) -> None:
+    match args.kiosk_command:
+        case "enroll-code":
+            if not 0 < args.valid_hours <= MAX_VALID_HOURS:
+                raise SettingsError(f"--valid-hours must be above 0 and at most {MAX_VALID_HOURS}")
+            code = enrollment.issue_code(
+                database, args.store_id, now=now, valid_for=timedelta(hours=args.valid_hours)
+            )
+            print(code)
+        case "list":
+            _print_kiosks(fleet.list_kiosks(database))
+        case "revoke":
+            revoked_at = enrollment.revoke(database, args.kiosk_id, now=now)
+            print(f"kiosk {args.kiosk_id} revoked at {revoked_at.isoformat()}")
+
+
+def _print_kiosks(kiosks: Sequence[fleet.KioskInfo]) -> None:
+    if not kiosks:
+        print("no kiosks enrolled")
+        return
+    rows = [
+        (
+            kiosk.kiosk_id,
+            kiosk.store_id,
+            kiosk.name or "",
+            _when(kiosk.enrolled_at),
+            _when(kiosk.last_seen_at),
+            str(kiosk.contiguous_seq),
+            "revoked" if kiosk.revoked_at else "active",
+        )
+        for kiosk in kiosks
+    ]
+    _table(("KIOSK", "STORE", "NAME", "ENROLLED", "LAST SEEN", "CONTIGUOUS", "STATE"), rows)
+
+
+def _stats(database: Database, *, as_json: bool) -> None:
+    collected = stats.collect(database)
+    if as_json:
+        print(json.dumps(collected.as_json(), indent=2, ensure_ascii=False))
+        return
+    rows = [
+        (
+            kiosk.kiosk_id,
+            kiosk.store_id,
+            str(sum(kiosk.events.values())),
+            str(kiosk.highest_seq),
+            str(kiosk.contiguous_seq),
+            ", ".join(f"{a}-{b}" if a != b else str(a) for a, b in kiosk.gaps) or "-",
+            str(kiosk.rejected),
+        )
+        for kiosk in collected.kiosks
+    ]
+    _table(("KIOSK", "STORE", "EVENTS", "HIGHEST", "CONTIGUOUS", "GAPS", "REJECTED"), rows)
+    print(f"\nrejected events: {collected.rejected_total}")
+    for denial in collected.denied:
+        print(
+            f"refused batches from {denial.kiosk_id}: {denial.attempts}, "
+            f"last at {_when(denial.last_at)}"
+        )
+    print(f"customers: {collected.customers}")
+
+
+def _export(database: Database, output: Path | None) -> None:
+    if output is None:
+        write_customers_csv(database, sys.stdout)
+        return
+    draft = output.with_name(f".{output.name}.partial")
+    # Personal data: readable by its owner only, and complete or not there at all.
+    fd = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as file:
+            count = write_customers_csv(database, file)
+        draft.replace(output)
+    except BaseException:
+        draft.unlink(missing_ok=True)
+        raise
+    print(f"{count} customers written to {output}", file=sys.stderr)
+
+
+def _serve(
+    settings: Settings,
+    host: str,
+    port: int,
+    *,
+    migrate_first: bool,
+    tls: tuple[Path, Path] | None,
+) -> int:
+    # Only `serve` needs the web stack: the other commands start in half the time.
+    import uvicorn  # noqa: PLC0415
+
+    from hq.app import create_app, server_config  # noqa: PLC0415
+
+    ensure_data_dir(settings)
+    if migrate_first:
+        migrate(settings.database_url)
+    resolve_admin_token(settings)
+    if settings.admin_token is None:
+        _log.info("admin token: in %s", settings.admin_token_path)
+    else:
+        _log.info("admin token: from the environment")
+    _log.info("database: %s", describe_url(settings.database_url))
+    app = create_app(settings)
+    certfile, keyfile = tls or (None, None)
+    server = uvicorn.Server(
+        server_config(app, host=host, port=port, ssl_certfile=certfile, ssl_keyfile=keyfile)
+    )
+    # What start-up made lives as long as the process: keep it out of the garbage
+    # collector's full passes, which otherwise showed up as latency spikes.
+    gc.freeze()
+    server.run()
+    if not server.started:  # uvicorn logged why (the port is taken, say)
+        return _fail(f"could not serve on {host}:{port}")
+    return 0
+
+
+def _table(header: Sequence[str], rows: Sequence[Sequence[str]], out: TextIO = sys.stdout) -> None:
+    widths = [max(len(cell) for cell in column) for column in zip(header, *rows, strict=False)]
+    for row in (header, *rows):
+        print(
+            "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip(),
+            file=out,
+        )
+
+
+def _when(moment: datetime | None) -> str:
+    return moment.strftime("%Y-%m-%d %H:%M") if moment else "-"
+
+
+def _first_line(error: BaseException) -> str:
+    text = str(getattr(error, "orig", None) or error)
+    return text.strip().splitlines()[0] if text.strip() else type(error).__name__
+
+
+def _fail(message: str) -> int:
+    print(f"kiosk-hq: {message}", file=sys.stderr)
+    return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,14 @@
+"""The chain's customer records, built from the events kiosks send.
+
+- `people`: pure normalising of what shoppers typed (E.164 phone numbers,
+  lower-cased emails); no I/O.
+- `facts`: the CRM's own frozen types for what an accepted event says.
+- `projections`: writes facts into the CRM tables, in bulk, inside the ingest
+  transaction.
+- `queries`: finding a customer, their timeline and consents; `export`: CSV.
+
+A customer is one E.164 phone number. Kiosks know members by a member id they
+make at sign-up, so one customer who signed up at two stores has two member ids.
+Consents and interactions are kept by member id and joined to the customer when
+read: a member's events may reach HQ before their sign-up does.
+"""

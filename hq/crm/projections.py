@@ -1,0 +1,174 @@
+"""Writing accepted events' facts into the CRM tables, in the ingest transaction.
+
+One statement per table per batch, whatever the batch holds. Sign-ups merge
+into one customer per E.164 number: the first sign-up HQ receives creates the
+customer, later ones add their member id and fill in a missing email, name or
+language, never overwrite one.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from typing import Any
+
+from sqlalchemy import Connection, func
+
+from hq.crm.facts import AlarmRaised, ConsentDecision, Fact, Interaction, Signup
+from hq.db import AnyInsert, Database, alarms, consents, customers, interactions, member_ids
+
+
+@dataclass(frozen=True, slots=True)
+class Projected:
+    """How many rows a batch added, for the ingest log."""
+
+    customers_touched: int = 0
+    member_ids: int = 0
+    consents: int = 0
+    interactions: int = 0
+    alarms: int = 0
+
+
+def project(database: Database, connection: Connection, facts: Sequence[Fact]) -> Projected:
+    signups: list[Signup] = []
+    decisions: list[ConsentDecision] = []
+    moves: list[Interaction] = []
+    raised: list[AlarmRaised] = []
+    for fact in facts:
+        match fact:
+            case Signup():
+                signups.append(fact)
+            case ConsentDecision():
+                decisions.append(fact)
+            case Interaction():
+                moves.append(fact)
+            case AlarmRaised():
+                raised.append(fact)
+    projected = Projected()
+    if signups:
+        projected = _project_signups(database, connection, signups)
+    if decisions:
+        database.insert_rows(connection, consents, [_consent_row(fact) for fact in decisions])
+        projected = replace(projected, consents=len(decisions))
+    if moves:
+        database.insert_rows(connection, interactions, [_interaction_row(fact) for fact in moves])
+        projected = replace(projected, interactions=len(moves))
+    if raised:
+        database.insert_rows(connection, alarms, [_alarm_row(fact) for fact in raised])
+        projected = replace(projected, alarms=len(raised))
+    return projected
+
+
+def _project_signups(
+    database: Database, connection: Connection, signups: Sequence[Signup]
+) -> Projected:
+    # One row per number: PostgreSQL refuses an upsert that touches a row twice.
+    firsts: dict[str, Signup] = {}
+    for signup in signups:
+        first = firsts.get(signup.phone_e164)
+        if first is None:
+            firsts[signup.phone_e164] = signup
+        else:
+            firsts[signup.phone_e164] = replace(
+                first,
+                email=first.email or signup.email,
+                name=first.name or signup.name,
+            )
+    rows = [
+        {
+            "customer_id": str(uuid.uuid4()),
+            "phone_e164": signup.phone_e164,
+            "email": signup.email,
+            "name": signup.name,
+            "language": signup.language,
+            "created_at": signup.origin.occurred_at,
+            "first_store_id": signup.origin.store_id,
+        }
+        # In number order: two batches upserting the same numbers lock them in the
+        # same order, so PostgreSQL never has to break a deadlock between them.
+        for signup in sorted(firsts.values(), key=lambda signup: signup.phone_e164)
+    ]
+
+    def fill_gaps(insert: AnyInsert) -> AnyInsert:
+        return insert.on_conflict_do_update(
+            index_elements=[customers.c.phone_e164],
+            set_={
+                "email": func.coalesce(customers.c.email, insert.excluded.email),
+                "name": func.coalesce(customers.c.name, insert.excluded.name),
+                "language": func.coalesce(customers.c.language, insert.excluded.language),
+            },
+        )
+
+    customer_of = {
+        row.phone_e164: row.customer_id
+        for row in database.insert_rows(
+            connection,
+            customers,
+            rows,
+            on_conflict=fill_gaps,
+            returning=[customers.c.phone_e164, customers.c.customer_id],
+        )
+    }
+    # A member id names one sign-up; if a kiosk ever sent one twice, the first link stays.
+    database.insert_rows(
+        connection,
+        member_ids,
+        [
+            {
+                "member_id": signup.member_id,
+                "customer_id": customer_of[signup.phone_e164],
+                "store_id": signup.origin.store_id,
+                "kiosk_id": signup.origin.kiosk_id,
+                "signed_up_at": signup.origin.occurred_at,
+            }
+            for signup in signups
+        ],
+        on_conflict=lambda insert: insert.on_conflict_do_nothing(),
+    )
+    return Projected(customers_touched=len(rows), member_ids=len(signups))
+
+
+def _consent_row(fact: ConsentDecision) -> dict[str, Any]:
+    origin = fact.origin
+    return {
+        "event_id": origin.event_id,
+        "member_id": fact.member_id,
+        "purpose": fact.purpose,
+        "channel": fact.channel,
+        "notice_version": fact.notice_version,
+        "notice_sha256": fact.notice_sha256,
+        "given": fact.given,
+        "store_id": origin.store_id,
+        "kiosk_id": origin.kiosk_id,
+        "occurred_at": origin.occurred_at,
+    }
+
+
+def _interaction_row(fact: Interaction) -> dict[str, Any]:
+    origin = fact.origin
+    return {
+        "event_id": origin.event_id,
+        "member_id": fact.member_id,
+        "kind": fact.kind,
+        "store_id": origin.store_id,
+        "kiosk_id": origin.kiosk_id,
+        "occurred_at": origin.occurred_at,
+        "session": fact.session,
+        "sku": fact.sku,
+        "slot": fact.slot,
+        "details": dict(fact.details),
+    }
+
+
+def _alarm_row(fact: AlarmRaised) -> dict[str, Any]:
+    origin = fact.origin
+    return {
+        "event_id": origin.event_id,
+        "store_id": origin.store_id,
+        "kiosk_id": origin.kiosk_id,
+        "slot": fact.slot,
+        "sku": fact.sku,
+        "reason": fact.reason,
+        "occurred_at": origin.occurred_at,
+    }

@@ -1,0 +1,453 @@
+"""HQ's tables (SQLAlchemy Core) and the one way to open its database.
+
+The same tables run on SQLite (a single shop's demo, a small chain) and on
+PostgreSQL (the chain's HQ); `hq/migrations/` creates them, this module is the
+reference that the migrations must match (a test compares them).
+
+- Fleet: `stores`, `kiosks` (token hash, revocation, how far each kiosk's event
+  stream is complete), `enrolment_codes` (hashes of one-time codes).
+- Ingest: `events` (every accepted event once: event_id UNIQUE, (kiosk_id, seq)
+  UNIQUE, `id` in arrival order), `rejections` (one row per rejected event, no
+  payload), `access_denials` (batches refused for naming another store or kiosk).
+- CRM projections: `customers` (one per E.164 phone number), `member_ids` (the
+  kiosks' member ids, several per customer), `consents` (every decision),
+  `interactions` (members' lifts, drops, comparisons, recommendation taps), `alarms`.
+
+`Database` wraps the engine: `read()` for queries, `write()` for a transaction
+that changes data. On SQLite, writers queue on a lock in this process and take
+the file's write lock up front (BEGIN IMMEDIATE) instead of failing with
+SQLITE_BUSY half way; PostgreSQL takes concurrent writers as they come.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager, nullcontext
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Final
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Column,
+    Connection,
+    DateTime,
+    Dialect,
+    Engine,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    Row,
+    String,
+    Table,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+    bindparam,
+    cast,
+    column,
+    create_engine,
+    event,
+    func,
+    make_url,
+    select,
+)
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import URL
+from sqlalchemy.pool import ConnectionPoolEntry
+from sqlalchemy.sql.elements import ColumnElement
+
+from hq.errors import SettingsError
+
+_log = logging.getLogger("hq.db")
+
+SQLITE_BUSY_TIMEOUT_MS: Final = 10_000
+# Another process (the CLI beside a running HQ) may hold the write lock for a
+# batch's transaction, tens of milliseconds; 10 s also rides out a WAL checkpoint.
+
+POSTGRES_POOL_SIZE: Final = 40
+# One connection per worker thread: Starlette runs sync endpoints on AnyIO's
+# default pool of 40 threads, so a request never waits for a connection.
+
+AnyInsert = sqlite.Insert | postgresql.Insert
+
+_WRITE: Final = "hq_write_transaction"  # execution option, see _configure_sqlite
+
+# Column sizes: the wire format's limits (docs/hq-api.md) and the data's own.
+STORE_ID_LENGTH: Final = 40
+KIOSK_ID_LENGTH: Final = 64
+UUID_LENGTH: Final = 36
+KIND_LENGTH: Final = 40
+SHA256_HEX_LENGTH: Final = 64
+REASON_LENGTH: Final = 500
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "ck": "ck_%(table_name)s_%(constraint_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """A timezone-aware datetime, stored in UTC; SQLite keeps it without an offset."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.utcoffset() is None:
+            raise ValueError("HQ stores timezone-aware datetimes only")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+# SQLite only gives INTEGER PRIMARY KEY (not BIGINT) the rowid's autoincrement.
+_BigId = BigInteger().with_variant(Integer(), "sqlite")
+_Json = JSON().with_variant(postgresql.JSONB(), "postgresql")
+# PostgreSQL's own uuid type (16 bytes, not 36 characters): the event_id index takes
+# every insert at a random place, so its size decides how much each batch writes.
+# Python sees the canonical text form either way.
+_EventId = String(UUID_LENGTH).with_variant(postgresql.UUID(as_uuid=False), "postgresql")
+
+stores = Table(
+    "stores",
+    metadata,
+    Column("store_id", String(STORE_ID_LENGTH), primary_key=True),
+    Column("name", String(200), nullable=True),
+    Column("created_at", UtcDateTime(), nullable=False),
+    # How many kiosks this store has enrolled: the next kiosk id's number.
+    Column("kiosks_enrolled", Integer, nullable=False),
+)
+
+kiosks = Table(
+    "kiosks",
+    metadata,
+    Column("kiosk_id", String(KIOSK_ID_LENGTH), primary_key=True),
+    Column("store_id", ForeignKey("stores.store_id"), nullable=False, index=True),
+    Column("name", String(100), nullable=True),
+    Column("token_sha256", String(SHA256_HEX_LENGTH), nullable=False, unique=True),
+    Column("enrolled_at", UtcDateTime(), nullable=False),
+    Column("revoked_at", UtcDateTime(), nullable=True),
+    Column("last_seen_at", UtcDateTime(), nullable=True),
+    # HQ holds (stored or rejected) every seq from 1 to contiguous_seq.
+    Column("contiguous_seq", BigInteger, nullable=False),
+    Column("highest_seq", BigInteger, nullable=False),
+)
+
+enrolment_codes = Table(
+    "enrolment_codes",
+    metadata,
+    Column("code_sha256", String(SHA256_HEX_LENGTH), primary_key=True),
+    Column("store_id", ForeignKey("stores.store_id"), nullable=False, index=True),
+    Column("issued_at", UtcDateTime(), nullable=False),
+    Column("expires_at", UtcDateTime(), nullable=False),
+    Column("used_at", UtcDateTime(), nullable=True),
+    Column("kiosk_id", ForeignKey("kiosks.kiosk_id"), nullable=True),
+)
+
+events = Table(
+    "events",
+    metadata,
+    # Arrival order at HQ.
+    Column("id", _BigId, primary_key=True, autoincrement=True),
+    Column("event_id", _EventId, nullable=False, unique=True),
+    # No foreign key: every row's kiosk comes from the authenticated kiosk, whose row
+    # the inserting transaction locks; PostgreSQL's per-row check cost a fifth of
+    # the insert.
+    Column("kiosk_id", String(KIOSK_ID_LENGTH), nullable=False),
+    Column("store_id", String(STORE_ID_LENGTH), nullable=False),
+    Column("seq", BigInteger, nullable=False),
+    Column("kind", String(KIND_LENGTH), nullable=False),
+    Column("schema_version", Integer, nullable=False),
+    Column("occurred_at", UtcDateTime(), nullable=False),
+    Column("received_at", UtcDateTime(), nullable=False),
+    Column("payload", _Json, nullable=False),
+    UniqueConstraint("kiosk_id", "seq"),
+)
+
+rejections = Table(
+    "rejections",
+    metadata,
+    Column("id", _BigId, primary_key=True, autoincrement=True),
+    Column("kiosk_id", ForeignKey("kiosks.kiosk_id"), nullable=False),
+    Column("store_id", String(STORE_ID_LENGTH), nullable=False),
+    Column("event_id", String(UUID_LENGTH), nullable=False),
+    Column("seq", BigInteger, nullable=False),
+    Column("kind", String(KIND_LENGTH), nullable=False),
+    Column("schema_version", Integer, nullable=False),
+    Column("reason", String(REASON_LENGTH), nullable=False),
+    Column("rejected_at", UtcDateTime(), nullable=False),
+    # A kiosk that retries a rejected event (its answer was lost) adds no second row.
+    UniqueConstraint("kiosk_id", "event_id", "seq"),
+    Index(None, "kiosk_id", "seq"),
+)
+
+access_denials = Table(
+    "access_denials",
+    metadata,
+    Column("id", _BigId, primary_key=True, autoincrement=True),
+    Column("kiosk_id", ForeignKey("kiosks.kiosk_id"), nullable=False, index=True),
+    Column("store_id", String(STORE_ID_LENGTH), nullable=False),
+    Column("events_refused", Integer, nullable=False),
+    Column("detail", String(200), nullable=False),
+    Column("denied_at", UtcDateTime(), nullable=False),
+)
+
+customers = Table(
+    "customers",
+    metadata,
+    Column("customer_id", String(UUID_LENGTH), primary_key=True),
+    Column("phone_e164", String(16), nullable=False, unique=True),
+    Column("email", String(254), nullable=True, index=True),
+    Column("name", String(100), nullable=True),
+    Column("language", String(35), nullable=True),
+    # When and where the first sign-up HQ received for this number happened.
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("first_store_id", String(STORE_ID_LENGTH), nullable=False),
+)
+
+member_ids = Table(
+    "member_ids",
+    metadata,
+    Column("member_id", String(UUID_LENGTH), primary_key=True),
+    Column("customer_id", ForeignKey("customers.customer_id"), nullable=False, index=True),
+    Column("store_id", String(STORE_ID_LENGTH), nullable=False),
+    Column("kiosk_id", String(KIOSK_ID_LENGTH), nullable=False),
+    Column("signed_up_at", UtcDateTime(), nullable=False),
+)
+
+# Consents and interactions name the kiosk's member id, not the customer: a
+# member's events may reach HQ before their sign-up does. Queries join member_ids.
+consents = Table(
+    "consents",
+    metadata,
+    Column("id", _BigId, primary_key=True, autoincrement=True),
+    Column("event_id", String(UUID_LENGTH), nullable=False, unique=True),
+    Column("member_id", String(UUID_LENGTH), nullable=False, index=True),
+    Column("purpose", String(20), nullable=False),
+    Column("channel", String(10), nullable=True),
+    Column("notice_version", String(50), nullable=False),
+    Column("notice_sha256", String(SHA256_HEX_LENGTH), nullable=False),
+    Column("given", Boolean, nullable=False),
+    Column("store_id", String(STORE_ID_LENGTH), nullable=False),
+    Column("kiosk_id", String(KIOSK_ID_LENGTH), nullable=False),
+    Column("occurred_at", UtcDateTime(), nullable=False),
+)
+
+interactions = Table(
+    "interactions",
+    metadata,
+    Column("id", _BigId, primary_key=True, autoincrement=True),
+    Column("event_id", String(UUID_LENGTH), nullable=False, unique=True),
+    Column("member_id", String(UUID_LENGTH), nullable=False, index=True),
+    Column("kind", String(KIND_LENGTH), nullable=False),
+    Column("store_id", String(STORE_ID_LENGTH), nullable=False),
+    Column("kiosk_id", String(KIOSK_ID_LENGTH), nullable=False),
+    Column("occurred_at", UtcDateTime(), nullable=False),
+    Column("session", String(100), nullable=False),
+    Column("sku", String(100), nullable=True),
+    Column("slot", Integer, nullable=True),
+    # What the kind adds: dwell_ms for a drop, skus for a comparison, shelf and from
+    # for a recommendation tap.
+    Column("details", _Json, nullable=False),
+)
+
+alarms = Table(
+    "alarms",
+    metadata,
+    Column("id", _BigId, primary_key=True, autoincrement=True),
+    Column("event_id", String(UUID_LENGTH), nullable=False, unique=True),
+    Column("store_id", String(STORE_ID_LENGTH), nullable=False),
+    Column("kiosk_id", String(KIOSK_ID_LENGTH), nullable=False),
+    Column("slot", Integer, nullable=False),
+    Column("sku", String(100), nullable=True),
+    Column("reason", String(100), nullable=False),
+    Column("occurred_at", UtcDateTime(), nullable=False),
+    Index(None, "store_id", "occurred_at"),
+)
+
+
+def normalise_url(url: str) -> URL:
+    """`url` as SQLAlchemy opens it: plain postgresql:// URLs use psycopg 3."""
+    try:
+        parsed = make_url(url)
+    except Exception as exc:  # ArgumentError, ValueError: both mean "not a URL"
+        raise SettingsError("the database URL cannot be parsed") from exc
+    backend = parsed.get_backend_name()
+    if backend in {"postgresql", "postgres"}:
+        if parsed.drivername in {"postgresql", "postgres"}:
+            parsed = parsed.set(drivername="postgresql+psycopg")
+        return parsed
+    if backend == "sqlite":
+        if parsed.database in {None, "", ":memory:"}:
+            # Each pooled connection would see its own empty database.
+            raise SettingsError("HQ needs an SQLite file, not an in-memory database")
+        return parsed
+    raise SettingsError(f"unsupported database {backend!r}: use sqlite:/// or postgresql://")
+
+
+def describe_url(url: str | URL) -> str:
+    """The URL for logs and messages, without its password."""
+    parsed = url if isinstance(url, URL) else make_url(url)
+    return parsed.render_as_string(hide_password=True)
+
+
+class Database:
+    """HQ's engine, and how its code reads and writes."""
+
+    def __init__(self, url: str | URL) -> None:
+        self.url = normalise_url(url) if isinstance(url, str) else url
+        self.is_sqlite = self.url.get_backend_name() == "sqlite"
+        # hide_parameters: error messages would otherwise quote phone numbers and names.
+        if self.is_sqlite:
+            assert self.url.database is not None
+            Path(self.url.database).parent.mkdir(parents=True, exist_ok=True)
+            self.engine = create_engine(self.url, hide_parameters=True)
+            _configure_sqlite(self.engine)
+        else:
+            self.engine = create_engine(
+                self.url,
+                hide_parameters=True,
+                pool_size=POSTGRES_POOL_SIZE,
+                max_overflow=10,
+                # A restarted PostgreSQL leaves dead pooled connections: test on checkout.
+                pool_pre_ping=True,
+            )
+        self._writes = self.engine.execution_options(**{_WRITE: True})
+        # On SQLite, one writer at a time: waiting on a lock beats retrying SQLITE_BUSY.
+        self._write_lock: threading.Lock | None = threading.Lock() if self.is_sqlite else None
+
+    @contextmanager
+    def read(self) -> Iterator[Connection]:
+        with self.engine.connect() as connection:
+            yield connection
+
+    @contextmanager
+    def write(self) -> Iterator[Connection]:
+        """A transaction that commits when the block ends and rolls back on an exception."""
+        with self._write_lock or nullcontext(), self._writes.begin() as connection:
+            yield connection
+
+    def insert(self, table: Table) -> sqlite.Insert | postgresql.Insert:
+        """The dialect's INSERT, which has ON CONFLICT."""
+        if self.is_sqlite:
+            return sqlite.insert(table)
+        return postgresql.insert(table)
+
+    def insert_rows(
+        self,
+        connection: Connection,
+        table: Table,
+        rows: Sequence[Mapping[str, Any]],
+        *,
+        on_conflict: Callable[[AnyInsert], AnyInsert] | None = None,
+        returning: Sequence[ColumnElement[Any]] = (),
+    ) -> Sequence[Row[Any]]:
+        """Insert `rows` (all with the same keys) in ONE statement; the RETURNING rows.
+
+        `on_conflict` adds the dialect's ON CONFLICT clause to the insert it is given.
+        SQLite gets `INSERT ... VALUES (...), (...)` (SQLAlchemy's insertmanyvalues).
+        PostgreSQL gets `INSERT ... SELECT ... FROM json_to_recordset(:rows)`, all
+        rows in one JSON parameter: a statement with thousands of placeholders would
+        be parsed again by psycopg on every batch (it caches only short queries),
+        and arrays per column are adapted element by element in Python; either
+        costs more than PostgreSQL's own work.
+        """
+        if not rows:
+            return []
+        if self.is_sqlite:
+            statement: AnyInsert = sqlite.insert(table)
+        else:
+            statement = _recordset_insert(table, rows)
+        if on_conflict is not None:
+            statement = on_conflict(statement)
+        if returning:
+            returned = statement.returning(*returning)
+            if self.is_sqlite:
+                return connection.execute(returned, list(rows)).all()
+            return connection.execute(returned).all()
+        if self.is_sqlite:
+            connection.execute(statement, list(rows))
+        else:
+            connection.execute(statement)
+        return []
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+
+def _recordset_insert(table: Table, rows: Sequence[Mapping[str, Any]]) -> postgresql.Insert:
+    names = list(rows[0])
+    times = [name for name in names if isinstance(table.c[name].type, UtcDateTime)]
+    if times:
+        rows = _times_as_text(rows, times)
+    # One JSON array parameter: encoded by the json module's C encoder here, decoded
+    # by PostgreSQL's C parser there, whatever the number of rows.
+    document = json.dumps(rows, ensure_ascii=False, separators=(",", ":"))
+    source = (
+        func.json_to_recordset(cast(bindparam("rows", document, type_=Text), postgresql.JSON))
+        .table_valued(*(column(name, table.c[name].type) for name in names))
+        .render_derived(with_types=True)
+    )
+    return postgresql.insert(table).from_select(names, select(*(source.c[n] for n in names)))
+
+
+def _times_as_text(rows: Sequence[Mapping[str, Any]], names: list[str]) -> list[dict[str, Any]]:
+    # Memoised: a batch's rows share received_at, and often occurred_at values.
+    texts: dict[datetime, str] = {}
+
+    def text(moment: datetime) -> str:
+        found = texts.get(moment)
+        if found is None:
+            if moment.utcoffset() is None:
+                raise ValueError("HQ stores timezone-aware datetimes only")
+            found = texts[moment] = moment.isoformat()
+        return found
+
+    return [
+        {**row, **{name: None if row[name] is None else text(row[name]) for name in names}}
+        for row in rows
+    ]
+
+
+def _configure_sqlite(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def _connect(dbapi_connection: Any, _entry: ConnectionPoolEntry) -> None:
+        # Transaction control moves from the sqlite3 module to _begin (the recipe in
+        # SQLAlchemy's pysqlite docs), so writes can start with BEGIN IMMEDIATE.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        try:
+            cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS:d}")
+            (mode,) = cursor.execute("PRAGMA journal_mode = WAL").fetchone()
+            if str(mode).lower() != "wal":
+                raise SettingsError(f"the file system of {engine.url.database} has no WAL support")
+            cursor.execute("PRAGMA synchronous = FULL")
+            cursor.execute("PRAGMA foreign_keys = ON")
+        finally:
+            cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _begin(connection: Connection) -> None:
+        if connection.get_execution_options().get(_WRITE, False):
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+        else:
+            connection.exec_driver_sql("BEGIN")

@@ -1,0 +1,189 @@
+"""How a kiosk joins HQ: a one-time enrolment code traded for its own token.
+
+Codes are 12 characters of Crockford base32 (60 bits), shown as XXXX-XXXX-XXXX
+for staff to type at the kiosk; dashes, spaces and case do not matter, and the
+letters Crockford reads as digits (I, L: 1; O: 0) are read as those digits.
+A code is valid for 24 hours unless issued otherwise and works once.
+
+Tokens are `secrets.token_urlsafe(32)` (256 bits). HQ stores only the SHA-256 of
+each code and token: a copy of the database lets nobody enrol or send events.
+A plain hash (no salt, no slow KDF) is enough for random secrets this long.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Final
+
+from sqlalchemy import insert, select, update
+
+from hq.db import Database, enrolment_codes, kiosks, stores
+from hq.errors import HqError, UnknownKiosk, UnknownStore
+
+_log = logging.getLogger("hq.enrollment")
+
+CODE_ALPHABET: Final = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # Crockford base32
+CODE_LENGTH: Final = 12
+CODE_GROUP: Final = 4
+DEFAULT_CODE_VALIDITY: Final = timedelta(hours=24)
+# Long enough to carry a code from the office to the store the next morning;
+# short enough that a code left on a note soon stops working.
+
+_CROCKFORD_ALIASES: Final = str.maketrans({"I": "1", "L": "1", "O": "0"})
+
+
+class EnrolmentRefused(HqError):
+    """The code is unknown, already used or expired (the kiosk is not told which)."""
+
+    def __init__(self) -> None:
+        super().__init__("enrolment code is unknown, already used or expired")
+
+
+@dataclass(frozen=True, slots=True)
+class KioskIdentity:
+    """Who a valid token belongs to."""
+
+    kiosk_id: str
+    store_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class Enrolment:
+    store_id: str
+    kiosk_id: str
+    token: str
+
+
+def sha256_hex(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def new_code() -> str:
+    """A fresh code in its display form, XXXX-XXXX-XXXX."""
+    raw = "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
+    return "-".join(raw[i : i + CODE_GROUP] for i in range(0, CODE_LENGTH, CODE_GROUP))
+
+
+def canonical_code(typed: str) -> str | None:
+    """The 12 code characters in `typed`, upper case; None if it cannot be a code."""
+    compact = "".join(typed.split()).replace("-", "").upper().translate(_CROCKFORD_ALIASES)
+    if len(compact) != CODE_LENGTH or any(char not in CODE_ALPHABET for char in compact):
+        return None
+    return compact
+
+
+def issue_code(
+    database: Database,
+    store_id: str,
+    *,
+    now: datetime,
+    valid_for: timedelta = DEFAULT_CODE_VALIDITY,
+) -> str:
+    """A new enrolment code for `store_id` (display form); UnknownStore if there is none."""
+    code = new_code()
+    canonical = canonical_code(code)
+    assert canonical is not None
+    with database.write() as connection:
+        if (
+            connection.execute(
+                select(stores.c.store_id).where(stores.c.store_id == store_id)
+            ).first()
+            is None
+        ):
+            raise UnknownStore(store_id)
+        connection.execute(
+            insert(enrolment_codes).values(
+                code_sha256=sha256_hex(canonical),
+                store_id=store_id,
+                issued_at=now,
+                expires_at=now + valid_for,
+            )
+        )
+    _log.info("enrolment code issued for store %s, valid until %s", store_id, now + valid_for)
+    return code
+
+
+def redeem_code(
+    database: Database, typed_code: str, name: str | None, *, now: datetime
+) -> Enrolment:
+    """Use up the code: a new kiosk in the code's store, with a fresh token."""
+    canonical = canonical_code(typed_code)
+    if canonical is None:
+        raise EnrolmentRefused()
+    token = secrets.token_urlsafe(32)
+    with database.write() as connection:
+        # One UPDATE decides: two kiosks racing with one code cannot both win it.
+        store_id = connection.execute(
+            update(enrolment_codes)
+            .where(
+                enrolment_codes.c.code_sha256 == sha256_hex(canonical),
+                enrolment_codes.c.used_at.is_(None),
+                enrolment_codes.c.expires_at > now,
+            )
+            .values(used_at=now)
+            .returning(enrolment_codes.c.store_id)
+        ).scalar_one_or_none()
+        if store_id is None:
+            raise EnrolmentRefused()
+        number = connection.execute(
+            update(stores)
+            .where(stores.c.store_id == store_id)
+            .values(kiosks_enrolled=stores.c.kiosks_enrolled + 1)
+            .returning(stores.c.kiosks_enrolled)
+        ).scalar_one()
+        kiosk_id = f"{store_id}-k{number}"
+        connection.execute(
+            insert(kiosks).values(
+                kiosk_id=kiosk_id,
+                store_id=store_id,
+                name=name,
+                token_sha256=sha256_hex(token),
+                enrolled_at=now,
+                contiguous_seq=0,
+                highest_seq=0,
+            )
+        )
+        connection.execute(
+            update(enrolment_codes)
+            .where(enrolment_codes.c.code_sha256 == sha256_hex(canonical))
+            .values(kiosk_id=kiosk_id)
+        )
+    _log.info("kiosk %s enrolled in store %s", kiosk_id, store_id)
+    return Enrolment(store_id=store_id, kiosk_id=kiosk_id, token=token)
+
+
+def authenticate(database: Database, token: str | None) -> KioskIdentity | None:
+    """The kiosk a token belongs to; None if it is missing, unknown or revoked."""
+    if not token:
+        return None
+    with database.read() as connection:
+        row = connection.execute(
+            select(kiosks.c.kiosk_id, kiosks.c.store_id).where(
+                kiosks.c.token_sha256 == sha256_hex(token), kiosks.c.revoked_at.is_(None)
+            )
+        ).one_or_none()
+    if row is None:
+        return None
+    return KioskIdentity(kiosk_id=row.kiosk_id, store_id=row.store_id)
+
+
+def revoke(database: Database, kiosk_id: str, *, now: datetime) -> datetime:
+    """Stop the kiosk's token from working; when it was revoked (kept if it already was)."""
+    with database.write() as connection:
+        row = connection.execute(
+            select(kiosks.c.revoked_at).where(kiosks.c.kiosk_id == kiosk_id)
+        ).one_or_none()
+        if row is None:
+            raise UnknownKiosk(kiosk_id)
+        if row.revoked_at is not None:
+            revoked_at: datetime = row.revoked_at
+            return revoked_at
+        connection.execute(
+            update(kiosks).where(kiosks.c.kiosk_id == kiosk_id).values(revoked_at=now)
+        )
+    _log.warning("kiosk %s revoked: its token no longer works", kiosk_id)
+    return now

@@ -1,0 +1,565 @@
+"""Taking in a kiosk's batch of events: decide what each one is, then store them.
+
+Two steps, so the rules can be tested without a database:
+
+1. `decide()` (pure): the batch names only the token's store and kiosk (else
+   the whole batch is refused: `Refusal`); then per event: its payload is
+   checked against its kind and schema version and turned into CRM facts
+   (`Candidate`), or it is `Rejected` with a reason, or it repeats an event
+   earlier in the same batch (`Repeat`).
+2. `store()`: one transaction. The candidates go in with ONE multi-row
+   `INSERT ... ON CONFLICT DO NOTHING RETURNING event_id`: what comes back was
+   accepted; what does not was either stored before (duplicate) or used a seq
+   another event already holds (rejected). Rejections get a row each, accepted
+   events their CRM projections, and the kiosk's contiguous_seq moves on.
+
+Rejection reasons name the field and the rule, never the value: payloads carry
+phone numbers, names and emails, and reasons are logged and sent back.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Final
+
+from pydantic import ValidationError
+from sqlalchemy import Connection, delete, exists, select, union_all, update
+
+from hq.crm.facts import AlarmRaised, ConsentDecision, Fact, Interaction, Origin, Signup
+from hq.crm.people import InvalidEmail, InvalidPhone, e164, normalise_email, tidy_name
+from hq.crm.projections import project
+from hq.db import REASON_LENGTH, Database, access_denials, events, kiosks, rejections
+from hq.enrollment import KioskIdentity
+from hq.wire import (
+    KINDS,
+    PAYLOADS,
+    AlarmPayload,
+    ComparisonPayload,
+    ConsentPayload,
+    DropPayload,
+    EventBatch,
+    EventEnvelope,
+    EventStatus,
+    LiftPayload,
+    MemberSignupPayload,
+    Payload,
+    RecommendationTapPayload,
+)
+
+_log = logging.getLogger("hq.ingest")
+
+_REASONS_PER_EVENT: Final = 3
+# Enough to fix a payload; a reason is stored per rejection, so it stays short.
+
+_SEQ_WINDOW: Final = 1000
+# Seqs read per query while closing a gap that earlier batches filled out of order.
+
+
+# ---------------------------------------------------------------- step 1: decide
+
+
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    """An event whose envelope and payload are fine: to be inserted."""
+
+    index: int
+    event_id: str
+    seq: int
+    kind: str
+    schema_version: int
+    occurred_at: datetime
+    payload: dict[str, Any]  # what was sent, minus fields HQ does not know
+    fact: Fact | None
+
+
+@dataclass(frozen=True, slots=True)
+class Rejected:
+    index: int
+    event_id: str
+    seq: int
+    kind: str
+    schema_version: int
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class Repeat:
+    """The same event id and seq as the event at `first`, earlier in this batch."""
+
+    index: int
+    event_id: str
+    seq: int
+    first: int
+
+
+Verdict = Candidate | Rejected | Repeat
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    verdicts: tuple[Verdict, ...]  # one per event, in request order
+
+
+@dataclass(frozen=True, slots=True)
+class Refusal:
+    """The batch names another store or kiosk than the token's: none of it is stored."""
+
+    events_refused: int  # the whole batch
+    detail: str  # how many events named what, never the ids they named
+
+
+def decide(kiosk: KioskIdentity, batch: EventBatch) -> Plan | Refusal:
+    other_store = sum(event.store_id != kiosk.store_id for event in batch.events)
+    foreign = sum(
+        event.store_id != kiosk.store_id or event.kiosk_id != kiosk.kiosk_id
+        for event in batch.events
+    )
+    if foreign:
+        what = "another store" if other_store else "another kiosk"
+        total = len(batch.events)
+        return Refusal(total, f"{foreign} of {total} events name {what}")
+
+    verdicts: list[Verdict] = []
+    first_of_id: dict[str, int] = {}
+    first_of_seq: dict[int, int] = {}
+    for index, event in enumerate(batch.events):
+        event_id = str(event.event_id)
+        earlier = first_of_id.get(event_id)
+        if earlier is not None:
+            if batch.events[earlier].seq == event.seq:
+                verdicts.append(Repeat(index, event_id, event.seq, earlier))
+            else:
+                verdicts.append(
+                    _rejected(index, event, "event_id: repeats an earlier event with another seq")
+                )
+            continue
+        first_of_id[event_id] = index
+        if event.seq in first_of_seq:
+            verdicts.append(_rejected(index, event, "seq: already used by another event"))
+            continue
+        first_of_seq[event.seq] = index
+        verdicts.append(_check(index, event, event_id, kiosk))
+    return Plan(tuple(verdicts))
+
+
+def _rejected(index: int, event: EventEnvelope, reason: str) -> Rejected:
+    return Rejected(index, str(event.event_id), event.seq, event.kind, event.schema_version, reason)
+
+
+def _check(index: int, event: EventEnvelope, event_id: str, kiosk: KioskIdentity) -> Verdict:
+    model = PAYLOADS.get((event.kind, event.schema_version))
+    if model is None:
+        if event.kind in KINDS:
+            reason = f"schema_version: {event.kind!r} has no schema version {event.schema_version}"
+        else:
+            reason = f"kind: unknown kind {event.kind!r}"
+        return _rejected(index, event, reason)
+    try:
+        payload = model.model_validate(event.payload)
+    except ValidationError as error:
+        return _rejected(index, event, _describe(error))
+    try:
+        fact = _fact(event.kind, payload, event_id, kiosk, event)
+    except (InvalidPhone, InvalidEmail) as problem:
+        field = "phone" if isinstance(problem, InvalidPhone) else "email"
+        return _rejected(index, event, f"payload.{field}: {problem}")
+    return Candidate(
+        index=index,
+        event_id=event_id,
+        seq=event.seq,
+        kind=event.kind,
+        schema_version=event.schema_version,
+        occurred_at=event.occurred_at,
+        payload=payload.model_dump(mode="json", by_alias=True, exclude_unset=True),
+        fact=fact,
+    )
+
+
+def _describe(error: ValidationError) -> str:
+    """A reason naming each broken field and rule; pydantic's messages quote no input."""
+    problems = error.errors(include_url=False, include_input=False, include_context=False)
+    parts = [
+        f"{'.'.join(str(part) for part in ('payload', *problem['loc']))}: {problem['msg']}"
+        for problem in problems[:_REASONS_PER_EVENT]
+    ]
+    if len(problems) > _REASONS_PER_EVENT:
+        parts.append(f"and {len(problems) - _REASONS_PER_EVENT} more")
+    return "; ".join(parts)[:REASON_LENGTH]
+
+
+def _fact(  # noqa: PLR0911 (one return per kind)
+    kind: str, payload: Payload, event_id: str, kiosk: KioskIdentity, event: EventEnvelope
+) -> Fact | None:
+    # Only members have a timeline; anonymous shoppers' events stay in `events`.
+    if (
+        isinstance(payload, LiftPayload | ComparisonPayload | RecommendationTapPayload)
+        and payload.member_id is None
+    ):
+        return None
+    origin = Origin(event_id, kiosk.store_id, kiosk.kiosk_id, event.occurred_at)
+    member_id = str(payload.member_id) if hasattr(payload, "member_id") else ""
+    match payload:
+        case MemberSignupPayload():
+            return Signup(
+                origin=origin,
+                member_id=member_id,
+                phone_e164=e164(payload.phone, payload.region),
+                email=normalise_email(payload.email),
+                name=tidy_name(payload.name),
+                language=payload.language,
+            )
+        case ConsentPayload():
+            return ConsentDecision(
+                origin=origin,
+                member_id=member_id,
+                purpose=payload.purpose,
+                channel=payload.channel,
+                notice_version=payload.notice_version,
+                notice_sha256=payload.notice_sha256.lower(),
+                given=payload.given,
+            )
+        case AlarmPayload():
+            return AlarmRaised(origin, payload.slot, payload.sku, payload.reason)
+        case DropPayload():  # before LiftPayload: a drop is a lift with a dwell time
+            details: dict[str, Any] = {"dwell_ms": payload.dwell_ms}
+            return Interaction(
+                origin, member_id, kind, payload.session, payload.sku, payload.slot, details
+            )
+        case LiftPayload():
+            return Interaction(
+                origin, member_id, kind, payload.session, payload.sku, payload.slot, {}
+            )
+        case ComparisonPayload():
+            details = {"skus": list(payload.skus)}
+            return Interaction(origin, member_id, kind, payload.session, None, None, details)
+        case RecommendationTapPayload():
+            details = {"shelf": payload.shelf, "from": payload.from_}
+            return Interaction(
+                origin, member_id, kind, payload.session, payload.sku, payload.slot, details
+            )
+    raise AssertionError(f"no CRM fact for {type(payload).__name__}")
+
+
+# ---------------------------------------------------------------- step 2: store
+
+
+@dataclass(frozen=True, slots=True)
+class Result:
+    event_id: str
+    seq: int
+    status: EventStatus
+    reason: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class BatchOutcome:
+    results: tuple[Result, ...]
+    contiguous_seq: int
+
+
+class KioskGone(Exception):
+    """The kiosk's row vanished between authentication and storing (it cannot, today)."""
+
+
+def store(
+    database: Database, kiosk: KioskIdentity, plan: Plan, *, received_at: datetime
+) -> BatchOutcome:
+    """Store the plan's events in one transaction; the answer for each, in request order."""
+    candidates = [v for v in plan.verdicts if isinstance(v, Candidate)]
+    with database.write() as connection:
+        # The row lock orders two batches of one kiosk (PostgreSQL; SQLite has one writer).
+        position = connection.execute(
+            select(kiosks.c.contiguous_seq, kiosks.c.highest_seq)
+            .where(kiosks.c.kiosk_id == kiosk.kiosk_id)
+            .with_for_update()
+        ).one_or_none()
+        if position is None:
+            raise KioskGone(kiosk.kiosk_id)
+        contiguous_seq, highest_seq = int(position[0]), int(position[1])
+
+        final: dict[int, Result] = {}
+        rejected: list[Rejected] = [v for v in plan.verdicts if isinstance(v, Rejected)]
+        retried: list[str] = []  # events rejected before that pass now
+        if candidates and min(c.seq for c in candidates) <= highest_seq:
+            candidates, seq_taken, retried = _against_rejections(connection, kiosk, candidates)
+            rejected.extend(seq_taken)
+
+        accepted = _insert_events(database, connection, kiosk, candidates, received_at)
+        missing = [c for c in candidates if c.event_id not in accepted]
+        if missing:
+            duplicates, seq_taken = _classify_missing(connection, kiosk, missing)
+            rejected.extend(seq_taken)
+            for candidate in duplicates:
+                final[candidate.index] = Result(
+                    candidate.event_id, candidate.seq, "duplicate", None
+                )
+        for candidate in candidates:
+            if candidate.event_id in accepted:
+                final[candidate.index] = Result(candidate.event_id, candidate.seq, "accepted", None)
+        for rejection in rejected:
+            final[rejection.index] = Result(
+                rejection.event_id, rejection.seq, "rejected", rejection.reason
+            )
+
+        if rejected:
+            _record_rejections(database, connection, kiosk, rejected, received_at)
+        if retried and (now_accepted := [e for e in retried if e in accepted]):
+            connection.execute(
+                delete(rejections).where(
+                    rejections.c.kiosk_id == kiosk.kiosk_id,
+                    rejections.c.event_id.in_(now_accepted),
+                )
+            )
+        facts = [c.fact for c in candidates if c.fact is not None and c.event_id in accepted]
+        if facts:
+            project(database, connection, facts)
+
+        seqs = {verdict.seq for verdict in plan.verdicts}
+        highest_seq = max(highest_seq, *seqs)
+        contiguous_seq = _advance(connection, kiosk, contiguous_seq, highest_seq, seqs)
+        connection.execute(
+            update(kiosks)
+            .where(kiosks.c.kiosk_id == kiosk.kiosk_id)
+            .values(
+                contiguous_seq=contiguous_seq, highest_seq=highest_seq, last_seen_at=received_at
+            )
+        )
+
+    results = tuple(_answer(verdict, final) for verdict in plan.verdicts)
+    _log_outcome(kiosk, results, contiguous_seq)
+    return BatchOutcome(results, contiguous_seq)
+
+
+def _against_rejections(
+    connection: Connection, kiosk: KioskIdentity, candidates: list[Candidate]
+) -> tuple[list[Candidate], list[Rejected], list[str]]:
+    """Split off candidates whose seq an earlier rejected event holds.
+
+    A rejected event's seq counts as seen, so another event may not use it. The
+    same event sent again (after an HQ upgrade made it acceptable) may.
+    """
+    seqs = [c.seq for c in candidates]
+    held = {
+        (int(seq), event_id)
+        for seq, event_id in connection.execute(
+            select(rejections.c.seq, rejections.c.event_id).where(
+                rejections.c.kiosk_id == kiosk.kiosk_id,
+                rejections.c.seq >= min(seqs),
+                rejections.c.seq <= max(seqs),
+            )
+        )
+    }
+    if not held:
+        return candidates, [], []
+    held_seqs = {seq for seq, _ in held}
+    keep: list[Candidate] = []
+    taken: list[Rejected] = []
+    retried: list[str] = []
+    for candidate in candidates:
+        if candidate.seq not in held_seqs:
+            keep.append(candidate)
+        elif (candidate.seq, candidate.event_id) in held:
+            keep.append(candidate)
+            retried.append(candidate.event_id)
+        else:
+            taken.append(_seq_taken(candidate))
+    return keep, taken, retried
+
+
+def _insert_events(
+    database: Database,
+    connection: Connection,
+    kiosk: KioskIdentity,
+    candidates: Sequence[Candidate],
+    received_at: datetime,
+) -> set[str]:
+    """Insert in one statement; the event ids that were new."""
+    if not candidates:
+        return set()
+    rows = [
+        {
+            "event_id": candidate.event_id,
+            "kiosk_id": kiosk.kiosk_id,
+            "store_id": kiosk.store_id,
+            "seq": candidate.seq,
+            "kind": candidate.kind,
+            "schema_version": candidate.schema_version,
+            "occurred_at": candidate.occurred_at,
+            "received_at": received_at,
+            "payload": candidate.payload,
+        }
+        for candidate in candidates
+    ]
+    inserted = database.insert_rows(
+        connection,
+        events,
+        rows,
+        on_conflict=lambda insert: insert.on_conflict_do_nothing(),
+        returning=[events.c.event_id],
+    )
+    return {row.event_id for row in inserted}
+
+
+def _classify_missing(
+    connection: Connection, kiosk: KioskIdentity, missing: Sequence[Candidate]
+) -> tuple[list[Candidate], list[Rejected]]:
+    """Candidates the insert skipped: duplicates, or events whose seq is taken."""
+    stored = {
+        event_id: (kiosk_id, int(seq))
+        for event_id, kiosk_id, seq in connection.execute(
+            select(events.c.event_id, events.c.kiosk_id, events.c.seq).where(
+                events.c.event_id.in_([c.event_id for c in missing])
+            )
+        )
+    }
+    duplicates: list[Candidate] = []
+    taken: list[Rejected] = []
+    for candidate in missing:
+        found = stored.get(candidate.event_id)
+        if found == (kiosk.kiosk_id, candidate.seq):
+            duplicates.append(candidate)
+        elif found is not None:
+            taken.append(
+                Rejected(
+                    candidate.index,
+                    candidate.event_id,
+                    candidate.seq,
+                    candidate.kind,
+                    candidate.schema_version,
+                    "event_id: already stored for another event",
+                )
+            )
+        else:
+            taken.append(_seq_taken(candidate))
+    return duplicates, taken
+
+
+def _seq_taken(candidate: Candidate) -> Rejected:
+    return Rejected(
+        candidate.index,
+        candidate.event_id,
+        candidate.seq,
+        candidate.kind,
+        candidate.schema_version,
+        "seq: already used by another event",
+    )
+
+
+def _record_rejections(
+    database: Database,
+    connection: Connection,
+    kiosk: KioskIdentity,
+    rejected: Sequence[Rejected],
+    received_at: datetime,
+) -> None:
+    database.insert_rows(
+        connection,
+        rejections,
+        [
+            {
+                "kiosk_id": kiosk.kiosk_id,
+                "store_id": kiosk.store_id,
+                "event_id": rejection.event_id,
+                "seq": rejection.seq,
+                "kind": rejection.kind,
+                "schema_version": rejection.schema_version,
+                "reason": rejection.reason,
+                "rejected_at": received_at,
+            }
+            for rejection in rejected
+        ],
+        on_conflict=lambda insert: insert.on_conflict_do_nothing(),
+    )
+
+
+def _advance(
+    connection: Connection, kiosk: KioskIdentity, contiguous: int, highest: int, held: set[int]
+) -> int:
+    """Move contiguous_seq over every seq HQ now holds, stored or rejected."""
+    while True:
+        while contiguous + 1 in held:
+            contiguous += 1
+        if contiguous >= highest:
+            return contiguous
+        # The next seq may have come in an earlier batch, out of order.
+        after, upto = contiguous, contiguous + _SEQ_WINDOW
+        if not connection.execute(
+            select(
+                exists().where(events.c.kiosk_id == kiosk.kiosk_id, events.c.seq == after + 1)
+                | exists().where(
+                    rejections.c.kiosk_id == kiosk.kiosk_id, rejections.c.seq == after + 1
+                )
+            )
+        ).scalar_one():
+            return contiguous
+        held = set(
+            connection.execute(
+                union_all(
+                    select(events.c.seq).where(
+                        events.c.kiosk_id == kiosk.kiosk_id,
+                        events.c.seq > after,
+                        events.c.seq <= upto,
+                    ),
+                    select(rejections.c.seq).where(
+                        rejections.c.kiosk_id == kiosk.kiosk_id,
+                        rejections.c.seq > after,
+                        rejections.c.seq <= upto,
+                    ),
+                )
+            ).scalars()
+        )
+
+
+def _answer(verdict: Verdict, final: dict[int, Result]) -> Result:
+    if isinstance(verdict, Repeat):
+        first = final[verdict.first]
+        if first.status == "rejected":
+            return Result(verdict.event_id, verdict.seq, "rejected", first.reason)
+        return Result(verdict.event_id, verdict.seq, "duplicate", None)
+    return final[verdict.index]
+
+
+def _log_outcome(kiosk: KioskIdentity, results: Sequence[Result], contiguous_seq: int) -> None:
+    counts = {"accepted": 0, "duplicate": 0, "rejected": 0}
+    first_rejection: Result | None = None
+    for result in results:
+        counts[result.status] += 1
+        if first_rejection is None and result.status == "rejected":
+            first_rejection = result
+    _log.debug(
+        "kiosk %s: %d accepted, %d duplicate, %d rejected; contiguous_seq %d",
+        kiosk.kiosk_id,
+        counts["accepted"],
+        counts["duplicate"],
+        counts["rejected"],
+        contiguous_seq,
+    )
+    if first_rejection is not None:
+        # Reasons name fields and rules only, so they may be logged.
+        _log.info(
+            "kiosk %s: %d events rejected, first seq %d: %s",
+            kiosk.kiosk_id,
+            counts["rejected"],
+            first_rejection.seq,
+            first_rejection.reason,
+        )
+
+
+def record_refusal(
+    database: Database, kiosk: KioskIdentity, refusal: Refusal, *, refused_at: datetime
+) -> None:
+    """Keep a row for a refused batch (its own transaction: nothing else is stored)."""
+    with database.write() as connection:
+        connection.execute(
+            access_denials.insert().values(
+                kiosk_id=kiosk.kiosk_id,
+                store_id=kiosk.store_id,
+                events_refused=refusal.events_refused,
+                detail=refusal.detail,
+                denied_at=refused_at,
+            )
+        )
+    _log.warning("kiosk %s: batch refused: %s", kiosk.kiosk_id, refusal.detail)

@@ -1,0 +1,126 @@
+"""Where HQ keeps its data and how it reaches its database, from arguments or environment.
+
+Command-line arguments win over the environment, the environment over defaults:
+
+- data directory: `--data-dir`, `KIOSK_HQ_DATA_DIR`, else `$XDG_DATA_HOME/kiosk-hq`
+  (`~/.local/share/kiosk-hq` without XDG_DATA_HOME);
+- database: `--database-url`, `KIOSK_HQ_DATABASE_URL`, else an SQLite file
+  `hq.sqlite3` in the data directory;
+- admin token: `KIOSK_HQ_ADMIN_TOKEN`, else one generated once into
+  `<data dir>/admin-token` (mode 0600) and read from there afterwards.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Final
+
+from sqlalchemy import URL
+
+from hq.errors import SettingsError
+
+ENV_DATA_DIR: Final = "KIOSK_HQ_DATA_DIR"
+ENV_DATABASE_URL: Final = "KIOSK_HQ_DATABASE_URL"
+ENV_ADMIN_TOKEN: Final = "KIOSK_HQ_ADMIN_TOKEN"  # noqa: S105 (a name, not a secret)
+
+ADMIN_TOKEN_FILE: Final = "admin-token"  # noqa: S105 (a file name)
+SQLITE_FILE: Final = "hq.sqlite3"
+
+MIN_ADMIN_TOKEN_LENGTH: Final = 16
+# A shorter admin token could be guessed over the network; generated ones have 43 characters.
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """What one HQ runs with. `admin_token` None means: use the token file in `data_dir`."""
+
+    data_dir: Path
+    database_url: str
+    admin_token: str | None = None
+
+    @classmethod
+    def load(
+        cls,
+        *,
+        data_dir: Path | None = None,
+        database_url: str | None = None,
+        environ: Mapping[str, str] | None = None,
+    ) -> Settings:
+        """Settings from the given arguments, then `environ` (default: os.environ)."""
+        env = os.environ if environ is None else environ
+        if data_dir is None:
+            data_dir = _default_data_dir(env)
+        if database_url is None:
+            database_url = env.get(ENV_DATABASE_URL) or sqlite_url(data_dir / SQLITE_FILE)
+        admin_token = env.get(ENV_ADMIN_TOKEN) or None
+        if admin_token is not None and len(admin_token) < MIN_ADMIN_TOKEN_LENGTH:
+            raise SettingsError(
+                f"{ENV_ADMIN_TOKEN} must be at least {MIN_ADMIN_TOKEN_LENGTH} characters long"
+            )
+        return cls(
+            data_dir=data_dir.expanduser(), database_url=database_url, admin_token=admin_token
+        )
+
+    @property
+    def admin_token_path(self) -> Path:
+        return self.data_dir / ADMIN_TOKEN_FILE
+
+
+def sqlite_url(path: Path) -> str:
+    return URL.create("sqlite", database=str(path)).render_as_string()
+
+
+def _default_data_dir(env: Mapping[str, str]) -> Path:
+    if configured := env.get(ENV_DATA_DIR):
+        return Path(configured)
+    xdg = env.get("XDG_DATA_HOME")
+    base = Path(xdg) if xdg else Path.home() / ".local" / "share"
+    return base / "kiosk-hq"
+
+
+def ensure_data_dir(settings: Settings) -> None:
+    """Create the data directory, readable by HQ's user only (it holds secrets)."""
+    try:
+        settings.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    except OSError as exc:
+        raise SettingsError(f"cannot create data directory {settings.data_dir}: {exc}") from exc
+
+
+def resolve_admin_token(settings: Settings) -> str:
+    """The admin token: from the settings, else the token file, made on first use."""
+    if settings.admin_token is not None:
+        return settings.admin_token
+    ensure_data_dir(settings)
+    path = settings.admin_token_path
+    try:
+        token = path.read_text(encoding="ascii").strip()
+    except FileNotFoundError:
+        return _create_admin_token(path)
+    except (OSError, UnicodeDecodeError) as exc:
+        raise SettingsError(f"cannot read the admin token file {path}: {exc}") from exc
+    if len(token) < MIN_ADMIN_TOKEN_LENGTH:
+        raise SettingsError(f"the admin token in {path} is too short; delete the file to renew it")
+    return token
+
+
+def _create_admin_token(path: Path) -> str:
+    token = secrets.token_urlsafe(32)
+    draft = path.with_name(f".{path.name}.{secrets.token_hex(4)}")
+    try:
+        fd = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w", encoding="ascii") as file:
+            file.write(token + "\n")
+        # link() publishes the file whole or not at all: a second HQ starting at the
+        # same moment reads the first one's token instead of writing its own.
+        os.link(draft, path)
+    except FileExistsError:
+        return path.read_text(encoding="ascii").strip()
+    except OSError as exc:
+        raise SettingsError(f"cannot write the admin token file {path}: {exc}") from exc
+    finally:
+        draft.unlink(missing_ok=True)
+    return token

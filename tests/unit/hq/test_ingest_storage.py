@@ -1,0 +1,447 @@
+"""Storing batches: each event once, per-event answers, contiguous_seq, CRM projections."""
+
+from __future__ import annotations
+
+import csv
+import io
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from helpers.hq import consent_payload, event_json, signup_payload
+from sqlalchemy import select
+
+from hq import ingest, stats
+from hq.crm import queries
+from hq.crm.export import write_customers_csv
+from hq.db import Database, alarms, events, rejections
+from hq.enrollment import KioskIdentity, issue_code, redeem_code
+from hq.fleet import add_store
+from hq.wire import EventBatch
+
+NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
+
+
+def new_kiosk(database: Database, store_id: str = "sh-nanjing-road") -> KioskIdentity:
+    add_store(database, store_id, None, now=NOW, exist_ok=True)
+    enrolment = redeem_code(database, issue_code(database, store_id, now=NOW), None, now=NOW)
+    return KioskIdentity(enrolment.kiosk_id, enrolment.store_id)
+
+
+def event(
+    kiosk: KioskIdentity, seq: int, kind: str = "lift", payload: Any = None, **envelope: Any
+) -> dict[str, Any]:
+    return event_json(kiosk.store_id, kiosk.kiosk_id, seq, kind, payload, **envelope)
+
+
+def send(database: Database, kiosk: KioskIdentity, *sent: dict[str, Any]) -> ingest.BatchOutcome:
+    plan = ingest.decide(kiosk, EventBatch.model_validate({"events": list(sent)}))
+    assert isinstance(plan, ingest.Plan)
+    return ingest.store(database, kiosk, plan, received_at=NOW)
+
+
+def statuses(outcome: ingest.BatchOutcome) -> list[str]:
+    return [result.status for result in outcome.results]
+
+
+def lifts(kiosk: KioskIdentity, seqs: range | list[int]) -> list[dict[str, Any]]:
+    return [event(kiosk, seq) for seq in seqs]
+
+
+def test_new_events_are_accepted_and_sent_again_are_duplicates(database: Database) -> None:
+    kiosk = new_kiosk(database)
+    batch = lifts(kiosk, range(1, 4))
+    first = send(database, kiosk, *batch)
+    assert statuses(first) == ["accepted"] * 3
+    assert first.contiguous_seq == 3
+    again = send(database, kiosk, *batch, event(kiosk, 4))
+    assert statuses(again) == ["duplicate", "duplicate", "duplicate", "accepted"]
+    assert again.contiguous_seq == 4
+    with database.read() as connection:
+        stored = connection.execute(
+            select(events.c.event_id, events.c.seq).order_by(events.c.id)
+        ).all()
+    assert [(row.event_id, row.seq) for row in stored] == [
+        (sent["event_id"], sent["seq"]) for sent in batch
+    ] + [(again.results[3].event_id, 4)]
+
+
+def test_a_duplicate_within_one_batch_is_stored_once(database: Database) -> None:
+    kiosk = new_kiosk(database)
+    lift = event(kiosk, 1)
+    outcome = send(database, kiosk, lift, event(kiosk, 2), dict(lift))
+    assert statuses(outcome) == ["accepted", "accepted", "duplicate"]
+    with database.read() as connection:
+        assert len(connection.execute(select(events)).all()) == 2
+
+
+def test_the_stored_event_keeps_envelope_and_payload_as_sent(database: Database) -> None:
+    kiosk = new_kiosk(database)
+    sent = event(kiosk, 1, "drop", {"session": "s1", "slot": 2, "sku": None, "dwell_ms": 1200})
+    send(database, kiosk, sent)
+    with database.read() as connection:
+        row = connection.execute(select(events)).one()
+    assert row.event_id == sent["event_id"]
+    assert (row.kiosk_id, row.store_id, row.seq, row.kind) == (
+        kiosk.kiosk_id,
+        kiosk.store_id,
+        1,
+        "drop",
+    )
+    assert row.occurred_at == datetime.fromisoformat(sent["occurred_at"])
+    assert row.occurred_at.tzinfo is not None
+    assert row.received_at == NOW
+    assert row.payload == sent["payload"]
+
+
+def test_a_seq_already_used_by_another_event_is_rejected_and_counted_as_seen(
+    database: Database,
+) -> None:
+    kiosk = new_kiosk(database)
+    send(database, kiosk, *lifts(kiosk, range(1, 3)))
+    outcome = send(database, kiosk, event(kiosk, 2), event(kiosk, 3))
+    assert statuses(outcome) == ["rejected", "accepted"]
+    assert outcome.results[0].reason == "seq: already used by another event"
+    assert outcome.contiguous_seq == 3
+    kiosk_stats = stats.collect(database).kiosks[0]
+    assert (kiosk_stats.events, kiosk_stats.rejected) == ({"lift": 3}, 1)
+
+
+def test_an_event_id_stored_under_another_seq_is_rejected(database: Database) -> None:
+    kiosk = new_kiosk(database)
+    lift = event(kiosk, 1)
+    send(database, kiosk, lift)
+    outcome = send(database, kiosk, {**lift, "seq": 2})
+    assert statuses(outcome) == ["rejected"]
+    assert outcome.results[0].reason == "event_id: already stored for another event"
+    assert outcome.contiguous_seq == 2
+
+
+def test_a_rejected_event_keeps_a_row_without_its_payload(database: Database) -> None:
+    kiosk = new_kiosk(database)
+    bad = event(kiosk, 1, "member_signup", signup_payload(str(uuid.uuid4()), "12345"))
+    outcome = send(database, kiosk, bad)
+    assert statuses(outcome) == ["rejected"]
+    send(database, kiosk, bad)  # retried after a lost answer: still one row
+    with database.read() as connection:
+        (row,) = connection.execute(select(rejections)).all()
+    assert (row.event_id, row.seq, row.kind) == (bad["event_id"], 1, "member_signup")
+    assert row.reason == "payload.phone: not a valid phone number for its region"
+    assert "12345" not in str(tuple(row))
+
+
+def test_a_rejected_seq_cannot_be_taken_by_another_event_but_the_same_event_fixed_is_accepted(
+    database: Database,
+) -> None:
+    kiosk = new_kiosk(database)
+    bad = event(kiosk, 1, "drop", {"session": "s1", "slot": 1, "dwell_ms": -5})
+    send(database, kiosk, bad)
+    intruder = send(database, kiosk, event(kiosk, 1))
+    assert statuses(intruder) == ["rejected"]
+    assert intruder.results[0].reason == "seq: already used by another event"
+    fixed = send(database, kiosk, {**bad, "payload": {"session": "s1", "slot": 1, "dwell_ms": 5}})
+    assert statuses(fixed) == ["accepted"]
+    with database.read() as connection:
+        kept = connection.execute(select(rejections.c.event_id)).scalars().all()
+    assert kept == [intruder.results[0].event_id]
+
+
+def test_contiguous_seq_waits_for_a_gap_and_moves_over_it_when_it_is_filled(
+    database: Database,
+) -> None:
+    kiosk = new_kiosk(database)
+    assert send(database, kiosk, *lifts(kiosk, [1, 2, 3])).contiguous_seq == 3
+    assert send(database, kiosk, *lifts(kiosk, [6, 7, 10])).contiguous_seq == 3
+    kiosk_stats = stats.collect(database).kiosks[0]
+    assert (kiosk_stats.highest_seq, kiosk_stats.gaps) == (10, [(4, 5), (8, 9)])
+    # The gap is filled partly by a rejected event: it counts as seen.
+    bad = event(kiosk, 5, "alarm", {"slot": 0, "reason": "CABLE"})
+    assert send(database, kiosk, event(kiosk, 4), bad).contiguous_seq == 7
+    assert stats.collect(database).kiosks[0].gaps == [(8, 9)]
+    assert send(database, kiosk, *lifts(kiosk, [9, 8])).contiguous_seq == 10
+    assert stats.collect(database).kiosks[0].gaps == []
+
+
+def test_contiguous_seq_closes_a_gap_that_earlier_batches_filled_far_ahead(
+    database: Database,
+) -> None:
+    kiosk = new_kiosk(database)
+    for first in range(2, 2500, 500):
+        send(database, kiosk, *lifts(kiosk, range(first, min(first + 500, 2501))))
+    assert stats.collect(database).kiosks[0].gaps == [(1, 1)]
+    assert send(database, kiosk, event(kiosk, 1)).contiguous_seq == 2500
+
+
+def test_one_person_signing_up_at_two_stores_is_one_customer_with_two_member_ids(
+    database: Database,
+) -> None:
+    nanjing, huaihai = (
+        new_kiosk(database, "sh-nanjing-road"),
+        new_kiosk(database, "sh-huaihai-road"),
+    )
+    first, second = str(uuid.uuid4()), str(uuid.uuid4())
+    send(
+        database,
+        nanjing,
+        event(nanjing, 1, "member_signup", signup_payload(first, "139 1234 5678", name="王芳")),
+    )
+    send(
+        database,
+        huaihai,
+        event(
+            huaihai,
+            1,
+            "member_signup",
+            signup_payload(second, "+86 139-1234-5678", name="Fang", email="Wang.Fang@Example.COM"),
+        ),
+    )
+    (customer,) = queries.find_by_phone(database, "+8613912345678")
+    assert {alias.member_id for alias in customer.member_ids} == {first, second}
+    assert {alias.store_id for alias in customer.member_ids} == {
+        "sh-nanjing-road",
+        "sh-huaihai-road",
+    }
+    # The later sign-up filled in the missing email and left the name alone.
+    assert (customer.name, customer.email, customer.first_store_id) == (
+        "王芳",
+        "wang.fang@example.com",
+        "sh-nanjing-road",
+    )
+    assert queries.find_by_email(database, "WANG.FANG@example.com") == [customer]
+    assert stats.collect(database).customers == 1
+
+
+def test_two_sign_ups_of_one_number_in_one_batch_make_one_customer(database: Database) -> None:
+    kiosk = new_kiosk(database)
+    outcome = send(
+        database,
+        kiosk,
+        event(kiosk, 1, "member_signup", signup_payload(str(uuid.uuid4()), "13912345678")),
+        event(
+            kiosk,
+            2,
+            "member_signup",
+            signup_payload(str(uuid.uuid4()), "139 1234 5678", email="a@b.cn"),
+        ),
+    )
+    assert statuses(outcome) == ["accepted", "accepted"]
+    (customer,) = queries.find_by_phone(database, "+8613912345678")
+    assert len(customer.member_ids) == 2
+    assert customer.email == "a@b.cn"
+
+
+def test_the_newest_consent_decision_per_purpose_and_channel_is_the_current_state(
+    database: Database,
+) -> None:
+    kiosk = new_kiosk(database)
+    member = str(uuid.uuid4())
+    at = [(NOW + timedelta(minutes=i)).isoformat() for i in range(4)]
+    send(
+        database,
+        kiosk,
+        # Consents may reach HQ before the sign-up they belong to.
+        event(
+            kiosk,
+            1,
+            "consent",
+            consent_payload(member, "marketing", given=True, channel="sms"),
+            occurred_at=at[0],
+        ),
+        event(
+            kiosk,
+            2,
+            "consent",
+            consent_payload(member, "membership", given=True),
+            occurred_at=at[0],
+        ),
+    )
+    send(
+        database,
+        kiosk,
+        event(kiosk, 3, "member_signup", signup_payload(member, "13912345678")),
+        event(
+            kiosk,
+            4,
+            "consent",
+            consent_payload(member, "marketing", given=False, channel="sms"),
+            occurred_at=at[2],
+        ),
+        event(
+            kiosk,
+            5,
+            "consent",
+            consent_payload(member, "marketing", given=True, channel="email"),
+            occurred_at=at[1],
+        ),
+    )
+    (customer,) = queries.find_by_phone(database, "+8613912345678")
+    timeline = queries.timeline(database, customer.customer_id)
+    assert timeline is not None
+    current = {(c.purpose, c.channel): c.given for c in timeline.consents}
+    assert current == {
+        ("marketing", "email"): True,
+        ("marketing", "sms"): False,
+        ("membership", None): True,
+    }
+    assert [(c.purpose, c.channel, c.given) for c in timeline.consent_history] == [
+        ("marketing", "sms", False),
+        ("marketing", "email", True),
+        ("membership", None, True),  # same time as the next: HQ's arrival order decides
+        ("marketing", "sms", True),
+    ]
+
+
+def test_a_members_interactions_are_their_timeline_newest_first(database: Database) -> None:
+    kiosk = new_kiosk(database)
+    member = str(uuid.uuid4())
+    at = [(NOW + timedelta(seconds=i)).isoformat() for i in range(5)]
+    send(
+        database,
+        kiosk,
+        event(kiosk, 1, "member_signup", signup_payload(member, "13912345678")),
+        event(
+            kiosk,
+            2,
+            "lift",
+            {"session": "s1", "slot": 3, "sku": "A", "member_id": member},
+            occurred_at=at[1],
+        ),
+        event(
+            kiosk,
+            3,
+            "drop",
+            {"session": "s1", "slot": 3, "sku": "A", "dwell_ms": 900, "member_id": member},
+            occurred_at=at[2],
+        ),
+        event(
+            kiosk,
+            4,
+            "comparison",
+            {"session": "s1", "skus": ["A", "B"], "member_id": member},
+            occurred_at=at[3],
+        ),
+        event(kiosk, 5, "lift", {"session": "s2", "slot": 1, "sku": "C"}, occurred_at=at[4]),
+        event(kiosk, 6, "alarm", {"slot": 4, "sku": "D", "reason": "CABLE"}),
+    )
+    (customer,) = queries.find_by_phone(database, "+8613912345678")
+    timeline = queries.timeline(database, customer.customer_id)
+    assert timeline is not None
+    assert [(entry.kind, entry.sku, entry.details) for entry in timeline.interactions] == [
+        ("comparison", None, {"skus": ["A", "B"]}),
+        ("drop", "A", {"dwell_ms": 900}),
+        ("lift", "A", {}),
+    ]
+    with database.read() as connection:
+        alarm = connection.execute(select(alarms)).one()
+    assert (alarm.slot, alarm.sku, alarm.reason, alarm.store_id) == (
+        4,
+        "D",
+        "CABLE",
+        kiosk.store_id,
+    )
+
+
+def test_customers_export_as_csv_with_their_current_consents(database: Database) -> None:
+    kiosk = new_kiosk(database)
+    wang, li = str(uuid.uuid4()), str(uuid.uuid4())
+    send(
+        database,
+        kiosk,
+        event(
+            kiosk,
+            1,
+            "member_signup",
+            signup_payload(wang, "13912345678", name="王芳", email="W@X.CN"),
+        ),
+        event(
+            kiosk,
+            2,
+            "member_signup",
+            signup_payload(li, "13812345678", name="=HYPERLINK(1)"),
+            occurred_at=(NOW + timedelta(hours=1)).isoformat(),
+        ),
+        event(kiosk, 3, "consent", consent_payload(wang, "membership", given=True)),
+        event(kiosk, 4, "consent", consent_payload(wang, "marketing", given=True, channel="sms")),
+        event(
+            kiosk,
+            5,
+            "consent",
+            consent_payload(wang, "marketing", given=False, channel="sms"),
+            occurred_at=(NOW + timedelta(hours=2)).isoformat(),
+        ),
+    )
+    out = io.StringIO()
+    assert write_customers_csv(database, out) == 2
+    rows = list(csv.DictReader(io.StringIO(out.getvalue())))
+    assert list(rows[0]) == [
+        "customer_id",
+        "phone_e164",
+        "email",
+        "name",
+        "created_at",
+        "first_store_id",
+        "consent_membership",
+        "consent_marketing",
+        "consent_marketing_sms",
+        "consent_recognition",
+        "consent_personalisation",
+    ]
+    assert [
+        (
+            r["phone_e164"],
+            r["email"],
+            r["name"],
+            r["consent_membership"],
+            r["consent_marketing_sms"],
+            r["consent_marketing"],
+        )
+        for r in rows
+    ] == [
+        ("+8613912345678", "w@x.cn", "王芳", "given", "withdrawn", ""),
+        ("+8613812345678", "", "'=HYPERLINK(1)", "", "", ""),
+    ]
+    assert rows[0]["first_store_id"] == kiosk.store_id
+
+
+@pytest.mark.parametrize("count", [1, 499])
+def test_stats_count_events_per_kind_and_refused_batches(database: Database, count: int) -> None:
+    kiosk = new_kiosk(database)
+    send(
+        database,
+        kiosk,
+        *lifts(kiosk, range(1, count + 1)),
+        event(kiosk, count + 1, "alarm", {"slot": 1, "reason": "CABLE"}),
+    )
+    ingest.record_refusal(
+        database, kiosk, ingest.Refusal(2, "2 of 2 events name another store"), refused_at=NOW
+    )
+    ingest.record_refusal(
+        database,
+        kiosk,
+        ingest.Refusal(1, "1 of 1 events name another kiosk"),
+        refused_at=NOW + timedelta(minutes=1),
+    )
+    collected = stats.collect(database).as_json()
+    assert collected == {
+        "kiosks": [
+            {
+                "store_id": kiosk.store_id,
+                "kiosk_id": kiosk.kiosk_id,
+                "events": {"alarm": 1, "lift": count},
+                "highest_seq": count + 1,
+                "contiguous_seq": count + 1,
+                "gaps": [],
+                "rejected": 0,
+            }
+        ],
+        "rejected_total": 0,
+        "denied": [
+            {
+                "kiosk_id": kiosk.kiosk_id,
+                "attempts": 2,
+                "last_at": (NOW + timedelta(minutes=1)).isoformat(),
+            }
+        ],
+        "customers": 0,
+    }

@@ -1,0 +1,81 @@
+"""The migrations build exactly the schema `hq.db` describes, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Column, Integer, MetaData, Table, inspect
+
+from hq.db import Database, metadata
+from hq.migrations import HEAD_REVISION, SCRIPT_LOCATION, alembic_config, current_revision, migrate
+
+
+def test_migrating_a_fresh_database_creates_every_table_at_the_newest_revision(
+    database_url: str,
+) -> None:
+    migrate(database_url)
+    database = Database(database_url)
+    try:
+        tables = set(inspect(database.engine).get_table_names())
+        with database.read() as connection:
+            current = MigrationContext.configure(connection).get_current_revision()
+        assert current_revision(database.engine) == current
+    finally:
+        database.dispose()
+    assert tables == set(metadata.tables) | {"alembic_version"}
+    head = ScriptDirectory.from_config(alembic_config(database_url)).get_current_head()
+    assert current == head == "0001"
+
+
+def test_the_migrated_schema_matches_the_tables_hq_uses(database_url: str) -> None:
+    migrate(database_url)
+    database = Database(database_url)
+    try:
+        with database.read() as connection:
+            context = MigrationContext.configure(connection, opts={"compare_type": True})
+            drift = compare_metadata(context, metadata)
+    finally:
+        database.dispose()
+    assert drift == []
+
+
+def test_the_comparison_would_notice_a_table_the_migrations_lack(database_url: str) -> None:
+    migrate(database_url)
+    changed = MetaData()
+    for table in metadata.tables.values():
+        table.to_metadata(changed)
+    Table("wishlists", changed, Column("id", Integer, primary_key=True))
+    database = Database(database_url)
+    try:
+        with database.read() as connection:
+            drift = compare_metadata(MigrationContext.configure(connection), changed)
+    finally:
+        database.dispose()
+    assert [change[0] for change in drift] == ["add_table"]
+
+
+def test_migrating_again_changes_nothing(database_url: str) -> None:
+    migrate(database_url)
+    migrate(database_url)
+    database = Database(database_url)
+    try:
+        migrate(database)
+        migrate(database.engine)
+        assert set(inspect(database.engine).get_table_names()) == set(metadata.tables) | {
+            "alembic_version"
+        }
+    finally:
+        database.dispose()
+
+
+def test_head_revision_names_the_newest_migration(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'hq.sqlite3'}"
+    assert ScriptDirectory.from_config(alembic_config(url)).get_current_head() == HEAD_REVISION
+
+
+def test_migrations_ship_inside_the_package() -> None:
+    assert (SCRIPT_LOCATION / "env.py").is_file()
+    assert (SCRIPT_LOCATION / "versions" / "0001_initial.py").is_file()
