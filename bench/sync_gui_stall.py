@@ -13,6 +13,7 @@ screen's own drawing costs). Target: no stall over 16 ms (one frame) while synci
 from __future__ import annotations
 
 import argparse
+import gc
 import itertools
 import os
 import sys
@@ -60,12 +61,12 @@ def main() -> int:
         with Outbox(data / "outbox.sqlite3", cipher=cipher) as outbox:
             outbox.append_many(records(args.events, seed=5))
 
-        sys.setswitchinterval(float(os.environ.get("SWITCH", "0.005")))
         app = QApplication(sys.argv[:1])
         app.setFont(theme.ui_font())
         app.setStyleSheet(theme.STYLE_SHEET)
         options = KioskOptions(content=sample_bundle(16), data_dir=data)
         kiosk = build(options, app)
+        gc.freeze()  # as kiosk.app.main does after building
         kiosk.window.resize(*theme.SCREEN_SIZE)
         kiosk.window.show()
 
