@@ -7,7 +7,6 @@ import os
 import stat
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -15,7 +14,7 @@ from typing import Any
 import pytest
 from helpers.bundles import sample_bundle
 from helpers.hq_process import HqProcess
-from helpers.pickup import running_board
+from helpers.pickup import running_board, wait_until
 
 from devices.sim.pickup import PickupBoardSim
 
@@ -48,15 +47,6 @@ def trace_lines(data: Path) -> list[dict[str, Any]]:
     return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
 
 
-def wait_for(condition: Any, timeout: float = 20.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if found := condition():
-            return found
-        time.sleep(0.1)
-    raise AssertionError("timed out")
-
-
 def test_enrolled_kiosk_sends_a_shoppers_lift_to_hq(
     tmp_path: Path, hq: HqProcess, board: PickupBoardSim
 ) -> None:
@@ -79,25 +69,27 @@ def test_enrolled_kiosk_sends_a_shoppers_lift_to_hq(
     kiosk = subprocess.Popen(args, cwd=ROOT, env=env, stderr=subprocess.PIPE)
     try:
         board.wait_for(lambda m: type(m).__name__ == "StateQuery", timeout=15)
-        board.lift(2)
-        time.sleep(1.0)  # longer than the bounce filter: a real lift
-        board.drop(2)
 
-        def lift_and_drop_at_hq() -> dict[str, Any] | None:
+        def at_hq_with(*kinds: str) -> dict[str, Any] | None:
             kiosks = json.loads(hq.cli("stats", "--json"))["kiosks"]
-            if kiosks and {"lift", "drop"} <= kiosks[0]["events"].keys():
+            if kiosks and set(kinds) <= kiosks[0]["events"].keys():
                 return kiosks[0]
             return None
 
-        at_hq = wait_for(lift_and_drop_at_hq)
+        board.lift(2)
+        wait_until(lambda: at_hq_with("lift"), timeout=20, what="the lift at HQ")
+        board.drop(2)
+        at_hq = wait_until(lambda: at_hq_with("lift", "drop"), timeout=20, what="the drop")
         assert at_hq["kiosk_id"] == credentials["kiosk_id"]
         assert at_hq["events"]["lift"] == at_hq["events"]["drop"] == 1
         assert at_hq["gaps"] == []
-        wait_for(
+        wait_until(
             lambda: any(
                 e["kind"] == "sync" and e.get("state") == "idle" and e.get("sent", 0) >= 2
                 for e in trace_lines(data)
-            )
+            ),
+            timeout=20,
+            what="an idle sync line in the trace",
         )
     finally:
         kiosk.terminate()

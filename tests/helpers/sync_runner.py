@@ -34,12 +34,13 @@ def main(argv: list[str] | None = None) -> int:
     if args.kill_at:
         kill_point, count = args.kill_at.split(":")
         kill_after = int(count)
-    passes = {"n": 0}
+    passes = 0
 
     def checkpoint(name: str) -> None:
+        nonlocal passes
         if name == kill_point:
-            passes["n"] += 1
-            if passes["n"] >= kill_after:
+            passes += 1
+            if passes >= kill_after:
                 os.kill(os.getpid(), signal.SIGKILL)
 
     credentials = load_credentials(args.data_dir)

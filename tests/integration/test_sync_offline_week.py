@@ -48,9 +48,12 @@ def test_a_week_offline_then_every_event_arrives_once_in_order(tmp_path: Path) -
     drained = threading.Event()
     statuses: list[SyncStatus] = []
     first_delivery: list[float] = []
+    all_waiting = threading.Event()
 
     def on_status(status: SyncStatus) -> None:
         statuses.append(status)
+        if status.state == "backing_off" and status.pending == EVENTS:
+            all_waiting.set()
         if status.sent_total > 0 and not first_delivery:
             first_delivery.append(time.monotonic())
         if status.pending == 0 and status.state == "idle" and status.sent_total == EVENTS:
@@ -73,7 +76,8 @@ def test_a_week_offline_then_every_event_arrives_once_in_order(tmp_path: Path) -
         for item in records(EVENTS, seed=7):
             writer.append(item)
         assert writer.flush(timeout=120)
-        time.sleep(3)
+        # The relay has seen every record and is still waiting for HQ.
+        assert all_waiting.wait(timeout=30)
         offline = time.monotonic() - offline_from
         tries_offline = CountingClient.attempts
         # Backing off, not hammering: at most about one try per second at the 2 s cap.
