@@ -23,11 +23,11 @@ from PySide6.QtCore import QSocketNotifier, Qt
 from PySide6.QtWidgets import QApplication
 
 from backend_client import enroll
-from backend_client.client import HqClient
 from backend_client.credentials import CredentialsError, load_credentials
 from backend_client.crypto import PayloadCipher
 from backend_client.outbox import OutboxWriter
-from backend_client.sync import SyncRelay, SyncStatus
+from backend_client.relay_process import KEY_FILE, OUTBOX_FILE, RelayProcess
+from backend_client.sync import SyncStatus
 from content.bundle import Bundle, BundleError
 from content.store import ContentStore
 from devices.pickup import PickupBoard
@@ -123,7 +123,7 @@ class Kiosk:
     bridge: DeviceBridge
     board: PickupBoard | None
     outbox: OutboxWriter
-    relay: SyncRelay | None
+    relay: RelayProcess | None
     images: ImageCache
     slide_images: ImageCache
     trace: Trace
@@ -148,9 +148,9 @@ def build(options: KioskOptions, app: QApplication) -> Kiosk:
     trace.emit("start", pid=os.getpid())
 
     bundle = load_content(ContentStore(options.data_dir / "content"), options.content, trace)
-    outbox_path = options.data_dir / "outbox.sqlite3"
-    cipher = PayloadCipher.from_key_file(options.data_dir / "outbox.key")
-    relay = build_relay(options, outbox_path, cipher, trace)
+    outbox_path = options.data_dir / OUTBOX_FILE
+    cipher = PayloadCipher.from_key_file(options.data_dir / KEY_FILE)
+    relay = build_relay(options, trace)
     outbox = OutboxWriter(
         outbox_path, cipher=cipher, on_written=None if relay is None else lambda _: relay.wake()
     )
@@ -184,7 +184,7 @@ def build(options: KioskOptions, app: QApplication) -> Kiosk:
     window.touched.connect(controller.touched)
     window.recommendation_tapped.connect(controller.recommendation_tapped)
     window.language_chosen.connect(controller.language_chosen)
-    window.install_touch_filter(app)
+    window.watch_touches()
     controller.state_changed.connect(window.show_state)
     window.first_paint.connect(lambda view, mono: trace.emit("paint", mono=mono, view=view))
     images.loaded.connect(window.update)
@@ -198,10 +198,12 @@ def build(options: KioskOptions, app: QApplication) -> Kiosk:
     )
 
 
-def build_relay(
-    options: KioskOptions, outbox_path: Path, cipher: PayloadCipher, trace: Trace
-) -> SyncRelay | None:
-    """The relay to HQ, if this kiosk is enrolled; without one, records wait in the outbox."""
+def build_relay(options: KioskOptions, trace: Trace) -> RelayProcess | None:
+    """The relay to HQ, if this kiosk is enrolled; without one, records wait in the outbox.
+
+    It runs as a child process (see backend_client.relay_process): a relay thread
+    here would share the interpreter lock with the GUI thread and stall the screen.
+    """
     try:
         credentials = load_credentials(options.data_dir)
     except CredentialsError as error:
@@ -213,7 +215,7 @@ def build_relay(
         trace.emit("sync", state="not_enrolled")
         return None
 
-    def on_status(status: SyncStatus) -> None:  # on the relay's thread; the trace is thread-safe
+    def on_status(status: SyncStatus) -> None:  # on the supervisor thread; the trace is thread-safe
         trace.emit(
             "sync",
             state=status.state,
@@ -222,8 +224,7 @@ def build_relay(
             sent=status.sent_total,
         )
 
-    client = HqClient(credentials, ca_bundle=options.hq_ca)
-    return SyncRelay(outbox_path, client, credentials, cipher=cipher, on_status=on_status)
+    return RelayProcess(options.data_dir, ca_bundle=options.hq_ca, on_status=on_status)
 
 
 def _install_crash_handlers(app: QApplication) -> tuple[socket.socket, socket.socket]:

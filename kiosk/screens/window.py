@@ -112,12 +112,21 @@ class KioskWindow(QWidget):
 
     # -- touches and paints --
 
-    def install_touch_filter(self, app: QObject) -> None:
-        """Every press anywhere in the app counts as the shopper still being there."""
-        app.installEventFilter(self)
+    def watch_touches(self) -> None:
+        """Every press anywhere in the window counts as the shopper still being there.
+
+        The filter sits on the native window, which receives each input event once
+        before Qt hands it to a widget. A filter on the application would run Python
+        for every event of every object (timers, paints), and each of those calls
+        waits for the interpreter lock while any other thread computes.
+        """
+        self.winId()  # creates the native window, if show() has not yet
+        handle = self.windowHandle()
+        assert handle is not None, "a top-level widget has a window once winId() ran"
+        handle.installEventFilter(self)
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
-        if event.type() in _TOUCH_EVENTS and watched.isWidgetType():
+        if event.type() in _TOUCH_EVENTS:
             self.touched.emit()
         return False
 

@@ -13,7 +13,8 @@ from pathlib import Path
 import pytest
 from helpers.bundles import sample_bundle
 from helpers.pickup import running_board
-from PySide6.QtCore import QPoint, Qt
+from helpers.touch import tap
+from PySide6.QtCore import QPoint
 from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
@@ -129,7 +130,7 @@ def test_touch_holds_the_screen(qtbot: QtBot, kiosk: Kiosk, board: PickupBoardSi
     board.drop(2)
     for _ in range(5):  # touching for well over the grace
         qtbot.wait(round(GRACE * 1000 / 2))
-        qtbot.mouseClick(kiosk.window.product.title, Qt.MouseButton.LeftButton)
+        tap(kiosk.window.product.title)
     assert kiosk.window.product.isVisible()
     qtbot.waitUntil(kiosk.window.attract.isVisible, timeout=2000)
 
@@ -137,7 +138,7 @@ def test_touch_holds_the_screen(qtbot: QtBot, kiosk: Kiosk, board: PickupBoardSi
 def test_idle_timeout_clears_the_session(qtbot: QtBot, kiosk: Kiosk, board: PickupBoardSim) -> None:
     board.lift(4)
     qtbot.waitUntil(kiosk.window.product.isVisible, timeout=2000)
-    qtbot.mouseClick(kiosk.window.product.language, Qt.MouseButton.LeftButton)
+    tap(kiosk.window.product.language)
     qtbot.waitUntil(lambda: kiosk.controller.state.language is Language.EN, timeout=1000)
     # The phone is never put back and nobody touches the screen.
     qtbot.waitUntil(kiosk.window.attract.isVisible, timeout=round(IDLE * 1000) + 2000)
@@ -150,7 +151,7 @@ def test_language_switch_shows_english(
     board.lift(5)
     qtbot.waitUntil(kiosk.window.product.isVisible, timeout=2000)
     assert kiosk.window.product.language.text() == "English"
-    qtbot.mouseClick(kiosk.window.product.language, Qt.MouseButton.LeftButton)
+    tap(kiosk.window.product.language)
     qtbot.waitUntil(
         lambda: kiosk.window.product.title.text() == name_of(bundle_dir, 5, Language.EN),
         timeout=1000,
@@ -205,7 +206,7 @@ def test_recommendation_tap_lights_the_slot(
     assert in_cabinet, "the sample cabinet holds some recommended phones"
     card = in_cabinet[0]
     slot = int(card.slot.text().split()[0])
-    qtbot.mouseClick(card, Qt.MouseButton.LeftButton, pos=QPoint(20, 20))
+    tap(card, QPoint(20, 20))
     led = board.wait_for(lambda m: isinstance(m, Led) and m.slot == slot, timeout=2000)
     assert isinstance(led, Led)
     assert led.mode is LedMode.ON
