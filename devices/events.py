@@ -9,7 +9,7 @@ received it, so latency can be measured end to end.
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 
 class AlarmReason(enum.StrEnum):
@@ -63,4 +63,60 @@ class DeviceHealth:
     detail: str = ""
 
 
-DeviceEvent = Lifted | Dropped | Alarm | DeviceHealth
+class TagKind(enum.StrEnum):
+    RFID = "rfid"  # a 125 kHz key-fob (EM4100 family)
+    IBEACON = "ibeacon"
+    EDDYSTONE = "eddystone"  # Eddystone-UID
+    MANUFACTURER = "mfr"  # manufacturer data of the configured company id
+
+
+@dataclass(frozen=True, slots=True)
+class TagId:
+    """The identity of a member's fob or tag, in one canonical text per kind.
+
+    The value follows a person around, so it is personal data: it is never
+    logged, stored or traced; `repr` and `str` hide it. Recognition turns it into
+    a keyed hash at once (`canonical` is what gets hashed). Canonical values:
+
+    - rfid: the card number, the low 32 bits of the EM4100 id, as ten decimal
+      digits ("0012345678"): what RDM6300 frames, hex line readers and keyboard
+      wedges that print decimal all agree on.
+    - ibeacon: "<uuid lower-case with dashes>:<major>:<minor>" (decimal).
+    - eddystone: "<namespace, 20 hex>:<instance, 12 hex>" (lower-case).
+    - mfr: "<company id, 4 hex>:<payload hex>" (lower-case).
+    """
+
+    kind: TagKind
+    value: str = field(repr=False)
+
+    @property
+    def canonical(self) -> str:
+        return f"{self.kind.value}:{self.value}"
+
+    def __str__(self) -> str:
+        return f"TagId({self.kind.value}, <hidden>)"
+
+
+@dataclass(frozen=True, slots=True)
+class TagSeen:
+    """A tag is at a reader: a fob was read, or a BLE tag came within range.
+
+    `reader` names the reader ("rfid", "rfid-wedge", "ble"); `rssi` is the smoothed
+    signal (dBm) for BLE."""
+
+    tag: TagId
+    reader: str
+    at: float
+    rssi: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class TagAway:
+    """A BLE tag left: below the exit threshold, or silent past its away timeout."""
+
+    tag: TagId
+    reader: str
+    at: float
+
+
+DeviceEvent = Lifted | Dropped | Alarm | DeviceHealth | TagSeen | TagAway

@@ -41,6 +41,7 @@ from devices.protocols.pickup import (
     frame,
     parse_line,
 )
+from devices.sim.links import owns_link, point_link
 
 _log = logging.getLogger("devices.sim")
 
@@ -302,7 +303,7 @@ class PickupBoardSim:
                 os.set_blocking(master, False)
                 name = os.ttyname(slave)
                 if self._link is not None:
-                    self._point_link(name)
+                    point_link(self._link, name)
             except BaseException:
                 os.close(master)
                 os.close(slave)
@@ -314,7 +315,7 @@ class PickupBoardSim:
 
     def _pull_out(self) -> None:
         """Close the pty or device and remove the link (caller holds the lock)."""
-        if self._link is not None and self._owns_link():
+        if self._link is not None and owns_link(self._link, self._slave_name):
             with contextlib.suppress(FileNotFoundError):
                 self._link.unlink()
         if self._serial is not None:
@@ -326,25 +327,6 @@ class PickupBoardSim:
         self._serial = None
         self._fd = self._slave_fd = None
         self._generation += 1
-
-    def _owns_link(self) -> bool:
-        """Whether the link still points at our pty (never delete someone else's)."""
-        assert self._link is not None
-        try:
-            return os.readlink(self._link) == self._slave_name
-        except OSError:
-            return False
-
-    def _point_link(self, target: str) -> None:
-        """Make `link` point at `target` atomically, so the host never sees it half-made."""
-        assert self._link is not None
-        if self._link.exists() and not self._link.is_symlink():
-            raise FileExistsError(f"{self._link} exists and is not a symlink; not replacing it")
-        temp = self._link.with_name(f".{self._link.name}.{os.getpid()}.tmp")
-        with contextlib.suppress(FileNotFoundError):
-            temp.unlink()
-        temp.symlink_to(target)
-        temp.replace(self._link)
 
     def _wake(self) -> None:
         if self._wake_w >= 0:
