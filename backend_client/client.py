@@ -1,4 +1,4 @@
-"""HTTP to HQ: enrolment and event batches, as docs/hq-api.md describes them.
+"""HTTP to HQ: enrolment, event batches and the member feed, as docs/hq-api.md describes them.
 
 `HqClient` wraps one `requests.Session` (TLS verified, a timeout on every call,
 the kiosk's bearer token) and turns whatever happens on the wire into one of
@@ -15,6 +15,8 @@ Messages name statuses and HQ's `detail`, never the token or a payload.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import email.utils
 import json
 import logging
@@ -45,6 +47,14 @@ MAX_BATCH: Final = 500
 
 EVENTS_PATH: Final = "/v1/events"
 ENROLL_PATH: Final = "/v1/enroll"
+FEED_PATH: Final = "/v1/members/feed"
+
+DEFAULT_FEED_PAGE: Final = 5_000
+MAX_FEED_PAGE: Final = 20_000
+"""Changes per member feed page: HQ's default and its limit, by the contract."""
+
+TAG_KEY_BYTES: Final = 32
+_TAG_HASH: Final = re.compile(r"[0-9a-f]{64}", re.ASCII)
 
 _DETAIL_MAX: Final = 300  # characters of HQ's error detail kept: one readable line
 _RETRY_STATUSES: Final = frozenset({408, 429})  # plus every 5xx: HQ asks us to come back
@@ -128,6 +138,35 @@ class BatchAnswer:
     contiguous_seq: int
 
 
+@dataclass(frozen=True, slots=True)
+class FeedEntry:
+    """One member a kiosk may recognise, by the hash of one of their tags.
+
+    The tag hash and the name are personal data: neither is in the repr."""
+
+    tag_hash: str = field(repr=False)
+    member_id: str
+    greeting_name: str | None = field(repr=False)  # None: do not greet them by name
+    last_viewed: tuple[str, ...]  # SKUs, newest first
+    segment: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class FeedPage:
+    """One page of the member feed: the changes after the `since` it was asked for.
+
+    `reset`: drop everything held and rebuild from this page and the ones after it.
+    `more`: ask again from `version` for the rest. `tag_key` hashes tags
+    (`backend_client.members.tag_hash`)."""
+
+    version: int
+    more: bool
+    reset: bool
+    tag_key: bytes = field(repr=False)
+    upserts: tuple[FeedEntry, ...] = field(repr=False)
+    removed: tuple[str, ...] = field(repr=False)  # tag hashes
+
+
 class _BearerAuth(requests.auth.AuthBase):
     """Sets the token on every request; also keeps requests from adding ~/.netrc logins."""
 
@@ -154,6 +193,7 @@ class HqClient:
         ca_bundle: Path | None = None,
     ) -> None:
         self._events_url = credentials.hq_url + EVENTS_PATH
+        self._feed_url = credentials.hq_url + FEED_PATH
         self._timeout = timeout
         self._verify = _verify_setting(ca_bundle)
         self._session = requests.Session()
@@ -187,6 +227,26 @@ class HqClient:
             self._session, self._events_url, body, timeout=self._timeout, verify=self._verify
         )
         return _batch_answer(_json_body(response), events)
+
+    def get_member_feed(self, since: int, limit: int = DEFAULT_FEED_PAGE) -> FeedPage:
+        """The member feed's changes after version `since` (0: a full snapshot).
+
+        Raises HqUnavailable, HqUnauthorized or HqRefused as `post_events` does; an
+        answer that does not follow the contract is HqUnavailable.
+        """
+        if since < 0:
+            raise ValueError(f"since must be >= 0, got {since}")
+        if not 1 <= limit <= MAX_FEED_PAGE:
+            raise ValueError(f"limit must be 1 to {MAX_FEED_PAGE}, got {limit}")
+        response = _send(
+            self._session,
+            "GET",
+            self._feed_url,
+            params={"since": str(since), "limit": str(limit)},
+            timeout=self._timeout,
+            verify=self._verify,
+        )
+        return _feed_page(_json_body(response), since, limit)
 
 
 def enroll(
@@ -267,12 +327,29 @@ def _post(
 ) -> requests.Response:
     """POST `body` as JSON; the response if 2xx, else the matching HqError."""
     data = json.dumps(body, ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode()
+    return _send(session, "POST", url, data=data, timeout=timeout, verify=verify)
+
+
+def _send(
+    session: requests.Session,
+    method: str,
+    url: str,
+    *,
+    data: bytes | None = None,
+    params: Mapping[str, str] | None = None,
+    timeout: tuple[float, float],
+    verify: bool | str,
+) -> requests.Response:
+    """One request; the response if 2xx, else the matching HqError."""
+    headers = {"Content-Type": "application/json"} if data is not None else {}
     try:
         # verify is passed per call: a session's own setting loses to REQUESTS_CA_BUNDLE.
-        response = session.post(
+        response = session.request(
+            method,
             url,
             data=data,
-            headers={"Content-Type": "application/json"},
+            params=params,
+            headers=headers,
             timeout=timeout,
             verify=verify,
             allow_redirects=False,
@@ -392,3 +469,74 @@ def _batch_answer(document: Any, events: Sequence[WireEvent]) -> BatchAnswer:
 
 def _is_int(value: object) -> TypeGuard[int]:
     return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _feed_page(document: Any, since: int, limit: int) -> FeedPage:
+    """Check a member feed page against the contract; HqUnavailable if it breaks it."""
+
+    def malformed(why: str) -> HqUnavailable:
+        # Says which rule broke, never the entry: it is personal data.
+        _log.debug("HQ's member feed page breaks the contract: %s", why)
+        return HqUnavailable(f"HQ's member feed breaks the contract: {why}")
+
+    if not isinstance(document, dict):
+        raise malformed("not a JSON object")
+    version, more, reset = document.get("version"), document.get("more"), document.get("reset")
+    if not _is_int(version) or version < 0:
+        raise malformed("version is not a non-negative integer")
+    if not isinstance(more, bool) or not isinstance(reset, bool):
+        raise malformed("more and reset must be true or false")
+    if not reset and version < since:
+        raise malformed("version went back without a reset")
+    if more and not reset and version == since:
+        raise malformed("more pages promised without progress")
+    try:
+        tag_key = base64.b64decode(str(document.get("tag_key")), validate=True)
+    except (binascii.Error, ValueError):
+        raise malformed("tag_key is not base64") from None
+    if len(tag_key) != TAG_KEY_BYTES:
+        raise malformed(f"tag_key is not {TAG_KEY_BYTES} bytes")
+    changes = _feed_changes(document.get("upserts"), document.get("removed"), limit)
+    if isinstance(changes, str):
+        raise malformed(changes)
+    entries, removed = changes
+    return FeedPage(version, more, reset, tag_key, entries, removed)
+
+
+def _feed_changes(
+    upserts: Any, removed: Any, limit: int
+) -> tuple[tuple[FeedEntry, ...], tuple[str, ...]] | str:
+    """The page's entries and removals, or what is wrong with them."""
+    if not isinstance(upserts, list) or not isinstance(removed, list):
+        return "upserts and removed must be lists"
+    if len(upserts) + len(removed) > limit:
+        return f"more than {limit} changes in one page"
+    entries = []
+    for index, item in enumerate(upserts):
+        entry = _feed_entry(item)
+        if entry is None:
+            return f"upserts[{index}] is not a feed entry"
+        entries.append(entry)
+    for index, tag_hash in enumerate(removed):
+        if not isinstance(tag_hash, str) or not _TAG_HASH.fullmatch(tag_hash):
+            return f"removed[{index}] is not a tag hash"
+    return tuple(entries), tuple(removed)
+
+
+def _feed_entry(item: Any) -> FeedEntry | None:
+    if not isinstance(item, dict):
+        return None
+    tag_hash, member_id = item.get("tag_hash"), item.get("member_id")
+    name, segment, skus = item.get("greeting_name"), item.get("segment"), item.get("last_viewed")
+    if (
+        not isinstance(tag_hash, str)
+        or not _TAG_HASH.fullmatch(tag_hash)
+        or not isinstance(member_id, str)
+        or not member_id
+        or not (name is None or isinstance(name, str))
+        or not (segment is None or isinstance(segment, str))
+        or not isinstance(skus, list)
+        or not all(isinstance(sku, str) for sku in skus)
+    ):
+        return None
+    return FeedEntry(tag_hash, member_id, name, tuple(skus), segment)

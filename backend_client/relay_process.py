@@ -39,6 +39,8 @@ from typing import IO, Final
 from backend_client.client import HqClient
 from backend_client.credentials import CredentialsError, load_credentials
 from backend_client.crypto import KeyFileError, PayloadCipher
+from backend_client.feed_sync import FeedSync
+from backend_client.members import MEMBERS_FILE
 from backend_client.sync import SyncRelay, SyncState, SyncStatus
 
 __all__ = [
@@ -354,12 +356,20 @@ def main(argv: list[str] | None = None) -> int:
         cipher=cipher,
         on_status=publish,
     )
+    # The member directory is kept here too: the same credentials, and the same
+    # distance from the screen. It has its own client (a client serves one thread).
+    members = FeedSync(
+        args.data_dir / MEMBERS_FILE, HqClient(credentials, ca_bundle=args.ca_bundle)
+    )
     relay.start()
+    members.start()
     try:
         while os.read(0, 4096):  # each wake is a byte; end of file is "stop"
             relay.wake()
     finally:
         relay.stop()
+        # Within the kiosk's 8 s: the relay may take 5. A page cut off is fetched again.
+        members.stop(timeout=2.0)
     return 0
 
 

@@ -9,6 +9,7 @@ does it). The app owns its engine and disposes of it at shutdown.
 from __future__ import annotations
 
 import logging
+import re
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -45,6 +46,10 @@ WORKER_THREADS: Final = POSTGRES_POOL_SIZE
 # Sync endpoints run on this many threads; each may hold one pooled connection.
 
 _access_log = logging.getLogger("hq.access")
+
+_TAG_HASH_SEGMENT: Final = re.compile(r"(?<=/)[0-9a-fA-F]{64}(?=/|$)")
+# `DELETE /v1/admin/customers/{member_id}/tags/{tag_hash}`: a tag hash stands for a
+# person's fob, and is no more logged than the fob's number.
 
 
 def create_app(settings: Settings, *, clock: Clock = utc_now) -> FastAPI:
@@ -109,7 +114,7 @@ def server_config(
 
 class AccessLog:
     """One line per request: method, path, status, time. Never the query string:
-    `/v1/admin/customers?phone=...` carries a phone number."""
+    `/v1/admin/customers?phone=...` carries a phone number; nor a tag hash in the path."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -133,7 +138,7 @@ class AccessLog:
             _access_log.info(
                 "%s %s %d %.1f ms",
                 scope["method"],
-                scope["path"],
+                _TAG_HASH_SEGMENT.sub("<tag_hash>", scope["path"]),
                 status,
                 (time.perf_counter() - started) * 1000,
             )

@@ -11,6 +11,11 @@
     kiosk revoke KIOSK_ID
     stats [--json]
     customers export --csv [--output FILE]
+    members bind MEMBER_ID --kind rfid [--value N]    without --value: read from stdin
+    members unbind MEMBER_ID TAG_HASH
+    members erase MEMBER_ID
+    members feed-stats [--json]
+    members compact-feed [--older-than-days 30]
 
 Commands other than `serve --no-migrate` bring the database to the newest
 schema first. Errors are one line on stderr: exit code 2 for a wrong command
@@ -33,6 +38,8 @@ from typing import Final, NoReturn, TextIO
 from sqlalchemy.exc import SQLAlchemyError
 
 from hq import enrollment, fleet, stats
+from hq.crm import recognition, tags
+from hq.crm.erasure import erase_member
 from hq.crm.export import write_customers_csv
 from hq.db import Database, describe_url
 from hq.errors import HqError, SettingsError
@@ -98,6 +105,27 @@ def build_parser() -> argparse.ArgumentParser:
     export = customers.add_parser("export", help="export customers")
     export.add_argument("--csv", action="store_true", required=True, help="as CSV (required)")
     export.add_argument("--output", type=Path, help="file to write (default: stdout)")
+
+    members = commands.add_parser("members", help="members' tags and erasure").add_subparsers(
+        dest="members_command", required=True, parser_class=_Parser
+    )
+    bind = members.add_parser("bind", help="bind a fob or tag to a member")
+    bind.add_argument("member_id")
+    bind.add_argument("--kind", required=True, choices=tags.TAG_KINDS)
+    bind.add_argument(
+        "--value", help="the tag's number or id (omit it to type it on stdin, out of the history)"
+    )
+    unbind = members.add_parser("unbind", help="unbind a member's tag")
+    unbind.add_argument("member_id")
+    unbind.add_argument("tag_hash")
+    erase = members.add_parser("erase", help="erase a member's personal data")
+    erase.add_argument("member_id")
+    feed_stats = members.add_parser("feed-stats", help="what the member feed holds")
+    feed_stats.add_argument("--json", action="store_true", help="machine-readable output")
+    compact = members.add_parser("compact-feed", help="delete old removals from the feed")
+    compact.add_argument(
+        "--older-than-days", type=float, default=recognition.TOMBSTONE_RETENTION.days
+    )
     return parser
 
 
@@ -151,6 +179,8 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
                 _stats(database, as_json=args.json)
             case "customers":
                 _export(database, args.output)
+            case "members":
+                _members(database, args, now)
     finally:
         database.dispose()
     return 0
@@ -221,6 +251,53 @@ def _stats(database: Database, *, as_json: bool) -> None:
             f"last at {_when(denial.last_at)}"
         )
     print(f"customers: {collected.customers}")
+
+
+def _members(database: Database, args: argparse.Namespace, now: datetime) -> None:
+    match args.members_command:
+        case "bind":
+            value = args.value
+            if value is None:
+                value = sys.stdin.readline().strip()
+            try:
+                binding, new = recognition.bind_tag(
+                    database, args.member_id, args.kind, value, now=now
+                )
+            except tags.InvalidTag as problem:
+                raise SettingsError(f"--value: {problem}") from None
+            print(f"tag {binding.tag_hash} {'bound' if new else 'was bound already'}")
+        case "unbind":
+            recognition.unbind_tag(database, args.member_id, args.tag_hash, now=now)
+            print(f"tag {args.tag_hash.lower()} unbound")
+        case "erase":
+            erased = erase_member(database, args.member_id, now=now)
+            if erased is None:
+                raise recognition.UnknownMember()
+            print(
+                f"erased {len(erased.member_ids)} member ids: {erased.events_scrubbed} events "
+                f"scrubbed, {erased.feed_entries_removed} feed entries removed"
+            )
+        case "feed-stats":
+            found = recognition.feed_stats(database)
+            figures = {
+                "entries": found.entries,
+                "tombstones": found.tombstones,
+                "version": found.version,
+                "compacted_through": found.compacted_through,
+                "bindings": found.bindings,
+            }
+            if args.json:
+                print(json.dumps(figures, indent=2))
+            else:
+                for name, figure in figures.items():
+                    print(f"{name.replace('_', ' ')}: {figure}")
+        case "compact-feed":
+            if not args.older_than_days >= 0:
+                raise SettingsError("--older-than-days must be 0 or more")
+            deleted = recognition.compact(
+                database, now=now, keep=timedelta(days=args.older_than_days)
+            )
+            print(f"{deleted} removals compacted")
 
 
 def _export(database: Database, output: Path | None) -> None:

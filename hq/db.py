@@ -12,6 +12,11 @@ reference that the migrations must match (a test compares them).
 - CRM projections: `customers` (one per E.164 phone number), `member_ids` (the
   kiosks' member ids, several per customer), `consents` (every decision),
   `interactions` (members' lifts, drops, comparisons, recommendation taps), `alarms`.
+- Recognition: `tag_bindings` (a member's fobs and tags, by keyed hash only),
+  `member_feed` (the kiosks' member feed: one row per tag hash, live or a
+  tombstone, each with the feed version of its last change), `recognition_state`
+  (one row: the chain's tag key, the feed's version counter, how far tombstones
+  were compacted), `erased_members` (member ids whose personal data was erased).
 
 `Database` wraps the engine: `read()` for queries, `write()` for a transaction
 that changes data. On SQLite, writers queue on a lock in this process and take
@@ -42,6 +47,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     Row,
     String,
@@ -54,6 +60,7 @@ from sqlalchemy import (
     column,
     create_engine,
     event,
+    false,
     func,
     make_url,
     select,
@@ -86,6 +93,9 @@ UUID_LENGTH: Final = 36
 KIND_LENGTH: Final = 40
 SHA256_HEX_LENGTH: Final = 64
 REASON_LENGTH: Final = 500
+NAME_LENGTH: Final = 100
+SEGMENT_LENGTH: Final = 40
+TAG_KIND_LENGTH: Final = 10
 
 metadata = MetaData(
     naming_convention={
@@ -217,11 +227,13 @@ customers = Table(
     Column("customer_id", String(UUID_LENGTH), primary_key=True),
     Column("phone_e164", String(16), nullable=False, unique=True),
     Column("email", String(254), nullable=True, index=True),
-    Column("name", String(100), nullable=True),
+    Column("name", String(NAME_LENGTH), nullable=True),
     Column("language", String(35), nullable=True),
     # When and where the first sign-up HQ received for this number happened.
     Column("created_at", UtcDateTime(), nullable=False),
     Column("first_store_id", String(STORE_ID_LENGTH), nullable=False),
+    # A marketing segment the kiosk may tailor its greeting to; nothing sets it yet.
+    Column("segment", String(SEGMENT_LENGTH), nullable=True),
 )
 
 member_ids = Table(
@@ -232,6 +244,9 @@ member_ids = Table(
     Column("store_id", String(STORE_ID_LENGTH), nullable=False),
     Column("kiosk_id", String(KIOSK_ID_LENGTH), nullable=False),
     Column("signed_up_at", UtcDateTime(), nullable=False),
+    # What this sign-up said about greeting the member by name; a customer's newest
+    # sign-up decides.
+    Column("greet_by_name", Boolean, nullable=False, server_default=false()),
 )
 
 # Consents and interactions name the kiosk's member id, not the customer: a
@@ -282,6 +297,59 @@ alarms = Table(
     Column("reason", String(100), nullable=False),
     Column("occurred_at", UtcDateTime(), nullable=False),
     Index(None, "store_id", "occurred_at"),
+)
+
+# ---------------------------------------------------------------- recognition
+
+# Raw tag ids are never stored: only their keyed hash (hq/crm/tags.py).
+tag_bindings = Table(
+    "tag_bindings",
+    metadata,
+    Column("tag_hash", String(SHA256_HEX_LENGTH), primary_key=True),
+    Column("member_id", String(UUID_LENGTH), nullable=False, index=True),
+    Column("kind", String(TAG_KIND_LENGTH), nullable=True),  # a tag_bound event may omit it
+    Column("bound_at", UtcDateTime(), nullable=False),
+    # "kiosk" (a tag_bound event: store, kiosk and event below) or "admin".
+    Column("source", String(10), nullable=False),
+    Column("store_id", String(STORE_ID_LENGTH), nullable=True),
+    Column("kiosk_id", String(KIOSK_ID_LENGTH), nullable=True),
+    Column("event_id", String(UUID_LENGTH), nullable=True),
+)
+
+# One row per tag hash the feed ever carried. A change gives the row the next feed
+# version; a removal keeps the row as a tombstone (no member data) so that deltas
+# can carry it, until `compact` deletes it.
+member_feed = Table(
+    "member_feed",
+    metadata,
+    Column("tag_hash", String(SHA256_HEX_LENGTH), primary_key=True),
+    Column("version", BigInteger, nullable=False, unique=True),
+    Column("removed", Boolean, nullable=False),
+    Column("member_id", String(UUID_LENGTH), nullable=True),
+    Column("greeting_name", String(NAME_LENGTH), nullable=True),
+    Column("last_viewed", _Json, nullable=True),
+    Column("segment", String(SEGMENT_LENGTH), nullable=True),
+    Column("changed_at", UtcDateTime(), nullable=False),
+)
+
+recognition_state = Table(
+    "recognition_state",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),  # always 1
+    Column("tag_key", LargeBinary(), nullable=False),
+    Column("feed_version", BigInteger, nullable=False),  # the last version handed out
+    # Tombstones up to this version were deleted: an older `since` gets a reset.
+    Column("compacted_through", BigInteger, nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
+)
+
+# An erased member's later events (from a kiosk that was offline) are stored
+# without their personal data and projected nowhere.
+erased_members = Table(
+    "erased_members",
+    metadata,
+    Column("member_id", String(UUID_LENGTH), primary_key=True),
+    Column("erased_at", UtcDateTime(), nullable=False),
 )
 
 
@@ -339,6 +407,20 @@ class Database:
     def read(self) -> Iterator[Connection]:
         with self.engine.connect() as connection:
             yield connection
+
+    @contextmanager
+    def snapshot(self) -> Iterator[Connection]:
+        """Like `read()`, but every query in the block sees the same committed state.
+
+        SQLite's read transaction is a snapshot already (WAL); PostgreSQL's default
+        READ COMMITTED takes a new one per statement, so this asks for REPEATABLE
+        READ (which never fails a transaction that only reads).
+        """
+        with self.engine.connect() as connection:
+            if self.is_sqlite:
+                yield connection
+            else:
+                yield connection.execution_options(isolation_level="REPEATABLE READ")
 
     @contextmanager
     def write(self) -> Iterator[Connection]:

@@ -11,7 +11,10 @@ Two steps, so the rules can be tested without a database:
    `INSERT ... ON CONFLICT DO NOTHING RETURNING event_id`: what comes back was
    accepted; what does not was either stored before (duplicate) or used a seq
    another event already holds (rejected). Rejections get a row each, accepted
-   events their CRM projections, and the kiosk's contiguous_seq moves on.
+   events their CRM projections, the member feed follows what they changed
+   (`hq.crm.recognition`), and the kiosk's contiguous_seq moves on. Events of
+   members erased before (`hq.crm.erasure`) are stored without their personal
+   data and projected nowhere.
 
 Rejection reasons name the field and the rule, never the value: payloads carry
 phone numbers, names and emails, and reasons are logged and sent back.
@@ -21,14 +24,23 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any, Final
 
 from pydantic import ValidationError
 from sqlalchemy import Connection, delete, exists, select, union_all, update
 
-from hq.crm.facts import AlarmRaised, ConsentDecision, Fact, Interaction, Origin, Signup
+from hq.crm import erasure, recognition
+from hq.crm.facts import (
+    AlarmRaised,
+    ConsentDecision,
+    Fact,
+    Interaction,
+    Origin,
+    Signup,
+    TagBound,
+)
 from hq.crm.people import InvalidEmail, InvalidPhone, e164, normalise_email, tidy_name
 from hq.crm.projections import project
 from hq.db import REASON_LENGTH, Database, access_denials, events, kiosks, rejections
@@ -47,6 +59,7 @@ from hq.wire import (
     MemberSignupPayload,
     Payload,
     RecommendationTapPayload,
+    TagBoundPayload,
 )
 
 _log = logging.getLogger("hq.ingest")
@@ -210,6 +223,7 @@ def _fact(  # noqa: PLR0911 (one return per kind)
                 email=normalise_email(payload.email),
                 name=tidy_name(payload.name),
                 language=payload.language,
+                greet_by_name=payload.greet_by_name,
             )
         case ConsentPayload():
             return ConsentDecision(
@@ -221,6 +235,8 @@ def _fact(  # noqa: PLR0911 (one return per kind)
                 notice_sha256=payload.notice_sha256.lower(),
                 given=payload.given,
             )
+        case TagBoundPayload():
+            return TagBound(origin, member_id, payload.tag_hash.lower(), payload.tag_kind)
         case AlarmPayload():
             return AlarmRaised(origin, payload.slot, payload.sku, payload.reason)
         case DropPayload():  # before LiftPayload: a drop is a lift with a dwell time
@@ -287,6 +303,7 @@ def store(
             candidates, seq_taken, retried = _against_rejections(connection, kiosk, candidates)
             rejected.extend(seq_taken)
 
+        candidates = _erased_scrubbed(connection, candidates)
         accepted = _insert_events(database, connection, kiosk, candidates, received_at)
         missing = [c for c in candidates if c.event_id not in accepted]
         if missing:
@@ -316,6 +333,10 @@ def store(
         facts = [c.fact for c in candidates if c.fact is not None and c.event_id in accepted]
         if facts:
             project(database, connection, facts)
+            # Last: it locks the feed's version counter until commit (hq.crm.recognition).
+            recognition.refresh(
+                database, connection, recognition.members_touched(facts), now=received_at
+            )
 
         seqs = {verdict.seq for verdict in plan.verdicts}
         highest_seq = max(highest_seq, *seqs)
@@ -331,6 +352,28 @@ def store(
     results = tuple(_answer(verdict, final) for verdict in plan.verdicts)
     _log_outcome(kiosk, results, contiguous_seq)
     return BatchOutcome(results, contiguous_seq)
+
+
+def _erased_scrubbed(connection: Connection, candidates: list[Candidate]) -> list[Candidate]:
+    """Candidates about erased members: stored without the person, projected nowhere."""
+    members = {
+        member
+        for candidate in candidates
+        if (member := getattr(candidate.fact, "member_id", None)) is not None
+    }
+    erased = erasure.erased_among(connection, members)
+    if not erased:
+        return candidates
+    return [
+        replace(
+            candidate,
+            payload=erasure.scrubbed(candidate.kind, candidate.payload),
+            fact=None,
+        )
+        if getattr(candidate.fact, "member_id", None) in erased
+        else candidate
+        for candidate in candidates
+    ]
 
 
 def _against_rejections(

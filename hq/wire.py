@@ -178,6 +178,8 @@ class MemberSignupPayload(_Payload):
     name: Text100 | None = None
     email: Text254 | None = None
     language: Text35
+    # May a kiosk that recognises the member greet them by `name`? Unticked by default.
+    greet_by_name: StrictBool = False
 
 
 ConsentPurpose = Literal["membership", "marketing", "recognition", "personalisation"]
@@ -193,6 +195,18 @@ class ConsentPayload(_Payload):
     given: StrictBool
 
 
+TagKind = Literal["rfid", "ibeacon", "eddystone", "mfr"]
+TagHash = Annotated[str, StringConstraints(pattern=r"^[0-9a-fA-F]{64}$")]
+
+
+class TagBoundPayload(_Payload):
+    """A member's fob or tag, bound at a kiosk: only its keyed hash travels."""
+
+    member_id: uuid.UUID
+    tag_hash: TagHash
+    tag_kind: TagKind | None = None
+
+
 Payload = (
     LiftPayload
     | DropPayload
@@ -201,6 +215,7 @@ Payload = (
     | AlarmPayload
     | MemberSignupPayload
     | ConsentPayload
+    | TagBoundPayload
 )
 
 PAYLOADS: Final[dict[tuple[str, int], type[Payload]]] = {
@@ -211,7 +226,42 @@ PAYLOADS: Final[dict[tuple[str, int], type[Payload]]] = {
     ("alarm", 1): AlarmPayload,
     ("member_signup", 1): MemberSignupPayload,
     ("consent", 1): ConsentPayload,
+    ("tag_bound", 1): TagBoundPayload,
 }
 """The payload model of each (kind, schema_version) HQ knows."""
 
 KINDS: Final = frozenset(kind for kind, _ in PAYLOADS)
+
+
+# ---------------------------------------------------------------- member feed (kiosk API)
+
+MAX_FEED_PAGE: Final = 20_000
+DEFAULT_FEED_PAGE: Final = 5_000
+
+
+class MemberFeedEntry(_Model):
+    tag_hash: str
+    member_id: str
+    greeting_name: str | None
+    last_viewed: list[str]
+    segment: str | None
+
+
+class MemberFeedPage(_Model):
+    """`GET /v1/members/feed`: the changes after `since`, oldest first."""
+
+    version: int
+    more: bool
+    reset: bool
+    tag_key: str
+    upserts: list[MemberFeedEntry]
+    removed: list[str]
+
+
+# ---------------------------------------------------------------- tag binding (admin API)
+
+
+class TagBindRequest(_Model):
+    kind: TagKind
+    # The raw value, hashed at once; never stored, logged nor quoted in an error.
+    value: Annotated[str, StringConstraints(min_length=1, max_length=200), _STORABLE]

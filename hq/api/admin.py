@@ -1,21 +1,33 @@
-"""The staff API under /v1/admin, behind the admin token: stats, customers, revocation."""
+"""The staff API under /v1/admin, behind the admin token: stats, customers, members'
+tags, erasure, revocation.
+
+Routes under `/customers/{member_id}/...` take any of a customer's member ids (the
+kiosk-made uuid); `/customers/{customer_id}/timeline` takes the customer id.
+"""
 
 from __future__ import annotations
 
 import hmac
+import uuid
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, HTTPException, Query
+from fastapi import APIRouter, Depends, HTTPException, Path, Query, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.security import HTTPAuthorizationCredentials
 
 from hq import stats
 from hq.api.common import Clock, bearer, unauthorized
-from hq.crm import queries
+from hq.crm import queries, recognition
+from hq.crm.erasure import erase_member
 from hq.crm.people import DEFAULT_REGION, InvalidPhone, e164
+from hq.crm.tags import InvalidTag
 from hq.db import Database
 from hq.enrollment import revoke
 from hq.errors import UnknownKiosk
+from hq.wire import TagBindRequest
+
+MemberId = Annotated[uuid.UUID, Path(description="Any of the customer's member ids")]
+TagHashPath = Annotated[str, Path(pattern=r"^[0-9a-fA-F]{64}$")]
 
 
 def admin_router(database: Database, admin_token: str, clock: Clock) -> APIRouter:
@@ -78,6 +90,8 @@ def admin_router(database: Database, admin_token: str, clock: Clock) -> APIRoute
             raise HTTPException(status_code=404, detail="no such customer")
         return queries.timeline_json(found)
 
+    _member_routes(router, database, clock)
+
     @router.post("/kiosks/{kiosk_id}/revoke", responses={404: {"description": "No such kiosk"}})
     def revoke_kiosk(kiosk_id: str) -> dict[str, Any]:
         """Stop the kiosk's token from working (at once, for every later request)."""
@@ -90,7 +104,76 @@ def admin_router(database: Database, admin_token: str, clock: Clock) -> APIRoute
     return router
 
 
-def _query_error(field: str, message: str) -> RequestValidationError:
-    return RequestValidationError(
-        [{"loc": ("query", field), "msg": message, "type": "value_error"}]
+def _member_routes(router: APIRouter, database: Database, clock: Clock) -> None:
+    """A member's tags and erasure."""
+
+    @router.get("/customers/{member_id}/tags")
+    def member_tags(member_id: MemberId) -> dict[str, Any]:
+        """The member's bound fobs and tags (by hash; HQ never holds raw tag ids)."""
+        found = recognition.bindings_of(database, str(member_id))
+        return {"tags": [recognition.binding_json(binding) for binding in found]}
+
+    @router.post(
+        "/customers/{member_id}/tags",
+        status_code=201,
+        responses={
+            200: {"description": "The member holds this tag already"},
+            404: {"description": "No sign-up with this member id"},
+            409: {"description": "Another member holds this tag"},
+            422: {"description": "Not a tag of its kind"},
+        },
     )
+    def bind_tag(
+        member_id: MemberId, request: TagBindRequest, response: Response
+    ) -> dict[str, Any]:
+        """Bind a fob or tag to the member. HQ hashes the value at once; it is not kept."""
+        try:
+            binding, new = recognition.bind_tag(
+                database, str(member_id), request.kind, request.value, now=clock()
+            )
+        except InvalidTag as problem:
+            raise _error("body", "value", str(problem)) from None
+        except recognition.UnknownMember as problem:
+            raise HTTPException(status_code=404, detail=str(problem)) from None
+        except recognition.TagTaken as problem:
+            raise HTTPException(status_code=409, detail=str(problem)) from None
+        if not new:
+            response.status_code = 200
+        return recognition.binding_json(binding)
+
+    @router.delete(
+        "/customers/{member_id}/tags/{tag_hash}",
+        responses={404: {"description": "The member has no tag with this hash"}},
+    )
+    def unbind_tag(member_id: MemberId, tag_hash: TagHashPath) -> dict[str, Any]:
+        """Unbind the tag; kiosks drop it on their next feed delta."""
+        now = clock()
+        try:
+            recognition.unbind_tag(database, str(member_id), tag_hash, now=now)
+        except recognition.UnknownTag as problem:
+            raise HTTPException(status_code=404, detail=str(problem)) from None
+        return {
+            "member_id": str(member_id),
+            "tag_hash": tag_hash.lower(),
+            "unbound_at": now.isoformat(),
+        }
+
+    @router.post(
+        "/customers/{member_id}/erase",
+        responses={404: {"description": "HQ knows nothing of this member id"}},
+    )
+    def erase(member_id: MemberId) -> dict[str, Any]:
+        """Erase the person behind the member id: customer record, all their member ids,
+        consents, interactions, tags and feed entries; their events lose the person."""
+        erasure = erase_member(database, str(member_id), now=clock())
+        if erasure is None:
+            raise HTTPException(status_code=404, detail="no such member")
+        return erasure.as_json()
+
+
+def _query_error(field: str, message: str) -> RequestValidationError:
+    return _error("query", field, message)
+
+
+def _error(where: str, field: str, message: str) -> RequestValidationError:
+    return RequestValidationError([{"loc": (where, field), "msg": message, "type": "value_error"}])

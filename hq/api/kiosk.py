@@ -1,17 +1,21 @@
-"""The kiosk API: enrolment, event batches, health.
+"""The kiosk API: enrolment, event batches, the member feed, health.
 
 `POST /v1/events` reads its body itself and validates it with one pydantic
 pass (`model_validate_json`, in Rust) instead of FastAPI's json.loads plus
 validation; its OpenAPI description is added by hand from the same model. The
 work runs on the thread pool: the token check, the pure decision, the one
 write transaction.
+
+`GET /v1/members/feed` checks the token (a dependency) before its query, so a
+kiosk without a valid token gets 401 whatever it asks.
 """
 
 from __future__ import annotations
 
+import logging
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, HTTPException, Request, Response
+from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
 from fastapi.security import HTTPAuthorizationCredentials
 from pydantic import BaseModel
 from sqlalchemy import text
@@ -19,9 +23,22 @@ from starlette.concurrency import run_in_threadpool
 
 from hq import ingest
 from hq.api.common import Clock, bearer, json_bytes, parse_json_body, unauthorized
+from hq.crm import recognition
 from hq.db import Database
-from hq.enrollment import EnrolmentRefused, authenticate, redeem_code
-from hq.wire import EnrolAnswer, EnrolRequest, EventBatch, EventsAnswer, Health
+from hq.enrollment import EnrolmentRefused, KioskIdentity, authenticate, redeem_code
+from hq.wire import (
+    DEFAULT_FEED_PAGE,
+    INT64_MAX,
+    MAX_FEED_PAGE,
+    EnrolAnswer,
+    EnrolRequest,
+    EventBatch,
+    EventsAnswer,
+    Health,
+    MemberFeedPage,
+)
+
+_log = logging.getLogger("hq.api")
 
 Credentials = Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
 
@@ -55,6 +72,12 @@ def _inline_schema(model: type[BaseModel]) -> dict[str, Any]:
 
 def kiosk_router(database: Database, clock: Clock) -> APIRouter:
     router = APIRouter(prefix="/v1", tags=["kiosk"])
+
+    def require_kiosk(credentials: Credentials) -> KioskIdentity:
+        kiosk = authenticate(database, credentials.credentials if credentials else None)
+        if kiosk is None:
+            raise unauthorized()
+        return kiosk
 
     @router.post(
         "/enroll",
@@ -118,6 +141,43 @@ def kiosk_router(database: Database, clock: Clock) -> APIRouter:
             "contiguous_seq": outcome.contiguous_seq,
         }
         return Response(json_bytes(answer), media_type="application/json")
+
+    @router.get(
+        "/members/feed",
+        response_model=MemberFeedPage,
+        responses={
+            401: {"description": "No valid token: missing, unknown or revoked"},
+            422: {"description": "`since` or `limit` out of range"},
+        },
+    )
+    def member_feed(
+        # A default, not Annotated: the dependency is local, and string annotations
+        # are resolved in the module's namespace.
+        kiosk: KioskIdentity = Depends(require_kiosk),  # noqa: B008
+        since: Annotated[
+            int,
+            Query(ge=0, le=INT64_MAX, description="The feed version the kiosk holds; 0: none"),
+        ] = 0,
+        limit: Annotated[
+            int, Query(ge=1, le=MAX_FEED_PAGE, description="Most changes in this page")
+        ] = DEFAULT_FEED_PAGE,
+    ) -> Response:
+        """The members kiosks may recognise: the changes after `since`, oldest first.
+
+        `since=0` (or a version HQ no longer has the removals for) answers a full
+        snapshot with `reset` true. Ask again from `version` while `more` is true.
+        """
+        page = recognition.read_feed(database, since, limit)
+        _log.debug(
+            "kiosk %s: member feed since %d: %d upserts, %d removals, version %d%s",
+            kiosk.kiosk_id,
+            since,
+            len(page.upserts),
+            len(page.removed),
+            page.version,
+            " (reset)" if page.reset else "",
+        )
+        return Response(json_bytes(recognition.feed_page_json(page)), media_type="application/json")
 
     @router.get(
         "/health",

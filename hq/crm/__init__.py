@@ -6,6 +6,9 @@
 - `projections`: writes facts into the CRM tables, in bulk, inside the ingest
   transaction.
 - `queries`: finding a customer, their timeline and consents; `export`: CSV.
+- `tags`: pure: canonical tag ids and the keyed tag hash (the contract with kiosks).
+- `recognition`: members' tag bindings and the member feed kiosks recognise by.
+- `erasure`: erasing a person, and keeping their later events without them.
 
 A customer is one E.164 phone number. Kiosks know members by a member id they
 make at sign-up, so one customer who signed up at two stores has two member ids.

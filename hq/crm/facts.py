@@ -30,6 +30,7 @@ class Signup:
     email: str | None
     name: str | None
     language: str
+    greet_by_name: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,4 +65,14 @@ class AlarmRaised:
     reason: str
 
 
-Fact = Signup | ConsentDecision | Interaction | AlarmRaised
+@dataclass(frozen=True, slots=True)
+class TagBound:
+    """A kiosk bound a fob or tag (by its keyed hash, lower case) to a member."""
+
+    origin: Origin
+    member_id: str
+    tag_hash: str
+    tag_kind: str | None
+
+
+Fact = Signup | ConsentDecision | Interaction | AlarmRaised | TagBound

@@ -3,7 +3,8 @@
 One statement per table per batch, whatever the batch holds. Sign-ups merge
 into one customer per E.164 number: the first sign-up HQ receives creates the
 customer, later ones add their member id and fill in a missing email, name or
-language, never overwrite one.
+language, never overwrite one. Kiosks' tag bindings go to `tag_bindings`, the
+newest binding of a tag winning (`recognition.project_bindings`).
 """
 
 from __future__ import annotations
@@ -15,7 +16,8 @@ from typing import Any
 
 from sqlalchemy import Connection, func
 
-from hq.crm.facts import AlarmRaised, ConsentDecision, Fact, Interaction, Signup
+from hq.crm.facts import AlarmRaised, ConsentDecision, Fact, Interaction, Signup, TagBound
+from hq.crm.recognition import project_bindings
 from hq.db import AnyInsert, Database, alarms, consents, customers, interactions, member_ids
 
 
@@ -28,6 +30,7 @@ class Projected:
     consents: int = 0
     interactions: int = 0
     alarms: int = 0
+    tags_bound: int = 0
 
 
 def project(database: Database, connection: Connection, facts: Sequence[Fact]) -> Projected:
@@ -35,6 +38,7 @@ def project(database: Database, connection: Connection, facts: Sequence[Fact]) -
     decisions: list[ConsentDecision] = []
     moves: list[Interaction] = []
     raised: list[AlarmRaised] = []
+    bound: list[TagBound] = []
     for fact in facts:
         match fact:
             case Signup():
@@ -45,6 +49,8 @@ def project(database: Database, connection: Connection, facts: Sequence[Fact]) -
                 moves.append(fact)
             case AlarmRaised():
                 raised.append(fact)
+            case TagBound():
+                bound.append(fact)
     projected = Projected()
     if signups:
         projected = _project_signups(database, connection, signups)
@@ -57,6 +63,9 @@ def project(database: Database, connection: Connection, facts: Sequence[Fact]) -
     if raised:
         database.insert_rows(connection, alarms, [_alarm_row(fact) for fact in raised])
         projected = replace(projected, alarms=len(raised))
+    if bound:
+        project_bindings(database, connection, bound)
+        projected = replace(projected, tags_bound=len(bound))
     return projected
 
 
@@ -121,6 +130,7 @@ def _project_signups(
                 "store_id": signup.origin.store_id,
                 "kiosk_id": signup.origin.kiosk_id,
                 "signed_up_at": signup.origin.occurred_at,
+                "greet_by_name": signup.greet_by_name,
             }
             for signup in signups
         ],

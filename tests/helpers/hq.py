@@ -381,8 +381,17 @@ class Hq:
     def admin_get(self, path: str, **params: Any) -> requests.Response:
         return admin_get(self.base_url, path, **params)
 
-    def admin_post(self, path: str) -> requests.Response:
+    def admin_post(self, path: str, body: Any = None) -> requests.Response:
+        """POST to the admin API, with `body` as JSON if given."""
         return requests.post(
+            f"{self.base_url}{path}",
+            json=body,
+            headers={"Authorization": f"Bearer {ADMIN_TOKEN}"},
+            timeout=30,
+        )
+
+    def admin_delete(self, path: str) -> requests.Response:
+        return requests.delete(
             f"{self.base_url}{path}",
             headers={"Authorization": f"Bearer {ADMIN_TOKEN}"},
             timeout=30,

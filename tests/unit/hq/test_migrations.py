@@ -7,9 +7,9 @@ from pathlib import Path
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Column, Integer, MetaData, Table, inspect
+from sqlalchemy import Column, Integer, MetaData, Table, inspect, select, text
 
-from hq.db import Database, metadata
+from hq.db import Database, customers, member_ids, metadata
 from hq.migrations import HEAD_REVISION, SCRIPT_LOCATION, alembic_config, current_revision, migrate
 
 
@@ -27,7 +27,7 @@ def test_migrating_a_fresh_database_creates_every_table_at_the_newest_revision(
         database.dispose()
     assert tables == set(metadata.tables) | {"alembic_version"}
     head = ScriptDirectory.from_config(alembic_config(database_url)).get_current_head()
-    assert current == head == "0001"
+    assert current == head == HEAD_REVISION == "0002"
 
 
 def test_the_migrated_schema_matches_the_tables_hq_uses(database_url: str) -> None:
@@ -79,3 +79,41 @@ def test_head_revision_names_the_newest_migration(tmp_path: Path) -> None:
 def test_migrations_ship_inside_the_package() -> None:
     assert (SCRIPT_LOCATION / "env.py").is_file()
     assert (SCRIPT_LOCATION / "versions" / "0001_initial.py").is_file()
+    assert (SCRIPT_LOCATION / "versions" / "0002_recognition.py").is_file()
+
+
+def test_upgrading_from_the_first_schema_keeps_members_and_greets_none_by_name(
+    database_url: str,
+) -> None:
+    from alembic import command  # noqa: PLC0415 (as hq.migrations does)
+
+    database = Database(database_url)
+    try:
+        with database.engine.begin() as connection:
+            config = alembic_config(database_url)
+            config.attributes["connection"] = connection
+            command.upgrade(config, "0001")
+        with database.engine.begin() as connection:
+            connection.execute(
+                text(
+                    "INSERT INTO customers (customer_id, phone_e164, created_at, first_store_id)"
+                    " VALUES ('c1', '+8613912345678', '2026-11-23 09:00:00', 's')"
+                )
+            )
+            connection.execute(
+                text(
+                    "INSERT INTO member_ids (member_id, customer_id, store_id, kiosk_id,"
+                    " signed_up_at) VALUES ('m1', 'c1', 's', 'k', '2026-11-23 09:00:00')"
+                )
+            )
+        migrate(database)
+        assert current_revision(database.engine) == HEAD_REVISION
+        with database.read() as connection:
+            rows = connection.execute(
+                select(member_ids.c.member_id, member_ids.c.greet_by_name)
+            ).all()
+            segment = connection.execute(select(customers.c.segment)).scalar_one()
+    finally:
+        database.dispose()
+    assert [tuple(row) for row in rows] == [("m1", False)]
+    assert segment is None

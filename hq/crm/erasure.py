@@ -1,0 +1,166 @@
+"""Erasing a member: their personal data leaves HQ, and their tags leave every kiosk.
+
+Erasing names one member id, and takes the whole person: the customer it
+belongs to and all of that customer's member ids (one person who signed up at
+two stores). In one transaction:
+
+- `customers` (phone, email, name), `member_ids`, `consents`, `interactions`
+  and `tag_bindings` rows of those member ids are deleted;
+- events that carry those member ids keep what is not about the person (a lift
+  stays a lift of that phone, at that slot) and lose the member id; a sign-up or
+  a tag binding keeps nothing. Their payload gets `"erased": true`;
+- their feed entries become tombstones: kiosks drop them on their next delta;
+- each member id goes into `erased_members`. Events from a kiosk that was
+  offline and arrive later are stored the same way (`scrubbed`), and projected
+  nowhere, so an erased member does not come back.
+
+Consent history goes too: with nothing left to process, there is nothing the
+consent would justify. Finding the events scans the events of the member kinds
+(there is no index on a payload's member id): slow on a very large HQ, and rare.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Final
+
+from sqlalchemy import bindparam, delete, select, update
+
+from hq.crm import recognition
+from hq.db import (
+    Database,
+    consents,
+    customers,
+    erased_members,
+    events,
+    interactions,
+    member_ids,
+    tag_bindings,
+)
+
+_log = logging.getLogger("hq.erasure")
+
+MEMBER_KINDS: Final = frozenset(
+    {"lift", "drop", "comparison", "recommendation_tap", "member_signup", "consent", "tag_bound"}
+)
+"""Event kinds whose payload may carry a member id."""
+
+WHOLLY_PERSONAL: Final = frozenset({"member_signup", "tag_bound"})
+"""Kinds whose payload is nothing but the person: erased whole."""
+
+
+def scrubbed(kind: str, payload: Mapping[str, Any]) -> dict[str, Any]:
+    """`payload` of an erased member's event of `kind`, without the person."""
+    if kind in WHOLLY_PERSONAL:
+        return {"erased": True}
+    return {**{k: v for k, v in payload.items() if k != "member_id"}, "erased": True}
+
+
+@dataclass(frozen=True, slots=True)
+class Erasure:
+    member_ids: tuple[str, ...]  # the person's member ids, all erased
+    erased_at: datetime
+    already: bool  # the member id was erased before (what came since is erased now)
+    events_scrubbed: int
+    feed_entries_removed: int
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "member_ids": list(self.member_ids),
+            "erased_at": self.erased_at.isoformat(),
+            "already_erased": self.already,
+            "events_scrubbed": self.events_scrubbed,
+            "feed_entries_removed": self.feed_entries_removed,
+        }
+
+
+def erase_member(database: Database, member_id: str, *, now: datetime) -> Erasure | None:
+    """Erase the person behind `member_id`; None if HQ knows nothing of that member id."""
+    with database.write() as connection:
+        earlier = connection.execute(
+            select(erased_members.c.erased_at).where(erased_members.c.member_id == member_id)
+        ).scalar_one_or_none()
+        customer_id = connection.execute(
+            select(member_ids.c.customer_id).where(member_ids.c.member_id == member_id)
+        ).scalar_one_or_none()
+        members = {member_id}
+        if customer_id is not None:
+            members.update(
+                connection.execute(
+                    select(member_ids.c.member_id).where(member_ids.c.customer_id == customer_id)
+                ).scalars()
+            )
+        wanted = sorted(members)
+        if earlier is None and customer_id is None and not _known(connection, wanted):
+            return None
+
+        for table in (tag_bindings, consents, interactions, member_ids):
+            connection.execute(delete(table).where(table.c.member_id.in_(wanted)))
+        if customer_id is not None:
+            connection.execute(delete(customers).where(customers.c.customer_id == customer_id))
+        events_scrubbed = _scrub_events(connection, wanted)
+        database.insert_rows(
+            connection,
+            erased_members,
+            [{"member_id": member, "erased_at": now} for member in wanted],
+            on_conflict=lambda insert: insert.on_conflict_do_nothing(),
+        )
+        removed = recognition.remove_entries(database, connection, members=wanted, now=now)
+    _log.info(
+        "a member was erased (%d member ids, %d events scrubbed, %d feed entries removed)",
+        len(wanted),
+        events_scrubbed,
+        removed,
+    )
+    return Erasure(
+        member_ids=tuple(wanted),
+        erased_at=earlier or now,
+        already=earlier is not None,
+        events_scrubbed=events_scrubbed,
+        feed_entries_removed=removed,
+    )
+
+
+def _known(connection: Any, members: list[str]) -> bool:
+    for table in (consents, interactions, tag_bindings):
+        if connection.execute(
+            select(table.c.member_id).where(table.c.member_id.in_(members)).limit(1)
+        ).first():
+            return True
+    return False
+
+
+def _scrub_events(connection: Any, members: list[str]) -> int:
+    found = connection.execute(
+        select(events.c.id, events.c.kind, events.c.payload).where(
+            events.c.kind.in_(sorted(MEMBER_KINDS)),
+            events.c.payload["member_id"].as_string().in_(members),
+        )
+    ).all()
+    if found:
+        connection.execute(
+            update(events)
+            .where(events.c.id == bindparam("row_id"))
+            .values(payload=bindparam("scrubbed_payload", type_=events.c.payload.type)),
+            [
+                {"row_id": row.id, "scrubbed_payload": scrubbed(row.kind, row.payload)}
+                for row in found
+            ],
+        )
+    return len(found)
+
+
+def erased_among(connection: Any, members: set[str]) -> set[str]:
+    """Which of `members` were erased."""
+    if not members:
+        return set()
+    return set(
+        connection.execute(
+            select(erased_members.c.member_id).where(
+                erased_members.c.member_id.in_(sorted(members))
+            )
+        ).scalars()
+    )

@@ -1,0 +1,139 @@
+"""`HqClient.get_member_feed`: the page as the contract says, or one of the client's errors."""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from backend_client.client import (
+    FeedEntry,
+    FeedPage,
+    HqClient,
+    HqRefused,
+    HqUnauthorized,
+    HqUnavailable,
+)
+
+TAG = "ab" * 32
+KEY = bytes(range(32))  # the scripted feed's tag key (conftest.py)
+
+
+@pytest.fixture
+def client(feed_hq: Any) -> Iterator[HqClient]:
+    with HqClient(feed_hq.credentials(), timeout=(1.0, 2.0)) as opened:
+        yield opened
+
+
+def test_a_page_comes_back_with_its_entries_and_removals(feed_hq: Any, client: HqClient) -> None:
+    feed_hq.upsert(TAG, "m-1", greeting_name="王芳", last_viewed=["P-2", "P-1"], segment="gold")
+    feed_hq.upsert("cd" * 32, "m-2")
+    feed_hq.remove("cd" * 32)
+
+    assert client.get_member_feed(0) == FeedPage(
+        version=3,
+        more=False,
+        reset=True,
+        tag_key=KEY,
+        upserts=(FeedEntry(TAG, "m-1", "王芳", ("P-2", "P-1"), "gold"),),
+        removed=(),
+    )
+    delta = client.get_member_feed(1, limit=1)
+    assert (delta.version, delta.more, delta.reset, delta.removed) == (
+        3,
+        False,
+        False,
+        ("cd" * 32,),
+    )
+    token = feed_hq.credentials().token
+    assert [(r.since, r.limit, r.token) for r in feed_hq.requests] == [
+        ("0", "5000", token),
+        ("1", "1", token),
+    ]
+
+
+@pytest.mark.parametrize(("since", "limit"), [(-1, 10), (0, 0), (0, 20_001)])
+def test_since_and_limit_are_checked_before_asking(
+    client: HqClient, feed_hq: Any, since: int, limit: int
+) -> None:
+    with pytest.raises(ValueError, match="must be"):
+        client.get_member_feed(since, limit)
+    assert feed_hq.requests == []
+
+
+def test_errors_map_as_for_event_batches(feed_hq: Any, client: HqClient) -> None:
+    feed_hq.answer_next(503, headers={"Retry-After": "30"})
+    with pytest.raises(HqUnavailable) as raised:
+        client.get_member_feed(0)
+    assert raised.value.retry_after == 30.0
+    feed_hq.answer_next(401)
+    with pytest.raises(HqUnauthorized):
+        client.get_member_feed(0)
+    feed_hq.answer_next(422, {"detail": [{"loc": ["query", "since"], "msg": "too small"}]})
+    with pytest.raises(HqRefused, match=r"query\.since: too small"):
+        client.get_member_feed(0)
+
+
+def good_page(**changes: Any) -> dict[str, Any]:
+    return {
+        "version": 5,
+        "more": False,
+        "reset": False,
+        "tag_key": base64.b64encode(KEY).decode(),
+        "upserts": [
+            {
+                "tag_hash": TAG,
+                "member_id": "m-1",
+                "greeting_name": None,
+                "last_viewed": [],
+                "segment": None,
+            }
+        ],
+        "removed": [],
+        **changes,
+    }
+
+
+def entry(**changes: Any) -> list[dict[str, Any]]:
+    return [{**good_page()["upserts"][0], **changes}]
+
+
+BROKEN: dict[str, Any] = {
+    "not an object": [],
+    "no version": good_page(version=None),
+    "negative version": good_page(version=-1),
+    "version a bool": good_page(version=True),
+    "more not a bool": good_page(more="no"),
+    "back without reset": good_page(version=1),
+    "more without progress": good_page(version=2, more=True),
+    "key not base64": good_page(tag_key="not base64!"),
+    "key too short": good_page(tag_key=base64.b64encode(b"short").decode()),
+    "upserts not a list": good_page(upserts={}),
+    "entry not an object": good_page(upserts=["x"]),
+    "hash upper case": good_page(upserts=entry(tag_hash=TAG.upper())),
+    "hash too short": good_page(upserts=entry(tag_hash=TAG[:60])),
+    "no member id": good_page(upserts=entry(member_id="")),
+    "name a number": good_page(upserts=entry(greeting_name=7)),
+    "skus not strings": good_page(upserts=entry(last_viewed=[1])),
+    "removal not a hash": good_page(removed=["x"]),
+    "too many changes": good_page(removed=[TAG] * 3),
+}
+
+
+@pytest.mark.parametrize("body", BROKEN.values(), ids=BROKEN.keys())
+def test_a_page_that_breaks_the_contract_is_unavailable_and_quotes_nothing(
+    feed_hq: Any, client: HqClient, body: Any
+) -> None:
+    feed_hq.answer_next(200, body)
+    with pytest.raises(HqUnavailable, match="breaks the contract") as raised:
+        client.get_member_feed(2, limit=2)
+    assert TAG not in str(raised.value)
+    assert "m-1" not in str(raised.value)
+
+
+def test_a_page_that_is_not_json_is_unavailable(feed_hq: Any, client: HqClient) -> None:
+    feed_hq.answer_next(200, b"<html>")
+    with pytest.raises(HqUnavailable, match="without valid JSON"):
+        client.get_member_feed(0)
