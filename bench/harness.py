@@ -90,13 +90,19 @@ class TraceReader:
 
 
 class KioskUnderTest:
-    def __init__(self, bundle: Path, data_dir: Path, extra: list[str] | None = None) -> None:
+    def __init__(
+        self,
+        bundle: Path,
+        data_dir: Path,
+        extra: list[str] | None = None,
+        env: dict[str, str] | None = None,
+    ) -> None:
         self.master, self._slave = os.openpty()
         tty.setraw(self._slave)
         self.port = os.ttyname(self._slave)
         self.trace_path = data_dir / "trace.jsonl"
         self.trace = TraceReader(self.trace_path)
-        env = dict(os.environ, QT_QPA_PLATFORM="offscreen", PYTHONPATH=str(ROOT))
+        env = dict(os.environ, QT_QPA_PLATFORM="offscreen", PYTHONPATH=str(ROOT), **(env or {}))
         self._stderr = (CACHE / "kiosk-stderr.log").open("wb")
         self.started = time.monotonic()
         self.process = subprocess.Popen(
@@ -172,9 +178,18 @@ class KioskUnderTest:
 
 
 @contextmanager
-def running_kiosk(bundle: Path, extra: list[str] | None = None) -> Iterator[KioskUnderTest]:
+def running_kiosk(
+    bundle: Path,
+    extra: list[str] | None = None,
+    prepare: Callable[[Path], None] | None = None,
+    env: dict[str, str] | None = None,
+) -> Iterator[KioskUnderTest]:
+    """The kiosk process on a fresh data directory (`prepare` fills it first), once it
+    shows the attract loop and its pickup board is up."""
     with tempfile.TemporaryDirectory(prefix="kiosk-bench-") as tmp:
-        kiosk = KioskUnderTest(bundle, Path(tmp), extra)
+        if prepare is not None:
+            prepare(Path(tmp))
+        kiosk = KioskUnderTest(bundle, Path(tmp), extra, env)
         try:
             kiosk.trace.wait_for(
                 lambda line: line["kind"] == "paint" and line["view"] == "attract", 30

@@ -13,11 +13,11 @@ import socket
 import sys
 import time
 import uuid
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import TracebackType
-from typing import Final
+from typing import Final, Protocol
 
 from PySide6.QtCore import QSocketNotifier, Qt
 from PySide6.QtWidgets import QApplication
@@ -25,17 +25,24 @@ from PySide6.QtWidgets import QApplication
 from backend_client import enroll
 from backend_client.credentials import CredentialsError, load_credentials
 from backend_client.crypto import PayloadCipher
+from backend_client.members import MEMBERS_FILE, MemberDirectory
 from backend_client.outbox import OutboxWriter
 from backend_client.relay_process import KEY_FILE, OUTBOX_FILE, RelayProcess
 from backend_client.sync import SyncStatus
 from content.bundle import Bundle, BundleError
 from content.store import ContentStore
+from devices.ble import BleTagScanner
+from devices.events import DeviceEvent
 from devices.pickup import PickupBoard
+from devices.presence import PresenceConfig
 from devices.protocols.pickup import LedMode
+from devices.protocols.rfid import RfidProtocol
+from devices.rfid import SerialRfidReader, WedgeRfidReader
 from kiosk import theme
 from kiosk.controller import SessionController
 from kiosk.device_bridge import DeviceBridge
 from kiosk.images import ImageCache
+from kiosk.recognition import Recogniser
 from kiosk.screens.window import KioskWindow
 from kiosk.session import SessionConfig, SessionMachine, SessionState
 from kiosk.trace import FileTrace, NullTrace, Trace
@@ -53,6 +60,14 @@ M_MMAP_THRESHOLD: Final = -3  # glibc's mallopt parameter number (malloc.h)
 SLIDE_BUDGET_BYTES: Final = 3 * 1920 * 1080 * 4
 
 
+class Reader(Protocol):
+    """A member-tag reader: a thread of its own from start() to stop()."""
+
+    def start(self) -> None: ...
+
+    def stop(self, timeout: float = ...) -> None: ...
+
+
 @dataclass(frozen=True, slots=True)
 class KioskOptions:
     content: Path | None = None
@@ -62,6 +77,13 @@ class KioskOptions:
     windowed: bool = False
     hq_ca: Path | None = None
     session: SessionConfig = field(default_factory=SessionConfig)
+    rfid_port: str | None = None
+    rfid_protocol: RfidProtocol = RfidProtocol.RDM6300
+    rfid_wedge: Path | None = None
+    ble: bool = False
+    ble_adapter: str | None = None
+    ble_company_ids: tuple[int, ...] = ()
+    ble_presence: PresenceConfig = field(default_factory=PresenceConfig)
 
 
 def parse_args(argv: Sequence[str] | None = None) -> KioskOptions:
@@ -75,10 +97,50 @@ def parse_args(argv: Sequence[str] | None = None) -> KioskOptions:
     parser.add_argument(
         "--hq-ca", type=Path, help="CA bundle for HQ's TLS certificate (default: the system's)"
     )
+    parser.add_argument("--rfid-port", help="serial port of a 125 kHz member-fob reader")
+    parser.add_argument(
+        "--rfid-protocol",
+        type=RfidProtocol,
+        choices=list(RfidProtocol),
+        default=RfidProtocol.RDM6300,
+        help="RDM6300 frames, or one card number per line",
+    )
+    parser.add_argument(
+        "--rfid-wedge", type=Path, help="input device of a USB keyboard-wedge fob reader"
+    )
+    presence = PresenceConfig()
+    parser.add_argument("--ble", action="store_true", help="recognise members' BLE tags")
+    parser.add_argument("--ble-adapter", help="Bluetooth adapter (default: BlueZ's first)")
+    parser.add_argument(
+        "--ble-company-id",
+        type=lambda text: int(text, 0),
+        action="append",
+        default=[],
+        metavar="ID",
+        help="also take manufacturer-data tags of this company id (e.g. 0x0059)",
+    )
+    parser.add_argument(
+        "--ble-enter",
+        type=float,
+        default=presence.enter_dbm,
+        metavar="DBM",
+        help="smoothed RSSI at which a tag counts as at the kiosk",
+    )
+    parser.add_argument(
+        "--ble-exit",
+        type=float,
+        default=presence.exit_dbm,
+        metavar="DBM",
+        help="smoothed RSSI under which it has left (keep it ~10 dB below --ble-enter)",
+    )
     parser.add_argument("--drop-grace", type=float, default=defaults.drop_grace, metavar="S")
     parser.add_argument("--idle-timeout", type=float, default=defaults.idle_timeout, metavar="S")
     parser.add_argument("--bounce-ms", type=float, default=defaults.bounce * 1000, metavar="MS")
     args = parser.parse_args(argv)
+    try:
+        ble_presence = replace(presence, enter_dbm=args.ble_enter, exit_dbm=args.ble_exit)
+    except ValueError as error:
+        parser.error(f"--ble-enter/--ble-exit: {error}")
     return KioskOptions(
         content=args.content,
         pickup_port=args.pickup_port,
@@ -86,6 +148,13 @@ def parse_args(argv: Sequence[str] | None = None) -> KioskOptions:
         trace=args.trace,
         windowed=args.windowed,
         hq_ca=args.hq_ca,
+        rfid_port=args.rfid_port,
+        rfid_protocol=args.rfid_protocol,
+        rfid_wedge=args.rfid_wedge,
+        ble=args.ble,
+        ble_adapter=args.ble_adapter,
+        ble_company_ids=tuple(args.ble_company_id),
+        ble_presence=ble_presence,
         session=SessionConfig(
             drop_grace=args.drop_grace,
             idle_timeout=args.idle_timeout,
@@ -122,6 +191,7 @@ class Kiosk:
     controller: SessionController
     bridge: DeviceBridge
     board: PickupBoard | None
+    readers: list[Reader]
     outbox: OutboxWriter
     relay: RelayProcess | None
     images: ImageCache
@@ -132,6 +202,8 @@ class Kiosk:
     def close(self) -> None:
         if self.board is not None:
             self.board.stop()
+        for reader in self.readers:
+            reader.stop()
         self.window.close()
         self.outbox.close()
         if self.relay is not None:
@@ -162,6 +234,8 @@ def build(options: KioskOptions, app: QApplication) -> Kiosk:
     board = None
     if options.pickup_port:
         board = PickupBoard(options.pickup_port, bridge.post)
+    recogniser = Recogniser(MemberDirectory(options.data_dir / MEMBERS_FILE), bridge.post, trace)
+    readers = build_readers(options, recogniser.on_event)
 
     def set_led(slot: int, mode: LedMode) -> None:
         if board is not None:
@@ -193,9 +267,42 @@ def build(options: KioskOptions, app: QApplication) -> Kiosk:
     window.show_state(controller.state)
     if board is not None:
         board.start()
+    for reader in readers:
+        reader.start()
     return Kiosk(
-        window, controller, bridge, board, outbox, relay, images, slide_images, trace, bundle
+        window,
+        controller,
+        bridge,
+        board,
+        readers,
+        outbox,
+        relay,
+        images,
+        slide_images,
+        trace,
+        bundle,
     )
+
+
+def build_readers(options: KioskOptions, on_event: Callable[[DeviceEvent], None]) -> list[Reader]:
+    """The member readers this kiosk has: fob readers on a serial port or as a keyboard."""
+    readers: list[Reader] = []
+    if options.rfid_port:
+        readers.append(
+            SerialRfidReader(options.rfid_port, on_event, protocol=options.rfid_protocol)
+        )
+    if options.rfid_wedge:
+        readers.append(WedgeRfidReader(str(options.rfid_wedge), on_event))
+    if options.ble:
+        readers.append(
+            BleTagScanner(
+                on_event,
+                company_ids=options.ble_company_ids,
+                presence_config=options.ble_presence,
+                adapter=options.ble_adapter,
+            )
+        )
+    return readers
 
 
 def build_relay(options: KioskOptions, trace: Trace) -> RelayProcess | None:

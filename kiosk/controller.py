@@ -16,11 +16,14 @@ from PySide6.QtCore import QObject, Qt, QTimer, Signal
 
 from backend_client.outbox import OutboxRecord
 from content.model import Language
-from devices.events import Alarm, DeviceEvent, DeviceHealth, Dropped, Lifted
+from devices.events import Alarm, DeviceHealth, Dropped, Lifted
 from devices.protocols.pickup import LedMode
+from kiosk.recognition import RecognitionEvent
 from kiosk.session import (
     Effect,
     LanguageChosen,
+    MemberArrived,
+    MemberLeft,
     RaiseAlert,
     RecommendationTapped,
     Record,
@@ -71,7 +74,7 @@ class SessionController(QObject):
 
     # -- inputs --
 
-    def on_device_event(self, event: DeviceEvent) -> None:
+    def on_device_event(self, event: RecognitionEvent) -> None:
         """Slot for the device bridge; runs on the GUI thread."""
         match event:
             case DeviceHealth():
@@ -93,6 +96,8 @@ class SessionController(QObject):
                     "device", mono=event.at, event="alarm", slot=event.slot, reason=event.reason
                 )
                 self._feed(event, event.at)
+            case MemberArrived() | MemberLeft():
+                self._feed(event, self._clock())
 
     def touched(self) -> None:
         self._feed(Touched(), self._clock())

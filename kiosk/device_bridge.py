@@ -9,12 +9,12 @@ from __future__ import annotations
 
 from PySide6.QtCore import QObject, Signal
 
-from devices.events import DeviceEvent
+from kiosk.recognition import RecognitionEvent
 
 
 class DeviceBridge(QObject):
-    event_received = Signal(object)  # a devices.events value
+    event_received = Signal(object)  # a devices.events value, or a member recognised / gone
 
-    def post(self, event: DeviceEvent) -> None:
+    def post(self, event: RecognitionEvent) -> None:
         """Thread-safe: may be called from any thread."""
         self.event_received.emit(event)

@@ -14,10 +14,11 @@ from content.bundle import Bundle
 from content.model import Language, Product
 from content.recommend import best_sellers, related
 from kiosk.i18n import format_price, tr
-from kiosk.session import CompareView, LocateNotice, ProductView, SessionState
+from kiosk.session import CompareView, LocateNotice, MemberVisit, ProductView, SessionState
 from kiosk.specs import CompareRow, compare, spec_values
 
 SHELF_SIZE: Final = 3  # cards per shelf: three stay legible at 1920 px next to each other
+WELCOME_SHELF_SIZE: Final = 4  # the welcome has the whole width for each row
 PRODUCT_SPECS: Final = (
     "spec.display",
     "spec.refresh",
@@ -70,6 +71,17 @@ class ComparePage:
     left: CompareSide
     right: CompareSide
     rows: tuple[tuple[str, CompareRow], ...]  # (label, row)
+
+
+@dataclass(frozen=True, slots=True)
+class WelcomePage:
+    language: Language
+    greeting: str
+    subtitle: str
+    last_viewed_title: str
+    last_viewed: tuple[Card, ...]  # empty when none of them is in this store's catalog
+    picks_title: str
+    picks: tuple[Card, ...]
 
 
 def _card(bundle: Bundle, product: Product, language: Language) -> Card:
@@ -136,3 +148,33 @@ def compare_page(bundle: Bundle, view: CompareView, state: SessionState) -> Comp
 
     rows = tuple((tr(language, row.label_key), row) for row in compare(left, right))
     return ComparePage(language, side(left), side(right), rows)
+
+
+def welcome_page(bundle: Bundle, member: MemberVisit, state: SessionState) -> WelcomePage:
+    """The member's welcome: what they looked at last time (those this store sells) and
+    picks drawn from them, filled up with best sellers."""
+    language = state.language
+    seen = tuple(p for p in map(bundle.product, member.last_viewed) if p is not None)
+    seen = seen[:WELCOME_SHELF_SIZE]
+    shown = [p.sku for p in seen]
+    picks: list[Product] = []
+    # Round robin over what they looked at, most recent first: each visit counts.
+    alike = [related(bundle, p.sku, limit=WELCOME_SHELF_SIZE, exclude=shown) for p in seen]
+    for rank in range(WELCOME_SHELF_SIZE):
+        for row in alike:
+            if rank < len(row) and row[rank].sku not in shown:
+                picks.append(row[rank])
+                shown.append(row[rank].sku)
+    picks = picks[:WELCOME_SHELF_SIZE]
+    if len(picks) < WELCOME_SHELF_SIZE:
+        picks += best_sellers(bundle, limit=WELCOME_SHELF_SIZE - len(picks), exclude=shown)
+    name = member.greeting_name
+    return WelcomePage(
+        language=language,
+        greeting=tr(language, "welcome.named", name=name) if name else tr(language, "welcome"),
+        subtitle=tr(language, "welcome.subtitle" if seen else "welcome.subtitle_new"),
+        last_viewed_title=tr(language, "welcome.last_viewed"),
+        last_viewed=tuple(_card(bundle, p, language) for p in seen),
+        picks_title=tr(language, "welcome.picks"),
+        picks=tuple(_card(bundle, p, language) for p in picks),
+    )

@@ -13,6 +13,11 @@ Rules, in the shop's words:
 - With no interaction for the idle timeout, the session ends, whatever the
   cabinet says: the next shopper starts clean, in the default language.
 - Tapping a recommended phone that sits in this cabinet lights its slot.
+- A recognised member (their fob tapped, or their tag walking up to an idle
+  screen) is welcomed with what they looked at last time; their lifts and taps
+  are recorded against them until the session ends or their tag leaves. A tag
+  passing by never takes over a screen someone else is using; a fob tapped by
+  another member starts a fresh session, so nobody sees another's picks.
 """
 
 from __future__ import annotations
@@ -62,7 +67,21 @@ class CompareView:
         return f"compare:{self.left}:{self.right}"
 
 
-View = AttractView | ProductView | CompareView
+@dataclass(frozen=True, slots=True)
+class WelcomeView:
+    """A recognised member's welcome: greeting, what they looked at last time, picks.
+
+    One per session, so the next member's welcome is a new screen. The key names
+    no one (screen keys go to the trace): only the session number."""
+
+    session: int
+
+    @property
+    def key(self) -> str:
+        return f"welcome:{self.session}"
+
+
+View = AttractView | ProductView | CompareView | WelcomeView
 ATTRACT = AttractView()
 
 
@@ -94,7 +113,45 @@ class LanguageChosen:
     language: Language
 
 
-SessionInput = Lifted | Dropped | Alarm | Touched | RecommendationTapped | LanguageChosen
+@dataclass(frozen=True, slots=True)
+class MemberVisit:
+    """A member the kiosk recognised, as the member feed describes them.
+
+    Only members who consented to recognition are in the feed; `greeting_name`
+    is set only where they allowed being greeted by name."""
+
+    member_id: str
+    greeting_name: str | None = field(repr=False)
+    last_viewed: tuple[str, ...]  # SKUs, most recent first
+    language: Language | None = None  # their language, when the feed knows it
+
+
+@dataclass(frozen=True, slots=True)
+class MemberArrived:
+    """A reader recognised a member. `deliberate`: a fob tapped on the reader, as
+    opposed to a tag that came within range."""
+
+    visit: MemberVisit
+    deliberate: bool
+
+
+@dataclass(frozen=True, slots=True)
+class MemberLeft:
+    """The member's tag left the kiosk's range."""
+
+    member_id: str
+
+
+SessionInput = (
+    Lifted
+    | Dropped
+    | Alarm
+    | Touched
+    | RecommendationTapped
+    | LanguageChosen
+    | MemberArrived
+    | MemberLeft
+)
 
 
 # --- effects for the controller to carry out ---------------------------------------------
@@ -155,6 +212,7 @@ class SessionState:
     return_at: float | None = None  # grace deadline after the last phone went back
     notice: LocateNotice | None = None
     lit_slots: frozenset[int] = frozenset()
+    member: MemberVisit | None = None  # the recognised member this session belongs to
 
     @property
     def active(self) -> bool:
@@ -171,6 +229,7 @@ class SessionConfig:
     bounce: float = 0.150  # a phone back within this is a bounce, not a pick
     idle_timeout: float = 120.0  # no touch, lift or drop for this long ends the session
     notice_seconds: float = 15.0  # how long "find it on slot N" stays up
+    welcome_seconds: float = 30.0  # a welcome nobody touches returns to attract
 
 
 @dataclass(frozen=True, slots=True)
@@ -201,7 +260,9 @@ class SessionMachine:
         handled = self._handle(due.state, event, now)
         return Transition(handled.state, due.effects + handled.effects)
 
-    def _handle(self, state: SessionState, event: SessionInput, now: float) -> Transition:
+    def _handle(  # noqa: PLR0911 - one return per kind of input
+        self, state: SessionState, event: SessionInput, now: float
+    ) -> Transition:
         match event:
             case Lifted():
                 return self._lifted(state, event.slot, now)
@@ -216,6 +277,10 @@ class SessionMachine:
             case LanguageChosen():
                 touched = self._touched(state, now)
                 return Transition(replace(touched, language=event.language))
+            case MemberArrived():
+                return self._member_arrived(state, event, now)
+            case MemberLeft():
+                return self._member_left(state, event)
             case _:
                 assert_never(event)
 
@@ -279,8 +344,49 @@ class SessionMachine:
     def _touched(self, state: SessionState, now: float) -> SessionState:
         if not state.active:
             return state
-        return_at = None if state.return_at is None else now + self.config.drop_grace
+        return_at = None if state.return_at is None else now + self._linger(state.view)
         return replace(state, last_interaction=now, return_at=return_at)
+
+    def _linger(self, view: View) -> float:
+        """How long a screen with no phone in hand stays after the last touch."""
+        if isinstance(view, WelcomeView):
+            return self.config.welcome_seconds
+        return self.config.drop_grace
+
+    def _member_arrived(
+        self, state: SessionState, arrived: MemberArrived, now: float
+    ) -> Transition:
+        visit = arrived.visit
+        if state.member is not None and state.member.member_id == visit.member_id:
+            return Transition(self._touched(state, now))  # seen again: still here
+        if state.active and not arrived.deliberate:
+            # A tag walking past must not take over, nor be credited with, a session
+            # that someone else is using.
+            return Transition(state)
+        effects: tuple[Effect, ...] = ()
+        if state.member is not None:  # another member tapped in: they start afresh
+            effects = _leds_off(state)
+            state = _end_session(state)
+        if not state.active:
+            state = _start_session(state, now)
+            if visit.language is not None:
+                state = replace(state, language=visit.language)
+        holding = _view_for_picks(state) is not None
+        view = state.view if holding else WelcomeView(state.number)
+        return_at = state.return_at if holding else now + self.config.welcome_seconds
+        state = replace(
+            state, member=visit, view=view, last_interaction=now, return_at=return_at, notice=None
+        )
+        return Transition(state, effects)
+
+    def _member_left(self, state: SessionState, left: MemberLeft) -> Transition:
+        if state.member is None or state.member.member_id != left.member_id:
+            return Transition(state)
+        if isinstance(state.view, WelcomeView):
+            # Their welcome must not wait for the next person to walk up.
+            return Transition(_end_session(state), _leds_off(state))
+        # Someone may carry on with the phones; what they do is no longer the member's.
+        return Transition(replace(state, member=None))
 
     def _recommendation(
         self, state: SessionState, tap: RecommendationTapped, now: float
@@ -302,6 +408,8 @@ class SessionMachine:
         if slot is not None and not in_hand and slot not in state.lit_slots:
             effects.append(SetLed(slot, LedMode.ON))
             state = replace(state, lit_slots=state.lit_slots | {slot})
+        if state.member is not None:
+            payload["member_id"] = state.member.member_id
         notice = LocateNotice(tap.sku, slot, now + self.config.notice_seconds)
         view = ProductView(tap.sku, in_hand=in_hand)
         return Transition(replace(state, view=view, notice=notice), tuple(effects))
@@ -346,6 +454,8 @@ class SessionMachine:
                 at = max(p.lifted_at for p in both if p is not None)
                 skus: list[JsonValue] = [view.left, view.right]
                 payload: dict[str, JsonValue] = {"session": state.session_id, "skus": skus}
+                if state.member is not None:
+                    payload["member_id"] = state.member.member_id
                 effects.append(Record("comparison", payload, at))
         return state, effects
 
@@ -391,4 +501,7 @@ def _view_for_picks(state: SessionState) -> View | None:
 
 def _pick_payload(state: SessionState, pick: Pick) -> dict[str, JsonValue]:
     session = f"{state.boot}-{pick.session}"
-    return {"session": session, "slot": pick.slot, "sku": pick.sku}
+    payload: dict[str, JsonValue] = {"session": session, "slot": pick.slot, "sku": pick.sku}
+    if state.member is not None and pick.session == state.number:
+        payload["member_id"] = state.member.member_id
+    return payload

@@ -17,7 +17,8 @@ from kiosk.screens.attract import AttractScreen, Slide
 from kiosk.screens.common import ProductCard, Screen
 from kiosk.screens.compare import SIDE_IMAGE, CompareScreen
 from kiosk.screens.product import HERO, THUMB_ICON, ProductScreen
-from kiosk.session import ATTRACT, CompareView, ProductView, SessionState, View
+from kiosk.screens.welcome import WelcomeScreen
+from kiosk.session import ATTRACT, CompareView, ProductView, SessionState, View, WelcomeView
 
 log = logging.getLogger("kiosk.screens")
 
@@ -48,11 +49,13 @@ class KioskWindow(QWidget):
         self.attract = AttractScreen(slide_images)
         self.product = ProductScreen(images, pages.SHELF_SIZE)
         self.compare = CompareScreen(images)
+        self.welcome = WelcomeScreen(images)
         self.product.recommendation_tapped.connect(self.recommendation_tapped)
-        self.product.language_chosen.connect(self.language_chosen)
-        self.compare.language_chosen.connect(self.language_chosen)
+        self.welcome.recommendation_tapped.connect(self.recommendation_tapped)
+        for screen in (self.product, self.compare, self.welcome):
+            screen.language_chosen.connect(self.language_chosen)
         self._stack = QStackedLayout(self)
-        for each in (self.attract, self.product, self.compare):
+        for each in (self.attract, self.product, self.compare, self.welcome):
             self._stack.addWidget(each)
 
     # -- content --
@@ -85,6 +88,7 @@ class KioskWindow(QWidget):
         if self._shown is None or self._shown[0] != view.key:
             self._awaiting_paint = view.key
             screen.painted = False
+            screen.update()  # a new view on the same screen is a whole new frame
         self._shown = (view.key, page)
         if screen is self.attract:
             self.attract.show_language(state.language)
@@ -96,6 +100,8 @@ class KioskWindow(QWidget):
                 self.product.show_page(page)
             elif isinstance(page, pages.ComparePage):
                 self.compare.show_page(page)
+            elif isinstance(page, pages.WelcomePage):
+                self.welcome.show_page(page)
         self._stack.setCurrentWidget(screen)
 
     def _page_for(self, view: View, state: SessionState) -> tuple[Screen, object]:
@@ -108,6 +114,8 @@ class KioskWindow(QWidget):
             compare_page = pages.compare_page(bundle, view, state)
             if compare_page is not None:
                 return self.compare, compare_page
+        if bundle is not None and isinstance(view, WelcomeView) and state.member is not None:
+            return self.welcome, pages.welcome_page(bundle, state.member, state)
         return self.attract, state.language
 
     # -- touches and paints --

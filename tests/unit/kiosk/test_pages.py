@@ -7,9 +7,18 @@ from helpers.bundles import sample_bundle
 
 from content.bundle import Bundle, load_bundle
 from content.model import Language, Money
+from content.recommend import best_sellers, related
 from kiosk.i18n import STRINGS, format_price
-from kiosk.pages import compare_page, product_page
-from kiosk.session import CompareView, LocateNotice, Pick, ProductView, SessionState
+from kiosk.pages import WELCOME_SHELF_SIZE, compare_page, product_page, welcome_page
+from kiosk.session import (
+    CompareView,
+    LocateNotice,
+    MemberVisit,
+    Pick,
+    ProductView,
+    SessionState,
+    WelcomeView,
+)
 
 
 @pytest.fixture(scope="module")
@@ -87,3 +96,35 @@ def test_unknown_sku_gives_no_page(bundle: Bundle) -> None:
     state = SessionState(boot="t", number=1)
     assert product_page(bundle, ProductView("NOPE", in_hand=True), state) is None
     assert compare_page(bundle, CompareView("NOPE", sku(bundle, 1)), state) is None
+
+
+def member(*last_viewed: str, name: str | None = None) -> MemberVisit:
+    return MemberVisit("7d1c0c1e-5b0e-4c1a-9d4e-0a0a0a0a0a01", name, last_viewed)
+
+
+def test_welcome_shows_what_the_member_looked_at_and_picks_drawn_from_it(bundle: Bundle) -> None:
+    a, b = sku(bundle, 1), sku(bundle, 5)
+    visit = member(a, "NOT-SOLD-HERE", b, name="王芳")
+    state = SessionState(boot="t", number=1, view=WelcomeView(1), member=visit)
+    page = welcome_page(bundle, visit, state)
+    assert page.greeting == "欢迎回来，王芳"
+    assert [c.sku for c in page.last_viewed] == [a, b]  # in their order, sold here only
+    assert len(page.picks) == WELCOME_SHELF_SIZE
+    picked = [c.sku for c in page.picks]
+    assert not {a, b} & set(picked), "picks are new to them"
+    assert len(set(picked)) == len(picked)
+    alike = {p.sku for s in (a, b) for p in related(bundle, s, limit=WELCOME_SHELF_SIZE)}
+    assert picked[0] in alike, "the first pick comes from what they looked at"
+
+
+def test_welcome_greets_without_a_name_unless_allowed_and_speaks_english(bundle: Bundle) -> None:
+    visit = member()
+    state = SessionState(
+        boot="t", number=1, view=WelcomeView(1), member=visit, language=Language.EN
+    )
+    page = welcome_page(bundle, visit, state)
+    assert page.greeting == "Welcome back"
+    assert page.last_viewed == ()
+    assert [c.sku for c in page.picks] == [
+        p.sku for p in best_sellers(bundle, limit=WELCOME_SHELF_SIZE)
+    ]

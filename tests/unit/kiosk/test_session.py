@@ -13,6 +13,9 @@ from kiosk.session import (
     ATTRACT,
     CompareView,
     LanguageChosen,
+    MemberArrived,
+    MemberLeft,
+    MemberVisit,
     ProductView,
     RaiseAlert,
     RecommendationTapped,
@@ -24,9 +27,12 @@ from kiosk.session import (
     SetLed,
     Touched,
     Transition,
+    WelcomeView,
 )
 
 PLANOGRAM = {1: "XH-N1", 2: "XH-N1P", 3: "LY-A5", 4: "QL-S3"}
+ANNA = MemberVisit("7d1c0c1e-5b0e-4c1a-9d4e-0a0a0a0a0a01", "Anna", ("LY-A5", "XH-N1"))
+BO = MemberVisit("7d1c0c1e-5b0e-4c1a-9d4e-0a0a0a0a0a02", None, ())
 CONFIG = SessionConfig(drop_grace=8.0, bounce=0.15, idle_timeout=120.0, notice_seconds=15.0)
 
 
@@ -268,6 +274,12 @@ inputs = st.one_of(
     ),
     st.builds(LanguageChosen, language=st.sampled_from(Language)),
     st.builds(Alarm, slot=st.integers(1, 5), reason=st.sampled_from(AlarmReason), at=st.just(0.0)),
+    st.builds(
+        MemberArrived,
+        visit=st.sampled_from([ANNA, BO]),
+        deliberate=st.booleans(),
+    ),
+    st.builds(MemberLeft, member_id=st.sampled_from([ANNA.member_id, BO.member_id])),
 )
 
 
@@ -284,6 +296,10 @@ def test_any_sequence_keeps_the_screen_consistent(steps: list[tuple[float, Sessi
         assert all(p.session <= state.number for p in state.picks)
         if isinstance(state.view, CompareView):
             assert state.view.left != state.view.right
+        if isinstance(state.view, WelcomeView):
+            assert state.member is not None  # a welcome is always someone's
+        if not state.active:
+            assert state.member is None  # the attract loop knows nobody
         deadline = d.machine.next_deadline(state)
         assert deadline is None or deadline > now  # nothing is ever left overdue
     # Every drop recorded matches a lift recorded before it.
@@ -295,6 +311,7 @@ def test_any_sequence_keeps_the_screen_consistent(steps: list[tuple[float, Sessi
     final = d.at(now + 1000)
     assert final.view == ATTRACT
     assert final.lit_slots == frozenset()
+    assert final.member is None
 
 
 def test_comparison_of_two_quick_lifts_is_recorded_once_after_both_lifts() -> None:
@@ -312,3 +329,104 @@ def test_comparison_with_a_bounced_second_phone_is_not_recorded() -> None:
     d.at(10.1, Dropped(1, 10.1))
     d.at(11.0)
     assert [r.kind for r in d.records()] == ["lift"]
+
+
+# --- recognised members ------------------------------------------------------------
+
+
+def test_a_member_tapping_their_fob_is_welcomed() -> None:
+    d = Driver()
+    state = d.at(10.0, MemberArrived(ANNA, deliberate=True))
+    assert state.view == WelcomeView(1)
+    assert state.member == ANNA
+    assert state.number == 1
+
+
+def test_a_member_tag_walking_up_to_the_idle_screen_is_welcomed() -> None:
+    d = Driver()
+    assert d.at(10.0, MemberArrived(ANNA, deliberate=False)).view == WelcomeView(1)
+
+
+def test_the_members_lifts_drops_and_taps_are_recorded_against_them() -> None:
+    d = Driver()
+    d.at(10.0, MemberArrived(ANNA, deliberate=True))
+    d.at(11.0, Lifted(3, 11.0))
+    d.at(12.0, Lifted(1, 12.0))
+    d.at(13.0, Dropped(1, 13.0))
+    d.at(14.0, RecommendationTapped("QL-S3", "related"))
+    kinds = [r.kind for r in d.records()]
+    assert kinds == ["lift", "lift", "comparison", "drop", "recommendation_tap"]
+    assert {r.payload.get("member_id") for r in d.records()} == {ANNA.member_id}
+
+
+def test_lifting_from_the_welcome_shows_the_phone() -> None:
+    d = Driver()
+    d.at(10.0, MemberArrived(ANNA, deliberate=True))
+    assert d.at(11.0, Lifted(2, 11.0)).view == ProductView("XH-N1P", in_hand=True)
+
+
+def test_an_untouched_welcome_returns_to_attract_and_forgets_the_member() -> None:
+    d = Driver()
+    d.at(10.0, MemberArrived(ANNA, deliberate=True))
+    d.at(10.0 + CONFIG.welcome_seconds - 1, Touched())  # a touch keeps it
+    assert d.at(10.0 + CONFIG.welcome_seconds + 1).view == WelcomeView(1)
+    state = d.at(10.0 + 2 * CONFIG.welcome_seconds)
+    assert state.view == ATTRACT
+    assert state.member is None
+
+
+def test_a_passing_tag_never_takes_over_someone_elses_session() -> None:
+    d = Driver()
+    d.at(10.0, Lifted(3, 10.0))
+    state = d.at(11.0, MemberArrived(ANNA, deliberate=False))
+    assert state.view == ProductView("LY-A5", in_hand=True)
+    assert state.member is None
+    d.at(12.0, Dropped(3, 12.0))
+    assert all("member_id" not in r.payload for r in d.records())
+
+
+def test_a_fob_tapped_mid_session_claims_it_without_hiding_the_phone_in_hand() -> None:
+    d = Driver()
+    d.at(10.0, Lifted(3, 10.0))
+    state = d.at(11.0, MemberArrived(ANNA, deliberate=True))
+    assert state.view == ProductView("LY-A5", in_hand=True)
+    assert state.member == ANNA
+    d.at(12.0, Dropped(3, 12.0))
+    assert d.records("drop")[0].payload["member_id"] == ANNA.member_id
+
+
+def test_another_members_fob_starts_a_fresh_session() -> None:
+    d = Driver()
+    d.at(10.0, MemberArrived(ANNA, deliberate=True))
+    d.at(11.0, RecommendationTapped("QL-S3", "for_you"))
+    assert d.state.lit_slots == {4}
+    state = d.at(12.0, MemberArrived(BO, deliberate=True))
+    assert state.member == BO
+    assert state.view == WelcomeView(2)
+    assert state.number == 2
+    assert state.lit_slots == frozenset()  # Anna's light is not left on for Bo
+    assert SetLed(4, LedMode.OFF) in d.effects
+
+
+def test_the_members_tag_leaving_ends_their_welcome() -> None:
+    d = Driver()
+    d.at(10.0, MemberArrived(ANNA, deliberate=False))
+    state = d.at(11.0, MemberLeft(ANNA.member_id))
+    assert state.view == ATTRACT
+    assert state.member is None
+
+
+def test_after_the_member_leaves_the_phones_in_hand_are_nobodys() -> None:
+    d = Driver()
+    d.at(10.0, MemberArrived(ANNA, deliberate=False))
+    d.at(11.0, Lifted(3, 11.0))
+    state = d.at(12.0, MemberLeft(ANNA.member_id))
+    assert state.view == ProductView("LY-A5", in_hand=True)
+    d.at(13.0, Dropped(3, 13.0))
+    assert "member_id" not in d.records("drop")[0].payload
+
+
+def test_someone_elses_tag_leaving_changes_nothing() -> None:
+    d = Driver()
+    d.at(10.0, MemberArrived(ANNA, deliberate=False))
+    assert d.at(11.0, MemberLeft(BO.member_id)).member == ANNA
