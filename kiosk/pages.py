@@ -154,7 +154,8 @@ def welcome_page(bundle: Bundle, member: MemberVisit, state: SessionState) -> We
     """The member's welcome: what they looked at last time (those this store sells) and
     picks drawn from them, filled up with best sellers."""
     language = state.language
-    seen = tuple(p for p in map(bundle.product, member.last_viewed) if p is not None)
+    distinct = dict.fromkeys(member.last_viewed)  # in order, each once
+    seen = tuple(p for p in map(bundle.product, distinct) if p is not None)
     seen = seen[:WELCOME_SHELF_SIZE]
     shown = [p.sku for p in seen]
     picks: list[Product] = []

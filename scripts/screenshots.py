@@ -24,6 +24,7 @@ from content.model import Language
 from devices.events import Dropped, Lifted
 from kiosk import theme
 from kiosk.app import KioskOptions, build
+from kiosk.session import MemberArrived, MemberVisit, SessionConfig
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -70,6 +71,13 @@ def main() -> None:
         shot("locate")
         kiosk.controller.language_chosen(Language.EN)
         shot("product-en")
+        kiosk.bridge.post(Dropped(3, time.monotonic()))
+        settle(app, SessionConfig().drop_grace + 0.5)  # back to attract, session over
+        assert kiosk.bundle is not None
+        looked_at = tuple(kiosk.bundle.sku_on_slot(slot) or "" for slot in (3, 7, 10))
+        member = MemberVisit("demo-member", "王芳", looked_at)
+        kiosk.bridge.post(MemberArrived(member, deliberate=True))  # as a fob tap brings it
+        shot("welcome")
         kiosk.close()
 
 
