@@ -34,6 +34,7 @@ import requests
 from urllib3.exceptions import MaxRetryError
 
 from backend_client.credentials import Credentials, check_hq_url
+from backend_client.feed import FeedEntry, FeedPage
 
 _log = logging.getLogger("backend_client.client")
 
@@ -136,35 +137,6 @@ class BatchAnswer:
 
     results: tuple[EventResult, ...]
     contiguous_seq: int
-
-
-@dataclass(frozen=True, slots=True)
-class FeedEntry:
-    """One member a kiosk may recognise, by the hash of one of their tags.
-
-    The tag hash and the name are personal data: neither is in the repr."""
-
-    tag_hash: str = field(repr=False)
-    member_id: str
-    greeting_name: str | None = field(repr=False)  # None: do not greet them by name
-    last_viewed: tuple[str, ...]  # SKUs, newest first
-    segment: str | None
-
-
-@dataclass(frozen=True, slots=True)
-class FeedPage:
-    """One page of the member feed: the changes after the `since` it was asked for.
-
-    `reset`: drop everything held and rebuild from this page and the ones after it.
-    `more`: ask again from `version` for the rest. `tag_key` hashes tags
-    (`backend_client.members.tag_hash`)."""
-
-    version: int
-    more: bool
-    reset: bool
-    tag_key: bytes = field(repr=False)
-    upserts: tuple[FeedEntry, ...] = field(repr=False)
-    removed: tuple[str, ...] = field(repr=False)  # tag hashes
 
 
 class _BearerAuth(requests.auth.AuthBase):

@@ -71,7 +71,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.pool import ConnectionPoolEntry
 
-from backend_client.client import FeedEntry, FeedPage
+from backend_client.feed import FeedEntry, FeedPage
 from devices.events import TagId
 
 __all__ = [

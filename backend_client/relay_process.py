@@ -16,12 +16,12 @@ same key and credentials. If it dies, the supervisor starts it again after a
 backoff; the outbox makes that safe (a batch HQ already holds comes back as
 duplicates). Both sides log without personal data, as the relay does.
 
-    python -m backend_client.relay_process DATA_DIR [--ca-bundle PEM] [--niceness N]
+The child is `python -m backend_client.relay_child DATA_DIR [--ca-bundle PEM]
+[--niceness N]`; this module is the kiosk's side and loads no HTTP client.
 """
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import json
 import logging
@@ -36,12 +36,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import IO, Final
 
-from backend_client.client import HqClient
-from backend_client.credentials import CredentialsError, load_credentials
-from backend_client.crypto import KeyFileError, PayloadCipher
-from backend_client.feed_sync import FeedSync
-from backend_client.members import MEMBERS_FILE
-from backend_client.sync import SyncRelay, SyncState, SyncStatus
+from backend_client.status import SyncState, SyncStatus
 
 __all__ = [
     "DEFAULT_NICENESS",
@@ -51,7 +46,6 @@ __all__ = [
     "RelayProcess",
     "decode_status",
     "encode_status",
-    "main",
 ]
 
 _log = logging.getLogger("backend_client.relay_process")
@@ -261,7 +255,7 @@ class RelayProcess:
         return code
 
     def _command(self) -> list[str]:
-        command = [sys.executable, "-m", __name__, str(self._data_dir)]
+        command = [sys.executable, "-m", "backend_client.relay_child", str(self._data_dir)]
         if self._ca_bundle is not None:
             command += ["--ca-bundle", str(self._ca_bundle)]
         return [*command, "--niceness", str(self._niceness)]
@@ -306,72 +300,3 @@ def _exit(code: int | None) -> str:
     if code < 0:
         return f"killed by {signal.Signals(-code).name}"
     return f"exit status {code}"
-
-
-# --- the child's side ---------------------------------------------------------------
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m backend_client.relay_process",
-        description="Drain a kiosk's outbox to HQ; stops at end of input. Started by the kiosk.",
-    )
-    parser.add_argument("data_dir", type=Path, help="the kiosk's data directory")
-    parser.add_argument("--ca-bundle", type=Path, help="CA certificates to trust for HQ")
-    parser.add_argument("--niceness", type=int, default=DEFAULT_NICENESS)
-    args = parser.parse_args(argv)
-
-    # The status pipe is fd 1; anything a library prints must not land in it.
-    status_pipe = os.fdopen(os.dup(1), "w", encoding="utf-8", buffering=1)
-    os.dup2(2, 1)
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl+C is the kiosk's to handle
-    logging.basicConfig(
-        level=logging.INFO,
-        format="%(asctime)s %(levelname)s sync-relay[%(process)d] %(name)s: %(message)s",
-    )
-    try:
-        os.nice(args.niceness)
-    except OSError as exc:
-        _log.warning("cannot lower the relay's priority: %s", exc)
-
-    try:
-        credentials = load_credentials(args.data_dir)
-        cipher = PayloadCipher.from_key_file(args.data_dir / KEY_FILE)
-    except (CredentialsError, KeyFileError, OSError) as exc:
-        _log.error("cannot sync: %s", exc)
-        return EXIT_CONFIG
-    if credentials is None:
-        _log.error("cannot sync: %s is not enrolled with HQ", args.data_dir)
-        return EXIT_CONFIG
-
-    def publish(status: SyncStatus) -> None:  # on the relay's thread, the only writer
-        # A broken pipe means the kiosk is gone: its closed stdin stops us.
-        with contextlib.suppress(BrokenPipeError, ValueError):
-            status_pipe.write(encode_status(status) + "\n")
-
-    relay = SyncRelay(
-        args.data_dir / OUTBOX_FILE,
-        HqClient(credentials, ca_bundle=args.ca_bundle),
-        credentials,
-        cipher=cipher,
-        on_status=publish,
-    )
-    # The member directory is kept here too: the same credentials, and the same
-    # distance from the screen. It has its own client (a client serves one thread).
-    members = FeedSync(
-        args.data_dir / MEMBERS_FILE, HqClient(credentials, ca_bundle=args.ca_bundle)
-    )
-    relay.start()
-    members.start()
-    try:
-        while os.read(0, 4096):  # each wake is a byte; end of file is "stop"
-            relay.wake()
-    finally:
-        relay.stop()
-        # Within the kiosk's 8 s: the relay may take 5. A page cut off is fetched again.
-        members.stop(timeout=2.0)
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -26,9 +26,7 @@ import random
 import threading
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime
-from enum import StrEnum
 from pathlib import Path
 from typing import Final
 
@@ -48,6 +46,7 @@ from backend_client.client import (
 from backend_client.credentials import Credentials
 from backend_client.crypto import PayloadCipher
 from backend_client.outbox import Outbox, OutboxError, StoredRecord
+from backend_client.status import SyncState, SyncStatus
 
 __all__ = [
     "DEFAULT_MAX_DELAY",
@@ -88,25 +87,6 @@ _RECORD_REFUSALS: Final = frozenset({400, 413, 422})
 # them one by one would empty the outbox into the dead letters; those back off instead.
 
 _NO_REASON: Final = "rejected by HQ without a reason"
-
-
-class SyncState(StrEnum):
-    IDLE = "idle"  # nothing pending
-    SYNCING = "syncing"  # sending, and the last try went through
-    BACKING_OFF = "backing_off"  # HQ unreachable or busy (or the outbox file is): waiting
-    UNAUTHORISED = "unauthorised"  # HQ does not accept this kiosk's token: needs a person
-
-
-@dataclass(frozen=True, slots=True)
-class SyncStatus:
-    """The relay's state for the trace and the attendant view."""
-
-    state: SyncState
-    pending: int  # records in the outbox
-    dead_letters: int  # records given up on, kept for staff
-    last_success: datetime | None  # when HQ last acknowledged a batch (UTC)
-    retry_in: float | None  # seconds until the next try, while backing off
-    sent_total: int  # records HQ acknowledged since the relay started
 
 
 # --- decisions ----------------------------------------------------------------------

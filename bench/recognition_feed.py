@@ -40,7 +40,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 from harness import CACHE, percentile  # noqa: E402
 
-from backend_client.client import FeedEntry, FeedPage  # noqa: E402
+from backend_client.feed import FeedEntry, FeedPage  # noqa: E402
 from backend_client.members import MEMBERS_FILE, MemberDirectory, tag_hash  # noqa: E402
 from devices.events import TagId, TagKind  # noqa: E402
 

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from harness import running_kiosk, sample_bundle, summary
 
-from backend_client.client import FeedEntry, FeedPage
+from backend_client.feed import FeedEntry, FeedPage
 from backend_client.members import MEMBERS_FILE, MemberDirectory, tag_hash
 from content.bundle import load_bundle
 from devices.protocols.rfid import encode_rdm6300, rfid_tag

@@ -22,16 +22,14 @@ from typing import Final, Protocol
 from PySide6.QtCore import QSocketNotifier, Qt
 from PySide6.QtWidgets import QApplication
 
-from backend_client import enroll
 from backend_client.credentials import CredentialsError, load_credentials
 from backend_client.crypto import PayloadCipher
 from backend_client.members import MEMBERS_FILE, MemberDirectory
 from backend_client.outbox import OutboxWriter
 from backend_client.relay_process import KEY_FILE, OUTBOX_FILE, RelayProcess
-from backend_client.sync import SyncStatus
+from backend_client.status import SyncStatus
 from content.bundle import Bundle, BundleError
 from content.store import ContentStore
-from devices.ble import BleTagScanner
 from devices.events import DeviceEvent
 from devices.pickup import PickupBoard
 from devices.presence import PresenceConfig
@@ -294,6 +292,9 @@ def build_readers(options: KioskOptions, on_event: Callable[[DeviceEvent], None]
     if options.rfid_wedge:
         readers.append(WedgeRfidReader(str(options.rfid_wedge), on_event))
     if options.ble:
+        # Imported only where BLE is on: bleak and its D-Bus stack cost ~4 MB.
+        from devices.ble import BleTagScanner  # noqa: PLC0415
+
         readers.append(
             BleTagScanner(
                 on_event,
@@ -378,6 +379,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     started = time.monotonic()
     argv = sys.argv[1:] if argv is None else list(argv)
     if argv[:1] == ["enroll"]:  # `kiosk enroll --hq URL --code CODE`: no screen needed
+        # Imported here: the screen's process never talks HTTP (requests costs ~9 MB).
+        from backend_client import enroll  # noqa: PLC0415
+
         return enroll.main(argv[1:])
     options = parse_args(argv)
     _return_freed_pictures_to_the_os()

@@ -23,8 +23,8 @@ from helpers.touch import tap
 from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
-from backend_client.client import FeedEntry, FeedPage
 from backend_client.crypto import PayloadCipher
+from backend_client.feed import FeedEntry, FeedPage
 from backend_client.members import MEMBERS_FILE, MemberDirectory, tag_hash
 from backend_client.outbox import Outbox
 from content.bundle import Bundle, load_bundle

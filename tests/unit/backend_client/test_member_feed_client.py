@@ -9,13 +9,12 @@ from typing import Any
 import pytest
 
 from backend_client.client import (
-    FeedEntry,
-    FeedPage,
     HqClient,
     HqRefused,
     HqUnauthorized,
     HqUnavailable,
 )
+from backend_client.feed import FeedEntry, FeedPage
 
 TAG = "ab" * 32
 KEY = bytes(range(32))  # the scripted feed's tag key (conftest.py)

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from backend_client.client import FeedEntry, FeedPage
+from backend_client.feed import FeedEntry, FeedPage
 from backend_client.members import (
     MEMBERS_FILE,
     Applied,

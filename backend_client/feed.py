@@ -1,0 +1,38 @@
+"""The member feed's pages as the kiosk receives them (docs/hq-api.md, "Member feed").
+
+Plain values, apart from the HTTP client, so the kiosk's GUI process can read
+the member directory without loading `requests`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True, slots=True)
+class FeedEntry:
+    """One member a kiosk may recognise, by the hash of one of their tags.
+
+    The tag hash and the name are personal data: neither is in the repr."""
+
+    tag_hash: str = field(repr=False)
+    member_id: str
+    greeting_name: str | None = field(repr=False)  # None: do not greet them by name
+    last_viewed: tuple[str, ...]  # SKUs, newest first
+    segment: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class FeedPage:
+    """One page of the member feed: the changes after the `since` it was asked for.
+
+    `reset`: drop everything held and rebuild from this page and the ones after it.
+    `more`: ask again from `version` for the rest. `tag_key` hashes tags
+    (`backend_client.members.tag_hash`)."""
+
+    version: int
+    more: bool
+    reset: bool
+    tag_key: bytes = field(repr=False)
+    upserts: tuple[FeedEntry, ...] = field(repr=False)
+    removed: tuple[str, ...] = field(repr=False)  # tag hashes

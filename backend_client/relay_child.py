@@ -1,0 +1,101 @@
+"""The relay process the kiosk starts (see backend_client.relay_process for the kiosk's side).
+
+    python -m backend_client.relay_child DATA_DIR [--ca-bundle PEM] [--niceness N]
+
+Drains the outbox to HQ and keeps the member directory from HQ's feed, at a
+lower CPU priority than the screen. Reads wakes from stdin (end of file: stop),
+writes one status line per change to stdout; everything else goes to stderr.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import logging
+import os
+import signal
+import sys
+from pathlib import Path
+
+from backend_client.client import HqClient
+from backend_client.credentials import CredentialsError, load_credentials
+from backend_client.crypto import KeyFileError, PayloadCipher
+from backend_client.feed_sync import FeedSync
+from backend_client.members import MEMBERS_FILE
+from backend_client.relay_process import (
+    DEFAULT_NICENESS,
+    EXIT_CONFIG,
+    KEY_FILE,
+    OUTBOX_FILE,
+    encode_status,
+)
+from backend_client.status import SyncStatus
+from backend_client.sync import SyncRelay
+
+_log = logging.getLogger("backend_client.relay_child")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m backend_client.relay_child",
+        description="Drain a kiosk's outbox to HQ; stops at end of input. Started by the kiosk.",
+    )
+    parser.add_argument("data_dir", type=Path, help="the kiosk's data directory")
+    parser.add_argument("--ca-bundle", type=Path, help="CA certificates to trust for HQ")
+    parser.add_argument("--niceness", type=int, default=DEFAULT_NICENESS)
+    args = parser.parse_args(argv)
+
+    # The status pipe is fd 1; anything a library prints must not land in it.
+    status_pipe = os.fdopen(os.dup(1), "w", encoding="utf-8", buffering=1)
+    os.dup2(2, 1)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl+C is the kiosk's to handle
+    logging.basicConfig(
+        level=logging.INFO,
+        format="%(asctime)s %(levelname)s sync-relay[%(process)d] %(name)s: %(message)s",
+    )
+    try:
+        os.nice(args.niceness)
+    except OSError as exc:
+        _log.warning("cannot lower the relay's priority: %s", exc)
+
+    try:
+        credentials = load_credentials(args.data_dir)
+        cipher = PayloadCipher.from_key_file(args.data_dir / KEY_FILE)
+    except (CredentialsError, KeyFileError, OSError) as exc:
+        _log.error("cannot sync: %s", exc)
+        return EXIT_CONFIG
+    if credentials is None:
+        _log.error("cannot sync: %s is not enrolled with HQ", args.data_dir)
+        return EXIT_CONFIG
+
+    def publish(status: SyncStatus) -> None:  # on the relay's thread, the only writer
+        # A broken pipe means the kiosk is gone: its closed stdin stops us.
+        with contextlib.suppress(BrokenPipeError, ValueError):
+            status_pipe.write(encode_status(status) + "\n")
+
+    relay = SyncRelay(
+        args.data_dir / OUTBOX_FILE,
+        HqClient(credentials, ca_bundle=args.ca_bundle),
+        credentials,
+        cipher=cipher,
+        on_status=publish,
+    )
+    # The member directory is kept here too: the same credentials, and the same
+    # distance from the screen. It has its own client (a client serves one thread).
+    members = FeedSync(
+        args.data_dir / MEMBERS_FILE, HqClient(credentials, ca_bundle=args.ca_bundle)
+    )
+    relay.start()
+    members.start()
+    try:
+        while os.read(0, 4096):  # each wake is a byte; end of file is "stop"
+            relay.wake()
+    finally:
+        relay.stop()
+        # Within the kiosk's 8 s: the relay may take 5. A page cut off is fetched again.
+        members.stop(timeout=2.0)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
