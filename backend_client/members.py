@@ -54,7 +54,6 @@ from types import TracebackType
 from typing import Any, Final, Self
 
 from sqlalchemy import (
-    URL,
     Column,
     Connection,
     LargeBinary,
@@ -62,16 +61,14 @@ from sqlalchemy import (
     String,
     Table,
     Text,
-    create_engine,
     delete,
-    event,
     insert,
     select,
     text,
 )
-from sqlalchemy.pool import ConnectionPoolEntry
 
 from backend_client.feed import FeedEntry, FeedPage
+from backend_client.sqlite_files import sqlite_engines
 from devices.events import TagId
 
 __all__ = [
@@ -105,7 +102,6 @@ _VERSION: Final = "version"
 _TAG_KEY: Final = "tag_key"
 _LOADING_VERSION: Final = "loading_version"
 _LOADING_KEY: Final = "loading_key"
-_WRITE_TRANSACTION: Final = "members_write_transaction"
 
 _metadata = MetaData()
 
@@ -177,23 +173,9 @@ class MemberDirectory:
         self._path = path
         _create_private(path)
         busy_timeout_ms = int(busy_timeout * 1000)
-        self._engine = create_engine(
-            URL.create("sqlite+pysqlite", database=str(path)), hide_parameters=True
+        self._engine, self._writes = sqlite_engines(
+            path, lambda connection: _configure_connection(connection, path, busy_timeout_ms)
         )
-
-        @event.listens_for(self._engine, "connect")
-        def _configure(dbapi_connection: Any, _entry: ConnectionPoolEntry) -> None:
-            dbapi_connection.isolation_level = None  # transactions are _begin's
-            _configure_connection(dbapi_connection, path, busy_timeout_ms)
-
-        @event.listens_for(self._engine, "begin")
-        def _begin(connection: Connection) -> None:
-            if connection.get_execution_options().get(_WRITE_TRANSACTION, False):
-                connection.exec_driver_sql("BEGIN IMMEDIATE")
-            else:
-                connection.exec_driver_sql("BEGIN")
-
-        self._writes = self._engine.execution_options(**{_WRITE_TRANSACTION: True})
         self._read_lock = threading.Lock()
         self._reader: sqlite3.Connection | None = None
         try:

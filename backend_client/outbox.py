@@ -35,27 +35,23 @@ from types import TracebackType
 from typing import Any, Final, Self, TypeVar
 
 from sqlalchemy import (
-    URL,
     Column,
-    Connection,
     Integer,
     MetaData,
     Row,
     String,
     Table,
     Text,
-    create_engine,
     delete,
-    event,
     func,
     insert,
     select,
     text,
 )
 from sqlalchemy.exc import SQLAlchemyError, StatementError
-from sqlalchemy.pool import ConnectionPoolEntry
 
 from backend_client.crypto import DecryptionError, PayloadCipher
+from backend_client.sqlite_files import sqlite_engines
 
 _log = logging.getLogger("backend_client.outbox")
 _T = TypeVar("_T")
@@ -79,7 +75,6 @@ _RETRY_MAX_DELAY: Final = 5.0
 # the backoff: the writer stays quiet yet writes within seconds of the fix.
 
 _SYNCHRONOUS_NAMES: Final = {0: "OFF", 1: "NORMAL", 2: "FULL", 3: "EXTRA"}
-_WRITE_TRANSACTION: Final = "outbox_write_transaction"  # execution option, see _begin
 _SCHEMA_VERSION_KEY: Final = "schema_version"
 
 _metadata = MetaData()
@@ -305,17 +300,9 @@ class Outbox:
         self._path = path
         self._cipher = cipher
         self._closed = False
-        # hide_parameters: SQLAlchemy error messages would otherwise quote payloads.
-        self._engine = create_engine(
-            URL.create("sqlite+pysqlite", database=str(path)), hide_parameters=True
-        )
         busy_timeout_ms = int(busy_timeout * 1000)
 
-        @event.listens_for(self._engine, "connect")
-        def _configure(dbapi_connection: Any, _entry: ConnectionPoolEntry) -> None:
-            # Take transaction control from the sqlite3 module so _begin decides how
-            # each transaction starts (the recipe in SQLAlchemy's pysqlite docs).
-            dbapi_connection.isolation_level = None
+        def configure(dbapi_connection: Any) -> None:
             cursor = dbapi_connection.cursor()
             try:
                 cursor.execute(f"PRAGMA busy_timeout = {busy_timeout_ms:d}")
@@ -328,17 +315,7 @@ class Outbox:
             finally:
                 cursor.close()
 
-        @event.listens_for(self._engine, "begin")
-        def _begin(connection: Connection) -> None:
-            # Writers take the write lock up front (waiting up to busy_timeout): a
-            # deferred transaction that reads first and then writes fails at once with
-            # SQLITE_BUSY when another connection committed in between.
-            if connection.get_execution_options().get(_WRITE_TRANSACTION, False):
-                connection.exec_driver_sql("BEGIN IMMEDIATE")
-            else:
-                connection.exec_driver_sql("BEGIN")
-
-        self._writes = self._engine.execution_options(**{_WRITE_TRANSACTION: True})
+        self._engine, self._writes = sqlite_engines(path, configure)
         try:
             self._prepare()
         except BaseException:

@@ -4,7 +4,7 @@ The kiosk process runs with `--ble` against a mocked BlueZ on a private D-Bus
 (devices/sim/ble.py, the real bleak scanner inside the kiosk) and a member
 directory holding the tags' members. Each round one member's iBeacon tag
 (advertising every --interval seconds) either
-- approaches: heard far away (-90 dBm) for a second, then steps up (-55 dBm), or
+- approaches: heard far away (-90 dBm) five times, then steps up (-55 dBm), or
 - walks in: first heard already near (-55 dBm),
 and the time from that first strong advertisement to the first paint of the
 welcome is taken; then the tag falls silent and the kiosk returns to attract.
@@ -33,6 +33,7 @@ from devices.sim.ble import MockBluez, missing_requirements
 KEY = os.urandom(32)
 BEACON_UUID = uuid.UUID("6f1c3a52-2b7e-4c1d-9a55-0d3e5b1f7a10")
 NEAR, FAR = -55.0, -90.0
+FAR_ADVERTISEMENTS = 5  # heard far away long enough to fill the smoothing window
 
 
 def tag(minor: int) -> TagId:
@@ -77,7 +78,8 @@ def main() -> int:
                 scenario = "approach" if i % 2 == 0 else "walk-in"
                 if scenario == "approach":
                     bluez.add_ibeacon(name, BEACON_UUID, 1, i, rssi=FAR)
-                    time.sleep(1.0)
+                    while bluez.advertisements(name) < FAR_ADVERTISEMENTS:
+                        time.sleep(0.01)
                     sent = time.monotonic()
                     bluez.set_rssi(name, NEAR)
                 else:

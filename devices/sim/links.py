@@ -1,9 +1,10 @@
-"""The stable path a simulated serial device is reached by: a symlink to its pty."""
+"""A simulated serial device's pseudo-terminal, and the stable symlink it is reached by."""
 
 from __future__ import annotations
 
 import contextlib
 import os
+import tty
 from pathlib import Path
 
 
@@ -24,3 +25,29 @@ def point_link(link: Path, target: str) -> None:
         temp.unlink()
     temp.symlink_to(target)
     temp.replace(link)
+
+
+def open_pty(link: Path | None) -> tuple[int, int, str]:
+    """A raw pty pair, its master non-blocking: (master, slave, slave name); `link`, if
+    given, points at the slave."""
+    master, slave = os.openpty()
+    try:
+        # Raw before anyone can open the slave: in the default cooked mode the tty
+        # would echo lines back, turn LF into CRLF and treat control bytes specially.
+        tty.setraw(slave)
+        os.set_blocking(master, False)
+        name = os.ttyname(slave)
+        if link is not None:
+            point_link(link, name)
+    except BaseException:
+        os.close(master)
+        os.close(slave)
+        raise
+    return master, slave, name
+
+
+def remove_link(link: Path | None, target: str | None) -> None:
+    """Remove `link` if it still points at `target` (the cable is pulled)."""
+    if link is not None and owns_link(link, target):
+        with contextlib.suppress(FileNotFoundError):
+            link.unlink()

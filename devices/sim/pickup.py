@@ -16,7 +16,6 @@ import random
 import select
 import threading
 import time
-import tty
 from collections.abc import Callable
 from pathlib import Path
 from typing import Final
@@ -41,7 +40,7 @@ from devices.protocols.pickup import (
     frame,
     parse_line,
 )
-from devices.sim.links import owns_link, point_link
+from devices.sim.links import open_pty, remove_link
 
 _log = logging.getLogger("devices.sim")
 
@@ -295,19 +294,7 @@ class PickupBoardSim:
             self._serial = serial.Serial(self._device, self._baudrate, timeout=0, write_timeout=0)
             self._fd = self._serial.fileno()
         else:
-            master, slave = os.openpty()
-            try:
-                # Raw before anyone can open the slave: in the default cooked mode
-                # the tty would echo our own lines back to us and turn LF into CRLF.
-                tty.setraw(slave)
-                os.set_blocking(master, False)
-                name = os.ttyname(slave)
-                if self._link is not None:
-                    point_link(self._link, name)
-            except BaseException:
-                os.close(master)
-                os.close(slave)
-                raise
+            master, slave, name = open_pty(self._link)
             self._fd, self._slave_fd, self._slave_name = master, slave, name
         self._generation += 1
         self._leds.clear()  # a fresh boot: LEDs are dark until the host sets them
@@ -315,9 +302,7 @@ class PickupBoardSim:
 
     def _pull_out(self) -> None:
         """Close the pty or device and remove the link (caller holds the lock)."""
-        if self._link is not None and owns_link(self._link, self._slave_name):
-            with contextlib.suppress(FileNotFoundError):
-                self._link.unlink()
+        remove_link(self._link, self._slave_name)
         if self._serial is not None:
             self._serial.close()
         else:

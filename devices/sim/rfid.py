@@ -11,12 +11,10 @@ host's port vanish and return.
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import os
 import random
 import threading
-import tty
 from pathlib import Path
 from typing import Final
 
@@ -32,7 +30,7 @@ from devices.protocols.rfid import (
     encode_rdm6300,
     parse_card_number,
 )
-from devices.sim.links import owns_link, point_link
+from devices.sim.links import open_pty, remove_link
 
 _log = logging.getLogger("devices.sim")
 
@@ -237,26 +235,12 @@ class RfidReaderSim:
             self._serial = serial.Serial(self._device, self._baudrate, timeout=0, write_timeout=0)
             self._fd = self._serial.fileno()
             return
-        master, slave = os.openpty()
-        try:
-            # Raw before anyone can open the slave: in cooked mode the tty would
-            # turn CR into LF and could treat control bytes as special characters.
-            tty.setraw(slave)
-            os.set_blocking(master, False)
-            name = os.ttyname(slave)
-            if self._link is not None:
-                point_link(self._link, name)
-        except BaseException:
-            os.close(master)
-            os.close(slave)
-            raise
+        master, slave, name = open_pty(self._link)
         self._fd, self._slave_fd, self._slave_name = master, slave, name
 
     def _pull_out(self) -> None:
         """Close the pty or device and remove the link (caller holds the lock)."""
-        if self._link is not None and owns_link(self._link, self._slave_name):
-            with contextlib.suppress(FileNotFoundError):
-                self._link.unlink()
+        remove_link(self._link, self._slave_name)
         if self._serial is not None:
             self._serial.close()
         else:

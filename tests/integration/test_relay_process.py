@@ -132,14 +132,14 @@ def test_the_relay_stops_when_the_kiosk_dies(kiosk_data: Path) -> None:
         [
             sys.executable,
             "-c",
-            "import sys, time\n"
+            "import signal, sys, time\n"
             "from pathlib import Path\n"
             "from backend_client.relay_process import RelayProcess\n"
             "relay = RelayProcess(Path(sys.argv[1]))\n"
             "relay.start()\n"
             "while relay.pid is None: time.sleep(0.01)\n"
             "print(relay.pid, flush=True)\n"
-            "time.sleep(600)\n",
+            "signal.pause()  # until killed\n",
             str(kiosk_data),
         ],
         stdout=subprocess.PIPE,

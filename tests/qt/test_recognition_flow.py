@@ -265,8 +265,13 @@ def test_a_members_ble_tag_is_welcomed_on_entering_without_flapping_and_leaves_w
             qtbot.waitUntil(kiosk.window.welcome.isVisible, timeout=2000)
             assert kiosk.window.welcome.greeting.text() == "欢迎回来，王芳"
 
+            heard = bluez.advertisements("wang")
             bluez.walk("wang", -66, -74, 1.0)  # hovering between the thresholds
-            qtbot.wait(1200)
+            # The whole walk and a few advertisements at its far end (one per 50 ms).
+            qtbot.waitUntil(
+                lambda: bluez.rssi("wang") == -74 and bluez.advertisements("wang") >= heard + 24,
+                timeout=5000,
+            )
             assert kiosk.window.welcome.isVisible(), "no flapping inside the band"
             assert len(trace(tmp_path, "screen")) == 1
 

@@ -237,7 +237,7 @@ def test_hq_down_backs_off_without_a_busy_loop_and_resumes_when_it_returns(
     hq.go_down()
 
     kiosk.start_relay(base_delay=0.05, max_delay=0.4)
-    time.sleep(1.5)
+    time.sleep(1.5)  # not a wait for an event: the window the rate of tries is counted in
 
     # Mean pause is half the window (0.05, 0.1, 0.2, then 0.4): about 9 tries in 1.5 s.
     tries = len(kiosk.client.tries)
