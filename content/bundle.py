@@ -1,7 +1,8 @@
 """Load a content bundle directory and validate it, with errors a person can act on.
 
 A bundle is a directory: `manifest.json` lists every other file with its size
-and SHA-256; the JSON documents (catalog, planogram, playlist, recommendations)
+and SHA-256; the JSON documents (catalog, planogram, playlist, recommendations,
+and the optional consent notices, surveys, coupon campaigns and prize draws)
 follow the models in `content.model`; images sit beside them. `load_bundle`
 checks all of it, collects every problem it finds (file, field, what is wrong)
 and raises one `BundleError`, so whoever publishes content fixes it in one go.
@@ -26,14 +27,24 @@ from pydantic_core import ErrorDetails
 from content.model import (
     ASSET_PATH_PATTERN,
     SKU_PATTERN,
+    SLUG_PATTERN,
     AssetEntry,
     Catalog,
+    ConsentNotice,
+    ConsentPurpose,
+    CouponCampaign,
+    CouponCampaigns,
     FieldValueError,
     Manifest,
+    Notices,
     Planogram,
     Playlist,
+    PrizeDraw,
+    PrizeDraws,
     Product,
     Recommendations,
+    Survey,
+    Surveys,
 )
 
 MANIFEST: Final = "manifest.json"
@@ -41,7 +52,14 @@ CATALOG: Final = "catalog.json"
 PLANOGRAM: Final = "planogram.json"
 PLAYLIST: Final = "playlist.json"
 RECOMMENDATIONS: Final = "recommendations.json"
-DOCUMENTS: Final = (CATALOG, PLANOGRAM, PLAYLIST, RECOMMENDATIONS)
+DOCUMENTS: Final = (CATALOG, PLANOGRAM, PLAYLIST, RECOMMENDATIONS)  # every bundle has these
+NOTICES: Final = "notices.json"
+SURVEYS: Final = "surveys.json"
+COUPONS: Final = "coupons.json"
+PRIZES: Final = "prizes.json"
+# Absent means none: no sign-up, no surveys, no coupons, no draws. When
+# present they must be listed in the manifest like the others.
+OPTIONAL_DOCUMENTS: Final = (NOTICES, SURVEYS, COUPONS, PRIZES)
 
 # str(BundleError) is read in logs and on the attendant screen; the full list
 # stays available in `.problems`.
@@ -54,6 +72,9 @@ _PLAIN_NAME: Final = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*$")
 # Pydantic would quote the regular expression; people need the rule in words.
 _PATTERN_HINTS: Final = {
     SKU_PATTERN: "must be 1-64 letters, digits, '.', '_' or '-', starting with a letter or digit",
+    SLUG_PATTERN: (
+        "must be 1-40 lower-case letters, digits, '_' or '-', starting with a letter or digit"
+    ),
     ASSET_PATH_PATTERN: (
         "must be a relative path inside the bundle: letters, digits, '.', '_', '-' and '/',"
         " with no empty, '.' or '..' parts"
@@ -96,7 +117,10 @@ class BundleError(Exception):
 
 @dataclass(frozen=True, slots=True)
 class Bundle:
-    """A validated bundle; lookups by SKU and slot are dictionary lookups."""
+    """A validated bundle; lookups by SKU, slot and id are dictionary lookups.
+
+    The optional documents are empty tuples when the bundle has none.
+    """
 
     root: Path
     manifest: Manifest
@@ -104,10 +128,19 @@ class Bundle:
     planogram: Planogram
     playlist: Playlist
     recommendations: Recommendations
+    notices: tuple[ConsentNotice, ...] = ()
+    surveys: tuple[Survey, ...] = ()
+    campaigns: tuple[CouponCampaign, ...] = ()
+    prize_draws: tuple[PrizeDraw, ...] = ()
     _by_sku: dict[str, Product] = field(init=False, repr=False, compare=False)
     _sku_by_slot: dict[int, str] = field(init=False, repr=False, compare=False)
     _slot_by_sku: dict[str, int] = field(init=False, repr=False, compare=False)
     _assets: frozenset[str] = field(init=False, repr=False, compare=False)
+    _notices: dict[ConsentPurpose, ConsentNotice] = field(init=False, repr=False, compare=False)
+    _surveys: dict[str, Survey] = field(init=False, repr=False, compare=False)
+    _campaigns: dict[str, CouponCampaign] = field(init=False, repr=False, compare=False)
+    _campaigns_by_number: dict[int, CouponCampaign] = field(init=False, repr=False, compare=False)
+    _prize_draws: dict[str, PrizeDraw] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         # Built once here so the GUI thread never scans a 10,000-product catalog.
@@ -119,6 +152,11 @@ class Bundle:
             slot_by_sku.setdefault(assignment.sku, assignment.slot)
         object.__setattr__(self, "_slot_by_sku", slot_by_sku)
         object.__setattr__(self, "_assets", frozenset(a.path for a in self.manifest.assets))
+        object.__setattr__(self, "_notices", {n.purpose: n for n in self.notices})
+        object.__setattr__(self, "_surveys", {s.id: s for s in self.surveys})
+        object.__setattr__(self, "_campaigns", {c.id: c for c in self.campaigns})
+        object.__setattr__(self, "_campaigns_by_number", {c.number: c for c in self.campaigns})
+        object.__setattr__(self, "_prize_draws", {d.id: d for d in self.prize_draws})
 
     @property
     def release(self) -> str:
@@ -132,6 +170,22 @@ class Bundle:
 
     def slot_of(self, sku: str) -> int | None:
         return self._slot_by_sku.get(sku)
+
+    def notice(self, purpose: ConsentPurpose) -> ConsentNotice | None:
+        return self._notices.get(purpose)
+
+    def survey(self, survey_id: str) -> Survey | None:
+        return self._surveys.get(survey_id)
+
+    def campaign(self, campaign_id: str) -> CouponCampaign | None:
+        return self._campaigns.get(campaign_id)
+
+    def campaign_numbered(self, number: int) -> CouponCampaign | None:
+        """The campaign a coupon code names by its number."""
+        return self._campaigns_by_number.get(number)
+
+    def prize_draw(self, draw_id: str) -> PrizeDraw | None:
+        return self._prize_draws.get(draw_id)
 
     def asset(self, path: str) -> Path:
         """Absolute path of a file listed in the manifest (KeyError otherwise)."""
@@ -192,12 +246,25 @@ def _load(root: Path, *, verify_hashes: bool) -> Bundle:
     planogram = read_document(PLANOGRAM, Planogram)
     playlist = read_document(PLAYLIST, Playlist)
     recommendations = read_document(RECOMMENDATIONS, Recommendations)
+    present = {
+        name
+        for name in OPTIONAL_DOCUMENTS
+        if (root / name).exists() or (listed is not None and name in listed)
+    }
+    notices = read_document(NOTICES, Notices) if NOTICES in present else None
+    surveys = read_document(SURVEYS, Surveys) if SURVEYS in present else None
+    coupons = read_document(COUPONS, CouponCampaigns) if COUPONS in present else None
+    prizes = read_document(PRIZES, PrizeDraws) if PRIZES in present else None
 
     if listed is not None:
         _check_assets(root, listed, verify_hashes, problems)
         _check_images_listed(catalog, playlist, listed, problems)
     if catalog is not None:
         _check_skus_exist(catalog, planogram, recommendations, problems)
+    if coupons is not None or COUPONS not in present:  # a broken coupons.json: noise
+        _check_campaigns_exist(
+            coupons.campaigns if coupons is not None else (), surveys, prizes, problems
+        )
 
     if problems:
         raise BundleError(problems)
@@ -206,7 +273,18 @@ def _load(root: Path, *, verify_hashes: bool) -> Bundle:
     assert planogram is not None
     assert playlist is not None
     assert recommendations is not None
-    return Bundle(root, manifest, catalog, planogram, playlist, recommendations)
+    return Bundle(
+        root,
+        manifest,
+        catalog,
+        planogram,
+        playlist,
+        recommendations,
+        notices=notices.notices if notices is not None else (),
+        surveys=surveys.surveys if surveys is not None else (),
+        campaigns=coupons.campaigns if coupons is not None else (),
+        prize_draws=prizes.draws if prizes is not None else (),
+    )
 
 
 def field_path(loc: Sequence[str | int]) -> str:
@@ -236,7 +314,10 @@ def _read_document(
     try:
         data = (root / name).read_bytes()
     except FileNotFoundError:
-        problems.append(BundleProblem(name, "", "file is missing"))
+        if name in OPTIONAL_DOCUMENTS:  # only read when listed or there
+            problems.append(BundleProblem(name, "", f"is listed in {MANIFEST} but missing"))
+        else:
+            problems.append(BundleProblem(name, "", "file is missing"))
         return None
     except OSError as exc:
         problems.append(BundleProblem(name, "", f"cannot be read: {exc.strerror}"))
@@ -269,7 +350,8 @@ def _translate(name: str, errors: list[ErrorDetails]) -> list[BundleProblem]:
         message = error["msg"]
         cause = (error.get("ctx") or {}).get("error")
         if isinstance(cause, FieldValueError):
-            loc, message = cause.loc, str(cause)
+            # Its location is relative to the model (or field) that raised it.
+            loc, message = (*loc, *cause.loc), str(cause)
         elif error["type"] == "value_error":
             message = message.removeprefix("Value error, ")
         elif error["type"] == "string_pattern_mismatch":
@@ -298,7 +380,7 @@ def _check_assets(
     problems: list[BundleProblem],
 ) -> None:
     for path, entry in listed.items():
-        if path in DOCUMENTS:
+        if path in DOCUMENTS or path in OPTIONAL_DOCUMENTS:
             continue  # checked from the bytes already read
         full = root / path
         try:
@@ -403,4 +485,32 @@ def _check_skus_exist(
         BundleProblem(name, field_path(loc), f"SKU {sku!r} is not in {CATALOG}")
         for name, loc, sku in references
         if sku not in known
+    )
+
+
+def _check_campaigns_exist(
+    campaigns: Sequence[CouponCampaign],
+    surveys: Surveys | None,
+    prizes: PrizeDraws | None,
+    problems: list[BundleProblem],
+) -> None:
+    """Survey rewards and prizes must name campaigns in coupons.json."""
+    known = {campaign.id for campaign in campaigns}
+    references: list[tuple[str, tuple[str | int, ...], str]] = []
+    if surveys is not None:
+        references += [
+            (SURVEYS, ("surveys", index, "reward"), survey.reward)
+            for index, survey in enumerate(surveys.surveys)
+            if survey.reward is not None
+        ]
+    if prizes is not None:
+        references += [
+            (PRIZES, ("draws", index, "prizes", number, "campaign"), prize.campaign)
+            for index, draw in enumerate(prizes.draws)
+            for number, prize in enumerate(draw.prizes)
+        ]
+    problems.extend(
+        BundleProblem(name, field_path(loc), f"coupon campaign {campaign!r} is not in {COUPONS}")
+        for name, loc, campaign in references
+        if campaign not in known
     )

@@ -9,6 +9,7 @@ a document is an error, not silently ignored.
 from __future__ import annotations
 
 import enum
+from collections.abc import Hashable, Iterable
 from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Final
@@ -52,11 +53,38 @@ def _check_iso_datetime(value: str) -> str:
 IsoDateTime = Annotated[str, AfterValidator(_check_iso_datetime)]
 
 
+def _check_zoned_datetime(value: str) -> str:
+    # Campaigns and draws open and close at an instant every kiosk must agree
+    # on, and kiosks compare them with an aware `now`: a bare local time is
+    # ambiguous and would not even compare.
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        parsed = None
+    if parsed is None or parsed.utcoffset() is None:
+        raise ValueError(
+            "must be an ISO 8601 date and time with a UTC offset, e.g. 2025-06-18T09:30:00+08:00"
+        )
+    return value
+
+
+# IsoDateTime that must carry its UTC offset ("+08:00" or "Z").
+ZonedDateTime = Annotated[str, AfterValidator(_check_zoned_datetime)]
+
+SLUG_PATTERN: Final = r"^[a-z0-9][a-z0-9_-]{0,39}$"
+# An id a publisher chooses (survey, question, choice, campaign, draw, prize):
+# short and plain, so it reads well in events, logs and reports.
+Slug = Annotated[str, StringConstraints(pattern=SLUG_PATTERN)]
+
+
 class FieldValueError(ValueError):
     """A whole-document check that can still name the offending field.
 
     Pydantic reports errors of a model validator at the document itself; raising
     this lets `bundle.py` point at e.g. `products[7].sku` instead.
+
+    `loc` is relative to the model (or field) whose validator raises it:
+    `load_bundle` prefixes where pydantic found that model.
     """
 
     def __init__(self, message: str, loc: tuple[str | int, ...]) -> None:
@@ -191,5 +219,339 @@ class Manifest(_Frozen):
                 f"schema_version {self.schema_version} is not supported"
                 f" (expected {SCHEMA_VERSION})",
                 ("schema_version",),
+            )
+        return self
+
+
+# --- Consent, surveys, coupons and prize draws (optional documents) -------------
+
+
+def _duplicate(values: Iterable[Hashable]) -> tuple[int, int] | None:
+    """(index, index of the first occurrence) of the first repeated value, or None."""
+    seen: dict[Hashable, int] = {}
+    for index, value in enumerate(values):
+        first = seen.setdefault(value, index)
+        if first != index:
+            return index, first
+    return None
+
+
+def _check_window(starts_at: str, ends_at: str) -> None:
+    if datetime.fromisoformat(ends_at) <= datetime.fromisoformat(starts_at):
+        raise FieldValueError(f"must be after starts_at ({starts_at})", ("ends_at",))
+
+
+class ConsentPurpose(enum.StrEnum):
+    """What a shopper may agree to, each separately and each an unticked choice."""
+
+    MEMBERSHIP = "membership"
+    MARKETING = "marketing"  # offers by SMS and email
+    RECOGNITION = "recognition"  # being recognised by a member fob or tag
+    PERSONALISATION = "personalisation"  # recommendations from what they looked at
+
+
+NOTICE_TEXT_MAX: Final = 2000  # a notice longer than a screenful is not read
+
+
+def _check_notice_text(text: LocalizedText) -> LocalizedText:
+    for loc, value in (("zh-CN", text.zh_cn), ("en", text.en)):
+        if len(value) > NOTICE_TEXT_MAX:
+            raise FieldValueError(
+                f"is {len(value)} characters; a notice has at most {NOTICE_TEXT_MAX}", (loc,)
+            )
+    return text
+
+
+class ConsentNotice(_Frozen):
+    """The tick-box line for one purpose and the notice shown beside it.
+
+    `version` is recorded with every consent, so change it whenever the text changes.
+    """
+
+    purpose: ConsentPurpose
+    version: str = Field(min_length=1, max_length=50)
+    label: LocalizedText
+    text: Annotated[LocalizedText, AfterValidator(_check_notice_text)]
+
+
+class Notices(_Frozen):
+    """notices.json: one notice for each purpose, all four."""
+
+    notices: tuple[ConsentNotice, ...]
+
+    @model_validator(mode="after")
+    def _each_purpose_once(self) -> Notices:
+        twice = _duplicate(notice.purpose for notice in self.notices)
+        if twice is not None:
+            index, first = twice
+            raise FieldValueError(
+                f"a second notice for {self.notices[index].purpose.value!r}"
+                f" (first at notices[{first}])",
+                ("notices", index, "purpose"),
+            )
+        missing = [p.value for p in ConsentPurpose if p not in {n.purpose for n in self.notices}]
+        if missing:
+            raise FieldValueError(f"no notice for {', '.join(missing)}", ("notices",))
+        return self
+
+
+class QuestionKind(enum.StrEnum):
+    SMILEY = "smiley"  # four faces, 1 (very unhappy) .. 4 (very happy)
+    NPS = "nps"  # 0..10, "how likely are you to recommend us"
+    SINGLE = "single"  # one of the choices
+    MULTIPLE = "multiple"  # any of the choices
+    TEXT = "text"  # free text, up to max_length characters
+
+
+END: Final = "end"  # branch target: the survey ends here
+MIN_CHOICES: Final = 2
+MAX_CHOICES: Final = 8  # more than fit as buttons on one screen
+_SCORE_KEYS: Final = {
+    QuestionKind.SMILEY: tuple(str(score) for score in range(1, 5)),
+    QuestionKind.NPS: tuple(str(score) for score in range(11)),
+}
+
+
+class SurveyChoice(_Frozen):
+    id: Slug
+    label: LocalizedText
+
+
+class SurveyQuestion(_Frozen):
+    """One question; `branches` maps an answer to the id of the next question or "end".
+
+    Keys are a choice id (single), "1".."4" (smiley) or "0".."10" (nps); other
+    kinds cannot branch. Without a branch the next question in order follows.
+    """
+
+    id: Slug
+    kind: QuestionKind
+    prompt: LocalizedText
+    choices: tuple[SurveyChoice, ...] = ()
+    max_length: int = Field(default=200, ge=1, le=500)  # text questions only
+    optional: bool = False
+    branches: dict[str, str] = {}
+
+    @model_validator(mode="after")
+    def _fits_its_kind(self) -> SurveyQuestion:
+        with_choices = self.kind in (QuestionKind.SINGLE, QuestionKind.MULTIPLE)
+        if with_choices and not MIN_CHOICES <= len(self.choices) <= MAX_CHOICES:
+            raise FieldValueError(
+                f"a {self.kind.value} question needs {MIN_CHOICES} to {MAX_CHOICES} choices,"
+                f" not {len(self.choices)}",
+                ("choices",),
+            )
+        if not with_choices and self.choices:
+            raise FieldValueError(f"a {self.kind.value} question has no choices", ("choices",))
+        twice = _duplicate(choice.id for choice in self.choices)
+        if twice is not None:
+            index, first = twice
+            raise FieldValueError(
+                f"duplicate choice id {self.choices[index].id!r} (first at choices[{first}])",
+                ("choices", index, "id"),
+            )
+        if self.kind is QuestionKind.SINGLE:
+            keys: tuple[str, ...] = tuple(choice.id for choice in self.choices)
+            expected = "a choice id of this question"
+        elif self.kind in _SCORE_KEYS:
+            keys = _SCORE_KEYS[self.kind]
+            expected = f'"{keys[0]}" to "{keys[-1]}"'
+        else:
+            keys, expected = (), ""
+        for key in self.branches:
+            if not keys:
+                raise FieldValueError(
+                    f"a {self.kind.value} question cannot branch"
+                    " (only single, smiley and nps questions can)",
+                    ("branches", key),
+                )
+            if key not in keys:
+                raise FieldValueError(
+                    f"{key!r} is not an answer to this {self.kind.value} question"
+                    f" (expected {expected})",
+                    ("branches", key),
+                )
+        return self
+
+
+class LowScore(_Frozen):
+    """Answers at or below these alert the store's staff."""
+
+    smiley: int = Field(default=2, ge=1, le=4)
+    nps: int = Field(default=6, ge=0, le=10)  # 0..6: NPS detractors
+
+
+MAX_QUESTIONS: Final = 10  # a kiosk survey longer than this is abandoned half way
+
+
+class Survey(_Frozen):
+    id: Slug
+    title: LocalizedText
+    questions: tuple[SurveyQuestion, ...] = Field(min_length=1, max_length=MAX_QUESTIONS)
+    reward: str | None = None  # coupon campaign id given on completion
+    low_score: LowScore = LowScore()
+    terminal: bool = False  # a one-question smiley "HappyOrNot" survey
+
+    @model_validator(mode="after")
+    def _flows_forward(self) -> Survey:
+        position: dict[str, int] = {}
+        for index, question in enumerate(self.questions):
+            if question.id == END:
+                raise FieldValueError(
+                    f"{END!r} is reserved for ending the survey", ("questions", index, "id")
+                )
+            first = position.setdefault(question.id, index)
+            if first != index:
+                raise FieldValueError(
+                    f"duplicate question id {question.id!r} (first at questions[{first}])",
+                    ("questions", index, "id"),
+                )
+        for index, question in enumerate(self.questions):
+            for key, target in question.branches.items():
+                where = ("questions", index, "branches", key)
+                if target == END:
+                    continue
+                if target not in position:
+                    raise FieldValueError(
+                        f"no question {target!r} in this survey (or {END!r} to end it)", where
+                    )
+                if position[target] <= index:
+                    # Only forward jumps, so every run of the survey ends.
+                    raise FieldValueError(
+                        f"question {target!r} is not after this one; a branch can only go"
+                        f" forward (or to {END!r})",
+                        where,
+                    )
+        if self.terminal:
+            if len(self.questions) != 1:
+                raise FieldValueError("a terminal survey has exactly one question", ("questions",))
+            if self.questions[0].kind is not QuestionKind.SMILEY:
+                raise FieldValueError(
+                    "a terminal survey asks a smiley question", ("questions", 0, "kind")
+                )
+        return self
+
+
+class Surveys(_Frozen):
+    """surveys.json."""
+
+    surveys: tuple[Survey, ...]
+
+    @model_validator(mode="after")
+    def _unique_ids(self) -> Surveys:
+        twice = _duplicate(survey.id for survey in self.surveys)
+        if twice is not None:
+            index, first = twice
+            raise FieldValueError(
+                f"duplicate survey id {self.surveys[index].id!r} (first at surveys[{first}])",
+                ("surveys", index, "id"),
+            )
+        return self
+
+
+MAX_CAMPAIGN_NUMBER: Final = 4095  # 12 bits in a coupon code
+
+
+class CouponCampaign(_Frozen):
+    """A kind of coupon kiosks may issue: what it is worth, when, and how many.
+
+    A code is issued only from `starts_at` until `ends_at` (exclusive) and
+    expires at the end of local day issue day + `valid_days` - 1.
+    """
+
+    id: Slug
+    number: int = Field(ge=1, le=MAX_CAMPAIGN_NUMBER)  # the campaign's number inside codes
+    title: LocalizedText
+    terms: LocalizedText
+    value: Money | None = None  # exactly one of value / percent_off
+    percent_off: int | None = Field(default=None, ge=1, le=100)
+    starts_at: ZonedDateTime
+    ends_at: ZonedDateTime
+    valid_days: int = Field(default=30, ge=1, le=366)
+    daily_budget: int = Field(ge=0)  # codes this kiosk may issue per local day
+    per_member_limit: int = Field(default=1, ge=1)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> CouponCampaign:
+        if self.value is None and self.percent_off is None:
+            raise FieldValueError(
+                "give either value (money off) or percent_off, one of the two", ()
+            )
+        if self.value is not None and self.percent_off is not None:
+            raise FieldValueError("give either value or percent_off, not both", ("percent_off",))
+        if self.value is not None and self.value.amount <= 0:
+            raise FieldValueError("a coupon must be worth more than 0", ("value", "amount"))
+        _check_window(self.starts_at, self.ends_at)
+        return self
+
+
+class CouponCampaigns(_Frozen):
+    """coupons.json: campaign ids and numbers unique."""
+
+    campaigns: tuple[CouponCampaign, ...]
+
+    @model_validator(mode="after")
+    def _unique(self) -> CouponCampaigns:
+        for name in ("id", "number"):
+            twice = _duplicate(getattr(campaign, name) for campaign in self.campaigns)
+            if twice is not None:
+                index, first = twice
+                value = getattr(self.campaigns[index], name)
+                raise FieldValueError(
+                    f"duplicate campaign {name} {value!r} (first at campaigns[{first}])",
+                    ("campaigns", index, name),
+                )
+        return self
+
+
+class Prize(_Frozen):
+    id: Slug
+    campaign: str  # coupon campaign id won
+    chance: Decimal = Field(gt=0, le=1)  # Decimal: chances must add up exactly
+    daily_cap: int = Field(ge=0)  # wins per local day on this kiosk
+
+
+MAX_PRIZES: Final = 20
+
+
+class PrizeDraw(_Frozen):
+    id: Slug
+    title: LocalizedText
+    prizes: tuple[Prize, ...] = Field(min_length=1, max_length=MAX_PRIZES)
+    draws_per_member_per_day: int = Field(default=1, ge=1)
+    starts_at: ZonedDateTime
+    ends_at: ZonedDateTime
+
+    @model_validator(mode="after")
+    def _consistent(self) -> PrizeDraw:
+        twice = _duplicate(prize.id for prize in self.prizes)
+        if twice is not None:
+            index, first = twice
+            raise FieldValueError(
+                f"duplicate prize id {self.prizes[index].id!r} (first at prizes[{first}])",
+                ("prizes", index, "id"),
+            )
+        total = sum((prize.chance for prize in self.prizes), Decimal(0))
+        if total > 1:
+            raise FieldValueError(
+                f"chances add up to {total}; at most 1 (the rest is no prize)", ("prizes",)
+            )
+        _check_window(self.starts_at, self.ends_at)
+        return self
+
+
+class PrizeDraws(_Frozen):
+    """prizes.json."""
+
+    draws: tuple[PrizeDraw, ...]
+
+    @model_validator(mode="after")
+    def _unique_ids(self) -> PrizeDraws:
+        twice = _duplicate(draw.id for draw in self.draws)
+        if twice is not None:
+            index, first = twice
+            raise FieldValueError(
+                f"duplicate draw id {self.draws[index].id!r} (first at draws[{first}])",
+                ("draws", index, "id"),
             )
         return self

@@ -3,7 +3,9 @@
 For the demo, for tests and for the cold-start benchmark
 (`kiosk-sample-bundle OUT --products 10000`). Everything is made up: the four
 brands, models, chipsets and OS names; the pictures are drawn here with Pillow
-(drawn at twice the size and downsampled, so edges are smooth). The same
+(drawn at twice the size and downsampled, so edges are smooth). It also
+carries the chain's consent notices, a smiley and a visit survey, three coupon
+campaigns and a daily prize draw, in Chinese and English. The same
 arguments give the same bundle, byte for byte, so a regenerated sample installs
 as the same release.
 
@@ -34,22 +36,45 @@ from typing import Final, Literal
 from PIL import Image, ImageDraw, ImageFilter, ImageFont
 from pydantic import BaseModel
 
-from content.bundle import CATALOG, MANIFEST, PLANOGRAM, PLAYLIST, RECOMMENDATIONS
+from content.bundle import (
+    CATALOG,
+    COUPONS,
+    MANIFEST,
+    NOTICES,
+    PLANOGRAM,
+    PLAYLIST,
+    PRIZES,
+    RECOMMENDATIONS,
+    SURVEYS,
+)
 from content.model import (
     SCHEMA_VERSION,
     SKU_PATTERN,
     AssetEntry,
     Catalog,
+    ConsentNotice,
+    ConsentPurpose,
+    CouponCampaign,
+    CouponCampaigns,
     LocalizedText,
     Manifest,
     Money,
+    Notices,
     PhoneSpecs,
     Planogram,
     Playlist,
     PlaylistItem,
+    Prize,
+    PrizeDraw,
+    PrizeDraws,
     Product,
+    QuestionKind,
     Recommendations,
     SlotAssignment,
+    Survey,
+    SurveyChoice,
+    SurveyQuestion,
+    Surveys,
 )
 
 RGB = tuple[int, int, int]
@@ -189,6 +214,248 @@ _STORAGE_PRICE_STEP: Final = 500  # CNY per storage step, as chains price varian
 _SOLD_OUT_SHARE: Final = 0.1  # about one in ten sold out, so screens show both cases
 
 
+# --- Consent notices, surveys, coupons and the prize draw ------------------------
+# Fixed text, not drawn from the seed: the demo and the tests rely on these ids.
+
+NOTICE_VERSION: Final = "2026-11"
+VISIT_SURVEY: Final = "visit"
+SMILEY_SURVEY: Final = "smiley"
+SURVEY_REWARD: Final = "accessory-50"  # the visit survey's thank-you coupon
+CASE_DISCOUNT: Final = "case-10-off"
+GRAND_PRIZE: Final = "phone-200"
+DAILY_DRAW: Final = "daily-draw"
+# Far enough either side of today that the demo and tests work for years.
+CAMPAIGNS_START: Final = "2025-01-01T00:00:00+08:00"
+CAMPAIGNS_END: Final = "2030-01-01T00:00:00+08:00"
+
+
+def _text(zh: str, en: str) -> LocalizedText:
+    return LocalizedText(zh_cn=zh, en=en)
+
+
+def sample_notices() -> Notices:
+    """One notice per consent purpose: what is kept, what for, how to withdraw."""
+
+    def notice(purpose: ConsentPurpose, label: LocalizedText, text: LocalizedText) -> ConsentNotice:
+        return ConsentNotice(purpose=purpose, version=NOTICE_VERSION, label=label, text=text)
+
+    return Notices(
+        notices=(
+            notice(
+                ConsentPurpose.MEMBERSHIP,
+                _text("成为会员（必选）", "Become a member (required)"),
+                _text(
+                    "我们保存您的手机号码、会员编号和您领取及使用优惠券的记录，用于管理会员账户"
+                    "和核销优惠券。这些资料只保存在本连锁的会员系统中，不会出售给任何人。"
+                    "您可随时在任一门店服务台注销会员，我们将在30天内删除这些资料。",
+                    "We keep your mobile number, your member number and a record of the"
+                    " coupons you receive and use, to run your membership and redeem your"
+                    " coupons. They stay in our chain's member system and are never sold."
+                    " You can close your membership at any time at any store's service desk;"
+                    " we then delete this data within 30 days.",
+                ),
+            ),
+            notice(
+                ConsentPurpose.MARKETING,
+                _text("通过短信和邮件接收优惠信息（可选）", "Offers by SMS and email (optional)"),
+                _text(
+                    "我们会用您的手机号码和电子邮箱（如您提供）发送新品和优惠信息，每月不超过"
+                    "四条。回复短信“TD”或点击邮件中的退订链接即可随时退订，也可在门店服务台"
+                    "撤回。撤回不影响您的会员资格。",
+                    "We use your mobile number and your email address (if you give one) to"
+                    " send news of phones and offers, at most four messages a month. Reply TD"
+                    " to any SMS or use the unsubscribe link in any email to stop at any"
+                    " time, or ask at a service desk. Stopping does not affect your"
+                    " membership.",
+                ),
+            ),
+            notice(
+                ConsentPurpose.RECOGNITION,
+                _text(
+                    "用会员钥匙扣或标签识别我（可选）",
+                    "Recognise me by my member fob or tag (optional)",
+                ),
+                _text(
+                    "您在自助屏前轻触或带着会员钥匙扣、标签时，自助屏会认出您并显示您的优惠。"
+                    "我们只保存由标签编号加密生成的代码（不保存编号本身），以及识别的时间和"
+                    "门店；不采集人脸或其他生物特征。您可随时在门店服务台解绑，解绑后该代码"
+                    "即被删除。",
+                    "When you tap or carry your member fob or tag at a kiosk, it recognises"
+                    " you and shows your offers. We keep only a scrambled code made from the"
+                    " tag's number (never the number itself), with the time and store where"
+                    " it was seen; no face or other biometric data. Unlink the tag at any"
+                    " time at a service desk and the code is deleted.",
+                ),
+            ),
+            notice(
+                ConsentPurpose.PERSONALISATION,
+                _text(
+                    "根据我看过和买过的商品为我推荐（可选）",
+                    "Recommendations based on what I look at and buy (optional)",
+                ),
+                _text(
+                    "我们记录您在自助屏上拿起和查看过的机型以及您的购买记录，用来为您推荐更"
+                    "合适的手机和配件。不勾选时，您看到的推荐与其他顾客相同。您可随时在门店"
+                    "服务台撤回，撤回后我们将删除这些记录。",
+                    "We note which phones you pick up and look at on our kiosks, and what you"
+                    " buy, to suggest phones and accessories that suit you. Without this you"
+                    " see the same suggestions as everyone else. Withdraw at any time at a"
+                    " service desk and we delete these records.",
+                ),
+            ),
+        )
+    )
+
+
+def sample_surveys() -> Surveys:
+    """A one-tap smiley survey, and a short visit survey that earns a coupon."""
+    how_was_it = _text("今天的购物体验如何？", "How was your shopping experience today?")
+    return Surveys(
+        surveys=(
+            Survey(
+                id=SMILEY_SURVEY,
+                title=_text("今天的购物体验", "Today's shopping experience"),
+                questions=(
+                    SurveyQuestion(id="experience", kind=QuestionKind.SMILEY, prompt=how_was_it),
+                ),
+                terminal=True,
+            ),
+            Survey(
+                id=VISIT_SURVEY,
+                title=_text("一分钟购物体验调查", "One-minute survey about your visit"),
+                questions=(
+                    SurveyQuestion(
+                        id="experience",
+                        kind=QuestionKind.SMILEY,
+                        prompt=how_was_it,
+                        # Happy shoppers skip "what went wrong".
+                        branches={"3": "recommend", "4": "recommend"},
+                    ),
+                    SurveyQuestion(
+                        id="what-went-wrong",
+                        kind=QuestionKind.SINGLE,
+                        prompt=_text("哪方面最让您不满意？", "What disappointed you most?"),
+                        choices=(
+                            SurveyChoice(
+                                id="waiting", label=_text("等候时间太长", "Waiting too long")
+                            ),
+                            SurveyChoice(
+                                id="staff", label=_text("店员的服务", "Help from our staff")
+                            ),
+                            SurveyChoice(id="price", label=_text("价格", "Prices")),
+                            SurveyChoice(
+                                id="stock",
+                                label=_text(
+                                    "想要的机型或颜色缺货",
+                                    "The model or colour I wanted was out of stock",
+                                ),
+                            ),
+                            SurveyChoice(
+                                id="kiosk", label=_text("自助屏不好用", "The kiosk was hard to use")
+                            ),
+                            SurveyChoice(id="other", label=_text("其他", "Something else")),
+                        ),
+                    ),
+                    SurveyQuestion(
+                        id="recommend",
+                        kind=QuestionKind.NPS,
+                        prompt=_text(
+                            "您有多大可能向朋友推荐我们的门店？",
+                            "How likely are you to recommend our store to a friend?",
+                        ),
+                    ),
+                    SurveyQuestion(
+                        id="comments",
+                        kind=QuestionKind.TEXT,
+                        prompt=_text(
+                            "还有什么想告诉我们的吗？（选填）",
+                            "Anything else you would like to tell us? (optional)",
+                        ),
+                        max_length=200,
+                        optional=True,
+                    ),
+                ),
+                reward=SURVEY_REWARD,
+            ),
+        )
+    )
+
+
+def sample_campaigns() -> CouponCampaigns:
+    """The survey's thank-you coupon and the two draw prizes."""
+    return CouponCampaigns(
+        campaigns=(
+            CouponCampaign(
+                id=SURVEY_REWARD,
+                number=1,
+                title=_text("配件立减¥50", "¥50 off accessories"),
+                terms=_text(
+                    "购买配件满¥199可用。每单限用一张，不与其他优惠同享，不可兑换现金。",
+                    "On accessories worth ¥199 or more. One coupon per order; not with other"
+                    " offers; no cash value.",
+                ),
+                value=Money(amount=Decimal("50.00")),
+                starts_at=CAMPAIGNS_START,
+                ends_at=CAMPAIGNS_END,
+                valid_days=30,
+                daily_budget=50,
+                per_member_limit=1,
+            ),
+            CouponCampaign(
+                id=CASE_DISCOUNT,
+                number=2,
+                title=_text("手机壳9折", "10% off a phone case"),
+                terms=_text(
+                    "购买任意手机壳一件享9折。每单限用一张，不可兑换现金。",
+                    "10% off any one phone case. One coupon per order; no cash value.",
+                ),
+                percent_off=10,
+                starts_at=CAMPAIGNS_START,
+                ends_at=CAMPAIGNS_END,
+                valid_days=14,
+                daily_budget=20,
+                per_member_limit=3,
+            ),
+            CouponCampaign(
+                id=GRAND_PRIZE,
+                number=3,
+                title=_text("购机立减¥200", "¥200 off a new phone"),
+                terms=_text(
+                    "购买标价¥2999及以上的任意手机可用。每单限用一张，不与其他优惠同享，"
+                    "不可兑换现金。",
+                    "On any phone priced ¥2,999 or more. One coupon per order; not with"
+                    " other offers; no cash value.",
+                ),
+                value=Money(amount=Decimal("200.00")),
+                starts_at=CAMPAIGNS_START,
+                ends_at=CAMPAIGNS_END,
+                valid_days=30,
+                daily_budget=2,
+                per_member_limit=1,
+            ),
+        )
+    )
+
+
+def sample_prize_draws() -> PrizeDraws:
+    """One daily draw for members: mostly a case discount, rarely ¥200 off a phone."""
+    return PrizeDraws(
+        draws=(
+            PrizeDraw(
+                id=DAILY_DRAW,
+                title=_text("会员每日幸运抽奖", "Members' daily lucky draw"),
+                prizes=(
+                    Prize(id="grand", campaign=GRAND_PRIZE, chance=Decimal("0.05"), daily_cap=1),
+                    Prize(id="case", campaign=CASE_DISCOUNT, chance=Decimal("0.2"), daily_cap=20),
+                ),
+                draws_per_member_per_day=1,
+                starts_at=CAMPAIGNS_START,
+                ends_at=CAMPAIGNS_END,
+            ),
+        )
+    )
+
+
 # --- Bundle ---------------------------------------------------------------------
 
 
@@ -290,6 +557,10 @@ def _write_bundle(out: Path, *, products: int, release: str | None, seed: int) -
     writer.write(PLANOGRAM, _json(planogram))
     writer.write(PLAYLIST, _json(playlist))
     writer.write(RECOMMENDATIONS, _json(recommendations))
+    writer.write(NOTICES, _json(sample_notices()))
+    writer.write(SURVEYS, _json(sample_surveys()))
+    writer.write(COUPONS, _json(sample_campaigns()))
+    writer.write(PRIZES, _json(sample_prize_draws()))
     manifest = Manifest(
         schema_version=SCHEMA_VERSION,
         release=release or f"sample-{products}-{seed}",

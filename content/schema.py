@@ -19,14 +19,29 @@ from typing import Any, Final
 from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
-from content.bundle import CATALOG, MANIFEST, PLANOGRAM, PLAYLIST, RECOMMENDATIONS
+from content.bundle import (
+    CATALOG,
+    COUPONS,
+    MANIFEST,
+    NOTICES,
+    OPTIONAL_DOCUMENTS,
+    PLANOGRAM,
+    PLAYLIST,
+    PRIZES,
+    RECOMMENDATIONS,
+    SURVEYS,
+)
 from content.model import (
     SCHEMA_VERSION,
     Catalog,
+    CouponCampaigns,
     Manifest,
+    Notices,
     Planogram,
     Playlist,
+    PrizeDraws,
     Recommendations,
+    Surveys,
 )
 
 SCHEMA_PATH: Final = Path(__file__).resolve().parent.parent / "docs" / "bundle.schema.json"
@@ -36,6 +51,10 @@ DOCUMENT_MODELS: Final[dict[str, type[BaseModel]]] = {
     PLANOGRAM: Planogram,
     PLAYLIST: Playlist,
     RECOMMENDATIONS: Recommendations,
+    NOTICES: Notices,
+    SURVEYS: Surveys,
+    COUPONS: CouponCampaigns,
+    PRIZES: PrizeDraws,
 }
 
 
@@ -53,13 +72,14 @@ def bundle_schema() -> dict[str, Any]:
         "description": (
             "A bundle is a directory; each property here is one JSON file in it."
             " Images are listed in manifest.json with their SHA-256 and size."
+            f" Optional: {', '.join(OPTIONAL_DOCUMENTS)} (absent means none)."
             " Validate a single document against #/$defs/<Model>."
         ),
         "type": "object",
         "properties": {
             name: refs[(model, "validation")] for name, model in DOCUMENT_MODELS.items()
         },
-        "required": list(DOCUMENT_MODELS),
+        "required": [name for name in DOCUMENT_MODELS if name not in OPTIONAL_DOCUMENTS],
         "$defs": definitions["$defs"],
     }
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 from pathlib import Path
 
@@ -12,8 +13,10 @@ from helpers.bundles import sample_bundle
 from PIL import Image
 
 from content.bundle import load_bundle
+from content.model import ConsentPurpose, QuestionKind
 from content.sample import main, write_sample_bundle
 
+SHANGHAI = timezone(timedelta(hours=8))
 REAL_BRANDS = ("apple", "samsung", "huawei", "xiaomi", "oppo", "vivo", "honor", "oneplus")
 
 
@@ -126,3 +129,61 @@ def test_ten_thousand_products_reuse_a_few_pictures(tmp_path: Path) -> None:
     assert len({p.sku for p in bundle.catalog.products}) == 10_000
     pictures = {image for p in bundle.catalog.products for image in p.images}
     assert len(pictures) <= 2 * 24
+
+
+def test_sample_offers_consent_surveys_coupons_and_a_draw_for_years(sample_dir: Path) -> None:
+    bundle = load_bundle(sample_dir)
+
+    assert [n.purpose for n in bundle.notices] == list(ConsentPurpose)
+    for notice in bundle.notices:
+        assert notice.version == "2026-11"
+        assert notice.label.zh_cn != notice.label.en
+        assert "服务台" in notice.text.zh_cn or "退订" in notice.text.zh_cn  # how to withdraw
+    membership = bundle.notice(ConsentPurpose.MEMBERSHIP)
+    assert membership is not None
+    assert "必选" in membership.label.zh_cn
+
+    smiley = bundle.survey("smiley")
+    assert smiley is not None
+    assert smiley.terminal
+    assert smiley.questions[0].prompt.zh_cn == "今天的购物体验如何？"
+
+    visit = bundle.survey("visit")
+    assert visit is not None
+    assert [(q.id, q.kind) for q in visit.questions] == [
+        ("experience", QuestionKind.SMILEY),
+        ("what-went-wrong", QuestionKind.SINGLE),
+        ("recommend", QuestionKind.NPS),
+        ("comments", QuestionKind.TEXT),
+    ]
+    # Unhappy shoppers are asked what went wrong; happy ones go straight on.
+    assert "1" not in visit.questions[0].branches
+    assert "2" not in visit.questions[0].branches
+    assert visit.questions[0].branches["4"] == "recommend"
+    assert visit.questions[3].optional
+    assert visit.reward == "accessory-50"
+
+    assert [(c.id, c.number) for c in bundle.campaigns] == [
+        ("accessory-50", 1),
+        ("case-10-off", 2),
+        ("phone-200", 3),
+    ]
+    reward = bundle.campaign("accessory-50")
+    assert reward is not None
+    assert reward.value is not None
+    assert reward.value.amount == Decimal("50.00")
+    case = bundle.campaign("case-10-off")
+    assert case is not None
+    assert case.percent_off == 10
+
+    draw = bundle.prize_draw("daily-draw")
+    assert draw is not None
+    assert [(p.id, p.campaign, p.chance) for p in draw.prizes] == [
+        ("grand", "phone-200", Decimal("0.05")),
+        ("case", "case-10-off", Decimal("0.2")),
+    ]
+    # Open from before the tests were written until years after.
+    windows = [(c.starts_at, c.ends_at) for c in bundle.campaigns]
+    for starts_at, ends_at in [*windows, (draw.starts_at, draw.ends_at)]:
+        assert datetime.fromisoformat(starts_at) <= datetime(2025, 1, 1, tzinfo=SHANGHAI)
+        assert datetime.fromisoformat(ends_at) >= datetime(2030, 1, 1, tzinfo=SHANGHAI)
