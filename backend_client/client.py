@@ -33,7 +33,7 @@ from typing import Any, Final, Self, TypeGuard
 import requests
 from urllib3.exceptions import MaxRetryError
 
-from backend_client.credentials import Credentials, check_hq_url
+from backend_client.credentials import Credentials, check_hq_url, credentials_from_enrolment
 from backend_client.feed import FeedEntry, FeedPage
 
 _log = logging.getLogger("backend_client.client")
@@ -248,12 +248,7 @@ def enroll(
     if not isinstance(document, dict):
         raise HqUnavailable("HQ's enrolment answer is not a JSON object")
     try:
-        return Credentials(
-            hq_url=url,
-            store_id=document["store_id"],
-            kiosk_id=document["kiosk_id"],
-            token=document["token"],
-        )
+        return credentials_from_enrolment(url, document)
     except KeyError as missing:
         raise HqUnavailable(f"HQ's enrolment answer lacks {missing}") from None
     except (TypeError, ValueError) as exc:

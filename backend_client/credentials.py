@@ -4,16 +4,24 @@ Enrolment (`kiosk enroll`) writes them to `<data dir>/hq.json`, mode 0600; the
 kiosk reads them at start. The token is a secret: it never appears in a repr, a
 log line or an error message, and a file others could read is refused rather
 than used.
+
+Enrolment also gives the kiosk its number inside coupon codes (`kiosk_no`) and
+its coupon key (`coupon_key`, 32 bytes; base64 in the file), as secret as the
+token. A file written before HQ gave them out still loads, with both None: that
+kiosk issues no coupon codes until it enrols again.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import contextlib
 import ipaddress
 import json
 import os
 import re
 import stat
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
@@ -29,6 +37,9 @@ _TOKEN_PATTERN: Final = re.compile(r"[A-Za-z0-9._~+/=-]+")
 
 _LOOPBACK_NAMES: Final = frozenset({"localhost"})
 
+COUPON_KEY_BYTES: Final = 32
+MAX_KIOSK_NO: Final = 2**20 - 1  # what a coupon code's kiosk field holds
+
 
 class CredentialsError(Exception):
     """The credentials file cannot be used; the message says why and what to do."""
@@ -42,6 +53,9 @@ class Credentials:
     store_id: str
     kiosk_id: str
     token: str = field(repr=False)
+    # Both or neither: what this kiosk issues coupon codes with.
+    kiosk_no: int | None = None
+    coupon_key: bytes | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "hq_url", check_hq_url(self.hq_url))
@@ -51,6 +65,46 @@ class Credentials:
                 raise ValueError(f"{name} must be a non-empty string")
         if not isinstance(self.token, str) or not _TOKEN_PATTERN.fullmatch(self.token):
             raise ValueError("token must be a non-empty bearer token (letters, digits, ._~+/=-)")
+        if (self.kiosk_no is None) != (self.coupon_key is None):
+            raise ValueError("kiosk_no and coupon_key go together")
+        if self.kiosk_no is not None and (
+            isinstance(self.kiosk_no, bool)
+            or not isinstance(self.kiosk_no, int)
+            or not 0 <= self.kiosk_no <= MAX_KIOSK_NO
+        ):
+            raise ValueError(f"kiosk_no must be an integer from 0 to {MAX_KIOSK_NO}")
+        if self.coupon_key is not None and (
+            not isinstance(self.coupon_key, bytes) or len(self.coupon_key) != COUPON_KEY_BYTES
+        ):
+            raise ValueError(f"coupon_key must be {COUPON_KEY_BYTES} bytes")
+
+
+def credentials_from_enrolment(hq_url: str, answer: Mapping[str, Any]) -> Credentials:
+    """Credentials from HQ's enrolment answer (docs/hq-api.md): KeyError for a missing
+    field, TypeError or ValueError for a malformed one; messages never quote secrets.
+
+    An answer without `kiosk_no` and `coupon_key` (an HQ from before coupons) gives
+    credentials without them.
+    """
+    return Credentials(
+        hq_url=hq_url,
+        store_id=answer["store_id"],
+        kiosk_id=answer["kiosk_id"],
+        token=answer["token"],
+        kiosk_no=answer.get("kiosk_no"),
+        coupon_key=_coupon_key(answer.get("coupon_key")),
+    )
+
+
+def _coupon_key(encoded: object) -> bytes | None:
+    if encoded is None:
+        return None
+    if not isinstance(encoded, str):
+        raise TypeError("coupon_key must be base64 text")
+    try:
+        return base64.b64decode(encoded, validate=True)
+    except (binascii.Error, ValueError):
+        raise ValueError("coupon_key must be base64 text") from None
 
 
 def check_hq_url(url: str) -> str:
@@ -131,12 +185,7 @@ def _parse(path: Path, raw: bytes) -> Credentials:
     if missing:
         raise CredentialsError(f"{path} lacks {', '.join(missing)}; enrol the kiosk again")
     try:
-        return Credentials(
-            hq_url=document["hq_url"],
-            store_id=document["store_id"],
-            kiosk_id=document["kiosk_id"],
-            token=document["token"],
-        )
+        return credentials_from_enrolment(document["hq_url"], document)
     except (TypeError, ValueError, AttributeError) as exc:
         # The messages name fields and the URL, never the token's value.
         raise CredentialsError(f"{path}: {exc}") from None
@@ -150,12 +199,15 @@ def save_credentials(data_dir: Path, credentials: Credentials) -> Path:
     """
     data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
     path = credentials_path(data_dir)
-    document = {
+    document: dict[str, Any] = {
         "hq_url": credentials.hq_url,
         "store_id": credentials.store_id,
         "kiosk_id": credentials.kiosk_id,
         "token": credentials.token,
     }
+    if credentials.kiosk_no is not None and credentials.coupon_key is not None:
+        document["kiosk_no"] = credentials.kiosk_no
+        document["coupon_key"] = base64.b64encode(credentials.coupon_key).decode("ascii")
     encoded = (json.dumps(document, indent=2, ensure_ascii=False) + "\n").encode()
     staging = path.with_name(f".{path.name}.{os.getpid()}.{os.urandom(4).hex()}")
     fd = os.open(staging, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, _PRIVATE_MODE)

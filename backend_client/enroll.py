@@ -3,9 +3,10 @@
     kiosk enroll --hq https://hq.example.com --code 7KQ2-M9XD-4HRT [--name "entrance screen"]
 
 Saves `<data dir>/hq.json` (mode 0600) and prints which store and kiosk HQ made
-this machine; never the token. Existing credentials are kept unless `--force`
-is given, and that is checked before HQ sees the code, so a refused overwrite
-does not use the code up. Every failure is one line on stderr and exit code 1.
+this machine, and its number in coupon codes; never the token nor the coupon key.
+Existing credentials are kept unless `--force` is given, and that is checked
+before HQ sees the code, so a refused overwrite does not use the code up. Every
+failure is one line on stderr and exit code 1.
 """
 
 from __future__ import annotations
@@ -91,8 +92,9 @@ def _enroll(args: argparse.Namespace, data_dir: Path) -> None:
             f"but cannot save {credentials_path(data_dir)}: {exc.strerror or exc}; "
             "ask HQ for a new code"
         ) from None
+    coupons = "" if credentials.kiosk_no is None else f" (kiosk number {credentials.kiosk_no})"
     print(
-        f"enrolled as kiosk {credentials.kiosk_id} of store {credentials.store_id}; "
+        f"enrolled as kiosk {credentials.kiosk_id}{coupons} of store {credentials.store_id}; "
         f"credentials saved to {path}"
     )
 

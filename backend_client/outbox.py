@@ -8,6 +8,9 @@ One SQLite file (WAL, synchronous=FULL) with three tables:
 - `dead_letter`: records HQ rejected, with the reason, kept for staff to inspect.
 - `meta`: the schema version of this file.
 
+Other kiosk parts may keep tables of their own in the file (rewards/ledger.py) and
+commit a row together with the record reporting it to HQ: `Outbox.write_with`.
+
 `Outbox` is the synchronous store (one thread at a time). `OutboxWriter` puts it
 behind a queue and a thread so the GUI thread can append without touching disk.
 Payloads may carry personal data, so neither class ever logs them.
@@ -36,6 +39,7 @@ from typing import Any, Final, Self, TypeVar
 
 from sqlalchemy import (
     Column,
+    Connection,
     Integer,
     MetaData,
     Row,
@@ -286,6 +290,41 @@ def _iso_utc(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat(timespec="microseconds")
 
 
+def _insert_encoded(connection: Connection, records: Sequence[_EncodedRecord]) -> list[int]:
+    """Insert `records` on `connection` (inside its write transaction); the new seqs."""
+    recorded_at = _iso_utc(datetime.now(UTC))
+    # Skip known event ids before inserting: an INSERT that SQLite ignores still
+    # uses up an AUTOINCREMENT number, and gaps in seq would look like losses.
+    known: set[str] = set()
+    for chunk in _chunks(sorted({record.event_id for record in records})):
+        known.update(
+            connection.execute(
+                select(_outbox.c.event_id).where(_outbox.c.event_id.in_(chunk))
+            ).scalars()
+        )
+    rows: list[dict[str, Any]] = []
+    for record in records:
+        if record.event_id in known:
+            continue
+        known.add(record.event_id)
+        rows.append(
+            {
+                "event_id": record.event_id,
+                "kind": record.kind,
+                "schema_version": record.schema_version,
+                "payload": record.payload,
+                "occurred_at": record.occurred_at,
+                "recorded_at": recorded_at,
+            }
+        )
+    if not rows:
+        return []
+    # One multi-row INSERT ... RETURNING per few hundred rows ("insertmanyvalues");
+    # sort_by_parameter_order hands the seqs back in the order of `rows`.
+    statement = insert(_outbox).returning(_outbox.c.seq, sort_by_parameter_order=True)
+    return [int(seq) for seq in connection.execute(statement, rows).scalars()]
+
+
 class Outbox:
     """The outbox file. Synchronous; use one instance from one thread at a time."""
 
@@ -361,39 +400,27 @@ class Outbox:
         self._check_open()
         if not records:
             return []
-        recorded_at = _iso_utc(datetime.now(UTC))
-        seqs: list[int] = []
         with self._writes.begin() as connection:
-            # Skip known event ids before inserting: an INSERT that SQLite ignores still
-            # uses up an AUTOINCREMENT number, and gaps in seq would look like losses.
-            known: set[str] = set()
-            for chunk in _chunks(sorted({record.event_id for record in records})):
-                known.update(
-                    connection.execute(
-                        select(_outbox.c.event_id).where(_outbox.c.event_id.in_(chunk))
-                    ).scalars()
-                )
-            rows: list[dict[str, Any]] = []
-            for record in records:
-                if record.event_id in known:
-                    continue
-                known.add(record.event_id)
-                rows.append(
-                    {
-                        "event_id": record.event_id,
-                        "kind": record.kind,
-                        "schema_version": record.schema_version,
-                        "payload": record.payload,
-                        "occurred_at": record.occurred_at,
-                        "recorded_at": recorded_at,
-                    }
-                )
-            if rows:
-                # One multi-row INSERT ... RETURNING per few hundred rows ("insertmanyvalues");
-                # sort_by_parameter_order hands the seqs back in the order of `rows`.
-                statement = insert(_outbox).returning(_outbox.c.seq, sort_by_parameter_order=True)
-                seqs = [int(seq) for seq in connection.execute(statement, rows).scalars()]
-        return seqs
+            return _insert_encoded(connection, records)
+
+    def write_with(
+        self, work: Callable[[Connection], tuple[_T, Sequence[OutboxRecord]]]
+    ) -> tuple[_T, list[int]]:
+        """Run `work` and append the records it returns, all in one write transaction.
+
+        For a fact that lives in a table of its own in this file (the reward ledger's
+        coupons and draws) and must reach HQ too: the row and the record that reports
+        it commit together or not at all. `work(connection)` may read and write its own
+        tables (never the outbox's) and returns `(result, records)`; this returns
+        `(result, seqs of the records newly stored)`. If `work` raises, nothing is
+        written. Records are appended as by `append_many` (idempotent by event id).
+        """
+        self._check_open()
+        with self._writes.begin() as connection:
+            result, records = work(connection)
+            encoded = [_EncodedRecord.of(record, self._cipher) for record in records]
+            seqs = _insert_encoded(connection, encoded) if encoded else []
+        return result, seqs
 
     def pending(self, *, limit: int = 500, after_seq: int = 0) -> list[StoredRecord]:
         """Up to `limit` records with seq > `after_seq`, in seq order.

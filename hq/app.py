@@ -25,7 +25,10 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from hq.api.admin import admin_router
 from hq.api.common import Clock, database_error_handler, utc_now, validation_error_handler
+from hq.api.join import join_router
 from hq.api.kiosk import kiosk_router
+from hq.crm import coupons, handoff
+from hq.crm.notices import NoticeFile
 from hq.db import POSTGRES_POOL_SIZE, Database
 from hq.settings import Settings, resolve_admin_token
 
@@ -50,6 +53,8 @@ _access_log = logging.getLogger("hq.access")
 _TAG_HASH_SEGMENT: Final = re.compile(r"(?<=/)[0-9a-fA-F]{64}(?=/|$)")
 # `DELETE /v1/admin/customers/{member_id}/tags/{tag_hash}`: a tag hash stands for a
 # person's fob, and is no more logged than the fob's number.
+_JOIN_TOKEN: Final = re.compile(r"(?<=/join/)[^/]+")
+# `/join/{token}`: a one-time sign-up link, as good as a password until it is used.
 
 
 def create_app(settings: Settings, *, clock: Clock = utc_now) -> FastAPI:
@@ -75,6 +80,15 @@ def create_app(settings: Settings, *, clock: Clock = utc_now) -> FastAPI:
     app.add_exception_handler(DBAPIError, database_error_handler)
     app.include_router(kiosk_router(database, clock))
     app.include_router(admin_router(database, admin_token, clock))
+    app.include_router(
+        join_router(
+            database,
+            clock,
+            kiosks=handoff.enrolled_kiosks(database, lambda: coupons.coupon_secret(database)),
+            notices=NoticeFile(settings.notices_file),
+            region=settings.default_region,
+        )
+    )
     app.add_middleware(AccessLog)
     return app
 
@@ -138,7 +152,7 @@ class AccessLog:
             _access_log.info(
                 "%s %s %d %.1f ms",
                 scope["method"],
-                _TAG_HASH_SEGMENT.sub("<tag_hash>", scope["path"]),
+                _JOIN_TOKEN.sub("<token>", _TAG_HASH_SEGMENT.sub("<tag_hash>", scope["path"])),
                 status,
                 (time.perf_counter() - started) * 1000,
             )

@@ -16,10 +16,18 @@
     members erase MEMBER_ID
     members feed-stats [--json]
     members compact-feed [--older-than-days 30]
+    coupons verify CODE [--date YYYY-MM-DD]
+    coupons redeem CODE --store STORE_ID [--by NAME] [--date YYYY-MM-DD]
+    coupons doubles [--json]
 
 Commands other than `serve --no-migrate` bring the database to the newest
 schema first. Errors are one line on stderr: exit code 2 for a wrong command
 line, 1 for everything else. Output never contains the admin token.
+
+Coupons: `--date` is the store's local date, which decides expiry (default: this
+machine's). A code HQ refuses (not a code, mistyped or forged, expired, of an
+unknown or revoked kiosk) is exit code 1 with the reason on stderr; a code
+redeemed before is exit code 3, naming where and when it was first redeemed.
 """
 
 from __future__ import annotations
@@ -31,14 +39,15 @@ import logging
 import os
 import sys
 from collections.abc import Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Final, NoReturn, TextIO
 
 from sqlalchemy.exc import SQLAlchemyError
 
 from hq import enrollment, fleet, stats
-from hq.crm import recognition, tags
+from hq.crm import coupons, recognition, tags
+from hq.crm.coupon_codes import CouponCode
 from hq.crm.erasure import erase_member
 from hq.crm.export import write_customers_csv
 from hq.db import Database, describe_url
@@ -52,6 +61,9 @@ DEFAULT_HOST: Final = "127.0.0.1"
 DEFAULT_PORT: Final = 8765
 MAX_VALID_HOURS: Final = 24 * 30
 # A code that outlives a month is a standing invitation; issue a new one instead.
+
+ALREADY_REDEEMED_EXIT: Final = 3
+# Not 1: a till script must tell "already redeemed here or elsewhere" from "not valid".
 
 
 class _Parser(argparse.ArgumentParser):
@@ -126,7 +138,31 @@ def build_parser() -> argparse.ArgumentParser:
     compact.add_argument(
         "--older-than-days", type=float, default=recognition.TOMBSTONE_RETENTION.days
     )
+    _add_coupon_commands(commands)
     return parser
+
+
+def _add_coupon_commands(commands: argparse._SubParsersAction[_Parser]) -> None:
+    coupon = commands.add_parser("coupons", help="check and redeem coupon codes").add_subparsers(
+        dest="coupons_command", required=True, parser_class=_Parser
+    )
+    verify = coupon.add_parser("verify", help="is this code valid, and was it redeemed?")
+    verify.add_argument("code")
+    verify.add_argument("--date", type=_day, help="the store's local date (default: today here)")
+    redeem = coupon.add_parser("redeem", help="redeem a code at a store, once across the chain")
+    redeem.add_argument("code")
+    redeem.add_argument("--store", required=True, help="the store redeeming it")
+    redeem.add_argument("--by", default="kiosk-hq", help="who redeems it (staff id, <= 64)")
+    redeem.add_argument("--date", type=_day, help="the store's local date (default: today here)")
+    doubles = coupon.add_parser("doubles", help="codes redeemed more than once")
+    doubles.add_argument("--json", action="store_true", help="machine-readable output")
+
+
+def _day(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError("must be a date YYYY-MM-DD") from None
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -181,6 +217,8 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
                 _export(database, args.output)
             case "members":
                 _members(database, args, now)
+            case "coupons":
+                return _coupons(database, args, now)
     finally:
         database.dispose()
     return 0
@@ -298,6 +336,92 @@ def _members(database: Database, args: argparse.Namespace, now: datetime) -> Non
                 database, now=now, keep=timedelta(days=args.older_than_days)
             )
             print(f"{deleted} removals compacted")
+
+
+def _coupons(database: Database, args: argparse.Namespace, now: datetime) -> int:
+    match args.coupons_command:
+        case "verify":
+            return _coupon_verify(database, args.code, args.date or now.astimezone().date())
+        case "redeem":
+            return _coupon_redeem(database, args, now)
+        case "doubles":
+            _coupon_doubles(database, as_json=args.json)
+    return 0
+
+
+def _coupon_verify(database: Database, code: str, today: date) -> int:
+    found = coupons.verify(database, code, today=today)
+    if isinstance(found, coupons.Refused):
+        return _fail(f"coupon refused ({found.reason}): {found.message}")
+    _print_code(found.code, found.issue)
+    if not found.redemptions:
+        print("not redeemed yet")
+        return 0
+    for redemption in found.redemptions:
+        print(f"redeemed: {_redemption_line(redemption)}")
+    return ALREADY_REDEEMED_EXIT
+
+
+def _coupon_redeem(database: Database, args: argparse.Namespace, now: datetime) -> int:
+    if not 1 <= len(args.by) <= 64:
+        raise SettingsError("--by must be 1 to 64 characters")
+    outcome = coupons.redeem(
+        database,
+        args.code,
+        store_id=args.store,
+        by=args.by,
+        now=now,
+        today=args.date or now.astimezone().date(),
+    )
+    match outcome:
+        case coupons.Refused():
+            return _fail(f"coupon refused ({outcome.reason}): {outcome.message}")
+        case coupons.AlreadyRedeemed():
+            print(f"kiosk-hq: {outcome.message}", file=sys.stderr)
+            return ALREADY_REDEEMED_EXIT
+    _print_code(outcome.code, outcome.issue)
+    print(f"redeemed at store {outcome.store_id} by {outcome.by}")
+    return 0
+
+
+def _coupon_doubles(database: Database, *, as_json: bool) -> None:
+    found = coupons.doubles(database)
+    if as_json:
+        print(json.dumps([coupons.double_json(double) for double in found], indent=2))
+        return
+    if not found:
+        print("no coupon was redeemed twice")
+    for double in found:
+        code = double.code
+        print(
+            f"{code.text}  kiosk {code.kiosk_no} serial {code.serial} campaign "
+            f"{code.campaign_no}: redeemed {len(double.redemptions)} times"
+            + ("" if double.issue else " (HQ never received its issue)")
+        )
+        for redemption in double.redemptions:
+            print(f"  {_redemption_line(redemption)}")
+
+
+def _print_code(code: CouponCode, issue: coupons.Issue | None) -> None:
+    print(
+        f"coupon {code.text}: campaign {code.campaign_no}, kiosk {code.kiosk_no}, "
+        f"serial {code.serial}, good through {code.expires_on}"
+    )
+    if issue is None:
+        print("issued: HQ has not received its issue from the kiosk (yet)")
+    else:
+        print(
+            f"issued: campaign {issue.campaign} at store {issue.store_id} "
+            f"({issue.kiosk_id}) on {_when(issue.issued_at)} UTC"
+        )
+
+
+def _redemption_line(redemption: coupons.Redemption) -> str:
+    where = "through HQ" if redemption.source == "hq" else f"reported by {redemption.kiosk_id}"
+    return (
+        f"{_when(redemption.redeemed_at)} UTC at store {redemption.store_id} "
+        f"by {redemption.by} ({where})"
+    )
 
 
 def _export(database: Database, output: Path | None) -> None:

@@ -17,6 +17,12 @@ reference that the migrations must match (a test compares them).
   tombstone, each with the feed version of its last change), `recognition_state`
   (one row: the chain's tag key, the feed's version counter, how far tombstones
   were compacted), `erased_members` (member ids whose personal data was erased).
+- Surveys and coupons: `survey_answers`, `survey_completions`, `prize_draws` (what
+  kiosks report), `coupons_issued` (one row per code a kiosk issued),
+  `coupon_redemptions` (every redemption HQ learned of: at HQ, or reported by a
+  store afterwards), `redeemed_coupons` (one row per redeemed code: the claim that
+  makes a code single-use, and how many redemptions it has), `coupon_state` (one
+  row: the chain's coupon secret). Kiosks get a chain-wide `kiosk_no` for codes.
 
 `Database` wraps the engine: `read()` for queries, `write()` for a transaction
 that changes data. On SQLite, writers queue on a lock in this process and take
@@ -41,6 +47,7 @@ from sqlalchemy import (
     Boolean,
     Column,
     Connection,
+    Date,
     DateTime,
     Dialect,
     Engine,
@@ -96,6 +103,10 @@ REASON_LENGTH: Final = 500
 NAME_LENGTH: Final = 100
 SEGMENT_LENGTH: Final = 40
 TAG_KIND_LENGTH: Final = 10
+SLUG_LENGTH: Final = 40
+COUPON_CODE_LENGTH: Final = 29
+SURVEY_TEXT_LENGTH: Final = 500
+REDEEMED_BY_LENGTH: Final = 64
 
 metadata = MetaData(
     naming_convention={
@@ -160,6 +171,11 @@ kiosks = Table(
     # HQ holds (stored or rejected) every seq from 1 to contiguous_seq.
     Column("contiguous_seq", BigInteger, nullable=False),
     Column("highest_seq", BigInteger, nullable=False),
+    # The kiosk's number inside coupon codes, chain-wide, never reused. Every kiosk has
+    # one (migration 0003 numbered the kiosks enrolled before); NULL is allowed only
+    # because SQLite cannot add a NOT NULL column without rebuilding the table.
+    Column("kiosk_no", Integer, nullable=True),
+    Index(None, "kiosk_no", unique=True),
 )
 
 enrolment_codes = Table(
@@ -353,6 +369,136 @@ erased_members = Table(
 )
 
 
+# ---------------------------------------------------------------- surveys and coupons
+
+# Kiosks' reports. member_id is NULL for an anonymous shopper, and after an erasure.
+survey_answers = Table(
+    "survey_answers",
+    metadata,
+    Column("id", _BigId, primary_key=True, autoincrement=True),
+    Column("event_id", String(UUID_LENGTH), nullable=False, unique=True),
+    Column("member_id", String(UUID_LENGTH), nullable=True, index=True),
+    Column("store_id", String(STORE_ID_LENGTH), nullable=False),
+    Column("kiosk_id", String(KIOSK_ID_LENGTH), nullable=False),
+    Column("occurred_at", UtcDateTime(), nullable=False),
+    Column("session", String(100), nullable=False),
+    Column("survey", String(SLUG_LENGTH), nullable=False),
+    Column("question", String(SLUG_LENGTH), nullable=False),
+    Column("kind", String(10), nullable=False),
+    # By kind: score (smiley 1-4, nps 0-10), choices (single, multiple), text. All
+    # NULL: an optional question skipped.
+    Column("score", Integer, nullable=True),
+    Column("choices", _Json, nullable=True),
+    Column("text", String(SURVEY_TEXT_LENGTH), nullable=True),
+    Column("low", Boolean, nullable=False),  # at or below the survey's alert score
+    Index(None, "survey", "occurred_at"),
+)
+
+survey_completions = Table(
+    "survey_completions",
+    metadata,
+    Column("id", _BigId, primary_key=True, autoincrement=True),
+    Column("event_id", String(UUID_LENGTH), nullable=False, unique=True),
+    Column("member_id", String(UUID_LENGTH), nullable=True, index=True),
+    Column("store_id", String(STORE_ID_LENGTH), nullable=False),
+    Column("kiosk_id", String(KIOSK_ID_LENGTH), nullable=False),
+    Column("occurred_at", UtcDateTime(), nullable=False),
+    Column("session", String(100), nullable=False),
+    Column("survey", String(SLUG_LENGTH), nullable=False),
+    Column("answers", Integer, nullable=False),
+    Column("reward_code", String(COUPON_CODE_LENGTH), nullable=True),
+    Index(None, "survey", "occurred_at"),
+)
+
+prize_draws = Table(
+    "prize_draws",
+    metadata,
+    Column("id", _BigId, primary_key=True, autoincrement=True),
+    Column("event_id", String(UUID_LENGTH), nullable=False, unique=True),
+    Column("member_id", String(UUID_LENGTH), nullable=True, index=True),
+    Column("store_id", String(STORE_ID_LENGTH), nullable=False),
+    Column("kiosk_id", String(KIOSK_ID_LENGTH), nullable=False),
+    Column("occurred_at", UtcDateTime(), nullable=False),
+    Column("session", String(100), nullable=False),
+    Column("draw", String(SLUG_LENGTH), nullable=False),
+    Column("prize", String(SLUG_LENGTH), nullable=True),  # NULL: no win
+    Column("code", String(COUPON_CODE_LENGTH), nullable=True),
+    Index(None, "draw", "occurred_at"),
+)
+
+# Codes are kept in their formatted form (XXXX-...-XXXX, upper case), as HQ prints them.
+coupons_issued = Table(
+    "coupons_issued",
+    metadata,
+    Column("code", String(COUPON_CODE_LENGTH), primary_key=True),
+    Column("kiosk_no", Integer, nullable=False),
+    Column("serial", Integer, nullable=False),
+    Column("campaign_no", Integer, nullable=False),
+    Column("campaign", String(SLUG_LENGTH), nullable=False),
+    Column("expires_on", Date, nullable=False),
+    Column("reason", String(10), nullable=False),  # "survey" or "draw"
+    Column("member_id", String(UUID_LENGTH), nullable=True, index=True),
+    Column("session", String(100), nullable=False),
+    Column("store_id", String(STORE_ID_LENGTH), nullable=False),
+    Column("kiosk_id", String(KIOSK_ID_LENGTH), nullable=False),
+    Column("event_id", String(UUID_LENGTH), nullable=False, unique=True),
+    Column("issued_at", UtcDateTime(), nullable=False),
+    Column("received_at", UtcDateTime(), nullable=False),
+)
+
+# Every redemption HQ learned of: "hq" (redeemed through HQ, which refuses a second
+# one) or "store" (a coupon_redeemed event: a store redeemed it offline and reported
+# it later; always kept, even as a second redemption of its code).
+coupon_redemptions = Table(
+    "coupon_redemptions",
+    metadata,
+    Column("id", _BigId, primary_key=True, autoincrement=True),
+    Column("code", String(COUPON_CODE_LENGTH), nullable=False, index=True),
+    Column("kiosk_no", Integer, nullable=False),
+    Column("serial", Integer, nullable=False),
+    Column("campaign_no", Integer, nullable=False),
+    Column("store_id", String(STORE_ID_LENGTH), nullable=False),
+    Column("redeemed_by", String(REDEEMED_BY_LENGTH), nullable=False),
+    Column("redeemed_at", UtcDateTime(), nullable=False),
+    Column("source", String(10), nullable=False),
+    Column("kiosk_id", String(KIOSK_ID_LENGTH), nullable=True),  # the reporting kiosk
+    Column("event_id", String(UUID_LENGTH), nullable=True, unique=True),
+    Column("recorded_at", UtcDateTime(), nullable=False),
+)
+
+# One row per redeemed code. Its primary key makes a code single-use at HQ: two
+# redemptions racing through HQ cannot both insert it. Reported redemptions add to
+# `redemptions`; two or more is a double redemption.
+redeemed_coupons = Table(
+    "redeemed_coupons",
+    metadata,
+    Column("code", String(COUPON_CODE_LENGTH), primary_key=True),
+    Column("kiosk_no", Integer, nullable=False),
+    Column("serial", Integer, nullable=False),
+    Column("redemptions", Integer, nullable=False),
+    Index(None, "redemptions"),
+)
+
+coupon_state = Table(
+    "coupon_state",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),  # always 1
+    Column("secret", LargeBinary(), nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
+)
+
+# One row per "continue on your phone" link used: the key makes a link single-use.
+handoff_uses = Table(
+    "handoff_uses",
+    metadata,
+    Column("kiosk_no", Integer, primary_key=True, autoincrement=False),
+    Column("nonce", String(16), primary_key=True),
+    Column("kiosk_id", String(KIOSK_ID_LENGTH), nullable=False),
+    Column("expires_at", UtcDateTime(), nullable=False),  # the link's; for forget_spent
+    Column("used_at", UtcDateTime(), nullable=False),
+)
+
+
 def normalise_url(url: str) -> URL:
     """`url` as SQLAlchemy opens it: plain postgresql:// URLs use psycopg 3."""
     try:
@@ -481,6 +627,12 @@ def _recordset_insert(table: Table, rows: Sequence[Mapping[str, Any]]) -> postgr
     times = [name for name in names if isinstance(table.c[name].type, UtcDateTime)]
     if times:
         rows = _times_as_text(rows, times)
+    # json.dumps knows no dates either; ISO text is what json_to_recordset reads as one.
+    if days := [name for name in names if isinstance(table.c[name].type, Date)]:
+        rows = [
+            {**row, **{name: None if row[name] is None else row[name].isoformat() for name in days}}
+            for row in rows
+        ]
     # One JSON array parameter: encoded by the json module's C encoder here, decoded
     # by PostgreSQL's C parser there, whatever the number of rows.
     document = json.dumps(rows, ensure_ascii=False, separators=(",", ":"))

@@ -8,6 +8,10 @@ A code is valid for 24 hours unless issued otherwise and works once.
 Tokens are `secrets.token_urlsafe(32)` (256 bits). HQ stores only the SHA-256 of
 each code and token: a copy of the database lets nobody enrol or send events.
 A plain hash (no salt, no slow KDF) is enough for random secrets this long.
+
+Enrolment also gives the kiosk its number inside coupon codes and its coupon key
+(`hq.crm.coupons`): HQ can derive the key again at any time, so it keeps neither
+the key nor a hash of it.
 """
 
 from __future__ import annotations
@@ -15,12 +19,13 @@ from __future__ import annotations
 import hashlib
 import logging
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Final
 
 from sqlalchemy import insert, select, update
 
+from hq.crm import coupons
 from hq.db import Database, enrolment_codes, kiosks, stores
 from hq.errors import HqError, UnknownKiosk, UnknownStore
 
@@ -55,7 +60,9 @@ class KioskIdentity:
 class Enrolment:
     store_id: str
     kiosk_id: str
-    token: str
+    token: str = field(repr=False)
+    kiosk_no: int
+    coupon_key: bytes = field(repr=False)
 
 
 def sha256_hex(secret: str) -> str:
@@ -136,6 +143,8 @@ def redeem_code(
             .returning(stores.c.kiosks_enrolled)
         ).scalar_one()
         kiosk_id = f"{store_id}-k{number}"
+        # Last of the locks: the coupon state row serialises enrolments chain-wide.
+        kiosk_no, secret = coupons.next_kiosk_no(database, connection)
         connection.execute(
             insert(kiosks).values(
                 kiosk_id=kiosk_id,
@@ -145,6 +154,7 @@ def redeem_code(
                 enrolled_at=now,
                 contiguous_seq=0,
                 highest_seq=0,
+                kiosk_no=kiosk_no,
             )
         )
         connection.execute(
@@ -152,8 +162,14 @@ def redeem_code(
             .where(enrolment_codes.c.code_sha256 == sha256_hex(canonical))
             .values(kiosk_id=kiosk_id)
         )
-    _log.info("kiosk %s enrolled in store %s", kiosk_id, store_id)
-    return Enrolment(store_id=store_id, kiosk_id=kiosk_id, token=token)
+    _log.info("kiosk %s enrolled in store %s as kiosk number %d", kiosk_id, store_id, kiosk_no)
+    return Enrolment(
+        store_id=store_id,
+        kiosk_id=kiosk_id,
+        token=token,
+        kiosk_no=kiosk_no,
+        coupon_key=coupons.kiosk_key(secret, store_id, kiosk_no),
+    )
 
 
 def authenticate(database: Database, token: str | None) -> KioskIdentity | None:

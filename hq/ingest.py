@@ -14,7 +14,9 @@ Two steps, so the rules can be tested without a database:
    events their CRM projections, the member feed follows what they changed
    (`hq.crm.recognition`), and the kiosk's contiguous_seq moves on. Events of
    members erased before (`hq.crm.erasure`) are stored without their personal
-   data and projected nowhere.
+   data, and projected only where the rest means something without them.
+   Coupon codes in `coupon_issued` and `coupon_redeemed` events are checked
+   against their kiosk's key first (`hq.crm.coupons`): one that fails is rejected.
 
 Rejection reasons name the field and the rule, never the value: payloads carry
 phone numbers, names and emails, and reasons are logged and sent back.
@@ -31,14 +33,22 @@ from typing import Any, Final
 from pydantic import ValidationError
 from sqlalchemy import Connection, delete, exists, select, union_all, update
 
-from hq.crm import erasure, recognition
+from hq.crm import coupons, erasure, recognition
+from hq.crm.coupon_codes import CodeRefused, CouponCode, decode
 from hq.crm.facts import (
     AlarmRaised,
     ConsentDecision,
+    CouponFact,
+    CouponIssued,
+    CouponRedemptionReported,
     Fact,
     Interaction,
     Origin,
+    PrizeDrawn,
+    RewardFact,
     Signup,
+    SurveyAnswered,
+    SurveyCompleted,
     TagBound,
 )
 from hq.crm.people import InvalidEmail, InvalidPhone, e164, normalise_email, tidy_name
@@ -51,6 +61,8 @@ from hq.wire import (
     AlarmPayload,
     ComparisonPayload,
     ConsentPayload,
+    CouponIssuedPayload,
+    CouponRedeemedPayload,
     DropPayload,
     EventBatch,
     EventEnvelope,
@@ -58,7 +70,10 @@ from hq.wire import (
     LiftPayload,
     MemberSignupPayload,
     Payload,
+    PrizeDrawPayload,
     RecommendationTapPayload,
+    SurveyAnswerPayload,
+    SurveyCompletedPayload,
     TagBoundPayload,
 )
 
@@ -179,6 +194,8 @@ def _check(index: int, event: EventEnvelope, event_id: str, kiosk: KioskIdentity
     except (InvalidPhone, InvalidEmail) as problem:
         field = "phone" if isinstance(problem, InvalidPhone) else "email"
         return _rejected(index, event, f"payload.{field}: {problem}")
+    except _Unfit as problem:
+        return _rejected(index, event, str(problem))
     return Candidate(
         index=index,
         event_id=event_id,
@@ -213,6 +230,9 @@ def _fact(  # noqa: PLR0911 (one return per kind)
     ):
         return None
     origin = Origin(event_id, kiosk.store_id, kiosk.kiosk_id, event.occurred_at)
+    reward = _reward_fact(origin, payload)
+    if reward is not None:
+        return reward
     member_id = str(payload.member_id) if hasattr(payload, "member_id") else ""
     match payload:
         case MemberSignupPayload():
@@ -259,6 +279,82 @@ def _fact(  # noqa: PLR0911 (one return per kind)
     raise AssertionError(f"no CRM fact for {type(payload).__name__}")
 
 
+class _Unfit(ValueError):
+    """A payload whose coupon code cannot be one, or disagrees with its fields."""
+
+
+def _code(field: str, text: str) -> CouponCode:
+    """The code's fields, from its form alone (its MAC is checked in `store`)."""
+    try:
+        return decode(text)
+    except CodeRefused:
+        # The code's own message is for people at a till; this one is for a kiosk's log.
+        raise _Unfit(f"payload.{field}: not a coupon code") from None
+
+
+def _reward_fact(origin: Origin, payload: Payload) -> RewardFact | None:
+    """The fact of a survey, coupon or prize draw event; None for other kinds."""
+    member = getattr(payload, "member_id", None)
+    member_id = None if member is None else str(member)
+    match payload:
+        case SurveyAnswerPayload():
+            return SurveyAnswered(
+                origin=origin,
+                member_id=member_id,
+                session=payload.session,
+                survey=payload.survey,
+                question=payload.question,
+                kind=payload.kind,
+                score=payload.score,
+                choices=None if payload.choices is None else tuple(payload.choices),
+                text=payload.text,
+                low=payload.low,
+            )
+        case SurveyCompletedPayload():
+            reward = None
+            if payload.reward_code is not None:
+                reward = _code("reward_code", payload.reward_code).text
+            return SurveyCompleted(
+                origin, member_id, payload.session, payload.survey, payload.answers, reward
+            )
+        case CouponIssuedPayload():
+            code = _code("code", payload.code)
+            for field, sent, own in (
+                ("campaign_no", payload.campaign_no, code.campaign_no),
+                ("serial", payload.serial, code.serial),
+                ("expires_on", payload.expires_on, code.expires_on),
+            ):
+                if sent != own:
+                    raise _Unfit(f"payload.{field}: is not the code's own")
+            return CouponIssued(
+                origin=origin,
+                member_id=member_id,
+                session=payload.session,
+                code=code.text,
+                campaign=payload.campaign,
+                campaign_no=code.campaign_no,
+                kiosk_no=code.kiosk_no,
+                serial=code.serial,
+                expires_on=code.expires_on,
+                reason=payload.reason,
+            )
+        case CouponRedeemedPayload():
+            code = _code("code", payload.code)
+            return CouponRedemptionReported(
+                origin,
+                code.text,
+                code.campaign_no,
+                code.kiosk_no,
+                code.serial,
+                payload.redeemed_at,
+                payload.by,
+            )
+        case PrizeDrawPayload():
+            won = None if payload.code is None else _code("code", payload.code).text
+            return PrizeDrawn(origin, member_id, payload.session, payload.draw, payload.prize, won)
+    return None
+
+
 # ---------------------------------------------------------------- step 2: store
 
 
@@ -288,13 +384,14 @@ def store(
     with database.write() as connection:
         # The row lock orders two batches of one kiosk (PostgreSQL; SQLite has one writer).
         position = connection.execute(
-            select(kiosks.c.contiguous_seq, kiosks.c.highest_seq)
+            select(kiosks.c.contiguous_seq, kiosks.c.highest_seq, kiosks.c.kiosk_no)
             .where(kiosks.c.kiosk_id == kiosk.kiosk_id)
             .with_for_update()
         ).one_or_none()
         if position is None:
             raise KioskGone(kiosk.kiosk_id)
         contiguous_seq, highest_seq = int(position[0]), int(position[1])
+        kiosk_no: int | None = position[2]
 
         final: dict[int, Result] = {}
         rejected: list[Rejected] = [v for v in plan.verdicts if isinstance(v, Rejected)]
@@ -303,6 +400,8 @@ def store(
             candidates, seq_taken, retried = _against_rejections(connection, kiosk, candidates)
             rejected.extend(seq_taken)
 
+        candidates, forged = _coupons_checked(database, connection, kiosk, kiosk_no, candidates)
+        rejected.extend(forged)
         candidates = _erased_scrubbed(connection, candidates)
         accepted = _insert_events(database, connection, kiosk, candidates, received_at)
         missing = [c for c in candidates if c.event_id not in accepted]
@@ -332,7 +431,7 @@ def store(
             )
         facts = [c.fact for c in candidates if c.fact is not None and c.event_id in accepted]
         if facts:
-            project(database, connection, facts)
+            project(database, connection, facts, received_at=received_at)
             # Last: it locks the feed's version counter until commit (hq.crm.recognition).
             recognition.refresh(
                 database, connection, recognition.members_touched(facts), now=received_at
@@ -354,8 +453,35 @@ def store(
     return BatchOutcome(results, contiguous_seq)
 
 
+def _coupons_checked(
+    database: Database,
+    connection: Connection,
+    kiosk: KioskIdentity,
+    kiosk_no: int | None,
+    candidates: list[Candidate],
+) -> tuple[list[Candidate], list[Rejected]]:
+    """Split off coupon events whose codes do not verify (see `coupons.refused_reports`)."""
+    reports: dict[str, CouponFact] = {
+        candidate.event_id: candidate.fact
+        for candidate in candidates
+        if isinstance(candidate.fact, CouponIssued | CouponRedemptionReported)
+    }
+    refused = coupons.refused_reports(database, connection, kiosk.store_id, kiosk_no, reports)
+    if not refused:
+        return candidates, []
+    return (
+        [c for c in candidates if c.event_id not in refused],
+        [
+            Rejected(c.index, c.event_id, c.seq, c.kind, c.schema_version, refused[c.event_id])
+            for c in candidates
+            if c.event_id in refused
+        ],
+    )
+
+
 def _erased_scrubbed(connection: Connection, candidates: list[Candidate]) -> list[Candidate]:
-    """Candidates about erased members: stored without the person, projected nowhere."""
+    """Candidates about erased members: stored without the person, projected only where
+    what is left means something (a coupon stays a coupon, an answer an answer)."""
     members = {
         member
         for candidate in candidates
@@ -368,7 +494,7 @@ def _erased_scrubbed(connection: Connection, candidates: list[Candidate]) -> lis
         replace(
             candidate,
             payload=erasure.scrubbed(candidate.kind, candidate.payload),
-            fact=None,
+            fact=erasure.without_member(candidate.fact),
         )
         if getattr(candidate.fact, "member_id", None) in erased
         else candidate

@@ -6,6 +6,8 @@ Command-line arguments win over the environment, the environment over defaults:
   (`~/.local/share/kiosk-hq` without XDG_DATA_HOME);
 - database: `--database-url`, `KIOSK_HQ_DATABASE_URL`, else an SQLite file
   `hq.sqlite3` in the data directory;
+- consent notices for the phone sign-up page: `KIOSK_HQ_NOTICES`, else
+  `<data dir>/notices.json`; region of numbers without +country: `KIOSK_HQ_REGION` (CN)
 - admin token: `KIOSK_HQ_ADMIN_TOKEN`, else one generated once into
   `<data dir>/admin-token` (mode 0600) and read from there afterwards.
 """
@@ -26,6 +28,10 @@ from hq.errors import SettingsError
 ENV_DATA_DIR: Final = "KIOSK_HQ_DATA_DIR"
 ENV_DATABASE_URL: Final = "KIOSK_HQ_DATABASE_URL"
 ENV_ADMIN_TOKEN: Final = "KIOSK_HQ_ADMIN_TOKEN"  # noqa: S105 (a name, not a secret)
+ENV_NOTICES: Final = "KIOSK_HQ_NOTICES"
+ENV_REGION: Final = "KIOSK_HQ_REGION"
+NOTICES_FILE: Final = "notices.json"
+DEFAULT_REGION: Final = "CN"
 
 ADMIN_TOKEN_FILE: Final = "admin-token"  # noqa: S105 (a file name)
 SQLITE_FILE: Final = "hq.sqlite3"
@@ -41,6 +47,11 @@ class Settings:
     data_dir: Path
     database_url: str
     admin_token: str | None = None
+    # The consent notices the phone sign-up page shows (the bundle's notices.json
+    # shape); None: `<data_dir>/notices.json`.
+    notices_path: Path | None = None
+    # Numbers typed without +country on the phone sign-up page are from here.
+    default_region: str = DEFAULT_REGION
 
     @classmethod
     def load(
@@ -61,13 +72,22 @@ class Settings:
             raise SettingsError(
                 f"{ENV_ADMIN_TOKEN} must be at least {MIN_ADMIN_TOKEN_LENGTH} characters long"
             )
+        notices = env.get(ENV_NOTICES)
         return cls(
-            data_dir=data_dir.expanduser(), database_url=database_url, admin_token=admin_token
+            data_dir=data_dir.expanduser(),
+            database_url=database_url,
+            admin_token=admin_token,
+            notices_path=Path(notices).expanduser() if notices else None,
+            default_region=(env.get(ENV_REGION) or DEFAULT_REGION).upper(),
         )
 
     @property
     def admin_token_path(self) -> Path:
         return self.data_dir / ADMIN_TOKEN_FILE
+
+    @property
+    def notices_file(self) -> Path:
+        return self.notices_path or self.data_dir / NOTICES_FILE
 
 
 def sqlite_url(path: Path) -> str:

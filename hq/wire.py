@@ -16,18 +16,21 @@ cased emails) is the CRM's job.
 
 from __future__ import annotations
 
+import re
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Annotated, Any, Final, Literal
 
 from pydantic import (
     AfterValidator,
     AwareDatetime,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     StrictBool,
     StringConstraints,
+    model_validator,
 )
 
 MAX_EVENTS_PER_BATCH: Final = 500
@@ -53,6 +56,7 @@ Text35 = Annotated[str, StringConstraints(max_length=35), _STORABLE]
 Text100 = Annotated[str, StringConstraints(max_length=100), _STORABLE]
 Text200 = Annotated[str, StringConstraints(max_length=200), _STORABLE]
 Text254 = Annotated[str, StringConstraints(max_length=254), _STORABLE]
+Text500 = Annotated[str, StringConstraints(max_length=500), _STORABLE]
 Word40 = Annotated[str, StringConstraints(min_length=1, max_length=40), _STORABLE]
 Word50 = Annotated[str, StringConstraints(min_length=1, max_length=50), _STORABLE]
 Word100 = Annotated[str, StringConstraints(min_length=1, max_length=100), _STORABLE]
@@ -87,6 +91,9 @@ class EnrolAnswer(_Model):
     store_id: str
     kiosk_id: str
     token: str
+    # The kiosk's number inside coupon codes, and its coupon key (base64, 32 bytes).
+    kiosk_no: int
+    coupon_key: str
 
 
 # ---------------------------------------------------------------- events
@@ -207,6 +214,115 @@ class TagBoundPayload(_Payload):
     tag_kind: TagKind | None = None
 
 
+# ---------------------------------------------------------------- surveys and coupons
+
+# The content bundle's ids (surveys, questions, choices, campaigns, draws, prizes).
+Slug = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_-]{0,39}$")]
+# A coupon code as typed or printed; its form is checked when the event is decided.
+CouponCodeText = Annotated[str, StringConstraints(min_length=1, max_length=40), _STORABLE]
+SurveyKind = Literal["smiley", "nps", "single", "multiple", "text"]
+
+SMILEY_SCORES: Final = (1, 4)
+NPS_SCORES: Final = (0, 10)
+MAX_CHOICES: Final = 8
+
+
+_ISO_DAY: Final = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
+
+def _iso_day(value: object) -> date:
+    """Only the text YYYY-MM-DD: pydantic's own date would also take numbers and times."""
+    if isinstance(value, str) and _ISO_DAY.fullmatch(value):
+        try:
+            return date.fromisoformat(value)
+        except ValueError:
+            pass
+    raise ValueError("must be a date YYYY-MM-DD")
+
+
+IsoDay = Annotated[date, BeforeValidator(_iso_day)]
+
+
+class SurveyAnswerPayload(_Payload):
+    """One answer; all of score, choices and text null: an optional question skipped."""
+
+    session: Session
+    survey: Slug
+    question: Slug
+    kind: SurveyKind
+    score: Annotated[int, Field(ge=0, le=10)] | None = None
+    choices: Annotated[list[Slug], Field(min_length=1, max_length=MAX_CHOICES)] | None = None
+    text: Text500 | None = None
+    member_id: uuid.UUID | None = None
+    low: StrictBool = False
+
+    @model_validator(mode="after")
+    def _fits_its_kind(self) -> SurveyAnswerPayload:
+        scored = self.kind in {"smiley", "nps"}
+        if self.score is not None:
+            if not scored:
+                raise ValueError(f"score: a {self.kind} answer has none")
+            lowest, highest = SMILEY_SCORES if self.kind == "smiley" else NPS_SCORES
+            if not lowest <= self.score <= highest:
+                raise ValueError(f"score: a {self.kind} score is {lowest} to {highest}")
+        if self.choices is not None:
+            if self.kind not in {"single", "multiple"}:
+                raise ValueError(f"choices: a {self.kind} answer has none")
+            if self.kind == "single" and len(self.choices) != 1:
+                raise ValueError("choices: a single-choice answer has exactly one")
+            if len(set(self.choices)) != len(self.choices):
+                raise ValueError("choices: each choice at most once")
+        if self.text is not None and self.kind != "text":
+            raise ValueError(f"text: a {self.kind} answer has none")
+        return self
+
+
+class SurveyCompletedPayload(_Payload):
+    session: Session
+    survey: Slug
+    member_id: uuid.UUID | None = None
+    answers: Annotated[int, Field(ge=0, le=INT32_MAX)]
+    reward_code: CouponCodeText | None = None
+
+
+CouponReason = Literal["survey", "draw"]
+
+
+class CouponIssuedPayload(_Payload):
+    """A code the kiosk issued; its fields must be the code's own."""
+
+    session: Session
+    code: CouponCodeText
+    campaign: Slug
+    campaign_no: Annotated[int, Field(ge=0, le=2**12 - 1)]
+    serial: Annotated[int, Field(ge=0, le=2**24 - 1)]
+    expires_on: IsoDay
+    reason: CouponReason
+    member_id: uuid.UUID | None = None
+
+
+class CouponRedeemedPayload(_Payload):
+    """A store redeemed a code (offline, say) and reports it."""
+
+    code: CouponCodeText
+    redeemed_at: Timestamp
+    by: Annotated[str, StringConstraints(min_length=1, max_length=64), _STORABLE]
+
+
+class PrizeDrawPayload(_Payload):
+    session: Session
+    draw: Slug
+    member_id: uuid.UUID
+    prize: Slug | None = None  # None: no win
+    code: CouponCodeText | None = None
+
+    @model_validator(mode="after")
+    def _code_only_with_a_prize(self) -> PrizeDrawPayload:
+        if self.code is not None and self.prize is None:
+            raise ValueError("code: only a won prize has a code")
+        return self
+
+
 Payload = (
     LiftPayload
     | DropPayload
@@ -216,6 +332,11 @@ Payload = (
     | MemberSignupPayload
     | ConsentPayload
     | TagBoundPayload
+    | SurveyAnswerPayload
+    | SurveyCompletedPayload
+    | CouponIssuedPayload
+    | CouponRedeemedPayload
+    | PrizeDrawPayload
 )
 
 PAYLOADS: Final[dict[tuple[str, int], type[Payload]]] = {
@@ -227,6 +348,11 @@ PAYLOADS: Final[dict[tuple[str, int], type[Payload]]] = {
     ("member_signup", 1): MemberSignupPayload,
     ("consent", 1): ConsentPayload,
     ("tag_bound", 1): TagBoundPayload,
+    ("survey_answer", 1): SurveyAnswerPayload,
+    ("survey_completed", 1): SurveyCompletedPayload,
+    ("coupon_issued", 1): CouponIssuedPayload,
+    ("coupon_redeemed", 1): CouponRedeemedPayload,
+    ("prize_draw", 1): PrizeDrawPayload,
 }
 """The payload model of each (kind, schema_version) HQ knows."""
 
@@ -265,3 +391,14 @@ class TagBindRequest(_Model):
     kind: TagKind
     # The raw value, hashed at once; never stored, logged nor quoted in an error.
     value: Annotated[str, StringConstraints(min_length=1, max_length=200), _STORABLE]
+
+
+# ---------------------------------------------------------------- coupons (admin API)
+
+
+class CouponRedeemRequest(_Model):
+    code: CouponCodeText
+    store_id: Annotated[str, StringConstraints(min_length=1, max_length=40), _STORABLE]
+    by: Annotated[str, StringConstraints(min_length=1, max_length=64), _STORABLE] = "admin-api"
+    # The store's own date, which decides expiry; HQ's UTC date when not given.
+    local_date: IsoDay | None = None

@@ -1,5 +1,5 @@
 """The staff API under /v1/admin, behind the admin token: stats, customers, members'
-tags, erasure, revocation.
+tags, erasure, revocation, coupon redemption.
 
 Routes under `/customers/{member_id}/...` take any of a customer's member ids (the
 kiosk-made uuid); `/customers/{customer_id}/timeline` takes the customer id.
@@ -13,18 +13,19 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Path, Query, Response
 from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials
 
 from hq import stats
 from hq.api.common import Clock, bearer, unauthorized
-from hq.crm import queries, recognition
+from hq.crm import coupons, queries, recognition
 from hq.crm.erasure import erase_member
 from hq.crm.people import DEFAULT_REGION, InvalidPhone, e164
 from hq.crm.tags import InvalidTag
 from hq.db import Database
 from hq.enrollment import revoke
-from hq.errors import UnknownKiosk
-from hq.wire import TagBindRequest
+from hq.errors import UnknownKiosk, UnknownStore
+from hq.wire import CouponRedeemRequest, TagBindRequest
 
 MemberId = Annotated[uuid.UUID, Path(description="Any of the customer's member ids")]
 TagHashPath = Annotated[str, Path(pattern=r"^[0-9a-fA-F]{64}$")]
@@ -91,6 +92,7 @@ def admin_router(database: Database, admin_token: str, clock: Clock) -> APIRoute
         return queries.timeline_json(found)
 
     _member_routes(router, database, clock)
+    _coupon_routes(router, database, clock)
 
     @router.post("/kiosks/{kiosk_id}/revoke", responses={404: {"description": "No such kiosk"}})
     def revoke_kiosk(kiosk_id: str) -> dict[str, Any]:
@@ -169,6 +171,67 @@ def _member_routes(router: APIRouter, database: Database, clock: Clock) -> None:
         if erasure is None:
             raise HTTPException(status_code=404, detail="no such member")
         return erasure.as_json()
+
+
+def _coupon_routes(router: APIRouter, database: Database, clock: Clock) -> None:
+    """Redeeming codes once across the chain, and the codes redeemed twice."""
+
+    @router.post(
+        "/coupons/redeem",
+        responses={
+            409: {"description": "Redeemed before: where and when first, in the body"},
+            422: {"description": "Not a valid code (type `coupon.<reason>`), or no such store"},
+        },
+    )
+    def redeem(request: CouponRedeemRequest) -> Any:
+        """Redeem a code at a store. A code is redeemed once across the chain: of two
+        redemptions at once, exactly one succeeds."""
+        now = clock()
+        try:
+            outcome = coupons.redeem(
+                database,
+                request.code,
+                store_id=request.store_id,
+                by=request.by,
+                now=now,
+                today=request.local_date or now.date(),
+            )
+        except UnknownStore:
+            raise _error("body", "store_id", "no such store") from None
+        match outcome:
+            case coupons.Refused():
+                raise RequestValidationError(
+                    [
+                        {
+                            "loc": ("body", "code"),
+                            "msg": outcome.message,
+                            "type": f"coupon.{outcome.reason}",
+                        }
+                    ]
+                )
+            case coupons.AlreadyRedeemed():
+                return JSONResponse(
+                    {
+                        "detail": outcome.message,
+                        **coupons.code_json(outcome.code),
+                        "first": coupons.redemption_json(outcome.first),
+                        "redemptions": outcome.redemptions,
+                    },
+                    status_code=409,
+                )
+        return {
+            **coupons.code_json(outcome.code),
+            "store_id": outcome.store_id,
+            "by": outcome.by,
+            "redeemed_at": outcome.redeemed_at.isoformat(),
+            "issued": coupons.issue_json(outcome.issue),
+        }
+
+    @router.get("/coupons/doubles")
+    def double_redemptions() -> dict[str, Any]:
+        """Codes redeemed two or more times (stores that redeemed offline), with each
+        redemption, earliest first."""
+        return {"doubles": [coupons.double_json(double) for double in coupons.doubles(database)]}
 
 
 def _query_error(field: str, message: str) -> RequestValidationError:

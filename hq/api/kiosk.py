@@ -12,6 +12,7 @@ kiosk without a valid token gets 401 whatever it asks.
 
 from __future__ import annotations
 
+import base64
 import logging
 from typing import Annotated, Any
 
@@ -85,13 +86,18 @@ def kiosk_router(database: Database, clock: Clock) -> APIRouter:
         responses={403: {"description": "Enrolment code unknown, already used or expired"}},
     )
     def enroll(request: EnrolRequest) -> EnrolAnswer:
-        """Trade a one-time enrolment code for the kiosk's own token."""
+        """Trade a one-time enrolment code for the kiosk's own token, its number in
+        coupon codes and its coupon key."""
         try:
             enrolment = redeem_code(database, request.code, request.name, now=clock())
         except EnrolmentRefused as refused:
             raise HTTPException(status_code=403, detail=str(refused)) from None
         return EnrolAnswer(
-            store_id=enrolment.store_id, kiosk_id=enrolment.kiosk_id, token=enrolment.token
+            store_id=enrolment.store_id,
+            kiosk_id=enrolment.kiosk_id,
+            token=enrolment.token,
+            kiosk_no=enrolment.kiosk_no,
+            coupon_key=base64.b64encode(enrolment.coupon_key).decode("ascii"),
         )
 
     @router.post(

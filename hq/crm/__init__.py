@@ -9,6 +9,9 @@
 - `tags`: pure: canonical tag ids and the keyed tag hash (the contract with kiosks).
 - `recognition`: members' tag bindings and the member feed kiosks recognise by.
 - `erasure`: erasing a person, and keeping their later events without them.
+- `coupon_codes`: pure: the coupon code format and its keys (the contract with kiosks).
+- `coupons`: the coupon secret and kiosk numbers, redeeming a code once across the
+  chain, stores' offline redemptions and double redemptions.
 
 A customer is one E.164 phone number. Kiosks know members by a member id they
 make at sign-up, so one customer who signed up at two stores has two member ids.

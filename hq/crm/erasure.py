@@ -6,13 +6,17 @@ two stores). In one transaction:
 
 - `customers` (phone, email, name), `member_ids`, `consents`, `interactions`
   and `tag_bindings` rows of those member ids are deleted;
+- survey answers and completions, issued coupons and prize draws stay, without
+  the member id (a coupon stays valid; an answer still counts), and a text
+  answer loses its text, which the person wrote;
 - events that carry those member ids keep what is not about the person (a lift
   stays a lift of that phone, at that slot) and lose the member id; a sign-up or
   a tag binding keeps nothing. Their payload gets `"erased": true`;
 - their feed entries become tombstones: kiosks drop them on their next delta;
 - each member id goes into `erased_members`. Events from a kiosk that was
   offline and arrive later are stored the same way (`scrubbed`), and projected
-  nowhere, so an erased member does not come back.
+  only as those rows without the person (`without_member`), so an erased member
+  does not come back.
 
 Consent history goes too: with nothing left to process, there is nothing the
 consent would justify. Finding the events scans the events of the member kinds
@@ -23,40 +27,74 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any, Final
 
 from sqlalchemy import bindparam, delete, select, update
 
 from hq.crm import recognition
+from hq.crm.facts import CouponIssued, Fact, PrizeDrawn, SurveyAnswered, SurveyCompleted
 from hq.db import (
     Database,
     consents,
+    coupons_issued,
     customers,
     erased_members,
     events,
     interactions,
     member_ids,
+    prize_draws,
+    survey_answers,
+    survey_completions,
     tag_bindings,
 )
 
 _log = logging.getLogger("hq.erasure")
 
 MEMBER_KINDS: Final = frozenset(
-    {"lift", "drop", "comparison", "recommendation_tap", "member_signup", "consent", "tag_bound"}
+    {
+        "lift",
+        "drop",
+        "comparison",
+        "recommendation_tap",
+        "member_signup",
+        "consent",
+        "tag_bound",
+        "survey_answer",
+        "survey_completed",
+        "coupon_issued",
+        "prize_draw",
+    }
 )
 """Event kinds whose payload may carry a member id."""
 
 WHOLLY_PERSONAL: Final = frozenset({"member_signup", "tag_bound"})
 """Kinds whose payload is nothing but the person: erased whole."""
 
+_WRITTEN_BY_THEM: Final = frozenset({"member_id", "text"})
+# A survey's free text answer is the person's own words: it goes with the member id.
+
+_KEPT_WITHOUT_MEMBER: Final = (survey_answers, survey_completions, coupons_issued, prize_draws)
+"""Tables whose rows mean something without the person: they lose the member id."""
+
 
 def scrubbed(kind: str, payload: Mapping[str, Any]) -> dict[str, Any]:
     """`payload` of an erased member's event of `kind`, without the person."""
     if kind in WHOLLY_PERSONAL:
         return {"erased": True}
-    return {**{k: v for k, v in payload.items() if k != "member_id"}, "erased": True}
+    return {**{k: v for k, v in payload.items() if k not in _WRITTEN_BY_THEM}, "erased": True}
+
+
+def without_member(fact: Fact | None) -> Fact | None:
+    """What of an erased member's fact is still projected: the rows that mean
+    something without them, without them; nothing of the rest."""
+    match fact:
+        case SurveyAnswered():
+            return replace(fact, member_id=None, text=None)
+        case SurveyCompleted() | CouponIssued() | PrizeDrawn():
+            return replace(fact, member_id=None)
+    return None
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,6 +137,11 @@ def erase_member(database: Database, member_id: str, *, now: datetime) -> Erasur
 
         for table in (tag_bindings, consents, interactions, member_ids):
             connection.execute(delete(table).where(table.c.member_id.in_(wanted)))
+        for table in _KEPT_WITHOUT_MEMBER:
+            gone: dict[str, None] = {"member_id": None}
+            if table is survey_answers:
+                gone["text"] = None
+            connection.execute(update(table).where(table.c.member_id.in_(wanted)).values(**gone))
         if customer_id is not None:
             connection.execute(delete(customers).where(customers.c.customer_id == customer_id))
         events_scrubbed = _scrub_events(connection, wanted)
@@ -125,7 +168,7 @@ def erase_member(database: Database, member_id: str, *, now: datetime) -> Erasur
 
 
 def _known(connection: Any, members: list[str]) -> bool:
-    for table in (consents, interactions, tag_bindings):
+    for table in (consents, interactions, tag_bindings, *_KEPT_WITHOUT_MEMBER):
         if connection.execute(
             select(table.c.member_id).where(table.c.member_id.in_(members)).limit(1)
         ).first():

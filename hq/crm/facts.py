@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 
@@ -75,4 +75,72 @@ class TagBound:
     tag_kind: str | None
 
 
-Fact = Signup | ConsentDecision | Interaction | AlarmRaised | TagBound
+@dataclass(frozen=True, slots=True)
+class SurveyAnswered:
+    """One answer to a survey question; member_id None for an anonymous shopper."""
+
+    origin: Origin
+    member_id: str | None
+    session: str
+    survey: str
+    question: str
+    kind: str
+    score: int | None
+    choices: tuple[str, ...] | None
+    text: str | None
+    low: bool
+
+
+@dataclass(frozen=True, slots=True)
+class SurveyCompleted:
+    origin: Origin
+    member_id: str | None
+    session: str
+    survey: str
+    answers: int
+    reward_code: str | None  # formatted
+
+
+@dataclass(frozen=True, slots=True)
+class CouponIssued:
+    """A code a kiosk issued; the fields are the code's own (checked at ingest)."""
+
+    origin: Origin
+    member_id: str | None
+    session: str
+    code: str  # formatted
+    campaign: str
+    campaign_no: int
+    kiosk_no: int
+    serial: int
+    expires_on: date
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class CouponRedemptionReported:
+    """A store redeemed a code (offline, say) and its kiosk reported it."""
+
+    origin: Origin
+    code: str  # formatted
+    campaign_no: int
+    kiosk_no: int
+    serial: int
+    redeemed_at: datetime
+    by: str
+
+
+@dataclass(frozen=True, slots=True)
+class PrizeDrawn:
+    origin: Origin
+    member_id: str | None
+    session: str
+    draw: str
+    prize: str | None
+    code: str | None  # formatted
+
+
+CouponFact = CouponIssued | CouponRedemptionReported
+RewardFact = SurveyAnswered | SurveyCompleted | CouponIssued | CouponRedemptionReported | PrizeDrawn
+
+Fact = Signup | ConsentDecision | Interaction | AlarmRaised | TagBound | RewardFact

@@ -4,7 +4,9 @@ One statement per table per batch, whatever the batch holds. Sign-ups merge
 into one customer per E.164 number: the first sign-up HQ receives creates the
 customer, later ones add their member id and fill in a missing email, name or
 language, never overwrite one. Kiosks' tag bindings go to `tag_bindings`, the
-newest binding of a tag winning (`recognition.project_bindings`).
+newest binding of a tag winning (`recognition.project_bindings`). Survey answers,
+completions and prize draws go to their tables as they are; issued and redeemed
+coupons through `coupons` (which counts redemptions and flags doubles).
 """
 
 from __future__ import annotations
@@ -12,13 +14,39 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Connection, func
 
-from hq.crm.facts import AlarmRaised, ConsentDecision, Fact, Interaction, Signup, TagBound
+from hq.crm import coupons
+from hq.crm.facts import (
+    AlarmRaised,
+    ConsentDecision,
+    CouponIssued,
+    CouponRedemptionReported,
+    Fact,
+    Interaction,
+    Origin,
+    PrizeDrawn,
+    Signup,
+    SurveyAnswered,
+    SurveyCompleted,
+    TagBound,
+)
 from hq.crm.recognition import project_bindings
-from hq.db import AnyInsert, Database, alarms, consents, customers, interactions, member_ids
+from hq.db import (
+    AnyInsert,
+    Database,
+    alarms,
+    consents,
+    customers,
+    interactions,
+    member_ids,
+    prize_draws,
+    survey_answers,
+    survey_completions,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,14 +59,31 @@ class Projected:
     interactions: int = 0
     alarms: int = 0
     tags_bound: int = 0
+    survey_answers: int = 0
+    coupons_issued: int = 0
+    redemptions_reported: int = 0
+    double_redemptions: int = 0
 
 
-def project(database: Database, connection: Connection, facts: Sequence[Fact]) -> Projected:
+def project(  # noqa: PLR0912, PLR0915 (one branch per table)
+    database: Database,
+    connection: Connection,
+    facts: Sequence[Fact],
+    *,
+    received_at: datetime | None = None,
+) -> Projected:
+    """Write the facts' rows; `received_at` (default: now) is when HQ received them."""
+    received_at = received_at or datetime.now(UTC)
     signups: list[Signup] = []
     decisions: list[ConsentDecision] = []
     moves: list[Interaction] = []
     raised: list[AlarmRaised] = []
     bound: list[TagBound] = []
+    answers: list[SurveyAnswered] = []
+    completed: list[SurveyCompleted] = []
+    issued: list[CouponIssued] = []
+    reported: list[CouponRedemptionReported] = []
+    draws: list[PrizeDrawn] = []
     for fact in facts:
         match fact:
             case Signup():
@@ -51,6 +96,16 @@ def project(database: Database, connection: Connection, facts: Sequence[Fact]) -
                 raised.append(fact)
             case TagBound():
                 bound.append(fact)
+            case SurveyAnswered():
+                answers.append(fact)
+            case SurveyCompleted():
+                completed.append(fact)
+            case CouponIssued():
+                issued.append(fact)
+            case CouponRedemptionReported():
+                reported.append(fact)
+            case PrizeDrawn():
+                draws.append(fact)
     projected = Projected()
     if signups:
         projected = _project_signups(database, connection, signups)
@@ -66,6 +121,23 @@ def project(database: Database, connection: Connection, facts: Sequence[Fact]) -
     if bound:
         project_bindings(database, connection, bound)
         projected = replace(projected, tags_bound=len(bound))
+    if answers:
+        database.insert_rows(connection, survey_answers, [_answer_row(fact) for fact in answers])
+        projected = replace(projected, survey_answers=len(answers))
+    if completed:
+        database.insert_rows(
+            connection, survey_completions, [_completion_row(fact) for fact in completed]
+        )
+    if draws:
+        database.insert_rows(connection, prize_draws, [_draw_row(fact) for fact in draws])
+    if issued:
+        coupons.project_issued(database, connection, issued, received_at=received_at)
+        projected = replace(projected, coupons_issued=len(issued))
+    if reported:
+        doubled = coupons.project_reported(database, connection, reported, received_at=received_at)
+        projected = replace(
+            projected, redemptions_reported=len(reported), double_redemptions=len(doubled)
+        )
     return projected
 
 
@@ -181,4 +253,46 @@ def _alarm_row(fact: AlarmRaised) -> dict[str, Any]:
         "sku": fact.sku,
         "reason": fact.reason,
         "occurred_at": origin.occurred_at,
+    }
+
+
+def _report_row(origin: Origin, member_id: str | None, session: str) -> dict[str, Any]:
+    return {
+        "event_id": origin.event_id,
+        "member_id": member_id,
+        "store_id": origin.store_id,
+        "kiosk_id": origin.kiosk_id,
+        "occurred_at": origin.occurred_at,
+        "session": session,
+    }
+
+
+def _answer_row(fact: SurveyAnswered) -> dict[str, Any]:
+    return {
+        **_report_row(fact.origin, fact.member_id, fact.session),
+        "survey": fact.survey,
+        "question": fact.question,
+        "kind": fact.kind,
+        "score": fact.score,
+        "choices": None if fact.choices is None else list(fact.choices),
+        "text": fact.text,
+        "low": fact.low,
+    }
+
+
+def _completion_row(fact: SurveyCompleted) -> dict[str, Any]:
+    return {
+        **_report_row(fact.origin, fact.member_id, fact.session),
+        "survey": fact.survey,
+        "answers": fact.answers,
+        "reward_code": fact.reward_code,
+    }
+
+
+def _draw_row(fact: PrizeDrawn) -> dict[str, Any]:
+    return {
+        **_report_row(fact.origin, fact.member_id, fact.session),
+        "draw": fact.draw,
+        "prize": fact.prize,
+        "code": fact.code,
     }

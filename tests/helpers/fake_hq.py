@@ -21,6 +21,7 @@ The real HQ is tested against the same contract in hq/'s own tests.
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import ipaddress
 import json
@@ -97,6 +98,7 @@ class FakeHq:
         self.events: dict[str, dict[str, Any]] = {}  # event id -> event, in arrival order
         self.requests: list[RecordedRequest] = []
         self.enrolled_names: list[str | None] = []
+        self.kiosk_numbers = 0  # the last kiosk_no handed out
         self.delay = 0.0  # seconds to wait before answering any request
 
     # --- running ---------------------------------------------------------------------
@@ -248,7 +250,15 @@ class FakeHq:
         token = secrets.token_urlsafe(32)
         self._tokens[token] = identity
         store_id, kiosk_id = identity
-        return _json_answer(200, {"store_id": store_id, "kiosk_id": kiosk_id, "token": token})
+        self.kiosk_numbers += 1
+        answer = {
+            "store_id": store_id,
+            "kiosk_id": kiosk_id,
+            "token": token,
+            "kiosk_no": self.kiosk_numbers,
+            "coupon_key": base64.b64encode(secrets.token_bytes(32)).decode(),
+        }
+        return _json_answer(200, answer)
 
     def _events(self, token: str | None, body: bytes) -> ScriptedAnswer:
         identity = self._tokens.get(token or "")

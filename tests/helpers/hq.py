@@ -12,7 +12,9 @@ Plain context managers and classes (fixtures live in the conftest files):
 - `fresh_postgres_database()`, `database_url_for(backend, dir)`: empty databases;
   `MigratedDatabases`: fresh databases at the newest schema, fast (one per session).
 - `Hq`, `KioskClient`, `event_json`, `signup_payload`, `consent_payload`: talking
-  to HQ over HTTP as kiosks and staff do.
+  to HQ over HTTP as kiosks and staff do; `KioskClient.coupon(...)` issues a coupon
+  code under the kiosk's own key, `coupon_issued_payload`, `coupon_redeemed_payload`,
+  `survey_answer_payload` build those events.
 
 PostgreSQL comes from KIOSK_TEST_POSTGRES_URL, default
 postgresql+psycopg://postgres@127.0.0.1:5432/test: a database on a server where
@@ -22,6 +24,7 @@ WITH (FORCE) afterwards.
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import os
 import secrets
@@ -32,7 +35,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any, Final
 
@@ -45,6 +48,8 @@ from sqlalchemy import func, make_url, select
 from sqlalchemy.engine import URL
 
 from hq.app import create_app, server_config
+from hq.crm.coupon_codes import CouponCode
+from hq.crm.coupon_codes import issue as issue_coupon_code
 from hq.db import Database, metadata
 from hq.enrollment import issue_code as issue_enrolment_code
 from hq.fleet import add_store
@@ -287,16 +292,63 @@ def consent_payload(
     }
 
 
+def survey_answer_payload(
+    session: str, survey: str, question: str, kind: str, **answer: Any
+) -> dict[str, Any]:
+    """A `survey_answer` payload; `answer` gives score, choices, text, member_id, low."""
+    return {"session": session, "survey": survey, "question": question, "kind": kind, **answer}
+
+
+def coupon_issued_payload(
+    issued: CouponCode, /, campaign: str = "phone-50", **changes: Any
+) -> dict[str, Any]:
+    return {
+        "session": "s1",
+        "code": issued.text,
+        "campaign": campaign,
+        "campaign_no": issued.campaign_no,
+        "serial": issued.serial,
+        "expires_on": issued.expires_on.isoformat(),
+        "reason": "survey",
+        **changes,
+    }
+
+
+def coupon_redeemed_payload(
+    code: str, redeemed_at: datetime = OCCURRED_AT, by: str = "till-1"
+) -> dict[str, Any]:
+    return {"code": code, "redeemed_at": redeemed_at.isoformat(), "by": by}
+
+
 class KioskClient:
-    """A kiosk's side of the wire, for tests: its ids, token and a requests.Session."""
+    """A kiosk's side of the wire, for tests: its ids, token, coupon number and key,
+    and a requests.Session."""
 
     def __init__(self, base_url: str, enrolment: dict[str, Any]) -> None:
         self.base_url = base_url
         self.store_id: str = enrolment["store_id"]
         self.kiosk_id: str = enrolment["kiosk_id"]
         self.token: str = enrolment["token"]
+        self.kiosk_no: int | None = enrolment.get("kiosk_no")
+        key = enrolment.get("coupon_key")
+        self.coupon_key: bytes | None = None if key is None else base64.b64decode(key)
         self.session = requests.Session()
         self.session.headers["Authorization"] = f"Bearer {self.token}"
+
+    def coupon(
+        self, serial: int, *, campaign_no: int = 7, expires_on: date | None = None
+    ) -> CouponCode:
+        """A code as this kiosk issues it, under its own coupon key (good for 30 days
+        unless told otherwise)."""
+        assert self.coupon_key is not None
+        assert self.kiosk_no is not None
+        return issue_coupon_code(
+            self.coupon_key,
+            campaign_no=campaign_no,
+            kiosk_no=self.kiosk_no,
+            serial=serial,
+            expires_on=expires_on or date.today() + timedelta(days=30),
+        )
 
     def close(self) -> None:
         self.session.close()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import stat
@@ -13,6 +14,7 @@ from backend_client.credentials import (
     Credentials,
     CredentialsError,
     check_hq_url,
+    credentials_from_enrolment,
     load_credentials,
     save_credentials,
 )
@@ -107,6 +109,72 @@ def test_a_token_that_cannot_travel_in_a_header_is_refused_without_quoting_it(
     with pytest.raises(CredentialsError, match="token must be") as raised:
         load_credentials(tmp_path)
     assert "secret" not in str(raised.value)
+
+
+# --- coupon number and key -------------------------------------------------------------
+
+COUPON_KEY = bytes(range(100, 132))
+ANSWER: dict[str, object] = {
+    "store_id": "sh-nanjing-road",
+    "kiosk_id": "sh-nanjing-road-k1",
+    "token": TOKEN,
+    "kiosk_no": 17,
+    "coupon_key": base64.b64encode(COUPON_KEY).decode(),
+}
+
+
+def test_the_coupon_number_and_key_from_enrolment_are_kept_privately(tmp_path: Path) -> None:
+    credentials = credentials_from_enrolment("https://hq.example.com", ANSWER)
+    assert (credentials.kiosk_no, credentials.coupon_key) == (17, COUPON_KEY)
+    assert COUPON_KEY.hex() not in repr(credentials)
+    assert str(COUPON_KEY) not in repr(credentials)
+    assert str(ANSWER["coupon_key"]) not in repr(credentials)
+
+    path = save_credentials(tmp_path, credentials)
+
+    saved = json.loads(path.read_text())
+    assert (saved["kiosk_no"], saved["coupon_key"]) == (17, ANSWER["coupon_key"])
+    assert load_credentials(tmp_path) == credentials
+
+
+def test_credentials_saved_before_coupons_still_load_without_them(tmp_path: Path) -> None:
+    document = {"hq_url": "https://hq", "store_id": "s", "kiosk_id": "k", "token": "t"}
+    write_file(tmp_path / "hq.json", json.dumps(document))
+
+    loaded = load_credentials(tmp_path)
+
+    assert loaded is not None
+    assert (loaded.kiosk_no, loaded.coupon_key) == (None, None)
+    save_credentials(tmp_path, loaded)
+    assert "coupon_key" not in json.loads((tmp_path / "hq.json").read_text())
+
+
+def test_an_enrolment_answer_from_an_hq_before_coupons_gives_no_coupon_key() -> None:
+    answer = {k: v for k, v in ANSWER.items() if k not in {"kiosk_no", "coupon_key"}}
+    credentials = credentials_from_enrolment("https://hq.example.com", answer)
+    assert (credentials.kiosk_no, credentials.coupon_key) == (None, None)
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"coupon_key": "not base64!"}, "coupon_key must be base64"),
+        ({"coupon_key": base64.b64encode(b"short").decode()}, "coupon_key must be 32 bytes"),
+        ({"coupon_key": 5}, "coupon_key must be base64"),
+        ({"kiosk_no": 2**20}, "kiosk_no must be an integer"),
+        ({"kiosk_no": "17"}, "kiosk_no must be an integer"),
+        ({"kiosk_no": None}, "go together"),
+    ],
+)
+def test_a_broken_coupon_number_or_key_is_refused_without_quoting_the_key(
+    tmp_path: Path, changes: dict[str, object], message: str
+) -> None:
+    document = {"hq_url": "https://hq.example.com", **ANSWER, **changes}
+    write_file(tmp_path / "hq.json", json.dumps(document))
+
+    with pytest.raises(CredentialsError, match=message) as raised:
+        load_credentials(tmp_path)
+    assert str(ANSWER["coupon_key"]) not in str(raised.value)
 
 
 # --- which HQ the kiosk may talk to ---------------------------------------------------

@@ -2,14 +2,22 @@
 
 from __future__ import annotations
 
+import base64
 import stat
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from helpers.fake_hq import CODE_REFUSED, FakeHq, running_fake_hq
 
-from backend_client.credentials import Credentials, load_credentials, save_credentials
+from backend_client import enroll
+from backend_client.credentials import (
+    Credentials,
+    credentials_from_enrolment,
+    load_credentials,
+    save_credentials,
+)
 from backend_client.enroll import default_data_dir, main
 
 
@@ -39,13 +47,46 @@ def test_enrolling_saves_private_credentials_and_names_the_kiosk(
     credentials = load_credentials(data)
     assert credentials is not None
     assert (credentials.store_id, credentials.kiosk_id) == ("sh-nanjing-road", "sh-nanjing-road-k3")
+    assert credentials.kiosk_no == 1  # what this kiosk's coupon codes carry
+    assert credentials.coupon_key is not None
+    assert len(credentials.coupon_key) == 32
     assert out == (
-        "enrolled as kiosk sh-nanjing-road-k3 of store sh-nanjing-road; "
+        "enrolled as kiosk sh-nanjing-road-k3 (kiosk number 1) of store sh-nanjing-road; "
         f"credentials saved to {data / 'hq.json'}\n"
     )
     assert credentials.token not in out
     assert stat.S_IMODE((data / "hq.json").stat().st_mode) == 0o600
     assert hq.enrolled_names == ["entrance"]
+
+
+def test_the_coupon_number_and_key_hq_gives_are_saved_and_only_the_number_shown(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    key = bytes(range(32))
+    answer = {
+        "store_id": "sh-nanjing-road",
+        "kiosk_id": "sh-nanjing-road-k3",
+        "token": "kiosk-token-0123456789",
+        "kiosk_no": 17,
+        "coupon_key": base64.b64encode(key).decode(),
+    }
+
+    def hq_answers(hq_url: str, code: str, **_: Any) -> Credentials:
+        return credentials_from_enrolment(hq_url, answer)
+
+    # HQ's side of this answer is tested against the real HQ in tests/integration.
+    monkeypatch.setattr(enroll, "enroll", hq_answers)
+
+    status, out, err = run(
+        capsys, "--hq", "https://hq.example.com", "--code", "X", "--data-dir", str(tmp_path)
+    )
+
+    assert (status, err) == (0, "")
+    assert out.startswith("enrolled as kiosk sh-nanjing-road-k3 (kiosk number 17) of store ")
+    assert str(answer["coupon_key"]) not in out
+    saved = load_credentials(tmp_path)
+    assert saved is not None
+    assert (saved.kiosk_no, saved.coupon_key) == (17, key)
 
 
 def test_a_refused_code_is_one_line_and_exit_code_1(

@@ -9,7 +9,7 @@ from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Column, Integer, MetaData, Table, inspect, select, text
 
-from hq.db import Database, customers, member_ids, metadata
+from hq.db import Database, customers, kiosks, member_ids, metadata
 from hq.migrations import HEAD_REVISION, SCRIPT_LOCATION, alembic_config, current_revision, migrate
 
 
@@ -27,7 +27,7 @@ def test_migrating_a_fresh_database_creates_every_table_at_the_newest_revision(
         database.dispose()
     assert tables == set(metadata.tables) | {"alembic_version"}
     head = ScriptDirectory.from_config(alembic_config(database_url)).get_current_head()
-    assert current == head == HEAD_REVISION == "0002"
+    assert current == head == HEAD_REVISION == "0003"
 
 
 def test_the_migrated_schema_matches_the_tables_hq_uses(database_url: str) -> None:
@@ -80,6 +80,7 @@ def test_migrations_ship_inside_the_package() -> None:
     assert (SCRIPT_LOCATION / "env.py").is_file()
     assert (SCRIPT_LOCATION / "versions" / "0001_initial.py").is_file()
     assert (SCRIPT_LOCATION / "versions" / "0002_recognition.py").is_file()
+    assert (SCRIPT_LOCATION / "versions" / "0003_coupons.py").is_file()
 
 
 def test_upgrading_from_the_first_schema_keeps_members_and_greets_none_by_name(
@@ -117,3 +118,73 @@ def test_upgrading_from_the_first_schema_keeps_members_and_greets_none_by_name(
         database.dispose()
     assert [tuple(row) for row in rows] == [("m1", False)]
     assert segment is None
+
+
+def _upgrade_to(database: Database, url: str, revision: str) -> None:
+    from alembic import command  # noqa: PLC0415 (as hq.migrations does)
+
+    with database.engine.begin() as connection:
+        config = alembic_config(url)
+        config.attributes["connection"] = connection
+        command.upgrade(config, revision)
+
+
+def test_upgrading_numbers_the_kiosks_enrolled_before_in_order_of_enrolment(
+    database_url: str,
+) -> None:
+    database = Database(database_url)
+    try:
+        _upgrade_to(database, database_url, "0002")
+        with database.engine.begin() as connection:
+            connection.execute(
+                text(
+                    "INSERT INTO stores (store_id, created_at, kiosks_enrolled)"
+                    " VALUES ('s', '2026-11-23 09:00:00', 2)"
+                )
+            )
+            for kiosk_id, enrolled_at in (("s-k2", "10:00"), ("s-k1", "09:00")):
+                connection.execute(
+                    text(
+                        "INSERT INTO kiosks (kiosk_id, store_id, token_sha256, enrolled_at,"
+                        " contiguous_seq, highest_seq) VALUES (:kiosk, 's', :kiosk, :at, 0, 0)"
+                    ),
+                    {"kiosk": kiosk_id, "at": f"2026-11-23 {enrolled_at}:00"},
+                )
+            # A rejection points at a kiosk: the upgrade must not rebuild `kiosks`.
+            connection.execute(
+                text(
+                    "INSERT INTO rejections (kiosk_id, store_id, event_id, seq, kind,"
+                    " schema_version, reason, rejected_at) VALUES"
+                    " ('s-k1', 's', 'e', 1, 'lift', 1, 'r', '2026-11-23 09:00:00')"
+                )
+            )
+        migrate(database)
+        with database.read() as connection:
+            numbers = dict(connection.execute(select(kiosks.c.kiosk_id, kiosks.c.kiosk_no)).all())
+    finally:
+        database.dispose()
+    assert numbers == {"s-k1": 1, "s-k2": 2}
+
+
+def test_downgrading_from_the_coupons_revision_leaves_the_recognition_schema(
+    database_url: str,
+) -> None:
+    from alembic import command  # noqa: PLC0415 (as hq.migrations does)
+
+    migrate(database_url)
+    database = Database(database_url)
+    try:
+        with database.engine.begin() as connection:
+            config = alembic_config(database_url)
+            config.attributes["connection"] = connection
+            command.downgrade(config, "0002")
+        inspector = inspect(database.engine)
+        tables = set(inspector.get_table_names())
+        kiosk_columns = {column["name"] for column in inspector.get_columns("kiosks")}
+        migrate(database)
+        assert current_revision(database.engine) == HEAD_REVISION
+    finally:
+        database.dispose()
+    assert "coupons_issued" not in tables
+    assert "tag_bindings" in tables
+    assert "kiosk_no" not in kiosk_columns
