@@ -8,22 +8,28 @@ import faulthandler
 import gc
 import logging
 import os
+import shutil
 import signal
 import socket
 import sys
+import tempfile
 import time
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
 from typing import Final, Protocol
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from PySide6.QtCore import QSocketNotifier, Qt
+from PySide6.QtGui import QImage
 from PySide6.QtWidgets import QApplication
 
-from backend_client.credentials import CredentialsError, load_credentials
+from backend_client.credentials import Credentials, CredentialsError, load_credentials
 from backend_client.crypto import PayloadCipher
+from backend_client.handoff import handoff_link
 from backend_client.members import MEMBERS_FILE, MemberDirectory
 from backend_client.outbox import OutboxWriter
 from backend_client.relay_process import KEY_FILE, OUTBOX_FILE, RelayProcess
@@ -40,10 +46,16 @@ from kiosk import theme
 from kiosk.controller import SessionController
 from kiosk.device_bridge import DeviceBridge
 from kiosk.images import ImageCache
+from kiosk.qr import qr_image
 from kiosk.recognition import Recogniser
+from kiosk.reward_link import RewardLink
+from kiosk.screens.keyboard import SharedKeyboard, input_method_environment
 from kiosk.screens.window import KioskWindow
-from kiosk.session import SessionConfig, SessionMachine, SessionState
+from kiosk.session import SessionConfig, SessionMachine, SessionState, StoreMessage
+from kiosk.signup import DEFAULT_REGION
+from kiosk.store_channel import DEFAULT_GROUP, ChannelAddress, StoreChannel
 from kiosk.trace import FileTrace, NullTrace, Trace
+from rewards.desk import RewardDesk
 
 log = logging.getLogger("kiosk.app")
 
@@ -56,6 +68,9 @@ M_MMAP_THRESHOLD: Final = -3  # glibc's mallopt parameter number (malloc.h)
 
 # The slide on screen, the one fading out and the next one, at 1920x1080 ARGB32.
 SLIDE_BUDGET_BYTES: Final = 3 * 1920 * 1080 * 4
+
+DEFAULT_TIMEZONE: Final = "Asia/Shanghai"  # the first chains' stores; --timezone for others
+HANDOFF_QR_PX: Final = 420
 
 
 class Reader(Protocol):
@@ -82,6 +97,9 @@ class KioskOptions:
     ble_adapter: str | None = None
     ble_company_ids: tuple[int, ...] = ()
     ble_presence: PresenceConfig = field(default_factory=PresenceConfig)
+    store_channel: ChannelAddress | None = None  # the CLI defaults to the LAN group
+    join_url: str | None = None  # where phones reach HQ's sign-up page; None: HQ's URL
+    timezone: str = DEFAULT_TIMEZONE
 
 
 def parse_args(argv: Sequence[str] | None = None) -> KioskOptions:
@@ -131,6 +149,38 @@ def parse_args(argv: Sequence[str] | None = None) -> KioskOptions:
         metavar="DBM",
         help="smoothed RSSI under which it has left (keep it ~10 dB below --ble-enter)",
     )
+    parser.add_argument(
+        "--phone-region",
+        default=DEFAULT_REGION,
+        metavar="CC",
+        help="country of numbers typed without +country code (ISO 3166, default CN)",
+    )
+    parser.add_argument(
+        "--timezone",
+        default=DEFAULT_TIMEZONE,
+        help="the store's time zone: campaign days and daily caps follow it",
+    )
+    parser.add_argument(
+        "--store-channel",
+        type=_channel_address,
+        default=ChannelAddress(*DEFAULT_GROUP),
+        metavar="HOST:PORT",
+        help="where live messages for store staff go (UDP; default the store LAN's group);"
+        " 'off' sends none",
+    )
+    parser.add_argument(
+        "--join-url",
+        metavar="URL",
+        help="HQ's address as shoppers' phones reach it, for 'continue on your phone'"
+        " (default: the HQ URL this kiosk enrolled with)",
+    )
+    parser.add_argument(
+        "--form-timeout",
+        type=float,
+        default=defaults.form_timeout,
+        metavar="S",
+        help="an untouched sign-up or survey starts its walk-away countdown after this",
+    )
     parser.add_argument("--drop-grace", type=float, default=defaults.drop_grace, metavar="S")
     parser.add_argument("--idle-timeout", type=float, default=defaults.idle_timeout, metavar="S")
     parser.add_argument("--bounce-ms", type=float, default=defaults.bounce * 1000, metavar="MS")
@@ -153,12 +203,26 @@ def parse_args(argv: Sequence[str] | None = None) -> KioskOptions:
         ble_adapter=args.ble_adapter,
         ble_company_ids=tuple(args.ble_company_id),
         ble_presence=ble_presence,
+        store_channel=args.store_channel,
+        join_url=args.join_url,
+        timezone=args.timezone,
         session=SessionConfig(
             drop_grace=args.drop_grace,
             idle_timeout=args.idle_timeout,
             bounce=args.bounce_ms / 1000,
+            form_timeout=args.form_timeout,
+            phone_region=args.phone_region.upper(),
         ),
     )
+
+
+def _channel_address(text: str) -> ChannelAddress | None:
+    if text.lower() == "off":
+        return None
+    try:
+        return ChannelAddress.parse(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
 
 
 def load_content(store: ContentStore, source: Path | None, trace: Trace) -> Bundle | None:
@@ -196,16 +260,26 @@ class Kiosk:
     slide_images: ImageCache
     trace: Trace
     bundle: Bundle | None
+    desk: RewardDesk | None = None
+    channel: StoreChannel | None = None
+    keyboard_data: Path | None = None
 
     def close(self) -> None:
+        self.controller.stop()
         if self.board is not None:
             self.board.stop()
         for reader in self.readers:
             reader.stop()
-        self.window.close()
+        self.window.shut_down()
+        if self.desk is not None:
+            self.desk.stop()
         self.outbox.close()
         if self.relay is not None:
             self.relay.stop()
+        if self.channel is not None:
+            self.channel.close()
+        if self.keyboard_data is not None:
+            shutil.rmtree(self.keyboard_data, ignore_errors=True)
         self.images.close()
         self.slide_images.close()
         self.trace.emit("stop")
@@ -220,10 +294,10 @@ def build(options: KioskOptions, app: QApplication) -> Kiosk:
     bundle = load_content(ContentStore(options.data_dir / "content"), options.content, trace)
     outbox_path = options.data_dir / OUTBOX_FILE
     cipher = PayloadCipher.from_key_file(options.data_dir / KEY_FILE)
-    relay = build_relay(options, trace)
-    outbox = OutboxWriter(
-        outbox_path, cipher=cipher, on_written=None if relay is None else lambda _: relay.wake()
-    )
+    credentials = _credentials(options, trace)
+    relay = None if credentials is None else build_relay(options, trace)
+    wake_relay = None if relay is None else lambda _seqs: relay.wake()
+    outbox = OutboxWriter(outbox_path, cipher=cipher, on_written=wake_relay)
     outbox.start()
     if relay is not None:
         relay.start()
@@ -232,30 +306,45 @@ def build(options: KioskOptions, app: QApplication) -> Kiosk:
     board = None
     if options.pickup_port:
         board = PickupBoard(options.pickup_port, bridge.post)
-    recogniser = Recogniser(MemberDirectory(options.data_dir / MEMBERS_FILE), bridge.post, trace)
+    directory = MemberDirectory(options.data_dir / MEMBERS_FILE)
+    recogniser = Recogniser(directory, bridge.post, trace)
     readers = build_readers(options, recogniser.on_event)
 
     def set_led(slot: int, mode: LedMode) -> None:
         if board is not None:
             board.set_led(slot, mode)
 
-    slot_skus = {} if bundle is None else {a.slot: a.sku for a in bundle.planogram.slots}
+    rewards = None if bundle is None else RewardLink(bundle, bridge.post)
+    desk = build_desk(options, credentials, cipher, rewards, wake_relay)
+    channel = build_channel(options, credentials)
+
+    def publish(message: StoreMessage) -> None:
+        if channel is not None:
+            channel.publish(message.kind, message.payload, alert=message.alert)
+
+    def can_bind() -> bool:  # a fob reader, and the chain's key to hash its fobs with
+        return bool(options.rfid_port or options.rfid_wedge) and directory.key() is not None
+
     controller = SessionController(
-        SessionMachine(options.session, slot_skus),
+        build_machine(options, bundle),
         SessionState(boot=uuid.uuid4().hex[:8]),
         append_record=outbox.append,
         set_led=set_led,
         trace=trace,
+        request_reward=None if rewards is None else rewards.request,
+        publish=publish,
+        can_bind=can_bind,
     )
     images = ImageCache()
     slide_images = ImageCache(budget_bytes=SLIDE_BUDGET_BYTES)
-    window = KioskWindow(images, slide_images)
+    # What Pinyin learns from typing stays in a private directory removed at exit.
+    keyboard_data = Path(tempfile.mkdtemp(prefix="kiosk-keyboard-"))
+    window = KioskWindow(images, slide_images, SharedKeyboard(keyboard_data))
     window.set_bundle(bundle)
 
     bridge.event_received.connect(controller.on_device_event, Qt.ConnectionType.QueuedConnection)
-    window.touched.connect(controller.touched)
-    window.recommendation_tapped.connect(controller.recommendation_tapped)
-    window.language_chosen.connect(controller.language_chosen)
+    connect_window(window, controller)
+    window.set_handoff_source(lambda: handoff_qr(credentials, options.join_url, trace))
     window.watch_touches()
     controller.state_changed.connect(window.show_state)
     window.first_paint.connect(lambda view, mono: trace.emit("paint", mono=mono, view=view))
@@ -267,6 +356,8 @@ def build(options: KioskOptions, app: QApplication) -> Kiosk:
         board.start()
     for reader in readers:
         reader.start()
+    if desk is not None:
+        desk.start()
     return Kiosk(
         window,
         controller,
@@ -279,7 +370,94 @@ def build(options: KioskOptions, app: QApplication) -> Kiosk:
         slide_images,
         trace,
         bundle,
+        desk,
+        channel,
+        keyboard_data,
     )
+
+
+def build_machine(options: KioskOptions, bundle: Bundle | None) -> SessionMachine:
+    if bundle is None:
+        return SessionMachine(options.session, {})
+    return SessionMachine(
+        options.session,
+        {a.slot: a.sku for a in bundle.planogram.slots},
+        notices=bundle.notices,
+        surveys=bundle.surveys,
+        draws=bundle.prize_draws,
+    )
+
+
+def connect_window(window: KioskWindow, controller: SessionController) -> None:
+    """The shopper's taps become the session machine's inputs."""
+    window.touched.connect(controller.touched)
+    window.recommendation_tapped.connect(controller.recommendation_tapped)
+    window.language_chosen.connect(controller.language_chosen)
+    window.signup_opened.connect(controller.signup_opened)
+    window.age_answered.connect(controller.age_answered)
+    window.signup_submitted.connect(controller.signup_submitted)
+    window.survey_opened.connect(controller.survey_opened)
+    window.survey_answered.connect(controller.survey_answered)
+    window.smiley_pressed.connect(controller.smiley_pressed)
+    window.draw_opened.connect(controller.draw_opened)
+    window.draw_requested.connect(controller.draw_requested)
+    window.flow_closed.connect(controller.flow_closed)
+
+
+def build_desk(
+    options: KioskOptions,
+    credentials: Credentials | None,
+    cipher: PayloadCipher,
+    rewards: RewardLink | None,
+    on_written: Callable[[list[int]], None] | None,
+) -> RewardDesk | None:
+    """The reward desk, if this kiosk can issue codes: it needs its coupon key from HQ."""
+    if rewards is None:
+        return None
+    if credentials is None or credentials.coupon_key is None or credentials.kiosk_no is None:
+        log.warning("no coupon key from HQ (enrol again): surveys and draws give no coupons")
+        return None
+    try:
+        tz = ZoneInfo(options.timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        log.error("unknown time zone %r: coupons and draws are off", options.timezone)
+        return None
+    desk = RewardDesk(
+        options.data_dir / OUTBOX_FILE,
+        cipher=cipher,
+        key=credentials.coupon_key,
+        kiosk_no=credentials.kiosk_no,
+        tz=tz,
+        on_done=rewards.on_answer,
+        on_written=on_written,
+    )
+    rewards.attach(desk)
+    return desk
+
+
+def build_channel(options: KioskOptions, credentials: Credentials | None) -> StoreChannel | None:
+    if options.store_channel is None:
+        return None
+    store_id = "" if credentials is None else credentials.store_id
+    kiosk_id = socket.gethostname() if credentials is None else credentials.kiosk_id
+    return StoreChannel(options.store_channel, store_id=store_id, kiosk_id=kiosk_id)
+
+
+def handoff_qr(
+    credentials: Credentials | None, join_url: str | None, trace: Trace
+) -> QImage | None:
+    """A one-time "continue on your phone" link as a QR code; None if HQ gave no key."""
+    if credentials is None or credentials.coupon_key is None or credentials.kiosk_no is None:
+        trace.emit("handoff", status="unavailable")
+        return None
+    link = handoff_link(
+        join_url or credentials.hq_url,
+        kiosk_no=credentials.kiosk_no,
+        coupon_key=credentials.coupon_key,
+        now=datetime.now(UTC),
+    )
+    trace.emit("handoff", status="shown")
+    return qr_image(link.url, size=HANDOFF_QR_PX)
 
 
 def build_readers(options: KioskOptions, on_event: Callable[[DeviceEvent], None]) -> list[Reader]:
@@ -306,12 +484,8 @@ def build_readers(options: KioskOptions, on_event: Callable[[DeviceEvent], None]
     return readers
 
 
-def build_relay(options: KioskOptions, trace: Trace) -> RelayProcess | None:
-    """The relay to HQ, if this kiosk is enrolled; without one, records wait in the outbox.
-
-    It runs as a child process (see backend_client.relay_process): a relay thread
-    here would share the interpreter lock with the GUI thread and stall the screen.
-    """
+def _credentials(options: KioskOptions, trace: Trace) -> Credentials | None:
+    """What enrolment gave this kiosk; without it records wait in the outbox."""
     try:
         credentials = load_credentials(options.data_dir)
     except CredentialsError as error:
@@ -321,7 +495,15 @@ def build_relay(options: KioskOptions, trace: Trace) -> RelayProcess | None:
     if credentials is None:
         log.warning("not enrolled with HQ: records stay in the outbox (see `kiosk enroll`)")
         trace.emit("sync", state="not_enrolled")
-        return None
+    return credentials
+
+
+def build_relay(options: KioskOptions, trace: Trace) -> RelayProcess:
+    """The relay to HQ, for an enrolled kiosk.
+
+    It runs as a child process (see backend_client.relay_process): a relay thread
+    here would share the interpreter lock with the GUI thread and stall the screen.
+    """
 
     def on_status(status: SyncStatus) -> None:  # on the supervisor thread; the trace is thread-safe
         trace.emit(
@@ -385,6 +567,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return enroll.main(argv[1:])
     options = parse_args(argv)
     _return_freed_pictures_to_the_os()
+    # The on-screen keyboard is Qt's input method: chosen before QApplication exists.
+    for name, value in input_method_environment().items():
+        os.environ.setdefault(name, value)
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )

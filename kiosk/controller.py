@@ -3,13 +3,16 @@
 Inputs arrive as device events (through the bridge) and screen intents; the
 machine answers with a new state and effects. Effects become outbox records
 (queued, never written on this thread), LED commands (queued to the board's
-writer) and alerts. A single-shot timer wakes the machine at its next deadline.
+writer), alerts, requests to the reward desk (answered through the bridge) and
+live messages for store staff. A single-shot timer wakes the machine at its
+next deadline.
 """
 
 from __future__ import annotations
 
 import logging
 import time
+import uuid
 from collections.abc import Callable
 
 from PySide6.QtCore import QObject, Qt, QTimer, Signal
@@ -18,22 +21,38 @@ from backend_client.outbox import OutboxRecord
 from content.model import Language
 from devices.events import Alarm, DeviceHealth, Dropped, Lifted
 from devices.protocols.pickup import LedMode
-from kiosk.recognition import RecognitionEvent
+from kiosk.device_bridge import BridgeEvent
 from kiosk.session import (
+    AgeAnswered,
+    DrawOpened,
+    DrawPrize,
+    DrawRequested,
     Effect,
+    FlowClosed,
+    IssueCoupon,
     LanguageChosen,
     MemberArrived,
     MemberLeft,
     RaiseAlert,
     RecommendationTapped,
     Record,
+    RewardReady,
     SessionInput,
     SessionMachine,
     SessionState,
     SetLed,
+    SignupOpened,
+    SignupSubmitted,
+    SmileyPressed,
+    StoreMessage,
+    SurveyAnswered,
+    SurveyOpened,
+    TagPresented,
     Touched,
     Transition,
 )
+from kiosk.signup import SignupForm
+from kiosk.survey import Answer
 from kiosk.trace import Trace, wall_clock_at
 
 log = logging.getLogger("kiosk.controller")
@@ -54,27 +73,42 @@ class SessionController(QObject):
         append_record: Callable[[OutboxRecord], None],
         set_led: Callable[[int, LedMode], None],
         trace: Trace,
+        request_reward: Callable[[IssueCoupon | DrawPrize], None] | None = None,
+        publish: Callable[[StoreMessage], None] | None = None,
+        can_bind: Callable[[], bool] = lambda: False,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
+        """`request_reward` hands coupon and draw requests to the reward desk, whose
+        answers come back as RewardReady through the bridge; `can_bind` says whether
+        a fob could be linked at sign-up now (a reader and the chain's tag key)."""
         super().__init__()
         self._machine = machine
         self._state = state
         self._append_record = append_record
         self._set_led = set_led
         self._trace = trace
+        self._request_reward = request_reward
+        self._publish = publish
+        self._can_bind = can_bind
         self._clock = clock
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
         self._timer.setTimerType(Qt.TimerType.PreciseTimer)
         self._timer.timeout.connect(self._on_deadline)
+        self._stopped = False
 
     @property
     def state(self) -> SessionState:
         return self._state
 
+    def stop(self) -> None:
+        """At shutdown: no more deadlines, and inputs still in flight change nothing."""
+        self._stopped = True
+        self._timer.stop()
+
     # -- inputs --
 
-    def on_device_event(self, event: RecognitionEvent) -> None:
+    def on_device_event(self, event: BridgeEvent) -> None:
         """Slot for the device bridge; runs on the GUI thread."""
         match event:
             case DeviceHealth():
@@ -96,7 +130,7 @@ class SessionController(QObject):
                     "device", mono=event.at, event="alarm", slot=event.slot, reason=event.reason
                 )
                 self._feed(event, event.at)
-            case MemberArrived() | MemberLeft():
+            case MemberArrived() | MemberLeft() | TagPresented() | RewardReady():
                 self._feed(event, self._clock())
 
     def touched(self) -> None:
@@ -108,11 +142,41 @@ class SessionController(QObject):
     def language_chosen(self, language: Language) -> None:
         self._feed(LanguageChosen(language), self._clock())
 
+    def signup_opened(self) -> None:
+        self._feed(SignupOpened(), self._clock())
+
+    def age_answered(self, old_enough: bool) -> None:
+        self._feed(AgeAnswered(old_enough), self._clock())
+
+    def signup_submitted(self, form: SignupForm) -> None:
+        submitted = SignupSubmitted(form, str(uuid.uuid4()), can_bind=self._can_bind())
+        self._feed(submitted, self._clock())
+
+    def survey_opened(self, survey_id: str) -> None:
+        self._feed(SurveyOpened(survey_id), self._clock())
+
+    def survey_answered(self, answer: Answer) -> None:
+        self._feed(SurveyAnswered(answer), self._clock())
+
+    def smiley_pressed(self, score: int) -> None:
+        self._feed(SmileyPressed(score), self._clock())
+
+    def draw_opened(self, draw_id: str) -> None:
+        self._feed(DrawOpened(draw_id), self._clock())
+
+    def draw_requested(self) -> None:
+        self._feed(DrawRequested(), self._clock())
+
+    def flow_closed(self) -> None:
+        self._feed(FlowClosed(), self._clock())
+
     def _feed(self, event: SessionInput, now: float) -> None:
-        self._apply(self._machine.step(self._state, event, now))
+        if not self._stopped:
+            self._apply(self._machine.step(self._state, event, now))
 
     def _on_deadline(self) -> None:
-        self._apply(self._machine.advance(self._state, self._clock()))
+        if not self._stopped:
+            self._apply(self._machine.advance(self._state, self._clock()))
 
     # -- effects --
 
@@ -150,6 +214,20 @@ class SessionController(QObject):
                 log.warning("alarm on slot %d: %s", effect.slot, effect.reason.value)
                 self._trace.emit("alert", slot=effect.slot, reason=effect.reason.value)
                 self.alert_raised.emit(effect)
+                if self._publish is not None:
+                    alarm = {"slot": effect.slot, "reason": effect.reason.value, "sku": effect.sku}
+                    self._publish(StoreMessage("alarm", alarm, alert=True))
+            case IssueCoupon() | DrawPrize():
+                self._trace.emit("reward", request=type(effect).__name__, session=effect.session)
+                if self._request_reward is None:  # no reward desk: say so, as the desk would
+                    refusal = RewardReady(effect.session, None, refusal="unavailable")
+                    QTimer.singleShot(0, lambda: self._feed(refusal, self._clock()))
+                else:
+                    self._request_reward(effect)
+            case StoreMessage():
+                self._trace.emit("store_message", kind=effect.kind, alert=effect.alert)
+                if self._publish is not None:
+                    self._publish(effect)
 
     def _schedule(self) -> None:
         deadline = self._machine.next_deadline(self._state)

@@ -10,11 +10,16 @@ from __future__ import annotations
 from PySide6.QtCore import QObject, Signal
 
 from kiosk.recognition import RecognitionEvent
+from kiosk.session import RewardReady
+
+BridgeEvent = RecognitionEvent | RewardReady
 
 
 class DeviceBridge(QObject):
-    event_received = Signal(object)  # a devices.events value, or a member recognised / gone
+    # A devices.events value, a member recognised / gone / a stranger's fob, or the
+    # reward desk's answer.
+    event_received = Signal(object)
 
-    def post(self, event: RecognitionEvent) -> None:
+    def post(self, event: BridgeEvent) -> None:
         """Thread-safe: may be called from any thread."""
         self.event_received.emit(event)

@@ -70,6 +70,129 @@ STRINGS: Final[dict[str, dict[Language, str]]] = {
     "spec.weight": {_ZH: "重量", _EN: "Weight"},
     "spec.network": {_ZH: "网络", _EN: "Network"},
     "spec.os": {_ZH: "系统", _EN: "OS"},
+    # -- actions offered on every browsing screen
+    "action.join": {_ZH: "注册会员", _EN: "Join"},
+    "action.feedback": {_ZH: "评价有礼", _EN: "Feedback"},
+    "action.draw": {_ZH: "会员抽奖", _EN: "Prize draw"},
+    "action.done": {_ZH: "完成", _EN: "Done"},
+    "action.cancel": {_ZH: "取消", _EN: "Cancel"},
+    "action.close": {_ZH: "关闭", _EN: "Close"},
+    "action.next": {_ZH: "下一题", _EN: "Next"},
+    "action.skip": {_ZH: "跳过", _EN: "Skip"},
+    "action.submit": {_ZH: "提交", _EN: "Submit"},
+    # -- sign-up
+    "signup.title": {_ZH: "注册会员", _EN: "Become a member"},
+    "signup.age.question": {
+        _ZH: "开始之前：您是否已年满 14 周岁？",
+        _EN: "Before we start: are you 14 or older?",
+    },
+    "signup.age.yes": {_ZH: "已满 14 周岁", _EN: "I am 14 or older"},
+    "signup.age.no": {_ZH: "未满 14 周岁", _EN: "I am under 14"},
+    "signup.under_age.title": {_ZH: "请联系店员", _EN: "Please ask a member of staff"},
+    "signup.under_age.body": {
+        _ZH: "未满 14 周岁注册会员需要父母或监护人同意，店员可以协助您办理。",
+        _EN: "Under 14, a parent or guardian has to agree to your membership."
+        " Our staff will gladly help you sign up together.",
+    },
+    "signup.phone": {_ZH: "手机号码", _EN: "Mobile number"},
+    "signup.phone_hint": {_ZH: "11 位手机号码", _EN: "11-digit mobile number"},
+    "signup.name": {_ZH: "怎么称呼您", _EN: "What shall we call you"},
+    "signup.name_hint": {_ZH: "例如：王女士", _EN: "e.g. Ms Wang"},
+    "signup.email": {_ZH: "电子邮箱（选填）", _EN: "Email (optional)"},
+    "signup.greet": {
+        _ZH: "认出我时，在屏幕上用这个称呼问候我",
+        _EN: "Greet me by this name when a screen recognises me",
+    },
+    "signup.consents": {
+        _ZH: "请逐项选择（仅“成为会员”为必选）",
+        _EN: "Choose each one (only membership is required)",
+    },
+    "signup.notice_version": {_ZH: "告知书版本 {version}", _EN: "Notice version {version}"},
+    "signup.phone_continue": {_ZH: "用手机继续", _EN: "Continue on your phone"},
+    "signup.phone_continue_hint": {
+        _ZH: "用手机扫码，在自己的手机上填写（10 分钟内有效，仅限一次）",
+        _EN: "Scan to fill it in on your own phone (valid 10 minutes, once)",
+    },
+    "signup.error.phone_missing": {_ZH: "请输入手机号码", _EN: "Please enter your mobile number"},
+    "signup.error.phone_invalid": {
+        _ZH: "这不是有效的手机号码，请检查位数",
+        _EN: "This is not a valid mobile number: please check the digits",
+    },
+    "signup.error.phone_not_mobile": {
+        _ZH: "请填写手机号码（不支持固定电话）",
+        _EN: "Please give a mobile number, not a landline",
+    },
+    "signup.error.name_missing": {_ZH: "请告诉我们怎么称呼您", _EN: "Please tell us your name"},
+    "signup.error.name_too_long": {_ZH: "称呼最多 40 个字", _EN: "At most 40 characters, please"},
+    "signup.error.email_invalid": {
+        _ZH: "邮箱格式不正确，可以留空",
+        _EN: "This email address looks wrong (you may leave it empty)",
+    },
+    "signup.error.membership_required": {
+        _ZH: "注册需要勾选“成为会员”",
+        _EN: "To sign up, tick membership",
+    },
+    "signup.done.title": {_ZH: "欢迎成为会员！", _EN: "Welcome, you are a member!"},
+    "signup.done.body": {
+        _ZH: "您的会员资料将在网络连接时同步到总部。",
+        _EN: "Your membership reaches our head office as soon as the store is online.",
+    },
+    "signup.bind.waiting": {
+        _ZH: "如有会员钥匙扣，现在将它贴近感应区，即可绑定（可跳过）",
+        _EN: "Have a member key fob? Hold it to the reader now to link it (optional)",
+    },
+    "signup.bind.bound": {_ZH: "钥匙扣已绑定", _EN: "Your key fob is linked"},
+    "signup.bind.taken": {
+        _ZH: "这个钥匙扣已属于其他会员，请联系店员",
+        _EN: "That fob belongs to another member: please ask staff",
+    },
+    # -- surveys
+    "survey.title": {_ZH: "您的意见", _EN: "Your opinion"},
+    "survey.progress": {_ZH: "第 {n} 题", _EN: "Question {n}"},
+    "survey.nps.low": {_ZH: "完全不可能", _EN: "Not at all likely"},
+    "survey.nps.high": {_ZH: "非常可能", _EN: "Extremely likely"},
+    "survey.smiley.1": {_ZH: "非常不满意", _EN: "Very unhappy"},
+    "survey.smiley.2": {_ZH: "不满意", _EN: "Unhappy"},
+    "survey.smiley.3": {_ZH: "满意", _EN: "Happy"},
+    "survey.smiley.4": {_ZH: "非常满意", _EN: "Very happy"},
+    "survey.thanks": {_ZH: "感谢您的反馈！", _EN: "Thank you for your feedback!"},
+    "survey.thanks.pending": {_ZH: "正在为您领取优惠券…", _EN: "Getting your coupon…"},
+    "survey.thanks.none": {_ZH: "我们会认真阅读每一条意见。", _EN: "We read every answer."},
+    "survey.thanks.refused": {
+        _ZH: "今天的优惠券已发完，感谢您的参与。",
+        _EN: "Today's coupons are all given out: thank you for taking part.",
+    },
+    "smiley.thanks": {_ZH: "谢谢！", _EN: "Thank you!"},
+    # -- prize draw
+    "draw.title": {_ZH: "会员抽奖", _EN: "Members' prize draw"},
+    "draw.button": {_ZH: "点击抽奖", _EN: "Tap to draw"},
+    "draw.drawing": {_ZH: "抽奖中…", _EN: "Drawing…"},
+    "draw.no_win": {_ZH: "很遗憾，这次没有中奖", _EN: "Not this time, sorry"},
+    "draw.already_drawn": {
+        _ZH: "您今天已经抽过奖了，明天再来吧",
+        _EN: "You have had today's draw: come back tomorrow",
+    },
+    "draw.closed": {_ZH: "抽奖活动暂未开放", _EN: "The draw is not open right now"},
+    "draw.unavailable": {
+        _ZH: "抽奖暂时无法进行，请联系店员",
+        _EN: "The draw is not available right now: please ask staff",
+    },
+    # -- coupons
+    "coupon.won": {_ZH: "恭喜中奖！", _EN: "You won!"},
+    "coupon.free": {_ZH: "免费", _EN: "Free"},
+    "coupon.earned": {_ZH: "您的优惠券", _EN: "Your coupon"},
+    "coupon.how": {
+        _ZH: "拍下或扫描此码，结账时出示给店员",
+        _EN: "Photograph or scan this code and show it at the till",
+    },
+    "coupon.expires": {_ZH: "有效期至 {date}", _EN: "Valid until {date}"},
+    # -- walk-away countdown
+    "countdown.title": {_ZH: "还在吗？", _EN: "Still there?"},
+    "countdown.body": {
+        _ZH: "为保护您的信息，{seconds} 秒后将清除本页内容",
+        _EN: "To protect your details, this page clears in {seconds} s",
+    },
+    "countdown.stay": {_ZH: "继续", _EN: "I'm still here"},
 }
 
 

@@ -11,10 +11,25 @@ from pathlib import Path
 from typing import Final
 
 from content.bundle import Bundle
-from content.model import Language, Product
+from content.model import ConsentPurpose, CouponCampaign, Language, Product, QuestionKind
 from content.recommend import best_sellers, related
+from kiosk import signup, survey
 from kiosk.i18n import format_price, tr
-from kiosk.session import CompareView, LocateNotice, MemberVisit, ProductView, SessionState
+from kiosk.session import (
+    Binding,
+    CompareView,
+    CouponView,
+    DrawView,
+    LocateNotice,
+    MemberVisit,
+    ProductView,
+    RewardStatus,
+    SessionState,
+    SignupStep,
+    SignupView,
+    SurveyView,
+    ThanksView,
+)
 from kiosk.specs import CompareRow, compare, spec_values
 
 SHELF_SIZE: Final = 3  # cards per shelf: three stay legible at 1920 px next to each other
@@ -179,3 +194,232 @@ def welcome_page(bundle: Bundle, member: MemberVisit, state: SessionState) -> We
         picks_title=tr(language, "welcome.picks"),
         picks=tuple(_card(bundle, p, language) for p in picks),
     )
+
+
+# --- sign-up, surveys, draws and coupons ------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Actions:
+    """The buttons a browsing screen offers: each None when it is not on offer."""
+
+    join: str | None  # label
+    feedback: tuple[str, str] | None  # (survey id, label)
+    draw: tuple[str, str] | None  # (draw id, label)
+
+
+def actions(bundle: Bundle, state: SessionState) -> Actions:
+    language = state.language
+    join = None
+    if state.member is None and signup.can_sign_up(bundle.notices):
+        join = tr(language, "action.join")
+    feedback = None
+    offered = survey.visit_survey(bundle.surveys)
+    if offered is not None and not state.surveyed:
+        feedback = (offered.id, tr(language, "action.feedback"))
+    draw = None
+    if state.member is not None and bundle.prize_draws:
+        draw = (bundle.prize_draws[0].id, tr(language, "action.draw"))
+    return Actions(join, feedback, draw)
+
+
+@dataclass(frozen=True, slots=True)
+class ConsentItem:
+    purpose: ConsentPurpose
+    label: str
+    text: str
+    version: str  # as shown: "Notice version 2026-11"
+
+
+@dataclass(frozen=True, slots=True)
+class SignupPage:
+    language: Language
+    step: SignupStep
+    title: str
+    errors: tuple[tuple[signup.FormField, str], ...]  # (field, explanation)
+    consents: tuple[ConsentItem, ...]
+    binding: str | None  # what to say about linking a fob, on the last step
+    draw: tuple[str, str] | None  # offered right after joining
+
+
+def signup_page(bundle: Bundle, view: SignupView, state: SessionState) -> SignupPage:
+    language = state.language
+    errors = tuple((signup.field_of(p), tr(language, p.value)) for p in view.problems)
+    consents = tuple(
+        ConsentItem(
+            n.purpose,
+            n.label.get(language),
+            n.text.get(language),
+            tr(language, "signup.notice_version", version=n.version),
+        )
+        for n in bundle.notices
+    )
+    binding = None
+    if view.step is SignupStep.DONE and view.binding is not Binding.NONE:
+        binding = tr(language, f"signup.bind.{view.binding.value}")
+    titles = {
+        SignupStep.UNDER_AGE: "signup.under_age.title",
+        SignupStep.DONE: "signup.done.title",
+    }
+    draw = actions(bundle, state).draw if view.step is SignupStep.DONE else None
+    return SignupPage(
+        language=language,
+        step=view.step,
+        title=tr(language, titles.get(view.step, "signup.title")),
+        errors=errors,
+        consents=consents,
+        binding=binding,
+        draw=draw,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class SurveyPage:
+    language: Language
+    title: str
+    progress: str
+    prompt: str
+    kind: QuestionKind
+    choices: tuple[tuple[str, str], ...]  # (choice id, label); smiley and NPS: (score, label)
+    optional: bool
+    max_length: int
+
+
+def survey_page(bundle: Bundle, view: SurveyView, state: SessionState) -> SurveyPage | None:
+    shown = bundle.survey(view.survey)
+    asked = None if shown is None else survey.question(shown, view.question)
+    if shown is None or asked is None:
+        return None
+    language = state.language
+    choices: tuple[tuple[str, str], ...]
+    match asked.kind:
+        case QuestionKind.SMILEY:
+            choices = tuple(
+                (str(score), tr(language, f"survey.smiley.{score}"))
+                for score in survey.SMILEY_SCORES
+            )
+        case QuestionKind.NPS:
+            choices = tuple((str(score), str(score)) for score in survey.NPS_SCORES)
+        case _:
+            choices = tuple((c.id, c.label.get(language)) for c in asked.choices)
+    return SurveyPage(
+        language=language,
+        title=shown.title.get(language),
+        progress=tr(language, "survey.progress", n=view.answered + 1),
+        prompt=asked.prompt.get(language),
+        kind=asked.kind,
+        choices=choices,
+        optional=asked.optional,
+        max_length=asked.max_length,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class MessagePage:
+    """A title and a line: thanks after a survey, a draw's screen, the under-14 notice."""
+
+    language: Language
+    title: str
+    body: str
+    button: str | None  # the draw's button while it can still be pressed
+    busy: bool  # waiting for the reward desk
+
+
+def thanks_page(view: ThanksView, state: SessionState) -> MessagePage:
+    language = state.language
+    body = {
+        RewardStatus.PENDING: "survey.thanks.pending",
+        RewardStatus.NONE: "survey.thanks.none",
+        RewardStatus.REFUSED: "survey.thanks.refused",
+    }[view.reward]
+    return MessagePage(
+        language,
+        tr(language, "survey.thanks"),
+        tr(language, body),
+        None,
+        busy=view.reward is RewardStatus.PENDING,
+    )
+
+
+_DRAW_OUTCOMES: Final = {
+    "no_win": "draw.no_win",
+    "already_drawn": "draw.already_drawn",
+    "member_limit": "draw.already_drawn",
+    "not_started": "draw.closed",
+    "member_gone": "draw.closed",
+    "ended": "draw.closed",
+}
+
+
+def draw_page(bundle: Bundle, view: DrawView, state: SessionState) -> MessagePage | None:
+    shown = bundle.prize_draw(view.draw)
+    if shown is None:
+        return None
+    language = state.language
+    if view.outcome is not None:
+        body = tr(language, _DRAW_OUTCOMES.get(view.outcome, "draw.unavailable"))
+    elif view.drawing:
+        body = tr(language, "draw.drawing")
+    else:
+        prizes = (bundle.campaign(p.campaign) for p in shown.prizes)
+        body = " · ".join(c.title.get(language) for c in prizes if c is not None)
+    button = None if view.drawing or view.outcome is not None else tr(language, "draw.button")
+    return MessagePage(language, shown.title.get(language), body, button, busy=view.drawing)
+
+
+@dataclass(frozen=True, slots=True)
+class CouponPage:
+    language: Language
+    heading: str  # "You won!" or "Your coupon"
+    title: str  # the campaign's, e.g. "¥50 off accessories"
+    value: str  # "¥50" or "10%"
+    terms: str
+    code: str
+    expires: str
+    how: str
+
+
+def coupon_page(bundle: Bundle, view: CouponView, state: SessionState) -> CouponPage:
+    language = state.language
+    campaign = bundle.campaign(view.coupon.campaign)
+    heading = tr(language, "coupon.won" if view.prize is not None else "coupon.earned")
+    return CouponPage(
+        language=language,
+        heading=heading,
+        title="" if campaign is None else campaign.title.get(language),
+        value="" if campaign is None else coupon_value(campaign, language),
+        terms="" if campaign is None else campaign.terms.get(language),
+        code=view.coupon.code,
+        expires=tr(language, "coupon.expires", date=view.coupon.expires_on.isoformat()),
+        how=tr(language, "coupon.how"),
+    )
+
+
+def coupon_value(campaign: CouponCampaign, language: Language) -> str:
+    if campaign.value is not None:
+        return format_price(campaign.value)
+    percent = campaign.percent_off or 0
+    if percent == 100:
+        return tr(language, "coupon.free")
+    if language is Language.ZH_CN:  # Chinese shops say 9折 for 10% off
+        tenths = (100 - percent) / 10
+        return f"{tenths:g}折"
+    return f"{percent}% off"
+
+
+@dataclass(frozen=True, slots=True)
+class AttractPage:
+    language: Language
+    smiley_prompt: str | None  # the terminal survey's question, when the bundle has one
+    smiley_thanks: str | None  # shown for a moment after a face was pressed
+    join: str | None
+
+
+def attract_page(bundle: Bundle | None, state: SessionState) -> AttractPage:
+    language = state.language
+    if bundle is None:
+        return AttractPage(language, None, None, None)
+    terminal = survey.terminal_survey(bundle.surveys)
+    prompt = None if terminal is None else terminal.questions[0].prompt.get(language)
+    thanks = tr(language, "smiley.thanks") if state.smiley_thanks_until is not None else None
+    return AttractPage(language, prompt, thanks, actions(bundle, state).join)

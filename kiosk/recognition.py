@@ -5,8 +5,10 @@ it at once with the chain's tag key (HMAC: the contract in docs/hq-api.md) and
 looks the hash up in the member directory the relay keeps from HQ's feed. Only
 members who consented to recognition are in that feed, so a tag that is not
 there, a non-member's or a member's who said no, ends here: nothing is stored,
-and the trace gets an anonymous count. Raw ids never leave this module; the
-directory lookup (SQLite) runs on the reader's thread, never on the GUI thread.
+and the trace gets an anonymous count. Its keyed hash goes on as `TagPresented`,
+for the one screen that uses it: linking a new member's fob at sign-up. Raw ids
+never leave this module; the directory lookup (SQLite) runs on the reader's
+thread, never on the GUI thread.
 
 Events that are not about tags pass through unchanged.
 """
@@ -20,12 +22,12 @@ from typing import Protocol
 
 from backend_client.members import Member, tag_hash
 from devices.events import DeviceEvent, TagAway, TagKind, TagSeen
-from kiosk.session import MemberArrived, MemberLeft, MemberVisit
+from kiosk.session import MemberArrived, MemberLeft, MemberVisit, TagPresented
 from kiosk.trace import Trace
 
 log = logging.getLogger("kiosk.recognition")
 
-RecognitionEvent = DeviceEvent | MemberArrived | MemberLeft
+RecognitionEvent = DeviceEvent | MemberArrived | MemberLeft | TagPresented
 
 
 class Directory(Protocol):
@@ -74,6 +76,9 @@ class Recogniser:
                 self._present[hashed] = member.member_id
         if member is None:
             self._trace.emit("tag", mono=seen.at, reader=seen.reader, unknown=unknown)
+            if hashed is not None and seen.tag.kind is TagKind.RFID:
+                # Only a fob held to the reader: a BLE tag walking past binds nothing.
+                self._post(TagPresented(hashed, seen.tag.kind.value))
             return
         self._trace.emit("tag", mono=seen.at, reader=seen.reader, member=True)
         visit = MemberVisit(

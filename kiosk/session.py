@@ -18,18 +18,34 @@ Rules, in the shop's words:
   are recorded against them until the session ends or their tag leaves. A tag
   passing by never takes over a screen someone else is using; a fob tapped by
   another member starts a fresh session, so nobody sees another's picks.
+- Sign-up, surveys, coupons and the prize draw are screens of the shopper's
+  session. While one is open, lifting a phone does not take the screen away.
+  After a minute without a touch a countdown appears, then the session ends and
+  everything typed is gone: the next person never sees it.
+- One survey per session; the attract screen's smiley counts one press per
+  five seconds. A low score is an alert for store staff.
 """
 
 from __future__ import annotations
 
+import enum
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
+from datetime import date
 from typing import assert_never
 
-from content.model import Language
+from content.model import (
+    ConsentNotice,
+    ConsentPurpose,
+    Language,
+    PrizeDraw,
+    Survey,
+    SurveyQuestion,
+)
 from devices.events import Alarm, AlarmReason, Dropped, Lifted
 from devices.protocols.pickup import LedMode
+from kiosk import signup, survey
 
 log = logging.getLogger("kiosk.session")
 
@@ -81,7 +97,109 @@ class WelcomeView:
         return f"welcome:{self.session}"
 
 
-View = AttractView | ProductView | CompareView | WelcomeView
+class SignupStep(enum.StrEnum):
+    AGE = "age"  # "are you 14 or older?" comes before anything is typed
+    UNDER_AGE = "under-age"  # ask staff: a guardian has to consent
+    FORM = "form"
+    DONE = "done"
+
+
+class Binding(enum.StrEnum):
+    """Linking a fob or tag to the new member, on the sign-up's last screen."""
+
+    NONE = "none"  # no recognition consent, or no reader: not offered
+    WAITING = "waiting"
+    BOUND = "bound"
+    TAKEN = "taken"  # that fob already belongs to a member
+
+
+@dataclass(frozen=True, slots=True)
+class SignupView:
+    session: int
+    step: SignupStep = SignupStep.AGE
+    problems: tuple[signup.Problem, ...] = ()
+    binding: Binding = Binding.NONE
+
+    @property
+    def key(self) -> str:
+        return f"signup:{self.session}:{self.step}"
+
+
+@dataclass(frozen=True, slots=True)
+class SurveyView:
+    session: int
+    survey: str
+    question: str
+    answered: int = 0  # questions answered (or skipped) so far in this run
+
+    @property
+    def key(self) -> str:
+        return f"survey:{self.session}:{self.survey}:{self.question}"
+
+
+@dataclass(frozen=True, slots=True)
+class IssuedCoupon:
+    code: str  # formatted, e.g. "7K2M-Q9TX-..."
+    campaign: str
+    expires_on: date
+
+
+class RewardStatus(enum.StrEnum):
+    PENDING = "pending"  # asked the reward desk; the answer takes milliseconds
+    NONE = "none"  # the survey has no reward
+    REFUSED = "refused"  # none left today, limit reached, ...
+
+
+@dataclass(frozen=True, slots=True)
+class ThanksView:
+    """After a survey: thanks, and the reward if there is one to wait for."""
+
+    session: int
+    survey: str
+    reward: RewardStatus = RewardStatus.NONE
+
+    @property
+    def key(self) -> str:
+        return f"thanks:{self.session}:{self.survey}"
+
+
+@dataclass(frozen=True, slots=True)
+class DrawView:
+    session: int
+    draw: str
+    drawing: bool = False
+    outcome: str | None = None  # why nothing was won: "no_win", "already_drawn", ...
+
+    @property
+    def key(self) -> str:
+        return f"draw:{self.session}:{self.draw}"
+
+
+@dataclass(frozen=True, slots=True)
+class CouponView:
+    """A coupon won or earned: the code and its QR, large enough to photograph."""
+
+    session: int
+    coupon: IssuedCoupon
+    prize: str | None = None  # the prize's id when the draw won it
+
+    @property
+    def key(self) -> str:
+        return f"coupon:{self.session}:{self.coupon.code}"
+
+
+View = (
+    AttractView
+    | ProductView
+    | CompareView
+    | WelcomeView
+    | SignupView
+    | SurveyView
+    | ThanksView
+    | DrawView
+    | CouponView
+)
+FlowView = SignupView | SurveyView | ThanksView | DrawView | CouponView
 ATTRACT = AttractView()
 
 
@@ -142,6 +260,73 @@ class MemberLeft:
     member_id: str
 
 
+@dataclass(frozen=True, slots=True)
+class TagPresented:
+    """A fob or tag that belongs to no member, as its keyed hash (for binding)."""
+
+    tag_hash: str = field(repr=False)
+    tag_kind: str
+
+
+@dataclass(frozen=True, slots=True)
+class SignupOpened:
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class AgeAnswered:
+    old_enough: bool
+
+
+@dataclass(frozen=True, slots=True)
+class SignupSubmitted:
+    form: signup.SignupForm
+    member_id: str  # a new UUID, made by the caller: the machine draws no randomness
+    can_bind: bool  # a member-tag reader is attached and the chain's tag key is known
+
+
+@dataclass(frozen=True, slots=True)
+class SurveyOpened:
+    survey: str
+
+
+@dataclass(frozen=True, slots=True)
+class SurveyAnswered:
+    answer: survey.Answer
+
+
+@dataclass(frozen=True, slots=True)
+class SmileyPressed:
+    """A face pressed on the attract screen's always-on smiley question."""
+
+    score: int
+
+
+@dataclass(frozen=True, slots=True)
+class DrawOpened:
+    draw: str
+
+
+@dataclass(frozen=True, slots=True)
+class DrawRequested:
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class RewardReady:
+    """The reward desk's answer for session `session`: a coupon, or why there is none."""
+
+    session: int
+    coupon: IssuedCoupon | None
+    prize: str | None = None
+    refusal: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class FlowClosed:
+    """ "Done", "cancel" or "close" on a sign-up, survey, draw or coupon screen."""
+
+
 SessionInput = (
     Lifted
     | Dropped
@@ -151,6 +336,17 @@ SessionInput = (
     | LanguageChosen
     | MemberArrived
     | MemberLeft
+    | TagPresented
+    | SignupOpened
+    | AgeAnswered
+    | SignupSubmitted
+    | SurveyOpened
+    | SurveyAnswered
+    | SmileyPressed
+    | DrawOpened
+    | DrawRequested
+    | RewardReady
+    | FlowClosed
 )
 
 
@@ -181,7 +377,35 @@ class RaiseAlert:
     sku: str | None
 
 
-Effect = Record | SetLed | RaiseAlert
+@dataclass(frozen=True, slots=True)
+class IssueCoupon:
+    """Ask the reward desk for a code; it answers with RewardReady."""
+
+    campaign: str
+    reason: str  # "survey"
+    member_id: str | None
+    session_id: str
+    session: int
+
+
+@dataclass(frozen=True, slots=True)
+class DrawPrize:
+    draw: str
+    member_id: str
+    session_id: str
+    session: int
+
+
+@dataclass(frozen=True, slots=True)
+class StoreMessage:
+    """A live message for the attendant view; `alert` ones ask staff to act."""
+
+    kind: str
+    payload: Mapping[str, JsonValue]
+    alert: bool = False
+
+
+Effect = Record | SetLed | RaiseAlert | IssueCoupon | DrawPrize | StoreMessage
 
 
 # --- state -------------------------------------------------------------------------------
@@ -213,6 +437,11 @@ class SessionState:
     notice: LocateNotice | None = None
     lit_slots: frozenset[int] = frozenset()
     member: MemberVisit | None = None  # the recognised member this session belongs to
+    wipe_at: float | None = None  # the walk-away countdown on a flow screen ends then
+    surveyed: bool = False  # this session answered a survey (one per session)
+    # Kept across sessions: the attract screen's smiley and its thank-you.
+    smiley_counted_at: float | None = None
+    smiley_thanks_until: float | None = None
 
     @property
     def active(self) -> bool:
@@ -230,6 +459,11 @@ class SessionConfig:
     idle_timeout: float = 120.0  # no touch, lift or drop for this long ends the session
     notice_seconds: float = 15.0  # how long "find it on slot N" stays up
     welcome_seconds: float = 30.0  # a welcome nobody touches returns to attract
+    form_timeout: float = 60.0  # untouched this long, a flow screen starts its countdown
+    form_countdown: float = 10.0  # then this long to touch before everything is wiped
+    smiley_interval: float = 5.0  # presses on the attract smiley closer than this count once
+    smiley_thanks: float = 3.0  # how long its thank-you stays
+    phone_region: str = signup.DEFAULT_REGION  # numbers without +country are from here
 
 
 @dataclass(frozen=True, slots=True)
@@ -244,6 +478,10 @@ class SessionMachine:
 
     config: SessionConfig
     slot_skus: Mapping[int, str]
+    # What the content bundle offers besides phones.
+    notices: tuple[ConsentNotice, ...] = ()
+    surveys: tuple[Survey, ...] = ()
+    draws: tuple[PrizeDraw, ...] = ()
     _sku_slots: Mapping[str, int] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -260,7 +498,7 @@ class SessionMachine:
         handled = self._handle(due.state, event, now)
         return Transition(handled.state, due.effects + handled.effects)
 
-    def _handle(  # noqa: PLR0911 - one return per kind of input
+    def _handle(  # noqa: PLR0911, PLR0912 - one return per kind of input
         self, state: SessionState, event: SessionInput, now: float
     ) -> Transition:
         match event:
@@ -281,6 +519,28 @@ class SessionMachine:
                 return self._member_arrived(state, event, now)
             case MemberLeft():
                 return self._member_left(state, event)
+            case TagPresented():
+                return self._tag_presented(state, event, now)
+            case SignupOpened():
+                return self._signup_opened(state, now)
+            case AgeAnswered():
+                return self._age_answered(state, event, now)
+            case SignupSubmitted():
+                return self._signup_submitted(state, event, now)
+            case SurveyOpened():
+                return self._survey_opened(state, event, now)
+            case SurveyAnswered():
+                return self._survey_answered(state, event, now)
+            case SmileyPressed():
+                return self._smiley_pressed(state, event, now)
+            case DrawOpened():
+                return self._draw_opened(state, event, now)
+            case DrawRequested():
+                return self._draw_requested(state, now)
+            case RewardReady():
+                return self._reward_ready(state, event)
+            case FlowClosed():
+                return self._flow_closed(state, now)
             case _:
                 assert_never(event)
 
@@ -301,12 +561,15 @@ class SessionMachine:
         if sku is None:
             log.warning("lift on slot %d, which the planogram does not assign", slot)
             return Transition(state, tuple(effects))
-        view = _view_for_picks(state) or state.view
+        view = state.view if _in_flow(state) else _view_for_picks(state) or state.view
         return Transition(
-            replace(state, view=view, last_interaction=now, return_at=None), tuple(effects)
+            replace(state, view=view, last_interaction=now, return_at=None, wipe_at=None),
+            tuple(effects),
         )
 
-    def _dropped(self, state: SessionState, slot: int, now: float) -> Transition:
+    def _dropped(  # noqa: PLR0911 - one return per outcome, in the order they are decided
+        self, state: SessionState, slot: int, now: float
+    ) -> Transition:
         pick = next((p for p in state.picks if p.slot == slot), None)
         if pick is None:
             return Transition(state)
@@ -318,6 +581,8 @@ class SessionMachine:
             effects.append(Record("drop", payload, now))
         if pick.session != state.number or not state.active:
             return Transition(state, tuple(effects))  # a phone from an ended session
+        if _in_flow(state):  # the form or survey stays; the phone is simply back
+            return Transition(replace(state, last_interaction=now), tuple(effects))
         view = _view_for_picks(state)
         if view is not None:
             return Transition(replace(state, view=view, last_interaction=now), tuple(effects))
@@ -345,7 +610,7 @@ class SessionMachine:
         if not state.active:
             return state
         return_at = None if state.return_at is None else now + self._linger(state.view)
-        return replace(state, last_interaction=now, return_at=return_at)
+        return replace(state, last_interaction=now, return_at=return_at, wipe_at=None)
 
     def _linger(self, view: View) -> float:
         """How long a screen with no phone in hand stays after the last touch."""
@@ -359,6 +624,11 @@ class SessionMachine:
         visit = arrived.visit
         if state.member is not None and state.member.member_id == visit.member_id:
             return Transition(self._touched(state, now))  # seen again: still here
+        if isinstance(state.view, SignupView) and state.view.binding is Binding.WAITING:
+            if arrived.deliberate:  # the fob the new member tapped is someone else's
+                taken = replace(state.view, binding=Binding.TAKEN)
+                return Transition(replace(self._touched(state, now), view=taken))
+            return Transition(state)
         if state.active and not arrived.deliberate:
             # A tag walking past must not take over, nor be credited with, a session
             # that someone else is using.
@@ -375,7 +645,13 @@ class SessionMachine:
         view = state.view if holding else WelcomeView(state.number)
         return_at = state.return_at if holding else now + self.config.welcome_seconds
         state = replace(
-            state, member=visit, view=view, last_interaction=now, return_at=return_at, notice=None
+            state,
+            member=visit,
+            view=view,
+            last_interaction=now,
+            return_at=return_at,
+            notice=None,
+            wipe_at=None,
         )
         return Transition(state, effects)
 
@@ -414,6 +690,213 @@ class SessionMachine:
         view = ProductView(tap.sku, in_hand=in_hand)
         return Transition(replace(state, view=view, notice=notice), tuple(effects))
 
+    # -- sign-up, surveys, draws --
+
+    def _open(
+        self, state: SessionState, make: Callable[[int], FlowView], now: float
+    ) -> SessionState:
+        """Show the flow screen `make(session)`; a session starts if none is running."""
+        if not state.active:
+            state = _start_session(state, now)
+        return replace(
+            state,
+            view=make(state.number),
+            last_interaction=now,
+            return_at=None,
+            wipe_at=None,
+            notice=None,
+        )
+
+    def _signup_opened(self, state: SessionState, now: float) -> Transition:
+        if not signup.can_sign_up(self.notices) or state.member is not None:
+            return Transition(self._touched(state, now))
+        return Transition(self._open(state, SignupView, now))
+
+    def _age_answered(self, state: SessionState, answer: AgeAnswered, now: float) -> Transition:
+        view = state.view
+        if not isinstance(view, SignupView) or view.step is not SignupStep.AGE:
+            return Transition(self._touched(state, now))
+        step = SignupStep.FORM if answer.old_enough else SignupStep.UNDER_AGE
+        return Transition(replace(self._touched(state, now), view=replace(view, step=step)))
+
+    def _signup_submitted(
+        self, state: SessionState, submitted: SignupSubmitted, now: float
+    ) -> Transition:
+        view = state.view
+        state = self._touched(state, now)
+        if not isinstance(view, SignupView) or view.step is not SignupStep.FORM:
+            return Transition(state)
+        region = self.config.phone_region
+        checked = signup.check(submitted.form, region=region)
+        if not isinstance(checked, signup.CheckedSignup):
+            return Transition(replace(state, view=replace(view, problems=checked)))
+        member_id = submitted.member_id
+        effects: list[Effect] = [
+            Record(r.kind, r.payload | {"session": state.session_id}, now)
+            for r in signup.signup_records(
+                checked,
+                member_id=member_id,
+                region=region,
+                language=state.language,
+                notices=self.notices,
+            )
+        ]
+        effects.append(StoreMessage("member_signup", {"session": state.session_id}))
+        recognised = ConsentPurpose.RECOGNITION in checked.consents
+        member = MemberVisit(
+            member_id=member_id,
+            greeting_name=checked.name if checked.greet_by_name else None,
+            last_viewed=tuple(
+                p.sku for p in state.picks if p.session == state.number and p.sku is not None
+            ),
+            language=state.language,
+        )
+        binding = Binding.WAITING if recognised and submitted.can_bind else Binding.NONE
+        done = SignupView(state.number, SignupStep.DONE, binding=binding)
+        return Transition(replace(state, view=done, member=member), tuple(effects))
+
+    def _tag_presented(
+        self, state: SessionState, presented: TagPresented, now: float
+    ) -> Transition:
+        view = state.view
+        if not isinstance(view, SignupView) or view.binding is not Binding.WAITING:
+            return Transition(state)  # a stranger's fob: nothing to do with it
+        assert state.member is not None, "a sign-up that is done has its member"
+        payload: dict[str, JsonValue] = {
+            "member_id": state.member.member_id,
+            "tag_hash": presented.tag_hash,
+            "tag_kind": presented.tag_kind,
+        }
+        state = replace(self._touched(state, now), view=replace(view, binding=Binding.BOUND))
+        return Transition(state, (Record("tag_bound", payload, now),))
+
+    def _survey_opened(self, state: SessionState, opened: SurveyOpened, now: float) -> Transition:
+        chosen = self._survey(opened.survey)
+        if chosen is None or state.surveyed:
+            return Transition(self._touched(state, now))
+        first = survey.first_question(chosen).id
+        return Transition(
+            self._open(state, lambda number: SurveyView(number, chosen.id, first), now)
+        )
+
+    def _survey_answered(
+        self, state: SessionState, answered: SurveyAnswered, now: float
+    ) -> Transition:
+        view = state.view
+        state = self._touched(state, now)
+        if not isinstance(view, SurveyView):
+            return Transition(state)
+        current = self._survey(view.survey)
+        asked = None if current is None else survey.question(current, view.question)
+        if current is None or asked is None:
+            return Transition(state)
+        try:
+            answer = survey.check_answer(asked, answered.answer)
+        except survey.InvalidAnswer as problem:
+            log.warning("survey answer ignored: %s", problem)
+            return Transition(state)
+        low = survey.is_low(current, asked, answer)
+        payload = _answer_payload(state, current, asked, answer, low)
+        effects: list[Effect] = [Record("survey_answer", payload, now)]
+        # Staff see scores and choices live; free text may hold anything, so it goes to HQ only.
+        live = {k: v for k, v in payload.items() if k not in {"text", "member_id"}}
+        effects.append(StoreMessage("survey_answer", live, alert=low))
+        following = survey.next_question(current, asked, answer)
+        if following is not None:
+            view = replace(view, question=following.id, answered=view.answered + 1)
+            return Transition(replace(state, view=view), tuple(effects))
+        return self._survey_done(state, current, view.answered + 1, effects, now)
+
+    def _survey_done(
+        self, state: SessionState, done: Survey, answers: int, effects: list[Effect], now: float
+    ) -> Transition:
+        member_id = None if state.member is None else state.member.member_id
+        effects.append(
+            Record(
+                "survey_completed",
+                {
+                    "session": state.session_id,
+                    "survey": done.id,
+                    "member_id": member_id,
+                    "answers": answers,
+                    "reward_code": None,  # the coupon_issued record names the session
+                },
+                now,
+            )
+        )
+        reward = RewardStatus.NONE
+        if done.reward is not None:
+            reward = RewardStatus.PENDING
+            effects.append(
+                IssueCoupon(done.reward, "survey", member_id, state.session_id, state.number)
+            )
+        view = ThanksView(state.number, done.id, reward)
+        return Transition(replace(state, view=view, surveyed=True), tuple(effects))
+
+    def _smiley_pressed(
+        self, state: SessionState, pressed: SmileyPressed, now: float
+    ) -> Transition:
+        terminal = survey.terminal_survey(self.surveys)
+        if terminal is None or state.active or pressed.score not in survey.SMILEY_SCORES:
+            return Transition(state)
+        thanks = replace(state, smiley_thanks_until=now + self.config.smiley_thanks)
+        last = state.smiley_counted_at
+        if last is not None and now - last < self.config.smiley_interval:
+            return Transition(thanks)  # a repeated press: thanked, not counted
+        asked = survey.first_question(terminal)
+        answer = survey.Answer(score=pressed.score)
+        low = survey.is_low(terminal, asked, answer)
+        payload = _answer_payload(state, terminal, asked, answer, low)
+        payload["session"] = f"{state.boot}-terminal"
+        effects = (
+            Record("survey_answer", payload, now),
+            StoreMessage("survey_answer", payload, alert=low),
+        )
+        return Transition(replace(thanks, smiley_counted_at=now), effects)
+
+    def _draw_opened(self, state: SessionState, opened: DrawOpened, now: float) -> Transition:
+        if state.member is None or not any(d.id == opened.draw for d in self.draws):
+            return Transition(self._touched(state, now))  # only members draw
+        return Transition(self._open(state, lambda number: DrawView(number, opened.draw), now))
+
+    def _draw_requested(self, state: SessionState, now: float) -> Transition:
+        view = state.view
+        state = self._touched(state, now)
+        if not isinstance(view, DrawView) or view.drawing or view.outcome is not None:
+            return Transition(state)  # one press, one draw
+        if state.member is None:  # their tag left meanwhile: the draw is theirs alone
+            return Transition(replace(state, view=replace(view, outcome="member_gone")))
+        effect = DrawPrize(view.draw, state.member.member_id, state.session_id, state.number)
+        return Transition(replace(state, view=replace(view, drawing=True)), (effect,))
+
+    def _reward_ready(self, state: SessionState, ready: RewardReady) -> Transition:
+        view = state.view
+        if ready.session != state.number or not isinstance(view, ThanksView | DrawView):
+            return Transition(state)  # they walked away meanwhile: the code stays at HQ
+        if ready.coupon is not None:
+            won = CouponView(state.number, ready.coupon, ready.prize)
+            return Transition(replace(state, view=won))
+        if isinstance(view, DrawView):
+            outcome = ready.refusal or "no_win"
+            return Transition(replace(state, view=replace(view, drawing=False, outcome=outcome)))
+        return Transition(replace(state, view=replace(view, reward=RewardStatus.REFUSED)))
+
+    def _flow_closed(self, state: SessionState, now: float) -> Transition:
+        if not _in_flow(state):
+            return Transition(self._touched(state, now))
+        state = replace(self._touched(state, now), wipe_at=None)
+        view = _view_for_picks(state)
+        if view is not None:  # a phone still in hand: back to it
+            return Transition(replace(state, view=view))
+        if state.member is not None:
+            welcome = WelcomeView(state.number)
+            return_at = now + self.config.welcome_seconds
+            return Transition(replace(state, view=welcome, return_at=return_at))
+        return Transition(_end_session(state), _leds_off(state))
+
+    def _survey(self, survey_id: str) -> Survey | None:
+        return next((s for s in self.surveys if s.id == survey_id), None)
+
     # -- time --
 
     def advance(self, state: SessionState, now: float) -> Transition:
@@ -424,6 +907,17 @@ class SessionMachine:
             effects.extend(confirmed)
         if state.notice is not None and now >= state.notice.until:
             state = replace(state, notice=None)
+        if state.smiley_thanks_until is not None and now >= state.smiley_thanks_until:
+            state = replace(state, smiley_thanks_until=None)
+        if _in_flow(state):
+            countdown_from = state.last_interaction + self.config.form_timeout
+            if state.wipe_at is None and now >= countdown_from:
+                state = replace(state, wipe_at=countdown_from + self.config.form_countdown)
+            if state.wipe_at is not None and now >= state.wipe_at:
+                log.info("session ends: walked away from %s", type(state.view).__name__)
+                effects.extend(_leds_off(state))
+                return Transition(_end_session(state), tuple(effects))
+            return Transition(state, tuple(effects))
         if state.active:
             grace_over = state.return_at is not None and now >= state.return_at
             idle = now >= state.last_interaction + self.config.idle_timeout
@@ -464,7 +958,14 @@ class SessionMachine:
         deadlines = [p.lifted_at + self.config.bounce for p in state.picks if not p.confirmed]
         if state.notice is not None:
             deadlines.append(state.notice.until)
-        if state.active:
+        if state.smiley_thanks_until is not None:
+            deadlines.append(state.smiley_thanks_until)
+        if _in_flow(state):
+            if state.wipe_at is not None:
+                deadlines.append(state.wipe_at)
+            else:
+                deadlines.append(state.last_interaction + self.config.form_timeout)
+        elif state.active:
             deadlines.append(state.last_interaction + self.config.idle_timeout)
             if state.return_at is not None:
                 deadlines.append(state.return_at)
@@ -482,7 +983,13 @@ def _end_session(state: SessionState) -> SessionState:
         number=state.number,
         picks=state.picks,
         last_interaction=state.last_interaction,
+        smiley_counted_at=state.smiley_counted_at,
+        smiley_thanks_until=state.smiley_thanks_until,
     )
+
+
+def _in_flow(state: SessionState) -> bool:
+    return isinstance(state.view, FlowView)
 
 
 def _leds_off(state: SessionState) -> tuple[Effect, ...]:
@@ -505,3 +1012,23 @@ def _pick_payload(state: SessionState, pick: Pick) -> dict[str, JsonValue]:
     if state.member is not None and pick.session == state.number:
         payload["member_id"] = state.member.member_id
     return payload
+
+
+def _answer_payload(
+    state: SessionState,
+    answered: Survey,
+    asked: SurveyQuestion,
+    answer: survey.Answer,
+    low: bool,
+) -> dict[str, JsonValue]:
+    return {
+        "session": state.session_id,
+        "survey": answered.id,
+        "question": asked.id,
+        "kind": asked.kind.value,
+        "score": answer.score,
+        "choices": list(answer.choices) if answer.choices else None,
+        "text": answer.text or None,
+        "member_id": None if state.member is None else state.member.member_id,
+        "low": low,
+    }

@@ -58,6 +58,57 @@ QPushButton[role="language"]:pressed {{ background: {LINE.name()}; }}
 QPushButton[role="thumb"] {{ background: {SURFACE.name()}; border: 3px solid {LINE.name()};
     border-radius: 20px; min-width: {TOUCH_MIN}px; min-height: {TOUCH_MIN}px; }}
 QPushButton[role="thumb"]:checked {{ border-color: {INK.name()}; }}
+QPushButton[role="primary"] {{ background: {ACCENT.name()}; color: {SURFACE.name()};
+    border: none; border-radius: 44px; font-size: 30px; font-weight: 700;
+    min-height: {TOUCH_MIN}px; min-width: 220px; padding: 0 48px; }}
+QPushButton[role="primary"]:pressed {{ background: #B83A0B; }}
+QPushButton[role="big"] {{ background: {ACCENT.name()}; color: {SURFACE.name()};
+    border: none; border-radius: 80px; font-size: 44px; font-weight: 700;
+    min-height: 160px; min-width: 480px; padding: 0 64px; }}
+QPushButton[role="big"]:pressed {{ background: #B83A0B; }}
+QPushButton[role="primary"]:disabled {{ background: {LINE.name()}; color: {INK_SOFT.name()}; }}
+QPushButton[role="secondary"] {{ background: {SURFACE.name()}; color: {INK.name()};
+    border: 2px solid {LINE.name()}; border-radius: 44px; font-size: 28px;
+    min-height: {TOUCH_MIN}px; min-width: 180px; padding: 0 36px; }}
+QPushButton[role="secondary"]:pressed {{ background: {LINE.name()}; }}
+QPushButton[role="action"] {{ background: {INK.name()}; color: {SURFACE.name()};
+    border: none; border-radius: 44px; font-size: 28px; font-weight: 500;
+    min-height: {TOUCH_MIN}px; padding: 0 36px; }}
+QPushButton[role="action"]:pressed {{ background: {INK_SOFT.name()}; }}
+QPushButton[role="choice"] {{ background: {SURFACE.name()}; color: {INK.name()};
+    border: 3px solid {LINE.name()}; border-radius: 28px; font-size: 30px;
+    min-height: 120px; min-width: 120px; padding: 0 28px; }}
+QPushButton[role="choice"]:checked {{ border-color: {ACCENT.name()};
+    background: {ACCENT_SOFT.name()}; }}
+QPushButton[role="choice"]:pressed {{ background: {ACCENT_SOFT.name()}; }}
+QPushButton[role="score"] {{ background: {SURFACE.name()}; color: {INK.name()};
+    border: 3px solid {LINE.name()}; border-radius: 28px; font-size: 40px; font-weight: 500;
+    min-height: 120px; min-width: 120px; max-width: 140px; padding: 0; }}
+QPushButton[role="score"]:pressed {{ background: {ACCENT_SOFT.name()};
+    border-color: {ACCENT.name()}; }}
+QPushButton[role="smiley"] {{ background: transparent; border: none; font-size: 96px;
+    min-height: 140px; min-width: 140px; }}
+QPushButton[role="smiley"]:pressed {{ background: rgba(255,255,255,60); border-radius: 70px; }}
+QLineEdit[role="field"] {{ background: {SURFACE.name()}; border: 2px solid {LINE.name()};
+    border-radius: 20px; font-size: 34px; min-height: 80px; padding: 0 24px; }}
+QLineEdit[role="field"]:focus {{ border-color: {INK.name()}; }}
+QLineEdit[role="field"][invalid="true"] {{ border-color: {ACCENT.name()}; }}
+QLabel[role="field-label"] {{ color: {INK_SOFT.name()}; font-size: 24px; font-weight: 500; }}
+QLabel[role="error"] {{ color: {ACCENT.name()}; font-size: 24px; font-weight: 500; }}
+QLabel[role="notice-text"] {{ color: {INK_SOFT.name()}; font-size: 20px; }}
+QLabel[role="body"] {{ font-size: 34px; }}
+QLabel[role="code"] {{ font-family: "DejaVu Sans Mono", monospace; font-size: 44px;
+    font-weight: 700; letter-spacing: 1px; }}
+QLabel[role="value"] {{ color: {ACCENT.name()}; font-size: 96px; font-weight: 700; }}
+QCheckBox[role="consent"] {{ font-size: 28px; font-weight: 500; spacing: 20px;
+    min-height: {TOUCH_MIN}px; }}
+QCheckBox[role="consent"]::indicator {{ width: 48px; height: 48px; }}
+QScrollArea[role="notices"], QScrollArea[role="notices"] > QWidget > QWidget {{
+    background: transparent; }}
+QFrame[role="overlay"] {{ background: rgba(23,24,28,200); }}
+QFrame[role="dialog"] {{ background: {SURFACE.name()}; border-radius: 32px; }}
+QFrame[role="smileys"] {{ background: rgba(23,24,28,150); border-radius: 40px; }}
+QLabel[role="smiley-question"] {{ color: {SURFACE.name()}; font-size: 30px; font-weight: 500; }}
 """
 
 

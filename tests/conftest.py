@@ -8,6 +8,9 @@ from pathlib import Path
 
 _HOME = Path(tempfile.mkdtemp(prefix="kiosk-tests-home-"))
 os.environ["QT_QPA_PLATFORM"] = "offscreen"
+# As kiosk.app does before Qt starts: the on-screen keyboard is the input method.
+os.environ["QT_IM_MODULE"] = "qtvirtualkeyboard"
+os.environ["QT_VIRTUALKEYBOARD_DESKTOP_DISABLE"] = "1"
 os.environ["HOME"] = str(_HOME)
 for name, sub in (
     ("XDG_DATA_HOME", ".local/share"),

@@ -6,14 +6,25 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
 
-from PySide6.QtCore import QEasingCurve, QRectF, QSize, Qt, QTimer, QVariantAnimation
+from PySide6.QtCore import (
+    QEasingCurve,
+    QRectF,
+    QSize,
+    Qt,
+    QTimer,
+    QVariantAnimation,
+    Signal,
+)
 from PySide6.QtGui import QColor, QImage, QLinearGradient, QPainter, QPaintEvent
-from PySide6.QtWidgets import QVBoxLayout, QWidget
+from PySide6.QtWidgets import QFrame, QHBoxLayout, QVBoxLayout, QWidget
 
 from content.model import Language, LocalizedText
 from kiosk.i18n import tr
 from kiosk.images import ImageCache
-from kiosk.screens.common import Screen, label
+from kiosk.pages import AttractPage
+from kiosk.screens.common import Screen, button, label
+from kiosk.screens.survey import FaceButton
+from kiosk.survey import SMILEY_SCORES
 
 FADE_MS: Final = 1200  # slow enough to read as calm, quick enough not to look stuck
 
@@ -59,6 +70,8 @@ class _SlideCanvas(QWidget):
 
 class AttractScreen(Screen):
     BOX = QSize(1920, 1080)
+    smiley_pressed = Signal(int)  # score 1..4
+    join = Signal()
 
     def __init__(self, images: ImageCache) -> None:
         """`images` is this screen's own cache, sized for a few slides."""
@@ -73,13 +86,38 @@ class AttractScreen(Screen):
         self._invite = label(role="invite")
         self._invite_other = label(role="invite-other")
 
-        overlay = QVBoxLayout(self._canvas)
-        overlay.setContentsMargins(120, 80, 120, 100)
-        overlay.addStretch(1)
-        overlay.addWidget(self.caption)
-        overlay.addSpacing(24)
-        overlay.addWidget(self._invite)
-        overlay.addWidget(self._invite_other)
+        # The always-on smiley question and "join": bottom right, out of the invitation's way.
+        self.join_button = button("", "action")
+        self.join_button.clicked.connect(self.join)
+        self.smileys = QFrame()
+        self.smileys.setProperty("role", "smileys")
+        self.smiley_question = label(role="smiley-question", wrap=True)
+        self.faces = [FaceButton(score, diameter=112) for score in SMILEY_SCORES]
+        faces = QHBoxLayout()
+        faces.setSpacing(16)
+        for face in self.faces:
+            face.clicked.connect(lambda _=False, s=face.score: self.smiley_pressed.emit(s))
+            faces.addWidget(face)
+        column = QVBoxLayout(self.smileys)
+        column.setContentsMargins(32, 20, 32, 24)
+        column.addWidget(self.smiley_question)
+        column.addLayout(faces)
+        side = QVBoxLayout()
+        side.setSpacing(24)
+        side.addWidget(self.join_button, 0, Qt.AlignmentFlag.AlignRight)
+        side.addWidget(self.smileys)
+
+        texts = QVBoxLayout()
+        texts.addStretch(1)
+        texts.addWidget(self.caption)
+        texts.addSpacing(24)
+        texts.addWidget(self._invite)
+        texts.addWidget(self._invite_other)
+        overlay = QHBoxLayout(self._canvas)
+        overlay.setContentsMargins(120, 80, 96, 100)
+        overlay.addLayout(texts, 1)
+        overlay.addLayout(side, 0)
+        side.insertStretch(0, 1)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self._canvas)
@@ -109,10 +147,16 @@ class AttractScreen(Screen):
         self._invite_other.clear()
         self._canvas.update()
 
-    def show_language(self, language: Language) -> None:
-        self._language = language
+    def show_page(self, page: AttractPage) -> None:
+        self._language = page.language
         if self._slides:
             self._show_texts()
+        self.join_button.setVisible(page.join is not None)
+        self.join_button.setText(page.join or "")
+        self.smileys.setVisible(page.smiley_prompt is not None)
+        self.smiley_question.setText(page.smiley_thanks or page.smiley_prompt or "")
+        for face in self.faces:
+            face.setEnabled(page.smiley_thanks is None)
 
     def start(self) -> None:
         """Resume the loop from the first slide (each new attract period starts fresh)."""

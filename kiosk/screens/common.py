@@ -2,12 +2,25 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import QRectF, QSize, Qt, Signal
+import math
+import time
+from collections.abc import Callable
+
+from PySide6.QtCore import QRectF, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QImage, QMouseEvent, QPainter, QPaintEvent
-from PySide6.QtWidgets import QFrame, QLabel, QPushButton, QSizePolicy, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QSizePolicy,
+    QVBoxLayout,
+    QWidget,
+)
 
 from content.model import Language
 from kiosk.i18n import tr
+from kiosk.pages import Actions
 
 
 def label(text: str = "", role: str = "", *, wrap: bool = False) -> QLabel:
@@ -128,3 +141,99 @@ def slot_badge(language: Language, slot: int | None) -> str | None:
     if slot is None:
         return None
     return f"{slot} 号位" if language is Language.ZH_CN else f"Slot {slot}"
+
+
+def button(text: str, role: str) -> QPushButton:
+    widget = QPushButton(text)
+    widget.setProperty("role", role)
+    widget.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # a tap must not take focus from a field
+    return widget
+
+
+class ActionBar(QWidget):
+    """Join, feedback and prize draw: offered on every browsing screen when available."""
+
+    join = Signal()
+    feedback = Signal(str)  # survey id
+    draw = Signal(str)  # draw id
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._survey = ""
+        self._draw = ""
+        self.join_button = button("", "action")
+        self.feedback_button = button("", "action")
+        self.draw_button = button("", "action")
+        self.join_button.clicked.connect(self.join)
+        self.feedback_button.clicked.connect(lambda: self.feedback.emit(self._survey))
+        self.draw_button.clicked.connect(lambda: self.draw.emit(self._draw))
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(16)
+        for each in (self.join_button, self.feedback_button, self.draw_button):
+            layout.addWidget(each)
+
+    def show_actions(self, actions: Actions) -> None:
+        self.join_button.setVisible(actions.join is not None)
+        self.join_button.setText(actions.join or "")
+        self.feedback_button.setVisible(actions.feedback is not None)
+        self._survey, text = actions.feedback or ("", "")
+        self.feedback_button.setText(text)
+        self.draw_button.setVisible(actions.draw is not None)
+        self._draw, text = actions.draw or ("", "")
+        self.draw_button.setText(text)
+
+
+class Countdown(QFrame):
+    """The walk-away warning over a form: "still there?" and the seconds left.
+
+    The session machine decides when it starts and when the screen is wiped; this
+    only counts the seconds down on screen."""
+
+    stay = Signal()
+
+    def __init__(self, parent: QWidget, clock: Callable[[], float] = time.monotonic) -> None:
+        super().__init__(parent)
+        self.setProperty("role", "overlay")
+        self._host = parent
+        self._clock = clock
+        self._until = 0.0
+        self._language = Language.ZH_CN
+        dialog = QFrame()
+        dialog.setProperty("role", "dialog")
+        dialog.setFixedWidth(900)
+        self.title = label(role="title")
+        self.body = label(role="body", wrap=True)
+        self.button = button("", "primary")
+        self.button.clicked.connect(self.stay)
+        inner = QVBoxLayout(dialog)
+        inner.setContentsMargins(64, 56, 64, 56)
+        inner.setSpacing(24)
+        inner.addWidget(self.title)
+        inner.addWidget(self.body)
+        inner.addWidget(self.button, 0, Qt.AlignmentFlag.AlignRight)
+        outer = QVBoxLayout(self)
+        outer.addWidget(dialog, 0, Qt.AlignmentFlag.AlignCenter)
+        self._tick = QTimer(self)
+        self._tick.setInterval(250)
+        self._tick.timeout.connect(self._show_seconds)
+        self.hide()
+
+    def show_until(self, until: float | None, language: Language) -> None:
+        if until is None:
+            self._tick.stop()
+            self.hide()
+            return
+        self._until = until
+        self._language = language
+        self.title.setText(tr(language, "countdown.title"))
+        self.button.setText(tr(language, "countdown.stay"))
+        self._show_seconds()
+        self.setGeometry(self._host.rect())
+        self.raise_()
+        self.show()
+        self._tick.start()
+
+    def _show_seconds(self) -> None:
+        seconds = max(0, math.ceil(self._until - self._clock()))
+        self.body.setText(tr(self._language, "countdown.body", seconds=seconds))

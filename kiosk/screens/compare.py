@@ -12,7 +12,7 @@ from kiosk import theme
 from kiosk.i18n import tr
 from kiosk.images import ImageCache
 from kiosk.pages import ComparePage, CompareSide
-from kiosk.screens.common import ImageView, LanguageButton, Screen, label
+from kiosk.screens.common import ActionBar, ImageView, LanguageButton, Screen, label
 from kiosk.specs import CompareRow
 
 SIDE_IMAGE: Final = QSize(260, 220)
@@ -94,6 +94,7 @@ class CompareScreen(Screen):
         self._images = images
         self.title = label(role="section")
         self.hint = label(role="hint")
+        self.action_bar = ActionBar()
         self.language = LanguageButton()
         self.language.chosen.connect(self.language_chosen)
         top = QHBoxLayout()
@@ -101,6 +102,8 @@ class CompareScreen(Screen):
         top.addSpacing(24)
         top.addWidget(self.hint)
         top.addStretch(1)
+        top.addWidget(self.action_bar)
+        top.addSpacing(16)
         top.addWidget(self.language)
 
         self.left = _SideHeader()

@@ -19,7 +19,15 @@ from content.model import Language
 from kiosk.i18n import tr
 from kiosk.images import ImageCache
 from kiosk.pages import Card, ProductPage
-from kiosk.screens.common import ImageView, LanguageButton, ProductCard, Screen, label, slot_badge
+from kiosk.screens.common import (
+    ActionBar,
+    ImageView,
+    LanguageButton,
+    ProductCard,
+    Screen,
+    label,
+    slot_badge,
+)
 
 HERO = QSize(560, 560)
 THUMB_ICON = QSize(72, 72)
@@ -71,6 +79,7 @@ class ProductScreen(Screen):
         self.hint = label(role="hint")
         self.notice = label(role="notice")  # where to find a tapped phone; replaces the hint
         self.notice.hide()
+        self.action_bar = ActionBar()
         self.language = LanguageButton()
         self.language.chosen.connect(self.language_chosen)
         top = QHBoxLayout()
@@ -79,6 +88,8 @@ class ProductScreen(Screen):
         top.addWidget(self.hint)
         top.addWidget(self.notice)
         top.addSpacing(32)
+        top.addWidget(self.action_bar)
+        top.addSpacing(16)
         top.addWidget(self.language)
 
         self.hero = ImageView(HERO)

@@ -8,7 +8,7 @@ from PySide6.QtWidgets import QHBoxLayout, QVBoxLayout
 from kiosk.i18n import tr
 from kiosk.images import ImageCache
 from kiosk.pages import WELCOME_SHELF_SIZE, WelcomePage
-from kiosk.screens.common import LanguageButton, Screen, label
+from kiosk.screens.common import ActionBar, LanguageButton, Screen, label
 from kiosk.screens.product import Shelf
 
 
@@ -20,11 +20,14 @@ class WelcomeScreen(Screen):
         super().__init__()
         self._images = images
         self.member = label(role="brand")
+        self.action_bar = ActionBar()
         self.language = LanguageButton()
         self.language.chosen.connect(self.language_chosen)
         top = QHBoxLayout()
         top.addWidget(self.member)
         top.addStretch(1)
+        top.addWidget(self.action_bar)
+        top.addSpacing(16)
         top.addWidget(self.language)
 
         self.greeting = label(role="title", wrap=True)

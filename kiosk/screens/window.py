@@ -5,20 +5,39 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 from PySide6.QtCore import QEvent, QObject, QSize, Signal
+from PySide6.QtGui import QImage
 from PySide6.QtWidgets import QStackedLayout, QWidget
 
 from content.bundle import Bundle
+from content.model import Language
 from kiosk import pages
 from kiosk.images import ImageCache
 from kiosk.screens.attract import AttractScreen, Slide
-from kiosk.screens.common import ProductCard, Screen
+from kiosk.screens.common import ActionBar, Countdown, ProductCard, Screen
 from kiosk.screens.compare import SIDE_IMAGE, CompareScreen
+from kiosk.screens.keyboard import SharedKeyboard
 from kiosk.screens.product import HERO, THUMB_ICON, ProductScreen
+from kiosk.screens.reward import CouponScreen, MessageScreen
+from kiosk.screens.signup import SignupScreen
+from kiosk.screens.survey import SurveyScreen
 from kiosk.screens.welcome import WelcomeScreen
-from kiosk.session import ATTRACT, CompareView, ProductView, SessionState, View, WelcomeView
+from kiosk.session import (
+    ATTRACT,
+    CompareView,
+    CouponView,
+    DrawView,
+    ProductView,
+    SessionState,
+    SignupView,
+    SurveyView,
+    ThanksView,
+    View,
+    WelcomeView,
+)
 
 log = logging.getLogger("kiosk.screens")
 
@@ -30,33 +49,51 @@ class KioskWindow(QWidget):
     recommendation_tapped = Signal(str, str)  # sku, shelf
     language_chosen = Signal(object)  # Language
     first_paint = Signal(str, float)  # view key, monotonic time the frame was painted
+    signup_opened = Signal()
+    age_answered = Signal(bool)
+    signup_submitted = Signal(object)  # SignupForm
+    survey_opened = Signal(str)
+    survey_answered = Signal(object)  # Answer
+    smiley_pressed = Signal(int)
+    draw_opened = Signal(str)
+    draw_requested = Signal()
+    flow_closed = Signal()
 
     def __init__(
         self,
         images: ImageCache,
         slide_images: ImageCache,
+        keyboard: SharedKeyboard,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         super().__init__()
         self.setObjectName("KioskWindow")
         self._clock = clock
         self._images = images
+        self._keyboard = keyboard
         self._bundle: Bundle | None = None
         self._shown: tuple[str, object] | None = None  # (view key, what was rendered)
         self._awaiting_paint: str | None = None
         self._preload: list[tuple[Path, QSize]] = []  # started after the first frame
+        self._make_handoff_qr: Callable[[], QImage | None] = lambda: None
+        self._language = Language.ZH_CN
 
         self.attract = AttractScreen(slide_images)
         self.product = ProductScreen(images, pages.SHELF_SIZE)
         self.compare = CompareScreen(images)
         self.welcome = WelcomeScreen(images)
+        self.signup = SignupScreen(keyboard)
+        self.survey = SurveyScreen(keyboard)
+        self.message = MessageScreen()
+        self.coupon = CouponScreen()
         self.product.recommendation_tapped.connect(self.recommendation_tapped)
         self.welcome.recommendation_tapped.connect(self.recommendation_tapped)
-        for screen in (self.product, self.compare, self.welcome):
-            screen.language_chosen.connect(self.language_chosen)
+        self._wire_flows()
         self._stack = QStackedLayout(self)
-        for each in (self.attract, self.product, self.compare, self.welcome):
+        for each in self._screens:
             self._stack.addWidget(each)
+        self.countdown = Countdown(self, clock)
+        self.countdown.stay.connect(self.touched)
 
     # -- content --
 
@@ -80,9 +117,43 @@ class KioskWindow(QWidget):
 
     # -- rendering --
 
+    @property
+    def _screens(self) -> tuple[Screen, ...]:
+        return (
+            self.attract,
+            self.product,
+            self.compare,
+            self.welcome,
+            self.signup,
+            self.survey,
+            self.message,
+            self.coupon,
+        )
+
+    def _wire_flows(self) -> None:
+        for screen in (self.product, self.compare, self.welcome):
+            screen.language_chosen.connect(self.language_chosen)
+            bar: ActionBar = screen.action_bar
+            bar.join.connect(self.signup_opened)
+            bar.feedback.connect(self.survey_opened)
+            bar.draw.connect(self.draw_opened)
+        for flow in (self.signup, self.survey, self.message, self.coupon):
+            flow.language_chosen.connect(self.language_chosen)
+            flow.closed.connect(self.flow_closed)
+        self.attract.join.connect(self.signup_opened)
+        self.attract.smiley_pressed.connect(self.smiley_pressed)
+        self.signup.age_answered.connect(self.age_answered)
+        self.signup.submitted.connect(self.signup_submitted)
+        self.signup.handoff_requested.connect(self._show_handoff)
+        self.signup.draw_opened.connect(self.draw_opened)
+        self.survey.answered.connect(self.survey_answered)
+        self.message.pressed.connect(self.draw_requested)
+
     def show_state(self, state: SessionState) -> None:
         view = state.view if self._bundle is not None else ATTRACT
+        self._language = state.language
         screen, page = self._page_for(view, state)
+        self.countdown.show_until(state.wipe_at, state.language)
         if (view.key, page) == self._shown:
             return
         if self._shown is None or self._shown[0] != view.key:
@@ -90,33 +161,89 @@ class KioskWindow(QWidget):
             screen.painted = False
             screen.update()  # a new view on the same screen is a whole new frame
         self._shown = (view.key, page)
+        if screen is not self.signup:
+            self.signup.wipe()  # whatever was typed goes when the sign-up does
+        if screen is not self.survey:
+            self.survey.wipe()
+        if screen is not self.coupon:
+            self.coupon.wipe()
         if screen is self.attract:
-            self.attract.show_language(state.language)
+            assert isinstance(page, pages.AttractPage)
+            self.attract.show_page(page)
             if self._stack.currentWidget() is not self.attract:
                 self.attract.start()
         else:
             self.attract.stop()
-            if isinstance(page, pages.ProductPage):
-                self.product.show_page(page)
-            elif isinstance(page, pages.ComparePage):
-                self.compare.show_page(page)
-            elif isinstance(page, pages.WelcomePage):
-                self.welcome.show_page(page)
+            self._render(page)
         self._stack.setCurrentWidget(screen)
 
-    def _page_for(self, view: View, state: SessionState) -> tuple[Screen, object]:
+    def _render(self, page: object) -> None:
+        if isinstance(page, _WithActions):
+            for screen in (self.product, self.compare, self.welcome):
+                screen.action_bar.show_actions(page.actions)
+            page = page.page
+        if isinstance(page, pages.ProductPage):
+            self.product.show_page(page)
+        elif isinstance(page, pages.ComparePage):
+            self.compare.show_page(page)
+        elif isinstance(page, pages.WelcomePage):
+            self.welcome.show_page(page)
+        elif isinstance(page, pages.SignupPage):
+            self.signup.show_page(page)
+        elif isinstance(page, pages.SurveyPage):
+            self.survey.show_page(page)
+        elif isinstance(page, pages.MessagePage):
+            self.message.show_page(page)
+        elif isinstance(page, pages.CouponPage):
+            self.coupon.show_page(page)
+
+    def _page_for(  # noqa: PLR0911, PLR0912 - one case per kind of screen
+        self, view: View, state: SessionState
+    ) -> tuple[Screen, object]:
         bundle = self._bundle
-        if bundle is not None and isinstance(view, ProductView):
-            product_page = pages.product_page(bundle, view, state)
-            if product_page is not None:
-                return self.product, product_page
-        if bundle is not None and isinstance(view, CompareView):
-            compare_page = pages.compare_page(bundle, view, state)
-            if compare_page is not None:
-                return self.compare, compare_page
-        if bundle is not None and isinstance(view, WelcomeView) and state.member is not None:
-            return self.welcome, pages.welcome_page(bundle, state.member, state)
-        return self.attract, state.language
+        if bundle is None:
+            return self.attract, pages.attract_page(None, state)
+        match view:
+            case ProductView():
+                product_page = pages.product_page(bundle, view, state)
+                if product_page is not None:
+                    return self.product, _with_actions(product_page, bundle, state)
+            case CompareView():
+                compare_page = pages.compare_page(bundle, view, state)
+                if compare_page is not None:
+                    return self.compare, _with_actions(compare_page, bundle, state)
+            case WelcomeView() if state.member is not None:
+                welcome = pages.welcome_page(bundle, state.member, state)
+                return self.welcome, _with_actions(welcome, bundle, state)
+            case SignupView():
+                return self.signup, pages.signup_page(bundle, view, state)
+            case SurveyView():
+                survey_page = pages.survey_page(bundle, view, state)
+                if survey_page is not None:
+                    return self.survey, survey_page
+            case ThanksView():
+                return self.message, pages.thanks_page(view, state)
+            case DrawView():
+                draw_page = pages.draw_page(bundle, view, state)
+                if draw_page is not None:
+                    return self.message, draw_page
+            case CouponView():
+                return self.coupon, pages.coupon_page(bundle, view, state)
+        return self.attract, pages.attract_page(bundle, state)
+
+    def set_handoff_source(self, make_qr: Callable[[], QImage | None]) -> None:
+        """What "continue on your phone" shows: a fresh one-time link's QR code each
+        time, or None when this kiosk cannot make one (not enrolled)."""
+        self._make_handoff_qr = make_qr
+
+    def _show_handoff(self) -> None:
+        self.signup.show_handoff(self._make_handoff_qr(), self._language)
+
+    def shut_down(self) -> None:
+        """Stop every timer of the screens: the window outlives the kiosk in tests."""
+        self.attract.stop()
+        self.countdown.show_until(None, self._language)
+        self.close()
 
     # -- touches and paints --
 
@@ -151,6 +278,18 @@ class KioskWindow(QWidget):
             key, self._awaiting_paint = self._awaiting_paint, None
             self._start_preload()
             self.first_paint.emit(key, self._clock())
+
+
+@dataclass(frozen=True, slots=True)
+class _WithActions:
+    """A browsing page and the buttons offered on it (join, feedback, draw)."""
+
+    page: object
+    actions: pages.Actions
+
+
+def _with_actions(page: object, bundle: Bundle, state: SessionState) -> _WithActions:
+    return _WithActions(page, pages.actions(bundle, state))
 
 
 def _cabinet_pictures(bundle: Bundle) -> list[tuple[Path, QSize]]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from PySide6.QtCore import QPoint, Qt
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QWidget
+from pytestqt.qtbot import QtBot
 
 
 def tap(widget: QWidget, pos: QPoint | None = None) -> None:
@@ -18,3 +19,21 @@ def tap(widget: QWidget, pos: QPoint | None = None) -> None:
     assert handle is not None, "the widget's window is not shown"
     at = widget.mapTo(window, widget.rect().center() if pos is None else pos)
     QTest.mouseClick(handle, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, at)
+
+
+def tap_when_placed(qtbot: QtBot, widget: QWidget) -> None:
+    """Tap `widget` once it is on screen and its layout has put it in place.
+
+    Buttons made for a new question are laid out on a later turn of the event loop;
+    a finger (and this) waits until the button stops moving."""
+    window = widget.window()
+    seen: list[QPoint] = []
+
+    def placed() -> bool:
+        if not widget.isVisible() or widget.width() <= 0:
+            return False
+        seen.append(widget.mapTo(window, QPoint(0, 0)))
+        return len(seen) >= 2 and seen[-1] == seen[-2]
+
+    qtbot.waitUntil(placed, timeout=2000)
+    tap(widget)

@@ -1,0 +1,104 @@
+"""Between the session machine and the reward desk: requests out, answers back.
+
+The machine asks for a coupon (a survey's reward) or a draw as an effect; this
+turns it into a request the desk understands, with the campaign from the bundle
+and the wall-clock time (campaign windows and daily caps are in the store's
+days). The desk answers on its own thread; the answer goes back to the GUI
+thread through the bridge as `RewardReady` for the session that asked.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+from content.bundle import Bundle
+from kiosk.session import DrawPrize, IssueCoupon, IssuedCoupon, RewardReady
+from rewards.desk import DrawRequest, IssueRequest, RewardAnswer, RewardDesk
+from rewards.issuing import Refusal
+from rewards.ledger import DrawOutcome, Issued, Refused
+
+log = logging.getLogger("kiosk.rewards")
+
+
+def _wall_clock() -> datetime:
+    return datetime.now(UTC)
+
+
+class RewardLink:
+    def __init__(
+        self,
+        bundle: Bundle,
+        post: Callable[[RewardReady], None],
+        *,
+        clock: Callable[[], datetime] = _wall_clock,
+    ) -> None:
+        self._bundle = bundle
+        self._post = post
+        self._clock = clock
+        self._desk: RewardDesk | None = None
+        self._lock = threading.Lock()  # the desk thread answers while the GUI thread asks
+        self._sessions: dict[int, int] = {}  # id(request) -> the session that asked
+
+    def attach(self, desk: RewardDesk) -> None:
+        self._desk = desk
+
+    def request(self, effect: IssueCoupon | DrawPrize) -> None:
+        """On the GUI thread: queue the request; never blocks."""
+        desk = self._desk
+        if desk is None:
+            self._refuse(effect.session, Refusal.UNAVAILABLE)
+            return
+        now = self._clock()
+        asked: IssueRequest | DrawRequest
+        match effect:
+            case IssueCoupon():
+                campaign = self._bundle.campaign(effect.campaign)
+                if campaign is None:
+                    self._refuse(effect.session, Refusal.ENDED)
+                    return
+                asked = IssueRequest(campaign, effect.member_id, effect.session_id, "survey", now)
+            case DrawPrize():
+                prize_draw = self._bundle.prize_draw(effect.draw)
+                if prize_draw is None:
+                    self._refuse(effect.session, Refusal.ENDED)
+                    return
+                asked = DrawRequest(
+                    prize_draw,
+                    self._bundle.campaigns,
+                    effect.member_id,
+                    effect.session_id,
+                    now,
+                )
+        with self._lock:
+            self._sessions[id(asked)] = effect.session
+        try:
+            desk.submit(asked)
+        except RuntimeError:  # stopped: the kiosk is shutting down
+            with self._lock:
+                self._sessions.pop(id(asked), None)
+
+    def on_answer(self, answer: RewardAnswer) -> None:
+        """On the desk thread: hand the outcome to the session that asked."""
+        with self._lock:
+            session = self._sessions.pop(id(answer.request), None)
+        if session is None:
+            return
+        match answer.outcome:
+            case Issued(code=code, campaign=campaign):
+                coupon = IssuedCoupon(code.text, campaign, code.expires_on)
+                self._post(RewardReady(session, coupon))
+            case DrawOutcome(prize=prize, code=code) if prize is not None and code is not None:
+                coupon = IssuedCoupon(code.text, prize.campaign, code.expires_on)
+                self._post(RewardReady(session, coupon, prize=prize.id))
+            case DrawOutcome():
+                self._post(RewardReady(session, None, refusal="no_win"))
+            case Refused(reason=reason):
+                self._refuse(session, reason)
+
+    def _refuse(self, session: int, reason: Refusal) -> None:
+        if reason is Refusal.UNAVAILABLE:
+            log.warning("reward desk unavailable: nothing given for this session")
+        self._post(RewardReady(session, None, refusal=reason.value))

@@ -1,0 +1,376 @@
+"""Sign-up: the age question, the form with its on-screen keyboard, and the welcome.
+
+What the shopper types stays in these fields until "submit" hands it over as a
+`SignupForm`. `wipe()` empties every field (with its undo history) and makes the
+keyboard forget what it learned; the window calls it whenever the sign-up ends.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QImage
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QFrame,
+    QGridLayout,
+    QHBoxLayout,
+    QLineEdit,
+    QScrollArea,
+    QScroller,
+    QStackedLayout,
+    QVBoxLayout,
+    QWidget,
+)
+
+from content.model import ConsentPurpose, Language
+from kiosk.i18n import tr
+from kiosk.pages import SignupPage
+from kiosk.screens.common import ImageView, LanguageButton, Screen, button, label
+from kiosk.screens.keyboard import Keyboard, dock_keyboard, focus_for_typing
+from kiosk.session import SignupStep
+from kiosk.signup import FormField, SignupForm
+
+_SENSITIVE = Qt.InputMethodHint.ImhSensitiveData | Qt.InputMethodHint.ImhNoPredictiveText
+
+
+class _Field(QWidget):
+    """A labelled line edit with its error line."""
+
+    def __init__(self, hints: Qt.InputMethodHint, max_length: int) -> None:
+        super().__init__()
+        self.caption = label(role="field-label")
+        self.error = label(role="error")
+        self.edit = QLineEdit()
+        self.edit.setProperty("role", "field")
+        self.edit.setInputMethodHints(hints | _SENSITIVE)
+        self.edit.setMaxLength(max_length)
+        self.edit.setContextMenuPolicy(Qt.ContextMenuPolicy.NoContextMenu)
+        top = QHBoxLayout()
+        top.addWidget(self.caption)
+        top.addStretch(1)
+        top.addWidget(self.error)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(6)
+        layout.addLayout(top)
+        layout.addWidget(self.edit)
+
+    def show_error(self, text: str | None) -> None:
+        self.error.setText(text or "")
+        self.edit.setProperty("invalid", "true" if text else "false")
+        self.edit.style().unpolish(self.edit)
+        self.edit.style().polish(self.edit)
+
+    def wipe(self) -> None:
+        self.edit.setText("")  # unlike clear(), also drops the undo history
+        self.show_error(None)
+
+
+class _Consent(QWidget):
+    def __init__(self, purpose: ConsentPurpose) -> None:
+        super().__init__()
+        self.purpose = purpose
+        self.box = QCheckBox()
+        self.box.setProperty("role", "consent")
+        self.box.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.text = label(role="notice-text", wrap=True)
+        self.version = label(role="notice-text")
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 12)
+        layout.setSpacing(4)
+        layout.addWidget(self.box)
+        layout.addWidget(self.text)
+        layout.addWidget(self.version)
+
+
+class SignupScreen(Screen):
+    age_answered = Signal(bool)
+    submitted = Signal(object)  # SignupForm
+    closed = Signal()
+    draw_opened = Signal(str)
+    handoff_requested = Signal()
+    language_chosen = Signal(object)  # Language
+
+    def __init__(self, make_keyboard: Callable[[], Keyboard]) -> None:
+        """`make_keyboard` gives the window's one keyboard, built on first use."""
+        super().__init__()
+        self._make_keyboard = make_keyboard
+        self._keyboard: Keyboard | None = None
+        self._draw = ""
+        self.title = label(role="title")
+        self.language = LanguageButton()
+        self.language.chosen.connect(self.language_chosen)
+        self.handoff = button("", "secondary")
+        self.handoff.clicked.connect(self.handoff_requested)
+        self.submit = button("", "primary")
+        self.submit.clicked.connect(self._submit)
+        self.cancel = button("", "secondary")
+        self.cancel.clicked.connect(self.closed)
+        top = QHBoxLayout()
+        top.addWidget(self.title)
+        top.addStretch(1)
+        for each in (self.handoff, self.language, self.cancel, self.submit):
+            top.addWidget(each)
+
+        self._steps = QStackedLayout()
+        self._age = self._build_age()
+        self._under_age = self._build_message()
+        self._form = self._build_form()
+        self._done = self._build_done()
+        for page in (self._age, self._under_age, self._form, self._done):
+            self._steps.addWidget(page)
+
+        self._keyboard_slot = QVBoxLayout()
+        self._keyboard_slot.setContentsMargins(0, 0, 0, 0)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 16, 0, 0)
+        layout.setSpacing(8)
+        margins = QVBoxLayout()
+        margins.setContentsMargins(96, 0, 96, 8)
+        margins.addLayout(top)
+        margins.addLayout(self._steps, 1)
+        layout.addLayout(margins, 1)
+        layout.addLayout(self._keyboard_slot)
+        self._handoff_overlay = _HandoffOverlay(self)
+
+    # -- building --
+
+    def _build_age(self) -> QWidget:
+        page = QWidget()
+        self.age_question = label(role="title", wrap=True)
+        self.age_yes = button("", "choice")
+        self.age_no = button("", "choice")
+        self.age_yes.clicked.connect(lambda: self.age_answered.emit(True))
+        self.age_no.clicked.connect(lambda: self.age_answered.emit(False))
+        row = QHBoxLayout()
+        row.setSpacing(32)
+        row.addWidget(self.age_yes)
+        row.addWidget(self.age_no)
+        layout = QVBoxLayout(page)
+        layout.addStretch(1)
+        layout.addWidget(self.age_question, 0, Qt.AlignmentFlag.AlignHCenter)
+        layout.addSpacing(48)
+        layout.addLayout(row)
+        layout.addStretch(2)
+        return page
+
+    def _build_message(self) -> QWidget:
+        page = QWidget()
+        self.under_age_body = label(role="body", wrap=True)
+        self.under_age_close = button("", "primary")
+        self.under_age_close.clicked.connect(self.closed)
+        layout = QVBoxLayout(page)
+        layout.addStretch(1)
+        layout.addWidget(self.under_age_body)
+        layout.addSpacing(48)
+        layout.addWidget(self.under_age_close, 0, Qt.AlignmentFlag.AlignLeft)
+        layout.addStretch(2)
+        return page
+
+    def _build_form(self) -> QWidget:
+        page = QWidget()
+        hint = Qt.InputMethodHint
+        self.phone = _Field(hint.ImhDialableCharactersOnly, 20)
+        self.name = _Field(hint.ImhNone, 40)
+        self.email = _Field(
+            hint.ImhEmailCharactersOnly | hint.ImhNoAutoUppercase | hint.ImhPreferLatin, 254
+        )
+        self.greet = QCheckBox()
+        self.greet.setProperty("role", "consent")
+        self.greet.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        fields = QVBoxLayout()
+        fields.setSpacing(8)
+        for each in (self.phone, self.name, self.email):
+            fields.addWidget(each)
+        fields.addWidget(self.greet)
+        fields.addStretch(1)
+
+        self.consents_title = label(role="field-label")
+        self.consent_error = label(role="error")
+        self.consents = {purpose: _Consent(purpose) for purpose in ConsentPurpose}
+        inner = QWidget()
+        column = QVBoxLayout(inner)
+        column.setContentsMargins(0, 0, 24, 0)
+        for consent in self.consents.values():
+            column.addWidget(consent)
+        column.addStretch(1)
+        scroll = self.notices = QScrollArea()
+        scroll.setProperty("role", "notices")
+        scroll.setWidget(inner)
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QFrame.Shape.NoFrame)
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        # A finger drags the notices up and down, as on a phone.
+        QScroller.grabGesture(scroll.viewport(), QScroller.ScrollerGestureType.TouchGesture)
+        right = QVBoxLayout()
+        heading = QHBoxLayout()
+        heading.addWidget(self.consents_title)
+        heading.addStretch(1)
+        heading.addWidget(self.consent_error)
+        right.addLayout(heading)
+        right.addWidget(scroll, 1)
+
+        grid = QGridLayout(page)
+        grid.setContentsMargins(0, 0, 0, 0)
+        grid.setHorizontalSpacing(64)
+        grid.addLayout(fields, 0, 0)
+        grid.addLayout(right, 0, 1)
+        grid.setColumnStretch(0, 1)
+        grid.setColumnStretch(1, 1)
+        return page
+
+    def _build_done(self) -> QWidget:
+        page = QWidget()
+        self.done_body = label(role="body", wrap=True)
+        self.binding = label(role="notice", wrap=True)
+        self.draw = button("", "action")
+        self.draw.clicked.connect(lambda: self.draw_opened.emit(self._draw))
+        self.done = button("", "primary")
+        self.done.clicked.connect(self.closed)
+        row = QHBoxLayout()
+        row.addWidget(self.draw)
+        row.addStretch(1)
+        row.addWidget(self.done)
+        layout = QVBoxLayout(page)
+        layout.addStretch(1)
+        layout.addWidget(self.done_body)
+        layout.addSpacing(32)
+        layout.addWidget(self.binding)
+        layout.addStretch(1)
+        layout.addLayout(row)
+        return page
+
+    # -- rendering --
+
+    def show_page(self, page: SignupPage) -> None:
+        language = page.language
+        self.title.setText(page.title)
+        self.language.show_language(language)
+        self.cancel.setText(tr(language, "action.cancel"))
+        self.submit.setText(tr(language, "action.submit"))
+        self.handoff.setText(tr(language, "signup.phone_continue"))
+        form = page.step is SignupStep.FORM
+        self.submit.setVisible(form)
+        self.handoff.setVisible(form or page.step is SignupStep.AGE)
+        self.cancel.setVisible(page.step in (SignupStep.AGE, SignupStep.FORM))
+        self._show_texts(language)
+        errors = dict(page.errors)
+        self.phone.show_error(errors.get(FormField.PHONE))
+        self.name.show_error(errors.get(FormField.NAME))
+        self.email.show_error(errors.get(FormField.EMAIL))
+        self.consent_error.setText(errors.get(FormField.CONSENT, ""))
+        for item in page.consents:
+            consent = self.consents[item.purpose]
+            consent.box.setText(item.label)
+            consent.text.setText(item.text)
+            consent.version.setText(item.version)
+        self.binding.setVisible(page.binding is not None)
+        self.binding.setText(page.binding or "")
+        self.draw.setVisible(page.draw is not None)
+        self._draw, text = page.draw or ("", "")
+        self.draw.setText(text)
+        steps = {
+            SignupStep.AGE: self._age,
+            SignupStep.UNDER_AGE: self._under_age,
+            SignupStep.FORM: self._form,
+            SignupStep.DONE: self._done,
+        }
+        self._steps.setCurrentWidget(steps[page.step])
+        self._show_keyboard(form, language)
+        if form and not any(f.edit.hasFocus() for f in (self.phone, self.name, self.email)):
+            first_wrong = next(
+                (f for f in (self.phone, self.name, self.email) if f.error.text()), self.phone
+            )
+            focus_for_typing(first_wrong.edit)
+
+    def _show_texts(self, language: Language) -> None:
+        self.age_question.setText(tr(language, "signup.age.question"))
+        self.age_yes.setText(tr(language, "signup.age.yes"))
+        self.age_no.setText(tr(language, "signup.age.no"))
+        self.under_age_body.setText(tr(language, "signup.under_age.body"))
+        self.under_age_close.setText(tr(language, "action.close"))
+        self.phone.caption.setText(tr(language, "signup.phone"))
+        self.phone.edit.setPlaceholderText(tr(language, "signup.phone_hint"))
+        self.name.caption.setText(tr(language, "signup.name"))
+        self.name.edit.setPlaceholderText(tr(language, "signup.name_hint"))
+        self.email.caption.setText(tr(language, "signup.email"))
+        self.greet.setText(tr(language, "signup.greet"))
+        self.consents_title.setText(tr(language, "signup.consents"))
+        self.done_body.setText(tr(language, "signup.done.body"))
+        self.done.setText(tr(language, "action.done"))
+
+    def _show_keyboard(self, visible: bool, language: Language) -> None:
+        if visible:
+            self._keyboard = dock_keyboard(self._make_keyboard(), self._keyboard_slot, language)
+        elif self._keyboard is not None:
+            self._keyboard.hide()
+
+    @property
+    def keyboard(self) -> Keyboard | None:
+        return self._keyboard
+
+    # -- intents --
+
+    def _submit(self) -> None:
+        form = SignupForm(
+            phone=self.phone.edit.text(),
+            name=self.name.edit.text(),
+            email=self.email.edit.text(),
+            consents=frozenset(p for p, c in self.consents.items() if c.box.isChecked()),
+            greet_by_name=self.greet.isChecked(),
+        )
+        self.submitted.emit(form)
+
+    def show_handoff(self, qr: QImage | None, language: Language) -> None:
+        self._handoff_overlay.show_code(qr, language)
+
+    def wipe(self) -> None:
+        """Forget everything typed and ticked: the next shopper starts from nothing."""
+        for each in (self.phone, self.name, self.email):
+            each.wipe()
+        for consent in self.consents.values():
+            consent.box.setChecked(False)
+        self.greet.setChecked(False)
+        self.consent_error.setText("")
+        self._handoff_overlay.hide()
+        if self._keyboard is not None:
+            self._keyboard.forget()
+
+
+class _HandoffOverlay(QFrame):
+    """The "continue on your phone" QR code, over the form until tapped away."""
+
+    def __init__(self, host: QWidget) -> None:
+        super().__init__(host)
+        self._host = host
+        self.setProperty("role", "overlay")
+        dialog = QFrame()
+        dialog.setProperty("role", "dialog")
+        self.code = ImageView(QImage().size())
+        self.code.setFixedSize(420, 420)
+        self.hint = label(role="body", wrap=True)
+        self.close_button = button("", "primary")
+        self.close_button.clicked.connect(self.hide)
+        inner = QVBoxLayout(dialog)
+        inner.setContentsMargins(64, 56, 64, 56)
+        inner.setSpacing(24)
+        inner.addWidget(self.code, 0, Qt.AlignmentFlag.AlignHCenter)
+        inner.addWidget(self.hint)
+        inner.addWidget(self.close_button, 0, Qt.AlignmentFlag.AlignRight)
+        dialog.setFixedWidth(760)
+        outer = QVBoxLayout(self)
+        outer.addWidget(dialog, 0, Qt.AlignmentFlag.AlignCenter)
+        self.hide()
+
+    def show_code(self, qr: QImage | None, language: Language) -> None:
+        if qr is None:
+            self.hide()
+            return
+        self.code.set_image(qr)
+        self.hint.setText(tr(language, "signup.phone_continue_hint"))
+        self.close_button.setText(tr(language, "action.close"))
+        self.setGeometry(self._host.rect())
+        self.raise_()
+        self.show()

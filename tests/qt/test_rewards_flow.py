@@ -1,0 +1,288 @@
+"""Surveys, coupons and the prize draw at the touchscreen: the real kiosk with its real
+pickup driver on a pty, the reward desk writing into the real outbox, the coupon's QR
+read off the screen by a real decoder, and live messages caught on a UDP socket the
+way the attendant view will catch them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import socket
+from collections.abc import Iterator
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+from helpers.bundles import edit_json, sample_bundle
+from helpers.keyboard import pick_candidate, type_keys
+from helpers.pickup import running_board
+from helpers.qr import decode_qr
+from helpers.touch import tap, tap_when_placed
+from PySide6.QtWidgets import QApplication, QPushButton
+from pytestqt.qtbot import QtBot
+
+from backend_client.credentials import Credentials, save_credentials
+from backend_client.crypto import PayloadCipher
+from backend_client.outbox import Outbox
+from content.bundle import Bundle, load_bundle
+from devices.sim.pickup import PickupBoardSim
+from kiosk import theme
+from kiosk.app import DEFAULT_TIMEZONE, Kiosk, KioskOptions, build
+from kiosk.session import (
+    CouponView,
+    MemberArrived,
+    MemberVisit,
+    SessionConfig,
+    SurveyView,
+    ThanksView,
+)
+from kiosk.store_channel import ChannelAddress
+from rewards.codes import CodeError, parse_code
+
+KIOSK_NO = 17
+COUPON_KEY = hashlib.sha256(b"kiosk 17").digest()
+MEMBER = MemberVisit("0a1b2c3d-0000-4000-8000-0000000000aa", "王芳", ())
+
+
+@pytest.fixture(scope="module")
+def bundle(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Bundle]:
+    path = sample_bundle(tmp_path_factory.mktemp("content") / "bundle")
+
+    def sure_win(document: dict[str, list[dict[str, object]]]) -> None:
+        # One prize, always won (until its daily cap): the draw's outcome is known.
+        (draw,) = document["draws"]
+        draw["prizes"] = [{"id": "case", "campaign": "case-10-off", "chance": "1", "daily_cap": 5}]
+
+    edit_json(path, "prizes.json", sure_win)
+    return path, load_bundle(path, verify_hashes=False)
+
+
+@pytest.fixture
+def staff_channel() -> Iterator[socket.socket]:
+    """Where the attendant view would listen: a UDP socket on loopback."""
+    listener = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    listener.bind(("127.0.0.1", 0))
+    listener.settimeout(2.0)
+    yield listener
+    listener.close()
+
+
+@pytest.fixture
+def board(tmp_path: Path) -> Iterator[PickupBoardSim]:
+    with running_board(tmp_path) as sim:
+        yield sim
+
+
+def start_kiosk(
+    qtbot: QtBot,
+    qapp: QApplication,
+    bundle: tuple[Path, Bundle],
+    tmp_path: Path,
+    *,
+    board: PickupBoardSim | None = None,
+    channel: socket.socket | None = None,
+    enrolled: bool = True,
+) -> Kiosk:
+    data = tmp_path / "data"
+    data.mkdir(exist_ok=True)
+    if enrolled:  # what `kiosk enroll` leaves: the kiosk's number and coupon key
+        save_credentials(
+            data,
+            Credentials("http://127.0.0.1:9", "store-1", "kiosk-1", "token", KIOSK_NO, COUPON_KEY),
+        )
+    qapp.setFont(theme.ui_font())
+    qapp.setStyleSheet(theme.STYLE_SHEET)
+    address = None if channel is None else ChannelAddress(*channel.getsockname())
+    options = KioskOptions(
+        content=bundle[0],
+        data_dir=data,
+        pickup_port=None if board is None else board.port,
+        trace=tmp_path / "trace.jsonl",
+        store_channel=address,
+        session=SessionConfig(drop_grace=30.0),
+    )
+    kiosk = build(options, qapp)
+    kiosk.window.resize(*theme.SCREEN_SIZE)
+    kiosk.window.show()
+    qtbot.waitExposed(kiosk.window)
+    return kiosk
+
+
+def outbox_records(kiosk: Kiosk, data: Path) -> list[dict[str, object]]:
+    assert kiosk.outbox.flush()
+    cipher = PayloadCipher.from_key_file(data / "outbox.key")
+    with Outbox(data / "outbox.sqlite3", cipher=cipher) as outbox:
+        # The record's kind wins over a payload field of that name (a survey question's).
+        return [{**r.payload, "kind": r.kind} for r in outbox.read_batch(limit=500).records]
+
+
+def answer_button(kiosk: Kiosk, value: str) -> QPushButton:
+    return next(b for b in kiosk.window.survey._buttons if b.property("value") == value)
+
+
+def store_today() -> date:
+    """The date in the store (the kiosk's default time zone), which coupon days follow."""
+    return datetime.now(ZoneInfo(DEFAULT_TIMEZONE)).date()
+
+
+def verify(text: str) -> None:
+    keys = {KIOSK_NO: COUPON_KEY}
+    parse_code(text, keys.get, today=store_today())
+
+
+def test_a_survey_with_a_reward_ends_on_a_coupon_whose_qr_verifies(
+    qtbot: QtBot,
+    qapp: QApplication,
+    bundle: tuple[Path, Bundle],
+    board: PickupBoardSim,
+    staff_channel: socket.socket,
+    tmp_path: Path,
+) -> None:
+    kiosk = start_kiosk(qtbot, qapp, bundle, tmp_path, board=board, channel=staff_channel)
+    window = kiosk.window
+    try:
+        board.lift(3)
+        qtbot.waitUntil(window.product.isVisible, timeout=3000)
+        assert window.product.action_bar.feedback_button.isVisible()
+        tap(window.product.action_bar.feedback_button)
+        qtbot.waitUntil(window.survey.isVisible, timeout=2000)
+
+        face = next(b for b in window.survey._buttons if b.property("value") == "2")
+        tap_when_placed(qtbot, face)  # unhappy: the survey asks what went wrong
+        qtbot.waitUntil(lambda: "what-went-wrong" in kiosk.controller.state.view.key, timeout=2000)
+        tap_when_placed(qtbot, answer_button(kiosk, "price"))
+        qtbot.waitUntil(lambda: "recommend" in kiosk.controller.state.view.key, timeout=2000)
+        tap_when_placed(qtbot, answer_button(kiosk, "9"))
+        qtbot.waitUntil(window.survey.text.isVisible, timeout=2000)
+        keyboard = window.survey._keyboard
+        assert keyboard is not None
+        type_keys(qtbot, keyboard, "taigui")
+        pick_candidate(qtbot, keyboard, "太贵", window.survey.text.text)
+        assert window.survey.text.text() == "太贵"
+        tap(window.survey.next)
+
+        qtbot.waitUntil(window.coupon.isVisible, timeout=5000)
+        view = kiosk.controller.state.view
+        assert isinstance(view, CouponView)
+        shown = window.coupon.code.text()
+        assert shown == view.coupon.code
+        read = decode_qr(window.coupon.qr.grab().toImage())
+        assert read == shown.replace("-", "")
+        verify(read)
+        changed = read[:-1] + ("A" if read[-1] != "A" else "B")
+        with pytest.raises(CodeError):
+            verify(changed)  # one character off: refused
+
+        records = outbox_records(kiosk, tmp_path / "data")
+        answers = [r for r in records if r["kind"] == "survey_answer"]
+        assert [a["question"] for a in answers] == [
+            "experience",
+            "what-went-wrong",
+            "recommend",
+            "comments",
+        ]
+        assert [a["low"] for a in answers] == [True, False, False, False]
+        assert answers[3]["text"] == "太贵"
+        (completed,) = [r for r in records if r["kind"] == "survey_completed"]
+        assert completed["answers"] == 4
+        (issued,) = [r for r in records if r["kind"] == "coupon_issued"]
+        assert issued["code"] == shown
+        assert issued["reason"] == "survey"
+        assert issued["campaign"] == "accessory-50"
+
+        # Staff heard each answer live, the unhappy face as an alert, the text not at all.
+        messages = [json.loads(staff_channel.recv(2048)) for _ in range(4)]
+        assert [m["kind"] for m in messages] == ["survey_answer"] * 4
+        assert [m["alert"] for m in messages] == [True, False, False, False]
+        assert all("text" not in m["payload"] for m in messages)
+
+        tap(window.coupon.done)  # back to the phone still in hand
+        qtbot.waitUntil(window.product.isVisible, timeout=2000)
+        assert not window.product.action_bar.feedback_button.isVisible()  # one per session
+    finally:
+        kiosk.close()
+
+
+def test_without_a_coupon_key_the_survey_thanks_and_gives_no_code(
+    qtbot: QtBot, qapp: QApplication, bundle: tuple[Path, Bundle], tmp_path: Path
+) -> None:
+    kiosk = start_kiosk(qtbot, qapp, bundle, tmp_path, enrolled=False)
+    try:
+        kiosk.controller.survey_opened("visit")
+        qtbot.waitUntil(kiosk.window.survey.isVisible, timeout=2000)
+        tap_when_placed(qtbot, answer_button(kiosk, "4"))
+        qtbot.waitUntil(lambda: "recommend" in kiosk.controller.state.view.key, timeout=2000)
+        tap_when_placed(qtbot, answer_button(kiosk, "10"))
+        qtbot.waitUntil(kiosk.window.survey.skip.isVisible, timeout=2000)
+        tap(kiosk.window.survey.skip)
+        qtbot.waitUntil(kiosk.window.message.isVisible, timeout=2000)
+        qtbot.waitUntil(lambda: "已发完" in kiosk.window.message.body.text(), timeout=2000)
+        assert isinstance(kiosk.controller.state.view, ThanksView)
+    finally:
+        kiosk.close()
+
+
+def test_the_attract_smiley_counts_one_press_per_five_seconds(
+    qtbot: QtBot,
+    qapp: QApplication,
+    bundle: tuple[Path, Bundle],
+    staff_channel: socket.socket,
+    tmp_path: Path,
+) -> None:
+    kiosk = start_kiosk(qtbot, qapp, bundle, tmp_path, channel=staff_channel)
+    attract = kiosk.window.attract
+    try:
+        assert attract.smileys.isVisible()
+        tap(attract.faces[0])
+        qtbot.waitUntil(lambda: attract.smiley_question.text() == "谢谢！", timeout=2000)
+        qtbot.waitUntil(attract.faces[0].isEnabled, timeout=5000)  # thanks over
+        tap(attract.faces[3])  # within five seconds of the first: thanked, not counted
+        qtbot.wait(100)
+        answers = [r for r in outbox_records(kiosk, tmp_path / "data")]
+        assert [(a["kind"], a["score"], a["low"]) for a in answers] == [("survey_answer", 1, True)]
+        message = json.loads(staff_channel.recv(2048))
+        assert message["alert"] is True
+        assert message["payload"]["survey"] == "smiley"
+        assert not isinstance(kiosk.controller.state.view, SurveyView)  # no session started
+    finally:
+        kiosk.close()
+
+
+def test_a_member_wins_the_draw_once_a_day(
+    qtbot: QtBot, qapp: QApplication, bundle: tuple[Path, Bundle], tmp_path: Path
+) -> None:
+    kiosk = start_kiosk(qtbot, qapp, bundle, tmp_path)
+    window = kiosk.window
+    try:
+        kiosk.bridge.post(MemberArrived(MEMBER, deliberate=True))  # her fob, recognised
+        qtbot.waitUntil(window.welcome.isVisible, timeout=2000)
+        tap(window.welcome.action_bar.draw_button)
+        qtbot.waitUntil(window.message.action.isVisible, timeout=2000)
+        tap(window.message.action)
+        qtbot.waitUntil(window.coupon.isVisible, timeout=5000)
+        assert window.coupon.heading.text() == "恭喜中奖！"
+        read = decode_qr(window.coupon.qr.grab().toImage())
+        verify(read)
+        expires = date.fromisoformat(window.coupon.expires.text().split(" ")[-1])
+        assert expires == store_today() + timedelta(days=13)  # the case coupon: 14 days
+
+        records = outbox_records(kiosk, tmp_path / "data")
+        (drawn,) = [r for r in records if r["kind"] == "prize_draw"]
+        assert drawn["prize"] == "case"
+        assert drawn["member_id"] == MEMBER.member_id
+        (issued,) = [r for r in records if r["kind"] == "coupon_issued"]
+        assert str(issued["code"]).replace("-", "") == read
+        assert issued["reason"] == "draw"
+
+        tap(window.coupon.done)
+        qtbot.waitUntil(window.welcome.isVisible, timeout=2000)
+        tap(window.welcome.action_bar.draw_button)
+        qtbot.waitUntil(window.message.action.isVisible, timeout=2000)
+        tap(window.message.action)
+        qtbot.waitUntil(lambda: "已经抽过" in window.message.body.text(), timeout=5000)
+        assert not window.message.action.isVisible()
+        assert len([r for r in outbox_records(kiosk, tmp_path / "data")]) == 2
+    finally:
+        kiosk.close()

@@ -1,0 +1,369 @@
+"""Sign-up at the touchscreen: the real kiosk, its on-screen keyboard (Qt Virtual
+Keyboard, Pinyin), the real RFID driver on a pty for linking a fob, the real outbox.
+
+Every tap goes through the kiosk's native window, as a touchscreen's do; text is
+typed by tapping the keyboard's keys and picking Pinyin candidates.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from helpers.bundles import sample_bundle
+from helpers.keyboard import pick_candidate, type_keys
+from helpers.touch import tap
+from PySide6.QtCore import QPoint
+from PySide6.QtWidgets import QApplication, QCheckBox
+from pytestqt.qtbot import QtBot
+
+from backend_client.crypto import PayloadCipher
+from backend_client.feed import FeedPage
+from backend_client.members import MEMBERS_FILE, MemberDirectory, tag_hash
+from backend_client.outbox import Outbox
+from content.bundle import Bundle, load_bundle
+from content.model import ConsentPurpose, Language
+from devices.protocols.rfid import rfid_tag
+from devices.sim.rfid import RfidReaderSim
+from kiosk import theme
+from kiosk.app import Kiosk, KioskOptions, build
+from kiosk.session import SessionConfig, SignupStep, SignupView
+
+TAG_KEY = bytes(range(32))
+NEW_FOB = 4_000_000_123
+
+
+@pytest.fixture(scope="module")
+def bundle(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Bundle]:
+    path = sample_bundle(tmp_path_factory.mktemp("content") / "bundle")
+    return path, load_bundle(path, verify_hashes=False)
+
+
+@pytest.fixture
+def reader(tmp_path: Path) -> Iterator[RfidReaderSim]:
+    sim = RfidReaderSim(link=tmp_path / "rfid")
+    sim.start()
+    yield sim
+    sim.stop()
+
+
+def start_kiosk(
+    qtbot: QtBot,
+    qapp: QApplication,
+    bundle: tuple[Path, Bundle],
+    tmp_path: Path,
+    *,
+    reader: RfidReaderSim | None = None,
+    session: SessionConfig | None = None,
+) -> Kiosk:
+    data = tmp_path / "data"
+    data.mkdir(exist_ok=True)
+    with MemberDirectory(data / MEMBERS_FILE) as directory:  # the chain's tag key, from HQ
+        directory.apply(FeedPage(1, False, True, TAG_KEY, (), ()))
+    qapp.setFont(theme.ui_font())
+    qapp.setStyleSheet(theme.STYLE_SHEET)
+    options = KioskOptions(
+        content=bundle[0],
+        data_dir=data,
+        rfid_port=None if reader is None else reader.port,
+        trace=tmp_path / "trace.jsonl",
+        session=session or SessionConfig(),
+    )
+    kiosk = build(options, qapp)
+    kiosk.window.resize(*theme.SCREEN_SIZE)
+    kiosk.window.show()
+    qtbot.waitExposed(kiosk.window)
+    return kiosk
+
+
+@pytest.fixture
+def kiosk(
+    qtbot: QtBot, qapp: QApplication, bundle: tuple[Path, Bundle], tmp_path: Path
+) -> Iterator[Kiosk]:
+    built = start_kiosk(qtbot, qapp, bundle, tmp_path)
+    yield built
+    built.close()
+
+
+def outbox_records(kiosk: Kiosk, data: Path) -> list[dict[str, object]]:
+    assert kiosk.outbox.flush()
+    cipher = PayloadCipher.from_key_file(data / "outbox.key")
+    with Outbox(data / "outbox.sqlite3", cipher=cipher) as outbox:
+        return [{"kind": r.kind, **r.payload} for r in outbox.read_batch(limit=500).records]
+
+
+def open_form(qtbot: QtBot, kiosk: Kiosk) -> None:
+    window = kiosk.window
+    tap(window.attract.join_button)
+    qtbot.waitUntil(window.signup.isVisible, timeout=2000)
+    tap(window.signup.age_yes)
+    qtbot.waitUntil(window.signup.phone.edit.isVisible, timeout=2000)
+    keyboard = window.signup.keyboard
+    assert keyboard is not None
+    assert keyboard.ready
+    qtbot.waitUntil(keyboard.isVisible, timeout=2000)
+
+
+def type_into(qtbot: QtBot, kiosk: Kiosk, field_name: str, keys: str) -> None:
+    field = getattr(kiosk.window.signup, field_name)
+    tap(field.edit)
+    qtbot.waitUntil(field.edit.hasFocus, timeout=1000)
+    keyboard = kiosk.window.signup.keyboard
+    assert keyboard is not None
+    type_keys(qtbot, keyboard, keys)
+
+
+def tick(kiosk: Kiosk, *purposes: ConsentPurpose) -> None:
+    signup = kiosk.window.signup
+    for purpose in purposes:
+        consent = signup.consents[purpose]
+        signup.notices.ensureWidgetVisible(consent)  # as the shopper scrolls to it
+        tick_box(consent.box)
+        assert consent.box.isChecked()
+
+
+def tick_box(box: QCheckBox) -> None:
+    """A thumb on the tick box itself (a check box is only as wide as its text)."""
+    tap(box, QPoint(24, box.height() // 2))
+
+
+def signup_step(kiosk: Kiosk) -> SignupStep | None:
+    view = kiosk.controller.state.view
+    return view.step if isinstance(view, SignupView) else None
+
+
+def test_a_shopper_signs_up_typing_their_name_in_pinyin_and_links_their_fob(
+    qtbot: QtBot,
+    qapp: QApplication,
+    bundle: tuple[Path, Bundle],
+    reader: RfidReaderSim,
+    tmp_path: Path,
+) -> None:
+    kiosk = start_kiosk(qtbot, qapp, bundle, tmp_path, reader=reader)
+    try:
+        open_form(qtbot, kiosk)
+        signup = kiosk.window.signup
+        keyboard = signup.keyboard
+        assert keyboard is not None
+        type_into(qtbot, kiosk, "phone", "13800138000")  # on the keyboard's digit pad
+        assert signup.phone.edit.text() == "13800138000"
+        type_into(qtbot, kiosk, "name", "wangfang")
+        pick_candidate(qtbot, keyboard, "王芳", signup.name.edit.text)
+        qtbot.waitUntil(lambda: signup.name.edit.text() == "王芳", timeout=2000)
+        tick(kiosk, ConsentPurpose.MEMBERSHIP, ConsentPurpose.RECOGNITION)
+        tick_box(signup.greet)
+        tap(signup.submit)
+        qtbot.waitUntil(lambda: signup_step(kiosk) is SignupStep.DONE, timeout=2000)
+        assert signup.binding.isVisible()  # "hold your fob to the reader now"
+
+        reader.present(NEW_FOB)
+        qtbot.waitUntil(lambda: "已绑定" in signup.binding.text(), timeout=3000)
+
+        records = outbox_records(kiosk, tmp_path / "data")
+        (member,) = [r for r in records if r["kind"] == "member_signup"]
+        assert member["phone"] == "+8613800138000"
+        assert member["region"] == "CN"
+        assert member["name"] == "王芳"
+        assert member["greet_by_name"] is True
+        assert member["language"] == "zh-CN"
+        consents = {r["purpose"]: r for r in records if r["kind"] == "consent"}
+        assert {p: c["given"] for p, c in consents.items()} == {
+            "membership": True,
+            "marketing": False,
+            "recognition": True,
+            "personalisation": False,
+        }
+        content = bundle[1]
+        for purpose, consent in consents.items():
+            notice = content.notice(ConsentPurpose(str(purpose)))
+            assert notice is not None
+            assert consent["member_id"] == member["member_id"]
+            assert consent["notice_version"] == notice.version
+            shown = notice.text.get(Language.ZH_CN).encode()
+            assert consent["notice_sha256"] == hashlib.sha256(shown).hexdigest()
+        (bound,) = [r for r in records if r["kind"] == "tag_bound"]
+        assert bound["member_id"] == member["member_id"]
+        assert bound["tag_hash"] == tag_hash(TAG_KEY, rfid_tag(NEW_FOB))
+    finally:
+        kiosk.close()
+
+
+def test_a_wrong_number_is_explained_and_keeps_what_was_typed(
+    qtbot: QtBot, kiosk: Kiosk, tmp_path: Path
+) -> None:
+    open_form(qtbot, kiosk)
+    signup = kiosk.window.signup
+    keyboard = signup.keyboard
+    assert keyboard is not None
+    type_into(qtbot, kiosk, "phone", "1380013800")  # one digit short
+    type_into(qtbot, kiosk, "name", "nihao")
+    pick_candidate(qtbot, keyboard, "你好", signup.name.edit.text)
+    tick(kiosk, ConsentPurpose.MEMBERSHIP)
+    tap(signup.submit)
+    qtbot.waitUntil(lambda: bool(signup.phone.error.text()), timeout=2000)
+    assert signup.phone.error.text() == "这不是有效的手机号码，请检查位数"
+    assert signup.name.edit.text() == "你好"  # nothing retyped
+    assert signup_step(kiosk) is SignupStep.FORM
+    assert not [r for r in outbox_records(kiosk, tmp_path / "data") if r["kind"] != "lift"]
+
+    tap(signup.language)  # the same explanation, in English
+    qtbot.waitUntil(lambda: signup.phone.error.text().startswith("This is not"), timeout=2000)
+
+
+def test_a_landline_and_a_missing_membership_tick_are_both_explained(
+    qtbot: QtBot, kiosk: Kiosk
+) -> None:
+    open_form(qtbot, kiosk)
+    signup = kiosk.window.signup
+    signup.phone.edit.setText("010 6552 9988")  # a Beijing landline
+    signup.name.edit.setText("Anna")
+    tick(kiosk, ConsentPurpose.MARKETING)
+    tap(signup.submit)
+    qtbot.waitUntil(lambda: bool(signup.consent_error.text()), timeout=2000)
+    assert signup.phone.error.text() == "请填写手机号码（不支持固定电话）"
+    assert signup.consent_error.text() == "注册需要勾选“成为会员”"
+
+
+def test_declining_marketing_and_recognition_still_makes_a_member_without_a_fob_offer(
+    qtbot: QtBot, kiosk: Kiosk, tmp_path: Path
+) -> None:
+    open_form(qtbot, kiosk)
+    signup = kiosk.window.signup
+    signup.phone.edit.setText("139 1234 5678")
+    signup.name.edit.setText("Li")
+    tick(kiosk, ConsentPurpose.MEMBERSHIP, ConsentPurpose.PERSONALISATION)
+    tick_box(signup.greet)  # greeting by name needs recognition: dropped
+    tap(signup.submit)
+    qtbot.waitUntil(lambda: signup_step(kiosk) is SignupStep.DONE, timeout=2000)
+    assert not signup.binding.isVisible()
+    records = outbox_records(kiosk, tmp_path / "data")
+    (member,) = [r for r in records if r["kind"] == "member_signup"]
+    assert member["greet_by_name"] is False
+    given = {r["purpose"]: r["given"] for r in records if r["kind"] == "consent"}
+    assert given == {
+        "membership": True,
+        "marketing": False,
+        "recognition": False,
+        "personalisation": True,
+    }
+
+
+def test_under_fourteen_is_sent_to_staff_and_nothing_is_kept(
+    qtbot: QtBot, kiosk: Kiosk, tmp_path: Path
+) -> None:
+    window = kiosk.window
+    tap(window.attract.join_button)
+    qtbot.waitUntil(window.signup.isVisible, timeout=2000)
+    tap(window.signup.age_no)
+    qtbot.waitUntil(window.signup.under_age_body.isVisible, timeout=2000)
+    assert "监护人" in window.signup.under_age_body.text()
+    assert window.signup.keyboard is None or not window.signup.keyboard.isVisible()
+    tap(window.signup.under_age_close)
+    qtbot.waitUntil(window.attract.isVisible, timeout=2000)
+    assert outbox_records(kiosk, tmp_path / "data") == []
+
+
+def test_walking_away_wipes_the_form_after_a_countdown(
+    qtbot: QtBot,
+    qapp: QApplication,
+    bundle: tuple[Path, Bundle],
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    session = SessionConfig(form_timeout=1.0, form_countdown=1.0)
+    kiosk = start_kiosk(qtbot, qapp, bundle, tmp_path, session=session)
+    try:
+        open_form(qtbot, kiosk)
+        signup = kiosk.window.signup
+        keyboard = signup.keyboard
+        assert keyboard is not None
+        type_into(qtbot, kiosk, "phone", "13912345678")
+        type_into(qtbot, kiosk, "name", "nihao")
+        pick_candidate(qtbot, keyboard, "你好", signup.name.edit.text)
+        tick(kiosk, ConsentPurpose.MARKETING)
+        qtbot.waitUntil(kiosk.window.countdown.isVisible, timeout=3000)
+        assert "秒后将清除" in kiosk.window.countdown.body.text()
+        qtbot.waitUntil(kiosk.window.attract.isVisible, timeout=3000)
+        assert not kiosk.window.countdown.isVisible()
+
+        for field in (signup.phone, signup.name, signup.email):
+            assert field.edit.text() == ""
+            assert not field.edit.isUndoAvailable()  # not even one "undo" away
+        assert not any(c.box.isChecked() for c in signup.consents.values())
+        assert kiosk.controller.state.member is None
+        typed = ("13912345678", "你好")
+        trace = (tmp_path / "trace.jsonl").read_text()
+        assert not any(text in trace for text in typed)
+        assert not any(text in caplog.text for text in typed)
+        assert outbox_records(kiosk, tmp_path / "data") == []
+
+        # The next shopper opens an empty form.
+        open_form(qtbot, kiosk)
+        assert signup.phone.edit.text() == signup.name.edit.text() == ""
+    finally:
+        kiosk.close()
+
+
+def test_a_touch_during_the_countdown_keeps_the_form(
+    qtbot: QtBot, qapp: QApplication, bundle: tuple[Path, Bundle], tmp_path: Path
+) -> None:
+    session = SessionConfig(form_timeout=0.5, form_countdown=1.5)
+    kiosk = start_kiosk(qtbot, qapp, bundle, tmp_path, session=session)
+    try:
+        open_form(qtbot, kiosk)
+        kiosk.window.signup.name.edit.setText("Anna")
+        qtbot.waitUntil(kiosk.window.countdown.isVisible, timeout=3000)
+        tap(kiosk.window.countdown.button)
+        qtbot.waitUntil(lambda: not kiosk.window.countdown.isVisible(), timeout=1000)
+        assert kiosk.window.signup.isVisible()
+        assert kiosk.window.signup.name.edit.text() == "Anna"
+    finally:
+        kiosk.close()
+
+
+def test_continue_on_your_phone_shows_a_one_time_link_as_a_qr_code(
+    qtbot: QtBot, qapp: QApplication, bundle: tuple[Path, Bundle], tmp_path: Path
+) -> None:
+    from helpers.qr import decode_qr  # noqa: PLC0415 - zxing only where a QR is read
+
+    data = tmp_path / "data"
+    enrol(data)
+    kiosk = start_kiosk(qtbot, qapp, bundle, tmp_path)
+    try:
+        tap(kiosk.window.attract.join_button)
+        qtbot.waitUntil(kiosk.window.signup.isVisible, timeout=2000)
+        tap(kiosk.window.signup.handoff)
+        overlay = kiosk.window.signup._handoff_overlay
+        qtbot.waitUntil(overlay.isVisible, timeout=2000)
+        first = decode_qr(overlay.code.grab().toImage())
+        assert first.startswith("http://127.0.0.1:9/join/")
+        tap(overlay.close_button)
+        tap(kiosk.window.signup.handoff)
+        qtbot.waitUntil(overlay.isVisible, timeout=2000)
+        assert decode_qr(overlay.code.grab().toImage()) != first  # a new link each time
+    finally:
+        kiosk.close()
+
+
+def enrol(data: Path) -> None:
+    """What `kiosk enroll` leaves behind (HQ itself is not needed for these screens)."""
+    from backend_client.credentials import Credentials, save_credentials  # noqa: PLC0415
+
+    data.mkdir(parents=True, exist_ok=True)
+    save_credentials(
+        data,
+        Credentials(
+            "http://127.0.0.1:9",
+            "store-1",
+            "kiosk-1",
+            "token",
+            kiosk_no=17,
+            coupon_key=hashlib.sha256(b"kiosk 17").digest(),
+        ),
+    )
+    json.loads((data / "hq.json").read_text())  # written whole
