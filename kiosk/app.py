@@ -43,13 +43,14 @@ from devices.protocols.pickup import LedMode
 from devices.protocols.rfid import RfidProtocol
 from devices.rfid import SerialRfidReader, WedgeRfidReader
 from kiosk import theme
+from kiosk.collector import GuiThreadCollector
 from kiosk.controller import SessionController
 from kiosk.device_bridge import DeviceBridge
 from kiosk.images import ImageCache
 from kiosk.qr import qr_image
 from kiosk.recognition import Recogniser
 from kiosk.reward_link import RewardLink
-from kiosk.screens.keyboard import SharedKeyboard, input_method_environment
+from kiosk.screens.text_entry import SharedKeyboard, input_method_environment
 from kiosk.screens.window import KioskWindow
 from kiosk.session import SessionConfig, SessionMachine, SessionState, StoreMessage
 from kiosk.signup import DEFAULT_REGION
@@ -68,6 +69,8 @@ M_MMAP_THRESHOLD: Final = -3  # glibc's mallopt parameter number (malloc.h)
 
 # The slide on screen, the one fading out and the next one, at 1920x1080 ARGB32.
 SLIDE_BUDGET_BYTES: Final = 3 * 1920 * 1080 * 4
+# The shown phone's other pictures (back, side...) at the product screen's 560 px.
+VIEW_BUDGET_BYTES: Final = 4 * 560 * 560 * 4
 
 DEFAULT_TIMEZONE: Final = "Asia/Shanghai"  # the first chains' stores; --timezone for others
 HANDOFF_QR_PX: Final = 420
@@ -263,6 +266,8 @@ class Kiosk:
     desk: RewardDesk | None = None
     channel: StoreChannel | None = None
     keyboard_data: Path | None = None
+    view_images: ImageCache | None = None
+    collector: GuiThreadCollector | None = None
 
     def close(self) -> None:
         self.controller.stop()
@@ -282,11 +287,17 @@ class Kiosk:
             shutil.rmtree(self.keyboard_data, ignore_errors=True)
         self.images.close()
         self.slide_images.close()
+        if self.view_images is not None:
+            self.view_images.close()
         self.trace.emit("stop")
         self.trace.close()
+        if self.collector is not None:
+            self.collector.stop()  # every thread has stopped: cycles go here, not there
 
 
 def build(options: KioskOptions, app: QApplication) -> Kiosk:
+    # Before any thread starts: from here on only the GUI thread frees Qt objects.
+    collector = GuiThreadCollector(app)
     options.data_dir.mkdir(parents=True, exist_ok=True)
     trace: Trace = FileTrace(options.trace) if options.trace else NullTrace()
     trace.emit("start", pid=os.getpid())
@@ -337,9 +348,14 @@ def build(options: KioskOptions, app: QApplication) -> Kiosk:
     )
     images = ImageCache()
     slide_images = ImageCache(budget_bytes=SLIDE_BUDGET_BYTES)
-    # What Pinyin learns from typing stays in a private directory removed at exit.
+    view_images = ImageCache(budget_bytes=VIEW_BUDGET_BYTES)
+    # What the keyboard's input methods learn from typing stays in a private directory,
+    # emptied at every wipe and removed at exit. Pinyin keeps its user dictionary under
+    # the XDG config directory whatever the keyboard's settings say: point it there too
+    # (the kiosk itself keeps no configuration in it).
     keyboard_data = Path(tempfile.mkdtemp(prefix="kiosk-keyboard-"))
-    window = KioskWindow(images, slide_images, SharedKeyboard(keyboard_data))
+    os.environ["XDG_CONFIG_HOME"] = str(keyboard_data)
+    window = KioskWindow(images, slide_images, view_images, SharedKeyboard(keyboard_data))
     window.set_bundle(bundle)
 
     bridge.event_received.connect(controller.on_device_event, Qt.ConnectionType.QueuedConnection)
@@ -348,8 +364,8 @@ def build(options: KioskOptions, app: QApplication) -> Kiosk:
     window.watch_touches()
     controller.state_changed.connect(window.show_state)
     window.first_paint.connect(lambda view, mono: trace.emit("paint", mono=mono, view=view))
-    images.loaded.connect(window.update)
-    slide_images.loaded.connect(window.update)
+    for cache in (images, slide_images, view_images):
+        cache.loaded.connect(window.update)
 
     window.show_state(controller.state)
     if board is not None:
@@ -373,6 +389,8 @@ def build(options: KioskOptions, app: QApplication) -> Kiosk:
         desk,
         channel,
         keyboard_data,
+        view_images,
+        collector,
     )
 
 

@@ -55,6 +55,7 @@ class ImageCache(QObject):
         self._lock = threading.Lock()  # guards _ready and _pending
         # One worker: decoding competes with the GUI thread for two cores.
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="image-decode")
+        self._closed = False
         # Queued to the GUI thread: decoded bytes become budgeted QImages at once, so
         # nothing waits uncounted in `_ready` for a `get` that may never come.
         self.loaded.connect(self._adopt_ready)
@@ -73,6 +74,8 @@ class ImageCache(QObject):
         return image
 
     def preload(self, requests: list[tuple[Path, QSize]]) -> None:
+        if self._closed:  # shutting down: a last paint may still ask
+            return
         for path, box in requests:
             key = _key(path, box)
             with self._lock:
@@ -93,6 +96,7 @@ class ImageCache(QObject):
             self._ready.clear()
 
     def close(self) -> None:
+        self._closed = True
         self._pool.shutdown(wait=True, cancel_futures=True)
 
     def _adopt_ready(self) -> None:

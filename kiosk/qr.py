@@ -8,16 +8,19 @@ from __future__ import annotations
 
 from typing import Final
 
-import qrcode
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor, QImage, QPainter
 
 QUIET_ZONE: Final = 4  # modules of white around the code, as ISO/IEC 18004 asks
 
 
-def qr_image(text: str, *, size: int, error_correction: int = qrcode.ERROR_CORRECT_M) -> QImage:
-    """A black-on-white QR code of `text`, at most `size` px square."""
-    code = qrcode.QRCode(border=0, error_correction=error_correction)
+def qr_image(text: str, *, size: int) -> QImage:
+    """A black-on-white QR code of `text`, at most `size` px square (error correction M:
+    a glare or a smudge on the photo still reads)."""
+    # qrcode (with its image back ends) costs ~4 MB: only once a code is shown.
+    import qrcode  # noqa: PLC0415
+
+    code = qrcode.QRCode(border=0, error_correction=qrcode.ERROR_CORRECT_M)
     code.add_data(text)
     code.make(fit=True)
     modules = code.get_matrix()

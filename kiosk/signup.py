@@ -18,8 +18,6 @@ from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from typing import Final
 
-import phonenumbers
-
 from content.model import ConsentNotice, ConsentPurpose, Language
 
 DEFAULT_REGION: Final = "CN"
@@ -118,6 +116,9 @@ def check(form: SignupForm, *, region: str = DEFAULT_REGION) -> CheckedSignup | 
 
 
 def _check_phone(text: str, region: str) -> str | Problem:
+    # phonenumbers and its metadata (~2 MB) load with the first sign-up, not at start.
+    import phonenumbers  # noqa: PLC0415
+
     digits = "".join(ch for ch in text if not ch.isspace() and ch != "-")
     if not digits:
         return Problem.PHONE_MISSING

@@ -27,6 +27,10 @@ from kiosk.screens.survey import FaceButton
 from kiosk.survey import SMILEY_SCORES
 
 FADE_MS: Final = 1200  # slow enough to read as calm, quick enough not to look stuck
+PRELOAD_LEAD_MS: Final = 2500
+# The next slide is decoded this long before it shows (a decode takes ~0.1-0.3 s):
+# early enough to be ready, late enough that most of the time only the slide on
+# screen (8 MB at 1920x1080) is held.
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,6 +135,10 @@ class AttractScreen(Screen):
         self._fade.setDuration(FADE_MS)
         self._fade.setEasingCurve(QEasingCurve.Type.InOutSine)
         self._fade.valueChanged.connect(self._on_fade)
+        self._fade.finished.connect(self._faded)
+        self._preload = QTimer(self)
+        self._preload.setSingleShot(True)
+        self._preload.timeout.connect(self._preload_next)
 
     def set_slides(self, slides: list[Slide]) -> None:
         self._slides = slides
@@ -141,6 +149,7 @@ class AttractScreen(Screen):
         """No content at all: a calm welcome instead of a broken loop."""
         self._slides = []
         self._timer.stop()
+        self._preload.stop()
         self._canvas.current = QImage()
         self.caption.setText(tr(self._language, "unavailable.title"))
         self._invite.setText(tr(self._language, "unavailable.body"))
@@ -167,6 +176,7 @@ class AttractScreen(Screen):
     def stop(self) -> None:
         """A shopper took over: full-screen slides are 8 MB each, so let them go."""
         self._timer.stop()
+        self._preload.stop()
         self._fade.stop()
         self._canvas.current = self._canvas.previous = QImage()
         self._images.clear()
@@ -180,8 +190,6 @@ class AttractScreen(Screen):
         slide = self._slides[self._index]
         self._canvas.previous = self._canvas.current
         self._canvas.current = self._images.get(slide.image, self.BOX)
-        upcoming = self._slides[(self._index + 1) % len(self._slides)]
-        self._images.preload([(upcoming.image, self.BOX)])
         self._show_texts()
         if animate:
             self._fade.start()
@@ -189,6 +197,7 @@ class AttractScreen(Screen):
             self._canvas.fade = 1.0
             self._canvas.update()
         self._timer.start(round(slide.seconds * 1000))
+        self._preload.start(max(0, round(slide.seconds * 1000) - PRELOAD_LEAD_MS))
 
     def _show_texts(self) -> None:
         slide = self._slides[self._index]
@@ -198,6 +207,15 @@ class AttractScreen(Screen):
         self.caption.setVisible(slide.caption is not None)
         self._invite.setText(tr(self._language, "attract.invite"))
         self._invite_other.setText(tr(other, "attract.invite"))
+
+    def _preload_next(self) -> None:
+        if not self._slides:
+            return
+        upcoming = self._slides[(self._index + 1) % len(self._slides)]
+        self._images.preload([(upcoming.image, self.BOX)])
+
+    def _faded(self) -> None:
+        self._canvas.previous = QImage()  # faded out: no need to hold its 8 MB
 
     def _on_fade(self, value: object) -> None:
         self._canvas.fade = float(value)  # type: ignore[arg-type]

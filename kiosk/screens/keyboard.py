@@ -7,7 +7,8 @@ before Qt starts, see `input_method_environment`) and the keyboard's own desktop
 window disabled, so it never appears outside the kiosk window.
 
 The panel costs about 40 MB once loaded, so it is built the first time a form
-needs it, not at start.
+needs it, not at start; this module (and PySide6.QtQuickWidgets, ~12 MB) is
+imported only then, by `kiosk.screens.text_entry.SharedKeyboard`.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from typing import Any, Final, cast
 from PySide6.QtCore import Qt, QTimer, QUrl
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtQuickWidgets import QQuickWidget
-from PySide6.QtWidgets import QBoxLayout, QSizePolicy, QWidget
+from PySide6.QtWidgets import QApplication, QLineEdit, QSizePolicy
 
 from content.model import Language
 
@@ -29,15 +30,6 @@ QML: Final = Path(__file__).with_name("qml") / "keyboard.qml"
 PANEL_WIDTH: Final = 1400  # px: keys ~125 x 90 px, larger than a thumb; 438 px tall
 
 _LOCALES: Final = {Language.ZH_CN: "zh_CN", Language.EN: "en_US"}
-
-
-def input_method_environment() -> dict[str, str]:
-    """What the process environment needs before QApplication exists."""
-    return {
-        "QT_IM_MODULE": "qtvirtualkeyboard",
-        # No separate keyboard window on the desktop: ours lives inside the form.
-        "QT_VIRTUALKEYBOARD_DESKTOP_DISABLE": "1",
-    }
 
 
 class Keyboard(QQuickWidget):
@@ -54,11 +46,14 @@ class Keyboard(QQuickWidget):
         self.setResizeMode(QQuickWidget.ResizeMode.SizeRootObjectToView)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
         self.setClearColor("#2A2D33")  # the panel's own background, while it loads
+        user_data.mkdir(mode=0o700, parents=True, exist_ok=True)
         self.setSource(QUrl.fromLocalFile(str(QML)))
+        # Qt Virtual Keyboard sends text only while the input method is "shown"; it
+        # hides it on some focus changes between windows and panels. While this panel
+        # is on screen under a field, it must type: show it again.
+        QGuiApplication.inputMethod().visibleChanged.connect(self._keep_input_method_shown)
         root = self.rootObject()
         if root is not None:
-            user_data.mkdir(mode=0o700, parents=True, exist_ok=True)
-            root.setProperty("userDataPath", str(user_data))
             root.setProperty("panelWidth", PANEL_WIDTH)
             # The panel's height is known once it has a width: follow it.
             # (A signal QML declares: PySide6 finds it at run time, the stubs cannot.)
@@ -69,6 +64,12 @@ class Keyboard(QQuickWidget):
             log.error(
                 "on-screen keyboard unavailable: %s", "; ".join(e.toString() for e in self.errors())
             )
+
+    def _keep_input_method_shown(self) -> None:
+        method = QGuiApplication.inputMethod()
+        focused = QApplication.focusWidget()
+        if not method.isVisible() and self.isVisible() and isinstance(focused, QLineEdit):
+            QTimer.singleShot(0, self, method.show)
 
     def _fit_panel(self) -> None:
         root = self.rootObject()
@@ -93,46 +94,3 @@ class Keyboard(QQuickWidget):
         for leftover in self._user_data.rglob("*"):
             if leftover.is_file():
                 leftover.unlink(missing_ok=True)
-
-
-def dock_keyboard(keyboard: Keyboard, slot: QBoxLayout, language: Language) -> Keyboard:
-    """Move the window's one keyboard into `slot` (one QML engine for every form)."""
-    if slot.indexOf(keyboard) < 0:
-        slot.addWidget(keyboard)
-    keyboard.show_language(language)
-    keyboard.show()
-    return keyboard
-
-
-class SharedKeyboard:
-    """Builds the keyboard the first time a form asks for it (~40 MB), then hands out
-    the same one."""
-
-    def __init__(self, user_data: Path) -> None:
-        self._user_data = user_data
-        self._keyboard: Keyboard | None = None
-
-    def __call__(self) -> Keyboard:
-        if self._keyboard is None:
-            self._keyboard = Keyboard(self._user_data)
-        return self._keyboard
-
-    def forget(self) -> None:
-        if self._keyboard is not None:
-            self._keyboard.forget()
-
-
-def focus_for_typing(field: QWidget) -> None:
-    """Give `field` the keyboard's input once it is on screen.
-
-    Focus alone is not enough: Qt Virtual Keyboard sends text only while the input
-    method is "shown", which a tap on a field asks for and `setFocus` does not. So
-    once the screen is on show (next turn of the event loop), focus the field and
-    show the input method, as a tap would."""
-
-    def focus() -> None:
-        if field.isVisible():
-            field.setFocus(Qt.FocusReason.OtherFocusReason)
-            QGuiApplication.inputMethod().show()
-
-    QTimer.singleShot(0, field, focus)

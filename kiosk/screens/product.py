@@ -70,9 +70,13 @@ class ProductScreen(Screen):
     recommendation_tapped = Signal(str, str)  # sku, shelf
     language_chosen = Signal(object)  # Language
 
-    def __init__(self, images: ImageCache, shelf_size: int) -> None:
+    def __init__(self, images: ImageCache, shelf_size: int, views: ImageCache) -> None:
+        """`views` holds this phone's other pictures (back, side) at full size: a small
+        cache of its own, so they do not crowd the cabinet's front pictures out of
+        `images` (each 1 MB; a shopper taps to them far less than they lift)."""
         super().__init__()
         self._images = images
+        self._views = views
         self._page: ProductPage | None = None
 
         self.brand = label(role="brand")
@@ -205,12 +209,13 @@ class ProductScreen(Screen):
                 self._thumbs.addButton(button, index)
                 self._thumb_column.insertWidget(index, button)
             self._thumbs.buttons()[0].setChecked(True)
-        self._images.preload([(path, HERO) for path in page.images[1:]])
+        self._views.preload([(path, HERO) for path in page.images[1:]])
         self._show_picture(0)
 
     def _show_picture(self, index: int) -> None:
         if self._page is not None and index < len(self._page.images):
-            self.hero.set_image(self._images.get(self._page.images[index], HERO))
+            cache = self._images if index == 0 else self._views
+            self.hero.set_image(cache.get(self._page.images[index], HERO))
 
     def _show_notice(self, text: str | None) -> None:
         self.notice.setText(text or "")

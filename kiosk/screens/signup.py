@@ -8,6 +8,7 @@ keyboard forget what it learned; the window calls it whenever the sign-up ends.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QImage
@@ -16,7 +17,6 @@ from PySide6.QtWidgets import (
     QFrame,
     QGridLayout,
     QHBoxLayout,
-    QLineEdit,
     QScrollArea,
     QScroller,
     QStackedLayout,
@@ -28,9 +28,12 @@ from content.model import ConsentPurpose, Language
 from kiosk.i18n import tr
 from kiosk.pages import SignupPage
 from kiosk.screens.common import ImageView, LanguageButton, Screen, button, label
-from kiosk.screens.keyboard import Keyboard, dock_keyboard, focus_for_typing
+from kiosk.screens.text_entry import TextField, dock_keyboard, focus_for_typing
 from kiosk.session import SignupStep
 from kiosk.signup import FormField, SignupForm
+
+if TYPE_CHECKING:
+    from kiosk.screens.keyboard import Keyboard
 
 _SENSITIVE = Qt.InputMethodHint.ImhSensitiveData | Qt.InputMethodHint.ImhNoPredictiveText
 
@@ -42,7 +45,7 @@ class _Field(QWidget):
         super().__init__()
         self.caption = label(role="field-label")
         self.error = label(role="error")
-        self.edit = QLineEdit()
+        self.edit = TextField()
         self.edit.setProperty("role", "field")
         self.edit.setInputMethodHints(hints | _SENSITIVE)
         self.edit.setMaxLength(max_length)
@@ -114,14 +117,6 @@ class SignupScreen(Screen):
         for each in (self.handoff, self.language, self.cancel, self.submit):
             top.addWidget(each)
 
-        self._steps = QStackedLayout()
-        self._age = self._build_age()
-        self._under_age = self._build_message()
-        self._form = self._build_form()
-        self._done = self._build_done()
-        for page in (self._age, self._under_age, self._form, self._done):
-            self._steps.addWidget(page)
-
         self._keyboard_slot = QVBoxLayout()
         self._keyboard_slot.setContentsMargins(0, 0, 0, 0)
         layout = QVBoxLayout(self)
@@ -130,9 +125,18 @@ class SignupScreen(Screen):
         margins = QVBoxLayout()
         margins.setContentsMargins(96, 0, 96, 8)
         margins.addLayout(top)
-        margins.addLayout(self._steps, 1)
         layout.addLayout(margins, 1)
         layout.addLayout(self._keyboard_slot)
+        # The stacked layout joins this screen before its pages do: a stack without a
+        # widget shows its first page as a window of its own, which takes the focus.
+        self._steps = QStackedLayout()
+        margins.addLayout(self._steps, 1)
+        self._age = self._build_age()
+        self._under_age = self._build_message()
+        self._form = self._build_form()
+        self._done = self._build_done()
+        for page in (self._age, self._under_age, self._form, self._done):
+            self._steps.addWidget(page)
         self._handoff_overlay = _HandoffOverlay(self)
 
     # -- building --

@@ -8,14 +8,13 @@ keyboard and is wiped with the rest of the session.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 from PySide6.QtCore import QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QPainter, QPainterPath, QPaintEvent, QPen
 from PySide6.QtWidgets import (
     QGridLayout,
     QHBoxLayout,
-    QLineEdit,
     QPushButton,
     QVBoxLayout,
     QWidget,
@@ -25,8 +24,11 @@ from content.model import QuestionKind
 from kiosk.i18n import tr
 from kiosk.pages import SurveyPage
 from kiosk.screens.common import LanguageButton, Screen, button, label
-from kiosk.screens.keyboard import Keyboard, dock_keyboard, focus_for_typing
+from kiosk.screens.text_entry import TextField, dock_keyboard, focus_for_typing
 from kiosk.survey import Answer
+
+if TYPE_CHECKING:
+    from kiosk.screens.keyboard import Keyboard
 
 # HappyOrNot's colours, from very unhappy to very happy.
 FACE_COLOURS: Final = ("#D93A32", "#F28C28", "#8CC63F", "#2E9E4F")
@@ -105,7 +107,7 @@ class SurveyScreen(Screen):
         self.scale.addWidget(self.scale_low)
         self.scale.addStretch(1)
         self.scale.addWidget(self.scale_high)
-        self.text = QLineEdit()
+        self.text = TextField()
         self.text.setProperty("role", "field")
         self.text.setInputMethodHints(
             Qt.InputMethodHint.ImhSensitiveData | Qt.InputMethodHint.ImhNoPredictiveText

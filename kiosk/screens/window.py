@@ -19,11 +19,11 @@ from kiosk.images import ImageCache
 from kiosk.screens.attract import AttractScreen, Slide
 from kiosk.screens.common import ActionBar, Countdown, ProductCard, Screen
 from kiosk.screens.compare import SIDE_IMAGE, CompareScreen
-from kiosk.screens.keyboard import SharedKeyboard
 from kiosk.screens.product import HERO, THUMB_ICON, ProductScreen
 from kiosk.screens.reward import CouponScreen, MessageScreen
 from kiosk.screens.signup import SignupScreen
 from kiosk.screens.survey import SurveyScreen
+from kiosk.screens.text_entry import SharedKeyboard
 from kiosk.screens.welcome import WelcomeScreen
 from kiosk.session import (
     ATTRACT,
@@ -63,6 +63,7 @@ class KioskWindow(QWidget):
         self,
         images: ImageCache,
         slide_images: ImageCache,
+        view_images: ImageCache,
         keyboard: SharedKeyboard,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
@@ -79,18 +80,17 @@ class KioskWindow(QWidget):
         self._language = Language.ZH_CN
 
         self.attract = AttractScreen(slide_images)
-        self.product = ProductScreen(images, pages.SHELF_SIZE)
+        self.product = ProductScreen(images, pages.SHELF_SIZE, view_images)
         self.compare = CompareScreen(images)
         self.welcome = WelcomeScreen(images)
-        self.signup = SignupScreen(keyboard)
-        self.survey = SurveyScreen(keyboard)
-        self.message = MessageScreen()
-        self.coupon = CouponScreen()
+        # Sign-up, survey, draw and coupon screens are built when first shown: together
+        # ~9 MB of widgets that a kiosk nobody signs up on never needs.
+        self._flows: dict[type[Screen], Screen] = {}
         self.product.recommendation_tapped.connect(self.recommendation_tapped)
         self.welcome.recommendation_tapped.connect(self.recommendation_tapped)
-        self._wire_flows()
+        self._wire_browsing()
         self._stack = QStackedLayout(self)
-        for each in self._screens:
+        for each in (self.attract, self.product, self.compare, self.welcome):
             self._stack.addWidget(each)
         self.countdown = Countdown(self, clock)
         self.countdown.stay.connect(self.touched)
@@ -117,37 +117,64 @@ class KioskWindow(QWidget):
 
     # -- rendering --
 
-    @property
-    def _screens(self) -> tuple[Screen, ...]:
-        return (
-            self.attract,
-            self.product,
-            self.compare,
-            self.welcome,
-            self.signup,
-            self.survey,
-            self.message,
-            self.coupon,
-        )
-
-    def _wire_flows(self) -> None:
+    def _wire_browsing(self) -> None:
         for screen in (self.product, self.compare, self.welcome):
             screen.language_chosen.connect(self.language_chosen)
             bar: ActionBar = screen.action_bar
             bar.join.connect(self.signup_opened)
             bar.feedback.connect(self.survey_opened)
             bar.draw.connect(self.draw_opened)
-        for flow in (self.signup, self.survey, self.message, self.coupon):
-            flow.language_chosen.connect(self.language_chosen)
-            flow.closed.connect(self.flow_closed)
         self.attract.join.connect(self.signup_opened)
         self.attract.smiley_pressed.connect(self.smiley_pressed)
-        self.signup.age_answered.connect(self.age_answered)
-        self.signup.submitted.connect(self.signup_submitted)
-        self.signup.handoff_requested.connect(self._show_handoff)
-        self.signup.draw_opened.connect(self.draw_opened)
-        self.survey.answered.connect(self.survey_answered)
-        self.message.pressed.connect(self.draw_requested)
+
+    @property
+    def signup(self) -> SignupScreen:
+        screen = self._flows.get(SignupScreen)
+        if screen is None:
+            screen = SignupScreen(self._keyboard)
+            screen.age_answered.connect(self.age_answered)
+            screen.submitted.connect(self.signup_submitted)
+            screen.handoff_requested.connect(self._show_handoff)
+            screen.draw_opened.connect(self.draw_opened)
+            self._add_flow(screen)
+        assert isinstance(screen, SignupScreen)
+        return screen
+
+    @property
+    def survey(self) -> SurveyScreen:
+        screen = self._flows.get(SurveyScreen)
+        if screen is None:
+            screen = SurveyScreen(self._keyboard)
+            screen.answered.connect(self.survey_answered)
+            self._add_flow(screen)
+        assert isinstance(screen, SurveyScreen)
+        return screen
+
+    @property
+    def message(self) -> MessageScreen:
+        screen = self._flows.get(MessageScreen)
+        if screen is None:
+            screen = MessageScreen()
+            screen.pressed.connect(self.draw_requested)
+            self._add_flow(screen)
+        assert isinstance(screen, MessageScreen)
+        return screen
+
+    @property
+    def coupon(self) -> CouponScreen:
+        screen = self._flows.get(CouponScreen)
+        if screen is None:
+            screen = CouponScreen()
+            self._add_flow(screen)
+        assert isinstance(screen, CouponScreen)
+        return screen
+
+    def _add_flow(self, screen: SignupScreen | SurveyScreen | MessageScreen | CouponScreen) -> None:
+        screen.language_chosen.connect(self.language_chosen)
+        screen.closed.connect(self.flow_closed)
+        self._flows[type(screen)] = screen
+        self._stack.addWidget(screen)
+        self.countdown.raise_()  # stays above every screen
 
     def show_state(self, state: SessionState) -> None:
         view = state.view if self._bundle is not None else ATTRACT
@@ -161,12 +188,9 @@ class KioskWindow(QWidget):
             screen.painted = False
             screen.update()  # a new view on the same screen is a whole new frame
         self._shown = (view.key, page)
-        if screen is not self.signup:
-            self.signup.wipe()  # whatever was typed goes when the sign-up does
-        if screen is not self.survey:
-            self.survey.wipe()
-        if screen is not self.coupon:
-            self.coupon.wipe()
+        for flow in self._flows.values():
+            if flow is not screen and isinstance(flow, SignupScreen | SurveyScreen | CouponScreen):
+                flow.wipe()  # whatever was typed or shown goes when its screen does
         if screen is self.attract:
             assert isinstance(page, pages.AttractPage)
             self.attract.show_page(page)
@@ -243,6 +267,7 @@ class KioskWindow(QWidget):
         """Stop every timer of the screens: the window outlives the kiosk in tests."""
         self.attract.stop()
         self.countdown.show_until(None, self._language)
+        self._keyboard.close()
         self.close()
 
     # -- touches and paints --

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import stat
@@ -56,6 +57,10 @@ def test_enrolled_kiosk_sends_a_shoppers_lift_to_hq(
     assert enrolled.returncode == 0, enrolled.stderr
     credentials = json.loads((data / "hq.json").read_text())
     assert credentials["token"] not in enrolled.stdout + enrolled.stderr
+    # What the kiosk signs its coupon codes and phone sign-up links with.
+    assert isinstance(credentials["kiosk_no"], int)
+    assert len(base64.b64decode(credentials["coupon_key"])) == 32
+    assert credentials["coupon_key"] not in enrolled.stdout + enrolled.stderr
     assert stat.S_IMODE((data / "hq.json").stat().st_mode) == 0o600
     # The code was for one kiosk only.
     again = kiosk_enroll(hq, tmp_path / "other", code)

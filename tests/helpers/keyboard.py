@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from PySide6.QtCore import QPoint, QPointF
+from PySide6.QtGui import QGuiApplication
 from PySide6.QtQuick import QQuickItem
 from pytestqt.qtbot import QtBot
 
@@ -120,4 +121,8 @@ def pick_candidate(
         except qtbot.TimeoutError:
             continue
         return
-    raise AssertionError(f"could not pick {characters!r} among the candidates")
+    raise AssertionError(
+        f"could not pick {characters!r} among the candidates {sorted(candidates(keyboard))},"
+        f" typed {typed()!r}; input method visible"
+        f" {QGuiApplication.inputMethod().isVisible()}, focus {QGuiApplication.focusObject()}"
+    )

@@ -45,3 +45,22 @@ def test_slides_are_released_while_a_shopper_browses(qtbot: QtBot, tmp_path: Pat
     assert images.cached_bytes > 0
     screen.stop()
     images.close()
+
+
+def test_between_fades_only_the_slide_on_screen_is_held(qtbot: QtBot, tmp_path: Path) -> None:
+    images = ImageCache()
+    screen = AttractScreen(images)
+    qtbot.addWidget(screen)
+    screen.resize(1920, 1080)
+    screen.show()
+    one_slide = 1920 * 1080 * 4
+    first, second = slide(tmp_path, "a", None), slide(tmp_path, "b", None)
+    screen.set_slides([Slide(first.image, 3.0, None), Slide(second.image, 3.0, None)])
+    assert images.cached_bytes == one_slide  # the next one is not decoded yet
+    # ...but it is before its turn (0.5 s in, 2.5 s ahead), so the change is smooth.
+    qtbot.waitUntil(lambda: images.cached_bytes == 2 * one_slide, timeout=2000)
+    # After the cross-fade the outgoing picture is let go.
+    qtbot.waitUntil(lambda: screen._index == 1, timeout=4000)
+    qtbot.waitUntil(lambda: screen._canvas.previous.isNull(), timeout=3000)
+    screen.stop()
+    images.close()

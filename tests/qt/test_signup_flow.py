@@ -275,7 +275,8 @@ def test_walking_away_wipes_the_form_after_a_countdown(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     caplog.set_level(logging.DEBUG)
-    session = SessionConfig(form_timeout=1.0, form_countdown=1.0)
+    # Long enough that typing (each tap a touch) never lets the countdown start.
+    session = SessionConfig(form_timeout=3.0, form_countdown=1.0)
     kiosk = start_kiosk(qtbot, qapp, bundle, tmp_path, session=session)
     try:
         open_form(qtbot, kiosk)
@@ -286,7 +287,7 @@ def test_walking_away_wipes_the_form_after_a_countdown(
         type_into(qtbot, kiosk, "name", "nihao")
         pick_candidate(qtbot, keyboard, "你好", signup.name.edit.text)
         tick(kiosk, ConsentPurpose.MARKETING)
-        qtbot.waitUntil(kiosk.window.countdown.isVisible, timeout=3000)
+        qtbot.waitUntil(kiosk.window.countdown.isVisible, timeout=6000)
         assert "秒后将清除" in kiosk.window.countdown.body.text()
         qtbot.waitUntil(kiosk.window.attract.isVisible, timeout=3000)
         assert not kiosk.window.countdown.isVisible()

@@ -16,9 +16,6 @@ Rectangle {
     // Set from Python when the shopper switches language.
     property string locale: "zh_CN"
     onLocaleChanged: VirtualKeyboardSettings.locale = locale
-    // Where Pinyin keeps what it learns; a private directory the kiosk empties.
-    property string userDataPath: ""
-    onUserDataPathChanged: if (userDataPath) VirtualKeyboardSettings.userDataPath = userDataPath
     // Counted up from Python when a form is wiped: the input methods forget what
     // they learned from the last shopper.
     property int wipes: 0
