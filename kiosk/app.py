@@ -349,12 +349,7 @@ def build(options: KioskOptions, app: QApplication) -> Kiosk:
     images = ImageCache()
     slide_images = ImageCache(budget_bytes=SLIDE_BUDGET_BYTES)
     view_images = ImageCache(budget_bytes=VIEW_BUDGET_BYTES)
-    # What the keyboard's input methods learn from typing stays in a private directory,
-    # emptied at every wipe and removed at exit. Pinyin keeps its user dictionary under
-    # the XDG config directory whatever the keyboard's settings say: point it there too
-    # (the kiosk itself keeps no configuration in it).
-    keyboard_data = Path(tempfile.mkdtemp(prefix="kiosk-keyboard-"))
-    os.environ["XDG_CONFIG_HOME"] = str(keyboard_data)
+    keyboard_data = private_keyboard_dir()
     window = KioskWindow(images, slide_images, view_images, SharedKeyboard(keyboard_data))
     window.set_bundle(bundle)
 
@@ -368,12 +363,9 @@ def build(options: KioskOptions, app: QApplication) -> Kiosk:
         cache.loaded.connect(window.update)
 
     window.show_state(controller.state)
-    if board is not None:
-        board.start()
-    for reader in readers:
-        reader.start()
-    if desk is not None:
-        desk.start()
+    for worker in (board, *readers, desk):
+        if worker is not None:
+            worker.start()
     return Kiosk(
         window,
         controller,
@@ -392,6 +384,18 @@ def build(options: KioskOptions, app: QApplication) -> Kiosk:
         view_images,
         collector,
     )
+
+
+def private_keyboard_dir() -> Path:
+    """Where the keyboard's input methods keep what they learn from typing.
+
+    Emptied at every wipe and removed at exit. Pinyin keeps its user dictionary under
+    the XDG config directory whatever the keyboard's settings say, so that points here
+    too (the kiosk itself keeps no configuration there).
+    """
+    path = Path(tempfile.mkdtemp(prefix="kiosk-keyboard-"))
+    os.environ["XDG_CONFIG_HOME"] = str(path)
+    return path
 
 
 def build_machine(options: KioskOptions, bundle: Bundle | None) -> SessionMachine:

@@ -34,6 +34,8 @@ def label(text: str = "", role: str = "", *, wrap: bool = False) -> QLabel:
 class Screen(QWidget):
     """Base of every full screen; remembers whether it has painted since it was shown."""
 
+    frame_painted = Signal()  # the first paint since `painted` was reset
+
     def __init__(self) -> None:
         super().__init__()
         self.setObjectName("Screen")
@@ -42,7 +44,9 @@ class Screen(QWidget):
 
     def paintEvent(self, event: QPaintEvent) -> None:
         super().paintEvent(event)
-        self.painted = True
+        if not self.painted:
+            self.painted = True
+            self.frame_painted.emit()
 
 
 class ImageView(QWidget):

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from PySide6.QtCore import QEvent, QObject, QSize, Signal
+from PySide6.QtCore import QEvent, QObject, QSize, QTimer, Signal
 from PySide6.QtGui import QImage
 from PySide6.QtWidgets import QStackedLayout, QWidget
 
@@ -91,7 +91,7 @@ class KioskWindow(QWidget):
         self._wire_browsing()
         self._stack = QStackedLayout(self)
         for each in (self.attract, self.product, self.compare, self.welcome):
-            self._stack.addWidget(each)
+            self._add_screen(each)
         self.countdown = Countdown(self, clock)
         self.countdown.stay.connect(self.touched)
 
@@ -173,8 +173,17 @@ class KioskWindow(QWidget):
         screen.language_chosen.connect(self.language_chosen)
         screen.closed.connect(self.flow_closed)
         self._flows[type(screen)] = screen
-        self._stack.addWidget(screen)
+        self._add_screen(screen)
         self.countdown.raise_()  # stays above every screen
+
+    def _add_screen(self, screen: Screen) -> None:
+        self._stack.addWidget(screen)
+        screen.frame_painted.connect(self._screen_painted)
+
+    def _screen_painted(self) -> None:
+        # A frame painted outside an update request (the window's first expose) is
+        # reported once the event loop turns: no later update may come for seconds.
+        QTimer.singleShot(0, self, self._report_first_paint)
 
     def show_state(self, state: SessionState) -> None:
         view = state.view if self._bundle is not None else ATTRACT

@@ -61,6 +61,7 @@ def test_between_fades_only_the_slide_on_screen_is_held(qtbot: QtBot, tmp_path: 
     qtbot.waitUntil(lambda: images.cached_bytes == 2 * one_slide, timeout=2000)
     # After the cross-fade the outgoing picture is let go.
     qtbot.waitUntil(lambda: screen._index == 1, timeout=4000)
-    qtbot.waitUntil(lambda: screen._canvas.previous.isNull(), timeout=3000)
+    # A lambda: the canvas swaps in a new QImage, so the bound method would go stale.
+    qtbot.waitUntil(lambda: screen._canvas.previous.isNull(), timeout=3000)  # noqa: PLW0108
     screen.stop()
     images.close()

@@ -271,3 +271,22 @@ def test_trace_has_device_screen_and_first_paint_lines(
     paint = next(x for x in lines if x["kind"] == "paint" and x["view"] == view)
     assert lift["mono"] <= paint["mono"]
     assert all("wall" in line and "mono" in line for line in lines)
+
+
+def test_first_frame_of_the_attract_loop_is_reported_and_starts_the_preload(
+    qtbot: QtBot, kiosk: Kiosk, tmp_path: Path
+) -> None:
+    # The window's first frame comes from its expose, not an update request, and the
+    # slide stays up for seconds: the report must not wait for the next update. It is
+    # what starts decoding the cabinet's pictures, so the first lift finds them ready.
+    trace = tmp_path / "trace.jsonl"
+
+    def attract_painted() -> bool:
+        lines = trace.read_text().splitlines() if trace.exists() else []
+        return any(
+            entry["kind"] == "paint" and entry["view"] == "attract"
+            for entry in map(json.loads, lines)
+        )
+
+    qtbot.waitUntil(attract_painted, timeout=2000)
+    qtbot.waitUntil(lambda: kiosk.images.cached_bytes > 0, timeout=2000)
