@@ -23,9 +23,8 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, fields
-from typing import Final, Generic, TypeVar
+from typing import TYPE_CHECKING, Final, Generic, TypeVar
 
-import evdev
 import serial
 
 from devices.events import DeviceEvent, DeviceHealth, HealthStatus, TagId, TagSeen
@@ -42,6 +41,9 @@ from devices.protocols.rfid import (
     RfidProtocol,
     WedgeDecoder,
 )
+
+if TYPE_CHECKING:
+    import evdev
 
 _log = logging.getLogger("devices.rfid")
 
@@ -364,7 +366,7 @@ class SerialRfidReader(_RfidReader[serial.Serial]):
         return self._parser.stats
 
 
-class WedgeRfidReader(_RfidReader[evdev.InputDevice[str]]):
+class WedgeRfidReader(_RfidReader["evdev.InputDevice[str]"]):
     """Driver for a USB keyboard-wedge reader, an evdev input device.
 
     `device_path` is reopened by name after the reader is unplugged, so give
@@ -409,6 +411,9 @@ class WedgeRfidReader(_RfidReader[evdev.InputDevice[str]]):
         os.set_blocking(self._wake_w, False)
 
     def _connect(self) -> evdev.InputDevice[str]:
+        # Only here: evdev brings asyncio along (~10 MB) for kiosks without a wedge.
+        import evdev  # noqa: PLC0415
+
         device: evdev.InputDevice[str] = evdev.InputDevice(self._source)
         try:
             if self._grab:
