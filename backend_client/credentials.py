@@ -56,6 +56,10 @@ class Credentials:
     # Both or neither: what this kiosk issues coupon codes with.
     kiosk_no: int | None = None
     coupon_key: bytes | None = field(default=None, repr=False)
+    # This kiosk's seat among its store's, for its part of the store's daily coupon
+    # budgets and prize caps (seat 0 of 1: the whole of them).
+    budget_seat: int = 0
+    budget_seats: int = 1
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "hq_url", check_hq_url(self.hq_url))
@@ -77,6 +81,11 @@ class Credentials:
             not isinstance(self.coupon_key, bytes) or len(self.coupon_key) != COUPON_KEY_BYTES
         ):
             raise ValueError(f"coupon_key must be {COUPON_KEY_BYTES} bytes")
+        for name in ("budget_seat", "budget_seats"):
+            if isinstance(getattr(self, name), bool) or not isinstance(getattr(self, name), int):
+                raise ValueError(f"{name} must be an integer")
+        if not 0 <= self.budget_seat < self.budget_seats:
+            raise ValueError("budget_seat must be from 0 to budget_seats - 1")
 
 
 def credentials_from_enrolment(hq_url: str, answer: Mapping[str, Any]) -> Credentials:
@@ -84,7 +93,7 @@ def credentials_from_enrolment(hq_url: str, answer: Mapping[str, Any]) -> Creden
     field, TypeError or ValueError for a malformed one; messages never quote secrets.
 
     An answer without `kiosk_no` and `coupon_key` (an HQ from before coupons) gives
-    credentials without them.
+    credentials without them; one without `budget_seat`/`budget_seats`, seat 0 of 1.
     """
     return Credentials(
         hq_url=hq_url,
@@ -93,6 +102,8 @@ def credentials_from_enrolment(hq_url: str, answer: Mapping[str, Any]) -> Creden
         token=answer["token"],
         kiosk_no=answer.get("kiosk_no"),
         coupon_key=_coupon_key(answer.get("coupon_key")),
+        budget_seat=answer.get("budget_seat", 0),
+        budget_seats=answer.get("budget_seats", 1),
     )
 
 
@@ -208,6 +219,8 @@ def save_credentials(data_dir: Path, credentials: Credentials) -> Path:
     if credentials.kiosk_no is not None and credentials.coupon_key is not None:
         document["kiosk_no"] = credentials.kiosk_no
         document["coupon_key"] = base64.b64encode(credentials.coupon_key).decode("ascii")
+    document["budget_seat"] = credentials.budget_seat
+    document["budget_seats"] = credentials.budget_seats
     encoded = (json.dumps(document, indent=2, ensure_ascii=False) + "\n").encode()
     staging = path.with_name(f".{path.name}.{os.getpid()}.{os.urandom(4).hex()}")
     fd = os.open(staging, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, _PRIVATE_MODE)

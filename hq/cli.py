@@ -97,6 +97,17 @@ def build_parser() -> argparse.ArgumentParser:
     store_add.add_argument("store_id", help="lowercase slug, [a-z0-9-]{2,40}")
     store_add.add_argument("--name")
     store_add.add_argument("--exist-ok", action="store_true", help="succeed if it exists")
+    store_add.add_argument(
+        "--kiosks",
+        type=_seat_count,
+        help="how many kiosks share the store's daily coupon budgets and prize caps "
+        "(default: none said, and each kiosk keeps to the whole of them)",
+    )
+    store_seats = store.add_parser(
+        "seats", help="change how many kiosks share the budgets (none may be enrolled)"
+    )
+    store_seats.add_argument("store_id")
+    store_seats.add_argument("kiosks", type=_seat_count)
 
     kiosk = commands.add_parser("kiosk", help="manage kiosks").add_subparsers(
         dest="kiosk_command", required=True, parser_class=_Parser
@@ -224,8 +235,31 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _seat_count(text: str) -> int:
+    try:
+        count = int(text)
+    except ValueError:
+        count = 0
+    if not 1 <= count <= fleet.MAX_KIOSK_SEATS:
+        raise argparse.ArgumentTypeError(
+            f"must be a whole number from 1 to {fleet.MAX_KIOSK_SEATS}"
+        )
+    return count
+
+
 def _store(database: Database, args: argparse.Namespace, now: datetime) -> None:
-    added = fleet.add_store(database, args.store_id, args.name, now=now, exist_ok=args.exist_ok)
+    if args.store_command == "seats":
+        fleet.set_kiosk_seats(database, args.store_id, args.kiosks)
+        print(f"store {args.store_id}: {args.kiosks} kiosk seat(s)")
+        return
+    added = fleet.add_store(
+        database,
+        args.store_id,
+        args.name,
+        now=now,
+        exist_ok=args.exist_ok,
+        kiosk_seats=args.kiosks,
+    )
     print(f"store {args.store_id} {'added' if added else 'exists already'}")
 
 

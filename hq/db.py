@@ -156,6 +156,10 @@ stores = Table(
     Column("created_at", UtcDateTime(), nullable=False),
     # How many kiosks this store has enrolled: the next kiosk id's number.
     Column("kiosks_enrolled", Integer, nullable=False),
+    # How many kiosks share the store's daily coupon budgets and prize caps: each
+    # active kiosk holds one seat and keeps to its part (rewards.issuing.StoreShare).
+    # NULL: not said, and every kiosk of the store keeps to the whole of each budget.
+    Column("kiosk_seats", Integer, nullable=True),
 )
 
 kiosks = Table(
@@ -176,6 +180,9 @@ kiosks = Table(
     # because SQLite cannot add a NOT NULL column without rebuilding the table.
     Column("kiosk_no", Integer, nullable=True),
     Index(None, "kiosk_no", unique=True),
+    # Its seat among the store's `kiosk_seats` (NULL: enrolled before seats, or
+    # revoked, which frees the seat for the kiosk that replaces it).
+    Column("budget_seat", Integer, nullable=True),
 )
 
 enrolment_codes = Table(

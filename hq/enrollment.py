@@ -23,11 +23,11 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Final
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import Connection, insert, select, update
 
 from hq.crm import coupons
 from hq.db import Database, enrolment_codes, kiosks, stores
-from hq.errors import HqError, UnknownKiosk, UnknownStore
+from hq.errors import HqError, StoreFull, UnknownKiosk, UnknownStore
 
 _log = logging.getLogger("hq.enrollment")
 
@@ -63,6 +63,8 @@ class Enrolment:
     token: str = field(repr=False)
     kiosk_no: int
     coupon_key: bytes = field(repr=False)
+    budget_seat: int = 0  # its seat among the store's, for its part of the budgets
+    budget_seats: int = 1
 
 
 def sha256_hex(secret: str) -> str:
@@ -102,6 +104,7 @@ def issue_code(
             is None
         ):
             raise UnknownStore(store_id)
+        _free_seat(connection, store_id)  # a code for a full store would only be refused
         connection.execute(
             insert(enrolment_codes).values(
                 code_sha256=sha256_hex(canonical),
@@ -143,6 +146,7 @@ def redeem_code(
             .returning(stores.c.kiosks_enrolled)
         ).scalar_one()
         kiosk_id = f"{store_id}-k{number}"
+        seat, seats = _free_seat(connection, store_id)
         # Last of the locks: the coupon state row serialises enrolments chain-wide.
         kiosk_no, secret = coupons.next_kiosk_no(database, connection)
         connection.execute(
@@ -155,6 +159,7 @@ def redeem_code(
                 contiguous_seq=0,
                 highest_seq=0,
                 kiosk_no=kiosk_no,
+                budget_seat=seat,
             )
         )
         connection.execute(
@@ -169,7 +174,35 @@ def redeem_code(
         token=token,
         kiosk_no=kiosk_no,
         coupon_key=coupons.kiosk_key(secret, store_id, kiosk_no),
+        budget_seat=0 if seat is None else seat,
+        budget_seats=seats,
     )
+
+
+def _free_seat(connection: Connection, store_id: str) -> tuple[int | None, int]:
+    """The lowest seat no active kiosk of the store holds, and the store's seat count;
+    (None, 1) for a store whose seats were never set (each kiosk: the whole budget).
+
+    Called after the store's row is updated in this transaction, so that row's lock
+    orders concurrent enrolments into one store: two cannot take the same seat."""
+    seats: int | None = connection.execute(
+        select(stores.c.kiosk_seats).where(stores.c.store_id == store_id)
+    ).scalar_one()
+    if seats is None:
+        return None, 1
+    held = set(
+        connection.execute(
+            select(kiosks.c.budget_seat).where(
+                kiosks.c.store_id == store_id,
+                kiosks.c.revoked_at.is_(None),
+                kiosks.c.budget_seat.is_not(None),
+            )
+        ).scalars()
+    )
+    free = next((seat for seat in range(seats) if seat not in held), None)
+    if free is None:
+        raise StoreFull(store_id, seats)  # rolls the whole enrolment back: the code stays usable
+    return free, seats
 
 
 def authenticate(database: Database, token: str | None) -> KioskIdentity | None:
@@ -199,7 +232,9 @@ def revoke(database: Database, kiosk_id: str, *, now: datetime) -> datetime:
             revoked_at: datetime = row.revoked_at
             return revoked_at
         connection.execute(
-            update(kiosks).where(kiosks.c.kiosk_id == kiosk_id).values(revoked_at=now)
+            update(kiosks)
+            .where(kiosks.c.kiosk_id == kiosk_id)
+            .values(revoked_at=now, budget_seat=None)  # its replacement takes the seat
         )
     _log.warning("kiosk %s revoked: its token no longer works", kiosk_id)
     return now

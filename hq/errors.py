@@ -21,6 +21,26 @@ class UnknownStore(HqError, LookupError):
         self.store_id = store_id
 
 
+class StoreFull(HqError):
+    def __init__(self, store_id: str, seats: int) -> None:
+        super().__init__(
+            f"store {store_id!r} has {seats} kiosk seat(s), all held by enrolled kiosks: "
+            "revoke the kiosk being replaced first (its seat is freed)"
+        )
+        self.store_id = store_id
+        self.seats = seats
+
+
+class SeatsInUse(HqError):
+    def __init__(self, store_id: str) -> None:
+        super().__init__(
+            f"store {store_id!r} has kiosks holding seats: each keeps to its part of the "
+            "store's budgets as it was given at enrolment, so the count changes only with "
+            "none enrolled (revoke them, change it, enrol them again)"
+        )
+        self.store_id = store_id
+
+
 class StoreExists(HqError):
     def __init__(self, store_id: str) -> None:
         super().__init__(f"store {store_id!r} already exists (use --exist-ok to accept that)")

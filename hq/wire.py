@@ -94,6 +94,9 @@ class EnrolAnswer(_Model):
     # The kiosk's number inside coupon codes, and its coupon key (base64, 32 bytes).
     kiosk_no: int
     coupon_key: str
+    # Its seat among the store's kiosks, for its part of the daily budgets and caps.
+    budget_seat: int
+    budget_seats: int
 
 
 # ---------------------------------------------------------------- events

@@ -57,6 +57,7 @@ from kiosk.signup import DEFAULT_REGION
 from kiosk.store_channel import DEFAULT_GROUP, ChannelAddress, StoreChannel
 from kiosk.trace import FileTrace, NullTrace, Trace
 from rewards.desk import RewardDesk
+from rewards.issuing import StoreShare
 
 log = logging.getLogger("kiosk.app")
 
@@ -451,6 +452,7 @@ def build_desk(
         kiosk_no=credentials.kiosk_no,
         tz=tz,
         on_done=rewards.on_answer,
+        share=StoreShare(credentials.budget_seat, credentials.budget_seats),
         on_written=on_written,
     )
     rewards.attach(desk)

@@ -26,7 +26,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from backend_client.crypto import PayloadCipher
 from backend_client.outbox import DEFAULT_BUSY_TIMEOUT, OutboxError
 from content.model import CouponCampaign, PrizeDraw
-from rewards.issuing import Refusal
+from rewards.issuing import WHOLE_STORE, Refusal, StoreShare
 from rewards.ledger import (
     DrawOutcome,
     Issued,
@@ -97,6 +97,7 @@ class RewardDesk:
         kiosk_no: int,
         tz: ZoneInfo,
         on_done: Callable[[RewardAnswer], None],
+        share: StoreShare = WHOLE_STORE,
         on_written: Callable[[list[int]], None] | None = None,
         busy_timeout: float = DEFAULT_BUSY_TIMEOUT,
     ) -> None:
@@ -107,6 +108,7 @@ class RewardDesk:
                 key=key,
                 kiosk_no=kiosk_no,
                 tz=tz,
+                share=share,
                 on_written=on_written,
                 busy_timeout=busy_timeout,
             )

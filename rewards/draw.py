@@ -13,7 +13,7 @@ the transaction that records the draw (rewards/ledger.py).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Final
 
@@ -30,10 +30,18 @@ def prize_span(prize: Prize) -> int:
     return int(prize.chance * ROLL_SPACE)  # Decimal: exact, and int() rounds down
 
 
-def draw(prize_draw: PrizeDraw, *, wins_today: Mapping[str, int], roll: int) -> Prize | None:
+def draw(
+    prize_draw: PrizeDraw,
+    *,
+    wins_today: Mapping[str, int],
+    roll: int,
+    part_of: Callable[[int], int] | None = None,
+) -> Prize | None:
     """The prize `roll` wins, or None (no prize, or its daily cap is reached).
 
     `wins_today`: prize id -> wins on this kiosk on the current local day (missing: 0).
+    `part_of`: this kiosk's part of a store's daily cap today (`StoreShare.of` for
+    the day); None for the whole cap.
     """
     if not 0 <= roll < ROLL_SPACE:
         raise ValueError(f"roll must be from 0 to {ROLL_SPACE - 1}")
@@ -41,7 +49,8 @@ def draw(prize_draw: PrizeDraw, *, wins_today: Mapping[str, int], roll: int) -> 
     for prize in prize_draw.prizes:
         end = start + prize_span(prize)
         if roll < end:
-            if wins_today.get(prize.id, 0) >= prize.daily_cap:
+            cap = prize.daily_cap if part_of is None else part_of(prize.daily_cap)
+            if wins_today.get(prize.id, 0) >= cap:
                 return None
             return prize
         start = end

@@ -56,7 +56,7 @@ from content.model import CouponCampaign, Prize, PrizeDraw
 from rewards.codes import MAX_KIOSK_NO, MAX_SERIAL, CouponCode, issue_code
 from rewards.draw import ROLL_SPACE, may_draw
 from rewards.draw import draw as draw_prize
-from rewards.issuing import Refusal, expiry_day, local_day, may_issue
+from rewards.issuing import WHOLE_STORE, Refusal, StoreShare, expiry_day, local_day, may_issue
 
 _log = logging.getLogger("rewards.ledger")
 _T = TypeVar("_T")
@@ -189,8 +189,9 @@ class RewardLedger:
     """Issues coupons and runs draws against the ledger tables in the outbox file.
 
     Synchronous; use one instance from one thread at a time (`RewardDesk` does).
-    `key` is this kiosk's coupon key and `kiosk_no` its number, both from enrolment;
-    `tz` is the store's time zone, which decides what "today" is. `on_written` is
+    `key` is this kiosk's coupon key, `kiosk_no` its number and `share` its part of
+    the store's daily budgets and caps, all from enrolment; `tz` is the store's time
+    zone, which decides what "today" is. `on_written` is
     called with the outbox seqs of each commit that queued records for HQ.
     """
 
@@ -202,6 +203,7 @@ class RewardLedger:
         key: bytes,
         kiosk_no: int,
         tz: ZoneInfo,
+        share: StoreShare = WHOLE_STORE,
         on_written: Callable[[list[int]], None] | None = None,
         busy_timeout: float = DEFAULT_BUSY_TIMEOUT,
     ) -> None:
@@ -213,6 +215,7 @@ class RewardLedger:
         self._member_key = hmac.digest(key, _MEMBER_HASH_LABEL, "sha256")
         self._kiosk_no = kiosk_no
         self._tz = tz
+        self._share = share
         self._on_written = on_written
         self._exhaustion_logged = False
         self._outbox = Outbox(outbox_path, busy_timeout=busy_timeout, cipher=cipher)
@@ -306,7 +309,9 @@ class RewardLedger:
             if refusal is not None:
                 return Refused(refusal), []
             wins = self._wins(connection, prize_draw.id, day)
-            prize = draw_prize(prize_draw, wins_today=wins, roll=roll)
+            prize = draw_prize(
+                prize_draw, wins_today=wins, roll=roll, part_of=lambda cap: self._share.of(cap, day)
+            )
             records: list[OutboxRecord] = []
             code: CouponCode | None = None
             if prize is not None:
@@ -407,6 +412,7 @@ class RewardLedger:
             now=now,
             issued_today=self._issued_today(connection, campaign.id, day),
             member_holds=member_holds,
+            budget=self._share.of(campaign.daily_budget, day),
         )
         if refusal is not None:
             return Refused(refusal), []

@@ -27,6 +27,7 @@ from hq.api.common import Clock, bearer, json_bytes, parse_json_body, unauthoriz
 from hq.crm import recognition
 from hq.db import Database
 from hq.enrollment import EnrolmentRefused, KioskIdentity, authenticate, redeem_code
+from hq.errors import StoreFull
 from hq.wire import (
     DEFAULT_FEED_PAGE,
     INT64_MAX,
@@ -83,7 +84,10 @@ def kiosk_router(database: Database, clock: Clock) -> APIRouter:
     @router.post(
         "/enroll",
         response_model=EnrolAnswer,
-        responses={403: {"description": "Enrolment code unknown, already used or expired"}},
+        responses={
+            403: {"description": "Enrolment code unknown, already used or expired"},
+            409: {"description": "Every kiosk seat of the store is held (revoke one first)"},
+        },
     )
     def enroll(request: EnrolRequest) -> EnrolAnswer:
         """Trade a one-time enrolment code for the kiosk's own token, its number in
@@ -92,12 +96,16 @@ def kiosk_router(database: Database, clock: Clock) -> APIRouter:
             enrolment = redeem_code(database, request.code, request.name, now=clock())
         except EnrolmentRefused as refused:
             raise HTTPException(status_code=403, detail=str(refused)) from None
+        except StoreFull as full:
+            raise HTTPException(status_code=409, detail=str(full)) from None
         return EnrolAnswer(
             store_id=enrolment.store_id,
             kiosk_id=enrolment.kiosk_id,
             token=enrolment.token,
             kiosk_no=enrolment.kiosk_no,
             coupon_key=base64.b64encode(enrolment.coupon_key).decode("ascii"),
+            budget_seat=enrolment.budget_seat,
+            budget_seats=enrolment.budget_seats,
         )
 
     @router.post(

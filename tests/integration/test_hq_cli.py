@@ -34,6 +34,10 @@ from helpers.hq import (
     signup_payload,
 )
 
+from backend_client.client import HqRefused
+from backend_client.client import enroll as client_enroll
+from backend_client.credentials import load_credentials, save_credentials
+
 KIOSK_HQ: Final = Path(sys.executable).parent / "kiosk-hq"
 CODE: Final = r"[0-9A-HJKMNP-TV-Z]{4}-[0-9A-HJKMNP-TV-Z]{4}-[0-9A-HJKMNP-TV-Z]{4}"
 
@@ -267,3 +271,31 @@ def test_serve_migrates_answers_https_and_logs_where_the_admin_token_is_never_th
     assert f"admin token: in {cli.data_dir / 'admin-token'}" in log
     assert token not in log
     assert "GET /v1/admin/stats 200" in log
+
+
+def test_a_store_s_kiosk_seats_split_its_budgets_and_bound_its_kiosks(
+    cli: Cli, tmp_path: Path
+) -> None:
+    cli.ok("migrate")
+    cli.ok("store", "add", "sh-xujiahui", "--kiosks", "2")
+    codes = [cli.ok("kiosk", "enroll-code", "sh-xujiahui").strip() for _ in range(3)]
+    settings = hq_settings(cli.data_dir, cli.database_url)
+    with running_hq(settings, migrate_first=False) as base_url:
+        # The kiosk's own client, as `kiosk enroll` runs it: the seat lands in hq.json.
+        for n, code in enumerate(codes[:2]):
+            save_credentials(tmp_path / f"kiosk-{n}", client_enroll(base_url, code))
+        seats = {
+            (creds.budget_seat, creds.budget_seats)
+            for n in range(2)
+            if (creds := load_credentials(tmp_path / f"kiosk-{n}")) is not None
+        }
+        assert seats == {(0, 2), (1, 2)}
+        with pytest.raises(HqRefused) as refused:
+            client_enroll(base_url, codes[2])
+        assert refused.value.status == 409
+        assert "2 kiosk seat" in str(refused.value)
+    assert "2 kiosk seat" in assert_one_line_error(cli.run("kiosk", "enroll-code", "sh-xujiahui"))
+    assert "holding seats" in assert_one_line_error(cli.run("store", "seats", "sh-xujiahui", "3"))
+    assert "from 1 to 64" in assert_one_line_error(
+        cli.run("store", "add", "sh-other", "--kiosks", "0"), code=2
+    )

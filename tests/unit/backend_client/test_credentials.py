@@ -145,6 +145,7 @@ def test_credentials_saved_before_coupons_still_load_without_them(tmp_path: Path
 
     assert loaded is not None
     assert (loaded.kiosk_no, loaded.coupon_key) == (None, None)
+    assert (loaded.budget_seat, loaded.budget_seats) == (0, 1)  # the whole of each budget
     save_credentials(tmp_path, loaded)
     assert "coupon_key" not in json.loads((tmp_path / "hq.json").read_text())
 
@@ -164,6 +165,10 @@ def test_an_enrolment_answer_from_an_hq_before_coupons_gives_no_coupon_key() -> 
         ({"kiosk_no": 2**20}, "kiosk_no must be an integer"),
         ({"kiosk_no": "17"}, "kiosk_no must be an integer"),
         ({"kiosk_no": None}, "go together"),
+        ({"budget_seat": 2, "budget_seats": 2}, "budget_seat must be from 0"),
+        ({"budget_seat": -1}, "budget_seat must be from 0"),
+        ({"budget_seats": "3"}, "budget_seats must be an integer"),
+        ({"budget_seat": True}, "budget_seat must be an integer"),
     ],
 )
 def test_a_broken_coupon_number_or_key_is_refused_without_quoting_the_key(

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import select
 
-from hq.db import Database, enrolment_codes, kiosks
+from hq.db import Database, enrolment_codes, kiosks, stores
 from hq.enrollment import (
     CODE_ALPHABET,
     EnrolmentRefused,
@@ -20,8 +20,8 @@ from hq.enrollment import (
     revoke,
     sha256_hex,
 )
-from hq.errors import UnknownKiosk, UnknownStore
-from hq.fleet import add_store
+from hq.errors import SeatsInUse, StoreFull, UnknownKiosk, UnknownStore
+from hq.fleet import add_store, set_kiosk_seats
 
 NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 
@@ -123,3 +123,51 @@ def test_missing_and_unknown_tokens_do_not_authenticate(database: Database) -> N
     assert authenticate(database, None) is None
     assert authenticate(database, "") is None
     assert authenticate(database, "x" * 43) is None
+
+
+def test_each_kiosk_of_a_store_gets_its_own_seat_for_the_store_budgets(
+    database: Database,
+) -> None:
+    add_store(database, "sh-xujiahui", None, now=NOW, kiosk_seats=2)
+    first = redeem_code(database, issue_code(database, "sh-xujiahui", now=NOW), None, now=NOW)
+    second = redeem_code(database, issue_code(database, "sh-xujiahui", now=NOW), None, now=NOW)
+    assert {(first.budget_seat, first.budget_seats), (second.budget_seat, second.budget_seats)} == {
+        (0, 2),
+        (1, 2),
+    }
+
+
+def test_a_full_store_refuses_another_kiosk_until_one_is_revoked(database: Database) -> None:
+    add_store(database, "sh-xujiahui", None, now=NOW, kiosk_seats=1)
+    first = redeem_code(database, issue_code(database, "sh-xujiahui", now=NOW), None, now=NOW)
+    with pytest.raises(StoreFull, match="1 kiosk seat"):
+        issue_code(database, "sh-xujiahui", now=NOW)
+    revoke(database, first.kiosk_id, now=NOW)
+    code = issue_code(database, "sh-xujiahui", now=NOW)
+    replacement = redeem_code(database, code, None, now=NOW)
+    assert (replacement.budget_seat, replacement.budget_seats) == (0, 1)
+
+
+def test_a_code_refused_for_a_full_store_stays_usable(database: Database) -> None:
+    add_store(database, "sh-xujiahui", None, now=NOW, kiosk_seats=1)
+    spare = issue_code(database, "sh-xujiahui", now=NOW)  # issued while a seat was free
+    first = redeem_code(database, issue_code(database, "sh-xujiahui", now=NOW), None, now=NOW)
+    with pytest.raises(StoreFull):
+        redeem_code(database, spare, None, now=NOW)
+    revoke(database, first.kiosk_id, now=NOW)
+    assert redeem_code(database, spare, None, now=NOW).budget_seat == 0
+
+
+def test_seats_change_only_while_no_kiosk_holds_one(database: Database) -> None:
+    add_store(database, "sh-xujiahui", None, now=NOW, kiosk_seats=1)
+    kiosk = redeem_code(database, issue_code(database, "sh-xujiahui", now=NOW), None, now=NOW)
+    with pytest.raises(SeatsInUse):
+        set_kiosk_seats(database, "sh-xujiahui", 3)
+    with database.read() as connection:
+        assert connection.execute(select(stores.c.kiosk_seats)).scalar_one() == 1
+    revoke(database, kiosk.kiosk_id, now=NOW)
+    set_kiosk_seats(database, "sh-xujiahui", 3)
+    again = redeem_code(database, issue_code(database, "sh-xujiahui", now=NOW), None, now=NOW)
+    assert (again.budget_seat, again.budget_seats) == (0, 3)
+    with pytest.raises(UnknownStore):
+        set_kiosk_seats(database, "no-such-store", 2)

@@ -6,9 +6,11 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from helpers.rewards import NOW, TZ, campaign_of
+from hypothesis import given
+from hypothesis import strategies as st
 
 from content.model import CouponCampaign
-from rewards.issuing import Refusal, expiry_day, local_day, may_issue
+from rewards.issuing import Refusal, StoreShare, expiry_day, local_day, may_issue
 
 
 def test_campaign_in_its_window_with_budget_left_issues(campaign: CouponCampaign) -> None:
@@ -88,3 +90,45 @@ def test_naive_times_are_refused(campaign: CouponCampaign) -> None:
         local_day(naive, TZ)
     with pytest.raises(ValueError, match="timezone-aware"):
         may_issue(campaign, now=naive, issued_today=0, member_holds=0)
+
+
+@given(
+    total=st.integers(min_value=0, max_value=10_000),
+    seats=st.integers(min_value=1, max_value=64),
+    day=st.dates(),
+)
+def test_the_kiosks_parts_of_a_store_budget_add_up_to_it_every_day(
+    total: int, seats: int, day: date
+) -> None:
+    parts = [StoreShare(seat, seats).of(total, day) for seat in range(seats)]
+    assert sum(parts) == total
+    assert max(parts) - min(parts) <= 1
+
+
+def test_a_cap_smaller_than_the_store_goes_round_its_kiosks_day_by_day() -> None:
+    first = date(2026, 12, 1)
+    days = [first + timedelta(days=n) for n in range(6)]
+    shares = [StoreShare(seat, 3) for seat in range(3)]
+    # A daily cap of 1 in a store of three kiosks: each day one of them may give it.
+    winners = [[share.of(1, day) for share in shares].index(1) for day in days]
+    assert sorted(winners[:3]) == [0, 1, 2]
+    assert winners[3:] == winners[:3]
+
+
+def test_a_seat_outside_the_store_is_refused() -> None:
+    with pytest.raises(ValueError, match="seat"):
+        StoreShare(3, 3)
+    with pytest.raises(ValueError, match="seat"):
+        StoreShare(0, 0)
+
+
+def test_a_kiosk_keeps_to_its_part_of_the_budget() -> None:
+    campaign = campaign_of("ten-a-day", 3, daily_budget=10)
+    part = StoreShare(2, 3).of(10, NOW.date())
+    assert part in (3, 4)
+    assert (
+        may_issue(campaign, now=NOW, issued_today=part - 1, member_holds=None, budget=part) is None
+    )
+    assert may_issue(campaign, now=NOW, issued_today=part, member_holds=None, budget=part) is (
+        Refusal.BUDGET_SPENT
+    )

@@ -16,6 +16,7 @@ from helpers.rewards import (
     KIOSK_NO,
     NOW,
     TZ,
+    autumn_spin,
     campaign_of,
     draw_of,
     outbox_records,
@@ -27,7 +28,7 @@ from helpers.rewards import (
 from content.model import CouponCampaign, PrizeDraw
 from rewards.codes import MAX_SERIAL, parse_code
 from rewards.draw import ROLL_SPACE
-from rewards.issuing import Refusal
+from rewards.issuing import Refusal, StoreShare
 from rewards.ledger import DrawOutcome, Issued, LedgerError, Refused, RewardLedger
 
 WIN_GRAND = 0  # rolls inside the grand prize's interval
@@ -347,3 +348,37 @@ def test_draw_needs_a_member(ledger: RewardLedger, prize_draw: PrizeDraw) -> Non
         ledger.draw(prize_draw, (), member_id=None, session="s", now=NOW)  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="UUID"):
         ledger.draw(prize_draw, (), member_id="13800138000", session="s", now=NOW)
+
+
+def test_the_kiosks_of_a_store_together_keep_to_its_budget_and_caps(tmp_path: Path) -> None:
+    # Three kiosks, each with its own outbox and no word from the others (offline).
+    ledgers = [
+        RewardLedger(
+            tmp_path / f"kiosk-{seat}.sqlite3",
+            cipher=CIPHER,
+            key=KEY,
+            kiosk_no=KIOSK_NO + seat,
+            tz=TZ,
+            share=StoreShare(seat, 3),
+        )
+        for seat in range(3)
+    ]
+    try:
+        ten = campaign_of("ten-a-day", 5, daily_budget=10)
+        given = [0, 0, 0]
+        for seat, ledger in enumerate(ledgers):
+            while isinstance(survey_reward(ledger, ten, None), Issued):
+                given[seat] += 1
+        assert sum(given) == 10  # the store's budget, however the shoppers spread
+        assert sorted(given) == [3, 3, 4]
+        # The grand prize's cap is 2 for the store: at most 2 wins across its kiosks.
+        table = autumn_spin()
+        wins = sum(
+            drawn(spin(ledger, table, WIN_GRAND)).prize is not None
+            for ledger in ledgers
+            for _ in range(3)
+        )
+        assert wins == 2
+    finally:
+        for ledger in ledgers:
+            ledger.close()
