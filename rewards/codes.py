@@ -26,6 +26,9 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Final, Literal
 
+from cryptography.hazmat.primitives.hashes import SHA256
+from cryptography.hazmat.primitives.hmac import HMAC
+
 EPOCH: Final = date(2024, 1, 1)
 VERSION: Final = 1
 
@@ -73,15 +76,23 @@ class CodeError(ValueError):
 # ---------------------------------------------------------------- keys
 
 
+def _hmac_sha256(key: bytes, message: bytes) -> bytes:
+    """HMAC-SHA256 with `cryptography` (OpenSSL), the kiosk's one crypto library; the
+    test vectors in docs/hq-api.md pin the bytes."""
+    mac = HMAC(key, SHA256())
+    mac.update(message)
+    return mac.finalize()
+
+
 def store_key(secret: bytes, store_id: str) -> bytes:
     """A store's key, from the chain's coupon secret (which only HQ holds)."""
-    return hmac.digest(secret, b"coupon-store:" + store_id.encode("utf-8"), "sha256")
+    return _hmac_sha256(secret, b"coupon-store:" + store_id.encode("utf-8"))
 
 
 def kiosk_key(store_key: bytes, kiosk_no: int) -> bytes:
     """A kiosk's key, from its store's key: what the kiosk issues and checks codes with."""
     _check_range("kiosk_no", kiosk_no, MAX_KIOSK_NO)
-    return hmac.digest(store_key, b"coupon-kiosk:" + kiosk_no.to_bytes(4, "big"), "sha256")
+    return _hmac_sha256(store_key, b"coupon-kiosk:" + kiosk_no.to_bytes(4, "big"))
 
 
 # ---------------------------------------------------------------- issuing
@@ -116,7 +127,7 @@ def _check_range(name: str, value: int, highest: int) -> None:
 
 def _mac(key: bytes, head: int) -> int:
     message = (head << (80 - _HEAD_BITS)).to_bytes(10, "big")
-    digest = hmac.digest(key, message, "sha256")
+    digest = _hmac_sha256(key, message)
     return int.from_bytes(digest[:6], "big") >> (48 - MAC_BITS)
 
 

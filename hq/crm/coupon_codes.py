@@ -28,6 +28,9 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Final, Literal
 
+from cryptography.hazmat.primitives.hashes import SHA256
+from cryptography.hazmat.primitives.hmac import HMAC
+
 EPOCH: Final = date(2024, 1, 1)
 VERSION: Final = 1
 SECRET_BYTES: Final = 32
@@ -76,14 +79,22 @@ class _Decoded:
 # ---------------------------------------------------------------- keys
 
 
+def _hmac_sha256(key: bytes, message: bytes) -> bytes:
+    """HMAC-SHA256 with `cryptography` (OpenSSL), the kiosk's one crypto library; the
+    test vectors in docs/hq-api.md pin the bytes."""
+    mac = HMAC(key, SHA256())
+    mac.update(message)
+    return mac.finalize()
+
+
 def store_key(secret: bytes, store_id: str) -> bytes:
-    return hmac.digest(secret, b"coupon-store:" + store_id.encode("utf-8"), "sha256")
+    return _hmac_sha256(secret, b"coupon-store:" + store_id.encode("utf-8"))
 
 
 def kiosk_key(store_key: bytes, kiosk_no: int) -> bytes:
     if not 0 <= kiosk_no <= MAX_KIOSK_NO:
         raise ValueError(f"kiosk_no must be from 0 to {MAX_KIOSK_NO}")
-    return hmac.digest(store_key, b"coupon-kiosk:" + kiosk_no.to_bytes(4, "big"), "sha256")
+    return _hmac_sha256(store_key, b"coupon-kiosk:" + kiosk_no.to_bytes(4, "big"))
 
 
 def kiosk_key_from_secret(secret: bytes, store_id: str, kiosk_no: int) -> bytes:
@@ -114,7 +125,7 @@ def issue(
 
 
 def _mac(key: bytes, head: bytes) -> bytes:
-    digest = hmac.digest(key, head, "sha256")
+    digest = _hmac_sha256(key, head)
     return (int.from_bytes(digest[:6], "big") >> 4).to_bytes(6, "big")
 
 
