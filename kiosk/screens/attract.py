@@ -27,10 +27,10 @@ from kiosk.screens.survey import FaceButton
 from kiosk.survey import SMILEY_SCORES
 
 FADE_MS: Final = 1200  # slow enough to read as calm, quick enough not to look stuck
-PRELOAD_LEAD_MS: Final = 2500
 # The next slide is decoded this long before it shows (a decode takes ~0.1-0.3 s):
 # early enough to be ready, late enough that most of the time only the slide on
 # screen (8 MB at 1920x1080) is held.
+PRELOAD_LEAD_MS: Final = 2500
 
 
 @dataclass(frozen=True, slots=True)

@@ -52,11 +52,7 @@ class SharedKeyboard:
         return self._keyboard
 
     def forget(self) -> None:
-        if self._keyboard is not None:
-            self._keyboard.forget()
-
-    def close(self) -> None:
-        """At shutdown: the panel forgets what it learned from the last shopper."""
+        """The panel forgets what it learned from the last shopper (if it was built)."""
         if self._keyboard is not None:
             self._keyboard.forget()
 
@@ -72,7 +68,7 @@ def focus_for_typing(field: QWidget) -> None:
     def focus() -> None:
         if field.isVisible():
             field.setFocus(Qt.FocusReason.OtherFocusReason)
-            QGuiApplication.inputMethod().show()
+            _show_input_method()
 
     QTimer.singleShot(0, field, focus)
 

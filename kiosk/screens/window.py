@@ -7,6 +7,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 from PySide6.QtCore import QEvent, QObject, QSize, QTimer, Signal
 from PySide6.QtGui import QImage
@@ -42,6 +43,8 @@ from kiosk.session import (
 log = logging.getLogger("kiosk.screens")
 
 _TOUCH_EVENTS = (QEvent.Type.MouseButtonPress, QEvent.Type.TouchBegin)
+# The screens built the first time they are shown.
+_Flow = TypeVar("_Flow", SignupScreen, SurveyScreen, MessageScreen, CouponScreen)
 
 
 class KioskWindow(QWidget):
@@ -129,47 +132,48 @@ class KioskWindow(QWidget):
 
     @property
     def signup(self) -> SignupScreen:
-        screen = self._flows.get(SignupScreen)
-        if screen is None:
-            screen = SignupScreen(self._keyboard)
-            screen.age_answered.connect(self.age_answered)
-            screen.submitted.connect(self.signup_submitted)
-            screen.handoff_requested.connect(self._show_handoff)
-            screen.draw_opened.connect(self.draw_opened)
-            self._add_flow(screen)
-        assert isinstance(screen, SignupScreen)
-        return screen
+        return self._flow(SignupScreen, self._new_signup)
 
     @property
     def survey(self) -> SurveyScreen:
-        screen = self._flows.get(SurveyScreen)
-        if screen is None:
-            screen = SurveyScreen(self._keyboard)
-            screen.answered.connect(self.survey_answered)
-            self._add_flow(screen)
-        assert isinstance(screen, SurveyScreen)
-        return screen
+        return self._flow(SurveyScreen, self._new_survey)
 
     @property
     def message(self) -> MessageScreen:
-        screen = self._flows.get(MessageScreen)
-        if screen is None:
-            screen = MessageScreen()
-            screen.pressed.connect(self.draw_requested)
-            self._add_flow(screen)
-        assert isinstance(screen, MessageScreen)
-        return screen
+        return self._flow(MessageScreen, self._new_message)
 
     @property
     def coupon(self) -> CouponScreen:
-        screen = self._flows.get(CouponScreen)
+        return self._flow(CouponScreen, CouponScreen)
+
+    def _flow(self, kind: type[_Flow], new: Callable[[], _Flow]) -> _Flow:
+        """The flow screen of `kind`, built and wired the first time it is asked for."""
+        screen = self._flows.get(kind)
         if screen is None:
-            screen = CouponScreen()
+            screen = new()
             self._add_flow(screen)
-        assert isinstance(screen, CouponScreen)
+        assert isinstance(screen, kind)
         return screen
 
-    def _add_flow(self, screen: SignupScreen | SurveyScreen | MessageScreen | CouponScreen) -> None:
+    def _new_signup(self) -> SignupScreen:
+        screen = SignupScreen(self._keyboard)
+        screen.age_answered.connect(self.age_answered)
+        screen.submitted.connect(self.signup_submitted)
+        screen.handoff_requested.connect(self._show_handoff)
+        screen.draw_opened.connect(self.draw_opened)
+        return screen
+
+    def _new_survey(self) -> SurveyScreen:
+        screen = SurveyScreen(self._keyboard)
+        screen.answered.connect(self.survey_answered)
+        return screen
+
+    def _new_message(self) -> MessageScreen:
+        screen = MessageScreen()
+        screen.pressed.connect(self.draw_requested)
+        return screen
+
+    def _add_flow(self, screen: _Flow) -> None:
         screen.language_chosen.connect(self.language_chosen)
         screen.closed.connect(self.flow_closed)
         self._flows[type(screen)] = screen
@@ -276,7 +280,7 @@ class KioskWindow(QWidget):
         """Stop every timer of the screens: the window outlives the kiosk in tests."""
         self.attract.stop()
         self.countdown.show_until(None, self._language)
-        self._keyboard.close()
+        self._keyboard.forget()  # the panel keeps nothing of the last shopper
         self.close()
 
     # -- touches and paints --

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
+import pytest
 from PIL import Image
 from pytestqt.qtbot import QtBot
 
@@ -18,41 +20,48 @@ def slide(tmp_path: Path, name: str, caption: LocalizedText | None) -> Slide:
     return Slide(path, seconds=1, caption=caption)
 
 
-def test_caption_shows_only_on_slides_that_have_one(qtbot: QtBot, tmp_path: Path) -> None:
-    images = ImageCache()
-    screen = AttractScreen(images)
-    qtbot.addWidget(screen)
-    screen.resize(1920, 1080)
-    screen.show()
+@pytest.fixture
+def images() -> Iterator[ImageCache]:
+    cache = ImageCache()
+    yield cache
+    cache.close()
+
+
+@pytest.fixture
+def screen(qtbot: QtBot, images: ImageCache) -> Iterator[AttractScreen]:
+    """The attract screen on show, full size; its timers stopped afterwards."""
+    shown = AttractScreen(images)
+    qtbot.addWidget(shown)
+    shown.resize(1920, 1080)
+    shown.show()
+    yield shown
+    shown.stop()
+
+
+def test_caption_shows_only_on_slides_that_have_one(
+    screen: AttractScreen, qtbot: QtBot, tmp_path: Path
+) -> None:
     captioned = slide(tmp_path, "a", LocalizedText(zh_cn="新品到店", en="New in store"))
     screen.set_slides([captioned, slide(tmp_path, "b", None)])
     assert screen.caption.isVisible()
     assert screen.caption.text() == "新品到店"
     qtbot.waitUntil(lambda: not screen.caption.isVisible(), timeout=3000)
-    screen.stop()
-    images.close()
 
 
-def test_slides_are_released_while_a_shopper_browses(qtbot: QtBot, tmp_path: Path) -> None:
-    images = ImageCache()
-    screen = AttractScreen(images)
-    qtbot.addWidget(screen)
+def test_slides_are_released_while_a_shopper_browses(
+    screen: AttractScreen, images: ImageCache, tmp_path: Path
+) -> None:
     screen.set_slides([slide(tmp_path, "a", None), slide(tmp_path, "b", None)])
     assert images.cached_bytes > 0
     screen.stop()
     assert images.cached_bytes == 0
     screen.start()
     assert images.cached_bytes > 0
-    screen.stop()
-    images.close()
 
 
-def test_between_fades_only_the_slide_on_screen_is_held(qtbot: QtBot, tmp_path: Path) -> None:
-    images = ImageCache()
-    screen = AttractScreen(images)
-    qtbot.addWidget(screen)
-    screen.resize(1920, 1080)
-    screen.show()
+def test_between_fades_only_the_slide_on_screen_is_held(
+    screen: AttractScreen, images: ImageCache, qtbot: QtBot, tmp_path: Path
+) -> None:
     one_slide = 1920 * 1080 * 4
     first, second = slide(tmp_path, "a", None), slide(tmp_path, "b", None)
     screen.set_slides([Slide(first.image, 3.0, None), Slide(second.image, 3.0, None)])
@@ -63,5 +72,3 @@ def test_between_fades_only_the_slide_on_screen_is_held(qtbot: QtBot, tmp_path: 
     qtbot.waitUntil(lambda: screen._index == 1, timeout=4000)
     # A lambda: the canvas swaps in a new QImage, so the bound method would go stale.
     qtbot.waitUntil(lambda: screen._canvas.previous.isNull(), timeout=3000)  # noqa: PLW0108
-    screen.stop()
-    images.close()

@@ -20,6 +20,7 @@ from helpers.keyboard import pick_candidate, type_keys
 from helpers.pickup import running_board
 from helpers.qr import decode_qr
 from helpers.touch import tap, tap_when_placed
+from helpers.udp import udp_listener
 from PySide6.QtWidgets import QApplication, QPushButton
 from pytestqt.qtbot import QtBot
 
@@ -62,11 +63,8 @@ def bundle(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Bundle]:
 @pytest.fixture
 def staff_channel() -> Iterator[socket.socket]:
     """Where the attendant view would listen: a UDP socket on loopback."""
-    listener = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    listener.bind(("127.0.0.1", 0))
-    listener.settimeout(2.0)
-    yield listener
-    listener.close()
+    with udp_listener() as listener:
+        yield listener
 
 
 @pytest.fixture

@@ -8,17 +8,15 @@ import socket
 from collections.abc import Iterator
 
 import pytest
+from helpers.udp import udp_listener
 
 from kiosk.store_channel import ChannelAddress, StoreChannel
 
 
 @pytest.fixture
 def listener() -> Iterator[socket.socket]:
-    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    sock.bind(("127.0.0.1", 0))
-    sock.settimeout(2.0)
-    yield sock
-    sock.close()
+    with udp_listener() as sock:
+        yield sock
 
 
 def test_a_message_arrives_as_one_json_datagram_naming_store_and_kiosk(
