@@ -1,11 +1,12 @@
 """A kiosk's sync relay as a process of its own, for kill -9 tests.
 
-    python -m helpers.sync_runner DATA_DIR [--kill-at POINT:N] [--batch-size N]
+    python -m helpers.sync_runner DATA_DIR [--kill-at POINT:N] [--batch-size N] [--pace S]
 
 Drains DATA_DIR's outbox to the HQ its credentials name and exits 0 once the
 outbox is empty. With --kill-at it SIGKILLs itself the Nth time the relay
 passes the named point ("batch_read", "posted", "acknowledged"): no handler
-runs, no buffer is flushed, as when the power goes.
+runs, no buffer is flushed, as when the power goes. With --pace it waits S seconds
+at every point, so a kill at a random moment always finds work left to resume.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import os
 import signal
 import sys
 import threading
+import time
 from pathlib import Path
 
 from backend_client.client import HqClient
@@ -28,6 +30,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("data_dir", type=Path)
     parser.add_argument("--kill-at", help="POINT:N, e.g. posted:3")
     parser.add_argument("--batch-size", type=int, default=100)
+    parser.add_argument("--pace", type=float, default=0.0, help="seconds to wait at every point")
     args = parser.parse_args(argv)
 
     kill_point, kill_after = None, 0
@@ -38,6 +41,7 @@ def main(argv: list[str] | None = None) -> int:
 
     def checkpoint(name: str) -> None:
         nonlocal passes
+        time.sleep(args.pace)
         if name == kill_point:
             passes += 1
             if passes >= kill_after:

@@ -72,9 +72,11 @@ def test_kiosk_killed_at_every_point_of_a_sync_round_still_delivers_each_event_o
         before = pending(data)
         assert run_relay(data, "--kill-at", point) == SIGKILLED, point
         assert pending(data) <= before
-    # And at random moments, wherever the relay happens to be.
+    # And at random moments, wherever the relay happens to be. Paced, the ~2,000 events
+    # left take at least 100 batches x 3 points x 20 ms = 6 s to drain, longer than the
+    # four runs together live (< 2.4 s): however fast the machine, work is left.
     for _ in range(4):
-        process = relay_process(data)
+        process = relay_process(data, "--batch-size", "20", "--pace", "0.02")
         time.sleep(rng.uniform(0.05, 0.6))
         process.send_signal(signal.SIGKILL)
         process.communicate(timeout=30)
