@@ -29,6 +29,7 @@ from hq.api.join import join_router
 from hq.api.kiosk import kiosk_router
 from hq.crm import coupons, handoff
 from hq.crm.notices import NoticeFile
+from hq.crm.residue import Residue
 from hq.db import POSTGRES_POOL_SIZE, Database
 from hq.settings import Settings, resolve_admin_token
 
@@ -60,6 +61,7 @@ _JOIN_TOKEN: Final = re.compile(r"(?<=/join/)[^/]+")
 def create_app(settings: Settings, *, clock: Clock = utc_now) -> FastAPI:
     database = Database(settings.database_url)
     admin_token = resolve_admin_token(settings)
+    residue = Residue(database)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -67,6 +69,7 @@ def create_app(settings: Settings, *, clock: Clock = utc_now) -> FastAPI:
         try:
             yield
         finally:
+            residue.close()  # a VACUUM still pending after erasures runs now
             database.dispose()
 
     app = FastAPI(
@@ -79,7 +82,7 @@ def create_app(settings: Settings, *, clock: Clock = utc_now) -> FastAPI:
     app.add_exception_handler(RequestValidationError, validation_error_handler)
     app.add_exception_handler(DBAPIError, database_error_handler)
     app.include_router(kiosk_router(database, clock))
-    app.include_router(admin_router(database, admin_token, clock))
+    app.include_router(admin_router(database, admin_token, clock, residue))
     app.include_router(
         join_router(
             database,
