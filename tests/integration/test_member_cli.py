@@ -3,18 +3,20 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Final
 
 import pytest
-from helpers.hq import Hq, consent_payload, hq_settings, running_hq, signup_payload
-
-KIOSK_HQ: Final = Path(sys.executable).parent / "kiosk-hq"
+from helpers.hq import (
+    Hq,
+    consent_payload,
+    hq_settings,
+    members_cli,
+    running_hq,
+    signup_payload,
+)
 
 
 @pytest.fixture
@@ -27,16 +29,7 @@ def hq(tmp_path: Path) -> Iterator[Hq]:
 
 
 def members(hq: Hq, *args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
-    env = {key: value for key, value in os.environ.items() if not key.startswith("KIOSK_HQ_")}
-    return subprocess.run(
-        [str(KIOSK_HQ), "--data-dir", str(hq.settings.data_dir), "members", *args],
-        input=stdin,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-        env=env,
-    )
+    return members_cli(hq, *args, stdin=stdin)
 
 
 def signed_up(hq: Hq, *, consenting: bool = True) -> str:
