@@ -31,7 +31,7 @@ from hq.crm import coupons, handoff
 from hq.crm.notices import NoticeFile
 from hq.crm.residue import Residue
 from hq.db import POSTGRES_POOL_SIZE, Database
-from hq.settings import Settings, resolve_admin_token
+from hq.settings import Settings, ensure_data_dir, resolve_admin_token
 
 MAX_BODY_BYTES: Final = 8 * 1024 * 1024
 # A full batch of 500 events is 150-300 kB; 8 MB leaves room for big payloads and
@@ -59,6 +59,7 @@ _JOIN_TOKEN: Final = re.compile(r"(?<=/join/)[^/]+")
 
 
 def create_app(settings: Settings, *, clock: Clock = utc_now) -> FastAPI:
+    ensure_data_dir(settings)  # closes up a directory left open to others
     database = Database(settings.database_url)
     admin_token = resolve_admin_token(settings)
     residue = Residue(database)
