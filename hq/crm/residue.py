@@ -52,6 +52,7 @@ class Residue:
         self._interval = interval
         self._clock = clock
         self._lock = threading.Lock()
+        self._sweeping = threading.Lock()  # held while a VACUUM runs
         self._dirty: set[str] = set()
         self._timer: threading.Timer | None = None
         self._last_sweep: float | None = None
@@ -84,21 +85,21 @@ class Residue:
             timer, self._timer = self._timer, None
         if timer is not None:
             timer.cancel()
-            timer.join()
-        self._sweep()
+        self._sweep()  # after the one running, if any: the process may exit next
 
     def _sweep(self) -> None:
-        with self._lock:
-            tables = sorted(self._dirty)
-            self._dirty.clear()
-            self._timer = None
-            self._last_sweep = self._clock()
-        if not tables:
-            return
-        try:
-            self._database.vacuum(tables)
-        except SQLAlchemyError as error:
-            # Nothing is lost: autovacuum gets there too, only later.
-            _log.warning("VACUUM after a deletion failed (%s): %s", ", ".join(tables), error)
-        else:
-            _log.info("VACUUM after a deletion: %s", ", ".join(tables))
+        with self._sweeping:
+            with self._lock:
+                tables = sorted(self._dirty)
+                self._dirty.clear()
+                self._timer = None
+                self._last_sweep = self._clock()
+            if not tables:
+                return
+            try:
+                self._database.vacuum(tables)
+            except SQLAlchemyError as error:
+                # Nothing is lost: autovacuum gets there too, only later.
+                _log.warning("VACUUM after a deletion failed (%s): %s", ", ".join(tables), error)
+            else:
+                _log.info("VACUUM after a deletion: %s", ", ".join(tables))

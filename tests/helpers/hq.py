@@ -481,7 +481,15 @@ def members_cli(hq: Hq, *args: str, stdin: str = "") -> subprocess.CompletedProc
     directory; no KIOSK_HQ_* variable from the test's environment)."""
     env = {key: value for key, value in os.environ.items() if not key.startswith("KIOSK_HQ_")}
     return subprocess.run(
-        [str(KIOSK_HQ), "--data-dir", str(hq.settings.data_dir), "members", *args],
+        [
+            str(KIOSK_HQ),
+            "--data-dir",
+            str(hq.settings.data_dir),
+            "--database-url",
+            hq.database_url,
+            "members",
+            *args,
+        ],
         input=stdin,
         capture_output=True,
         text=True,

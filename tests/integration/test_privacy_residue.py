@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 from helpers.hq import (
     Hq,
+    MigratedDatabases,
     consent_payload,
     hq_settings,
     issue_code,
@@ -26,11 +27,15 @@ from helpers.hq import (
     running_hq,
     signup_payload,
 )
+from helpers.pickup import wait_until
+from sqlalchemy import text
 
 from backend_client.client import HqClient, enroll
 from backend_client.feed_sync import FeedSync
 from backend_client.members import MEMBERS_FILE, MemberDirectory
 from devices.events import TagId, TagKind
+from hq.crm.erasure import ERASED_FROM
+from hq.db import Database
 
 NAME = "王芳"
 
@@ -61,8 +66,9 @@ def feed_sync(hq: Hq, tmp_path: Path) -> Iterator[FeedSync]:
     sync.stop()
 
 
-def recognised_member(hq: Hq, feed_sync: FeedSync, directory: Path) -> Person:
-    """A member greeted by name, with a fob bound by staff, in the kiosk's directory."""
+def member_at_hq(hq: Hq) -> Person:
+    """A member who said yes to recognition and to being greeted by name, lifted a
+    phone, and has a fob bound by staff."""
     kiosk = hq.kiosk()
     member = str(uuid.uuid4())
     phone = f"139{uuid.uuid4().int % 10**8:08d}"
@@ -79,12 +85,18 @@ def recognised_member(hq: Hq, feed_sync: FeedSync, directory: Path) -> Person:
     fob = TagId(TagKind.RFID, f"{uuid.uuid4().int % 2**32:010d}")
     bound = members_cli(hq, "bind", member, "--kind", "rfid", "--value", fob.value)
     assert bound.returncode == 0, bound.stderr
+    return Person(member, phone, email, fob, bound.stdout.split()[1])
+
+
+def recognised_member(hq: Hq, feed_sync: FeedSync, directory: Path) -> Person:
+    """`member_at_hq`, in the kiosk's member directory."""
+    person = member_at_hq(hq)
     feed_sync.sync_once()
     with MemberDirectory(directory / MEMBERS_FILE) as opened:
-        found = opened.find(fob)
+        found = opened.find(person.fob)
     assert found is not None
-    assert (found.member_id, found.greeting_name) == (member, NAME)
-    return Person(member, phone, email, fob, bound.stdout.split()[1])
+    assert (found.member_id, found.greeting_name) == (person.member_id, NAME)
+    return person
 
 
 @contextmanager
@@ -175,3 +187,53 @@ def test_the_kiosk_empties_its_directorys_wal_while_lookups_go_on(
         feed_sync.sync_once()
         assert looking.find(person.fob) is None
         assert hits(kiosk, about(person)) == []
+
+
+# ---------------------------------------------------------------- PostgreSQL
+
+
+@pytest.fixture
+def postgres_hq(tmp_path: Path, migrated_databases: MigratedDatabases) -> Iterator[Hq]:
+    """HQ on a PostgreSQL database of its own: no other test's erasure has started
+    its VACUUM interval."""
+    with migrated_databases.fresh("postgresql", tmp_path) as url:
+        settings = hq_settings(tmp_path / "hq", url)
+        with running_hq(settings) as base_url:
+            running = Hq(base_url, settings)
+            yield running
+            running.close_kiosks()
+
+
+def vacuums(database_url: str) -> dict[str, int]:
+    """How many times each table was VACUUMed (not counting autovacuum)."""
+    database = Database(database_url)
+    try:
+        with database.read() as connection:
+            rows = connection.execute(
+                text("SELECT relname, vacuum_count FROM pg_stat_user_tables")
+            ).all()
+    finally:
+        database.dispose()
+    return {str(name): int(count) for name, count in rows}
+
+
+@pytest.mark.parametrize("how", ["cli", "api"])
+def test_on_postgresql_hq_vacuums_the_tables_an_erasure_touched(postgres_hq: Hq, how: str) -> None:
+    person = member_at_hq(postgres_hq)
+    before = vacuums(postgres_hq.database_url)
+
+    if how == "cli":  # the command VACUUMs before it exits
+        erased = members_cli(postgres_hq, "erase", person.member_id)
+        assert erased.returncode == 0, erased.stderr
+        after = vacuums(postgres_hq.database_url)
+    else:  # HQ VACUUMs on a thread of its own, the first time at once
+        answer = postgres_hq.admin_post(f"/v1/admin/customers/{person.member_id}/erase")
+        assert answer.status_code == 200, answer.text
+
+        def vacuumed() -> dict[str, int] | None:
+            found = vacuums(postgres_hq.database_url)
+            done = all(found[table] > before[table] for table in ERASED_FROM)
+            return found if done else None
+
+        after = wait_until(vacuumed, timeout=60, what="the VACUUM after the erasure")
+    assert {table for table in ERASED_FROM if after[table] > before[table]} == set(ERASED_FROM)
