@@ -82,7 +82,7 @@ def create_app(settings: Settings, *, clock: Clock = utc_now) -> FastAPI:
     )
     app.add_exception_handler(RequestValidationError, validation_error_handler)
     app.add_exception_handler(DBAPIError, database_error_handler)
-    app.include_router(kiosk_router(database, clock))
+    app.include_router(kiosk_router(database, clock, residue))
     app.include_router(admin_router(database, admin_token, clock, residue))
     app.include_router(
         join_router(

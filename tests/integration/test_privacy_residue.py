@@ -155,17 +155,23 @@ def test_an_erased_person_is_in_no_file_at_hq_nor_at_the_kiosk(
     assert at_hq == ["hq.sqlite3: tag hash"]
 
 
-@pytest.mark.parametrize("how", ["unbind", "withdraw"])
+@pytest.mark.parametrize("how", ["unbind", "withdraw", "withdraw at a kiosk"])
 def test_a_member_unbound_or_withdrawn_leaves_no_trace_at_the_kiosk_nor_in_hqs_wal(
     hq: Hq, feed_sync: FeedSync, tmp_path: Path, how: str
 ) -> None:
     person = recognised_member(hq, feed_sync, tmp_path / "kiosk")
 
-    if how == "unbind":
-        done = members_cli(hq, "unbind", person.member_id, person.tag_hash)
+    if how == "withdraw at a kiosk":
+        kiosk = hq.kiosk()
+        withdrawal = consent_payload(person.member_id, "recognition", given=False)
+        answer = kiosk.post([kiosk.event(1, "consent", withdrawal)]).json()
+        assert answer["results"][0]["status"] == "accepted"
     else:
-        done = members_cli(hq, "withdraw", person.member_id, "--purpose", "recognition")
-    assert done.returncode == 0, done.stderr
+        if how == "unbind":
+            done = members_cli(hq, "unbind", person.member_id, person.tag_hash)
+        else:
+            done = members_cli(hq, "withdraw", person.member_id, "--purpose", "recognition")
+        assert done.returncode == 0, done.stderr
     feed_sync.sync_once()
 
     assert hits(tmp_path / "kiosk", about(person)) == []
