@@ -49,11 +49,8 @@ def upgrade() -> None:
     )
     if rows:
         op.bulk_insert(
-            sa.table(
-                "erased_members",
-                sa.column("member_sha256", sa.String),
-                sa.column("erased_at", sa.DateTime(timezone=True)),
-            ),
+            # erased_at untyped: copied as the database gave it (SQLite: text).
+            sa.table("erased_members", sa.column("member_sha256"), sa.column("erased_at")),
             [{"member_sha256": _hash(row.member_id), "erased_at": row.erased_at} for row in rows],
         )
 
