@@ -27,6 +27,8 @@ from pathlib import Path
 from typing import Any, Final
 from urllib.parse import urlsplit
 
+from backend_client.private_files import private_dir
+
 CREDENTIALS_FILE: Final = "hq.json"
 
 _PRIVATE_MODE: Final = 0o600
@@ -208,7 +210,7 @@ def save_credentials(data_dir: Path, credentials: Credentials) -> Path:
     The file is written under a temporary name and renamed over the old one, so a
     crash leaves either the old credentials or the new ones, never half a file.
     """
-    data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    private_dir(data_dir)
     path = credentials_path(data_dir)
     document: dict[str, Any] = {
         "hq_url": credentials.hq_url,

@@ -23,6 +23,8 @@ from typing import Final, Self
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
+from backend_client.private_files import private_dir
+
 KEY_BYTES: Final = 32
 """AES-256: the key file holds exactly these raw bytes."""
 
@@ -125,7 +127,7 @@ def _read_key(path: Path) -> bytes:
 
 def _create_key(path: Path) -> None:
     """Write a fresh key to `path`; FileExistsError if another process was first."""
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    private_dir(path.parent)
     staging = path.with_name(f".{path.name}.{os.getpid()}.{os.urandom(4).hex()}")
     fd = os.open(staging, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, _PRIVATE_MODE)
     try:

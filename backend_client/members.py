@@ -32,6 +32,11 @@ thousands of changes, rarely (see the benchmark). The checkpoint keeps SQLite's
 default policy and fsync: a kiosk loses power now and then, and a copy of the
 feed may lose its last page then, never its consistency.
 
+A page that removes anyone (a withdrawal, an unbinding, an erasure at HQ) ends
+with `wal_checkpoint(TRUNCATE)`: deleted rows are zeroed in the file
+(secure_delete), and the WAL, which still held them, is emptied. After that no
+file of the directory holds the removed member's name, member id or tag hash.
+
 Tag hashes, names and member ids are personal data: nothing here logs them, and
 their reprs hide them.
 """
@@ -39,15 +44,12 @@ their reprs hide them.
 from __future__ import annotations
 
 import base64
-import contextlib
 import hashlib
 import hmac
 import json
 import logging
-import os
 import sqlite3
 import threading
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
@@ -68,6 +70,7 @@ from sqlalchemy import (
 )
 
 from backend_client.feed import FeedEntry, FeedPage
+from backend_client.private_files import private_dir, private_sqlite
 from backend_client.sqlite_files import sqlite_engines
 from devices.events import TagId
 
@@ -96,7 +99,6 @@ READ_CACHE_KIB: Final = 4096
 # million members' pages anyway, and the OS's file cache serves the misses in
 # microseconds; a small cache keeps what the directory adds to the process small.
 
-_PRIVATE_MODE: Final = 0o600
 _SCHEMA_VERSION: Final = "schema_version"
 _VERSION: Final = "version"
 _TAG_KEY: Final = "tag_key"
@@ -171,7 +173,8 @@ class MemberDirectory:
 
     def __init__(self, path: Path, *, busy_timeout: float = DEFAULT_BUSY_TIMEOUT) -> None:
         self._path = path
-        _create_private(path)
+        private_dir(path.parent)
+        private_sqlite(path)
         busy_timeout_ms = int(busy_timeout * 1000)
         self._engine, self._writes = sqlite_engines(
             path, lambda connection: _configure_connection(connection, path, busy_timeout_ms)
@@ -321,6 +324,8 @@ class MemberDirectory:
                 _set_meta(connection, **{_VERSION: str(page.version), _TAG_KEY: key})
         if swapped:
             self._release_free_pages()
+        if page.removed or swapped:
+            self._empty_wal()
         return Applied(
             upserts=len(page.upserts),
             removed=len(page.removed),
@@ -328,6 +333,21 @@ class MemberDirectory:
             swapped=swapped,
             restart=False,
         )
+
+    def _empty_wal(self) -> None:
+        # The WAL still holds the pages as they were before the removal: name,
+        # member id and tag hash, with the tag key in the same file. Copy it back
+        # into the (zeroed) file and truncate it. Lookups in progress finish first.
+        raw = self._engine.raw_connection()
+        try:
+            (busy, _frames, _copied) = raw.driver_connection.execute(  # type: ignore[union-attr]
+                "PRAGMA wal_checkpoint(TRUNCATE)"
+            ).fetchone()
+        finally:
+            raw.close()
+        if busy:
+            # The next page's checkpoint finishes it; not worth failing the sync for.
+            _log.warning("the member directory's WAL could not be emptied: a reader held it")
 
     def _release_free_pages(self) -> None:
         # The old table's pages are free now: give them back to the file system, or a
@@ -392,24 +412,8 @@ def _configure_connection(dbapi_connection: Any, path: Path, busy_timeout_ms: in
         # its entries: a power cut may lose the last page, never mix two, and the next
         # sync fetches it again.
         cursor.execute("PRAGMA synchronous = NORMAL")
-        # Withdrawn members' names must not linger in free pages.
-        cursor.execute("PRAGMA secure_delete = FAST")
+        # Withdrawn and erased members must not linger in free space: ON, not FAST,
+        # which leaves freed pages as they were.
+        cursor.execute("PRAGMA secure_delete = ON")
     finally:
         cursor.close()
-
-
-def _create_private(path: Path) -> None:
-    """Make the file readable by its owner only before SQLite opens it; its -wal and
-    -shm files take the same mode. A file left open to others is closed up."""
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, _PRIVATE_MODE)
-    os.close(fd)
-    for companion in _files(path):
-        with contextlib.suppress(FileNotFoundError):
-            os.chmod(companion, _PRIVATE_MODE)
-
-
-def _files(path: Path) -> Iterator[Path]:
-    yield path
-    yield path.with_name(path.name + "-wal")
-    yield path.with_name(path.name + "-shm")

@@ -55,6 +55,7 @@ from sqlalchemy import (
 from sqlalchemy.exc import SQLAlchemyError, StatementError
 
 from backend_client.crypto import DecryptionError, PayloadCipher
+from backend_client.private_files import private_dir, private_sqlite
 from backend_client.sqlite_files import sqlite_engines
 
 _log = logging.getLogger("backend_client.outbox")
@@ -335,7 +336,9 @@ class Outbox:
         busy_timeout: float = DEFAULT_BUSY_TIMEOUT,
         cipher: PayloadCipher | None = None,
     ) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        # Personal data until HQ has it: the kiosk's user's eyes only.
+        private_dir(path.parent)
+        private_sqlite(path)
         self._path = path
         self._cipher = cipher
         self._closed = False

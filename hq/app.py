@@ -29,8 +29,9 @@ from hq.api.join import join_router
 from hq.api.kiosk import kiosk_router
 from hq.crm import coupons, handoff
 from hq.crm.notices import NoticeFile
+from hq.crm.residue import Residue
 from hq.db import POSTGRES_POOL_SIZE, Database
-from hq.settings import Settings, resolve_admin_token
+from hq.settings import Settings, ensure_data_dir, resolve_admin_token
 
 MAX_BODY_BYTES: Final = 8 * 1024 * 1024
 # A full batch of 500 events is 150-300 kB; 8 MB leaves room for big payloads and
@@ -58,8 +59,10 @@ _JOIN_TOKEN: Final = re.compile(r"(?<=/join/)[^/]+")
 
 
 def create_app(settings: Settings, *, clock: Clock = utc_now) -> FastAPI:
+    ensure_data_dir(settings)  # closes up a directory left open to others
     database = Database(settings.database_url)
     admin_token = resolve_admin_token(settings)
+    residue = Residue(database)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -67,6 +70,7 @@ def create_app(settings: Settings, *, clock: Clock = utc_now) -> FastAPI:
         try:
             yield
         finally:
+            residue.close()  # a VACUUM still pending after erasures runs now
             database.dispose()
 
     app = FastAPI(
@@ -78,8 +82,8 @@ def create_app(settings: Settings, *, clock: Clock = utc_now) -> FastAPI:
     )
     app.add_exception_handler(RequestValidationError, validation_error_handler)
     app.add_exception_handler(DBAPIError, database_error_handler)
-    app.include_router(kiosk_router(database, clock))
-    app.include_router(admin_router(database, admin_token, clock))
+    app.include_router(kiosk_router(database, clock, residue))
+    app.include_router(admin_router(database, admin_token, clock, residue))
     app.include_router(
         join_router(
             database,

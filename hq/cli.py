@@ -14,6 +14,7 @@
     members bind MEMBER_ID --kind rfid [--value N]    without --value: read from stdin
     members unbind MEMBER_ID TAG_HASH
     members erase MEMBER_ID
+    members withdraw MEMBER_ID --purpose PURPOSE [--by NAME]
     members feed-stats [--json]
     members compact-feed [--older-than-days 30]
     coupons verify CODE [--date YYYY-MM-DD]
@@ -48,8 +49,10 @@ from sqlalchemy.exc import SQLAlchemyError
 from hq import enrollment, fleet, stats
 from hq.crm import coupons, recognition, tags
 from hq.crm.coupon_codes import CouponCode
-from hq.crm.erasure import erase_member
-from hq.crm.export import write_customers_csv
+from hq.crm.erasure import ERASED_FROM, erase_member
+from hq.crm.export import PURPOSES, write_customers_csv
+from hq.crm.residue import Residue
+from hq.crm.withdrawal import MAX_BY_LENGTH, WITHDRAWN_FROM, withdraw
 from hq.db import Database, describe_url
 from hq.errors import HqError, SettingsError
 from hq.migrations import migrate
@@ -129,6 +132,12 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--csv", action="store_true", required=True, help="as CSV (required)")
     export.add_argument("--output", type=Path, help="file to write (default: stdout)")
 
+    _add_member_commands(commands)
+    _add_coupon_commands(commands)
+    return parser
+
+
+def _add_member_commands(commands: argparse._SubParsersAction[_Parser]) -> None:
     members = commands.add_parser("members", help="members' tags and erasure").add_subparsers(
         dest="members_command", required=True, parser_class=_Parser
     )
@@ -143,14 +152,20 @@ def build_parser() -> argparse.ArgumentParser:
     unbind.add_argument("tag_hash")
     erase = members.add_parser("erase", help="erase a member's personal data")
     erase.add_argument("member_id")
+    withdraw_command = members.add_parser(
+        "withdraw", help="record a member's consent withdrawal (say, by phone)"
+    )
+    withdraw_command.add_argument("member_id")
+    withdraw_command.add_argument("--purpose", required=True, choices=PURPOSES)
+    withdraw_command.add_argument(
+        "--by", default="kiosk-hq", help=f"who records it (staff id, <= {MAX_BY_LENGTH})"
+    )
     feed_stats = members.add_parser("feed-stats", help="what the member feed holds")
     feed_stats.add_argument("--json", action="store_true", help="machine-readable output")
     compact = members.add_parser("compact-feed", help="delete old removals from the feed")
     compact.add_argument(
         "--older-than-days", type=float, default=recognition.TOMBSTONE_RETENTION.days
     )
-    _add_coupon_commands(commands)
-    return parser
 
 
 def _add_coupon_commands(commands: argparse._SubParsersAction[_Parser]) -> None:
@@ -227,7 +242,11 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
             case "customers":
                 _export(database, args.output)
             case "members":
-                _members(database, args, now)
+                residue = Residue(database)
+                try:
+                    _members(database, residue, args, now)
+                finally:
+                    residue.close()  # PostgreSQL: the VACUUM after an erasure, now
             case "coupons":
                 return _coupons(database, args, now)
     finally:
@@ -325,7 +344,7 @@ def _stats(database: Database, *, as_json: bool) -> None:
     print(f"customers: {collected.customers}")
 
 
-def _members(database: Database, args: argparse.Namespace, now: datetime) -> None:
+def _members(database: Database, residue: Residue, args: argparse.Namespace, now: datetime) -> None:
     match args.members_command:
         case "bind":
             value = args.value
@@ -338,17 +357,8 @@ def _members(database: Database, args: argparse.Namespace, now: datetime) -> Non
             except tags.InvalidTag as problem:
                 raise SettingsError(f"--value: {problem}") from None
             print(f"tag {binding.tag_hash} {'bound' if new else 'was bound already'}")
-        case "unbind":
-            recognition.unbind_tag(database, args.member_id, args.tag_hash, now=now)
-            print(f"tag {args.tag_hash.lower()} unbound")
-        case "erase":
-            erased = erase_member(database, args.member_id, now=now)
-            if erased is None:
-                raise recognition.UnknownMember()
-            print(
-                f"erased {len(erased.member_ids)} member ids: {erased.events_scrubbed} events "
-                f"scrubbed, {erased.feed_entries_removed} feed entries removed"
-            )
+        case "unbind" | "withdraw" | "erase":
+            _member_removal(database, residue, args, now)
         case "feed-stats":
             found = recognition.feed_stats(database)
             figures = {
@@ -370,6 +380,36 @@ def _members(database: Database, args: argparse.Namespace, now: datetime) -> Non
                 database, now=now, keep=timedelta(days=args.older_than_days)
             )
             print(f"{deleted} removals compacted")
+
+
+def _member_removal(
+    database: Database, residue: Residue, args: argparse.Namespace, now: datetime
+) -> None:
+    """Changes that take personal data away; each ends by clearing what the
+    database's files keep of it (hq.crm.residue)."""
+    match args.members_command:
+        case "unbind":
+            recognition.unbind_tag(database, args.member_id, args.tag_hash, now=now)
+            residue.removed(recognition.UNBOUND_FROM)
+            print(f"tag {args.tag_hash.lower()} unbound")
+        case "withdraw":
+            withdrawn = withdraw(database, args.member_id, args.purpose, by=args.by, now=now)
+            residue.removed(WITHDRAWN_FROM)
+            print(
+                f"{withdrawn.purpose} consent withdrawn for {len(withdrawn.channels)} channel(s), "
+                f"recorded by {withdrawn.recorded_by} at {withdrawn.recorded_at.isoformat()}; "
+                f"{withdrawn.feed_entries_removed} feed entries removed "
+                "(kiosks drop them at their next feed sync)"
+            )
+        case "erase":
+            erased = erase_member(database, args.member_id, now=now)
+            if erased is None:
+                raise recognition.UnknownMember()
+            residue.removed(ERASED_FROM)
+            print(
+                f"erased {len(erased.member_ids)} member ids: {erased.events_scrubbed} events "
+                f"scrubbed, {erased.feed_entries_removed} feed entries removed"
+            )
 
 
 def _coupons(database: Database, args: argparse.Namespace, now: datetime) -> int:

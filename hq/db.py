@@ -16,7 +16,8 @@ reference that the migrations must match (a test compares them).
   `member_feed` (the kiosks' member feed: one row per tag hash, live or a
   tombstone, each with the feed version of its last change), `recognition_state`
   (one row: the chain's tag key, the feed's version counter, how far tombstones
-  were compacted), `erased_members` (member ids whose personal data was erased).
+  were compacted), `erased_members` (hashes of member ids whose personal data was
+  erased).
 - Surveys and coupons: `survey_answers`, `survey_completions`, `prize_draws` (what
   kiosks report), `coupons_issued` (one row per code a kiosk issued),
   `coupon_redemptions` (every redemption HQ learned of: at HQ, or reported by a
@@ -78,6 +79,7 @@ from sqlalchemy.pool import ConnectionPoolEntry
 from sqlalchemy.sql.elements import ColumnElement
 
 from hq.errors import SettingsError
+from hq.private_files import private_dir, private_sqlite
 
 _log = logging.getLogger("hq.db")
 
@@ -285,8 +287,13 @@ consents = Table(
     Column("notice_version", String(50), nullable=False),
     Column("notice_sha256", String(SHA256_HEX_LENGTH), nullable=False),
     Column("given", Boolean, nullable=False),
-    Column("store_id", String(STORE_ID_LENGTH), nullable=False),
-    Column("kiosk_id", String(KIOSK_ID_LENGTH), nullable=False),
+    # Where the decision was made: "kiosk" (a consent event, or a phone sign-up
+    # through a kiosk's link: store and kiosk say which) or "hq" (staff recorded
+    # it, say a withdrawal by phone: no store or kiosk, `recorded_by` says who).
+    Column("source", String(10), nullable=False, server_default="kiosk"),
+    Column("recorded_by", String(REDEEMED_BY_LENGTH), nullable=True),
+    Column("store_id", String(STORE_ID_LENGTH), nullable=True),
+    Column("kiosk_id", String(KIOSK_ID_LENGTH), nullable=True),
     Column("occurred_at", UtcDateTime(), nullable=False),
 )
 
@@ -367,11 +374,12 @@ recognition_state = Table(
 )
 
 # An erased member's later events (from a kiosk that was offline) are stored
-# without their personal data and projected nowhere.
+# without their personal data and projected nowhere. By the member id's SHA-256:
+# the id itself would be what is left of the person (hq/crm/erasure.py).
 erased_members = Table(
     "erased_members",
     metadata,
-    Column("member_id", String(UUID_LENGTH), primary_key=True),
+    Column("member_sha256", String(SHA256_HEX_LENGTH), primary_key=True),
     Column("erased_at", UtcDateTime(), nullable=False),
 )
 
@@ -540,7 +548,11 @@ class Database:
         # hide_parameters: error messages would otherwise quote phone numbers and names.
         if self.is_sqlite:
             assert self.url.database is not None
-            Path(self.url.database).parent.mkdir(parents=True, exist_ok=True)
+            path = Path(self.url.database)
+            if not path.parent.exists():
+                private_dir(path.parent)
+            # Every customer, the tag key and the coupon secret: HQ's user's eyes only.
+            private_sqlite(path)
             self.engine = create_engine(self.url, hide_parameters=True)
             _configure_sqlite(self.engine)
         else:
@@ -625,6 +637,37 @@ class Database:
             connection.execute(statement)
         return []
 
+    def checkpoint(self) -> bool:
+        """SQLite: copy the WAL into the database file and empty the WAL (TRUNCATE);
+        False if a reader that stayed past the busy timeout kept it from completing.
+
+        On a DB-API connection of its own (no BEGIN: a checkpoint cannot run inside
+        a transaction), under this process's write lock, so no writer here is
+        half way through a transaction the checkpoint would wait for."""
+        assert self.is_sqlite, "PostgreSQL has no WAL file of HQ's to checkpoint"
+        with self._write_lock or nullcontext():
+            raw = self.engine.raw_connection()
+            try:
+                cursor = raw.cursor()
+                try:
+                    (busy, _frames, _copied) = cursor.execute(
+                        "PRAGMA wal_checkpoint(TRUNCATE)"
+                    ).fetchone()
+                finally:
+                    cursor.close()
+            finally:
+                raw.close()
+        return not busy
+
+    def vacuum(self, tables: Sequence[str]) -> None:
+        """PostgreSQL: VACUUM these tables (outside any transaction, as it must run)."""
+        assert not self.is_sqlite, "SQLite's deleted rows are zeroed as they go (secure_delete)"
+        quote = self.engine.dialect.identifier_preparer.quote_identifier
+        with self.engine.connect() as connection:
+            autocommit = connection.execution_options(isolation_level="AUTOCOMMIT")
+            for table in tables:
+                autocommit.exec_driver_sql(f"VACUUM {quote(table)}")
+
     def dispose(self) -> None:
         self.engine.dispose()
 
@@ -683,6 +726,9 @@ def _configure_sqlite(engine: Engine) -> None:
                 raise SettingsError(f"the file system of {engine.url.database} has no WAL support")
             cursor.execute("PRAGMA synchronous = FULL")
             cursor.execute("PRAGMA foreign_keys = ON")
+            # Deleted rows (an erased person) are overwritten with zeros, not left in
+            # free space: whatever the SQLite library was built with.
+            cursor.execute("PRAGMA secure_delete = ON")
         finally:
             cursor.close()
 

@@ -370,6 +370,9 @@ class Result:
 class BatchOutcome:
     results: tuple[Result, ...]
     contiguous_seq: int
+    # A member withdrew recognition: their feed entries were overwritten with
+    # tombstones, which is for `hq.crm.residue` to clear up after.
+    recognition_withdrawn: bool = False
 
 
 class KioskGone(Exception):
@@ -430,6 +433,12 @@ def store(
                 )
             )
         facts = [c.fact for c in candidates if c.fact is not None and c.event_id in accepted]
+        withdrawn = any(
+            isinstance(fact, ConsentDecision)
+            and fact.purpose == recognition.RECOGNITION
+            and not fact.given
+            for fact in facts
+        )
         if facts:
             project(database, connection, facts, received_at=received_at)
             # Last: it locks the feed's version counter until commit (hq.crm.recognition).
@@ -450,7 +459,7 @@ def store(
 
     results = tuple(_answer(verdict, final) for verdict in plan.verdicts)
     _log_outcome(kiosk, results, contiguous_seq)
-    return BatchOutcome(results, contiguous_seq)
+    return BatchOutcome(results, contiguous_seq, recognition_withdrawn=withdrawn)
 
 
 def _coupons_checked(

@@ -24,6 +24,7 @@ from typing import Final
 from sqlalchemy import URL
 
 from hq.errors import SettingsError
+from hq.private_files import private_dir
 
 ENV_DATA_DIR: Final = "KIOSK_HQ_DATA_DIR"
 ENV_DATABASE_URL: Final = "KIOSK_HQ_DATABASE_URL"
@@ -103,9 +104,10 @@ def _default_data_dir(env: Mapping[str, str]) -> Path:
 
 
 def ensure_data_dir(settings: Settings) -> None:
-    """Create the data directory, readable by HQ's user only (it holds secrets)."""
+    """Create the data directory, or close up one open to others: HQ's user's only
+    (it holds the database and the admin token)."""
     try:
-        settings.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+        private_dir(settings.data_dir)
     except OSError as exc:
         raise SettingsError(f"cannot create data directory {settings.data_dir}: {exc}") from exc
 

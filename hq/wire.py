@@ -405,3 +405,13 @@ class CouponRedeemRequest(_Model):
     by: Annotated[str, StringConstraints(min_length=1, max_length=64), _STORABLE] = "admin-api"
     # The store's own date, which decides expiry; HQ's UTC date when not given.
     local_date: IsoDay | None = None
+
+
+# ---------------------------------------------------------------- consents (admin API)
+
+
+class ConsentWithdrawRequest(_Model):
+    """A withdrawal staff took, say on the hotline: recorded as of HQ's clock."""
+
+    purpose: ConsentPurpose
+    by: Annotated[str, StringConstraints(min_length=1, max_length=64), _STORABLE] = "admin-api"

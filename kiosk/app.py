@@ -32,6 +32,7 @@ from backend_client.crypto import PayloadCipher
 from backend_client.handoff import handoff_link
 from backend_client.members import MEMBERS_FILE, MemberDirectory
 from backend_client.outbox import OutboxWriter
+from backend_client.private_files import private_dir
 from backend_client.relay_process import KEY_FILE, OUTBOX_FILE, RelayProcess
 from backend_client.status import SyncStatus
 from content.bundle import Bundle, BundleError
@@ -299,7 +300,8 @@ class Kiosk:
 def build(options: KioskOptions, app: QApplication) -> Kiosk:
     # Before any thread starts: from here on only the GUI thread frees Qt objects.
     collector = GuiThreadCollector(app)
-    options.data_dir.mkdir(parents=True, exist_ok=True)
+    # Personal data, keys and HQ's token: the kiosk's user's eyes only, enrolled or not.
+    private_dir(options.data_dir)
     trace: Trace = FileTrace(options.trace) if options.trace else NullTrace()
     trace.emit("start", pid=os.getpid())
 

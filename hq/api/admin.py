@@ -1,5 +1,5 @@
 """The staff API under /v1/admin, behind the admin token: stats, customers, members'
-tags, erasure, revocation, coupon redemption.
+tags, erasure, consent withdrawals, revocation, coupon redemption.
 
 Routes under `/customers/{member_id}/...` take any of a customer's member ids (the
 kiosk-made uuid); `/customers/{customer_id}/timeline` takes the customer id.
@@ -19,19 +19,21 @@ from fastapi.security import HTTPAuthorizationCredentials
 from hq import stats
 from hq.api.common import Clock, bearer, unauthorized
 from hq.crm import coupons, queries, recognition
-from hq.crm.erasure import erase_member
+from hq.crm.erasure import ERASED_FROM, erase_member
 from hq.crm.people import DEFAULT_REGION, InvalidPhone, e164
+from hq.crm.residue import Residue
 from hq.crm.tags import InvalidTag
+from hq.crm.withdrawal import WITHDRAWN_FROM, withdraw
 from hq.db import Database
 from hq.enrollment import revoke
 from hq.errors import UnknownKiosk, UnknownStore
-from hq.wire import CouponRedeemRequest, TagBindRequest
+from hq.wire import ConsentWithdrawRequest, CouponRedeemRequest, TagBindRequest
 
 MemberId = Annotated[uuid.UUID, Path(description="Any of the customer's member ids")]
 TagHashPath = Annotated[str, Path(pattern=r"^[0-9a-fA-F]{64}$")]
 
 
-def admin_router(database: Database, admin_token: str, clock: Clock) -> APIRouter:
+def admin_router(database: Database, admin_token: str, clock: Clock, residue: Residue) -> APIRouter:
     expected = admin_token.encode()
 
     def require_admin(
@@ -91,7 +93,7 @@ def admin_router(database: Database, admin_token: str, clock: Clock) -> APIRoute
             raise HTTPException(status_code=404, detail="no such customer")
         return queries.timeline_json(found)
 
-    _member_routes(router, database, clock)
+    _member_routes(router, database, clock, residue)
     _coupon_routes(router, database, clock)
 
     @router.post("/kiosks/{kiosk_id}/revoke", responses={404: {"description": "No such kiosk"}})
@@ -106,8 +108,9 @@ def admin_router(database: Database, admin_token: str, clock: Clock) -> APIRoute
     return router
 
 
-def _member_routes(router: APIRouter, database: Database, clock: Clock) -> None:
-    """A member's tags and erasure."""
+def _member_routes(router: APIRouter, database: Database, clock: Clock, residue: Residue) -> None:
+    """A member's tags, consent withdrawals and erasure. Each change that takes
+    personal data away ends by clearing what the database's files keep of it."""
 
     @router.get("/customers/{member_id}/tags")
     def member_tags(member_id: MemberId) -> dict[str, Any]:
@@ -154,6 +157,7 @@ def _member_routes(router: APIRouter, database: Database, clock: Clock) -> None:
             recognition.unbind_tag(database, str(member_id), tag_hash, now=now)
         except recognition.UnknownTag as problem:
             raise HTTPException(status_code=404, detail=str(problem)) from None
+        residue.removed(recognition.UNBOUND_FROM)
         return {
             "member_id": str(member_id),
             "tag_hash": tag_hash.lower(),
@@ -170,7 +174,29 @@ def _member_routes(router: APIRouter, database: Database, clock: Clock) -> None:
         erasure = erase_member(database, str(member_id), now=clock())
         if erasure is None:
             raise HTTPException(status_code=404, detail="no such member")
+        residue.removed(ERASED_FROM)
         return erasure.as_json()
+
+    @router.post(
+        "/customers/{member_id}/consents/withdraw",
+        responses={
+            404: {"description": "HQ has no sign-up or consent of this member id"},
+            422: {"description": "Not a consent purpose"},
+        },
+    )
+    def withdraw_consent(member_id: MemberId, request: ConsentWithdrawRequest) -> dict[str, Any]:
+        """Record that the member withdrew a consent (say, on the hotline), for every
+        channel of that purpose, as of now, with who recorded it. A recognition
+        withdrawal takes their tags out of the member feed: kiosks drop them at
+        their next feed sync."""
+        try:
+            withdrawn = withdraw(
+                database, str(member_id), request.purpose, by=request.by, now=clock()
+            )
+        except recognition.UnknownMember as problem:
+            raise HTTPException(status_code=404, detail=str(problem)) from None
+        residue.removed(WITHDRAWN_FROM)
+        return withdrawn.as_json()
 
 
 def _coupon_routes(router: APIRouter, database: Database, clock: Clock) -> None:

@@ -25,6 +25,8 @@ from starlette.concurrency import run_in_threadpool
 from hq import ingest
 from hq.api.common import Clock, bearer, json_bytes, parse_json_body, unauthorized
 from hq.crm import recognition
+from hq.crm.residue import Residue
+from hq.crm.withdrawal import WITHDRAWN_FROM
 from hq.db import Database
 from hq.enrollment import EnrolmentRefused, KioskIdentity, authenticate, redeem_code
 from hq.errors import StoreFull
@@ -72,7 +74,7 @@ def _inline_schema(model: type[BaseModel]) -> dict[str, Any]:
     return resolved
 
 
-def kiosk_router(database: Database, clock: Clock) -> APIRouter:
+def kiosk_router(database: Database, clock: Clock, residue: Residue) -> APIRouter:
     router = APIRouter(prefix="/v1", tags=["kiosk"])
 
     def require_kiosk(credentials: Credentials) -> KioskIdentity:
@@ -142,6 +144,8 @@ def kiosk_router(database: Database, clock: Clock) -> APIRouter:
             outcome = ingest.store(database, kiosk, decision, received_at=now)
         except ingest.KioskGone:
             raise unauthorized() from None
+        if outcome.recognition_withdrawn:  # rare: worth a checkpoint (hq.crm.residue)
+            residue.removed(WITHDRAWN_FROM)
         answer = {
             "results": [
                 {

@@ -9,6 +9,9 @@
 - `tags`: pure: canonical tag ids and the keyed tag hash (the contract with kiosks).
 - `recognition`: members' tag bindings and the member feed kiosks recognise by.
 - `erasure`: erasing a person, and keeping their later events without them.
+- `withdrawal`: consent withdrawals staff record (a member on the hotline).
+- `residue`: clearing what removals leave in the database's files (SQLite's WAL,
+  PostgreSQL's dead tuples).
 - `coupon_codes`: pure: the coupon code format and its keys (the contract with kiosks).
 - `coupons`: the coupon secret and kiosk numbers, redeeming a code once across the
   chain, stores' offline redemptions and double redemptions.

@@ -13,18 +13,22 @@ two stores). In one transaction:
   stays a lift of that phone, at that slot) and lose the member id; a sign-up or
   a tag binding keeps nothing. Their payload gets `"erased": true`;
 - their feed entries become tombstones: kiosks drop them on their next delta;
-- each member id goes into `erased_members`. Events from a kiosk that was
+- each member id's SHA-256 goes into `erased_members` (the id itself would be
+  the person's trace left behind). Events from a kiosk that was
   offline and arrive later are stored the same way (`scrubbed`), and projected
   only as those rows without the person (`without_member`), so an erased member
   does not come back.
 
 Consent history goes too: with nothing left to process, there is nothing the
-consent would justify. Finding the events scans the events of the member kinds
+consent would justify. The rows are gone at commit; what the database's files
+still hold of them is cleared by `hq.crm.residue` (the caller passes it
+ERASED_FROM). Finding the events scans the events of the member kinds
 (there is no index on a payload's member id): slow on a very large HQ, and rare.
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
@@ -43,6 +47,7 @@ from hq.db import (
     erased_members,
     events,
     interactions,
+    member_feed,
     member_ids,
     prize_draws,
     survey_answers,
@@ -77,6 +82,19 @@ _WRITTEN_BY_THEM: Final = frozenset({"member_id", "text"})
 
 _KEPT_WITHOUT_MEMBER: Final = (survey_answers, survey_completions, coupons_issued, prize_draws)
 """Tables whose rows mean something without the person: they lose the member id."""
+
+_DELETED_FROM: Final = (tag_bindings, consents, interactions, member_ids)
+
+ERASED_FROM: Final = tuple(
+    table.name for table in (*_DELETED_FROM, customers, *_KEPT_WITHOUT_MEMBER, events, member_feed)
+)
+"""Every table an erasure deletes or overwrites rows of."""
+
+
+def member_hash(member_id: str) -> str:
+    """How `erased_members` knows an erased member id: its SHA-256 (hex). A member id
+    is a random uuid: its hash cannot be turned back into it."""
+    return hashlib.sha256(member_id.lower().encode("ascii", "replace")).hexdigest()
 
 
 def scrubbed(kind: str, payload: Mapping[str, Any]) -> dict[str, Any]:
@@ -119,7 +137,9 @@ def erase_member(database: Database, member_id: str, *, now: datetime) -> Erasur
     """Erase the person behind `member_id`; None if HQ knows nothing of that member id."""
     with database.write() as connection:
         earlier = connection.execute(
-            select(erased_members.c.erased_at).where(erased_members.c.member_id == member_id)
+            select(erased_members.c.erased_at).where(
+                erased_members.c.member_sha256 == member_hash(member_id)
+            )
         ).scalar_one_or_none()
         customer_id = connection.execute(
             select(member_ids.c.customer_id).where(member_ids.c.member_id == member_id)
@@ -135,7 +155,7 @@ def erase_member(database: Database, member_id: str, *, now: datetime) -> Erasur
         if earlier is None and customer_id is None and not _known(connection, wanted):
             return None
 
-        for table in (tag_bindings, consents, interactions, member_ids):
+        for table in _DELETED_FROM:
             connection.execute(delete(table).where(table.c.member_id.in_(wanted)))
         for table in _KEPT_WITHOUT_MEMBER:
             gone: dict[str, None] = {"member_id": None}
@@ -148,7 +168,7 @@ def erase_member(database: Database, member_id: str, *, now: datetime) -> Erasur
         database.insert_rows(
             connection,
             erased_members,
-            [{"member_id": member, "erased_at": now} for member in wanted],
+            [{"member_sha256": member_hash(member), "erased_at": now} for member in wanted],
             on_conflict=lambda insert: insert.on_conflict_do_nothing(),
         )
         removed = recognition.remove_entries(database, connection, members=wanted, now=now)
@@ -200,10 +220,12 @@ def erased_among(connection: Any, members: set[str]) -> set[str]:
     """Which of `members` were erased."""
     if not members:
         return set()
-    return set(
-        connection.execute(
-            select(erased_members.c.member_id).where(
-                erased_members.c.member_id.in_(sorted(members))
+    hashed = {member_hash(member): member for member in members}
+    return {
+        hashed[found]
+        for found in connection.execute(
+            select(erased_members.c.member_sha256).where(
+                erased_members.c.member_sha256.in_(sorted(hashed))
             )
         ).scalars()
-    )
+    }

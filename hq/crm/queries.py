@@ -1,7 +1,8 @@
 """Reading the CRM: finding a customer, their consents and their timeline.
 
 A customer's consent state is, per purpose and channel, their newest decision
-(by when it happened at the kiosk; HQ's arrival order breaks ties).
+(by when it happened at the kiosk, or when staff recorded it at HQ; HQ's
+arrival order breaks ties).
 """
 
 from __future__ import annotations
@@ -46,9 +47,11 @@ class Consent:
     notice_version: str
     notice_sha256: str
     member_id: str
-    store_id: str
-    kiosk_id: str
+    store_id: str | None  # None: recorded at HQ
+    kiosk_id: str | None
     occurred_at: datetime
+    source: str = "kiosk"  # or "hq": staff recorded it
+    recorded_by: str | None = None  # who, for "hq"
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,6 +144,8 @@ def timeline(
                 store_id=c.store_id,
                 kiosk_id=c.kiosk_id,
                 occurred_at=c.occurred_at,
+                source=c.source,
+                recorded_by=c.recorded_by,
             )
             for c in connection.execute(
                 select(consents)
@@ -203,6 +208,8 @@ def consent_json(consent: Consent) -> dict[str, Any]:
         "store_id": consent.store_id,
         "kiosk_id": consent.kiosk_id,
         "occurred_at": consent.occurred_at.isoformat(),
+        "source": consent.source,
+        "recorded_by": consent.recorded_by,
     }
 
 

@@ -75,6 +75,9 @@ TOMBSTONE_RETENTION: Final = timedelta(days=30)
 
 _STATE_ID: Final = 1
 
+UNBOUND_FROM: Final = (tag_bindings.name, member_feed.name)
+"""Tables an unbinding deletes or overwrites rows of (for hq.crm.residue)."""
+
 
 class UnknownMember(HqError, LookupError):
     def __init__(self) -> None:

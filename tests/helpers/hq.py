@@ -30,6 +30,8 @@ import os
 import secrets
 import shutil
 import socket
+import subprocess
+import sys
 import threading
 import time
 import uuid
@@ -59,6 +61,7 @@ from hq.settings import Settings, sqlite_url
 POSTGRES_URL_ENV: Final = "KIOSK_TEST_POSTGRES_URL"
 DEFAULT_POSTGRES_URL: Final = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 ADMIN_TOKEN: Final = "test-admin-token-0123456789"  # noqa: S105 (a test fixture)
+KIOSK_HQ: Final = Path(sys.executable).parent / "kiosk-hq"
 START_TIMEOUT: Final = 10.0  # seconds; HQ is up in well under one on a quiet machine
 CONNECT_TIMEOUT_S: Final = 3
 
@@ -471,3 +474,26 @@ class Hq:
 
 def new_store_id() -> str:
     return f"store-{uuid.uuid4().hex[:10]}"
+
+
+def members_cli(hq: Hq, *args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
+    """`kiosk-hq members ARGS` as staff run it beside the running `hq` (its data
+    directory; no KIOSK_HQ_* variable from the test's environment)."""
+    env = {key: value for key, value in os.environ.items() if not key.startswith("KIOSK_HQ_")}
+    return subprocess.run(
+        [
+            str(KIOSK_HQ),
+            "--data-dir",
+            str(hq.settings.data_dir),
+            "--database-url",
+            hq.database_url,
+            "members",
+            *args,
+        ],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        env=env,
+    )

@@ -3,18 +3,20 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Final
 
 import pytest
-from helpers.hq import Hq, consent_payload, hq_settings, running_hq, signup_payload
-
-KIOSK_HQ: Final = Path(sys.executable).parent / "kiosk-hq"
+from helpers.hq import (
+    Hq,
+    consent_payload,
+    hq_settings,
+    members_cli,
+    running_hq,
+    signup_payload,
+)
 
 
 @pytest.fixture
@@ -27,16 +29,7 @@ def hq(tmp_path: Path) -> Iterator[Hq]:
 
 
 def members(hq: Hq, *args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
-    env = {key: value for key, value in os.environ.items() if not key.startswith("KIOSK_HQ_")}
-    return subprocess.run(
-        [str(KIOSK_HQ), "--data-dir", str(hq.settings.data_dir), "members", *args],
-        input=stdin,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-        env=env,
-    )
+    return members_cli(hq, *args, stdin=stdin)
 
 
 def signed_up(hq: Hq, *, consenting: bool = True) -> str:
@@ -97,6 +90,24 @@ def test_erasing_from_the_shell(hq: Hq) -> None:
     assert unknown.returncode == 1
 
 
+def test_staff_record_a_withdrawal_from_the_shell_with_who_and_when(hq: Hq) -> None:
+    member = signed_up(hq)
+    done = members(hq, "withdraw", member, "--purpose", "recognition", "--by", "hotline-7")
+    assert done.returncode == 0, done.stderr
+    assert "recognition consent withdrawn" in done.stdout
+    assert "recorded by hotline-7" in done.stdout
+    assert "0 feed entries removed" in done.stdout  # no fob bound: nothing in the feed
+    assert members(hq, "withdraw", member, "--purpose", "newsletter").returncode == 2
+    (customer,) = hq.admin_get("/v1/admin/customers", phone="13912345678").json()["customers"]
+    timeline = hq.admin_get(f"/v1/admin/customers/{customer['customer_id']}/timeline").json()
+    (current,) = [c for c in timeline["consents"] if c["purpose"] == "recognition"]
+    assert (current["state"], current["source"], current["recorded_by"]) == (
+        "withdrawn",
+        "hq",
+        "hotline-7",
+    )
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [
@@ -104,6 +115,8 @@ def test_erasing_from_the_shell(hq: Hq) -> None:
         (("bind", str(uuid.UUID(int=1)), "--kind", "rfid", "--value", "1"), "no such member"),
         (("unbind", "MEMBER", "0" * 64), "no tag with that hash"),
         (("compact-feed", "--older-than-days", "-1"), "0 or more"),
+        (("withdraw", str(uuid.UUID(int=1)), "--purpose", "marketing"), "no such member"),
+        (("withdraw", "MEMBER", "--purpose", "marketing", "--by", "x" * 65), "1 to 64"),
     ],
 )
 def test_a_wrong_member_command_fails_in_one_line_without_quoting_the_tag(

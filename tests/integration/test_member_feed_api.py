@@ -60,7 +60,8 @@ class Shopper:
         self.hq = till.hq
         self.till = till
         self.member = str(uuid.uuid4())
-        self.send("member_signup", signup_payload(self.member, new_phone(), **signup))
+        self.phone = new_phone()
+        self.send("member_signup", signup_payload(self.member, self.phone, **signup))
 
     def send(self, kind: str, payload: dict[str, Any]) -> None:
         self.till.send(kind, payload)
@@ -177,7 +178,7 @@ def test_last_viewed_follows_the_members_lifts_in_the_next_delta(hq: Hq) -> None
     assert delta["reset"] is False
 
 
-@pytest.mark.parametrize("how", ["withdrawal", "erasure", "unbinding"])
+@pytest.mark.parametrize("how", ["withdrawal", "withdrawal at hq", "erasure", "unbinding"])
 def test_a_member_leaves_the_feed_in_the_next_delta(hq: Hq, how: str) -> None:
     till = Till(hq)
     kiosk = till.kiosk
@@ -189,6 +190,10 @@ def test_a_member_leaves_the_feed_in_the_next_delta(hq: Hq, how: str) -> None:
     match how:
         case "withdrawal":
             shopper.consent(given=False)
+        case "withdrawal at hq":
+            answer = withdraw(hq, shopper.member, "recognition")
+            assert answer.status_code == 200, answer.text
+            assert answer.json()["feed_entries_removed"] == 1
         case "erasure":
             answer = hq.admin_post(f"/v1/admin/customers/{shopper.member}/erase")
             assert answer.status_code == 200, answer.text
@@ -202,6 +207,48 @@ def test_a_member_leaves_the_feed_in_the_next_delta(hq: Hq, how: str) -> None:
     held = snapshot(kiosk)
     assert tag not in held
     assert kept in held
+
+
+def withdraw(hq: Hq, member: str, purpose: str, by: str | None = None) -> requests.Response:
+    body = {"purpose": purpose} if by is None else {"purpose": purpose, "by": by}
+    return hq.admin_post(f"/v1/admin/customers/{member}/consents/withdraw", body)
+
+
+def test_a_withdrawal_staff_took_by_phone_is_in_the_consent_history_with_who_and_when(
+    hq: Hq,
+) -> None:
+    shopper = Shopper(Till(hq))
+    shopper.send("consent", consent_payload(shopper.member, "marketing", given=True, channel="sms"))
+    answer = withdraw(hq, shopper.member, "marketing", by="hotline-7")
+    assert answer.status_code == 200, answer.text
+    recorded = answer.json()
+    assert (recorded["channels"], recorded["recorded_by"]) == ([None, "sms"], "hotline-7")
+
+    (customer,) = hq.admin_get("/v1/admin/customers", phone=shopper.phone).json()["customers"]
+    timeline = hq.admin_get(f"/v1/admin/customers/{customer['customer_id']}/timeline").json()
+    withdrawn = [c for c in timeline["consent_history"] if c["source"] == "hq"]
+    assert {(c["channel"], c["state"], c["recorded_by"]) for c in withdrawn} == {
+        (None, "withdrawn", "hotline-7"),
+        ("sms", "withdrawn", "hotline-7"),
+    }
+    assert {c["occurred_at"] for c in withdrawn} == {recorded["recorded_at"]}
+    assert all(c["store_id"] is None and c["kiosk_id"] is None for c in withdrawn)
+    # The kiosk's sms decision keeps the notice it was given under; now it is withdrawn.
+    marketing = {c["channel"]: c for c in timeline["consents"] if c["purpose"] == "marketing"}
+    assert marketing["sms"]["state"] == "withdrawn"
+    assert marketing["sms"]["notice_version"] == "2026-11"
+
+
+def test_a_withdrawal_needs_a_known_member_and_a_purpose(hq: Hq) -> None:
+    shopper = Shopper(Till(hq))
+    assert withdraw(hq, str(uuid.uuid4()), "marketing").status_code == 404
+    for purpose in ("newsletter", ""):
+        answer = withdraw(hq, shopper.member, purpose)
+        assert answer.status_code == 422, answer.text
+    assert withdraw(hq, shopper.member, "marketing", by="x" * 65).status_code == 422
+    erased = hq.admin_post(f"/v1/admin/customers/{shopper.member}/erase")
+    assert erased.status_code == 200
+    assert withdraw(hq, shopper.member, "marketing").status_code == 404
 
 
 # ---------------------------------------------------------------- paging and resets
@@ -346,16 +393,23 @@ def test_binding_refuses_unknown_members_taken_tags_and_values_that_are_no_tags(
         ("get", "/tags"),
         ("delete", f"/tags/{'0' * 64}"),
         ("post", "/erase"),
+        ("post", "/consents/withdraw"),
     ],
 )
-def test_binding_and_erasure_need_the_admin_token(hq: Hq, method: str, path: str) -> None:
+def test_binding_erasure_and_withdrawal_need_the_admin_token(
+    hq: Hq, method: str, path: str
+) -> None:
     till = Till(hq)
     kiosk = till.kiosk
     shopper = Shopper(till)
     url = f"{hq.base_url}/v1/admin/customers/{shopper.member}{path}"
     for headers in ({}, {"Authorization": f"Bearer {kiosk.token}"}):
         answer = requests.request(
-            method, url, json={"kind": "rfid", "value": new_fob()}, headers=headers, timeout=10
+            method,
+            url,
+            json={"kind": "rfid", "value": new_fob(), "purpose": "recognition"},
+            headers=headers,
+            timeout=10,
         )
         assert answer.status_code == 401
 

@@ -79,7 +79,7 @@ def directory(directory_path: Path, feed_sync: FeedSync) -> Iterator[MemberDirec
         yield opened
 
 
-@pytest.mark.parametrize("how", ["withdrawal", "erasure"])
+@pytest.mark.parametrize("how", ["withdrawal", "withdrawal by phone", "erasure"])
 def test_a_member_who_leaves_at_hq_leaves_the_kiosks_directory_on_its_next_sync(
     hq: Hq, feed_sync: FeedSync, directory: MemberDirectory, how: str
 ) -> None:
@@ -93,6 +93,12 @@ def test_a_member_who_leaves_at_hq_leaves_the_kiosks_directory_on_its_next_sync(
 
     if how == "withdrawal":
         member.consent(given=False)  # at another kiosk, in another store
+    elif how == "withdrawal by phone":  # staff record it at HQ
+        withdrawn = hq.admin_post(
+            f"/v1/admin/customers/{member.member}/consents/withdraw",
+            {"purpose": "recognition", "by": "hotline-7"},
+        )
+        assert withdrawn.status_code == 200, withdrawn.text
     else:
         erased = hq.admin_post(f"/v1/admin/customers/{member.member}/erase")
         assert erased.status_code == 200

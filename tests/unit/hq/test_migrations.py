@@ -9,7 +9,8 @@ from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Column, Integer, MetaData, Table, inspect, select, text
 
-from hq.db import Database, customers, kiosks, member_ids, metadata
+from hq.crm import erasure
+from hq.db import Database, consents, customers, erased_members, kiosks, member_ids, metadata
 from hq.migrations import HEAD_REVISION, SCRIPT_LOCATION, alembic_config, current_revision, migrate
 
 
@@ -27,7 +28,7 @@ def test_migrating_a_fresh_database_creates_every_table_at_the_newest_revision(
         database.dispose()
     assert tables == set(metadata.tables) | {"alembic_version"}
     head = ScriptDirectory.from_config(alembic_config(database_url)).get_current_head()
-    assert current == head == HEAD_REVISION == "0004"
+    assert current == head == HEAD_REVISION == "0005"
 
 
 def test_the_migrated_schema_matches_the_tables_hq_uses(database_url: str) -> None:
@@ -188,3 +189,39 @@ def test_downgrading_from_the_coupons_revision_leaves_the_recognition_schema(
     assert "coupons_issued" not in tables
     assert "tag_bindings" in tables
     assert "kiosk_no" not in kiosk_columns
+
+
+def test_upgrading_keeps_erasures_by_hash_only_and_marks_earlier_consents_as_kiosks(
+    database_url: str,
+) -> None:
+    erased = "0b7e6c1a-3f8e-4d2a-9c1b-7a5e2f4d8c90"
+    database = Database(database_url)
+    try:
+        _upgrade_to(database, database_url, "0004")
+        with database.engine.begin() as connection:
+            connection.execute(
+                text(
+                    "INSERT INTO erased_members (member_id, erased_at)"
+                    " VALUES (:member, '2026-11-23 09:00:00')"
+                ),
+                {"member": erased},
+            )
+            connection.execute(
+                text(
+                    "INSERT INTO consents (event_id, member_id, purpose, notice_version,"
+                    " notice_sha256, given, store_id, kiosk_id, occurred_at) VALUES"
+                    " ('e1', 'm1', 'marketing', 'v1', :sha, true, 's', 'k',"
+                    " '2026-11-23 09:00:00')"
+                ),
+                {"sha": "5e" * 32},
+            )
+        migrate(database)
+        with database.read() as connection:
+            kept = connection.execute(select(erased_members.c.member_sha256)).scalars().all()
+            sources = connection.execute(select(consents.c.source)).scalars().all()
+            assert erasure.erased_among(connection, {erased, "another"}) == {erased}
+    finally:
+        database.dispose()
+    assert kept == [erasure.member_hash(erased)]
+    assert erased not in kept
+    assert sources == ["kiosk"]
