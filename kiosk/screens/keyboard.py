@@ -43,7 +43,9 @@ def render_in_software() -> None:
     measured ~120 MB less RSS under Mesa's llvmpipe). Takes effect only before the
     first Qt Quick window or widget is made, so it runs before the keyboard is.
     """
-    QQuickWindow.setGraphicsApi(QSGRendererInterface.GraphicsApi.Software)
+    software = QSGRendererInterface.GraphicsApi.Software
+    if QQuickWindow.graphicsApi() != software:  # once: Qt warns if asked again
+        QQuickWindow.setGraphicsApi(software)
 
 
 class Keyboard(QQuickWidget):
