@@ -189,4 +189,3 @@ def test_presses_count_after_qt_replaces_the_native_window(qtbot: QtBot, kiosk: 
     qtbot.waitExposed(window)
     with qtbot.waitSignal(window.touched, timeout=3000):
         x_tap(window.attract.join_button)
-
