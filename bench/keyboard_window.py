@@ -6,7 +6,8 @@ that process a tap on 注册会员 opens the age question, and the timer starts 
 已满 14 周岁, which brings the form and its keyboard; it stops when the keyboard's first
 frame has been painted with its keys laid out. Also reported: the kiosk window's X id
 before and after, which must not change (a change is a re-created window: a black
-frame and a lost tap). Needs DISPLAY (`./run bench` starts Xvfb); no target yet.
+frame and a lost tap), and the process's RSS with the keyboard up. Needs DISPLAY
+(`./run bench` starts Xvfb); no target yet.
 
     .venv/bin/python bench/keyboard_window.py [--runs 20]
 """
@@ -16,6 +17,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -84,10 +86,18 @@ def one_run(bundle: Path) -> dict[str, float]:
         result = {
             "ms": (painted[0] - tapped) * 1000,
             "window_recreated": float(int(window.winId()) != x_window),
+            "rss_mb": _rss_bytes() / 2**20,
         }
         app.removeEventFilter(spy)
         kiosk.close()
     return result
+
+
+def _rss_bytes() -> int:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) * 1024
+    raise RuntimeError("no VmRSS")
 
 
 def main() -> None:
@@ -104,6 +114,7 @@ def main() -> None:
     env = dict(os.environ, QT_QPA_PLATFORM="xcb", PYTHONPATH=str(ROOT))
     times: list[float] = []
     recreated = 0
+    rss: list[float] = []
     for _ in range(args.runs):
         out = subprocess.run(
             [sys.executable, __file__, "--child", str(bundle)],
@@ -116,7 +127,9 @@ def main() -> None:
         result = json.loads(out.stdout.strip().splitlines()[-1])
         times.append(result["ms"])
         recreated += int(result["window_recreated"])
+        rss.append(result["rss_mb"])
     print(summary("tap 已满 14 周岁 -> keyboard's first frame", times))
+    print(f"kiosk RSS with the keyboard on screen: median {statistics.median(rss):.0f} MB")
     print(f"kiosk window re-created when the keyboard appeared: {recreated} of {args.runs} runs")
 
 
