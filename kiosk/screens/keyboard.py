@@ -33,19 +33,19 @@ PANEL_WIDTH: Final = 1400  # px: keys ~125 x 90 px, larger than a thumb; 438 px 
 _LOCALES: Final = {Language.ZH_CN: "zh_CN", Language.EN: "en_US"}
 
 
-def render_in_software() -> None:
+def _render_in_software() -> None:
     """Have Qt Quick draw with the CPU into the window's own raster surface.
 
     With a GPU API, the first QQuickWidget in a window makes Qt switch that window to
     an OpenGL surface, which destroys and re-creates its native window: one black
     frame, a lost tap, and a new QWindow that the kiosk's touch watch is not on. The
-    keyboard is a few flat keys; drawing it in software needs no re-creation (and
-    measured ~120 MB less RSS under Mesa's llvmpipe). Takes effect only before the
-    first Qt Quick window or widget is made, so it runs before the keyboard is.
+    keyboard is a few flat keys; drawing it in software needs no re-creation, and
+    under Mesa's llvmpipe it measured ~120 MB less RSS and a first frame in half the
+    time (bench/keyboard_window.py). Takes effect only before the first Qt Quick window
+    or widget is made, so it runs as the keyboard is built.
     """
-    software = QSGRendererInterface.GraphicsApi.Software
-    if QQuickWindow.graphicsApi() != software:  # once: Qt warns if asked again
-        QQuickWindow.setGraphicsApi(software)
+    if QQuickWindow.sceneGraphBackend() != "software":  # once: Qt warns if asked again
+        QQuickWindow.setGraphicsApi(QSGRendererInterface.GraphicsApi.Software)
 
 
 class Keyboard(QQuickWidget):
@@ -53,7 +53,7 @@ class Keyboard(QQuickWidget):
 
     def __init__(self, user_data: Path) -> None:
         """`user_data`: a private directory for what Pinyin learns, emptied by `forget`."""
-        render_in_software()
+        _render_in_software()
         super().__init__()
         self._user_data = user_data
         self.setObjectName("Keyboard")
