@@ -1,4 +1,8 @@
-"""Every test runs headless and away from the real home directory."""
+"""Every test runs headless and away from the real home directory.
+
+Qt's platform is "offscreen" unless KIOSK_TEST_QT_PLATFORM says otherwise: tests/x11
+needs a real X server ("xcb"), and tests/e2e/test_x11.py runs it under its own Xvfb.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +11,10 @@ import tempfile
 from pathlib import Path
 
 _HOME = Path(tempfile.mkdtemp(prefix="kiosk-tests-home-"))
-os.environ["QT_QPA_PLATFORM"] = "offscreen"
+QT_PLATFORM = os.environ.get("KIOSK_TEST_QT_PLATFORM", "offscreen")
+os.environ["QT_QPA_PLATFORM"] = QT_PLATFORM
+# What only shows on a real window system (native windows re-created, X input).
+collect_ignore = [] if QT_PLATFORM == "xcb" else ["x11"]
 # As kiosk.app does before Qt starts: the on-screen keyboard is the input method.
 os.environ["QT_IM_MODULE"] = "qtvirtualkeyboard"
 os.environ["QT_VIRTUALKEYBOARD_DESKTOP_DISABLE"] = "1"

@@ -19,6 +19,7 @@ from typing import Any, Final, cast
 
 from PySide6.QtCore import Qt, QTimer, QUrl
 from PySide6.QtGui import QGuiApplication
+from PySide6.QtQuick import QQuickWindow, QSGRendererInterface
 from PySide6.QtQuickWidgets import QQuickWidget
 from PySide6.QtWidgets import QApplication, QLineEdit, QSizePolicy
 
@@ -32,11 +33,27 @@ PANEL_WIDTH: Final = 1400  # px: keys ~125 x 90 px, larger than a thumb; 438 px 
 _LOCALES: Final = {Language.ZH_CN: "zh_CN", Language.EN: "en_US"}
 
 
+def _render_in_software() -> None:
+    """Have Qt Quick draw with the CPU into the window's own raster surface.
+
+    With a GPU API, the first QQuickWidget in a window makes Qt switch that window to
+    an OpenGL surface, which destroys and re-creates its native window: one black
+    frame, a lost tap, and a new QWindow that the kiosk's touch watch is not on. The
+    keyboard is a few flat keys; drawing it in software needs no re-creation, and
+    under Mesa's llvmpipe it measured ~120 MB less RSS and a first frame in half the
+    time (bench/keyboard_window.py). Takes effect only before the first Qt Quick window
+    or widget is made, so it runs as the keyboard is built.
+    """
+    if QQuickWindow.sceneGraphBackend() != "software":  # once: Qt warns if asked again
+        QQuickWindow.setGraphicsApi(QSGRendererInterface.GraphicsApi.Software)
+
+
 class Keyboard(QQuickWidget):
     """The keyboard panel, as a widget the width of the screen."""
 
     def __init__(self, user_data: Path) -> None:
         """`user_data`: a private directory for what Pinyin learns, emptied by `forget`."""
+        _render_in_software()
         super().__init__()
         self._user_data = user_data
         self.setObjectName("Keyboard")

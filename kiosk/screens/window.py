@@ -81,6 +81,7 @@ class KioskWindow(QWidget):
         self._preload: list[tuple[Path, QSize]] = []  # started after the first frame
         self._make_handoff_qr: Callable[[], QImage | None] = lambda: None
         self._language = Language.ZH_CN
+        self._watching_touches = False
 
         self.attract = AttractScreen(slide_images)
         self.product = ProductScreen(images, pages.SHELF_SIZE, view_images)
@@ -294,9 +295,20 @@ class KioskWindow(QWidget):
         waits for the interpreter lock while any other thread computes.
         """
         self.winId()  # creates the native window, if show() has not yet
+        assert self.windowHandle() is not None, "a top-level widget has a window once winId() ran"
+        self._watching_touches = True
+        self._watch_window_handle()
+
+    def _watch_window_handle(self) -> None:
+        """Filter the native window the widget has now.
+
+        Qt may replace it (a new surface type, a new screen): the new QWindow must be
+        watched too, or no press would count again for the life of the process.
+        Installing on a window already watched only moves the filter to the front.
+        """
         handle = self.windowHandle()
-        assert handle is not None, "a top-level widget has a window once winId() ran"
-        handle.installEventFilter(self)
+        if handle is not None:
+            handle.installEventFilter(self)
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
         if event.type() in _TOUCH_EVENTS:
@@ -305,6 +317,8 @@ class KioskWindow(QWidget):
 
     def event(self, event: QEvent) -> bool:
         handled = super().event(event)
+        if event.type() == QEvent.Type.WinIdChange and self._watching_touches:
+            self._watch_window_handle()
         # The whole frame is painted once the window has handled its update request.
         if event.type() == QEvent.Type.UpdateRequest:
             self._report_first_paint()

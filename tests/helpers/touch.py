@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+
 from PySide6.QtCore import QPoint, Qt
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QWidget
@@ -37,3 +39,12 @@ def tap_when_placed(qtbot: QtBot, widget: QWidget) -> None:
 
     qtbot.waitUntil(placed, timeout=2000)
     tap(widget)
+
+
+def x_tap(widget: QWidget) -> None:
+    """Press and release on the centre of `widget` through the X server (XTest, by
+    xdotool), as a touchscreen's driver does: the event goes to whatever X window is
+    at that spot, and Qt learns of it only from there. Needs a real X display (tests/x11).
+    """
+    at = widget.mapToGlobal(widget.rect().center())
+    subprocess.run(["xdotool", "mousemove", str(at.x()), str(at.y()), "click", "1"], check=True)

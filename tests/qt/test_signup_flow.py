@@ -15,25 +15,23 @@ from pathlib import Path
 
 import pytest
 from helpers.bundles import sample_bundle
-from helpers.keyboard import pick_candidate, type_keys
+from helpers.keyboard import pick_candidate
+from helpers.signup import TAG_KEY, open_form, start_kiosk, type_into
 from helpers.touch import tap
 from PySide6.QtCore import QPoint
 from PySide6.QtWidgets import QApplication, QCheckBox
 from pytestqt.qtbot import QtBot
 
 from backend_client.crypto import PayloadCipher
-from backend_client.feed import FeedPage
-from backend_client.members import MEMBERS_FILE, MemberDirectory, tag_hash
+from backend_client.members import tag_hash
 from backend_client.outbox import Outbox
 from content.bundle import Bundle, load_bundle
 from content.model import ConsentPurpose, Language
 from devices.protocols.rfid import rfid_tag
 from devices.sim.rfid import RfidReaderSim
-from kiosk import theme
-from kiosk.app import Kiosk, KioskOptions, build
+from kiosk.app import Kiosk
 from kiosk.session import SessionConfig, SignupStep, SignupView
 
-TAG_KEY = bytes(range(32))
 NEW_FOB = 4_000_000_123
 
 
@@ -51,35 +49,6 @@ def reader(tmp_path: Path) -> Iterator[RfidReaderSim]:
     sim.stop()
 
 
-def start_kiosk(
-    qtbot: QtBot,
-    qapp: QApplication,
-    bundle: tuple[Path, Bundle],
-    tmp_path: Path,
-    *,
-    reader: RfidReaderSim | None = None,
-    session: SessionConfig | None = None,
-) -> Kiosk:
-    data = tmp_path / "data"
-    data.mkdir(exist_ok=True)
-    with MemberDirectory(data / MEMBERS_FILE) as directory:  # the chain's tag key, from HQ
-        directory.apply(FeedPage(1, False, True, TAG_KEY, (), ()))
-    qapp.setFont(theme.ui_font())
-    qapp.setStyleSheet(theme.STYLE_SHEET)
-    options = KioskOptions(
-        content=bundle[0],
-        data_dir=data,
-        rfid_port=None if reader is None else reader.port,
-        trace=tmp_path / "trace.jsonl",
-        session=session or SessionConfig(),
-    )
-    kiosk = build(options, qapp)
-    kiosk.window.resize(*theme.SCREEN_SIZE)
-    kiosk.window.show()
-    qtbot.waitExposed(kiosk.window)
-    return kiosk
-
-
 @pytest.fixture
 def kiosk(
     qtbot: QtBot, qapp: QApplication, bundle: tuple[Path, Bundle], tmp_path: Path
@@ -94,27 +63,6 @@ def outbox_records(kiosk: Kiosk, data: Path) -> list[dict[str, object]]:
     cipher = PayloadCipher.from_key_file(data / "outbox.key")
     with Outbox(data / "outbox.sqlite3", cipher=cipher) as outbox:
         return [{"kind": r.kind, **r.payload} for r in outbox.read_batch(limit=500).records]
-
-
-def open_form(qtbot: QtBot, kiosk: Kiosk) -> None:
-    window = kiosk.window
-    tap(window.attract.join_button)
-    qtbot.waitUntil(window.signup.isVisible, timeout=2000)
-    tap(window.signup.age_yes)
-    qtbot.waitUntil(window.signup.phone.edit.isVisible, timeout=2000)
-    keyboard = window.signup.keyboard
-    assert keyboard is not None
-    assert keyboard.ready
-    qtbot.waitUntil(keyboard.isVisible, timeout=2000)
-
-
-def type_into(qtbot: QtBot, kiosk: Kiosk, field_name: str, keys: str) -> None:
-    field = getattr(kiosk.window.signup, field_name)
-    tap(field.edit)
-    qtbot.waitUntil(field.edit.hasFocus, timeout=1000)
-    keyboard = kiosk.window.signup.keyboard
-    assert keyboard is not None
-    type_keys(qtbot, keyboard, keys)
 
 
 def tick(kiosk: Kiosk, *purposes: ConsentPurpose) -> None:
