@@ -21,9 +21,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
 
-from PIL import Image, ImageOps, UnidentifiedImageError
 from PySide6.QtCore import QObject, QSize, Signal
 from PySide6.QtGui import QImage
+
+from content.pictures import PictureError, decode
 
 log = logging.getLogger("kiosk.images")
 
@@ -127,13 +128,11 @@ def _key(path: Path, box: QSize) -> CacheKey:
 
 def _decode(path: Path, box: QSize) -> _Pixels:
     try:
-        with Image.open(path) as source:
-            picture = ImageOps.exif_transpose(source).convert("RGBA")
-    except (OSError, UnidentifiedImageError, ValueError) as error:
+        picture = decode(path, (max(box.width(), 1), max(box.height(), 1)))
+    except PictureError as error:
         # A broken picture must not break the screen: an empty image draws as nothing.
-        log.warning("cannot decode %s: %s", path.name, error)
+        log.warning("cannot show %s: %s", path.name, error)
         return _Pixels(b"", 0, 0)
-    picture.thumbnail((box.width(), box.height()), Image.Resampling.LANCZOS)
     return _Pixels(picture.tobytes(), picture.width, picture.height)
 
 
