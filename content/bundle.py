@@ -19,8 +19,9 @@ import stat
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from io import BufferedReader
 from pathlib import Path
-from typing import BinaryIO, Final, TypeVar
+from typing import Final, TypeVar
 
 from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
@@ -248,7 +249,7 @@ class BundleFiles:
         return _regular_size(info)
 
     @contextmanager
-    def open(self, path: str) -> Iterator[tuple[BinaryIO, int]]:
+    def open(self, path: str) -> Iterator[tuple[BufferedReader, int]]:
         """The regular file `path` open for reading, and its size."""
         folder, name = self._split(path)
         try:
@@ -285,7 +286,9 @@ class BundleFiles:
                 raise
             except OSError as exc:
                 # O_DIRECTORY | O_NOFOLLOW says ENOTDIR for a link and a file alike.
-                linked = stat.S_ISLNK(os.stat(name, dir_fd=parent_fd, follow_symlinks=False).st_mode)
+                linked = stat.S_ISLNK(
+                    os.stat(name, dir_fd=parent_fd, follow_symlinks=False).st_mode
+                )
                 raise _entry_error(exc, folder, linked=linked) from None
             self._folders[folder] = fd
         return fd
@@ -517,7 +520,7 @@ def _check_assets(
 
 
 def _compare(
-    entry: AssetEntry, size: int, verify_hashes: bool, content: bytes | BinaryIO
+    entry: AssetEntry, size: int, verify_hashes: bool, content: bytes | BufferedReader
 ) -> list[BundleProblem]:
     if size != entry.size:
         return [
@@ -537,7 +540,7 @@ def _compare(
     return []
 
 
-def _sha256(content: bytes | BinaryIO) -> str:
+def _sha256(content: bytes | BufferedReader) -> str:
     if isinstance(content, bytes):
         return hashlib.sha256(content).hexdigest()
     return hashlib.file_digest(content, "sha256").hexdigest()  # reads in chunks

@@ -555,7 +555,9 @@ class CouponCampaigns(_Frozen):
 class Prize(_Frozen):
     id: Slug
     campaign: str  # coupon campaign id won
-    chance: Annotated[Decimal, _exact_decimal(None)] = Field(gt=0, le=1)  # Decimal: chances must add up exactly
+    chance: Annotated[Decimal, _exact_decimal(None)] = Field(
+        gt=0, le=1
+    )  # Decimal: chances must add up exactly
     daily_cap: int = Field(ge=0)  # wins per local day on this kiosk
 
 

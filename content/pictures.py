@@ -16,7 +16,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Final
 
-from PIL import Image, ImageOps
+from PIL import Image, ImageOps, UnidentifiedImageError
 
 # An 8K poster (7680 × 4320); the kiosk's screen is 1920 × 1080. Decoding one this
 # size costs about 130 MB as RGBA at most, and Pillow's own decompression-bomb
@@ -90,7 +90,7 @@ def _orientation(source: Image.Image) -> int:
 
 
 def _reason(error: Exception) -> str:
-    if isinstance(error, Image.UnidentifiedImageError):
+    if isinstance(error, UnidentifiedImageError):
         return f"is not a {' or '.join(FORMATS)} picture"
     if isinstance(error, MemoryError):
         return "needs more memory than the kiosk has"
