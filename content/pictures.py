@@ -13,6 +13,7 @@ and the content store decodes every picture once when it installs a release.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Final
 
@@ -31,6 +32,7 @@ _CHECK_BOX: Final = (1, 1)
 # EXIF orientations that turn the picture a quarter: the box to fit is turned too.
 _QUARTER_TURNS: Final = frozenset({5, 6, 7, 8})
 _ORIENTATION_TAG: Final = 0x0112
+_BOMB_PIXELS: Final = re.compile(r"\((\d+) pixels\)")  # in Pillow's message
 
 
 class PictureError(Exception):
@@ -72,14 +74,21 @@ def check(path: Path) -> None:
 def _open(path: Path) -> Image.Image:
     try:
         source = Image.open(path, formats=FORMATS)
-    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-        # Pillow's own limit is far above ours; say it in our words.
-        raise PictureError(f"has more than {MAX_PIXELS:,} pixels") from None
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as error:
+        # Pillow's own limit (a warning above 89 million pixels, an error above
+        # twice that) is far above ours: say it in our words, with its count.
+        found = _BOMB_PIXELS.search(str(error))
+        pixels = f"{int(found[1]):,}" if found else f"more than {MAX_PIXELS:,}"
+        raise PictureError(_too_large(pixels)) from None
     width, height = source.size
     if width * height > MAX_PIXELS:
         source.close()
-        raise PictureError(f"is {width} × {height} pixels; at most {MAX_PIXELS:,} are allowed")
+        raise PictureError(_too_large(f"{width * height:,} ({width} × {height})"))
     return source
+
+
+def _too_large(pixels: str) -> str:
+    return f"has {pixels} pixels; at most {MAX_PIXELS:,} are allowed"
 
 
 def _orientation(source: Image.Image) -> int:
