@@ -157,6 +157,7 @@ class ContentStore:
                         exc.problems[0],
                     )
                     raise
+                _sync_tree(staging)  # only now: a refused copy is not worth the disk's time
                 if target.exists():  # a damaged copy of this release: replace it
                     self._discard(target)
                 staging.rename(target)
@@ -342,8 +343,6 @@ class ContentStore:
             if data is None or parse_document(Manifest, data) != manifest:
                 raise BundleError([BundleProblem(MANIFEST, "", "changed while being installed")])
             _write_synced(staging / MANIFEST, data)
-            for directory in [*(p for p in staging.rglob("*") if p.is_dir()), staging]:
-                _fsync_dir(directory)
         except BaseException:
             shutil.rmtree(staging, ignore_errors=True)
             raise
@@ -435,9 +434,21 @@ def _copy_file(reader: BufferedReader, target: Path) -> tuple[str, int]:
             digest.update(chunk)
             writer.write(chunk)
             size += len(chunk)
-        writer.flush()
-        os.fsync(writer.fileno())
-    return digest.hexdigest(), size
+    return digest.hexdigest(), size  # flushed to disk by _sync_tree, once it is worth keeping
+
+
+def _sync_tree(folder: Path) -> None:
+    """Flush every file and folder under `folder` to disk (after the pictures passed)."""
+    for path in folder.rglob("*"):
+        if path.is_dir():
+            _fsync_dir(path)
+        else:
+            fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+    _fsync_dir(folder)
 
 
 def _write_synced(path: Path, data: bytes) -> None:
