@@ -5,7 +5,9 @@ cabinet (and their recommendations) are decoded in the background after start.
 A picture that is not ready when asked for is decoded on the spot: the shopper
 sees the real picture on first paint, never a placeholder.
 
-The background thread decodes with Pillow and hands over plain RGBA bytes; the
+The background thread decodes with Pillow (through `content.pictures`: bounded in
+pixels, decoded near the size shown; a picture that cannot be shown draws as
+nothing and is logged, it never raises) and hands over plain RGBA bytes; the
 QImage is made on the GUI thread, so no Qt object is touched off it: PySide6
 has had reference-count bugs with busy Python threads (6.12 aborts with
 "deallocating None"; see pyproject.toml), and one thread for Qt keeps us clear.
