@@ -21,6 +21,7 @@ import os
 import shutil
 import struct
 import tempfile
+import threading
 import zlib
 from collections.abc import Callable
 from pathlib import Path
@@ -219,3 +220,24 @@ BAD_BUNDLES: Final[dict[str, Callable[[Path], object]]] = {
         b, "planogram.json", lambda doc: doc["slots"][0].update(slot="1")
     ),
 }
+
+
+def without_waiting_on(fifo: Path, call: Callable[[], object], timeout: float = 60) -> object:
+    """`call()`'s result or exception; a test failure if it is still waiting on `fifo` after
+    `timeout` (the FIFO is then fed an end of file, so the stuck call returns and the test ends)."""
+    outcome: list[object] = []
+
+    def run() -> None:
+        try:
+            outcome.append(call())
+        except Exception as error:  # handed to the test
+            outcome.append(error)
+
+    worker = threading.Thread(target=run, daemon=True)
+    worker.start()
+    worker.join(timeout)
+    if worker.is_alive():
+        os.close(os.open(fifo, os.O_WRONLY | os.O_NONBLOCK))  # a writer that says nothing
+        worker.join(timeout)
+        raise AssertionError(f"waited on the FIFO {fifo.name} for {timeout:.0f} s")
+    return outcome[0]
