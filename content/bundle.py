@@ -10,6 +10,7 @@ and raises one `BundleError`, so whoever publishes content fixes it in one go.
 
 from __future__ import annotations
 
+import errno
 import gc
 import hashlib
 import os
@@ -18,6 +19,7 @@ import stat
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from io import BufferedReader
 from pathlib import Path
 from typing import Final, TypeVar
 
@@ -28,6 +30,7 @@ from content.model import (
     ASSET_PATH_PATTERN,
     SKU_PATTERN,
     SLUG_PATTERN,
+    TEXT_PATTERN,
     AssetEntry,
     Catalog,
     ConsentNotice,
@@ -60,6 +63,15 @@ PRIZES: Final = "prizes.json"
 # Absent means none: no sign-up, no surveys, no coupons, no draws. When
 # present they must be listed in the manifest like the others.
 OPTIONAL_DOCUMENTS: Final = (NOTICES, SURVEYS, COUPONS, PRIZES)
+# A 10,000-product catalog is about 10 MB. A document is read whole before it is
+# parsed, so its size is checked first: a sparse 8 GiB file is refused, not read.
+DOCUMENT_MAX_BYTES: Final = 64 * 1024 * 1024
+
+# Entries are opened one path component at a time, none of them followed if it is
+# a link (a link could name any file on the kiosk), and without blocking: opening
+# a FIFO for reading would wait for a writer that never comes.
+_DIR_FLAGS: Final = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
+_FILE_FLAGS: Final = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
 
 # str(BundleError) is read in logs and on the attendant screen; the full list
 # stays available in `.problems`.
@@ -79,6 +91,7 @@ _PATTERN_HINTS: Final = {
         "must be a relative path inside the bundle: letters, digits, '.', '_', '-' and '/',"
         " with no empty, '.' or '..' parts"
     ),
+    TEXT_PATTERN: "must not contain NUL characters",
 }
 
 _M = TypeVar("_M", bound=BaseModel)
@@ -193,6 +206,109 @@ class Bundle:
             raise KeyError(f"{path!r} is not an asset of release {self.release}")
         return self.root / path
 
+    def pictures(self) -> list[str]:
+        """Every picture the catalog and the playlist show, each once, in bundle order."""
+        named = [image for product in self.catalog.products for image in product.images]
+        named += [item.image for item in self.playlist.items]
+        return list(dict.fromkeys(named))
+
+
+class EntryError(Exception):
+    """A bundle entry that is not a regular file inside the bundle; says what it is instead."""
+
+
+class BundleFiles:
+    """The files of a bundle directory, opened without following links or blocking.
+
+    docs/bundle.md: every entry is a regular file, not a link. Each folder on the
+    way is opened with O_NOFOLLOW too, so `images -> /etc` is refused like a linked
+    file. Use as a context manager; folders stay open until it closes.
+    FileNotFoundError is raised as is (callers word "missing" themselves).
+    """
+
+    def __init__(self, root: Path) -> None:
+        self._folders = {"": os.open(root, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)}
+
+    def __enter__(self) -> BundleFiles:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        for fd in self._folders.values():
+            os.close(fd)
+        self._folders.clear()
+
+    def size(self, path: str) -> int:
+        """Size of the regular file `path` (bundle-relative), from its directory entry."""
+        folder, name = self._split(path)
+        try:
+            info = os.stat(name, dir_fd=folder, follow_symlinks=False)
+        except FileNotFoundError:
+            raise
+        except OSError as exc:
+            raise EntryError(f"cannot be read: {exc.strerror}") from None
+        return _regular_size(info)
+
+    @contextmanager
+    def open(self, path: str) -> Iterator[tuple[BufferedReader, int]]:
+        """The regular file `path` open for reading, and its size."""
+        folder, name = self._split(path)
+        try:
+            fd = os.open(name, _FILE_FLAGS, dir_fd=folder)
+        except FileNotFoundError:
+            raise
+        except OSError as exc:
+            raise _entry_error(exc, None, linked=exc.errno == errno.ELOOP) from None
+        with os.fdopen(fd, "rb") as file:
+            yield file, _regular_size(os.fstat(fd))
+
+    def read(self, path: str, limit: int) -> bytes:
+        """The whole of `path`, refused unread when it is larger than `limit` bytes."""
+        with self.open(path) as (file, size):
+            if size > limit:
+                raise EntryError(f"is {size:,} bytes; a document may have at most {limit:,}")
+            data = file.read(size + 1)
+        if len(data) != size:
+            raise EntryError("changed while being read")
+        return data
+
+    def _split(self, path: str) -> tuple[int, str]:
+        folder, _, name = path.rpartition("/")
+        return self._folder(folder), name
+
+    def _folder(self, folder: str) -> int:
+        fd = self._folders.get(folder)
+        if fd is None:
+            parent, _, name = folder.rpartition("/")
+            parent_fd = self._folder(parent)
+            try:
+                fd = os.open(name, _DIR_FLAGS, dir_fd=parent_fd)
+            except FileNotFoundError:
+                raise
+            except OSError as exc:
+                # O_DIRECTORY | O_NOFOLLOW says ENOTDIR for a link and a file alike.
+                linked = stat.S_ISLNK(
+                    os.stat(name, dir_fd=parent_fd, follow_symlinks=False).st_mode
+                )
+                raise _entry_error(exc, folder, linked=linked) from None
+            self._folders[folder] = fd
+        return fd
+
+
+def _entry_error(error: OSError, folder: str | None, *, linked: bool) -> EntryError:
+    """`folder`: the folder on the entry's way that failed; None for the entry itself."""
+    if linked:  # O_NOFOLLOW met a link
+        where = "is" if folder is None else f"is in {folder}, which is"
+        return EntryError(f"{where} a symbolic link; every entry must be a regular file")
+    return EntryError(f"cannot be read: {error.strerror}")
+
+
+def _regular_size(info: os.stat_result) -> int:
+    if stat.S_ISLNK(info.st_mode):
+        raise EntryError("is a symbolic link; every entry must be a regular file")  # lstat
+    if not stat.S_ISREG(info.st_mode):
+        raise EntryError("is not a regular file")  # a FIFO, a device, a folder
+    return info.st_size
+
 
 def load_bundle(root: Path, *, verify_hashes: bool = True) -> Bundle:
     """Load and validate the bundle in `root`, or raise BundleError listing every problem.
@@ -203,8 +319,8 @@ def load_bundle(root: Path, *, verify_hashes: bool = True) -> Bundle:
     root = root.absolute()
     if not root.is_dir():
         raise BundleError([BundleProblem(str(root), "", "bundle directory is missing")])
-    with _collector_paused():
-        return _load(root, verify_hashes=verify_hashes)
+    with _collector_paused(), BundleFiles(root) as files:
+        return _load(root, files, verify_hashes=verify_hashes)
 
 
 @contextmanager
@@ -224,11 +340,11 @@ def _collector_paused() -> Iterator[None]:
             gc.enable()
 
 
-def _load(root: Path, *, verify_hashes: bool) -> Bundle:
+def _load(root: Path, files: BundleFiles, *, verify_hashes: bool) -> Bundle:
     problems: list[BundleProblem] = []
 
     manifest = _read_document(
-        root, MANIFEST, Manifest, listed=None, verify_hashes=verify_hashes, problems=problems
+        files, MANIFEST, Manifest, listed=None, verify_hashes=verify_hashes, problems=problems
     )
     if manifest is None and any(
         p.file == MANIFEST and p.field == "schema_version" for p in problems
@@ -239,7 +355,7 @@ def _load(root: Path, *, verify_hashes: bool) -> Bundle:
 
     def read_document(name: str, model: type[_M]) -> _M | None:
         return _read_document(
-            root, name, model, listed=listed, verify_hashes=verify_hashes, problems=problems
+            files, name, model, listed=listed, verify_hashes=verify_hashes, problems=problems
         )
 
     catalog = read_document(CATALOG, Catalog)
@@ -249,7 +365,7 @@ def _load(root: Path, *, verify_hashes: bool) -> Bundle:
     present = {
         name
         for name in OPTIONAL_DOCUMENTS
-        if (root / name).exists() or (listed is not None and name in listed)
+        if os.path.lexists(root / name) or (listed is not None and name in listed)
     }
     notices = read_document(NOTICES, Notices) if NOTICES in present else None
     surveys = read_document(SURVEYS, Surveys) if SURVEYS in present else None
@@ -257,7 +373,7 @@ def _load(root: Path, *, verify_hashes: bool) -> Bundle:
     prizes = read_document(PRIZES, PrizeDraws) if PRIZES in present else None
 
     if listed is not None:
-        _check_assets(root, listed, verify_hashes, problems)
+        _check_assets(files, listed, verify_hashes, problems)
         _check_images_listed(catalog, playlist, listed, problems)
     if catalog is not None:
         _check_skus_exist(catalog, planogram, recommendations, problems)
@@ -303,7 +419,7 @@ def field_path(loc: Sequence[str | int]) -> str:
 
 
 def _read_document(
-    root: Path,
+    files: BundleFiles,
     name: str,
     model: type[_M],
     *,
@@ -312,15 +428,15 @@ def _read_document(
     problems: list[BundleProblem],
 ) -> _M | None:
     try:
-        data = (root / name).read_bytes()
+        data = files.read(name, DOCUMENT_MAX_BYTES)
     except FileNotFoundError:
         if name in OPTIONAL_DOCUMENTS:  # only read when listed or there
             problems.append(BundleProblem(name, "", f"is listed in {MANIFEST} but missing"))
         else:
             problems.append(BundleProblem(name, "", "file is missing"))
         return None
-    except OSError as exc:
-        problems.append(BundleProblem(name, "", f"cannot be read: {exc.strerror}"))
+    except EntryError as exc:
+        problems.append(BundleProblem(name, "", str(exc)))
         return None
     if listed is not None:
         # The bytes are in hand: check them here rather than reading the file twice.
@@ -330,11 +446,20 @@ def _read_document(
         else:
             problems.extend(_compare(entry, len(data), verify_hashes, data))
     try:
-        # Parsing JSON inside pydantic-core is much faster than json.loads + validate.
-        return model.model_validate_json(data)
+        return parse_document(model, data)
     except ValidationError as exc:
         problems.extend(_translate(name, exc.errors()))
         return None
+
+
+def parse_document(model: type[_M], data: bytes) -> _M:
+    """One JSON document of a bundle as `model`; ValidationError when it does not fit.
+
+    Strict: the formats are exact, so `"3"`, `2.0` or `true` is no integer and
+    `1` no boolean (docs/bundle.md). Parsing JSON inside pydantic-core is much
+    faster than json.loads + validate.
+    """
+    return model.model_validate_json(data, strict=True)
 
 
 def _translate(name: str, errors: list[ErrorDetails]) -> list[BundleProblem]:
@@ -374,7 +499,7 @@ def _listed_assets(manifest: Manifest, problems: list[BundleProblem]) -> dict[st
 
 
 def _check_assets(
-    root: Path,
+    files: BundleFiles,
     listed: Mapping[str, AssetEntry],
     verify_hashes: bool,
     problems: list[BundleProblem],
@@ -382,24 +507,20 @@ def _check_assets(
     for path, entry in listed.items():
         if path in DOCUMENTS or path in OPTIONAL_DOCUMENTS:
             continue  # checked from the bytes already read
-        full = root / path
         try:
-            info = os.lstat(full)
+            if verify_hashes:
+                with files.open(path) as (file, size):
+                    problems.extend(_compare(entry, size, verify_hashes, file))
+            else:  # a directory entry is enough for the size: much cheaper at start
+                problems.extend(_compare(entry, files.size(path), verify_hashes, b""))
         except FileNotFoundError:
             problems.append(BundleProblem(path, "", f"is listed in {MANIFEST} but missing"))
-            continue
-        except OSError as exc:
-            problems.append(BundleProblem(path, "", f"cannot be read: {exc.strerror}"))
-            continue
-        if not stat.S_ISREG(info.st_mode):
-            # lstat: a symlink could point anywhere, outside the bundle included.
-            problems.append(BundleProblem(path, "", "is not a regular file"))
-            continue
-        problems.extend(_compare(entry, info.st_size, verify_hashes, full))
+        except EntryError as exc:
+            problems.append(BundleProblem(path, "", str(exc)))
 
 
 def _compare(
-    entry: AssetEntry, size: int, verify_hashes: bool, content: bytes | Path
+    entry: AssetEntry, size: int, verify_hashes: bool, content: bytes | BufferedReader
 ) -> list[BundleProblem]:
     if size != entry.size:
         return [
@@ -419,11 +540,10 @@ def _compare(
     return []
 
 
-def _sha256(content: bytes | Path) -> str:
+def _sha256(content: bytes | BufferedReader) -> str:
     if isinstance(content, bytes):
         return hashlib.sha256(content).hexdigest()
-    with content.open("rb") as file:
-        return hashlib.file_digest(file, "sha256").hexdigest()  # reads in chunks
+    return hashlib.file_digest(content, "sha256").hexdigest()  # reads in chunks
 
 
 def _check_images_listed(

@@ -9,6 +9,7 @@ a document is an error, not silently ignored.
 from __future__ import annotations
 
 import enum
+import re
 from collections.abc import Hashable, Iterable
 from datetime import datetime
 from decimal import Decimal
@@ -17,9 +18,11 @@ from typing import Annotated, Final
 from pydantic import (
     AfterValidator,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     StringConstraints,
+    ValidationInfo,
     model_validator,
 )
 
@@ -40,13 +43,27 @@ AssetPath = Annotated[str, StringConstraints(pattern=ASSET_PATH_PATTERN, max_len
 Sha256 = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]
 
 
-def _check_iso_datetime(value: str) -> str:
+# Exactly the documented shape: date, "T", hours and minutes (seconds, fraction and
+# offset optional), ASCII digits. datetime.fromisoformat alone would also take a
+# bare date (midnight), "2025-06-18 09" or other digits.
+_DATETIME_SHAPE: Final = re.compile(
+    r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}(?::[0-9]{2}(?:\.[0-9]{1,6})?)?"
+    r"(?:Z|[+-][0-9]{2}:[0-9]{2})?"
+)
+
+
+def _parse_datetime(value: str) -> datetime | None:
+    if not _DATETIME_SHAPE.fullmatch(value):
+        return None
     try:
-        datetime.fromisoformat(value)
-    except ValueError:
-        raise ValueError(
-            "must be an ISO 8601 date and time, e.g. 2025-06-18T09:30:00+08:00"
-        ) from None
+        return datetime.fromisoformat(value)
+    except ValueError:  # the right shape, but e.g. month 13
+        return None
+
+
+def _check_iso_datetime(value: str) -> str:
+    if _parse_datetime(value) is None:
+        raise ValueError("must be an ISO 8601 date and time, e.g. 2025-06-18T09:30:00+08:00")
     return value
 
 
@@ -57,10 +74,7 @@ def _check_zoned_datetime(value: str) -> str:
     # Campaigns and draws open and close at an instant every kiosk must agree
     # on, and kiosks compare them with an aware `now`: a bare local time is
     # ambiguous and would not even compare.
-    try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError:
-        parsed = None
+    parsed = _parse_datetime(value)
     if parsed is None or parsed.utcoffset() is None:
         raise ValueError(
             "must be an ISO 8601 date and time with a UTC offset, e.g. 2025-06-18T09:30:00+08:00"
@@ -70,6 +84,40 @@ def _check_zoned_datetime(value: str) -> str:
 
 # IsoDateTime that must carry its UTC offset ("+08:00" or "Z").
 ZonedDateTime = Annotated[str, AfterValidator(_check_zoned_datetime)]
+
+TEXT_PATTERN: Final = r"^[^\x00]*$"
+# Shown text: a NUL would cut it short in Qt and in C libraries on the way.
+Text = Annotated[str, StringConstraints(pattern=TEXT_PATTERN)]
+
+# A minus sign passes here so that the range check can say what is wrong.
+DECIMAL_PATTERN: Final = r"^-?[0-9]+(?:\.[0-9]+)?$"
+_DECIMAL_SHAPE: Final = re.compile(DECIMAL_PATTERN)
+
+
+def _exact_decimal(places: int | None) -> BeforeValidator:
+    """A decimal written as a JSON string of ASCII digits, e.g. "4999.00".
+
+    Decimal() alone also takes " 1.00", "1_000.00", Arabic-Indic digits, "1e3"
+    and JSON numbers (binary floats): money and chances are exact or refused.
+    """
+
+    def check(value: object, info: ValidationInfo) -> object:
+        if info.mode == "python" and isinstance(value, Decimal):
+            return value  # built in code, not read from a document
+        if not isinstance(value, str) or not _DECIMAL_SHAPE.fullmatch(value):
+            example = "4999.00" if places == 2 else "0.05"
+            raise ValueError(f'must be a decimal number in a string, like "{example}"')
+        decimals = len(value.partition(".")[2])
+        if places is not None and decimals != places and not value.startswith("-"):
+            raise ValueError(f"must have exactly {places} decimals")
+        return Decimal(value)
+
+    # What the JSON schema tells publishers: the plain shape, without the minus sign.
+    shape = rf"^[0-9]+\.[0-9]{{{places}}}$" if places is not None else r"^[0-9]+(?:\.[0-9]+)?$"
+    return BeforeValidator(
+        check, json_schema_input_type=Annotated[str, StringConstraints(pattern=shape)]
+    )
+
 
 SLUG_PATTERN: Final = r"^[a-z0-9][a-z0-9_-]{0,39}$"
 # An id a publisher chooses (survey, question, choice, campaign, draw, prize):
@@ -104,15 +152,15 @@ class _Frozen(BaseModel):
 
 
 class LocalizedText(_Frozen):
-    zh_cn: str = Field(alias="zh-CN", min_length=1)
-    en: str = Field(min_length=1)
+    zh_cn: Text = Field(alias="zh-CN", min_length=1)
+    en: Text = Field(min_length=1)
 
     def get(self, language: Language) -> str:
         return self.zh_cn if language is Language.ZH_CN else self.en
 
 
 class Money(_Frozen):
-    amount: Decimal = Field(ge=0, max_digits=12, decimal_places=2)
+    amount: Annotated[Decimal, _exact_decimal(2)] = Field(ge=0, max_digits=12, decimal_places=2)
     currency: Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")] = "CNY"
 
 
@@ -120,28 +168,28 @@ class PhoneSpecs(_Frozen):
     """Key specs a shopper compares; units are fixed so screens can format them."""
 
     display_inches: float = Field(gt=0, lt=20)
-    display_type: str = Field(min_length=1)
+    display_type: Text = Field(min_length=1)
     refresh_hz: int = Field(gt=0, le=1000)
-    chipset: str = Field(min_length=1)
+    chipset: Text = Field(min_length=1)
     ram_gb: int = Field(gt=0, le=128)
     storage_gb: int = Field(gt=0, le=8192)
     main_camera_mp: int = Field(gt=0, le=1000)
     battery_mah: int = Field(gt=0, le=50000)
     charging_w: int = Field(gt=0, le=1000)
     weight_g: int = Field(gt=0, le=2000)
-    network: str = Field(min_length=1)
-    os: str = Field(min_length=1)
+    network: Text = Field(min_length=1)
+    os: Text = Field(min_length=1)
 
 
 class Product(_Frozen):
     sku: Sku
-    brand: str = Field(min_length=1)
+    brand: Text = Field(min_length=1)
     name: LocalizedText
     colour: LocalizedText
     price: Money
     specs: PhoneSpecs
     images: tuple[AssetPath, ...] = Field(min_length=1)
-    tags: tuple[str, ...] = ()
+    tags: tuple[Text, ...] = ()
     in_stock: bool = True
 
 
@@ -169,7 +217,7 @@ class SlotAssignment(_Frozen):
 class Planogram(_Frozen):
     """Which SKU sits on which pickup slot of this kiosk's cabinet."""
 
-    cabinet: str = Field(min_length=1)
+    cabinet: Text = Field(min_length=1)
     slots: tuple[SlotAssignment, ...]
 
     @model_validator(mode="after")
@@ -269,7 +317,7 @@ class ConsentNotice(_Frozen):
     """
 
     purpose: ConsentPurpose
-    version: str = Field(min_length=1, max_length=50)
+    version: Text = Field(min_length=1, max_length=50)
     label: LocalizedText
     text: Annotated[LocalizedText, AfterValidator(_check_notice_text)]
 
@@ -507,7 +555,9 @@ class CouponCampaigns(_Frozen):
 class Prize(_Frozen):
     id: Slug
     campaign: str  # coupon campaign id won
-    chance: Decimal = Field(gt=0, le=1)  # Decimal: chances must add up exactly
+    chance: Annotated[Decimal, _exact_decimal(None)] = Field(
+        gt=0, le=1
+    )  # Decimal: chances must add up exactly
     daily_cap: int = Field(ge=0)  # wins per local day on this kiosk
 
 

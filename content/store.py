@@ -3,6 +3,7 @@
 Layout under the store's root (e.g. `<data-dir>/content`):
 
     releases/<release>/   one directory per release, never changed after install
+                          (but for .pictures-ok / .pictures-refused, see below)
     releases/.tmp-*       an install or removal in progress; cleared by the next one
     current               symlink to releases/<release>, swapped with os.replace
     .lock                 flock, so two writers (updater, a tool) never interleave
@@ -11,6 +12,13 @@ A release is copied into a temporary directory, flushed to disk, renamed into
 place and only then made current, so a power cut leaves either the old or the
 new release active, never half of one. Install time (the order for rollback
 and pruning) is the release directory's mtime, set explicitly at install.
+
+Every picture is decoded once before a release is installed (`content.pictures`),
+so a picture the kiosk cannot show (too large, truncated, not a picture) refuses
+the release instead of failing on the shop floor; `.pictures-ok` in the release
+records it. A release installed before that check (no marker) is checked the
+first time it is loaded; if it fails it is marked `.pictures-refused` and passed
+over like a damaged one, for the last good release.
 """
 
 from __future__ import annotations
@@ -24,11 +32,25 @@ import secrets
 import shutil
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
+from dataclasses import dataclass
+from io import BufferedReader
 from pathlib import Path
 from typing import Final
 
-from content.bundle import MANIFEST, Bundle, BundleError, BundleProblem, load_bundle
+from content import pictures
+from content.bundle import (
+    DOCUMENT_MAX_BYTES,
+    MANIFEST,
+    Bundle,
+    BundleError,
+    BundleFiles,
+    BundleProblem,
+    EntryError,
+    load_bundle,
+    parse_document,
+)
 from content.model import Manifest
 
 _log = logging.getLogger("content.store")
@@ -39,6 +61,27 @@ _TMP_PREFIX: Final = ".tmp-"  # hidden: never taken for a release
 _LINK_PREFIX: Final = ".current-"
 _LOCK: Final = ".lock"
 _CHUNK: Final = 1 << 20  # 1 MiB: hashlib and the disk both like large reads
+PICTURES_OK: Final = ".pictures-ok"  # hidden: not a file of the bundle
+PICTURES_REFUSED: Final = ".pictures-refused"  # holds the problems found
+# Pillow decodes without the GIL: two cores, two pictures at a time.
+_PICTURE_WORKERS: Final = 2
+
+
+@dataclass(frozen=True, slots=True)
+class PassedOver:
+    """An installed release that cannot be shown, and why (for the log and the trace)."""
+
+    release: str
+    problems: int
+    first_problem: str
+
+
+@dataclass(frozen=True, slots=True)
+class Choice:
+    """The release to show, and the newer ones passed over to get to it."""
+
+    bundle: Bundle | None
+    passed_over: tuple[PassedOver, ...] = ()
 
 
 class ContentStore:
@@ -59,6 +102,10 @@ class ContentStore:
         problems or the same release is installed with other content; OSError
         when the disk fails (full, read-only).
         """
+        with self._locked():
+            # A writer killed mid-way (e.g. between making the new link and
+            # swapping it in) leaves hidden files; every install starts clean.
+            self._clear_leftovers()
         unchanged = self._current_if_same(source)
         if unchanged is not None:
             _log.info("Release %s is already installed and current", unchanged.release)
@@ -98,9 +145,19 @@ class ContentStore:
                     _log.info("Release %s was already installed; made it current again", release)
                 return installed
 
-            self._clear_leftovers()
             staging = self._copy(source, bundle.manifest)
             try:
+                try:
+                    _check_pictures(staging, bundle)
+                except BundleError as exc:
+                    _log.warning(
+                        "Not installing release %s: %d picture(s) cannot be shown; first: %s",
+                        release,
+                        len(exc.problems),
+                        exc.problems[0],
+                    )
+                    raise
+                _sync_tree(staging)  # only now: a refused copy is not worth the disk's time
                 if target.exists():  # a damaged copy of this release: replace it
                     self._discard(target)
                 staging.rename(target)
@@ -131,32 +188,38 @@ class ContentStore:
         name = self._current_name()
         if name is None:
             return None
-        try:
-            same = (source / MANIFEST).read_bytes() == (
-                self._releases / name / MANIFEST
-            ).read_bytes()
-        except OSError:
-            return None
+        ours = _read_manifest(self._releases / name)
+        same = ours is not None and _read_manifest(source) == ours
         return self._load(name) if same else None
 
     def current(self) -> Bundle | None:
+        """The release to show: `choose().bundle`."""
+        return self.choose().bundle
+
+    def choose(self) -> Choice:
         """The active release (sizes checked, not hashes, for a fast start).
 
-        If it is damaged, the newest other intact release is returned instead
-        (`current` itself is left alone); None when there is nothing usable.
+        If it is damaged or has a picture the kiosk cannot show, the newest
+        other good release is chosen instead (`current` itself is left alone)
+        and the ones passed over are named; no bundle when nothing is usable.
         """
         name = self._current_name()
         if name is None:
-            return None
-        bundle = self._load(name)
-        if bundle is not None:
-            return bundle
-        for other in reversed(self.releases()):
-            if other != name and (fallback := self._load(other)) is not None:
-                _log.warning("Showing release %s instead of damaged release %s", other, name)
-                return fallback
+            return Choice(None)
+        passed_over: list[PassedOver] = []
+        for candidate in [name, *(r for r in reversed(self.releases()) if r != name)]:
+            loaded = self._try_load(candidate)
+            if isinstance(loaded, Bundle):
+                if passed_over:
+                    _log.warning(
+                        "Showing release %s instead of release %s",
+                        candidate,
+                        passed_over[0].release,
+                    )
+                return Choice(loaded, tuple(passed_over))
+            passed_over.append(PassedOver(candidate, len(loaded.problems), str(loaded.problems[0])))
         _log.error("No usable content release")
-        return None
+        return Choice(None, tuple(passed_over))
 
     def releases(self) -> list[str]:
         """Installed releases, oldest install first."""
@@ -209,8 +272,24 @@ class ContentStore:
     # --- internals -------------------------------------------------------------------
 
     def _load(self, release: str) -> Bundle | None:
+        loaded = self._try_load(release)
+        return loaded if isinstance(loaded, Bundle) else None
+
+    def _try_load(self, release: str) -> Bundle | BundleError:
+        folder = self._releases / release
         try:
-            return load_bundle(self._releases / release, verify_hashes=False)
+            if (folder / PICTURES_REFUSED).exists():
+                raise BundleError(_refused_problems(folder / PICTURES_REFUSED))
+            bundle = load_bundle(folder, verify_hashes=False)
+            if not (folder / PICTURES_OK).exists():  # installed before pictures were checked
+                try:
+                    _check_pictures(folder, bundle)
+                except BundleError as exc:
+                    _write_synced(
+                        folder / PICTURES_REFUSED,
+                        "\n".join(str(p) for p in exc.problems).encode(),
+                    )
+                    raise
         except BundleError as exc:
             _log.error(
                 "Release %s is damaged: %d problem(s); first: %s",
@@ -218,7 +297,8 @@ class ContentStore:
                 len(exc.problems),
                 exc.problems[0],
             )
-            return None
+            return exc
+        return bundle
 
     def _current_name(self) -> str | None:
         try:
@@ -246,20 +326,23 @@ class ContentStore:
         staging = self._releases / f"{_TMP_PREFIX}{secrets.token_hex(6)}"
         staging.mkdir(parents=True)
         try:
-            for entry in manifest.assets:
-                target = staging / entry.path
-                target.parent.mkdir(parents=True, exist_ok=True)
-                digest, size = _copy_file(source / entry.path, target)
-                if (digest, size) != (entry.sha256, entry.size):
-                    raise BundleError(
-                        [BundleProblem(entry.path, "sha256", "changed while being installed")]
-                    )
-            data = (source / MANIFEST).read_bytes()
-            if Manifest.model_validate_json(data) != manifest:
+            with BundleFiles(source) as files:  # no links followed, as load_bundle
+                for entry in manifest.assets:
+                    target = staging / entry.path
+                    target.parent.mkdir(parents=True, exist_ok=True)
+                    try:
+                        with files.open(entry.path) as (reader, _):
+                            digest, size = _copy_file(reader, target)
+                    except (OSError, EntryError):
+                        digest, size = "", -1
+                    if (digest, size) != (entry.sha256, entry.size):
+                        raise BundleError(
+                            [BundleProblem(entry.path, "sha256", "changed while being installed")]
+                        )
+            data = _read_manifest(source)
+            if data is None or parse_document(Manifest, data) != manifest:
                 raise BundleError([BundleProblem(MANIFEST, "", "changed while being installed")])
             _write_synced(staging / MANIFEST, data)
-            for directory in [*(p for p in staging.rglob("*") if p.is_dir()), staging]:
-                _fsync_dir(directory)
         except BaseException:
             shutil.rmtree(staging, ignore_errors=True)
             raise
@@ -304,17 +387,68 @@ class ContentStore:
                 fcntl.flock(lock, fcntl.LOCK_UN)
 
 
-def _copy_file(source: Path, target: Path) -> tuple[str, int]:
+def _read_manifest(folder: Path) -> bytes | None:
+    """The manifest's bytes, or None if it cannot be read (missing, a link, a FIFO...)."""
+    try:
+        with BundleFiles(folder) as files:
+            return files.read(MANIFEST, DOCUMENT_MAX_BYTES)
+    except (OSError, EntryError):
+        return None
+
+
+def _check_pictures(folder: Path, bundle: Bundle) -> None:
+    """Decode every picture of the release in `folder` once; mark it good or raise BundleError."""
+    paths = bundle.pictures()
+
+    def check(path: str) -> BundleProblem | None:
+        try:
+            pictures.check(folder / path)
+        except pictures.PictureError as error:
+            return BundleProblem(path, "", f"picture {error}")
+        return None
+
+    with ThreadPoolExecutor(_PICTURE_WORKERS, thread_name_prefix="picture-check") as pool:
+        problems = [problem for problem in pool.map(check, paths) if problem is not None]
+    if problems:
+        raise BundleError(problems)
+    _write_synced(folder / PICTURES_OK, b"")
+
+
+def _refused_problems(marker: Path) -> list[BundleProblem]:
+    try:
+        lines = marker.read_text(encoding="utf-8").splitlines()
+    except OSError as exc:
+        lines = [f"{PICTURES_REFUSED}: cannot be read: {exc.strerror}"]
+    # Saved as "path: problem" lines (picture problems name no field).
+    parts = [line.partition(": ") for line in lines if ": " in line]
+    return [BundleProblem(path, "", problem) for path, _, problem in parts] or [
+        BundleProblem(PICTURES_REFUSED, "", "a picture cannot be shown")
+    ]
+
+
+def _copy_file(reader: BufferedReader, target: Path) -> tuple[str, int]:
     digest = hashlib.sha256()
     size = 0
-    with source.open("rb") as reader, target.open("wb") as writer:
+    with target.open("wb") as writer:
         while chunk := reader.read(_CHUNK):
             digest.update(chunk)
             writer.write(chunk)
             size += len(chunk)
-        writer.flush()
-        os.fsync(writer.fileno())
-    return digest.hexdigest(), size
+    return digest.hexdigest(), size  # flushed to disk by _sync_tree, once it is worth keeping
+
+
+def _sync_tree(folder: Path) -> None:
+    """Flush every file and folder under `folder` to disk (after the pictures passed)."""
+    for path in folder.rglob("*"):
+        if path.is_dir():
+            _fsync_dir(path)
+        else:
+            fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+    _fsync_dir(folder)
 
 
 def _write_synced(path: Path, data: bytes) -> None:

@@ -237,11 +237,31 @@ def load_content(store: ContentStore, source: Path | None, trace: Trace) -> Bund
             installed = store.install(source)
         except BundleError as error:
             log.error("content bundle %s refused:\n%s", source, error)
-            trace.emit("content", status="refused", problems=len(error.problems))
+            trace.emit(
+                "content",
+                status="refused",
+                problems=len(error.problems),
+                first_problem=str(error.problems[0]),
+            )
         else:
             trace.emit("content", status="installed", release=installed.release)
             return installed
-    bundle = store.current()
+    choice = store.choose()
+    for skipped in choice.passed_over:  # installed, but cannot be shown: say which and why
+        log.error(
+            "content release %s passed over: %d problem(s); first: %s",
+            skipped.release,
+            skipped.problems,
+            skipped.first_problem,
+        )
+        trace.emit(
+            "content",
+            status="passed-over",
+            release=skipped.release,
+            problems=skipped.problems,
+            first_problem=skipped.first_problem,
+        )
+    bundle = choice.bundle
     if bundle is None:
         log.error("no usable content bundle: showing the welcome screen only")
         trace.emit("content", status="none")

@@ -5,7 +5,9 @@ cabinet (and their recommendations) are decoded in the background after start.
 A picture that is not ready when asked for is decoded on the spot: the shopper
 sees the real picture on first paint, never a placeholder.
 
-The background thread decodes with Pillow and hands over plain RGBA bytes; the
+The background thread decodes with Pillow (through `content.pictures`: bounded in
+pixels, decoded near the size shown; a picture that cannot be shown draws as
+nothing and is logged, it never raises) and hands over plain RGBA bytes; the
 QImage is made on the GUI thread, so no Qt object is touched off it: PySide6
 has had reference-count bugs with busy Python threads (6.12 aborts with
 "deallocating None"; see pyproject.toml), and one thread for Qt keeps us clear.
@@ -21,9 +23,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
 
-from PIL import Image, ImageOps, UnidentifiedImageError
 from PySide6.QtCore import QObject, QSize, Signal
 from PySide6.QtGui import QImage
+
+from content.pictures import PictureError, decode
 
 log = logging.getLogger("kiosk.images")
 
@@ -127,13 +130,11 @@ def _key(path: Path, box: QSize) -> CacheKey:
 
 def _decode(path: Path, box: QSize) -> _Pixels:
     try:
-        with Image.open(path) as source:
-            picture = ImageOps.exif_transpose(source).convert("RGBA")
-    except (OSError, UnidentifiedImageError, ValueError) as error:
+        picture = decode(path, (max(box.width(), 1), max(box.height(), 1)))
+    except PictureError as error:
         # A broken picture must not break the screen: an empty image draws as nothing.
-        log.warning("cannot decode %s: %s", path.name, error)
+        log.warning("cannot show %s: %s", path.name, error)
         return _Pixels(b"", 0, 0)
-    picture.thumbnail((box.width(), box.height()), Image.Resampling.LANCZOS)
     return _Pixels(picture.tobytes(), picture.width, picture.height)
 
 

@@ -284,7 +284,9 @@ def test_symlinked_asset_is_refused(bundle_dir: Path, tmp_path: Path) -> None:
     remove_file(bundle_dir, image)
     os.symlink(outside, bundle_dir / image)
 
-    assert only_problem(bundle_dir) == BundleProblem(image, "", "is not a regular file")
+    assert only_problem(bundle_dir) == BundleProblem(
+        image, "", "is a symbolic link; every entry must be a regular file"
+    )
 
 
 def test_bad_created_at_is_named(bundle_dir: Path) -> None:

@@ -8,10 +8,22 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from helpers.bundles import edit_json, flip_byte, image_paths, sample_bundle
+from helpers.bundles import (
+    BAD_PICTURES,
+    attract_picture,
+    edit_json,
+    flip_byte,
+    image_paths,
+    link_outside,
+    make_fifo,
+    product_picture,
+    sample_bundle,
+    without_waiting_on,
+    write_file,
+)
 
 from content.bundle import BundleError
-from content.store import ContentStore
+from content.store import PICTURES_OK, PICTURES_REFUSED, ContentStore, PassedOver
 
 
 @pytest.fixture
@@ -291,3 +303,125 @@ def test_relative_store_root_still_gives_absolute_asset_paths(
     current = store.current()
     assert current is not None
     assert current.asset(image) == bundle.asset(image)
+
+
+# --- Pictures the kiosk cannot show, links, leftovers ------------------------------
+
+
+@pytest.mark.parametrize("where", ["attract", "product"])
+@pytest.mark.parametrize("kind", sorted(BAD_PICTURES))
+def test_a_release_with_a_picture_the_kiosk_cannot_show_is_refused(
+    store: ContentStore, make_release: Any, kind: str, where: str
+) -> None:
+    store.install(make_release("r1"))
+    bad = make_release("r2")
+    picture = attract_picture(bad) if where == "attract" else product_picture(bad)
+    write_file(bad, picture, BAD_PICTURES[kind]())
+
+    with pytest.raises(BundleError) as caught:
+        store.install(bad)
+
+    [problem] = caught.value.problems
+    assert problem.file == picture
+    assert problem.problem.startswith("picture ")
+    assert link_target(store) == "releases/r1"
+    assert store.releases() == ["r1"]  # never renamed into place
+    assert leftovers(store) == []
+
+
+def test_an_installed_release_records_that_its_pictures_were_checked(
+    store: ContentStore, make_release: Any
+) -> None:
+    bundle = store.install(make_release("r1"))
+
+    assert (bundle.root / PICTURES_OK).exists()
+    assert store.choose().passed_over == ()
+
+
+def test_a_release_installed_before_pictures_were_checked_is_checked_once_then_passed_over(
+    store: ContentStore, make_release: Any
+) -> None:
+    store.install(make_release("r1"))
+    store.install(make_release("r2"))
+    # As an older kiosk installed it: no marker, and a bomb for a poster (listed
+    # in the manifest with its size and hash: only decoding can tell).
+    installed = store.root / "releases" / "r2"
+    (installed / PICTURES_OK).unlink()
+    poster = attract_picture(installed)
+    write_file(installed, poster, BAD_PICTURES["bomb-png"]())
+
+    first = store.choose()
+    again = store.choose()
+
+    for choice in (first, again):
+        assert choice.bundle is not None
+        assert choice.bundle.release == "r1"
+        [skipped] = choice.passed_over
+        assert isinstance(skipped, PassedOver)
+        assert skipped.release == "r2"
+        assert skipped.first_problem.startswith(f"{poster}: picture has 2,500,000,000 pixels")
+    assert (installed / PICTURES_REFUSED).exists()  # the second choice did not decode again
+    assert link_target(store) == "releases/r2"  # choosing never rewrites the link
+    assert store.rollback() is not None
+    assert link_target(store) == "releases/r1"
+
+
+def test_a_release_installed_before_pictures_were_checked_is_marked_good_once(
+    store: ContentStore, make_release: Any
+) -> None:
+    bundle = store.install(make_release("r1"))
+    (bundle.root / PICTURES_OK).unlink()
+
+    choice = store.choose()
+
+    assert choice.bundle is not None
+    assert choice.bundle.release == "r1"
+    assert (bundle.root / PICTURES_OK).exists()
+
+
+def test_a_bundle_with_a_link_out_of_it_is_refused_and_nothing_outside_is_copied(
+    store: ContentStore, make_release: Any
+) -> None:
+    store.install(make_release("r1"))
+    bad = make_release("r2")
+    link_outside(bad, "catalog.json")
+
+    with pytest.raises(BundleError) as caught:
+        store.install(bad)
+
+    assert caught.value.problems[0].file == "catalog.json"
+    assert store.releases() == ["r1"]
+
+
+@pytest.mark.parametrize("again", ["the interrupted release", "the current release"])
+def test_a_link_left_by_an_interrupted_switch_is_cleared_by_the_next_install(
+    store: ContentStore, make_release: Any, monkeypatch: pytest.MonkeyPatch, again: str
+) -> None:
+    store.install(make_release("r1"))
+
+    def killed(src: object, dst: object) -> None:
+        raise OSError("killed")  # between making the new link and swapping it in
+
+    monkeypatch.setattr(os, "replace", killed)
+    with pytest.raises(OSError, match="killed"):
+        store.install(make_release("r2"))
+    monkeypatch.undo()
+    assert [name for name in leftovers(store) if name.startswith(".current-")]
+
+    store.install(make_release("r2" if again == "the interrupted release" else "r1"))
+
+    assert leftovers(store) == []
+
+
+def test_a_manifest_that_is_a_fifo_in_the_source_does_not_stop_a_restart(
+    store: ContentStore, make_release: Any
+) -> None:
+    store.install(make_release("r1"))
+    bad = make_release("r2")
+    make_fifo(bad, "manifest.json")
+
+    error = without_waiting_on(bad / "manifest.json", lambda: store.install(bad))
+
+    assert isinstance(error, BundleError)
+    assert error.problems[0].file == "manifest.json"
+    assert link_target(store) == "releases/r1"

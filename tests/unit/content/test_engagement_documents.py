@@ -561,7 +561,7 @@ RULES = [
     ),
     pytest.param(
         PRIZES,
-        _set(("draws", 0, "prizes", 0, "chance"), 1.5),
+        _set(("draws", 0, "prizes", 0, "chance"), "1.5"),
         "draws[0].prizes[0].chance",
         "Input should be less than or equal to 1",
         id="prize-chance-above-1",
@@ -663,7 +663,7 @@ def test_branches_may_end_the_survey_and_chances_may_add_up_to_exactly_one(
         PRIZES,
         lambda doc: doc["draws"][0].update(
             prizes=[
-                {"id": f"p{n}", "campaign": "case-10-off", "chance": 0.1, "daily_cap": 1}
+                {"id": f"p{n}", "campaign": "case-10-off", "chance": "0.1", "daily_cap": 1}
                 for n in range(10)
             ]
         ),
