@@ -244,11 +244,31 @@ def test_encode_can_leave_out_the_checksum() -> None:
         Hello("id*", "1.0", 4),
         Hello("SIM", "1.0", 0),
         Hello("x" * 130, "1.0", 4),
+        Hello("", "1.0", 4),
+        Hello("SIM", "", 4),
+        Hello("SIM-é", "1.0", 4),
+        Hello("SIM\t1", "1.0", 4),
     ],
 )
 def test_encode_refuses_what_the_protocol_cannot_carry(message: Message) -> None:
     with pytest.raises(ValueError, match=r"."):
         encode(message)
+
+
+@pytest.mark.parametrize("board_id", ["", "has space", "id*", "SIM-é", "SIM\t1"])
+def test_a_board_id_that_is_not_one_printable_ascii_word_has_no_line(board_id: str) -> None:
+    with pytest.raises(ValueError, match="single printable ASCII word"):
+        format_message(Hello(board_id, "1.0", 4))
+
+
+def test_the_longest_hello_the_protocol_allows_goes_on_the_wire_and_reads_back() -> None:
+    # "HELLO " + id + " 1.0 8" + "*HH" is exactly 128 bytes with a 113-character id.
+    longest = Hello("B" * 113, "1.0", 8)
+    line = encode(longest)
+    assert len(line) == MAX_LINE_BYTES + 1  # and the LF
+    assert parse_line(line) == longest
+    with pytest.raises(ValueError, match="longer than 128"):
+        encode(Hello("B" * 114, "1.0", 8))
 
 
 def test_frame_refuses_non_printable_bodies() -> None:
@@ -304,6 +324,18 @@ def test_splitter_keeps_memory_bounded_on_a_flood_without_newlines() -> None:
     for _ in range(100):
         splitter.feed(b"z" * 10_000)
     assert splitter.feed(b"\nLIFT 3\n") == [b"LIFT 3"]
+
+
+def test_splitter_reports_a_flood_split_over_many_chunks_as_one_overlong_line() -> None:
+    splitter = LineSplitter()
+    out: list[bytes] = []
+    for _ in range(5):
+        out += splitter.feed(b"z" * 10_000)
+    out += splitter.feed(b"\nLIFT 3\n")
+    assert [parse_line(line) for line in out] == [
+        Rejected(RejectReason.OVERLONG, "130 bytes"),
+        Lift(3),
+    ]
 
 
 def test_splitter_reset_drops_a_partial_line() -> None:

@@ -119,6 +119,19 @@ def test_two_events_with_one_seq_keep_the_first_and_reject_the_second() -> None:
     assert verdicts[1].reason == "seq: already used by another event"
 
 
+def test_events_after_a_repeated_event_id_are_still_decided() -> None:
+    first = event(1)
+    verdicts = plan_of(first, dict(first), {**first, "seq": 2}, event(3)).verdicts
+    assert [type(v) for v in verdicts] == [Candidate, Repeat, Rejected, Candidate]
+    assert verdicts[3].seq == 3
+
+
+def test_events_after_a_reused_seq_are_still_decided() -> None:
+    verdicts = plan_of(event(7), event(7), event(8)).verdicts
+    assert [type(v) for v in verdicts] == [Candidate, Rejected, Candidate]
+    assert verdicts[2].seq == 8
+
+
 def test_an_unknown_kind_is_rejected() -> None:
     assert reason_of(event(1, kind="teleport", payload={})) == "kind: unknown kind 'teleport'"
 

@@ -173,6 +173,46 @@ def test_contiguous_seq_closes_a_gap_that_earlier_batches_filled_far_ahead(
     assert send(database, kiosk, event(kiosk, 1)).contiguous_seq == 2500
 
 
+def test_a_kiosks_gaps_are_filled_only_by_its_own_events(database: Database) -> None:
+    first, second = new_kiosk(database), new_kiosk(database)
+    bad = event(first, 4, "alarm", {"slot": 0, "reason": "CABLE"})  # rejected: seq 4 is seen
+    send(database, first, *lifts(first, [1, 2, 3]), bad, event(first, 5))
+    # The second kiosk's seq 2 and 4 are missing, whatever the first kiosk holds.
+    assert send(database, second, *lifts(second, [1, 3])).contiguous_seq == 1
+    assert send(database, second, event(second, 5)).contiguous_seq == 1
+    assert send(database, second, event(second, 2)).contiguous_seq == 3
+    assert send(database, second, event(second, 4)).contiguous_seq == 5
+
+
+def test_an_event_rejected_and_repeated_in_one_batch_is_rejected_twice(
+    database: Database,
+) -> None:
+    kiosk = new_kiosk(database)
+    bad = event(kiosk, 1, "drop", {"session": "s1", "slot": 1, "dwell_ms": -5})
+    outcome = send(database, kiosk, bad, dict(bad), event(kiosk, 2))
+    assert statuses(outcome) == ["rejected", "rejected", "accepted"]
+    assert outcome.results[1].reason == outcome.results[0].reason
+    assert (
+        outcome.results[1].reason == "payload.dwell_ms: Input should be greater than or equal to 0"
+    )
+
+
+def test_a_members_event_sent_again_stays_once_on_their_timeline(database: Database) -> None:
+    kiosk = new_kiosk(database)
+    member = str(uuid.uuid4())
+    lift = event(kiosk, 2, "lift", {"session": "s1", "slot": 3, "sku": "A", "member_id": member})
+    send(database, kiosk, event(kiosk, 1, "member_signup", signup_payload(member, "13912345678")))
+    send(database, kiosk, lift)
+    # The kiosk missed HQ's answer and sends the lift again, with its next event.
+    drop = {"session": "s1", "slot": 3, "sku": "A", "dwell_ms": 900, "member_id": member}
+    outcome = send(database, kiosk, lift, event(kiosk, 3, "drop", drop))
+    assert statuses(outcome) == ["duplicate", "accepted"]
+    (customer,) = queries.find_by_phone(database, "+8613912345678")
+    timeline = queries.timeline(database, customer.customer_id)
+    assert timeline is not None
+    assert sorted(entry.kind for entry in timeline.interactions) == ["drop", "lift"]
+
+
 def test_one_person_signing_up_at_two_stores_is_one_customer_with_two_member_ids(
     database: Database,
 ) -> None:

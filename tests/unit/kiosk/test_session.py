@@ -331,6 +331,27 @@ def test_comparison_with_a_bounced_second_phone_is_not_recorded() -> None:
     assert [r.kind for r in d.records()] == ["lift"]
 
 
+def test_a_comparison_waits_for_the_second_phone_and_carries_its_lift_time() -> None:
+    d = Driver()
+    d.at(10.0, Lifted(3, 10.0))
+    d.at(10.1, Lifted(1, 10.1))
+    d.at(10.2)  # the first phone is in hand, the second may still bounce
+    assert d.records("comparison") == []
+    d.at(10.3)
+    d.at(11.0)
+    (comparison,) = d.records("comparison")
+    assert comparison.at == 10.1
+
+
+def test_a_second_phone_bouncing_after_the_first_is_in_hand_records_no_comparison() -> None:
+    d = Driver()
+    d.at(10.0, Lifted(3, 10.0))
+    d.at(10.1, Lifted(1, 10.1))
+    d.at(10.2, Dropped(1, 10.2))
+    d.at(11.0)
+    assert [r.kind for r in d.records()] == ["lift"]
+
+
 # --- recognised members ------------------------------------------------------------
 
 
@@ -406,6 +427,16 @@ def test_another_members_fob_starts_a_fresh_session() -> None:
     assert state.number == 2
     assert state.lit_slots == frozenset()  # Anna's light is not left on for Bo
     assert SetLed(4, LedMode.OFF) in d.effects
+
+
+def test_a_phone_from_an_ended_session_going_back_leaves_the_next_welcome_alone() -> None:
+    d = Driver()
+    d.at(10.0, Lifted(3, 10.0))
+    assert d.at(130.0).view == ATTRACT  # idle: the phone stays on the counter
+    d.at(140.0, MemberArrived(ANNA, deliberate=True))
+    d.at(141.0, Dropped(3, 141.0))
+    assert d.at(141.0 + CONFIG.drop_grace + 1).view == WelcomeView(2)
+    assert d.at(140.0 + CONFIG.welcome_seconds).view == ATTRACT
 
 
 def test_the_members_tag_leaving_ends_their_welcome() -> None:

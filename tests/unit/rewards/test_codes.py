@@ -184,12 +184,35 @@ def test_what_cannot_be_a_code_is_malformed_and_not_echoed(typed: str, hint: str
 
 
 @pytest.mark.parametrize(
+    "typed",
+    [
+        "203G-000G-0001-0H3K-SSKP",  # a group short
+        "203G-000G-0001-0H3K-SSKP-3CQN-0",  # a character too many
+        "203G-000G-0001-0H3K-SSKP-3CQU",  # U is never in a code
+        "203G-000G-0001-0H3K-SSKP-3CQ*",
+        "203G-000G-0001-0H3K-SSKP-3CQ",
+    ],
+)
+def test_what_cannot_be_a_code_has_no_canonical_text_to_look_up(typed: str) -> None:
+    assert canonical_text(typed) is None
+
+
+def test_a_kiosk_number_given_as_a_flag_derives_no_key() -> None:
+    with pytest.raises(ValueError, match="must be"):
+        kiosk_key(store_key(SECRET, STORE), True)
+
+
+@pytest.mark.parametrize(
     "fields",
     [
         {"campaign_no": 4096},
         {"campaign_no": -1},
         {"kiosk_no": 2**20},
         {"serial": 2**24},
+        # A flag or a float is a bug in the caller, not serial 1.
+        {"serial": True},
+        {"kiosk_no": False},
+        {"campaign_no": 1.0},
         {"expires_on": date(2023, 12, 31)},
         {"expires_on": EPOCH + timedelta(days=2**16)},
     ],
