@@ -31,6 +31,9 @@ ROOT = Path(__file__).resolve().parent.parent
 # mutmut's words for what became of a mutant (mutmut.stats.status_by_exit_code).
 KILLED = frozenset({"killed", "timeout", "caught by type check", "segfault"})
 LOGGING_CALLS = frozenset({"debug", "info", "warning", "error", "exception", "critical", "log"})
+# Exceptions whose text is data, not a message: HQ sends `_Unfit`'s back to the kiosk as
+# the rejection reason (hq/ingest.py), and a till shows `CodeError`'s to the shopper.
+SHOWN_EXCEPTIONS = frozenset({"_Unfit", "CodeError"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,40 +98,51 @@ def outcomes(path: str) -> list[Outcome]:
     return found
 
 
-def message_only(original: ast.AST, mutant: ast.AST) -> bool:
-    """True if the mutant differs from the original only in strings of log calls or of
-    exceptions raised: text for people reading logs, not a change in what the code does."""
-    before, after = list(ast.walk(original)), list(ast.walk(mutant))
-    if len(before) != len(after):
-        return False
-    changed: list[ast.AST] = []
-    for old, new in zip(before[1:], after[1:], strict=True):  # [0]: the defs, named apart
-        if type(old) is not type(new):
-            return False
-        for field, value in ast.iter_fields(old):
-            if not isinstance(value, ast.AST | list) and value != getattr(new, field):
-                changed.append(old)
-    if not changed:
-        return False
-    parents = {child: node for node in before for child in ast.iter_child_nodes(node)}
-    return all(
-        isinstance(node, ast.Constant)
-        and isinstance(node.value, str)
-        and _in_message(node, parents)
-        for node in changed
-    )
+def message_only(original: ast.FunctionDef | ast.AsyncFunctionDef, mutant: ast.AST) -> bool:
+    """True if every change the mutant makes lies in the arguments of a logging call or
+    of an exception being raised: text for people reading logs, not what the code does."""
+    original_body = ast.Module(body=original.body, type_ignores=[])
+    mutant_body = ast.Module(body=getattr(mutant, "body", []), type_ignores=[])
+    changed = _changes(original_body, mutant_body)
+    parents = {
+        child: node for node in ast.walk(original_body) for child in ast.iter_child_nodes(node)
+    }
+    return bool(changed) and all(_in_message(node, parents) for node in changed)
+
+
+def _changes(old: ast.AST, new: ast.AST) -> list[ast.AST]:
+    """The outermost nodes of `old` that differ from `new`."""
+    if type(old) is not type(new):
+        return [old]
+    found: list[ast.AST] = []
+    for field, value in ast.iter_fields(old):
+        other = getattr(new, field)
+        if isinstance(value, ast.AST) and isinstance(other, ast.AST):
+            found += _changes(value, other)
+        elif isinstance(value, list) and isinstance(other, list) and len(value) == len(other):
+            for item, other_item in zip(value, other, strict=True):
+                if isinstance(item, ast.AST) and isinstance(other_item, ast.AST):
+                    found += _changes(item, other_item)
+                elif item != other_item:
+                    return [old]
+        elif value != other:
+            return [old]
+    return found
 
 
 def _in_message(node: ast.AST, parents: dict[ast.AST, ast.AST]) -> bool:
-    """Inside the arguments of a logging call, or of the exception a `raise` builds."""
+    """Inside (or the argument list of) a logging call, or of the exception a `raise`
+    builds, unless that exception's text is data (SHOWN_EXCEPTIONS)."""
     child, parent = node, parents.get(node)
     while parent is not None:
-        if isinstance(parent, ast.Call) and child is not parent.func:
-            func = parent.func
+        call = child if child is node and isinstance(child, ast.Call) else parent
+        if isinstance(call, ast.Call) and child is not call.func:
+            func = call.func
             if isinstance(func, ast.Attribute) and func.attr in LOGGING_CALLS:
                 return True
-            if isinstance(parents.get(parent), ast.Raise):
-                return True
+            if isinstance(parents.get(call), ast.Raise):
+                name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
+                return name not in SHOWN_EXCEPTIONS
         child, parent = parent, parents.get(parent)
     return False
 
