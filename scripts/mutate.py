@@ -34,6 +34,11 @@ LOGGING_CALLS = frozenset({"debug", "info", "warning", "error", "exception", "cr
 # Exceptions whose text is data, not a message: HQ sends `_Unfit`'s back to the kiosk as
 # the rejection reason (hq/ingest.py), and a till shows `CodeError`'s to the shopper.
 SHOWN_EXCEPTIONS = frozenset({"_Unfit", "CodeError"})
+# Per module, arguments that are text for people only: callable -> (position, keyword).
+TEXT_ARGUMENTS: dict[str, dict[str, tuple[int, str]]] = {
+    # A rejected line's detail is for debug logs; its reason is what the host acts on.
+    "devices/protocols/pickup.py": {"Rejected": (1, "detail"), "_malformed": (0, "detail")},
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,25 +98,31 @@ def outcomes(path: str) -> list[Outcome]:
         generated = name.rpartition(".")[-1]
         original = functions.get(generated.rpartition("__mutmut_")[0] + "__mutmut_orig")
         mutant = functions.get(generated)
-        only_text = original is not None and mutant is not None and message_only(original, mutant)
+        only_text = (
+            original is not None and mutant is not None and message_only(original, mutant, path)
+        )
         found.append(Outcome(name, status_by_exit_code[code], only_text))
     return found
 
 
-def message_only(original: ast.FunctionDef | ast.AsyncFunctionDef, mutant: ast.AST) -> bool:
-    """True if every change the mutant makes lies in the arguments of a logging call or
-    of an exception being raised: text for people reading logs, not what the code does."""
+def message_only(
+    original: ast.FunctionDef | ast.AsyncFunctionDef, mutant: ast.AST, path: str
+) -> bool:
+    """True if every change the mutant makes lies in text for people: the arguments of
+    a logging call, of an exception being raised, or the module's TEXT_ARGUMENTS."""
     original_body = ast.Module(body=original.body, type_ignores=[])
     mutant_body = ast.Module(body=getattr(mutant, "body", []), type_ignores=[])
     changed = _changes(original_body, mutant_body)
     parents = {
         child: node for node in ast.walk(original_body) for child in ast.iter_child_nodes(node)
     }
-    return bool(changed) and all(_in_message(node, parents) for node in changed)
+    text = TEXT_ARGUMENTS.get(path, {})
+    return bool(changed) and all(_in_message(node, parents, text) for node in changed)
 
 
 def _changes(old: ast.AST, new: ast.AST) -> list[ast.AST]:
-    """The outermost nodes of `old` that differ from `new`."""
+    """The outermost nodes of `old` that differ from `new` (a dropped last argument is
+    itself the change)."""
     if type(old) is not type(new):
         return [old]
     found: list[ast.AST] = []
@@ -119,8 +130,12 @@ def _changes(old: ast.AST, new: ast.AST) -> list[ast.AST]:
         other = getattr(new, field)
         if isinstance(value, ast.AST) and isinstance(other, ast.AST):
             found += _changes(value, other)
-        elif isinstance(value, list) and isinstance(other, list) and len(value) == len(other):
-            for item, other_item in zip(value, other, strict=True):
+        elif isinstance(value, list) and isinstance(other, list):
+            if len(value) == len(other) + 1 and field == "args" and _same(value[:-1], other):
+                found.append(value[-1])
+            elif len(value) != len(other):
+                return [old]
+            for item, other_item in zip(value, other, strict=False):
                 if isinstance(item, ast.AST) and isinstance(other_item, ast.AST):
                     found += _changes(item, other_item)
                 elif item != other_item:
@@ -130,18 +145,28 @@ def _changes(old: ast.AST, new: ast.AST) -> list[ast.AST]:
     return found
 
 
-def _in_message(node: ast.AST, parents: dict[ast.AST, ast.AST]) -> bool:
-    """Inside (or the argument list of) a logging call, or of the exception a `raise`
-    builds, unless that exception's text is data (SHOWN_EXCEPTIONS)."""
+def _same(nodes: list[ast.AST], others: list[ast.AST]) -> bool:
+    return [ast.dump(n) for n in nodes] == [ast.dump(n) for n in others]
+
+
+def _in_message(
+    node: ast.AST, parents: dict[ast.AST, ast.AST], text: dict[str, tuple[int, str]]
+) -> bool:
+    """Inside an argument of a logging call, of a text argument, or of the exception a
+    `raise` builds (unless that exception's text is data: SHOWN_EXCEPTIONS)."""
     child, parent = node, parents.get(node)
     while parent is not None:
-        call = child if child is node and isinstance(child, ast.Call) else parent
-        if isinstance(call, ast.Call) and child is not call.func:
-            func = call.func
-            if isinstance(func, ast.Attribute) and func.attr in LOGGING_CALLS:
+        if isinstance(parent, ast.Call) and child is not parent.func:
+            func = parent.func
+            name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
+            if isinstance(func, ast.Attribute) and name in LOGGING_CALLS:
                 return True
-            if isinstance(parents.get(call), ast.Raise):
-                name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
+            if name in text:
+                position, keyword = text[name]
+                keywords = [k.value for k in parent.keywords if k.arg == keyword]
+                if child in parent.args[position : position + 1] or child in keywords:
+                    return True
+            if isinstance(parents.get(parent), ast.Raise):
                 return name not in SHOWN_EXCEPTIONS
         child, parent = parent, parents.get(parent)
     return False

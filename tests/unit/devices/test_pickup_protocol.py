@@ -233,6 +233,11 @@ def test_encode_can_leave_out_the_checksum() -> None:
     assert encode(Drop(3), with_checksum=False) == b"DROP 3\n"
 
 
+def test_a_framed_line_carries_its_checksum_unless_told_not_to() -> None:
+    assert frame("DROP 3") == DROP_3
+    assert frame("DROP 3", with_checksum=False) == b"DROP 3\n"
+
+
 @pytest.mark.parametrize(
     "message",
     [
@@ -336,6 +341,22 @@ def test_splitter_reports_a_flood_split_over_many_chunks_as_one_overlong_line() 
         Rejected(RejectReason.OVERLONG, "130 bytes"),
         Lift(3),
     ]
+
+
+def test_splitter_waits_for_the_lf_of_a_longest_line_that_ends_a_chunk_with_cr() -> None:
+    longest = encode(Hello("B" * 113, "1.0", 8)).replace(b"\n", b"\r\n")
+    splitter = LineSplitter()
+    assert splitter.feed(longest[:-1]) == []  # 128 bytes and the CR: the LF may still come
+    (line,) = splitter.feed(b"\n")
+    assert parse_line(line) == Hello("B" * 113, "1.0", 8)
+
+
+def test_splitter_reports_a_line_that_cannot_fit_without_waiting_for_its_end() -> None:
+    splitter = LineSplitter()
+    assert splitter.feed(b"x" * (MAX_LINE_BYTES + 1)) == []
+    (line,) = splitter.feed(b"x")  # 130 bytes: no CR/LF can make it fit any more
+    assert parse_line(line) == Rejected(RejectReason.OVERLONG, "130 bytes")
+    assert splitter.feed(b"x" * 50 + b"\nLIFT 3\n") == [b"LIFT 3"]
 
 
 def test_splitter_reset_drops_a_partial_line() -> None:
