@@ -38,6 +38,7 @@ SHOWN_EXCEPTIONS = frozenset({"_Unfit", "CodeError"})
 TEXT_ARGUMENTS: dict[str, dict[str, tuple[int, str]]] = {
     # A rejected line's detail is for debug logs; its reason is what the host acts on.
     "devices/protocols/pickup.py": {"Rejected": (1, "detail"), "_malformed": (0, "detail")},
+    "devices/protocols/rfid.py": {"reject": (1, "detail"), "Rejected": (1, "detail")},
 }
 
 
