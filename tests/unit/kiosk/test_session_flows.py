@@ -110,22 +110,25 @@ class Driver:
     def at(self, now: float, event: SessionInput | None = None) -> SessionState:
         self.timers_until(now)
         if event is None:
-            self._apply(self.machine.advance(self.state, now))
+            self._apply(self.machine.advance(self.state, now), now)
         else:
-            self._apply(self.machine.step(self.state, event, now))
+            self._apply(self.machine.step(self.state, event, now), now)
         return self.state
 
     def timers_until(self, now: float) -> SessionState:
         """The timer fires at each deadline up to `now`, in order."""
         deadline = self.machine.next_deadline(self.state)
         while deadline is not None and deadline <= now:
-            self._apply(self.machine.advance(self.state, deadline))
+            self._apply(self.machine.advance(self.state, deadline), deadline)
             later = self.machine.next_deadline(self.state)
             assert later is None or later > deadline, "a deadline left due after its timer"
             deadline = later
         return self.state
 
-    def _apply(self, transition: Transition) -> None:
+    def _apply(self, transition: Transition, now: float) -> None:
+        for effect in transition.effects:
+            if isinstance(effect, Record):  # stamped with when it happened, never later
+                assert effect.at <= now, effect
         self.state = transition.state
         self.effects.extend(transition.effects)
 
