@@ -135,7 +135,7 @@ def _changes(old: ast.AST, new: ast.AST) -> list[ast.AST]:
             if len(value) == len(other) + 1 and field == "args" and _same(value[:-1], other):
                 found.append(value[-1])
             elif len(value) != len(other):
-                return [old]
+                return [old]  # for a call: the call, which _in_message may judge whole
             for item, other_item in zip(value, other, strict=False):
                 if isinstance(item, ast.AST) and isinstance(other_item, ast.AST):
                     found += _changes(item, other_item)
@@ -153,24 +153,37 @@ def _same(nodes: list[ast.AST], others: list[ast.AST]) -> bool:
 def _in_message(
     node: ast.AST, parents: dict[ast.AST, ast.AST], text: dict[str, tuple[int, str]]
 ) -> bool:
-    """Inside an argument of a logging call, of a text argument, or of the exception a
-    `raise` builds (unless that exception's text is data: SHOWN_EXCEPTIONS)."""
+    """Inside an assert's message, an argument of a logging call, of the exception a
+    `raise` builds (unless its text is data: SHOWN_EXCEPTIONS), or a text argument."""
+    if isinstance(node, ast.Call) and _is_message_call(node, parents):
+        return True  # its arguments changed in number: still only its text
     child, parent = node, parents.get(node)
     while parent is not None:
+        if isinstance(parent, ast.Assert) and child is parent.msg:
+            return True
         if isinstance(parent, ast.Call) and child is not parent.func:
-            func = parent.func
-            name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
-            if isinstance(func, ast.Attribute) and name in LOGGING_CALLS:
+            if _is_message_call(parent, parents):
                 return True
-            if name in text:
-                position, keyword = text[name]
-                keywords = [k.value for k in parent.keywords if k.arg == keyword]
-                if child in parent.args[position : position + 1] or child in keywords:
-                    return True
-            if isinstance(parents.get(parent), ast.Raise):
-                return name not in SHOWN_EXCEPTIONS
+            position, keyword = text.get(_called(parent), (-1, ""))
+            keywords = [k.value for k in parent.keywords if k.arg == keyword]
+            if position >= 0 and (
+                child in parent.args[position : position + 1] or child in keywords
+            ):
+                return True
         child, parent = parent, parents.get(parent)
     return False
+
+
+def _is_message_call(call: ast.Call, parents: dict[ast.AST, ast.AST]) -> bool:
+    """A logging call, or the exception a `raise` builds (not one of SHOWN_EXCEPTIONS)."""
+    if isinstance(call.func, ast.Attribute) and call.func.attr in LOGGING_CALLS:
+        return True
+    return isinstance(parents.get(call), ast.Raise) and _called(call) not in SHOWN_EXCEPTIONS
+
+
+def _called(call: ast.Call) -> str:
+    func = call.func
+    return func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
 
 
 def report(path: str, found: list[Outcome], *, survivors: bool) -> float:
