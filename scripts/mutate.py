@@ -34,6 +34,16 @@ LOGGING_CALLS = frozenset({"debug", "info", "warning", "error", "exception", "cr
 # Exceptions whose text is data, not a message: HQ sends `_Unfit`'s back to the kiosk as
 # the rejection reason (hq/ingest.py), and a till shows `CodeError`'s to the shopper.
 SHOWN_EXCEPTIONS = frozenset({"_Unfit", "CodeError"})
+# Modules whose rules are also tested where the feature they serve is: HQ's ingest
+# checks coupon codes (test_coupons.py) and feeds the member feed (test_recognition_*).
+OWN_TESTS: dict[str, list[str]] = {
+    "hq/ingest.py": [
+        "tests/unit/hq/test_ingest_decisions.py",
+        "tests/unit/hq/test_ingest_storage.py",
+        "tests/unit/hq/test_coupons.py",
+        "tests/unit/hq/test_recognition_storage.py",
+    ],
+}
 # Per module, arguments that are text for people only: callable -> (position, keyword).
 TEXT_ARGUMENTS: dict[str, dict[str, tuple[int, str]]] = {
     # A rejected line's detail is for debug logs; its reason is what the host acts on.
@@ -58,7 +68,10 @@ def module_path(module: str) -> str:
 
 
 def own_tests(path: str) -> list[str]:
-    """The module's own unit tests: tests/unit/<package>/test_<name>*.py, else the package's."""
+    """The module's own unit tests: OWN_TESTS, else tests/unit/<package>/test_<name>*.py,
+    else the package's."""
+    if path in OWN_TESTS:
+        return OWN_TESTS[path]
     package, name = Path(path).parts[0], Path(path).stem
     folder = ROOT / "tests" / "unit" / package
     found = sorted(folder.glob(f"test_{name}*.py"))
@@ -214,6 +227,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("module", help="e.g. hq/ingest.py or hq.ingest")
     parser.add_argument("--tests", nargs="+", help="test files or folders (default: its own)")
+    parser.add_argument("-k", dest="select", help="pytest -k expression to narrow the tests")
     parser.add_argument("--max-children", type=int, default=max(1, (os.cpu_count() or 2) // 2))
     parser.add_argument("--survivors", action="store_true", help="show each survivor's diff")
     parser.add_argument("--fail-under", type=float, default=0.0, help="lowest passing score, %%")
@@ -222,6 +236,8 @@ def main(argv: list[str] | None = None) -> int:
     os.chdir(ROOT)
     path = module_path(args.module)
     tests = args.tests or own_tests(path)
+    if args.select:
+        tests = [*tests, "-k", args.select]
     print(f"mutating {path} against {' '.join(tests)}")
     # A run per module, from scratch: mutants/ is mutmut's scratch copy of the project.
     shutil.rmtree("mutants", ignore_errors=True)

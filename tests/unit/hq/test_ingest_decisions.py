@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from hq.crm.facts import ConsentDecision, Interaction, Signup
+from hq.crm.facts import ConsentDecision, Interaction, Signup, SurveyCompleted
 from hq.enrollment import KioskIdentity
 from hq.ingest import Candidate, Plan, Refusal, Rejected, Repeat, decide
 from hq.wire import EventBatch
@@ -264,3 +264,30 @@ def test_a_consent_hash_is_kept_in_lower_case() -> None:
     assert isinstance(verdict.fact, ConsentDecision)
     assert verdict.fact.notice_sha256 == "ab" * 32
     assert verdict.payload["notice_sha256"] == "AB" * 32
+
+
+def completed(**changes: Any) -> dict[str, Any]:
+    return event(
+        1, "survey_completed", {"session": "s1", "survey": "visit", "answers": 3, **changes}
+    )
+
+
+def test_a_completed_survey_keeps_its_member_and_has_no_reward_unless_one_was_given() -> None:
+    verdict = only(completed(member_id=MEMBER))
+    assert isinstance(verdict, Candidate)
+    assert isinstance(verdict.fact, SurveyCompleted)
+    assert (verdict.fact.member_id, verdict.fact.reward_code) == (MEMBER, None)
+
+
+def test_a_completed_survey_whose_reward_is_no_coupon_code_is_rejected() -> None:
+    another_version = "K03G-000G-0001-0H3K-SSKP-3CQN"
+    reason = reason_of(completed(reward_code=another_version))
+    assert reason == "payload.reward_code: not a coupon code"
+
+
+def test_a_reason_names_up_to_three_broken_rules_and_counts_the_rest() -> None:
+    three = {"session": "", "slot": 0, "sku": "", "dwell_ms": 0}
+    assert reason_of(event(1, "drop", three)).count("; ") == 2
+    assert "more" not in reason_of(event(1, "drop", three))
+    five = {"session": "", "slot": 0, "sku": "", "dwell_ms": -1, "member_id": "x"}
+    assert reason_of(event(1, "drop", five)).endswith("; and 2 more")

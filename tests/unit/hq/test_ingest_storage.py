@@ -181,7 +181,17 @@ def test_a_kiosks_gaps_are_filled_only_by_its_own_events(database: Database) -> 
     assert send(database, second, *lifts(second, [1, 3])).contiguous_seq == 1
     assert send(database, second, event(second, 5)).contiguous_seq == 1
     assert send(database, second, event(second, 2)).contiguous_seq == 3
-    assert send(database, second, event(second, 4)).contiguous_seq == 5
+    last = send(database, second, event(second, 4))  # the first kiosk's rejected 4 is its own
+    assert (statuses(last), last.contiguous_seq) == (["accepted"], 5)
+
+
+def test_a_late_event_beside_one_taking_a_rejected_seq_is_accepted(database: Database) -> None:
+    kiosk = new_kiosk(database)
+    bad = event(kiosk, 3, "alarm", {"slot": 0, "reason": "CABLE"})
+    send(database, kiosk, event(kiosk, 1), bad, event(kiosk, 4))  # seq 2 is late
+    outcome = send(database, kiosk, event(kiosk, 2), event(kiosk, 3))
+    assert statuses(outcome) == ["accepted", "rejected"]
+    assert outcome.contiguous_seq == 4
 
 
 def test_an_event_rejected_and_repeated_in_one_batch_is_rejected_twice(
