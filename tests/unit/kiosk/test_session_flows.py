@@ -424,9 +424,13 @@ def test_finishing_the_survey_thanks_and_asks_for_its_reward() -> None:
     assert state.view == ThanksView(1, VISIT_SURVEY, RewardStatus.PENDING)
     assert d.coupons_asked() == [IssueCoupon(SURVEY_REWARD, "survey", None, "b00t-1", 1)]
     (completed,) = d.records("survey_completed")
-    assert completed.payload["session"] == "b00t-1"
-    assert completed.payload["survey"] == VISIT_SURVEY
-    assert completed.payload["member_id"] is None
+    assert completed.payload == {
+        "session": "b00t-1",
+        "survey": VISIT_SURVEY,
+        "member_id": None,
+        "answers": 3,
+        "reward_code": None,  # the coupon_issued record names the session
+    }
     assert len(d.records("survey_answer")) == 3
 
 
@@ -623,8 +627,10 @@ def test_pressing_draw_after_the_members_tag_left_does_not_crash() -> None:
     d.at(10.0, MemberArrived(ANNA, deliberate=False))
     d.at(11.0, DrawOpened(DAILY_DRAW))
     d.at(12.0, MemberLeft(ANNA.member_id))
-    d.at(13.0, DrawRequested())
+    state = d.at(13.0, DrawRequested())
     assert d.draws() == []
+    # The screen says why nothing was drawn, instead of spinning for nobody.
+    assert state.view == DrawView(1, DAILY_DRAW, drawing=False, outcome="member_gone")
 
 
 # --- closing a flow, phones during a flow ------------------------------------------------
