@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import uuid
+from datetime import date
 from typing import Any
 
 import pytest
 
-from hq.crm.facts import ConsentDecision, Interaction, Signup, SurveyCompleted
+from hq.crm.coupon_codes import issue
+from hq.crm.facts import ConsentDecision, Interaction, PrizeDrawn, Signup, SurveyCompleted
 from hq.enrollment import KioskIdentity
 from hq.ingest import Candidate, Plan, Refusal, Rejected, Repeat, decide
 from hq.wire import EventBatch
@@ -291,3 +293,43 @@ def test_a_reason_names_up_to_three_broken_rules_and_counts_the_rest() -> None:
     assert "more" not in reason_of(event(1, "drop", three))
     five = {"session": "", "slot": 0, "sku": "", "dwell_ms": -1, "member_id": "x"}
     assert reason_of(event(1, "drop", five)).endswith("; and 2 more")
+
+
+CODE = issue(bytes(32), campaign_no=7, kiosk_no=1, serial=9, expires_on=date(2026, 12, 31))
+UNREADABLE = "K03G-000G-0001-0H3K-SSKP-3CQN"  # a code's shape, another format version
+
+
+def test_a_won_draw_keeps_the_code_won_and_a_code_that_is_none_is_rejected() -> None:
+    won = {
+        "session": "s1",
+        "draw": "daily",
+        "member_id": MEMBER,
+        "prize": "case",
+        "code": CODE.text,
+    }
+    verdict = only(event(1, "prize_draw", won))
+    assert isinstance(verdict, Candidate)
+    assert isinstance(verdict.fact, PrizeDrawn)
+    assert verdict.fact.code == CODE.text
+    reason = reason_of(event(1, "prize_draw", {**won, "code": UNREADABLE}))
+    assert reason == "payload.code: not a coupon code"
+
+
+def test_a_redemption_of_what_is_no_coupon_code_is_rejected() -> None:
+    redeemed = {"code": UNREADABLE, "redeemed_at": OCCURRED_AT, "by": "till-1"}
+    assert reason_of(event(1, "coupon_redeemed", redeemed)) == "payload.code: not a coupon code"
+
+
+def test_an_issued_coupon_whose_expiry_is_not_the_codes_own_is_rejected() -> None:
+    issued = {
+        "session": "s1",
+        "code": CODE.text,
+        "campaign": "phone-50",
+        "campaign_no": 7,
+        "serial": 9,
+        "expires_on": "2026-12-30",
+        "reason": "survey",
+    }
+    assert (
+        reason_of(event(1, "coupon_issued", issued)) == "payload.expires_on: is not the code's own"
+    )

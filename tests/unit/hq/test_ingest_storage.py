@@ -17,7 +17,7 @@ from hq.crm import queries
 from hq.crm.export import write_customers_csv
 from hq.db import Database, alarms, events, rejections
 from hq.enrollment import KioskIdentity, issue_code, redeem_code
-from hq.fleet import add_store
+from hq.fleet import add_store, list_kiosks
 from hq.wire import EventBatch
 
 NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
@@ -55,8 +55,15 @@ def test_new_events_are_accepted_and_sent_again_are_duplicates(database: Databas
     first = send(database, kiosk, *batch)
     assert statuses(first) == ["accepted"] * 3
     assert first.contiguous_seq == 3
+    (seen,) = list_kiosks(database)
+    assert seen.last_seen_at == NOW
     again = send(database, kiosk, *batch, event(kiosk, 4))
     assert statuses(again) == ["duplicate", "duplicate", "duplicate", "accepted"]
+    # Each answer names the event it is about.
+    assert [(r.event_id, r.seq) for r in again.results[:3]] == [
+        (sent["event_id"], sent["seq"]) for sent in batch
+    ]
+    assert again.results[3].seq == 4
     assert again.contiguous_seq == 4
     with database.read() as connection:
         stored = connection.execute(
@@ -183,6 +190,15 @@ def test_a_kiosks_gaps_are_filled_only_by_its_own_events(database: Database) -> 
     assert send(database, second, event(second, 2)).contiguous_seq == 3
     last = send(database, second, event(second, 4))  # the first kiosk's rejected 4 is its own
     assert (statuses(last), last.contiguous_seq) == (["accepted"], 5)
+
+
+def test_contiguous_seq_walks_over_stored_and_rejected_seqs_of_earlier_batches(
+    database: Database,
+) -> None:
+    kiosk = new_kiosk(database)
+    bad = event(kiosk, 3, "alarm", {"slot": 0, "reason": "CABLE"})
+    assert send(database, kiosk, event(kiosk, 1), bad, *lifts(kiosk, [4, 5])).contiguous_seq == 1
+    assert send(database, kiosk, event(kiosk, 2)).contiguous_seq == 5
 
 
 def test_a_late_event_beside_one_taking_a_rejected_seq_is_accepted(database: Database) -> None:
