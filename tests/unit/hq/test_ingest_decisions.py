@@ -333,3 +333,16 @@ def test_an_issued_coupon_whose_expiry_is_not_the_codes_own_is_rejected() -> Non
     assert (
         reason_of(event(1, "coupon_issued", issued)) == "payload.expires_on: is not the code's own"
     )
+
+
+def test_every_verdict_names_its_place_in_the_batch() -> None:
+    first = event(1)
+    verdicts = plan_of(
+        first,
+        {**first, "seq": 2},  # its id again, another seq
+        event(1),  # another event, seq 1 again
+        event(3, kind="teleport", payload={}),
+        event(4, "member_signup", signup(phone="12345")),
+        event(5),
+    ).verdicts
+    assert [verdict.index for verdict in verdicts] == [0, 1, 2, 3, 4, 5]

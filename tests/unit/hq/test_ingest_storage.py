@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import logging
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -79,6 +80,7 @@ def test_a_duplicate_within_one_batch_is_stored_once(database: Database) -> None
     lift = event(kiosk, 1)
     outcome = send(database, kiosk, lift, event(kiosk, 2), dict(lift))
     assert statuses(outcome) == ["accepted", "accepted", "duplicate"]
+    assert (outcome.results[2].event_id, outcome.results[2].seq) == (lift["event_id"], 1)
     with database.read() as connection:
         assert len(connection.execute(select(events)).all()) == 2
 
@@ -217,6 +219,7 @@ def test_an_event_rejected_and_repeated_in_one_batch_is_rejected_twice(
     bad = event(kiosk, 1, "drop", {"session": "s1", "slot": 1, "dwell_ms": -5})
     outcome = send(database, kiosk, bad, dict(bad), event(kiosk, 2))
     assert statuses(outcome) == ["rejected", "rejected", "accepted"]
+    assert (outcome.results[1].event_id, outcome.results[1].seq) == (bad["event_id"], 1)
     assert outcome.results[1].reason == outcome.results[0].reason
     assert (
         outcome.results[1].reason == "payload.dwell_ms: Input should be greater than or equal to 0"
@@ -511,3 +514,20 @@ def test_stats_count_events_per_kind_and_refused_batches(database: Database, cou
         ],
         "customers": 0,
     }
+
+
+def test_each_batch_is_logged_with_its_counts_and_first_rejection(
+    database: Database, caplog: pytest.LogCaptureFixture
+) -> None:
+    kiosk = new_kiosk(database)
+    lift = event(kiosk, 1)
+    send(database, kiosk, lift)
+    bad = [event(kiosk, seq, "alarm", {"slot": 0, "reason": "CABLE"}) for seq in (3, 4)]
+    caplog.clear()
+    with caplog.at_level(logging.DEBUG, logger="hq.ingest"):
+        send(database, kiosk, lift, event(kiosk, 2), *bad)
+    assert [record.getMessage() for record in caplog.records if record.name == "hq.ingest"] == [
+        f"kiosk {kiosk.kiosk_id}: 1 accepted, 1 duplicate, 2 rejected; contiguous_seq 4",
+        f"kiosk {kiosk.kiosk_id}: 2 events rejected, first seq 3: "
+        "payload.slot: Input should be greater than or equal to 1",
+    ]
