@@ -159,3 +159,29 @@ def test_every_phone_on_the_sample_cabinet_has_four_suggestions(tmp_path: Path) 
         suggestions = related(bundle, sku)
         assert len(suggestions) == 4
         assert sku not in skus(suggestions)
+
+
+def test_hqs_related_table_comes_before_a_nearer_fill_in() -> None:
+    bundle = shop(
+        phone("A", price="4000.00"),
+        phone("NEAR", price="4010.00"),
+        phone("CHOSEN", brand="Lingyun", price="9999.00"),
+        related_table={"A": ("CHOSEN",)},
+    )
+    assert skus(related(bundle, "A", limit=1)) == ["CHOSEN"]
+
+
+def test_fill_ins_are_nearest_in_price_whether_cheaper_or_dearer() -> None:
+    bundle = shop(
+        phone("A", price="4000.00"),
+        phone("CHEAPER", price="3500.00"),  # 500 less
+        phone("DEARER", price="4400.00"),  # 400 more: nearer
+    )
+    assert skus(related(bundle, "A", limit=2)) == ["DEARER", "CHEAPER"]
+
+
+def test_best_sellers_are_four_unless_asked_for_another_number() -> None:
+    bundle = shop(*(phone(f"P{i}") for i in range(6)), best=tuple(f"P{i}" for i in range(6)))
+    assert skus(best_sellers(bundle)) == ["P0", "P1", "P2", "P3"]
+    assert skus(best_sellers(bundle, limit=1)) == ["P0"]
+    assert best_sellers(bundle, limit=0) == ()

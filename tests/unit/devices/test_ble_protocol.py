@@ -90,10 +90,36 @@ def test_encode_ibeacon_round_trips() -> None:
     assert parse_ibeacon({APPLE_COMPANY_ID: data}) == IBeacon(beacon_uuid, 7, 8, -70)
 
 
-@pytest.mark.parametrize(("major", "minor", "power"), [(-1, 0, -59), (0, 65536, -59), (0, 0, -129)])
-def test_encode_ibeacon_refuses_values_that_do_not_fit(major: int, minor: int, power: int) -> None:
-    with pytest.raises(ValueError, match="must be"):
+@pytest.mark.parametrize(
+    ("major", "minor", "power", "field"),
+    [
+        (-1, 0, -59, "major"),
+        (65536, 0, -59, "major"),
+        (0, -1, -59, "minor"),
+        (0, 65536, -59, "minor"),
+        (0, 0, -129, "measured power"),
+        (0, 0, 128, "measured power"),
+    ],
+)
+def test_encode_ibeacon_refuses_values_that_do_not_fit(
+    major: int, minor: int, power: int, field: str
+) -> None:
+    with pytest.raises(ValueError, match=f"^{field} must be"):
         encode_ibeacon(uuid.uuid4(), major, minor, power)
+
+
+def test_encode_ibeacon_takes_every_value_that_fits() -> None:
+    beacon_uuid = uuid.uuid4()
+    for major, minor, power in [(0, 0, -128), (65535, 65535, 127)]:
+        data = encode_ibeacon(beacon_uuid, major, minor, power)
+        assert parse_ibeacon({APPLE_COMPANY_ID: data}) == IBeacon(beacon_uuid, major, minor, power)
+
+
+def test_ibeacon_after_two_other_apple_items_of_different_lengths_is_found() -> None:
+    others = bytes.fromhex("1005 0b1c0a1b2c") + bytes.fromhex("0c02 0a0b")
+    beacon = parse_ibeacon({APPLE_COMPANY_ID: others + ESTIMOTE_IBEACON})
+    assert beacon is not None
+    assert (beacon.major, beacon.minor) == (1, 2)
 
 
 # -- Eddystone-UID ----------------------------------------------------------------
@@ -140,6 +166,20 @@ def test_eddystone_data_that_is_not_a_uid_frame_gives_nothing(data: bytes) -> No
 def test_uid_frame_under_another_service_uuid_gives_nothing() -> None:
     other = "0000fe9a-0000-1000-8000-00805f9b34fb"
     assert tag_from_advertisement({}, {other: EDDYSTONE_UID_FRAME}) is None
+
+
+@pytest.mark.parametrize("power", [-129, 128])
+def test_encode_eddystone_uid_refuses_a_tx_power_that_does_not_fit(power: int) -> None:
+    with pytest.raises(ValueError, match=r"^tx power must be"):
+        encode_eddystone_uid(bytes(10), bytes(6), power)
+
+
+def test_encode_eddystone_uid_takes_every_tx_power_that_fits() -> None:
+    for power in (-128, 127):
+        data = encode_eddystone_uid(bytes(10), bytes(6), power)
+        found = parse_eddystone_uid({EDDYSTONE_SERVICE_UUID: data})
+        assert found is not None
+        assert found.tx_power == power
 
 
 def test_encode_eddystone_uid_refuses_wrong_sizes() -> None:
@@ -203,8 +243,19 @@ def test_scan_patterns_cover_each_format_with_little_endian_ids() -> None:
 
 
 def test_scan_patterns_refuse_a_company_id_out_of_range() -> None:
-    with pytest.raises(ValueError, match="company id"):
-        scan_patterns([0x10000])
+    for company_id in (0x10000, -1):
+        with pytest.raises(ValueError, match="company id"):
+            scan_patterns([company_id])
+
+
+def test_the_first_and_last_company_ids_are_company_ids() -> None:
+    assert scan_patterns([0x0000, 0xFFFF])[2:] == [
+        (0, 0xFF, bytes.fromhex("0000")),
+        (0, 0xFF, bytes.fromhex("ffff")),
+    ]
+    data = {0x0000: b"\x01", 0xFFFF: b"\x02"}
+    assert parse_manufacturer_tag(data, [0x0000]) == TagId(TagKind.MANUFACTURER, "0000:01")
+    assert parse_manufacturer_tag(data, [0xFFFF]) == TagId(TagKind.MANUFACTURER, "ffff:02")
 
 
 # -- never raises, never leaks ---------------------------------------------------------------

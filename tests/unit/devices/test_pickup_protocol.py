@@ -233,6 +233,11 @@ def test_encode_can_leave_out_the_checksum() -> None:
     assert encode(Drop(3), with_checksum=False) == b"DROP 3\n"
 
 
+def test_a_framed_line_carries_its_checksum_unless_told_not_to() -> None:
+    assert frame("DROP 3") == DROP_3
+    assert frame("DROP 3", with_checksum=False) == b"DROP 3\n"
+
+
 @pytest.mark.parametrize(
     "message",
     [
@@ -244,11 +249,31 @@ def test_encode_can_leave_out_the_checksum() -> None:
         Hello("id*", "1.0", 4),
         Hello("SIM", "1.0", 0),
         Hello("x" * 130, "1.0", 4),
+        Hello("", "1.0", 4),
+        Hello("SIM", "", 4),
+        Hello("SIM-é", "1.0", 4),
+        Hello("SIM\t1", "1.0", 4),
     ],
 )
 def test_encode_refuses_what_the_protocol_cannot_carry(message: Message) -> None:
     with pytest.raises(ValueError, match=r"."):
         encode(message)
+
+
+@pytest.mark.parametrize("board_id", ["", "has space", "id*", "SIM-é", "SIM\t1"])
+def test_a_board_id_that_is_not_one_printable_ascii_word_has_no_line(board_id: str) -> None:
+    with pytest.raises(ValueError, match="single printable ASCII word"):
+        format_message(Hello(board_id, "1.0", 4))
+
+
+def test_the_longest_hello_the_protocol_allows_goes_on_the_wire_and_reads_back() -> None:
+    # "HELLO " + id + " 1.0 8" + "*HH" is exactly 128 bytes with a 113-character id.
+    longest = Hello("B" * 113, "1.0", 8)
+    line = encode(longest)
+    assert len(line) == MAX_LINE_BYTES + 1  # and the LF
+    assert parse_line(line) == longest
+    with pytest.raises(ValueError, match="longer than 128"):
+        encode(Hello("B" * 114, "1.0", 8))
 
 
 def test_frame_refuses_non_printable_bodies() -> None:
@@ -304,6 +329,34 @@ def test_splitter_keeps_memory_bounded_on_a_flood_without_newlines() -> None:
     for _ in range(100):
         splitter.feed(b"z" * 10_000)
     assert splitter.feed(b"\nLIFT 3\n") == [b"LIFT 3"]
+
+
+def test_splitter_reports_a_flood_split_over_many_chunks_as_one_overlong_line() -> None:
+    splitter = LineSplitter()
+    out: list[bytes] = []
+    for _ in range(5):
+        out += splitter.feed(b"z" * 10_000)
+    out += splitter.feed(b"\nLIFT 3\n")
+    assert [parse_line(line) for line in out] == [
+        Rejected(RejectReason.OVERLONG, "130 bytes"),
+        Lift(3),
+    ]
+
+
+def test_splitter_waits_for_the_lf_of_a_longest_line_that_ends_a_chunk_with_cr() -> None:
+    longest = encode(Hello("B" * 113, "1.0", 8)).replace(b"\n", b"\r\n")
+    splitter = LineSplitter()
+    assert splitter.feed(longest[:-1]) == []  # 128 bytes and the CR: the LF may still come
+    (line,) = splitter.feed(b"\n")
+    assert parse_line(line) == Hello("B" * 113, "1.0", 8)
+
+
+def test_splitter_reports_a_line_that_cannot_fit_without_waiting_for_its_end() -> None:
+    splitter = LineSplitter()
+    assert splitter.feed(b"x" * (MAX_LINE_BYTES + 1)) == []
+    (line,) = splitter.feed(b"x")  # 130 bytes: no CR/LF can make it fit any more
+    assert parse_line(line) == Rejected(RejectReason.OVERLONG, "130 bytes")
+    assert splitter.feed(b"x" * 50 + b"\nLIFT 3\n") == [b"LIFT 3"]
 
 
 def test_splitter_reset_drops_a_partial_line() -> None:

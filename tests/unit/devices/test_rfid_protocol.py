@@ -107,9 +107,17 @@ def test_encode_gives_the_frames_of_the_spec() -> None:
     assert len(FRAME_12345678) == FRAME_BODY_CHARS + 2
 
 
-@pytest.mark.parametrize(("card", "version"), [(-1, 0), (MAX_CARD_NUMBER + 1, 0), (1, 256)])
-def test_encode_refuses_what_a_frame_cannot_carry(card: int, version: int) -> None:
-    with pytest.raises(ValueError, match="range"):
+def test_a_frame_has_version_zero_unless_told() -> None:
+    assert encode_rdm6300(12345678) == encode_rdm6300(12345678, version=0)
+    assert encode_rdm6300(12345678, version=0xFF) != encode_rdm6300(12345678)
+
+
+@pytest.mark.parametrize(
+    ("card", "version", "field"),
+    [(-1, 0, "card number"), (MAX_CARD_NUMBER + 1, 0, "card number"), (1, 256, "version")],
+)
+def test_encode_refuses_what_a_frame_cannot_carry(card: int, version: int, field: str) -> None:
+    with pytest.raises(ValueError, match=f"^{field}.* out of range"):
         encode_rdm6300(card, version=version)
 
 
@@ -283,6 +291,8 @@ def test_lines_read_as_card_numbers(line: bytes, line_format: LineFormat, value:
         (b"00BC614G", LineFormat.AUTO),
         ("١٢٣٤٥٦٧٨٩٠".encode(), LineFormat.AUTO),  # digits, but not ASCII ones
         (b"\xff\xfe\x13", LineFormat.AUTO),
+        (b"0012X45678", LineFormat.AUTO),  # one spoilt line, not two short ones
+        (b"\x0c0012345678", LineFormat.AUTO),  # blanks are spaces and tabs only
     ],
 )
 def test_lines_that_are_no_card_are_malformed(line: bytes, line_format: LineFormat) -> None:

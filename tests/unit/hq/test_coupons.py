@@ -307,6 +307,7 @@ def test_coupon_events_whose_codes_do_not_verify_are_rejected(database: Database
         ("coupon_issued", coupon_issued_payload(forged)),
         ("coupon_issued", coupon_issued_payload(other.code(1))),
         ("coupon_issued", coupon_issued_payload(kiosk.code(2), serial=3)),
+        ("coupon_issued", coupon_issued_payload(kiosk.code(6), campaign_no=8)),
         ("coupon_issued", coupon_issued_payload(kiosk.code(4), code="NOT-A-CODE")),
         ("coupon_redeemed", coupon_redeemed_payload(forged.text)),
         ("coupon_redeemed", coupon_redeemed_payload(other.code(1).text)),
@@ -316,6 +317,7 @@ def test_coupon_events_whose_codes_do_not_verify_are_rejected(database: Database
         ("rejected", "payload.code: does not verify under its kiosk's coupon key"),
         ("rejected", "payload.code: not a code of this kiosk's number"),
         ("rejected", "payload.serial: is not the code's own"),
+        ("rejected", "payload.campaign_no: is not the code's own"),
         ("rejected", "payload.code: not a coupon code"),
         ("rejected", "payload.code: does not verify under its kiosk's coupon key"),
         ("accepted", None),  # a code of another store's kiosk, redeemed here
@@ -323,7 +325,7 @@ def test_coupon_events_whose_codes_do_not_verify_are_rejected(database: Database
     ]
     with database.read() as connection:
         assert connection.execute(select(coupons_issued.c.serial)).scalars().all() == [5]
-        assert len(connection.execute(select(rejections)).all()) == 5
+        assert len(connection.execute(select(rejections)).all()) == 6
 
 
 def test_a_kiosk_batch_lands_in_the_survey_and_coupon_tables(database: Database) -> None:

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import uuid
+from datetime import date
 from typing import Any
 
 import pytest
 
-from hq.crm.facts import ConsentDecision, Interaction, Signup
+from hq.crm.coupon_codes import issue
+from hq.crm.facts import ConsentDecision, Interaction, PrizeDrawn, Signup, SurveyCompleted
 from hq.enrollment import KioskIdentity
 from hq.ingest import Candidate, Plan, Refusal, Rejected, Repeat, decide
 from hq.wire import EventBatch
@@ -117,6 +119,19 @@ def test_two_events_with_one_seq_keep_the_first_and_reject_the_second() -> None:
     assert isinstance(verdicts[0], Candidate)
     assert isinstance(verdicts[1], Rejected)
     assert verdicts[1].reason == "seq: already used by another event"
+
+
+def test_events_after_a_repeated_event_id_are_still_decided() -> None:
+    first = event(1)
+    verdicts = plan_of(first, dict(first), {**first, "seq": 2}, event(3)).verdicts
+    assert [type(v) for v in verdicts] == [Candidate, Repeat, Rejected, Candidate]
+    assert verdicts[3].seq == 3
+
+
+def test_events_after_a_reused_seq_are_still_decided() -> None:
+    verdicts = plan_of(event(7), event(7), event(8)).verdicts
+    assert [type(v) for v in verdicts] == [Candidate, Rejected, Candidate]
+    assert verdicts[2].seq == 8
 
 
 def test_an_unknown_kind_is_rejected() -> None:
@@ -251,3 +266,83 @@ def test_a_consent_hash_is_kept_in_lower_case() -> None:
     assert isinstance(verdict.fact, ConsentDecision)
     assert verdict.fact.notice_sha256 == "ab" * 32
     assert verdict.payload["notice_sha256"] == "AB" * 32
+
+
+def completed(**changes: Any) -> dict[str, Any]:
+    return event(
+        1, "survey_completed", {"session": "s1", "survey": "visit", "answers": 3, **changes}
+    )
+
+
+def test_a_completed_survey_keeps_its_member_and_has_no_reward_unless_one_was_given() -> None:
+    verdict = only(completed(member_id=MEMBER))
+    assert isinstance(verdict, Candidate)
+    assert isinstance(verdict.fact, SurveyCompleted)
+    assert (verdict.fact.member_id, verdict.fact.reward_code) == (MEMBER, None)
+
+
+def test_a_completed_survey_whose_reward_is_no_coupon_code_is_rejected() -> None:
+    another_version = "K03G-000G-0001-0H3K-SSKP-3CQN"
+    reason = reason_of(completed(reward_code=another_version))
+    assert reason == "payload.reward_code: not a coupon code"
+
+
+def test_a_reason_names_up_to_three_broken_rules_and_counts_the_rest() -> None:
+    three = {"session": "", "slot": 0, "sku": "", "dwell_ms": 0}
+    assert reason_of(event(1, "drop", three)).count("; ") == 2
+    assert "more" not in reason_of(event(1, "drop", three))
+    five = {"session": "", "slot": 0, "sku": "", "dwell_ms": -1, "member_id": "x"}
+    assert reason_of(event(1, "drop", five)).endswith("; and 2 more")
+
+
+CODE = issue(bytes(32), campaign_no=7, kiosk_no=1, serial=9, expires_on=date(2026, 12, 31))
+UNREADABLE = "K03G-000G-0001-0H3K-SSKP-3CQN"  # a code's shape, another format version
+
+
+def test_a_won_draw_keeps_the_code_won_and_a_code_that_is_none_is_rejected() -> None:
+    won = {
+        "session": "s1",
+        "draw": "daily",
+        "member_id": MEMBER,
+        "prize": "case",
+        "code": CODE.text,
+    }
+    verdict = only(event(1, "prize_draw", won))
+    assert isinstance(verdict, Candidate)
+    assert isinstance(verdict.fact, PrizeDrawn)
+    assert verdict.fact.code == CODE.text
+    reason = reason_of(event(1, "prize_draw", {**won, "code": UNREADABLE}))
+    assert reason == "payload.code: not a coupon code"
+
+
+def test_a_redemption_of_what_is_no_coupon_code_is_rejected() -> None:
+    redeemed = {"code": UNREADABLE, "redeemed_at": OCCURRED_AT, "by": "till-1"}
+    assert reason_of(event(1, "coupon_redeemed", redeemed)) == "payload.code: not a coupon code"
+
+
+def test_an_issued_coupon_whose_expiry_is_not_the_codes_own_is_rejected() -> None:
+    issued = {
+        "session": "s1",
+        "code": CODE.text,
+        "campaign": "phone-50",
+        "campaign_no": 7,
+        "serial": 9,
+        "expires_on": "2026-12-30",
+        "reason": "survey",
+    }
+    assert (
+        reason_of(event(1, "coupon_issued", issued)) == "payload.expires_on: is not the code's own"
+    )
+
+
+def test_every_verdict_names_its_place_in_the_batch() -> None:
+    first = event(1)
+    verdicts = plan_of(
+        first,
+        {**first, "seq": 2},  # its id again, another seq
+        event(1),  # another event, seq 1 again
+        event(3, kind="teleport", payload={}),
+        event(4, "member_signup", signup(phone="12345")),
+        event(5),
+    ).verdicts
+    assert [verdict.index for verdict in verdicts] == [0, 1, 2, 3, 4, 5]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import logging
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -17,7 +18,7 @@ from hq.crm import queries
 from hq.crm.export import write_customers_csv
 from hq.db import Database, alarms, events, rejections
 from hq.enrollment import KioskIdentity, issue_code, redeem_code
-from hq.fleet import add_store
+from hq.fleet import add_store, list_kiosks
 from hq.wire import EventBatch
 
 NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
@@ -55,8 +56,15 @@ def test_new_events_are_accepted_and_sent_again_are_duplicates(database: Databas
     first = send(database, kiosk, *batch)
     assert statuses(first) == ["accepted"] * 3
     assert first.contiguous_seq == 3
+    (seen,) = list_kiosks(database)
+    assert seen.last_seen_at == NOW
     again = send(database, kiosk, *batch, event(kiosk, 4))
     assert statuses(again) == ["duplicate", "duplicate", "duplicate", "accepted"]
+    # Each answer names the event it is about.
+    assert [(r.event_id, r.seq) for r in again.results[:3]] == [
+        (sent["event_id"], sent["seq"]) for sent in batch
+    ]
+    assert again.results[3].seq == 4
     assert again.contiguous_seq == 4
     with database.read() as connection:
         stored = connection.execute(
@@ -72,6 +80,7 @@ def test_a_duplicate_within_one_batch_is_stored_once(database: Database) -> None
     lift = event(kiosk, 1)
     outcome = send(database, kiosk, lift, event(kiosk, 2), dict(lift))
     assert statuses(outcome) == ["accepted", "accepted", "duplicate"]
+    assert (outcome.results[2].event_id, outcome.results[2].seq) == (lift["event_id"], 1)
     with database.read() as connection:
         assert len(connection.execute(select(events)).all()) == 2
 
@@ -171,6 +180,66 @@ def test_contiguous_seq_closes_a_gap_that_earlier_batches_filled_far_ahead(
         send(database, kiosk, *lifts(kiosk, range(first, min(first + 500, 2501))))
     assert stats.collect(database).kiosks[0].gaps == [(1, 1)]
     assert send(database, kiosk, event(kiosk, 1)).contiguous_seq == 2500
+
+
+def test_a_kiosks_gaps_are_filled_only_by_its_own_events(database: Database) -> None:
+    first, second = new_kiosk(database), new_kiosk(database)
+    bad = event(first, 4, "alarm", {"slot": 0, "reason": "CABLE"})  # rejected: seq 4 is seen
+    send(database, first, *lifts(first, [1, 2, 3]), bad, event(first, 5))
+    # The second kiosk's seq 2 and 4 are missing, whatever the first kiosk holds.
+    assert send(database, second, *lifts(second, [1, 3])).contiguous_seq == 1
+    assert send(database, second, event(second, 5)).contiguous_seq == 1
+    assert send(database, second, event(second, 2)).contiguous_seq == 3
+    last = send(database, second, event(second, 4))  # the first kiosk's rejected 4 is its own
+    assert (statuses(last), last.contiguous_seq) == (["accepted"], 5)
+
+
+def test_contiguous_seq_walks_over_stored_and_rejected_seqs_of_earlier_batches(
+    database: Database,
+) -> None:
+    kiosk = new_kiosk(database)
+    bad = event(kiosk, 3, "alarm", {"slot": 0, "reason": "CABLE"})
+    assert send(database, kiosk, event(kiosk, 1), bad, *lifts(kiosk, [4, 5])).contiguous_seq == 1
+    assert send(database, kiosk, event(kiosk, 2)).contiguous_seq == 5
+
+
+def test_a_late_event_beside_one_taking_a_rejected_seq_is_accepted(database: Database) -> None:
+    kiosk = new_kiosk(database)
+    bad = event(kiosk, 3, "alarm", {"slot": 0, "reason": "CABLE"})
+    send(database, kiosk, event(kiosk, 1), bad, event(kiosk, 4))  # seq 2 is late
+    outcome = send(database, kiosk, event(kiosk, 2), event(kiosk, 3))
+    assert statuses(outcome) == ["accepted", "rejected"]
+    assert outcome.contiguous_seq == 4
+
+
+def test_an_event_rejected_and_repeated_in_one_batch_is_rejected_twice(
+    database: Database,
+) -> None:
+    kiosk = new_kiosk(database)
+    bad = event(kiosk, 1, "drop", {"session": "s1", "slot": 1, "dwell_ms": -5})
+    outcome = send(database, kiosk, bad, dict(bad), event(kiosk, 2))
+    assert statuses(outcome) == ["rejected", "rejected", "accepted"]
+    assert (outcome.results[1].event_id, outcome.results[1].seq) == (bad["event_id"], 1)
+    assert outcome.results[1].reason == outcome.results[0].reason
+    assert (
+        outcome.results[1].reason == "payload.dwell_ms: Input should be greater than or equal to 0"
+    )
+
+
+def test_a_members_event_sent_again_stays_once_on_their_timeline(database: Database) -> None:
+    kiosk = new_kiosk(database)
+    member = str(uuid.uuid4())
+    lift = event(kiosk, 2, "lift", {"session": "s1", "slot": 3, "sku": "A", "member_id": member})
+    send(database, kiosk, event(kiosk, 1, "member_signup", signup_payload(member, "13912345678")))
+    send(database, kiosk, lift)
+    # The kiosk missed HQ's answer and sends the lift again, with its next event.
+    drop = {"session": "s1", "slot": 3, "sku": "A", "dwell_ms": 900, "member_id": member}
+    outcome = send(database, kiosk, lift, event(kiosk, 3, "drop", drop))
+    assert statuses(outcome) == ["duplicate", "accepted"]
+    (customer,) = queries.find_by_phone(database, "+8613912345678")
+    timeline = queries.timeline(database, customer.customer_id)
+    assert timeline is not None
+    assert sorted(entry.kind for entry in timeline.interactions) == ["drop", "lift"]
 
 
 def test_one_person_signing_up_at_two_stores_is_one_customer_with_two_member_ids(
@@ -445,3 +514,20 @@ def test_stats_count_events_per_kind_and_refused_batches(database: Database, cou
         ],
         "customers": 0,
     }
+
+
+def test_each_batch_is_logged_with_its_counts_and_first_rejection(
+    database: Database, caplog: pytest.LogCaptureFixture
+) -> None:
+    kiosk = new_kiosk(database)
+    lift = event(kiosk, 1)
+    send(database, kiosk, lift)
+    bad = [event(kiosk, seq, "alarm", {"slot": 0, "reason": "CABLE"}) for seq in (3, 4)]
+    caplog.clear()
+    with caplog.at_level(logging.DEBUG, logger="hq.ingest"):
+        send(database, kiosk, lift, event(kiosk, 2), *bad)
+    assert [record.getMessage() for record in caplog.records if record.name == "hq.ingest"] == [
+        f"kiosk {kiosk.kiosk_id}: 1 accepted, 1 duplicate, 2 rejected; contiguous_seq 4",
+        f"kiosk {kiosk.kiosk_id}: 2 events rejected, first seq 3: "
+        "payload.slot: Input should be greater than or equal to 1",
+    ]

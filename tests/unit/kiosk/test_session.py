@@ -45,12 +45,15 @@ class Driver:
         self.effects: list[object] = []
 
     def at(self, now: float, event: SessionInput | None = None) -> SessionState:
-        self._apply(self.machine.advance(self.state, now))
+        self._apply(self.machine.advance(self.state, now), now)
         if event is not None:
-            self._apply(self.machine.step(self.state, event, now))
+            self._apply(self.machine.step(self.state, event, now), now)
         return self.state
 
-    def _apply(self, transition: Transition) -> None:
+    def _apply(self, transition: Transition, now: float) -> None:
+        for effect in transition.effects:
+            if isinstance(effect, Record):  # stamped with when it happened, never later
+                assert effect.at <= now, effect
         self.state = transition.state
         self.effects.extend(transition.effects)
 
@@ -199,9 +202,16 @@ def test_tapping_a_recommendation_in_the_cabinet_lights_its_slot() -> None:
     assert state.view == ProductView("QL-S3", in_hand=False)
     assert state.notice is not None
     assert state.notice.slot == 4
+    assert state.notice.sku == "QL-S3"
     (tap,) = d.records("recommendation_tap")
-    assert tap.payload["from"] == "product:LY-A5"
-    assert tap.payload["slot"] == 4
+    assert tap.payload == {
+        "session": "b00t-1",
+        "sku": "QL-S3",
+        "shelf": "related",
+        "from": "product:LY-A5",
+        "slot": 4,
+    }
+    assert tap.at == 15.0
 
 
 def test_lit_slot_goes_dark_when_the_shopper_lifts_that_phone() -> None:
@@ -331,6 +341,73 @@ def test_comparison_with_a_bounced_second_phone_is_not_recorded() -> None:
     assert [r.kind for r in d.records()] == ["lift"]
 
 
+def test_a_comparison_waits_for_the_second_phone_and_carries_its_lift_time() -> None:
+    d = Driver()
+    d.at(10.0, Lifted(3, 10.0))
+    d.at(10.1, Lifted(1, 10.1))
+    d.at(10.2)  # the first phone is in hand, the second may still bounce
+    assert d.records("comparison") == []
+    d.at(10.3)
+    d.at(11.0)
+    (comparison,) = d.records("comparison")
+    assert comparison.at == 10.1
+
+
+def test_a_second_phone_bouncing_after_the_first_is_in_hand_records_no_comparison() -> None:
+    d = Driver()
+    d.at(10.0, Lifted(3, 10.0))
+    d.at(10.1, Lifted(1, 10.1))
+    d.at(10.2, Dropped(1, 10.2))
+    d.at(11.0)
+    assert [r.kind for r in d.records()] == ["lift"]
+
+
+def test_a_phone_put_back_after_its_session_ended_still_records_its_drop() -> None:
+    d = Driver()
+    d.at(10.0, Lifted(3, 10.0))
+    assert d.at(130.0).view == ATTRACT  # idle: the phone stays on the counter
+    d.at(140.0, Dropped(3, 140.0))
+    (drop,) = d.records("drop")
+    assert (drop.payload["slot"], drop.payload["dwell_ms"], drop.at) == (3, 130_000, 140.0)
+
+
+def test_a_lift_during_the_grace_keeps_the_screen_while_the_phone_is_in_hand() -> None:
+    d = Driver()
+    d.at(10.0, Lifted(3, 10.0))
+    d.at(20.0, Dropped(3, 20.0))
+    d.at(25.0, Lifted(1, 25.0))
+    assert d.at(20.0 + CONFIG.drop_grace + 1).view == ProductView("XH-N1", in_hand=True)
+
+
+def test_each_lift_and_drop_holds_off_the_idle_end() -> None:
+    d = Driver()
+    d.at(10.0, Lifted(3, 10.0))
+    d.at(100.0, Lifted(1, 100.0))
+    assert d.at(200.0).view == CompareView("LY-A5", "XH-N1")  # idle counts from 100
+    d.at(215.0, Dropped(1, 215.0))
+    assert d.at(300.0).view == ProductView("LY-A5", in_hand=True)  # and now from 215
+    d.at(330.0, Dropped(3, 330.0))  # 115 s after the last: the grace still follows
+    assert d.at(336.0).view == ProductView("LY-A5", in_hand=True)
+    assert d.at(330.0 + CONFIG.drop_grace).view == ATTRACT
+
+
+def test_a_lift_clears_the_ask_staff_notice() -> None:
+    d = Driver()
+    d.at(10.0, Lifted(3, 10.0))
+    d.at(15.0, RecommendationTapped("NOT-HERE", "best_sellers"))
+    assert d.at(16.0, Lifted(1, 16.0)).notice is None
+
+
+def test_a_phone_off_the_planogram_during_a_comparison_records_no_second_comparison() -> None:
+    d = Driver()
+    d.at(10.0, Lifted(3, 10.0))
+    d.at(11.0, Lifted(1, 11.0))
+    d.at(12.0)
+    d.at(13.0, Lifted(7, 13.0))  # a slot the planogram does not assign
+    d.at(14.0)
+    assert len(d.records("comparison")) == 1
+
+
 # --- recognised members ------------------------------------------------------------
 
 
@@ -370,6 +447,7 @@ def test_an_untouched_welcome_returns_to_attract_and_forgets_the_member() -> Non
     d.at(10.0, MemberArrived(ANNA, deliberate=True))
     d.at(10.0 + CONFIG.welcome_seconds - 1, Touched())  # a touch keeps it
     assert d.at(10.0 + CONFIG.welcome_seconds + 1).view == WelcomeView(1)
+    assert d.at(10.0 + CONFIG.welcome_seconds + CONFIG.drop_grace).view == WelcomeView(1)
     state = d.at(10.0 + 2 * CONFIG.welcome_seconds)
     assert state.view == ATTRACT
     assert state.member is None
@@ -406,6 +484,28 @@ def test_another_members_fob_starts_a_fresh_session() -> None:
     assert state.number == 2
     assert state.lit_slots == frozenset()  # Anna's light is not left on for Bo
     assert SetLed(4, LedMode.OFF) in d.effects
+
+
+def test_a_phone_from_an_ended_session_going_back_leaves_the_next_welcome_alone() -> None:
+    d = Driver()
+    d.at(10.0, Lifted(3, 10.0))
+    assert d.at(130.0).view == ATTRACT  # idle: the phone stays on the counter
+    d.at(140.0, MemberArrived(ANNA, deliberate=True))
+    d.at(141.0, Dropped(3, 141.0))
+    assert d.at(141.0 + CONFIG.drop_grace + 1).view == WelcomeView(2)
+    assert d.at(140.0 + CONFIG.welcome_seconds).view == ATTRACT
+
+
+def test_a_member_is_served_in_their_own_language() -> None:
+    visit = MemberVisit(ANNA.member_id, "Anna", (), language=Language.EN)
+    assert Driver().at(10.0, MemberArrived(visit, deliberate=True)).language is Language.EN
+
+
+def test_a_fob_tapped_with_a_phone_in_hand_keeps_the_phone_past_the_welcome_time() -> None:
+    d = Driver()
+    d.at(10.0, Lifted(3, 10.0))
+    d.at(11.0, MemberArrived(ANNA, deliberate=True))
+    assert d.at(12.0 + CONFIG.welcome_seconds).view == ProductView("LY-A5", in_hand=True)
 
 
 def test_the_members_tag_leaving_ends_their_welcome() -> None:

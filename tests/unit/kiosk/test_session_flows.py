@@ -110,22 +110,25 @@ class Driver:
     def at(self, now: float, event: SessionInput | None = None) -> SessionState:
         self.timers_until(now)
         if event is None:
-            self._apply(self.machine.advance(self.state, now))
+            self._apply(self.machine.advance(self.state, now), now)
         else:
-            self._apply(self.machine.step(self.state, event, now))
+            self._apply(self.machine.step(self.state, event, now), now)
         return self.state
 
     def timers_until(self, now: float) -> SessionState:
         """The timer fires at each deadline up to `now`, in order."""
         deadline = self.machine.next_deadline(self.state)
         while deadline is not None and deadline <= now:
-            self._apply(self.machine.advance(self.state, deadline))
+            self._apply(self.machine.advance(self.state, deadline), deadline)
             later = self.machine.next_deadline(self.state)
             assert later is None or later > deadline, "a deadline left due after its timer"
             deadline = later
         return self.state
 
-    def _apply(self, transition: Transition) -> None:
+    def _apply(self, transition: Transition, now: float) -> None:
+        for effect in transition.effects:
+            if isinstance(effect, Record):  # stamped with when it happened, never later
+                assert effect.at <= now, effect
         self.state = transition.state
         self.effects.extend(transition.effects)
 
@@ -421,9 +424,13 @@ def test_finishing_the_survey_thanks_and_asks_for_its_reward() -> None:
     assert state.view == ThanksView(1, VISIT_SURVEY, RewardStatus.PENDING)
     assert d.coupons_asked() == [IssueCoupon(SURVEY_REWARD, "survey", None, "b00t-1", 1)]
     (completed,) = d.records("survey_completed")
-    assert completed.payload["session"] == "b00t-1"
-    assert completed.payload["survey"] == VISIT_SURVEY
-    assert completed.payload["member_id"] is None
+    assert completed.payload == {
+        "session": "b00t-1",
+        "survey": VISIT_SURVEY,
+        "member_id": None,
+        "answers": 3,
+        "reward_code": None,  # the coupon_issued record names the session
+    }
     assert len(d.records("survey_answer")) == 3
 
 
@@ -620,8 +627,10 @@ def test_pressing_draw_after_the_members_tag_left_does_not_crash() -> None:
     d.at(10.0, MemberArrived(ANNA, deliberate=False))
     d.at(11.0, DrawOpened(DAILY_DRAW))
     d.at(12.0, MemberLeft(ANNA.member_id))
-    d.at(13.0, DrawRequested())
+    state = d.at(13.0, DrawRequested())
     assert d.draws() == []
+    # The screen says why nothing was drawn, instead of spinning for nobody.
+    assert state.view == DrawView(1, DAILY_DRAW, drawing=False, outcome="member_gone")
 
 
 # --- closing a flow, phones during a flow ------------------------------------------------

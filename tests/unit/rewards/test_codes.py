@@ -3,6 +3,7 @@ mistyped, made-up and expired codes (docs/hq-api.md, "Coupon codes")."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, timedelta
 
 import pytest
@@ -184,12 +185,35 @@ def test_what_cannot_be_a_code_is_malformed_and_not_echoed(typed: str, hint: str
 
 
 @pytest.mark.parametrize(
+    "typed",
+    [
+        "203G-000G-0001-0H3K-SSKP",  # a group short
+        "203G-000G-0001-0H3K-SSKP-3CQN-0",  # a character too many
+        "203G-000G-0001-0H3K-SSKP-3CQU",  # U is never in a code
+        "203G-000G-0001-0H3K-SSKP-3CQ*",
+        "203G-000G-0001-0H3K-SSKP-3CQ",
+    ],
+)
+def test_what_cannot_be_a_code_has_no_canonical_text_to_look_up(typed: str) -> None:
+    assert canonical_text(typed) is None
+
+
+def test_a_kiosk_number_given_as_a_flag_derives_no_key() -> None:
+    with pytest.raises(ValueError, match=r"^kiosk_no must be"):
+        kiosk_key(store_key(SECRET, STORE), True)
+
+
+@pytest.mark.parametrize(
     "fields",
     [
         {"campaign_no": 4096},
         {"campaign_no": -1},
         {"kiosk_no": 2**20},
         {"serial": 2**24},
+        # A flag or a float is a bug in the caller, not serial 1.
+        {"serial": True},
+        {"kiosk_no": False},
+        {"campaign_no": 1.0},
         {"expires_on": date(2023, 12, 31)},
         {"expires_on": EPOCH + timedelta(days=2**16)},
     ],
@@ -204,5 +228,48 @@ def test_fields_that_do_not_fit_the_format_are_refused_when_issuing(
         "expires_on": TODAY,
         **fields,
     }
-    with pytest.raises(ValueError, match="must be"):
+    (field,) = fields
+    with pytest.raises(ValueError, match=rf"^{field} must be"):  # names the field at fault
         issue_code(KEY, **arguments)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("typed", "key_for", "shown"),
+    [
+        (
+            "203G-000G-0001-0H3K-SSKP",
+            every_kiosk,
+            "a coupon code has 24 letters and digits, this has 20: check that it was typed in full",
+        ),
+        (
+            "203G-000G-0001-0H3K-SSKP-3CQU",
+            every_kiosk,
+            "this is not a coupon code: it holds a character codes never contain (only digits "
+            "and letters other than U); check it was typed correctly",
+        ),
+        (
+            "K03G-000G-0001-0H3K-SSKP-3CQN",
+            every_kiosk,
+            "this is not a coupon code this system can read: check it was typed correctly",
+        ),
+        (
+            "203G-000G-0001-0H3K-SSKP-3CQN",
+            lambda _kiosk_no: None,
+            "this coupon code comes from a kiosk that cannot be checked here: "
+            "check it was typed correctly, or ask head office",
+        ),
+        (
+            "203G-000G-0001-0H3K-SSKP-3CQP",
+            every_kiosk,
+            "this coupon code is not valid: it was mistyped or not issued by us; "
+            "check it and type it again",
+        ),
+    ],
+    ids=["short", "character", "version", "unknown-kiosk", "forged"],
+)
+def test_what_the_till_shows_for_a_code_it_refuses(
+    typed: str, key_for: Callable[[int], bytes | None], shown: str
+) -> None:
+    with pytest.raises(CodeError) as refused:
+        parse_code(typed, key_for, today=TODAY)
+    assert str(refused.value) == shown

@@ -47,6 +47,19 @@ def test_prize_with_cap_zero_is_never_won() -> None:
     assert draw(closed, wins_today={}, roll=0) is None
 
 
+def test_a_prize_nobody_has_won_today_is_won_up_to_a_cap_of_one() -> None:
+    single = draw_of("single", prize_of("only", "c", "1", 1))
+    assert draw(single, wins_today={}, roll=0) == single.prizes[0]
+    assert draw(single, wins_today={"only": 1}, roll=0) is None
+
+
+def test_a_kiosk_wins_only_its_part_of_the_stores_daily_cap() -> None:
+    shared = draw_of("shared", prize_of("only", "c", "1", 10))
+    half: dict[int, int] = {10: 5}  # this kiosk's part of the store's 10 a day
+    assert draw(shared, wins_today={"only": 4}, roll=0, part_of=half.__getitem__) is not None
+    assert draw(shared, wins_today={"only": 5}, roll=0, part_of=half.__getitem__) is None
+
+
 def test_roll_outside_the_roll_space_is_refused(prize_draw: PrizeDraw) -> None:
     for roll in (-1, ROLL_SPACE):
         with pytest.raises(ValueError, match="roll"):
