@@ -27,8 +27,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Final
 
+import pytest
 from PIL import Image
 
+from content.bundle import BundleError, BundleProblem, load_bundle
 from content.sample import write_sample_bundle
 
 _generated: dict[tuple[int, int], Path] = {}
@@ -241,3 +243,16 @@ def without_waiting_on(fifo: Path, call: Callable[[], object], timeout: float = 
         worker.join(timeout)
         raise AssertionError(f"waited on the FIFO {fifo.name} for {timeout:.0f} s")
     return outcome[0]
+
+
+def problems_of(root: Path, *, verify_hashes: bool = True) -> tuple[BundleProblem, ...]:
+    """Every problem `load_bundle` names for `root` (it must refuse it)."""
+    with pytest.raises(BundleError) as caught:
+        load_bundle(root, verify_hashes=verify_hashes)
+    return caught.value.problems
+
+
+def only_problem(root: Path, *, verify_hashes: bool = True) -> BundleProblem:
+    problems = problems_of(root, verify_hashes=verify_hashes)
+    assert len(problems) == 1, problems
+    return problems[0]

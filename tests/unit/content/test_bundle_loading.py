@@ -11,6 +11,8 @@ from helpers.bundles import (
     edit_json,
     flip_byte,
     image_paths,
+    only_problem,
+    problems_of,
     read_json,
     remove_file,
     sample_bundle,
@@ -23,18 +25,6 @@ from content.bundle import Bundle, BundleError, BundleProblem, field_path, load_
 @pytest.fixture
 def bundle_dir(tmp_path: Path) -> Path:
     return sample_bundle(tmp_path / "bundle")
-
-
-def problems_of(root: Path, *, verify_hashes: bool = True) -> tuple[BundleProblem, ...]:
-    with pytest.raises(BundleError) as caught:
-        load_bundle(root, verify_hashes=verify_hashes)
-    return caught.value.problems
-
-
-def only_problem(root: Path, *, verify_hashes: bool = True) -> BundleProblem:
-    problems = problems_of(root, verify_hashes=verify_hashes)
-    assert len(problems) == 1, problems
-    return problems[0]
 
 
 def test_sample_bundle_loads_with_lookups_by_sku_and_slot(bundle_dir: Path) -> None:

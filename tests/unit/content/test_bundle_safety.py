@@ -14,6 +14,8 @@ from helpers.bundles import (
     image_paths,
     link_outside,
     make_fifo,
+    only_problem,
+    problems_of,
     read_json,
     sample_bundle,
     without_waiting_on,
@@ -28,18 +30,6 @@ LINKED: str = "is a symbolic link; every entry must be a regular file"
 @pytest.fixture
 def bundle_dir(tmp_path: Path) -> Path:
     return sample_bundle(tmp_path / "bundle")
-
-
-def problems_of(root: Path, *, verify_hashes: bool = True) -> tuple[BundleProblem, ...]:
-    with pytest.raises(BundleError) as caught:
-        load_bundle(root, verify_hashes=verify_hashes)
-    return caught.value.problems
-
-
-def only_problem(root: Path, *, verify_hashes: bool = True) -> BundleProblem:
-    problems = problems_of(root, verify_hashes=verify_hashes)
-    assert len(problems) == 1, problems
-    return problems[0]
 
 
 # --- Links and special files ------------------------------------------------------

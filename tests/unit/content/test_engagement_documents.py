@@ -11,7 +11,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from helpers.bundles import edit_json, remove_file, sample_bundle, write_file
+from helpers.bundles import (
+    edit_json,
+    only_problem,
+    problems_of,
+    remove_file,
+    sample_bundle,
+    write_file,
+)
 from hypothesis import given
 from hypothesis import strategies as st
 from pydantic import ValidationError
@@ -23,7 +30,6 @@ from content.bundle import (
     OPTIONAL_DOCUMENTS,
     PRIZES,
     SURVEYS,
-    BundleError,
     BundleProblem,
     load_bundle,
 )
@@ -42,18 +48,6 @@ Edit = Callable[[Any], object]
 def bundle_dir(tmp_path: Path) -> Path:
     # One product: these tests are about the other documents, and copy a bundle each.
     return sample_bundle(tmp_path / "bundle", products=1)
-
-
-def problems_of(root: Path) -> tuple[BundleProblem, ...]:
-    with pytest.raises(BundleError) as caught:
-        load_bundle(root)
-    return caught.value.problems
-
-
-def only_problem(root: Path) -> BundleProblem:
-    problems = problems_of(root)
-    assert len(problems) == 1, problems
-    return problems[0]
 
 
 def drop_documents(root: Path, *names: str) -> None:
