@@ -194,6 +194,14 @@ def test_a_kiosks_gaps_are_filled_only_by_its_own_events(database: Database) -> 
     assert (statuses(last), last.contiguous_seq) == (["accepted"], 5)
 
 
+def test_another_kiosks_stored_events_never_close_a_gap(database: Database) -> None:
+    first, second = new_kiosk(database), new_kiosk(database)
+    send(database, first, *lifts(first, [1, 2, 3, 4, 5]))
+    assert send(database, second, *lifts(second, [1, 3, 5])).contiguous_seq == 1
+    # Its 2 arrives: it walks over its own 3 from the earlier batch, not the first's 4.
+    assert send(database, second, event(second, 2)).contiguous_seq == 3
+
+
 def test_contiguous_seq_walks_over_stored_and_rejected_seqs_of_earlier_batches(
     database: Database,
 ) -> None:
