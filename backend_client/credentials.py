@@ -8,7 +8,8 @@ than used.
 Enrolment also gives the kiosk its number inside coupon codes (`kiosk_no`) and
 its coupon key (`coupon_key`, 32 bytes; base64 in the file), as secret as the
 token. A file written before HQ gave them out still loads, with both None: that
-kiosk issues no coupon codes until it enrols again.
+kiosk issues no coupon codes until it enrols again. Likewise the store's
+live-channel key (`channel_key`: version, key, the key before the last rotation).
 """
 
 from __future__ import annotations
@@ -43,6 +44,29 @@ COUPON_KEY_BYTES: Final = 32
 MAX_KIOSK_NO: Final = 2**20 - 1  # what a coupon code's kiosk field holds
 
 
+CHANNEL_KEY_BYTES: Final = 32
+
+
+@dataclass(frozen=True, slots=True)
+class ChannelKey:
+    """The store's live-channel key from HQ (docs/store-channel.md), and the one
+    before HQ's last rotation, still accepted while the store moves over."""
+
+    key_id: int
+    key: bytes = field(repr=False)
+    previous: bytes | None = field(default=None, repr=False)
+
+    def __post_init__(self) -> None:
+        if isinstance(self.key_id, bool) or not isinstance(self.key_id, int) or self.key_id < 1:
+            raise ValueError("channel_key.key_id must be an integer from 1")
+        for name in ("key", "previous"):
+            value = getattr(self, name)
+            if value is None and name == "previous":
+                continue
+            if not isinstance(value, bytes) or len(value) != CHANNEL_KEY_BYTES:
+                raise ValueError(f"channel_key.{name} must be {CHANNEL_KEY_BYTES} bytes")
+
+
 class CredentialsError(Exception):
     """The credentials file cannot be used; the message says why and what to do."""
 
@@ -62,6 +86,8 @@ class Credentials:
     # budgets and prize caps (seat 0 of 1: the whole of them).
     budget_seat: int = 0
     budget_seats: int = 1
+    # None: enrolled with an HQ from before the live channel; enrol again for it.
+    channel_key: ChannelKey | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "hq_url", check_hq_url(self.hq_url))
@@ -106,18 +132,39 @@ def credentials_from_enrolment(hq_url: str, answer: Mapping[str, Any]) -> Creden
         coupon_key=_coupon_key(answer.get("coupon_key")),
         budget_seat=answer.get("budget_seat", 0),
         budget_seats=answer.get("budget_seats", 1),
+        channel_key=channel_key_from_json(answer.get("channel_key")),
+    )
+
+
+def channel_key_from_json(document: object) -> ChannelKey | None:
+    """The `channel_key` object of HQ's answers (enrolment, GET /v1/store-channel-key)."""
+    if document is None:
+        return None
+    if not isinstance(document, Mapping):
+        raise TypeError("channel_key must be an object")
+    key = _base64(document["key"], "channel_key.key")
+    if key is None:
+        raise TypeError("channel_key.key must be base64 text")
+    return ChannelKey(
+        key_id=document["key_id"],
+        key=key,
+        previous=_base64(document.get("previous"), "channel_key.previous"),
     )
 
 
 def _coupon_key(encoded: object) -> bytes | None:
+    return _base64(encoded, "coupon_key")
+
+
+def _base64(encoded: object, name: str) -> bytes | None:
     if encoded is None:
         return None
     if not isinstance(encoded, str):
-        raise TypeError("coupon_key must be base64 text")
+        raise TypeError(f"{name} must be base64 text")
     try:
         return base64.b64decode(encoded, validate=True)
     except (binascii.Error, ValueError):
-        raise ValueError("coupon_key must be base64 text") from None
+        raise ValueError(f"{name} must be base64 text") from None
 
 
 def check_hq_url(url: str) -> str:
@@ -220,9 +267,16 @@ def save_credentials(data_dir: Path, credentials: Credentials) -> Path:
     }
     if credentials.kiosk_no is not None and credentials.coupon_key is not None:
         document["kiosk_no"] = credentials.kiosk_no
-        document["coupon_key"] = base64.b64encode(credentials.coupon_key).decode("ascii")
+        document["coupon_key"] = _text(credentials.coupon_key)
     document["budget_seat"] = credentials.budget_seat
     document["budget_seats"] = credentials.budget_seats
+    if credentials.channel_key is not None:
+        key = credentials.channel_key
+        document["channel_key"] = {
+            "key_id": key.key_id,
+            "key": _text(key.key),
+            "previous": None if key.previous is None else _text(key.previous),
+        }
     encoded = (json.dumps(document, indent=2, ensure_ascii=False) + "\n").encode()
     staging = path.with_name(f".{path.name}.{os.getpid()}.{os.urandom(4).hex()}")
     fd = os.open(staging, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, _PRIVATE_MODE)
@@ -246,3 +300,7 @@ def _fsync_directory(directory: Path) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
+
+
+def _text(key: bytes) -> str:
+    return base64.b64encode(key).decode("ascii")

@@ -5,7 +5,8 @@
     serve [--host 127.0.0.1] [--port 8765] [--no-migrate]
           [--ssl-certfile CERT.pem --ssl-keyfile KEY.pem]
     migrate
-    store add STORE_ID [--name NAME] [--exist-ok]
+    store add STORE_ID [--name NAME] [--exist-ok] [--kiosks N] | store seats STORE_ID N
+    store rotate-channel-key STORE_ID
     kiosk enroll-code STORE_ID [--valid-hours 24]     prints only the code
     kiosk list
     kiosk revoke KIOSK_ID
@@ -46,7 +47,7 @@ from typing import Final, NoReturn, TextIO
 
 from sqlalchemy.exc import SQLAlchemyError
 
-from hq import enrollment, fleet, stats
+from hq import channel_keys, enrollment, fleet, stats
 from hq.crm import coupons, recognition, tags
 from hq.crm.coupon_codes import CouponCode
 from hq.crm.erasure import ERASED_FROM, erase_member
@@ -111,6 +112,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     store_seats.add_argument("store_id")
     store_seats.add_argument("kiosks", type=_seat_count)
+    store_rotate = store.add_parser(
+        "rotate-channel-key",
+        help="give the store a new live-channel key (the old one works until the next rotation)",
+    )
+    store_rotate.add_argument("store_id")
 
     kiosk = commands.add_parser("kiosk", help="manage kiosks").add_subparsers(
         dest="kiosk_command", required=True, parser_class=_Parser
@@ -267,6 +273,10 @@ def _seat_count(text: str) -> int:
 
 
 def _store(database: Database, args: argparse.Namespace, now: datetime) -> None:
+    if args.store_command == "rotate-channel-key":
+        key_id = channel_keys.rotate(database, args.store_id)
+        print(f"store {args.store_id}: channel key version {key_id}")
+        return
     if args.store_command == "seats":
         fleet.set_kiosk_seats(database, args.store_id, args.kiosks)
         print(f"store {args.store_id}: {args.kiosks} kiosk seat(s)")

@@ -162,6 +162,8 @@ stores = Table(
     # active kiosk holds one seat and keeps to its part (rewards.issuing.StoreShare).
     # NULL: not said, and every kiosk of the store keeps to the whole of each budget.
     Column("kiosk_seats", Integer, nullable=True),
+    # The version of the store's live-channel key (hq.channel_keys): bumped to rotate.
+    Column("channel_key_id", Integer, nullable=False, server_default="1"),
 )
 
 kiosks = Table(

@@ -25,6 +25,7 @@ from typing import Final
 
 from sqlalchemy import Connection, insert, select, update
 
+from hq.channel_keys import ChannelKeys, store_keys
 from hq.crm import coupons
 from hq.db import Database, enrolment_codes, kiosks, stores
 from hq.errors import HqError, StoreFull, UnknownKiosk, UnknownStore
@@ -63,6 +64,7 @@ class Enrolment:
     token: str = field(repr=False)
     kiosk_no: int
     coupon_key: bytes = field(repr=False)
+    channel_keys: ChannelKeys = field(repr=False)
     budget_seat: int = 0  # its seat among the store's, for its part of the budgets
     budget_seats: int = 1
 
@@ -149,6 +151,7 @@ def redeem_code(
         seat, seats = _free_seat(connection, store_id)
         # Last of the locks: the coupon state row serialises enrolments chain-wide.
         kiosk_no, secret = coupons.next_kiosk_no(database, connection)
+        channel_keys = store_keys(connection, secret, store_id)
         connection.execute(
             insert(kiosks).values(
                 kiosk_id=kiosk_id,
@@ -174,6 +177,7 @@ def redeem_code(
         token=token,
         kiosk_no=kiosk_no,
         coupon_key=coupons.kiosk_key(secret, store_id, kiosk_no),
+        channel_keys=channel_keys,
         budget_seat=0 if seat is None else seat,
         budget_seats=seats,
     )

@@ -97,6 +97,18 @@ class EnrolAnswer(_Model):
     # Its seat among the store's kiosks, for its part of the daily budgets and caps.
     budget_seat: int
     budget_seats: int
+    # The store's live-channel key (hq.channel_keys), as in StoreChannelKey.
+    channel_key: StoreChannelKey
+
+
+class StoreChannelKey(_Model):
+    """What a store's kiosks and attendants share to authenticate and encrypt the
+    store's live channel (base64, 32 bytes each). `previous` is the key before the
+    last rotation (null before any), accepted while the store moves over."""
+
+    key_id: int
+    key: str
+    previous: str | None
 
 
 # ---------------------------------------------------------------- events

@@ -22,7 +22,7 @@ from pydantic import BaseModel
 from sqlalchemy import text
 from starlette.concurrency import run_in_threadpool
 
-from hq import ingest
+from hq import channel_keys, ingest
 from hq.api.common import Clock, bearer, json_bytes, parse_json_body, unauthorized
 from hq.crm import recognition
 from hq.crm.residue import Residue
@@ -40,6 +40,7 @@ from hq.wire import (
     EventsAnswer,
     Health,
     MemberFeedPage,
+    StoreChannelKey,
 )
 
 _log = logging.getLogger("hq.api")
@@ -108,7 +109,19 @@ def kiosk_router(database: Database, clock: Clock, residue: Residue) -> APIRoute
             coupon_key=base64.b64encode(enrolment.coupon_key).decode("ascii"),
             budget_seat=enrolment.budget_seat,
             budget_seats=enrolment.budget_seats,
+            channel_key=_channel_key_json(enrolment.channel_keys),
         )
+
+    @router.get(
+        "/store-channel-key",
+        response_model=StoreChannelKey,
+        responses={401: {"description": "No valid token: missing, unknown or revoked"}},
+    )
+    def store_channel_key(
+        kiosk: KioskIdentity = Depends(require_kiosk),  # noqa: B008 (see member_feed)
+    ) -> StoreChannelKey:
+        """The kiosk's store's live-channel key: asked again after HQ rotated it."""
+        return _channel_key_json(channel_keys.current(database, kiosk.store_id))
 
     @router.post(
         "/events",
@@ -214,3 +227,14 @@ def kiosk_router(database: Database, clock: Clock, residue: Residue) -> APIRoute
         return Health(status="ok")
 
     return router
+
+
+def _channel_key_json(keys: channel_keys.ChannelKeys) -> StoreChannelKey:
+    def b64(key: bytes) -> str:
+        return base64.b64encode(key).decode("ascii")
+
+    return StoreChannelKey(
+        key_id=keys.key_id,
+        key=b64(keys.key),
+        previous=None if keys.previous is None else b64(keys.previous),
+    )

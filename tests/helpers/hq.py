@@ -477,8 +477,13 @@ def new_store_id() -> str:
 
 
 def members_cli(hq: Hq, *args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
-    """`kiosk-hq members ARGS` as staff run it beside the running `hq` (its data
-    directory; no KIOSK_HQ_* variable from the test's environment)."""
+    """`kiosk-hq members ARGS` as staff run it beside the running `hq`."""
+    return hq_cli(hq, "members", *args, stdin=stdin)
+
+
+def hq_cli(hq: Hq, *args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
+    """`kiosk-hq ARGS` as staff run it beside the running `hq` (its data directory;
+    no KIOSK_HQ_* variable from the test's environment)."""
     env = {key: value for key, value in os.environ.items() if not key.startswith("KIOSK_HQ_")}
     return subprocess.run(
         [
@@ -487,7 +492,6 @@ def members_cli(hq: Hq, *args: str, stdin: str = "") -> subprocess.CompletedProc
             str(hq.settings.data_dir),
             "--database-url",
             hq.database_url,
-            "members",
             *args,
         ],
         input=stdin,
