@@ -1,0 +1,142 @@
+"""The attendant's first screen: the live feed beside the open alerts.
+
+Sized for a 1280x800 staff tablet held at arm's length; the kiosk's palette from
+kiosk/theme.py, alerts in its accent. The screen draws an `AttendantState` and
+emits what staff tapped; `AttendantDesk` decides what happens next.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (
+    QFrame,
+    QHBoxLayout,
+    QListWidget,
+    QPushButton,
+    QScrollArea,
+    QVBoxLayout,
+    QWidget,
+)
+
+from content.model import Language
+from kiosk.attendant.model import Alert, AttendantState, visible_feed
+from kiosk.attendant.words import alert_line, feed_line
+from kiosk.i18n import tr
+from kiosk.screens.common import label
+from kiosk.theme import ACCENT, ACCENT_SOFT, BACKGROUND, INK, INK_SOFT, LINE, SURFACE, TOUCH_MIN
+
+SCREEN_SIZE: Final = (1280, 800)
+# The feed list shows what fits a long scroll; the model keeps its own bound.
+FEED_ROWS_SHOWN: Final = 300
+
+STYLE_SHEET: Final = f"""
+QWidget {{ color: {INK.name()}; font-size: 18px; }}
+#AttendantScreen {{ background: {BACKGROUND.name()}; }}
+QLabel[role="section"] {{ font-size: 24px; font-weight: 700; }}
+QLabel[role="hint"] {{ color: {INK_SOFT.name()}; font-size: 18px; }}
+QListWidget[role="feed"] {{ background: {SURFACE.name()}; border: 1px solid {LINE.name()};
+    border-radius: 16px; padding: 8px; }}
+QListWidget[role="feed"]::item {{ min-height: 40px; border-bottom: 1px solid {LINE.name()}; }}
+QFrame[role="alert"] {{ background: {ACCENT_SOFT.name()}; border: 2px solid {ACCENT.name()};
+    border-radius: 16px; }}
+QLabel[role="alert-text"] {{ color: {ACCENT.name()}; font-size: 20px; font-weight: 700; }}
+QPushButton[role="acknowledge"] {{ background: {ACCENT.name()}; color: {SURFACE.name()};
+    border: none; border-radius: {TOUCH_MIN // 2}px; font-size: 20px; font-weight: 700;
+    min-height: {TOUCH_MIN}px; min-width: 140px; padding: 0 24px; }}
+QPushButton[role="acknowledge"]:pressed {{ background: #B83A0B; }}
+QScrollArea[role="alerts"], QScrollArea[role="alerts"] > QWidget > QWidget {{
+    background: transparent; border: none; }}
+"""
+
+
+class AlertRow(QFrame):
+    """One open alert: what and where, and the button that acknowledges it."""
+
+    acknowledge = Signal(str)  # alert id
+
+    def __init__(self, alert: Alert, language: Language) -> None:
+        super().__init__()
+        self.alert_id = alert.id
+        self.setProperty("role", "alert")
+        self.text = label(alert_line(alert, language), role="alert-text", wrap=True)
+        self.text.setTextFormat(Qt.TextFormat.PlainText)  # kiosk-sent text is never markup
+        self.button = QPushButton(tr(language, "attendant.acknowledge"))
+        self.button.setProperty("role", "acknowledge")
+        self.button.clicked.connect(lambda: self.acknowledge.emit(self.alert_id))
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(16, 12, 16, 12)
+        layout.addWidget(self.text, 1)
+        layout.addWidget(self.button)
+
+
+class AttendantScreen(QWidget):
+    acknowledge_requested = Signal(str)  # alert id
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.setObjectName("AttendantScreen")
+        self.setAttribute(Qt.WidgetAttribute.WA_StyledBackground, True)
+        self.setStyleSheet(STYLE_SHEET)
+        self.language = Language.ZH_CN
+        self.feed_title = label(role="section")
+        self.feed = QListWidget()
+        self.feed.setProperty("role", "feed")
+        self.feed.setVerticalScrollMode(QListWidget.ScrollMode.ScrollPerPixel)
+        self.alerts_title = label(role="section")
+        self.no_alerts = label(role="hint")
+        self.alert_rows: list[AlertRow] = []
+        self._alerts_box = QVBoxLayout()
+        self._alerts_box.setSpacing(12)
+        alerts_holder = QWidget()
+        alerts_column = QVBoxLayout(alerts_holder)
+        alerts_column.setContentsMargins(0, 0, 0, 0)
+        alerts_column.addLayout(self._alerts_box)
+        alerts_column.addWidget(self.no_alerts)
+        alerts_column.addStretch(1)
+        scroll = QScrollArea()
+        scroll.setProperty("role", "alerts")
+        scroll.setWidgetResizable(True)
+        scroll.setWidget(alerts_holder)
+
+        left = QVBoxLayout()
+        left.addWidget(self.feed_title)
+        left.addWidget(self.feed, 1)
+        right = QVBoxLayout()
+        right.addWidget(self.alerts_title)
+        right.addWidget(scroll, 1)
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(24, 16, 24, 16)
+        layout.setSpacing(24)
+        layout.addLayout(left, 3)
+        layout.addLayout(right, 2)
+
+    def show_state(
+        self,
+        state: AttendantState,
+        language: Language,
+        *,
+        kiosk: str | None = None,
+        kinds: frozenset[str] | None = None,
+    ) -> None:
+        self.language = language
+        self.feed_title.setText(tr(language, "attendant.feed"))
+        self.alerts_title.setText(tr(language, "attendant.alerts"))
+        self.no_alerts.setText(tr(language, "attendant.no_alerts"))
+        self.feed.clear()
+        entries = visible_feed(state, kiosk, kinds)[:FEED_ROWS_SHOWN]
+        self.feed.addItems([feed_line(entry, language) for entry in entries])
+        self._show_alerts(state.open_alerts(), language)
+
+    def _show_alerts(self, alerts: tuple[Alert, ...], language: Language) -> None:
+        for row in self.alert_rows:
+            self._alerts_box.removeWidget(row)
+            row.deleteLater()
+        self.alert_rows = []
+        for alert in alerts:  # newest first, as raised
+            row = AlertRow(alert, language)
+            row.acknowledge.connect(self.acknowledge_requested)
+            self._alerts_box.addWidget(row)
+            self.alert_rows.append(row)
+        self.no_alerts.setVisible(not alerts)

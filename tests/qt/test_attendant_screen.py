@@ -1,0 +1,134 @@
+"""The attendant's feed and alerts on screen, fed channel messages directly (no transport)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import UTC, datetime
+
+import pytest
+from PySide6.QtCore import Qt
+from pytestqt.qtbot import QtBot
+
+from content.model import Language
+from kiosk.attendant.desk import AttendantDesk
+from kiosk.attendant.model import AttendantState, PlainMessage, RecordAction, SendAck
+from kiosk.attendant.screen import SCREEN_SIZE, AttendantScreen
+from kiosk.attendant.staff import Action
+
+STORE = "sh-nanjing-road"
+K3 = "sh-nanjing-road-k3"
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def message(seq: int, kind: str, data: Mapping[str, object]) -> PlainMessage:
+    at = datetime(2026, 12, 6, 5, 50, seq, tzinfo=UTC)
+    return PlainMessage(1, STORE, K3, seq, at, kind, False, data)
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+def desk(clock: FakeClock) -> AttendantDesk:
+    return AttendantDesk(AttendantState(STORE), clock)
+
+
+@pytest.fixture
+def screen(qtbot: QtBot, desk: AttendantDesk) -> AttendantScreen:
+    shown = AttendantScreen()
+    qtbot.addWidget(shown)
+    desk.changed.connect(lambda state: shown.show_state(state, Language.ZH_CN))
+    shown.acknowledge_requested.connect(desk.acknowledge)
+    shown.resize(*SCREEN_SIZE)
+    shown.show_state(desk.state, Language.ZH_CN)
+    shown.show()
+    return shown
+
+
+def test_an_alarm_stands_out_sounds_and_is_acknowledged_with_one_tap(
+    qtbot: QtBot, desk: AttendantDesk, screen: AttendantScreen, clock: FakeClock
+) -> None:
+    assert screen.no_alerts.isVisible()
+    with qtbot.waitSignal(desk.sound) as sounded:
+        desk.receive(message(1, "alarm", {"slot": 2, "reason": "CABLE", "sku": "XH-N1"}))
+    assert sounded.args == [f"{K3}:1"]
+    (row,) = screen.alert_rows
+    assert "防盗报警" in row.text.text()
+    assert K3 in row.text.text()
+    assert not screen.no_alerts.isVisible()
+    assert "防盗报警" in screen.feed.item(0).text()
+
+    desk.staff_id = "staff-7"
+    clock.now += 12.0
+    with (
+        qtbot.waitSignal(desk.ack_to_send) as sent,
+        qtbot.waitSignal(desk.action_to_record) as recorded,
+    ):
+        qtbot.mouseClick(row.button, Qt.MouseButton.LeftButton)
+    assert sent.args == [SendAck(f"{K3}:1", "staff-7", 12.0)]
+    assert recorded.args == [RecordAction("staff-7", Action.ACKNOWLEDGE, f"{K3}:1", 12.0)]
+    assert screen.alert_rows == []
+    assert screen.no_alerts.isVisible()
+
+
+def test_acknowledge_needs_someone_signed_in(
+    qtbot: QtBot, desk: AttendantDesk, screen: AttendantScreen
+) -> None:
+    desk.receive(message(1, "alarm", {"slot": 2, "reason": "PUCK", "sku": None}))
+    with qtbot.assertNotEmitted(desk.ack_to_send):
+        qtbot.mouseClick(screen.alert_rows[0].button, Qt.MouseButton.LeftButton)
+    assert len(screen.alert_rows) == 1
+
+
+def test_a_member_is_shown_by_greeting_only_when_allowed(
+    desk: AttendantDesk, screen: AttendantScreen
+) -> None:
+    desk.receive(
+        message(
+            1,
+            "member_arrived",
+            {"session": "a", "greeting": None, "last_viewed": ["LY-A5"], "via": "rfid"},
+        )
+    )
+    desk.receive(
+        message(
+            2,
+            "member_arrived",
+            {"session": "b", "greeting": "Anna", "last_viewed": [], "via": "ble"},
+        )
+    )
+    assert "Anna 到店" in screen.feed.item(0).text()
+    assert "会员 到店" in screen.feed.item(1).text()
+    assert "上次看过 LY-A5" in screen.feed.item(1).text()
+    screen.show_state(desk.state, Language.EN)
+    assert "member arrived" in screen.feed.item(1).text()
+
+
+def test_garbage_from_a_kiosk_leaves_the_screen_as_it_was(
+    desk: AttendantDesk, screen: AttendantScreen, clock: FakeClock
+) -> None:
+    desk.receive(message(1, "lift", {"session": "a", "slot": 1, "sku": "XH-N1"}))
+    desk.receive(message(2, "alarm", {"slot": "<b>two</b>", "reason": 7}))
+    assert screen.feed.count() == 1
+    assert screen.alert_rows == []
+    assert desk.state.kiosks[K3].faulty(clock.now)
+
+
+def test_a_kiosk_silent_for_a_minute_raises_an_alert_on_the_sweep(
+    qtbot: QtBot, desk: AttendantDesk, screen: AttendantScreen, clock: FakeClock
+) -> None:
+    desk.receive(message(1, "heartbeat", {"uptime_s": 15}))
+    clock.now += 61.0
+    with qtbot.waitSignal(desk.sound):
+        desk.sweep()
+    (row,) = screen.alert_rows
+    assert "终端超过一分钟无响应" in row.text.text()
