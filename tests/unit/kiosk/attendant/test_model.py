@@ -11,7 +11,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from kiosk.attendant.model import (
+    CLOSED_ALERTS_KEPT,
     FEED_LIMIT,
+    MAX_DEVICES,
+    MAX_OPEN_ALERTS,
+    MAX_SENDERS,
     Acknowledge,
     AlertKind,
     AlertThresholds,
@@ -392,3 +396,53 @@ def test_any_sequence_of_inputs_keeps_the_rules(inputs: list[tuple[AttendantInpu
         for a, b in zip(state.feed, state.feed[1:], strict=False)
         if a.kiosk == b.kiosk
     )
+
+
+# --- bounds: a flooding or garbage-sending kiosk cannot grow memory ------------------------------
+
+
+def test_open_alerts_are_kept_up_to_a_bound_newest_first() -> None:
+    alarms = [alarm(K1, seq) for seq in range(1, MAX_OPEN_ALERTS + 11)]
+    state = receive(EMPTY, *alarms).state
+    assert len(state.open_alerts()) == MAX_OPEN_ALERTS
+    assert state.alerts[0].id == f"{K1}:{MAX_OPEN_ALERTS + 10}"
+    assert state.alert(f"{K1}:10") is None
+    assert state.alert(f"{K1}:11") is not None
+
+
+def test_only_the_latest_acknowledged_alerts_are_kept() -> None:
+    state = EMPTY
+    for seq in range(1, CLOSED_ALERTS_KEPT + 6):
+        state = receive(state, alarm(K1, seq)).state
+        state = step(state, Acknowledge(f"{K1}:{seq}", "staff-7"), 1.0).state
+    assert len(state.alerts) == CLOSED_ALERTS_KEPT
+    assert state.alert(f"{K1}:5") is None
+    assert state.alert(f"{K1}:6") is not None
+
+
+def test_senders_beyond_a_stores_worth_are_ignored() -> None:
+    state = receive(EMPTY, *(heartbeat(f"k{n}", 1) for n in range(MAX_SENDERS))).state
+    flooded = receive(state, alarm("k-extra", 1)).state
+    flooded = step(flooded, KioskMisbehaved("k-other", "flood"), 0.0).state
+    assert len(flooded.kiosks) == MAX_SENDERS
+    assert flooded.alerts == ()
+    assert flooded.foreign == 2
+
+
+def test_a_kiosk_reporting_too_many_devices_is_faulty() -> None:
+    reports = [device(K1, seq, DeviceStatus.UP, f"dev{seq}") for seq in range(1, MAX_DEVICES + 2)]
+    state = receive(EMPTY, *reports).state
+    assert len(state.kiosks[K1].devices) == MAX_DEVICES
+    assert state.kiosks[K1].faulty(0.0)
+
+
+def test_a_message_of_another_contract_version_is_ignored() -> None:
+    newer = PlainMessage(2, STORE, K1, 1, T0, "alarm", True, {"slot": 1, "reason": "CABLE"})
+    state = receive(EMPTY, newer).state
+    assert (state.alerts, state.foreign) == ((), 1)
+    assert K1 not in state.kiosks
+
+
+def test_a_comparison_shows_both_phones() -> None:
+    compared = message(K1, 1, "comparison", {"session": "s", "skus": ["XH-N1", "LY-A5"]})
+    assert dict(receive(EMPTY, compared).state.feed[0].details) == {"skus": "XH-N1 / LY-A5"}
