@@ -101,6 +101,26 @@ class PinHasher:
             return False
 
 
+class NotPermitted(PermissionError):
+    pass
+
+
+def local_member(
+    by: StaffMember,
+    *,
+    member_id: str,
+    display_name: str,
+    role: Role,
+    pin: str,
+    hasher: PinHasher,
+) -> StaffMember:
+    """A staff member a store manager adds on this attendant (HQ's list has not got them
+    yet). Refused for anyone but a manager."""
+    if not permitted(by.role, Action.MANAGE_STAFF):
+        raise NotPermitted("only a store manager adds staff")
+    return StaffMember(member_id, display_name, role, hasher.hash(pin), StaffSource.LOCAL)
+
+
 # --- lockout after wrong PINs --------------------------------------------------------------
 
 

@@ -16,13 +16,16 @@ from kiosk.attendant.staff import (
     MAX_LOCKOUT_S,
     Action,
     ActionRecord,
+    NotPermitted,
     PinGuard,
     PinHasher,
     Role,
     SignInRefusal,
     StaffMember,
     StaffSession,
+    StaffSource,
     idle_locked,
+    local_member,
     lockout_delay,
     permitted,
     sign_in,
@@ -112,3 +115,29 @@ def test_attendants_run_the_floor_and_managers_also_run_the_store() -> None:
 def test_an_action_record_names_the_staff_member_not_their_pin() -> None:
     record = ActionRecord("staff-7", Action.ACKNOWLEDGE, datetime.now(UTC), "k3:9", 12.5)
     assert set(dataclasses.asdict(record)) == {"staff_id", "action", "at", "subject", "after_s"}
+
+
+def test_a_store_manager_adds_staff_locally_with_their_own_pin() -> None:
+    boss = StaffMember("boss-1", "Zhang Min", Role.MANAGER, HASHER.hash("9130"))
+    new = local_member(
+        boss,
+        member_id="staff-9",
+        display_name="Chen Jie",
+        role=Role.ATTENDANT,
+        pin="5077",
+        hasher=HASHER,
+    )
+    assert (new.role, new.source) == (Role.ATTENDANT, StaffSource.LOCAL)
+    assert sign_in(PinGuard(), new, "5077", 0.0, HASHER).session is not None
+
+
+def test_an_attendant_cannot_add_staff() -> None:
+    with pytest.raises(NotPermitted):
+        local_member(
+            LI,
+            member_id="staff-9",
+            display_name="Chen Jie",
+            role=Role.MANAGER,
+            pin="5077",
+            hasher=HASHER,
+        )
