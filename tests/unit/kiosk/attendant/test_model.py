@@ -197,6 +197,7 @@ def test_another_stores_messages_are_ignored() -> None:
         ("device", {"device": "pickup", "status": "melting"}),
         ("sync", {"backlog": True, "dead_letters": 0}),
         ("ack", {"alert": "k:1", "by": "s1", "after_s": -3}),
+        ("heartbeat", {"uptime_s": "long"}),
         ("teleport", {}),
     ],
 )
@@ -446,3 +447,116 @@ def test_a_message_of_another_contract_version_is_ignored() -> None:
 def test_a_comparison_shows_both_phones() -> None:
     compared = message(K1, 1, "comparison", {"session": "s", "skus": ["XH-N1", "LY-A5"]})
     assert dict(receive(EMPTY, compared).state.feed[0].details) == {"skus": "XH-N1 / LY-A5"}
+
+
+# --- details the screens and the action log rely on -------------------------------------------
+
+
+def test_feed_entry_carries_the_facts_time_and_when_it_arrived() -> None:
+    lift = message(K1, 1, "lift", {"session": "s1", "slot": 1, "sku": "XH-N1"})
+    entry = receive(EMPTY, lift, now=7.5).state.feed[0]
+    assert (entry.at, entry.received) == (lift.at, 7.5)
+    assert (entry.greeting, entry.last_viewed, entry.alert_id) == (None, (), None)
+
+
+def test_a_member_without_last_viewed_phones_is_still_shown() -> None:
+    arrived = message(K1, 1, "member_arrived", {"session": "s1", "via": "rfid"})
+    assert receive(EMPTY, arrived).state.feed[0].last_viewed == ()
+
+
+def test_consecutive_and_first_messages_miss_nothing() -> None:
+    state = receive(EMPTY, heartbeat(K1, 7), heartbeat(K1, 8)).state
+    assert state.kiosks[K1].missed == 0
+
+
+def test_alerts_say_where_what_and_since_when() -> None:
+    state = receive(EMPTY, low_score(K1, 1, score=1), alarm(K3, 1), now=4.0).state
+    assert [(a.kiosk, a.kind, a.detail, a.raised) for a in state.alerts] == [
+        (K3, AlertKind.ALARM, "CABLE", 4.0),
+        (K1, AlertKind.LOW_SCORE, "visit", 4.0),
+    ]
+
+
+def test_a_good_score_without_the_kiosks_flag_raises_nothing() -> None:
+    answer = message(K1, 1, "survey_answer", {"session": "s", "survey": "v", "score": 4})
+    assert receive(EMPTY, answer).state.alerts == ()
+
+
+def test_acknowledging_one_alert_leaves_the_others_open() -> None:
+    state = receive(EMPTY, alarm(K1, 1), alarm(K1, 2), alarm(K3, 1)).state
+    state = step(state, Acknowledge(f"{K1}:2", "staff-7"), 5.0).state
+    assert {alert.id for alert in state.open_alerts()} == {f"{K1}:1", f"{K3}:1"}
+
+
+def test_an_alert_acknowledged_at_once_waited_no_time() -> None:
+    state = receive(EMPTY, alarm(K1, 1), now=5.0).state
+    (send, _record) = step(state, Acknowledge(f"{K1}:1", "staff-7"), 5.0).effects
+    assert send == SendAck(f"{K1}:1", "staff-7", 0.0)
+
+
+def test_an_ack_message_shows_in_the_feed_and_records_how_long_the_alert_waited() -> None:
+    state = receive(EMPTY, alarm(K1, 1), now=0.0).state
+    ack = message("attendant-2", 3, "ack", {"alert": f"{K1}:1", "by": "staff-2", "after_s": 0})
+    state = receive(state, ack, now=0.4).state
+    entry = state.feed[0]
+    assert (entry.kind, entry.at, entry.received) == ("ack", ack.at, 0.4)
+    assert entry.details == (("alert", f"{K1}:1"), ("by", "staff-2"))
+    acknowledged = state.alerts[0].acknowledged
+    assert acknowledged is not None
+    assert acknowledged.after_s == 0.0
+
+
+@pytest.mark.parametrize("after_s", [float("inf"), float("nan"), True, "8"])
+def test_an_ack_with_a_nonsense_wait_is_garbage(after_s: object) -> None:
+    state = receive(EMPTY, alarm(K1, 1)).state
+    ack = message("attendant-2", 1, "ack", {"alert": f"{K1}:1", "by": "s2", "after_s": after_s})
+    after = receive(state, ack, now=1.0).state
+    assert after.alerts == state.alerts
+    assert after.kiosks["attendant-2"].faulty(1.0)
+
+
+def test_the_fault_reason_names_the_field_never_its_value() -> None:
+    typed = message(K1, 1, "alarm", {"slot": "Anna 13800138000", "reason": "CABLE"})
+    health = receive(EMPTY, typed).state.kiosks[K1]
+    assert health.fault_reason == "alarm: slot is not a whole number"
+
+
+def test_a_transport_report_says_why_the_kiosk_is_faulty() -> None:
+    health = step(EMPTY, KioskMisbehaved(K3, "flood"), 0.0).state.kiosks[K3]
+    assert (health.fault_reason, health.garbage) == ("flood", 1)
+
+
+def test_device_reports_keep_status_and_detail() -> None:
+    down = message(K1, 1, "device", {"device": "rfid", "status": "down", "detail": "unplugged"})
+    back = message(K1, 2, "device", {"device": "rfid", "status": "reconnecting", "detail": "try 2"})
+    state = receive(EMPTY, down, now=1.0).state
+    assert state.kiosks[K1].devices["rfid"].detail == "unplugged"
+    report = receive(state, back, now=2.0).state.kiosks[K1].devices["rfid"]
+    assert (report.status, report.detail, report.since) == ("reconnecting", "try 2", 1.0)
+
+
+def test_a_kiosk_with_all_its_devices_can_still_report_on_them() -> None:
+    reports = [device(K1, seq, DeviceStatus.UP, f"dev{seq}") for seq in range(1, MAX_DEVICES + 1)]
+    state = receive(EMPTY, *reports, device(K1, 99, DeviceStatus.DOWN, "dev1")).state
+    assert state.kiosks[K1].devices["dev1"].status == DeviceStatus.DOWN
+    assert not state.kiosks[K1].faulty(0.0)
+
+
+def test_a_device_down_exactly_the_threshold_is_not_yet_an_alert() -> None:
+    state = receive(EMPTY, device(K1, 1, DeviceStatus.DOWN), now=10.0).state
+    state = receive(state, heartbeat(K1, 2), now=69.0).state
+    assert advance(state, 70.0).effects == ()
+    (alert,) = advance(state, 70.5).state.alerts
+    assert (alert.kiosk, alert.raised) == (K1, 70.5)
+
+
+def test_a_silence_alert_says_which_kiosk_and_since_when() -> None:
+    state = receive(EMPTY, heartbeat(K1, 4), now=0.0).state
+    (alert,) = advance(state, 61.0).state.alerts
+    assert (alert.id, alert.kiosk, alert.raised) == (f"{K1}:4:silent", K1, 61.0)
+
+
+def test_a_faulty_kiosk_recovers_a_minute_after_its_last_bad_message() -> None:
+    state = step(EMPTY, KioskMisbehaved(K3, "garbage"), 10.0).state
+    assert state.kiosks[K3].faulty(69.9)
+    assert not state.kiosks[K3].faulty(70.0)
