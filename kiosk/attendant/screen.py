@@ -21,7 +21,7 @@ from PySide6.QtWidgets import (
 )
 
 from content.model import Language
-from kiosk.attendant.model import Alert, AttendantState, visible_feed
+from kiosk.attendant.model import Alert, AttendantState, FeedEntry, visible_feed
 from kiosk.attendant.words import alert_line, feed_line
 from kiosk.i18n import tr
 from kiosk.screens.common import label
@@ -80,6 +80,11 @@ class AttendantScreen(QWidget):
         self.setAttribute(Qt.WidgetAttribute.WA_StyledBackground, True)
         self.setStyleSheet(STYLE_SHEET)
         self.language = Language.ZH_CN
+        self._titled = False
+        # What is on screen now, to redraw only what changed.
+        self._shown_feed: tuple[FeedEntry, ...] | None = None
+        self._feed_view: object = None
+        self._shown_alerts: tuple[Alert, ...] | None = None
         self.feed_title = label(role="section")
         self.feed = QListWidget()
         self.feed.setProperty("role", "feed")
@@ -120,22 +125,42 @@ class AttendantScreen(QWidget):
         kiosk: str | None = None,
         kinds: frozenset[str] | None = None,
     ) -> None:
-        self.language = language
-        self.feed_title.setText(tr(language, "attendant.feed"))
-        self.alerts_title.setText(tr(language, "attendant.alerts"))
-        self.no_alerts.setText(tr(language, "attendant.no_alerts"))
-        self.feed.clear()
-        entries = visible_feed(state, kiosk, kinds)[:FEED_ROWS_SHOWN]
-        self.feed.addItems([feed_line(entry, language) for entry in entries])
-        self._show_alerts(state.open_alerts(), language)
+        """Redrawn after every message: only what changed is touched, so a busy store
+        costs the tablet a few new rows, not a whole list."""
+        if language != self.language or not self._titled:
+            self.language = language
+            self._titled = True
+            self.feed_title.setText(tr(language, "attendant.feed"))
+            self.alerts_title.setText(tr(language, "attendant.alerts"))
+            self.no_alerts.setText(tr(language, "attendant.no_alerts"))
+            self._shown_feed, self._shown_alerts = None, None
+        self._show_feed(visible_feed(state, kiosk, kinds)[:FEED_ROWS_SHOWN], (kiosk, kinds))
+        self._show_alerts(state.open_alerts())
 
-    def _show_alerts(self, alerts: tuple[Alert, ...], language: Language) -> None:
+    def _show_feed(self, entries: tuple[FeedEntry, ...], view: object) -> None:
+        shown = self._shown_feed
+        # The feed only grows at the top: find the newest row already shown.
+        new = next((n for n, entry in enumerate(entries) if shown and entry is shown[0]), None)
+        if shown is None or view != self._feed_view or new is None:
+            self.feed.clear()
+            self.feed.addItems([feed_line(entry, self.language) for entry in entries])
+        else:
+            for entry in reversed(entries[:new]):
+                self.feed.insertItem(0, feed_line(entry, self.language))
+            while self.feed.count() > len(entries):
+                self.feed.takeItem(self.feed.count() - 1)
+        self._shown_feed, self._feed_view = entries, view
+
+    def _show_alerts(self, alerts: tuple[Alert, ...]) -> None:
+        if alerts == self._shown_alerts:
+            return
+        self._shown_alerts = alerts
         for row in self.alert_rows:
             self._alerts_box.removeWidget(row)
             row.deleteLater()
         self.alert_rows = []
         for alert in alerts:  # newest first, as raised
-            row = AlertRow(alert, language)
+            row = AlertRow(alert, self.language)
             row.acknowledge.connect(self.acknowledge_requested)
             self._alerts_box.addWidget(row)
             self.alert_rows.append(row)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from PySide6.QtCore import Qt
@@ -12,8 +12,9 @@ from pytestqt.qtbot import QtBot
 from content.model import Language
 from kiosk.attendant.desk import AttendantDesk
 from kiosk.attendant.model import AttendantState, PlainMessage, RecordAction, SendAck
-from kiosk.attendant.screen import SCREEN_SIZE, AttendantScreen
+from kiosk.attendant.screen import FEED_ROWS_SHOWN, SCREEN_SIZE, AttendantScreen
 from kiosk.attendant.staff import Action
+from kiosk.attendant.words import feed_line
 
 STORE = "sh-nanjing-road"
 K3 = "sh-nanjing-road-k3"
@@ -28,7 +29,7 @@ class FakeClock:
 
 
 def message(seq: int, kind: str, data: Mapping[str, object]) -> PlainMessage:
-    at = datetime(2026, 12, 6, 5, 50, seq, tzinfo=UTC)
+    at = datetime(2026, 12, 6, 5, 50, tzinfo=UTC) + timedelta(seconds=seq)
     return PlainMessage(1, STORE, K3, seq, at, kind, False, data)
 
 
@@ -132,3 +133,31 @@ def test_a_kiosk_silent_for_a_minute_raises_an_alert_on_the_sweep(
         desk.sweep()
     (row,) = screen.alert_rows
     assert "终端超过一分钟无响应" in row.text.text()
+
+
+def rows(screen: AttendantScreen) -> list[str]:
+    return [screen.feed.item(n).text() for n in range(screen.feed.count())]
+
+
+def test_the_feed_grows_at_the_top_and_keeps_its_length(
+    desk: AttendantDesk, screen: AttendantScreen
+) -> None:
+    for seq in range(1, FEED_ROWS_SHOWN + 11):
+        desk.receive(message(seq, "lift", {"session": "a", "slot": seq % 8, "sku": "XH-N1"}))
+    expected = [feed_line(entry, Language.ZH_CN) for entry in desk.state.feed[:FEED_ROWS_SHOWN]]
+    assert rows(screen) == expected
+
+
+def test_filtering_by_kiosk_and_back_shows_the_right_rows(
+    desk: AttendantDesk, screen: AttendantScreen
+) -> None:
+    other = PlainMessage(
+        1, STORE, "sh-nanjing-road-k1", 1, datetime.now(UTC), "signup", False, {"session": "b"}
+    )
+    desk.receive(message(1, "lift", {"session": "a", "slot": 1, "sku": "XH-N1"}))
+    desk.receive(other)
+    screen.show_state(desk.state, Language.ZH_CN, kiosk=K3)
+    assert len(rows(screen)) == 1
+    assert K3 in rows(screen)[0]
+    screen.show_state(desk.state, Language.ZH_CN)
+    assert len(rows(screen)) == 2
