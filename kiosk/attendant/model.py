@@ -458,7 +458,7 @@ def _accepted(
         last_viewed = _skus(data, "last_viewed")
     state = _with_health(state, message.kiosk, health)
     effects: tuple[Effect, ...] = ()
-    if alert is not None and state.alert(alert.id) is None:
+    if alert is not None:  # its id is new: a message's seq is never seen twice
         state = _raise(state, alert)
         effects = (SoundAlert(alert.id),)
     if kind in _FEED_FIELDS:

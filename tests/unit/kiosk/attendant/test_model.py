@@ -444,6 +444,22 @@ def test_a_message_of_another_contract_version_is_ignored() -> None:
     assert K1 not in state.kiosks
 
 
+def test_an_unknown_phone_shows_as_nothing_rather_than_none() -> None:
+    drop = message(K1, 1, "drop", {"session": "s", "slot": 4, "sku": None, "dwell_ms": 80})
+    assert dict(receive(EMPTY, drop).state.feed[0].details)["sku"] == ""
+
+
+def test_a_faulty_kiosk_is_logged_once_not_per_message(caplog: pytest.LogCaptureFixture) -> None:
+    state = EMPTY
+    for now in (0.0, 1.0, 2.0):
+        state = step(state, KioskMisbehaved(K3, "garbage"), now).state
+    state = step(state, KioskMisbehaved(K3, "garbage"), 100.0).state
+    warnings = [
+        r for r in caplog.records if r.name == "kiosk.attendant" and r.levelname == "WARNING"
+    ]
+    assert len(warnings) == 2
+
+
 def test_a_comparison_shows_both_phones() -> None:
     compared = message(K1, 1, "comparison", {"session": "s", "skus": ["XH-N1", "LY-A5"]})
     assert dict(receive(EMPTY, compared).state.feed[0].details) == {"skus": "XH-N1 / LY-A5"}
@@ -479,7 +495,16 @@ def test_alerts_say_where_what_and_since_when() -> None:
 
 def test_a_good_score_without_the_kiosks_flag_raises_nothing() -> None:
     answer = message(K1, 1, "survey_answer", {"session": "s", "survey": "v", "score": 4})
-    assert receive(EMPTY, answer).state.alerts == ()
+    state = receive(EMPTY, answer).state
+    assert state.alerts == ()
+    assert [entry.kind for entry in state.feed] == ["survey_answer"]
+    assert not state.kiosks[K1].faulty(0.0)
+
+
+def test_a_low_score_without_a_survey_name_is_still_an_alert() -> None:
+    answer = message(K1, 1, "survey_answer", {"session": "s", "score": 1})
+    (alert,) = receive(EMPTY, answer).state.alerts
+    assert alert.detail == ""
 
 
 def test_acknowledging_one_alert_leaves_the_others_open() -> None:
@@ -530,7 +555,10 @@ def test_device_reports_keep_status_and_detail() -> None:
     down = message(K1, 1, "device", {"device": "rfid", "status": "down", "detail": "unplugged"})
     back = message(K1, 2, "device", {"device": "rfid", "status": "reconnecting", "detail": "try 2"})
     state = receive(EMPTY, down, now=1.0).state
-    assert state.kiosks[K1].devices["rfid"].detail == "unplugged"
+    first = state.kiosks[K1].devices["rfid"]
+    assert (first.status, first.detail) == ("down", "unplugged")
+    bare = message(K1, 5, "device", {"device": "ble", "status": "up"})
+    assert receive(state, bare).state.kiosks[K1].devices["ble"].detail == ""
     report = receive(state, back, now=2.0).state.kiosks[K1].devices["rfid"]
     assert (report.status, report.detail, report.since) == ("reconnecting", "try 2", 1.0)
 

@@ -77,6 +77,8 @@ def test_three_wrong_pins_lock_the_terminal_even_for_the_right_pin() -> None:
     for now in (0.0, 1.0, 2.0):
         guard = sign_in(guard, LI, "0000", now, HASHER).guard
     assert wait_before_attempt(guard, 2.0) == FIRST_LOCKOUT_S
+    assert sign_in(PinGuard(2, 1.0), LI, "0000", 2.0, HASHER).wait_s == FIRST_LOCKOUT_S
+    assert sign_in(guard, LI, "4821", 31.5, HASHER).refusal is SignInRefusal.LOCKED_OUT
     locked = sign_in(guard, LI, "4821", 20.0, HASHER)
     assert locked.refusal is SignInRefusal.LOCKED_OUT
     assert locked.wait_s == pytest.approx(12.0)
@@ -127,7 +129,8 @@ def test_a_store_manager_adds_staff_locally_with_their_own_pin() -> None:
         pin="5077",
         hasher=HASHER,
     )
-    assert (new.role, new.source) == (Role.ATTENDANT, StaffSource.LOCAL)
+    assert (new.id, new.display_name, new.role) == ("staff-9", "Chen Jie", Role.ATTENDANT)
+    assert new.source is StaffSource.LOCAL
     assert sign_in(PinGuard(), new, "5077", 0.0, HASHER).session is not None
 
 
@@ -141,3 +144,11 @@ def test_an_attendant_cannot_add_staff() -> None:
             pin="5077",
             hasher=HASHER,
         )
+
+
+def test_the_app_hashes_with_argon2id_defaults() -> None:
+    hasher = PinHasher()
+    member = StaffMember("staff-1", "Wang Fang", Role.MANAGER, hasher.hash("27182818"))
+    assert member.pin_hash.startswith("$argon2id$")
+    assert hasher.verify(member, "27182818")
+    assert not hasher.verify(member, "27182819")
