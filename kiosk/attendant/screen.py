@@ -154,14 +154,21 @@ class AttendantScreen(QWidget):
     def _show_alerts(self, alerts: tuple[Alert, ...]) -> None:
         if alerts == self._shown_alerts:
             return
+        retranslate = self._shown_alerts is None
         self._shown_alerts = alerts
+        open_ids = {alert.id for alert in alerts}
         for row in self.alert_rows:
-            self._alerts_box.removeWidget(row)
-            row.deleteLater()
-        self.alert_rows = []
-        for alert in alerts:  # newest first, as raised
+            if retranslate or row.alert_id not in open_ids:
+                self._alerts_box.removeWidget(row)
+                row.deleteLater()
+        kept = [r for r in self.alert_rows if not retranslate and r.alert_id in open_ids]
+        shown_ids = {row.alert_id for row in kept}
+        # A new alert is always the newest: new rows go on top, in the model's order.
+        new_rows = []
+        for index, alert in enumerate(a for a in alerts if a.id not in shown_ids):
             row = AlertRow(alert, self.language)
             row.acknowledge.connect(self.acknowledge_requested)
-            self._alerts_box.addWidget(row)
-            self.alert_rows.append(row)
+            self._alerts_box.insertWidget(index, row)
+            new_rows.append(row)
+        self.alert_rows = new_rows + kept
         self.no_alerts.setVisible(not alerts)

@@ -161,3 +161,35 @@ def test_filtering_by_kiosk_and_back_shows_the_right_rows(
     assert K3 in rows(screen)[0]
     screen.show_state(desk.state, Language.ZH_CN)
     assert len(rows(screen)) == 2
+
+
+def top_to_bottom(qtbot: QtBot, screen: AttendantScreen) -> list[str]:
+    """The alert rows as staff see them, once laid out."""
+    qtbot.waitUntil(lambda: all(row.isVisible() for row in screen.alert_rows))
+    qtbot.waitUntil(lambda: len({row.y() for row in screen.alert_rows}) == len(screen.alert_rows))
+    return [row.alert_id for row in sorted(screen.alert_rows, key=lambda row: row.y())]
+
+
+def test_alert_rows_follow_the_open_alerts_newest_first_in_either_language(
+    qtbot: QtBot, desk: AttendantDesk, screen: AttendantScreen
+) -> None:
+    for seq in (1, 2, 3):
+        desk.receive(message(seq, "alarm", {"slot": seq, "reason": f"R{seq}", "sku": None}))
+    ack = PlainMessage(
+        1,
+        STORE,
+        "attendant-2",
+        1,
+        datetime.now(UTC),
+        "ack",
+        False,
+        {"alert": f"{K3}:2", "by": "staff-2", "after_s": 3.0},
+    )
+    desk.receive(ack)
+    desk.receive(message(4, "alarm", {"slot": 4, "reason": "R4", "sku": None}))
+    assert top_to_bottom(qtbot, screen) == [f"{K3}:4", f"{K3}:3", f"{K3}:1"]
+    assert screen.alert_rows[0].text.text().endswith("R4")
+    screen.show_state(desk.state, Language.EN)
+    assert top_to_bottom(qtbot, screen) == [f"{K3}:4", f"{K3}:3", f"{K3}:1"]
+    assert all("Security alarm" in row.text.text() for row in screen.alert_rows)
+    assert screen.alert_rows[0].button.text() == "Acknowledge"
