@@ -197,6 +197,8 @@ STRINGS: Final[dict[str, dict[Language, str]]] = {
     "attendant.feed": {_ZH: "实时动态", _EN: "Live feed"},
     "attendant.alerts": {_ZH: "待处理提醒", _EN: "Alerts"},
     "attendant.no_alerts": {_ZH: "暂无提醒", _EN: "No alerts"},
+    "attendant.all_kiosks": {_ZH: "全部终端", _EN: "All kiosks"},
+    "attendant.all_kinds": {_ZH: "全部类型", _EN: "All events"},
     "attendant.acknowledge": {_ZH: "确认", _EN: "Acknowledge"},
     "attendant.member": {_ZH: "会员", _EN: "member"},
     "attendant.last_viewed": {_ZH: "上次看过 {skus}", _EN: "looked at {skus} last time"},

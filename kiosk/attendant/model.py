@@ -348,6 +348,7 @@ _FEED_FIELDS: Final[Mapping[str, tuple[str, ...]]] = {
     "ack": ("alert", "by"),
 }
 _HEALTH_KINDS: Final = frozenset({"heartbeat", "sync", "content"})
+FEED_KINDS: Final = tuple(_FEED_FIELDS)  # what the feed can be filtered by, in the contract's order
 
 
 def _shown(value: object) -> str:

@@ -11,6 +11,7 @@ from typing import Final
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
+    QComboBox,
     QFrame,
     QHBoxLayout,
     QListWidget,
@@ -21,7 +22,7 @@ from PySide6.QtWidgets import (
 )
 
 from content.model import Language
-from kiosk.attendant.model import Alert, AttendantState, FeedEntry, visible_feed
+from kiosk.attendant.model import FEED_KINDS, Alert, AttendantState, FeedEntry, visible_feed
 from kiosk.attendant.words import alert_line, feed_line
 from kiosk.i18n import tr
 from kiosk.screens.common import label
@@ -46,6 +47,9 @@ QPushButton[role="acknowledge"] {{ background: {ACCENT.name()}; color: {SURFACE.
     border: none; border-radius: {TOUCH_MIN // 2}px; font-size: 20px; font-weight: 700;
     min-height: {TOUCH_MIN}px; min-width: 140px; padding: 0 24px; }}
 QPushButton[role="acknowledge"]:pressed {{ background: #B83A0B; }}
+QComboBox[role="filter"] {{ background: {SURFACE.name()}; border: 2px solid {LINE.name()};
+    border-radius: 12px; font-size: 18px; min-height: 48px; min-width: 160px;
+    padding: 0 12px; }}
 QScrollArea[role="alerts"], QScrollArea[role="alerts"] > QWidget > QWidget {{
     background: transparent; border: none; }}
 """
@@ -105,8 +109,21 @@ class AttendantScreen(QWidget):
         scroll.setWidgetResizable(True)
         scroll.setWidget(alerts_holder)
 
+        # Filters: one kiosk and/or one kind of event (the first choice of each: all).
+        self.kiosk_choice = QComboBox()
+        self.kind_choice = QComboBox()
+        for choice in (self.kiosk_choice, self.kind_choice):
+            choice.setProperty("role", "filter")
+            choice.currentIndexChanged.connect(self._refilter)
+        self._state: AttendantState | None = None
+
+        heading = QHBoxLayout()
+        heading.addWidget(self.feed_title)
+        heading.addStretch(1)
+        heading.addWidget(self.kiosk_choice)
+        heading.addWidget(self.kind_choice)
         left = QVBoxLayout()
-        left.addWidget(self.feed_title)
+        left.addLayout(heading)
         left.addWidget(self.feed, 1)
         right = QVBoxLayout()
         right.addWidget(self.alerts_title)
@@ -117,25 +134,55 @@ class AttendantScreen(QWidget):
         layout.addLayout(left, 3)
         layout.addLayout(right, 2)
 
-    def show_state(
-        self,
-        state: AttendantState,
-        language: Language,
-        *,
-        kiosk: str | None = None,
-        kinds: frozenset[str] | None = None,
-    ) -> None:
+    def show_state(self, state: AttendantState, language: Language) -> None:
         """Redrawn after every message: only what changed is touched, so a busy store
         costs the tablet a few new rows, not a whole list."""
+        self._state = state
         if language != self.language or not self._titled:
             self.language = language
             self._titled = True
             self.feed_title.setText(tr(language, "attendant.feed"))
             self.alerts_title.setText(tr(language, "attendant.alerts"))
             self.no_alerts.setText(tr(language, "attendant.no_alerts"))
+            self._fill_kinds(language)
             self._shown_feed, self._shown_alerts = None, None
+        self._fill_kiosks(state, language)
+        kiosk = self.kiosk_choice.currentData()
+        kind = self.kind_choice.currentData()
+        kinds = None if kind is None else frozenset({kind})
         self._show_feed(visible_feed(state, kiosk, kinds)[:FEED_ROWS_SHOWN], (kiosk, kinds))
         self._show_alerts(state.open_alerts())
+
+    def _refilter(self) -> None:
+        if self._state is not None:
+            self.show_state(self._state, self.language)
+
+    def _fill_kinds(self, language: Language) -> None:
+        member = tr(language, "attendant.member")
+        self._refill(
+            self.kind_choice,
+            [(tr(language, "attendant.all_kinds"), None)]
+            + [(tr(language, f"attendant.kind.{kind}", who=member), kind) for kind in FEED_KINDS],
+        )
+
+    def _fill_kiosks(self, state: AttendantState, language: Language) -> None:
+        kiosks = sorted(state.kiosks)
+        all_kiosks = tr(language, "attendant.all_kiosks")
+        offered = [self.kiosk_choice.itemData(n) for n in range(1, self.kiosk_choice.count())]
+        if offered == kiosks and self.kiosk_choice.itemText(0) == all_kiosks:
+            return  # the usual case: nothing new to offer
+        self._refill(self.kiosk_choice, [(all_kiosks, None), *((k, k) for k in kiosks)])
+
+    @staticmethod
+    def _refill(choice: QComboBox, items: list[tuple[str, str | None]]) -> None:
+        """New items, the same choice kept selected."""
+        chosen = choice.currentData()
+        choice.blockSignals(True)
+        choice.clear()
+        for text, data in items:
+            choice.addItem(text, data)
+        choice.setCurrentIndex(max(0, choice.findData(chosen)))
+        choice.blockSignals(False)
 
     def _show_feed(self, entries: tuple[FeedEntry, ...], view: object) -> None:
         shown = self._shown_feed

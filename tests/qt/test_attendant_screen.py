@@ -148,19 +148,30 @@ def test_the_feed_grows_at_the_top_and_keeps_its_length(
     assert rows(screen) == expected
 
 
-def test_filtering_by_kiosk_and_back_shows_the_right_rows(
+def test_filtering_by_kiosk_and_kind_and_back_shows_the_right_rows(
     desk: AttendantDesk, screen: AttendantScreen
 ) -> None:
-    other = PlainMessage(
-        1, STORE, "sh-nanjing-road-k1", 1, datetime.now(UTC), "signup", False, {"session": "b"}
-    )
+    k1 = "sh-nanjing-road-k1"
     desk.receive(message(1, "lift", {"session": "a", "slot": 1, "sku": "XH-N1"}))
-    desk.receive(other)
-    screen.show_state(desk.state, Language.ZH_CN, kiosk=K3)
-    assert len(rows(screen)) == 1
-    assert K3 in rows(screen)[0]
-    screen.show_state(desk.state, Language.ZH_CN)
+    desk.receive(message(2, "alarm", {"slot": 1, "reason": "CABLE", "sku": None}))
+    desk.receive(
+        PlainMessage(1, STORE, k1, 1, datetime.now(UTC), "signup", False, {"session": "b"})
+    )
+    assert [screen.kiosk_choice.itemText(n) for n in range(3)] == ["全部终端", k1, K3]
+
+    screen.kiosk_choice.setCurrentIndex(screen.kiosk_choice.findData(K3))
     assert len(rows(screen)) == 2
+    assert all(K3 in row for row in rows(screen))
+    screen.kind_choice.setCurrentIndex(screen.kind_choice.findData("alarm"))
+    assert len(rows(screen)) == 1
+    assert "防盗报警" in rows(screen)[0]
+
+    # The choice stays while messages come in; new rows respect it.
+    desk.receive(message(3, "lift", {"session": "a", "slot": 2, "sku": "LY-A5"}))
+    assert len(rows(screen)) == 1
+    screen.kiosk_choice.setCurrentIndex(0)
+    screen.kind_choice.setCurrentIndex(0)
+    assert len(rows(screen)) == 4
 
 
 def top_to_bottom(qtbot: QtBot, screen: AttendantScreen) -> list[str]:
