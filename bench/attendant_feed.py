@@ -91,13 +91,13 @@ def main() -> None:
     screen = AttendantScreen()
     screen.resize(*SCREEN_SIZE)
     screen.show()
-    screen.show_state(state, Language.ZH_CN)
+    screen.show_state(state, Language.ZH_CN, args.messages * 0.1)
     app.processEvents()
     redraws = []
     for n, each in enumerate(feed[args.messages :], start=args.messages):
         started = time.perf_counter()
         state = step(state, Received(each), n * 0.1).state
-        screen.show_state(state, Language.ZH_CN)
+        screen.show_state(state, Language.ZH_CN, n * 0.1)
         app.processEvents()
         redraws.append((time.perf_counter() - started) * 1e6)
     report("message + screen redraw", redraws)

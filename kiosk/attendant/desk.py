@@ -34,7 +34,7 @@ SWEEP_MS: Final = 5000  # silences are judged in minutes; every 5 s is plenty
 
 
 class AttendantDesk(QObject):
-    changed = Signal(object)  # AttendantState
+    changed = Signal(object, float)  # AttendantState, now
     sound = Signal(str)  # alert id: play the alert sound
     ack_to_send = Signal(object)  # SendAck
     action_to_record = Signal(object)  # RecordAction
@@ -65,13 +65,14 @@ class AttendantDesk(QObject):
         self._apply(Acknowledge(alert_id, self.staff_id))
 
     def sweep(self) -> None:
-        self._carry_out(advance(self.state, self._clock()))
+        """Also redraws when nothing changed: kiosks' last contact ages on screen."""
+        self._carry_out(advance(self.state, self._clock()), redraw=True)
 
     def _apply(self, event: AttendantInput) -> None:
         self._carry_out(step(self.state, event, self._clock()))
 
-    def _carry_out(self, transition: Transition) -> None:
-        changed = transition.state is not self.state
+    def _carry_out(self, transition: Transition, *, redraw: bool = False) -> None:
+        changed = redraw or transition.state is not self.state
         self.state = transition.state
         for effect in transition.effects:
             match effect:
@@ -84,4 +85,4 @@ class AttendantDesk(QObject):
                 case Refused():
                     self.refused.emit(effect)
         if changed:
-            self.changed.emit(self.state)
+            self.changed.emit(self.state, self._clock())

@@ -1,4 +1,4 @@
-"""The attendant's first screen: the live feed beside the open alerts.
+"""The attendant's first screen: the live feed beside the open alerts and kiosk health.
 
 Sized for a 1280x800 staff tablet held at arm's length; the kiosk's palette from
 kiosk/theme.py, alerts in its accent. The screen draws an `AttendantState` and
@@ -23,7 +23,7 @@ from PySide6.QtWidgets import (
 
 from content.model import Language
 from kiosk.attendant.model import FEED_KINDS, Alert, AttendantState, FeedEntry, visible_feed
-from kiosk.attendant.words import alert_line, feed_line
+from kiosk.attendant.words import alert_line, feed_line, health_line
 from kiosk.i18n import tr
 from kiosk.screens.common import label
 from kiosk.theme import ACCENT, ACCENT_SOFT, BACKGROUND, INK, INK_SOFT, LINE, SURFACE, TOUCH_MIN
@@ -89,6 +89,8 @@ class AttendantScreen(QWidget):
         self._shown_feed: tuple[FeedEntry, ...] | None = None
         self._feed_view: object = None
         self._shown_alerts: tuple[Alert, ...] | None = None
+        self._shown_health: list[str] = []
+        self._now = 0.0
         self.feed_title = label(role="section")
         self.feed = QListWidget()
         self.feed.setProperty("role", "feed")
@@ -98,16 +100,7 @@ class AttendantScreen(QWidget):
         self.alert_rows: list[AlertRow] = []
         self._alerts_box = QVBoxLayout()
         self._alerts_box.setSpacing(12)
-        alerts_holder = QWidget()
-        alerts_column = QVBoxLayout(alerts_holder)
-        alerts_column.setContentsMargins(0, 0, 0, 0)
-        alerts_column.addLayout(self._alerts_box)
-        alerts_column.addWidget(self.no_alerts)
-        alerts_column.addStretch(1)
-        scroll = QScrollArea()
-        scroll.setProperty("role", "alerts")
-        scroll.setWidgetResizable(True)
-        scroll.setWidget(alerts_holder)
+        scroll = self._alerts_scroll()
 
         # Filters: one kiosk and/or one kind of event (the first choice of each: all).
         self.kiosk_choice = QComboBox()
@@ -125,18 +118,39 @@ class AttendantScreen(QWidget):
         left = QVBoxLayout()
         left.addLayout(heading)
         left.addWidget(self.feed, 1)
+        self.health_title = label(role="section")
+        self.health = QListWidget()
+        self.health.setProperty("role", "feed")
         right = QVBoxLayout()
         right.addWidget(self.alerts_title)
-        right.addWidget(scroll, 1)
+        right.addWidget(scroll, 2)
+        right.addWidget(self.health_title)
+        right.addWidget(self.health, 1)
         layout = QHBoxLayout(self)
         layout.setContentsMargins(24, 16, 24, 16)
         layout.setSpacing(24)
         layout.addLayout(left, 3)
         layout.addLayout(right, 2)
 
-    def show_state(self, state: AttendantState, language: Language) -> None:
+    def _alerts_scroll(self) -> QScrollArea:
+        """The alert rows, then "no alerts" when there are none, scrolling if many."""
+        holder = QWidget()
+        column = QVBoxLayout(holder)
+        column.setContentsMargins(0, 0, 0, 0)
+        column.addLayout(self._alerts_box)
+        column.addWidget(self.no_alerts)
+        column.addStretch(1)
+        scroll = QScrollArea()
+        scroll.setProperty("role", "alerts")
+        scroll.setWidgetResizable(True)
+        scroll.setWidget(holder)
+        return scroll
+
+    def show_state(self, state: AttendantState, language: Language, now: float) -> None:
         """Redrawn after every message: only what changed is touched, so a busy store
-        costs the tablet a few new rows, not a whole list."""
+        costs the tablet a few new rows, not a whole list. `now` (monotonic) ages the
+        kiosks' last contact."""
+        self._now = now
         self._state = state
         if language != self.language or not self._titled:
             self.language = language
@@ -144,6 +158,7 @@ class AttendantScreen(QWidget):
             self.feed_title.setText(tr(language, "attendant.feed"))
             self.alerts_title.setText(tr(language, "attendant.alerts"))
             self.no_alerts.setText(tr(language, "attendant.no_alerts"))
+            self.health_title.setText(tr(language, "attendant.health"))
             self._fill_kinds(language)
             self._shown_feed, self._shown_alerts = None, None
         self._fill_kiosks(state, language)
@@ -152,10 +167,15 @@ class AttendantScreen(QWidget):
         kinds = None if kind is None else frozenset({kind})
         self._show_feed(visible_feed(state, kiosk, kinds)[:FEED_ROWS_SHOWN], (kiosk, kinds))
         self._show_alerts(state.open_alerts())
+        lines = [health_line(k, h, now, language) for k, h in sorted(state.kiosks.items())]
+        if lines != self._shown_health:  # a store's worth of short lines: redrawn whole
+            self._shown_health = lines
+            self.health.clear()
+            self.health.addItems(lines)
 
     def _refilter(self) -> None:
         if self._state is not None:
-            self.show_state(self._state, self.language)
+            self.show_state(self._state, self.language, self._now)
 
     def _fill_kinds(self, language: Language) -> None:
         member = tr(language, "attendant.member")

@@ -5,7 +5,7 @@ zh-CN first, English on request; the words live in kiosk/i18n.py with the rest."
 from __future__ import annotations
 
 from content.model import Language
-from kiosk.attendant.model import Alert, FeedEntry
+from kiosk.attendant.model import Alert, FeedEntry, KioskHealth
 from kiosk.i18n import tr
 
 
@@ -27,4 +27,32 @@ def alert_line(alert: Alert, language: Language) -> str:
     parts = [alert.kiosk, tr(language, f"attendant.alert.{alert.kind}")]
     if alert.detail:
         parts.append(alert.detail)
+    return " · ".join(parts)
+
+
+def health_line(kiosk: str, health: KioskHealth, now: float, language: Language) -> str:
+    """A kiosk's health at a glance: faulty first, since that is what staff act on."""
+    parts = [kiosk]
+    if health.faulty(now):
+        parts.append(tr(language, "attendant.health.faulty", reason=health.fault_reason))
+    if health.last_contact is None:
+        parts.append(tr(language, "attendant.health.never"))
+    else:
+        seconds = max(0, round(now - health.last_contact))
+        parts.append(tr(language, "attendant.health.last_contact", seconds=seconds))
+    parts.extend(
+        tr(language, f"attendant.device.{device.status}", device=name)
+        for name, device in sorted(health.devices.items())
+    )
+    if health.backlog is not None:
+        parts.append(
+            tr(
+                language,
+                "attendant.health.backlog",
+                backlog=health.backlog,
+                dead_letters=health.dead_letters,
+            )
+        )
+    if health.release is not None:
+        parts.append(tr(language, "attendant.health.release", release=health.release))
     return " · ".join(parts)

@@ -47,10 +47,10 @@ def desk(clock: FakeClock) -> AttendantDesk:
 def screen(qtbot: QtBot, desk: AttendantDesk) -> AttendantScreen:
     shown = AttendantScreen()
     qtbot.addWidget(shown)
-    desk.changed.connect(lambda state: shown.show_state(state, Language.ZH_CN))
+    desk.changed.connect(lambda state, now: shown.show_state(state, Language.ZH_CN, now))
     shown.acknowledge_requested.connect(desk.acknowledge)
     shown.resize(*SCREEN_SIZE)
-    shown.show_state(desk.state, Language.ZH_CN)
+    shown.show_state(desk.state, Language.ZH_CN, 0.0)
     shown.show()
     return shown
 
@@ -110,7 +110,7 @@ def test_a_member_is_shown_by_greeting_only_when_allowed(
     assert "Anna 到店" in screen.feed.item(0).text()
     assert "会员 到店" in screen.feed.item(1).text()
     assert "上次看过 LY-A5" in screen.feed.item(1).text()
-    screen.show_state(desk.state, Language.EN)
+    screen.show_state(desk.state, Language.EN, 0.0)
     assert "member arrived" in screen.feed.item(1).text()
 
 
@@ -200,7 +200,17 @@ def test_alert_rows_follow_the_open_alerts_newest_first_in_either_language(
     desk.receive(message(4, "alarm", {"slot": 4, "reason": "R4", "sku": None}))
     assert top_to_bottom(qtbot, screen) == [f"{K3}:4", f"{K3}:3", f"{K3}:1"]
     assert screen.alert_rows[0].text.text().endswith("R4")
-    screen.show_state(desk.state, Language.EN)
+    screen.show_state(desk.state, Language.EN, 0.0)
     assert top_to_bottom(qtbot, screen) == [f"{K3}:4", f"{K3}:3", f"{K3}:1"]
     assert all("Security alarm" in row.text.text() for row in screen.alert_rows)
     assert screen.alert_rows[0].button.text() == "Acknowledge"
+
+
+def test_kiosk_health_shows_a_reconnecting_reader_and_ages_with_the_sweep(
+    desk: AttendantDesk, screen: AttendantScreen, clock: FakeClock
+) -> None:
+    desk.receive(message(1, "device", {"device": "rfid", "status": "reconnecting", "detail": ""}))
+    assert screen.health.item(0).text() == f"{K3} · 0 秒前联系 · rfid 重连中"
+    clock.now += 20.0
+    desk.sweep()
+    assert screen.health.item(0).text() == f"{K3} · 20 秒前联系 · rfid 重连中"
