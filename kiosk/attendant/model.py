@@ -50,8 +50,10 @@ JsonValue = str | int | float | bool | None | list["JsonValue"] | dict[str, "Jso
 
 
 class ChannelMessageLike(Protocol):
-    """The fields of backend_client.channel's ChannelMessage this model reads (the
-    shared contract); the pydantic model fits this protocol as it is."""
+    """The fields of a channel message this model reads (the shared contract). The
+    transport's pydantic ChannelMessage (backend_client/channel/messages.py, on its own
+    branch) carries `at` as text and `data` as a model; it becomes one of these with
+    `PlainMessage(m.v, m.store, m.kiosk, m.seq, m.moment, m.kind, m.alert, m.data.model_dump())`."""
 
     @property
     def v(self) -> int: ...
@@ -119,8 +121,9 @@ class Acknowledgement:
 @dataclass(frozen=True, slots=True)
 class Alert:
     """`id` is "<kiosk>:<seq>" of the message that raised it (the contract's ack
-    reference); silences, having no message, are "<kiosk>:<last seq heard>:silent" so
-    every attendant of the store names the same silence the same way."""
+    reference); silences, having no message, are "<kiosk>:silent:<last seq heard>" so
+    every attendant of the store names the same silence the same way, and the id still
+    ends in ":<digits>" as the channel's ack validation wants."""
 
     id: str
     kiosk: str
@@ -391,7 +394,7 @@ def advance(state: AttendantState, now: float) -> Transition:
             and health.silence_alerted_at_seq != health.last_seq
         ):
             alerts.append(
-                Alert(f"{name}:{health.last_seq}:silent", name, AlertKind.KIOSK_SILENT, now)
+                Alert(f"{name}:silent:{health.last_seq}", name, AlertKind.KIOSK_SILENT, now)
             )
             updated = replace(updated, silence_alerted_at_seq=health.last_seq)
         devices = dict(updated.devices)

@@ -581,7 +581,7 @@ def test_a_device_down_exactly_the_threshold_is_not_yet_an_alert() -> None:
 def test_a_silence_alert_says_which_kiosk_and_since_when() -> None:
     state = receive(EMPTY, heartbeat(K1, 4), now=0.0).state
     (alert,) = advance(state, 61.0).state.alerts
-    assert (alert.id, alert.kiosk, alert.raised) == (f"{K1}:4:silent", K1, 61.0)
+    assert (alert.id, alert.kiosk, alert.raised) == (f"{K1}:silent:4", K1, 61.0)
 
 
 def test_a_faulty_kiosk_recovers_a_minute_after_its_last_bad_message() -> None:
