@@ -107,3 +107,25 @@ def test_kiosk_and_hq_never_import_each_other() -> None:
     # hq/ may not exist yet; the check then finds nothing to complain about.
     assert forbidden_imports(KIOSK_PACKAGES, ["hq"]) == []
     assert forbidden_imports(["hq"], KIOSK_PACKAGES) == []
+
+
+# The attendant's rules are plain Python like kiosk/session.py: tested and reused without Qt.
+QT_FREE_KIOSK_MODULES: Final = (
+    "kiosk.attendant.model",
+    "kiosk.attendant.staff",
+    "kiosk.attendant.words",
+)
+
+
+def test_attendant_rules_load_no_qt() -> None:
+    code = "import importlib, sys\n[importlib.import_module(m) for m in sys.argv[1:]]\n"
+    code += "print(sorted(m for m in sys.modules if m.split('.')[0] in ('PySide6', 'shiboken6')))"
+    result = subprocess.run(
+        [sys.executable, "-c", code, *QT_FREE_KIOSK_MODULES],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    assert result.stdout.strip() == "[]"

@@ -1,0 +1,1 @@
+"""The store staff's attendant application (`kiosk-attendant`): feed, alerts, kiosk health."""

@@ -1,0 +1,88 @@
+"""QObject around the attendant model: feeds it messages, taps and time; hands effects on.
+
+Not wired to the channel yet: whoever receives messages calls `receive`, and whoever
+sends acks and writes the action log connects to `ack_to_send` and `action_to_record`.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from typing import Final
+
+from PySide6.QtCore import QObject, QTimer, Signal
+
+from kiosk.attendant.model import (
+    Acknowledge,
+    AttendantInput,
+    AttendantState,
+    ChannelMessageLike,
+    Received,
+    RecordAction,
+    Refused,
+    SendAck,
+    SoundAlert,
+    Transition,
+    advance,
+    step,
+)
+
+log = logging.getLogger("kiosk.attendant")
+
+SWEEP_MS: Final = 5000  # silences are judged in minutes; every 5 s is plenty
+
+
+class AttendantDesk(QObject):
+    changed = Signal(object, float)  # AttendantState, now
+    sound = Signal(str)  # alert id: play the alert sound
+    ack_to_send = Signal(object)  # SendAck
+    action_to_record = Signal(object)  # RecordAction
+    refused = Signal(object)  # Refused
+
+    def __init__(self, state: AttendantState, clock: Callable[[], float] = time.monotonic) -> None:
+        super().__init__()
+        self.state = state
+        self.staff_id: str | None = None  # set at sign-in; no taps count without it
+        self._clock = clock
+        self._sweep = QTimer(self)
+        self._sweep.setInterval(SWEEP_MS)
+        self._sweep.timeout.connect(self.sweep)
+
+    def start(self) -> None:
+        self._sweep.start()
+
+    def stop(self) -> None:
+        self._sweep.stop()
+
+    def receive(self, message: ChannelMessageLike) -> None:
+        self._apply(Received(message))
+
+    def acknowledge(self, alert_id: str) -> None:
+        if self.staff_id is None:
+            log.warning("acknowledge tapped with nobody signed in: ignored")
+            return
+        self._apply(Acknowledge(alert_id, self.staff_id))
+
+    def sweep(self) -> None:
+        """Also redraws when nothing changed: kiosks' last contact ages on screen."""
+        self._carry_out(advance(self.state, self._clock()), redraw=True)
+
+    def _apply(self, event: AttendantInput) -> None:
+        self._carry_out(step(self.state, event, self._clock()))
+
+    def _carry_out(self, transition: Transition, *, redraw: bool = False) -> None:
+        changed = redraw or transition.state is not self.state
+        self.state = transition.state
+        for effect in transition.effects:
+            match effect:
+                case SoundAlert(alert_id):
+                    self.sound.emit(alert_id)
+                case SendAck():
+                    self.ack_to_send.emit(effect)
+                case RecordAction():
+                    self.action_to_record.emit(effect)
+                case Refused():
+                    self.refused.emit(effect)
+        if changed:
+            self.changed.emit(self.state, self._clock())

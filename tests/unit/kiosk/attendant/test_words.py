@@ -1,0 +1,36 @@
+"""What the attendant's screens say, in zh-CN first and English."""
+
+from __future__ import annotations
+
+from content.model import Language
+from kiosk.attendant.model import DeviceHealth, KioskHealth
+from kiosk.attendant.words import health_line
+
+K3 = "sh-nanjing-road-k3"
+
+
+def test_a_healthy_kiosk_shows_its_devices_backlog_release_and_last_contact() -> None:
+    health = KioskHealth(
+        last_seq=9,
+        last_contact=100.0,
+        devices={
+            "pickup": DeviceHealth("up", "", since=0.0, seq=1),
+            "ble": DeviceHealth("reconnecting", "hci0 reset", since=90.0, seq=8),
+        },
+        backlog=12,
+        dead_letters=1,
+        release="2026.12.1",
+    )
+    assert health_line(K3, health, 112.4, Language.ZH_CN) == (
+        f"{K3} · 12 秒前联系 · ble 重连中 · pickup 正常 · 待同步 12，失败 1 · 内容 2026.12.1"
+    )
+    assert health_line(K3, health, 112.4, Language.EN) == (
+        f"{K3} · heard 12 s ago · ble reconnecting · pickup up"
+        " · backlog 12, dead letters 1 · content 2026.12.1"
+    )
+
+
+def test_a_faulty_kiosk_says_so_first_and_recovers_after_a_minute() -> None:
+    health = KioskHealth(last_fault=50.0, fault_reason="flood")
+    assert health_line(K3, health, 60.0, Language.EN) == f"{K3} · faulty: flood · not heard yet"
+    assert health_line(K3, health, 111.0, Language.EN) == f"{K3} · not heard yet"
