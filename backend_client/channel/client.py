@@ -14,9 +14,11 @@ later (FAULT_BACKOFF_S), and the other kiosks' threads never notice.
 
 from __future__ import annotations
 
+import contextlib
 import enum
 import logging
 import random
+import socket
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -63,6 +65,16 @@ class KioskStatus:
     kiosk: str
     state: KioskState
     reason: str = ""
+
+
+def _interrupt(response: requests.Response) -> None:
+    """Wake the thread blocked reading `response`: closing a socket another thread is
+    in recv() on does not wake it on Linux, shutting it down does."""
+    sock = getattr(getattr(response.raw, "connection", None), "sock", None)
+    with contextlib.suppress(OSError):
+        if sock is not None:
+            sock.shutdown(socket.SHUT_RDWR)
+    response.close()
 
 
 class _Fault(Exception):
@@ -145,7 +157,7 @@ class ChannelClient:
         with self._lock:
             responses = list(self._responses.values())
         for response in responses:
-            response.close()  # wakes a thread blocked reading the stream
+            _interrupt(response)
         for thread in self._threads:
             thread.join(timeout)
 
@@ -163,7 +175,11 @@ class ChannelClient:
                     state, reason = self._connect(session, endpoint)
                 except _Fault as fault:
                     state, reason = KioskState.FAULTY, str(fault)
-                except requests.RequestException as error:
+                except Exception as error:
+                    if self._stopping.is_set():
+                        return  # stop() closed the stream under the reader: urllib3 may say anything
+                    # Whatever a stream can throw (requests', urllib3's, a socket's): this thread
+                    # is the kiosk's only follower, so it reports and tries again, never dies.
                     state, reason = KioskState.DOWN, type(error).__name__
                 if self._stopping.is_set():
                     return

@@ -109,14 +109,17 @@ class StoreKeys:
 
     # -- frames ---------------------------------------------------------------
 
-    def seal(self, message: ChannelMessage) -> bytes:
-        """The frame for `message`: one line of JSON, sealed under the current key."""
+    def seal(self, message: ChannelMessage, kid: str | None = None) -> bytes:
+        """The frame for `message`: one line of JSON, sealed under the key `kid` names
+        (the current key by default). A server seals with the key its client proved it
+        holds, so kiosks and attendants can take a rotated key in either order."""
+        derived = self._by_kid.get(kid, self._current) if kid else self._current
         nonce = secrets.token_bytes(_NONCE_BYTES)
-        sealed = self._current.seal.encrypt(
+        sealed = derived.seal.encrypt(
             nonce, message.wire(), _associated(self.store, message.kiosk, message.seq)
         )
         frame = {
-            "kid": self._current.kid,
+            "kid": derived.kid,
             "kiosk": message.kiosk,
             "seq": message.seq,
             "n": base64.b64encode(nonce).decode(),

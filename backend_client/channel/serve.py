@@ -77,7 +77,7 @@ def channel_app(window: Window, keys: _Keys, *, max_clients: int = MAX_CLIENTS) 
                 newest = asyncio.Event()
             await asyncio.sleep(POLL_S)
 
-    async def stream(after: int) -> AsyncIterator[bytes]:
+    async def stream(after: int, kid: str) -> AsyncIterator[bytes]:
         state["clients"] += 1
         try:
             sent = after
@@ -86,7 +86,7 @@ def channel_app(window: Window, keys: _Keys, *, max_clients: int = MAX_CLIENTS) 
                 if batch:
                     store_keys = keys.get()
                     for message in batch:
-                        frame = store_keys.seal(message)
+                        frame = store_keys.seal(message, kid)
                         yield b"id: %d\ndata: %s\n\n" % (message.seq, frame)
                         sent = message.seq
                     continue
@@ -115,7 +115,7 @@ def channel_app(window: Window, keys: _Keys, *, max_clients: int = MAX_CLIENTS) 
         if state["clients"] >= max_clients:
             return Response(status_code=503, headers={"Retry-After": "5"})
         return StreamingResponse(
-            stream(after),
+            stream(after, headers["x-channel-kid"]),
             media_type="text/event-stream",
             headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
         )

@@ -68,11 +68,20 @@ class WindowError(Exception):
 class Window:
     """The window file at `path`, for one kiosk of one store. One instance per thread."""
 
-    def __init__(self, path: Path, *, store: str, kiosk: str, busy_timeout: float = 5.0) -> None:
+    def __init__(
+        self,
+        path: Path,
+        *,
+        store: str,
+        kiosk: str,
+        busy_timeout: float = 5.0,
+        keep: tuple[timedelta, int] = (KEEP_AGE, KEEP_COUNT),
+    ) -> None:
         private_dir(path.parent)
         private_sqlite(path)
         self.store, self.kiosk = store, kiosk
         self._appends = 0
+        self._keep_age, self._keep_count = keep
         busy_ms = int(busy_timeout * 1000)
 
         def configure(dbapi_connection: Any) -> None:
@@ -131,13 +140,13 @@ class Window:
             return int(connection.execute(select(func.max(_messages.c.seq))).scalar() or 0)
 
     def prune(self, *, now: datetime) -> int:
-        """Forget messages older than KEEP_AGE beyond the newest KEEP_COUNT; how many went."""
+        """Forget messages older than the kept age beyond the newest kept count; how many went."""
         with self._writes.begin() as connection:
             newest = connection.execute(select(func.max(_messages.c.seq))).scalar() or 0
             gone = connection.execute(
                 delete(_messages).where(
-                    _messages.c.seq <= newest - KEEP_COUNT,
-                    _messages.c.at_epoch < (now - KEEP_AGE).timestamp(),
+                    _messages.c.seq <= newest - self._keep_count,
+                    _messages.c.at_epoch < (now - self._keep_age).timestamp(),
                 )
             ).rowcount
         return int(gone)
