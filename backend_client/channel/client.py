@@ -177,7 +177,7 @@ class ChannelClient:
                     state, reason = KioskState.FAULTY, str(fault)
                 except Exception as error:
                     if self._stopping.is_set():
-                        return  # stop() closed the stream under the reader: urllib3 may say anything
+                        return  # stop() closed the stream under the reader
                     # Whatever a stream can throw (requests', urllib3's, a socket's): this thread
                     # is the kiosk's only follower, so it reports and tries again, never dies.
                     state, reason = KioskState.DOWN, type(error).__name__

@@ -12,12 +12,11 @@ from collections import defaultdict
 from datetime import UTC, datetime
 from pathlib import Path
 
-from helpers.pickup import wait_until
-
 from backend_client.channel.client import KioskEndpoint, KioskState, KioskStatus
 from backend_client.channel.keys import write_store_key
 from backend_client.channel.messages import ChannelMessage
 from backend_client.channel.window import Window, open_window
+from helpers.pickup import wait_until
 
 STORE = "sh-nanjing-road"
 OTHER_STORE = "bj-wangfujing"

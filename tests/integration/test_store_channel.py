@@ -14,7 +14,7 @@ from helpers.channel import KEY, OTHER_KEY, OTHER_STORE, STORE, Feed, Kiosk
 from helpers.pickup import wait_until
 
 from backend_client.channel.client import ChannelClient, KioskState
-from backend_client.channel.keys import StoreKeys
+from backend_client.channel.keys import StoreKeys, write_store_key
 from backend_client.channel.serve import PATH
 
 pytestmark = pytest.mark.slow
@@ -147,8 +147,6 @@ def test_strangers_and_other_stores_and_replayed_requests_are_refused(
 def test_a_rotated_key_is_taken_without_restart_and_the_previous_one_still_works(
     kiosks: tuple[Kiosk, Kiosk],
 ) -> None:
-    from helpers.channel import write_store_key
-
     first, _ = kiosks
     first.append_heartbeat(1)
     write_store_key(first.data_dir, OTHER_KEY)  # HQ rotates: new current, old kept as previous
