@@ -41,6 +41,7 @@ FLOOD_BURST: Final = 20_000
 """Lines per second a kiosk may send on average, and in one burst. A kiosk sends a few a
 second; catching up after a long outage sends up to BATCH-sized runs back to back, and a
 burst bigger than this (the window's 100,000) is taken in more than one connection."""
+_READ_BYTES: Final = 65_536
 BACKOFF_S: Final = (0.2, 5.0)
 FAULT_BACKOFF_S: Final = 10.0  # a faulty kiosk is not worth a tight loop
 READ_TIMEOUT_S: Final = 3 * KEEPALIVE_S  # three missed keepalives: the kiosk is gone
@@ -67,14 +68,18 @@ class KioskStatus:
     reason: str = ""
 
 
-def _interrupt(response: requests.Response) -> None:
-    """Wake the thread blocked reading `response`: closing a socket another thread is
-    in recv() on does not wake it on Linux, shutting it down does."""
-    sock = getattr(getattr(response.raw, "connection", None), "sock", None)
-    with contextlib.suppress(OSError):
-        if sock is not None:
-            sock.shutdown(socket.SHUT_RDWR)
-    response.close()
+def _socket_of(response: requests.Response) -> socket.socket | None:
+    """The socket under a streamed response, so that stop() can wake its reader: closing
+    the response from another thread waits for the reader's lock instead, and a socket
+    another thread is in recv() on is woken by shutdown() only. http.client lets go of
+    the connection's socket for a stream that ends at close, hence the second path."""
+    raw = response.raw
+    sock = getattr(getattr(raw, "connection", None), "sock", None)
+    if sock is None:
+        sock = getattr(
+            getattr(getattr(getattr(raw, "_fp", None), "fp", None), "raw", None), "_sock", None
+        )
+    return sock if isinstance(sock, socket.socket) else None
 
 
 class _Fault(Exception):
@@ -140,7 +145,7 @@ class ChannelClient:
         self._backoff, self._fault_backoff = backoff, fault_backoff
         self._stopping = threading.Event()
         self._lock = threading.Lock()
-        self._responses: dict[str, requests.Response] = {}
+        self._sockets: dict[str, socket.socket | None] = {}
         self._threads: list[threading.Thread] = []
         self._shown: dict[str, KioskState] = {}  # each written by its kiosk's thread only
 
@@ -155,9 +160,10 @@ class ChannelClient:
     def stop(self, timeout: float = 5.0) -> None:
         self._stopping.set()
         with self._lock:
-            responses = list(self._responses.values())
-        for response in responses:
-            _interrupt(response)
+            sockets = [sock for sock in self._sockets.values() if sock is not None]
+        for sock in sockets:
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
         for thread in self._threads:
             thread.join(timeout)
 
@@ -202,7 +208,10 @@ class ChannelClient:
             timeout=(3.0, READ_TIMEOUT_S),
         )
         with self._lock:
-            self._responses[endpoint.kiosk] = response
+            self._sockets[endpoint.kiosk] = _socket_of(response)
+        if self._stopping.is_set():  # stop() came between the request and the line above
+            response.close()
+            return KioskState.DOWN, "stopping"
         try:
             if response.status_code == 401:
                 return KioskState.REFUSED, "the kiosk refused this store key"
@@ -213,14 +222,16 @@ class ChannelClient:
             return KioskState.DOWN, "stream ended"
         finally:
             with self._lock:
-                self._responses.pop(endpoint.kiosk, None)
+                self._sockets.pop(endpoint.kiosk, None)
             response.close()
 
     def _read(self, response: requests.Response, endpoint: KioskEndpoint) -> None:
         lines = _Lines(self._max_frame)
         bucket = _Bucket(*self._flood, time.monotonic())
         data: bytes | None = None
-        for chunk in response.iter_content(chunk_size=None):
+        # read1: whatever has arrived, chunked or not (iter_content would wait to fill its
+        # chunk size, or for the end of a stream that has no chunks).
+        while chunk := response.raw.read1(_READ_BYTES):
             for line in lines.feed(chunk):
                 if self._stopping.is_set():
                     return
