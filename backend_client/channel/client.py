@@ -140,7 +140,9 @@ class ChannelClient:
         self._keys = keys
         self._on_message, self._on_status = on_message, on_status
         self._last = {endpoint.kiosk: 0 for endpoint in self._endpoints}
-        self._last.update(resume or {})
+        self._resume = dict(resume or {})
+        self._last.update(self._resume)
+        self._started = False
         self._max_frame, self._flood = max_frame, flood
         self._backoff, self._fault_backoff = backoff, fault_backoff
         self._stopping = threading.Event()
@@ -150,12 +152,29 @@ class ChannelClient:
         self._shown: dict[str, KioskState] = {}  # each written by its kiosk's thread only
 
     def start(self) -> None:
-        for endpoint in self._endpoints:
-            thread = threading.Thread(
-                target=self._follow, args=(endpoint,), name=f"channel-{endpoint.kiosk}", daemon=True
-            )
-            self._threads.append(thread)
-            thread.start()
+        with self._lock:
+            self._started = True
+            for endpoint in self._endpoints:
+                self._spawn(endpoint)
+
+    def add(self, endpoint: KioskEndpoint) -> bool:
+        """Follow one more kiosk (found by discovery); from any thread. A kiosk already
+        followed keeps its endpoint (configured ones win). True if it was new."""
+        with self._lock:
+            if endpoint.kiosk in self._last or self._stopping.is_set():
+                return False
+            self._endpoints.append(endpoint)
+            self._last[endpoint.kiosk] = self._resume.get(endpoint.kiosk, 0)
+            if self._started:
+                self._spawn(endpoint)
+            return True
+
+    def _spawn(self, endpoint: KioskEndpoint) -> None:
+        thread = threading.Thread(
+            target=self._follow, args=(endpoint,), name=f"channel-{endpoint.kiosk}", daemon=True
+        )
+        self._threads.append(thread)
+        thread.start()
 
     def stop(self, timeout: float = 5.0) -> None:
         self._stopping.set()
@@ -164,7 +183,9 @@ class ChannelClient:
         for sock in sockets:
             with contextlib.suppress(OSError):
                 sock.shutdown(socket.SHUT_RDWR)
-        for thread in self._threads:
+        with self._lock:
+            threads = list(self._threads)
+        for thread in threads:
             thread.join(timeout)
 
     def last_seq(self, kiosk: str) -> int:

@@ -21,7 +21,7 @@ import logging
 import socket
 import sys
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Final
@@ -31,6 +31,7 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response, StreamingResponse
 from starlette.routing import Route
+from zeroconf import InterfaceChoice
 
 from backend_client.channel.keys import KEY_FILE, ReplayGuard, StoreKeys
 from backend_client.channel.window import WINDOW_FILE, Window
@@ -138,6 +139,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--kiosk", required=True)
     parser.add_argument("--host", default="0.0.0.0", help="bind address (default: all)")  # noqa: S104
     parser.add_argument("--port", type=int, default=8765, help="0: any free port")
+    parser.add_argument(
+        "--advertise", action="store_true", help="announce this server on the LAN (mDNS)"
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     window = Window(args.data_dir / WINDOW_FILE, store=args.store, kiosk=args.kiosk)
@@ -147,12 +151,33 @@ def main(argv: list[str] | None = None) -> int:
     listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     listener.bind((args.host, args.port))
     # The line tests and supervisors wait for; port 0 learns its port here.
-    print(f"channel serving on {args.host}:{listener.getsockname()[1]}", flush=True)
+    port = listener.getsockname()[1]
+    print(f"channel serving on {args.host}:{port}", flush=True)
     config = uvicorn.Config(
         channel_app(window, keys), log_level="warning", access_log=False, lifespan="on"
     )
-    uvicorn.Server(config).run(sockets=[listener])
+    withdraw = _advertise(args.store, args.kiosk, args.host, port) if args.advertise else None
+    try:
+        uvicorn.Server(config).run(sockets=[listener])
+    finally:
+        if withdraw is not None:
+            withdraw()
     return 0
+
+
+def _advertise(store: str, kiosk: str, host: str, port: int) -> Callable[[], None]:
+    # Imported here: discovery imports the client, which imports this module.
+    from backend_client.channel.discovery import advertise  # noqa: PLC0415
+
+    if host != "0.0.0.0":  # noqa: S104
+        return advertise(store, kiosk, port, [host], [host])
+    # Bound to every interface: announce every IPv4 address of this host but loopback.
+    addresses = [
+        address
+        for address in socket.gethostbyname_ex(socket.gethostname())[2]
+        if not address.startswith("127.")
+    ]
+    return advertise(store, kiosk, port, addresses, InterfaceChoice.All)
 
 
 if __name__ == "__main__":

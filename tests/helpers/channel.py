@@ -39,11 +39,12 @@ class Kiosk:
     def endpoint(self) -> KioskEndpoint:
         return KioskEndpoint(self.kiosk, f"http://127.0.0.1:{self.port}")
 
-    def serve(self) -> None:
+    def serve(self, *, advertise: bool = False) -> None:
         self.process = subprocess.Popen(
             [sys.executable, "-m", "backend_client.channel.serve", "--data-dir",
              str(self.data_dir), "--store", self.store, "--kiosk", self.kiosk,
-             "--host", "127.0.0.1", "--port", str(self.port)],
+             "--host", "127.0.0.1", "--port", str(self.port)]
+            + (["--advertise"] if advertise else []),
             stdout=subprocess.PIPE, text=True,
         )  # fmt: skip
         assert self.process.stdout is not None

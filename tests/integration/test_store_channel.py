@@ -13,7 +13,8 @@ import requests
 from helpers.channel import KEY, OTHER_KEY, OTHER_STORE, STORE, Feed, Kiosk
 from helpers.pickup import wait_until
 
-from backend_client.channel.client import ChannelClient, KioskState
+from backend_client.channel.client import ChannelClient, KioskEndpoint, KioskState
+from backend_client.channel.discovery import browse
 from backend_client.channel.keys import StoreKeys, write_store_key
 from backend_client.channel.serve import PATH
 
@@ -161,3 +162,39 @@ def test_a_rotated_key_is_taken_without_restart_and_the_previous_one_still_works
             wait_until(lambda: feed.has(first.kiosk, 1), _WAIT, "the message")  # noqa: B023
         finally:
             client.stop()
+
+
+def test_an_attendant_finds_its_store_s_kiosks_on_the_lan_and_no_other_store_s(
+    tmp_path: Path,
+) -> None:
+    ours = Kiosk(tmp_path / "k5", f"{STORE}-k5")
+    theirs = Kiosk(tmp_path / "o1", f"{OTHER_STORE}-k1", store=OTHER_STORE, key=OTHER_KEY)
+    feed = Feed()
+    client = ChannelClient([], StoreKeys(STORE, KEY), feed.on_message, feed.on_status, **_FAST)  # type: ignore[arg-type]
+    found: list[str] = []
+
+    def on_found(endpoint: KioskEndpoint) -> None:
+        found.append(endpoint.kiosk)
+        client.add(endpoint)
+
+    stop_browsing = browse(STORE, on_found, ["127.0.0.1"])
+    found_by_them: list[str] = []
+    stop_their_browsing = browse(
+        OTHER_STORE, lambda endpoint: found_by_them.append(endpoint.kiosk), ["127.0.0.1"]
+    )
+    try:
+        ours.serve(advertise=True)
+        theirs.serve(advertise=True)
+        client.start()
+        ours.append_heartbeat(1)
+        wait_until(lambda: feed.has(ours.kiosk, 1), _WAIT, "the advertised kiosk's message")
+        # The other store's kiosk was on the air too (its own store's attendants see it).
+        wait_until(lambda: theirs.kiosk in found_by_them, _WAIT, "the other store's kiosk")
+    finally:
+        stop_their_browsing()
+        stop_browsing()
+        client.stop()
+        ours.close()
+        theirs.close()
+    assert found.count(ours.kiosk) >= 1
+    assert theirs.kiosk not in found
