@@ -60,7 +60,7 @@ def advertise(
 
 
 def browse(
-    store: str, on_found: Callable[[KioskEndpoint], None], interfaces: Interfaces
+    store: str, on_found: Callable[[KioskEndpoint], object], interfaces: Interfaces
 ) -> Callable[[], None]:
     """Call `on_found` for each kiosk of `store` advertised on the LAN (from zeroconf's
     thread); returns the function that stops browsing."""

@@ -3,6 +3,9 @@ loopback, two attendant clients, kill -9 and restarts, and strangers refused."""
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -198,3 +201,44 @@ def test_an_attendant_finds_its_store_s_kiosks_on_the_lan_and_no_other_store_s(
         theirs.close()
     assert found.count(ours.kiosk) >= 1
     assert theirs.kiosk not in found
+
+
+def test_an_attendant_process_killed_with_9_catches_up_from_its_feed_once_each(
+    kiosks: tuple[Kiosk, Kiosk], tmp_path: Path
+) -> None:
+    feed_file = tmp_path / "attendant" / "feed.jsonl"
+    feed_file.parent.mkdir()
+    write_store_key(feed_file.parent, KEY)
+    command = [
+        sys.executable, "-m", "backend_client.channel.follow", "--data-dir", str(feed_file.parent),
+        "--store", STORE, "--feed", str(feed_file),
+        *[f"--kiosk={kiosk.kiosk}={kiosk.endpoint.url}" for kiosk in kiosks],
+    ]  # fmt: skip
+
+    def seqs() -> dict[str, list[int]]:
+        found: dict[str, list[int]] = {kiosk.kiosk: [] for kiosk in kiosks}
+        text = feed_file.read_text() if feed_file.exists() else ""
+        for line in text.splitlines(keepends=True):
+            if line.endswith("\n"):
+                record = json.loads(line)
+                found[record["kiosk"]].append(record["seq"])
+        return found
+
+    def written(count: int) -> bool:
+        return all(len(got) >= count for got in seqs().values())
+
+    follower = subprocess.Popen(command)
+    try:
+        for n in range(1, 201):
+            for kiosk in kiosks:
+                kiosk.append_heartbeat(n)
+            if n == 100:
+                wait_until(lambda: written(20), _WAIT, "the first messages")
+                follower.kill()  # SIGKILL, mid-stream
+                follower.wait()
+                follower = subprocess.Popen(command)
+        wait_until(lambda: written(200), _WAIT, "every message")
+    finally:
+        follower.terminate()
+        follower.wait(10)
+    assert seqs() == {kiosk.kiosk: list(range(1, 201)) for kiosk in kiosks}
