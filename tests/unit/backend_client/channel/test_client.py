@@ -101,7 +101,8 @@ FAULTS = {
     "out of order": sealed(1, 3, 2),
     "a captured frame replayed": event(_CAPTURED) + sealed(2) + event(_CAPTURED),
     "another kiosk's frame": sealed(1, kiosk=GOOD),
-    "flood": b": keepalive\n\n" * 5_000,
+    "flood of keepalives": b": keepalive\n\n" * 5_000,
+    "flood of messages": sealed(*range(1, 2_001)),
 }  # fmt: skip
 
 
