@@ -4,6 +4,7 @@ loopback, two attendant clients, kill -9 and restarts, and strangers refused."""
 from __future__ import annotations
 
 import json
+import socket
 import subprocess
 import sys
 import threading
@@ -19,7 +20,7 @@ from helpers.pickup import wait_until
 from backend_client.channel.client import ChannelClient, KioskEndpoint, KioskState
 from backend_client.channel.discovery import browse
 from backend_client.channel.keys import StoreKeys, write_store_key
-from backend_client.channel.serve import PATH
+from backend_client.channel.serve import MAX_CLIENTS, PATH
 
 pytestmark = pytest.mark.slow
 
@@ -242,3 +243,46 @@ def test_an_attendant_process_killed_with_9_catches_up_from_its_feed_once_each(
         follower.terminate()
         follower.wait(10)
     assert seqs() == {kiosk.kiosk: list(range(1, 201)) for kiosk in kiosks}
+
+
+def _open_stream(kiosk: Kiosk) -> socket.socket:
+    """A client that asks for the stream and then never reads a byte."""
+    headers = StoreKeys(STORE, KEY).prove(PATH, 0, time.time())
+    request = f"GET {PATH}?after=0 HTTP/1.1\r\nHost: 127.0.0.1\r\n" + "".join(
+        f"{name}: {value}\r\n" for name, value in headers.items()
+    )
+    sock = socket.create_connection(("127.0.0.1", kiosk.port))
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    sock.sendall((request + "\r\n").encode())
+    return sock
+
+
+def test_a_client_that_never_reads_holds_up_no_one_and_the_clients_are_capped(
+    kiosks: tuple[Kiosk, Kiosk],
+) -> None:
+    first, _ = kiosks
+    stuck = [_open_stream(first) for _ in range(MAX_CLIENTS - 1)]
+    try:
+        total = 2_500  # about 600 KB of frames: far more than a stuck client's buffers hold
+        for n in range(1, total + 1):
+            first.append_heartbeat(n)
+        feed = Feed()
+        client = ChannelClient(
+            [first.endpoint], StoreKeys(STORE, KEY), feed.on_message, feed.on_status,
+            **_FAST,  # type: ignore[arg-type]
+        )  # fmt: skip
+        client.start()
+        try:
+            wait_until(lambda: feed.has(first.kiosk, total), _WAIT, "every message")
+            # One more than MAX_CLIENTS streams: turned away.
+            headers = StoreKeys(STORE, KEY).prove(PATH, 0, time.time())
+            extra = requests.get(
+                first.endpoint.url + PATH, params={"after": "0"}, headers=headers, timeout=5
+            )
+            assert extra.status_code == 503
+        finally:
+            client.stop()
+        assert feed.of(first.kiosk) == list(range(1, total + 1))
+    finally:
+        for sock in stuck:
+            sock.close()
