@@ -1,0 +1,186 @@
+"""ChannelMessage: one fact a kiosk tells the store's attendants (see /docs/store-channel.md).
+
+Each kind has its own `data` model with a closed list of fields (extra fields are
+refused), so a phone number, e-mail, typed name, free text, member id or raw tag
+id cannot ride along by accident: adding a field means changing this file.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated, Any, Final, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+
+FORMAT_VERSION: Final = 1
+
+_Id = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._:-]+$")]
+# Codes, skus, reasons and device names: short tokens, never sentences a shopper typed.
+_Token = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[\w.:/@+-]+$")]
+_Short = Annotated[str, StringConstraints(max_length=120)]
+_UtcIso = Annotated[
+    str, StringConstraints(pattern=r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,6})?Z$")
+]
+
+
+class _Data(BaseModel):
+    model_config = ConfigDict(strict=True, extra="forbid", frozen=True)
+
+
+class Heartbeat(_Data):
+    uptime_s: int = Field(ge=0)
+
+
+class MemberArrived(_Data):
+    session: _Id
+    greeting: _Short | None  # only when the member allowed greeting by name
+    last_viewed: tuple[_Token, ...] = Field(max_length=20)
+    via: Literal["rfid", "ble"]
+
+
+class SessionOnly(_Data):
+    """member_left and signup: which session, nothing about the person."""
+
+    session: _Id
+
+
+class Lift(_Data):
+    session: _Id
+    slot: int = Field(ge=0)
+    sku: _Token | None
+
+
+class Drop(Lift):
+    dwell_ms: int = Field(ge=0)
+
+
+class Comparison(_Data):
+    session: _Id
+    skus: tuple[_Token, _Token]
+
+
+class SurveyAnswer(_Data):
+    session: _Id
+    survey: _Token
+    question: _Token
+    kind: _Token
+    score: int | None
+    low: bool
+
+
+class PrizeWon(_Data):
+    session: _Id
+    draw: _Token
+    prize: _Token
+
+
+class CouponIssued(_Data):
+    session: _Id
+    campaign: _Token
+
+
+class CouponRedeemed(_Data):
+    code_hash: Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{16,128}$")]
+    by: _Id
+
+
+class Alarm(_Data):
+    slot: int = Field(ge=0)
+    reason: _Token
+    sku: _Token | None
+
+
+class Device(_Data):
+    device: _Token
+    status: Literal["up", "down", "reconnecting"]
+    detail: _Short
+
+
+class Sync(_Data):
+    backlog: int = Field(ge=0)
+    dead_letters: int = Field(ge=0)
+
+
+class Content(_Data):
+    release: _Token
+
+
+class Ack(_Data):
+    alert: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9._:-]{1,64}:\d{1,19}$")]
+    by: _Id
+    after_s: float = Field(ge=0)
+
+
+Kind = Literal[
+    "heartbeat", "member_arrived", "member_left", "lift", "drop", "comparison", "signup",
+    "survey_answer", "prize_won", "coupon_issued", "coupon_redeemed", "alarm", "device",
+    "sync", "content", "ack",
+]  # fmt: skip
+
+DATA_MODELS: Final[dict[str, type[_Data]]] = {
+    "heartbeat": Heartbeat,
+    "member_arrived": MemberArrived,
+    "member_left": SessionOnly,
+    "lift": Lift,
+    "drop": Drop,
+    "comparison": Comparison,
+    "signup": SessionOnly,
+    "survey_answer": SurveyAnswer,
+    "prize_won": PrizeWon,
+    "coupon_issued": CouponIssued,
+    "coupon_redeemed": CouponRedeemed,
+    "alarm": Alarm,
+    "device": Device,
+    "sync": Sync,
+    "content": Content,
+    "ack": Ack,
+}
+
+ChannelData = (
+    Heartbeat | MemberArrived | SessionOnly | Drop | Lift | Comparison | SurveyAnswer | PrizeWon
+    | CouponIssued | CouponRedeemed | Alarm | Device | Sync | Content | Ack
+)  # fmt: skip
+
+
+def utc_iso(moment: datetime) -> str:
+    """`moment` as the wire's `at`: UTC, milliseconds, a trailing Z."""
+    if moment.tzinfo is None:
+        raise ValueError("a channel time must carry its time zone")
+    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def data_of(kind: str, data: Any) -> _Data:
+    """`data` checked against `kind`'s whitelist (raises pydantic.ValidationError or KeyError)."""
+    model = DATA_MODELS[kind]
+    return data if type(data) is model else model.model_validate(data)
+
+
+class ChannelMessage(BaseModel):
+    """A message as the attendant sees it once its frame is verified and decrypted."""
+
+    model_config = ConfigDict(strict=True, extra="forbid", frozen=True)
+
+    v: Literal[1]
+    store: _Id
+    kiosk: _Id
+    seq: int = Field(ge=1)
+    at: _UtcIso
+    kind: Kind
+    alert: bool
+    data: ChannelData
+
+    @model_validator(mode="before")
+    @classmethod
+    def _data_by_kind(cls, value: Any) -> Any:
+        # A union would pick the first model that fits (member_left's data fits signup's
+        # too); the kind names the one model its data must match.
+        if isinstance(value, dict) and value.get("kind") in DATA_MODELS:
+            return {**value, "data": data_of(value["kind"], value.get("data"))}
+        return value
+
+    @property
+    def moment(self) -> datetime:
+        return datetime.fromisoformat(self.at)
+
+    def wire(self) -> bytes:
+        return self.model_dump_json().encode()

@@ -1,0 +1,162 @@
+"""The kiosk's window of recent channel messages: an SQLite file in its data dir.
+
+The kiosk appends; the channel server (another process) reads the same file and
+serves `after(n)` to attendants that resume. The file is the one hand-off between
+the two: the kiosk never waits for the server, a server killed with -9 loses
+nothing, and a restarted one picks up where the file is.
+
+seq is SQLite's AUTOINCREMENT rowid: assigned in the appending transaction
+(synchronous=FULL, so durable once append returns) and never reused, even after
+pruning or a crash. The window keeps every message younger than 24 h and at least
+the newest 100,000, whichever is more.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any, Final
+
+from sqlalchemy import (
+    Boolean,
+    Column,
+    Float,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    delete,
+    func,
+    insert,
+    select,
+)
+
+from backend_client.channel.messages import ChannelMessage, data_of, utc_iso
+from backend_client.private_files import private_dir, private_sqlite
+from backend_client.sqlite_files import sqlite_engines
+
+WINDOW_FILE: Final = "channel.sqlite"
+KEEP_AGE: Final = timedelta(hours=24)
+KEEP_COUNT: Final = 100_000
+MAX_DATA_BYTES: Final = 16_384
+"""A message's data is a few ids; anything bigger is a bug, refused at append so that
+no frame ever nears the client's limit (see client.MAX_FRAME_BYTES)."""
+_PRUNE_EVERY: Final = 1_000  # appends between prunes: a prune is one indexed DELETE
+
+_metadata = MetaData()
+_messages = Table(
+    "channel_messages",
+    _metadata,
+    Column("seq", Integer, primary_key=True, autoincrement=True),
+    Column("at", String, nullable=False),
+    Column("at_epoch", Float, nullable=False, index=True),
+    Column("kind", String, nullable=False),
+    Column("alert", Boolean, nullable=False),
+    Column("data", Text, nullable=False),
+    # AUTOINCREMENT (not a plain rowid): SQLite never hands out a seq again, even the
+    # newest one after it was pruned.
+    sqlite_autoincrement=True,
+)
+
+
+class WindowError(Exception):
+    """A message cannot go into the window (too big or not whitelisted)."""
+
+
+class Window:
+    """The window file at `path`, for one kiosk of one store. One instance per thread."""
+
+    def __init__(
+        self,
+        path: Path,
+        *,
+        store: str,
+        kiosk: str,
+        busy_timeout: float = 5.0,
+        keep: tuple[timedelta, int] = (KEEP_AGE, KEEP_COUNT),
+    ) -> None:
+        private_dir(path.parent)
+        private_sqlite(path)
+        self.store, self.kiosk = store, kiosk
+        self._appends = 0
+        self._keep_age, self._keep_count = keep
+        busy_ms = int(busy_timeout * 1000)
+
+        def configure(dbapi_connection: Any) -> None:
+            cursor = dbapi_connection.cursor()
+            try:
+                cursor.execute(f"PRAGMA busy_timeout = {busy_ms:d}")
+                cursor.execute("PRAGMA journal_mode = WAL")  # the server reads while we write
+                cursor.execute("PRAGMA synchronous = FULL")
+            finally:
+                cursor.close()
+
+        self._engine, self._writes = sqlite_engines(path, configure)
+        with self._writes.begin() as connection:
+            _metadata.create_all(connection)
+
+    def close(self) -> None:
+        self._engine.dispose()
+
+    def append(self, kind: str, data: Any, *, at: datetime, alert: bool = False) -> ChannelMessage:
+        """Store one message and return it with its seq (durable when this returns)."""
+        try:
+            checked = data_of(kind, data)
+        except Exception:  # KeyError or ValidationError: the text may hold the data
+            raise WindowError(f"not a {kind!r} message's data") from None
+        encoded = checked.model_dump_json()
+        if len(encoded) > MAX_DATA_BYTES:
+            raise WindowError(f"{kind} data of {len(encoded)} bytes (limit {MAX_DATA_BYTES})")
+        stamp = utc_iso(at)
+        with self._writes.begin() as connection:
+            seq = connection.execute(
+                insert(_messages).values(
+                    at=stamp, at_epoch=at.timestamp(), kind=kind, alert=alert, data=encoded
+                )
+            ).inserted_primary_key
+        assert seq is not None  # one row inserted
+        seq = seq[0]
+        self._appends += 1
+        if self._appends % _PRUNE_EVERY == 0:
+            self.prune(now=at)
+        return self._message(int(seq), stamp, kind, alert, encoded)
+
+    def after(self, seq: int, limit: int = 500) -> list[ChannelMessage]:
+        """Messages with a seq above `seq`, oldest first, at most `limit`."""
+        with self._engine.connect() as connection:
+            rows = connection.execute(
+                select(_messages.c.seq, _messages.c.at, _messages.c.kind, _messages.c.alert,
+                       _messages.c.data)
+                .where(_messages.c.seq > seq)
+                .order_by(_messages.c.seq)
+                .limit(limit)
+            ).all()  # fmt: skip
+        return [self._message(row[0], row[1], row[2], row[3], row[4]) for row in rows]
+
+    def last_seq(self) -> int:
+        with self._engine.connect() as connection:
+            return int(connection.execute(select(func.max(_messages.c.seq))).scalar() or 0)
+
+    def prune(self, *, now: datetime) -> int:
+        """Forget messages older than the kept age beyond the newest kept count; how many went."""
+        with self._writes.begin() as connection:
+            newest = connection.execute(select(func.max(_messages.c.seq))).scalar() or 0
+            gone = connection.execute(
+                delete(_messages).where(
+                    _messages.c.seq <= newest - self._keep_count,
+                    _messages.c.at_epoch < (now - self._keep_age).timestamp(),
+                )
+            ).rowcount
+        return int(gone)
+
+    def _message(self, seq: int, at: str, kind: str, alert: bool, data: str) -> ChannelMessage:
+        return ChannelMessage.model_validate(
+            {"v": 1, "store": self.store, "kiosk": self.kiosk, "seq": seq, "at": at,
+             "kind": kind, "alert": bool(alert), "data": json.loads(data)}
+        )  # fmt: skip
+
+
+def open_window(data_dir: Path, *, store: str, kiosk: str) -> Window:
+    return Window(data_dir / WINDOW_FILE, store=store, kiosk=kiosk)

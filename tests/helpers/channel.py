@@ -1,0 +1,105 @@
+"""Store channel test parts: kiosks (a window file, a key, a real server process) and a
+recorder for what an attendant client receives."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+from collections import defaultdict
+from datetime import UTC, datetime
+from pathlib import Path
+
+from backend_client.channel.client import KioskEndpoint, KioskState, KioskStatus
+from backend_client.channel.keys import write_store_key
+from backend_client.channel.messages import ChannelMessage
+from backend_client.channel.window import Window, open_window
+from helpers.pickup import wait_until
+
+STORE = "sh-nanjing-road"
+OTHER_STORE = "bj-wangfujing"
+KEY = bytes(range(32))
+OTHER_KEY = bytes(range(1, 33))
+
+
+class Kiosk:
+    """A kiosk's data dir: its store key, its window (this process writes), and its
+    channel server as a real process that tests kill with -9 and start again."""
+
+    def __init__(self, data_dir: Path, kiosk: str, store: str = STORE, key: bytes = KEY) -> None:
+        self.data_dir, self.kiosk, self.store = data_dir, kiosk, store
+        write_store_key(data_dir, key)
+        self.window: Window = open_window(data_dir, store=store, kiosk=kiosk)
+        self.port = 0
+        self.process: subprocess.Popen[str] | None = None
+
+    @property
+    def endpoint(self) -> KioskEndpoint:
+        return KioskEndpoint(self.kiosk, f"http://127.0.0.1:{self.port}")
+
+    def serve(self, *, advertise: bool = False) -> None:
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "backend_client.channel.serve", "--data-dir",
+             str(self.data_dir), "--store", self.store, "--kiosk", self.kiosk,
+             "--host", "127.0.0.1", "--port", str(self.port)]
+            + (["--advertise"] if advertise else []),
+            stdout=subprocess.PIPE, text=True,
+        )  # fmt: skip
+        assert self.process.stdout is not None
+        line = self.process.stdout.readline()
+        assert line.startswith("channel serving on "), line
+        self.port = int(line.rsplit(":", 1)[1])
+
+    def kill(self) -> None:
+        assert self.process is not None
+        os.kill(self.process.pid, signal.SIGKILL)
+        self._reap()
+
+    def _reap(self) -> None:
+        assert self.process is not None
+        self.process.wait(10)
+        if self.process.stdout is not None:
+            self.process.stdout.close()
+
+    def append_heartbeat(self, uptime_s: int) -> ChannelMessage:
+        return self.window.append("heartbeat", {"uptime_s": uptime_s}, at=datetime.now(UTC))
+
+    def close(self) -> None:
+        if self.process is not None:
+            if self.process.poll() is None:
+                self.process.terminate()
+            self._reap()
+        self.window.close()
+
+
+class Feed:
+    """An attendant's on_message and on_status: what arrived, per kiosk, in order."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.seqs: dict[str, list[int]] = defaultdict(list)
+        self.statuses: list[KioskStatus] = []
+
+    def on_message(self, message: ChannelMessage) -> None:
+        with self._lock:
+            self.seqs[message.kiosk].append(message.seq)
+
+    def on_status(self, status: KioskStatus) -> None:
+        with self._lock:
+            self.statuses.append(status)
+
+    def of(self, kiosk: str) -> list[int]:
+        with self._lock:
+            return list(self.seqs[kiosk])
+
+    def has(self, kiosk: str, count: int) -> bool:
+        return len(self.of(kiosk)) >= count
+
+    def states(self, kiosk: str) -> list[KioskState]:
+        with self._lock:
+            return [status.state for status in self.statuses if status.kiosk == kiosk]
+
+    def wait_state(self, kiosk: str, state: KioskState, timeout: float = 20.0) -> None:
+        wait_until(lambda: state in self.states(kiosk), timeout, f"{kiosk} {state.value}")
