@@ -34,7 +34,9 @@ class Heartbeat(_Data):
 class MemberArrived(_Data):
     session: _Id
     greeting: _Short | None  # only when the member allowed greeting by name
-    last_viewed: tuple[_Token, ...] = Field(max_length=20)
+    # strict=False for the container only: the wire's JSON arrays arrive as Python lists
+    # when a frame's data is checked by kind (_data_by_kind); the items stay strict.
+    last_viewed: tuple[_Token, ...] = Field(max_length=20, strict=False)
     via: Literal["rfid", "ble"]
 
 
@@ -56,7 +58,7 @@ class Drop(Lift):
 
 class Comparison(_Data):
     session: _Id
-    skus: tuple[_Token, _Token]
+    skus: tuple[_Token, _Token] = Field(strict=False)  # as last_viewed
 
 
 class SurveyAnswer(_Data):

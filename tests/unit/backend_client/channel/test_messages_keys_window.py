@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import sqlite3
 import stat
@@ -42,6 +43,38 @@ def test_a_message_round_trips_through_its_wire_form() -> None:
         {"session": "3f9a01c2-14", "survey": "visit", "question": "experience",
          "kind": "smiley", "score": 1, "low": True},
     )  # fmt: skip
+    assert ChannelMessage.model_validate_json(message.wire()) == message
+
+
+ONE_OF_EACH_KIND = {
+    "heartbeat": {"uptime_s": 15},
+    "member_arrived": {"session": "s1", "greeting": "王女士", "last_viewed": ["XH-X60-256-PU"],
+                       "via": "rfid"},
+    "member_left": {"session": "s1"},
+    "lift": {"session": "s1", "slot": 3, "sku": "XH-X60-256-PU"},
+    "drop": {"session": "s1", "slot": 3, "sku": None, "dwell_ms": 4200},
+    "comparison": {"session": "s1", "skus": ["XH-X60-256-PU", "LY-GT7P-1024-TI"]},
+    "signup": {"session": "s1"},
+    "survey_answer": {"session": "s1", "survey": "visit", "question": "q1", "kind": "nps",
+                      "score": None, "low": False},
+    "prize_won": {"session": "s1", "draw": "daily", "prize": "grand"},
+    "coupon_issued": {"session": "s1", "campaign": "welcome"},
+    "coupon_redeemed": {"code_hash": "0123456789abcdef", "by": "staff-1"},
+    "alarm": {"slot": 5, "reason": "CABLE", "sku": None},
+    "device": {"device": "pickup", "status": "reconnecting", "detail": "port gone"},
+    "sync": {"backlog": 12, "dead_letters": 0},
+    "content": {"release": "sample-16-1"},
+    "ack": {"alert": "k3:1042", "by": "staff-1", "after_s": 12},
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("kind", sorted(ONE_OF_EACH_KIND))
+def test_every_kind_is_read_from_the_json_a_frame_carries(kind: str) -> None:
+    document = {"v": 1, "store": STORE, "kiosk": KIOSK, "seq": 7,
+                "at": "2026-12-06T05:50:00.250Z", "kind": kind, "alert": False,
+                "data": ONE_OF_EACH_KIND[kind]}  # fmt: skip
+    message = ChannelMessage.model_validate_json(json.dumps(document))
+    assert message.model_dump(mode="json")["data"] == ONE_OF_EACH_KIND[kind]
     assert ChannelMessage.model_validate_json(message.wire()) == message
 
 
