@@ -17,6 +17,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from backend_client.channel.keys import write_store_key
 from backend_client.client import HqError, HqRefused, HqUnavailable, enroll
 from backend_client.credentials import (
     CredentialsError,
@@ -86,6 +87,9 @@ def _enroll(args: argparse.Namespace, data_dir: Path) -> None:
         raise _Failure(f"HQ refused the enrolment: {exc}") from None
     try:
         path = save_credentials(data_dir, credentials)
+        if credentials.channel_key is not None:  # what the store's live channel uses
+            key = credentials.channel_key
+            write_store_key(data_dir, key.key, previous=key.previous, keep_previous=False)
     except OSError as exc:
         raise _Failure(
             f"enrolled as kiosk {credentials.kiosk_id} of store {credentials.store_id}, "

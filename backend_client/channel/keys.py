@@ -231,17 +231,22 @@ def new_store_key() -> bytes:
     return secrets.token_bytes(KEY_BYTES)
 
 
-def write_store_key(data_dir: Path, key: bytes, *, keep_previous: bool = True) -> Path:
+def write_store_key(
+    data_dir: Path, key: bytes, *, keep_previous: bool = True, previous: bytes | None = None
+) -> Path:
     """Install `key` as the current store key in `data_dir` (enrolment or rotation).
 
-    The file is replaced atomically (0600); the key it held before stays as the
-    previous key unless `keep_previous` is false."""
-    if len(key) != KEY_BYTES:
-        raise StoreKeyError(f"a store key is {KEY_BYTES} bytes, got {len(key)}")
+    The file is replaced atomically (0600). The previous key is `previous` when HQ
+    names it; otherwise the key the file held before, unless `keep_previous` is false."""
+    for value in (key, previous):
+        if value is not None and len(value) != KEY_BYTES:
+            raise StoreKeyError(f"a store key is {KEY_BYTES} bytes, got {len(value)}")
     private_dir(data_dir)
     path = data_dir / KEY_FILE
     lines = [base64.b64encode(key).decode()]
-    if keep_previous and path.exists():
+    if previous is not None:
+        lines.append(base64.b64encode(previous).decode())
+    elif keep_previous and path.exists():
         old = path.read_text(encoding="ascii").split()
         if old and old[0] != lines[0]:
             lines.append(old[0])

@@ -19,11 +19,13 @@ from typing import Any
 import requests
 from helpers.hq import Hq, KioskClient, enrol, hq_cli, issue_code, new_store_id
 
+from backend_client.channel.keys import KEY_FILE, StoreKeys
 from backend_client.credentials import (
     credentials_from_enrolment,
     load_credentials,
     save_credentials,
 )
+from backend_client.enroll import main as enroll_main
 
 
 def enrolled(hq: Hq, store: str) -> dict[str, Any]:
@@ -103,3 +105,15 @@ def test_the_kiosk_keeps_the_key_in_its_private_credentials(hq: Hq, tmp_path: Pa
     document = json.loads(path.read_text())
     assert document["channel_key"] == answer["channel_key"]
     assert answer["channel_key"]["key"] not in repr(loaded)
+
+
+def test_kiosk_enroll_installs_the_stores_key_for_the_live_channel(hq: Hq, tmp_path: Path) -> None:
+    store = new_store_id()
+    data = tmp_path / "kiosk"
+    code = issue_code(hq.database_url, store)
+    assert enroll_main(["--hq", hq.base_url, "--code", code, "--data-dir", str(data)]) == 0
+    key_file = data / KEY_FILE
+    assert stat.S_IMODE(os.stat(key_file).st_mode) == 0o600
+    theirs = StoreKeys(store, base64.b64decode(enrolled(hq, store)["channel_key"]["key"]))
+    ours = StoreKeys.from_file(store, key_file)
+    assert ours.current_kid == theirs.current_kid  # the same key as the store's next kiosk
