@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
+import pytest
 from hypothesis import HealthCheck, settings
 
 _HOME = Path(tempfile.mkdtemp(prefix="kiosk-tests-home-"))
@@ -41,3 +43,13 @@ settings.register_profile(
     "kiosk", deadline=None, suppress_health_check=[HealthCheck.too_slow], print_blob=True
 )
 settings.load_profile("kiosk")
+
+
+@pytest.fixture
+def no_umask() -> Iterator[None]:
+    """umask 0 for the test: files are private because the code makes them so."""
+    previous = os.umask(0)
+    try:
+        yield
+    finally:
+        os.umask(previous)

@@ -472,6 +472,18 @@ class Hq:
             database.dispose()
 
 
+@contextmanager
+def hq_of_its_own(data_dir: Path, database_url: str | None = None) -> Iterator[Hq]:
+    """An HQ for one test (its own data directory and database); its kiosks closed after."""
+    settings = hq_settings(data_dir, database_url)
+    with running_hq(settings) as base_url:
+        running = Hq(base_url, settings)
+        try:
+            yield running
+        finally:
+            running.close_kiosks()
+
+
 def new_store_id() -> str:
     return f"store-{uuid.uuid4().hex[:10]}"
 

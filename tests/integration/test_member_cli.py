@@ -12,20 +12,16 @@ import pytest
 from helpers.hq import (
     Hq,
     consent_payload,
-    hq_settings,
+    hq_of_its_own,
     members_cli,
-    running_hq,
     signup_payload,
 )
 
 
 @pytest.fixture
 def hq(tmp_path: Path) -> Iterator[Hq]:
-    settings = hq_settings(tmp_path / "hq")
-    with running_hq(settings) as base_url:
-        running = Hq(base_url, settings)
+    with hq_of_its_own(tmp_path / "hq") as running:
         yield running
-        running.close_kiosks()
 
 
 def members(hq: Hq, *args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:

@@ -21,10 +21,9 @@ from helpers.hq import (
     Hq,
     MigratedDatabases,
     consent_payload,
-    hq_settings,
+    hq_of_its_own,
     issue_code,
     members_cli,
-    running_hq,
     signup_payload,
 )
 from helpers.pickup import wait_until
@@ -51,11 +50,8 @@ class Person:
 
 @pytest.fixture
 def hq(tmp_path: Path) -> Iterator[Hq]:
-    settings = hq_settings(tmp_path / "hq")
-    with running_hq(settings) as base_url:
-        running = Hq(base_url, settings)
+    with hq_of_its_own(tmp_path / "hq") as running:
         yield running
-        running.close_kiosks()
 
 
 @pytest.fixture
@@ -202,12 +198,11 @@ def test_the_kiosk_empties_its_directorys_wal_while_lookups_go_on(
 def postgres_hq(tmp_path: Path, migrated_databases: MigratedDatabases) -> Iterator[Hq]:
     """HQ on a PostgreSQL database of its own: no other test's erasure has started
     its VACUUM interval."""
-    with migrated_databases.fresh("postgresql", tmp_path) as url:
-        settings = hq_settings(tmp_path / "hq", url)
-        with running_hq(settings) as base_url:
-            running = Hq(base_url, settings)
-            yield running
-            running.close_kiosks()
+    with (
+        migrated_databases.fresh("postgresql", tmp_path) as url,
+        hq_of_its_own(tmp_path / "hq", url) as running,
+    ):
+        yield running
 
 
 def vacuums(database_url: str) -> dict[str, int]:

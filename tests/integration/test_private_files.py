@@ -46,15 +46,6 @@ def open_to_all() -> Iterator[Path]:
         shutil.rmtree(base)
 
 
-@pytest.fixture
-def no_umask() -> Iterator[None]:
-    previous = os.umask(0)
-    try:
-        yield
-    finally:
-        os.umask(previous)
-
-
 def files_under(directory: Path) -> list[Path]:
     return sorted(path for path in directory.rglob("*") if path.is_file())
 

@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import logging
-import os
 import sqlite3
 import stat
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
 
@@ -22,15 +20,6 @@ from hq import private_files as hq_files
 def files(request: pytest.FixtureRequest) -> ModuleType:
     module: ModuleType = request.param
     return module
-
-
-@pytest.fixture
-def no_umask() -> Iterator[None]:
-    previous = os.umask(0)
-    try:
-        yield
-    finally:
-        os.umask(previous)
 
 
 def mode(path: Path) -> int:
