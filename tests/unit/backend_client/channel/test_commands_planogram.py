@@ -187,7 +187,9 @@ def test_edits_for_a_slot_or_product_the_bundle_no_longer_has_are_dropped(
 
 def test_a_client_names_its_kiosks_endpoints_and_states() -> None:
     endpoint = KioskEndpoint(KIOSK, "http://127.0.0.1:9")
-    client = ChannelClient([endpoint], StoreKeys(STORE, KEY), print, print)
+    client = ChannelClient(
+        [endpoint], StoreKeys(STORE, KEY), print, print, resume={"gone-k9": 5, KIOSK: 3}
+    )
     assert client.endpoint(KIOSK) == endpoint
     assert client.endpoint("nobody") is None
     assert client.states() == {KIOSK: KioskState.CONNECTING}
