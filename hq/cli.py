@@ -330,6 +330,7 @@ def _print_kiosks(kiosks: Sequence[fleet.KioskInfo]) -> None:
     rows = [
         (
             kiosk.kiosk_id,
+            kiosk.role,
             kiosk.store_id,
             kiosk.name or "",
             _when(kiosk.enrolled_at),
@@ -339,7 +340,7 @@ def _print_kiosks(kiosks: Sequence[fleet.KioskInfo]) -> None:
         )
         for kiosk in kiosks
     ]
-    _table(("KIOSK", "STORE", "NAME", "ENROLLED", "LAST SEEN", "CONTIGUOUS", "STATE"), rows)
+    _table(("KIOSK", "ROLE", "STORE", "NAME", "ENROLLED", "LAST SEEN", "CONTIGUOUS", "STATE"), rows)
 
 
 def _stats(database: Database, *, as_json: bool) -> None:

@@ -5,7 +5,8 @@ PostgreSQL (the chain's HQ); `hq/migrations/` creates them, this module is the
 reference that the migrations must match (a test compares them).
 
 - Fleet: `stores`, `kiosks` (token hash, revocation, how far each kiosk's event
-  stream is complete), `enrolment_codes` (hashes of one-time codes).
+  stream is complete; `role` "kiosk" or "attendant": store staff devices are rows
+  here too), `enrolment_codes` (hashes of one-time codes, with the role they enrol).
 - Ingest: `events` (every accepted event once: event_id UNIQUE, (kiosk_id, seq)
   UNIQUE, `id` in arrival order), `rejections` (one row per rejected event, no
   payload), `access_denials` (batches refused for naming another store or kiosk).
@@ -24,6 +25,7 @@ reference that the migrations must match (a test compares them).
   store afterwards), `redeemed_coupons` (one row per redeemed code: the claim that
   makes a code single-use, and how many redemptions it has), `coupon_state` (one
   row: the chain's coupon secret). Kiosks get a chain-wide `kiosk_no` for codes.
+- Store staff: `alert_acks` and `planogram_edits` (what attendant devices report).
 
 `Database` wraps the engine: `read()` for queries, `write()` for a transaction
 that changes data. On SQLite, writers queue on a lock in this process and take

@@ -109,6 +109,9 @@ def test_an_attendant_code_enrols_a_staff_device_with_the_stores_keys_only(hq: H
     finally:
         attendant.close()
     assert hq.count(kiosks, kiosk_id=f"{store}-a1", role="attendant") == 1
+    listing = hq_cli(hq, "kiosk", "list").stdout.splitlines()
+    (line,) = [row for row in listing if row.startswith(f"{store}-a1 ")]
+    assert line.split()[:3] == [f"{store}-a1", "attendant", store]
 
 
 def test_an_attendant_code_works_once_and_is_not_a_kiosks(hq: Hq) -> None:
