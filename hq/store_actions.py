@@ -10,13 +10,17 @@ Rows carry staff ids, never names.
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import datetime
+from typing import Any, Final
 
 from sqlalchemy import Connection, select
 
 from hq.crm.facts import AlertAcked, PlanogramEdited
-from hq.db import Database, alert_acks, kiosks, planogram_edits
+from hq.db import Database, alert_acks, kiosks, planogram_edits, stores
+from hq.errors import UnknownStore
+
+MAX_LIMIT: Final = 5000
 
 
 def kiosks_of_store(connection: Connection, store_id: str, named: Collection[str]) -> set[str]:
@@ -109,6 +113,7 @@ class PlanogramEdit:
 def acks_of(database: Database, store_id: str, *, limit: int = 1000) -> list[AlertAck]:
     """The store's acknowledged alerts, newest first."""
     with database.read() as connection:
+        _known(connection, store_id)
         rows = connection.execute(
             select(
                 alert_acks.c.attendant_id,
@@ -131,6 +136,7 @@ def acks_of(database: Database, store_id: str, *, limit: int = 1000) -> list[Ale
 def edits_of(database: Database, store_id: str, *, limit: int = 1000) -> list[PlanogramEdit]:
     """The store's planogram edits, newest first."""
     with database.read() as connection:
+        _known(connection, store_id)
         rows = connection.execute(
             select(
                 planogram_edits.c.attendant_id,
@@ -146,3 +152,17 @@ def edits_of(database: Database, store_id: str, *, limit: int = 1000) -> list[Pl
             .limit(limit)
         ).all()
     return [PlanogramEdit(row[0], row[1], int(row[2]), *row[3:]) for row in rows]
+
+
+def _known(connection: Connection, store_id: str) -> None:
+    found = connection.execute(
+        select(stores.c.store_id).where(stores.c.store_id == store_id)
+    ).first()
+    if found is None:
+        raise UnknownStore(store_id)
+
+
+def action_json(action: AlertAck | PlanogramEdit) -> dict[str, Any]:
+    found = asdict(action)
+    found["occurred_at"] = action.occurred_at.isoformat()
+    return found

@@ -188,6 +188,14 @@ def test_acks_and_planogram_edits_are_stored_once_per_event(hq: Hq) -> None:
     assert edited == store_actions.PlanogramEdit(
         f"{store}-a1", kiosk.kiosk_id, 3, "P-7", "P-9", "mgr-1", OCCURRED_AT
     )
+    listed = hq.admin_get(f"/v1/admin/stores/{store}/staff-actions")
+    assert listed.status_code == 200
+    assert listed.json() == {
+        "alert_acks": [store_actions.action_json(acked)],
+        "planogram_edits": [store_actions.action_json(edited)],
+    }
+    assert listed.json()["alert_acks"][0]["by"] == "staff-7"
+    assert hq.admin_get("/v1/admin/stores/no-such-store/staff-actions").status_code == 404
 
 
 def test_each_role_is_refused_the_kinds_it_does_not_send(hq: Hq) -> None:
