@@ -33,7 +33,13 @@ from typing import Any, Final, Self, TypeGuard
 import requests
 from urllib3.exceptions import MaxRetryError
 
-from backend_client.credentials import Credentials, check_hq_url, credentials_from_enrolment
+from backend_client.credentials import (
+    ChannelKey,
+    Credentials,
+    channel_key_from_json,
+    check_hq_url,
+    credentials_from_enrolment,
+)
 from backend_client.feed import FeedEntry, FeedPage
 
 _log = logging.getLogger("backend_client.client")
@@ -49,6 +55,7 @@ MAX_BATCH: Final = 500
 EVENTS_PATH: Final = "/v1/events"
 ENROLL_PATH: Final = "/v1/enroll"
 FEED_PATH: Final = "/v1/members/feed"
+CHANNEL_KEY_PATH: Final = "/v1/store-channel-key"
 
 DEFAULT_FEED_PAGE: Final = 5_000
 MAX_FEED_PAGE: Final = 20_000
@@ -166,6 +173,7 @@ class HqClient:
     ) -> None:
         self._events_url = credentials.hq_url + EVENTS_PATH
         self._feed_url = credentials.hq_url + FEED_PATH
+        self._channel_key_url = credentials.hq_url + CHANNEL_KEY_PATH
         self._timeout = timeout
         self._verify = _verify_setting(ca_bundle)
         self._session = requests.Session()
@@ -219,6 +227,24 @@ class HqClient:
             verify=self._verify,
         )
         return _feed_page(_json_body(response), since, limit)
+
+    def get_store_channel_key(self) -> ChannelKey:
+        """The store's live-channel key as HQ holds it now (and the one before).
+
+        Raises HqUnavailable, HqUnauthorized or HqRefused as `post_events` does; an
+        answer that does not follow the contract is HqUnavailable.
+        """
+        response = _send(
+            self._session, "GET", self._channel_key_url, timeout=self._timeout, verify=self._verify
+        )
+        try:
+            key = channel_key_from_json(_json_body(response))
+        except (KeyError, TypeError, ValueError) as exc:
+            # The messages name fields, never a key's value.
+            raise HqUnavailable(f"HQ's store channel key answer is malformed: {exc}") from None
+        if key is None:
+            raise HqUnavailable("HQ's store channel key answer is empty")
+        return key
 
 
 def enroll(

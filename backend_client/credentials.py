@@ -10,6 +10,11 @@ its coupon key (`coupon_key`, 32 bytes; base64 in the file), as secret as the
 token. A file written before HQ gave them out still loads, with both None: that
 kiosk issues no coupon codes until it enrols again. Likewise the store's
 live-channel key (`channel_key`: version, key, the key before the last rotation).
+
+A store staff device (`kiosk-attendant`) enrols the same way with a code from
+`kiosk-hq store enrol-attendant`: its `role` is "attendant" (a file without one
+is a kiosk's), it has no kiosk number nor coupon key, and it holds the store's
+coupon key (`store_coupon_key`, 32 bytes) to check its store's codes at the till.
 """
 
 from __future__ import annotations
@@ -25,7 +30,7 @@ import stat
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Final
+from typing import Any, Final, Literal, get_args
 from urllib.parse import urlsplit
 
 from backend_client.private_files import private_dir
@@ -45,6 +50,9 @@ MAX_KIOSK_NO: Final = 2**20 - 1  # what a coupon code's kiosk field holds
 
 
 CHANNEL_KEY_BYTES: Final = 32
+
+Role = Literal["kiosk", "attendant"]
+ROLES: Final[tuple[Role, ...]] = get_args(Role)
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,6 +96,10 @@ class Credentials:
     budget_seats: int = 1
     # None: enrolled with an HQ from before the live channel; enrol again for it.
     channel_key: ChannelKey | None = None
+    # "attendant": a store staff device, which issues no coupons (no kiosk_no nor
+    # coupon_key) and checks its store's codes with the store's coupon key.
+    role: Role = "kiosk"
+    store_coupon_key: bytes | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "hq_url", check_hq_url(self.hq_url))
@@ -114,6 +126,15 @@ class Credentials:
                 raise ValueError(f"{name} must be an integer")
         if not 0 <= self.budget_seat < self.budget_seats:
             raise ValueError("budget_seat must be from 0 to budget_seats - 1")
+        if self.role not in ROLES:
+            raise ValueError(f"role must be one of {', '.join(ROLES)}")
+        if self.role == "attendant" and self.kiosk_no is not None:
+            raise ValueError("an attendant device has no kiosk_no nor coupon_key")
+        if self.store_coupon_key is not None and (
+            not isinstance(self.store_coupon_key, bytes)
+            or len(self.store_coupon_key) != COUPON_KEY_BYTES
+        ):
+            raise ValueError(f"store_coupon_key must be {COUPON_KEY_BYTES} bytes")
 
 
 def credentials_from_enrolment(hq_url: str, answer: Mapping[str, Any]) -> Credentials:
@@ -121,7 +142,8 @@ def credentials_from_enrolment(hq_url: str, answer: Mapping[str, Any]) -> Creden
     field, TypeError or ValueError for a malformed one; messages never quote secrets.
 
     An answer without `kiosk_no` and `coupon_key` (an HQ from before coupons) gives
-    credentials without them; one without `budget_seat`/`budget_seats`, seat 0 of 1.
+    credentials without them; one without `budget_seat`/`budget_seats`, seat 0 of 1;
+    one without `role`, a kiosk's.
     """
     return Credentials(
         hq_url=hq_url,
@@ -133,6 +155,8 @@ def credentials_from_enrolment(hq_url: str, answer: Mapping[str, Any]) -> Creden
         budget_seat=answer.get("budget_seat", 0),
         budget_seats=answer.get("budget_seats", 1),
         channel_key=channel_key_from_json(answer.get("channel_key")),
+        role=answer.get("role", "kiosk"),
+        store_coupon_key=_base64(answer.get("store_coupon_key"), "store_coupon_key"),
     )
 
 
@@ -260,6 +284,7 @@ def save_credentials(data_dir: Path, credentials: Credentials) -> Path:
     private_dir(data_dir)
     path = credentials_path(data_dir)
     document: dict[str, Any] = {
+        "role": credentials.role,
         "hq_url": credentials.hq_url,
         "store_id": credentials.store_id,
         "kiosk_id": credentials.kiosk_id,
@@ -277,6 +302,8 @@ def save_credentials(data_dir: Path, credentials: Credentials) -> Path:
             "key": _text(key.key),
             "previous": None if key.previous is None else _text(key.previous),
         }
+    if credentials.store_coupon_key is not None:
+        document["store_coupon_key"] = _text(credentials.store_coupon_key)
     encoded = (json.dumps(document, indent=2, ensure_ascii=False) + "\n").encode()
     staging = path.with_name(f".{path.name}.{os.getpid()}.{os.urandom(4).hex()}")
     fd = os.open(staging, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, _PRIVATE_MODE)

@@ -2,8 +2,13 @@
 
     kiosk enroll --hq https://hq.example.com --code 7KQ2-M9XD-4HRT [--name "entrance screen"]
 
-Saves `<data dir>/hq.json` (mode 0600) and prints which store and kiosk HQ made
-this machine, and its number in coupon codes; never the token nor the coupon key.
+Saves `<data dir>/hq.json` (mode 0600), `store.key` (the store's live-channel
+key) and, if there is none yet, `outbox.key` (the outbox's payload key), and
+prints which store and kiosk HQ made this machine, and its number in coupon
+codes; never the token nor a key. A code from `kiosk-hq store enrol-attendant`
+enrols a store staff device (`kiosk-attendant`) the same way: HQ's answer says
+the role, and hq.json keeps it with the store's coupon key.
+
 Existing credentials are kept unless `--force` is given, and that is checked
 before HQ sees the code, so a refused overwrite does not use the code up. Every
 failure is one line on stderr and exit code 1.
@@ -26,6 +31,8 @@ from backend_client.credentials import (
     load_credentials,
     save_credentials,
 )
+from backend_client.crypto import KeyFileError, PayloadCipher
+from backend_client.relay_process import KEY_FILE as OUTBOX_KEY_FILE
 
 PROG = "kiosk enroll"
 
@@ -90,15 +97,19 @@ def _enroll(args: argparse.Namespace, data_dir: Path) -> None:
         if credentials.channel_key is not None:  # what the store's live channel uses
             key = credentials.channel_key
             write_store_key(data_dir, key.key, previous=key.previous, keep_previous=False)
-    except OSError as exc:
+        # The outbox's payload key, made now if it is not there yet (as on first use).
+        PayloadCipher.from_key_file(data_dir / OUTBOX_KEY_FILE)
+    except (OSError, KeyFileError) as exc:
+        why = getattr(exc, "strerror", None) or exc
         raise _Failure(
             f"enrolled as kiosk {credentials.kiosk_id} of store {credentials.store_id}, "
-            f"but cannot save {credentials_path(data_dir)}: {exc.strerror or exc}; "
+            f"but cannot save {credentials_path(data_dir)}: {why}; "
             "ask HQ for a new code"
         ) from None
     coupons = "" if credentials.kiosk_no is None else f" (kiosk number {credentials.kiosk_no})"
+    what = "attendant device" if credentials.role == "attendant" else "kiosk"
     print(
-        f"enrolled as kiosk {credentials.kiosk_id}{coupons} of store {credentials.store_id}; "
+        f"enrolled as {what} {credentials.kiosk_id}{coupons} of store {credentials.store_id}; "
         f"credentials saved to {path}"
     )
 

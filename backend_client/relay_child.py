@@ -1,10 +1,13 @@
 """The relay process the kiosk starts (see backend_client.relay_process for the kiosk's side).
 
     python -m backend_client.relay_child DATA_DIR [--ca-bundle PEM] [--niceness N]
+                                         [--store-key-interval SECONDS]
 
-Drains the outbox to HQ and keeps the member directory from HQ's feed, at a
-lower CPU priority than the screen. Reads wakes from stdin (end of file: stop),
-writes one status line per change to stdout; everything else goes to stderr.
+Drains the outbox to HQ, keeps the member directory from HQ's feed (kiosks only:
+an attendant device recognises nobody) and the store's channel key from HQ
+(`backend_client.store_key_refresh`), at a lower CPU priority than the screen.
+Reads wakes from stdin (end of file: stop), writes one status line per change to
+stdout; everything else goes to stderr.
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ from backend_client.relay_process import (
     encode_status,
 )
 from backend_client.status import SyncStatus
+from backend_client.store_key_refresh import DEFAULT_INTERVAL, StoreKeyRefresh
 from backend_client.sync import SyncRelay
 
 _log = logging.getLogger("backend_client.relay_child")
@@ -43,6 +47,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("data_dir", type=Path, help="the kiosk's data directory")
     parser.add_argument("--ca-bundle", type=Path, help="CA certificates to trust for HQ")
     parser.add_argument("--niceness", type=int, default=DEFAULT_NICENESS)
+    parser.add_argument(
+        "--store-key-interval",
+        type=_seconds,
+        default=DEFAULT_INTERVAL,
+        help="seconds between asking HQ for the store's channel key (default 600)",
+    )
     args = parser.parse_args(argv)
 
     # The status pipe is fd 1; anything a library prints must not land in it.
@@ -81,20 +91,49 @@ def main(argv: list[str] | None = None) -> int:
         on_status=publish,
     )
     # The member directory is kept here too: the same credentials, and the same
-    # distance from the screen. It has its own client (a client serves one thread).
-    members = FeedSync(
-        args.data_dir / MEMBERS_FILE, HqClient(credentials, ca_bundle=args.ca_bundle)
+    # distance from the screen. Each part has its own client (a client serves one
+    # thread). Staff devices greet nobody: they never hold the member feed.
+    members = (
+        FeedSync(args.data_dir / MEMBERS_FILE, HqClient(credentials, ca_bundle=args.ca_bundle))
+        if credentials.role == "kiosk"
+        else None
+    )
+    store_key = StoreKeyRefresh(
+        args.data_dir,
+        credentials,
+        HqClient(credentials, ca_bundle=args.ca_bundle),
+        interval=args.store_key_interval,
+    )
+    _log.info(
+        "relay for %s %s started%s",
+        credentials.role,
+        credentials.kiosk_id,
+        "" if members is not None else " (no member feed)",
     )
     relay.start()
-    members.start()
+    if members is not None:
+        members.start()
+    store_key.start()
     try:
         while os.read(0, 4096):  # each wake is a byte; end of file is "stop"
             relay.wake()
     finally:
         relay.stop()
         # Within the kiosk's 8 s: the relay may take 5. A page cut off is fetched again.
-        members.stop(timeout=2.0)
+        if members is not None:
+            members.stop(timeout=2.0)
+        store_key.stop(timeout=1.0)
     return 0
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = 0.0
+    if not 0 < value < float("inf"):
+        raise argparse.ArgumentTypeError("must be a number of seconds above 0")
+    return value
 
 
 if __name__ == "__main__":

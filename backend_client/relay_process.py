@@ -17,7 +17,9 @@ backoff; the outbox makes that safe (a batch HQ already holds comes back as
 duplicates). Both sides log without personal data, as the relay does.
 
 The child is `python -m backend_client.relay_child DATA_DIR [--ca-bundle PEM]
-[--niceness N]`; this module is the kiosk's side and loads no HTTP client.
+[--niceness N] [--store-key-interval S]`; this module is the kiosk's side (and
+the attendant app's: the child reads the device's role from its credentials)
+and loads no HTTP client.
 """
 
 from __future__ import annotations
@@ -128,9 +130,13 @@ class RelayProcess:
         niceness: int = DEFAULT_NICENESS,
         restart_delay: float = DEFAULT_RESTART_DELAY,
         max_restart_delay: float = MAX_RESTART_DELAY,
+        store_key_interval: float | None = None,
     ) -> None:
         if not 0 < restart_delay <= max_restart_delay:
             raise ValueError("need 0 < restart_delay <= max_restart_delay")
+        if store_key_interval is not None and store_key_interval <= 0:
+            raise ValueError("store_key_interval must be > 0")
+        self._store_key_interval = store_key_interval  # None: the child's default
         self._data_dir = data_dir
         self._ca_bundle = ca_bundle
         self._on_status = on_status
@@ -258,6 +264,8 @@ class RelayProcess:
         command = [sys.executable, "-m", "backend_client.relay_child", str(self._data_dir)]
         if self._ca_bundle is not None:
             command += ["--ca-bundle", str(self._ca_bundle)]
+        if self._store_key_interval is not None:
+            command += ["--store-key-interval", repr(self._store_key_interval)]
         return [*command, "--niceness", str(self._niceness)]
 
     def _read_statuses(self, pipe: IO[bytes]) -> None:

@@ -7,6 +7,7 @@
     migrate
     store add STORE_ID [--name NAME] [--exist-ok] [--kiosks N] | store seats STORE_ID N
     store rotate-channel-key STORE_ID
+    store enrol-attendant STORE_ID [--valid-hours 24] prints only the code (a staff device)
     kiosk enroll-code STORE_ID [--valid-hours 24]     prints only the code
     kiosk list
     kiosk revoke KIOSK_ID
@@ -117,6 +118,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="give the store a new live-channel key (the old one works until the next rotation)",
     )
     store_rotate.add_argument("store_id")
+    attendant = store.add_parser(
+        "enrol-attendant",
+        help="issue a one-time enrolment code for a store staff device (kiosk-attendant)",
+    )
+    attendant.add_argument("store_id")
+    attendant.add_argument("--valid-hours", type=float, default=24.0)
 
     kiosk = commands.add_parser("kiosk", help="manage kiosks").add_subparsers(
         dest="kiosk_command", required=True, parser_class=_Parser
@@ -277,6 +284,9 @@ def _store(database: Database, args: argparse.Namespace, now: datetime) -> None:
         key_id = channel_keys.rotate(database, args.store_id)
         print(f"store {args.store_id}: channel key version {key_id}")
         return
+    if args.store_command == "enrol-attendant":
+        print(_enrolment_code(database, args.store_id, args.valid_hours, now, role="attendant"))
+        return
     if args.store_command == "seats":
         fleet.set_kiosk_seats(database, args.store_id, args.kiosks)
         print(f"store {args.store_id}: {args.kiosks} kiosk seat(s)")
@@ -295,17 +305,22 @@ def _store(database: Database, args: argparse.Namespace, now: datetime) -> None:
 def _kiosk(database: Database, args: argparse.Namespace, now: datetime) -> None:
     match args.kiosk_command:
         case "enroll-code":
-            if not 0 < args.valid_hours <= MAX_VALID_HOURS:
-                raise SettingsError(f"--valid-hours must be above 0 and at most {MAX_VALID_HOURS}")
-            code = enrollment.issue_code(
-                database, args.store_id, now=now, valid_for=timedelta(hours=args.valid_hours)
-            )
-            print(code)
+            print(_enrolment_code(database, args.store_id, args.valid_hours, now, role="kiosk"))
         case "list":
             _print_kiosks(fleet.list_kiosks(database))
         case "revoke":
             revoked_at = enrollment.revoke(database, args.kiosk_id, now=now)
             print(f"kiosk {args.kiosk_id} revoked at {revoked_at.isoformat()}")
+
+
+def _enrolment_code(
+    database: Database, store_id: str, valid_hours: float, now: datetime, *, role: enrollment.Role
+) -> str:
+    if not 0 < valid_hours <= MAX_VALID_HOURS:
+        raise SettingsError(f"--valid-hours must be above 0 and at most {MAX_VALID_HOURS}")
+    return enrollment.issue_code(
+        database, store_id, now=now, valid_for=timedelta(hours=valid_hours), role=role
+    )
 
 
 def _print_kiosks(kiosks: Sequence[fleet.KioskInfo]) -> None:
@@ -315,6 +330,7 @@ def _print_kiosks(kiosks: Sequence[fleet.KioskInfo]) -> None:
     rows = [
         (
             kiosk.kiosk_id,
+            kiosk.role,
             kiosk.store_id,
             kiosk.name or "",
             _when(kiosk.enrolled_at),
@@ -324,7 +340,7 @@ def _print_kiosks(kiosks: Sequence[fleet.KioskInfo]) -> None:
         )
         for kiosk in kiosks
     ]
-    _table(("KIOSK", "STORE", "NAME", "ENROLLED", "LAST SEEN", "CONTIGUOUS", "STATE"), rows)
+    _table(("KIOSK", "ROLE", "STORE", "NAME", "ENROLLED", "LAST SEEN", "CONTIGUOUS", "STATE"), rows)
 
 
 def _stats(database: Database, *, as_json: bool) -> None:

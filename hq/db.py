@@ -5,7 +5,8 @@ PostgreSQL (the chain's HQ); `hq/migrations/` creates them, this module is the
 reference that the migrations must match (a test compares them).
 
 - Fleet: `stores`, `kiosks` (token hash, revocation, how far each kiosk's event
-  stream is complete), `enrolment_codes` (hashes of one-time codes).
+  stream is complete; `role` "kiosk" or "attendant": store staff devices are rows
+  here too), `enrolment_codes` (hashes of one-time codes, with the role they enrol).
 - Ingest: `events` (every accepted event once: event_id UNIQUE, (kiosk_id, seq)
   UNIQUE, `id` in arrival order), `rejections` (one row per rejected event, no
   payload), `access_denials` (batches refused for naming another store or kiosk).
@@ -24,6 +25,7 @@ reference that the migrations must match (a test compares them).
   store afterwards), `redeemed_coupons` (one row per redeemed code: the claim that
   makes a code single-use, and how many redemptions it has), `coupon_state` (one
   row: the chain's coupon secret). Kiosks get a chain-wide `kiosk_no` for codes.
+- Store staff: `alert_acks` and `planogram_edits` (what attendant devices report).
 
 `Database` wraps the engine: `read()` for queries, `write()` for a transaction
 that changes data. On SQLite, writers queue on a lock in this process and take
@@ -52,6 +54,7 @@ from sqlalchemy import (
     DateTime,
     Dialect,
     Engine,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -109,6 +112,8 @@ SLUG_LENGTH: Final = 40
 COUPON_CODE_LENGTH: Final = 29
 SURVEY_TEXT_LENGTH: Final = 500
 REDEEMED_BY_LENGTH: Final = 64
+ROLE_LENGTH: Final = 10
+STAFF_ID_LENGTH: Final = 64
 
 metadata = MetaData(
     naming_convention={
@@ -164,6 +169,8 @@ stores = Table(
     Column("kiosk_seats", Integer, nullable=True),
     # The version of the store's live-channel key (hq.channel_keys): bumped to rotate.
     Column("channel_key_id", Integer, nullable=False, server_default="1"),
+    # How many attendant devices this store has enrolled: the next attendant id's number.
+    Column("attendants_enrolled", Integer, nullable=False, server_default="0"),
 )
 
 kiosks = Table(
@@ -187,6 +194,8 @@ kiosks = Table(
     # Its seat among the store's `kiosk_seats` (NULL: enrolled before seats, or
     # revoked, which frees the seat for the kiosk that replaces it).
     Column("budget_seat", Integer, nullable=True),
+    # "kiosk" or "attendant" (a staff device: no kiosk number, no seat, no member feed).
+    Column("role", String(ROLE_LENGTH), nullable=False, server_default="kiosk"),
 )
 
 enrolment_codes = Table(
@@ -198,6 +207,8 @@ enrolment_codes = Table(
     Column("expires_at", UtcDateTime(), nullable=False),
     Column("used_at", UtcDateTime(), nullable=True),
     Column("kiosk_id", ForeignKey("kiosks.kiosk_id"), nullable=True),
+    # What the code enrols: "kiosk" or "attendant".
+    Column("role", String(ROLE_LENGTH), nullable=False, server_default="kiosk"),
 )
 
 events = Table(
@@ -502,6 +513,44 @@ coupon_state = Table(
     Column("id", Integer, primary_key=True, autoincrement=False),  # always 1
     Column("secret", LargeBinary(), nullable=False),
     Column("created_at", UtcDateTime(), nullable=False),
+)
+
+# ---------------------------------------------------------------- store staff
+
+# What attendant devices report (hq.store_actions): who acknowledged a kiosk's alert
+# and how long after it, and who changed a kiosk's planogram slot. `attendant_id` is
+# the reporting device (a `kiosks` row of role "attendant"), `kiosk_id` the kiosk
+# of the alert or planogram, of the same store; `*_by` is a staff id, not a name.
+alert_acks = Table(
+    "alert_acks",
+    metadata,
+    Column("id", _BigId, primary_key=True, autoincrement=True),
+    Column("event_id", String(UUID_LENGTH), nullable=False, unique=True),
+    Column("store_id", String(STORE_ID_LENGTH), nullable=False),
+    Column("attendant_id", String(KIOSK_ID_LENGTH), nullable=False),
+    Column("kiosk_id", String(KIOSK_ID_LENGTH), nullable=False),
+    Column("alert_seq", BigInteger, nullable=False),
+    Column("alert_kind", String(KIND_LENGTH), nullable=False),
+    Column("acked_by", String(STAFF_ID_LENGTH), nullable=False),
+    Column("after_s", Float, nullable=False),
+    Column("occurred_at", UtcDateTime(), nullable=False),
+    Index(None, "store_id", "occurred_at"),
+)
+
+planogram_edits = Table(
+    "planogram_edits",
+    metadata,
+    Column("id", _BigId, primary_key=True, autoincrement=True),
+    Column("event_id", String(UUID_LENGTH), nullable=False, unique=True),
+    Column("store_id", String(STORE_ID_LENGTH), nullable=False),
+    Column("attendant_id", String(KIOSK_ID_LENGTH), nullable=False),
+    Column("kiosk_id", String(KIOSK_ID_LENGTH), nullable=False),
+    Column("slot", Integer, nullable=False),
+    Column("sku_before", String(100), nullable=True),  # NULL: the slot was empty
+    Column("sku_after", String(100), nullable=False),
+    Column("edited_by", String(STAFF_ID_LENGTH), nullable=False),
+    Column("occurred_at", UtcDateTime(), nullable=False),
+    Index(None, "store_id", "occurred_at"),
 )
 
 # One row per "continue on your phone" link used: the key makes a link single-use.

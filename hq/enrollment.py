@@ -12,6 +12,11 @@ A plain hash (no salt, no slow KDF) is enough for random secrets this long.
 Enrolment also gives the kiosk its number inside coupon codes and its coupon key
 (`hq.crm.coupons`): HQ can derive the key again at any time, so it keeps neither
 the key nor a hash of it.
+
+A code is issued for a role. "kiosk" makes a kiosk (`<store>-k<n>`); "attendant"
+makes a store staff device (`<store>-a<n>`, a `kiosks` row of that role): it takes
+no kiosk number and no budget seat (it issues no coupons), and gets the store's
+coupon key instead, to check any code of its store's kiosks at the till.
 """
 
 from __future__ import annotations
@@ -21,12 +26,12 @@ import logging
 import secrets
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Final
+from typing import Final, Literal, get_args
 
 from sqlalchemy import Connection, insert, select, update
 
 from hq.channel_keys import ChannelKeys, store_keys
-from hq.crm import coupons
+from hq.crm import coupon_codes, coupons
 from hq.db import Database, enrolment_codes, kiosks, stores
 from hq.errors import HqError, StoreFull, UnknownKiosk, UnknownStore
 
@@ -41,6 +46,9 @@ DEFAULT_CODE_VALIDITY: Final = timedelta(hours=24)
 
 _CROCKFORD_ALIASES: Final = str.maketrans({"I": "1", "L": "1", "O": "0"})
 
+Role = Literal["kiosk", "attendant"]
+ROLES: Final[tuple[Role, ...]] = get_args(Role)
+
 
 class EnrolmentRefused(HqError):
     """The code is unknown, already used or expired (the kiosk is not told which)."""
@@ -53,8 +61,9 @@ class EnrolmentRefused(HqError):
 class KioskIdentity:
     """Who a valid token belongs to."""
 
-    kiosk_id: str
+    kiosk_id: str  # the device's id: a kiosk's or an attendant device's
     store_id: str
+    role: Role = "kiosk"
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,11 +71,13 @@ class Enrolment:
     store_id: str
     kiosk_id: str
     token: str = field(repr=False)
-    kiosk_no: int
-    coupon_key: bytes = field(repr=False)
+    kiosk_no: int | None  # None for an attendant device
+    coupon_key: bytes | None = field(repr=False)  # the kiosk's; None for an attendant
     channel_keys: ChannelKeys = field(repr=False)
     budget_seat: int = 0  # its seat among the store's, for its part of the budgets
     budget_seats: int = 1
+    role: Role = "kiosk"
+    store_coupon_key: bytes | None = field(default=None, repr=False)  # an attendant's
 
 
 def sha256_hex(secret: str) -> str:
@@ -93,8 +104,12 @@ def issue_code(
     *,
     now: datetime,
     valid_for: timedelta = DEFAULT_CODE_VALIDITY,
+    role: Role = "kiosk",
 ) -> str:
-    """A new enrolment code for `store_id` (display form); UnknownStore if there is none."""
+    """A new enrolment code for a `role` device of `store_id` (display form);
+    UnknownStore if there is none."""
+    if role not in ROLES:
+        raise ValueError(f"role must be one of {', '.join(ROLES)}")
     code = new_code()
     canonical = canonical_code(code)
     assert canonical is not None
@@ -106,30 +121,38 @@ def issue_code(
             is None
         ):
             raise UnknownStore(store_id)
-        _free_seat(connection, store_id)  # a code for a full store would only be refused
+        if role == "kiosk":
+            _free_seat(connection, store_id)  # a code for a full store would only be refused
         connection.execute(
             insert(enrolment_codes).values(
                 code_sha256=sha256_hex(canonical),
                 store_id=store_id,
                 issued_at=now,
                 expires_at=now + valid_for,
+                role=role,
             )
         )
-    _log.info("enrolment code issued for store %s, valid until %s", store_id, now + valid_for)
+    _log.info(
+        "enrolment code for a %s of store %s issued, valid until %s",
+        role,
+        store_id,
+        now + valid_for,
+    )
     return code
 
 
 def redeem_code(
     database: Database, typed_code: str, name: str | None, *, now: datetime
 ) -> Enrolment:
-    """Use up the code: a new kiosk in the code's store, with a fresh token."""
+    """Use up the code: a new kiosk (or attendant device) in the code's store, with a
+    fresh token."""
     canonical = canonical_code(typed_code)
     if canonical is None:
         raise EnrolmentRefused()
     token = secrets.token_urlsafe(32)
     with database.write() as connection:
         # One UPDATE decides: two kiosks racing with one code cannot both win it.
-        store_id = connection.execute(
+        claimed = connection.execute(
             update(enrolment_codes)
             .where(
                 enrolment_codes.c.code_sha256 == sha256_hex(canonical),
@@ -137,10 +160,23 @@ def redeem_code(
                 enrolment_codes.c.expires_at > now,
             )
             .values(used_at=now)
-            .returning(enrolment_codes.c.store_id)
-        ).scalar_one_or_none()
-        if store_id is None:
+            .returning(enrolment_codes.c.store_id, enrolment_codes.c.role)
+        ).one_or_none()
+        if claimed is None:
             raise EnrolmentRefused()
+        store_id: str = claimed.store_id
+        if claimed.role == "attendant":
+            enrolment = _enrol_attendant(
+                database,
+                connection,
+                store_id,
+                code_sha256=sha256_hex(canonical),
+                token=token,
+                name=name,
+                now=now,
+            )
+            _log.info("attendant device %s enrolled in store %s", enrolment.kiosk_id, store_id)
+            return enrolment
         number = connection.execute(
             update(stores)
             .where(stores.c.store_id == store_id)
@@ -183,6 +219,56 @@ def redeem_code(
     )
 
 
+def _enrol_attendant(
+    database: Database,
+    connection: Connection,
+    store_id: str,
+    *,
+    code_sha256: str,
+    token: str,
+    name: str | None,
+    now: datetime,
+) -> Enrolment:
+    number = connection.execute(
+        update(stores)
+        .where(stores.c.store_id == store_id)
+        .values(attendants_enrolled=stores.c.attendants_enrolled + 1)
+        .returning(stores.c.attendants_enrolled)
+    ).scalar_one()
+    device_id = f"{store_id}-a{number}"
+    secret = coupons.chain_secret(database, connection)
+    channel_keys = store_keys(connection, secret, store_id)
+    connection.execute(
+        insert(kiosks).values(
+            kiosk_id=device_id,
+            store_id=store_id,
+            name=name,
+            token_sha256=sha256_hex(token),
+            enrolled_at=now,
+            contiguous_seq=0,
+            highest_seq=0,
+            kiosk_no=None,
+            budget_seat=None,
+            role="attendant",
+        )
+    )
+    connection.execute(
+        update(enrolment_codes)
+        .where(enrolment_codes.c.code_sha256 == code_sha256)
+        .values(kiosk_id=device_id)
+    )
+    return Enrolment(
+        store_id=store_id,
+        kiosk_id=device_id,
+        token=token,
+        kiosk_no=None,
+        coupon_key=None,
+        channel_keys=channel_keys,
+        role="attendant",
+        store_coupon_key=coupon_codes.store_key(secret, store_id),
+    )
+
+
 def _free_seat(connection: Connection, store_id: str) -> tuple[int | None, int]:
     """The lowest seat no active kiosk of the store holds, and the store's seat count;
     (None, 1) for a store whose seats were never set (each kiosk: the whole budget).
@@ -215,13 +301,14 @@ def authenticate(database: Database, token: str | None) -> KioskIdentity | None:
         return None
     with database.read() as connection:
         row = connection.execute(
-            select(kiosks.c.kiosk_id, kiosks.c.store_id).where(
+            select(kiosks.c.kiosk_id, kiosks.c.store_id, kiosks.c.role).where(
                 kiosks.c.token_sha256 == sha256_hex(token), kiosks.c.revoked_at.is_(None)
             )
         ).one_or_none()
     if row is None:
         return None
-    return KioskIdentity(kiosk_id=row.kiosk_id, store_id=row.store_id)
+    role: Role = "attendant" if row.role == "attendant" else "kiosk"
+    return KioskIdentity(kiosk_id=row.kiosk_id, store_id=row.store_id, role=role)
 
 
 def revoke(database: Database, kiosk_id: str, *, now: datetime) -> datetime:

@@ -29,6 +29,7 @@ class KioskInfo:
     revoked_at: datetime | None
     last_seen_at: datetime | None
     contiguous_seq: int
+    role: str = "kiosk"  # or "attendant": a store staff device
 
 
 def check_store_id(store_id: str) -> str:
@@ -110,6 +111,7 @@ def list_kiosks(database: Database) -> list[KioskInfo]:
                 kiosks.c.revoked_at,
                 kiosks.c.last_seen_at,
                 kiosks.c.contiguous_seq,
+                kiosks.c.role,
             ).order_by(kiosks.c.store_id, kiosks.c.enrolled_at, kiosks.c.kiosk_id)
         ).all()
     return [
@@ -121,6 +123,7 @@ def list_kiosks(database: Database) -> list[KioskInfo]:
             revoked_at=row.revoked_at,
             last_seen_at=row.last_seen_at,
             contiguous_seq=int(row.contiguous_seq),
+            role=row.role,
         )
         for row in rows
     ]

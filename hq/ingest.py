@@ -17,6 +17,13 @@ Two steps, so the rules can be tested without a database:
    data, and projected only where the rest means something without them.
    Coupon codes in `coupon_issued` and `coupon_redeemed` events are checked
    against their kiosk's key first (`hq.crm.coupons`): one that fails is rejected.
+   A `coupon_redeemed` of a code HQ already holds a redemption of is kept, and
+   accepted with a reason saying it conflicts with HQ's first record.
+
+Devices have a role (`hq.enrollment`): a kiosk sends shopper kinds, an attendant
+device (store staff) only `coupon_redeemed`, `alert_ack` and `planogram_edit`
+(`hq.wire.ATTENDANT_KINDS`); a kind the sender's role does not send is rejected.
+The kiosk an attendant's event names must be a kiosk of the sender's store.
 
 Rejection reasons name the field and the rule, never the value: payloads carry
 phone numbers, names and emails, and reasons are logged and sent back.
@@ -37,6 +44,7 @@ from hq.crm import coupons, erasure, recognition
 from hq.crm.coupon_codes import CodeRefused, CouponCode, decode
 from hq.crm.facts import (
     AlarmRaised,
+    AlertAcked,
     ConsentDecision,
     CouponFact,
     CouponIssued,
@@ -44,6 +52,7 @@ from hq.crm.facts import (
     Fact,
     Interaction,
     Origin,
+    PlanogramEdited,
     PrizeDrawn,
     RewardFact,
     Signup,
@@ -55,10 +64,14 @@ from hq.crm.people import InvalidEmail, InvalidPhone, e164, normalise_email, tid
 from hq.crm.projections import project
 from hq.db import REASON_LENGTH, Database, access_denials, events, kiosks, rejections
 from hq.enrollment import KioskIdentity
+from hq.store_actions import kiosks_of_store
 from hq.wire import (
+    ATTENDANT_KINDS,
     KINDS,
+    KIOSK_KINDS,
     PAYLOADS,
     AlarmPayload,
+    AlertAckPayload,
     ComparisonPayload,
     ConsentPayload,
     CouponIssuedPayload,
@@ -70,6 +83,7 @@ from hq.wire import (
     LiftPayload,
     MemberSignupPayload,
     Payload,
+    PlanogramEditPayload,
     PrizeDrawPayload,
     RecommendationTapPayload,
     SurveyAnswerPayload,
@@ -178,6 +192,12 @@ def _rejected(index: int, event: EventEnvelope, reason: str) -> Rejected:
 
 
 def _check(index: int, event: EventEnvelope, event_id: str, kiosk: KioskIdentity) -> Verdict:
+    sends = ATTENDANT_KINDS if kiosk.role == "attendant" else KIOSK_KINDS
+    if event.kind in KINDS and event.kind not in sends:
+        article = "an" if kiosk.role == "attendant" else "a"
+        return _rejected(
+            index, event, f"kind: {article} {kiosk.role} device does not send {event.kind!r}"
+        )
     model = PAYLOADS.get((event.kind, event.schema_version))
     if model is None:
         if event.kind in KINDS:
@@ -233,6 +253,20 @@ def _fact(  # noqa: PLR0911 (one return per kind)
     reward = _reward_fact(origin, payload)
     if reward is not None:
         return reward
+    match payload:
+        case AlertAckPayload():
+            return AlertAcked(
+                origin,
+                payload.kiosk,
+                payload.alert_seq,
+                payload.alert_kind,
+                payload.by,
+                payload.after_s,
+            )
+        case PlanogramEditPayload():
+            return PlanogramEdited(
+                origin, payload.kiosk, payload.slot, payload.before, payload.after, payload.by
+            )
     member_id = str(payload.member_id) if hasattr(payload, "member_id") else ""
     match payload:
         case MemberSignupPayload():
@@ -405,8 +439,18 @@ def store(
 
         candidates, forged = _coupons_checked(database, connection, kiosk, kiosk_no, candidates)
         rejected.extend(forged)
+        candidates, elsewhere = _staff_reports_checked(connection, kiosk, candidates)
+        rejected.extend(elsewhere)
         candidates = _erased_scrubbed(connection, candidates)
         accepted = _insert_events(database, connection, kiosk, candidates, received_at)
+        conflicts = coupons.conflicts(
+            connection,
+            [
+                c.fact
+                for c in candidates
+                if isinstance(c.fact, CouponRedemptionReported) and c.event_id in accepted
+            ],
+        )
         missing = [c for c in candidates if c.event_id not in accepted]
         if missing:
             duplicates, seq_taken = _classify_missing(connection, kiosk, missing)
@@ -417,7 +461,12 @@ def store(
                 )
         for candidate in candidates:
             if candidate.event_id in accepted:
-                final[candidate.index] = Result(candidate.event_id, candidate.seq, "accepted", None)
+                final[candidate.index] = Result(
+                    candidate.event_id,
+                    candidate.seq,
+                    "accepted",
+                    conflicts.get(candidate.event_id),
+                )
         for rejection in rejected:
             final[rejection.index] = Result(
                 rejection.event_id, rejection.seq, "rejected", rejection.reason
@@ -486,6 +535,37 @@ def _coupons_checked(
             if c.event_id in refused
         ],
     )
+
+
+def _staff_reports_checked(
+    connection: Connection, sender: KioskIdentity, candidates: list[Candidate]
+) -> tuple[list[Candidate], list[Rejected]]:
+    """Split off attendants' reports that name a kiosk not of the sender's store."""
+    named = {
+        candidate.fact.kiosk_id
+        for candidate in candidates
+        if isinstance(candidate.fact, AlertAcked | PlanogramEdited)
+    }
+    if not named:
+        return candidates, []
+    ours = kiosks_of_store(connection, sender.store_id, named)
+    keep: list[Candidate] = []
+    refused: list[Rejected] = []
+    for c in candidates:
+        if isinstance(c.fact, AlertAcked | PlanogramEdited) and c.fact.kiosk_id not in ours:
+            refused.append(
+                Rejected(
+                    c.index,
+                    c.event_id,
+                    c.seq,
+                    c.kind,
+                    c.schema_version,
+                    "payload.kiosk: not a kiosk of this device's store",
+                )
+            )
+        else:
+            keep.append(c)
+    return keep, refused
 
 
 def _erased_scrubbed(connection: Connection, candidates: list[Candidate]) -> list[Candidate]:

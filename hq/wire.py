@@ -88,6 +88,7 @@ class EnrolRequest(_Model):
 
 
 class EnrolAnswer(_Model):
+    role: Literal["kiosk"] = "kiosk"
     store_id: str
     kiosk_id: str
     token: str
@@ -99,6 +100,19 @@ class EnrolAnswer(_Model):
     budget_seats: int
     # The store's live-channel key (hq.channel_keys), as in StoreChannelKey.
     channel_key: StoreChannelKey
+
+
+class AttendantEnrolAnswer(_Model):
+    """An attendant device's enrolment: no kiosk number, coupon key or seat (it
+    issues no coupons); the store's coupon key instead, from which it derives the
+    key of each of its store's kiosks to check their codes at the till."""
+
+    role: Literal["attendant"]
+    store_id: str
+    kiosk_id: str  # the device's id, `<store>-a<n>`: what its events name as kiosk_id
+    token: str
+    channel_key: StoreChannelKey
+    store_coupon_key: str  # base64, 32 bytes
 
 
 class StoreChannelKey(_Model):
@@ -338,6 +352,35 @@ class PrizeDrawPayload(_Payload):
         return self
 
 
+# ---------------------------------------------------------------- store staff (attendant devices)
+
+StaffId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9._:-]{1,64}$")]
+# A staff id token as the attendant app keeps it, never a person's name.
+KioskRef = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9._:-]{1,64}$")]
+AlertKind = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,39}$")]
+MAX_ACK_AFTER_S: Final = 30 * 24 * 3600.0  # an alert left a month is still answered
+
+
+class AlertAckPayload(_Payload):
+    """Staff acknowledged a kiosk's alert (the channel message `alert_seq` of `kiosk`)."""
+
+    kiosk: KioskRef
+    alert_seq: Annotated[int, Field(ge=1, le=INT64_MAX)]
+    alert_kind: AlertKind
+    by: StaffId
+    after_s: Annotated[float, Field(ge=0, le=MAX_ACK_AFTER_S, allow_inf_nan=False)]
+
+
+class PlanogramEditPayload(_Payload):
+    """Staff put `after` in a kiosk's `slot` (`before`: what it held; null: nothing)."""
+
+    kiosk: KioskRef
+    slot: Slot
+    before: Sku | None = None
+    after: Sku
+    by: StaffId
+
+
 Payload = (
     LiftPayload
     | DropPayload
@@ -352,6 +395,8 @@ Payload = (
     | CouponIssuedPayload
     | CouponRedeemedPayload
     | PrizeDrawPayload
+    | AlertAckPayload
+    | PlanogramEditPayload
 )
 
 PAYLOADS: Final[dict[tuple[str, int], type[Payload]]] = {
@@ -368,10 +413,16 @@ PAYLOADS: Final[dict[tuple[str, int], type[Payload]]] = {
     ("coupon_issued", 1): CouponIssuedPayload,
     ("coupon_redeemed", 1): CouponRedeemedPayload,
     ("prize_draw", 1): PrizeDrawPayload,
+    ("alert_ack", 1): AlertAckPayload,
+    ("planogram_edit", 1): PlanogramEditPayload,
 }
 """The payload model of each (kind, schema_version) HQ knows."""
 
 KINDS: Final = frozenset(kind for kind, _ in PAYLOADS)
+
+ATTENDANT_KINDS: Final = frozenset({"coupon_redeemed", "alert_ack", "planogram_edit"})
+"""What an attendant device may send; a kiosk sends every other kind, and coupon_redeemed."""
+KIOSK_KINDS: Final = KINDS - {"alert_ack", "planogram_edit"}
 
 
 # ---------------------------------------------------------------- member feed (kiosk API)

@@ -1,5 +1,6 @@
 """The staff API under /v1/admin, behind the admin token: stats, customers, members'
-tags, erasure, consent withdrawals, revocation, coupon redemption.
+tags, erasure, consent withdrawals, revocation, coupon redemption, what store staff
+did on their attendant devices.
 
 Routes under `/customers/{member_id}/...` take any of a customer's member ids (the
 kiosk-made uuid); `/customers/{customer_id}/timeline` takes the customer id.
@@ -16,7 +17,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials
 
-from hq import stats
+from hq import stats, store_actions
 from hq.api.common import Clock, bearer, unauthorized
 from hq.crm import coupons, queries, recognition
 from hq.crm.erasure import ERASED_FROM, erase_member
@@ -251,6 +252,25 @@ def _coupon_routes(router: APIRouter, database: Database, clock: Clock) -> None:
             "by": outcome.by,
             "redeemed_at": outcome.redeemed_at.isoformat(),
             "issued": coupons.issue_json(outcome.issue),
+        }
+
+    @router.get(
+        "/stores/{store_id}/staff-actions", responses={404: {"description": "No such store"}}
+    )
+    def staff_actions(
+        store_id: Annotated[str, Path(pattern=r"^[a-z0-9-]{2,40}$")],
+        limit: Annotated[int, Query(ge=1, le=store_actions.MAX_LIMIT)] = 200,
+    ) -> dict[str, Any]:
+        """What the store's staff did on their attendant devices, newest first: alert
+        acknowledgements and planogram edits (staff ids, no names)."""
+        try:
+            acks = store_actions.acks_of(database, store_id, limit=limit)
+            edits = store_actions.edits_of(database, store_id, limit=limit)
+        except UnknownStore as unknown:
+            raise HTTPException(status_code=404, detail=str(unknown)) from None
+        return {
+            "alert_acks": [store_actions.action_json(ack) for ack in acks],
+            "planogram_edits": [store_actions.action_json(edit) for edit in edits],
         }
 
     @router.get("/coupons/doubles")

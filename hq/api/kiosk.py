@@ -28,12 +28,13 @@ from hq.crm import recognition
 from hq.crm.residue import Residue
 from hq.crm.withdrawal import WITHDRAWN_FROM
 from hq.db import Database
-from hq.enrollment import EnrolmentRefused, KioskIdentity, authenticate, redeem_code
+from hq.enrollment import Enrolment, EnrolmentRefused, KioskIdentity, authenticate, redeem_code
 from hq.errors import StoreFull
 from hq.wire import (
     DEFAULT_FEED_PAGE,
     INT64_MAX,
     MAX_FEED_PAGE,
+    AttendantEnrolAnswer,
     EnrolAnswer,
     EnrolRequest,
     EventBatch,
@@ -86,31 +87,23 @@ def kiosk_router(database: Database, clock: Clock, residue: Residue) -> APIRoute
 
     @router.post(
         "/enroll",
-        response_model=EnrolAnswer,
+        response_model=EnrolAnswer | AttendantEnrolAnswer,
         responses={
             403: {"description": "Enrolment code unknown, already used or expired"},
             409: {"description": "Every kiosk seat of the store is held (revoke one first)"},
         },
     )
-    def enroll(request: EnrolRequest) -> EnrolAnswer:
+    def enroll(request: EnrolRequest) -> EnrolAnswer | AttendantEnrolAnswer:
         """Trade a one-time enrolment code for the kiosk's own token, its number in
-        coupon codes and its coupon key."""
+        coupon codes and its coupon key; an attendant device's code, for the device's
+        token and its store's coupon key (`role` says which)."""
         try:
             enrolment = redeem_code(database, request.code, request.name, now=clock())
         except EnrolmentRefused as refused:
             raise HTTPException(status_code=403, detail=str(refused)) from None
         except StoreFull as full:
             raise HTTPException(status_code=409, detail=str(full)) from None
-        return EnrolAnswer(
-            store_id=enrolment.store_id,
-            kiosk_id=enrolment.kiosk_id,
-            token=enrolment.token,
-            kiosk_no=enrolment.kiosk_no,
-            coupon_key=base64.b64encode(enrolment.coupon_key).decode("ascii"),
-            budget_seat=enrolment.budget_seat,
-            budget_seats=enrolment.budget_seats,
-            channel_key=_channel_key_json(enrolment.channel_keys),
-        )
+        return _enrol_answer(enrolment)
 
     @router.get(
         "/store-channel-key",
@@ -178,6 +171,7 @@ def kiosk_router(database: Database, clock: Clock, residue: Residue) -> APIRoute
         response_model=MemberFeedPage,
         responses={
             401: {"description": "No valid token: missing, unknown or revoked"},
+            403: {"description": "An attendant device's token: only kiosks get the feed"},
             422: {"description": "`since` or `limit` out of range"},
         },
     )
@@ -198,6 +192,9 @@ def kiosk_router(database: Database, clock: Clock, residue: Residue) -> APIRoute
         `since=0` (or a version HQ no longer has the removals for) answers a full
         snapshot with `reset` true. Ask again from `version` while `more` is true.
         """
+        if kiosk.role != "kiosk":
+            # Staff devices recognise nobody: they get neither names nor the tag key.
+            raise HTTPException(status_code=403, detail="the member feed is for kiosks only")
         page = recognition.read_feed(database, since, limit)
         _log.debug(
             "kiosk %s: member feed since %d: %d upserts, %d removals, version %d%s",
@@ -229,12 +226,38 @@ def kiosk_router(database: Database, clock: Clock, residue: Residue) -> APIRoute
     return router
 
 
-def _channel_key_json(keys: channel_keys.ChannelKeys) -> StoreChannelKey:
-    def b64(key: bytes) -> str:
-        return base64.b64encode(key).decode("ascii")
+def _enrol_answer(enrolment: Enrolment) -> EnrolAnswer | AttendantEnrolAnswer:
+    if enrolment.role == "attendant":
+        assert enrolment.store_coupon_key is not None
+        return AttendantEnrolAnswer(
+            role="attendant",
+            store_id=enrolment.store_id,
+            kiosk_id=enrolment.kiosk_id,
+            token=enrolment.token,
+            channel_key=_channel_key_json(enrolment.channel_keys),
+            store_coupon_key=_b64(enrolment.store_coupon_key),
+        )
+    assert enrolment.kiosk_no is not None
+    assert enrolment.coupon_key is not None
+    return EnrolAnswer(
+        store_id=enrolment.store_id,
+        kiosk_id=enrolment.kiosk_id,
+        token=enrolment.token,
+        kiosk_no=enrolment.kiosk_no,
+        coupon_key=_b64(enrolment.coupon_key),
+        budget_seat=enrolment.budget_seat,
+        budget_seats=enrolment.budget_seats,
+        channel_key=_channel_key_json(enrolment.channel_keys),
+    )
 
+
+def _b64(key: bytes) -> str:
+    return base64.b64encode(key).decode("ascii")
+
+
+def _channel_key_json(keys: channel_keys.ChannelKeys) -> StoreChannelKey:
     return StoreChannelKey(
         key_id=keys.key_id,
-        key=b64(keys.key),
-        previous=None if keys.previous is None else b64(keys.previous),
+        key=_b64(keys.key),
+        previous=None if keys.previous is None else _b64(keys.previous),
     )

@@ -91,6 +91,11 @@ def _secret(database: Database, connection: Connection, *, lock: bool = False) -
     return bytes(found)
 
 
+def chain_secret(database: Database, connection: Connection) -> bytes:
+    """The chain's coupon secret in the caller's transaction (made on first use)."""
+    return _secret(database, connection)
+
+
 def coupon_secret(database: Database) -> bytes:
     """The chain's coupon secret (made on first use). Only HQ ever holds it."""
     with database.read() as connection:
@@ -482,6 +487,46 @@ _REPORT_REASONS: Final[Mapping[str, str]] = {
     "forged": "does not verify under its kiosk's coupon key",
     "expired": "expired",
 }
+
+
+CONFLICT: Final = "conflict"  # how the answer to a second reported redemption begins
+
+
+def conflicts(
+    connection: Connection, reported: Sequence[CouponRedemptionReported]
+) -> dict[str, str]:
+    """The reports (by event id) of codes HQ already holds a redemption of (or an
+    earlier report in the same batch has), each with the answer to send back.
+
+    Such a report is still kept (it says what a store did), but HQ's first record
+    of the code stands: the answer names where and when that was, so the device
+    that reported the second one can tell its staff. Call before projecting them.
+    """
+    if not reported:
+        return {}
+    first: dict[str, tuple[str, datetime]] = {}
+    for row in connection.execute(
+        select(
+            coupon_redemptions.c.code,
+            coupon_redemptions.c.store_id,
+            coupon_redemptions.c.redeemed_at,
+        )
+        .where(coupon_redemptions.c.code.in_(sorted({fact.code for fact in reported})))
+        .order_by(coupon_redemptions.c.id)
+    ):
+        first.setdefault(row.code, (row.store_id, row.redeemed_at))
+    answers: dict[str, str] = {}
+    for fact in reported:
+        if fact.code not in first:
+            first[fact.code] = (fact.origin.store_id, fact.redeemed_at)
+            continue
+        store_id, redeemed_at = first[fact.code]
+        answers[fact.origin.event_id] = (
+            f"{CONFLICT}: this coupon was first redeemed at store {store_id} on "
+            f"{redeemed_at.astimezone(UTC):%Y-%m-%d %H:%M} UTC; HQ keeps that "
+            "redemption and recorded this one as a double redemption"
+        )
+    return answers
 
 
 def project_issued(

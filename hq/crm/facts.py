@@ -140,7 +140,33 @@ class PrizeDrawn:
     code: str | None  # formatted
 
 
+@dataclass(frozen=True, slots=True)
+class AlertAcked:
+    """Store staff acknowledged a kiosk's alert on an attendant device (`origin`'s
+    kiosk_id is that device; `kiosk_id` the kiosk whose alert it was)."""
+
+    origin: Origin
+    kiosk_id: str
+    alert_seq: int
+    alert_kind: str
+    by: str  # a staff id
+    after_s: float
+
+
+@dataclass(frozen=True, slots=True)
+class PlanogramEdited:
+    """Store staff changed what a kiosk's slot shows, on an attendant device."""
+
+    origin: Origin
+    kiosk_id: str
+    slot: int
+    before: str | None
+    after: str
+    by: str  # a staff id
+
+
 CouponFact = CouponIssued | CouponRedemptionReported
+StaffFact = AlertAcked | PlanogramEdited
 RewardFact = SurveyAnswered | SurveyCompleted | CouponIssued | CouponRedemptionReported | PrizeDrawn
 
-Fact = Signup | ConsentDecision | Interaction | AlarmRaised | TagBound | RewardFact
+Fact = Signup | ConsentDecision | Interaction | AlarmRaised | TagBound | RewardFact | StaffFact

@@ -6,7 +6,8 @@ customer, later ones add their member id and fill in a missing email, name or
 language, never overwrite one. Kiosks' tag bindings go to `tag_bindings`, the
 newest binding of a tag winning (`recognition.project_bindings`). Survey answers,
 completions and prize draws go to their tables as they are; issued and redeemed
-coupons through `coupons` (which counts redemptions and flags doubles).
+coupons through `coupons` (which counts redemptions and flags doubles); attendant
+devices' alert acknowledgements and planogram edits through `hq.store_actions`.
 """
 
 from __future__ import annotations
@@ -22,12 +23,14 @@ from sqlalchemy import Connection, func
 from hq.crm import coupons
 from hq.crm.facts import (
     AlarmRaised,
+    AlertAcked,
     ConsentDecision,
     CouponIssued,
     CouponRedemptionReported,
     Fact,
     Interaction,
     Origin,
+    PlanogramEdited,
     PrizeDrawn,
     Signup,
     SurveyAnswered,
@@ -47,6 +50,7 @@ from hq.db import (
     survey_answers,
     survey_completions,
 )
+from hq.store_actions import project_staff
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,6 +88,8 @@ def project(  # noqa: PLR0912, PLR0915 (one branch per table)
     issued: list[CouponIssued] = []
     reported: list[CouponRedemptionReported] = []
     draws: list[PrizeDrawn] = []
+    acks: list[AlertAcked] = []
+    edits: list[PlanogramEdited] = []
     for fact in facts:
         match fact:
             case Signup():
@@ -106,6 +112,10 @@ def project(  # noqa: PLR0912, PLR0915 (one branch per table)
                 reported.append(fact)
             case PrizeDrawn():
                 draws.append(fact)
+            case AlertAcked():
+                acks.append(fact)
+            case PlanogramEdited():
+                edits.append(fact)
     projected = Projected()
     if signups:
         projected = _project_signups(database, connection, signups)
@@ -133,6 +143,8 @@ def project(  # noqa: PLR0912, PLR0915 (one branch per table)
     if issued:
         coupons.project_issued(database, connection, issued, received_at=received_at)
         projected = replace(projected, coupons_issued=len(issued))
+    if acks or edits:
+        project_staff(database, connection, acks, edits)
     if reported:
         doubled = coupons.project_reported(database, connection, reported, received_at=received_at)
         projected = replace(

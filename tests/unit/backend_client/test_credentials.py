@@ -221,3 +221,57 @@ def test_https_anywhere_and_http_only_on_loopback(url: str, checked: str) -> Non
 def test_other_urls_are_refused_clearly(url: str, message: str) -> None:
     with pytest.raises(ValueError, match=message):
         check_hq_url(url)
+
+
+def test_an_attendant_devices_role_and_store_coupon_key_are_kept_privately(
+    tmp_path: Path,
+) -> None:
+    store_key = bytes(range(32))
+    answer = {
+        "role": "attendant",
+        "store_id": "sh-nanjing-road",
+        "kiosk_id": "sh-nanjing-road-a1",
+        "token": TOKEN,
+        "store_coupon_key": base64.b64encode(store_key).decode(),
+    }
+    credentials = credentials_from_enrolment("https://hq.example.com", answer)
+    assert (credentials.role, credentials.store_coupon_key) == ("attendant", store_key)
+    assert (credentials.kiosk_no, credentials.coupon_key) == (None, None)
+    assert answer["store_coupon_key"] not in repr(credentials)
+
+    path = save_credentials(tmp_path, credentials)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert json.loads(path.read_text())["role"] == "attendant"
+    assert load_credentials(tmp_path) == credentials
+
+
+def test_a_file_without_a_role_is_a_kiosks(tmp_path: Path) -> None:
+    document = {"hq_url": "https://hq.example.com", "store_id": "s", "kiosk_id": "s-k1"}
+    write_file(tmp_path / "hq.json", json.dumps({**document, "token": TOKEN}))
+    loaded = load_credentials(tmp_path)
+    assert loaded is not None
+    assert loaded.role == "kiosk"
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"role": "till"}, "role must be one of kiosk, attendant"),
+        ({"kiosk_no": 3, "coupon_key": base64.b64encode(bytes(32)).decode()}, "no kiosk_no"),
+        ({"store_coupon_key": base64.b64encode(bytes(5)).decode()}, "store_coupon_key must be"),
+    ],
+)
+def test_an_attendant_file_that_breaks_its_rules_is_refused(
+    tmp_path: Path, changes: dict[str, object], message: str
+) -> None:
+    document = {
+        "role": "attendant",
+        "hq_url": "https://hq.example.com",
+        "store_id": "s",
+        "kiosk_id": "s-a1",
+        "token": TOKEN,
+        **changes,
+    }
+    write_file(tmp_path / "hq.json", json.dumps(document))
+    with pytest.raises(CredentialsError, match=message):
+        load_credentials(tmp_path)

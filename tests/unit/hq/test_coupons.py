@@ -248,7 +248,11 @@ def test_a_store_redeeming_offline_after_hq_makes_a_double_redemption(
 
     with caplog.at_level(logging.WARNING, logger="hq.coupons"):
         answer = kiosk.send(database, ("coupon_redeemed", coupon_redeemed_payload(code.text)))
-    assert answer == [("accepted", None)]
+    # Kept, but answered as a conflict: HQ's own redemption came first and stands.
+    ((status, reason),) = answer
+    assert status == "accepted"
+    assert reason is not None
+    assert reason.startswith("conflict: this coupon was first redeemed at store sh-nanjing-road")
     (double,) = coupons.doubles(database)
     assert double.code == code
     assert [(r.source, r.store_id) for r in double.redemptions] == [
@@ -271,9 +275,15 @@ def test_two_stores_reporting_one_code_are_both_kept_and_flagged(database: Datab
     ]
     assert coupons.doubles(database) == []
     later = NOW + timedelta(hours=2)
-    assert elsewhere.send(
+    ((status, reason),) = elsewhere.send(
         database, ("coupon_redeemed", coupon_redeemed_payload(code.text, later, "till-9"))
-    ) == [("accepted", None)]
+    )
+    assert status == "accepted"  # kept: a store did redeem it
+    assert reason == (
+        "conflict: this coupon was first redeemed at store sh-nanjing-road on "
+        f"{OCCURRED_AT:%Y-%m-%d %H:%M} UTC; HQ keeps that redemption and recorded "
+        "this one as a double redemption"
+    )
 
     (double,) = coupons.doubles(database)
     assert [(r.store_id, r.by, r.redeemed_at) for r in double.redemptions] == [
@@ -290,7 +300,11 @@ def test_one_batch_reporting_a_code_twice_flags_it(database: Database) -> None:
     kiosk = enrol(database)
     code = kiosk.code(4).text
     report = ("coupon_redeemed", coupon_redeemed_payload(code))
-    assert kiosk.send(database, report, report) == [("accepted", None)] * 2
+    first, second = kiosk.send(database, report, report)
+    assert first == ("accepted", None)
+    assert second[0] == "accepted"
+    assert second[1] is not None
+    assert second[1].startswith("conflict: ")
     (double,) = coupons.doubles(database)
     assert len(double.redemptions) == 2
 

@@ -9,7 +9,15 @@ from typing import Any
 import pytest
 
 from hq.crm.coupon_codes import issue
-from hq.crm.facts import ConsentDecision, Interaction, PrizeDrawn, Signup, SurveyCompleted
+from hq.crm.facts import (
+    AlertAcked,
+    ConsentDecision,
+    Interaction,
+    PlanogramEdited,
+    PrizeDrawn,
+    Signup,
+    SurveyCompleted,
+)
 from hq.enrollment import KioskIdentity
 from hq.ingest import Candidate, Plan, Refusal, Rejected, Repeat, decide
 from hq.wire import EventBatch
@@ -346,3 +354,70 @@ def test_every_verdict_names_its_place_in_the_batch() -> None:
         event(5),
     ).verdicts
     assert [verdict.index for verdict in verdicts] == [0, 1, 2, 3, 4, 5]
+
+
+# ---------------------------------------------------------------- attendant devices
+
+ATTENDANT = KioskIdentity("sh-nanjing-road-a1", "sh-nanjing-road", role="attendant")
+ACK = {"kiosk": "sh-nanjing-road-k1", "alert_seq": 9, "alert_kind": "alarm", "by": "s-1",
+       "after_s": 3.5}  # fmt: skip
+EDIT = {"kiosk": "sh-nanjing-road-k1", "slot": 2, "before": None, "after": "P-9", "by": "m-1"}
+
+
+def attendant_plan(*events: dict[str, Any]) -> Plan:
+    sent = [{**e, "kiosk_id": ATTENDANT.kiosk_id} for e in events]
+    decided = decide(ATTENDANT, EventBatch.model_validate({"events": sent}))
+    assert isinstance(decided, Plan)
+    return decided
+
+
+def test_an_attendant_is_refused_every_kind_but_its_own_and_a_kiosk_the_attendants() -> None:
+    refused = attendant_plan(
+        event(1), event(2, "member_signup", signup()), event(3, "survey_answer", {})
+    ).verdicts
+    assert [v.reason for v in refused if isinstance(v, Rejected)] == [
+        "kind: an attendant device does not send 'lift'",
+        "kind: an attendant device does not send 'member_signup'",
+        "kind: an attendant device does not send 'survey_answer'",
+    ]
+    assert reason_of(event(1, "alert_ack", ACK)) == "kind: a kiosk device does not send 'alert_ack'"
+    assert reason_of(event(1, "planogram_edit", EDIT)) == (
+        "kind: a kiosk device does not send 'planogram_edit'"
+    )
+
+
+def test_an_attendants_ack_and_edit_become_facts_naming_the_kiosk() -> None:
+    ack, edit = attendant_plan(
+        event(1, "alert_ack", ACK), event(2, "planogram_edit", EDIT)
+    ).verdicts
+    assert isinstance(ack, Candidate)
+    assert isinstance(edit, Candidate)
+    assert isinstance(ack.fact, AlertAcked)
+    assert (ack.fact.kiosk_id, ack.fact.alert_seq, ack.fact.by, ack.fact.after_s) == (
+        "sh-nanjing-road-k1", 9, "s-1", 3.5,
+    )  # fmt: skip
+    assert ack.fact.origin.kiosk_id == ATTENDANT.kiosk_id
+    assert isinstance(edit.fact, PlanogramEdited)
+    assert (edit.fact.slot, edit.fact.before, edit.fact.after) == (2, None, "P-9")
+
+
+@pytest.mark.parametrize(
+    ("kind", "changes", "field"),
+    [
+        ("alert_ack", {"by": "王芳"}, "payload.by"),
+        ("alert_ack", {"by": "x" * 65}, "payload.by"),
+        ("alert_ack", {"after_s": float("nan")}, "payload.after_s"),
+        ("alert_ack", {"alert_seq": 0}, "payload.alert_seq"),
+        ("alert_ack", {"alert_kind": "Alarm!"}, "payload.alert_kind"),
+        ("planogram_edit", {"after": ""}, "payload.after"),
+        ("planogram_edit", {"kiosk": "k1\x00"}, "payload.kiosk"),
+    ],
+)
+def test_an_attendants_report_outside_its_bounds_is_rejected_without_quoting_it(
+    kind: str, changes: dict[str, Any], field: str
+) -> None:
+    payload = {**(ACK if kind == "alert_ack" else EDIT), **changes}
+    (verdict,) = attendant_plan(event(1, kind, payload)).verdicts
+    assert isinstance(verdict, Rejected)
+    assert verdict.reason.startswith(field + ":")
+    assert "王芳" not in verdict.reason

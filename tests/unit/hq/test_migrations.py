@@ -28,7 +28,7 @@ def test_migrating_a_fresh_database_creates_every_table_at_the_newest_revision(
         database.dispose()
     assert tables == set(metadata.tables) | {"alembic_version"}
     head = ScriptDirectory.from_config(alembic_config(database_url)).get_current_head()
-    assert current == head == HEAD_REVISION == "0006"
+    assert current == head == HEAD_REVISION == "0007"
 
 
 def test_the_migrated_schema_matches_the_tables_hq_uses(database_url: str) -> None:
@@ -225,3 +225,40 @@ def test_upgrading_keeps_erasures_by_hash_only_and_marks_earlier_consents_as_kio
     assert kept == [erasure.member_hash(erased)]
     assert erased not in kept
     assert sources == ["kiosk"]
+
+
+def test_upgrading_to_attendants_keeps_every_enrolled_device_and_code_a_kiosks(
+    database_url: str,
+) -> None:
+    database = Database(database_url)
+    try:
+        _upgrade_to(database, database_url, "0006")
+        with database.engine.begin() as connection:
+            connection.execute(
+                text(
+                    "INSERT INTO stores (store_id, created_at, kiosks_enrolled)"
+                    " VALUES ('s', '2026-11-23 09:00:00', 1)"
+                )
+            )
+            connection.execute(
+                text(
+                    "INSERT INTO kiosks (kiosk_id, store_id, token_sha256, enrolled_at,"
+                    " contiguous_seq, highest_seq, kiosk_no)"
+                    " VALUES ('s-k1', 's', 't', '2026-11-23 09:00:00', 0, 0, 1)"
+                )
+            )
+            connection.execute(
+                text(
+                    "INSERT INTO enrolment_codes (code_sha256, store_id, issued_at, expires_at)"
+                    " VALUES ('c', 's', '2026-11-23 09:00:00', '2026-11-24 09:00:00')"
+                )
+            )
+        migrate(database)
+        with database.read() as connection:
+            roles = connection.execute(select(kiosks.c.kiosk_id, kiosks.c.role)).all()
+            code_role = connection.execute(text("SELECT role FROM enrolment_codes")).scalar()
+            attendants = connection.execute(text("SELECT attendants_enrolled FROM stores")).scalar()
+    finally:
+        database.dispose()
+    assert [tuple(row) for row in roles] == [("s-k1", "kiosk")]
+    assert (code_role, attendants) == ("kiosk", 0)
