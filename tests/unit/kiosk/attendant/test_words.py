@@ -34,3 +34,11 @@ def test_a_faulty_kiosk_says_so_first_and_recovers_after_a_minute() -> None:
     health = KioskHealth(last_fault=50.0, fault_reason="flood")
     assert health_line(K3, health, 60.0, Language.EN) == f"{K3} · faulty: flood · not heard yet"
     assert health_line(K3, health, 111.0, Language.EN) == f"{K3} · not heard yet"
+
+
+def test_every_word_of_the_app_has_both_languages() -> None:
+    from kiosk.attendant.words import WORDS  # noqa: PLC0415
+
+    for key, texts in WORDS.items():
+        assert set(texts) == {Language.ZH_CN, Language.EN}, key
+        assert all(text.strip() for text in texts.values()), key
