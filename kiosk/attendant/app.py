@@ -37,7 +37,7 @@ from backend_client.channel.keys import KEY_FILE as STORE_KEY_FILE
 from backend_client.channel.keys import StoreKeyError, StoreKeys
 from backend_client.credentials import CredentialsError, load_credentials
 from backend_client.crypto import PayloadCipher
-from backend_client.outbox import OutboxWriter
+from backend_client.outbox import Outbox, OutboxWriter
 from backend_client.private_files import private_dir
 from backend_client.relay_process import KEY_FILE, OUTBOX_FILE, RelayProcess
 from content.model import Language
@@ -51,6 +51,7 @@ from kiosk.attendant.model import AttendantState
 from kiosk.attendant.sound import AlertPlayer, ChimePlayer
 from kiosk.attendant.staff import PinHasher, Role, StaffMember, StaffSource, valid_pin
 from kiosk.attendant.store import AttendantStore, StaffError, open_store
+from kiosk.attendant.till import Claim, RedeemedCodes, Till, nobody_reachable
 from kiosk.attendant.window import AttendantWindow
 from kiosk.attendant.words import say
 
@@ -165,6 +166,7 @@ def build(
     clock: Callable[[], float] = time.monotonic,
     wall_clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     hasher: PinHasher | None = None,
+    claim: Claim | None = None,
 ) -> Attendant:
     private_dir(options.data_dir)
     store = open_store(options.data_dir)
@@ -181,6 +183,15 @@ def build(
         wake = None if relay is None else (lambda _seqs: relay.wake())
         cipher = PayloadCipher.from_key_file(options.data_dir / KEY_FILE)
         outbox = OutboxWriter(options.data_dir / OUTBOX_FILE, cipher=cipher, on_written=wake)
+    till = None
+    if access is not None:
+        till = Till(
+            Outbox(options.data_dir / OUTBOX_FILE, cipher=cipher),
+            access.coupon_key,
+            tz,
+            RedeemedCodes(),
+            claim or nobody_reachable,
+        )
     state = AttendantState(
         access.store if access is not None else "", thresholds=store.thresholds()
     )
@@ -196,7 +207,11 @@ def build(
         hasher=hasher,
         player=player or ChimePlayer(options.data_dir),
         links=links,
-        outboxes=Outboxes(outbox.append if outbox is not None else None),
+        outboxes=Outboxes(
+            outbox.append if outbox is not None else None,
+            None if relay is None else relay.wake,
+        ),
+        till=till,
         tz=tz,
         wall_clock=wall_clock,
         clock=clock,

@@ -14,7 +14,7 @@ import re
 import secrets
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Final
@@ -49,7 +49,7 @@ from kiosk.attendant.staff import (
     valid_pin,
 )
 from kiosk.attendant.store import AttendantStore, StaffError
-from kiosk.attendant.till import RedeemedCodes, SeenRedemption
+from kiosk.attendant.till import RedeemedCodes, SeenRedemption, Till, TillOutcome, TillResult
 from kiosk.attendant.window import AttendantWindow, Page
 from kiosk.attendant.words import alert_line, say
 
@@ -70,6 +70,7 @@ class Outboxes:
     when the device has no outbox (tests of the screens alone)."""
 
     append: Callable[[OutboxRecord], None] | None = None
+    wake: Callable[[], None] | None = None  # the relay, after the till wrote directly
 
 
 def plain(message: ChannelMessage) -> PlainMessage:
@@ -102,6 +103,7 @@ class AttendantConsole(QObject):
         player: AlertPlayer,
         links: KioskLinks,
         outboxes: Outboxes,
+        till: Till | None,
         tz: ZoneInfo,
         wall_clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         clock: Callable[[], float] = time.monotonic,
@@ -110,8 +112,9 @@ class AttendantConsole(QObject):
         self.window, self.desk, self.store, self.gate = window, desk, store, gate
         self._hasher, self._player, self.links, self._outboxes = hasher, player, links, outboxes
         self._tz, self._wall, self._clock = tz, wall_clock, clock
+        self.till = till
         self.language = Language.ZH_CN
-        self.redeemed_codes = RedeemedCodes()
+        self.redeemed_codes = till.seen if till is not None else RedeemedCodes()
         self._staff: tuple[StaffMember, ...] = ()
         self._resume: dict[str, int] = {}
         self._resume_saved_at = clock()
@@ -138,6 +141,7 @@ class AttendantConsole(QObject):
         window.staff.add_requested.connect(self.add_staff)
         window.staff.remove_requested.connect(self.remove_staff)
         window.thresholds.save_requested.connect(self.save_thresholds)
+        window.till.code_entered.connect(self.redeem)
         desk.changed.connect(self._redraw)
         desk.sound.connect(lambda _alert: self._player.play())
         desk.ack_to_send.connect(self._send_ack)
@@ -157,6 +161,8 @@ class AttendantConsole(QObject):
         self.desk.stop()
         self._save_resume(force=True)
         self._workers.shutdown(wait=True, cancel_futures=True)
+        if self.till is not None:
+            self.till.close()
 
     def in_background(self, work: Callable[[], Any], done: Callable[[Any], None]) -> None:
         """Run `work` on a worker thread, then `done(result)` on the GUI thread."""
@@ -311,6 +317,34 @@ class AttendantConsole(QObject):
     def _to_hq(self, kind: str, payload: dict[str, Any]) -> None:
         if self._outboxes.append is not None:
             self._outboxes.append(OutboxRecord.new(kind, payload, occurred_at=self._wall()))
+
+    # -- the till ---------------------------------------------------------------------------
+
+    def redeem(self, text: str) -> None:
+        """A code scanned or typed at the till (see till.py for the steps)."""
+        me = self.gate.member
+        if me is None or not self.gate.may(Action.REDEEM):
+            return
+        if self.till is None:
+            self.window.till.show_result(TillResult(TillOutcome.NO_KEY), self.name_of)
+            return
+        future = self.till.submit(text, kiosks=self.links.live(), by=me.id, now=self._wall())
+        future.add_done_callback(
+            lambda done: self._finished.emit(lambda _: self._redeemed(me.id, done), None)
+        )
+
+    def _redeemed(self, staff_id: str, done: Future[TillResult]) -> None:
+        try:
+            result = done.result()
+        except Exception:  # the outbox file, say: the member of staff must hear of it
+            log.exception("redemption failed")
+            result = TillResult(TillOutcome.MALFORMED)
+        self.window.till.show_result(result, self.name_of)
+        detail = result.outcome.value + (" offline" if result.offline else "")
+        subject = None if result.code is None else result.code.text
+        self.record(staff_id, Action.REDEEM, subject=subject, detail=detail)
+        if result.outcome is TillOutcome.REDEEMED and self._outboxes.wake is not None:
+            self._outboxes.wake()
 
     # -- staff and thresholds (managers) -------------------------------------------------
 

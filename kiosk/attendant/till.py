@@ -24,6 +24,7 @@ import logging
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Final
@@ -204,3 +205,50 @@ def _claim_everywhere(
             case Unreachable(where):
                 log.info("kiosk %s unreachable for a coupon claim", where)
     return None, tuple(claimed)
+
+
+class Till:
+    """The till's worker: one thread, so redemptions on this device run one at a time
+    and `outbox` (this thread's own connection) is used by one thread only."""
+
+    def __init__(
+        self,
+        outbox: Outbox,
+        store_coupon_key: bytes | None,
+        tz: ZoneInfo,
+        seen: RedeemedCodes,
+        claim: Claim,
+    ) -> None:
+        self._outbox, self._key, self._tz, self.seen, self.claim = (
+            outbox,
+            store_coupon_key,
+            tz,
+            seen,
+            claim,
+        )
+        self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="attendant-till")
+
+    def submit(
+        self, text: str, *, kiosks: Sequence[str], by: str, now: datetime
+    ) -> Future[TillResult]:
+        return self._worker.submit(
+            lambda: redeem_at_till(
+                text,
+                seen=self.seen,
+                kiosks=kiosks,
+                claim=self.claim,
+                outbox=self._outbox,
+                store_coupon_key=self._key,
+                by=by,
+                now=now,
+                tz=self._tz,
+            )
+        )
+
+    def close(self) -> None:
+        self._worker.shutdown(wait=True)
+        self._outbox.close()
+
+
+def nobody_reachable(kiosk: str, _code_hash: str, _by: str) -> ClaimAnswer:
+    return Unreachable(kiosk)
