@@ -100,7 +100,8 @@ def test_a_scanned_code_is_redeemed_once_and_queued_for_hq_once(
     page = attendant.window.till
     valid = code(4711)
     scan(qtbot, attendant, valid)
-    assert page.last is not None and page.last.outcome is TillOutcome.REDEEMED
+    assert page.last is not None
+    assert page.last.outcome is TillOutcome.REDEEMED
     assert page.result_title.text() == "核销成功"
     assert "未连上本店终端" in page.result_body.text()  # no kiosk followed: said so
     scan(qtbot, attendant, valid)
@@ -135,7 +136,8 @@ def test_a_code_that_cannot_be_honoured_says_why_and_reaches_nobody(
 ) -> None:
     page = attendant.window.till
     scan(qtbot, attendant, typed)
-    assert page.last is not None and page.last.outcome is outcome
+    assert page.last is not None
+    assert page.last.outcome is outcome
     assert page.result_title.text() == title
     assert reports_for_hq(tmp_path / "attendant") == []
 
@@ -147,4 +149,5 @@ def test_a_typed_code_with_hyphens_and_lower_case_is_redeemed(
     page.scan.setText(code(99).lower())
     page.redeem.click()
     qtbot.waitUntil(lambda: page.last is not None, timeout=10_000)
-    assert page.last is not None and page.last.outcome is TillOutcome.REDEEMED
+    assert page.last is not None
+    assert page.last.outcome is TillOutcome.REDEEMED
