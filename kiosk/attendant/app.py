@@ -183,6 +183,7 @@ def build(
         wake = None if relay is None else (lambda _seqs: relay.wake())
         cipher = PayloadCipher.from_key_file(options.data_dir / KEY_FILE)
         outbox = OutboxWriter(options.data_dir / OUTBOX_FILE, cipher=cipher, on_written=wake)
+    links = KioskLinks(access.keys if access is not None else None)
     till = None
     if access is not None:
         till = Till(
@@ -190,14 +191,13 @@ def build(
             access.coupon_key,
             tz,
             RedeemedCodes(),
-            claim or nobody_reachable,
+            claim or (links.claim if access.keys is not None else nobody_reachable),
         )
     state = AttendantState(
         access.store if access is not None else "", thresholds=store.thresholds()
     )
     desk = AttendantDesk(state, clock)
     window = AttendantWindow(access.store if access is not None else "—")
-    links = KioskLinks()
     hasher = hasher or PinHasher()
     console = AttendantConsole(
         window=window,

@@ -22,7 +22,8 @@ from zoneinfo import ZoneInfo
 
 from PySide6.QtCore import QEvent, QObject, QTimer, Signal
 
-from backend_client.channel.client import KioskStatus
+from backend_client.channel.client import KioskState, KioskStatus
+from backend_client.channel.commands import CommandReply, KioskCatalog
 from backend_client.channel.messages import ChannelMessage
 from backend_client.outbox import OutboxRecord
 from content.model import Language
@@ -36,6 +37,8 @@ from kiosk.attendant.model import (
     Refused,
     SendAck,
 )
+from kiosk.attendant.names import ProductNames
+from kiosk.attendant.planogram_page import ProductChoice, SlotView
 from kiosk.attendant.sound import AlertPlayer
 from kiosk.attendant.staff import (
     Action,
@@ -114,6 +117,7 @@ class AttendantConsole(QObject):
         self._tz, self._wall, self._clock = tz, wall_clock, clock
         self.till = till
         self.language = Language.ZH_CN
+        self.names = ProductNames()
         self.redeemed_codes = till.seen if till is not None else RedeemedCodes()
         self._staff: tuple[StaffMember, ...] = ()
         self._resume: dict[str, int] = {}
@@ -142,6 +146,8 @@ class AttendantConsole(QObject):
         window.staff.remove_requested.connect(self.remove_staff)
         window.thresholds.save_requested.connect(self.save_thresholds)
         window.till.code_entered.connect(self.redeem)
+        window.planogram.kiosk_chosen.connect(self.fetch_catalog)
+        window.planogram.change_requested.connect(self.change_slot)
         desk.changed.connect(self._redraw)
         desk.sound.connect(lambda _alert: self._player.play())
         desk.ack_to_send.connect(self._send_ack)
@@ -201,8 +207,12 @@ class AttendantConsole(QObject):
             )
         self._resume[message.kiosk] = max(self._resume.get(message.kiosk, 0), message.seq)
         self.desk.receive(plain(message))
+        if message.kind in {"content", "planogram"} and self.names.catalog(message.kiosk):
+            self.fetch_catalog(message.kiosk)  # a new release or a slot changed: new names
 
-    def _on_status(self, _status: KioskStatus) -> None:
+    def _on_status(self, status: KioskStatus) -> None:
+        if status.state is KioskState.LIVE and self.names.catalog(status.kiosk) is None:
+            self.fetch_catalog(status.kiosk)
         self._redraw(self.desk.state, self._clock())
 
     # -- signing in and out ---------------------------------------------------------------
@@ -312,7 +322,11 @@ class AttendantConsole(QObject):
         self.ack_to_kiosks(ack, kiosk)
 
     def ack_to_kiosks(self, ack: SendAck, kiosk: str) -> None:
-        """Overridden once commands reach kiosks (see app.py)."""
+        """Through the alert's own kiosk first, else any other live one."""
+        order = [kiosk, *(k for k in self.links.live() if k != kiosk)]
+        self.in_background(
+            lambda: self.links.ack(ack.alert, ack.by, ack.after_s, order), lambda _took: None
+        )
 
     def _to_hq(self, kind: str, payload: dict[str, Any]) -> None:
         if self._outboxes.append is not None:
@@ -345,6 +359,86 @@ class AttendantConsole(QObject):
         self.record(staff_id, Action.REDEEM, subject=subject, detail=detail)
         if result.outcome is TillOutcome.REDEEMED and self._outboxes.wake is not None:
             self._outboxes.wake()
+
+    # -- catalogs and the planogram (managers) ------------------------------------------------
+
+    def product_name(self, kiosk: str, sku: str) -> str | None:
+        return self.names.name(kiosk, sku, self.language)
+
+    def fetch_catalog(self, kiosk: str) -> None:
+        self.in_background(
+            lambda: self.links.catalog(kiosk), lambda got: self._catalog_arrived(kiosk, got)
+        )
+
+    def _catalog_arrived(self, kiosk: str, got: KioskCatalog | Exception) -> None:
+        page = self.window.planogram
+        if isinstance(got, Exception):
+            if page.current_kiosk() == kiosk:
+                page.show_message(say(self.language, "planogram.unreachable"))
+            return
+        self.names.learn(got)
+        if page.current_kiosk() == kiosk:
+            self._show_catalog(got)
+        self._redraw(self.desk.state, self._clock())
+
+    def _show_catalog(self, catalog: KioskCatalog) -> None:
+        language = self.language
+        page = self.window.planogram
+        waiting = {say(language, "planogram.loading"), say(language, "planogram.unreachable")}
+        if not catalog.release:
+            page.show_message(say(language, "planogram.no_content"))
+        elif page.message.text() in waiting:
+            page.show_message("")  # an edit's outcome stays until the next one
+        slots = [
+            SlotView(
+                slot.slot,
+                slot.sku,
+                self.product_name(catalog.kiosk, slot.sku) or "",
+                None
+                if slot.edited_by is None
+                else f"{self.name_of(slot.edited_by)} · "
+                + (slot.edited_at.astimezone().strftime("%m-%d %H:%M") if slot.edited_at else ""),
+            )
+            for slot in catalog.slots
+        ]
+        products = [
+            ProductChoice(
+                product.sku, self.product_name(catalog.kiosk, product.sku) or "", product.brand
+            )
+            for product in catalog.products
+        ]
+        page.show_catalog(catalog.kiosk, catalog.release, slots, products)
+
+    def change_slot(self, kiosk: str, slot: int, sku: str) -> None:
+        me = self.gate.member
+        if me is None or not self.gate.may(Action.EDIT_PLANOGRAM):
+            return
+        self.in_background(
+            lambda: self.links.set_slot(kiosk, slot, sku, me.id),
+            lambda reply: self._slot_changed(me.id, kiosk, slot, sku, reply),
+        )
+
+    def _slot_changed(
+        self, staff_id: str, kiosk: str, slot: int, sku: str, reply: CommandReply | Exception
+    ) -> None:
+        page, language = self.window.planogram, self.language
+        if isinstance(reply, Exception):
+            page.show_message(say(language, "planogram.unreachable"))
+            return
+        if not reply.ok:
+            page.show_message(say(language, "planogram.refused", reason=reply.refusal))
+            return
+        before = reply.before or ""
+        self.record(
+            staff_id, Action.EDIT_PLANOGRAM, subject=f"{kiosk}:{slot}", detail=f"{before} -> {sku}"
+        )
+        self._to_hq(
+            "planogram_edit",
+            {"kiosk": kiosk, "slot": slot, "before": before, "after": sku, "by": staff_id},
+        )
+        name = self.product_name(kiosk, sku) or sku
+        page.show_message(say(language, "planogram.done", slot=slot, name=name))
+        self.fetch_catalog(kiosk)
 
     # -- staff and thresholds (managers) -------------------------------------------------
 
@@ -417,6 +511,11 @@ class AttendantConsole(QObject):
     def _page_shown(self, page: str) -> None:
         if page == Page.STAFF:
             self._staff_changed()
+        if page == Page.PLANOGRAM:
+            kiosks = sorted(set(self.links.states()) | set(self.desk.state.kiosks))
+            self.window.planogram.set_kiosks(kiosks)
+            if not kiosks:
+                self.window.planogram.show_message(say(self.language, "planogram.no_kiosk"))
         self._redraw(self.desk.state, self._clock())
 
     def _redraw(self, state: object, now: float) -> None:
@@ -426,7 +525,14 @@ class AttendantConsole(QObject):
         window.show_alert_banner(len(opened), alert_line(opened[0], language) if opened else "")
         match window.current:
             case Page.FEED:
-                window.feed.show_state(state, language, now)
+                window.feed.show_state(
+                    state,
+                    language,
+                    now,
+                    product=self.product_name,
+                    staff=self.name_of,
+                    names_version=self.names.version,
+                )
             case Page.ALERTS:
                 window.alerts.show_state(state, language, now, self._known_name)
             case Page.HEALTH:

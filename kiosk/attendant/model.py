@@ -349,6 +349,7 @@ _FEED_FIELDS: Final[Mapping[str, tuple[str, ...]]] = {
     "alarm": ("slot", "reason", "sku"),
     "device": ("device", "status", "detail"),
     "ack": ("alert", "by"),
+    "planogram": ("slot", "before", "after", "by"),
 }
 _HEALTH_KINDS: Final = frozenset({"heartbeat", "sync", "content"})
 FEED_KINDS: Final = tuple(_FEED_FIELDS)  # what the feed can be filtered by, in the contract's order

@@ -23,8 +23,15 @@ from PySide6.QtWidgets import (
 
 from content.model import Language
 from kiosk.attendant.model import FEED_KINDS, Alert, AttendantState, FeedEntry, visible_feed
-from kiosk.attendant.words import alert_line, feed_line, health_line
-from kiosk.i18n import tr
+from kiosk.attendant.words import (
+    ProductName,
+    StaffName,
+    alert_line,
+    feed_line,
+    health_line,
+    no_product,
+    say,
+)
 from kiosk.screens.common import label
 from kiosk.theme import ACCENT, ACCENT_SOFT, BACKGROUND, INK, INK_SOFT, LINE, SURFACE, TOUCH_MIN
 
@@ -66,7 +73,7 @@ class AlertRow(QFrame):
         self.setProperty("role", "alert")
         self.text = label(alert_line(alert, language), role="alert-text", wrap=True)
         self.text.setTextFormat(Qt.TextFormat.PlainText)  # kiosk-sent text is never markup
-        self.button = QPushButton(tr(language, "attendant.acknowledge"))
+        self.button = QPushButton(say(language, "attendant.acknowledge"))
         self.button.setProperty("role", "acknowledge")
         self.button.clicked.connect(lambda: self.acknowledge.emit(self.alert_id))
         layout = QHBoxLayout(self)
@@ -109,6 +116,9 @@ class AttendantScreen(QWidget):
             choice.setProperty("role", "filter")
             choice.currentIndexChanged.connect(self._refilter)
         self._state: AttendantState | None = None
+        self._product: ProductName = no_product
+        self._staff: StaffName = str
+        self._names_version = 0
 
         heading = QHBoxLayout()
         heading.addWidget(self.feed_title)
@@ -146,26 +156,38 @@ class AttendantScreen(QWidget):
         scroll.setWidget(holder)
         return scroll
 
-    def show_state(self, state: AttendantState, language: Language, now: float) -> None:
+    def show_state(
+        self,
+        state: AttendantState,
+        language: Language,
+        now: float,
+        *,
+        product: ProductName = no_product,
+        staff: StaffName = str,
+        names_version: int = 0,
+    ) -> None:
         """Redrawn after every message: only what changed is touched, so a busy store
         costs the tablet a few new rows, not a whole list. `now` (monotonic) ages the
-        kiosks' last contact."""
+        kiosks' last contact. `product` and `staff` name SKUs and staff ids; a new
+        `names_version` (a catalog arrived) redraws the feed with the names."""
         self._now = now
+        self._product, self._staff, self._names_version = product, staff, names_version
         self._state = state
         if language != self.language or not self._titled:
             self.language = language
             self._titled = True
-            self.feed_title.setText(tr(language, "attendant.feed"))
-            self.alerts_title.setText(tr(language, "attendant.alerts"))
-            self.no_alerts.setText(tr(language, "attendant.no_alerts"))
-            self.health_title.setText(tr(language, "attendant.health"))
+            self.feed_title.setText(say(language, "attendant.feed"))
+            self.alerts_title.setText(say(language, "attendant.alerts"))
+            self.no_alerts.setText(say(language, "attendant.no_alerts"))
+            self.health_title.setText(say(language, "attendant.health"))
             self._fill_kinds(language)
             self._shown_feed, self._shown_alerts = None, None
         self._fill_kiosks(state, language)
         kiosk = self.kiosk_choice.currentData()
         kind = self.kind_choice.currentData()
         kinds = None if kind is None else frozenset({kind})
-        self._show_feed(visible_feed(state, kiosk, kinds)[:FEED_ROWS_SHOWN], (kiosk, kinds))
+        view = (kiosk, kinds, names_version)
+        self._show_feed(visible_feed(state, kiosk, kinds)[:FEED_ROWS_SHOWN], view)
         self._show_alerts(state.open_alerts())
         lines = [health_line(k, h, now, language) for k, h in sorted(state.kiosks.items())]
         if lines != self._shown_health:  # a store's worth of short lines: redrawn whole
@@ -175,19 +197,26 @@ class AttendantScreen(QWidget):
 
     def _refilter(self) -> None:
         if self._state is not None:
-            self.show_state(self._state, self.language, self._now)
+            self.show_state(
+                self._state,
+                self.language,
+                self._now,
+                product=self._product,
+                staff=self._staff,
+                names_version=self._names_version,
+            )
 
     def _fill_kinds(self, language: Language) -> None:
-        member = tr(language, "attendant.member")
+        member = say(language, "attendant.member")
         self._refill(
             self.kind_choice,
-            [(tr(language, "attendant.all_kinds"), None)]
-            + [(tr(language, f"attendant.kind.{kind}", who=member), kind) for kind in FEED_KINDS],
+            [(say(language, "attendant.all_kinds"), None)]
+            + [(say(language, f"attendant.kind.{kind}", who=member), kind) for kind in FEED_KINDS],
         )
 
     def _fill_kiosks(self, state: AttendantState, language: Language) -> None:
         kiosks = sorted(state.kiosks)
-        all_kiosks = tr(language, "attendant.all_kiosks")
+        all_kiosks = say(language, "attendant.all_kiosks")
         offered = [self.kiosk_choice.itemData(n) for n in range(1, self.kiosk_choice.count())]
         if offered == kiosks and self.kiosk_choice.itemText(0) == all_kiosks:
             return  # the usual case: nothing new to offer
@@ -210,10 +239,12 @@ class AttendantScreen(QWidget):
         new = next((n for n, entry in enumerate(entries) if shown and entry is shown[0]), None)
         if shown is None or view != self._feed_view or new is None:
             self.feed.clear()
-            self.feed.addItems([feed_line(entry, self.language) for entry in entries])
+            self.feed.addItems(
+                [feed_line(entry, self.language, self._product, self._staff) for entry in entries]
+            )
         else:
             for entry in reversed(entries[:new]):
-                self.feed.insertItem(0, feed_line(entry, self.language))
+                self.feed.insertItem(0, feed_line(entry, self.language, self._product, self._staff))
             while self.feed.count() > len(entries):
                 self.feed.takeItem(self.feed.count() - 1)
         self._shown_feed, self._feed_view = entries, view

@@ -19,7 +19,6 @@ Runs on a worker thread (the claims are network calls); `outbox` is that thread'
 from __future__ import annotations
 
 import enum
-import hashlib
 import logging
 import threading
 from collections import OrderedDict
@@ -30,23 +29,15 @@ from datetime import datetime
 from typing import Final
 from zoneinfo import ZoneInfo
 
+from backend_client.channel.commands import coupon_hash
 from backend_client.outbox import Outbox
-from rewards.codes import CodeError, CouponCode, canonical_text, kiosk_key, parse_code
+from rewards.codes import CodeError, CouponCode, kiosk_key, parse_code
 from rewards.issuing import local_day
 from rewards.redemption import AlreadyRedeemed, Redeemed, RedeemRefused, redeem
 
 log = logging.getLogger("kiosk.attendant.till")
 
 REMEMBERED_CODES: Final = 50_000  # weeks of a busy store's redemptions, a few MB at most
-
-
-def code_hash(text: str) -> str | None:
-    """The hash a code is known by on the channel: sha256 of its canonical text, 32 hex
-    characters (the code itself never travels on the channel)."""
-    canonical = canonical_text(text)
-    if canonical is None:
-        return None
-    return hashlib.sha256(canonical.encode()).hexdigest()[:32]
 
 
 def key_for_store(store_coupon_key: bytes | None) -> Callable[[int], bytes | None]:
@@ -161,8 +152,7 @@ def redeem_at_till(
         code = parse_code(text, key_for, today=local_day(now, tz))
     except CodeError as error:
         return TillResult(TillOutcome(error.reason))
-    hashed = code_hash(code.text)
-    assert hashed is not None  # a parsed code has a canonical text
+    hashed = coupon_hash(code.text)
     earlier = seen.get(hashed)
     if earlier is not None:
         return TillResult(TillOutcome.ALREADY, code, earlier.at, earlier.by, earlier.kiosk)

@@ -6,6 +6,8 @@ here, read with `say`, which falls back to kiosk/i18n.py."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Final
 
 from content.model import Language
@@ -52,6 +54,15 @@ WORDS: Final[dict[str, dict[Language, str]]] = {
         _ZH: "两分钟无操作，已自动锁定",
         _EN: "Locked after two minutes without a touch",
     },
+    # -- the feed
+    "attendant.kind.planogram": {_ZH: "陈列调整", _EN: "Planogram changed"},
+    "feed.on_slot": {_ZH: "{slot} 号位 {name}", _EN: "slot {slot}: {name}"},
+    "feed.versus": {_ZH: " 对比 ", _EN: " vs "},
+    "feed.dwell": {_ZH: "看了 {seconds} 秒", _EN: "held {seconds} s"},
+    "feed.score": {_ZH: "{score} 分", _EN: "score {score}"},
+    "status.up": {_ZH: "正常", _EN: "up"},
+    "status.down": {_ZH: "断开", _EN: "down"},
+    "status.reconnecting": {_ZH: "重连中", _EN: "reconnecting"},
     # -- the bar and its pages
     "nav.feed": {_ZH: "实时动态", _EN: "Feed"},
     "nav.alerts": {_ZH: "提醒", _EN: "Alerts"},
@@ -238,18 +249,86 @@ def say(language: Language, key: str, **values: object) -> str:
     return text.format(**values) if values else text
 
 
-def feed_line(entry: FeedEntry, language: Language) -> str:
-    """One line of the feed: local time, kiosk, what happened, its details."""
+ProductName = Callable[[str, str], str | None]  # kiosk, sku -> the product's name, if known
+StaffName = Callable[[str], str]  # staff id -> their name, or the id
+
+
+def no_product(_kiosk: str, _sku: str) -> str | None:
+    return None
+
+
+def feed_line(
+    entry: FeedEntry,
+    language: Language,
+    product: ProductName = no_product,
+    staff: StaffName = str,
+) -> str:
+    """One line of the feed: local time, kiosk, what happened, its details, with product
+    names instead of SKUs where the kiosk's catalog is known."""
     parts = [entry.at.astimezone().strftime("%H:%M:%S"), entry.kiosk]
+
+    def name(sku: str) -> str:
+        return product(entry.kiosk, sku) or sku
+
     if entry.kind == "member_arrived":
-        who = entry.greeting or tr(language, "attendant.member")
-        parts.append(tr(language, "attendant.kind.member_arrived", who=who))
+        who = entry.greeting or say(language, "attendant.member")
+        parts.append(say(language, "attendant.kind.member_arrived", who=who))
         if entry.last_viewed:
-            parts.append(tr(language, "attendant.last_viewed", skus=", ".join(entry.last_viewed)))
-    else:
-        parts.append(tr(language, f"attendant.kind.{entry.kind}"))
-        parts.extend(f"{key} {value}" for key, value in entry.details if value)
+            viewed = "、".join(name(sku) for sku in entry.last_viewed)
+            parts.append(say(language, "attendant.last_viewed", skus=viewed))
+        return " · ".join(parts)
+    parts.append(say(language, f"attendant.kind.{entry.kind}"))
+    details = dict(entry.details)
+    if entry.kind == "planogram":
+        parts.append(say(language, "planogram.slot", slot=details.get("slot", "?")))
+        parts.append(f"{name(details.get('before', ''))} → {name(details.get('after', ''))}")
+        parts.append(staff(details.get("by", "")))
+        return " · ".join(parts)
+    context = _Context(details, language, name, staff)
+    for key, value in entry.details:
+        if not value or (key == "slot" and "sku" in details):
+            continue
+        parts.append(_detail(key, value, context))
     return " · ".join(parts)
+
+
+@dataclass(frozen=True, slots=True)
+class _Context:
+    details: dict[str, str]
+    language: Language
+    name: Callable[[str], str]
+    staff: StaffName
+
+
+def _on_slot(sku: str, c: _Context) -> str:
+    slot = c.details.get("slot")
+    return say(c.language, "feed.on_slot", slot=slot, name=c.name(sku)) if slot else c.name(sku)
+
+
+def _device(device: str, c: _Context) -> str:
+    key = f"device.{device}"
+    return say(c.language, key) if key in WORDS else device
+
+
+def _dwell(ms: str, c: _Context) -> str:
+    return say(c.language, "feed.dwell", seconds=round(int(ms) / 1000)) if ms.isdigit() else ms
+
+
+_DETAILS: Final[dict[str, Callable[[str, _Context], str]]] = {
+    "sku": _on_slot,
+    "skus": lambda v, c: say(c.language, "feed.versus").join(c.name(s) for s in v.split(" / ")),
+    "by": lambda v, c: c.staff(v),
+    "slot": lambda v, c: say(c.language, "planogram.slot", slot=v),
+    "dwell_ms": _dwell,
+    "score": lambda v, c: say(c.language, "feed.score", score=v),
+    "device": _device,
+    "status": lambda v, c: say(c.language, f"status.{v}") if f"status.{v}" in WORDS else v,
+}
+
+
+def _detail(key: str, value: str, context: _Context) -> str:
+    shown = _DETAILS.get(key)
+    return value if shown is None else shown(value, context)
 
 
 def alert_line(alert: Alert, language: Language) -> str:
