@@ -23,7 +23,7 @@ from zoneinfo import ZoneInfo
 from PySide6.QtCore import QEvent, QObject, QTimer, Signal
 
 from backend_client.channel.client import KioskState, KioskStatus
-from backend_client.channel.commands import CommandReply, KioskCatalog
+from backend_client.channel.commands import CommandError, CommandReply, KioskCatalog
 from backend_client.channel.messages import ChannelMessage
 from backend_client.outbox import OutboxRecord
 from content.model import Language
@@ -122,6 +122,7 @@ class AttendantConsole(QObject):
         self._staff: tuple[StaffMember, ...] = ()
         self._resume: dict[str, int] = {}
         self._resume_saved_at = clock()
+        self._stopped = False
         self._workers = ThreadPoolExecutor(max_workers=4, thread_name_prefix="attendant-command")
         self._finished.connect(lambda done, result: done(result))
         self.message_received.connect(self._on_message)
@@ -163,6 +164,7 @@ class AttendantConsole(QObject):
         self._tick.start()
 
     def stop(self) -> None:
+        self._stopped = True  # messages still queued for the GUI thread are dropped
         self._tick.stop()
         self.desk.stop()
         self._save_resume(force=True)
@@ -172,10 +174,15 @@ class AttendantConsole(QObject):
 
     def in_background(self, work: Callable[[], Any], done: Callable[[Any], None]) -> None:
         """Run `work` on a worker thread, then `done(result)` on the GUI thread."""
+        if self._stopped:
+            return
 
         def run() -> None:
             try:
                 result = work()
+            except CommandError as error:  # a kiosk away: said on screen, not a bug
+                log.info("kiosk command: %s", error)
+                result = error
             except Exception as error:  # a worker never dies silently; `done` sees why
                 log.exception("background work failed")
                 result = error
@@ -200,6 +207,8 @@ class AttendantConsole(QObject):
         self.status_received.emit(status)
 
     def _on_message(self, message: ChannelMessage) -> None:
+        if self._stopped:
+            return
         if message.kind == "coupon_redeemed":
             data = message.data.model_dump()
             self.redeemed_codes.note(
@@ -211,6 +220,8 @@ class AttendantConsole(QObject):
             self.fetch_catalog(message.kiosk)  # a new release or a slot changed: new names
 
     def _on_status(self, status: KioskStatus) -> None:
+        if self._stopped:
+            return
         if status.state is KioskState.LIVE and self.names.catalog(status.kiosk) is None:
             self.fetch_catalog(status.kiosk)
         self._redraw(self.desk.state, self._clock())
@@ -337,7 +348,7 @@ class AttendantConsole(QObject):
     def redeem(self, text: str) -> None:
         """A code scanned or typed at the till (see till.py for the steps)."""
         me = self.gate.member
-        if me is None or not self.gate.may(Action.REDEEM):
+        if me is None or not self.gate.may(Action.REDEEM) or self._stopped:
             return
         if self.till is None:
             self.window.till.show_result(TillResult(TillOutcome.NO_KEY), self.name_of)

@@ -96,6 +96,7 @@ QListWidget[role="list"]::item {{ min-height: 52px; border-bottom: 1px solid {LI
 QListWidget[role="list"]::item:selected {{ background: {ACCENT_SOFT.name()}; color: {INK.name()}; }}
 QTableWidget {{ background: {SURFACE.name()}; border: 1px solid {LINE.name()};
     border-radius: 16px; gridline-color: {LINE.name()}; font-size: 17px; }}
+QTableWidget::item {{ padding: 0 12px; }}
 QHeaderView::section {{ background: {BACKGROUND.name()}; color: {INK_SOFT.name()}; border: none;
     border-bottom: 1px solid {LINE.name()}; font-size: 15px; font-weight: 700;
     padding: 8px 10px; }}

@@ -10,11 +10,13 @@ from __future__ import annotations
 from typing import Final
 
 from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (
     QComboBox,
     QFrame,
     QHBoxLayout,
     QListWidget,
+    QListWidgetItem,
     QPushButton,
     QScrollArea,
     QVBoxLayout,
@@ -33,9 +35,16 @@ from kiosk.attendant.words import (
     say,
 )
 from kiosk.screens.common import label
-from kiosk.theme import ACCENT, ACCENT_SOFT, BACKGROUND, INK, INK_SOFT, LINE, SURFACE, TOUCH_MIN
+from kiosk.theme import ACCENT, ACCENT_SOFT, BACKGROUND, GOOD, INK, INK_SOFT, LINE, SURFACE
 
 SCREEN_SIZE: Final = (1280, 800)
+_KIND_COLOURS: Final[dict[str, QColor]] = {
+    "member_arrived": GOOD,
+    "signup": GOOD,
+    "ack": INK_SOFT,
+    "heartbeat": INK_SOFT,
+    "planogram": INK_SOFT,
+}
 # The feed list shows what fits a long scroll; the model keeps its own bound.
 FEED_ROWS_SHOWN: Final = 300
 
@@ -51,8 +60,8 @@ QFrame[role="alert"] {{ background: {ACCENT_SOFT.name()}; border: 2px solid {ACC
     border-radius: 16px; }}
 QLabel[role="alert-text"] {{ color: {ACCENT.name()}; font-size: 20px; font-weight: 700; }}
 QPushButton[role="acknowledge"] {{ background: {ACCENT.name()}; color: {SURFACE.name()};
-    border: none; border-radius: {TOUCH_MIN // 2}px; font-size: 20px; font-weight: 700;
-    min-height: {TOUCH_MIN}px; min-width: 140px; padding: 0 24px; }}
+    border: none; border-radius: 32px; font-size: 20px; font-weight: 700;
+    min-height: 64px; min-width: 96px; padding: 0 20px; }}
 QPushButton[role="acknowledge"]:pressed {{ background: #B83A0B; }}
 QComboBox[role="filter"] {{ background: {SURFACE.name()}; border: 2px solid {LINE.name()};
     border-radius: 12px; font-size: 18px; min-height: 48px; min-width: 160px;
@@ -131,6 +140,10 @@ class AttendantScreen(QWidget):
         self.health_title = label(role="section")
         self.health = QListWidget()
         self.health.setProperty("role", "feed")
+        self.health.setWordWrap(True)  # no sideways scrolling on a tablet
+        self.health.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.feed.setWordWrap(True)
+        self.feed.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         right = QVBoxLayout()
         right.addWidget(self.alerts_title)
         right.addWidget(scroll, 2)
@@ -239,15 +252,28 @@ class AttendantScreen(QWidget):
         new = next((n for n, entry in enumerate(entries) if shown and entry is shown[0]), None)
         if shown is None or view != self._feed_view or new is None:
             self.feed.clear()
-            self.feed.addItems(
-                [feed_line(entry, self.language, self._product, self._staff) for entry in entries]
-            )
+            for entry in entries:
+                self.feed.addItem(self._item(entry))
         else:
             for entry in reversed(entries[:new]):
-                self.feed.insertItem(0, feed_line(entry, self.language, self._product, self._staff))
+                self.feed.insertItem(0, self._item(entry))
             while self.feed.count() > len(entries):
                 self.feed.takeItem(self.feed.count() - 1)
         self._shown_feed, self._feed_view = entries, view
+
+    def _item(self, entry: FeedEntry) -> QListWidgetItem:
+        """A feed row; what raised an alert in the accent, a member's arrival in green."""
+        item = QListWidgetItem(feed_line(entry, self.language, self._product, self._staff))
+        colour = _KIND_COLOURS.get(entry.kind)
+        if entry.alert_id is not None:
+            colour = ACCENT
+        if colour is not None:
+            item.setForeground(colour)
+            if colour is not INK_SOFT:
+                font = item.font()
+                font.setBold(True)
+                item.setFont(font)
+        return item
 
     def _show_alerts(self, alerts: tuple[Alert, ...]) -> None:
         if alerts == self._shown_alerts:

@@ -23,8 +23,8 @@ from PySide6.QtWidgets import (
 
 from content.model import Language
 from kiosk.attendant.model import AlertThresholds
-from kiosk.attendant.staff import ActionRecord, Role, StaffMember, StaffSource
-from kiosk.attendant.words import say
+from kiosk.attendant.staff import Action, ActionRecord, Role, StaffMember, StaffSource
+from kiosk.attendant.words import WORDS, say
 from kiosk.screens.common import label
 
 
@@ -162,8 +162,17 @@ class StaffPage(QWidget):
             if record.subject:
                 text += f"  {record.subject}"
             if record.detail:
-                text += f"  ({record.detail})"
+                text += f"  ({self._detail(record)})"
             self.log.addItem(QListWidgetItem(text))
+
+    def _detail(self, record: ActionRecord) -> str:
+        """A redemption's outcome in words; other details as recorded."""
+        detail = record.detail or ""
+        outcome, _, rest = detail.partition(" ")
+        if record.action is Action.REDEEM and f"till.{outcome}" in WORDS:
+            words = say(self.language, f"till.{outcome}")
+            return words + (" · " + say(self.language, "till.offline_short") if rest else "")
+        return detail
 
     def show_message(self, text: str) -> None:
         self.message.setText(text)

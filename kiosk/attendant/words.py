@@ -60,6 +60,12 @@ WORDS: Final[dict[str, dict[Language, str]]] = {
     "feed.versus": {_ZH: " 对比 ", _EN: " vs "},
     "feed.dwell": {_ZH: "看了 {seconds} 秒", _EN: "held {seconds} s"},
     "feed.score": {_ZH: "{score} 分", _EN: "score {score}"},
+    "reason.CABLE": {_ZH: "防盗线被剪断", _EN: "security cable cut"},
+    "reason.PUCK": {_ZH: "防盗底座被移开", _EN: "security puck removed"},
+    "reason.OTHER": {_ZH: "其他原因", _EN: "other cause"},
+    "reason.pickup": {_ZH: "取货板", _EN: "pickup board"},
+    "reason.rfid": {_ZH: "读卡器", _EN: "reader"},
+    "reason.ble": {_ZH: "蓝牙", _EN: "BLE"},
     "status.up": {_ZH: "正常", _EN: "up"},
     "status.down": {_ZH: "断开", _EN: "down"},
     "status.reconnecting": {_ZH: "重连中", _EN: "reconnecting"},
@@ -140,6 +146,7 @@ WORDS: Final[dict[str, dict[Language, str]]] = {
         _ZH: "未连上本店终端：已在本机核销，联网后同步",
         _EN: "No kiosk reachable: redeemed on this device, synced later",
     },
+    "till.offline_short": {_ZH: "未连终端", _EN: "no kiosk reachable"},
     "till.already": {_ZH: "此券已使用", _EN: "Already used"},
     "till.already_body": {
         _ZH: "{when} 由 {by} 在 {where} 核销",
@@ -288,7 +295,9 @@ def feed_line(
     for key, value in entry.details:
         if not value or (key == "slot" and "sku" in details):
             continue
-        parts.append(_detail(key, value, context))
+        shown = _detail(key, value, context)
+        if shown:
+            parts.append(shown)
     return " · ".join(parts)
 
 
@@ -318,11 +327,13 @@ _DETAILS: Final[dict[str, Callable[[str, _Context], str]]] = {
     "sku": _on_slot,
     "skus": lambda v, c: say(c.language, "feed.versus").join(c.name(s) for s in v.split(" / ")),
     "by": lambda v, c: c.staff(v),
+    "question": lambda _v, _c: "",  # the survey and its score say enough on a feed line
     "slot": lambda v, c: say(c.language, "planogram.slot", slot=v),
     "dwell_ms": _dwell,
     "score": lambda v, c: say(c.language, "feed.score", score=v),
     "device": _device,
-    "status": lambda v, c: say(c.language, f"status.{v}") if f"status.{v}" in WORDS else v,
+    "status": lambda v, c: _known(f"status.{v}", v, c.language),
+    "reason": lambda v, c: _known(f"reason.{v}", v, c.language),
 }
 
 
@@ -334,8 +345,13 @@ def _detail(key: str, value: str, context: _Context) -> str:
 def alert_line(alert: Alert, language: Language) -> str:
     parts = [alert.kiosk, tr(language, f"attendant.alert.{alert.kind}")]
     if alert.detail:
-        parts.append(alert.detail)
+        parts.append(_known(f"reason.{alert.detail}", alert.detail, language))
     return " · ".join(parts)
+
+
+def _known(key: str, fallback: str, language: Language) -> str:
+    """Our word for a kiosk's token (an alarm reason, a device), or the token itself."""
+    return say(language, key) if key in WORDS else fallback
 
 
 def health_line(kiosk: str, health: KioskHealth, now: float, language: Language) -> str:
@@ -349,7 +365,11 @@ def health_line(kiosk: str, health: KioskHealth, now: float, language: Language)
         seconds = max(0, round(now - health.last_contact))
         parts.append(tr(language, "attendant.health.last_contact", seconds=seconds))
     parts.extend(
-        tr(language, f"attendant.device.{device.status}", device=name)
+        tr(
+            language,
+            f"attendant.device.{device.status}",
+            device=_known(f"device.{name}", name, language),
+        )
         for name, device in sorted(health.devices.items())
     )
     if health.backlog is not None:

@@ -22,10 +22,10 @@ def test_a_healthy_kiosk_shows_its_devices_backlog_release_and_last_contact() ->
         release="2026.12.1",
     )
     assert health_line(K3, health, 112.4, Language.ZH_CN) == (
-        f"{K3} · 12 秒前联系 · ble 重连中 · pickup 正常 · 待同步 12，失败 1 · 内容 2026.12.1"
+        f"{K3} · 12 秒前联系 · 蓝牙 重连中 · 取货板 正常 · 待同步 12，失败 1 · 内容 2026.12.1"
     )
     assert health_line(K3, health, 112.4, Language.EN) == (
-        f"{K3} · heard 12 s ago · ble reconnecting · pickup up"
+        f"{K3} · heard 12 s ago · BLE reconnecting · pickup board up"
         " · backlog 12, dead letters 1 · content 2026.12.1"
     )
 
