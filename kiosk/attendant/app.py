@@ -1,10 +1,7 @@
 """`kiosk-attendant`: the store staff's app. Wiring only: build every object, connect, run.
 
     kiosk-attendant [--data-dir D] [--kiosk ID=URL ...] [--no-discover] [--lang zh|en]
-                    [--windowed]
-    kiosk-attendant enroll --hq URL --code CODE [--data-dir D]
-    kiosk-attendant staff add --name NAME --role manager|attendant [--data-dir D]
-    kiosk-attendant staff list [--data-dir D]
+                    [--windowed]        (kiosk/attendant/cli.py has the subcommands)
 
 The data dir (0700) holds hq.json and store.key from enrolment, the outbox that the
 relay child syncs to HQ, and attendant.sqlite (staff, action log, resume points).
@@ -14,9 +11,7 @@ from __future__ import annotations
 
 import argparse
 import faulthandler
-import getpass
 import logging
-import os
 import signal
 import socket
 import sys
@@ -42,24 +37,22 @@ from backend_client.private_files import private_dir
 from backend_client.relay_process import KEY_FILE, OUTBOX_FILE, RelayProcess
 from content.model import Language
 from kiosk import theme
-from kiosk.attendant.console import AttendantConsole, Outboxes, new_staff_id
+from kiosk.attendant.cli import DEFAULT_DATA_DIR
+from kiosk.attendant.console import AttendantConsole, Outboxes
 from kiosk.attendant.desk import AttendantDesk
 from kiosk.attendant.gate import StaffGate
 from kiosk.attendant.links import KioskLinks
 from kiosk.attendant.look import SCREEN_SIZE
 from kiosk.attendant.model import AttendantState
 from kiosk.attendant.sound import AlertPlayer, ChimePlayer
-from kiosk.attendant.staff import PinHasher, Role, StaffMember, StaffSource, valid_pin
-from kiosk.attendant.store import AttendantStore, StaffError, open_store
+from kiosk.attendant.staff import PinHasher
+from kiosk.attendant.store import AttendantStore, open_store
 from kiosk.attendant.till import Claim, RedeemedCodes, Till, nobody_reachable
 from kiosk.attendant.window import AttendantWindow
 from kiosk.attendant.words import say
 
 log = logging.getLogger("kiosk.attendant.app")
 
-DEFAULT_DATA_DIR: Final = (
-    Path(os.environ.get("XDG_DATA_HOME", Path.home() / ".local" / "share")) / "kiosk-attendant"
-)
 DEFAULT_TIMEZONE: Final = "Asia/Shanghai"
 
 
@@ -261,43 +254,6 @@ def _discover(store: str, links: KioskLinks, client: ChannelClient) -> Callable[
         return None
 
 
-# -- the command line ------------------------------------------------------------------------
-
-
-def _staff_command(argv: Sequence[str]) -> int:
-    parser = argparse.ArgumentParser(prog="kiosk-attendant staff")
-    parser.add_argument("--data-dir", type=Path, default=DEFAULT_DATA_DIR)
-    sub = parser.add_subparsers(dest="command", required=True)
-    add = sub.add_parser("add", help="add a member of staff (the PIN is asked for)")
-    add.add_argument("--name", required=True)
-    add.add_argument("--role", choices=[role.value for role in Role], default=Role.ATTENDANT.value)
-    add.add_argument("--pin-stdin", action="store_true", help="read the PIN from stdin")
-    sub.add_parser("list", help="the staff on this device")
-    args = parser.parse_args(argv)
-    store = open_store(args.data_dir)
-    try:
-        if args.command == "list":
-            for member in store.staff():
-                print(f"{member.id}\t{member.role.value}\t{member.display_name}")
-            return 0
-        pin = sys.stdin.readline().strip() if args.pin_stdin else getpass.getpass("PIN: ")
-        if not valid_pin(pin):
-            print("kiosk-attendant staff: a PIN is 4 to 8 digits", file=sys.stderr)
-            return 1
-        member = StaffMember(
-            new_staff_id(), args.name, Role(args.role), PinHasher().hash(pin), StaffSource.LOCAL
-        )
-        try:
-            store.add_staff(member, by=None, at=datetime.now(UTC))
-        except StaffError as error:
-            print(f"kiosk-attendant staff: refused ({error})", file=sys.stderr)
-            return 1
-        print(f"added {member.id} ({member.role.value})")
-        return 0
-    finally:
-        store.close()
-
-
 def _install_crash_handlers(app: QApplication) -> tuple[socket.socket, socket.socket]:
     """Log and keep serving; SIGTERM and SIGINT quit the Qt loop cleanly."""
     faulthandler.enable()
@@ -323,17 +279,8 @@ def _install_crash_handlers(app: QApplication) -> tuple[socket.socket, socket.so
     return reader, writer
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    argv = sys.argv[1:] if argv is None else list(argv)
-    if argv[:1] == ["enroll"]:
-        from backend_client import enroll  # noqa: PLC0415 (no Qt, no screen needed)
-
-        rest = argv[1:]
-        if "--data-dir" not in rest and not any(a.startswith("--data-dir=") for a in rest):
-            rest += ["--data-dir", str(DEFAULT_DATA_DIR)]
-        return enroll.main(rest)
-    if argv[:1] == ["staff"]:
-        return _staff_command(argv[1:])
+def run(argv: Sequence[str]) -> int:
+    """The app itself (cli.py hands over everything but its subcommands)."""
     options = parse_args(argv)
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
@@ -355,7 +302,3 @@ def main(argv: Sequence[str] | None = None) -> int:
         attendant.close()
         for sock in signal_sockets:
             sock.close()
-
-
-if __name__ == "__main__":
-    sys.exit(main())

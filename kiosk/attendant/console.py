@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import logging
 import re
-import secrets
 import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -27,6 +26,7 @@ from backend_client.channel.commands import CommandError, CommandReply, KioskCat
 from backend_client.channel.messages import ChannelMessage
 from backend_client.outbox import OutboxRecord
 from content.model import Language
+from kiosk.attendant.cli import new_staff_id
 from kiosk.attendant.desk import AttendantDesk
 from kiosk.attendant.gate import StaffGate
 from kiosk.attendant.links import KioskLinks
@@ -559,8 +559,3 @@ class AttendantConsole(QObject):
         if force or self._clock() - self._resume_saved_at >= RESUME_SAVE_S:
             self._resume_saved_at = self._clock()
             self.store.save_resume_points(self._resume)
-
-
-def new_staff_id() -> str:
-    """A staff id for the channel and HQ: short, random, no name in it."""
-    return f"st-{secrets.token_hex(5)}"
