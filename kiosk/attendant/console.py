@@ -325,7 +325,7 @@ class AttendantConsole(QObject):
             {
                 "kiosk": kiosk,
                 "alert_seq": int(found.group(1)) if found else 0,
-                "alert_kind": alert.kind if alert is not None else "",
+                "alert_kind": alert.kind if alert is not None else "unknown",
                 "by": ack.by,
                 "after_s": round(ack.after_s, 3),
             },
@@ -439,9 +439,12 @@ class AttendantConsole(QObject):
         if not reply.ok:
             page.show_message(say(language, "planogram.refused", reason=reply.refusal))
             return
-        before = reply.before or ""
+        before = reply.before  # None: the slot held nothing
         self.record(
-            staff_id, Action.EDIT_PLANOGRAM, subject=f"{kiosk}:{slot}", detail=f"{before} -> {sku}"
+            staff_id,
+            Action.EDIT_PLANOGRAM,
+            subject=f"{kiosk}:{slot}",
+            detail=f"{before or '-'} -> {sku}",
         )
         self._to_hq(
             "planogram_edit",

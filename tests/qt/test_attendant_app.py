@@ -189,3 +189,41 @@ def test_each_new_alert_sounds_once_and_stands_out_on_every_page(
     assert player.played == 1
     attendant.console.desk.receive(alarm(2))
     assert player.played == 2
+
+
+def survey(seq: int, score: int) -> PlainMessage:
+    at = datetime(2026, 12, 6, 8, 0, seq, tzinfo=UTC)
+    data = {"survey": "visit", "question": "q1", "kind": "faces", "score": score, "low": False}
+    return PlainMessage(1, "", "k1", seq, at, "survey_answer", False, data)
+
+
+def test_a_manager_raises_the_low_score_threshold_and_it_applies_and_stays(
+    attendant: Attendant, player: CountingPlayer, tmp_path: Path
+) -> None:
+    set_up_manager(attendant)
+    attendant.console.desk.receive(survey(1, 3))
+    assert player.played == 0  # 3 of 5 is not low by default
+    attendant.window.show_page(Page.THRESHOLDS)
+    page = attendant.window.thresholds
+    page.low_score.setValue(3)
+    page.silence.setValue(120)
+    page.save.click()
+    assert page.message.text() == "已保存"
+    attendant.console.desk.receive(survey(2, 3))
+    assert player.played == 1
+    assert attendant.store.thresholds().low_score == 3
+    assert attendant.store.thresholds().silence_s == 120.0
+    assert attendant.store.actions(1)[0].action is Action.SET_THRESHOLDS
+
+
+def test_a_removed_attendant_is_no_longer_offered_at_sign_in(attendant: Attendant) -> None:
+    set_up_manager(attendant)
+    add_attendant(attendant, "王芳", "1357")
+    wang = next(m for m in attendant.store.staff() if m.display_name == "王芳")
+    (row,) = [r for r in attendant.window.staff.rows if r.member_id == wang.id]
+    row.button.click()
+    assert [m.display_name for m in attendant.store.staff()] == ["李店长"]
+    (me_row,) = attendant.window.staff.rows
+    assert not me_row.button.isEnabled()  # nobody removes themselves
+    attendant.window.sign_out.click()
+    assert [b.text().split()[0] for b in attendant.window.signin.tiles.buttons()] == ["李店长"]

@@ -135,9 +135,13 @@ def test_an_alarm_acknowledged_on_one_attendant_closes_on_the_other(
     assert record["alert_seq"] == alarm.seq
     assert record["alert_kind"] == "alarm"
     assert record["by"] == me.id
+    assert isinstance(record["after_s"], float)
+    assert record["after_s"] >= 0
     (logged,) = [r for r in first.store.actions() if r.action is Action.ACKNOWLEDGE]
     assert logged.staff_id == me.id
     assert logged.subject == alert_id
+    assert logged.after_s is not None
+    assert round(logged.after_s, 3) == record["after_s"]  # the time it took, both places
     assert outbox_records(tmp_path / "a2", "alert_ack") == []  # the second did not ack it
 
 
