@@ -43,6 +43,7 @@ from kiosk.attendant.sound import AlertPlayer
 from kiosk.attendant.staff import (
     Action,
     ActionRecord,
+    PinGuard,
     PinHasher,
     Role,
     SignInRefusal,
@@ -156,6 +157,10 @@ class AttendantConsole(QObject):
         desk.refused.connect(self._refused)
 
     def start(self) -> None:
+        failures, last = self.store.pin_failures()
+        if failures and last is not None:
+            ago = max(0.0, (self._wall() - last).total_seconds())
+            self.gate.guard = PinGuard(failures, self._clock() - ago)
         self._staff = self.store.staff()
         self.window.signin.set_staff(self._staff)
         self.window.thresholds.show_thresholds(self.store.thresholds())
@@ -241,6 +246,8 @@ class AttendantConsole(QObject):
         if member is None:
             return
         result = self.gate.try_pin(member, pin)
+        failures = result.guard.failures
+        self.store.save_pin_failures(failures, self._wall() if failures else None)
         signin = self.window.signin
         if result.session is not None:
             self._signed_in(member)

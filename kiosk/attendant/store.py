@@ -247,6 +247,31 @@ class AttendantStore:
                 ],
             )
 
+    def pin_failures(self) -> tuple[int, datetime | None]:
+        """Wrong PINs in a row on this device and the wall time of the last one: a
+        restarted app keeps its lockout (quitting it must not be a way to guess on)."""
+        with self._engine.connect() as connection:
+            values = {row.key: row.value for row in connection.execute(select(_settings))}
+        try:
+            failures = int(values.get("pin_failures", "0"))
+            last = values.get("pin_last_failure")
+            return failures, None if not last else datetime.fromisoformat(last)
+        except ValueError:
+            return 0, None
+
+    def save_pin_failures(self, failures: int, last: datetime | None) -> None:
+        with self._writes.begin() as connection:
+            statement = upsert(_settings)
+            connection.execute(
+                statement.on_conflict_do_update(
+                    index_elements=[_settings.c.key], set_={"value": statement.excluded.value}
+                ),
+                [
+                    {"key": "pin_failures", "value": str(failures)},
+                    {"key": "pin_last_failure", "value": "" if last is None else last.isoformat()},
+                ],
+            )
+
 
 def open_store(data_dir: Path) -> AttendantStore:
     return AttendantStore(data_dir / STORE_FILE)

@@ -161,6 +161,7 @@ class AttendantWindow(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.root)
         self.current = Page.FEED
+        self._member: StaffMember | None = None
         self._allowed: set[Page] = set()
         self._open_alerts = 0
         self.set_language(Language.ZH_CN)
@@ -171,6 +172,7 @@ class AttendantWindow(QWidget):
     def lock(self) -> None:
         """Back to the sign-in screen (signed out or idle)."""
         self._allowed = set()
+        self._member = None
         self.root.setCurrentWidget(self.signin)
         self.signin.reset()
         self.signin.setFocus()
@@ -197,8 +199,14 @@ class AttendantWindow(QWidget):
         self.stack.setCurrentWidget(self.pages[page])
         self.page_shown.emit(page.value)
 
+    def _show_who(self) -> None:
+        member = self._member
+        role = "" if member is None else say(self.language, f"role.{member.role.value}")
+        self.who.setText("" if member is None else f"{member.display_name} · {role}")
+
     def set_language(self, language: Language) -> None:
         self.language = language
+        self._show_who()
         self.brand.setText(say(language, "app.name"))
         self.store_label.setText(say(language, "bar.store", store=self.store))
         self.language_button.setText(say(language, "bar.language"))

@@ -57,6 +57,7 @@ WORDS: Final[dict[str, dict[Language, str]]] = {
     # -- the feed
     "attendant.kind.planogram": {_ZH: "陈列调整", _EN: "Planogram changed"},
     "feed.on_slot": {_ZH: "{slot} 号位 {name}", _EN: "slot {slot}: {name}"},
+    "feed.list": {_ZH: "、", _EN: ", "},
     "feed.versus": {_ZH: " 对比 ", _EN: " vs "},
     "feed.dwell": {_ZH: "看了 {seconds} 秒", _EN: "held {seconds} s"},
     "feed.score": {_ZH: "{score} 分", _EN: "score {score}"},
@@ -281,7 +282,7 @@ def feed_line(
         who = entry.greeting or say(language, "attendant.member")
         parts.append(say(language, "attendant.kind.member_arrived", who=who))
         if entry.last_viewed:
-            viewed = "、".join(name(sku) for sku in entry.last_viewed)
+            viewed = say(language, "feed.list").join(name(sku) for sku in entry.last_viewed)
             parts.append(say(language, "attendant.last_viewed", skus=viewed))
         return " · ".join(parts)
     parts.append(say(language, f"attendant.kind.{entry.kind}"))

@@ -227,3 +227,25 @@ def test_a_removed_attendant_is_no_longer_offered_at_sign_in(attendant: Attendan
     assert not me_row.button.isEnabled()  # nobody removes themselves
     attendant.window.sign_out.click()
     assert [b.text().split()[0] for b in attendant.window.signin.tiles.buttons()] == ["李店长"]
+
+
+def test_a_lockout_outlasts_a_restart_of_the_app(
+    qtbot: QtBot, qapp: QApplication, tmp_path: Path, clock: FakeClock, player: CountingPlayer
+) -> None:
+    options = AttendantOptions(data_dir=tmp_path / "attendant", discover=False)
+    first = build(options, qapp, None, player=player, clock=clock, hasher=HASHER)
+    set_up_manager(first)
+    first.window.sign_out.click()
+    for _ in range(3):
+        first.window.signin.type_pin("0000")
+    first.close()
+    clock.now = 5.0  # another process: another monotonic clock
+    again = build(options, qapp, None, player=player, clock=clock, hasher=HASHER)
+    qtbot.addWidget(again.window)
+    try:
+        again.console.tick()
+        assert not again.window.signin.pad.keys["1"].isEnabled()
+        again.window.signin.type_pin("2468")
+        assert again.window.locked
+    finally:
+        again.close()
