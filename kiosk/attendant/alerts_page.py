@@ -28,12 +28,19 @@ DONE_SHOWN: Final = 30
 class AlertCard(QFrame):
     acknowledge = Signal(str)
 
-    def __init__(self, alert: Alert, language: Language, now: float, who: str | None) -> None:
+    def __init__(
+        self,
+        alert: Alert,
+        language: Language,
+        now: float,
+        who: str | None,
+        kiosk: Callable[[str], str] = str,
+    ) -> None:
         super().__init__()
         self.alert_id = alert.id
         self.setProperty("role", "card-alert" if alert.open else "card-done")
         title = label(
-            alert_line(alert, language), "card-alert-title" if alert.open else "card-title"
+            alert_line(alert, language, kiosk), "card-alert-title" if alert.open else "card-title"
         )
         title.setTextFormat(Qt.TextFormat.PlainText)
         title.setWordWrap(True)
@@ -110,6 +117,7 @@ class AlertsPage(QWidget):
         language: Language,
         now: float,
         name_of: Callable[[str], str | None],
+        kiosk: Callable[[str], str] = str,
     ) -> None:
         done = tuple(alert for alert in state.alerts if not alert.open)[:DONE_SHOWN]
         opened = state.open_alerts()
@@ -127,13 +135,13 @@ class AlertsPage(QWidget):
             card.deleteLater()
         self.cards = []
         for alert in opened:
-            card = AlertCard(alert, language, now, None)
+            card = AlertCard(alert, language, now, None, kiosk)
             card.acknowledge.connect(self.acknowledge_requested)
             self._open_box.addWidget(card)
             self.cards.append(card)
         for alert in done:
             who = name_of(alert.acknowledged.by) if alert.acknowledged else None
-            card = AlertCard(alert, language, now, who)
+            card = AlertCard(alert, language, now, who, kiosk)
             self._done_box.addWidget(card)
             self.cards.append(card)
         self.none_open.setVisible(not opened)

@@ -55,7 +55,7 @@ from kiosk.attendant.staff import (
 from kiosk.attendant.store import AttendantStore, StaffError
 from kiosk.attendant.till import RedeemedCodes, SeenRedemption, Till, TillOutcome, TillResult
 from kiosk.attendant.window import AttendantWindow, Page
-from kiosk.attendant.words import alert_line, say
+from kiosk.attendant.words import Names, alert_line, kiosk_label, say
 
 log = logging.getLogger("kiosk.attendant.console")
 
@@ -380,6 +380,9 @@ class AttendantConsole(QObject):
 
     # -- catalogs and the planogram (managers) ------------------------------------------------
 
+    def kiosk_name(self, kiosk: str) -> str:
+        return kiosk_label(kiosk, self.desk.state.store, self.language)
+
     def product_name(self, kiosk: str, sku: str) -> str | None:
         return self.names.name(kiosk, sku, self.language)
 
@@ -543,21 +546,24 @@ class AttendantConsole(QObject):
         state = self.desk.state
         window, language = self.window, self.language
         opened = state.open_alerts()
-        window.show_alert_banner(len(opened), alert_line(opened[0], language) if opened else "")
+        window.show_alert_banner(
+            len(opened), alert_line(opened[0], language, self.kiosk_name) if opened else ""
+        )
         match window.current:
             case Page.FEED:
                 window.feed.show_state(
                     state,
                     language,
                     now,
-                    product=self.product_name,
-                    staff=self.name_of,
+                    names=Names(self.product_name, self.name_of, self.kiosk_name),
                     names_version=self.names.version,
                 )
             case Page.ALERTS:
-                window.alerts.show_state(state, language, now, self._known_name)
+                window.alerts.show_state(state, language, now, self._known_name, self.kiosk_name)
             case Page.HEALTH:
-                window.health.show_health(state.kiosks, self.links.states(), language, now)
+                window.health.show_health(
+                    state.kiosks, self.links.states(), language, now, self.kiosk_name
+                )
             case _:
                 pass
 

@@ -4,7 +4,7 @@ the sync backlog and dead letters, the content release, and the last contact."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Final
 
 from PySide6.QtCore import Qt
@@ -119,10 +119,13 @@ class HealthPage(QWidget):
         links: Mapping[str, str],
         language: Language,
         now: float,
+        kiosk_name: Callable[[str], str] = str,
     ) -> None:
         names = sorted(set(kiosks) | set(links))
         rows = [
-            health_cells(name, kiosks.get(name, KioskHealth()), links.get(name), now, language)
+            health_cells(
+                kiosk_name(name), kiosks.get(name, KioskHealth()), links.get(name), now, language
+            )
             for name in names
         ]
         if (rows, language) == self._shown:

@@ -7,6 +7,7 @@ emits what staff tapped; `AttendantDesk` decides what happens next.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Final
 
 from PySide6.QtCore import Qt, Signal
@@ -26,12 +27,11 @@ from PySide6.QtWidgets import (
 from content.model import Language
 from kiosk.attendant.model import FEED_KINDS, Alert, AttendantState, FeedEntry, visible_feed
 from kiosk.attendant.words import (
-    ProductName,
-    StaffName,
+    PLAIN,
+    Names,
     alert_line,
     feed_line,
     health_line,
-    no_product,
     say,
 )
 from kiosk.screens.common import label
@@ -76,11 +76,11 @@ class AlertRow(QFrame):
 
     acknowledge = Signal(str)  # alert id
 
-    def __init__(self, alert: Alert, language: Language) -> None:
+    def __init__(self, alert: Alert, language: Language, kiosk: Callable[[str], str] = str) -> None:
         super().__init__()
         self.alert_id = alert.id
         self.setProperty("role", "alert")
-        self.text = label(alert_line(alert, language), role="alert-text", wrap=True)
+        self.text = label(alert_line(alert, language, kiosk), role="alert-text", wrap=True)
         self.text.setTextFormat(Qt.TextFormat.PlainText)  # kiosk-sent text is never markup
         self.button = QPushButton(say(language, "attendant.acknowledge"))
         self.button.setProperty("role", "acknowledge")
@@ -125,8 +125,7 @@ class AttendantScreen(QWidget):
             choice.setProperty("role", "filter")
             choice.currentIndexChanged.connect(self._refilter)
         self._state: AttendantState | None = None
-        self._product: ProductName = no_product
-        self._staff: StaffName = str
+        self._names: Names = PLAIN
         self._names_version = 0
 
         heading = QHBoxLayout()
@@ -175,8 +174,7 @@ class AttendantScreen(QWidget):
         language: Language,
         now: float,
         *,
-        product: ProductName = no_product,
-        staff: StaffName = str,
+        names: Names = PLAIN,
         names_version: int = 0,
     ) -> None:
         """Redrawn after every message: only what changed is touched, so a busy store
@@ -184,7 +182,7 @@ class AttendantScreen(QWidget):
         kiosks' last contact. `product` and `staff` name SKUs and staff ids; a new
         `names_version` (a catalog arrived) redraws the feed with the names."""
         self._now = now
-        self._product, self._staff, self._names_version = product, staff, names_version
+        self._names, self._names_version = names, names_version
         self._state = state
         if language != self.language or not self._titled:
             self.language = language
@@ -202,7 +200,9 @@ class AttendantScreen(QWidget):
         view = (kiosk, kinds, names_version)
         self._show_feed(visible_feed(state, kiosk, kinds)[:FEED_ROWS_SHOWN], view)
         self._show_alerts(state.open_alerts())
-        lines = [health_line(k, h, now, language) for k, h in sorted(state.kiosks.items())]
+        lines = [
+            health_line(names.kiosk(k), h, now, language) for k, h in sorted(state.kiosks.items())
+        ]
         if lines != self._shown_health:  # a store's worth of short lines: redrawn whole
             self._shown_health = lines
             self.health.clear()
@@ -214,8 +214,7 @@ class AttendantScreen(QWidget):
                 self._state,
                 self.language,
                 self._now,
-                product=self._product,
-                staff=self._staff,
+                names=self._names,
                 names_version=self._names_version,
             )
 
@@ -233,7 +232,9 @@ class AttendantScreen(QWidget):
         offered = [self.kiosk_choice.itemData(n) for n in range(1, self.kiosk_choice.count())]
         if offered == kiosks and self.kiosk_choice.itemText(0) == all_kiosks:
             return  # the usual case: nothing new to offer
-        self._refill(self.kiosk_choice, [(all_kiosks, None), *((k, k) for k in kiosks)])
+        self._refill(
+            self.kiosk_choice, [(all_kiosks, None), *((self._names.kiosk(k), k) for k in kiosks)]
+        )
 
     @staticmethod
     def _refill(choice: QComboBox, items: list[tuple[str, str | None]]) -> None:
@@ -263,7 +264,7 @@ class AttendantScreen(QWidget):
 
     def _item(self, entry: FeedEntry) -> QListWidgetItem:
         """A feed row; what raised an alert in the accent, a member's arrival in green."""
-        item = QListWidgetItem(feed_line(entry, self.language, self._product, self._staff))
+        item = QListWidgetItem(feed_line(entry, self.language, self._names))
         colour = _KIND_COLOURS.get(entry.kind)
         if entry.alert_id is not None:
             colour = ACCENT
@@ -290,7 +291,7 @@ class AttendantScreen(QWidget):
         # A new alert is always the newest: new rows go on top, in the model's order.
         new_rows = []
         for index, alert in enumerate(a for a in alerts if a.id not in shown_ids):
-            row = AlertRow(alert, self.language)
+            row = AlertRow(alert, self.language, self._names.kiosk)
             row.acknowledge.connect(self.acknowledge_requested)
             self._alerts_box.insertWidget(index, row)
             new_rows.append(row)

@@ -57,6 +57,7 @@ WORDS: Final[dict[str, dict[Language, str]]] = {
     # -- the feed
     "attendant.kind.planogram": {_ZH: "陈列调整", _EN: "Planogram changed"},
     "feed.on_slot": {_ZH: "{slot} 号位 {name}", _EN: "slot {slot}: {name}"},
+    "kiosk.number": {_ZH: "{number} 号终端", _EN: "Kiosk {number}"},
     "feed.list": {_ZH: "、", _EN: ", "},
     "feed.versus": {_ZH: " 对比 ", _EN: " vs "},
     "feed.dwell": {_ZH: "看了 {seconds} 秒", _EN: "held {seconds} s"},
@@ -265,15 +266,32 @@ def no_product(_kiosk: str, _sku: str) -> str | None:
     return None
 
 
-def feed_line(
-    entry: FeedEntry,
-    language: Language,
-    product: ProductName = no_product,
-    staff: StaffName = str,
-) -> str:
+@dataclass(frozen=True, slots=True)
+class Names:
+    """How the screens name things kiosks send as ids: products, staff, kiosks."""
+
+    product: ProductName = no_product
+    staff: StaffName = str
+    kiosk: Callable[[str], str] = str
+
+
+PLAIN: Final = Names()
+
+
+def kiosk_label(kiosk: str, store: str, language: Language) -> str:
+    """ "sh-nanjing-road-k3" in store "sh-nanjing-road" is 3 号终端; other ids as they are."""
+    short = kiosk.removeprefix(f"{store}-") if store else kiosk
+    number = short.removeprefix("k")
+    if short.startswith("k") and number.isdigit():
+        return say(language, "kiosk.number", number=int(number))
+    return short
+
+
+def feed_line(entry: FeedEntry, language: Language, names: Names = PLAIN) -> str:
     """One line of the feed: local time, kiosk, what happened, its details, with product
     names instead of SKUs where the kiosk's catalog is known."""
-    parts = [entry.at.astimezone().strftime("%H:%M:%S"), entry.kiosk]
+    product, staff = names.product, names.staff
+    parts = [entry.at.astimezone().strftime("%H:%M:%S"), names.kiosk(entry.kiosk)]
 
     def name(sku: str) -> str:
         return product(entry.kiosk, sku) or sku
@@ -343,8 +361,8 @@ def _detail(key: str, value: str, context: _Context) -> str:
     return value if shown is None else shown(value, context)
 
 
-def alert_line(alert: Alert, language: Language) -> str:
-    parts = [alert.kiosk, tr(language, f"attendant.alert.{alert.kind}")]
+def alert_line(alert: Alert, language: Language, kiosk: Callable[[str], str] = str) -> str:
+    parts = [kiosk(alert.kiosk), tr(language, f"attendant.alert.{alert.kind}")]
     if alert.detail:
         parts.append(_known(f"reason.{alert.detail}", alert.detail, language))
     return " · ".join(parts)

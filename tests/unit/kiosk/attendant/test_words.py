@@ -42,3 +42,12 @@ def test_every_word_of_the_app_has_both_languages() -> None:
     for key, texts in WORDS.items():
         assert set(texts) == {Language.ZH_CN, Language.EN}, key
         assert all(text.strip() for text in texts.values()), key
+
+
+def test_a_kiosk_of_the_store_is_named_by_its_number() -> None:
+    from kiosk.attendant.words import kiosk_label  # noqa: PLC0415
+
+    assert kiosk_label(K3, "sh-nanjing-road", Language.ZH_CN) == "3 号终端"
+    assert kiosk_label(K3, "sh-nanjing-road", Language.EN) == "Kiosk 3"
+    assert kiosk_label("entrance", "sh-nanjing-road", Language.EN) == "entrance"
+    assert kiosk_label("bj-wangfujing-k2", "sh-nanjing-road", Language.EN) == "bj-wangfujing-k2"
