@@ -164,6 +164,7 @@ class AttendantWindow(QWidget):
         self._member: StaffMember | None = None
         self._allowed: set[Page] = set()
         self._open_alerts = 0
+        self._banner_shown: tuple[int, str, Language] | None = None
         self.set_language(Language.ZH_CN)
         self.lock()
 
@@ -222,6 +223,9 @@ class AttendantWindow(QWidget):
 
     def show_alert_banner(self, count: int, first: str) -> None:
         """Open alerts stand out on every page: the banner and the alerts tab in the accent."""
+        if (count, first, self.language) == self._banner_shown:
+            return  # the usual case, message after message: nothing to restyle
+        self._banner_shown = (count, first, self.language)
         self._open_alerts = count
         self.banner.setVisible(count > 0)
         if count:
