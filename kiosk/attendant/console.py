@@ -62,6 +62,9 @@ log = logging.getLogger("kiosk.attendant.console")
 TICK_MS: Final = 1000  # the lockout countdown and the idle check
 RESUME_SAVE_S: Final = 10.0  # a crash replays at most this much of the feed
 ACTIONS_SHOWN: Final = 200
+# A message older than this on arrival is history being caught up on, not news (kiosk
+# clocks keep NTP time; a few seconds of drift or delivery are far below it).
+STALE_S: Final = 120.0
 _ALERT_SEQ: Final = re.compile(r":(\d+)$")
 _TOUCHES: Final = frozenset(
     {QEvent.Type.MouseButtonPress, QEvent.Type.TouchBegin, QEvent.Type.KeyPress}
@@ -124,6 +127,7 @@ class AttendantConsole(QObject):
         self._resume: dict[str, int] = {}
         self._resume_saved_at = clock()
         self._stopped = False
+        self._stale = False  # the message being handled happened long ago
         self._workers = ThreadPoolExecutor(max_workers=4, thread_name_prefix="attendant-command")
         self._finished.connect(lambda done, result: done(result))
         self.message_received.connect(self._on_message)
@@ -151,7 +155,7 @@ class AttendantConsole(QObject):
         window.planogram.kiosk_chosen.connect(self.fetch_catalog)
         window.planogram.change_requested.connect(self.change_slot)
         desk.changed.connect(self._redraw)
-        desk.sound.connect(lambda _alert: self._player.play())
+        desk.sound.connect(self._sound)
         desk.ack_to_send.connect(self._send_ack)
         desk.action_to_record.connect(self._record_effect)
         desk.refused.connect(self._refused)
@@ -214,6 +218,9 @@ class AttendantConsole(QObject):
     def _on_message(self, message: ChannelMessage) -> None:
         if self._stopped:
             return
+        # Catching up on a kiosk's window (a first start, a night away): old alerts are
+        # listed, but the chime is for what happens now.
+        self._stale = (self._wall() - message.moment).total_seconds() > STALE_S
         if message.kind == "coupon_redeemed":
             data = message.data.model_dump()
             self.redeemed_codes.note(
@@ -221,8 +228,13 @@ class AttendantConsole(QObject):
             )
         self._resume[message.kiosk] = max(self._resume.get(message.kiosk, 0), message.seq)
         self.desk.receive(plain(message))
+        self._stale = False
         if message.kind in {"content", "planogram"} and self.names.catalog(message.kiosk):
             self.fetch_catalog(message.kiosk)  # a new release or a slot changed: new names
+
+    def _sound(self, _alert_id: str) -> None:
+        if not self._stale:
+            self._player.play()
 
     def _on_status(self, status: KioskStatus) -> None:
         if self._stopped:

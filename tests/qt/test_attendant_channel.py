@@ -5,7 +5,7 @@ one is refused at the other, with no HQ anywhere; a planogram edit reaches the k
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import argon2
@@ -143,6 +143,25 @@ def test_an_alarm_acknowledged_on_one_attendant_closes_on_the_other(
     assert logged.after_s is not None
     assert round(logged.after_s, 3) == record["after_s"]  # the time it took, both places
     assert outbox_records(tmp_path / "a2", "alert_ack") == []  # the second did not ack it
+
+
+def test_alerts_caught_up_from_long_ago_are_listed_without_the_chime(
+    qtbot: QtBot, two: tuple[Attendant, Attendant], kiosk: Kiosk
+) -> None:
+    first, _ = two
+    old = kiosk.window.append(
+        "alarm",
+        {"slot": 3, "reason": "CABLE", "sku": None},
+        at=datetime.now(UTC) - timedelta(hours=3),
+        alert=True,
+    )
+    new = kiosk.window.append(
+        "alarm", {"slot": 4, "reason": "PUCK", "sku": None}, at=datetime.now(UTC), alert=True
+    )
+    desk = first.console.desk
+    qtbot.waitUntil(lambda: desk.state.alert(f"{K1}:{new.seq}") is not None, timeout=WAIT_MS)
+    assert desk.state.alert(f"{K1}:{old.seq}") is not None  # listed, to be seen to
+    assert first.console._player.played == 1  # type: ignore[attr-defined]  # the new one only
 
 
 def scan(qtbot: QtBot, attendant: Attendant, text: str) -> None:
