@@ -151,10 +151,11 @@ def shoot(app: QApplication, bundle: Bundle, data_dir: Path, out: Path) -> None:
     shot("till-used")
 
     window.show_page(Page.PLANOGRAM)
-    QTest.qWait(300)
+    QTest.qWait(1500)  # the fetch from the (absent) kiosk fails first
     catalog = console.names.catalog(KIOSKS[0])
     assert catalog is not None
     console._show_catalog(catalog)  # what the fetch would show (no kiosk process here)
+    window.planogram.show_message("")
     window.planogram.choose(5, bundle.catalog.products[9].sku)
     shot("planogram")
     window.show_page(Page.STAFF)

@@ -549,7 +549,7 @@ class AttendantConsole(QObject):
             self._staff_changed()
         if page == Page.PLANOGRAM:
             kiosks = sorted(set(self.links.states()) | set(self.desk.state.kiosks))
-            self.window.planogram.set_kiosks(kiosks)
+            self.window.planogram.set_kiosks([(self.kiosk_name(k), k) for k in kiosks])
             if not kiosks:
                 self.window.planogram.show_message(say(self.language, "planogram.no_kiosk"))
         self._redraw(self.desk.state, self._clock())

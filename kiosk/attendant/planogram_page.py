@@ -119,22 +119,28 @@ class PlanogramPage(QWidget):
         self.language = language
         self._retranslate()
 
-    def set_kiosks(self, kiosks: Sequence[str]) -> None:
-        chosen = self.kiosk_choice.currentText()
-        if [self.kiosk_choice.itemText(n) for n in range(self.kiosk_choice.count())] == list(
-            kiosks
-        ):
+    def set_kiosks(self, kiosks: Sequence[tuple[str, str]]) -> None:
+        """The kiosks to choose from, as (label, kiosk id)."""
+        chosen = self.current_kiosk()
+        offered = [
+            (self.kiosk_choice.itemText(n), self.kiosk_choice.itemData(n))
+            for n in range(self.kiosk_choice.count())
+        ]
+        if offered == list(kiosks):
             return
         self.kiosk_choice.blockSignals(True)
         self.kiosk_choice.clear()
-        self.kiosk_choice.addItems(list(kiosks))
-        self.kiosk_choice.setCurrentIndex(max(0, self.kiosk_choice.findText(chosen)))
+        for text, kiosk in kiosks:
+            self.kiosk_choice.addItem(text, kiosk)
+        self.kiosk_choice.setCurrentIndex(max(0, self.kiosk_choice.findData(chosen)))
         self.kiosk_choice.blockSignals(False)
-        if self.kiosk_choice.currentText() and self.kiosk_choice.currentText() != self._kiosk:
+        current = self.current_kiosk()
+        if current is not None and current != self._kiosk:
             self._kiosk_changed()
 
     def current_kiosk(self) -> str | None:
-        return self.kiosk_choice.currentText() or None
+        kiosk = self.kiosk_choice.currentData()
+        return kiosk if isinstance(kiosk, str) else None
 
     def show_message(self, text: str) -> None:
         self.message.setText(text)
