@@ -383,7 +383,7 @@ class AttendantConsole(QObject):
         except Exception:  # the outbox file, say: the member of staff must hear of it
             log.exception("redemption failed")
             result = TillResult(TillOutcome.MALFORMED)
-        self.window.till.show_result(result, self.name_of)
+        self.window.till.show_result(result, self.name_of, self.kiosk_name)
         detail = result.outcome.value + (" offline" if result.offline else "")
         subject = None if result.code is None else result.code.text
         self.record(staff_id, Action.REDEEM, subject=subject, detail=detail)

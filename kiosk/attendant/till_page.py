@@ -127,7 +127,12 @@ class TillPage(QWidget):
     def show_checking(self) -> None:
         self._panel("result-idle", say(self.language, "till.checking"), "")
 
-    def show_result(self, result: TillResult, name_of: Callable[[str], str]) -> None:
+    def show_result(
+        self,
+        result: TillResult,
+        name_of: Callable[[str], str],
+        kiosk_name: Callable[[str], str] = str,
+    ) -> None:
         self.last = result
         language = self.language
         code = result.code
@@ -144,7 +149,11 @@ class TillPage(QWidget):
                 body += "\n" + say(language, "till.offline")
         elif result.outcome is TillOutcome.ALREADY:
             title = say(language, "till.already")
-            where = say(language, "till.here") if result.where == HERE else (result.where or "?")
+            where = (
+                say(language, "till.here")
+                if result.where == HERE
+                else kiosk_name(result.where or "?")
+            )
             when = "?" if result.at is None else result.at.astimezone().strftime("%m-%d %H:%M")
             body = say(
                 language,

@@ -197,6 +197,7 @@ def test_a_coupon_redeemed_at_one_attendant_is_refused_at_the_other_without_hq(
     assert refused.where == K1
     assert refused.by == first.store.staff()[0].id
     assert second.window.till.result_title.text() == "此券已使用"
+    assert "在 1 号终端 核销" in second.window.till.result_body.text()
     assert len(outbox_records(tmp_path / "a1", "coupon_redeemed")) == 1
     assert outbox_records(tmp_path / "a2", "coupon_redeemed") == []
 
