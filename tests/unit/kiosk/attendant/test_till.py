@@ -19,12 +19,14 @@ from kiosk.attendant.till import (
     ClaimRefused,
     RedeemedCodes,
     SeenRedemption,
+    Till,
     TillOutcome,
     TillResult,
     Unreachable,
+    nobody_reachable,
     redeem_at_till,
 )
-from rewards.codes import issue_code, kiosk_key, store_key
+from rewards.codes import CouponCode, issue_code, kiosk_key, store_key
 
 STORE = "sh-nanjing-road"
 KEY = store_key(b"chain coupon secret, HQ only....", STORE)
@@ -33,14 +35,18 @@ TZ = ZoneInfo("Asia/Shanghai")
 EARLIER = datetime(2026, 12, 6, 1, 0, tzinfo=UTC)
 
 
-def code(serial: int = 1, kiosk_no: int = 17) -> str:
+def coupon(serial: int = 1, kiosk_no: int = 17) -> CouponCode:
     return issue_code(
         kiosk_key(KEY, kiosk_no),
         campaign_no=3,
         kiosk_no=kiosk_no,
         serial=serial,
         expires_on=date(2026, 12, 31),
-    ).text
+    )
+
+
+def code(serial: int = 1, kiosk_no: int = 17) -> str:
+    return coupon(serial, kiosk_no).text
 
 
 class Kiosks:
@@ -91,9 +97,10 @@ def test_a_good_code_is_claimed_at_every_kiosk_in_id_order_then_reported_once(
     outbox: Outbox,
 ) -> None:
     kiosks = Kiosks(k3="ok", k1="ok", k2="ok")
-    result = till(outbox, kiosks, code())
-    assert result.outcome is TillOutcome.REDEEMED
-    assert not result.offline
+    result = till(outbox, kiosks, code().lower())
+    assert result == TillResult(
+        TillOutcome.REDEEMED, coupon(), NOW, None, None, False, ("k1", "k2", "k3")
+    )
     assert [kiosk for kiosk, _, _ in kiosks.asked] == ["k1", "k2", "k3"]
     assert {(h, by) for _, h, by in kiosks.asked} == {(coupon_hash(code()), "st-1")}
     assert reports(outbox) == ["coupon_redeemed"]
@@ -104,8 +111,9 @@ def test_the_first_kiosk_that_had_it_stops_the_round_and_nothing_is_reported(
 ) -> None:
     kiosks = Kiosks(k1="ok", k2="taken", k3="ok")
     result = till(outbox, kiosks, code())
-    assert result.outcome is TillOutcome.ALREADY
-    assert (result.where, result.by, result.at) == ("k2", "st-other", EARLIER)
+    assert result == TillResult(
+        TillOutcome.ALREADY, coupon(), EARLIER, "st-other", "k2", False, ("k1",)
+    )
     assert [kiosk for kiosk, _, _ in kiosks.asked] == ["k1", "k2"]
     assert reports(outbox) == []
 
@@ -114,13 +122,10 @@ def test_with_no_kiosk_reachable_the_code_is_redeemed_here_and_said_to_be(
     outbox: Outbox,
 ) -> None:
     result = till(outbox, Kiosks(k1="away", k2="away"), code())
-    assert result.outcome is TillOutcome.REDEEMED
-    assert result.offline
+    assert result == TillResult(TillOutcome.REDEEMED, coupon(), NOW, offline=True)
     assert reports(outbox) == ["coupon_redeemed"]
-    again = till(outbox, Kiosks(k1="away"), code())
-    assert again.outcome is TillOutcome.ALREADY
-    assert again.where == HERE
-    assert again.by == "st-1"
+    again = till(outbox, Kiosks(k1="ok"), code())
+    assert again == TillResult(TillOutcome.ALREADY, coupon(), NOW, "st-1", HERE, False, ("k1",))
     assert reports(outbox) == ["coupon_redeemed"]
 
 
@@ -131,8 +136,7 @@ def test_a_code_the_feed_showed_redeemed_is_refused_without_asking_any_kiosk(
     seen.note(coupon_hash(code()), SeenRedemption("k2", EARLIER, "st-other"))
     kiosks = Kiosks(k1="ok")
     result = till(outbox, kiosks, code(), seen)
-    assert result.outcome is TillOutcome.ALREADY
-    assert result.where == "k2"
+    assert result == TillResult(TillOutcome.ALREADY, coupon(), EARLIER, "st-other", "k2")
     assert kiosks.asked == []
 
 
@@ -167,9 +171,34 @@ def test_without_the_stores_coupon_key_nothing_can_be_checked(outbox: Outbox) ->
     assert result.outcome is TillOutcome.NO_KEY
 
 
-def test_remembered_codes_forget_the_oldest_beyond_their_limit() -> None:
+def test_remembered_codes_keep_the_first_sighting_and_forget_beyond_their_limit() -> None:
     seen = RedeemedCodes(limit=2)
-    for n in range(3):
-        seen.note(f"h{n}", SeenRedemption("k1", EARLIER, "st-1"))
+    first, later = SeenRedemption("k1", EARLIER, "st-1"), SeenRedemption("k2", NOW, "st-2")
+    seen.note("h0", first)
+    seen.note("h0", later)
+    seen.note("h1", later)
+    assert seen.get("h0") == first
+    assert seen.get("h1") == later
+    seen.note("h2", later)
     assert seen.get("h0") is None
-    assert seen.get("h2") is not None
+    assert seen.get("h2") == later
+
+
+def test_the_till_worker_redeems_on_its_thread_and_closes_its_outbox(tmp_path: Path) -> None:
+    kiosks = Kiosks(k1="ok")
+    worker = Till(Outbox(tmp_path / "outbox.sqlite3"), KEY, TZ, RedeemedCodes(), kiosks.claim)
+    try:
+        done = worker.submit(code(), kiosks=["k1"], by="st-9", now=NOW)
+        assert done.result(timeout=30) == TillResult(
+            TillOutcome.REDEEMED, coupon(), NOW, None, None, False, ("k1",)
+        )
+        assert kiosks.asked == [("k1", coupon_hash(code()), "st-9")]
+    finally:
+        worker.close()
+    with Outbox(tmp_path / "outbox.sqlite3") as outbox:
+        (record,) = outbox.pending()
+    assert record.payload["by"] == "st-9"
+
+
+def test_nobody_reachable_claims_nothing() -> None:
+    assert nobody_reachable("k1", "0" * 32, "st-1") == Unreachable("k1")
