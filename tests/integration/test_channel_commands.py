@@ -17,7 +17,7 @@ from helpers.bundles import edit_json, sample_bundle
 from helpers.channel import KEY, OTHER_KEY, OTHER_STORE, STORE, Feed, Kiosk
 from helpers.pickup import wait_until
 
-from backend_client.channel.client import ChannelClient
+from backend_client.channel.client import ChannelClient, KioskState
 from backend_client.channel.commands import (
     COMMAND_PATH,
     Ack,
@@ -90,6 +90,11 @@ def test_an_ack_at_one_kiosk_reaches_every_follower(kiosks: tuple[Kiosk, Kiosk])
             (ack,) = feed.of_kind("ack")
             assert (ack.kiosk, ack.seq) == (first.kiosk, reply.seq)
             assert ack.data.model_dump() == {"alert": alert, "by": "s-07", "after_s": 12.5}
+        # What an attendant app shows of its kiosks, and where it sends their commands.
+        for client in clients:
+            live = {kiosk.kiosk: KioskState.LIVE for kiosk in kiosks}
+            wait_until(lambda: client.states() == live, _WAIT, "both live")  # noqa: B023
+            assert client.endpoint(second.kiosk) == second.endpoint
     finally:
         for client in clients:
             client.stop()

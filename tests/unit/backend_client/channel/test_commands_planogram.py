@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from helpers.bundles import edit_json, sample_bundle
+from helpers.bundles import edit_json, only_problem, sample_bundle
 from helpers.channel import KEY, OTHER_KEY, STORE
 from pydantic import ValidationError
 
@@ -163,6 +163,13 @@ def test_a_new_release_keeps_edits_unless_it_replaces_them(tmp_path: Path) -> No
     assert effective_slots(replacing, [earlier, on_this]) == {**plain, 3: sku}
 
 
+def test_a_planogram_says_keep_or_replace_and_nothing_else(tmp_path: Path) -> None:
+    root = sample_bundle(tmp_path / "r5", release="r5")
+    assert load_bundle(root).planogram.store_edits == "keep"
+    edit_json(root, "planogram.json", lambda doc: doc.update(store_edits="merge"))
+    assert only_problem(root).field == "store_edits"
+
+
 def test_edits_for_a_slot_or_product_the_bundle_no_longer_has_are_dropped(
     tmp_path: Path,
 ) -> None:
@@ -180,7 +187,9 @@ def test_edits_for_a_slot_or_product_the_bundle_no_longer_has_are_dropped(
 
 def test_a_client_names_its_kiosks_endpoints_and_states() -> None:
     endpoint = KioskEndpoint(KIOSK, "http://127.0.0.1:9")
-    client = ChannelClient([endpoint], StoreKeys(STORE, KEY), print, print)
+    client = ChannelClient(
+        [endpoint], StoreKeys(STORE, KEY), print, print, resume={"gone-k9": 5, KIOSK: 3}
+    )
     assert client.endpoint(KIOSK) == endpoint
     assert client.endpoint("nobody") is None
     assert client.states() == {KIOSK: KioskState.CONNECTING}
