@@ -24,13 +24,14 @@ QLabel[role="brand"] {{ color: {SURFACE.name()}; font-size: 22px; font-weight: 7
 QLabel[role="store"] {{ color: #B9BAC2; font-size: 16px; }}
 QLabel[role="who"] {{ color: {SURFACE.name()}; font-size: 17px; }}
 QPushButton[role="nav"] {{ background: transparent; color: #C9CAD1; border: none;
-    border-radius: 12px; font-size: 18px; min-height: {TOUCH - 8}px; padding: 0 14px; }}
+    border-radius: 12px; font-size: 18px; min-height: {TOUCH}px; padding: 0 14px; }}
 QPushButton[role="nav"]:checked {{ background: #2C2E35; color: {SURFACE.name()};
     font-weight: 700; }}
 QPushButton[role="nav"][alerting="true"] {{ color: {SURFACE.name()}; background: {ACCENT.name()};
     font-weight: 700; }}
 QPushButton[role="bar"] {{ background: #2C2E35; color: {SURFACE.name()}; border: none;
-    border-radius: 12px; font-size: 16px; min-height: 48px; min-width: 64px; padding: 0 14px; }}
+    border-radius: 12px; font-size: 16px; min-height: {TOUCH}px; min-width: 72px;
+    padding: 0 14px; }}
 QPushButton[role="bar"]:pressed {{ background: {INK_SOFT.name()}; }}
 QFrame[role="banner"] {{ background: {ACCENT.name()}; }}
 QLabel[role="banner-text"] {{ color: {SURFACE.name()}; font-size: 19px; font-weight: 700; }}

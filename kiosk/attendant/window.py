@@ -91,7 +91,7 @@ class AttendantWindow(QWidget):
 
         bar = QFrame()
         bar.setProperty("role", "topbar")
-        bar.setFixedHeight(72)
+        bar.setFixedHeight(80)
         self.brand = label(role="brand")
         self.store_label = label(role="store")
         brand = QVBoxLayout()

@@ -249,3 +249,14 @@ def test_a_lockout_outlasts_a_restart_of_the_app(
         assert again.window.locked
     finally:
         again.close()
+
+
+def test_everything_tapped_on_the_way_in_is_at_least_64_px(attendant: Attendant) -> None:
+    set_up_manager(attendant)
+    attendant.window.sign_out.click()
+    signin = attendant.window.signin
+    tapped = [*signin.pad.keys.values(), signin.enter, *signin.tiles.buttons()]
+    assert all(min(w.height(), w.width()) >= 64 for w in tapped)
+    signin.type_pin("2468")
+    bar = [*attendant.window.nav_buttons.values(), attendant.window.sign_out]
+    assert all(min(w.height(), w.width()) >= 64 for w in bar if w.isVisible())
