@@ -3,7 +3,11 @@
 Runs the real kiosk wiring on the offscreen platform with the sample bundle,
 plays lifts through the device bridge, and grabs the window after each step.
 
-    .venv/bin/python scripts/screenshots.py [OUT_DIR]   (default docs/screenshots)
+    .venv/bin/python scripts/screenshots.py [OUT_DIR] [--attendant-only]
+                                                (default docs/screenshots)
+
+The attendant app's screens (docs/screenshots/attendant-*.png) come from
+scripts/attendant_shots.py, after the kiosk's.
 """
 
 from __future__ import annotations
@@ -22,10 +26,12 @@ os.environ.setdefault("QT_VIRTUALKEYBOARD_DESKTOP_DISABLE", "1")
 
 from datetime import date
 
+import attendant_shots  # scripts/ is on sys.path when this script runs
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication
 
 from content.model import Language
+from content.store import ContentStore
 from devices.events import Dropped, Lifted
 from kiosk import theme
 from kiosk.app import Kiosk, KioskOptions, build
@@ -53,7 +59,9 @@ Shot = Callable[[str], None]
 
 
 def main() -> None:
-    out = Path(sys.argv[1]) if len(sys.argv) > 1 else ROOT / "docs" / "screenshots"
+    args = [arg for arg in sys.argv[1:] if not arg.startswith("--")]
+    attendant_only = "--attendant-only" in sys.argv[1:]
+    out = Path(args[0]) if args else ROOT / "docs" / "screenshots"
     out.mkdir(parents=True, exist_ok=True)
     app = QApplication([])
     app.setFont(theme.ui_font())
@@ -65,6 +73,10 @@ def main() -> None:
             check=True,
             stdout=subprocess.DEVNULL,
         )
+        if attendant_only:
+            installed = ContentStore(Path(tmp) / "content").install(bundle)
+            attendant_shots.shoot(app, installed, Path(tmp) / "attendant", out)
+            return
         kiosk = build(KioskOptions(content=bundle, data_dir=Path(tmp) / "data"), app)
         kiosk.window.resize(*theme.SCREEN_SIZE)
         kiosk.window.show()
@@ -80,6 +92,8 @@ def main() -> None:
         signing_up(app, kiosk, shot)
         surveying(kiosk, shot)
         kiosk.close()
+        installed = ContentStore(Path(tmp) / "content").install(bundle)
+        attendant_shots.shoot(app, installed, Path(tmp) / "attendant", out)
 
 
 def browsing(app: QApplication, kiosk: Kiosk, shot: Shot) -> None:

@@ -1,7 +1,7 @@
 """QObject around the attendant model: feeds it messages, taps and time; hands effects on.
 
-Not wired to the channel yet: whoever receives messages calls `receive`, and whoever
-sends acks and writes the action log connects to `ack_to_send` and `action_to_record`.
+The console (console.py) calls `receive` with the channel's messages, and carries out
+what comes out of `ack_to_send`, `action_to_record` and `sound`.
 """
 
 from __future__ import annotations
@@ -15,8 +15,10 @@ from PySide6.QtCore import QObject, QTimer, Signal
 
 from kiosk.attendant.model import (
     Acknowledge,
+    AlertThresholds,
     AttendantInput,
     AttendantState,
+    ChangeThresholds,
     ChannelMessageLike,
     Received,
     RecordAction,
@@ -27,6 +29,7 @@ from kiosk.attendant.model import (
     advance,
     step,
 )
+from kiosk.attendant.staff import Role
 
 log = logging.getLogger("kiosk.attendant")
 
@@ -63,6 +66,9 @@ class AttendantDesk(QObject):
             log.warning("acknowledge tapped with nobody signed in: ignored")
             return
         self._apply(Acknowledge(alert_id, self.staff_id))
+
+    def change_thresholds(self, thresholds: AlertThresholds, staff_id: str, role: Role) -> None:
+        self._apply(ChangeThresholds(thresholds, staff_id, role))
 
     def sweep(self) -> None:
         """Also redraws when nothing changed: kiosks' last contact ages on screen."""

@@ -349,6 +349,7 @@ _FEED_FIELDS: Final[Mapping[str, tuple[str, ...]]] = {
     "alarm": ("slot", "reason", "sku"),
     "device": ("device", "status", "detail"),
     "ack": ("alert", "by"),
+    "planogram": ("slot", "before", "after", "by"),
 }
 _HEALTH_KINDS: Final = frozenset({"heartbeat", "sync", "content"})
 FEED_KINDS: Final = tuple(_FEED_FIELDS)  # what the feed can be filtered by, in the contract's order
@@ -451,6 +452,7 @@ def _accepted(
     missed = max(0, message.seq - health.last_seq - 1) if health.last_seq else 0
     health = replace(health, last_seq=message.seq, last_contact=now, missed=health.missed + missed)
     # Read everything first: a malformed message changes nothing but the fault count.
+    before = health
     health = _health_report(health, message, now)
     alert = _alert_of(state, message, now)
     if kind == "ack":
@@ -465,7 +467,7 @@ def _accepted(
     if alert is not None:  # its id is new: a message's seq is never seen twice
         state = _raise(state, alert)
         effects = (SoundAlert(alert.id),)
-    if kind in _FEED_FIELDS:
+    if kind in _FEED_FIELDS and not _same_device_status(before, health, data):
         entry = FeedEntry(
             message.kiosk,
             message.seq,
@@ -479,6 +481,18 @@ def _accepted(
         )
         state = _with_entry(state, entry)
     return Transition(state, effects)
+
+
+def _same_device_status(
+    before: KioskHealth, after: KioskHealth, data: Mapping[str, object]
+) -> bool:
+    """A device report that only repeats its status (a reader's reconnect attempt after
+    attempt) updates health but adds no feed line: the feed is for what changed."""
+    device = data.get("device")
+    if not isinstance(device, str):
+        return False
+    old, new = before.devices.get(device), after.devices.get(device)
+    return old is not None and new is not None and old.status == new.status
 
 
 def _health_report(health: KioskHealth, message: ChannelMessageLike, now: float) -> KioskHealth:

@@ -7,14 +7,17 @@ emits what staff tapped; `AttendantDesk` decides what happens next.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Final
 
 from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (
     QComboBox,
     QFrame,
     QHBoxLayout,
     QListWidget,
+    QListWidgetItem,
     QPushButton,
     QScrollArea,
     QVBoxLayout,
@@ -23,12 +26,25 @@ from PySide6.QtWidgets import (
 
 from content.model import Language
 from kiosk.attendant.model import FEED_KINDS, Alert, AttendantState, FeedEntry, visible_feed
-from kiosk.attendant.words import alert_line, feed_line, health_line
-from kiosk.i18n import tr
+from kiosk.attendant.words import (
+    PLAIN,
+    Names,
+    alert_line,
+    feed_line,
+    health_line,
+    say,
+)
 from kiosk.screens.common import label
-from kiosk.theme import ACCENT, ACCENT_SOFT, BACKGROUND, INK, INK_SOFT, LINE, SURFACE, TOUCH_MIN
+from kiosk.theme import ACCENT, ACCENT_SOFT, BACKGROUND, GOOD, INK, INK_SOFT, LINE, SURFACE
 
 SCREEN_SIZE: Final = (1280, 800)
+_KIND_COLOURS: Final[dict[str, QColor]] = {
+    "member_arrived": GOOD,
+    "signup": GOOD,
+    "ack": INK_SOFT,
+    "heartbeat": INK_SOFT,
+    "planogram": INK_SOFT,
+}
 # The feed list shows what fits a long scroll; the model keeps its own bound.
 FEED_ROWS_SHOWN: Final = 300
 
@@ -44,8 +60,8 @@ QFrame[role="alert"] {{ background: {ACCENT_SOFT.name()}; border: 2px solid {ACC
     border-radius: 16px; }}
 QLabel[role="alert-text"] {{ color: {ACCENT.name()}; font-size: 20px; font-weight: 700; }}
 QPushButton[role="acknowledge"] {{ background: {ACCENT.name()}; color: {SURFACE.name()};
-    border: none; border-radius: {TOUCH_MIN // 2}px; font-size: 20px; font-weight: 700;
-    min-height: {TOUCH_MIN}px; min-width: 140px; padding: 0 24px; }}
+    border: none; border-radius: 32px; font-size: 20px; font-weight: 700;
+    min-height: 64px; min-width: 96px; padding: 0 20px; }}
 QPushButton[role="acknowledge"]:pressed {{ background: #B83A0B; }}
 QComboBox[role="filter"] {{ background: {SURFACE.name()}; border: 2px solid {LINE.name()};
     border-radius: 12px; font-size: 18px; min-height: 48px; min-width: 160px;
@@ -60,13 +76,13 @@ class AlertRow(QFrame):
 
     acknowledge = Signal(str)  # alert id
 
-    def __init__(self, alert: Alert, language: Language) -> None:
+    def __init__(self, alert: Alert, language: Language, kiosk: Callable[[str], str] = str) -> None:
         super().__init__()
         self.alert_id = alert.id
         self.setProperty("role", "alert")
-        self.text = label(alert_line(alert, language), role="alert-text", wrap=True)
+        self.text = label(alert_line(alert, language, kiosk), role="alert-text", wrap=True)
         self.text.setTextFormat(Qt.TextFormat.PlainText)  # kiosk-sent text is never markup
-        self.button = QPushButton(tr(language, "attendant.acknowledge"))
+        self.button = QPushButton(say(language, "attendant.acknowledge"))
         self.button.setProperty("role", "acknowledge")
         self.button.clicked.connect(lambda: self.acknowledge.emit(self.alert_id))
         layout = QHBoxLayout(self)
@@ -109,6 +125,8 @@ class AttendantScreen(QWidget):
             choice.setProperty("role", "filter")
             choice.currentIndexChanged.connect(self._refilter)
         self._state: AttendantState | None = None
+        self._names: Names = PLAIN
+        self._names_version = 0
 
         heading = QHBoxLayout()
         heading.addWidget(self.feed_title)
@@ -121,6 +139,10 @@ class AttendantScreen(QWidget):
         self.health_title = label(role="section")
         self.health = QListWidget()
         self.health.setProperty("role", "feed")
+        self.health.setWordWrap(True)  # no sideways scrolling on a tablet
+        self.health.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.feed.setWordWrap(True)
+        self.feed.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         right = QVBoxLayout()
         right.addWidget(self.alerts_title)
         right.addWidget(scroll, 2)
@@ -146,28 +168,41 @@ class AttendantScreen(QWidget):
         scroll.setWidget(holder)
         return scroll
 
-    def show_state(self, state: AttendantState, language: Language, now: float) -> None:
+    def show_state(
+        self,
+        state: AttendantState,
+        language: Language,
+        now: float,
+        *,
+        names: Names = PLAIN,
+        names_version: int = 0,
+    ) -> None:
         """Redrawn after every message: only what changed is touched, so a busy store
         costs the tablet a few new rows, not a whole list. `now` (monotonic) ages the
-        kiosks' last contact."""
+        kiosks' last contact. `product` and `staff` name SKUs and staff ids; a new
+        `names_version` (a catalog arrived) redraws the feed with the names."""
         self._now = now
+        self._names, self._names_version = names, names_version
         self._state = state
         if language != self.language or not self._titled:
             self.language = language
             self._titled = True
-            self.feed_title.setText(tr(language, "attendant.feed"))
-            self.alerts_title.setText(tr(language, "attendant.alerts"))
-            self.no_alerts.setText(tr(language, "attendant.no_alerts"))
-            self.health_title.setText(tr(language, "attendant.health"))
+            self.feed_title.setText(say(language, "attendant.feed"))
+            self.alerts_title.setText(say(language, "attendant.alerts"))
+            self.no_alerts.setText(say(language, "attendant.no_alerts"))
+            self.health_title.setText(say(language, "attendant.health"))
             self._fill_kinds(language)
             self._shown_feed, self._shown_alerts = None, None
         self._fill_kiosks(state, language)
         kiosk = self.kiosk_choice.currentData()
         kind = self.kind_choice.currentData()
         kinds = None if kind is None else frozenset({kind})
-        self._show_feed(visible_feed(state, kiosk, kinds)[:FEED_ROWS_SHOWN], (kiosk, kinds))
+        view = (kiosk, kinds, names_version)
+        self._show_feed(visible_feed(state, kiosk, kinds)[:FEED_ROWS_SHOWN], view)
         self._show_alerts(state.open_alerts())
-        lines = [health_line(k, h, now, language) for k, h in sorted(state.kiosks.items())]
+        lines = [
+            health_line(names.kiosk(k), h, now, language) for k, h in sorted(state.kiosks.items())
+        ]
         if lines != self._shown_health:  # a store's worth of short lines: redrawn whole
             self._shown_health = lines
             self.health.clear()
@@ -175,23 +210,31 @@ class AttendantScreen(QWidget):
 
     def _refilter(self) -> None:
         if self._state is not None:
-            self.show_state(self._state, self.language, self._now)
+            self.show_state(
+                self._state,
+                self.language,
+                self._now,
+                names=self._names,
+                names_version=self._names_version,
+            )
 
     def _fill_kinds(self, language: Language) -> None:
-        member = tr(language, "attendant.member")
+        member = say(language, "attendant.member")
         self._refill(
             self.kind_choice,
-            [(tr(language, "attendant.all_kinds"), None)]
-            + [(tr(language, f"attendant.kind.{kind}", who=member), kind) for kind in FEED_KINDS],
+            [(say(language, "attendant.all_kinds"), None)]
+            + [(say(language, f"attendant.kind.{kind}", who=member), kind) for kind in FEED_KINDS],
         )
 
     def _fill_kiosks(self, state: AttendantState, language: Language) -> None:
         kiosks = sorted(state.kiosks)
-        all_kiosks = tr(language, "attendant.all_kiosks")
+        all_kiosks = say(language, "attendant.all_kiosks")
         offered = [self.kiosk_choice.itemData(n) for n in range(1, self.kiosk_choice.count())]
         if offered == kiosks and self.kiosk_choice.itemText(0) == all_kiosks:
             return  # the usual case: nothing new to offer
-        self._refill(self.kiosk_choice, [(all_kiosks, None), *((k, k) for k in kiosks)])
+        self._refill(
+            self.kiosk_choice, [(all_kiosks, None), *((self._names.kiosk(k), k) for k in kiosks)]
+        )
 
     @staticmethod
     def _refill(choice: QComboBox, items: list[tuple[str, str | None]]) -> None:
@@ -210,13 +253,28 @@ class AttendantScreen(QWidget):
         new = next((n for n, entry in enumerate(entries) if shown and entry is shown[0]), None)
         if shown is None or view != self._feed_view or new is None:
             self.feed.clear()
-            self.feed.addItems([feed_line(entry, self.language) for entry in entries])
+            for entry in entries:
+                self.feed.addItem(self._item(entry))
         else:
             for entry in reversed(entries[:new]):
-                self.feed.insertItem(0, feed_line(entry, self.language))
+                self.feed.insertItem(0, self._item(entry))
             while self.feed.count() > len(entries):
                 self.feed.takeItem(self.feed.count() - 1)
         self._shown_feed, self._feed_view = entries, view
+
+    def _item(self, entry: FeedEntry) -> QListWidgetItem:
+        """A feed row; what raised an alert in the accent, a member's arrival in green."""
+        item = QListWidgetItem(feed_line(entry, self.language, self._names))
+        colour = _KIND_COLOURS.get(entry.kind)
+        if entry.alert_id is not None:
+            colour = ACCENT
+        if colour is not None:
+            item.setForeground(colour)
+            if colour is not INK_SOFT:
+                font = item.font()
+                font.setBold(True)
+                item.setFont(font)
+        return item
 
     def _show_alerts(self, alerts: tuple[Alert, ...]) -> None:
         if alerts == self._shown_alerts:
@@ -233,7 +291,7 @@ class AttendantScreen(QWidget):
         # A new alert is always the newest: new rows go on top, in the model's order.
         new_rows = []
         for index, alert in enumerate(a for a in alerts if a.id not in shown_ids):
-            row = AlertRow(alert, self.language)
+            row = AlertRow(alert, self.language, self._names.kiosk)
             row.acknowledge.connect(self.acknowledge_requested)
             self._alerts_box.insertWidget(index, row)
             new_rows.append(row)

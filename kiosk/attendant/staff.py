@@ -38,6 +38,7 @@ class Action(enum.StrEnum):
     """What a staff member can do on the attendant app (the action log's words)."""
 
     SIGN_IN = "sign_in"
+    SIGN_OUT = "sign_out"  # tapped, or the idle lock (detail "idle")
     VIEW_FEED = "view_feed"
     ACKNOWLEDGE = "acknowledge"
     REDEEM = "redeem"
@@ -47,7 +48,7 @@ class Action(enum.StrEnum):
 
 
 _ATTENDANT_ACTIONS: Final = frozenset(
-    {Action.SIGN_IN, Action.VIEW_FEED, Action.ACKNOWLEDGE, Action.REDEEM}
+    {Action.SIGN_IN, Action.SIGN_OUT, Action.VIEW_FEED, Action.ACKNOWLEDGE, Action.REDEEM}
 )
 PERMISSIONS: Final[Mapping[Role, frozenset[Action]]] = {
     Role.ATTENDANT: _ATTENDANT_ACTIONS,
@@ -216,3 +217,4 @@ class ActionRecord:
     at: datetime
     subject: str | None = None
     after_s: float | None = None  # for acknowledgements: how long the alert waited
+    detail: str | None = None  # the outcome in a word or two ("forged", "slot 3: A -> B")

@@ -210,7 +210,7 @@ def test_kiosk_health_shows_a_reconnecting_reader_and_ages_with_the_sweep(
     desk: AttendantDesk, screen: AttendantScreen, clock: FakeClock
 ) -> None:
     desk.receive(message(1, "device", {"device": "rfid", "status": "reconnecting", "detail": ""}))
-    assert screen.health.item(0).text() == f"{K3} · 0 秒前联系 · rfid 重连中"
+    assert screen.health.item(0).text() == f"{K3} · 0 秒前联系 · 读卡器 重连中"
     clock.now += 20.0
     desk.sweep()
-    assert screen.health.item(0).text() == f"{K3} · 20 秒前联系 · rfid 重连中"
+    assert screen.health.item(0).text() == f"{K3} · 20 秒前联系 · 读卡器 重连中"

@@ -588,3 +588,18 @@ def test_a_faulty_kiosk_recovers_a_minute_after_its_last_bad_message() -> None:
     state = step(EMPTY, KioskMisbehaved(K3, "garbage"), 10.0).state
     assert state.kiosks[K3].faulty(69.9)
     assert not state.kiosks[K3].faulty(70.0)
+
+
+def test_a_device_repeating_its_status_adds_no_feed_line_but_a_change_does() -> None:
+    reports = [
+        ("down", 1),
+        ("reconnecting", 2),
+        ("reconnecting", 3),
+        ("reconnecting", 4),
+        ("up", 5),
+    ]
+    state = receive(
+        AttendantState(STORE), *(device(K1, seq, status) for status, seq in reports)
+    ).state
+    assert [entry.seq for entry in state.feed] == [5, 2, 1]
+    assert state.kiosks[K1].devices["pickup"].status == "up"

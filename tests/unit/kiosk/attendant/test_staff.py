@@ -116,7 +116,14 @@ def test_attendants_run_the_floor_and_managers_also_run_the_store() -> None:
 
 def test_an_action_record_names_the_staff_member_not_their_pin() -> None:
     record = ActionRecord("staff-7", Action.ACKNOWLEDGE, datetime.now(UTC), "k3:9", 12.5)
-    assert set(dataclasses.asdict(record)) == {"staff_id", "action", "at", "subject", "after_s"}
+    assert set(dataclasses.asdict(record)) == {
+        "staff_id",
+        "action",
+        "at",
+        "subject",
+        "after_s",
+        "detail",
+    }
 
 
 def test_a_store_manager_adds_staff_locally_with_their_own_pin() -> None:
