@@ -120,9 +120,7 @@ def store_access(data_dir: Path) -> StoreAccess | None:
         keys = StoreKeys.from_file(credentials.store_id, data_dir / STORE_KEY_FILE)
     except (OSError, StoreKeyError) as error:
         log.error("no usable store key, the store channel is off: %s", error)
-    # An attendant's enrolment carries the store's coupon key (helper H3's credentials).
-    coupon_key = getattr(credentials, "store_coupon_key", None)
-    return StoreAccess(credentials.store_id, keys, coupon_key)
+    return StoreAccess(credentials.store_id, keys, credentials.store_coupon_key)
 
 
 @dataclass
