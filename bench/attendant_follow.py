@@ -277,7 +277,6 @@ def attend(endpoints: list[KioskEndpoint], minutes: int, *, coalesce: bool) -> N
         """Client threads -> the GUI thread, by a queued signal."""
 
         arrived = Signal(object)
-        status = Signal(object)
         started = Signal(float)
 
         @Slot(object)
@@ -344,6 +343,7 @@ def attend(endpoints: list[KioskEndpoint], minutes: int, *, coalesce: bool) -> N
         line += (
             f", GUI timer late by at most {1000 * ticks['worst']:.0f} ms,"
             f" CPU {100 * used / 60:.0f}%, RSS {rss[minute]:.0f} MB"
+            f" (machine load {os.getloadavg()[0]:.1f})"
         )
         ticks["worst"] = 0.0
         print(line, flush=True)
