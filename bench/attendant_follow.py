@@ -44,7 +44,7 @@ from array import array
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "bench"))
@@ -60,7 +60,9 @@ from backend_client.channel.client import (  # noqa: E402
 )
 from backend_client.channel.keys import StoreKeys, write_store_key  # noqa: E402
 from backend_client.channel.messages import ChannelMessage  # noqa: E402
-from backend_client.channel.window import Window, open_window  # noqa: E402
+
+if TYPE_CHECKING:
+    from backend_client.channel.window import Window
 
 STORE: Final = "sh-nanjing-road"
 KEY: Final = bytes(range(32))
@@ -156,6 +158,9 @@ def feed(
 ) -> None:
     """Append to the windows of kiosks `numbers`, each at `rate` from wall time t0, then
     print what was appended (one JSON line)."""
+    # Here, not at the top: the attendant process must not pay for SQLAlchemy.
+    from backend_client.channel.window import open_window  # noqa: PLC0415
+
     start = time.monotonic() + (t0 - time.time())
     end = start + minutes * 60
     windows: dict[int, Window] = {
