@@ -1,5 +1,6 @@
-"""Store channel test parts: kiosks (a window file, a key, a real server process) and a
-recorder for what an attendant client receives."""
+"""Store channel test parts: kiosks (a window file, a key, a real server process), scripted
+kiosks (an HTTP server that sends what a test says) and a recorder for what an attendant
+client receives."""
 
 from __future__ import annotations
 
@@ -9,9 +10,12 @@ import subprocess
 import sys
 import threading
 from collections import defaultdict
+from collections.abc import Callable
 from datetime import UTC, datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import IO
+from urllib.parse import parse_qs, urlsplit
 
 from backend_client.channel.client import KioskEndpoint, KioskState, KioskStatus
 from backend_client.channel.keys import write_store_key
@@ -134,3 +138,51 @@ class Feed:
 
     def wait_state(self, kiosk: str, state: KioskState, timeout: float = 20.0) -> None:
         wait_until(lambda: state in self.states(kiosk), timeout, f"{kiosk} {state.value}")
+
+
+def event(frame: bytes) -> bytes:
+    return b"data: " + frame + b"\n\n"
+
+
+class ScriptedKiosk:
+    """Answers every channel request with `body` (or `body(after)`), then holds the
+    stream open (quiet)."""
+
+    def __init__(self, body: bytes | Callable[[int], bytes]) -> None:
+        self.body = body
+        self.requests = 0
+        done = self._done = threading.Event()
+        kiosk = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                kiosk.requests += 1
+                self.send_response(200)
+                self.send_header("Content-Type", "text/event-stream")
+                self.end_headers()
+                after = int(parse_qs(urlsplit(self.path).query)["after"][0])
+                body = kiosk.body(after) if callable(kiosk.body) else kiosk.body
+                try:
+                    self.wfile.write(body)
+                    self.wfile.flush()
+                except OSError:
+                    return  # the client hung up on us, as it should
+                done.wait(30)
+
+            def log_message(self, *_args: object) -> None:
+                pass
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, args=(0.05,), daemon=True
+        )
+        self._thread.start()
+
+    def endpoint(self, kiosk: str) -> KioskEndpoint:
+        return KioskEndpoint(kiosk, f"http://127.0.0.1:{self._server.server_address[1]}")
+
+    def close(self) -> None:
+        self._done.set()
+        self._server.shutdown()
+        self._server.server_close()

@@ -3,16 +3,13 @@ kiosk sends gets it reported FAULTY, and the store's other kiosks keep flowing."
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable, Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import parse_qs, urlsplit
+from collections.abc import Iterator
 
 import pytest
-from helpers.channel import KEY, OTHER_KEY, OTHER_STORE, STORE, Feed
+from helpers.channel import KEY, OTHER_KEY, OTHER_STORE, STORE, Feed, ScriptedKiosk, event
 from helpers.pickup import wait_until
 
-from backend_client.channel.client import ChannelClient, KioskEndpoint, KioskState
+from backend_client.channel.client import ChannelClient, KioskState
 from backend_client.channel.keys import StoreKeys
 from backend_client.channel.messages import ChannelMessage
 
@@ -25,54 +22,6 @@ def message(kiosk: str, seq: int, store: str = STORE) -> ChannelMessage:
         {"v": 1, "store": store, "kiosk": kiosk, "seq": seq, "at": "2026-12-06T05:50:00.250Z",
          "kind": "heartbeat", "alert": False, "data": {"uptime_s": seq}}
     )  # fmt: skip
-
-
-def event(frame: bytes) -> bytes:
-    return b"data: " + frame + b"\n\n"
-
-
-class ScriptedKiosk:
-    """Answers every channel request with `body` (or `body(after)`), then holds the
-    stream open (quiet)."""
-
-    def __init__(self, body: bytes | Callable[[int], bytes]) -> None:
-        self.body = body
-        self.requests = 0
-        done = self._done = threading.Event()
-        kiosk = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:
-                kiosk.requests += 1
-                self.send_response(200)
-                self.send_header("Content-Type", "text/event-stream")
-                self.end_headers()
-                after = int(parse_qs(urlsplit(self.path).query)["after"][0])
-                body = kiosk.body(after) if callable(kiosk.body) else kiosk.body
-                try:
-                    self.wfile.write(body)
-                    self.wfile.flush()
-                except OSError:
-                    return  # the client hung up on us, as it should
-                done.wait(30)
-
-            def log_message(self, *_args: object) -> None:
-                pass
-
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, args=(0.05,), daemon=True
-        )
-        self._thread.start()
-
-    def endpoint(self, kiosk: str) -> KioskEndpoint:
-        return KioskEndpoint(kiosk, f"http://127.0.0.1:{self._server.server_address[1]}")
-
-    def close(self) -> None:
-        self._done.set()
-        self._server.shutdown()
-        self._server.server_close()
 
 
 @pytest.fixture
