@@ -1,7 +1,7 @@
 """One attendant following a busy store: 20 kiosks x 20 events/s, for 10 minutes.
 
     .venv/bin/python bench/attendant_follow.py [--kiosks 20] [--rate 20] [--minutes 10]
-                                               [--feeders 4] [--coalesce]
+                                               [--feeders 4]
 
 (`--minutes 1` for a quick look; BENCH_PROFILE=FILE dumps a cProfile of the attendant's
 GUI thread.)
@@ -23,8 +23,8 @@ time): messages, lag median/p99/max, the GUI timer's worst lateness, attendant C
 and RSS. Targets: p99 lag in the last minute under 500 ms; the attendant's RSS under
 150 MB and flat from the first minute to the last.
 
-The screen is redrawn after every message the desk takes (its `changed` signal), as
-main wires it; `--coalesce` redraws once per pass of the GUI event loop instead.
+The screen is redrawn as the app redraws it: once per pass of the GUI event loop that
+changed the desk (its `settled` signal), however many messages that pass took.
 """
 
 from __future__ import annotations
@@ -205,7 +205,7 @@ def rss_mb() -> float:
     return float("nan")
 
 
-def attend(endpoints: list[KioskEndpoint], minutes: int, *, coalesce: bool) -> None:
+def attend(endpoints: list[KioskEndpoint], minutes: int) -> None:
     """The attendant's stack, measured. Prints `ready` once every kiosk is live, reads the
     start time (wall clock) from stdin, reports each minute and at the end, then quits."""
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
@@ -229,21 +229,11 @@ def attend(endpoints: list[KioskEndpoint], minutes: int, *, coalesce: bool) -> N
     received = [0]
 
     def redraw() -> None:
-        scheduled.clear()
         screen.show_state(desk.state, Language.ZH_CN, time.monotonic())
         pending.extend(taken)
         taken.clear()
 
-    scheduled: list[bool] = []
-
-    def changed() -> None:
-        if not coalesce:
-            redraw()
-        elif not scheduled:  # once for all the messages already queued to the GUI thread
-            scheduled.append(True)
-            QTimer.singleShot(0, redraw)
-
-    desk.changed.connect(changed)
+    desk.settled.connect(redraw)  # as the app redraws: once per pass of the event loop
 
     class PaintProbe(QObject):
         """Sees the screen's repaints: Qt paints every dirty widget of a window while it
@@ -451,8 +441,7 @@ def run(args: argparse.Namespace) -> None:
             endpoints = _start_servers(root, args.kiosks, children)
             print(f"{args.kiosks} channel servers up", flush=True)
             attendant = _start(
-                [*here, "--role", "attendant", "--endpoints", json.dumps(endpoints)]
-                + (["--coalesce"] if args.coalesce else []),
+                [*here, "--role", "attendant", "--endpoints", json.dumps(endpoints)],
                 children,
                 stdin=subprocess.PIPE,
             )
@@ -471,11 +460,10 @@ def run(args: argparse.Namespace) -> None:
                 )
                 for part in range(args.feeders)
             ]
-            redrawn = "once per event loop pass" if args.coalesce else "after every message"
             print(
                 f"{args.kiosks} kiosks x {args.rate:g} events/s for {args.minutes} min, "
                 f"{args.feeders} feeder processes; one attendant (ChannelClient -> desk -> "
-                f"screen, redrawn {redrawn})",
+                f"screen, redrawn once per event loop pass)",
                 flush=True,
             )
             summary: dict[str, Any] = {}
@@ -518,11 +506,6 @@ def main() -> None:
     parser.add_argument("--rate", type=float, default=20.0, help="events per second per kiosk")
     parser.add_argument("--minutes", type=int, default=10)
     parser.add_argument("--feeders", type=int, default=4, help="feeder processes")
-    parser.add_argument(
-        "--coalesce",
-        action="store_true",
-        help="redraw once per pass of the GUI event loop, not after every message",
-    )
     # The bench starts itself again as its parts:
     parser.add_argument("--role", choices=["bench", "feeder", "attendant"], default="bench",
                         help=argparse.SUPPRESS)  # fmt: skip
@@ -539,7 +522,7 @@ def main() -> None:
         )  # fmt: skip
     elif args.role == "attendant":
         endpoints = [KioskEndpoint(kiosk, url) for kiosk, url in json.loads(args.endpoints)]
-        attend(endpoints, args.minutes, coalesce=args.coalesce)
+        attend(endpoints, args.minutes)
     else:
         run(args)
 

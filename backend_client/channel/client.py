@@ -29,7 +29,7 @@ import requests
 
 from backend_client.channel.keys import FrameError, StoreKeys
 from backend_client.channel.messages import ChannelMessage
-from backend_client.channel.serve import KEEPALIVE_S, PATH
+from backend_client.channel.protocol import KEEPALIVE_S, PATH
 
 _log = logging.getLogger("backend_client.channel.client")
 

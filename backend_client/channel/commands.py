@@ -19,17 +19,15 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Annotated, Final, Literal
+from typing import Annotated, Final, Literal
 
 import requests
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, TypeAdapter, ValidationError
 
+from backend_client.channel.client import KioskEndpoint
 from backend_client.channel.keys import FrameError, StoreKeys
 from content.model import SKU_PATTERN
 from rewards.codes import canonical_text
-
-if TYPE_CHECKING:  # client imports serve, which imports this module
-    from backend_client.channel.client import KioskEndpoint
 
 COMMAND_PATH: Final = "/v1/command"
 CATALOG_PATH: Final = "/v1/catalog"

@@ -53,15 +53,13 @@ from backend_client.channel.commands import (
 )
 from backend_client.channel.execute import PLANOGRAM_CHANGED, ActiveContent, Executor
 from backend_client.channel.keys import KEY_FILE, FrameError, ReplayGuard, StoreKeys
+from backend_client.channel.protocol import KEEPALIVE_S, PATH
 from backend_client.channel.window import WINDOW_FILE, Window
 
 _log = logging.getLogger("backend_client.channel.serve")
 
-PATH: Final = "/v1/channel"
 MAX_CLIENTS: Final = 32  # a store has a handful of attendant devices; more is a stranger's flood
 POLL_S: Final = 0.1  # how soon a new message leaves: well under what staff notice
-# A comment line this often lets clients tell a dead kiosk from a quiet one.
-KEEPALIVE_S: Final = 5.0
 BATCH: Final = 200  # messages read per window query while catching a client up
 
 

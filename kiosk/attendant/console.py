@@ -154,7 +154,7 @@ class AttendantConsole(QObject):
         window.till.code_entered.connect(self.redeem)
         window.planogram.kiosk_chosen.connect(self.fetch_catalog)
         window.planogram.change_requested.connect(self.change_slot)
-        desk.changed.connect(self._redraw)
+        desk.settled.connect(lambda: self._redraw(self.desk.state, self._clock()))
         desk.sound.connect(self._sound)
         desk.ack_to_send.connect(self._send_ack)
         desk.action_to_record.connect(self._record_effect)
@@ -239,6 +239,8 @@ class AttendantConsole(QObject):
     def _on_status(self, status: KioskStatus) -> None:
         if self._stopped:
             return
+        if status.state is KioskState.FAULTY:
+            self.desk.misbehaved(status.kiosk, status.reason)
         if status.state is KioskState.LIVE and self.names.catalog(status.kiosk) is None:
             self.fetch_catalog(status.kiosk)
         self._redraw(self.desk.state, self._clock())

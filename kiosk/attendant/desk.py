@@ -20,6 +20,7 @@ from kiosk.attendant.model import (
     AttendantState,
     ChangeThresholds,
     ChannelMessageLike,
+    KioskMisbehaved,
     Received,
     RecordAction,
     Refused,
@@ -37,7 +38,10 @@ SWEEP_MS: Final = 5000  # silences are judged in minutes; every 5 s is plenty
 
 
 class AttendantDesk(QObject):
-    changed = Signal(object, float)  # AttendantState, now
+    changed = Signal(object, float)  # AttendantState, now: after every change
+    # Once per pass of the event loop after changes: when to redraw. A busy store sends
+    # hundreds of messages a second; redrawing after each would starve the screen.
+    settled = Signal()
     sound = Signal(str)  # alert id: play the alert sound
     ack_to_send = Signal(object)  # SendAck
     action_to_record = Signal(object)  # RecordAction
@@ -48,6 +52,7 @@ class AttendantDesk(QObject):
         self.state = state
         self.staff_id: str | None = None  # set at sign-in; no taps count without it
         self._clock = clock
+        self._settling = False
         self._sweep = QTimer(self)
         self._sweep.setInterval(SWEEP_MS)
         self._sweep.timeout.connect(self.sweep)
@@ -60,6 +65,10 @@ class AttendantDesk(QObject):
 
     def receive(self, message: ChannelMessageLike) -> None:
         self._apply(Received(message))
+
+    def misbehaved(self, kiosk: str, reason: str) -> None:
+        """The channel dropped `kiosk` for garbage, a flood or a bad frame: shown faulty."""
+        self._apply(KioskMisbehaved(kiosk, reason))
 
     def acknowledge(self, alert_id: str) -> None:
         if self.staff_id is None:
@@ -92,3 +101,11 @@ class AttendantDesk(QObject):
                     self.refused.emit(effect)
         if changed:
             self.changed.emit(self.state, self._clock())
+            if not self._settling:
+                # A zero-time single shot is queued behind the messages already waiting.
+                self._settling = True
+                QTimer.singleShot(0, self._settle)
+
+    def _settle(self) -> None:
+        self._settling = False
+        self.settled.emit()

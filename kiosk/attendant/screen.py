@@ -258,8 +258,9 @@ class AttendantScreen(QWidget):
         else:
             for entry in reversed(entries[:new]):
                 self.feed.insertItem(0, self._item(entry))
-            while self.feed.count() > len(entries):
-                self.feed.takeItem(self.feed.count() - 1)
+            surplus = self.feed.count() - len(entries)
+            if surplus > 0:  # the model deletes its rows; takeItem() would leak each item
+                self.feed.model().removeRows(len(entries), surplus)
         self._shown_feed, self._feed_view = entries, view
 
     def _item(self, entry: FeedEntry) -> QListWidgetItem:

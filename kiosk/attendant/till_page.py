@@ -171,8 +171,9 @@ class TillPage(QWidget):
         stamp = QTime.currentTime().toString("HH:mm:ss")
         tail = "" if code is None else f" · …{code.text[-4:]}"
         self.recent.insertItem(0, f"{stamp}  {title}{tail}")
-        while self.recent.count() > RECENT_SHOWN:
-            self.recent.takeItem(self.recent.count() - 1)
+        surplus = self.recent.count() - RECENT_SHOWN
+        if surplus > 0:  # the model deletes its rows; takeItem() would leak each item
+            self.recent.model().removeRows(RECENT_SHOWN, surplus)
 
     def _panel(self, role: str, title: str, body: str) -> None:
         self.result.setProperty("role", role)

@@ -16,7 +16,7 @@ from backend_client.channel.keys import StoreKeys
 from backend_client.channel.messages import ChannelMessage
 from backend_client.channel.window import Window
 from kiosk.attendant.desk import AttendantDesk
-from kiosk.attendant.model import FEED_KINDS, AttendantState, KioskMisbehaved, PlainMessage
+from kiosk.attendant.model import FEED_KINDS, AttendantState, PlainMessage
 
 
 def plain(message: ChannelMessage) -> PlainMessage:
@@ -71,9 +71,7 @@ class DeskAttendant(QObject):
     def _status(self, status: KioskStatus) -> None:
         self.statuses.append(status)
         if status.state is KioskState.FAULTY:
-            # The desk's door for transport faults: main's AttendantDesk has no public
-            # method for it yet, so the input goes through the desk's own _apply.
-            self.desk._apply(KioskMisbehaved(status.kiosk, status.reason))
+            self.desk.misbehaved(status.kiosk, status.reason)
 
     # -- what the desk shows ----------------------------------------------------------------
 
@@ -96,8 +94,8 @@ _SKUS = ("XH-N1", "LY-A5", "OP-R9", "HW-P70")
 
 def shopper_message(n: int) -> tuple[str, dict[str, Any], bool]:
     """The n-th message of a kiosk's busy day: sessions of lifts, drops, comparisons and
-    survey answers (every fourth answer a low score, an alert), and a heartbeat now and
-    then (health only, not a feed row)."""
+    survey answers (every fourth answer a low score, an alert), the pickup board
+    reconnecting and back, and a heartbeat now and then (health only, not a feed row)."""
     session, slot = f"s{n // 10:05d}", n % 8
     sku = _SKUS[slot % len(_SKUS)]
     score = 1 if n % 40 == 6 else 4
@@ -113,7 +111,9 @@ def shopper_message(n: int) -> tuple[str, dict[str, Any], bool]:
         ("survey_answer", {"session": session, "survey": "visit", "question": "experience",
                            "kind": "smiley", "score": score, "low": score <= 2}),
         ("heartbeat", {"uptime_s": n}),
-        ("device", {"device": "pickup", "status": "up", "detail": ""}),
+        # The board drops and comes back in turn: each report is a change the feed shows.
+        ("device", {"device": "pickup", "status": ("reconnecting", "up")[n // 10 % 2],
+                    "detail": ""}),
         ("member_left", {"session": session}),
     )  # fmt: skip
     kind, data = day[n % len(day)]

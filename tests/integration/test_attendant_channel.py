@@ -30,7 +30,7 @@ from pytestqt.qtbot import QtBot
 from backend_client.channel.client import KioskState
 from backend_client.channel.keys import StoreKeys, new_store_key
 from backend_client.channel.messages import ChannelMessage
-from backend_client.channel.serve import PATH
+from backend_client.channel.protocol import PATH
 
 __all__ = ["collect_on_the_gui_thread"]
 

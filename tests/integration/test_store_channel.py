@@ -20,7 +20,8 @@ from helpers.pickup import wait_until
 from backend_client.channel.client import ChannelClient, KioskEndpoint, KioskState
 from backend_client.channel.discovery import browse
 from backend_client.channel.keys import StoreKeys, write_store_key
-from backend_client.channel.serve import MAX_CLIENTS, PATH
+from backend_client.channel.protocol import PATH
+from backend_client.channel.serve import MAX_CLIENTS
 
 pytestmark = pytest.mark.slow
 

@@ -174,7 +174,7 @@ def alarm(seq: int, store: str = "") -> PlainMessage:
 
 
 def test_each_new_alert_sounds_once_and_stands_out_on_every_page(
-    attendant: Attendant, player: CountingPlayer
+    qtbot: QtBot, attendant: Attendant, player: CountingPlayer
 ) -> None:
     set_up_manager(attendant)
     window = attendant.window
@@ -182,7 +182,7 @@ def test_each_new_alert_sounds_once_and_stands_out_on_every_page(
     assert not window.banner.isVisible()
     attendant.console.desk.receive(alarm(1))
     assert player.played == 1
-    assert window.banner.isVisible()
+    qtbot.waitUntil(window.banner.isVisible)  # redrawn once the event loop settles
     assert "防盗报警" in window.banner_text.text()
     assert window.nav_buttons[Page.ALERTS].text() == "提醒 1"
     attendant.console.desk.receive(alarm(1))  # the same message again: no second sound

@@ -112,7 +112,7 @@ def test_an_alarm_acknowledged_on_one_attendant_closes_on_the_other(
     for attendant in two:
         qtbot.waitUntil(lambda a=attendant: a.console.desk.state.alert(alert_id) is not None)
         assert attendant.console._player.played == 1  # type: ignore[attr-defined]
-        assert attendant.window.banner.isVisible()
+        qtbot.waitUntil(attendant.window.banner.isVisible)  # redrawn once the loop settles
     first.window.show_page(Page.ALERTS)
     (card,) = [c for c in first.window.alerts.cards if c.button is not None]
     card.button.click()
@@ -127,7 +127,7 @@ def test_an_alarm_acknowledged_on_one_attendant_closes_on_the_other(
     assert acknowledged is not None
     assert acknowledged.acknowledged is not None
     assert acknowledged.acknowledged.by == me.id
-    assert not second.window.banner.isVisible()
+    qtbot.waitUntil(lambda: not second.window.banner.isVisible())
     assert first.outbox is not None
     assert first.outbox.flush()
     (record,) = outbox_records(tmp_path / "a1", "alert_ack")
