@@ -13,7 +13,7 @@ import re
 from collections.abc import Hashable, Iterable
 from datetime import datetime
 from decimal import Decimal
-from typing import Annotated, Final
+from typing import Annotated, Final, Literal
 
 from pydantic import (
     AfterValidator,
@@ -219,6 +219,9 @@ class Planogram(_Frozen):
 
     cabinet: Text = Field(min_length=1)
     slots: tuple[SlotAssignment, ...]
+    # What a new release does to the slots store staff changed (attendant app): "keep" them
+    # (where the slot and the product still exist), or "replace" them with this planogram.
+    store_edits: Literal["keep", "replace"] = "keep"
 
     @model_validator(mode="after")
     def _unique_slots(self) -> Planogram:

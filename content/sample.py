@@ -547,6 +547,7 @@ def _write_bundle(out: Path, *, products: int, release: str | None, seed: int) -
     catalog = Catalog(products=tuple(entry.product for entry in listed))
     planogram = Planogram(
         cabinet="demo-cabinet-12",
+        store_edits="keep",  # staff may move products; a new release keeps their edits
         slots=tuple(
             SlotAssignment(slot=slot, sku=entry.product.sku)
             for slot, entry in enumerate(listed[:CABINET_SLOTS], start=1)

@@ -197,6 +197,16 @@ class ChannelClient:
     def last_seq(self, kiosk: str) -> int:
         return self._last[kiosk]
 
+    def endpoint(self, kiosk: str) -> KioskEndpoint | None:
+        """Where `kiosk` is followed (for commands to it), or None if it is not."""
+        with self._lock:
+            return next((e for e in self._endpoints if e.kiosk == kiosk), None)
+
+    def states(self) -> dict[str, KioskState]:
+        """Every followed kiosk's state as last reported (connecting before the first report)."""
+        with self._lock:
+            return {kiosk: self._shown.get(kiosk, KioskState.CONNECTING) for kiosk in self._last}
+
     # -- one thread per kiosk -------------------------------------------------
 
     def _follow(self, endpoint: KioskEndpoint) -> None:
@@ -301,7 +311,8 @@ class ChannelClient:
         previous = self._shown.get(kiosk)
         if state is previous or (state is KioskState.CONNECTING and previous is not None):
             return
-        self._shown[kiosk] = state
+        with self._lock:  # states() reads it from other threads
+            self._shown[kiosk] = state
         self._report(KioskStatus(kiosk, state, reason))
 
     def _report(self, status: KioskStatus) -> None:

@@ -157,6 +157,37 @@ class StoreKeys:
             raise FrameError("the message does not match its frame")
         return message
 
+    # -- request and answer bodies (commands) -----------------------------------
+
+    def seal_body(self, plain: bytes, associated: bytes, kid: str | None = None) -> bytes:
+        """`plain` sealed under the key `kid` names (the current one by default), bound to
+        `associated` (who may open it where: see commands.py)."""
+        derived = self._by_kid.get(kid, self._current) if kid else self._current
+        nonce = secrets.token_bytes(_NONCE_BYTES)
+        sealed = derived.seal.encrypt(nonce, plain, associated)
+        body = {
+            "n": base64.b64encode(nonce).decode(),
+            "c": base64.b64encode(sealed).decode(),
+        }
+        return json.dumps(body, separators=(",", ":")).encode()
+
+    def open_body(self, body: bytes, associated: bytes, kid: str) -> bytes:
+        """What `seal_body` sealed, or FrameError (garbage, another key, other associated data)."""
+        derived = self._by_kid.get(kid)
+        if derived is None:
+            raise FrameError("sealed under a key this store does not hold")
+        try:
+            outer = json.loads(body)
+            return derived.seal.decrypt(
+                base64.b64decode(outer["n"], validate=True),
+                base64.b64decode(outer["c"], validate=True),
+                associated,
+            )
+        except InvalidTag as error:
+            raise FrameError("does not verify under this store's key") from error
+        except (ValueError, KeyError, TypeError, binascii.Error) as error:
+            raise FrameError("malformed body") from error
+
     # -- request proofs -------------------------------------------------------
 
     def prove(self, path: str, after: int, now: float) -> dict[str, str]:

@@ -113,10 +113,19 @@ class Ack(_Data):
     after_s: float = Field(ge=0)
 
 
+class PlanogramEdit(_Data):
+    """Staff put another product on a slot (kind `planogram`): `before` and `after` are skus."""
+
+    slot: int = Field(ge=0)
+    before: _Token
+    after: _Token
+    by: _Id
+
+
 Kind = Literal[
     "heartbeat", "member_arrived", "member_left", "lift", "drop", "comparison", "signup",
     "survey_answer", "prize_won", "coupon_issued", "coupon_redeemed", "alarm", "device",
-    "sync", "content", "ack",
+    "sync", "content", "ack", "planogram",
 ]  # fmt: skip
 
 DATA_MODELS: Final[dict[str, type[_Data]]] = {
@@ -136,11 +145,12 @@ DATA_MODELS: Final[dict[str, type[_Data]]] = {
     "sync": Sync,
     "content": Content,
     "ack": Ack,
+    "planogram": PlanogramEdit,
 }
 
 ChannelData = (
     Heartbeat | MemberArrived | SessionOnly | Drop | Lift | Comparison | SurveyAnswer | PrizeWon
-    | CouponIssued | CouponRedeemed | Alarm | Device | Sync | Content | Ack
+    | CouponIssued | CouponRedeemed | Alarm | Device | Sync | Content | Ack | PlanogramEdit
 )  # fmt: skip
 
 

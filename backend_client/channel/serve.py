@@ -1,6 +1,7 @@
 """The kiosk's channel server, a process of its own (the kiosk's screen never pays for it).
 
-    python -m backend_client.channel.serve --data-dir D --store S --kiosk K [--host H] [--port P]
+    python -m backend_client.channel.serve --data-dir D --store S --kiosk K [--content C]
+        [--host H] [--port P] [--advertise]
 
 HTTP with server-sent events (Starlette under uvicorn, both already HQ's stack):
 `GET /v1/channel?after=N` with a request proof (keys.StoreKeys.prove) answers an
@@ -11,6 +12,11 @@ body; a server with MAX_CLIENTS streams open answers 503.
 The kiosk hands messages over through the window file alone (see window.py): the
 server polls its newest seq every POLL_S, which costs one indexed read and keeps
 no channel between the processes that either side could block or lose.
+
+`POST /v1/command` and `GET /v1/catalog` (commands.py, carried out by execute.py) take
+the same proof; their bodies and answers are sealed. A command that does not open or
+is not a command gets 400, one over MAX_COMMAND_BYTES 413 before it is read. A
+planogram edit prints `planogram changed` on stdout for the kiosk.
 """
 
 from __future__ import annotations
@@ -23,17 +29,30 @@ import sys
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Final
 
 import uvicorn
+from pydantic import ValidationError
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response, StreamingResponse
 from starlette.routing import Route
 from zeroconf import InterfaceChoice
 
-from backend_client.channel.keys import KEY_FILE, ReplayGuard, StoreKeys
+from backend_client.channel.commands import (
+    CATALOG_PATH,
+    COMMAND_PATH,
+    MAX_COMMAND_BYTES,
+    answer_associated,
+    catalog_json,
+    parse_command,
+    reply_json,
+    request_associated,
+)
+from backend_client.channel.execute import PLANOGRAM_CHANGED, ActiveContent, Executor
+from backend_client.channel.keys import KEY_FILE, FrameError, ReplayGuard, StoreKeys
 from backend_client.channel.window import WINDOW_FILE, Window
 
 _log = logging.getLogger("backend_client.channel.serve")
@@ -62,8 +81,10 @@ class _Keys:
         return self._keys
 
 
-def channel_app(window: Window, keys: _Keys, *, max_clients: int = MAX_CLIENTS) -> Starlette:
-    guard = ReplayGuard()
+def channel_app(
+    window: Window, keys: _Keys, executor: Executor, *, max_clients: int = MAX_CLIENTS
+) -> Starlette:
+    gate = _Gate(keys)
     newest = asyncio.Event()
     state = {"clients": 0, "last": -1}
 
@@ -104,15 +125,9 @@ def channel_app(window: Window, keys: _Keys, *, max_clients: int = MAX_CLIENTS) 
             after = int(request.query_params.get("after", "0"))
         except ValueError:
             return PlainTextResponse("bad after", status_code=400)
-        headers = {name.lower(): value for name, value in request.headers.items()}
-        store_keys = keys.get()
-        refusal = store_keys.check_proof(headers, PATH, after) or guard.admit(
-            headers.get("x-channel-time", ""), headers.get("x-channel-nonce", ""), time.time()
-        )
-        if refusal is not None or after < 0:
-            client = request.client.host if request.client else "?"
-            _log.warning("refused a channel request from %s: %s", client, refusal or "bad after")
+        if gate.refusal(request, PATH, after) is not None or after < 0:
             return Response(status_code=401)
+        headers = {name.lower(): value for name, value in request.headers.items()}
         if state["clients"] >= max_clients:
             return Response(status_code=503, headers={"Retry-After": "5"})
         return StreamingResponse(
@@ -129,7 +144,73 @@ def channel_app(window: Window, keys: _Keys, *, max_clients: int = MAX_CLIENTS) 
         finally:
             task.cancel()
 
-    return Starlette(routes=[Route(PATH, channel)], lifespan=lifespan)
+    routes = [Route(PATH, channel), *_command_routes(gate, executor, window.kiosk)]
+    return Starlette(routes=routes, lifespan=lifespan)
+
+
+class _Gate:
+    """Request proofs checked (one replay guard for every path), answers sealed."""
+
+    def __init__(self, keys: _Keys) -> None:
+        self.keys = keys
+        self._guard = ReplayGuard()
+
+    def refusal(self, request: Request, path: str, after: int) -> str | None:
+        """Why the request's proof is no good (logged), or None."""
+        headers = {name.lower(): value for name, value in request.headers.items()}
+        why = self.keys.get().check_proof(headers, path, after) or self._guard.admit(
+            headers.get("x-channel-time", ""), headers.get("x-channel-nonce", ""), time.time()
+        )
+        if why is not None:
+            client = request.client.host if request.client else "?"
+            _log.warning("refused a %s request from %s: %s", path, client, why)
+        return why
+
+    def sealed_answer(self, request: Request, path: str, plain: bytes) -> Response:
+        # Under the key the client proved it holds, bound to its request's nonce.
+        nonce, kid = request.headers["x-channel-nonce"], request.headers["x-channel-kid"]
+        store_keys = self.keys.get()
+        body = store_keys.seal_body(plain, answer_associated(store_keys.store, path, nonce), kid)
+        return Response(
+            body, media_type="application/octet-stream", headers={"Cache-Control": "no-store"}
+        )
+
+
+def _command_routes(gate: _Gate, executor: Executor, kiosk: str) -> list[Route]:
+    async def command(request: Request) -> Response:
+        if gate.refusal(request, COMMAND_PATH, 0) is not None:
+            return Response(status_code=401)
+        declared = request.headers.get("content-length", "")
+        if declared and (not declared.isdigit() or int(declared) > MAX_COMMAND_BYTES):
+            return Response(status_code=413)  # before reading a byte of it
+        body = bytearray()
+        async for chunk in request.stream():  # chunked: counted as it comes
+            body += chunk
+            if len(body) > MAX_COMMAND_BYTES:
+                return Response(status_code=413)
+        nonce, kid = request.headers["x-channel-nonce"], request.headers["x-channel-kid"]
+        store_keys = gate.keys.get()
+        try:
+            plain = store_keys.open_body(
+                bytes(body), request_associated(store_keys.store, COMMAND_PATH, nonce), kid
+            )
+            order = parse_command(plain)
+        except FrameError:
+            _log.warning("refused a command that does not open")
+            return Response(status_code=400)
+        except ValidationError:
+            _log.warning("refused a body that is no command")
+            return Response(status_code=400)
+        reply = await asyncio.to_thread(executor.carry_out, order, datetime.now(UTC))
+        return gate.sealed_answer(request, COMMAND_PATH, reply_json(reply))
+
+    async def catalog(request: Request) -> Response:
+        if gate.refusal(request, CATALOG_PATH, 0) is not None:
+            return Response(status_code=401)
+        found = await asyncio.to_thread(executor.catalog, kiosk)
+        return gate.sealed_answer(request, CATALOG_PATH, catalog_json(found))
+
+    return [Route(COMMAND_PATH, command, methods=["POST"]), Route(CATALOG_PATH, catalog)]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -137,6 +218,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--data-dir", type=Path, required=True)
     parser.add_argument("--store", required=True)
     parser.add_argument("--kiosk", required=True)
+    parser.add_argument(
+        "--content", type=Path, help="the kiosk's content store root (catalog, planogram)"
+    )
     parser.add_argument("--host", default="0.0.0.0", help="bind address (default: all)")  # noqa: S104
     parser.add_argument("--port", type=int, default=8765, help="0: any free port")
     parser.add_argument(
@@ -150,11 +234,15 @@ def main(argv: list[str] | None = None) -> int:
     listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     listener.bind((args.host, args.port))
+    # Listening before the line below: whoever reads it may connect at once (uvicorn's own
+    # listen() later only sets the backlog again).
+    listener.listen(128)
     # The line tests and supervisors wait for; port 0 learns its port here.
     port = listener.getsockname()[1]
     print(f"channel serving on {args.host}:{port}", flush=True)
+    executor = Executor(window, args.data_dir, ActiveContent(args.content), _planogram_changed)
     config = uvicorn.Config(
-        channel_app(window, keys), log_level="warning", access_log=False, lifespan="on"
+        channel_app(window, keys, executor), log_level="warning", access_log=False, lifespan="on"
     )
     withdraw = _advertise(args.store, args.kiosk, args.host, port) if args.advertise else None
     try:
@@ -163,6 +251,10 @@ def main(argv: list[str] | None = None) -> int:
         if withdraw is not None:
             withdraw()
     return 0
+
+
+def _planogram_changed() -> None:
+    print(PLANOGRAM_CHANGED, flush=True)  # the kiosk re-reads its slots at once
 
 
 def _advertise(store: str, kiosk: str, host: str, port: int) -> Callable[[], None]:

@@ -9,11 +9,16 @@ seq is SQLite's AUTOINCREMENT rowid: assigned in the appending transaction
 (synchronous=FULL, so durable once append returns) and never reused, even after
 pruning or a crash. The window keeps every message younger than 24 h and at least
 the newest 100,000, whichever is more.
+
+Two more tables hold what commands from attendants decided (see commands.py), each
+written in the same transaction as the message that tells it, and never pruned:
+`redemptions` (a coupon code's hash, once) and `planogram_edits` (planogram.py).
 """
 
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Final
@@ -21,6 +26,7 @@ from typing import Any, Final
 from sqlalchemy import (
     Boolean,
     Column,
+    Connection,
     Float,
     Integer,
     MetaData,
@@ -59,6 +65,36 @@ _messages = Table(
     # newest one after it was pruned.
     sqlite_autoincrement=True,
 )
+
+
+_redemptions = Table(
+    "redemptions",
+    _metadata,
+    Column("code_hash", String, primary_key=True),
+    Column("at", String, nullable=False),
+    Column("by", String, nullable=False),
+    Column("seq", Integer, nullable=False),  # the coupon_redeemed message that told it
+)
+planogram_edits = Table(
+    "planogram_edits",
+    _metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),  # the order edits were made
+    Column("slot", Integer, nullable=False),
+    Column("sku", String, nullable=False),
+    Column("before", String, nullable=False),
+    Column("by", String, nullable=False),
+    Column("at", String, nullable=False),
+    Column("release", String, nullable=False),  # the content release it was made on
+    Column("seq", Integer, nullable=False),  # the planogram message that told it
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Redeemed:
+    """A code already redeemed through this kiosk: when and by whom."""
+
+    at: datetime
+    by: str
 
 
 class WindowError(Exception):
@@ -102,6 +138,50 @@ class Window:
 
     def append(self, kind: str, data: Any, *, at: datetime, alert: bool = False) -> ChannelMessage:
         """Store one message and return it with its seq (durable when this returns)."""
+        kind, encoded = self._checked(kind, data)
+        stamp = utc_iso(at)
+        with self._writes.begin() as connection:
+            seq = self._insert(connection, kind, encoded, at, alert)
+        return self._appended(seq, stamp, kind, alert=alert, encoded=encoded, at=at)
+
+    def redeem(self, code_hash: str, by: str, *, at: datetime) -> ChannelMessage | Redeemed:
+        """Record a coupon code's redemption and append `coupon_redeemed`, in one transaction;
+        or, when the code was redeemed through this kiosk before, when and by whom."""
+        kind, encoded = self._checked("coupon_redeemed", {"code_hash": code_hash, "by": by})
+        stamp = utc_iso(at)
+        with self._writes.begin() as connection:  # BEGIN IMMEDIATE: one redeemer at a time
+            earlier = connection.execute(
+                select(_redemptions.c.at, _redemptions.c.by).where(
+                    _redemptions.c.code_hash == code_hash
+                )
+            ).first()
+            if earlier is not None:
+                return Redeemed(datetime.fromisoformat(earlier[0]), earlier[1])
+            seq = self._insert(connection, kind, encoded, at, False)
+            connection.execute(
+                insert(_redemptions).values(code_hash=code_hash, at=stamp, by=by, seq=seq)
+            )
+        return self._appended(seq, stamp, kind, alert=False, encoded=encoded, at=at)
+
+    def record_slot_edit(
+        self, *, slot: int, sku: str, before: str, by: str, release: str, at: datetime
+    ) -> ChannelMessage:
+        """Record a planogram edit and append `planogram`, in one transaction."""
+        kind, encoded = self._checked(
+            "planogram", {"slot": slot, "before": before, "after": sku, "by": by}
+        )
+        stamp = utc_iso(at)
+        with self._writes.begin() as connection:
+            seq = self._insert(connection, kind, encoded, at, False)
+            connection.execute(
+                insert(planogram_edits).values(
+                    slot=slot, sku=sku, before=before, by=by, at=stamp, release=release, seq=seq
+                )
+            )
+        return self._appended(seq, stamp, kind, alert=False, encoded=encoded, at=at)
+
+    @staticmethod
+    def _checked(kind: str, data: Any) -> tuple[str, str]:
         try:
             checked = data_of(kind, data)
         except Exception:  # KeyError or ValidationError: the text may hold the data
@@ -109,19 +189,25 @@ class Window:
         encoded = checked.model_dump_json()
         if len(encoded) > MAX_DATA_BYTES:
             raise WindowError(f"{kind} data of {len(encoded)} bytes (limit {MAX_DATA_BYTES})")
-        stamp = utc_iso(at)
-        with self._writes.begin() as connection:
-            seq = connection.execute(
-                insert(_messages).values(
-                    at=stamp, at_epoch=at.timestamp(), kind=kind, alert=alert, data=encoded
-                )
-            ).inserted_primary_key
+        return kind, encoded
+
+    @staticmethod
+    def _insert(connection: Connection, kind: str, encoded: str, at: datetime, alert: bool) -> int:
+        seq = connection.execute(
+            insert(_messages).values(
+                at=utc_iso(at), at_epoch=at.timestamp(), kind=kind, alert=alert, data=encoded
+            )
+        ).inserted_primary_key
         assert seq is not None  # one row inserted
-        seq = seq[0]
+        return int(seq[0])
+
+    def _appended(
+        self, seq: int, stamp: str, kind: str, *, alert: bool, encoded: str, at: datetime
+    ) -> ChannelMessage:
         self._appends += 1
         if self._appends % _PRUNE_EVERY == 0:
             self.prune(now=at)
-        return self._message(int(seq), stamp, kind, alert, encoded)
+        return self._message(seq, stamp, kind, alert, encoded)
 
     def after(self, seq: int, limit: int = 500) -> list[ChannelMessage]:
         """Messages with a seq above `seq`, oldest first, at most `limit`."""

@@ -11,6 +11,7 @@ import threading
 from collections import defaultdict
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import IO
 
 from backend_client.channel.client import KioskEndpoint, KioskState, KioskStatus
 from backend_client.channel.keys import write_store_key
@@ -28,12 +29,22 @@ class Kiosk:
     """A kiosk's data dir: its store key, its window (this process writes), and its
     channel server as a real process that tests kill with -9 and start again."""
 
-    def __init__(self, data_dir: Path, kiosk: str, store: str = STORE, key: bytes = KEY) -> None:
-        self.data_dir, self.kiosk, self.store = data_dir, kiosk, store
+    def __init__(
+        self,
+        data_dir: Path,
+        kiosk: str,
+        store: str = STORE,
+        key: bytes = KEY,
+        *,
+        content: Path | None = None,
+    ) -> None:
+        self.data_dir, self.kiosk, self.store, self.content = data_dir, kiosk, store, content
         write_store_key(data_dir, key)
         self.window: Window = open_window(data_dir, store=store, kiosk=kiosk)
         self.port = 0
         self.process: subprocess.Popen[str] | None = None
+        self._lines: list[str] = []  # what the server printed after its first line
+        self._reader: threading.Thread | None = None
 
     @property
     def endpoint(self) -> KioskEndpoint:
@@ -44,13 +55,24 @@ class Kiosk:
             [sys.executable, "-m", "backend_client.channel.serve", "--data-dir",
              str(self.data_dir), "--store", self.store, "--kiosk", self.kiosk,
              "--host", "127.0.0.1", "--port", str(self.port)]
-            + (["--advertise"] if advertise else []),
+            + (["--advertise"] if advertise else [])
+            + (["--content", str(self.content)] if self.content is not None else []),
             stdout=subprocess.PIPE, text=True,
         )  # fmt: skip
         assert self.process.stdout is not None
         line = self.process.stdout.readline()
         assert line.startswith("channel serving on "), line
         self.port = int(line.rsplit(":", 1)[1])
+        self._reader = threading.Thread(target=self._read, args=(self.process.stdout,))
+        self._reader.start()
+
+    def _read(self, stdout: IO[str]) -> None:
+        for line in stdout:
+            self._lines.append(line.rstrip("\n"))
+
+    def printed(self) -> list[str]:
+        """The lines the server printed on stdout after `channel serving on`."""
+        return list(self._lines)
 
     def kill(self) -> None:
         assert self.process is not None
@@ -60,6 +82,9 @@ class Kiosk:
     def _reap(self) -> None:
         assert self.process is not None
         self.process.wait(10)
+        if self._reader is not None:
+            self._reader.join(10)  # the pipe ends with the process
+            self._reader = None
         if self.process.stdout is not None:
             self.process.stdout.close()
 
@@ -80,11 +105,13 @@ class Feed:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self.seqs: dict[str, list[int]] = defaultdict(list)
+        self.messages: list[ChannelMessage] = []
         self.statuses: list[KioskStatus] = []
 
     def on_message(self, message: ChannelMessage) -> None:
         with self._lock:
             self.seqs[message.kiosk].append(message.seq)
+            self.messages.append(message)
 
     def on_status(self, status: KioskStatus) -> None:
         with self._lock:
@@ -93,6 +120,10 @@ class Feed:
     def of(self, kiosk: str) -> list[int]:
         with self._lock:
             return list(self.seqs[kiosk])
+
+    def of_kind(self, kind: str) -> list[ChannelMessage]:
+        with self._lock:
+            return [message for message in self.messages if message.kind == kind]
 
     def has(self, kiosk: str, count: int) -> bool:
         return len(self.of(kiosk)) >= count
