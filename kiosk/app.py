@@ -11,6 +11,7 @@ import os
 import shutil
 import signal
 import socket
+import sqlite3
 import sys
 import tempfile
 import time
@@ -29,6 +30,7 @@ from PySide6.QtWidgets import QApplication
 
 from backend_client.channel import server_process
 from backend_client.channel.keys import KEY_FILE as STORE_KEY_FILE
+from backend_client.channel.planogram import effective_slots, load_edits
 from backend_client.channel.server_process import ServerOptions
 from backend_client.channel.writer import ChannelWriter
 from backend_client.credentials import Credentials, CredentialsError, load_credentials
@@ -433,11 +435,21 @@ def build_machine(options: KioskOptions, bundle: Bundle | None) -> SessionMachin
         return SessionMachine(options.session, {})
     return SessionMachine(
         options.session,
-        {a.slot: a.sku for a in bundle.planogram.slots},
+        planogram_slots(options.data_dir, bundle),
         notices=bundle.notices,
         surveys=bundle.surveys,
         draws=bundle.prize_draws,
     )
+
+
+def planogram_slots(data_dir: Path, bundle: Bundle) -> dict[int, str]:
+    """slot -> sku: the bundle's planogram with the store staff's edits that still apply."""
+    try:
+        edits = load_edits(data_dir)
+    except sqlite3.Error:
+        log.exception("store planogram edits unreadable; showing the bundle's planogram")
+        edits = ()
+    return effective_slots(bundle, edits)
 
 
 def connect_window(window: KioskWindow, controller: SessionController) -> None:
@@ -508,7 +520,8 @@ def build_channel(
         host=options.channel_host,
         port=options.channel_port,
     )
-    return ChannelLink(writer, server_options, trace)
+    slots = None if bundle is None else (lambda: planogram_slots(options.data_dir, bundle))
+    return ChannelLink(writer, server_options, trace, slots=slots)
 
 
 def start_channel(

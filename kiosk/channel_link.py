@@ -83,8 +83,8 @@ class ChannelLink(QObject):
         except Exception:
             log.exception("the edited planogram cannot be read; keeping the current one")
             return
-        self._trace.emit("channel", state="planogram_changed", slots=len(slots))
         self.slots_changed.emit(slots)
+        self._trace.emit("channel", state="planogram_changed", slots=len(slots))
 
     def close(self) -> None:
         if self.server is not None:

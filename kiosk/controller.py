@@ -107,6 +107,11 @@ class SessionController(QObject):
     def state(self) -> SessionState:
         return self._state
 
+    @property
+    def slot_skus(self) -> Mapping[int, str]:
+        """The planogram the session runs on: slot -> sku."""
+        return self._machine.slot_skus
+
     def set_slots(self, slot_skus: Mapping[int, str]) -> None:
         """Staff changed the planogram: the next lift of a slot shows its new phone."""
         if dict(slot_skus) != dict(self._machine.slot_skus):
