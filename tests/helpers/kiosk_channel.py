@@ -46,14 +46,16 @@ class Follower:
     With a `qtbot`, waiting runs the Qt event loop (a kiosk in this process goes on
     working meanwhile); without, it sleeps."""
 
-    def __init__(self, data: Path, port: int, kiosk: str = KIOSK, qtbot: Any = None) -> None:
+    def __init__(
+        self, data: Path, port: int, kiosk: str = KIOSK, store: str = STORE, qtbot: Any = None
+    ) -> None:
         self._qtbot = qtbot
         self._lock = threading.Lock()
         self._messages: list[ChannelMessage] = []
         self.statuses: list[KioskStatus] = []
         self.client = ChannelClient(
             [KioskEndpoint(kiosk, f"http://127.0.0.1:{port}")],
-            StoreKeys.from_file(STORE, data / KEY_FILE),
+            StoreKeys.from_file(store, data / KEY_FILE),
             self._on_message,
             self.statuses.append,
             backoff=(0.05, 0.5),
