@@ -126,7 +126,7 @@ class KioskUnderTest:
         self.port = os.ttyname(self._slave)
         self.trace_path = data_dir / "trace.jsonl"
         self.trace = TraceReader(self.trace_path)
-        env = dict(os.environ, QT_QPA_PLATFORM="offscreen", PYTHONPATH=str(ROOT), **(env or {}))
+        env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "PYTHONPATH": str(ROOT), **(env or {})}
         self._stderr = (CACHE / "kiosk-stderr.log").open("wb")
         self.started = time.monotonic()
         self.process = subprocess.Popen(

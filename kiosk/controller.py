@@ -244,7 +244,8 @@ class SessionController(QObject):
                 else:
                     self._request_reward(effect)
             case StoreMessage():
-                self._trace.emit("store_message", kind=effect.kind, alert=effect.alert)
+                # `message`, not `kind`: a trace line's kind is "store_message".
+                self._trace.emit("store_message", message=effect.kind, alert=effect.alert)
 
     def _tell_staff(self, note: ChannelNote | None, at: float | None) -> None:
         """Queue `note` for the store channel; `at`: when it happened (monotonic), else now."""
