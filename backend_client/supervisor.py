@@ -6,7 +6,7 @@ with them. `Supervisor` is the part they share: a thread that starts the child,
 hands each line it prints to `on_line`, and when the child ends starts it again
 after a backoff (doubling from `restart_delay` to `max_restart_delay`, back to the
 start once a child ran `healthy_run` seconds). An exit status in `give_up_on` means
-restarting would not help (bad configuration): the supervisor stops there.
+restarting would not help (bad configuration): the supervisor logs why and stops there.
 
 The child's stdin is a pipe the supervisor holds: `write` sends bytes without ever
 blocking, and it is closed at `stop`, which a child may take as its signal to stop
@@ -24,7 +24,7 @@ import signal
 import subprocess
 import threading
 import time
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Final
 
 _log = logging.getLogger("backend_client.supervisor")
@@ -45,14 +45,17 @@ class Supervisor:
         on_line: Callable[[bytes], None] | None = None,
         on_exit: Callable[[int | None], None] | None = None,
         stop_by_eof: bool = False,
-        give_up_on: Collection[int] = (),
+        give_up_on: Mapping[int, str] | None = None,
         restart_delay: float = DEFAULT_RESTART_DELAY,
         max_restart_delay: float = MAX_RESTART_DELAY,
         healthy_run: float = HEALTHY_RUN,
+        logger: logging.Logger = _log,
     ) -> None:
         """`on_line` gets each stdout line (with its newline) and `on_exit` each child's exit
         status (None: it could not start), both on the supervisor thread. `stop_by_eof`:
-        closing stdin is how this child is asked to stop (else SIGTERM)."""
+        closing stdin is how this child is asked to stop (else SIGTERM). `give_up_on`: exit
+        statuses that restarting would not cure, each with the error to log. `logger`: the
+        owner's, so the child's ups and downs are logged where its owner's are."""
         if not 0 < restart_delay <= max_restart_delay:
             raise ValueError("need 0 < restart_delay <= max_restart_delay")
         self.name = name
@@ -60,7 +63,8 @@ class Supervisor:
         self._on_line = on_line
         self._on_exit = on_exit
         self._stop_by_eof = stop_by_eof
-        self._give_up_on = frozenset(give_up_on)
+        self._give_up_on = dict(give_up_on or {})
+        self._log = logger
         self._restart_delay = restart_delay
         self._max_restart_delay = max_restart_delay
         self._healthy_run = healthy_run
@@ -116,7 +120,7 @@ class Supervisor:
         with self._condition:
             process = self._process
         if process is not None:
-            _log.warning("%s still running %.1f s after stop; killing it", self.name, timeout)
+            self._log.warning("%s still running %.1f s after stop; killing it", self.name, timeout)
             with contextlib.suppress(ProcessLookupError):
                 process.kill()
         thread.join(timeout)
@@ -133,16 +137,15 @@ class Supervisor:
                 try:
                     self._on_exit(code)
                 except Exception:
-                    _log.exception("%s on_exit listener failed", self.name)
+                    self._log.exception("%s on_exit listener failed", self.name)
             if self._stopped():
                 return
             if code is not None and code in self._give_up_on:
-                _log.error("%s cannot run with this configuration (see its log); not restarting",
-                           self.name)  # fmt: skip
+                self._log.error("%s %s", self.name, self._give_up_on[code])
                 return
             if time.monotonic() - started > self._healthy_run:
                 delay = self._restart_delay
-            _log.warning(
+            self._log.warning(
                 "%s ended (%s); starting it again in %.1f s", self.name, _exit(code), delay
             )
             with self._condition:
@@ -160,7 +163,7 @@ class Supervisor:
                 close_fds=True,
             )
         except OSError as exc:
-            _log.error("cannot start %s: %s", self.name, exc)
+            self._log.error("cannot start %s: %s", self.name, exc)
             return None
         assert process.stdin is not None
         assert process.stdout is not None
@@ -177,7 +180,7 @@ class Supervisor:
                     try:
                         self._on_line(line)
                     except Exception:
-                        _log.exception("%s on_line listener failed", self.name)
+                        self._log.exception("%s on_line listener failed", self.name)
         finally:
             code = process.wait()
             self._close_stdin(process)

@@ -97,7 +97,8 @@ class ChannelServer:
             options.command,
             on_line=self._line,
             on_exit=self._exited,
-            give_up_on=(EXIT_USAGE,),
+            give_up_on={EXIT_USAGE: "refused its command line (see its log); no store channel"},
+            logger=_log,
             restart_delay=restart_delay,
             max_restart_delay=max_restart_delay,
         )

@@ -47,7 +47,7 @@ def test_a_child_that_refuses_its_command_line_is_not_started_again() -> None:
         "test child",
         lambda: python("raise SystemExit(2)"),
         on_exit=on_exit,
-        give_up_on=(2,),
+        give_up_on={2: "refused its command line"},
         restart_delay=0.01,
     )
     supervisor.start()
