@@ -24,7 +24,7 @@ from types import TracebackType
 from typing import Final, Protocol
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from PySide6.QtCore import QSocketNotifier, Qt
+from PySide6.QtCore import QSocketNotifier, Qt, QTimer
 from PySide6.QtGui import QImage
 from PySide6.QtWidgets import QApplication
 
@@ -82,6 +82,7 @@ VIEW_BUDGET_BYTES: Final = 4 * 560 * 560 * 4
 
 DEFAULT_TIMEZONE: Final = "Asia/Shanghai"  # the first chains' stores; --timezone for others
 HANDOFF_QR_PX: Final = 420
+SERVER_START_LATEST_MS: Final = 5000  # the channel server starts at first paint, or then
 
 
 class Reader(Protocol):
@@ -394,7 +395,7 @@ def build(options: KioskOptions, app: QApplication) -> Kiosk:
 
     window.show_state(controller.state)
     if channel is not None:
-        start_channel(channel, controller, bundle)
+        start_channel(channel, controller, window, bundle)
     for worker in (board, *readers, desk):
         if worker is not None:
             worker.start()
@@ -525,11 +526,15 @@ def build_channel(
 
 
 def start_channel(
-    channel: ChannelLink, controller: SessionController, bundle: Bundle | None
+    channel: ChannelLink, controller: SessionController, window: KioskWindow, bundle: Bundle | None
 ) -> None:
     # Queued: the new planogram is read on the server child's reader thread.
     channel.slots_changed.connect(controller.set_slots, Qt.ConnectionType.QueuedConnection)
     channel.start()
+    # The server child's start (a Python with uvicorn and zeroconf to import) waits for
+    # the first paint, so the screen does not share the cores with it while it starts.
+    window.first_paint.connect(lambda *_: channel.start_server())
+    QTimer.singleShot(SERVER_START_LATEST_MS, channel.start_server)  # never painted: anyway
     release = None if bundle is None else channel_feed.content(bundle.release)
     if release is not None:
         channel.publish(release)

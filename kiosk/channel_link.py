@@ -52,10 +52,17 @@ class ChannelLink(QObject):
         self._slots = slots
         self._sync_lock = threading.Lock()
         self._last_sync: ChannelNote | None = None
+        self._server_started = False
+        self._closed = False
 
     def start(self) -> None:
+        """Start the writer; the server child comes with `start_server`."""
         self.writer.start()
-        if self.server is not None:
+
+    def start_server(self) -> None:
+        """Start the server child (once; later calls, and calls after close, do nothing)."""
+        if self.server is not None and not self._server_started and not self._closed:
+            self._server_started = True
             self.server.start()
 
     def publish(self, note: ChannelNote, at: datetime | None = None) -> None:
@@ -87,6 +94,7 @@ class ChannelLink(QObject):
         self._trace.emit("channel", state="planogram_changed", slots=len(slots))
 
     def close(self) -> None:
-        if self.server is not None:
+        self._closed = True
+        if self.server is not None and self._server_started:
             self.server.stop()
         self.writer.stop()
