@@ -205,7 +205,10 @@ class ChannelClient:
     def states(self) -> dict[str, KioskState]:
         """Every followed kiosk's state as last reported (connecting before the first report)."""
         with self._lock:
-            return {kiosk: self._shown.get(kiosk, KioskState.CONNECTING) for kiosk in self._last}
+            return {
+                endpoint.kiosk: self._shown.get(endpoint.kiosk, KioskState.CONNECTING)
+                for endpoint in self._endpoints
+            }
 
     # -- one thread per kiosk -------------------------------------------------
 

@@ -13,11 +13,11 @@ from pathlib import Path
 
 import pytest
 import requests
-from helpers.bundles import sample_bundle
+from helpers.bundles import edit_json, sample_bundle
 from helpers.channel import KEY, OTHER_KEY, OTHER_STORE, STORE, Feed, Kiosk
 from helpers.pickup import wait_until
 
-from backend_client.channel.client import ChannelClient
+from backend_client.channel.client import ChannelClient, KioskState
 from backend_client.channel.commands import (
     COMMAND_PATH,
     Ack,
@@ -90,6 +90,11 @@ def test_an_ack_at_one_kiosk_reaches_every_follower(kiosks: tuple[Kiosk, Kiosk])
             (ack,) = feed.of_kind("ack")
             assert (ack.kiosk, ack.seq) == (first.kiosk, reply.seq)
             assert ack.data.model_dump() == {"alert": alert, "by": "s-07", "after_s": 12.5}
+        # What an attendant app shows of its kiosks, and where it sends their commands.
+        for client in clients:
+            live = {kiosk.kiosk: KioskState.LIVE for kiosk in kiosks}
+            wait_until(lambda: client.states() == live, _WAIT, "both live")  # noqa: B023
+            assert client.endpoint(second.kiosk) == second.endpoint
     finally:
         for client in clients:
             client.stop()
@@ -181,6 +186,26 @@ def test_a_slot_edit_is_checked_recorded_told_and_shown_in_the_catalog(
     assert second.printed() == []
 
 
+def test_a_new_release_is_served_at_once_and_replaces_edits_when_it_says_so(
+    kiosks: tuple[Kiosk, Kiosk], content: tuple[Path, Bundle], tmp_path: Path
+) -> None:
+    first, _ = kiosks
+    root, bundle = content
+    other = next(p.sku for p in bundle.catalog.products if p.sku != bundle.sku_on_slot(1))
+    assert send_command(first.endpoint, _KEYS, SetSlot(slot=1, sku=other, by="m-01")).ok
+    replacing = sample_bundle(tmp_path / "r2", release="sample-r2")
+    edit_json(replacing, "planogram.json", lambda doc: doc.update(store_edits="replace"))
+    ContentStore(root).install(replacing)
+    catalog = fetch_catalog(first.endpoint, _KEYS)
+    assert catalog.release == "sample-r2"
+    assert all(s.sku == s.bundle_sku and s.edited_by is None for s in catalog.slots)
+    # An edit on the new release counts, and its `before` is what the kiosk showed.
+    reply = send_command(first.endpoint, _KEYS, SetSlot(slot=1, sku=other, by="m-02"))
+    assert reply.before == bundle.sku_on_slot(1)
+    slot_1 = fetch_catalog(first.endpoint, _KEYS).slots[0]
+    assert (slot_1.slot, slot_1.sku, slot_1.edited_by) == (1, other, "m-02")
+
+
 def test_a_kiosk_without_content_has_no_catalog_and_refuses_slot_edits(tmp_path: Path) -> None:
     bare = Kiosk(tmp_path / "k3", f"{STORE}-k3", content=tmp_path / "empty")
     try:
@@ -241,7 +266,7 @@ def test_an_oversized_command_is_refused_before_it_is_read(kiosks: tuple[Kiosk, 
     head = f"POST {COMMAND_PATH} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: {megabyte}\r\n"
     head += "".join(f"{name}: {value}\r\n" for name, value in headers.items()) + "\r\n"
     with socket.create_connection(("127.0.0.1", first.port), timeout=_WAIT) as sock:
-        sock.sendall(head.encode() + b"x" * 65_536)  # a sixteenth, then nothing more
+        sock.sendall(head.encode() + b"x" * 1024)  # a thousandth, then nothing more
         answer = sock.recv(4096)
     assert answer.startswith(b"HTTP/1.1 413 ")
     assert first.window.last_seq() == 0
