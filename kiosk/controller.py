@@ -133,7 +133,8 @@ class SessionController(QObject):
                     "health", mono=event.at, device=event.device, status=event.status.value
                 )
                 self.health_changed.emit(event)
-                self._tell_staff(channel_feed.device(event), event.at)
+                if self._publish is not None:
+                    self._tell_staff(channel_feed.device(event), event.at)
             case Lifted() | Dropped():
                 self._trace.emit(
                     "device",
@@ -204,10 +205,9 @@ class SessionController(QObject):
         for effect in transition.effects:
             try:
                 self._carry_out(effect)
-                self._tell_staff(
-                    channel_feed.from_effect(effect),
-                    effect.at if isinstance(effect, Record) else None,
-                )
+                if self._publish is not None:  # no channel: no message built either
+                    at = effect.at if isinstance(effect, Record) else None
+                    self._tell_staff(channel_feed.from_effect(effect), at)
             except Exception:
                 # One failing effect (a full disk, a gone port) must not stop the others.
                 log.exception("effect %s failed", type(effect).__name__)
