@@ -24,21 +24,16 @@ and loads no HTTP client.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import logging
-import os
-import signal
-import subprocess
 import sys
-import threading
-import time
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from pathlib import Path
-from typing import IO, Final
+from typing import Final
 
 from backend_client.status import SyncState, SyncStatus
+from backend_client.supervisor import Supervisor
 
 __all__ = [
     "DEFAULT_NICENESS",
@@ -141,17 +136,22 @@ class RelayProcess:
         self._ca_bundle = ca_bundle
         self._on_status = on_status
         self._niceness = niceness
-        self._restart_delay = restart_delay
-        self._max_restart_delay = max_restart_delay
-        self._condition = threading.Condition()  # guards _stopping, _process, _thread
-        self._stopping = False
-        self._process: subprocess.Popen[bytes] | None = None
-        self._thread: threading.Thread | None = None
-        self._pipe_lock = threading.Lock()  # a wake never writes to a closed (reused) fd
         self._status: SyncStatus | None = None
         self._sent_before = 0  # records earlier children had sent: sent_total keeps counting
-        self.spawned = 0
-        """How many children were started (1 unless one died)."""
+        # The shared supervision (backend_client/supervisor.py): restarts with a backoff,
+        # stdin as the wake pipe whose end of file means stop.
+        self._supervisor = Supervisor(
+            "sync relay process",
+            self._command,
+            on_line=self._read_status,
+            on_exit=self._ended,
+            stop_by_eof=True,
+            give_up_on={EXIT_CONFIG: "cannot use this data directory (see its log); not syncing"},
+            restart_delay=restart_delay,
+            max_restart_delay=max_restart_delay,
+            healthy_run=_HEALTHY_RUN,
+            logger=_log,
+        )
 
     @property
     def status(self) -> SyncStatus | None:
@@ -161,104 +161,25 @@ class RelayProcess:
     @property
     def pid(self) -> int | None:
         """The running child's pid, if there is one."""
-        with self._condition:
-            return None if self._process is None else self._process.pid
+        return self._supervisor.pid
+
+    @property
+    def spawned(self) -> int:
+        """How many children were started (1 unless one died)."""
+        return self._supervisor.spawned
 
     def start(self) -> None:
-        with self._condition:
-            if self._thread is not None or self._stopping:
-                raise RuntimeError("a RelayProcess starts once")
-            self._thread = threading.Thread(
-                target=self._supervise, name="sync-relay-supervisor", daemon=True
-            )
-            self._thread.start()
+        self._supervisor.start()
 
     def wake(self, _seqs: Sequence[int] = ()) -> None:
-        """New records are in the outbox; never blocks (a wake already queued is enough)."""
-        with self._condition:
-            process = self._process
-        if process is None or process.stdin is None:
-            return  # starting or restarting: a new child reads the outbox first anyway
-        with self._pipe_lock:
-            if process.stdin.closed:
-                return
-            # A full pipe holds wakes enough; a dead child is the supervisor's business.
-            with contextlib.suppress(BlockingIOError, BrokenPipeError):
-                os.write(process.stdin.fileno(), b"\n")
+        """New records are in the outbox; never blocks (a wake already queued is enough;
+        a starting child reads the outbox first anyway)."""
+        self._supervisor.write(b"\n")
 
     def stop(self, timeout: float = DEFAULT_STOP_TIMEOUT) -> bool:
         """Ask the child to stop and wait for it; after `timeout` it is killed (safe: the
         outbox keeps what HQ has not acknowledged). False if it had to be killed."""
-        with self._condition:
-            self._stopping = True
-            self._condition.notify_all()
-            process, thread = self._process, self._thread
-        if process is not None:
-            self._close_stdin(process)
-        if thread is None:
-            return True
-        thread.join(timeout)
-        if not thread.is_alive():
-            return True
-        with self._condition:
-            process = self._process
-        if process is not None:
-            _log.warning("sync relay process still busy %.1f s after stop; killing it", timeout)
-            process.kill()
-        thread.join(timeout)
-        return False
-
-    # --- the supervisor thread -----------------------------------------------------
-
-    def _supervise(self) -> None:
-        delay = self._restart_delay
-        while not self._stopped():
-            started = time.monotonic()
-            code = self._run_child()
-            if self._stopped():
-                return
-            if code == EXIT_CONFIG:
-                _log.error("sync relay cannot use this data directory (see its log); not syncing")
-                return
-            if time.monotonic() - started > _HEALTHY_RUN:
-                delay = self._restart_delay
-            _log.warning(
-                "sync relay process ended (%s); starting it again in %.0f s", _exit(code), delay
-            )
-            with self._condition:
-                if self._condition.wait_for(lambda: self._stopping, timeout=delay):
-                    return
-            delay = min(delay * 2, self._max_restart_delay)
-
-    def _run_child(self) -> int | None:
-        """Run one child until its status pipe closes; its exit status (None: no start)."""
-        try:
-            process = subprocess.Popen(  # noqa: S603 - our own interpreter and module
-                self._command(), stdin=subprocess.PIPE, stdout=subprocess.PIPE, close_fds=True
-            )
-        except OSError as exc:
-            _log.error("cannot start the sync relay process: %s", exc)
-            return None
-        assert process.stdin is not None
-        assert process.stdout is not None
-        os.set_blocking(process.stdin.fileno(), False)
-        with self._condition:
-            self._process = process
-            self.spawned += 1
-            stopping = self._stopping
-        if stopping:  # stop() came while starting: it did not see this child
-            self._close_stdin(process)
-        try:
-            self._read_statuses(process.stdout)
-        finally:
-            code = process.wait()
-            self._close_stdin(process)
-            process.stdout.close()
-            with self._condition:
-                self._process = None
-            if self._status is not None:
-                self._sent_before = self._status.sent_total
-        return code
+        return self._supervisor.stop(timeout)
 
     def _command(self) -> list[str]:
         command = [sys.executable, "-m", "backend_client.relay_child", str(self._data_dir)]
@@ -268,43 +189,29 @@ class RelayProcess:
             command += ["--store-key-interval", repr(self._store_key_interval)]
         return [*command, "--niceness", str(self._niceness)]
 
-    def _read_statuses(self, pipe: IO[bytes]) -> None:
-        sent_before = self._sent_before
-        for line in pipe:
+    # --- on the supervisor thread ----------------------------------------------------
+
+    def _read_status(self, line: bytes) -> None:
+        try:
+            reported = decode_status(line)
+        except ValueError:
+            _log.warning("sync relay process wrote a line that is not a status; ignored")
+            return
+        status = SyncStatus(
+            state=reported.state,
+            pending=reported.pending,
+            dead_letters=reported.dead_letters,
+            last_success=reported.last_success,
+            retry_in=reported.retry_in,
+            sent_total=self._sent_before + reported.sent_total,
+        )
+        self._status = status
+        if self._on_status is not None:
             try:
-                reported = decode_status(line)
-            except ValueError:
-                _log.warning("sync relay process wrote a line that is not a status; ignored")
-                continue
-            status = SyncStatus(
-                state=reported.state,
-                pending=reported.pending,
-                dead_letters=reported.dead_letters,
-                last_success=reported.last_success,
-                retry_in=reported.retry_in,
-                sent_total=sent_before + reported.sent_total,
-            )
-            self._status = status
-            if self._on_status is not None:
-                try:
-                    self._on_status(status)
-                except Exception:
-                    _log.exception("on_status listener failed")
+                self._on_status(status)
+            except Exception:
+                _log.exception("on_status listener failed")
 
-    def _close_stdin(self, process: subprocess.Popen[bytes]) -> None:
-        with self._pipe_lock:
-            if process.stdin is not None and not process.stdin.closed:
-                with contextlib.suppress(OSError):  # the child is gone already
-                    process.stdin.close()
-
-    def _stopped(self) -> bool:
-        with self._condition:
-            return self._stopping
-
-
-def _exit(code: int | None) -> str:
-    if code is None:
-        return "could not start"
-    if code < 0:
-        return f"killed by {signal.Signals(-code).name}"
-    return f"exit status {code}"
+    def _ended(self, _code: int | None) -> None:
+        if self._status is not None:
+            self._sent_before = self._status.sent_total

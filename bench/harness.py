@@ -41,6 +41,30 @@ def sample_bundle(products: int) -> Path:
     return out
 
 
+BENCH_STORE = "bench-store"
+BENCH_KIOSK = "bench-store-k1"
+BENCH_STORE_KEY = bytes(range(32))
+
+
+def enrol(data_dir: Path) -> None:
+    """What enrolment leaves: credentials (an HQ nobody answers at: the relay child backs
+    off) and the store key, so the kiosk writes its store channel and serves it."""
+    from backend_client.channel.keys import write_store_key  # noqa: PLC0415
+    from backend_client.credentials import Credentials, save_credentials  # noqa: PLC0415
+
+    credentials = Credentials("http://127.0.0.1:9", BENCH_STORE, BENCH_KIOSK, "token")
+    save_credentials(data_dir, credentials)
+    write_store_key(data_dir, BENCH_STORE_KEY)
+
+
+def channel_args(port: int = 0) -> list[str]:
+    """The kiosk's channel on loopback, if this checkout's kiosk has a channel server
+    (so the same bench also runs on a commit from before it, for a baseline)."""
+    if "--channel-port" not in (ROOT / "kiosk" / "app.py").read_text():
+        return []
+    return ["--channel-host", "127.0.0.1", "--channel-port", str(port)]
+
+
 def percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
     index = min(len(ordered) - 1, max(0, round(q / 100 * (len(ordered) - 1))))
@@ -102,7 +126,7 @@ class KioskUnderTest:
         self.port = os.ttyname(self._slave)
         self.trace_path = data_dir / "trace.jsonl"
         self.trace = TraceReader(self.trace_path)
-        env = dict(os.environ, QT_QPA_PLATFORM="offscreen", PYTHONPATH=str(ROOT), **(env or {}))
+        env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "PYTHONPATH": str(ROOT), **(env or {})}
         self._stderr = (CACHE / "kiosk-stderr.log").open("wb")
         self.started = time.monotonic()
         self.process = subprocess.Popen(

@@ -3,7 +3,9 @@
 Each cycle lifts a phone, waits for its screen's first paint, and puts it back.
 Target: at most 200 MB after 1,000 cycles and no growth over the last 500.
 
-    .venv/bin/python bench/memory.py [--cycles 1000]
+    .venv/bin/python bench/memory.py [--cycles 1000] [--enrolled]
+
+--enrolled: with the relay child and the store channel (writer thread, server child).
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from __future__ import annotations
 import argparse
 import time
 
-from harness import running_kiosk, sample_bundle
+from harness import channel_args, enrol, running_kiosk, sample_bundle
 
 from content.bundle import load_bundle
 
@@ -21,11 +23,13 @@ MB = 1024 * 1024
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--cycles", type=int, default=1000)
+    parser.add_argument("--enrolled", action="store_true", help="with the store channel")
     args = parser.parse_args()
+    prepare, extra = (enrol, channel_args()) if args.enrolled else (None, [])
     bundle_dir = sample_bundle(16)
     slots = [(a.slot, a.sku) for a in load_bundle(bundle_dir).planogram.slots]
     samples: dict[int, int] = {}
-    with running_kiosk(bundle_dir, ["--drop-grace", "0.05"]) as kiosk:
+    with running_kiosk(bundle_dir, ["--drop-grace", "0.05", *extra], prepare) as kiosk:
         samples[0] = kiosk.rss_bytes()
         for cycle in range(1, args.cycles + 1):
             slot, sku = slots[cycle % len(slots)]

@@ -1,13 +1,16 @@
 """GUI stalls while the kiosk syncs: does the Qt event loop ever wait on the outbox or HQ?
 
-    .venv/bin/python bench/sync_gui_stall.py [--events 10000] [--settle 3]
+    .venv/bin/python bench/sync_gui_stall.py [--events 10000] [--settle 3] [--attendants 3]
 
 Builds the kiosk exactly as `kiosk` does (kiosk.app.build: attract loop running,
-outbox writer thread, sync relay process) on a data directory enrolled with a
-real `kiosk-hq serve`, lets it settle, has another process queue 10,000 events
-in its outbox and wakes the relay, as the outbox writer does. A 1 ms precise
-timer on the GUI thread records how late each tick comes while the relay
-drains the outbox, then for 5 s once it is idle (the baseline: what the
+outbox writer thread, sync relay process, store channel writer thread and server
+child) on a data directory enrolled with a real `kiosk-hq serve`, has
+`--attendants` attendants follow its store channel (`python -m
+backend_client.channel.follow`, a process each), lets it settle, has another
+process queue 10,000 events in its outbox and wakes the relay, as the outbox
+writer does. A 1 ms precise timer on the GUI thread records how late each tick
+comes while the relay drains the outbox (and its status goes out on the channel
+to the attendants), then for 5 s once it is idle (the baseline: what the
 screen's own drawing costs). Target: no stall over 16 ms (one frame) while syncing.
 
 HQ shares this machine's cores with the kiosk here; in a store it is far away.
@@ -35,6 +38,7 @@ from helpers.hq_process import HqProcess  # noqa: E402
 from PySide6.QtCore import Qt, QTimer  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
+from backend_client.channel.keys import write_store_key  # noqa: E402
 from backend_client.client import enroll  # noqa: E402
 from backend_client.credentials import save_credentials  # noqa: E402
 from kiosk import theme  # noqa: E402
@@ -58,6 +62,31 @@ with Outbox(data / "outbox.sqlite3", cipher=PayloadCipher.from_key_file(data / "
 """
 
 
+def follow(
+    data: Path, store: str, url: str, work: Path, count: int
+) -> list[subprocess.Popen[bytes]]:
+    """`count` attendants following the kiosk at `url`, each a process writing its feed."""
+    return [
+        subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "backend_client.channel.follow",
+                "--data-dir",
+                str(data),
+                "--store",
+                store,
+                "--feed",
+                str(work / f"attendant-{n}.jsonl"),
+                "--kiosk",
+                url,
+            ],
+            stderr=subprocess.DEVNULL,
+        )
+        for n in range(count)
+    ]
+
+
 def process_figures(pid: int) -> tuple[float, float]:
     """CPU seconds used and resident MiB of process `pid`."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
@@ -70,6 +99,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--events", type=int, default=10_000)
     parser.add_argument("--settle", type=float, default=3.0, help="seconds before syncing")
+    parser.add_argument("--attendants", type=int, default=3, help="following the channel")
     args = parser.parse_args()
 
     work = CACHE / f"gui-stall-{uuid.uuid4().hex[:8]}"
@@ -78,14 +108,22 @@ def main() -> int:
     try:
         data = work / "kiosk"
         data.mkdir(parents=True)
-        save_credentials(data, enroll(hq.base_url, hq.enroll_code("bench-store")))
+        credentials = enroll(hq.base_url, hq.enroll_code("bench-store"))
+        save_credentials(data, credentials)
+        assert credentials.channel_key is not None, "an HQ from before the store channel"
+        write_store_key(data, credentials.channel_key.key)  # as `kiosk enroll` does
 
         app = QApplication(sys.argv[:1])
         app.setFont(theme.ui_font())
         app.setStyleSheet(theme.STYLE_SHEET)
-        kiosk = build(KioskOptions(content=sample_bundle(16), data_dir=data), app)
+        options = KioskOptions(
+            content=sample_bundle(16), data_dir=data, channel_host="127.0.0.1", channel_port=0
+        )
+        kiosk = build(options, app)
         assert kiosk.relay is not None
-        relay = kiosk.relay
+        assert kiosk.channel is not None
+        assert kiosk.channel.server is not None
+        relay, server = kiosk.relay, kiosk.channel.server
         gc.freeze()  # as kiosk.app.main does after building
         kiosk.window.resize(*theme.SCREEN_SIZE)
         kiosk.window.show()
@@ -103,9 +141,16 @@ def main() -> int:
         env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(ROOT / "tests"), str(ROOT)]))
         filler: list[subprocess.Popen[bytes]] = []
         relay_figures: list[tuple[float, float]] = []
+        followers: list[subprocess.Popen[bytes]] = []
 
         def step() -> None:
             now = time.perf_counter()
+            if not followers and args.attendants:
+                if server.port is None:
+                    return  # the channel server is starting
+                url = f"{credentials.kiosk_id}=http://127.0.0.1:{server.port}"
+                followers.extend(follow(data, credentials.store_id, url, work, args.attendants))
+                marks["built"] = now  # settle with the attendants connected
             if "filling" not in marks and now > marks["built"] + args.settle:
                 marks["filling"] = now
                 command = [sys.executable, "-c", FILL, str(data), str(args.events)]
@@ -131,6 +176,9 @@ def main() -> int:
         check.timeout.connect(step)
         check.start(50)
         code = app.exec()
+        for follower in followers:
+            follower.terminate()
+            follower.wait(10)
         kiosk.close()
         if code != 0:
             return code
@@ -147,6 +195,11 @@ def main() -> int:
                 f"max {max(values):.1f} ms, over one frame ({FRAME_MS:.0f} ms): "
                 f"{sum(v > FRAME_MS for v in values)}"
             )
+        received = [
+            len((work / f"attendant-{n}.jsonl").read_text().splitlines())
+            for n in range(args.attendants)
+        ]
+        print(f"{args.attendants} attendants following the channel; messages each: {received}")
         (cpu_before, _), (cpu_after, rss) = relay_figures
         print(
             f"{args.events:,} events drained in {marks['drained'] - marks['syncing']:.1f} s; "

@@ -11,6 +11,7 @@ import os
 import shutil
 import signal
 import socket
+import sqlite3
 import sys
 import tempfile
 import time
@@ -23,10 +24,15 @@ from types import TracebackType
 from typing import Final, Protocol
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from PySide6.QtCore import QSocketNotifier, Qt
+from PySide6.QtCore import QSocketNotifier, Qt, QTimer
 from PySide6.QtGui import QImage
 from PySide6.QtWidgets import QApplication
 
+from backend_client.channel import server_process
+from backend_client.channel.keys import KEY_FILE as STORE_KEY_FILE
+from backend_client.channel.planogram import effective_slots, load_edits
+from backend_client.channel.server_process import ServerOptions
+from backend_client.channel.writer import ChannelWriter
 from backend_client.credentials import Credentials, CredentialsError, load_credentials
 from backend_client.crypto import PayloadCipher
 from backend_client.handoff import handoff_link
@@ -43,7 +49,8 @@ from devices.presence import PresenceConfig
 from devices.protocols.pickup import LedMode
 from devices.protocols.rfid import RfidProtocol
 from devices.rfid import SerialRfidReader, WedgeRfidReader
-from kiosk import theme
+from kiosk import channel_feed, theme
+from kiosk.channel_link import ChannelLink
 from kiosk.collector import GuiThreadCollector
 from kiosk.controller import SessionController
 from kiosk.device_bridge import DeviceBridge
@@ -53,9 +60,8 @@ from kiosk.recognition import Recogniser
 from kiosk.reward_link import RewardLink
 from kiosk.screens.text_entry import SharedKeyboard, input_method_environment
 from kiosk.screens.window import KioskWindow
-from kiosk.session import SessionConfig, SessionMachine, SessionState, StoreMessage
+from kiosk.session import SessionConfig, SessionMachine, SessionState
 from kiosk.signup import DEFAULT_REGION
-from kiosk.store_channel import DEFAULT_GROUP, ChannelAddress, StoreChannel
 from kiosk.trace import FileTrace, NullTrace, Trace
 from rewards.desk import RewardDesk
 from rewards.issuing import StoreShare
@@ -76,6 +82,7 @@ VIEW_BUDGET_BYTES: Final = 4 * 560 * 560 * 4
 
 DEFAULT_TIMEZONE: Final = "Asia/Shanghai"  # the first chains' stores; --timezone for others
 HANDOFF_QR_PX: Final = 420
+SERVER_START_LATEST_MS: Final = 5000  # the channel server starts at first paint, or then
 
 
 class Reader(Protocol):
@@ -102,7 +109,9 @@ class KioskOptions:
     ble_adapter: str | None = None
     ble_company_ids: tuple[int, ...] = ()
     ble_presence: PresenceConfig = field(default_factory=PresenceConfig)
-    store_channel: ChannelAddress | None = None  # the CLI defaults to the LAN group
+    channel: bool = True  # serve the store channel (when enrolled with a store key)
+    channel_host: str = server_process.DEFAULT_HOST
+    channel_port: int = server_process.DEFAULT_PORT
     join_url: str | None = None  # where phones reach HQ's sign-up page; None: HQ's URL
     timezone: str = DEFAULT_TIMEZONE
 
@@ -166,12 +175,21 @@ def parse_args(argv: Sequence[str] | None = None) -> KioskOptions:
         help="the store's time zone: campaign days and daily caps follow it",
     )
     parser.add_argument(
-        "--store-channel",
-        type=_channel_address,
-        default=ChannelAddress(*DEFAULT_GROUP),
-        metavar="HOST:PORT",
-        help="where live messages for store staff go (UDP; default the store LAN's group);"
-        " 'off' sends none",
+        "--channel-port",
+        type=int,
+        default=server_process.DEFAULT_PORT,
+        metavar="PORT",
+        help="port of the store channel for attendant devices (0: any free port)",
+    )
+    parser.add_argument(
+        "--channel-host",
+        default=server_process.DEFAULT_HOST,
+        metavar="ADDRESS",
+        help="address the store channel listens on (default: all; announced on the LAN"
+        " unless loopback)",
+    )
+    parser.add_argument(
+        "--no-channel", action="store_true", help="no live messages for store staff"
     )
     parser.add_argument(
         "--join-url",
@@ -208,7 +226,9 @@ def parse_args(argv: Sequence[str] | None = None) -> KioskOptions:
         ble_adapter=args.ble_adapter,
         ble_company_ids=tuple(args.ble_company_id),
         ble_presence=ble_presence,
-        store_channel=args.store_channel,
+        channel=not args.no_channel,
+        channel_host=args.channel_host,
+        channel_port=args.channel_port,
         join_url=args.join_url,
         timezone=args.timezone,
         session=SessionConfig(
@@ -219,15 +239,6 @@ def parse_args(argv: Sequence[str] | None = None) -> KioskOptions:
             phone_region=args.phone_region.upper(),
         ),
     )
-
-
-def _channel_address(text: str) -> ChannelAddress | None:
-    if text.lower() == "off":
-        return None
-    try:
-        return ChannelAddress.parse(text)
-    except ValueError as error:
-        raise argparse.ArgumentTypeError(str(error)) from None
 
 
 def load_content(store: ContentStore, source: Path | None, trace: Trace) -> Bundle | None:
@@ -286,7 +297,7 @@ class Kiosk:
     trace: Trace
     bundle: Bundle | None
     desk: RewardDesk | None = None
-    channel: StoreChannel | None = None
+    channel: ChannelLink | None = None
     keyboard_data: Path | None = None
     view_images: ImageCache | None = None
     collector: GuiThreadCollector | None = None
@@ -304,7 +315,7 @@ class Kiosk:
         if self.relay is not None:
             self.relay.stop()
         if self.channel is not None:
-            self.channel.close()
+            self.channel.close()  # after the relay: its last status may still arrive
         if self.keyboard_data is not None:
             shutil.rmtree(self.keyboard_data, ignore_errors=True)
         self.images.close()
@@ -329,7 +340,9 @@ def build(options: KioskOptions, app: QApplication) -> Kiosk:
     outbox_path = options.data_dir / OUTBOX_FILE
     cipher = PayloadCipher.from_key_file(options.data_dir / KEY_FILE)
     credentials = _credentials(options, trace)
-    relay = None if credentials is None else build_relay(options, trace)
+    channel = build_channel(options, credentials, bundle, trace)
+    on_sync = None if channel is None else channel.on_sync
+    relay = None if credentials is None else build_relay(options, trace, on_sync)
     wake_relay = None if relay is None else lambda _seqs: relay.wake()
     outbox = OutboxWriter(outbox_path, cipher=cipher, on_written=wake_relay)
     outbox.start()
@@ -350,11 +363,6 @@ def build(options: KioskOptions, app: QApplication) -> Kiosk:
 
     rewards = None if bundle is None else RewardLink(bundle, bridge.post)
     desk = build_desk(options, credentials, cipher, rewards, wake_relay)
-    channel = build_channel(options, credentials)
-
-    def publish(message: StoreMessage) -> None:
-        if channel is not None:
-            channel.publish(message.kind, message.payload, alert=message.alert)
 
     def can_bind() -> bool:  # a fob reader, and the chain's key to hash its fobs with
         return bool(options.rfid_port or options.rfid_wedge) and directory.key() is not None
@@ -366,7 +374,7 @@ def build(options: KioskOptions, app: QApplication) -> Kiosk:
         set_led=set_led,
         trace=trace,
         request_reward=None if rewards is None else rewards.request,
-        publish=publish,
+        publish=None if channel is None else channel.publish,
         can_bind=can_bind,
     )
     images = ImageCache()
@@ -386,6 +394,8 @@ def build(options: KioskOptions, app: QApplication) -> Kiosk:
         cache.loaded.connect(window.update)
 
     window.show_state(controller.state)
+    if channel is not None:
+        start_channel(channel, controller, window, bundle)
     for worker in (board, *readers, desk):
         if worker is not None:
             worker.start()
@@ -426,11 +436,21 @@ def build_machine(options: KioskOptions, bundle: Bundle | None) -> SessionMachin
         return SessionMachine(options.session, {})
     return SessionMachine(
         options.session,
-        {a.slot: a.sku for a in bundle.planogram.slots},
+        planogram_slots(options.data_dir, bundle),
         notices=bundle.notices,
         surveys=bundle.surveys,
         draws=bundle.prize_draws,
     )
+
+
+def planogram_slots(data_dir: Path, bundle: Bundle) -> dict[int, str]:
+    """slot -> sku: the bundle's planogram with the store staff's edits that still apply."""
+    try:
+        edits = load_edits(data_dir)
+    except sqlite3.Error:
+        log.exception("store planogram edits unreadable; showing the bundle's planogram")
+        edits = ()
+    return effective_slots(bundle, edits)
 
 
 def connect_window(window: KioskWindow, controller: SessionController) -> None:
@@ -481,12 +501,43 @@ def build_desk(
     return desk
 
 
-def build_channel(options: KioskOptions, credentials: Credentials | None) -> StoreChannel | None:
-    if options.store_channel is None:
+def build_channel(
+    options: KioskOptions, credentials: Credentials | None, bundle: Bundle | None, trace: Trace
+) -> ChannelLink | None:
+    """The store channel, for a kiosk enrolled with its store's key: the writer thread
+    and the server child. Without the key nobody could read it: none, and no error."""
+    if not options.channel or credentials is None:
         return None
-    store_id = "" if credentials is None else credentials.store_id
-    kiosk_id = socket.gethostname() if credentials is None else credentials.kiosk_id
-    return StoreChannel(options.store_channel, store_id=store_id, kiosk_id=kiosk_id)
+    if not (options.data_dir / STORE_KEY_FILE).exists():
+        log.info("no store key (enrol again for it): no store channel")
+        trace.emit("channel", state="off")
+        return None
+    writer = ChannelWriter(options.data_dir, store=credentials.store_id, kiosk=credentials.kiosk_id)
+    server_options = ServerOptions(
+        data_dir=options.data_dir,
+        store=credentials.store_id,
+        kiosk=credentials.kiosk_id,
+        content=options.data_dir / "content",
+        host=options.channel_host,
+        port=options.channel_port,
+    )
+    slots = None if bundle is None else (lambda: planogram_slots(options.data_dir, bundle))
+    return ChannelLink(writer, server_options, trace, slots=slots)
+
+
+def start_channel(
+    channel: ChannelLink, controller: SessionController, window: KioskWindow, bundle: Bundle | None
+) -> None:
+    # Queued: the new planogram is read on the server child's reader thread.
+    channel.slots_changed.connect(controller.set_slots, Qt.ConnectionType.QueuedConnection)
+    channel.start()
+    # The server child's start (a Python with uvicorn and zeroconf to import) waits for
+    # the first paint, so the screen does not share the cores with it while it starts.
+    window.first_paint.connect(lambda *_: channel.start_server())
+    QTimer.singleShot(SERVER_START_LATEST_MS, channel.start_server)  # never painted: anyway
+    release = None if bundle is None else channel_feed.content(bundle.release)
+    if release is not None:
+        channel.publish(release)
 
 
 def handoff_qr(
@@ -544,7 +595,9 @@ def _credentials(options: KioskOptions, trace: Trace) -> Credentials | None:
     return credentials
 
 
-def build_relay(options: KioskOptions, trace: Trace) -> RelayProcess:
+def build_relay(
+    options: KioskOptions, trace: Trace, on_sync: Callable[[SyncStatus], None] | None = None
+) -> RelayProcess:
     """The relay to HQ, for an enrolled kiosk.
 
     It runs as a child process (see backend_client.relay_process): a relay thread
@@ -559,6 +612,8 @@ def build_relay(options: KioskOptions, trace: Trace) -> RelayProcess:
             dead_letters=status.dead_letters,
             sent=status.sent_total,
         )
+        if on_sync is not None:
+            on_sync(status)
 
     return RelayProcess(options.data_dir, ca_bundle=options.hq_ca, on_status=on_status)
 

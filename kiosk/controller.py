@@ -4,8 +4,9 @@ Inputs arrive as device events (through the bridge) and screen intents; the
 machine answers with a new state and effects. Effects become outbox records
 (queued, never written on this thread), LED commands (queued to the board's
 writer), alerts, requests to the reward desk (answered through the bridge) and
-live messages for store staff. A single-shot timer wakes the machine at its
-next deadline.
+live messages for store staff (kiosk.channel_feed decides which, queued to the
+channel writer thread). A single-shot timer wakes the machine at its next
+deadline.
 """
 
 from __future__ import annotations
@@ -13,7 +14,9 @@ from __future__ import annotations
 import logging
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from dataclasses import replace
+from datetime import UTC, datetime
 
 from PySide6.QtCore import QObject, Qt, QTimer, Signal
 
@@ -21,6 +24,8 @@ from backend_client.outbox import OutboxRecord
 from content.model import Language
 from devices.events import Alarm, DeviceHealth, Dropped, Lifted
 from devices.protocols.pickup import LedMode
+from kiosk import channel_feed
+from kiosk.channel_feed import ChannelNote
 from kiosk.device_bridge import BridgeEvent
 from kiosk.session import (
     AgeAnswered,
@@ -74,13 +79,14 @@ class SessionController(QObject):
         set_led: Callable[[int, LedMode], None],
         trace: Trace,
         request_reward: Callable[[IssueCoupon | DrawPrize], None] | None = None,
-        publish: Callable[[StoreMessage], None] | None = None,
+        publish: Callable[[ChannelNote, datetime], None] | None = None,
         can_bind: Callable[[], bool] = lambda: False,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         """`request_reward` hands coupon and draw requests to the reward desk, whose
         answers come back as RewardReady through the bridge; `can_bind` says whether
-        a fob could be linked at sign-up now (a reader and the chain's tag key)."""
+        a fob could be linked at sign-up now (a reader and the chain's tag key);
+        `publish` queues a message for the store channel, stamped with when it happened."""
         super().__init__()
         self._machine = machine
         self._state = state
@@ -101,6 +107,17 @@ class SessionController(QObject):
     def state(self) -> SessionState:
         return self._state
 
+    @property
+    def slot_skus(self) -> Mapping[int, str]:
+        """The planogram the session runs on: slot -> sku."""
+        return self._machine.slot_skus
+
+    def set_slots(self, slot_skus: Mapping[int, str]) -> None:
+        """Staff changed the planogram: the next lift of a slot shows its new phone."""
+        if dict(slot_skus) != dict(self._machine.slot_skus):
+            log.info("planogram now assigns %d slots", len(slot_skus))
+            self._machine = replace(self._machine, slot_skus=dict(slot_skus))
+
     def stop(self) -> None:
         """At shutdown: no more deadlines, and inputs still in flight change nothing."""
         self._stopped = True
@@ -116,6 +133,8 @@ class SessionController(QObject):
                     "health", mono=event.at, device=event.device, status=event.status.value
                 )
                 self.health_changed.emit(event)
+                if self._publish is not None:
+                    self._tell_staff(channel_feed.device(event), event.at)
             case Lifted() | Dropped():
                 self._trace.emit(
                     "device",
@@ -186,6 +205,9 @@ class SessionController(QObject):
         for effect in transition.effects:
             try:
                 self._carry_out(effect)
+                if self._publish is not None:  # no channel: no message built either
+                    at = effect.at if isinstance(effect, Record) else None
+                    self._tell_staff(channel_feed.from_effect(effect), at)
             except Exception:
                 # One failing effect (a full disk, a gone port) must not stop the others.
                 log.exception("effect %s failed", type(effect).__name__)
@@ -214,9 +236,6 @@ class SessionController(QObject):
                 log.warning("alarm on slot %d: %s", effect.slot, effect.reason.value)
                 self._trace.emit("alert", slot=effect.slot, reason=effect.reason.value)
                 self.alert_raised.emit(effect)
-                if self._publish is not None:
-                    alarm = {"slot": effect.slot, "reason": effect.reason.value, "sku": effect.sku}
-                    self._publish(StoreMessage("alarm", alarm, alert=True))
             case IssueCoupon() | DrawPrize():
                 self._trace.emit("reward", request=type(effect).__name__, session=effect.session)
                 if self._request_reward is None:  # no reward desk: say so, as the desk would
@@ -225,9 +244,15 @@ class SessionController(QObject):
                 else:
                     self._request_reward(effect)
             case StoreMessage():
-                self._trace.emit("store_message", kind=effect.kind, alert=effect.alert)
-                if self._publish is not None:
-                    self._publish(effect)
+                # `message`, not `kind`: a trace line's kind is "store_message".
+                self._trace.emit("store_message", message=effect.kind, alert=effect.alert)
+
+    def _tell_staff(self, note: ChannelNote | None, at: float | None) -> None:
+        """Queue `note` for the store channel; `at`: when it happened (monotonic), else now."""
+        if note is None or self._publish is None:
+            return
+        now = datetime.now(UTC) if at is None else wall_clock_at(at, self._clock())
+        self._publish(note, now)
 
     def _schedule(self) -> None:
         deadline = self._machine.next_deadline(self._state)

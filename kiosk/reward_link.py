@@ -40,7 +40,7 @@ class RewardLink:
         self._clock = clock
         self._desk: RewardDesk | None = None
         self._lock = threading.Lock()  # the desk thread answers while the GUI thread asks
-        self._sessions: dict[int, int] = {}  # id(request) -> the session that asked
+        self._sessions: dict[int, tuple[int, str | None]] = {}  # id(request) -> session, draw
 
     def attach(self, desk: RewardDesk) -> None:
         self._desk = desk
@@ -72,8 +72,9 @@ class RewardLink:
                     effect.session_id,
                     now,
                 )
+        draw = effect.draw if isinstance(effect, DrawPrize) else None
         with self._lock:
-            self._sessions[id(asked)] = effect.session
+            self._sessions[id(asked)] = (effect.session, draw)
         try:
             desk.submit(asked)
         except RuntimeError:  # stopped: the kiosk is shutting down
@@ -83,16 +84,17 @@ class RewardLink:
     def on_answer(self, answer: RewardAnswer) -> None:
         """On the desk thread: hand the outcome to the session that asked."""
         with self._lock:
-            session = self._sessions.pop(id(answer.request), None)
-        if session is None:
+            asked = self._sessions.pop(id(answer.request), None)
+        if asked is None:
             return
+        session, draw = asked
         match answer.outcome:
             case Issued(code=code, campaign=campaign):
                 coupon = IssuedCoupon(code.text, campaign, code.expires_on)
                 self._post(RewardReady(session, coupon))
             case DrawOutcome(prize=prize, code=code) if prize is not None and code is not None:
                 coupon = IssuedCoupon(code.text, prize.campaign, code.expires_on)
-                self._post(RewardReady(session, coupon, prize=prize.id))
+                self._post(RewardReady(session, coupon, prize=prize.id, draw=draw))
             case DrawOutcome():
                 self._post(RewardReady(session, None, refusal="no_win"))
             case Refused(reason=reason):

@@ -320,6 +320,7 @@ class RewardReady:
     coupon: IssuedCoupon | None
     prize: str | None = None
     refusal: str | None = None
+    draw: str | None = None  # the draw that was asked, for a draw's answer
 
 
 @dataclass(frozen=True, slots=True)
@@ -653,16 +654,28 @@ class SessionMachine:
             notice=None,
             wipe_at=None,
         )
-        return Transition(state, effects)
+        # Staff may greet them: by name only if they allowed it (greeting_name is None
+        # otherwise), never with their member id.
+        arrived_message = StoreMessage(
+            "member_arrived",
+            {
+                "session": state.session_id,
+                "greeting": visit.greeting_name,
+                "last_viewed": list(visit.last_viewed),
+                "via": "rfid" if arrived.deliberate else "ble",
+            },
+        )
+        return Transition(state, (*effects, arrived_message))
 
     def _member_left(self, state: SessionState, left: MemberLeft) -> Transition:
         if state.member is None or state.member.member_id != left.member_id:
             return Transition(state)
+        message = StoreMessage("member_left", {"session": state.session_id})
         if isinstance(state.view, WelcomeView):
             # Their welcome must not wait for the next person to walk up.
-            return Transition(_end_session(state), _leds_off(state))
+            return Transition(_end_session(state), (message, *_leds_off(state)))
         # Someone may carry on with the phones; what they do is no longer the member's.
-        return Transition(replace(state, member=None))
+        return Transition(replace(state, member=None), (message,))
 
     def _recommendation(
         self, state: SessionState, tap: RecommendationTapped, now: float
@@ -741,7 +754,7 @@ class SessionMachine:
                 notices=self.notices,
             )
         ]
-        effects.append(StoreMessage("member_signup", {"session": state.session_id}))
+        effects.append(StoreMessage("signup", {"session": state.session_id}))
         recognised = ConsentPurpose.RECOGNITION in checked.consents
         member = MemberVisit(
             member_id=member_id,
@@ -871,11 +884,12 @@ class SessionMachine:
 
     def _reward_ready(self, state: SessionState, ready: RewardReady) -> Transition:
         view = state.view
+        told = _reward_messages(state, ready)  # issued, whether or not they are still here
         if ready.session != state.number or not isinstance(view, ThanksView | DrawView):
-            return Transition(state)  # they walked away meanwhile: the code stays at HQ
+            return Transition(state, told)  # they walked away meanwhile: the code stays at HQ
         if ready.coupon is not None:
             won = CouponView(state.number, ready.coupon, ready.prize)
-            return Transition(replace(state, view=won))
+            return Transition(replace(state, view=won), told)
         if isinstance(view, DrawView):
             outcome = ready.refusal or "no_win"
             return Transition(replace(state, view=replace(view, drawing=False, outcome=outcome)))
@@ -1012,6 +1026,17 @@ def _pick_payload(state: SessionState, pick: Pick) -> dict[str, JsonValue]:
     if state.member is not None and pick.session == state.number:
         payload["member_id"] = state.member.member_id
     return payload
+
+
+def _reward_messages(state: SessionState, ready: RewardReady) -> tuple[Effect, ...]:
+    if ready.coupon is None:
+        return ()
+    session = f"{state.boot}-{ready.session}"
+    issued = StoreMessage("coupon_issued", {"session": session, "campaign": ready.coupon.campaign})
+    if ready.prize is None or ready.draw is None:
+        return (issued,)
+    won = StoreMessage("prize_won", {"session": session, "draw": ready.draw, "prize": ready.prize})
+    return (won, issued)
 
 
 def _answer_payload(

@@ -70,6 +70,7 @@ def test_enrolled_kiosk_sends_a_shoppers_lift_to_hq(
     args = [sys.executable, "-m", "kiosk.app", "--content", str(sample_bundle(tmp_path / "b"))]
     args += ["--data-dir", str(data), "--trace", str(data / "trace.jsonl")]
     args += ["--pickup-port", board.port]
+    args += ["--channel-host", "127.0.0.1", "--channel-port", "0"]  # its store channel
     env = dict(os.environ, QT_QPA_PLATFORM="offscreen")
     kiosk = subprocess.Popen(args, cwd=ROOT, env=env, stderr=subprocess.PIPE)
     try:
@@ -95,6 +96,14 @@ def test_enrolled_kiosk_sends_a_shoppers_lift_to_hq(
             ),
             timeout=20,
             what="an idle sync line in the trace",
+        )
+        # Enrolment gave it the store key: it serves the store channel for attendants.
+        wait_until(
+            lambda: any(
+                e["kind"] == "channel" and e.get("state") == "serving" for e in trace_lines(data)
+            ),
+            timeout=20,
+            what="the store channel serving",
         )
     finally:
         kiosk.terminate()

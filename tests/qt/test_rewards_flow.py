@@ -1,14 +1,13 @@
 """Surveys, coupons and the prize draw at the touchscreen: the real kiosk with its real
 pickup driver on a pty, the reward desk writing into the real outbox, the coupon's QR
-read off the screen by a real decoder, and live messages caught on a UDP socket the
-way the attendant view will catch them.
+read off the screen by a real decoder, and live messages caught by an attendant's
+ChannelClient following the kiosk's real channel server.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import socket
 from collections.abc import Iterator
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -17,13 +16,14 @@ from zoneinfo import ZoneInfo
 import pytest
 from helpers.bundles import edit_json, sample_bundle
 from helpers.keyboard import pick_candidate, type_keys
+from helpers.kiosk_channel import Follower, free_port
 from helpers.pickup import running_board
 from helpers.qr import decode_qr
 from helpers.touch import tap, tap_when_placed
-from helpers.udp import udp_listener
 from PySide6.QtWidgets import QApplication, QPushButton
 from pytestqt.qtbot import QtBot
 
+from backend_client.channel.keys import write_store_key
 from backend_client.credentials import Credentials, save_credentials
 from backend_client.crypto import PayloadCipher
 from backend_client.outbox import Outbox
@@ -39,10 +39,10 @@ from kiosk.session import (
     SurveyView,
     ThanksView,
 )
-from kiosk.store_channel import ChannelAddress
 from rewards.codes import CodeError, parse_code
 
 KIOSK_NO = 17
+STORE_KEY = bytes(range(32))
 COUPON_KEY = hashlib.sha256(b"kiosk 17").digest()
 MEMBER = MemberVisit("0a1b2c3d-0000-4000-8000-0000000000aa", "王芳", ())
 
@@ -61,13 +61,6 @@ def bundle(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Bundle]:
 
 
 @pytest.fixture
-def staff_channel() -> Iterator[socket.socket]:
-    """Where the attendant view would listen: a UDP socket on loopback."""
-    with udp_listener() as listener:
-        yield listener
-
-
-@pytest.fixture
 def board(tmp_path: Path) -> Iterator[PickupBoardSim]:
     with running_board(tmp_path) as sim:
         yield sim
@@ -80,9 +73,10 @@ def start_kiosk(
     tmp_path: Path,
     *,
     board: PickupBoardSim | None = None,
-    channel: socket.socket | None = None,
+    channel: int | None = None,
     enrolled: bool = True,
 ) -> Kiosk:
+    """`channel`: the port of the store channel, served with the store's key (None: off)."""
     data = tmp_path / "data"
     data.mkdir(exist_ok=True)
     if enrolled:  # what `kiosk enroll` leaves: the kiosk's number and coupon key
@@ -92,13 +86,16 @@ def start_kiosk(
         )
     qapp.setFont(theme.ui_font())
     qapp.setStyleSheet(theme.STYLE_SHEET)
-    address = None if channel is None else ChannelAddress(*channel.getsockname())
+    if channel is not None:
+        write_store_key(data, STORE_KEY)
     options = KioskOptions(
         content=bundle[0],
         data_dir=data,
         pickup_port=None if board is None else board.port,
         trace=tmp_path / "trace.jsonl",
-        store_channel=address,
+        channel=channel is not None,
+        channel_host="127.0.0.1",
+        channel_port=channel or 0,
         session=SessionConfig(drop_grace=30.0),
     )
     kiosk = build(options, qapp)
@@ -135,12 +132,14 @@ def test_a_survey_with_a_reward_ends_on_a_coupon_whose_qr_verifies(
     qapp: QApplication,
     bundle: tuple[Path, Bundle],
     board: PickupBoardSim,
-    staff_channel: socket.socket,
     tmp_path: Path,
 ) -> None:
-    kiosk = start_kiosk(qtbot, qapp, bundle, tmp_path, board=board, channel=staff_channel)
+    port = free_port()
+    kiosk = start_kiosk(qtbot, qapp, bundle, tmp_path, board=board, channel=port)
     window = kiosk.window
+    staff = Follower(tmp_path / "data", port, "kiosk-1", "store-1", qtbot=qtbot)
     try:
+        staff.client.start()
         board.lift(3)
         qtbot.waitUntil(window.product.isVisible, timeout=3000)
         assert window.product.action_bar.feedback_button.isVisible()
@@ -191,15 +190,19 @@ def test_a_survey_with_a_reward_ends_on_a_coupon_whose_qr_verifies(
         assert issued["campaign"] == "accessory-50"
 
         # Staff heard each answer live, the unhappy face as an alert, the text not at all.
-        messages = [json.loads(staff_channel.recv(2048)) for _ in range(4)]
-        assert [m["kind"] for m in messages] == ["survey_answer"] * 4
-        assert [m["alert"] for m in messages] == [True, False, False, False]
-        assert all("text" not in m["payload"] for m in messages)
+        staff.wait_for("survey_answer", lambda m: m.data.model_dump()["question"] == "comments")
+        messages = staff.of("survey_answer")
+        assert [m.alert for m in messages] == [True, False, False, False]
+        assert all("text" not in m.data.model_dump() for m in messages)
+        assert "太贵" not in json.dumps([m.model_dump(mode="json") for m in staff.messages])
+        issued = staff.wait_for("coupon_issued")
+        assert issued.data.model_dump()["campaign"] == "accessory-50"
 
         tap(window.coupon.done)  # back to the phone still in hand
         qtbot.waitUntil(window.product.isVisible, timeout=2000)
         assert not window.product.action_bar.feedback_button.isVisible()  # one per session
     finally:
+        staff.client.stop()
         kiosk.close()
 
 
@@ -226,12 +229,14 @@ def test_the_attract_smiley_counts_one_press_per_five_seconds(
     qtbot: QtBot,
     qapp: QApplication,
     bundle: tuple[Path, Bundle],
-    staff_channel: socket.socket,
     tmp_path: Path,
 ) -> None:
-    kiosk = start_kiosk(qtbot, qapp, bundle, tmp_path, channel=staff_channel)
+    port = free_port()
+    kiosk = start_kiosk(qtbot, qapp, bundle, tmp_path, channel=port)
     attract = kiosk.window.attract
+    staff = Follower(tmp_path / "data", port, "kiosk-1", "store-1", qtbot=qtbot)
     try:
+        staff.client.start()
         assert attract.smileys.isVisible()
         tap(attract.faces[0])
         qtbot.waitUntil(lambda: attract.smiley_question.text() == "谢谢！", timeout=2000)
@@ -240,11 +245,12 @@ def test_the_attract_smiley_counts_one_press_per_five_seconds(
         qtbot.wait(100)
         answers = [r for r in outbox_records(kiosk, tmp_path / "data")]
         assert [(a["kind"], a["score"], a["low"]) for a in answers] == [("survey_answer", 1, True)]
-        message = json.loads(staff_channel.recv(2048))
-        assert message["alert"] is True
-        assert message["payload"]["survey"] == "smiley"
+        message = staff.wait_for("survey_answer")
+        assert message.alert is True
+        assert message.data.model_dump()["survey"] == "smiley"
         assert not isinstance(kiosk.controller.state.view, SurveyView)  # no session started
     finally:
+        staff.client.stop()
         kiosk.close()
 
 

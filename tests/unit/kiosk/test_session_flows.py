@@ -243,7 +243,7 @@ def test_joining_records_the_member_and_every_consent_and_tells_the_store() -> N
         "personalisation": False,
     }
     # Staff hear someone joined, and nothing about who.
-    assert d.messages() == [StoreMessage("member_signup", {"session": "b00t-1"})]
+    assert d.messages() == [StoreMessage("signup", {"session": "b00t-1"})]
 
 
 def test_the_consents_record_the_notice_in_the_language_the_shopper_read() -> None:

@@ -1,0 +1,100 @@
+"""The kiosk's end of the store channel: its writer thread and its supervised server child.
+
+The GUI thread hands messages (kiosk.channel_feed) to `publish`, which only queues
+them for the writer thread (backend_client.channel.writer): no SQLite on the GUI
+thread. The relay's status arrives on the relay supervisor's thread and is queued the
+same way. The server child (backend_client.channel.server_process) reports a
+planogram edited by staff; the new slot -> sku map is read on the child's reader
+thread and handed to the GUI thread by a queued signal, so the next lift shows the
+new phone.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Mapping
+from datetime import datetime
+
+from PySide6.QtCore import QObject, Signal
+
+from backend_client.channel.server_process import ChannelServer, ServerOptions
+from backend_client.channel.writer import ChannelWriter
+from backend_client.status import SyncStatus
+from kiosk import channel_feed
+from kiosk.channel_feed import ChannelNote
+from kiosk.trace import Trace
+
+log = logging.getLogger("kiosk.channel")
+
+
+class ChannelLink(QObject):
+    slots_changed = Signal(object)  # Mapping[int, str], the planogram after a staff edit
+
+    def __init__(
+        self,
+        writer: ChannelWriter,
+        server: ServerOptions | None,
+        trace: Trace,
+        *,
+        slots: Callable[[], Mapping[int, str]] | None = None,
+    ) -> None:
+        """`server`: how to run the server child (None: write the window only); `slots`
+        reads the effective planogram (bundle plus staff edits) from disk."""
+        super().__init__()
+        self.writer = writer
+        self.server = None
+        if server is not None:
+            self.server = ChannelServer(
+                server, on_serving=self.on_serving, on_planogram_changed=self.on_planogram_changed
+            )
+        self._trace = trace
+        self._slots = slots
+        self._sync_lock = threading.Lock()
+        self._last_sync: ChannelNote | None = None
+        self._server_started = False
+        self._closed = False
+
+    def start(self) -> None:
+        """Start the writer; the server child comes with `start_server`."""
+        self.writer.start()
+
+    def start_server(self) -> None:
+        """Start the server child (once; later calls, and calls after close, do nothing)."""
+        if self.server is not None and not self._server_started and not self._closed:
+            self._server_started = True
+            self.server.start()
+
+    def publish(self, note: ChannelNote, at: datetime | None = None) -> None:
+        """Queue one message for the window (any thread; never blocks)."""
+        self.writer.put(note.kind, note.data, at=at, alert=note.alert)
+
+    def on_sync(self, status: SyncStatus) -> None:
+        """The relay's status (its supervisor thread): sent when backlog or dead letters change."""
+        note = channel_feed.sync(status)
+        with self._sync_lock:
+            if note == self._last_sync:
+                return
+            self._last_sync = note
+        self.publish(note)
+
+    def on_serving(self, port: int) -> None:
+        self._trace.emit("channel", state="serving", port=port)
+
+    def on_planogram_changed(self) -> None:
+        """On the server child's reader thread: read the edits here, rebind on the GUI thread."""
+        if self._slots is None:
+            return
+        try:
+            slots = dict(self._slots())
+        except Exception:
+            log.exception("the edited planogram cannot be read; keeping the current one")
+            return
+        self.slots_changed.emit(slots)
+        self._trace.emit("channel", state="planogram_changed", slots=len(slots))
+
+    def close(self) -> None:
+        self._closed = True
+        if self.server is not None and self._server_started:
+            self.server.stop()
+        self.writer.stop()
