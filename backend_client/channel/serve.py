@@ -24,8 +24,10 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
 import socket
 import sys
+import threading
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -224,6 +226,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--advertise", action="store_true", help="announce this server on the LAN (mDNS)"
     )
+    parser.add_argument(
+        "--exit-with-stdin",
+        action="store_true",
+        help="exit when stdin reaches end of file (the kiosk that started it is gone)",
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     window = Window(args.data_dir / WINDOW_FILE, store=args.store, kiosk=args.kiosk)
@@ -243,12 +250,28 @@ def main(argv: list[str] | None = None) -> int:
         channel_app(window, keys, executor), log_level="warning", access_log=False, lifespan="on"
     )
     withdraw = _advertise(args.store, args.kiosk, args.host, port) if args.advertise else None
+    if args.exit_with_stdin:
+        threading.Thread(target=_exit_at_eof, args=(withdraw,), name="stdin", daemon=True).start()
     try:
         uvicorn.Server(config).run(sockets=[listener])
     finally:
         if withdraw is not None:
             withdraw()
     return 0
+
+
+def _exit_at_eof(withdraw: Callable[[], None] | None) -> None:
+    """A kiosk killed with -9 cannot stop its server; its pipe closing says it is gone. An
+    orphan would hold the port, keep advertising and keep attendants' streams open."""
+    while os.read(sys.stdin.fileno(), 4096):
+        pass
+    _log.info("the kiosk is gone: stopping")
+    if withdraw is not None:
+        withdraw()
+    # Nothing here is worth a graceful stop: the window and its tables are the kiosk's
+    # files, written in transactions, and attendants' streams would never end by themselves.
+    logging.shutdown()
+    os._exit(0)
 
 
 def _planogram_changed() -> None:

@@ -1,7 +1,7 @@
 """The kiosk's side of its channel server: the `serve` child, kept running.
 
-    python -m backend_client.channel.serve --data-dir D --store S --kiosk K
-        [--content C] --host H --port P [--advertise]
+    python -m backend_client.channel.serve --exit-with-stdin --data-dir D --store S
+        --kiosk K [--content C] --host H --port P [--advertise]
 
 runs under a `Supervisor` (backend_client/supervisor.py): restarted with a backoff
 when it dies (it keeps no state: the window file is everything), stopped with the
@@ -58,7 +58,8 @@ class ServerOptions:
             ("--host", self.host),
             ("--port", str(self.port)),
         ]
-        command = [sys.executable, "-m", "backend_client.channel.serve"]
+        # Its stdin is the supervisor's pipe: it ends when the kiosk does, even by kill -9.
+        command = [sys.executable, "-m", "backend_client.channel.serve", "--exit-with-stdin"]
         for name, value in options:
             if value is not None:
                 command += [name, value]

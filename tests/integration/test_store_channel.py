@@ -287,3 +287,77 @@ def test_a_client_that_never_reads_holds_up_no_one_and_the_clients_are_capped(
     finally:
         for sock in stuck:
             sock.close()
+
+
+# A kiosk as far as its channel server goes: the real supervisor, then nothing but waiting.
+_KIOSK_PARENT = """
+import sys, time
+from pathlib import Path
+from backend_client.channel.server_process import ChannelServer, ServerOptions
+options = ServerOptions(Path(sys.argv[1]), sys.argv[2], sys.argv[3], host="127.0.0.1",
+                        port=int(sys.argv[4]))
+ChannelServer(options, on_serving=lambda port: print(port, flush=True)).start()
+time.sleep(600)
+"""
+
+
+def _kiosk_parent(kiosk: Kiosk, port: int) -> tuple[subprocess.Popen[str], int]:
+    parent = subprocess.Popen(
+        [sys.executable, "-c", _KIOSK_PARENT, str(kiosk.data_dir), kiosk.store, kiosk.kiosk,
+         str(port)],
+        stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    assert parent.stdout is not None
+    return parent, int(parent.stdout.readline())
+
+
+def _end(parent: subprocess.Popen[str]) -> None:
+    parent.kill()
+    parent.wait(10)
+    assert parent.stdout is not None
+    parent.stdout.close()
+
+
+def _refuses(port: int) -> bool:
+    try:
+        socket.create_connection(("127.0.0.1", port), timeout=1).close()
+    except OSError:
+        return True
+    return False
+
+
+def test_a_kiosk_killed_with_9_takes_its_server_with_it_and_the_next_one_gets_the_port(
+    tmp_path: Path,
+) -> None:
+    kiosk = Kiosk(tmp_path / "k1", "k1")
+    feed = Feed()
+    parent, port = _kiosk_parent(kiosk, 0)
+    client = ChannelClient(
+        [KioskEndpoint("k1", f"http://127.0.0.1:{port}")],
+        StoreKeys(STORE, KEY),
+        feed.on_message,
+        feed.on_status,
+        backoff=(0.1, 0.5),
+    )
+    client.start()
+    try:
+        kiosk.append_heartbeat(1)
+        wait_until(lambda: feed.seqs["k1"] == [1], what="the first message")
+        parent.kill()  # the kiosk dies; its server child is not told
+        parent.wait(10)
+        # The orphan would hold the port and keep attendants' streams open for ever.
+        wait_until(lambda: _refuses(port), timeout=15, what="the orphaned server gone")
+        wait_until(
+            lambda: KioskState.DOWN in [s.state for s in feed.statuses], what="the kiosk down"
+        )
+        kiosk.append_heartbeat(2)
+        again, same_port = _kiosk_parent(kiosk, port)  # the restarted kiosk's server
+        try:
+            assert same_port == port
+            wait_until(lambda: feed.seqs["k1"] == [1, 2], what="the follower caught up")
+        finally:
+            _end(again)
+    finally:
+        client.stop()
+        _end(parent)
+        kiosk.close()

@@ -10,8 +10,8 @@ from backend_client.channel.server_process import DEFAULT_HOST, ServerOptions
 def test_a_server_on_every_address_is_advertised_and_reads_the_content_store() -> None:
     options = ServerOptions(Path("/d"), "s", "k", content=Path("/d/content"))
     command = options.command()
-    assert command[1:3] == ["-m", "backend_client.channel.serve"]
-    assert command[3:] == [
+    assert command[1:4] == ["-m", "backend_client.channel.serve", "--exit-with-stdin"]
+    assert command[4:] == [
         "--data-dir", "/d", "--store", "s", "--kiosk", "k", "--content", "/d/content",
         "--host", DEFAULT_HOST, "--port", "8765", "--advertise",
     ]  # fmt: skip
