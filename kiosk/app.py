@@ -4,13 +4,10 @@ from __future__ import annotations
 
 import argparse
 import ctypes
-import faulthandler
 import gc
 import logging
 import os
 import shutil
-import signal
-import socket
 import sqlite3
 import sys
 import tempfile
@@ -20,11 +17,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
-from types import TracebackType
 from typing import Final, Protocol
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from PySide6.QtCore import QSocketNotifier, Qt, QTimer
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QImage
 from PySide6.QtWidgets import QApplication
 
@@ -53,6 +49,7 @@ from kiosk import channel_feed, theme
 from kiosk.channel_link import ChannelLink
 from kiosk.collector import GuiThreadCollector
 from kiosk.controller import SessionController
+from kiosk.crash import install_crash_handlers
 from kiosk.device_bridge import DeviceBridge
 from kiosk.images import ImageCache
 from kiosk.qr import qr_image
@@ -618,33 +615,6 @@ def build_relay(
     return RelayProcess(options.data_dir, ca_bundle=options.hq_ca, on_status=on_status)
 
 
-def _install_crash_handlers(app: QApplication) -> tuple[socket.socket, socket.socket]:
-    """Log and keep serving: an exception in a slot must never take the screen down."""
-    faulthandler.enable()
-
-    def excepthook(
-        kind: type[BaseException], value: BaseException, tb: TracebackType | None
-    ) -> None:
-        log.critical("unhandled exception; the kiosk keeps running", exc_info=(kind, value, tb))
-
-    sys.excepthook = excepthook
-
-    # SIGTERM/SIGINT reach Python only when it runs; a socket pair wakes the Qt loop.
-    reader, writer = socket.socketpair()
-    writer.setblocking(False)
-    signal.set_wakeup_fd(writer.fileno())
-    notifier = QSocketNotifier(reader.fileno(), QSocketNotifier.Type.Read, app)
-
-    def on_signal() -> None:
-        reader.recv(64)
-        app.quit()
-
-    notifier.activated.connect(on_signal)
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(signum, lambda *_: None)
-    return reader, writer  # the caller keeps them open for the life of the app
-
-
 def _return_freed_pictures_to_the_os() -> None:
     """Keep picture-sized buffers (0.1-8 MB) in mappings of their own, so freeing them
     shrinks the process. glibc otherwise raises its mmap threshold each time such a
@@ -678,7 +648,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     app.setApplicationName("kiosk")
     app.setFont(theme.ui_font())
     app.setStyleSheet(theme.STYLE_SHEET)
-    signal_sockets = _install_crash_handlers(app)
+    signal_sockets = install_crash_handlers(app, log, "the kiosk")
 
     kiosk = build(options, app)
     # Everything built so far lives as long as the process: keep the collector off it,

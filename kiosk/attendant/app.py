@@ -10,21 +10,16 @@ relay child syncs to HQ, and attendant.sqlite (staff, action log, resume points)
 from __future__ import annotations
 
 import argparse
-import faulthandler
 import logging
-import signal
-import socket
 import sys
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from types import TracebackType
 from typing import Final
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from PySide6.QtCore import QSocketNotifier
 from PySide6.QtWidgets import QApplication
 
 from backend_client.channel.client import ChannelClient, KioskEndpoint
@@ -50,6 +45,7 @@ from kiosk.attendant.store import AttendantStore, open_store
 from kiosk.attendant.till import Claim, RedeemedCodes, Till, nobody_reachable
 from kiosk.attendant.window import AttendantWindow
 from kiosk.attendant.words import say
+from kiosk.crash import install_crash_handlers
 
 log = logging.getLogger("kiosk.attendant.app")
 
@@ -252,31 +248,6 @@ def _discover(store: str, links: KioskLinks, client: ChannelClient) -> Callable[
         return None
 
 
-def _install_crash_handlers(app: QApplication) -> tuple[socket.socket, socket.socket]:
-    """Log and keep serving; SIGTERM and SIGINT quit the Qt loop cleanly."""
-    faulthandler.enable()
-
-    def excepthook(
-        kind: type[BaseException], value: BaseException, tb: TracebackType | None
-    ) -> None:
-        log.critical("unhandled exception; the app keeps running", exc_info=(kind, value, tb))
-
-    sys.excepthook = excepthook
-    reader, writer = socket.socketpair()
-    writer.setblocking(False)
-    signal.set_wakeup_fd(writer.fileno())
-    notifier = QSocketNotifier(reader.fileno(), QSocketNotifier.Type.Read, app)
-
-    def on_signal() -> None:
-        reader.recv(64)
-        app.quit()
-
-    notifier.activated.connect(on_signal)
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(signum, lambda *_: None)
-    return reader, writer
-
-
 def run(argv: Sequence[str]) -> int:
     """The app itself (cli.py hands over everything but its subcommands)."""
     options = parse_args(argv)
@@ -286,7 +257,7 @@ def run(argv: Sequence[str]) -> int:
     app = QApplication(sys.argv[:1])
     app.setApplicationName("kiosk-attendant")
     app.setFont(theme.ui_font())
-    signal_sockets = _install_crash_handlers(app)
+    signal_sockets = install_crash_handlers(app, log, "the app")
     attendant = build(options, app, store_access(options.data_dir))
     if options.windowed or app.platformName() == "offscreen":
         attendant.window.resize(*SCREEN_SIZE)
