@@ -12,6 +12,7 @@ import os
 import signal
 import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -129,6 +130,26 @@ def serving_port(qtbot: QtBot, kiosk: Kiosk) -> int:
     return server.port
 
 
+@contextmanager
+def followed(
+    qtbot: QtBot,
+    qapp: QApplication,
+    bundle: tuple[Path, Bundle],
+    tmp_path: Path,
+    board: PickupBoardSim,
+    **extra: Any,
+) -> Iterator[tuple[Kiosk, Follower]]:
+    """An enrolled kiosk and an attendant following its channel server."""
+    data = tmp_path / "data"
+    enrol(data)
+    kiosk = start(qtbot, qapp, bundle, tmp_path, board, **extra)
+    try:
+        with Follower(data, serving_port(qtbot, kiosk), qtbot=qtbot) as attendant:
+            yield kiosk, attendant
+    finally:
+        kiosk.close()
+
+
 def trace(tmp_path: Path, kind: str) -> list[dict[str, object]]:
     lines = [json.loads(line) for line in (tmp_path / "trace.jsonl").read_text().splitlines()]
     return [line for line in lines if line["kind"] == kind]
@@ -141,28 +162,23 @@ def test_a_lift_a_drop_and_the_content_release_reach_the_attendant(
     board: PickupBoardSim,
     tmp_path: Path,
 ) -> None:
-    enrol(tmp_path / "data")
-    kiosk = start(qtbot, qapp, bundle, tmp_path, board)
-    try:
-        with Follower(tmp_path / "data", serving_port(qtbot, kiosk), qtbot=qtbot) as attendant:
-            assert attendant.wait_for("content").data.model_dump() == {"release": bundle[1].release}
-            attendant.wait_for("heartbeat")
-            board.lift(3)
-            qtbot.waitUntil(kiosk.window.product.isVisible, timeout=3000)
-            lift = attendant.wait_for("lift")
-            assert lift.data.model_dump() == {
-                "session": kiosk.controller.state.session_id,
-                "slot": 3,
-                "sku": sku(bundle[1], 3),
-            }
-            assert not lift.alert
-            assert lift.kiosk == KIOSK
-            board.drop(3)
-            drop = attendant.wait_for("drop")
-            assert drop.data.model_dump()["slot"] == 3
-            assert drop.data.model_dump()["dwell_ms"] > 0
-    finally:
-        kiosk.close()
+    with followed(qtbot, qapp, bundle, tmp_path, board) as (kiosk, attendant):
+        assert attendant.wait_for("content").data.model_dump() == {"release": bundle[1].release}
+        attendant.wait_for("heartbeat")
+        board.lift(3)
+        qtbot.waitUntil(kiosk.window.product.isVisible, timeout=3000)
+        lift = attendant.wait_for("lift")
+        assert lift.data.model_dump() == {
+            "session": kiosk.controller.state.session_id,
+            "slot": 3,
+            "sku": sku(bundle[1], 3),
+        }
+        assert not lift.alert
+        assert lift.kiosk == KIOSK
+        board.drop(3)
+        drop = attendant.wait_for("drop")
+        assert drop.data.model_dump()["slot"] == 3
+        assert drop.data.model_dump()["dwell_ms"] > 0
 
 
 def test_an_unhappy_smiley_and_a_cut_cable_are_alerts_without_what_was_typed(
@@ -172,28 +188,23 @@ def test_an_unhappy_smiley_and_a_cut_cable_are_alerts_without_what_was_typed(
     board: PickupBoardSim,
     tmp_path: Path,
 ) -> None:
-    enrol(tmp_path / "data")
-    kiosk = start(qtbot, qapp, bundle, tmp_path, board)
-    try:
-        with Follower(tmp_path / "data", serving_port(qtbot, kiosk), qtbot=qtbot) as attendant:
-            tap(kiosk.window.attract.faces[0])  # the unhappiest face
-            answer = attendant.wait_for("survey_answer")
-            assert answer.alert
-            data = answer.data.model_dump()
-            assert data["score"] == 1
-            assert data["low"] is True
-            assert set(data) == {"session", "survey", "question", "kind", "score", "low"}
+    with followed(qtbot, qapp, bundle, tmp_path, board) as (kiosk, attendant):
+        tap(kiosk.window.attract.faces[0])  # the unhappiest face
+        answer = attendant.wait_for("survey_answer")
+        assert answer.alert
+        data = answer.data.model_dump()
+        assert data["score"] == 1
+        assert data["low"] is True
+        assert set(data) == {"session", "survey", "question", "kind", "score", "low"}
 
-            board.alarm(7, "CABLE")
-            alarm = attendant.wait_for("alarm")
-            assert alarm.alert
-            assert alarm.data.model_dump() == {
-                "slot": 7,
-                "reason": "CABLE",
-                "sku": sku(bundle[1], 7),
-            }
-    finally:
-        kiosk.close()
+        board.alarm(7, "CABLE")
+        alarm = attendant.wait_for("alarm")
+        assert alarm.alert
+        assert alarm.data.model_dump() == {
+            "slot": 7,
+            "reason": "CABLE",
+            "sku": sku(bundle[1], 7),
+        }
 
 
 def test_a_member_is_announced_by_name_only_if_they_allowed_it(
@@ -204,30 +215,28 @@ def test_a_member_is_announced_by_name_only_if_they_allowed_it(
     reader: RfidReaderSim,
     tmp_path: Path,
 ) -> None:
-    data = tmp_path / "data"
-    enrol(data)
-    members(data, bundle[1])
-    kiosk = start(qtbot, qapp, bundle, tmp_path, board, rfid_port=reader.port)
-    try:
-        with Follower(data, serving_port(qtbot, kiosk), qtbot=qtbot) as attendant:
-            reader.present(WANG_FOB)
-            wang = attendant.wait_for("member_arrived")
-            assert wang.data.model_dump() == {
-                "session": kiosk.controller.state.session_id,
-                "greeting": "王芳",
-                "last_viewed": (sku(bundle[1], 5),),
-                "via": "rfid",
-            }
-            reader.present(LI_FOB)  # another member's fob: a fresh session, no name
-            li = attendant.wait_for("member_arrived", lambda m: m.seq > wang.seq)
-            assert li.data.model_dump()["greeting"] is None
-            assert li.data.model_dump()["session"] != wang.data.model_dump()["session"]
-            wire = json.dumps([m.model_dump(mode="json") for m in attendant.messages])
-            assert WANG not in wire  # member ids never leave the kiosk
-            assert LI not in wire
-            assert str(WANG_FOB) not in wire
-    finally:
-        kiosk.close()
+    (tmp_path / "data").mkdir()
+    members(tmp_path / "data", bundle[1])
+    with followed(qtbot, qapp, bundle, tmp_path, board, rfid_port=reader.port) as (
+        kiosk,
+        attendant,
+    ):
+        reader.present(WANG_FOB)
+        wang = attendant.wait_for("member_arrived")
+        assert wang.data.model_dump() == {
+            "session": kiosk.controller.state.session_id,
+            "greeting": "王芳",
+            "last_viewed": (sku(bundle[1], 5),),
+            "via": "rfid",
+        }
+        reader.present(LI_FOB)  # another member's fob: a fresh session, no name
+        li = attendant.wait_for("member_arrived", lambda m: m.seq > wang.seq)
+        assert li.data.model_dump()["greeting"] is None
+        assert li.data.model_dump()["session"] != wang.data.model_dump()["session"]
+        wire = json.dumps([m.model_dump(mode="json") for m in attendant.messages])
+        assert WANG not in wire  # member ids never leave the kiosk
+        assert LI not in wire
+        assert str(WANG_FOB) not in wire
 
 
 def test_a_pickup_board_unplugged_reaches_the_attendant_as_a_device_fault(
@@ -237,22 +246,17 @@ def test_a_pickup_board_unplugged_reaches_the_attendant_as_a_device_fault(
     board: PickupBoardSim,
     tmp_path: Path,
 ) -> None:
-    enrol(tmp_path / "data")
-    kiosk = start(qtbot, qapp, bundle, tmp_path, board)
-    try:
-        with Follower(tmp_path / "data", serving_port(qtbot, kiosk), qtbot=qtbot) as attendant:
-            attendant.wait_for("device", lambda m: m.data.model_dump()["status"] == "up")
-            board.unplug()
-            fault = attendant.wait_for(
-                "device", lambda m: m.data.model_dump()["status"] in {"down", "reconnecting"}
-            )
-            assert fault.data.model_dump()["device"]
-            board.replug()
-            attendant.wait_for(
-                "device", lambda m: m.seq > fault.seq and m.data.model_dump()["status"] == "up"
-            )
-    finally:
-        kiosk.close()
+    with followed(qtbot, qapp, bundle, tmp_path, board) as (_, attendant):
+        attendant.wait_for("device", lambda m: m.data.model_dump()["status"] == "up")
+        board.unplug()
+        fault = attendant.wait_for(
+            "device", lambda m: m.data.model_dump()["status"] in {"down", "reconnecting"}
+        )
+        assert fault.data.model_dump()["device"]
+        board.replug()
+        attendant.wait_for(
+            "device", lambda m: m.seq > fault.seq and m.data.model_dump()["status"] == "up"
+        )
 
 
 def test_a_killed_server_is_started_again_and_the_attendant_misses_nothing(
