@@ -15,8 +15,7 @@ import wave
 from pathlib import Path
 from typing import Final, Protocol
 
-from PySide6.QtCore import QUrl
-from PySide6.QtMultimedia import QSoundEffect
+from PySide6.QtCore import QLoggingCategory, QUrl
 
 log = logging.getLogger("kiosk.attendant.sound")
 
@@ -59,6 +58,12 @@ class ChimePlayer:
         wav = chime_wav()
         if not path.exists() or path.read_bytes() != wav:
             path.write_bytes(wav)
+        # Qt Multimedia probes PipeWire first and warns when it is missing, at every start of
+        # every store PC without it; PulseAudio or ALSA play the chime just as well.
+        QLoggingCategory.setFilterRules("qt.multimedia.symbolsresolver.warning=false")
+        # Imported here: `kiosk-attendant --help` and the staff subcommands need no audio.
+        from PySide6.QtMultimedia import QSoundEffect  # noqa: PLC0415
+
         self._effect = QSoundEffect()
         self._effect.setSource(QUrl.fromLocalFile(str(path)))
         self._effect.setVolume(1.0)
