@@ -39,7 +39,7 @@ class AlertCard(QFrame):
         super().__init__()
         self.alert_id = alert.id
         self.setProperty("role", "card-alert" if alert.open else "card-done")
-        title = label(
+        self.title = title = label(
             alert_line(alert, language, names), "card-alert-title" if alert.open else "card-title"
         )
         title.setTextFormat(Qt.TextFormat.PlainText)
