@@ -22,6 +22,7 @@ from backend_client.channel.commands import (
     KioskCatalog,
     PlanogramSlot,
 )
+from backend_client.channel.execute import catalog_labels
 from content.bundle import Bundle
 from content.model import Language
 from kiosk.attendant.app import AttendantOptions, StoreAccess, build
@@ -63,6 +64,7 @@ def catalog_of(bundle: Bundle, kiosk: str, edited: Mapping[int, tuple[str, str]]
             )
             for a in sorted(bundle.planogram.slots, key=lambda a: a.slot)
         ),
+        catalog_labels(bundle),
     )
 
 

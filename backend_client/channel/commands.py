@@ -117,12 +117,33 @@ class PlanogramSlot:
     edited_at: datetime | None
 
 
+LabelKind = Literal["survey", "campaign", "draw", "prize"]
+
+
+@dataclass(frozen=True)
+class CatalogLabel:
+    """The name staff see for an id the channel carries (survey_answer's survey,
+    coupon_issued's campaign, prize_won's draw and prize). A prize's id is
+    "<draw>/<prize>" (prize ids are unique within their draw only); its name is the
+    title of the coupon campaign it wins."""
+
+    kind: LabelKind
+    id: str
+    name_zh: str
+    name_en: str
+
+
 @dataclass(frozen=True)
 class KioskCatalog:
     kiosk: str
     release: str  # "" when the kiosk has no content
     products: tuple[CatalogProduct, ...]
     slots: tuple[PlanogramSlot, ...]
+    labels: tuple[CatalogLabel, ...] = ()
+
+
+def prize_label_id(draw: str, prize: str) -> str:
+    return f"{draw}/{prize}"
 
 
 def coupon_hash(code_text: str) -> str:
@@ -178,11 +199,19 @@ class _SlotWire(_Strict):
     edited_at: datetime | None
 
 
+class _LabelWire(_Strict):
+    kind: LabelKind
+    id: str
+    name_zh: str
+    name_en: str
+
+
 class _CatalogWire(_Strict):
     kiosk: str
     release: str
     products: list[_ProductWire]
     slots: list[_SlotWire]
+    labels: list[_LabelWire] = []  # absent from kiosks older than the labels
 
 
 def reply_json(reply: CommandReply) -> bytes:
@@ -195,6 +224,7 @@ def catalog_json(catalog: KioskCatalog) -> bytes:
         release=catalog.release,
         products=[_ProductWire(**vars(product)) for product in catalog.products],
         slots=[_SlotWire(**vars(slot)) for slot in catalog.slots],
+        labels=[_LabelWire(**vars(label)) for label in catalog.labels],
     )
     return wire.model_dump_json().encode()
 
@@ -224,22 +254,31 @@ def send_command(
 def fetch_catalog(
     endpoint: KioskEndpoint, keys: StoreKeys, *, timeout: float = 3.0
 ) -> KioskCatalog:
-    """The kiosk's products and its slots as it shows them now (store edits included)."""
+    """The kiosk's products and its slots as it shows them now (store edits included),
+    and the names of its surveys, coupon campaigns, draws and prizes."""
     headers = keys.prove(CATALOG_PATH, 0, time.time())
     plain = _exchange(
         endpoint, keys, "GET", CATALOG_PATH, headers=headers, body=None, timeout=timeout
     )
+    catalog = parse_catalog(plain)
+    if catalog.kiosk != endpoint.kiosk:
+        raise CommandError("faulty", "the catalog of another kiosk")
+    return catalog
+
+
+def parse_catalog(plain: bytes) -> KioskCatalog:
+    """An opened catalog answer (catalog_json's, or an older kiosk's without labels);
+    CommandError "faulty" when it is none."""
     try:
         wire = _CatalogWire.model_validate_json(plain)
     except ValidationError:
         raise CommandError("faulty", "not a catalog") from None
-    if wire.kiosk != endpoint.kiosk:
-        raise CommandError("faulty", "the catalog of another kiosk")
     return KioskCatalog(
         kiosk=wire.kiosk,
         release=wire.release,
         products=tuple(CatalogProduct(**p.model_dump()) for p in wire.products),
         slots=tuple(PlanogramSlot(**s.model_dump()) for s in wire.slots),
+        labels=tuple(CatalogLabel(**label.model_dump()) for label in wire.labels),
     )
 
 

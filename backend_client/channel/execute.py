@@ -16,6 +16,7 @@ from pathlib import Path
 
 from backend_client.channel.commands import (
     Ack,
+    CatalogLabel,
     CatalogProduct,
     Command,
     CommandReply,
@@ -23,6 +24,7 @@ from backend_client.channel.commands import (
     PlanogramSlot,
     Redeem,
     SetSlot,
+    prize_label_id,
 )
 from backend_client.channel.planogram import applied_edits, effective_slots, load_edits
 from backend_client.channel.window import Redeemed, Window
@@ -132,4 +134,20 @@ class Executor:
                 )
                 for assignment in sorted(bundle.planogram.slots, key=lambda a: a.slot)
             ),
+            labels=catalog_labels(bundle),
         )
+
+
+def catalog_labels(bundle: Bundle) -> tuple[CatalogLabel, ...]:
+    """The names of what the channel names by id: surveys, campaigns, draws, and prizes
+    (by the campaign each wins; none when the bundle lacks that campaign)."""
+    labels = [CatalogLabel("survey", s.id, s.title.zh_cn, s.title.en) for s in bundle.surveys]
+    labels += (CatalogLabel("campaign", c.id, c.title.zh_cn, c.title.en) for c in bundle.campaigns)
+    for draw in bundle.prize_draws:
+        labels.append(CatalogLabel("draw", draw.id, draw.title.zh_cn, draw.title.en))
+        for prize in draw.prizes:
+            won = bundle.campaign(prize.campaign)
+            if won is not None:
+                prize_id = prize_label_id(draw.id, prize.id)
+                labels.append(CatalogLabel("prize", prize_id, won.title.zh_cn, won.title.en))
+    return tuple(labels)

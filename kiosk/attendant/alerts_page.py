@@ -19,7 +19,7 @@ from PySide6.QtWidgets import (
 
 from content.model import Language
 from kiosk.attendant.model import Alert, AttendantState
-from kiosk.attendant.words import alert_line, say
+from kiosk.attendant.words import PLAIN, Names, alert_line, say
 from kiosk.screens.common import label
 
 DONE_SHOWN: Final = 30
@@ -34,13 +34,13 @@ class AlertCard(QFrame):
         language: Language,
         now: float,
         who: str | None,
-        kiosk: Callable[[str], str] = str,
+        names: Names = PLAIN,
     ) -> None:
         super().__init__()
         self.alert_id = alert.id
         self.setProperty("role", "card-alert" if alert.open else "card-done")
-        title = label(
-            alert_line(alert, language, kiosk), "card-alert-title" if alert.open else "card-title"
+        self.title = title = label(
+            alert_line(alert, language, names), "card-alert-title" if alert.open else "card-title"
         )
         title.setTextFormat(Qt.TextFormat.PlainText)
         title.setWordWrap(True)
@@ -117,12 +117,16 @@ class AlertsPage(QWidget):
         language: Language,
         now: float,
         name_of: Callable[[str], str | None],
-        kiosk: Callable[[str], str] = str,
+        *,
+        names: Names = PLAIN,
+        names_version: int = 0,
     ) -> None:
+        """`names` name kiosks and surveys; a new `names_version` (a catalog arrived)
+        redraws the cards with the names."""
         done = tuple(alert for alert in state.alerts if not alert.open)[:DONE_SHOWN]
         opened = state.open_alerts()
         # Waiting times age: redrawn on every sweep, but a store has a handful open.
-        shown = (opened, done, language, round(now / 5))
+        shown = (opened, done, language, round(now / 5), names_version)
         if shown == self._shown:
             return
         self._shown = shown
@@ -135,13 +139,13 @@ class AlertsPage(QWidget):
             card.deleteLater()
         self.cards = []
         for alert in opened:
-            card = AlertCard(alert, language, now, None, kiosk)
+            card = AlertCard(alert, language, now, None, names)
             card.acknowledge.connect(self.acknowledge_requested)
             self._open_box.addWidget(card)
             self.cards.append(card)
         for alert in done:
             who = name_of(alert.acknowledged.by) if alert.acknowledged else None
-            card = AlertCard(alert, language, now, who, kiosk)
+            card = AlertCard(alert, language, now, who, names)
             self._done_box.addWidget(card)
             self.cards.append(card)
         self.none_open.setVisible(not opened)

@@ -22,7 +22,7 @@ from zoneinfo import ZoneInfo
 from PySide6.QtCore import QEvent, QObject, QTimer, Signal
 
 from backend_client.channel.client import KioskState, KioskStatus
-from backend_client.channel.commands import CommandError, CommandReply, KioskCatalog
+from backend_client.channel.commands import CommandError, CommandReply, KioskCatalog, LabelKind
 from backend_client.channel.messages import ChannelMessage
 from backend_client.outbox import OutboxRecord
 from content.model import Language
@@ -400,6 +400,12 @@ class AttendantConsole(QObject):
     def product_name(self, kiosk: str, sku: str) -> str | None:
         return self.names.name(kiosk, sku, self.language)
 
+    def label_name(self, kiosk: str, kind: LabelKind, id_: str) -> str | None:
+        return self.names.label(kiosk, kind, id_, self.language)
+
+    def _names(self) -> Names:
+        return Names(self.product_name, self.name_of, self.kiosk_name, self.label_name)
+
     def fetch_catalog(self, kiosk: str) -> None:
         self.in_background(
             lambda: self.links.catalog(kiosk), lambda got: self._catalog_arrived(kiosk, got)
@@ -559,9 +565,9 @@ class AttendantConsole(QObject):
     def _redraw(self, state: object, now: float) -> None:
         state = self.desk.state
         window, language = self.window, self.language
-        opened = state.open_alerts()
+        opened, names = state.open_alerts(), self._names()
         window.show_alert_banner(
-            len(opened), alert_line(opened[0], language, self.kiosk_name) if opened else ""
+            len(opened), alert_line(opened[0], language, names) if opened else ""
         )
         match window.current:
             case Page.FEED:
@@ -569,11 +575,18 @@ class AttendantConsole(QObject):
                     state,
                     language,
                     now,
-                    names=Names(self.product_name, self.name_of, self.kiosk_name),
+                    names=names,
                     names_version=self.names.version,
                 )
             case Page.ALERTS:
-                window.alerts.show_state(state, language, now, self._known_name, self.kiosk_name)
+                window.alerts.show_state(
+                    state,
+                    language,
+                    now,
+                    self._known_name,
+                    names=names,
+                    names_version=self.names.version,
+                )
             case Page.HEALTH:
                 window.health.show_health(
                     state.kiosks, self.links.states(), language, now, self.kiosk_name

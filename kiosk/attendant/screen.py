@@ -7,7 +7,6 @@ emits what staff tapped; `AttendantDesk` decides what happens next.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Final
 
 from PySide6.QtCore import Qt, Signal
@@ -76,11 +75,11 @@ class AlertRow(QFrame):
 
     acknowledge = Signal(str)  # alert id
 
-    def __init__(self, alert: Alert, language: Language, kiosk: Callable[[str], str] = str) -> None:
+    def __init__(self, alert: Alert, language: Language, names: Names = PLAIN) -> None:
         super().__init__()
         self.alert_id = alert.id
         self.setProperty("role", "alert")
-        self.text = label(alert_line(alert, language, kiosk), role="alert-text", wrap=True)
+        self.text = label(alert_line(alert, language, names), role="alert-text", wrap=True)
         self.text.setTextFormat(Qt.TextFormat.PlainText)  # kiosk-sent text is never markup
         self.button = QPushButton(say(language, "attendant.acknowledge"))
         self.button.setProperty("role", "acknowledge")
@@ -105,6 +104,7 @@ class AttendantScreen(QWidget):
         self._shown_feed: tuple[FeedEntry, ...] | None = None
         self._feed_view: object = None
         self._shown_alerts: tuple[Alert, ...] | None = None
+        self._alerts_names_version = 0
         self._shown_health: list[str] = []
         self._now = 0.0
         self.feed_title = label(role="section")
@@ -199,7 +199,7 @@ class AttendantScreen(QWidget):
         kinds = None if kind is None else frozenset({kind})
         view = (kiosk, kinds, names_version)
         self._show_feed(visible_feed(state, kiosk, kinds)[:FEED_ROWS_SHOWN], view)
-        self._show_alerts(state.open_alerts())
+        self._show_alerts(state.open_alerts(), names_version)
         lines = [
             health_line(names.kiosk(k), h, now, language) for k, h in sorted(state.kiosks.items())
         ]
@@ -277,11 +277,12 @@ class AttendantScreen(QWidget):
                 item.setFont(font)
         return item
 
-    def _show_alerts(self, alerts: tuple[Alert, ...]) -> None:
-        if alerts == self._shown_alerts:
+    def _show_alerts(self, alerts: tuple[Alert, ...], names_version: int) -> None:
+        if alerts == self._shown_alerts and names_version == self._alerts_names_version:
             return
-        retranslate = self._shown_alerts is None
-        self._shown_alerts = alerts
+        # A new language, or names from a catalog: every row is made again.
+        retranslate = self._shown_alerts is None or names_version != self._alerts_names_version
+        self._shown_alerts, self._alerts_names_version = alerts, names_version
         open_ids = {alert.id for alert in alerts}
         for row in self.alert_rows:
             if retranslate or row.alert_id not in open_ids:
@@ -292,7 +293,7 @@ class AttendantScreen(QWidget):
         # A new alert is always the newest: new rows go on top, in the model's order.
         new_rows = []
         for index, alert in enumerate(a for a in alerts if a.id not in shown_ids):
-            row = AlertRow(alert, self.language, self._names.kiosk)
+            row = AlertRow(alert, self.language, self._names)
             row.acknowledge.connect(self.acknowledge_requested)
             self._alerts_box.insertWidget(index, row)
             new_rows.append(row)

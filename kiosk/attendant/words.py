@@ -10,8 +10,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Final
 
+from backend_client.channel.commands import LabelKind, prize_label_id
 from content.model import Language
-from kiosk.attendant.model import Alert, FeedEntry, KioskHealth
+from kiosk.attendant.model import Alert, AlertKind, FeedEntry, KioskHealth
 from kiosk.i18n import STRINGS, tr
 
 _ZH, _EN = Language.ZH_CN, Language.EN
@@ -260,19 +261,26 @@ def say(language: Language, key: str, **values: object) -> str:
 
 ProductName = Callable[[str, str], str | None]  # kiosk, sku -> the product's name, if known
 StaffName = Callable[[str], str]  # staff id -> their name, or the id
+LabelName = Callable[[str, LabelKind, str], str | None]  # kiosk, kind, id -> its name, if known
 
 
 def no_product(_kiosk: str, _sku: str) -> str | None:
     return None
 
 
+def no_label(_kiosk: str, _kind: LabelKind, _id: str) -> str | None:
+    return None
+
+
 @dataclass(frozen=True, slots=True)
 class Names:
-    """How the screens name things kiosks send as ids: products, staff, kiosks."""
+    """How the screens name things kiosks send as ids: products, staff, kiosks, and
+    surveys, campaigns, draws and prizes (commands.CatalogLabel)."""
 
     product: ProductName = no_product
     staff: StaffName = str
     kiosk: Callable[[str], str] = str
+    label: LabelName = no_label
 
 
 PLAIN: Final = Names()
@@ -288,8 +296,9 @@ def kiosk_label(kiosk: str, store: str, language: Language) -> str:
 
 
 def feed_line(entry: FeedEntry, language: Language, names: Names = PLAIN) -> str:
-    """One line of the feed: local time, kiosk, what happened, its details, with product
-    names instead of SKUs where the kiosk's catalog is known."""
+    """One line of the feed: local time, kiosk, what happened, its details, with product,
+    survey, campaign, draw and prize names instead of ids where the kiosk's catalog is
+    known."""
     product, staff = names.product, names.staff
     parts = [entry.at.astimezone().strftime("%H:%M:%S"), names.kiosk(entry.kiosk)]
 
@@ -310,7 +319,11 @@ def feed_line(entry: FeedEntry, language: Language, names: Names = PLAIN) -> str
         parts.append(f"{name(details.get('before', ''))} → {name(details.get('after', ''))}")
         parts.append(staff(details.get("by", "")))
         return " · ".join(parts)
-    context = _Context(details, language, name, staff)
+
+    def labelled(kind: LabelKind, id_: str) -> str | None:
+        return names.label(entry.kiosk, kind, id_)
+
+    context = _Context(details, language, name, staff, labelled)
     for key, value in entry.details:
         if not value or (key == "slot" and "sku" in details):
             continue
@@ -326,6 +339,7 @@ class _Context:
     language: Language
     name: Callable[[str], str]
     staff: StaffName
+    label: Callable[[LabelKind, str], str | None]
 
 
 def _on_slot(sku: str, c: _Context) -> str:
@@ -336,6 +350,10 @@ def _on_slot(sku: str, c: _Context) -> str:
 def _device(device: str, c: _Context) -> str:
     key = f"device.{device}"
     return say(c.language, key) if key in WORDS else device
+
+
+def _prize(prize: str, c: _Context) -> str:
+    return c.label("prize", prize_label_id(c.details.get("draw", ""), prize)) or prize
 
 
 def _dwell(ms: str, c: _Context) -> str:
@@ -350,6 +368,10 @@ _DETAILS: Final[dict[str, Callable[[str, _Context], str]]] = {
     "slot": lambda v, c: say(c.language, "planogram.slot", slot=v),
     "dwell_ms": _dwell,
     "score": lambda v, c: say(c.language, "feed.score", score=v),
+    "survey": lambda v, c: c.label("survey", v) or v,
+    "campaign": lambda v, c: c.label("campaign", v) or v,
+    "draw": lambda v, c: c.label("draw", v) or v,
+    "prize": _prize,
     "device": _device,
     "status": lambda v, c: _known(f"status.{v}", v, c.language),
     "reason": lambda v, c: _known(f"reason.{v}", v, c.language),
@@ -361,9 +383,12 @@ def _detail(key: str, value: str, context: _Context) -> str:
     return value if shown is None else shown(value, context)
 
 
-def alert_line(alert: Alert, language: Language, kiosk: Callable[[str], str] = str) -> str:
-    parts = [kiosk(alert.kiosk), tr(language, f"attendant.alert.{alert.kind}")]
-    if alert.detail:
+def alert_line(alert: Alert, language: Language, names: Names = PLAIN) -> str:
+    """Where and what: a low score names its survey once the kiosk's catalog is known."""
+    parts = [names.kiosk(alert.kiosk), tr(language, f"attendant.alert.{alert.kind}")]
+    if alert.kind == AlertKind.LOW_SCORE and alert.detail:
+        parts.append(names.label(alert.kiosk, "survey", alert.detail) or alert.detail)
+    elif alert.detail:
         parts.append(_known(f"reason.{alert.detail}", alert.detail, language))
     return " · ".join(parts)
 

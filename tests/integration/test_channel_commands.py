@@ -176,6 +176,18 @@ def test_a_slot_edit_is_checked_recorded_told_and_shown_in_the_catalog(
     catalog = fetch_catalog(first.endpoint, _KEYS)
     assert catalog.release == bundle.release
     assert len(catalog.products) == len(bundle.catalog.products)
+    # What the channel names by id, by name (the sample bundle's titles).
+    labels = {(label.kind, label.id): (label.name_zh, label.name_en) for label in catalog.labels}
+    assert labels[("survey", "visit")] == (
+        "一分钟购物体验调查",
+        "One-minute survey about your visit",
+    )
+    assert labels[("campaign", "phone-200")] == ("购机立减¥200", "¥200 off a new phone")
+    assert labels[("draw", "daily-draw")] == ("会员每日幸运抽奖", "Members' daily lucky draw")
+    assert labels[("prize", "daily-draw/grand")] == labels[("campaign", "phone-200")]
+    assert len(labels) == len(bundle.surveys) + len(bundle.campaigns) + sum(
+        1 + len(draw.prizes) for draw in bundle.prize_draws
+    )
     edited = next(s for s in catalog.slots if s.slot == slot)
     assert (edited.sku, edited.bundle_sku, edited.edited_by) == (other, was, "m-01")
     assert edited.edited_at == reply.at

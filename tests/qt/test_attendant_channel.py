@@ -164,6 +164,39 @@ def test_alerts_caught_up_from_long_ago_are_listed_without_the_chime(
     assert first.console._player.played == 1  # type: ignore[attr-defined]  # the new one only
 
 
+def test_a_low_survey_alert_names_its_survey_once_the_catalog_is_known(
+    qtbot: QtBot, qapp: QApplication, tmp_path: Path, kiosk: Kiosk
+) -> None:
+    attendant = attendant_of(qtbot, qapp, tmp_path / "a1", kiosk, "李店长")
+    try:
+        low = kiosk.window.append(
+            "survey_answer",
+            {
+                "session": "s-1",
+                "survey": "visit",
+                "question": "overall",
+                "kind": "smiley",
+                "score": 1,
+                "low": True,
+            },
+            at=datetime.now(UTC),
+            alert=True,
+        )
+        window = attendant.window
+        window.show_page(Page.ALERTS)
+
+        def cards() -> list[str]:
+            return [card.title.text() for card in window.alerts.cards]
+
+        title = "1 号终端 · 低分评价 · 一分钟购物体验调查"  # the sample bundle's survey "visit"
+        qtbot.waitUntil(lambda: cards() == [title], timeout=WAIT_MS)
+        assert attendant.console.desk.state.alert(f"{K1}:{low.seq}") is not None
+        assert title in window.banner_text.text()
+        assert "visit" not in window.banner_text.text()
+    finally:
+        attendant.close()
+
+
 def scan(qtbot: QtBot, attendant: Attendant, text: str) -> None:
     page = attendant.window.till
     attendant.window.show_page(Page.TILL)

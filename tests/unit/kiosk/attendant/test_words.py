@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from content.model import Language
 from kiosk.attendant.model import DeviceHealth, KioskHealth
-from kiosk.attendant.words import health_line
+from kiosk.attendant.words import Names, health_line
 
 K3 = "sh-nanjing-road-k3"
 
@@ -57,7 +57,7 @@ def test_the_feed_names_products_staff_and_kiosks_once_they_are_known() -> None:
     from datetime import UTC, datetime  # noqa: PLC0415
 
     from kiosk.attendant.model import FeedEntry  # noqa: PLC0415
-    from kiosk.attendant.words import Names, feed_line  # noqa: PLC0415
+    from kiosk.attendant.words import feed_line  # noqa: PLC0415
 
     names = Names(
         product=lambda kiosk, sku: {"XH-X60": "星河 X60", "LY-GT7": "凌云 GT7"}.get(sku),
@@ -81,3 +81,71 @@ def test_the_feed_names_products_staff_and_kiosks_once_they_are_known() -> None:
     assert feed_line(moved, Language.ZH_CN, names).endswith(
         "陈列调整 · 3 号位 · 凌云 GT7 → 星河 X60 · 李静"
     )
+
+
+_LABELS = {
+    ("survey", "visit"): ("一分钟购物体验调查", "One-minute survey about your visit"),
+    ("campaign", "phone-200"): ("购机立减¥200", "¥200 off a new phone"),
+    ("draw", "daily-draw"): ("会员每日幸运抽奖", "Members' daily lucky draw"),
+    ("prize", "daily-draw/grand"): ("购机立减¥200", "¥200 off a new phone"),
+}
+
+
+def _labelled(language: Language) -> Names:
+    def label(_kiosk: str, kind: str, id_: str) -> str | None:
+        names = _LABELS.get((kind, id_))
+        return None if names is None else names[0 if language is Language.ZH_CN else 1]
+
+    return Names(kiosk=lambda kiosk: "3 号终端", label=label)
+
+
+def test_the_feed_names_surveys_campaigns_draws_and_prizes_once_the_catalog_is_known() -> None:
+    from datetime import UTC, datetime  # noqa: PLC0415
+
+    from kiosk.attendant.model import FeedEntry  # noqa: PLC0415
+    from kiosk.attendant.words import feed_line  # noqa: PLC0415
+
+    at = datetime(2026, 12, 6, 8, 0, tzinfo=UTC)
+    answer = FeedEntry(
+        K3,
+        1,
+        at,
+        "survey_answer",
+        0.0,
+        details=(("survey", "visit"), ("question", "q1"), ("score", "1")),
+    )
+    won = FeedEntry(
+        K3, 2, at, "prize_won", 0.0, details=(("draw", "daily-draw"), ("prize", "grand"))
+    )
+    issued = FeedEntry(K3, 3, at, "coupon_issued", 0.0, details=(("campaign", "phone-200"),))
+    zh, en = _labelled(Language.ZH_CN), _labelled(Language.EN)
+    assert feed_line(answer, Language.ZH_CN, zh).endswith("问卷回答 · 一分钟购物体验调查 · 1 分")
+    assert feed_line(answer, Language.EN, en).endswith(
+        "Survey answer · One-minute survey about your visit · score 1"
+    )
+    assert feed_line(won, Language.ZH_CN, zh).endswith("抽奖中奖 · 会员每日幸运抽奖 · 购机立减¥200")
+    assert feed_line(won, Language.EN, en).endswith(
+        "Prize won · Members' daily lucky draw · ¥200 off a new phone"
+    )
+    assert feed_line(issued, Language.ZH_CN, zh).endswith("发放优惠券 · 购机立减¥200")
+    assert feed_line(issued, Language.EN, en).endswith("Coupon issued · ¥200 off a new phone")
+    # Before the kiosk's catalog is known: the ids, as the kiosk sent them.
+    assert feed_line(answer, Language.ZH_CN).endswith("问卷回答 · visit · 1 分")
+    assert feed_line(won, Language.EN).endswith("Prize won · daily-draw · grand")
+    assert feed_line(issued, Language.ZH_CN).endswith("发放优惠券 · phone-200")
+
+
+def test_a_low_score_alert_names_its_survey_once_the_catalog_is_known() -> None:
+    from kiosk.attendant.model import Alert, AlertKind  # noqa: PLC0415
+    from kiosk.attendant.words import alert_line  # noqa: PLC0415
+
+    low = Alert(f"{K3}:7", K3, AlertKind.LOW_SCORE, 0.0, "visit")
+    zh, en = _labelled(Language.ZH_CN), _labelled(Language.EN)
+    assert alert_line(low, Language.ZH_CN, zh) == "3 号终端 · 低分评价 · 一分钟购物体验调查"
+    assert alert_line(low, Language.EN, en) == (
+        "3 号终端 · Low survey score · One-minute survey about your visit"
+    )
+    assert alert_line(low, Language.ZH_CN) == f"{K3} · 低分评价 · visit"
+    # An alarm's reason is ours to word, whatever the catalog names.
+    alarm = Alert(f"{K3}:8", K3, AlertKind.ALARM, 0.0, "CABLE")
+    assert alert_line(alarm, Language.ZH_CN, zh) == "3 号终端 · 防盗报警 · 防盗线被剪断"
