@@ -171,11 +171,15 @@ def parse_command(plain: bytes) -> Command:
     return _COMMAND.validate_json(plain)
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(strict=True, extra="forbid", frozen=True)
+class _Answer(BaseModel):
+    """A kiosk's answer. Fields it has and we do not know are ignored: a store updates its
+    kiosks and its attendant devices on different days, and a newer kiosk's catalog must
+    not look broken to an older attendant."""
+
+    model_config = ConfigDict(strict=True, extra="ignore", frozen=True)
 
 
-class _ReplyWire(_Strict):
+class _ReplyWire(_Answer):
     ok: bool
     seq: int | None
     refusal: Refusal | None
@@ -184,14 +188,14 @@ class _ReplyWire(_Strict):
     before: _Sku | None
 
 
-class _ProductWire(_Strict):
+class _ProductWire(_Answer):
     sku: str
     name_zh: str
     name_en: str
     brand: str
 
 
-class _SlotWire(_Strict):
+class _SlotWire(_Answer):
     slot: int
     sku: str
     bundle_sku: str
@@ -199,14 +203,14 @@ class _SlotWire(_Strict):
     edited_at: datetime | None
 
 
-class _LabelWire(_Strict):
+class _LabelWire(_Answer):
     kind: LabelKind
     id: str
     name_zh: str
     name_en: str
 
 
-class _CatalogWire(_Strict):
+class _CatalogWire(_Answer):
     kiosk: str
     release: str
     products: list[_ProductWire]

@@ -47,3 +47,15 @@ def test_a_catalog_keeps_its_labels_on_the_wire_and_an_older_kiosks_answer_still
     parsed = parse_catalog(older)
     assert parsed.labels == ()
     assert parsed.products == sent.products
+
+
+def test_a_newer_kiosks_answer_with_fields_we_do_not_know_still_parses() -> None:
+    # Stores update kiosks and attendant devices on different days.
+    newer = (
+        b'{"kiosk": "sh-nanjing-road-k1", "release": "r2", "shelf_lights": true,'
+        b' "products": [{"sku": "XH-X60", "name_zh": "X60", "name_en": "X60", "brand": "Xinghe",'
+        b' "colours": ["black"]}], "slots": [], "labels": []}'
+    )
+    parsed = parse_catalog(newer)
+    assert parsed.release == "r2"
+    assert [product.sku for product in parsed.products] == ["XH-X60"]
