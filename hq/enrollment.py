@@ -188,23 +188,16 @@ def redeem_code(
         # Last of the locks: the coupon state row serialises enrolments chain-wide.
         kiosk_no, secret = coupons.next_kiosk_no(database, connection)
         channel_keys = store_keys(connection, secret, store_id)
-        connection.execute(
-            insert(kiosks).values(
-                kiosk_id=kiosk_id,
-                store_id=store_id,
-                name=name,
-                token_sha256=sha256_hex(token),
-                enrolled_at=now,
-                contiguous_seq=0,
-                highest_seq=0,
-                kiosk_no=kiosk_no,
-                budget_seat=seat,
-            )
-        )
-        connection.execute(
-            update(enrolment_codes)
-            .where(enrolment_codes.c.code_sha256 == sha256_hex(canonical))
-            .values(kiosk_id=kiosk_id)
+        _add_device(
+            connection,
+            kiosk_id,
+            store_id,
+            code_sha256=sha256_hex(canonical),
+            token=token,
+            name=name,
+            now=now,
+            kiosk_no=kiosk_no,
+            budget_seat=seat,
         )
     _log.info("kiosk %s enrolled in store %s as kiosk number %d", kiosk_id, store_id, kiosk_no)
     return Enrolment(
@@ -238,24 +231,15 @@ def _enrol_attendant(
     device_id = f"{store_id}-a{number}"
     secret = coupons.chain_secret(database, connection)
     channel_keys = store_keys(connection, secret, store_id)
-    connection.execute(
-        insert(kiosks).values(
-            kiosk_id=device_id,
-            store_id=store_id,
-            name=name,
-            token_sha256=sha256_hex(token),
-            enrolled_at=now,
-            contiguous_seq=0,
-            highest_seq=0,
-            kiosk_no=None,
-            budget_seat=None,
-            role="attendant",
-        )
-    )
-    connection.execute(
-        update(enrolment_codes)
-        .where(enrolment_codes.c.code_sha256 == code_sha256)
-        .values(kiosk_id=device_id)
+    _add_device(
+        connection,
+        device_id,
+        store_id,
+        code_sha256=code_sha256,
+        token=token,
+        name=name,
+        now=now,
+        role="attendant",
     )
     return Enrolment(
         store_id=store_id,
@@ -266,6 +250,38 @@ def _enrol_attendant(
         channel_keys=channel_keys,
         role="attendant",
         store_coupon_key=coupon_codes.store_key(secret, store_id),
+    )
+
+
+def _add_device(
+    connection: Connection,
+    device_id: str,
+    store_id: str,
+    *,
+    code_sha256: str,
+    token: str,
+    name: str | None,
+    now: datetime,
+    **role_columns: object,
+) -> None:
+    """The device's row (kiosk or attendant: `role_columns` tell them apart) and its
+    code marked as used by it."""
+    connection.execute(
+        insert(kiosks).values(
+            kiosk_id=device_id,
+            store_id=store_id,
+            name=name,
+            token_sha256=sha256_hex(token),
+            enrolled_at=now,
+            contiguous_seq=0,
+            highest_seq=0,
+            **role_columns,
+        )
+    )
+    connection.execute(
+        update(enrolment_codes)
+        .where(enrolment_codes.c.code_sha256 == code_sha256)
+        .values(kiosk_id=device_id)
     )
 
 

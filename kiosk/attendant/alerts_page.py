@@ -12,7 +12,6 @@ from PySide6.QtWidgets import (
     QFrame,
     QHBoxLayout,
     QPushButton,
-    QScrollArea,
     QVBoxLayout,
     QWidget,
 )
@@ -20,7 +19,7 @@ from PySide6.QtWidgets import (
 from content.model import Language
 from kiosk.attendant.model import Alert, AttendantState
 from kiosk.attendant.words import PLAIN, Names, alert_line, say
-from kiosk.screens.common import label
+from kiosk.screens.common import label, scrolling_column
 
 DONE_SHOWN: Final = 30
 
@@ -94,16 +93,7 @@ class AlertsPage(QWidget):
 
     @staticmethod
     def _column(title: QWidget, box: QVBoxLayout, empty: QWidget) -> QWidget:
-        holder = QWidget()
-        inner = QVBoxLayout(holder)
-        inner.setContentsMargins(0, 0, 8, 0)
-        inner.addLayout(box)
-        inner.addWidget(empty)
-        inner.addStretch(1)
-        scroll = QScrollArea()
-        scroll.setWidgetResizable(True)
-        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        scroll.setWidget(holder)
+        scroll = scrolling_column(box, empty)
         column = QWidget()
         outer = QVBoxLayout(column)
         outer.setContentsMargins(0, 0, 0, 0)

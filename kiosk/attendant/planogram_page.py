@@ -19,14 +19,13 @@ from PySide6.QtWidgets import (
     QListWidget,
     QListWidgetItem,
     QPushButton,
-    QScrollArea,
     QVBoxLayout,
     QWidget,
 )
 
 from content.model import Language
 from kiosk.attendant.words import say
-from kiosk.screens.common import label
+from kiosk.screens.common import label, scrolling_column
 
 COLUMNS: Final = 4
 
@@ -72,15 +71,7 @@ class PlanogramPage(QWidget):
         self.slots.idClicked.connect(self._slot_chosen)
         self._grid = QGridLayout()
         self._grid.setSpacing(12)
-        holder = QWidget()
-        column = QVBoxLayout(holder)
-        column.setContentsMargins(0, 0, 8, 0)
-        column.addLayout(self._grid)
-        column.addStretch(1)
-        scroll = QScrollArea()
-        scroll.setWidgetResizable(True)
-        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        scroll.setWidget(holder)
+        scroll = scrolling_column(self._grid)
 
         self.choose_title = label(role="section")
         self.products = QListWidget()

@@ -20,7 +20,6 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLineEdit,
     QPushButton,
-    QScrollArea,
     QVBoxLayout,
     QWidget,
 )
@@ -28,7 +27,7 @@ from PySide6.QtWidgets import (
 from content.model import Language
 from kiosk.attendant.staff import PIN_PATTERN, StaffMember
 from kiosk.attendant.words import say
-from kiosk.screens.common import label
+from kiosk.screens.common import label, scrolling_column
 
 MAX_PIN: Final = 8
 
@@ -86,15 +85,7 @@ class SignInScreen(QWidget):
         self.tiles.idClicked.connect(lambda _id: self._chose())
         self._tile_box = QGridLayout()
         self._tile_box.setSpacing(12)
-        tiles_holder = QWidget()
-        column = QVBoxLayout(tiles_holder)
-        column.setContentsMargins(0, 0, 0, 0)
-        column.addLayout(self._tile_box)
-        column.addStretch(1)
-        scroll = QScrollArea()
-        scroll.setWidgetResizable(True)
-        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        scroll.setWidget(tiles_holder)
+        scroll = scrolling_column(self._tile_box, right=0)
         self.name = QLineEdit()
         self.name.setProperty("role", "field")
         self.name.setMaxLength(32)

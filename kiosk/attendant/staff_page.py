@@ -15,7 +15,6 @@ from PySide6.QtWidgets import (
     QListWidgetItem,
     QPushButton,
     QRadioButton,
-    QScrollArea,
     QSpinBox,
     QVBoxLayout,
     QWidget,
@@ -25,7 +24,7 @@ from content.model import Language
 from kiosk.attendant.model import AlertThresholds
 from kiosk.attendant.staff import Action, ActionRecord, Role, StaffMember, StaffSource
 from kiosk.attendant.words import WORDS, say
-from kiosk.screens.common import label
+from kiosk.screens.common import label, scrolling_column
 
 
 def _field(*, secret: bool = False) -> QLineEdit:
@@ -75,15 +74,7 @@ class StaffPage(QWidget):
         self.rows: list[StaffRow] = []
         self._rows_box = QVBoxLayout()
         self._rows_box.setSpacing(8)
-        holder = QWidget()
-        column = QVBoxLayout(holder)
-        column.setContentsMargins(0, 0, 8, 0)
-        column.addLayout(self._rows_box)
-        column.addStretch(1)
-        scroll = QScrollArea()
-        scroll.setWidgetResizable(True)
-        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        scroll.setWidget(holder)
+        scroll = scrolling_column(self._rows_box)
         self.log_title = label(role="section")
         self.log = QListWidget()
         self.log.setProperty("role", "list")

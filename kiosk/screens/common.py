@@ -12,7 +12,9 @@ from PySide6.QtWidgets import (
     QFrame,
     QHBoxLayout,
     QLabel,
+    QLayout,
     QPushButton,
+    QScrollArea,
     QSizePolicy,
     QVBoxLayout,
     QWidget,
@@ -21,6 +23,25 @@ from PySide6.QtWidgets import (
 from content.model import Language
 from kiosk.i18n import tr
 from kiosk.pages import Actions
+
+
+def scrolling_column(*parts: QLayout | QWidget, right: int = 8) -> QScrollArea:
+    """`parts` top down, room below them, scrolling up and down only (touch screens
+    never scroll sideways); `right` keeps the content clear of the scroll bar."""
+    holder = QWidget()
+    column = QVBoxLayout(holder)
+    column.setContentsMargins(0, 0, right, 0)
+    for part in parts:
+        if isinstance(part, QLayout):
+            column.addLayout(part)
+        else:
+            column.addWidget(part)
+    column.addStretch(1)
+    scroll = QScrollArea()
+    scroll.setWidgetResizable(True)
+    scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+    scroll.setWidget(holder)
+    return scroll
 
 
 def label(text: str = "", role: str = "", *, wrap: bool = False) -> QLabel:

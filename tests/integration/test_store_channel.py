@@ -291,13 +291,13 @@ def test_a_client_that_never_reads_holds_up_no_one_and_the_clients_are_capped(
 
 # A kiosk as far as its channel server goes: the real supervisor, then nothing but waiting.
 _KIOSK_PARENT = """
-import sys, time
+import signal, sys
 from pathlib import Path
 from backend_client.channel.server_process import ChannelServer, ServerOptions
 options = ServerOptions(Path(sys.argv[1]), sys.argv[2], sys.argv[3], host="127.0.0.1",
                         port=int(sys.argv[4]))
 ChannelServer(options, on_serving=lambda port: print(port, flush=True)).start()
-time.sleep(600)
+signal.pause()  # runs until killed, as a kiosk does
 """
 
 

@@ -61,7 +61,7 @@ def test_a_child_that_refuses_its_command_line_is_not_started_again() -> None:
 
 
 def test_stop_ends_a_child_that_does_not_read_stdin() -> None:
-    supervisor = Supervisor("test child", lambda: python("import time; time.sleep(60)"))
+    supervisor = Supervisor("test child", lambda: python("import signal; signal.pause()"))
     supervisor.start()
     wait_until(lambda: supervisor.pid is not None, 20, "the child")
     assert supervisor.stop(timeout=10)
