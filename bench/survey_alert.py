@@ -129,8 +129,9 @@ class Attendant(QObject):
         self.screen = AttendantScreen()
         self.screen.resize(*SCREEN_SIZE)
         self.screen.show()
-        self.desk.changed.connect(
-            lambda state, now: self.screen.show_state(state, Language.ZH_CN, now)
+        # As the app redraws: once per pass of the event loop that changed the desk.
+        self.desk.settled.connect(
+            lambda: self.screen.show_state(self.desk.state, Language.ZH_CN, time.monotonic())
         )
         self.arrived.connect(self._receive)
         self.painted: dict[str, float] = {}  # alert id -> first paint (monotonic)

@@ -154,7 +154,7 @@ class AttendantConsole(QObject):
         window.till.code_entered.connect(self.redeem)
         window.planogram.kiosk_chosen.connect(self.fetch_catalog)
         window.planogram.change_requested.connect(self.change_slot)
-        desk.settled.connect(lambda: self._redraw(self.desk.state, self._clock()))
+        desk.settled.connect(self._redraw)
         desk.sound.connect(self._sound)
         desk.ack_to_send.connect(self._send_ack)
         desk.action_to_record.connect(self._record_effect)
@@ -168,7 +168,7 @@ class AttendantConsole(QObject):
         self._staff = self.store.staff()
         self.window.signin.set_staff(self._staff)
         self.window.thresholds.show_thresholds(self.store.thresholds())
-        self._redraw(self.desk.state, self._clock())
+        self._redraw()
         self.desk.start()
         self._tick.start()
 
@@ -243,7 +243,7 @@ class AttendantConsole(QObject):
             self.desk.misbehaved(status.kiosk, status.reason)
         if status.state is KioskState.LIVE and self.names.catalog(status.kiosk) is None:
             self.fetch_catalog(status.kiosk)
-        self._redraw(self.desk.state, self._clock())
+        self._redraw()
 
     # -- signing in and out ---------------------------------------------------------------
 
@@ -274,7 +274,7 @@ class AttendantConsole(QObject):
         self.desk.staff_id = member.id
         self.record(member.id, Action.SIGN_IN)
         self.window.unlock(member, self.gate.may)
-        self._redraw(self.desk.state, self._clock())
+        self._redraw()
 
     def set_up_first_manager(self, name: str, pin: str) -> None:
         """The first run: whoever sets up the device is its first store manager."""
@@ -312,7 +312,7 @@ class AttendantConsole(QObject):
         self.language = language
         self.window.set_language(language)
         self._staff_changed()
-        self._redraw(self.desk.state, self._clock())
+        self._redraw()
 
     # -- acknowledgements and the action log ------------------------------------------------
 
@@ -420,7 +420,7 @@ class AttendantConsole(QObject):
         self.names.learn(got)
         if page.current_kiosk() == kiosk:
             self._show_catalog(got)
-        self._redraw(self.desk.state, self._clock())
+        self._redraw()
 
     def _show_catalog(self, catalog: KioskCatalog) -> None:
         language = self.language
@@ -560,10 +560,10 @@ class AttendantConsole(QObject):
             self.window.planogram.set_kiosks([(self.kiosk_name(k), k) for k in kiosks])
             if not kiosks:
                 self.window.planogram.show_message(say(self.language, "planogram.no_kiosk"))
-        self._redraw(self.desk.state, self._clock())
+        self._redraw()
 
-    def _redraw(self, state: object, now: float) -> None:
-        state = self.desk.state
+    def _redraw(self) -> None:
+        state, now = self.desk.state, self._clock()
         window, language = self.window, self.language
         opened, names = state.open_alerts(), self._names()
         window.show_alert_banner(
