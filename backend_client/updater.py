@@ -118,6 +118,8 @@ class ContentUpdater:
         self._last_posted: dict[str, Any] | None = None
         self._last_post_at = 0.0
         self._failing: str | None = None
+        self._round_failed = False
+        self._announced: int | None = None  # the release whose download was logged
 
     @property
     def store(self) -> ContentStore:
@@ -159,12 +161,12 @@ class ContentUpdater:
             )
             self._report()
             return
+        self._round_failed = False
         try:
             answer = self._client.get_content_manifest(self._etag)
         except HqError as exc:
             self._fail(f"cannot ask HQ for the content manifest: {exc}", unauthorised=exc)
             return
-        self._recovered()
         if not answer.not_modified:
             self._etag = answer.etag
             self._wanted = None
@@ -177,6 +179,8 @@ class ContentUpdater:
         self._collect()
         self._publish(force=True)  # the kiosk may have switched to a staged release
         self._report()
+        if not self._round_failed:
+            self._recovered()
 
     def _take(self, body: bytes, pinned: bytes) -> None:
         """Verify HQ's answer; keep the manifest to work on, or refuse it once."""
@@ -221,16 +225,27 @@ class ContentUpdater:
             self._refuse(Refused("asset_hash", str(exc)), manifest.release)
             return
         except HqError as exc:
-            detail = f"release {manifest.release}: {exc}"
-            self._fail(detail, unauthorised=exc)
-            key = (manifest.release, "download")
-            if key not in self._said:
-                self._said.add(key)
-                self._record(manifest.release, "download", detail)
+            self._download_failed(manifest.release, str(exc), exc)
+            return
+        except OSError as exc:  # the kiosk's disk (full, read-only): HQ should know too
+            self._download_failed(manifest.release, f"cannot write: {exc.strerror}", None)
             return
         finally:
             self._download = None
-        self._stage(manifest)
+        try:
+            self._stage(manifest)
+        except OSError as exc:
+            self._download_failed(manifest.release, f"cannot stage: {exc.strerror}", None)
+
+    def _download_failed(self, release: int, why: str, error: HqError | None) -> None:
+        """Log once while it lasts, report once per release; the next round tries again."""
+        detail = f"release {release}: {why}"
+        self._fail(detail, unauthorised=error)
+        self._last_failure = (release, "download")
+        key = (release, "download")
+        if key not in self._said:
+            self._said.add(key)
+            self._record(release, "download", detail)
 
     def _fetch(self, manifest: ReleaseManifest) -> None:
         """Download every asset of `manifest` not held yet (each hash once)."""
@@ -243,13 +258,15 @@ class ContentUpdater:
         self._download = _Download(manifest.release, done, total)
         self._publish(force=True)
         self._report()
-        _log.info(
-            "downloading release %d: %d of %d files, %d bytes",
-            manifest.release,
-            len(missing),
-            len(sizes),
-            total - done,
-        )
+        if self._announced != manifest.release:
+            self._announced = manifest.release
+            _log.info(
+                "downloading release %d: %d of %d files, %d bytes",
+                manifest.release,
+                len(missing),
+                len(sizes),
+                total - done,
+            )
 
         def on_bytes(count: int) -> None:
             nonlocal done
@@ -413,6 +430,7 @@ class ContentUpdater:
             _log.exception("content status listener failed")
 
     def _fail(self, reason: str, *, unauthorised: HqError | None = None) -> None:
+        self._round_failed = True
         if self._failing is None:
             hint = (
                 " (HQ does not accept this kiosk's token)"

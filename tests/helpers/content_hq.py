@@ -149,6 +149,7 @@ class ContentHq:
     asset_requests: list[AssetRequest] = field(default_factory=list)
     manifest_answers: list[int] = field(default_factory=list)  # status of each manifest GET
     statuses: list[dict[str, Any]] = field(default_factory=list)
+    unavailable: bool = False  # answer 503 to asset requests
     ignore_ranges: bool = False  # answer 200 with the whole file to every Range request
     # Hold an asset answer after this many body bytes until `release_hold` is set;
     # then close without another byte (`held` is set once it is holding).
@@ -249,6 +250,9 @@ def _handler(hq: ContentHq) -> type[BaseHTTPRequestHandler]:
             )
 
         def _asset(self, sha256: str) -> None:
+            if hq.unavailable:
+                self._answer(503, b'{"detail": "busy"}', {"Retry-After": "30"})
+                return
             if sha256 not in hq.assets:
                 self._answer(404, b'{"detail": "unknown asset"}')
                 return

@@ -229,6 +229,31 @@ def test_a_release_the_loader_refuses_is_reported_invalid(kiosk: Kiosk, bundle: 
     refused(kiosk, "bundle_invalid", 1)
 
 
+def test_hq_unavailable_mid_release_is_reported_once_and_the_next_poll_finishes(
+    kiosk: Kiosk, bundle: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    kiosk.hq.publish(bundle, release=1)
+    kiosk.hq.unavailable = True
+
+    kiosk.poll()
+    kiosk.poll()
+
+    assert kiosk.store.staged() == []
+    assert kiosk.failures_at_hq() == [(1, "download")]
+    assert kiosk.pipe[-1].last_failure == (1, "download")
+    assert (
+        sum(
+            "503" in r.getMessage()
+            for r in caplog.records
+            if r.name.startswith("backend_client.updater")
+        )
+        == 1
+    )
+    kiosk.hq.unavailable = False
+    kiosk.poll()
+    assert [s.name for s in kiosk.store.staged()] == ["hq-1"]
+
+
 def test_a_refusal_is_reported_once_not_every_poll(kiosk: Kiosk, bundle: Path) -> None:
     kiosk.hq.publish(bundle, release=1, store="S002")
     kiosk.poll()
