@@ -31,7 +31,7 @@ import random
 import shutil
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -64,6 +64,7 @@ PINNED_KEY_FILE: Final = "content-key.json"
 PROGRESS_EVERY: Final = 0.25  # seconds between progress lines on the pipe (~4/s)
 STATUS_POST_EVERY: Final = 10.0  # seconds between progress reports to HQ while downloading
 DEFAULT_STOP_TIMEOUT: Final = 2.0
+FAILURES_PER_REPORT: Final = 100  # HQ's limit per POST; the rest go with the next ones
 
 
 @dataclass(frozen=True, slots=True)
@@ -251,6 +252,9 @@ class ContentUpdater:
         """Download every asset of `manifest` not held yet (each hash once)."""
         sizes = {f.sha256: f.size for f in manifest.files}
         missing = {sha: size for sha, size in sizes.items() if not self._assets.has(sha)}
+        if missing:
+            adopted = self._adopt_held(missing.keys())
+            missing = {sha: size for sha, size in missing.items() if sha not in adopted}
         if not missing:
             return
         total = sum(missing.values())
@@ -284,6 +288,24 @@ class ContentUpdater:
             except AssetMismatch as exc:
                 raise AssetMismatch(f"asset {sha[:12]}…: {exc}") from None
         _log.info("release %d downloaded", manifest.release)
+
+    def _adopt_held(self, wanted: Collection[str]) -> set[str]:
+        """Assets found in releases the kiosk installed itself (a content folder, a
+        release from before): linked into the asset store, not downloaded again."""
+        held: dict[str, Path] = {}
+        releases = self._root / "releases"
+        for name in self._store.releases():
+            try:
+                document = json.loads((releases / name / "manifest.json").read_bytes())
+                for entry in document["assets"]:
+                    if entry["sha256"] in wanted:
+                        held.setdefault(entry["sha256"], releases / name / entry["path"])
+            except (OSError, ValueError, KeyError, TypeError):
+                continue  # a damaged release: its files are not worth trusting anyway
+        adopted = {sha for sha, path in held.items() if self._assets.adopt(sha, path)}
+        if adopted:
+            _log.info("%d file(s) of the new release were held already", len(adopted))
+        return adopted
 
     def _stage(self, manifest: ReleaseManifest) -> None:
         """Lay the release out as hard links to the assets and stage it in the store."""
@@ -373,7 +395,9 @@ class ContentUpdater:
                 "bytes_done": download.done,
                 "bytes_total": download.total,
             },
-            "failures": [report.to_wire() for report in reports.pending(self._root)],
+            "failures": [
+                report.to_wire() for report in reports.pending(self._root)[:FAILURES_PER_REPORT]
+            ],
         }
 
     def _report(self, *, force: bool = False) -> None:
