@@ -107,7 +107,8 @@ def _unpack_zip(archive: Path, into: Path, limits: Limits) -> None:
                 if info.is_dir():
                     _make_dir(into, name)
                     continue
-                if mode and not stat.S_ISREG(mode):
+                # Unix-made zips carry the file type; others (and writestr) leave it 0.
+                if stat.S_IFMT(mode) and not stat.S_ISREG(mode):
                     raise UploadRefused(
                         f"{name}: is a link or a special file; a bundle holds regular files only"
                     )
