@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 from helpers.bundles import edit_json, flip_byte, product_picture, sample_bundle, write_file
-from helpers.content_hq import NOW, ContentHq, ContentKeys, bundle_files, manifest_payload
+from helpers.content_server import NOW, ContentHq, ContentKeys, bundle_files, manifest_payload
 
 from backend_client.client import HqClient
 from backend_client.content_assets import AssetStore
