@@ -3,8 +3,10 @@ a real enrolment (HQ's content key pinned) and the relay child as the kiosk runs
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import io
+import json
 import os
 import re
 import signal
@@ -204,3 +206,62 @@ def test_a_relay_child_killed_mid_download_resumes_from_hq_with_a_range_request(
     moved = proxy.take()
     assert total <= moved < total + SLACK  # a restart from zero would move 3 MB more
     assert relay.spawned == 2
+
+
+def test_the_kiosk_follows_hqs_cli_through_publish_key_rotation_and_revoke(
+    hq: HqProcess, tmp_path: Path
+) -> None:
+    store_id = "store-content-cli"
+    data = tmp_path / "kiosk"
+    data.mkdir()
+    save_credentials(data, enroll(hq.base_url, hq.enroll_code(store_id)))
+    enrolled_key = load_credentials(data).content_key  # type: ignore[union-attr]
+    lines = ContentLines()
+    relay = RelayProcess(data, on_content=lines, content_interval=0.3)
+    store = ContentStore(data / "content")
+
+    def published(output: str) -> str:
+        match = re.match(r"release (\d+) published", output)
+        assert match is not None, output
+        return f"hq-{match.group(1)}"
+
+    def staged(name: str) -> None:
+        wait_until(
+            lambda: (last := lines.last()) is not None and name in last.staged,
+            timeout=60,
+            what=f"{name} staged",
+        )
+
+    first_bundle = sample_bundle(tmp_path / "first")
+    first = published(hq.cli("content", "publish", str(first_bundle), "--to", f"store:{store_id}"))
+    relay.start()
+    try:
+        staged(first)
+        # The kiosk switches to it (H3's switch does this on the attract loop).
+        (store.root / "releases" / first / ".boots").write_text("1")
+        os.symlink(Path("releases") / first, store.root / "current.new")
+        os.replace(store.root / "current.new", store.root / "current")
+
+        hq.cli("content", "rotate-key")
+        second_bundle = sample_bundle(tmp_path / "second")
+        edit_json(second_bundle, "manifest.json", lambda m: m.update(release="sample-cli-2"))
+        edit_json(
+            second_bundle, "catalog.json", lambda c: c["products"][1]["price"].update(amount="9.00")
+        )
+        second = published(
+            hq.cli("content", "publish", str(second_bundle), "--to", f"store:{store_id}")
+        )
+        staged(second)
+        pinned = json.loads((data / "content-key.json").read_text())["pinned"]
+        assert base64.b64decode(pinned) != enrolled_key  # the endorsed new key is pinned
+
+        held = {p.name for p in (store.root / "assets").iterdir() if p.is_file()}
+        answer = hq.cli("content", "revoke", second.removeprefix("hq-"))
+        replacement = "hq-" + re.findall(r"release (\d+)", answer)[-1]
+        staged(replacement)
+        # The replacement carries the first release's files, all held: nothing new fetched.
+        assert {p.name for p in (store.root / "assets").iterdir() if p.is_file()} <= held
+        assert store.current_release() == first
+        assert store.highest_number() == int(replacement.removeprefix("hq-"))
+    finally:
+        relay.stop()
