@@ -35,6 +35,7 @@ class WireProxy:
         self.to_kiosk = 0
         self._sent: list[bytes] = []
         self._sockets: list[socket.socket] = []
+        self._pumping = 0  # pumps still moving bytes (two per connection)
         threading.Thread(target=self._accept, daemon=True).start()
 
     def take(self) -> int:
@@ -42,6 +43,11 @@ class WireProxy:
         with self._lock:
             counted, self.to_kiosk = self.to_kiosk, 0
         return counted
+
+    def connections(self) -> int:
+        """Connections still open (either way)."""
+        with self._lock:
+            return (self._pumping + 1) // 2
 
     def requests(self) -> bytes:
         """Everything the kiosk sent, in order of arrival (when record_requests)."""
@@ -65,6 +71,7 @@ class WireProxy:
                 return
             with self._lock:
                 self._sockets += [kiosk, hq]
+                self._pumping += 2
             threading.Thread(target=self._pump, args=(kiosk, hq, False), daemon=True).start()
             threading.Thread(target=self._pump, args=(hq, kiosk, True), daemon=True).start()
 
@@ -91,3 +98,5 @@ class WireProxy:
             for end in (source, sink):
                 with contextlib.suppress(OSError):
                     end.shutdown(socket.SHUT_RDWR)
+            with self._lock:
+                self._pumping -= 1
