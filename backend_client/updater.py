@@ -78,8 +78,9 @@ class ContentUpdater:
     """Keeps the kiosk whose data is in `data_dir` supplied with HQ's releases.
 
     `client` is this updater's own (one thread uses it). `clock` gives the
-    aware time manifests are checked against; `on_status` is called on the
-    updater's thread with each change (the relay child writes it to the pipe).
+    aware time manifests are checked against, `monotonic` paces progress;
+    `on_status` is called on the updater's thread with each change (the relay
+    child writes it to the pipe).
     """
 
     def __init__(
@@ -92,6 +93,7 @@ class ContentUpdater:
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         on_status: Callable[[ContentStatus], None] | None = None,
         rng: random.Random | None = None,
+        monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         if interval <= 0:
             raise ValueError("interval must be > 0")
@@ -102,6 +104,7 @@ class ContentUpdater:
         self._clock = clock
         self._on_status = on_status
         self._rng = rng or random.Random()
+        self._monotonic = monotonic  # paces progress lines and reports
         self._root = data_dir / CONTENT_DIR
         self._store = ContentStore(self._root)
         self._assets = AssetStore(self._root)
@@ -277,7 +280,7 @@ class ContentUpdater:
             done += count  # a partial file HQ made us start again counts twice: clamp
             self._download = _Download(manifest.release, min(done, total), total)
             self._publish()
-            if time.monotonic() - self._last_post_at >= STATUS_POST_EVERY:
+            if self._monotonic() - self._last_post_at >= STATUS_POST_EVERY:
                 self._report(force=True)
 
         for sha, size in sorted(missing.items()):
@@ -405,7 +408,7 @@ class ContentUpdater:
         body = self._status_body()
         if not force and body == self._last_posted:
             return
-        self._last_post_at = time.monotonic()
+        self._last_post_at = self._monotonic()
         try:
             accepted = self._client.post_content_status(body)
         except HqError as exc:
@@ -434,7 +437,7 @@ class ContentUpdater:
             else (download.release, download.done, download.total),
             last_failure=self._last_failure,
         )
-        now = time.monotonic()
+        now = self._monotonic()
         if status == self._last_pipe:
             return
         progress_only = (

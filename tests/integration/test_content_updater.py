@@ -45,6 +45,7 @@ class Kiosk:
         self.data_dir = data_dir
         self.hq = hq
         self.now = NOW
+        self.seconds = 0.0  # the monotonic clock pacing progress lines
         self.pipe: list[ContentStatus] = []
         self.credentials = hq.credentials(**credentials)
         self.updater = self.make_updater()
@@ -57,6 +58,7 @@ class Kiosk:
             HqClient(self.credentials),
             clock=lambda: self.now,
             on_status=self.pipe.append,
+            monotonic=lambda: self.seconds,
         )
 
     def show_local_release(self, source: Path) -> None:
@@ -148,6 +150,31 @@ def test_a_held_file_that_no_longer_matches_is_downloaded_not_adopted(
 
     assert [s.name for s in kiosk.store.staged()] == ["hq-1"]
     assert content_hq.bytes_sent() == (bundle / picture).stat().st_size
+
+
+def test_progress_lines_are_paced_to_four_a_second(kiosk: Kiosk, bundle: Path) -> None:
+    kiosk.hq.publish(bundle, release=1)
+
+    def each_chunk(status: ContentStatus) -> None:
+        kiosk.pipe.append(status)
+        kiosk.seconds += 0.05  # every line is 50 ms after the one before
+
+    kiosk.updater = ContentUpdater(
+        kiosk.data_dir,
+        kiosk.credentials,
+        HqClient(kiosk.credentials),
+        clock=lambda: kiosk.now,
+        on_status=each_chunk,
+        monotonic=lambda: kiosk.seconds,
+    )
+    kiosk.poll()
+
+    progress = [s.downloading for s in kiosk.pipe if s.downloading is not None]
+    chunks = sum(-(-r.bytes_sent // (64 * 1024)) for r in kiosk.hq.asset_requests)
+    assert chunks > 20  # many chunks, many chances to report
+    # The first line, then one per 0.25 s of the 0.05 s that pass per line shown:
+    assert len(progress) <= 1 + chunks // 5 + 1
+    assert progress[-1][1] <= progress[-1][2]
 
 
 def test_nothing_changed_is_a_304_and_no_byte_moves(kiosk: Kiosk, bundle: Path) -> None:
