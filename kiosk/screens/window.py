@@ -61,6 +61,7 @@ class KioskWindow(QWidget):
     draw_opened = Signal(str)
     draw_requested = Signal()
     flow_closed = Signal()
+    video_failed = Signal(str, str, str)  # release, video (bundle path), why: skipped
 
     def __init__(
         self,
@@ -84,6 +85,7 @@ class KioskWindow(QWidget):
         self._watching_touches = False
 
         self.attract = AttractScreen(slide_images)
+        self.attract.video_failed.connect(self._on_video_failed)
         self.product = ProductScreen(images, pages.SHELF_SIZE, view_images)
         self.compare = CompareScreen(images)
         self.welcome = WelcomeScreen(images)
@@ -108,11 +110,24 @@ class KioskWindow(QWidget):
             self.attract.set_unavailable()
             return
         slides = [
-            Slide(bundle.asset(item.image), item.seconds, item.caption)
+            Slide(
+                bundle.asset(item.image) if item.image is not None else None,
+                item.seconds,
+                item.caption,
+                video=bundle.asset(item.video) if item.video is not None else None,
+                plays_to_end=item.plays_to_end,
+                hours=item.hours,
+                weekdays=item.weekdays,
+            )
             for item in bundle.playlist.items
         ]
         self.attract.set_slides(slides)
         self._preload = _cabinet_pictures(bundle)
+
+    def _on_video_failed(self, path: Path, reason: str) -> None:
+        if self._bundle is not None:
+            asset = path.relative_to(self._bundle.root).as_posix()
+            self.video_failed.emit(self._bundle.release, asset, reason)
 
     def _start_preload(self) -> None:
         """After the first frame: decoding competes with start-up for the two cores."""
