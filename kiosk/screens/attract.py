@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Final
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from PySide6.QtCore import (
     QEasingCurve,
@@ -56,8 +57,18 @@ DAYPART_CHECK_MS: Final = 30_000
 
 
 def local_now() -> datetime:
-    """The kiosk's wall-clock time, in its own time zone (what dayparts are written in)."""
+    """The machine's wall-clock time, in its own time zone."""
     return datetime.now()
+
+
+def store_clock(timezone: str) -> Callable[[], datetime]:
+    """The store's wall clock (`--timezone`): dayparts are written in the store's time."""
+    try:
+        zone = ZoneInfo(timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        log.error("unknown time zone %r: dayparts follow this machine's clock", timezone)
+        return local_now
+    return lambda: datetime.now(zone)
 
 
 @dataclass(frozen=True, slots=True)

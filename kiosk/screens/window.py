@@ -6,6 +6,7 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import TypeVar
 
@@ -17,7 +18,7 @@ from content.bundle import Bundle
 from content.model import Language
 from kiosk import pages
 from kiosk.images import ImageCache
-from kiosk.screens.attract import AttractScreen, Slide
+from kiosk.screens.attract import AttractScreen, Slide, local_now
 from kiosk.screens.common import ActionBar, Countdown, ProductCard, Screen
 from kiosk.screens.compare import SIDE_IMAGE, CompareScreen
 from kiosk.screens.product import HERO, THUMB_ICON, ProductScreen
@@ -70,7 +71,10 @@ class KioskWindow(QWidget):
         view_images: ImageCache,
         keyboard: SharedKeyboard,
         clock: Callable[[], float] = time.monotonic,
+        *,
+        store_clock: Callable[[], datetime] = local_now,
     ) -> None:
+        """`store_clock`: the store's local time, which attract dayparts follow."""
         super().__init__()
         self.setObjectName("KioskWindow")
         self._clock = clock
@@ -84,7 +88,7 @@ class KioskWindow(QWidget):
         self._language = Language.ZH_CN
         self._watching_touches = False
 
-        self.attract = AttractScreen(slide_images)
+        self.attract = AttractScreen(slide_images, store_clock)
         self.attract.video_failed.connect(self._on_video_failed)
         self.product = ProductScreen(images, pages.SHELF_SIZE, view_images)
         self.compare = CompareScreen(images)
