@@ -71,8 +71,8 @@ def picture(tmp_path: Path, rgb: tuple[int, int, int], seconds: float = 1, **whe
     return Slide(path, seconds, None, **when)  # type: ignore[arg-type]
 
 
-def video(path: Path, **fields: object) -> Slide:
-    return Slide(None, 8.0, None, video=path, **fields)  # type: ignore[arg-type]
+def video(path: Path, seconds: float = 8.0, **fields: object) -> Slide:
+    return Slide(None, seconds, None, video=path, **fields)  # type: ignore[arg-type]
 
 
 def on_screen(screen: AttractScreen) -> tuple[int, int, int]:
@@ -114,6 +114,37 @@ def test_a_video_plays_to_its_end_then_the_next_entry_shows(
 
     wait_for_colour(qtbot, screen, GREEN)  # after 1 s of video, not 30 s of anything
     assert screen._index == 1
+
+
+def test_a_video_with_seconds_loops_for_that_long_then_the_next_entry_shows(
+    screen: AttractScreen, qtbot: QtBot, tmp_path: Path
+) -> None:
+    screen.set_slides([video(ORANGE, seconds=2.5), picture(tmp_path, GREEN, seconds=30)])
+    wait_for_colour(qtbot, screen, ORANGE_RGB)
+
+    wait_for_colour(qtbot, screen, GREEN)
+
+    player = screen._video
+    assert player is not None
+    assert player.frames > 25  # more than the 1 s video holds: it went round again
+
+
+def test_a_video_stops_while_a_shopper_browses_and_starts_again_after(
+    screen: AttractScreen, qtbot: QtBot
+) -> None:
+    screen.set_slides([video(ORANGE)])
+    wait_for_colour(qtbot, screen, ORANGE_RGB)
+    player = screen._video
+    assert player is not None
+
+    screen.stop()
+    frames = player.frames
+    qtbot.wait(300)  # a dozen frames' time: none may arrive
+
+    assert player.frames == frames
+    assert screen._canvas.current.isNull()  # the last frame is let go too
+    screen.start()
+    qtbot.waitUntil(lambda: player.frames > 0 and not screen._canvas.current.isNull())
 
 
 def test_a_video_that_does_not_decode_is_skipped_at_once_and_reported(
