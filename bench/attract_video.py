@@ -7,7 +7,7 @@ attract screen's first paint and a settling pause: RSS, and the process's CPU
 time over the measuring window (user + system, in % of one core). The video is
 made once with ffmpeg (Debian's `apt-get install ffmpeg`; only this bench needs it).
 
-    .venv/bin/python bench/attract_video.py [--seconds 20]
+    .venv/bin/python bench/attract_video.py [--seconds 20] [--only looping]
 """
 
 from __future__ import annotations
@@ -75,30 +75,40 @@ def cpu_seconds(pid: int) -> float:
 def measure(name: str, bundle: Path, seconds: float) -> None:
     with running_kiosk(bundle) as kiosk:
         time.sleep(3)  # the first video frames, the first cross-fade
-        rss_start = kiosk.rss_bytes()
+        rss = [kiosk.rss_bytes()]
         cpu_before, wall_before = cpu_seconds(kiosk.process.pid), time.monotonic()
-        time.sleep(seconds)
+        while time.monotonic() - wall_before < seconds:
+            time.sleep(1)
+            rss.append(kiosk.rss_bytes())
         cpu = cpu_seconds(kiosk.process.pid) - cpu_before
         wall = time.monotonic() - wall_before
-        rss_end = kiosk.rss_bytes()
+    half = rss[len(rss) // 2 :]
     print(
         f"{name:<28} CPU {100 * cpu / wall:5.1f} % of a core over {wall:.0f} s;"
-        f" RSS {rss_start / 2**20:.0f} MB -> {rss_end / 2**20:.0f} MB"
+        f" RSS {rss[0] / 2**20:.0f} MB at the start, max {max(rss) / 2**20:.0f} MB,"
+        f" second half {min(half) / 2**20:.0f}-{max(half) / 2**20:.0f} MB,"
+        f" end {rss[-1] / 2**20:.0f} MB"
     )
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--seconds", type=float, default=20)
+    parser.add_argument("--only", help="run the variants whose name contains this")
     args = parser.parse_args()
     pictures = sample_bundle(16)
     with tempfile.TemporaryDirectory(prefix="kiosk-bench-video-") as tmp:
         mixed = with_video(pictures, Path(tmp) / "mixed", alone=False)
         alone = with_video(pictures, Path(tmp) / "alone", alone=True)
         print(f"cores: {os.cpu_count()}; video: 1920x1080, 30 fps, H.264 6 Mbit/s, offscreen")
-        measure("pictures only", pictures, args.seconds)
-        measure("video first, then pictures", mixed, args.seconds)
-        measure("one video, looping", alone, args.seconds)
+        variants = {
+            "pictures only": pictures,
+            "video first, then pictures": mixed,
+            "one video, looping": alone,
+        }
+        for name, bundle in variants.items():
+            if args.only is None or args.only in name:
+                measure(name, bundle, args.seconds)
 
 
 if __name__ == "__main__":

@@ -137,6 +137,7 @@ class AttractScreen(Screen):
         self._video: VideoPlayer | None = None  # made when a video first shows
         self._awaiting_frame = False  # a video started; its first frame fades it in
         self._animate = False
+        self._running = False  # the loop is on screen (not stopped for a shopper)
         self._language = Language.ZH_CN
         self._canvas = _SlideCanvas()
         # For slides whose picture carries no headline of its own; in the shopper's language.
@@ -200,6 +201,7 @@ class AttractScreen(Screen):
     def set_slides(self, slides: list[Slide]) -> None:
         self._slides = slides
         self._failed = set()
+        self._running = True
         self._playing = self._decide()
         self._index = self._playing[0] if self._playing else 0
         self._daypart.start()
@@ -209,6 +211,7 @@ class AttractScreen(Screen):
         """No content at all: a calm welcome instead of a broken loop."""
         self._slides = []
         self._playing = ()
+        self._running = False
         self._timer.stop()
         self._preload.stop()
         self._daypart.stop()
@@ -233,6 +236,7 @@ class AttractScreen(Screen):
     def start(self) -> None:
         """Resume the loop from the first slide (each new attract period starts fresh)."""
         if self._slides:
+            self._running = True
             self._playing = self._decide()
             self._index = self._playing[0] if self._playing else 0
             self._daypart.start()
@@ -240,6 +244,7 @@ class AttractScreen(Screen):
 
     def stop(self) -> None:
         """A shopper took over: full-screen slides are 8 MB each, so let them go."""
+        self._running = False
         self._timer.stop()
         self._preload.stop()
         self._daypart.stop()
@@ -255,7 +260,7 @@ class AttractScreen(Screen):
         entry on screen no longer plays, or when it is the only one (it would
         never end: a lone picture or a looping video).
         """
-        if not self._slides:
+        if not self._slides or not self._running:
             return
         playing = self._decide()
         if playing == self._playing:
@@ -279,6 +284,8 @@ class AttractScreen(Screen):
         return tuple(index for index in candidates if id(self._slides[index]) in chosen_ids)
 
     def _next(self) -> None:
+        if not self._running:
+            return  # a late signal from a video stopped for a shopper
         self._playing = self._decide()
         if not self._playing:
             return  # nothing left that plays: the last picture stays
@@ -338,6 +345,8 @@ class AttractScreen(Screen):
             self._video.stop()
 
     def _on_video_frame(self, image: QImage) -> None:
+        if not self._running:
+            return
         if self._awaiting_frame:
             self._awaiting_frame = False
             self._canvas.previous = self._canvas.current
@@ -358,7 +367,7 @@ class AttractScreen(Screen):
         log.warning("attract video %s skipped: %s", path.name, reason)
         self._failed.add(path)
         self.video_failed.emit(path, reason)
-        on_screen = self._slides[self._index] if self._playing else None
+        on_screen = self._slides[self._index] if self._playing and self._running else None
         if on_screen is not None and on_screen.video == path:
             self._awaiting_frame = False
             self._next()

@@ -9,7 +9,8 @@ video exactly like a picture: covering the screen, cross-faded, under the
 same scrim and texts. No audio output is attached: attract videos are muted
 (a store plays its own music). A video that cannot be played is reported once
 through `failed`, whatever went wrong: Qt's error, media it calls invalid, an
-end without a single frame, or no frame within `FIRST_FRAME_MS`.
+end without a single frame, no frame within `FIRST_FRAME_MS`, or none for
+`STALL_MS` after that (a loop must never hang on a frozen video).
 """
 
 from __future__ import annotations
@@ -27,6 +28,9 @@ log = logging.getLogger("kiosk.screens.video")
 # under a second; nothing after this long means it never will (a stalled decoder
 # or media data that only errors quietly).
 FIRST_FRAME_MS: Final = 4000
+# Signage video runs at a constant 25-60 frames a second; a still part is still
+# encoded as frames. Ten seconds without one is a decoder that stopped.
+STALL_MS: Final = 10_000
 
 
 class VideoPlayer(QObject):
@@ -44,10 +48,9 @@ class VideoPlayer(QObject):
         self._sink.videoFrameChanged.connect(self._on_frame)
         self._player.errorOccurred.connect(self._on_error)
         self._player.mediaStatusChanged.connect(self._on_status)
-        self._first_frame = QTimer(self)
-        self._first_frame.setSingleShot(True)
-        self._first_frame.setInterval(FIRST_FRAME_MS)
-        self._first_frame.timeout.connect(lambda: self._fail("no picture from the decoder"))
+        self._watchdog = QTimer(self)  # no frame in time: the video cannot be played
+        self._watchdog.setSingleShot(True)
+        self._watchdog.timeout.connect(self._on_silence)
         self._playing = False  # between play() and stop(), ended or failed
         self._frames = 0
         self._path: Path | None = None
@@ -61,13 +64,13 @@ class VideoPlayer(QObject):
         infinite = QMediaPlayer.Loops.Infinite.value
         self._player.setLoops(infinite if loop else QMediaPlayer.Loops.Once.value)
         self._player.setSource(QUrl.fromLocalFile(str(path)))
-        self._first_frame.start()
+        self._watchdog.start(FIRST_FRAME_MS)
         self._player.play()
 
     def stop(self) -> None:
         """Stop and let the decoder and its buffers go."""
         self._playing = False
-        self._first_frame.stop()
+        self._watchdog.stop()
         self._player.stop()
         self._player.setSource(QUrl())
 
@@ -81,12 +84,21 @@ class VideoPlayer(QObject):
         # keep the last picture rather than paint black.
         if not self._playing or not frame.isValid():
             return
+        # Frames are decoded on Qt's thread and queued to this one. When the GUI
+        # thread was busy (a product screen drawn), several wait: convert only the
+        # newest, so a slow moment drops frames instead of piling them up (each
+        # queued frame holds a decoded picture; converting each costs ~10 ms).
+        if frame != self._sink.videoFrame():
+            return
         image = frame.toImage()
         if image.isNull():
             return
         self._frames += 1
-        self._first_frame.stop()
+        self._watchdog.start(STALL_MS)
         self.frame.emit(image)
+
+    def _on_silence(self) -> None:
+        self._fail("the decoder stopped" if self._frames else "no picture from the decoder")
 
     def _on_error(self, error: QMediaPlayer.Error, message: str) -> None:
         if error != QMediaPlayer.Error.NoError:
@@ -102,6 +114,7 @@ class VideoPlayer(QObject):
                 self._fail(self._player.errorString() or "no frame could be decoded")
             else:
                 self._playing = False
+                self._watchdog.stop()
                 self.ended.emit()
 
     def _fail(self, reason: str) -> None:

@@ -160,6 +160,22 @@ def test_a_video_that_does_not_decode_is_skipped_at_once_and_reported(
     assert failures[0][1]  # Qt's reason, e.g. "Invalid data found when processing input"
 
 
+def test_a_video_that_shows_no_picture_in_time_is_skipped(
+    screen: AttractScreen, qtbot: QtBot, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A decoder that never answers: here, one not given the time to.
+    from kiosk.screens import video as player  # noqa: PLC0415
+
+    monkeypatch.setattr(player, "FIRST_FRAME_MS", 0)
+    failures: list[str] = []
+    screen.video_failed.connect(lambda _path, why: failures.append(why))
+
+    screen.set_slides([video(ORANGE), picture(tmp_path, GREEN, seconds=30)])
+
+    wait_for_colour(qtbot, screen, GREEN)
+    assert failures == ["no picture from the decoder"]
+
+
 def test_after_a_broken_video_the_picture_before_it_stays(
     screen: AttractScreen, qtbot: QtBot, tmp_path: Path
 ) -> None:
