@@ -55,11 +55,13 @@ from kiosk.images import ImageCache
 from kiosk.qr import qr_image
 from kiosk.recognition import Recogniser
 from kiosk.reward_link import RewardLink
+from kiosk.screens.attract import store_clock
 from kiosk.screens.text_entry import SharedKeyboard, input_method_environment
 from kiosk.screens.window import KioskWindow
 from kiosk.session import SessionConfig, SessionMachine, SessionState
 from kiosk.signup import DEFAULT_REGION
 from kiosk.trace import FileTrace, NullTrace, Trace
+from kiosk.video_reports import VideoFailureReports
 from rewards.desk import RewardDesk
 from rewards.issuing import StoreShare
 
@@ -378,7 +380,13 @@ def build(options: KioskOptions, app: QApplication) -> Kiosk:
     slide_images = ImageCache(budget_bytes=SLIDE_BUDGET_BYTES)
     view_images = ImageCache(budget_bytes=VIEW_BUDGET_BYTES)
     keyboard_data = private_keyboard_dir()
-    window = KioskWindow(images, slide_images, view_images, SharedKeyboard(keyboard_data))
+    window = KioskWindow(
+        images,
+        slide_images,
+        view_images,
+        SharedKeyboard(keyboard_data),
+        store_clock=store_clock(options.timezone),
+    )
     window.set_bundle(bundle)
 
     bridge.event_received.connect(controller.on_device_event, Qt.ConnectionType.QueuedConnection)
@@ -387,6 +395,9 @@ def build(options: KioskOptions, app: QApplication) -> Kiosk:
     window.watch_touches()
     controller.state_changed.connect(window.show_state)
     window.first_paint.connect(lambda view, mono: trace.emit("paint", mono=mono, view=view))
+    video_reports = VideoFailureReports(options.data_dir / "content", trace)
+    # A lambda keeps the reporter alive: PySide holds a plain object's bound method weakly.
+    window.video_failed.connect(lambda *failure: video_reports.report(*failure))  # noqa: PLW0108
     for cache in (images, slide_images, view_images):
         cache.loaded.connect(window.update)
 
