@@ -108,9 +108,10 @@ def test_staff_publish_watch_rotate_and_revoke_while_hq_serves(
     after_rotation = poll(east, first.headers["ETag"])
 
     assert rotated.startswith("content key ")
-    assert tuple(
-        entry.action for entry in recent_audit(hq)[:2]
-    ) == ("content.rotate_key", "content.publish")
+    assert tuple(entry.action for entry in recent_audit(hq)[:2]) == (
+        "content.rotate_key",
+        "content.publish",
+    )
     assert after_rotation.status_code == 200  # signed anew, by the new key
     document = after_rotation.json()
     assert len(document["keys"]) == 2
