@@ -15,9 +15,9 @@ from __future__ import annotations
 
 import hmac
 import logging
+import os
 import re
 import secrets
-import shutil
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
@@ -37,7 +37,7 @@ from hq.content.signing import ContentKeys
 from hq.content.targeting import InvalidTarget, Target
 from hq.content.wire import ContentStatus, EditRequest, RevokeRequest, StatusAnswer
 from hq.db import Database
-from hq.enrollment import KioskIdentity, authenticate
+from hq.enrollment import KioskIdentity, authenticate, authenticate_on
 from hq.errors import HqError, UnknownStore
 from hq.private_files import private_dir
 
@@ -65,12 +65,7 @@ def content_router(
     )
 
     def require_kiosk(credentials: Credentials) -> KioskIdentity:
-        kiosk = authenticate(database, credentials.credentials if credentials else None)
-        if kiosk is None:
-            raise unauthorized()
-        if kiosk.role != "kiosk":
-            raise HTTPException(status_code=403, detail="content is for kiosks only")
-        return kiosk
+        return _kiosk_only(authenticate(database, credentials.credentials if credentials else None))
 
     @router.get(
         "/manifest",
@@ -80,12 +75,20 @@ def content_router(
             404: {"description": "No release is for this kiosk"},
         },
     )
-    def manifest(
-        kiosk: KioskIdentity = Depends(require_kiosk),  # noqa: B008 (as in hq.api.kiosk)
+    async def manifest(
+        credentials: Credentials,
         if_none_match: Annotated[str | None, Header()] = None,
     ) -> Response:
         """This kiosk's manifest: the newest release for its store, signed by HQ."""
-        rendered = manifests.for_kiosk(kiosk, now=clock())
+        token = credentials.credentials if credentials else None
+        return await run_in_threadpool(answer_manifest, token, if_none_match)
+
+    def answer_manifest(token: str | None, if_none_match: str | None) -> Response:
+        # Polled by every kiosk every minute: one thread hop, one pooled connection
+        # for the token check and the release, and no rendering unless it changed.
+        with database.read() as connection:
+            kiosk = _kiosk_only(authenticate_on(connection, token))
+            rendered = manifests.for_kiosk_on(connection, kiosk, now=clock())
         if rendered is None:
             raise HTTPException(status_code=404, detail="no release for this kiosk")
         headers = {"ETag": rendered.etag, "Cache-Control": MANIFEST_CACHE_CONTROL}
@@ -132,11 +135,7 @@ def content_router(
         return await run_in_threadpool(receive_status, token, body)
 
     def receive_status(token: str | None, body: bytes) -> Response:
-        kiosk = require_kiosk(
-            None
-            if token is None
-            else HTTPAuthorizationCredentials(scheme="Bearer", credentials=token)
-        )
+        kiosk = _kiosk_only(authenticate(database, token))
         report = parse_json_body(ContentStatus, body)
         accepted = reports.store_status(database, kiosk, report, now=clock())
         return Response(json_bytes({"accepted": accepted}), media_type="application/json")
@@ -231,6 +230,7 @@ def content_admin_router(
                 name=request.name,
                 by=request.by,
                 now=clock(),
+                scratch=scratch,
             )
         )
         return published.as_json()
@@ -267,36 +267,35 @@ def content_admin_router(
     ) -> Response:
         """Publish the bundle in the request body (a tar, tar.gz or zip archive)."""
         target = _target(to)
-        work = scratch / f"upload-{secrets.token_hex(8)}"
-        private_dir(work)
+        private_dir(scratch)
+        archive = scratch / f"upload-{secrets.token_hex(8)}.archive"
         try:
-            archive = work / "archive"
             size = 0
-            with archive.open("wb") as out:
+            fd = os.open(archive, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
+            with os.fdopen(fd, "wb") as out:  # streamed to disk: bundles run to gigabytes
                 async for chunk in request.stream():
                     size += len(chunk)
                     out.write(chunk)
             if size == 0:
                 raise _refused("the request body is empty: send the archive as the body", ())
-
-            def unpack_and_publish() -> releases.Published:
-                folder = upload.unpack(archive, work / "bundle")
-                return releases.publish_folder(
+            published = await run_in_threadpool(
+                _published,
+                lambda: upload.publish_archive(
                     database,
                     assets,
                     keys,
-                    folder,
+                    archive,
+                    scratch=scratch,
                     target=target,
                     not_before=at,
                     expires=expires,
                     name=name,
                     by=by,
                     now=clock(),
-                )
-
-            published = await run_in_threadpool(_published, unpack_and_publish)
+                ),
+            )
         finally:
-            await run_in_threadpool(shutil.rmtree, work, True)
+            archive.unlink(missing_ok=True)
         return Response(
             json_bytes(published.as_json()), status_code=201, media_type="application/json"
         )
@@ -307,6 +306,14 @@ def content_admin_router(
         return {"entries": [entry.as_json() for entry in audit.recent(database, limit=limit)]}
 
     return router
+
+
+def _kiosk_only(kiosk: KioskIdentity | None) -> KioskIdentity:
+    if kiosk is None:
+        raise unauthorized()
+    if kiosk.role != "kiosk":
+        raise HTTPException(status_code=403, detail="content is for kiosks only")
+    return kiosk
 
 
 def _etag_matches(header: str, etag: str) -> bool:
