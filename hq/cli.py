@@ -22,6 +22,8 @@
     coupons verify CODE [--date YYYY-MM-DD]
     coupons redeem CODE --store STORE_ID [--by NAME] [--date YYYY-MM-DD]
     coupons doubles [--json]
+    console-staff add --email E --name N --role R [--store S ...] [--password-stdin]
+    console-staff list [--json] | console-staff disable EMAIL   (hq/console/cli.py)
 
 Commands other than `serve --no-migrate` bring the database to the newest
 schema first. Errors are one line on stderr: exit code 2 for a wrong command
@@ -49,6 +51,7 @@ from typing import Final, NoReturn, TextIO
 from sqlalchemy.exc import SQLAlchemyError
 
 from hq import channel_keys, enrollment, fleet, stats
+from hq.console import cli as console_cli
 from hq.crm import coupons, recognition, tags
 from hq.crm.coupon_codes import CouponCode
 from hq.crm.erasure import ERASED_FROM, erase_member
@@ -147,6 +150,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     _add_member_commands(commands)
     _add_coupon_commands(commands)
+    console_cli.add_commands(commands)
     return parser
 
 
@@ -262,6 +266,8 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
                     residue.close()  # PostgreSQL: the VACUUM after an erasure, now
             case "coupons":
                 return _coupons(database, args, now)
+            case "console-staff":
+                return console_cli.run(database, args, now)
     finally:
         database.dispose()
     return 0
