@@ -32,11 +32,13 @@ from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from hq.api.common import Clock
+from hq.console import csrf_multipart
 from hq.console.secret import derived_key
 from hq.console.staff import PasswordHasher
 from hq.console.views import audit, preview, publish, releases, revoke, rollout, signin
 from hq.console.views.base import Ask, Console, ContentSide, jsonable, render
 from hq.db import Database
+from hq.private_files import private_dir
 
 HERE: Final = Path(__file__).resolve().parent
 STATIC: Final = HERE / "static"
@@ -65,6 +67,9 @@ def console_app(
 ) -> FastAPI:
     """The console for `database`. `secure_cookies=False` only for tests over plain HTTP
     to a name no browser treats as secure (browsers send Secure cookies to loopback)."""
+    csrf_multipart.install()
+    if upload_dir is not None:
+        private_dir(upload_dir)  # bundles being unpacked: HQ's eyes only
     zone = ZoneInfo(timezone or os.environ.get(ENV_TIMEZONE) or DEFAULT_TIMEZONE)
     console = Console(
         database=database,

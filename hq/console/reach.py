@@ -62,7 +62,10 @@ class Fleet:
 
 def read_fleet(connection: Connection) -> Fleet:
     labels = fleet.all_labels(connection)
-    names = dict(connection.execute(select(stores.c.store_id, stores.c.name)).tuples().all())
+    names = {
+        row.store_id: row.name
+        for row in connection.execute(select(stores.c.store_id, stores.c.name))
+    }
     by_store: dict[str, list[str]] = {store: [] for store in labels}
     for kiosk_id, store_id in connection.execute(
         select(kiosks.c.kiosk_id, kiosks.c.store_id)

@@ -195,6 +195,7 @@ def add_staff(
             "staff.add",
             added.actor,
             {"role": role.value, "stores": sorted(managed)},
+            at=now,
         )
     return added
 
@@ -216,8 +217,9 @@ def disable_staff(database: Database, email: str, *, now: datetime, by: str) -> 
                 session_epoch=console_staff.c.session_epoch + 1,
             )
         )
-        disabled = _staff(connection, row)
-        audit.record(connection, by, "staff.disable", disabled.actor, {})
+        disabled = find_staff(connection, row.staff_id)
+        assert disabled is not None
+        audit.record(connection, by, "staff.disable", disabled.actor, {}, at=now)
     return disabled
 
 
@@ -277,7 +279,7 @@ def sign_in(
         return SignInOutcome(None, SignInRefusal.WRONG)
     wait = lockout.retry_after(row.failed_sign_ins, row.last_failed_at, now)
     if wait:
-        _record(database, row.staff_id, "staff.sign_in_refused", {"reason": "locked"})
+        _record(database, row.staff_id, {"reason": "locked"}, now)
         return SignInOutcome(None, SignInRefusal.LOCKED, wait)
     right = hasher.verify(row.password_hash, password)
     with database.write() as connection:
@@ -288,7 +290,7 @@ def sign_in(
                 .values(failed_sign_ins=0, last_failed_at=None, last_sign_in_at=now)
             )
             staff = _staff(connection, row)
-            audit.record(connection, staff.actor, "staff.sign_in", staff.actor, {})
+            audit.record(connection, staff.actor, "staff.sign_in", staff.actor, {}, at=now)
             return SignInOutcome(staff)
         if not right:
             failures = connection.execute(
@@ -305,6 +307,7 @@ def sign_in(
             "staff.sign_in_refused",
             f"staff:{row.staff_id}",
             {"reason": "disabled" if right else "wrong_password", "failures": failures},
+            at=now,
         )
     wait = lockout.retry_after(failures, now, now)
     if wait:
@@ -312,9 +315,11 @@ def sign_in(
     return SignInOutcome(None, SignInRefusal.WRONG)
 
 
-def _record(database: Database, staff_id: int, action: str, detail: dict[str, object]) -> None:
+def _record(database: Database, staff_id: int, detail: dict[str, object], now: datetime) -> None:
     with database.write() as connection:
-        audit.record(connection, "anonymous", action, f"staff:{staff_id}", detail)
+        audit.record(
+            connection, "anonymous", "staff.sign_in_refused", f"staff:{staff_id}", detail, at=now
+        )
 
 
 def _staff(connection: Connection, row: Row[Any]) -> Staff:

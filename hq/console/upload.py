@@ -79,8 +79,10 @@ def _unzip(source: BinaryIO, into: Path) -> None:
                 raise UploadRefused("the archive unpacks to more than 4 GiB")
             for entry in entries:
                 target = _inside(into, entry.filename)
-                mode = entry.external_attr >> 16
-                if mode and not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
+                # Unix mode bits, when the zip has them; no type bits (as Python's
+                # zipfile writes) is a plain file.
+                kind = stat.S_IFMT(entry.external_attr >> 16)
+                if kind not in {0, stat.S_IFREG, stat.S_IFDIR}:
                     raise UploadRefused(
                         f"{entry.filename!r} is a link or a special file: a bundle holds files only"
                     )

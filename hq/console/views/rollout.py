@@ -24,6 +24,7 @@ from hq.console.views.shared import (
     find_release,
     release_state,
     rollout_counts,
+    take_flash,
     visible_rollout,
 )
 from hq.content.releases import list_releases
@@ -168,6 +169,7 @@ def release_rollout_page(console: Console, ask: Ask) -> Page:
             "failure_reasons": dict(sorted(reasons.items())),
             "kiosks": rows,
             "refresh_s": REFRESH_S,
+            "flash": take_flash(ask),
         },
         title=f"Rollout of release {info.release_id}",
         section="rollout",
