@@ -30,7 +30,9 @@ from hq.api.kiosk import kiosk_router
 from hq.console.app import console_app
 from hq.console.secret import load_secret, secret_path
 from hq.console.views.base import ContentSide
+from hq.content.api import content_admin_router, content_router
 from hq.content.assets import DirectoryAssetStore
+from hq.content.manifest import ManifestService
 from hq.content.signing import ContentKeys
 from hq.crm import coupons, handoff
 from hq.crm.notices import NoticeFile
@@ -68,8 +70,9 @@ def create_app(settings: Settings, *, clock: Clock = utc_now) -> FastAPI:
     database = Database(settings.database_url)
     admin_token = resolve_admin_token(settings)
     residue = Residue(database)
-    content_keys = ContentKeys(settings.data_dir / "keys")
-    assets = DirectoryAssetStore(settings.data_dir / "assets")
+    content_keys = ContentKeys(settings.content_key_dir)
+    content_keys.current()  # made now if new: enrolment hands it out
+    assets = DirectoryAssetStore(settings.assets_dir)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -89,8 +92,21 @@ def create_app(settings: Settings, *, clock: Clock = utc_now) -> FastAPI:
     )
     app.add_exception_handler(RequestValidationError, validation_error_handler)
     app.add_exception_handler(DBAPIError, database_error_handler)
-    app.include_router(kiosk_router(database, clock, residue))
+    app.include_router(kiosk_router(database, clock, residue, content_keys=content_keys))
     app.include_router(admin_router(database, admin_token, clock, residue))
+    app.include_router(
+        content_router(database, assets, ManifestService(database, content_keys), clock)
+    )
+    app.include_router(
+        content_admin_router(
+            database,
+            assets=assets,
+            keys=content_keys,
+            admin_token=admin_token,
+            clock=clock,
+            scratch=settings.scratch_dir,
+        )
+    )
     app.include_router(
         join_router(
             database,
@@ -107,7 +123,7 @@ def create_app(settings: Settings, *, clock: Clock = utc_now) -> FastAPI:
             secret=load_secret(secret_path(settings.data_dir)),
             clock=clock,
             content=ContentSide(assets, content_keys),
-            upload_dir=settings.data_dir / "tmp",
+            upload_dir=settings.scratch_dir,
         ),
     )
     app.add_middleware(AccessLog)

@@ -37,6 +37,7 @@ from hq.console.secret import derived_key
 from hq.console.staff import PasswordHasher
 from hq.console.views import audit, preview, publish, releases, revoke, rollout, signin
 from hq.console.views.base import Ask, Console, ContentSide, jsonable, render
+from hq.content import upload
 from hq.db import Database
 from hq.private_files import private_dir
 
@@ -46,9 +47,9 @@ STATIC: Final = HERE / "static"
 SESSION_COOKIE: Final = "hq_console"
 CSRF_COOKIE: Final = "hq_console_csrf"
 SESSION_MAX_AGE_S: Final = 12 * 3600  # a working day; idle sessions end sooner (base.py)
-MAX_UPLOAD_BYTES: Final = 1024 * 1024 * 1024
-# A bundle is uploaded whole: 1 GiB holds a chain's catalog with attract videos;
-# the rest of HQ keeps its 8 MB limit.
+MAX_UPLOAD_BYTES: Final = upload.MAX_ARCHIVE_BYTES
+# A bundle is uploaded whole (a catalog with attract videos); the admin API takes
+# the same, the rest of HQ keeps its 8 MB limit.
 ENV_TIMEZONE: Final = "KIOSK_HQ_CONSOLE_TIMEZONE"
 DEFAULT_TIMEZONE: Final = "Asia/Shanghai"
 # The zone the console shows times in and reads scheduled times in: the stores'.

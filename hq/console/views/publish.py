@@ -15,6 +15,7 @@ problem named and nothing published.
 
 from __future__ import annotations
 
+import shutil
 import tempfile
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -22,7 +23,6 @@ from typing import Any, Final
 
 from starlette.routing import BaseRoute
 
-from hq.console import upload
 from hq.console.permissions import Action, Reach, permission_allowed
 from hq.console.reach import Fleet, read_fleet
 from hq.console.release_docs import catalog_rows
@@ -35,6 +35,7 @@ from hq.console.views.shared import (
     target_from_form,
     time_from_form,
 )
+from hq.content import upload
 from hq.content.releases import (
     ProductEdit,
     Published,
@@ -48,6 +49,7 @@ from hq.content.targeting import Target, served
 from hq.errors import HqError
 
 NAME_MAX: Final = 200
+COPY_CHUNK: Final = 1 << 20
 
 
 # ---------------------------------------------------------------- upload
@@ -71,7 +73,11 @@ def publish_page(console: Console, ask: Ask) -> Page | Redirect:
     scratch = Path(tempfile.mkdtemp(prefix="hq-console-upload-", dir=console.upload_dir))
     try:
         try:
-            folder = upload.unpack(bundle.file, scratch)
+            archive = scratch / "upload"
+            with archive.open("xb") as copy:
+                shutil.copyfileobj(bundle.file, copy, COPY_CHUNK)
+            folder = upload.unpack(archive, scratch / "bundle")
+            archive.unlink()  # half the disk while the bundle is checked and stored
             published = publish_folder(
                 console.database,
                 console.content.assets,
@@ -86,10 +92,10 @@ def publish_page(console: Console, ask: Ask) -> Page | Redirect:
             )
         except PublishRefused as refused:
             raise BadRequest(str(refused), problems=refused.problems) from None
-        except HqError as error:  # an upload that is no archive, a target that is wrong
+        except HqError as error:  # an archive HQ does not unpack (UploadRefused), a bad target
             raise BadRequest(str(error)) from None
     finally:
-        upload.remove(scratch)
+        shutil.rmtree(scratch, ignore_errors=True)
     return _published(ask, published)
 
 
