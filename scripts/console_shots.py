@@ -207,7 +207,7 @@ def _chain(database: Database, settings: Settings, tmp: Path) -> int:
         store_id = kiosk_id.rsplit("-k", 1)[0]
         if index % 9 == 4:
             reports.append(
-                (kiosk_id, store_id, autumn, [], spring, (index * 7919) % spring_bundle_size)
+                (kiosk_id, store_id, autumn, [], spring, spring_bundle_size * (3 + index % 5) // 8)
             )
         elif index % 11 == 7:
             reports.append((kiosk_id, store_id, autumn, [], None, None))

@@ -20,7 +20,7 @@ from starlette.responses import FileResponse
 from starlette.routing import BaseRoute
 
 from content.model import PhoneSpecs, Product
-from content.recommend import related
+from content.recommend import best_sellers, related
 from hq.console.permissions import Action
 from hq.console.reach import read_fleet
 from hq.console.release_docs import ReleaseUnreadable, preview_bundle, release_files
@@ -28,7 +28,7 @@ from hq.console.views.base import Ask, BadRequest, Console, NotFound, Page, file
 from hq.console.views.shared import find_release
 
 SHA256: Final = re.compile(r"^[0-9a-f]{64}$")
-RELATED: Final = 4
+RELATED: Final = 3  # the kiosk shows three of each
 _CURRENCY: Final = {"CNY": "¥", "USD": "$", "EUR": "€", "HKD": "HK$"}
 
 # The kiosk's own words for its spec rows (kiosk/i18n.py), in the order it shows them.
@@ -46,9 +46,11 @@ WORDS: Final = {
     "in_stock": ("有现货", "In stock"),
     "sold_out": ("暂时缺货", "Out of stock"),
     "related": ("相关机型", "Related models"),
+    "best_sellers": ("本店热销", "Best sellers here"),
+    "slot": ("{} 号位", "Slot {}"),
     "signup": ("注册会员", "Join"),
     "survey": ("评价有礼", "Feedback"),
-    "hint": ("再拿起一部，即可对比", "Lift another to compare"),
+    "hint": ("再拿起一部，即可对比", "Lift another phone to compare"),
 }
 
 
@@ -103,6 +105,10 @@ def preview_page(console: Console, ask: Ask) -> Page:
                 ],
             },
             "related": [card(product) for product in related(bundle, shown.sku, limit=RELATED)],
+            "best_sellers": [
+                card(product)
+                for product in best_sellers(bundle, limit=RELATED, exclude={shown.sku})
+            ],
             "products": [
                 {
                     "sku": product.sku,

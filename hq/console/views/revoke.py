@@ -25,7 +25,7 @@ from hq.console.views.shared import (
     rollout_counts,
     visible_rollout,
 )
-from hq.content.releases import PublishRefused, revoke
+from hq.content.releases import PublishRefused, list_releases, revoke
 from hq.content.rollout import rollout
 from hq.content.selection import release_heads
 from hq.content.targeting import ReleaseHead, content_of
@@ -81,12 +81,17 @@ def revoke_page(console: Console, ask: Ask) -> Page | Redirect:
     for store in sorted(reach.stores & fleet.labels.keys()):
         earlier = content_of(after, revocation, fleet.labels[store])
         back_to[store] = None if earlier is None else earlier.release_id
+    names = {info.release_id: info.name for info in list_releases(console.database, limit=500)}
     return Page(
         "revoke.html",
         {
             "release": {**info.as_json(), "state": release_state(info, everything, heads, ask.now)},
             "progress": rollout_counts(kiosks),
             "back_to": back_to,
+            "store_names": {store: fleet.store_names.get(store) or store for store in back_to},
+            "release_names": {
+                str(number): names.get(number, "") for number in back_to.values() if number
+            },
             "problem": "already revoked"
             if info.revoked_at
             else ("a rollback itself" if info.reverts is not None else None),
