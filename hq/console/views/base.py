@@ -226,11 +226,12 @@ def _endpoint(
         now = console.clock()
         ask = Ask(request, None, as_json, now, params=dict(request.path_params))
         try:
-            if request.method == "POST":
-                await _read_body(request, ask)
+            # Who asks first: nobody signed in gets nowhere near an upload's bytes.
             ask.actor = await run_in_threadpool(_actor, console, request, now)
             if ask.actor is None and not public:
                 raise NotSignedIn()
+            if request.method == "POST":
+                await _read_body(request, ask, files=not public)
             outcome = await run_in_threadpool(view, console, ask)
         except Refusal as refusal:
             return _refused(console, ask, refusal)
@@ -243,7 +244,9 @@ def _endpoint(
     return endpoint
 
 
-async def _read_body(request: Request, ask: Ask) -> None:
+async def _read_body(request: Request, ask: Ask, *, files: bool) -> None:
+    """The form (or JSON object) posted; `files`: whether it may carry a file at all
+    (the sign-in form may not: a stranger's upload is refused at its first part)."""
     content_type = request.headers.get("content-type", "").split(";", 1)[0].strip()
     if content_type == "application/json":
         try:
@@ -255,7 +258,9 @@ async def _read_body(request: Request, ask: Ask) -> None:
         ask.json_body = body
         return
     try:
-        ask.form = await request.form(max_files=MAX_FORM_FILES, max_fields=MAX_FORM_FIELDS)
+        ask.form = await request.form(
+            max_files=MAX_FORM_FILES if files else 0, max_fields=MAX_FORM_FIELDS
+        )
     except Exception as error:  # MultiPartException, HTTPException from the parser
         raise BadRequest(f"the form could not be read: {error}") from None
 

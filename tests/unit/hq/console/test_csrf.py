@@ -5,7 +5,7 @@ from __future__ import annotations
 from helpers.console import PASSWORD, ConsoleChain, sign_in
 
 from hq.console.staff import Role
-from hq.content.releases import get_release
+from hq.content.releases import get_release, list_releases
 
 
 def test_a_form_post_without_the_token_is_refused_and_changes_nothing(
@@ -70,3 +70,15 @@ def test_an_upload_whose_token_comes_after_the_file_is_refused(chain: ConsoleCha
         headers={"content-type": "multipart/form-data; boundary=b"},
     )
     assert late.status_code == 403
+
+
+def test_an_upload_by_nobody_signed_in_is_refused_before_it_is_read(chain: ConsoleChain) -> None:
+    client = chain.client()
+    for path, status in (("/console/publish.json", 401), ("/console/sign-in.json", 422)):
+        answer = client.post(
+            path,
+            data={"csrftoken": client.csrf_token(), "target_kind": "all"},
+            files=[("bundle", ("b.tgz", b"x" * 4096, "application/gzip"))],
+        )
+        assert answer.status_code == status, path
+    assert list_releases(chain.database) == []
