@@ -94,6 +94,7 @@ def _pages(page: Page, base_url: str, out: Path, release: int) -> None:
         "console-preview": f"/releases/{release}/preview",
         "console-revoke": f"/releases/{release}/revoke",
         "console-audit": "/audit",
+        "console-staff": "/staff",
     }
     for name, path in shots.items():
         page.goto(console + path)

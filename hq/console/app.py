@@ -35,7 +35,7 @@ from hq.api.common import Clock
 from hq.console import csrf_multipart
 from hq.console.secret import derived_key
 from hq.console.staff import PasswordHasher
-from hq.console.views import audit, preview, publish, releases, revoke, rollout, signin
+from hq.console.views import audit, preview, publish, releases, revoke, rollout, signin, staff
 from hq.console.views.base import Ask, Console, ContentSide, jsonable, render
 from hq.content import upload
 from hq.db import Database
@@ -96,6 +96,7 @@ def console_app(
         rollout.rollout_routes,
         revoke.revoke_routes,
         audit.audit_routes,
+        staff.staff_routes,
     ):
         app.router.routes.extend(make(console))
     app.mount("/static", StaticFiles(directory=STATIC), name="static")

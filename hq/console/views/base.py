@@ -34,6 +34,8 @@ from starlette.routing import BaseRoute, Route
 from hq.api.common import Clock
 from hq.console.permissions import Action, Resource, permission_allowed
 from hq.console.staff import ROLE_LABELS, PasswordHasher, Staff, find_staff
+from hq.content.assets import AssetStore
+from hq.content.signing import ContentKeys
 from hq.db import Database
 
 _log = logging.getLogger("hq.console")
@@ -56,8 +58,8 @@ MAX_FORM_FIELDS: Final = 2000  # an edit form has a price and a stock box per pr
 class ContentSide:
     """HQ's content service as the console uses it (hq.content, H1's package)."""
 
-    assets: Any  # hq.content.assets.AssetStore
-    keys: Any  # hq.content.signing.ContentKeys
+    assets: AssetStore
+    keys: ContentKeys
 
 
 @dataclass(frozen=True, slots=True)

@@ -164,3 +164,31 @@ def test_a_content_editor_sees_no_audit_log(chain: ConsoleChain) -> None:
 def test_an_unknown_release_is_404(admin: ConsoleClient) -> None:
     assert admin.get("/console/releases/42").status_code == 404
     assert admin.get("/console/releases/42.json").json() == {"detail": "There is no release 42."}
+
+
+def test_a_chain_admin_disables_a_colleague_from_the_staff_page(
+    chain: ConsoleChain, admin: ConsoleClient
+) -> None:
+    chain.add_staff("ana@hq.example", Role.CONTENT_EDITOR)
+    colleague = chain.client()
+    sign_in(colleague, "ana@hq.example")
+    listed = admin.get("/console/staff.json").json()["staff"]
+    assert [(s["name"], s["role"], s["is_you"]) for s in listed] == [
+        ("Wang", "chain_admin", True),
+        ("Ana", "content_editor", False),
+    ]
+    assert admin.form("/console/staff/1/disable").status_code == 422  # not yourself
+    done = admin.form("/console/staff/2/disable")
+    assert done.status_code == 303
+    assert colleague.get("/console/releases.json").status_code == 401
+    assert colleague.get("/console/staff.json").status_code == 401
+    entries = admin.get("/console/audit.json?action=staff.disable").json()["entries"]
+    assert [(e["actor_name"], e["target_name"]) for e in entries] == [("Wang", "Ana")]
+
+
+def test_only_chain_admins_see_the_staff_page(chain: ConsoleChain) -> None:
+    chain.add_staff("ana@hq.example", Role.CONTENT_EDITOR)
+    client = chain.client()
+    sign_in(client, "ana@hq.example")
+    assert client.get("/console/staff").status_code == 403
+    assert client.form("/console/staff/1/disable.json").status_code == 403

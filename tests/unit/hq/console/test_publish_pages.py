@@ -55,6 +55,8 @@ def test_an_uploaded_bundle_is_published_to_a_region_on_schedule(
     assert release.not_before == datetime(2026, 12, 24, 1, 0, tzinfo=UTC)
     page = editor.get(answer.headers["location"])
     assert f"Release {release.release_id} published to region:east." in page.text
+    (listed,) = editor.get("/console/releases.json").json()["releases"]
+    assert (listed["state"], listed["not_before"]) == ("scheduled", "2026-12-24T01:00:00Z")
 
 
 def test_a_zip_of_the_bundle_folder_itself_publishes_too(
