@@ -45,7 +45,7 @@ from hq.content.releases import (
     publish_folder,
 )
 from hq.content.selection import release_heads
-from hq.content.targeting import Target, served
+from hq.content.targeting import ReleaseHead, served
 from hq.errors import HqError
 
 NAME_MAX: Final = 200
@@ -218,21 +218,18 @@ def edit_page(console: Console, ask: Ask) -> Page | Redirect:
     return _published(ask, published)
 
 
-def _current_for(actor: Staff, fleet: Fleet, heads: list[Any]) -> int:
-    """The release to edit when none is named: what the actor's (first) store gets now,
-    or the newest release for the whole chain."""
-    stores = sorted(fleet.for_actor(actor).labels)
-    for store in stores:
-        chosen = served(heads, fleet.labels[store])
-        if chosen is not None and chosen.reverts is None:
-            return chosen.release_id
-    for head in heads:
-        if (
-            not head.revoked
-            and head.reverts is None
-            and (actor.role != Role.STORE_MANAGER or Target("all") == head.target)
-        ):
-            return int(head.release_id)
+def _current_for(actor: Staff, fleet: Fleet, heads: list[ReleaseHead]) -> int:
+    """The release to edit when none is named: what the actor's first store gets now
+    (a store manager), or the newest release that is not a rollback (everyone else)."""
+    if actor.role == Role.STORE_MANAGER:
+        for store in sorted(fleet.for_actor(actor).labels):
+            chosen = served(heads, fleet.labels[store])
+            if chosen is not None and chosen.reverts is None:
+                return chosen.release_id
+    else:
+        for head in heads:  # newest first
+            if not head.revoked and head.reverts is None:
+                return head.release_id
     raise BadRequest("There is no release to edit yet: publish a bundle first.")
 
 
