@@ -316,11 +316,18 @@ def authenticate(database: Database, token: str | None) -> KioskIdentity | None:
     if not token:
         return None
     with database.read() as connection:
-        row = connection.execute(
-            select(kiosks.c.kiosk_id, kiosks.c.store_id, kiosks.c.role).where(
-                kiosks.c.token_sha256 == sha256_hex(token), kiosks.c.revoked_at.is_(None)
-            )
-        ).one_or_none()
+        return authenticate_on(connection, token)
+
+
+def authenticate_on(connection: Connection, token: str | None) -> KioskIdentity | None:
+    """`authenticate` on a connection the caller holds (one checkout per request)."""
+    if not token:
+        return None
+    row = connection.execute(
+        select(kiosks.c.kiosk_id, kiosks.c.store_id, kiosks.c.role).where(
+            kiosks.c.token_sha256 == sha256_hex(token), kiosks.c.revoked_at.is_(None)
+        )
+    ).one_or_none()
     if row is None:
         return None
     role: Role = "attendant" if row.role == "attendant" else "kiosk"

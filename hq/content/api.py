@@ -37,7 +37,7 @@ from hq.content.signing import ContentKeys
 from hq.content.targeting import InvalidTarget, Target
 from hq.content.wire import ContentStatus, EditRequest, RevokeRequest, StatusAnswer
 from hq.db import Database
-from hq.enrollment import KioskIdentity, authenticate
+from hq.enrollment import KioskIdentity, authenticate, authenticate_on
 from hq.errors import HqError, UnknownStore
 from hq.private_files import private_dir
 
@@ -65,12 +65,7 @@ def content_router(
     )
 
     def require_kiosk(credentials: Credentials) -> KioskIdentity:
-        kiosk = authenticate(database, credentials.credentials if credentials else None)
-        if kiosk is None:
-            raise unauthorized()
-        if kiosk.role != "kiosk":
-            raise HTTPException(status_code=403, detail="content is for kiosks only")
-        return kiosk
+        return _kiosk_only(authenticate(database, credentials.credentials if credentials else None))
 
     @router.get(
         "/manifest",
@@ -80,12 +75,20 @@ def content_router(
             404: {"description": "No release is for this kiosk"},
         },
     )
-    def manifest(
-        kiosk: KioskIdentity = Depends(require_kiosk),  # noqa: B008 (as in hq.api.kiosk)
+    async def manifest(
+        credentials: Credentials,
         if_none_match: Annotated[str | None, Header()] = None,
     ) -> Response:
         """This kiosk's manifest: the newest release for its store, signed by HQ."""
-        rendered = manifests.for_kiosk(kiosk, now=clock())
+        token = credentials.credentials if credentials else None
+        return await run_in_threadpool(answer_manifest, token, if_none_match)
+
+    def answer_manifest(token: str | None, if_none_match: str | None) -> Response:
+        # Polled by every kiosk every minute: one thread hop, one pooled connection
+        # for the token check and the release, and no rendering unless it changed.
+        with database.read() as connection:
+            kiosk = _kiosk_only(authenticate_on(connection, token))
+            rendered = manifests.for_kiosk_on(connection, kiosk, now=clock())
         if rendered is None:
             raise HTTPException(status_code=404, detail="no release for this kiosk")
         headers = {"ETag": rendered.etag, "Cache-Control": MANIFEST_CACHE_CONTROL}
@@ -132,11 +135,7 @@ def content_router(
         return await run_in_threadpool(receive_status, token, body)
 
     def receive_status(token: str | None, body: bytes) -> Response:
-        kiosk = require_kiosk(
-            None
-            if token is None
-            else HTTPAuthorizationCredentials(scheme="Bearer", credentials=token)
-        )
+        kiosk = _kiosk_only(authenticate(database, token))
         report = parse_json_body(ContentStatus, body)
         accepted = reports.store_status(database, kiosk, report, now=clock())
         return Response(json_bytes({"accepted": accepted}), media_type="application/json")
@@ -307,6 +306,14 @@ def content_admin_router(
         return {"entries": [entry.as_json() for entry in audit.recent(database, limit=limit)]}
 
     return router
+
+
+def _kiosk_only(kiosk: KioskIdentity | None) -> KioskIdentity:
+    if kiosk is None:
+        raise unauthorized()
+    if kiosk.role != "kiosk":
+        raise HTTPException(status_code=403, detail="content is for kiosks only")
+    return kiosk
 
 
 def _etag_matches(header: str, etag: str) -> bool:

@@ -83,6 +83,7 @@ def payload_bytes(
     *,
     release_id: int,
     release: _Release,
+    bundle_release: str,
     store_id: str,
     kiosk_id: str,
     expires: datetime,
@@ -97,7 +98,7 @@ def payload_bytes(
         "created_at": iso(release.created_at),
         "not_before": None if release.not_before is None else iso(release.not_before),
         "expires": iso(expires),
-        "bundle_release": release.bundle_release,
+        "bundle_release": bundle_release,
         "files": [{"path": path, "sha256": sha256, "size": size} for path, sha256, size in files],
     }
     return json.dumps(document, ensure_ascii=False, separators=(",", ":")).encode()
@@ -121,21 +122,27 @@ class ManifestService:
     def for_kiosk(self, kiosk: KioskIdentity, *, now: datetime) -> RenderedManifest | None:
         """The kiosk's manifest now; None when no release is for it."""
         with self._database.read() as connection:
-            chosen = selection.kiosk_release(connection, kiosk.store_id)
-            if chosen is None:
-                return None
-            release = self._release(connection, chosen.release_id)
-            chain = self._keys.chain()
-            expires = release.expires or default_expires(release.created_at, now)
-            key = (chosen.release_id, chosen.content_release_id, chain[-1].key_id, expires)
-            with self._lock:
-                cached = self._by_kiosk.get(kiosk.kiosk_id)
-            if cached is not None and cached.key == key:
-                return cached.rendered
-            files = list(self._files_of(connection, chosen.content_release_id))
-            planogram = selection.planogram_of(
-                connection, chosen.content_release_id, kiosk.kiosk_id
-            )
+            return self.for_kiosk_on(connection, kiosk, now=now)
+
+    def for_kiosk_on(
+        self, connection: Connection, kiosk: KioskIdentity, *, now: datetime
+    ) -> RenderedManifest | None:
+        """`for_kiosk` on a connection the caller holds (the API's, which checked the token)."""
+        chosen = selection.kiosk_release(connection, kiosk.store_id)
+        if chosen is None:
+            return None
+        release = self._release(connection, chosen.release_id)
+        # A revocation carries the files, and so the bundle, of an earlier release.
+        source = self._release(connection, chosen.content_release_id)
+        chain = self._keys.chain()
+        expires = release.expires or default_expires(release.created_at, now)
+        key = (chosen.release_id, chosen.content_release_id, chain[-1].key_id, expires)
+        with self._lock:
+            cached = self._by_kiosk.get(kiosk.kiosk_id)
+        if cached is not None and cached.key == key:
+            return cached.rendered
+        files = list(self._files_of(connection, chosen.content_release_id))
+        planogram = selection.planogram_of(connection, chosen.content_release_id, kiosk.kiosk_id)
         if planogram is not None:
             files = sorted(
                 [entry for entry in files if entry[0] != PLANOGRAM] + [(PLANOGRAM, *planogram)]
@@ -143,6 +150,7 @@ class ManifestService:
         payload = payload_bytes(
             release_id=chosen.release_id,
             release=release,
+            bundle_release=source.bundle_release,
             store_id=kiosk.store_id,
             kiosk_id=kiosk.kiosk_id,
             expires=expires,

@@ -87,6 +87,7 @@ __all__ = [
     "list_releases",
     "publish_edit",
     "publish_folder",
+    "release_files",
     "revoke",
     "rollout",
 ]
@@ -628,6 +629,15 @@ def list_releases(database: Database, *, limit: int = 200) -> list[ReleaseInfo]:
             _release_query().order_by(content_releases.c.release_id.desc()).limit(limit)
         ).all()
         return _infos(connection, rows)
+
+
+def release_files(database: Database, release_id: int) -> dict[str, tuple[str, int]]:
+    """The release's files: path -> (sha256, size) (none for a revocation, whose
+    kiosks each get the files of what they ran before; hq.content.targeting).
+    The bytes are in the asset store: `assets.open(sha256)`."""
+    with database.read() as connection:
+        _get(connection, release_id)  # UnknownRelease if there is none
+        return _files_of(connection, release_id)
 
 
 def get_release(database: Database, release_id: int) -> ReleaseInfo:

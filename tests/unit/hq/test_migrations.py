@@ -262,3 +262,37 @@ def test_upgrading_to_attendants_keeps_every_enrolled_device_and_code_a_kiosks(
         database.dispose()
     assert [tuple(row) for row in roles] == [("s-k1", "kiosk")]
     assert (code_role, attendants) == ("kiosk", 0)
+
+
+def test_upgrading_to_content_keeps_stores_in_no_region_and_downgrading_drops_content(
+    database_url: str,
+) -> None:
+    from alembic import command  # noqa: PLC0415 (as hq.migrations does)
+
+    database = Database(database_url)
+    try:
+        _upgrade_to(database, database_url, "0007")
+        with database.engine.begin() as connection:
+            connection.execute(
+                text(
+                    "INSERT INTO stores (store_id, created_at, kiosks_enrolled)"
+                    " VALUES ('s', '2026-11-23 09:00:00', 0)"
+                )
+            )
+        migrate(database)
+        with database.read() as connection:
+            region = connection.execute(text("SELECT region FROM stores")).scalar_one()
+        with database.engine.begin() as connection:
+            config = alembic_config(database_url)
+            config.attributes["connection"] = connection
+            command.downgrade(config, "0007")
+        inspector = inspect(database.engine)
+        tables = set(inspector.get_table_names())
+        store_columns = {column["name"] for column in inspector.get_columns("stores")}
+        stores_left = inspector.get_table_names()
+    finally:
+        database.dispose()
+    assert region is None
+    assert not tables & {"content_releases", "audit_log", "store_tags", "content_failures"}
+    assert "region" not in store_columns
+    assert "stores" in stores_left
