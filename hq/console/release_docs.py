@@ -33,7 +33,7 @@ from content.model import (
     Recommendations,
 )
 from hq.content.assets import AssetStore
-from hq.content.selection import files_of
+from hq.content.releases import release_files
 from hq.db import Database
 from hq.errors import HqError
 
@@ -42,12 +42,6 @@ _M = TypeVar("_M", bound=BaseModel)
 
 class ReleaseUnreadable(HqError):
     """The release's documents cannot be read back (missing from the asset store)."""
-
-
-def release_files(database: Database, release_id: int) -> dict[str, tuple[str, int]]:
-    """path -> (sha256, size) of every file of the release."""
-    with database.read() as connection:
-        return {path: (sha256, size) for path, sha256, size in files_of(connection, release_id)}
 
 
 def _document(

@@ -23,9 +23,10 @@ from content.model import PhoneSpecs, Product
 from content.recommend import best_sellers, related
 from hq.console.permissions import Action
 from hq.console.reach import read_fleet
-from hq.console.release_docs import ReleaseUnreadable, preview_bundle, release_files
+from hq.console.release_docs import ReleaseUnreadable, preview_bundle
 from hq.console.views.base import Ask, BadRequest, Console, NotFound, Page, file_route, routes
 from hq.console.views.shared import find_release
+from hq.content.releases import release_files
 
 SHA256: Final = re.compile(r"^[0-9a-f]{64}$")
 RELATED: Final = 3  # the kiosk shows three of each
