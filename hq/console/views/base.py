@@ -13,7 +13,6 @@ permissions.py) with what the thing they show reaches.
 from __future__ import annotations
 
 import json
-import logging
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field, is_dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -37,8 +36,6 @@ from hq.console.staff import ROLE_LABELS, PasswordHasher, Staff, find_staff
 from hq.content.assets import AssetStore
 from hq.content.signing import ContentKeys
 from hq.db import Database
-
-_log = logging.getLogger("hq.console")
 
 SESSION_STAFF: Final = "staff"
 SESSION_EPOCH: Final = "epoch"
