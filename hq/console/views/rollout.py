@@ -36,6 +36,9 @@ from hq.db import content_failures, kiosk_content_status
 RECENT_FAILURES: Final = 30
 FAILURE_WINDOW: Final = timedelta(days=7)
 REFRESH_S: Final = 5
+SHOWN_ROWS: Final = 200
+# Kiosks listed on the page, problems first: a 1,000-kiosk table redrawn every 5 s
+# is work for HQ and the browser, and the ones running it are the least interesting.
 SILENT_AFTER: Final = timedelta(minutes=10)
 # A kiosk polls every minute; ten without a report is worth a glance (offline, or
 # its relay is down), not an alarm.
@@ -168,6 +171,7 @@ def release_rollout_page(console: Console, ask: Ask) -> Page:
             "progress": counts,
             "failure_reasons": dict(sorted(reasons.items())),
             "kiosks": rows,
+            "shown_rows": SHOWN_ROWS,
             "refresh_s": REFRESH_S,
             "flash": take_flash(ask),
         },
