@@ -26,7 +26,7 @@
     coupons doubles [--json]
     content publish DIR --to TARGET [--at TIME] [--expires TIME] [--name NAME] [--by WHO]
     content list [--json] | content rollout RELEASE [--json]
-    content revoke RELEASE [--by WHO] | content rotate-key
+    content revoke RELEASE [--by WHO] | content rotate-key [--by WHO]
     console-staff add --email E --name N --role R [--store S ...] [--password-stdin]
     console-staff list [--json] | console-staff disable EMAIL   (hq/console/cli.py)
 
@@ -62,7 +62,7 @@ from typing import Any, Final, NoReturn, TextIO
 
 from sqlalchemy.exc import SQLAlchemyError
 
-from hq import channel_keys, enrollment, fleet, stats
+from hq import audit, channel_keys, enrollment, fleet, stats
 from hq.console import cli as console_cli
 from hq.crm import coupons, recognition, tags
 from hq.crm.coupon_codes import CouponCode
@@ -170,7 +170,10 @@ def _add_content_commands(commands: argparse._SubParsersAction[_Parser]) -> None
     )
     revoke.add_argument("release", type=int)
     revoke.add_argument("--by", default=_default_actor(), help="who revokes it")
-    content.add_parser("rotate-key", help="a new content signing key, endorsed by the current one")
+    rotate = content.add_parser(
+        "rotate-key", help="a new content signing key, endorsed by the current one"
+    )
+    rotate.add_argument("--by", default=_default_actor(), help="who rotates it")
 
 
 def _default_actor() -> str:
@@ -488,6 +491,15 @@ def _content(
                 )
         case "rotate-key":
             link = keys.rotate()
+            with database.write() as connection:
+                audit.record(
+                    connection,
+                    args.by,
+                    "content.rotate_key",
+                    f"key {link.key_id}",
+                    {"endorsed_by": link.endorsed_by},
+                    at=now,
+                )
             print(
                 f"content key {link.key_id} made, endorsed by {link.endorsed_by}; "
                 "manifests are signed with it from now on"

@@ -15,9 +15,9 @@ from __future__ import annotations
 
 import hmac
 import logging
+import os
 import re
 import secrets
-import shutil
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
@@ -230,6 +230,7 @@ def content_admin_router(
                 name=request.name,
                 by=request.by,
                 now=clock(),
+                scratch=scratch,
             )
         )
         return published.as_json()
@@ -266,36 +267,35 @@ def content_admin_router(
     ) -> Response:
         """Publish the bundle in the request body (a tar, tar.gz or zip archive)."""
         target = _target(to)
-        work = scratch / f"upload-{secrets.token_hex(8)}"
-        private_dir(work)
+        private_dir(scratch)
+        archive = scratch / f"upload-{secrets.token_hex(8)}.archive"
         try:
-            archive = work / "archive"
             size = 0
-            with archive.open("wb") as out:
+            fd = os.open(archive, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
+            with os.fdopen(fd, "wb") as out:  # streamed to disk: bundles run to gigabytes
                 async for chunk in request.stream():
                     size += len(chunk)
                     out.write(chunk)
             if size == 0:
                 raise _refused("the request body is empty: send the archive as the body", ())
-
-            def unpack_and_publish() -> releases.Published:
-                folder = upload.unpack(archive, work / "bundle")
-                return releases.publish_folder(
+            published = await run_in_threadpool(
+                _published,
+                lambda: upload.publish_archive(
                     database,
                     assets,
                     keys,
-                    folder,
+                    archive,
+                    scratch=scratch,
                     target=target,
                     not_before=at,
                     expires=expires,
                     name=name,
                     by=by,
                     now=clock(),
-                )
-
-            published = await run_in_threadpool(_published, unpack_and_publish)
+                ),
+            )
         finally:
-            await run_in_threadpool(shutil.rmtree, work, True)
+            archive.unlink(missing_ok=True)
         return Response(
             json_bytes(published.as_json()), status_code=201, media_type="application/json"
         )

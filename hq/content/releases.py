@@ -7,9 +7,10 @@ The service the CLI, the admin API and the web console share:
                                name="Spring launch", by="cli:ana", now=now)
     publish_edit(database, assets, keys, base=12, edits=[ProductEdit("X1", price="3999.00")],
                  by="console:ana", now=now)
-    list_releases(database)
+    list_releases(database); get_release(database, 12); release_files(database, 12)
     rollout(database, 12, now=now)          # hq.content.rollout
     revoke(database, 12, by="cli:ana", now=now)
+    upload.publish_archive(...)             # a tar or zip, unpacked safely, then published
 
 A bundle is checked as every kiosk would check it (content.bundle.load_bundle,
 then every picture decoded once) before a byte of it is stored: a refused
@@ -73,6 +74,7 @@ from hq.db import (
     kiosks,
 )
 from hq.errors import HqError, UnknownStore
+from hq.private_files import private_dir
 
 __all__ = [
     "KioskRollout",
@@ -249,9 +251,14 @@ def publish_edit(
     name: str | None = None,
     by: str,
     now: datetime,
+    scratch: Path | None = None,
 ) -> Published:
     """A new release: release `base` with the products' prices, stock and names
-    changed (same target unless given, its per-kiosk planograms kept)."""
+    changed (same target unless given, its per-kiosk planograms kept).
+
+    The edited bundle is put together under `scratch` (default: the system's
+    temporary folder) from hard links into the asset store where it can be: on the
+    asset store's file system, an edit of a 500 MB release copies nothing."""
     info = get_release(database, base)
     if info.reverts is not None:
         raise PublishRefused(
@@ -273,9 +280,11 @@ def publish_edit(
         catalog = json.loads(file.read())
     _apply_edits(catalog, edits)
     catalog_bytes = (json.dumps(catalog, ensure_ascii=False, indent=2) + "\n").encode()
-    scratch = Path(tempfile.mkdtemp(prefix="hq-edit-"))
+    if scratch is not None:
+        private_dir(scratch)
+    work = Path(tempfile.mkdtemp(prefix="hq-edit-", dir=scratch))
     try:
-        folder = scratch / "bundle"
+        folder = work / "bundle"
         folder.mkdir()
         for path, (sha256, _size) in files.items():
             if path != CATALOG:
@@ -311,7 +320,7 @@ def publish_edit(
             base=base,
         )
     finally:
-        shutil.rmtree(scratch, ignore_errors=True)
+        shutil.rmtree(work, ignore_errors=True)
 
 
 def _publish(

@@ -8,12 +8,14 @@ declared sizes may lie). Anything else refuses the whole archive, naming the
 entry; nothing of a refused archive is left behind.
 
 When the archive's files all sit in one top folder (`spring/manifest.json`),
-that folder is the bundle.
+that folder is the bundle. `publish_archive` unpacks and publishes (the admin
+API's upload, and the console's).
 """
 
 from __future__ import annotations
 
 import os
+import secrets
 import shutil
 import stat
 import tarfile
@@ -21,10 +23,19 @@ import zipfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path, PurePosixPath
-from typing import IO, Final
+from typing import IO, TYPE_CHECKING, Final
 
 from hq.errors import HqError
+from hq.private_files import private_dir
+
+if TYPE_CHECKING:
+    from hq.content.assets import AssetStore
+    from hq.content.releases import Published
+    from hq.content.signing import ContentKeys
+    from hq.content.targeting import Target
+    from hq.db import Database
 
 MAX_ARCHIVE_BYTES: Final = 4 * 1024**3  # a 500 MB release with room for video
 MAX_UNPACKED_BYTES: Final = 4 * 1024**3
@@ -41,6 +52,44 @@ class UploadRefused(HqError):
 class Limits:
     unpacked_bytes: int = MAX_UNPACKED_BYTES
     entries: int = MAX_ENTRIES
+
+
+def publish_archive(
+    database: Database,
+    assets: AssetStore,
+    keys: ContentKeys,
+    archive: Path,
+    *,
+    scratch: Path,
+    target: Target | str,
+    not_before: datetime | None = None,
+    expires: datetime | None = None,
+    name: str | None = None,
+    by: str,
+    now: datetime,
+) -> Published:
+    """Unpack `archive` under `scratch` and publish the bundle in it (releases.publish_folder);
+    UploadRefused or PublishRefused if either refuses. The unpacked copy is removed."""
+    from hq.content.releases import publish_folder  # noqa: PLC0415 (releases is the larger)
+
+    work = scratch / f"upload-{secrets.token_hex(8)}"
+    private_dir(work)
+    try:
+        folder = unpack(archive, work / "bundle")
+        return publish_folder(
+            database,
+            assets,
+            keys,
+            folder,
+            target=target,
+            not_before=not_before,
+            expires=expires,
+            name=name,
+            by=by,
+            now=now,
+        )
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
 
 
 def unpack(archive: Path, into: Path, *, limits: Limits = Limits()) -> Path:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import os
 import tarfile
 import uuid
 import zipfile
@@ -15,7 +16,7 @@ from typing import Any
 
 import pytest
 import requests
-from helpers.bundles import edit_json, read_json, sample_bundle
+from helpers.bundles import edit_json, read_json, sample_bundle, write_file
 from helpers.content_hq import Publisher, manifest_payload, tar_gz
 from helpers.hq import ADMIN_TOKEN, Hq, KioskClient, enrol, issue_code, new_store_id
 
@@ -387,3 +388,19 @@ def test_the_admin_content_api_needs_the_admin_token(hq: Hq) -> None:
 
     assert answer.status_code == 401
     assert as_kiosk.status_code == 401
+
+
+def test_an_upload_larger_than_an_event_batch_may_be_is_taken(hq: Hq, tmp_path: Path) -> None:
+    big = sample_bundle(tmp_path / "big", products=4)
+    # Past HQ's 8 MB body limit for everything else; random, so gzip cannot shrink it.
+    write_file(big, "attract/loop.bin", os.urandom(9 * 1024 * 1024))
+    kiosk = hq.kiosk()
+
+    answer = admin(
+        hq, "POST", "/releases", params={"to": f"store:{kiosk.store_id}"}, data=tar_gz(big)
+    )
+
+    assert answer.status_code == 201, answer.text[:300]
+    payload = manifest_payload(manifest(kiosk).json(), kiosk.content_key)
+    (entry,) = [file for file in payload["files"] if file["path"] == "attract/loop.bin"]
+    assert entry["size"] == 9 * 1024 * 1024

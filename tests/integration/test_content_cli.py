@@ -17,6 +17,10 @@ from helpers.content_hq import manifest_payload
 from helpers.hq import KioskClient, database_url_for, enrol
 from helpers.hq_process import HqProcess
 
+from hq import audit
+from hq.db import Database
+from hq.settings import sqlite_url
+
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 def served(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[HqProcess]:
@@ -38,6 +42,14 @@ def kiosk_of(hq: HqProcess, store_id: str) -> KioskClient:
     answer = enrol(hq.base_url, code)
     answer.raise_for_status()
     return KioskClient(hq.base_url, answer.json())
+
+
+def recent_audit(hq: HqProcess) -> list[audit.AuditEntry]:
+    database = Database(hq.database_url or sqlite_url(hq.data_dir / "hq.sqlite3"))
+    try:
+        return audit.recent(database)
+    finally:
+        database.dispose()
 
 
 def poll(kiosk: KioskClient, etag: str | None = None) -> requests.Response:
@@ -96,6 +108,10 @@ def test_staff_publish_watch_rotate_and_revoke_while_hq_serves(
     after_rotation = poll(east, first.headers["ETag"])
 
     assert rotated.startswith("content key ")
+    assert tuple(entry.action for entry in recent_audit(hq)[:2]) == (
+        "content.rotate_key",
+        "content.publish",
+    )
     assert after_rotation.status_code == 200  # signed anew, by the new key
     document = after_rotation.json()
     assert len(document["keys"]) == 2

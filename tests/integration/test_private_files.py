@@ -119,6 +119,7 @@ def test_no_other_user_can_read_hqs_or_the_kiosks_data(
             "hq.sqlite3-wal",
             "hq.sqlite3-shm",
             "admin-token",
+            "console-secret",  # signs the web console's session and CSRF cookies
         }
         assert {path.name for path in files_under(kiosk_data)} >= {
             "hq.json",
@@ -130,12 +131,20 @@ def test_no_other_user_can_read_hqs_or_the_kiosks_data(
             f"{MEMBERS_FILE}-wal",
             f"{MEMBERS_FILE}-shm",
         }
+        # HQ's content signing keys are a folder of their own (hq/content/signing.py).
+        assert (hq_data / "keys" / "content-keys.json").is_file()
         for directory in (hq_data, kiosk_data):
             found = modes(directory)
             assert found.pop(".") == "0o700"
-            # Files 0600; folders inside (HQ's content keys, the console's scratch) 0700.
-            wanted = {name: "0o700" if (directory / name).is_dir() else "0o600" for name in found}
-            assert {name: mode for name, mode in found.items() if mode != wanted[name]} == {}
+            folders = {name for name in found if (directory / name).is_dir()}
+            assert {name: mode for name, mode in found.items() if name in folders} == dict.fromkeys(
+                folders, "0o700"
+            )
+            assert {
+                name: mode
+                for name, mode in found.items()
+                if mode != "0o600" and name not in folders
+            } == {}
             unreadable = [p.name for p in files_under(directory) if readable_by_nobody(p)]
             assert unreadable == []
 

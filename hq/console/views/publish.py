@@ -15,6 +15,7 @@ problem named and nothing published.
 
 from __future__ import annotations
 
+import os
 import shutil
 import tempfile
 from decimal import Decimal, InvalidOperation
@@ -42,7 +43,6 @@ from hq.content.releases import (
     PublishRefused,
     list_releases,
     publish_edit,
-    publish_folder,
 )
 from hq.content.selection import release_heads
 from hq.content.targeting import ReleaseHead, served
@@ -72,28 +72,27 @@ def publish_page(console: Console, ask: Ask) -> Page | Redirect:
         raise BadRequest("Choose the bundle to upload: a .tar.gz or .zip of a bundle folder.")
     scratch = Path(tempfile.mkdtemp(prefix="hq-console-upload-", dir=console.upload_dir))
     try:
-        try:
-            archive = scratch / "upload"
-            with archive.open("xb") as copy:
-                shutil.copyfileobj(bundle.file, copy, COPY_CHUNK)
-            folder = upload.unpack(archive, scratch / "bundle")
-            archive.unlink()  # half the disk while the bundle is checked and stored
-            published = publish_folder(
-                console.database,
-                console.content.assets,
-                console.content.keys,
-                folder,
-                target=target,
-                not_before=not_before,
-                expires=expires,
-                name=name,
-                by=actor.actor,
-                now=ask.now,
-            )
-        except PublishRefused as refused:
-            raise BadRequest(str(refused), problems=refused.problems) from None
-        except HqError as error:  # an archive HQ does not unpack (UploadRefused), a bad target
-            raise BadRequest(str(error)) from None
+        archive = scratch / "upload"
+        # The staff member's bundle, as uploaded: HQ's eyes only, like the data directory.
+        with os.fdopen(os.open(archive, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "wb") as copy:
+            shutil.copyfileobj(bundle.file, copy, COPY_CHUNK)
+        published = upload.publish_archive(
+            console.database,
+            console.content.assets,
+            console.content.keys,
+            archive,
+            scratch=scratch,
+            target=target,
+            not_before=not_before,
+            expires=expires,
+            name=name,
+            by=actor.actor,
+            now=ask.now,
+        )
+    except PublishRefused as refused:
+        raise BadRequest(str(refused), problems=refused.problems) from None
+    except HqError as error:  # an archive HQ does not unpack (UploadRefused), a bad target
+        raise BadRequest(str(error)) from None
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
     return _published(ask, published)
