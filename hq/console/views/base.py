@@ -48,12 +48,13 @@ SEEN_STEP: Final = timedelta(minutes=1)
 # request (the rollout page refreshes itself) would be churn for nothing.
 
 MAX_FORM_FILES: Final = 1
-MAX_FORM_FIELDS: Final = 2000  # an edit form has a price and a stock box per product
+MAX_FORM_FIELDS: Final = 2 * 10_000 + 20
+# The edit form has a price and a stock box per product, and a catalog may hold 10,000.
 
 
 @dataclass(frozen=True, slots=True)
 class ContentSide:
-    """HQ's content service as the console uses it (hq.content, H1's package)."""
+    """HQ's content service as the console uses it (hq.content): its asset store and keys."""
 
     assets: AssetStore
     keys: ContentKeys
