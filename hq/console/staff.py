@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import enum
 import re
-from collections.abc import Collection, Sequence
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Final
@@ -337,14 +337,3 @@ def _staff(connection: Connection, row: Row[Any]) -> Staff:
         disabled=row.disabled_at is not None,
         session_epoch=row.session_epoch,
     )
-
-
-def role_of(text: str) -> Role:
-    try:
-        return Role(text)
-    except ValueError:
-        raise StaffError(f"a role is one of {', '.join(role.value for role in Role)}") from None
-
-
-def store_list(staff: Staff) -> Sequence[str]:
-    return sorted(staff.stores)

@@ -15,7 +15,7 @@ from __future__ import annotations
 import io
 import tarfile
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -224,6 +224,3 @@ def tarball(folder: Path, *, inside: str = "bundle") -> bytes:
     with tarfile.open(fileobj=buffer, mode="w:gz") as archive:
         archive.add(folder, arcname=inside)
     return buffer.getvalue()
-
-
-Hook = Callable[[], None]
