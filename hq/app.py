@@ -27,6 +27,9 @@ from hq.api.admin import admin_router
 from hq.api.common import Clock, database_error_handler, utc_now, validation_error_handler
 from hq.api.join import join_router
 from hq.api.kiosk import kiosk_router
+from hq.console.app import console_app
+from hq.console.secret import load_secret, secret_path
+from hq.console.views.base import ContentSide
 from hq.content.api import content_admin_router, content_router
 from hq.content.assets import DirectoryAssetStore
 from hq.content.manifest import ManifestService
@@ -112,6 +115,16 @@ def create_app(settings: Settings, *, clock: Clock = utc_now) -> FastAPI:
             notices=NoticeFile(settings.notices_file),
             region=settings.default_region,
         )
+    )
+    app.mount(
+        "/console",  # HQ staff's web console (hq/console/): its own sessions and CSRF
+        console_app(
+            database,
+            secret=load_secret(secret_path(settings.data_dir)),
+            clock=clock,
+            content=ContentSide(assets, content_keys),
+            upload_dir=settings.scratch_dir,
+        ),
     )
     app.add_middleware(AccessLog)
     return app

@@ -27,6 +27,8 @@
     content publish DIR --to TARGET [--at TIME] [--expires TIME] [--name NAME] [--by WHO]
     content list [--json] | content rollout RELEASE [--json]
     content revoke RELEASE [--by WHO] | content rotate-key [--by WHO]
+    console-staff add --email E --name N --role R [--store S ...] [--password-stdin]
+    console-staff list [--json] | console-staff disable EMAIL   (hq/console/cli.py)
 
 Content (docs/content-releases.md): TARGET is all, region:R, tag:T or store:S;
 TIME is ISO 8601 (2026-12-07T01:00+08:00; without an offset, this machine's local
@@ -61,6 +63,7 @@ from typing import Any, Final, NoReturn, TextIO
 from sqlalchemy.exc import SQLAlchemyError
 
 from hq import audit, channel_keys, enrollment, fleet, stats
+from hq.console import cli as console_cli
 from hq.crm import coupons, recognition, tags
 from hq.crm.coupon_codes import CouponCode
 from hq.crm.erasure import ERASED_FROM, erase_member
@@ -135,6 +138,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_member_commands(commands)
     _add_coupon_commands(commands)
     _add_content_commands(commands)
+    console_cli.add_commands(commands)
     return parser
 
 
@@ -316,7 +320,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _fail(f"unexpected error: {type(error).__name__}: {_first_line(error)}")
 
 
-def _run(args: argparse.Namespace, settings: Settings) -> int:
+def _run(args: argparse.Namespace, settings: Settings) -> int:  # noqa: PLR0912 (one case a command)
     if args.command == "serve":
         if (args.ssl_certfile is None) != (args.ssl_keyfile is None):
             raise SettingsError("--ssl-certfile and --ssl-keyfile go together")
@@ -353,6 +357,8 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
                 return _coupons(database, args, now)
             case "content":
                 return _content(database, settings, args, now)
+            case "console-staff":
+                return console_cli.run(database, args, now)
     finally:
         database.dispose()
     return 0

@@ -31,6 +31,8 @@ reference that the migrations must match (a test compares them).
   `content_planograms` (by SHA-256; the bytes are in the asset store),
   `kiosk_content_status` and `content_failures` (what kiosks report); stores'
   `region` and `store_tags` for targeting; `audit_log` (every content change).
+- HQ staff: `console_staff` (web console accounts, roles, lockout state) and
+  `console_staff_stores` (a store manager's stores).
 
 `Database` wraps the engine: `read()` for queries, `write()` for a transaction
 that changes data. On SQLite, writers queue on a lock in this process and take
@@ -581,6 +583,35 @@ handoff_uses = Table(
     Column("kiosk_id", String(KIOSK_ID_LENGTH), nullable=False),
     Column("expires_at", UtcDateTime(), nullable=False),  # the link's; for forget_spent
     Column("used_at", UtcDateTime(), nullable=False),
+)
+
+# HQ staff who sign in to the web console (hq.console.staff). `email` is kept
+# lowercased (the sign-in name); `password_hash` is Argon2id (argon2-cffi's
+# encoded form). `failed_sign_ins` and `last_failed_at` decide the lockout;
+# `session_epoch` is in every session cookie, and moving it on (disable, new
+# password) ends that member's sessions at once. Store managers have their
+# stores in `console_staff_stores`.
+console_staff = Table(
+    "console_staff",
+    metadata,
+    Column("staff_id", Integer, primary_key=True, autoincrement=True),
+    Column("email", String(254), nullable=False, unique=True),
+    Column("name", String(NAME_LENGTH), nullable=False),
+    Column("role", String(20), nullable=False),
+    Column("password_hash", String(200), nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("disabled_at", UtcDateTime(), nullable=True),
+    Column("failed_sign_ins", Integer, nullable=False, server_default="0"),
+    Column("last_failed_at", UtcDateTime(), nullable=True),
+    Column("last_sign_in_at", UtcDateTime(), nullable=True),
+    Column("session_epoch", Integer, nullable=False, server_default="1"),
+)
+
+console_staff_stores = Table(
+    "console_staff_stores",
+    metadata,
+    Column("staff_id", ForeignKey("console_staff.staff_id"), primary_key=True),
+    Column("store_id", ForeignKey("stores.store_id"), primary_key=True),
 )
 
 

@@ -3,11 +3,12 @@
 Runs the real kiosk wiring on the offscreen platform with the sample bundle,
 plays lifts through the device bridge, and grabs the window after each step.
 
-    .venv/bin/python scripts/screenshots.py [OUT_DIR] [--attendant-only]
+    .venv/bin/python scripts/screenshots.py [OUT_DIR] [--attendant-only | --console-only]
                                                 (default docs/screenshots)
 
 The attendant app's screens (docs/screenshots/attendant-*.png) come from
-scripts/attendant_shots.py, after the kiosk's.
+scripts/attendant_shots.py, after the kiosk's; HQ's web console pages
+(docs/screenshots/console-*.png) from scripts/console_shots.py, last.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ os.environ.setdefault("QT_VIRTUALKEYBOARD_DESKTOP_DISABLE", "1")
 from datetime import date
 
 import attendant_shots  # scripts/ is on sys.path when this script runs
+import console_shots
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication
 
@@ -63,6 +65,9 @@ def main() -> None:
     attendant_only = "--attendant-only" in sys.argv[1:]
     out = Path(args[0]) if args else ROOT / "docs" / "screenshots"
     out.mkdir(parents=True, exist_ok=True)
+    if "--console-only" in sys.argv[1:]:
+        console_shots.shoot(out)
+        return
     app = QApplication([])
     app.setFont(theme.ui_font())
     app.setStyleSheet(theme.STYLE_SHEET)
@@ -94,6 +99,7 @@ def main() -> None:
         kiosk.close()
         installed = ContentStore(Path(tmp) / "content").install(bundle)
         attendant_shots.shoot(app, installed, Path(tmp) / "attendant", out)
+    console_shots.shoot(out)
 
 
 def browsing(app: QApplication, kiosk: Kiosk, shot: Shot) -> None:

@@ -119,6 +119,7 @@ def test_no_other_user_can_read_hqs_or_the_kiosks_data(
             "hq.sqlite3-wal",
             "hq.sqlite3-shm",
             "admin-token",
+            "console-secret",  # signs the web console's session and CSRF cookies
         }
         assert {path.name for path in files_under(kiosk_data)} >= {
             "hq.json",

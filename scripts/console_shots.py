@@ -1,0 +1,274 @@
+"""HQ web console pages for docs/screenshots/console-*.png (called by scripts/screenshots.py).
+
+Builds a small chain in a throwaway HQ (SQLite): eight stores in three regions,
+their kiosks, three releases made with HQ's own content service from the
+generated sample bundle, and what kiosks report on a rollout afternoon (running,
+downloading, a refused manifest); then serves HQ with uvicorn on loopback and
+drives Debian's Chromium through the console at 1440x900, one picture per page.
+
+    .venv/bin/python scripts/screenshots.py --console-only [OUT_DIR]
+"""
+
+from __future__ import annotations
+
+import socket
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Final
+
+import uvicorn
+from playwright.sync_api import Page, ViewportSize, sync_playwright
+from sqlalchemy import insert
+
+from content.sample import write_sample_bundle
+from hq import fleet
+from hq.app import create_app, server_config
+from hq.console.staff import PasswordHasher, Role, add_staff
+from hq.content.assets import DirectoryAssetStore
+from hq.content.releases import ProductEdit, publish_edit, publish_folder
+from hq.content.signing import ContentKeys
+from hq.db import Database, content_failures, kiosk_content_status, kiosks
+from hq.migrations import migrate
+from hq.settings import Settings, sqlite_url
+
+CHROMIUM: Final = Path("/usr/bin/chromium")
+VIEWPORT: Final[ViewportSize] = {"width": 1440, "height": 900}
+PASSWORD: Final = "spring-launch-2026"  # noqa: S105 (a throwaway demo account)
+
+STORES: Final = {
+    "sh-nanjing-road": ("上海南京东路旗舰店", "east", ("flagship",), 3),
+    "sh-xujiahui": ("上海徐家汇店", "east", ("mall",), 2),
+    "hz-hubin": ("杭州湖滨店", "east", ("mall",), 2),
+    "bj-sanlitun": ("北京三里屯旗舰店", "north", ("flagship",), 3),
+    "bj-xidan": ("北京西单店", "north", ("mall",), 2),
+    "tj-binjiang": ("天津滨江道店", "north", (), 2),
+    "gz-tianhe": ("广州天河店", "south", ("mall",), 2),
+    "sz-coastal-city": ("深圳海岸城店", "south", ("flagship", "mall"), 2),
+}
+
+
+def shoot(out: Path) -> None:
+    if not CHROMIUM.exists():
+        print(f"no Chromium at {CHROMIUM}: console screenshots skipped", file=sys.stderr)
+        return
+    with tempfile.TemporaryDirectory() as tmp:
+        settings = Settings(
+            data_dir=Path(tmp) / "hq", database_url=sqlite_url(Path(tmp) / "hq.sqlite3")
+        )
+        settings.data_dir.mkdir(mode=0o700)
+        migrate(settings.database_url)
+        database = Database(settings.database_url)
+        try:
+            release = _chain(database, settings, Path(tmp))
+        finally:
+            database.dispose()
+        with _serving(settings) as base_url, sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=str(CHROMIUM))
+            page = browser.new_page(viewport=VIEWPORT, device_scale_factor=1, locale="en-GB")
+            _pages(page, base_url, out, release)
+            browser.close()
+
+
+def _pages(page: Page, base_url: str, out: Path, release: int) -> None:
+    console = f"{base_url}/console"
+    page.goto(f"{console}/sign-in")
+    page.screenshot(path=str(out / "console-signin.png"))
+    page.fill("#email", "wang.min@hq.example")
+    page.fill("#password", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url("**/console/releases")
+    shots = {
+        "console-releases": "/releases",
+        "console-release": f"/releases/{release}",
+        "console-rollout": f"/releases/{release}/rollout",
+        "console-fleet": "/rollout",
+        "console-publish": "/publish",
+        "console-edit": "/publish/edit",
+        "console-preview": f"/releases/{release}/preview",
+        "console-revoke": f"/releases/{release}/revoke",
+        "console-audit": "/audit",
+        "console-staff": "/staff",
+    }
+    for name, path in shots.items():
+        page.goto(console + path)
+        page.wait_for_load_state("networkidle")
+        page.screenshot(path=str(out / f"{name}.png"))
+        print(f"wrote {out / name}.png")
+
+
+def _chain(database: Database, settings: Settings, tmp: Path) -> int:
+    """The chain, its staff, releases and reports; the number of the release shown."""
+    now = datetime.now(UTC).replace(second=0, microsecond=0)
+    assets = DirectoryAssetStore(settings.data_dir / "assets")
+    keys = ContentKeys(settings.data_dir / "keys")
+    kiosk_ids: dict[str, list[str]] = {}
+    for store_id, (name, region, tags, count) in STORES.items():
+        fleet.add_store(database, store_id, name, now=now, region=region, tags=tags, by="setup")
+        kiosk_ids[store_id] = [f"{store_id}-k{n}" for n in range(1, count + 1)]
+    with database.write() as connection:
+        for store_id, ids in kiosk_ids.items():
+            for kiosk_id in ids:
+                connection.execute(
+                    insert(kiosks).values(
+                        kiosk_id=kiosk_id,
+                        store_id=store_id,
+                        token_sha256=uuid.uuid4().hex * 2,
+                        enrolled_at=now - timedelta(days=40),
+                        contiguous_seq=0,
+                        highest_seq=0,
+                    )
+                )
+    hasher = PasswordHasher()
+    add_staff(
+        database,
+        hasher,
+        email="wang.min@hq.example",
+        name="王敏",
+        role=Role.CHAIN_ADMIN,
+        stores_managed=(),
+        password=PASSWORD,
+        now=now - timedelta(days=30),
+        by="setup",
+    )
+    add_staff(
+        database,
+        hasher,
+        email="li.na@hq.example",
+        name="李娜",
+        role=Role.CONTENT_EDITOR,
+        stores_managed=(),
+        password=PASSWORD,
+        now=now - timedelta(days=30),
+        by="setup",
+    )
+    add_staff(
+        database,
+        hasher,
+        email="zhao.lei@hq.example",
+        name="赵磊",
+        role=Role.STORE_MANAGER,
+        stores_managed=("bj-sanlitun",),
+        password=PASSWORD,
+        now=now - timedelta(days=20),
+        by="setup",
+    )
+    bundle = tmp / "bundle"
+    write_sample_bundle(bundle, products=16, release="autumn-2026")
+    autumn = publish_folder(
+        database,
+        assets,
+        keys,
+        bundle,
+        target="all",
+        name="Autumn catalogue",
+        by="staff:2",
+        now=now - timedelta(days=12),
+    ).release.release_id
+    prices = publish_edit(
+        database,
+        assets,
+        keys,
+        autumn,
+        [
+            ProductEdit("XH-X60-256-PU", price="4299.00"),
+            ProductEdit("XH-S12-256-MT", in_stock=False),
+        ],
+        target="region:east",
+        name="Double 12 prices, east",
+        by="staff:2",
+        now=now - timedelta(days=2),
+    ).release.release_id
+    spring_bundle = tmp / "spring"
+    write_sample_bundle(spring_bundle, products=16, seed=2, release="spring-2027")
+    spring = publish_folder(
+        database,
+        assets,
+        keys,
+        spring_bundle,
+        target="all",
+        name="Spring launch",
+        by="staff:2",
+        now=now - timedelta(minutes=40),
+        expires=now + timedelta(days=45),
+    ).release.release_id
+    del prices
+    total = spring_bundle_size = sum(
+        p.stat().st_size for p in spring_bundle.rglob("*") if p.is_file()
+    )
+    del total
+    reports: list[tuple[str, str, int, list[int], int | None, int | None]] = []
+    for index, kiosk_id in enumerate(k for ids in kiosk_ids.values() for k in ids):
+        store_id = kiosk_id.rsplit("-k", 1)[0]
+        if index % 9 == 4:
+            reports.append(
+                (kiosk_id, store_id, autumn, [], spring, spring_bundle_size * (3 + index % 5) // 8)
+            )
+        elif index % 11 == 7:
+            reports.append((kiosk_id, store_id, autumn, [], None, None))
+        elif index % 6 == 5:
+            reports.append((kiosk_id, store_id, autumn, [spring], None, None))
+        else:
+            reports.append((kiosk_id, store_id, spring, [], None, None))
+    with database.write() as connection:
+        for kiosk_id, store_id, active, ready, downloading, done in reports:
+            connection.execute(
+                insert(kiosk_content_status).values(
+                    kiosk_id=kiosk_id,
+                    store_id=store_id,
+                    active=active,
+                    ready=ready,
+                    downloading=downloading,
+                    bytes_done=done,
+                    bytes_total=spring_bundle_size if downloading else None,
+                    reported_at=now - timedelta(seconds=20 + len(kiosk_id)),
+                )
+            )
+            if active == autumn and not ready and downloading is None:
+                connection.execute(
+                    insert(content_failures).values(
+                        failure_id=str(uuid.uuid4()),
+                        kiosk_id=kiosk_id,
+                        store_id=store_id,
+                        release_id=spring,
+                        reason="asset_hash",
+                        detail="pictures/xh-x60-2.jpg: the bytes do not match the manifest's hash",
+                        occurred_at=now - timedelta(minutes=12),
+                        received_at=now - timedelta(minutes=11),
+                    )
+                )
+    return spring
+
+
+@contextmanager
+def _serving(settings: Settings) -> Iterator[str]:
+    server = uvicorn.Server(server_config(create_app(settings), host="127.0.0.1", port=0))
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    sock.bind(("127.0.0.1", 0))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    try:
+        deadline = time.monotonic() + 20
+        while not server.started:
+            if time.monotonic() > deadline or not thread.is_alive():
+                raise RuntimeError("HQ did not start")
+            time.sleep(0.02)
+        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
+    finally:
+        server.should_exit = True
+        thread.join(10)
+        sock.close()
+
+
+if __name__ == "__main__":
+    shoot(
+        Path(sys.argv[1])
+        if len(sys.argv) > 1
+        else Path(__file__).resolve().parent.parent / "docs" / "screenshots"
+    )
