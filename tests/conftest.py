@@ -7,6 +7,7 @@ needs a real X server ("xcb"), and tests/e2e/test_x11.py runs it under its own X
 from __future__ import annotations
 
 import os
+import socket
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -43,6 +44,16 @@ settings.register_profile(
     "kiosk", deadline=None, suppress_health_check=[HealthCheck.too_slow], print_blob=True
 )
 settings.load_profile("kiosk")
+
+
+@pytest.fixture
+def refused_port() -> Iterator[int]:
+    """A loopback port that refuses connections throughout the test: bound but never
+    listening, so no other process (another pytest-xdist worker) can take it meanwhile,
+    as it could a port that was only probed and closed again."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        yield int(sock.getsockname()[1])
 
 
 @pytest.fixture

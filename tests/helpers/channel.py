@@ -55,6 +55,11 @@ class Kiosk:
         return KioskEndpoint(self.kiosk, f"http://127.0.0.1:{self.port}")
 
     def serve(self, *, advertise: bool = False) -> None:
+        self.start(advertise=advertise)
+        self.wait_serving()
+
+    def start(self, *, advertise: bool = False) -> None:
+        """Start the server process; `wait_serving` waits until it listens."""
         self.process = subprocess.Popen(
             [sys.executable, "-m", "backend_client.channel.serve", "--data-dir",
              str(self.data_dir), "--store", self.store, "--kiosk", self.kiosk,
@@ -63,6 +68,9 @@ class Kiosk:
             + (["--content", str(self.content)] if self.content is not None else []),
             stdout=subprocess.PIPE, text=True,
         )  # fmt: skip
+
+    def wait_serving(self) -> None:
+        assert self.process is not None
         assert self.process.stdout is not None
         line = self.process.stdout.readline()
         assert line.startswith("channel serving on "), line
@@ -101,6 +109,14 @@ class Kiosk:
                 self.process.terminate()
             self._reap()
         self.window.close()
+
+
+def serve_all(*kiosks: Kiosk) -> None:
+    """Start every kiosk's server at once (each takes a Python start), then wait for each."""
+    for kiosk in kiosks:
+        kiosk.start()
+    for kiosk in kiosks:
+        kiosk.wait_serving()
 
 
 class Feed:

@@ -22,7 +22,16 @@ from helpers.attendant_channel import (
     feed_seqs_of,
     low_score_alerts_of,
 )
-from helpers.channel import KEY, OTHER_KEY, OTHER_STORE, STORE, Kiosk, ScriptedKiosk, event
+from helpers.channel import (
+    KEY,
+    OTHER_KEY,
+    OTHER_STORE,
+    STORE,
+    Kiosk,
+    ScriptedKiosk,
+    event,
+    serve_all,
+)
 from helpers.gui_thread import collect_on_the_gui_thread
 from PySide6.QtCore import QTimer
 from pytestqt.qtbot import QtBot
@@ -45,8 +54,7 @@ KEYS = StoreKeys(STORE, KEY)
 def kiosks(tmp_path: Path) -> Iterator[tuple[Kiosk, Kiosk]]:
     first, second = Kiosk(tmp_path / "k1", f"{STORE}-k1"), Kiosk(tmp_path / "k2", f"{STORE}-k2")
     try:
-        first.serve()
-        second.serve()
+        serve_all(first, second)
         yield first, second
     finally:
         first.close()

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 import requests
 from helpers.bundles import edit_json, sample_bundle
-from helpers.channel import KEY, OTHER_KEY, OTHER_STORE, STORE, Feed, Kiosk
+from helpers.channel import KEY, OTHER_KEY, OTHER_STORE, STORE, Feed, Kiosk, serve_all
 from helpers.pickup import wait_until
 
 from backend_client.channel.client import ChannelClient, KioskState
@@ -55,8 +55,7 @@ def kiosks(tmp_path: Path, content: tuple[Path, Bundle]) -> Iterator[tuple[Kiosk
     first = Kiosk(tmp_path / "k1", f"{STORE}-k1", content=root)
     second = Kiosk(tmp_path / "k2", f"{STORE}-k2", content=root)
     try:
-        first.serve()
-        second.serve()
+        serve_all(first, second)
         yield first, second
     finally:
         first.close()
@@ -300,12 +299,9 @@ def test_edits_and_redemptions_survive_a_kill_9_of_the_server(
     assert (again.refusal, again.by) == ("already_redeemed", "s-07")
 
 
-def test_a_kiosk_that_is_gone_is_unreachable(tmp_path: Path) -> None:
-    with socket.socket() as sock:  # a port nobody listens on
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
+def test_a_kiosk_that_is_gone_is_unreachable(tmp_path: Path, refused_port: int) -> None:
     gone = Kiosk(tmp_path / "k9", f"{STORE}-k9")
-    gone.port = port
+    gone.port = refused_port
     try:
         with pytest.raises(CommandError) as error:
             send_command(gone.endpoint, _KEYS, Redeem(code_hash=_CODE, by="s-07"))

@@ -45,10 +45,18 @@ class Statuses:
         with self._lock:
             self.seen.append(status)
 
-    def drained(self, total: int) -> bool:
+    def drained(self, total: int, *, idle: bool = False) -> bool:
+        """The last report has nothing pending and `total` sent; with `idle`, it also says
+        IDLE (after its last batch the relay reports SYNCING with nothing pending, and
+        IDLE only once it has found the outbox empty)."""
         with self._lock:
             last = self.seen[-1] if self.seen else None
-        return last is not None and last.pending == 0 and last.sent_total >= total
+        return (
+            last is not None
+            and last.pending == 0
+            and last.sent_total >= total
+            and (not idle or last.state is SyncState.IDLE)
+        )
 
 
 def alive(pid: int) -> bool:
@@ -76,7 +84,9 @@ def test_the_relay_process_drains_the_outbox_and_reports_its_progress(
     relay = RelayProcess(kiosk_data, on_status=statuses)
     relay.start()
     try:
-        wait_until(lambda: statuses.drained(1200), timeout=60, what="the outbox to drain")
+        wait_until(
+            lambda: statuses.drained(1200, idle=True), timeout=60, what="the outbox to drain"
+        )
         pid = relay.pid
         assert pid is not None
         assert pid != os.getpid()
@@ -101,7 +111,8 @@ def test_wake_sends_new_records_at_once(hq: HqProcess, kiosk_data: Path) -> None
         # The idle relay polls every 30 s; only the wake brings these over in time.
         sent = fill_outbox(kiosk_data, 5)
         relay.wake()
-        wait_until(lambda: statuses.drained(5), timeout=5, what="the woken relay to send")
+        # Within 20 s, well before the 30 s poll, even on a loaded machine.
+        wait_until(lambda: statuses.drained(5), timeout=20, what="the woken relay to send")
     finally:
         relay.stop()
     assert_exactly_once(hq, kiosk_data, sent)

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 import requests
-from helpers.channel import KEY, OTHER_KEY, OTHER_STORE, STORE, Feed, Kiosk
+from helpers.channel import KEY, OTHER_KEY, OTHER_STORE, STORE, Feed, Kiosk, serve_all
 from helpers.pickup import wait_until
 
 from backend_client.channel.client import ChannelClient, KioskEndpoint, KioskState
@@ -33,8 +33,7 @@ _WAIT = 30.0  # generous for a loaded machine; passing waits take well under a s
 def kiosks(tmp_path: Path) -> Iterator[tuple[Kiosk, Kiosk]]:
     first, second = Kiosk(tmp_path / "k1", f"{STORE}-k1"), Kiosk(tmp_path / "k2", f"{STORE}-k2")
     try:
-        first.serve()
-        second.serve()
+        serve_all(first, second)
         yield first, second
     finally:
         first.close()

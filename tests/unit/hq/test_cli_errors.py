@@ -6,7 +6,6 @@ to keep the suite fast; tests/integration/test_hq_cli.py runs the real process.
 
 from __future__ import annotations
 
-import socket
 from pathlib import Path
 
 import pytest
@@ -102,12 +101,9 @@ def test_adding_a_store_twice_is_an_error_unless_it_may_exist(
 
 
 def test_an_unreachable_database_is_a_one_line_error_without_the_password(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], refused_port: int
 ) -> None:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]  # closed again: nothing listens there
-    url = f"postgresql://hq:secret-pw@127.0.0.1:{port}/hq"
+    url = f"postgresql://hq:secret-pw@127.0.0.1:{refused_port}/hq"
     code, out, err = run(capsys, "--data-dir", str(tmp_path), "--database-url", url, "stats")
     assert (code, out) == (1, "")
     assert len(err.splitlines()) == 1

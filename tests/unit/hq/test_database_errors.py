@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import socket
 from datetime import UTC, datetime
 
 import pytest
@@ -47,11 +46,8 @@ def test_a_constraint_violation_is_a_500_whose_log_line_has_no_values(
     assert "8613912345678" not in caplog.text
 
 
-def test_an_unreachable_database_is_a_503_with_retry_after() -> None:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]  # closed again: no database listens there
-    database = Database(f"postgresql://hq@127.0.0.1:{port}/hq")
+def test_an_unreachable_database_is_a_503_with_retry_after(refused_port: int) -> None:
+    database = Database(f"postgresql://hq@127.0.0.1:{refused_port}/hq")
     try:
         with pytest.raises(OperationalError) as raised, database.read() as connection:
             connection.exec_driver_sql("SELECT 1")
