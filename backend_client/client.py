@@ -56,6 +56,9 @@ EVENTS_PATH: Final = "/v1/events"
 ENROLL_PATH: Final = "/v1/enroll"
 FEED_PATH: Final = "/v1/members/feed"
 CHANNEL_KEY_PATH: Final = "/v1/store-channel-key"
+CONTENT_MANIFEST_PATH: Final = "/v1/content/manifest"
+CONTENT_ASSETS_PATH: Final = "/v1/content/assets/"
+CONTENT_STATUS_PATH: Final = "/v1/content/status"
 
 DEFAULT_FEED_PAGE: Final = 5_000
 MAX_FEED_PAGE: Final = 20_000
@@ -174,6 +177,7 @@ class HqClient:
         self._events_url = credentials.hq_url + EVENTS_PATH
         self._feed_url = credentials.hq_url + FEED_PATH
         self._channel_key_url = credentials.hq_url + CHANNEL_KEY_PATH
+        self._hq_url = credentials.hq_url
         self._timeout = timeout
         self._verify = _verify_setting(ca_bundle)
         self._session = requests.Session()
@@ -245,6 +249,84 @@ class HqClient:
         if key is None:
             raise HqUnavailable("HQ's store channel key answer is empty")
         return key
+
+    # --- content releases (docs/content-releases.md) --------------------------------
+
+    def get_content_manifest(self, etag: str | None) -> ManifestAnswer:
+        """This kiosk's signed manifest; `not_modified` when HQ's ETag is still `etag`,
+        `body` None when HQ has no release for this kiosk (404).
+
+        Raises HqUnavailable, HqUnauthorized or HqRefused as `post_events` does.
+        """
+        headers = {} if etag is None else {"If-None-Match": etag}
+        try:
+            response = _send(
+                self._session,
+                "GET",
+                self._hq_url + CONTENT_MANIFEST_PATH,
+                headers=headers,
+                timeout=self._timeout,
+                verify=self._verify,
+                passes=_NOT_MODIFIED,
+            )
+        except HqRefused as exc:
+            if exc.status == 404:
+                return ManifestAnswer(body=None, etag=None, not_modified=False)
+            raise
+        if response.status_code == 304:
+            return ManifestAnswer(body=None, etag=etag, not_modified=True)
+        return ManifestAnswer(
+            body=response.content, etag=response.headers.get("ETag"), not_modified=False
+        )
+
+    def open_content_asset(
+        self, sha256: str, *, offset: int = 0, if_range: str | None = None
+    ) -> requests.Response:
+        """The asset's bytes as a streamed response (the caller closes it): 200 whole,
+        or 206 from `offset` when `offset` > 0 and HQ still holds the same bytes
+        (`If-Range`). A range past the end is HqRefused(416).
+        """
+        headers: dict[str, str] = {"Accept": "*/*", "Accept-Encoding": "identity"}
+        if offset > 0:
+            headers["Range"] = f"bytes={offset}-"
+            if if_range is not None:
+                headers["If-Range"] = if_range
+        return _send(
+            self._session,
+            "GET",
+            self._hq_url + CONTENT_ASSETS_PATH + sha256,
+            headers=headers,
+            timeout=self._timeout,
+            verify=self._verify,
+            stream=True,
+        )
+
+    def post_content_status(self, report: Mapping[str, Any]) -> list[str]:
+        """Tell HQ this kiosk's releases and failures; the failure ids HQ now holds."""
+        response = _post(
+            self._session,
+            self._hq_url + CONTENT_STATUS_PATH,
+            report,
+            timeout=self._timeout,
+            verify=self._verify,
+        )
+        document = _json_body(response)
+        accepted = document.get("accepted") if isinstance(document, dict) else None
+        if not isinstance(accepted, list) or not all(isinstance(i, str) for i in accepted):
+            raise HqUnavailable("HQ's content status answer is malformed")
+        return accepted
+
+
+@dataclass(frozen=True, slots=True)
+class ManifestAnswer:
+    """HQ's answer to GET /v1/content/manifest."""
+
+    body: bytes | None = field(repr=False)
+    etag: str | None
+    not_modified: bool
+
+
+_NOT_MODIFIED: Final = frozenset({304})
 
 
 def enroll(
@@ -330,11 +412,18 @@ def _send(
     *,
     data: bytes | None = None,
     params: Mapping[str, str] | None = None,
+    headers: Mapping[str, str] | None = None,
     timeout: tuple[float, float],
     verify: bool | str,
+    stream: bool = False,
+    passes: frozenset[int] = frozenset(),
 ) -> requests.Response:
-    """One request; the response if 2xx, else the matching HqError."""
-    headers = {"Content-Type": "application/json"} if data is not None else {}
+    """One request; the response if 2xx (or a status in `passes`), else the matching
+    HqError."""
+    headers = {
+        **({"Content-Type": "application/json"} if data is not None else {}),
+        **(headers or {}),
+    }
     try:
         # verify is passed per call: a session's own setting loses to REQUESTS_CA_BUNDLE.
         response = session.request(
@@ -346,6 +435,7 @@ def _send(
             timeout=timeout,
             verify=verify,
             allow_redirects=False,
+            stream=stream,
         )
     except requests.Timeout as exc:
         raise HqUnavailable(f"HQ did not answer in time ({type(exc).__name__})") from None
@@ -356,7 +446,7 @@ def _send(
     except (requests.RequestException, OSError) as exc:
         raise HqUnavailable(f"request to HQ failed: {_cause(exc)}") from None
     status = response.status_code
-    if 200 <= status < 300:
+    if 200 <= status < 300 or status in passes:
         return response
     if status == 401:
         raise HqUnauthorized(f"HQ does not accept this kiosk's token: {_detail(response)}")

@@ -15,6 +15,11 @@ A store staff device (`kiosk-attendant`) enrols the same way with a code from
 `kiosk-hq store enrol-attendant`: its `role` is "attendant" (a file without one
 is a kiosk's), it has no kiosk number nor coupon key, and it holds the store's
 coupon key (`store_coupon_key`, 32 bytes) to check its store's codes at the till.
+
+HQ's content signing key (`content_key`, the raw 32-byte Ed25519 public key; base64
+in the file) is pinned at enrolment: the kiosk installs only content signed by it
+or by a key it endorsed (backend_client/release_manifest.py). None: enrolled with
+an HQ from before content releases; the kiosk installs nothing from HQ.
 """
 
 from __future__ import annotations
@@ -46,6 +51,7 @@ _TOKEN_PATTERN: Final = re.compile(r"[A-Za-z0-9._~+/=-]+")
 _LOOPBACK_NAMES: Final = frozenset({"localhost"})
 
 COUPON_KEY_BYTES: Final = 32
+CONTENT_KEY_BYTES: Final = 32  # an Ed25519 public key
 MAX_KIOSK_NO: Final = 2**20 - 1  # what a coupon code's kiosk field holds
 
 
@@ -100,6 +106,8 @@ class Credentials:
     # coupon_key) and checks its store's codes with the store's coupon key.
     role: Role = "kiosk"
     store_coupon_key: bytes | None = field(default=None, repr=False)
+    # HQ's content signing key as pinned at enrolment (None: installs nothing from HQ).
+    content_key: bytes | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "hq_url", check_hq_url(self.hq_url))
@@ -117,10 +125,6 @@ class Credentials:
             or not 0 <= self.kiosk_no <= MAX_KIOSK_NO
         ):
             raise ValueError(f"kiosk_no must be an integer from 0 to {MAX_KIOSK_NO}")
-        if self.coupon_key is not None and (
-            not isinstance(self.coupon_key, bytes) or len(self.coupon_key) != COUPON_KEY_BYTES
-        ):
-            raise ValueError(f"coupon_key must be {COUPON_KEY_BYTES} bytes")
         for name in ("budget_seat", "budget_seats"):
             if isinstance(getattr(self, name), bool) or not isinstance(getattr(self, name), int):
                 raise ValueError(f"{name} must be an integer")
@@ -130,11 +134,14 @@ class Credentials:
             raise ValueError(f"role must be one of {', '.join(ROLES)}")
         if self.role == "attendant" and self.kiosk_no is not None:
             raise ValueError("an attendant device has no kiosk_no nor coupon_key")
-        if self.store_coupon_key is not None and (
-            not isinstance(self.store_coupon_key, bytes)
-            or len(self.store_coupon_key) != COUPON_KEY_BYTES
+        for name, length in (
+            ("coupon_key", COUPON_KEY_BYTES),
+            ("store_coupon_key", COUPON_KEY_BYTES),
+            ("content_key", CONTENT_KEY_BYTES),
         ):
-            raise ValueError(f"store_coupon_key must be {COUPON_KEY_BYTES} bytes")
+            key = getattr(self, name)
+            if key is not None and (not isinstance(key, bytes) or len(key) != length):
+                raise ValueError(f"{name} must be {length} bytes")
 
 
 def credentials_from_enrolment(hq_url: str, answer: Mapping[str, Any]) -> Credentials:
@@ -157,6 +164,7 @@ def credentials_from_enrolment(hq_url: str, answer: Mapping[str, Any]) -> Creden
         channel_key=channel_key_from_json(answer.get("channel_key")),
         role=answer.get("role", "kiosk"),
         store_coupon_key=_base64(answer.get("store_coupon_key"), "store_coupon_key"),
+        content_key=_base64(answer.get("content_key"), "content_key"),
     )
 
 
@@ -304,6 +312,8 @@ def save_credentials(data_dir: Path, credentials: Credentials) -> Path:
         }
     if credentials.store_coupon_key is not None:
         document["store_coupon_key"] = _text(credentials.store_coupon_key)
+    if credentials.content_key is not None:
+        document["content_key"] = _text(credentials.content_key)
     encoded = (json.dumps(document, indent=2, ensure_ascii=False) + "\n").encode()
     staging = path.with_name(f".{path.name}.{os.getpid()}.{os.urandom(4).hex()}")
     fd = os.open(staging, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, _PRIVATE_MODE)

@@ -2,12 +2,14 @@
 
     python -m backend_client.relay_child DATA_DIR [--ca-bundle PEM] [--niceness N]
                                          [--store-key-interval SECONDS]
+                                         [--content-interval SECONDS]
 
 Drains the outbox to HQ, keeps the member directory from HQ's feed (kiosks only:
-an attendant device recognises nobody) and the store's channel key from HQ
-(`backend_client.store_key_refresh`), at a lower CPU priority than the screen.
-Reads wakes from stdin (end of file: stop), writes one status line per change to
-stdout; everything else goes to stderr.
+an attendant device recognises nobody), the store's channel key from HQ
+(`backend_client.store_key_refresh`) and the kiosk's content releases from HQ
+(`backend_client.updater`, kiosks only), at a lower CPU priority than the
+screen. Reads wakes from stdin (end of file: stop), writes one status line per
+change to stdout; everything else goes to stderr.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import logging
 import os
 import signal
 import sys
+import threading
 from pathlib import Path
 
 from backend_client.client import HqClient
@@ -30,30 +33,20 @@ from backend_client.relay_process import (
     EXIT_CONFIG,
     KEY_FILE,
     OUTBOX_FILE,
+    encode_content_status,
     encode_status,
 )
-from backend_client.status import SyncStatus
+from backend_client.status import ContentStatus, SyncStatus
 from backend_client.store_key_refresh import DEFAULT_INTERVAL, StoreKeyRefresh
 from backend_client.sync import SyncRelay
+from backend_client.updater import DEFAULT_INTERVAL as DEFAULT_CONTENT_INTERVAL
+from backend_client.updater import ContentUpdater
 
 _log = logging.getLogger("backend_client.relay_child")
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m backend_client.relay_child",
-        description="Drain a kiosk's outbox to HQ; stops at end of input. Started by the kiosk.",
-    )
-    parser.add_argument("data_dir", type=Path, help="the kiosk's data directory")
-    parser.add_argument("--ca-bundle", type=Path, help="CA certificates to trust for HQ")
-    parser.add_argument("--niceness", type=int, default=DEFAULT_NICENESS)
-    parser.add_argument(
-        "--store-key-interval",
-        type=_seconds,
-        default=DEFAULT_INTERVAL,
-        help="seconds between asking HQ for the store's channel key (default 600)",
-    )
-    args = parser.parse_args(argv)
+    args = _arguments(argv)
 
     # The status pipe is fd 1; anything a library prints must not land in it.
     status_pipe = os.fdopen(os.dup(1), "w", encoding="utf-8", buffering=1)
@@ -78,10 +71,18 @@ def main(argv: list[str] | None = None) -> int:
         _log.error("cannot sync: %s is not enrolled with HQ", args.data_dir)
         return EXIT_CONFIG
 
-    def publish(status: SyncStatus) -> None:  # on the relay's thread, the only writer
+    pipe_lock = threading.Lock()  # the relay's and the updater's threads both write lines
+
+    def write_line(line: str) -> None:
         # A broken pipe means the kiosk is gone: its closed stdin stops us.
-        with contextlib.suppress(BrokenPipeError, ValueError):
-            status_pipe.write(encode_status(status) + "\n")
+        with pipe_lock, contextlib.suppress(BrokenPipeError, ValueError):
+            status_pipe.write(line + "\n")
+
+    def publish(status: SyncStatus) -> None:
+        write_line(encode_status(status))
+
+    def publish_content(status: ContentStatus) -> None:
+        write_line(encode_content_status(status))
 
     relay = SyncRelay(
         args.data_dir / OUTBOX_FILE,
@@ -104,6 +105,18 @@ def main(argv: list[str] | None = None) -> int:
         HqClient(credentials, ca_bundle=args.ca_bundle),
         interval=args.store_key_interval,
     )
+    # Content releases run here too, never in the kiosk's GUI process; only kiosks show content.
+    updater = (
+        ContentUpdater(
+            args.data_dir,
+            credentials,
+            HqClient(credentials, ca_bundle=args.ca_bundle),
+            interval=args.content_interval,
+            on_status=publish_content,
+        )
+        if credentials.role == "kiosk"
+        else None
+    )
     _log.info(
         "relay for %s %s started%s",
         credentials.role,
@@ -114,6 +127,8 @@ def main(argv: list[str] | None = None) -> int:
     if members is not None:
         members.start()
     store_key.start()
+    if updater is not None:
+        updater.start()
     try:
         while os.read(0, 4096):  # each wake is a byte; end of file is "stop"
             relay.wake()
@@ -123,7 +138,32 @@ def main(argv: list[str] | None = None) -> int:
         if members is not None:
             members.stop(timeout=2.0)
         store_key.stop(timeout=1.0)
+        if updater is not None:
+            updater.stop(timeout=1.0)  # a download cut off resumes from its partial file
     return 0
+
+
+def _arguments(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="python -m backend_client.relay_child",
+        description="Drain a kiosk's outbox to HQ; stops at end of input. Started by the kiosk.",
+    )
+    parser.add_argument("data_dir", type=Path, help="the kiosk's data directory")
+    parser.add_argument("--ca-bundle", type=Path, help="CA certificates to trust for HQ")
+    parser.add_argument("--niceness", type=int, default=DEFAULT_NICENESS)
+    parser.add_argument(
+        "--store-key-interval",
+        type=_seconds,
+        default=DEFAULT_INTERVAL,
+        help="seconds between asking HQ for the store's channel key (default 600)",
+    )
+    parser.add_argument(
+        "--content-interval",
+        type=_seconds,
+        default=DEFAULT_CONTENT_INTERVAL,
+        help="seconds between asking HQ for content releases, jittered ±20%% (default 60)",
+    )
+    return parser.parse_args(argv)
 
 
 def _seconds(text: str) -> float:

@@ -9,7 +9,9 @@ thread that talks to it through two pipes:
 
 - kiosk -> relay (the child's stdin): one byte per `wake()`. End of file means
   stop: the relay also stops when the kiosk dies, however it dies.
-- relay -> kiosk (the child's stdout): one JSON `SyncStatus` per line.
+- relay -> kiosk (the child's stdout): one JSON `SyncStatus` per line, and
+  `ContentStatus` lines (`"kind": "content"`) from the content updater, which
+  runs in the same child (backend_client/updater.py).
 
 The child reads the same outbox file (SQLite serialises the two processes), the
 same key and credentials. If it dies, the supervisor starts it again after a
@@ -32,7 +34,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Final
 
-from backend_client.status import SyncState, SyncStatus
+from backend_client.status import ContentStatus, SyncState, SyncStatus
 from backend_client.supervisor import Supervisor
 
 __all__ = [
@@ -41,7 +43,9 @@ __all__ = [
     "KEY_FILE",
     "OUTBOX_FILE",
     "RelayProcess",
+    "decode_content_status",
     "decode_status",
+    "encode_content_status",
     "encode_status",
 ]
 
@@ -105,6 +109,48 @@ def decode_status(line: str | bytes) -> SyncStatus:
         raise ValueError(f"not a sync status line: {type(exc).__name__}") from None
 
 
+CONTENT_KIND: Final = "content"  # a content line; sync status lines carry no kind
+
+
+def encode_content_status(status: ContentStatus) -> str:
+    """One content line of the status pipe (no newline)."""
+    return json.dumps(
+        {
+            "kind": CONTENT_KIND,
+            "staged": list(status.staged),
+            "downloading": None if status.downloading is None else list(status.downloading),
+            "last_failure": None if status.last_failure is None else list(status.last_failure),
+        },
+        separators=(",", ":"),
+    )
+
+
+def decode_content_status(line: str | bytes) -> ContentStatus:
+    """The content status in a line of the pipe; ValueError if it is not one."""
+    try:
+        data = json.loads(line)
+        if data["kind"] != CONTENT_KIND:
+            raise ValueError("not a content status line")
+        downloading = data["downloading"]
+        failure = data["last_failure"]
+        return ContentStatus(
+            staged=tuple(str(name) for name in data["staged"]),
+            downloading=None
+            if downloading is None
+            else (int(downloading[0]), int(downloading[1]), int(downloading[2])),
+            last_failure=None
+            if failure is None
+            else (None if failure[0] is None else int(failure[0]), str(failure[1])),
+        )
+    except (KeyError, TypeError, IndexError, AttributeError) as exc:
+        raise ValueError(f"not a content status line: {type(exc).__name__}") from None
+
+
+def _is_content_line(line: bytes) -> bool:
+    # Cheap: a sync line starts with {"state"; only content lines carry a kind.
+    return line.lstrip().startswith(b'{"kind"')
+
+
 # --- the kiosk's side ---------------------------------------------------------------
 
 
@@ -113,7 +159,8 @@ class RelayProcess:
 
     The same surface as `SyncRelay`: `start()`, `wake()` (pass it as the outbox
     writer's `on_written`), `stop()`, `status`; `on_status` is called on the
-    supervisor thread with each status the child reports.
+    supervisor thread with each status the child reports, `on_content` with each
+    content status (`content_status` holds the last one).
     """
 
     def __init__(
@@ -126,12 +173,19 @@ class RelayProcess:
         restart_delay: float = DEFAULT_RESTART_DELAY,
         max_restart_delay: float = MAX_RESTART_DELAY,
         store_key_interval: float | None = None,
+        on_content: Callable[[ContentStatus], None] | None = None,
+        content_interval: float | None = None,
     ) -> None:
         if not 0 < restart_delay <= max_restart_delay:
             raise ValueError("need 0 < restart_delay <= max_restart_delay")
         if store_key_interval is not None and store_key_interval <= 0:
             raise ValueError("store_key_interval must be > 0")
+        if content_interval is not None and content_interval <= 0:
+            raise ValueError("content_interval must be > 0")
         self._store_key_interval = store_key_interval  # None: the child's default
+        self._content_interval = content_interval  # None: the child's default
+        self._on_content = on_content
+        self._content_status: ContentStatus | None = None
         self._data_dir = data_dir
         self._ca_bundle = ca_bundle
         self._on_status = on_status
@@ -157,6 +211,11 @@ class RelayProcess:
     def status(self) -> SyncStatus | None:
         """The last status the child reported (None before the first)."""
         return self._status
+
+    @property
+    def content_status(self) -> ContentStatus | None:
+        """The last content status the child reported (None before the first)."""
+        return self._content_status
 
     @property
     def pid(self) -> int | None:
@@ -187,11 +246,16 @@ class RelayProcess:
             command += ["--ca-bundle", str(self._ca_bundle)]
         if self._store_key_interval is not None:
             command += ["--store-key-interval", repr(self._store_key_interval)]
+        if self._content_interval is not None:
+            command += ["--content-interval", repr(self._content_interval)]
         return [*command, "--niceness", str(self._niceness)]
 
     # --- on the supervisor thread ----------------------------------------------------
 
     def _read_status(self, line: bytes) -> None:
+        if _is_content_line(line):
+            self._read_content(line)
+            return
         try:
             reported = decode_status(line)
         except ValueError:
@@ -211,6 +275,19 @@ class RelayProcess:
                 self._on_status(status)
             except Exception:
                 _log.exception("on_status listener failed")
+
+    def _read_content(self, line: bytes) -> None:
+        try:
+            content = decode_content_status(line)
+        except ValueError:
+            _log.warning("sync relay process wrote a content line that is not one; ignored")
+            return
+        self._content_status = content
+        if self._on_content is not None:
+            try:
+                self._on_content(content)
+            except Exception:
+                _log.exception("on_content listener failed")
 
     def _ended(self, _code: int | None) -> None:
         if self._status is not None:

@@ -28,3 +28,13 @@ class SyncStatus:
     last_success: datetime | None  # when HQ last acknowledged a batch (UTC)
     retry_in: float | None  # seconds until the next try, while backing off
     sent_total: int  # records HQ acknowledged since the relay started
+
+
+@dataclass(frozen=True, slots=True)
+class ContentStatus:
+    """The content updater's state (in the relay process), for the kiosk's switch and
+    its maintenance screen: what is ready, what is coming, what went wrong last."""
+
+    staged: tuple[str, ...]  # releases ready to switch to (e.g. "hq-12"), lowest first
+    downloading: tuple[int, int, int] | None  # (release number, bytes done, bytes total)
+    last_failure: tuple[int | None, str] | None  # (release number, reason) of the last refusal

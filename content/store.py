@@ -7,6 +7,16 @@ Layout under the store's root (e.g. `<data-dir>/content`):
     releases/.tmp-*       an install or removal in progress; cleared by the next one
     current               symlink to releases/<release>, swapped with os.replace
     .lock                 flock, so two writers (updater, a tool) never interleave
+    high-water            the highest release number from HQ ever accepted (see below)
+
+A release from HQ (`hq-<number>`) is staged by the updater before it is shown:
+`stage` validates it like `install` and hard-links its files in, with
+`releases/hq-<N>/.staged.json` (`{"number", "not_before"}`), but leaves
+`current` alone; the switch activates it later. A staged release that was
+never activated (not current, never booted) is no fallback for `choose` or
+`rollback` and is never pruned: it is not proven yet, and it may be scheduled.
+`high-water` only grows, and outlives pruning: a release numbered below it is
+a replay of old content and is refused.
 
 A release is copied into a temporary directory, flushed to disk, renamed into
 place and only then made current, so a power cut leaves either the old or the
@@ -39,6 +49,7 @@ import logging
 import os
 import secrets
 import shutil
+import stat
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -48,6 +59,8 @@ from datetime import datetime
 from io import BufferedReader
 from pathlib import Path
 from typing import Final
+
+from pydantic import ValidationError
 
 from content import pictures, reports
 from content.bundle import (
@@ -73,12 +86,16 @@ _LOCK: Final = ".lock"
 _CHUNK: Final = 1 << 20  # 1 MiB: hashlib and the disk both like large reads
 PICTURES_OK: Final = ".pictures-ok"  # hidden: not a file of the bundle
 PICTURES_REFUSED: Final = ".pictures-refused"  # holds the problems found
+STAGED: Final = ".staged.json"  # a release from HQ, staged: its number and not_before
+HIGH_WATER: Final = "high-water"
 # Pillow decodes without the GIL: two cores, two pictures at a time.
 _PICTURE_WORKERS: Final = 2
 BOOTS: Final = ".boots"  # starts on a release not yet good (a decimal count)
 GOOD: Final = ".good"  # the kiosk ran GOOD_AFTER_S on this release: a rollback target
 REFUSED: Final = ".refused"  # why the kiosk gave this release up (crashed, load_failed)
-STAGED_INFO: Final = ".staged.json"  # {"number": N, "not_before": iso | null} (ContentStore.stage)
+# Marks of a release that has been shown (the switch's boot counter and good mark):
+# a staged release with either was activated once and is an ordinary release now.
+_SHOWN_MARKS: Final = (BOOTS, GOOD)
 # Three starts that never reached a minute: a crash loop, not bad luck.
 MAX_UNPROVEN_BOOTS: Final = 3
 GOOD_AFTER_S: Final = 60.0  # a kiosk that shows a release this long does not crash on it
@@ -107,6 +124,15 @@ class Choice:
 
     bundle: Bundle | None
     passed_over: tuple[PassedOver, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class StagedRelease:
+    """A release from HQ ready to switch to, never shown yet."""
+
+    name: str
+    number: int
+    not_before: datetime | None
 
 
 class ContentStore:
@@ -232,7 +258,8 @@ class ContentStore:
         if name is None:
             return Choice(None)
         passed_over: list[PassedOver] = []
-        for candidate in [name, *(r for r in reversed(self.releases()) if r != name)]:
+        fallbacks = (r for r in reversed(self.releases()) if r != name and not self._unproven(r))
+        for candidate in [name, *fallbacks]:
             loaded = self._try_load(candidate)
             if isinstance(loaded, Bundle):
                 if passed_over:
@@ -330,14 +357,14 @@ class ContentStore:
     def number(self, release: str) -> int | None:
         """HQ's release number of an installed release; None for a local install."""
         try:
-            info = json.loads((self._releases / release / STAGED_INFO).read_bytes())
+            info = json.loads((self._releases / release / STAGED).read_bytes())
         except (OSError, ValueError):
             return None
         number = info.get("number") if isinstance(info, dict) else None
         return number if isinstance(number, int) and not isinstance(number, bool) else None
 
-    def current_name(self) -> str | None:
-        """The release `current` points to (not loaded: no check that it is usable)."""
+    def current_release(self) -> str | None:
+        """The name of the release `current` points at (None: none), without loading it."""
         return self._current_name()
 
     def releases(self) -> list[str]:
@@ -366,6 +393,8 @@ class ContentStore:
                 _log.warning("Nothing to roll back from: no current release")
                 return None
             for previous in reversed(ordered[: ordered.index(name)]):
+                if self._unproven(previous):
+                    continue
                 bundle = self._load(previous)
                 if bundle is not None:
                     self._point_current(previous)
@@ -381,6 +410,7 @@ class ContentStore:
             keeping = set(ordered[-keep:]) if keep > 0 else set()
             if (name := self._current_name()) is not None:
                 keeping.add(name)
+            keeping.update(r for r in ordered if self._unproven(r))
             removed = [release for release in ordered if release not in keeping]
             for release in removed:
                 self._discard(self._releases / release)
@@ -388,11 +418,173 @@ class ContentStore:
         if removed:
             _log.info("Pruned releases %s", ", ".join(removed))
 
+    # --- releases from HQ, staged before they are shown ------------------------------
+
+    def stage(self, source: Path, *, number: int, not_before: datetime | None) -> Bundle:
+        """Verify the bundle in `source` and hard-link it in as release `hq-<number>`.
+
+        Validated like `install` (hashes, documents, every picture decoded), but
+        `current` is left alone: the switch activates it when it is due. Files
+        are hard links to `source`'s (no second copy on disk), so `source` must
+        be on the same file system. Staged releases below `number` never shown
+        are discarded (HQ serves only its newest release), and `number` raises
+        the high-water mark. Staging the same release again returns it. Raises
+        BundleError (nothing changed) for a bundle the kiosk would refuse,
+        OSError when the disk fails.
+        """
+        name = f"hq-{number}"
+        with self._locked():
+            self._clear_leftovers()
+            target = self._releases / name
+            if target.is_dir():
+                existing = self._load(name)
+                if existing is not None:
+                    self._record_highest(number)
+                    return existing
+        with self._locked():
+            # Linked and hashed first, then loaded from the links: one pass over the
+            # bytes, and what is validated is exactly what will be shown.
+            staging = self._link(source)
+            try:
+                try:
+                    bundle = load_bundle(staging, verify_hashes=False)
+                    if bundle.release != name:
+                        raise BundleError(
+                            [BundleProblem(MANIFEST, "release", f"is {bundle.release}, not {name}")]
+                        )
+                    _check_pictures(staging, bundle)
+                except BundleError as exc:
+                    _log.warning(
+                        "Not staging release %s: %d problem(s); first: %s",
+                        name,
+                        len(exc.problems),
+                        exc.problems[0],
+                    )
+                    raise
+                marker = {
+                    "number": number,
+                    "not_before": None if not_before is None else not_before.isoformat(),
+                }
+                _write_synced(staging / STAGED, json.dumps(marker).encode())
+                _sync_tree(staging)
+                if target.exists():  # a damaged copy of this release: replace it
+                    self._discard(target)
+                staging.rename(target)
+            except BaseException:
+                shutil.rmtree(staging, ignore_errors=True)
+                raise
+            _fsync_dir(self._releases)
+            self._stamp(target)
+            self._record_highest(number)
+            for older in self._staged_unlocked():
+                if older.number < number:
+                    _log.info("Release %s superseded by %s before it was shown", older.name, name)
+                    self._discard(self._releases / older.name)
+        _log.info("Staged release %s: %d files", name, len(bundle.manifest.assets))
+        return dataclasses.replace(bundle, root=target)
+
+    def staged(self) -> list[StagedRelease]:
+        """Staged releases never activated, lowest number first."""
+        with self._locked():
+            return self._staged_unlocked()
+
+    def highest_number(self) -> int:
+        """The highest release number from HQ this kiosk accepted (0: none yet)."""
+        try:
+            text = (self._root / HIGH_WATER).read_text(encoding="ascii").strip()
+        except (OSError, UnicodeDecodeError):
+            return 0
+        return int(text) if text.isdigit() else 0
+
+    def record_highest(self, number: int) -> None:
+        """Raise the high-water mark to `number` (never lowers it)."""
+        with self._locked():
+            self._record_highest(number)
+
+    def _record_highest(self, number: int) -> None:
+        if number <= self.highest_number():
+            return
+        temporary = self._root / f"{_LINK_PREFIX}{secrets.token_hex(4)}"  # cleared if left
+        _write_synced(temporary, f"{number}\n".encode())
+        os.replace(temporary, self._root / HIGH_WATER)
+        _fsync_dir(self._root)
+
+    def _staged_unlocked(self) -> list[StagedRelease]:
+        found = []
+        for name in self.releases():
+            if not self._unproven(name):
+                continue
+            try:
+                marker = json.loads((self._releases / name / STAGED).read_bytes())
+                number = marker["number"]
+                not_before = marker["not_before"]
+                found.append(
+                    StagedRelease(
+                        name,
+                        int(number),
+                        None if not_before is None else datetime.fromisoformat(not_before),
+                    )
+                )
+            except (OSError, ValueError, KeyError, TypeError):
+                _log.error("Release %s has an unreadable %s; not offered", name, STAGED)
+        return sorted(found, key=lambda staged: staged.number)
+
+    def _unproven(self, release: str) -> bool:
+        """Staged from HQ and never shown: not current, no boot counter, no good mark
+        (and not given up on: a release refused at the switch is an ordinary, prunable one)."""
+        folder = self._releases / release
+        return (
+            (folder / STAGED).exists()
+            and self._current_name() != release
+            and not any((folder / mark).exists() for mark in (*_SHOWN_MARKS, REFUSED))
+        )
+
+    def _link(self, source: Path) -> Path:
+        """Hard-link the files `source`'s manifest lists into a hidden directory.
+
+        Each linked file is hashed against the manifest (the links are the very
+        files that will be shown); BundleError for a file missing, not a regular
+        file, or not matching, and for a manifest that cannot be read.
+        """
+        data = _read_manifest(source)
+        try:
+            manifest = parse_document(Manifest, data if data is not None else b"")
+        except ValidationError:
+            raise BundleError([BundleProblem(MANIFEST, "", "missing or not valid")]) from None
+        staging = self._releases / f"{_TMP_PREFIX}{secrets.token_hex(6)}"
+        staging.mkdir(parents=True)
+        try:
+            problems: list[BundleProblem] = []
+            for entry in manifest.assets:
+                target = staging / entry.path
+                target.parent.mkdir(parents=True, exist_ok=True)
+                try:
+                    os.link(source / entry.path, target, follow_symlinks=False)
+                    if not stat.S_ISREG(os.lstat(target).st_mode):
+                        raise IsADirectoryError
+                    with target.open("rb") as reader:
+                        digest = hashlib.file_digest(reader, "sha256").hexdigest()
+                    size = target.stat().st_size
+                except OSError:
+                    problems.append(BundleProblem(entry.path, "", "is missing or not a file"))
+                    continue
+                if (digest, size) != (entry.sha256, entry.size):
+                    problems.append(
+                        BundleProblem(entry.path, "sha256", f"does not match {MANIFEST}")
+                    )
+            if problems:
+                raise BundleError(problems)
+            _write_synced(staging / MANIFEST, data or b"")
+        except BaseException:
+            shutil.rmtree(staging, ignore_errors=True)
+            raise
+        return staging
+
     # --- internals -------------------------------------------------------------------
 
     def _last_good(self, instead_of: str) -> str | None:
-        """The newest usable release marked good, else the newest usable one before `instead_of`."""
-        ordered = [name for name in self.releases() if name != instead_of]
+        """The newest usable release marked good, else the newest usable one shown before."""
+        ordered = [n for n in self.releases() if n != instead_of and not self._unproven(n)]
         good = [name for name in ordered if (self._releases / name / GOOD).exists()]
         for name in [*reversed(good), *reversed(ordered)]:
             if self._load(name) is not None:

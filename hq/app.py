@@ -27,6 +27,10 @@ from hq.api.admin import admin_router
 from hq.api.common import Clock, database_error_handler, utc_now, validation_error_handler
 from hq.api.join import join_router
 from hq.api.kiosk import kiosk_router
+from hq.content.api import content_admin_router, content_router
+from hq.content.assets import DirectoryAssetStore
+from hq.content.manifest import ManifestService
+from hq.content.signing import ContentKeys
 from hq.crm import coupons, handoff
 from hq.crm.notices import NoticeFile
 from hq.crm.residue import Residue
@@ -63,6 +67,9 @@ def create_app(settings: Settings, *, clock: Clock = utc_now) -> FastAPI:
     database = Database(settings.database_url)
     admin_token = resolve_admin_token(settings)
     residue = Residue(database)
+    content_keys = ContentKeys(settings.content_key_dir)
+    content_keys.current()  # made now if new: enrolment hands it out
+    assets = DirectoryAssetStore(settings.assets_dir)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -82,8 +89,21 @@ def create_app(settings: Settings, *, clock: Clock = utc_now) -> FastAPI:
     )
     app.add_exception_handler(RequestValidationError, validation_error_handler)
     app.add_exception_handler(DBAPIError, database_error_handler)
-    app.include_router(kiosk_router(database, clock, residue))
+    app.include_router(kiosk_router(database, clock, residue, content_keys=content_keys))
     app.include_router(admin_router(database, admin_token, clock, residue))
+    app.include_router(
+        content_router(database, assets, ManifestService(database, content_keys), clock)
+    )
+    app.include_router(
+        content_admin_router(
+            database,
+            assets=assets,
+            keys=content_keys,
+            admin_token=admin_token,
+            clock=clock,
+            scratch=settings.scratch_dir,
+        )
+    )
     app.include_router(
         join_router(
             database,

@@ -26,6 +26,11 @@ reference that the migrations must match (a test compares them).
   makes a code single-use, and how many redemptions it has), `coupon_state` (one
   row: the chain's coupon secret). Kiosks get a chain-wide `kiosk_no` for codes.
 - Store staff: `alert_acks` and `planogram_edits` (what attendant devices report).
+- Content (hq/content/): `content_releases` (one chain-wide number per publish or
+  revocation, its target and schedule), `content_release_files` and
+  `content_planograms` (by SHA-256; the bytes are in the asset store),
+  `kiosk_content_status` and `content_failures` (what kiosks report); stores'
+  `region` and `store_tags` for targeting; `audit_log` (every content change).
 
 `Database` wraps the engine: `read()` for queries, `write()` for a transaction
 that changes data. On SQLite, writers queue on a lock in this process and take
@@ -114,6 +119,9 @@ SURVEY_TEXT_LENGTH: Final = 500
 REDEEMED_BY_LENGTH: Final = 64
 ROLE_LENGTH: Final = 10
 STAFF_ID_LENGTH: Final = 64
+LABEL_LENGTH: Final = 40  # a store's region or tag: a slug, like store ids
+ASSET_PATH_LENGTH: Final = 200  # content.model's AssetPath limit
+ACTOR_LENGTH: Final = 64
 
 metadata = MetaData(
     naming_convention={
@@ -171,6 +179,17 @@ stores = Table(
     Column("channel_key_id", Integer, nullable=False, server_default="1"),
     # How many attendant devices this store has enrolled: the next attendant id's number.
     Column("attendants_enrolled", Integer, nullable=False, server_default="0"),
+    # Where the store is, for content targeting (`region:R`); NULL: none said.
+    Column("region", String(LABEL_LENGTH), nullable=True, index=True),
+)
+
+# Labels HQ staff give stores for content targeting (`tag:T`): "flagship", "mall".
+store_tags = Table(
+    "store_tags",
+    metadata,
+    Column("store_id", ForeignKey("stores.store_id"), primary_key=True),
+    Column("tag", String(LABEL_LENGTH), primary_key=True),
+    Index(None, "tag"),
 )
 
 kiosks = Table(
@@ -562,6 +581,101 @@ handoff_uses = Table(
     Column("kiosk_id", String(KIOSK_ID_LENGTH), nullable=False),
     Column("expires_at", UtcDateTime(), nullable=False),  # the link's; for forget_spent
     Column("used_at", UtcDateTime(), nullable=False),
+)
+
+
+# ---------------------------------------------------------------- content (hq/content/)
+
+# One chain-wide sequence: every publish and every revocation takes the next number,
+# so a kiosk can refuse any number below the highest it accepted (rollback attack).
+# `target_kind` "all", "region", "tag" or "store", `target_value` the region, tag or
+# store (NULL for "all"). `reverts`: this release was made by revoking that one;
+# its kiosks get the files of what they ran before it (hq.content.manifest).
+content_releases = Table(
+    "content_releases",
+    metadata,
+    Column("release_id", _BigId, primary_key=True, autoincrement=True),
+    Column("name", String(200), nullable=False),
+    Column("target_kind", String(10), nullable=False),
+    Column("target_value", String(LABEL_LENGTH), nullable=True),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("created_by", String(ACTOR_LENGTH), nullable=False),
+    Column("not_before", UtcDateTime(), nullable=True),  # NULL: at once
+    Column("expires", UtcDateTime(), nullable=True),  # NULL: rolling, 30 days ahead
+    # The bundle's own manifest `release` (informative: kiosks install it as hq-<N>).
+    Column("bundle_release", String(64), nullable=False),
+    # "folder" (a bundle directory or upload), "edit" (of `base_release`), "revert".
+    Column("source", String(10), nullable=False),
+    Column("base_release", BigInteger, nullable=True),
+    Column("reverts", BigInteger, nullable=True),
+    Column("revoked_at", UtcDateTime(), nullable=True),
+    Column("revoked_by", String(ACTOR_LENGTH), nullable=True),
+    Index(None, "target_kind", "target_value"),
+)
+
+# Every file of a release but manifest.json (the kiosk writes its own), by hash.
+content_release_files = Table(
+    "content_release_files",
+    metadata,
+    Column("release_id", ForeignKey("content_releases.release_id"), primary_key=True),
+    Column("path", String(ASSET_PATH_LENGTH), primary_key=True),
+    Column("sha256", String(SHA256_HEX_LENGTH), nullable=False),
+    Column("size", BigInteger, nullable=False),
+)
+
+# A kiosk's own planogram in a release (`planograms/<kiosk_id>.json` of the bundle):
+# its manifest names this file as planogram.json.
+content_planograms = Table(
+    "content_planograms",
+    metadata,
+    Column("release_id", ForeignKey("content_releases.release_id"), primary_key=True),
+    Column("kiosk_id", String(KIOSK_ID_LENGTH), primary_key=True),
+    Column("sha256", String(SHA256_HEX_LENGTH), nullable=False),
+    Column("size", BigInteger, nullable=False),
+)
+
+# What each kiosk last reported of its content (POST /v1/content/status).
+kiosk_content_status = Table(
+    "kiosk_content_status",
+    metadata,
+    Column("kiosk_id", String(KIOSK_ID_LENGTH), primary_key=True),
+    Column("store_id", String(STORE_ID_LENGTH), nullable=False, index=True),
+    Column("active", BigInteger, nullable=True),
+    Column("ready", _Json, nullable=False),  # release numbers downloaded, not yet switched to
+    Column("downloading", BigInteger, nullable=True),
+    Column("bytes_done", BigInteger, nullable=True),
+    Column("bytes_total", BigInteger, nullable=True),
+    Column("reported_at", UtcDateTime(), nullable=False),
+)
+
+# What kiosks refused or failed, once per id (the kiosk's uuid4): a resent report adds
+# nothing. Of `download` failures only each kiosk's latest is kept.
+content_failures = Table(
+    "content_failures",
+    metadata,
+    Column("id", _BigId, primary_key=True, autoincrement=True),
+    Column("failure_id", String(UUID_LENGTH), nullable=False, unique=True),
+    Column("kiosk_id", String(KIOSK_ID_LENGTH), nullable=False, index=True),
+    Column("store_id", String(STORE_ID_LENGTH), nullable=False),
+    Column("release_id", BigInteger, nullable=True, index=True),
+    Column("reason", String(20), nullable=False),
+    Column("detail", String(300), nullable=False),
+    Column("occurred_at", UtcDateTime(), nullable=False),
+    Column("received_at", UtcDateTime(), nullable=False),
+)
+
+# ---------------------------------------------------------------- audit
+
+# Every change HQ staff make to content (CLI, admin API, console): who, what, when.
+audit_log = Table(
+    "audit_log",
+    metadata,
+    Column("id", _BigId, primary_key=True, autoincrement=True),
+    Column("at", UtcDateTime(), nullable=False, index=True),
+    Column("actor", String(ACTOR_LENGTH), nullable=False),
+    Column("action", String(40), nullable=False),
+    Column("target", String(200), nullable=False),
+    Column("detail", _Json, nullable=False),
 )
 
 

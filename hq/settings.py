@@ -9,7 +9,10 @@ Command-line arguments win over the environment, the environment over defaults:
 - consent notices for the phone sign-up page: `KIOSK_HQ_NOTICES`, else
   `<data dir>/notices.json`; region of numbers without +country: `KIOSK_HQ_REGION` (CN)
 - admin token: `KIOSK_HQ_ADMIN_TOKEN`, else one generated once into
-  `<data dir>/admin-token` (mode 0600) and read from there afterwards.
+  `<data dir>/admin-token` (mode 0600) and read from there afterwards;
+- content signing keys (hq/content/signing.py): `--content-key-dir`,
+  `KIOSK_HQ_CONTENT_KEY_DIR`, else `<data dir>/keys` (0700, kept out of the
+  database and of its backups); content assets: `<data dir>/assets`.
 """
 
 from __future__ import annotations
@@ -31,6 +34,10 @@ ENV_DATABASE_URL: Final = "KIOSK_HQ_DATABASE_URL"
 ENV_ADMIN_TOKEN: Final = "KIOSK_HQ_ADMIN_TOKEN"  # noqa: S105 (a name, not a secret)
 ENV_NOTICES: Final = "KIOSK_HQ_NOTICES"
 ENV_REGION: Final = "KIOSK_HQ_REGION"
+ENV_CONTENT_KEY_DIR: Final = "KIOSK_HQ_CONTENT_KEY_DIR"
+CONTENT_KEY_DIR: Final = "keys"
+ASSETS_DIR: Final = "assets"
+SCRATCH_DIR: Final = "tmp"
 NOTICES_FILE: Final = "notices.json"
 DEFAULT_REGION: Final = "CN"
 
@@ -53,6 +60,8 @@ class Settings:
     notices_path: Path | None = None
     # Numbers typed without +country on the phone sign-up page are from here.
     default_region: str = DEFAULT_REGION
+    # HQ's content signing keys; None: `<data_dir>/keys`.
+    content_key_path: Path | None = None
 
     @classmethod
     def load(
@@ -60,6 +69,7 @@ class Settings:
         *,
         data_dir: Path | None = None,
         database_url: str | None = None,
+        content_key_dir: Path | None = None,
         environ: Mapping[str, str] | None = None,
     ) -> Settings:
         """Settings from the given arguments, then `environ` (default: os.environ)."""
@@ -74,12 +84,15 @@ class Settings:
                 f"{ENV_ADMIN_TOKEN} must be at least {MIN_ADMIN_TOKEN_LENGTH} characters long"
             )
         notices = env.get(ENV_NOTICES)
+        if content_key_dir is None and env.get(ENV_CONTENT_KEY_DIR):
+            content_key_dir = Path(env[ENV_CONTENT_KEY_DIR])
         return cls(
             data_dir=data_dir.expanduser(),
             database_url=database_url,
             admin_token=admin_token,
             notices_path=Path(notices).expanduser() if notices else None,
             default_region=(env.get(ENV_REGION) or DEFAULT_REGION).upper(),
+            content_key_path=None if content_key_dir is None else content_key_dir.expanduser(),
         )
 
     @property
@@ -89,6 +102,19 @@ class Settings:
     @property
     def notices_file(self) -> Path:
         return self.notices_path or self.data_dir / NOTICES_FILE
+
+    @property
+    def content_key_dir(self) -> Path:
+        return self.content_key_path or self.data_dir / CONTENT_KEY_DIR
+
+    @property
+    def assets_dir(self) -> Path:
+        return self.data_dir / ASSETS_DIR
+
+    @property
+    def scratch_dir(self) -> Path:
+        """Uploads being unpacked; on the assets' file system, so edits can hard-link."""
+        return self.data_dir / SCRATCH_DIR
 
 
 def sqlite_url(path: Path) -> str:

@@ -100,6 +100,9 @@ class EnrolAnswer(_Model):
     budget_seats: int
     # The store's live-channel key (hq.channel_keys), as in StoreChannelKey.
     channel_key: StoreChannelKey
+    # HQ's newest content signing key (base64 of the raw 32-byte Ed25519 public key):
+    # the kiosk pins it and follows its endorsed successors (docs/content-releases.md).
+    content_key: str | None = None
 
 
 class AttendantEnrolAnswer(_Model):

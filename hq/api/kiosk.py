@@ -24,6 +24,7 @@ from starlette.concurrency import run_in_threadpool
 
 from hq import channel_keys, ingest
 from hq.api.common import Clock, bearer, json_bytes, parse_json_body, unauthorized
+from hq.content.signing import ContentKeys
 from hq.crm import recognition
 from hq.crm.residue import Residue
 from hq.crm.withdrawal import WITHDRAWN_FROM
@@ -76,7 +77,9 @@ def _inline_schema(model: type[BaseModel]) -> dict[str, Any]:
     return resolved
 
 
-def kiosk_router(database: Database, clock: Clock, residue: Residue) -> APIRouter:
+def kiosk_router(
+    database: Database, clock: Clock, residue: Residue, *, content_keys: ContentKeys | None = None
+) -> APIRouter:
     router = APIRouter(prefix="/v1", tags=["kiosk"])
 
     def require_kiosk(credentials: Credentials) -> KioskIdentity:
@@ -103,7 +106,8 @@ def kiosk_router(database: Database, clock: Clock, residue: Residue) -> APIRoute
             raise HTTPException(status_code=403, detail=str(refused)) from None
         except StoreFull as full:
             raise HTTPException(status_code=409, detail=str(full)) from None
-        return _enrol_answer(enrolment)
+        content_key = None if content_keys is None else content_keys.current().key
+        return _enrol_answer(enrolment, content_key)
 
     @router.get(
         "/store-channel-key",
@@ -226,7 +230,9 @@ def kiosk_router(database: Database, clock: Clock, residue: Residue) -> APIRoute
     return router
 
 
-def _enrol_answer(enrolment: Enrolment) -> EnrolAnswer | AttendantEnrolAnswer:
+def _enrol_answer(
+    enrolment: Enrolment, content_key: bytes | None
+) -> EnrolAnswer | AttendantEnrolAnswer:
     if enrolment.role == "attendant":
         assert enrolment.store_coupon_key is not None
         return AttendantEnrolAnswer(
@@ -248,6 +254,7 @@ def _enrol_answer(enrolment: Enrolment) -> EnrolAnswer | AttendantEnrolAnswer:
         budget_seat=enrolment.budget_seat,
         budget_seats=enrolment.budget_seats,
         channel_key=_channel_key_json(enrolment.channel_keys),
+        content_key=None if content_key is None else _b64(content_key),
     )
 
 

@@ -103,10 +103,36 @@ def test_importing_every_qt_free_module_loads_no_qt() -> None:
     assert unchecked == {}
 
 
+# HQ may import `content` (the bundle format, no Qt) to refuse at publish what every
+# kiosk would refuse at install; never the kiosk's app, its link to HQ or its devices.
+HQ_MAY_IMPORT: Final = ("content",)
+
+
 def test_kiosk_and_hq_never_import_each_other() -> None:
     # hq/ may not exist yet; the check then finds nothing to complain about.
     assert forbidden_imports(KIOSK_PACKAGES, ["hq"]) == []
-    assert forbidden_imports(["hq"], KIOSK_PACKAGES) == []
+    kiosk_only = [package for package in KIOSK_PACKAGES if package not in HQ_MAY_IMPORT]
+    assert forbidden_imports(["hq"], [*kiosk_only, "rewards"]) == []
+
+
+def test_hq_imports_the_bundle_format_only_from_content() -> None:
+    allowed = {"content", "content.bundle", "content.model", "content.pictures"}
+    found = {
+        module
+        for path in sorted((ROOT / "hq").rglob("*.py"))
+        for module in _full_imports(path)
+        if module.split(".")[0] == "content"
+    }
+    assert found <= allowed
+
+
+def _full_imports(path: Path) -> Iterator[str]:
+    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            yield from (alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            yield node.module
 
 
 # The attendant's rules are plain Python like kiosk/session.py: tested and reused without Qt.

@@ -178,3 +178,37 @@ def test_the_default_data_dir_is_the_kiosks() -> None:
     # conftest points XDG_DATA_HOME into a throwaway home, as kiosk/app.py reads it.
     assert default_data_dir().name == "kiosk"
     assert default_data_dir().parent.name == "share"
+
+
+def test_hqs_content_key_is_pinned_at_enrolment(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    content_key = bytes(range(100, 132))
+    answer = {
+        "store_id": "sh-nanjing-road",
+        "kiosk_id": "sh-nanjing-road-k3",
+        "token": "kiosk-token-0123456789",
+        "content_key": base64.b64encode(content_key).decode(),
+    }
+
+    def hq_answers(hq_url: str, code: str, **_: Any) -> Credentials:
+        return credentials_from_enrolment(hq_url, answer)
+
+    monkeypatch.setattr(enroll, "enroll", hq_answers)
+
+    status, _, err = run(
+        capsys, "--hq", "https://hq.example.com", "--code", "X", "--data-dir", str(tmp_path)
+    )
+
+    assert (status, err) == (0, "")
+    saved = load_credentials(tmp_path)
+    assert saved is not None
+    assert saved.content_key == content_key
+
+
+@pytest.mark.parametrize("bad", ["not base64!", base64.b64encode(b"short").decode(), 7])
+def test_a_malformed_content_key_is_refused(bad: object) -> None:
+    answer = {"store_id": "s", "kiosk_id": "k", "token": "t0123", "content_key": bad}
+
+    with pytest.raises((TypeError, ValueError), match="content_key"):
+        credentials_from_enrolment("https://hq.example.com", answer)

@@ -17,7 +17,7 @@ from content.store import (
     BOOTS,
     GOOD,
     MAX_UNPROVEN_BOOTS,
-    STAGED_INFO,
+    STAGED,
     ContentStore,
 )
 
@@ -38,7 +38,7 @@ def installed(store: ContentStore, tmp_path: Path) -> Any:
         store.install(source)
         if number is not None:  # as ContentStore.stage records HQ's number
             info = {"number": number, "not_before": None}
-            (store.root / "releases" / release / STAGED_INFO).write_text(json.dumps(info))
+            (store.root / "releases" / release / STAGED).write_text(json.dumps(info))
         return release
 
     return install
@@ -208,7 +208,7 @@ def test_refused_release_is_passed_over_at_start(store: ContentStore, installed:
 def test_number_is_hq_release_number_or_none(store: ContentStore, installed: Any) -> None:
     installed("local")
     installed("hq-12", number=12)
-    (store.root / "releases" / "local" / STAGED_INFO).write_text("not json")
+    (store.root / "releases" / "local" / STAGED).write_text("not json")
 
     assert store.number("hq-12") == 12
     assert store.number("local") is None

@@ -1,0 +1,119 @@
+"""The database side of choosing a kiosk's release (hq.content.targeting decides)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Final
+
+from sqlalchemy import Connection, Row, Select, UnaryExpression, or_, select
+
+from hq import fleet
+from hq.content.targeting import ReleaseHead, StoreLabels, Target, content_of, served
+from hq.db import content_planograms, content_release_files, content_releases
+
+CANDIDATES: Final = 64
+# Releases covering one store, newest first, read per manifest request: enough to
+# resolve a revocation or two; a longer chain of them is read whole.
+
+
+@dataclass(frozen=True, slots=True)
+class KioskRelease:
+    """What a kiosk gets: the release (its number) and whose files it carries."""
+
+    release_id: int
+    content_release_id: int
+
+
+def release_heads(connection: Connection) -> list[ReleaseHead]:
+    """Every release as targeting sees it, newest first."""
+    return [_head(row) for row in connection.execute(_heads().order_by(_newest_first()))]
+
+
+def kiosk_release(connection: Connection, store_id: str) -> KioskRelease | None:
+    """The release a kiosk of `store_id` gets now, and the release whose files it
+    carries; None if there is none, or nothing to go back to after a revocation."""
+    labels = fleet.labels_of(connection, store_id)
+    if labels is None:
+        return None
+    heads = _covering(connection, labels, limit=CANDIDATES)
+    chosen = served(heads, labels)
+    if chosen is None:
+        return None
+    content = content_of(heads, chosen, labels)
+    if content is None and len(heads) == CANDIDATES:
+        heads = _covering(connection, labels, limit=None)
+        content = content_of(heads, chosen, labels)
+    if content is None:
+        return None
+    return KioskRelease(chosen.release_id, content.release_id)
+
+
+def files_of(connection: Connection, release_id: int) -> list[tuple[str, str, int]]:
+    """(path, sha256, size) of every file of the release, by path."""
+    return [
+        (row.path, row.sha256, int(row.size))
+        for row in connection.execute(
+            select(
+                content_release_files.c.path,
+                content_release_files.c.sha256,
+                content_release_files.c.size,
+            )
+            .where(content_release_files.c.release_id == release_id)
+            .order_by(content_release_files.c.path)
+        )
+    ]
+
+
+def planogram_of(connection: Connection, release_id: int, kiosk_id: str) -> tuple[str, int] | None:
+    row = connection.execute(
+        select(content_planograms.c.sha256, content_planograms.c.size).where(
+            content_planograms.c.release_id == release_id,
+            content_planograms.c.kiosk_id == kiosk_id,
+        )
+    ).one_or_none()
+    return None if row is None else (row.sha256, int(row.size))
+
+
+def _covering(
+    connection: Connection, labels: StoreLabels, *, limit: int | None
+) -> list[ReleaseHead]:
+    kind, value = content_releases.c.target_kind, content_releases.c.target_value
+    query = (
+        _heads()
+        .where(
+            content_releases.c.revoked_at.is_(None),
+            or_(
+                kind == "all",
+                (kind == "store") & (value == labels.store_id),
+                (kind == "region") & (value == labels.region),
+                (kind == "tag") & value.in_(sorted(labels.tags)),
+            ),
+        )
+        .order_by(_newest_first())
+    )
+    if limit is not None:
+        query = query.limit(limit)
+    return [_head(row) for row in connection.execute(query)]
+
+
+def _heads() -> Select[Any]:
+    return select(
+        content_releases.c.release_id,
+        content_releases.c.target_kind,
+        content_releases.c.target_value,
+        content_releases.c.reverts,
+        content_releases.c.revoked_at,
+    )
+
+
+def _newest_first() -> UnaryExpression[Any]:
+    return content_releases.c.release_id.desc()
+
+
+def _head(row: Row[Any]) -> ReleaseHead:
+    return ReleaseHead(
+        int(row.release_id),
+        Target(row.target_kind, row.target_value),
+        row.reverts,
+        revoked=row.revoked_at is not None,
+    )
