@@ -240,6 +240,7 @@ class ContentSwitch(QObject, Generic[Prepared]):
         self._trace.emit("content", status="switched", release=ready.name)
         log.info("showing release %s", ready.name)
         self._good.start(round(GOOD_AFTER_S * 1000))
+        self._submit(_return_freed_memory)  # the old release's, freed with the swap
         self.switched.emit(ready)
         self.consider()  # a newer one may have been staged meanwhile
 
@@ -296,6 +297,18 @@ class ContentSwitch(QObject, Generic[Prepared]):
             self._loaded.emit(_LoadFailed(name, detail))
             return
         self._loaded.emit(ReadyContent(name, self._store.number(name), bundle, prepared))
+
+
+def _return_freed_memory() -> None:
+    """Give the old release's memory back to the OS (glibc keeps freed heap otherwise:
+    measured ~7 MB more RSS per switch with 10,000 products)."""
+    import ctypes  # noqa: PLC0415 - only after a switch
+
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+    except OSError:
+        return  # not glibc
+    libc.malloc_trim(0)
 
 
 def _update_of(status: ContentStatus) -> ContentUpdate | None:
