@@ -127,6 +127,10 @@ def download(args: argparse.Namespace) -> None:
     print(f"release of {size / 1e6:.0f} MB ({len(names)} pictures) made in {made_s:.0f} s")
     hq = HqProcess(work / "hq")
     hq.start()
+    assert hq.process is not None
+    # HQ shares this machine's two cores here; in a store it is far away. At the lowest
+    # priority it takes what the kiosk leaves, as a remote HQ would take nothing.
+    os.setpriority(os.PRIO_PROCESS, hq.process.pid, 19)
     app = QApplication(sys.argv[:1])
     app.setFont(theme.ui_font())
     app.setStyleSheet(theme.STYLE_SHEET)
