@@ -112,6 +112,24 @@ class AssetStore:
         self._promote(partial, sha256, digest)
         return received
 
+    def adopt(self, sha256: str, held: Path) -> bool:
+        """Take a file the kiosk holds already (in an installed release) as the asset
+        `sha256`, by a hard link, if its bytes hash to it; whether it was taken."""
+        if self.has(sha256):
+            return True
+        self._partial.mkdir(parents=True, exist_ok=True)
+        candidate = self._partial / f".adopt-{sha256}"
+        candidate.unlink(missing_ok=True)
+        try:
+            os.link(held, candidate, follow_symlinks=False)
+            if not candidate.is_file() or candidate.is_symlink():
+                raise FileNotFoundError(held)
+            self._promote(candidate, sha256, _hash_of(candidate))
+        except (OSError, AssetMismatch):
+            candidate.unlink(missing_ok=True)
+            return False
+        return True
+
     def _request(self, client: HqClient, sha256: str, offset: int) -> tuple[requests.Response, int]:
         """HQ's answer for the asset from `offset` on, and where its body starts."""
         try:

@@ -31,7 +31,7 @@ import random
 import shutil
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -64,6 +64,7 @@ PINNED_KEY_FILE: Final = "content-key.json"
 PROGRESS_EVERY: Final = 0.25  # seconds between progress lines on the pipe (~4/s)
 STATUS_POST_EVERY: Final = 10.0  # seconds between progress reports to HQ while downloading
 DEFAULT_STOP_TIMEOUT: Final = 2.0
+FAILURES_PER_REPORT: Final = 100  # HQ's limit per POST; the rest go with the next ones
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,8 +78,9 @@ class ContentUpdater:
     """Keeps the kiosk whose data is in `data_dir` supplied with HQ's releases.
 
     `client` is this updater's own (one thread uses it). `clock` gives the
-    aware time manifests are checked against; `on_status` is called on the
-    updater's thread with each change (the relay child writes it to the pipe).
+    aware time manifests are checked against, `monotonic` paces progress;
+    `on_status` is called on the updater's thread with each change (the relay
+    child writes it to the pipe).
     """
 
     def __init__(
@@ -91,6 +93,7 @@ class ContentUpdater:
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         on_status: Callable[[ContentStatus], None] | None = None,
         rng: random.Random | None = None,
+        monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         if interval <= 0:
             raise ValueError("interval must be > 0")
@@ -101,6 +104,7 @@ class ContentUpdater:
         self._clock = clock
         self._on_status = on_status
         self._rng = rng or random.Random()
+        self._monotonic = monotonic  # paces progress lines and reports
         self._root = data_dir / CONTENT_DIR
         self._store = ContentStore(self._root)
         self._assets = AssetStore(self._root)
@@ -118,6 +122,8 @@ class ContentUpdater:
         self._last_posted: dict[str, Any] | None = None
         self._last_post_at = 0.0
         self._failing: str | None = None
+        self._round_failed = False
+        self._announced: int | None = None  # the release whose download was logged
 
     @property
     def store(self) -> ContentStore:
@@ -159,12 +165,12 @@ class ContentUpdater:
             )
             self._report()
             return
+        self._round_failed = False
         try:
             answer = self._client.get_content_manifest(self._etag)
         except HqError as exc:
             self._fail(f"cannot ask HQ for the content manifest: {exc}", unauthorised=exc)
             return
-        self._recovered()
         if not answer.not_modified:
             self._etag = answer.etag
             self._wanted = None
@@ -177,6 +183,8 @@ class ContentUpdater:
         self._collect()
         self._publish(force=True)  # the kiosk may have switched to a staged release
         self._report()
+        if not self._round_failed:
+            self._recovered()
 
     def _take(self, body: bytes, pinned: bytes) -> None:
         """Verify HQ's answer; keep the manifest to work on, or refuse it once."""
@@ -221,21 +229,35 @@ class ContentUpdater:
             self._refuse(Refused("asset_hash", str(exc)), manifest.release)
             return
         except HqError as exc:
-            detail = f"release {manifest.release}: {exc}"
-            self._fail(detail, unauthorised=exc)
-            key = (manifest.release, "download")
-            if key not in self._said:
-                self._said.add(key)
-                self._record(manifest.release, "download", detail)
+            self._download_failed(manifest.release, str(exc), exc)
+            return
+        except OSError as exc:  # the kiosk's disk (full, read-only): HQ should know too
+            self._download_failed(manifest.release, f"cannot write: {exc.strerror}", None)
             return
         finally:
             self._download = None
-        self._stage(manifest)
+        try:
+            self._stage(manifest)
+        except OSError as exc:
+            self._download_failed(manifest.release, f"cannot stage: {exc.strerror}", None)
+
+    def _download_failed(self, release: int, why: str, error: HqError | None) -> None:
+        """Log once while it lasts, report once per release; the next round tries again."""
+        detail = f"release {release}: {why}"
+        self._fail(detail, unauthorised=error)
+        self._last_failure = (release, "download")
+        key = (release, "download")
+        if key not in self._said:
+            self._said.add(key)
+            self._record(release, "download", detail)
 
     def _fetch(self, manifest: ReleaseManifest) -> None:
         """Download every asset of `manifest` not held yet (each hash once)."""
         sizes = {f.sha256: f.size for f in manifest.files}
         missing = {sha: size for sha, size in sizes.items() if not self._assets.has(sha)}
+        if missing:
+            adopted = self._adopt_held(missing.keys())
+            missing = {sha: size for sha, size in missing.items() if sha not in adopted}
         if not missing:
             return
         total = sum(missing.values())
@@ -243,20 +265,22 @@ class ContentUpdater:
         self._download = _Download(manifest.release, done, total)
         self._publish(force=True)
         self._report()
-        _log.info(
-            "downloading release %d: %d of %d files, %d bytes",
-            manifest.release,
-            len(missing),
-            len(sizes),
-            total - done,
-        )
+        if self._announced != manifest.release:
+            self._announced = manifest.release
+            _log.info(
+                "downloading release %d: %d of %d files, %d bytes",
+                manifest.release,
+                len(missing),
+                len(sizes),
+                total - done,
+            )
 
         def on_bytes(count: int) -> None:
             nonlocal done
             done += count  # a partial file HQ made us start again counts twice: clamp
             self._download = _Download(manifest.release, min(done, total), total)
             self._publish()
-            if time.monotonic() - self._last_post_at >= STATUS_POST_EVERY:
+            if self._monotonic() - self._last_post_at >= STATUS_POST_EVERY:
                 self._report(force=True)
 
         for sha, size in sorted(missing.items()):
@@ -267,6 +291,24 @@ class ContentUpdater:
             except AssetMismatch as exc:
                 raise AssetMismatch(f"asset {sha[:12]}…: {exc}") from None
         _log.info("release %d downloaded", manifest.release)
+
+    def _adopt_held(self, wanted: Collection[str]) -> set[str]:
+        """Assets found in releases the kiosk installed itself (a content folder, a
+        release from before): linked into the asset store, not downloaded again."""
+        held: dict[str, Path] = {}
+        releases = self._root / "releases"
+        for name in self._store.releases():
+            try:
+                document = json.loads((releases / name / "manifest.json").read_bytes())
+                for entry in document["assets"]:
+                    if entry["sha256"] in wanted:
+                        held.setdefault(entry["sha256"], releases / name / entry["path"])
+            except (OSError, ValueError, KeyError, TypeError):
+                continue  # a damaged release: its files are not worth trusting anyway
+        adopted = {sha for sha, path in held.items() if self._assets.adopt(sha, path)}
+        if adopted:
+            _log.info("%d file(s) of the new release were held already", len(adopted))
+        return adopted
 
     def _stage(self, manifest: ReleaseManifest) -> None:
         """Lay the release out as hard links to the assets and stage it in the store."""
@@ -356,7 +398,9 @@ class ContentUpdater:
                 "bytes_done": download.done,
                 "bytes_total": download.total,
             },
-            "failures": [report.to_wire() for report in reports.pending(self._root)],
+            "failures": [
+                report.to_wire() for report in reports.pending(self._root)[:FAILURES_PER_REPORT]
+            ],
         }
 
     def _report(self, *, force: bool = False) -> None:
@@ -364,7 +408,7 @@ class ContentUpdater:
         body = self._status_body()
         if not force and body == self._last_posted:
             return
-        self._last_post_at = time.monotonic()
+        self._last_post_at = self._monotonic()
         try:
             accepted = self._client.post_content_status(body)
         except HqError as exc:
@@ -393,7 +437,7 @@ class ContentUpdater:
             else (download.release, download.done, download.total),
             last_failure=self._last_failure,
         )
-        now = time.monotonic()
+        now = self._monotonic()
         if status == self._last_pipe:
             return
         progress_only = (
@@ -413,6 +457,7 @@ class ContentUpdater:
             _log.exception("content status listener failed")
 
     def _fail(self, reason: str, *, unauthorised: HqError | None = None) -> None:
+        self._round_failed = True
         if self._failing is None:
             hint = (
                 " (HQ does not accept this kiosk's token)"

@@ -17,15 +17,12 @@ picture + the manifest).
 from __future__ import annotations
 
 import argparse
-import contextlib
 import hashlib
 import json
 import os
-import socket
 import sys
 import tarfile
 import tempfile
-import threading
 import time
 from pathlib import Path
 
@@ -35,6 +32,7 @@ sys.path.insert(0, str(ROOT))
 
 import requests  # noqa: E402
 from helpers.hq_process import HqProcess  # noqa: E402
+from helpers.wire_proxy import WireProxy  # noqa: E402
 from PIL import Image  # noqa: E402
 
 from backend_client.client import HqClient, enroll  # noqa: E402
@@ -43,47 +41,6 @@ from content.sample import write_sample_bundle  # noqa: E402
 
 STORE = "bench-delta"
 BYTES_PER_PIXEL = 0.9  # a noise JPEG at quality 90, measured
-
-
-class CountingProxy:
-    """A TCP proxy to HQ that counts the bytes HQ sends to the kiosk."""
-
-    def __init__(self, upstream_port: int) -> None:
-        self._upstream = upstream_port
-        self._listener = socket.create_server(("127.0.0.1", 0))
-        self.port = self._listener.getsockname()[1]
-        self._lock = threading.Lock()
-        self.to_kiosk = 0
-        threading.Thread(target=self._accept, daemon=True).start()
-
-    def _accept(self) -> None:
-        while True:
-            try:
-                client, _ = self._listener.accept()
-            except OSError:
-                return
-            upstream = socket.create_connection(("127.0.0.1", self._upstream))
-            threading.Thread(target=self._pump, args=(client, upstream, False), daemon=True).start()
-            threading.Thread(target=self._pump, args=(upstream, client, True), daemon=True).start()
-
-    def _pump(self, source: socket.socket, sink: socket.socket, count: bool) -> None:
-        try:
-            while data := source.recv(1 << 16):
-                sink.sendall(data)
-                if count:
-                    with self._lock:
-                        self.to_kiosk += len(data)
-        except OSError:
-            pass
-        finally:
-            for end in (source, sink):
-                with contextlib.suppress(OSError):
-                    end.shutdown(socket.SHUT_RDWR)
-
-    def take(self) -> int:
-        with self._lock:
-            counted, self.to_kiosk = self.to_kiosk, 0
-        return counted
 
 
 def noise_picture(path: Path, megabytes: float) -> None:
@@ -168,7 +125,7 @@ def main() -> int:
         hq = HqProcess(scratch / "hq")
         hq.start()
         try:
-            proxy = CountingProxy(hq.port)
+            proxy = WireProxy(hq.port)
             credentials = enroll(f"http://127.0.0.1:{proxy.port}", hq.enroll_code(STORE))
             data = scratch / "kiosk"
             updater = ContentUpdater(data, credentials, HqClient(credentials))

@@ -5,7 +5,9 @@
     serve [--host 127.0.0.1] [--port 8765] [--no-migrate]
           [--ssl-certfile CERT.pem --ssl-keyfile KEY.pem]
     migrate
-    store add STORE_ID [--name NAME] [--exist-ok] [--kiosks N] | store seats STORE_ID N
+    store add STORE_ID [--name NAME] [--exist-ok] [--kiosks N] [--region R] [--tag T ...]
+    store set STORE_ID [--region R | --no-region] [--tag T ...] [--untag T ...]
+    store list [--json] | store seats STORE_ID N
     store rotate-channel-key STORE_ID
     store enrol-attendant STORE_ID [--valid-hours 24] prints only the code (a staff device)
     kiosk enroll-code STORE_ID [--valid-hours 24]     prints only the code
@@ -22,6 +24,15 @@
     coupons verify CODE [--date YYYY-MM-DD]
     coupons redeem CODE --store STORE_ID [--by NAME] [--date YYYY-MM-DD]
     coupons doubles [--json]
+    content publish DIR --to TARGET [--at TIME] [--expires TIME] [--name NAME] [--by WHO]
+    content list [--json] | content rollout RELEASE [--json]
+    content revoke RELEASE [--by WHO] | content rotate-key
+
+Content (docs/content-releases.md): TARGET is all, region:R, tag:T or store:S;
+TIME is ISO 8601 (2026-12-07T01:00+08:00; without an offset, this machine's local
+time). A refused bundle prints every problem the kiosks' loader found, one a
+line. Signing keys live in `--content-key-dir` (KIOSK_HQ_CONTENT_KEY_DIR, default
+DATA/keys).
 
 Commands other than `serve --no-migrate` bring the database to the newest
 schema first. Errors are one line on stderr: exit code 2 for a wrong command
@@ -37,6 +48,7 @@ from __future__ import annotations
 
 import argparse
 import gc
+import getpass
 import json
 import logging
 import os
@@ -44,7 +56,7 @@ import sys
 from collections.abc import Sequence
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import Final, NoReturn, TextIO
+from typing import Any, Final, NoReturn, TextIO
 
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -84,6 +96,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--data-dir", type=Path, help="HQ's data directory")
     parser.add_argument("--database-url", help="sqlite:///FILE or postgresql://...")
+    parser.add_argument(
+        "--content-key-dir", type=Path, help="HQ's content signing keys (default: DATA/keys)"
+    )
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     serve = commands.add_parser("serve", help="run the HTTP API")
@@ -95,35 +110,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     commands.add_parser("migrate", help="bring the database to the newest schema")
 
-    store = commands.add_parser("store", help="manage stores").add_subparsers(
-        dest="store_command", required=True, parser_class=_Parser
-    )
-    store_add = store.add_parser("add", help="add a store")
-    store_add.add_argument("store_id", help="lowercase slug, [a-z0-9-]{2,40}")
-    store_add.add_argument("--name")
-    store_add.add_argument("--exist-ok", action="store_true", help="succeed if it exists")
-    store_add.add_argument(
-        "--kiosks",
-        type=_seat_count,
-        help="how many kiosks share the store's daily coupon budgets and prize caps "
-        "(default: none said, and each kiosk keeps to the whole of them)",
-    )
-    store_seats = store.add_parser(
-        "seats", help="change how many kiosks share the budgets (none may be enrolled)"
-    )
-    store_seats.add_argument("store_id")
-    store_seats.add_argument("kiosks", type=_seat_count)
-    store_rotate = store.add_parser(
-        "rotate-channel-key",
-        help="give the store a new live-channel key (the old one works until the next rotation)",
-    )
-    store_rotate.add_argument("store_id")
-    attendant = store.add_parser(
-        "enrol-attendant",
-        help="issue a one-time enrolment code for a store staff device (kiosk-attendant)",
-    )
-    attendant.add_argument("store_id")
-    attendant.add_argument("--valid-hours", type=float, default=24.0)
+    _add_store_commands(commands)
 
     kiosk = commands.add_parser("kiosk", help="manage kiosks").add_subparsers(
         dest="kiosk_command", required=True, parser_class=_Parser
@@ -147,7 +134,102 @@ def build_parser() -> argparse.ArgumentParser:
 
     _add_member_commands(commands)
     _add_coupon_commands(commands)
+    _add_content_commands(commands)
     return parser
+
+
+def _add_content_commands(commands: argparse._SubParsersAction[_Parser]) -> None:
+    content = commands.add_parser(
+        "content", help="publish signed content releases to the stores"
+    ).add_subparsers(dest="content_command", required=True, parser_class=_Parser)
+    publish = content.add_parser("publish", help="publish a bundle folder as a new release")
+    publish.add_argument("folder", type=Path, help="the bundle (docs/bundle.md)")
+    publish.add_argument(
+        "--to", required=True, dest="target", help="all, region:R, tag:T or store:STORE_ID"
+    )
+    publish.add_argument("--at", type=_moment, help="activate at this time (default: at once)")
+    publish.add_argument(
+        "--expires", type=_moment, help="kiosks accept its manifest until then (default: rolling)"
+    )
+    publish.add_argument("--name", help="what staff call it (default: the bundle's release)")
+    publish.add_argument("--by", default=_default_actor(), help="who publishes it")
+    listing = content.add_parser("list", help="releases, newest first")
+    listing.add_argument("--json", action="store_true", help="machine-readable output")
+    listing.add_argument("--limit", type=int, default=50)
+    rollout = content.add_parser(
+        "rollout", help="how many kiosks run which release, who failed and why"
+    )
+    rollout.add_argument("release", type=int)
+    rollout.add_argument("--json", action="store_true", help="machine-readable output")
+    revoke = content.add_parser(
+        "revoke", help="revoke a release: its kiosks go back to the previous one"
+    )
+    revoke.add_argument("release", type=int)
+    revoke.add_argument("--by", default=_default_actor(), help="who revokes it")
+    content.add_parser("rotate-key", help="a new content signing key, endorsed by the current one")
+
+
+def _default_actor() -> str:
+    try:
+        return f"cli:{getpass.getuser()}"[:64]
+    except (KeyError, OSError):  # no user name for this uid (a container)
+        return "cli"
+
+
+def _moment(text: str) -> datetime:
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            "must be a time like 2026-12-07T01:00+08:00 (ISO 8601)"
+        ) from None
+    return moment if moment.utcoffset() is not None else moment.astimezone()
+
+
+def _add_store_commands(commands: argparse._SubParsersAction[_Parser]) -> None:
+    store = commands.add_parser("store", help="manage stores").add_subparsers(
+        dest="store_command", required=True, parser_class=_Parser
+    )
+    store_add = store.add_parser("add", help="add a store")
+    store_add.add_argument("store_id", help="lowercase slug, [a-z0-9-]{2,40}")
+    store_add.add_argument("--name")
+    store_add.add_argument("--exist-ok", action="store_true", help="succeed if it exists")
+    store_add.add_argument(
+        "--kiosks",
+        type=_seat_count,
+        help="how many kiosks share the store's daily coupon budgets and prize caps "
+        "(default: none said, and each kiosk keeps to the whole of them)",
+    )
+    store_add.add_argument("--region", help="the store's region, for content targeting")
+    store_add.add_argument(
+        "--tag", action="append", default=[], help="a tag for content targeting (repeatable)"
+    )
+    store_set = store.add_parser("set", help="change a store's region and tags")
+    store_set.add_argument("store_id")
+    region = store_set.add_mutually_exclusive_group()
+    region.add_argument("--region", help="the store's region")
+    region.add_argument("--no-region", action="store_true", help="the store is in no region")
+    store_set.add_argument("--tag", action="append", default=[], help="add a tag (repeatable)")
+    store_set.add_argument("--untag", action="append", default=[], help="remove a tag (repeatable)")
+    store_set.add_argument("--by", default=_default_actor(), help="who changes it")
+    store_list = store.add_parser("list", help="stores with their region and tags")
+    store_list.add_argument("--json", action="store_true", help="machine-readable output")
+    store_seats = store.add_parser(
+        "seats", help="change how many kiosks share the budgets (none may be enrolled)"
+    )
+    store_seats.add_argument("store_id")
+    store_seats.add_argument("kiosks", type=_seat_count)
+    store_rotate = store.add_parser(
+        "rotate-channel-key",
+        help="give the store a new live-channel key (the old one works until the next rotation)",
+    )
+    store_rotate.add_argument("store_id")
+    attendant = store.add_parser(
+        "enrol-attendant",
+        help="issue a one-time enrolment code for a store staff device (kiosk-attendant)",
+    )
+    attendant.add_argument("store_id")
+    attendant.add_argument("--valid-hours", type=float, default=24.0)
 
 
 def _add_member_commands(commands: argparse._SubParsersAction[_Parser]) -> None:
@@ -211,7 +293,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     try:
-        settings = Settings.load(data_dir=args.data_dir, database_url=args.database_url)
+        settings = Settings.load(
+            data_dir=args.data_dir,
+            database_url=args.database_url,
+            content_key_dir=args.content_key_dir,
+        )
         return _run(args, settings)
     except HqError as error:
         return _fail(str(error))
@@ -262,6 +348,8 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
                     residue.close()  # PostgreSQL: the VACUUM after an erasure, now
             case "coupons":
                 return _coupons(database, args, now)
+            case "content":
+                return _content(database, settings, args, now)
     finally:
         database.dispose()
     return 0
@@ -291,6 +379,25 @@ def _store(database: Database, args: argparse.Namespace, now: datetime) -> None:
         fleet.set_kiosk_seats(database, args.store_id, args.kiosks)
         print(f"store {args.store_id}: {args.kiosks} kiosk seat(s)")
         return
+    if args.store_command == "set":
+        labels = fleet.set_store_labels(
+            database,
+            args.store_id,
+            region=args.region,
+            clear_region=args.no_region,
+            add_tags=args.tag,
+            remove_tags=args.untag,
+            by=args.by,
+            now=now,
+        )
+        print(
+            f"store {args.store_id}: region {labels.region or '-'}, "
+            f"tags {', '.join(sorted(labels.tags)) or '-'}"
+        )
+        return
+    if args.store_command == "list":
+        _print_stores(database, as_json=args.json)
+        return
     added = fleet.add_store(
         database,
         args.store_id,
@@ -298,8 +405,162 @@ def _store(database: Database, args: argparse.Namespace, now: datetime) -> None:
         now=now,
         exist_ok=args.exist_ok,
         kiosk_seats=args.kiosks,
+        region=args.region,
+        tags=args.tag,
+        by=_default_actor(),
     )
     print(f"store {args.store_id} {'added' if added else 'exists already'}")
+
+
+def _print_stores(database: Database, *, as_json: bool) -> None:
+    with database.read() as connection:
+        labels = fleet.all_labels(connection)
+    if as_json:
+        print(
+            json.dumps(
+                [
+                    {"store_id": s.store_id, "region": s.region, "tags": sorted(s.tags)}
+                    for s in sorted(labels.values(), key=lambda s: s.store_id)
+                ],
+                indent=2,
+            )
+        )
+        return
+    rows = [
+        (store.store_id, store.region or "-", ", ".join(sorted(store.tags)) or "-")
+        for store in sorted(labels.values(), key=lambda store: store.store_id)
+    ]
+    _table(("STORE", "REGION", "TAGS"), rows)
+
+
+def _content(
+    database: Database, settings: Settings, args: argparse.Namespace, now: datetime
+) -> int:
+    # Publishing validates and stores content, nothing the other commands need at start.
+    from hq.content import releases  # noqa: PLC0415
+    from hq.content.assets import DirectoryAssetStore  # noqa: PLC0415
+    from hq.content.signing import ContentKeys  # noqa: PLC0415
+
+    keys = ContentKeys(settings.content_key_dir)
+    match args.content_command:
+        case "publish":
+            published = releases.publish_folder(
+                database,
+                DirectoryAssetStore(settings.assets_dir),
+                keys,
+                args.folder,
+                target=args.target,
+                not_before=args.at,
+                expires=args.expires,
+                name=args.name,
+                by=args.by,
+                now=now,
+            )
+            release = published.release
+            print(
+                f"release {release.release_id} published to {release.target}: "
+                f"{release.files} files, {release.size:,} bytes"
+                + (f", active from {_when(release.not_before)} UTC" if release.not_before else "")
+            )
+            for warning in published.warnings:
+                print(f"kiosk-hq: warning: {warning}", file=sys.stderr)
+        case "list":
+            _print_releases(releases.list_releases(database, limit=args.limit), args.json, now)
+        case "rollout":
+            _print_rollout(releases.rollout(database, args.release, now=now), args.json)
+        case "revoke":
+            done = releases.revoke(database, args.release, by=args.by, now=now)
+            print(
+                f"release {done.revoked.release_id} revoked; release "
+                f"{done.replacement.release_id} sends its kiosks back to what they ran before"
+            )
+            if done.kiosks_without_earlier:
+                print(
+                    f"kiosk-hq: warning: {done.kiosks_without_earlier} kiosk(s) have no earlier "
+                    "release and keep what they show until a new one is published",
+                    file=sys.stderr,
+                )
+        case "rotate-key":
+            link = keys.rotate()
+            print(
+                f"content key {link.key_id} made, endorsed by {link.endorsed_by}; "
+                "manifests are signed with it from now on"
+            )
+    return 0
+
+
+def _print_releases(found: Sequence[Any], as_json: bool, now: datetime) -> None:
+    if as_json:
+        print(json.dumps([release.as_json() for release in found], indent=2, ensure_ascii=False))
+        return
+    if not found:
+        print("no content release published yet")
+        return
+    rows = []
+    for release in found:
+        if release.revoked_at is not None:
+            state = f"revoked {_when(release.revoked_at)}"
+        elif release.reverts is not None:
+            state = f"reverts {release.reverts}"
+        elif release.scheduled(now):
+            state = f"from {_when(release.not_before)}"
+        else:
+            state = "live"
+        rows.append(
+            (
+                str(release.release_id),
+                release.name,
+                str(release.target),
+                _when(release.created_at),
+                release.created_by,
+                str(release.files),
+                f"{release.size:,}",
+                state,
+            )
+        )
+    _table(("RELEASE", "NAME", "TARGET", "CREATED", "BY", "FILES", "BYTES", "STATE"), rows)
+
+
+def _print_rollout(found: Any, as_json: bool) -> None:
+    if as_json:
+        print(json.dumps(found.as_json(), indent=2, ensure_ascii=False))
+        return
+    print(
+        f"release {found.release_id} to {found.target}"
+        + (" (revoked)" if found.revoked else "")
+        + f": {len(found.kiosks)} kiosk(s)"
+    )
+    print(", ".join(f"{state} {count}" for state, count in found.states.items()))
+    if found.active_releases:
+        print(
+            "running: "
+            + ", ".join(
+                f"{'nothing from HQ' if name == 'none' else 'release ' + name} on {count}"
+                for name, count in found.active_releases.items()
+            )
+        )
+    if found.failure_reasons:
+        print(
+            "failures: "
+            + ", ".join(f"{reason} {count}" for reason, count in found.failure_reasons.items())
+        )
+    rows = []
+    for kiosk in found.kiosks:
+        progress = "" if kiosk.progress is None else f"{kiosk.progress:.0%}"
+        last = kiosk.failures[0] if kiosk.failures else None
+        rows.append(
+            (
+                kiosk.kiosk_id,
+                kiosk.store_id,
+                kiosk.state,
+                "-" if kiosk.active is None else str(kiosk.active),
+                progress or "-",
+                "-" if last is None else f"{last.reason}: {last.detail}",
+            )
+        )
+    if rows:
+        print()
+        _table(("KIOSK", "STORE", "STATE", "ACTIVE", "PROGRESS", "LAST FAILURE"), rows)
 
 
 def _kiosk(database: Database, args: argparse.Namespace, now: datetime) -> None:

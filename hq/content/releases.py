@@ -772,7 +772,7 @@ def revoke(database: Database, release_id: int, *, by: str, now: datetime) -> Re
             at=now,
         )
         result = Revocation(_get(connection, release_id), _get(connection, replacement_id), without)
-    _log.warning(
+    _log.info(
         "content release %d revoked by %s: release %d sends its kiosks back",
         release_id,
         by,

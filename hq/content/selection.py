@@ -7,9 +7,8 @@ from typing import Any, Final
 
 from sqlalchemy import Connection, Row, Select, UnaryExpression, or_, select
 
-from hq import fleet
-from hq.content.targeting import ReleaseHead, StoreLabels, Target, content_of, served
-from hq.db import content_planograms, content_release_files, content_releases
+from hq.content.targeting import ReleaseHead, Target, resolve
+from hq.db import content_planograms, content_release_files, content_releases, store_tags, stores
 
 CANDIDATES: Final = 64
 # Releases covering one store, newest first, read per manifest request: enough to
@@ -31,21 +30,15 @@ def release_heads(connection: Connection) -> list[ReleaseHead]:
 
 def kiosk_release(connection: Connection, store_id: str) -> KioskRelease | None:
     """The release a kiosk of `store_id` gets now, and the release whose files it
-    carries; None if there is none, or nothing to go back to after a revocation."""
-    labels = fleet.labels_of(connection, store_id)
-    if labels is None:
+    carries; None if there is none, or nothing to go back to after a revocation.
+    One query: this runs on every manifest poll."""
+    heads = _covering(connection, store_id, limit=CANDIDATES)
+    found = resolve(heads)
+    if found is not None and found[1] is None and len(heads) == CANDIDATES:
+        found = resolve(_covering(connection, store_id, limit=None))  # a long chain of revocations
+    if found is None or found[1] is None:
         return None
-    heads = _covering(connection, labels, limit=CANDIDATES)
-    chosen = served(heads, labels)
-    if chosen is None:
-        return None
-    content = content_of(heads, chosen, labels)
-    if content is None and len(heads) == CANDIDATES:
-        heads = _covering(connection, labels, limit=None)
-        content = content_of(heads, chosen, labels)
-    if content is None:
-        return None
-    return KioskRelease(chosen.release_id, content.release_id)
+    return KioskRelease(found[0].release_id, found[1].release_id)
 
 
 def files_of(connection: Connection, release_id: int) -> list[tuple[str, str, int]]:
@@ -74,19 +67,20 @@ def planogram_of(connection: Connection, release_id: int, kiosk_id: str) -> tupl
     return None if row is None else (row.sha256, int(row.size))
 
 
-def _covering(
-    connection: Connection, labels: StoreLabels, *, limit: int | None
-) -> list[ReleaseHead]:
+def _covering(connection: Connection, store_id: str, *, limit: int | None) -> list[ReleaseHead]:
+    """Releases not revoked whose target covers the store, newest first."""
     kind, value = content_releases.c.target_kind, content_releases.c.target_value
+    region = select(stores.c.region).where(stores.c.store_id == store_id).scalar_subquery()
+    tags = select(store_tags.c.tag).where(store_tags.c.store_id == store_id)
     query = (
         _heads()
         .where(
             content_releases.c.revoked_at.is_(None),
             or_(
                 kind == "all",
-                (kind == "store") & (value == labels.store_id),
-                (kind == "region") & (value == labels.region),
-                (kind == "tag") & value.in_(sorted(labels.tags)),
+                (kind == "store") & (value == store_id),
+                (kind == "region") & (value == region),
+                (kind == "tag") & value.in_(tags),
             ),
         )
         .order_by(_newest_first())

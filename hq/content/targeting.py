@@ -132,3 +132,21 @@ def _newest_below(
         if best is None or release.release_id > best.release_id:
             best = release
     return best
+
+
+def resolve(covering: Sequence[ReleaseHead]) -> tuple[ReleaseHead, ReleaseHead | None] | None:
+    """`served` and `content_of` for a list holding only the releases that cover one
+    store and are not revoked, newest first (what the database hands the manifest):
+    (the release served, the release whose files it carries); None if empty."""
+    if not covering:
+        return None
+    chosen = current = covering[0]
+    index = 0
+    while current.reverts is not None:
+        index += 1
+        while index < len(covering) and covering[index].release_id >= current.release_id:
+            index += 1
+        if index == len(covering):
+            return chosen, None
+        current = covering[index]
+    return chosen, current

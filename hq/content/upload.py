@@ -69,7 +69,11 @@ def _unpack_tar(archive: Path, into: Path, limits: Limits) -> None:
         try:
             for member in opened:
                 name = _safe_name(member.name)
-                budget.entry(name)
+                budget.entry()
+                if name is None and member.isdir():
+                    continue
+                if name is None:
+                    raise UploadRefused(f"{member.name!r}: a file without a name")
                 if member.isdir():
                     _make_dir(into, name)
                 elif member.isreg():
@@ -94,12 +98,17 @@ def _unpack_zip(archive: Path, into: Path, limits: Limits) -> None:
         try:
             for info in opened.infolist():
                 name = _safe_name(info.filename)
-                budget.entry(name)
+                budget.entry()
+                if name is None and info.is_dir():
+                    continue
+                if name is None:
+                    raise UploadRefused(f"{info.filename!r}: a file without a name")
                 mode = info.external_attr >> 16
                 if info.is_dir():
                     _make_dir(into, name)
                     continue
-                if mode and not stat.S_ISREG(mode):
+                # Unix-made zips carry the file type; others (and writestr) leave it 0.
+                if stat.S_IFMT(mode) and not stat.S_ISREG(mode):
                     raise UploadRefused(
                         f"{name}: is a link or a special file; a bundle holds regular files only"
                     )
@@ -109,15 +118,16 @@ def _unpack_zip(archive: Path, into: Path, limits: Limits) -> None:
             raise UploadRefused(f"the archive is damaged ({error})") from None
 
 
-def _safe_name(raw: str) -> str:
-    """The entry's path inside the bundle; UploadRefused if it could point outside."""
+def _safe_name(raw: str) -> str | None:
+    """The entry's path inside the bundle (None for the top folder itself, `./`);
+    UploadRefused if it could point outside."""
     if not raw or "\x00" in raw or "\\" in raw or len(raw) > MAX_PATH:
         raise UploadRefused(f"{raw[:80]!r}: not a usable path inside a bundle")
     path = PurePosixPath(raw)
     parts = [part for part in path.parts if part not in ("", ".")]
-    if path.is_absolute() or ".." in parts or not parts:
+    if path.is_absolute() or ".." in parts:
         raise UploadRefused(f"{raw[:80]!r}: a path outside the bundle")
-    return "/".join(parts)
+    return "/".join(parts) or None
 
 
 def _make_dir(into: Path, name: str) -> Path:
@@ -154,7 +164,7 @@ class _Budget:
     def __exit__(self, *_: object) -> None:
         return None
 
-    def entry(self, name: str) -> None:
+    def entry(self) -> None:
         self._entries += 1
         if self._entries > self._limits.entries:
             raise UploadRefused(f"more than {self._limits.entries:,} entries")

@@ -335,6 +335,8 @@ class KioskClient:
         self.kiosk_no: int | None = enrolment.get("kiosk_no")
         key = enrolment.get("coupon_key")
         self.coupon_key: bytes | None = None if key is None else base64.b64decode(key)
+        pinned = enrolment.get("content_key")  # HQ's content signing key, pinned
+        self.content_key: bytes | None = None if pinned is None else base64.b64decode(pinned)
         self.session = requests.Session()
         self.session.headers["Authorization"] = f"Bearer {self.token}"
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 from helpers.bundles import sample_bundle, write_file
-from helpers.content_hq import ContentHq, bundle_files
+from helpers.content_server import ContentHq, bundle_files
 from helpers.pickup import wait_until
 
 from backend_client.credentials import save_credentials

@@ -17,8 +17,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from helpers.bundles import edit_json, product_picture, sample_bundle, write_file
-from helpers.content_hq import NOW, ContentHq, ContentKeys, bundle_files, manifest_payload
+from helpers.bundles import edit_json, flip_byte, product_picture, sample_bundle, write_file
+from helpers.content_server import NOW, ContentHq, ContentKeys, bundle_files, manifest_payload
 
 from backend_client.client import HqClient
 from backend_client.content_assets import AssetStore
@@ -45,6 +45,7 @@ class Kiosk:
         self.data_dir = data_dir
         self.hq = hq
         self.now = NOW
+        self.seconds = 0.0  # the monotonic clock pacing progress lines
         self.pipe: list[ContentStatus] = []
         self.credentials = hq.credentials(**credentials)
         self.updater = self.make_updater()
@@ -57,6 +58,7 @@ class Kiosk:
             HqClient(self.credentials),
             clock=lambda: self.now,
             on_status=self.pipe.append,
+            monotonic=lambda: self.seconds,
         )
 
     def show_local_release(self, source: Path) -> None:
@@ -64,6 +66,15 @@ class Kiosk:
 
     def poll(self) -> None:
         self.updater.poll_once()
+
+    def to_download(self, bundle: Path) -> list[dict[str, Any]]:
+        """The files of `bundle` the kiosk's own releases do not hold (those it downloads)."""
+        held = {
+            entry["sha256"]
+            for name in self.store.releases()
+            for entry in bundle_files(self.store.root / "releases" / name)
+        }
+        return [entry for entry in bundle_files(bundle) if entry["sha256"] not in held]
 
     def failures_at_hq(self) -> list[tuple[int | None, str]]:
         return [(f["release"], f["reason"]) for s in self.hq.statuses for f in s["failures"]]
@@ -77,7 +88,8 @@ def bundle(tmp_path: Path) -> Path:
 @pytest.fixture
 def kiosk(tmp_path: Path, content_hq: ContentHq) -> Kiosk:
     kiosk = Kiosk(tmp_path / "data", content_hq)
-    kiosk.show_local_release(sample_bundle(tmp_path / "local", release="local-1"))
+    # Another catalog and other pictures than HQ's: nothing of it is reused.
+    kiosk.show_local_release(sample_bundle(tmp_path / "local", seed=2, release="local-1"))
     return kiosk
 
 
@@ -105,6 +117,64 @@ def test_a_published_release_is_downloaded_and_staged_not_shown(kiosk: Kiosk, bu
     for entry in bundle_files(bundle):
         held = kiosk.store.root / "assets" / entry["sha256"]
         assert (release / entry["path"]).stat().st_ino == held.stat().st_ino
+
+
+def test_files_of_a_release_the_kiosk_installed_itself_are_not_downloaded(
+    tmp_path: Path, content_hq: ContentHq, bundle: Path
+) -> None:
+    kiosk = Kiosk(tmp_path / "data", content_hq)
+    kiosk.show_local_release(sample_bundle(tmp_path / "local", release="local-1"))
+    changed = product_picture(bundle, 0)
+    flipped = bytearray((bundle / changed).read_bytes())
+    flipped[-3] ^= 0x01
+    write_file(bundle, changed, bytes(flipped))
+    content_hq.publish(bundle, release=1)
+
+    kiosk.poll()
+
+    assert [s.name for s in kiosk.store.staged()] == ["hq-1"]
+    assert content_hq.bytes_sent() == len(flipped)
+    assert {r.sha256 for r in content_hq.asset_requests} == {hashlib.sha256(flipped).hexdigest()}
+
+
+def test_a_held_file_that_no_longer_matches_is_downloaded_not_adopted(
+    tmp_path: Path, content_hq: ContentHq, bundle: Path
+) -> None:
+    kiosk = Kiosk(tmp_path / "data", content_hq)
+    kiosk.show_local_release(sample_bundle(tmp_path / "local", release="local-1"))
+    picture = product_picture(bundle, 1)
+    flip_byte(kiosk.store.root / "releases" / "local-1", picture)  # rotted on disk
+    content_hq.publish(bundle, release=1)
+
+    kiosk.poll()
+
+    assert [s.name for s in kiosk.store.staged()] == ["hq-1"]
+    assert content_hq.bytes_sent() == (bundle / picture).stat().st_size
+
+
+def test_progress_lines_are_paced_to_four_a_second(kiosk: Kiosk, bundle: Path) -> None:
+    kiosk.hq.publish(bundle, release=1)
+
+    def each_chunk(status: ContentStatus) -> None:
+        kiosk.pipe.append(status)
+        kiosk.seconds += 0.05  # every line is 50 ms after the one before
+
+    kiosk.updater = ContentUpdater(
+        kiosk.data_dir,
+        kiosk.credentials,
+        HqClient(kiosk.credentials),
+        clock=lambda: kiosk.now,
+        on_status=each_chunk,
+        monotonic=lambda: kiosk.seconds,
+    )
+    kiosk.poll()
+
+    progress = [s.downloading for s in kiosk.pipe if s.downloading is not None]
+    chunks = sum(-(-r.bytes_sent // (64 * 1024)) for r in kiosk.hq.asset_requests)
+    assert chunks > 20  # many chunks, many chances to report
+    # The first line, then one per 0.25 s of the 0.05 s that pass per line shown:
+    assert len(progress) <= 1 + chunks // 5 + 1
+    assert progress[-1][1] <= progress[-1][2]
 
 
 def test_nothing_changed_is_a_304_and_no_byte_moves(kiosk: Kiosk, bundle: Path) -> None:
@@ -155,7 +225,7 @@ def refused(kiosk: Kiosk, reason: str, release: int | None) -> None:
 
 def test_a_tampered_asset_is_refused_and_reported(kiosk: Kiosk, bundle: Path) -> None:
     kiosk.hq.publish(bundle, release=1)
-    victim = bundle_files(bundle)[0]["sha256"]
+    victim = kiosk.to_download(bundle)[0]["sha256"]
     original = kiosk.hq.assets[victim].read_bytes()
     kiosk.hq.served_bytes[victim] = bytes([original[0] ^ 0xFF]) + original[1:]
 
@@ -229,6 +299,31 @@ def test_a_release_the_loader_refuses_is_reported_invalid(kiosk: Kiosk, bundle: 
     refused(kiosk, "bundle_invalid", 1)
 
 
+def test_hq_unavailable_mid_release_is_reported_once_and_the_next_poll_finishes(
+    kiosk: Kiosk, bundle: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    kiosk.hq.publish(bundle, release=1)
+    kiosk.hq.unavailable = True
+
+    kiosk.poll()
+    kiosk.poll()
+
+    assert kiosk.store.staged() == []
+    assert kiosk.failures_at_hq() == [(1, "download")]
+    assert kiosk.pipe[-1].last_failure == (1, "download")
+    assert (
+        sum(
+            "503" in r.getMessage()
+            for r in caplog.records
+            if r.name.startswith("backend_client.updater")
+        )
+        == 1
+    )
+    kiosk.hq.unavailable = False
+    kiosk.poll()
+    assert [s.name for s in kiosk.store.staged()] == ["hq-1"]
+
+
 def test_a_refusal_is_reported_once_not_every_poll(kiosk: Kiosk, bundle: Path) -> None:
     kiosk.hq.publish(bundle, release=1, store="S002")
     kiosk.poll()
@@ -277,7 +372,7 @@ def test_a_rotated_key_is_pinned_and_the_retired_one_refused(
 
 def test_a_partial_download_resumes_with_a_range_request(kiosk: Kiosk, bundle: Path) -> None:
     kiosk.hq.publish(bundle, release=1)
-    files = bundle_files(bundle)
+    files = kiosk.to_download(bundle)
     big = max(files, key=lambda f: f["size"])
     data = (bundle / big["path"]).read_bytes()
     partial = kiosk.store.root / "assets" / ".partial"
@@ -297,7 +392,7 @@ def test_a_partial_download_resumes_with_a_range_request(kiosk: Kiosk, bundle: P
 def test_a_whole_file_instead_of_the_rest_starts_the_file_again(kiosk: Kiosk, bundle: Path) -> None:
     kiosk.hq.publish(bundle, release=1)
     kiosk.hq.ignore_ranges = True
-    big = max(bundle_files(bundle), key=lambda f: f["size"])
+    big = max(kiosk.to_download(bundle), key=lambda f: f["size"])
     data = (bundle / big["path"]).read_bytes()
     partial = kiosk.store.root / "assets" / ".partial"
     partial.mkdir(parents=True)
@@ -311,7 +406,7 @@ def test_a_whole_file_instead_of_the_rest_starts_the_file_again(kiosk: Kiosk, bu
 
 def test_a_complete_partial_file_with_wrong_bytes_is_dropped(kiosk: Kiosk, bundle: Path) -> None:
     kiosk.hq.publish(bundle, release=1)
-    small = min(bundle_files(bundle), key=lambda f: f["size"])
+    small = min(kiosk.to_download(bundle), key=lambda f: f["size"])
     data = (bundle / small["path"]).read_bytes()
     # Right length but wrong bytes: "complete" yet not this asset.
     partial = kiosk.store.root / "assets" / ".partial"
@@ -357,6 +452,17 @@ def test_a_refused_release_raises_no_high_water_mark(kiosk: Kiosk, bundle: Path)
 
     assert kiosk.store.highest_number() == 0
     assert not os.path.exists(kiosk.store.root / "high-water")
+
+
+def test_a_long_backlog_of_reports_reaches_hq_in_posts_it_accepts(kiosk: Kiosk) -> None:
+    for _ in range(150):
+        reports.record(kiosk.store.root, release=1, reason="crashed", detail="x", now=NOW)
+
+    kiosk.poll()  # HQ has no release for this kiosk: nothing but the backlog to say
+    kiosk.poll()
+
+    assert [len(s["failures"]) for s in kiosk.hq.statuses] == [100, 50]
+    assert reports.pending(kiosk.store.root) == []
 
 
 def test_jittered_interval_stays_within_twenty_percent(kiosk: Kiosk) -> None:

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from helpers.content_hq import KIOSK, NOW, STORE, ContentKeys, manifest_payload, raw_public
+from helpers.content_server import KIOSK, NOW, STORE, ContentKeys, manifest_payload, raw_public
 
 from backend_client.release_manifest import (
     Refused,

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from hq.content.rollout import kiosk_state
 from hq.content.targeting import (
@@ -11,6 +13,7 @@ from hq.content.targeting import (
     StoreLabels,
     Target,
     content_of,
+    resolve,
     served,
 )
 
@@ -145,3 +148,29 @@ def test_a_revocation_with_nothing_to_go_back_to_has_no_content() -> None:
 )
 def test_a_kiosks_state_in_a_rollout(kwargs: dict[str, object], state: str) -> None:
     assert kiosk_state(7, **kwargs) == state  # type: ignore[arg-type]
+
+
+TARGETS = ["all", "region:east", "region:west", "tag:flagship", "tag:mall", "store:s001"]
+
+
+@given(
+    st.lists(
+        st.tuples(st.sampled_from(TARGETS), st.booleans(), st.integers(0, 30)),
+        max_size=30,
+    )
+)
+def test_resolving_among_covering_releases_agrees_with_choosing_among_all(
+    drawn: list[tuple[str, bool, int]],
+) -> None:
+    releases = []
+    for number, (target, revoked, back) in enumerate(drawn, start=1):
+        reverts = number - back if 0 < back < number else None
+        releases.append(head(number, target, reverts=reverts, revoked=revoked))
+    for store in (EAST_FLAGSHIP, EAST_SMALL, WEST):
+        covering = sorted(
+            (r for r in releases if not r.revoked and r.target.covers(store)),
+            key=lambda r: -r.release_id,
+        )
+        chosen = served(releases, store)
+        expected = None if chosen is None else (chosen, content_of(releases, chosen, store))
+        assert resolve(covering) == expected
