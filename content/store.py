@@ -350,6 +350,20 @@ class ContentStore:
             if folder.is_dir():
                 _write_replacing(folder / REFUSED, reason.encode())
 
+    def holds(self, source: Path) -> bool:
+        """Whether the bundle in `source` is installed here already, byte for byte
+        (its manifest is the installed release's), whether current or not."""
+        data = _read_manifest(source)
+        if data is None:
+            return False
+        try:
+            release = json.loads(data).get("release")
+        except (ValueError, AttributeError):
+            return False
+        if not isinstance(release, str) or not release or release.startswith(".") or "/" in release:
+            return False
+        return _read_manifest(self._releases / release) == data
+
     def is_refused(self, release: str) -> bool:
         """Given up on (crashed, load_failed): never to be activated again."""
         return (self._releases / release / REFUSED).exists()

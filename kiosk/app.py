@@ -246,13 +246,19 @@ def parse_args(argv: Sequence[str] | None = None) -> KioskOptions:
 def load_content(
     store: ContentStore, source: Path | None, trace: Trace, now: datetime | None = None
 ) -> Bundle | None:
-    """Install `source` if it is good; otherwise keep serving the last good bundle.
+    """Install `source` if it is new and good; otherwise keep serving the last good bundle.
 
     A release staged while the kiosk was off and due now is switched to before the
     first paint; otherwise this start counts on the current release, which is given
     up for the last good one if it crashed the kiosk at its last starts.
     """
     now = datetime.now(UTC) if now is None else now
+    if source is not None and store.holds(source):
+        # The unit starts the kiosk with the same --content every time: once installed,
+        # it no longer takes over from a release switched to since (from HQ, or back
+        # to a good one after a crash). A bundle never installed here still does.
+        log.info("content bundle %s is installed already; starting on the current one", source)
+        source = None
     if source is not None:
         try:
             installed = store.install(source)

@@ -286,3 +286,28 @@ def test_a_scheduled_release_switches_at_its_not_before_and_not_earlier(
         assert [b.release for b in swapped] == ["hq-12"]
     finally:
         switch.close()
+
+
+def test_a_restart_with_the_factory_bundle_stays_on_the_release_switched_to(
+    qtbot: QtBot,
+    qapp: QApplication,
+    board: PickupBoardSim,
+    sources: dict[str, Path],
+    tmp_path: Path,
+) -> None:
+    kiosk = start(qtbot, qapp, tmp_path, board, sources["old"])
+    try:
+        assert kiosk.content_switch is not None
+        stage(tmp_path, sources["new"])
+        with qtbot.waitSignal(kiosk.content_switch.switched, timeout=WAIT_MS):
+            relay_says(kiosk, STAGED_12)
+    finally:
+        kiosk.close()
+
+    again = start(qtbot, qapp, tmp_path, board, sources["old"])  # the unit's --content
+    try:
+        assert again.bundle is not None
+        assert again.bundle.release == "hq-12"
+        assert lift_shows(qtbot, again, board) == NEW_NAME
+    finally:
+        again.close()
