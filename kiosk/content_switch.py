@@ -296,6 +296,10 @@ class ContentSwitch(QObject, Generic[Prepared]):
                 log.exception("cannot record that release %s failed to load", name)
             self._loaded.emit(_LoadFailed(name, detail))
             return
+        except Exception:  # a bug, not the release's fault: not refused, tried at next start
+            log.exception("switching to release %s failed", name)
+            self._loaded.emit(_LoadFailed(name, "internal error"))
+            return
         self._loaded.emit(ReadyContent(name, self._store.number(name), bundle, prepared))
 
 
