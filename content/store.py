@@ -327,13 +327,16 @@ class ContentStore:
         _log.error(
             "Release %s crashed the kiosk %d times; back to release %s", name, boots, restored
         )
-        reports.record(
-            self._root,
-            release=self.number(name),
-            reason="crashed",
-            detail=f"{boots} starts without a minute of running; back to {restored}",
-            now=now,
-        )
+        try:
+            reports.record(
+                self._root,
+                release=self.number(name),
+                reason="crashed",
+                detail=f"{boots} starts without a minute of running; back to {restored}",
+                now=now,
+            )
+        except OSError:  # the rollback stands; HQ hears of it from the rollout's release
+            _log.exception("cannot record the crash of release %s for HQ", name)
         return CrashRollback(name, restored)
 
     def mark_good(self, release: str) -> None:

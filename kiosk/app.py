@@ -273,10 +273,15 @@ def load_content(
         else:
             trace.emit("content", status="installed", release=installed.release)
             return installed
-    if not _switch_at_start(store, trace, now):
-        crash = store.note_start(now)
-        if crash is not None:
-            trace.emit("content", status="crashed", release=crash.crashed, restored=crash.restored)
+    try:
+        if not _switch_at_start(store, trace, now):
+            crash = store.note_start(now)
+            if crash is not None:
+                trace.emit(
+                    "content", status="crashed", release=crash.crashed, restored=crash.restored
+                )
+    except OSError:  # a read-only or full disk: show what is there all the same
+        log.exception("content store not writable: no switch or crash count at this start")
     choice = store.choose()
     for skipped in choice.passed_over:  # installed, but cannot be shown: say which and why
         log.error(
