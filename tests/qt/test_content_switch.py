@@ -137,9 +137,13 @@ def test_a_staged_release_switches_on_the_attract_loop_and_a_lift_shows_its_prod
     assert kiosk.bundle is not None
     assert kiosk.bundle.release == "hq-12"
     assert current_of(tmp_path) == "releases/hq-12"
-    assert {"status": "switched", "release": "hq-12"}.items() <= trace_of(tmp_path, "content")[
-        -1
-    ].items()
+    qtbot.waitUntil(  # the trace has a writer thread of its own
+        lambda: (
+            {"status": "switched", "release": "hq-12"}.items()
+            <= trace_of(tmp_path, "content")[-1].items()
+        ),
+        timeout=WAIT_MS,
+    )
     # The new attract is painted as a new screen (the switch's first paint, which
     # bench/content_switch.py times).
     qtbot.waitUntil(
