@@ -3,9 +3,10 @@
 A bundle is a directory: `manifest.json` lists every other file with its size
 and SHA-256; the JSON documents (catalog, planogram, playlist, recommendations,
 and the optional consent notices, surveys, coupon campaigns and prize draws)
-follow the models in `content.model`; images sit beside them. `load_bundle`
-checks all of it, collects every problem it finds (file, field, what is wrong)
-and raises one `BundleError`, so whoever publishes content fixes it in one go.
+follow the models in `content.model`; pictures and videos sit beside them.
+`load_bundle` checks all of it, collects every problem it finds (file, field,
+what is wrong) and raises one `BundleError`, so whoever publishes content fixes
+it in one go.
 """
 
 from __future__ import annotations
@@ -26,8 +27,10 @@ from typing import Final, TypeVar
 from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 
+from content import video
 from content.model import (
     ASSET_PATH_PATTERN,
+    HOURS_PATTERN,
     SKU_PATTERN,
     SLUG_PATTERN,
     TEXT_PATTERN,
@@ -92,6 +95,7 @@ _PATTERN_HINTS: Final = {
         " with no empty, '.' or '..' parts"
     ),
     TEXT_PATTERN: "must not contain NUL characters",
+    HOURS_PATTERN: 'must be "HH:MM-HH:MM" in 24-hour local time, e.g. "09:00-12:00"',
 }
 
 _M = TypeVar("_M", bound=BaseModel)
@@ -209,8 +213,12 @@ class Bundle:
     def pictures(self) -> list[str]:
         """Every picture the catalog and the playlist show, each once, in bundle order."""
         named = [image for product in self.catalog.products for image in product.images]
-        named += [item.image for item in self.playlist.items]
+        named += [item.image for item in self.playlist.items if item.image is not None]
         return list(dict.fromkeys(named))
+
+    def videos(self) -> list[str]:
+        """Every video the playlist shows, each once, in playlist order."""
+        return list(dict.fromkeys(i.video for i in self.playlist.items if i.video is not None))
 
 
 class EntryError(Exception):
@@ -375,6 +383,8 @@ def _load(root: Path, files: BundleFiles, *, verify_hashes: bool) -> Bundle:
     if listed is not None:
         _check_assets(files, listed, verify_hashes, problems)
         _check_images_listed(catalog, playlist, listed, problems)
+        if playlist is not None and verify_hashes:  # with the hashes: once, at install
+            _check_videos(files, playlist, listed, problems)
     if catalog is not None:
         _check_skus_exist(catalog, planogram, recommendations, problems)
     if coupons is not None or COUPONS not in present:  # a broken coupons.json: noise
@@ -563,7 +573,7 @@ def _check_images_listed(
         ]
     if playlist is not None:
         references += [
-            (PLAYLIST, ("items", index, "image"), item.image)
+            (PLAYLIST, ("items", index, "image" if item.image is not None else "video"), item.asset)
             for index, item in enumerate(playlist.items)
         ]
     problems.extend(
@@ -571,6 +581,27 @@ def _check_images_listed(
         for name, loc, path in references
         if path not in listed
     )
+
+
+def _check_videos(
+    files: BundleFiles,
+    playlist: Playlist,
+    listed: Mapping[str, AssetEntry],
+    problems: list[BundleProblem],
+) -> None:
+    """Every video of the playlist is an H.264 MP4 within the size limit (`content.video`)."""
+    for path in dict.fromkeys(item.video for item in playlist.items if item.video is not None):
+        if path not in listed:
+            continue  # said already: not listed in the manifest
+        try:
+            with files.open(path) as (file, size):
+                video.check(file, size)
+        except FileNotFoundError:
+            continue  # said already: listed but missing
+        except EntryError:
+            continue  # said already, by the asset check
+        except video.VideoError as error:
+            problems.append(BundleProblem(path, "", str(error)))
 
 
 def _check_skus_exist(

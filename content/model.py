@@ -21,8 +21,10 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    SerializerFunctionWrapHandler,
     StringConstraints,
     ValidationInfo,
+    model_serializer,
     model_validator,
 )
 
@@ -236,10 +238,77 @@ class Planogram(_Frozen):
         return self
 
 
+# "HH:MM-HH:MM", 24-hour local time; the end may be before the start (over midnight).
+HOURS_PATTERN: Final = r"^(?:[01][0-9]|2[0-3]):[0-5][0-9]-(?:[01][0-9]|2[0-3]):[0-5][0-9]$"
+Hours = Annotated[str, StringConstraints(pattern=HOURS_PATTERN)]
+Weekday = Annotated[int, Field(ge=1, le=7)]  # ISO 8601: 1 is Monday, 7 is Sunday
+
+
 class PlaylistItem(_Frozen):
-    image: AssetPath
+    """One entry of the attract loop: a picture or a video, and when it plays.
+
+    Exactly one of `image` / `video` (an H.264 MP4). `seconds` is how long a
+    picture shows; a video without `seconds` plays once to its end, with
+    `seconds` it shows that long (looping when shorter). `hours` and `weekdays`
+    (dayparting, the kiosk's local time, `content.schedule`) limit when it plays;
+    without them it plays all day, every day.
+    """
+
+    # The JSON schema says "exactly one of image / video" too (for editors and HQ tools).
+    model_config = ConfigDict(
+        json_schema_extra={"oneOf": [{"required": ["image"]}, {"required": ["video"]}]}
+    )
+
+    image: AssetPath | None = None
+    video: AssetPath | None = None
     seconds: float = Field(default=8.0, ge=1, le=600)
     caption: LocalizedText | None = None
+    hours: Hours | None = None
+    weekdays: tuple[Weekday, ...] | None = Field(default=None, min_length=1, max_length=7)
+
+    @model_validator(mode="after")
+    def _one_medium(self) -> PlaylistItem:
+        if self.image is None and self.video is None:
+            raise FieldValueError("give either image or video, one of the two", ())
+        if self.image is not None and self.video is not None:
+            raise FieldValueError("give either image or video, not both", ("video",))
+        if self.hours is not None and self.hours[:5] == self.hours[6:]:
+            raise FieldValueError(
+                f"starts and ends at {self.hours[:5]}: leave hours out to play all day",
+                ("hours",),
+            )
+        twice = _duplicate(self.weekdays) if self.weekdays is not None else None
+        if twice is not None:
+            index, first = twice
+            raise FieldValueError(
+                f"a day given twice (first at weekdays[{first}])", ("weekdays", index)
+            )
+        return self
+
+    @model_serializer(mode="wrap")
+    def _written(self, write: SerializerFunctionWrapHandler) -> dict[str, object]:
+        # Written back as a publisher would: the medium not used and no dayparting
+        # are left out (so a picture entry reads as before videos existed), and a
+        # video's `seconds` only when given, so that it still plays to its end.
+        written: dict[str, object] = write(self)
+        for name in ("image", "video", "hours", "weekdays"):
+            if written.get(name, ...) is None:
+                del written[name]
+        if self.plays_to_end:
+            written.pop("seconds", None)
+        return written
+
+    @property
+    def asset(self) -> str:
+        """The picture or video this entry shows."""
+        medium = self.image if self.image is not None else self.video
+        assert medium is not None  # the validator made sure
+        return medium
+
+    @property
+    def plays_to_end(self) -> bool:
+        """A video whose `seconds` were left out: it shows until it ends."""
+        return self.video is not None and "seconds" not in self.model_fields_set
 
 
 class Playlist(_Frozen):

@@ -39,7 +39,7 @@ from backend_client.relay_process import KEY_FILE, OUTBOX_FILE, RelayProcess
 from backend_client.status import ContentStatus, SyncStatus
 from content import reports
 from content.bundle import Bundle, BundleError
-from content.schedule import switch_due
+from content.schedule import playing_now, switch_due
 from content.store import ContentStore
 from devices.events import DeviceEvent
 from devices.pickup import PickupBoard
@@ -59,12 +59,13 @@ from kiosk.images import ImageCache
 from kiosk.qr import qr_image
 from kiosk.recognition import Recogniser
 from kiosk.reward_link import RewardLink
-from kiosk.screens.attract import AttractScreen
+from kiosk.screens.attract import AttractScreen, store_clock
 from kiosk.screens.text_entry import SharedKeyboard, input_method_environment
 from kiosk.screens.window import KioskWindow
 from kiosk.session import ATTRACT, SessionConfig, SessionMachine, SessionState
 from kiosk.signup import DEFAULT_REGION
 from kiosk.trace import FileTrace, NullTrace, Trace
+from kiosk.video_reports import VideoFailureReports
 from rewards.desk import RewardDesk
 from rewards.issuing import StoreShare
 
@@ -393,8 +394,7 @@ def build(options: KioskOptions, app: QApplication) -> Kiosk:
     trace: Trace = FileTrace(options.trace) if options.trace else NullTrace()
     trace.emit("start", pid=os.getpid())
 
-    switch = start_content(options, trace)
-    bundle = switch.bundle
+    switch = start_content(options, trace)  # its bundle: the release shown at start
     outbox_path = options.data_dir / OUTBOX_FILE
     cipher = PayloadCipher.from_key_file(options.data_dir / KEY_FILE)
     credentials = _credentials(options, trace)
@@ -419,14 +419,14 @@ def build(options: KioskOptions, app: QApplication) -> Kiosk:
         if board is not None:
             board.set_led(slot, mode)
 
-    rewards = RewardLink(bundle, bridge.post)
+    rewards = RewardLink(switch.bundle, bridge.post)
     desk = build_desk(options, credentials, cipher, rewards, wake_relay)
 
     def can_bind() -> bool:  # a fob reader, and the chain's key to hash its fobs with
         return bool(options.rfid_port or options.rfid_wedge) and directory.key() is not None
 
     controller = SessionController(
-        build_machine(options, bundle),
+        build_machine(options, switch.bundle),
         SessionState(boot=uuid.uuid4().hex[:8]),
         append_record=outbox.append,
         set_led=set_led,
@@ -439,8 +439,14 @@ def build(options: KioskOptions, app: QApplication) -> Kiosk:
     slide_images = ImageCache(budget_bytes=SLIDE_BUDGET_BYTES)
     view_images = ImageCache(budget_bytes=VIEW_BUDGET_BYTES)
     keyboard_data = private_keyboard_dir()
-    window = KioskWindow(images, slide_images, view_images, SharedKeyboard(keyboard_data))
-    window.set_bundle(bundle)
+    window = KioskWindow(
+        images,
+        slide_images,
+        view_images,
+        SharedKeyboard(keyboard_data),
+        store_clock=store_clock(options.timezone),
+    )
+    window.set_bundle(switch.bundle)
 
     bridge.event_received.connect(controller.on_device_event, Qt.ConnectionType.QueuedConnection)
     connect_window(window, controller)
@@ -448,12 +454,13 @@ def build(options: KioskOptions, app: QApplication) -> Kiosk:
     window.watch_touches()
     controller.state_changed.connect(window.show_state)
     window.first_paint.connect(lambda view, mono: trace.emit("paint", mono=mono, view=view))
+    report_failed_videos(window, options, trace)
     for cache in (images, slide_images, view_images):
         cache.loaded.connect(window.update)
 
     window.show_state(controller.state)
     if channel is not None:
-        start_channel(channel, controller, window, bundle)
+        start_channel(channel, controller, window, switch.bundle)
 
     connect_switch(
         switch,
@@ -487,6 +494,13 @@ def build(options: KioskOptions, app: QApplication) -> Kiosk:
     )
 
 
+def report_failed_videos(window: KioskWindow, options: KioskOptions, trace: Trace) -> None:
+    """An attract video that cannot play is skipped; HQ hears of it (content/reports.py)."""
+    video_reports = VideoFailureReports(options.data_dir / "content", trace)
+    # A lambda keeps the reporter alive: PySide holds a plain object's bound method weakly.
+    window.video_failed.connect(lambda *failure: video_reports.report(*failure))  # noqa: PLW0108
+
+
 def start_content(options: KioskOptions, trace: Trace) -> ContentSwitch[SwapContent]:
     """The release to show at start, and the switch that will replace it when due."""
     store = ContentStore(options.data_dir / "content")
@@ -508,6 +522,7 @@ def connect_switch(
     `caches`: the slides' (the first new one is decoded ahead), then the products'.
     """
     slide_images, *product_caches = caches
+    local_now = store_clock(options.timezone)
 
     def swap(ready: ReadyContent[SwapContent]) -> None:  # GUI thread, on the attract loop
         new = ready.bundle
@@ -528,7 +543,7 @@ def connect_switch(
 
     switch.connect_kiosk(
         on_attract=lambda: on_attract_loop(controller.state),
-        prepare=lambda new: prepare_swap(options.data_dir, new, slide_images),
+        prepare=lambda new: prepare_swap(options.data_dir, new, slide_images, local_now()),
         apply=swap,
     )
     controller.state_changed.connect(switch.session_changed)
@@ -548,12 +563,15 @@ def on_attract_loop(state: SessionState) -> bool:
     return state.view == ATTRACT and not state.picks
 
 
-def prepare_swap(data_dir: Path, bundle: Bundle, slide_images: ImageCache) -> SwapContent:
-    """On the switch's worker: the planogram edits (SQLite) and the first slide's decode."""
+def prepare_swap(
+    data_dir: Path, bundle: Bundle, slide_images: ImageCache, local_now: datetime
+) -> SwapContent:
+    """On the switch's worker: the planogram edits (SQLite) and the decode of the first
+    slide the new attract loop shows (the first entry playing now, if a picture)."""
     slots = planogram_slots(data_dir, bundle)
-    items = bundle.playlist.items
-    if items:
-        slide_images.warm(bundle.asset(items[0].image), AttractScreen.BOX)
+    first = next(iter(playing_now(bundle.playlist, local_now)), None)
+    if first is not None and first.image is not None:
+        slide_images.warm(bundle.asset(first.image), AttractScreen.BOX)
     # The release lives until the next switch: keep the collector (on the GUI thread)
     # off its objects, as main() does for the one loaded at start. With 10,000
     # products the first full collection after a switch walked them for ~200 ms.

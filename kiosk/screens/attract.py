@@ -1,10 +1,23 @@
-"""The attract loop: the playlist's pictures, cross-faded slowly, and the invitation."""
+"""The attract loop: the playlist's pictures and videos, cross-faded slowly, and the invitation.
+
+The loop plays the entries that play now (dayparting, `content.schedule`,
+decided again at every change of entry and every `DAYPART_CHECK_MS`, from the
+local clock passed in). A video is decoded by `kiosk/screens/video.py`, imported
+only when a playlist holds one; its frames are painted like a picture, so a
+video fades in and out as calmly as a poster. A video that cannot be played is
+skipped at once and `video_failed` says so; until another entry shows, the last
+picture stays on screen.
+"""
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
-from typing import Final
+from typing import TYPE_CHECKING, Final
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from PySide6.QtCore import (
     QEasingCurve,
@@ -19,6 +32,7 @@ from PySide6.QtGui import QColor, QImage, QLinearGradient, QPainter, QPaintEvent
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QProgressBar, QVBoxLayout, QWidget
 
 from content.model import Language, LocalizedText
+from content.schedule import dayparted
 from kiosk.i18n import tr
 from kiosk.images import ImageCache
 from kiosk.pages import AttractPage
@@ -26,18 +40,51 @@ from kiosk.screens.common import Screen, button, label
 from kiosk.screens.survey import FaceButton
 from kiosk.survey import SMILEY_SCORES
 
+if TYPE_CHECKING:
+    from kiosk.screens.video import VideoPlayer
+
+log = logging.getLogger("kiosk.screens.attract")
+
 FADE_MS: Final = 1200  # slow enough to read as calm, quick enough not to look stuck
 # The next slide is decoded this long before it shows (a decode takes ~0.1-0.3 s):
 # early enough to be ready, late enough that most of the time only the slide on
 # screen (8 MB at 1920x1080) is held.
 PRELOAD_LEAD_MS: Final = 2500
+# Dayparts are whole minutes: asking twice a minute starts an entry within 30 s of
+# its hour even when a single video loops and no entry ever ends. A clock set
+# back or forward (NTP, daylight saving) is simply read again.
+DAYPART_CHECK_MS: Final = 30_000
+
+
+def local_now() -> datetime:
+    """The machine's wall-clock time, in its own time zone."""
+    return datetime.now()
+
+
+def store_clock(timezone: str) -> Callable[[], datetime]:
+    """The store's wall clock (`--timezone`): dayparts are written in the store's time."""
+    try:
+        zone = ZoneInfo(timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        log.error("unknown time zone %r: dayparts follow this machine's clock", timezone)
+        return local_now
+    return lambda: datetime.now(zone)
 
 
 @dataclass(frozen=True, slots=True)
 class Slide:
-    image: Path
+    """One entry of the loop: a picture (`image`) or a video (`video`), and when it plays.
+
+    `seconds`: how long it shows; ignored for a video that `plays_to_end`.
+    """
+
+    image: Path | None
     seconds: float
     caption: LocalizedText | None
+    video: Path | None = None
+    plays_to_end: bool = False
+    hours: str | None = None  # see content.model.PlaylistItem
+    weekdays: tuple[int, ...] | None = None
 
 
 class _SlideCanvas(QWidget):
@@ -76,13 +123,21 @@ class AttractScreen(Screen):
     BOX = QSize(1920, 1080)
     smiley_pressed = Signal(int)  # score 1..4
     join = Signal()
+    video_failed = Signal(object, str)  # video Path, why (skipped for this playlist)
 
-    def __init__(self, images: ImageCache) -> None:
+    def __init__(self, images: ImageCache, local_clock: Callable[[], datetime] = local_now) -> None:
         """`images` is this screen's own cache, sized for a few slides."""
         super().__init__()
         self._images = images
+        self._local_clock = local_clock
         self._slides: list[Slide] = []
-        self._index = 0
+        self._index = 0  # into _slides
+        self._playing: tuple[int, ...] = ()  # indexes of the slides that play now
+        self._failed: set[Path] = set()  # videos that could not be played
+        self._video: VideoPlayer | None = None  # made when a video first shows
+        self._awaiting_frame = False  # a video started; its first frame fades it in
+        self._animate = False
+        self._running = False  # the loop is on screen (not stopped for a shopper)
         self._language = Language.ZH_CN
         self._canvas = _SlideCanvas()
         # For slides whose picture carries no headline of its own; in the shopper's language.
@@ -152,10 +207,17 @@ class AttractScreen(Screen):
         self._preload = QTimer(self)
         self._preload.setSingleShot(True)
         self._preload.timeout.connect(self._preload_next)
+        self._daypart = QTimer(self)
+        self._daypart.setInterval(DAYPART_CHECK_MS)
+        self._daypart.timeout.connect(self.refresh_daypart)
 
     def set_slides(self, slides: list[Slide]) -> None:
         self._slides = slides
-        self._index = 0
+        self._failed = set()
+        self._running = True
+        self._playing = self._decide()
+        self._index = self._playing[0] if self._playing else 0
+        self._daypart.start()
         self.show_download(None)
         self._show_slide(animate=False)
 
@@ -180,8 +242,12 @@ class AttractScreen(Screen):
     def set_unavailable(self) -> None:
         """No content at all: a calm welcome instead of a broken loop."""
         self._slides = []
+        self._playing = ()
+        self._running = False
         self._timer.stop()
         self._preload.stop()
+        self._daypart.stop()
+        self._stop_video()
         self._canvas.current = QImage()
         self.caption.setText(tr(self._language, "unavailable.title"))
         self._invite.setText(tr(self._language, "unavailable.body"))
@@ -202,24 +268,77 @@ class AttractScreen(Screen):
     def start(self) -> None:
         """Resume the loop from the first slide (each new attract period starts fresh)."""
         if self._slides:
-            self._index = 0
+            self._running = True
+            self._playing = self._decide()
+            self._index = self._playing[0] if self._playing else 0
+            self._daypart.start()
             self._show_slide(animate=False)
 
     def stop(self) -> None:
         """A shopper took over: full-screen slides are 8 MB each, so let them go."""
+        self._running = False
         self._timer.stop()
         self._preload.stop()
+        self._daypart.stop()
         self._fade.stop()
+        self._stop_video()
         self._canvas.current = self._canvas.previous = QImage()
         self._images.clear()
 
+    def refresh_daypart(self) -> None:
+        """Decide again which entries play now; called every `DAYPART_CHECK_MS`.
+
+        A changed list takes effect at the next change of entry; at once when the
+        entry on screen no longer plays, or when it is the only one (it would
+        never end: a lone picture or a looping video).
+        """
+        if not self._slides or not self._running:
+            return
+        playing = self._decide()
+        if playing == self._playing:
+            return
+        alone = len(self._playing) <= 1
+        self._playing = playing
+        if self._index not in playing or alone:
+            self._next()
+
+    def _decide(self) -> tuple[int, ...]:
+        """The slides that play now, as indexes; none when every slide failed to play."""
+        candidates = [
+            index
+            for index, slide in enumerate(self._slides)
+            if slide.video is None or slide.video not in self._failed
+        ]
+        now = self._local_clock()
+        chosen = dayparted([self._slides[index] for index in candidates], now)
+        # By identity: two equal slides are still two places in the loop.
+        chosen_ids = {id(slide) for slide in chosen}
+        return tuple(index for index in candidates if id(self._slides[index]) in chosen_ids)
+
     def _next(self) -> None:
-        if len(self._slides) > 1:
-            self._index = (self._index + 1) % len(self._slides)
-            self._show_slide(animate=True)
+        if not self._running:
+            return  # a late signal from a video stopped for a shopper
+        self._playing = self._decide()
+        if not self._playing:
+            return  # nothing left that plays: the last picture stays
+        later = [index for index in self._playing if index > self._index]
+        following = later[0] if later else self._playing[0]
+        if following == self._index and self._slides[following].video is None:
+            return  # the one picture that plays is on screen already
+        self._index = following
+        self._show_slide(animate=True)
 
     def _show_slide(self, *, animate: bool) -> None:
+        if not self._playing:
+            return
         slide = self._slides[self._index]
+        self._timer.stop()
+        self._preload.stop()
+        if slide.video is not None:
+            self._show_video(slide, slide.video, animate=animate)
+            return
+        assert slide.image is not None  # a slide is a picture or a video
+        self._stop_video()
         self._canvas.previous = self._canvas.current
         self._canvas.current = self._images.get(slide.image, self.BOX)
         self._show_texts()
@@ -231,6 +350,60 @@ class AttractScreen(Screen):
         self._timer.start(round(slide.seconds * 1000))
         self._preload.start(max(0, round(slide.seconds * 1000) - PRELOAD_LEAD_MS))
 
+    def _show_video(self, slide: Slide, path: Path, *, animate: bool) -> None:
+        """Start the video; what is on screen stays until its first frame fades it in."""
+        alone = len(self._playing) == 1
+        self._awaiting_frame = True
+        self._animate = animate
+        self._player().play(path, loop=alone or not slide.plays_to_end)
+        if not alone and not slide.plays_to_end:
+            self._timer.start(round(slide.seconds * 1000))
+        self._preload.start(0)  # the next picture, if any, while the video plays
+
+    def _player(self) -> VideoPlayer:
+        if self._video is None:
+            from kiosk.screens.video import VideoPlayer  # noqa: PLC0415  Qt Multimedia: lazily
+
+            self._video = VideoPlayer(self)
+            self._video.frame.connect(self._on_video_frame)
+            self._video.ended.connect(self._next)
+            # Queued: a failure may be found inside play(), and the handler plays the next.
+            self._video.failed.connect(self._on_video_failed, Qt.ConnectionType.QueuedConnection)
+        return self._video
+
+    def _stop_video(self) -> None:
+        self._awaiting_frame = False
+        if self._video is not None:
+            self._video.stop()
+
+    def _on_video_frame(self, image: QImage) -> None:
+        if not self._running:
+            return
+        if self._awaiting_frame:
+            self._awaiting_frame = False
+            self._canvas.previous = self._canvas.current
+            self._canvas.current = image
+            self._show_texts()
+            if self._animate:
+                self._fade.start()
+            else:
+                self._canvas.fade = 1.0
+                self._canvas.update()
+            return
+        self._canvas.current = image
+        self._canvas.update()
+
+    def _on_video_failed(self, path: Path, reason: str) -> None:
+        if path in self._failed:
+            return
+        log.warning("attract video %s skipped: %s", path.name, reason)
+        self._failed.add(path)
+        self.video_failed.emit(path, reason)
+        on_screen = self._slides[self._index] if self._playing and self._running else None
+        if on_screen is not None and on_screen.video == path:
+            self._awaiting_frame = False
+            self._next()
+
     def _show_texts(self) -> None:
         slide = self._slides[self._index]
         # Both languages invite: the shopper has not chosen one yet.
@@ -241,10 +414,12 @@ class AttractScreen(Screen):
         self._invite_other.setText(tr(other, "attract.invite"))
 
     def _preload_next(self) -> None:
-        if not self._slides:
+        if not self._playing:
             return
-        upcoming = self._slides[(self._index + 1) % len(self._slides)]
-        self._images.preload([(upcoming.image, self.BOX)])
+        later = [index for index in self._playing if index > self._index]
+        upcoming = self._slides[later[0] if later else self._playing[0]]
+        if upcoming.image is not None:
+            self._images.preload([(upcoming.image, self.BOX)])
 
     def _faded(self) -> None:
         self._canvas.previous = QImage()  # faded out: no need to hold its 8 MB

@@ -6,6 +6,7 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import TypeVar
 
@@ -17,7 +18,7 @@ from content.bundle import Bundle
 from content.model import Language
 from kiosk import pages
 from kiosk.images import ImageCache
-from kiosk.screens.attract import AttractScreen, Slide
+from kiosk.screens.attract import AttractScreen, Slide, local_now
 from kiosk.screens.common import ActionBar, Countdown, ProductCard, Screen
 from kiosk.screens.compare import SIDE_IMAGE, CompareScreen
 from kiosk.screens.product import HERO, THUMB_ICON, ProductScreen
@@ -61,6 +62,7 @@ class KioskWindow(QWidget):
     draw_opened = Signal(str)
     draw_requested = Signal()
     flow_closed = Signal()
+    video_failed = Signal(str, str, str)  # release, video (bundle path), why: skipped
 
     def __init__(
         self,
@@ -69,7 +71,10 @@ class KioskWindow(QWidget):
         view_images: ImageCache,
         keyboard: SharedKeyboard,
         clock: Callable[[], float] = time.monotonic,
+        *,
+        store_clock: Callable[[], datetime] = local_now,
     ) -> None:
+        """`store_clock`: the store's local time, which attract dayparts follow."""
         super().__init__()
         self.setObjectName("KioskWindow")
         self._clock = clock
@@ -83,7 +88,8 @@ class KioskWindow(QWidget):
         self._language = Language.ZH_CN
         self._watching_touches = False
 
-        self.attract = AttractScreen(slide_images)
+        self.attract = AttractScreen(slide_images, store_clock)
+        self.attract.video_failed.connect(self._on_video_failed)
         self.product = ProductScreen(images, pages.SHELF_SIZE, view_images)
         self.compare = CompareScreen(images)
         self.welcome = WelcomeScreen(images)
@@ -108,11 +114,24 @@ class KioskWindow(QWidget):
             self.attract.set_unavailable()
             return
         slides = [
-            Slide(bundle.asset(item.image), item.seconds, item.caption)
+            Slide(
+                bundle.asset(item.image) if item.image is not None else None,
+                item.seconds,
+                item.caption,
+                video=bundle.asset(item.video) if item.video is not None else None,
+                plays_to_end=item.plays_to_end,
+                hours=item.hours,
+                weekdays=item.weekdays,
+            )
             for item in bundle.playlist.items
         ]
         self.attract.set_slides(slides)
         self._preload = _cabinet_pictures(bundle)
+
+    def _on_video_failed(self, path: Path, reason: str) -> None:
+        if self._bundle is not None:
+            asset = path.relative_to(self._bundle.root).as_posix()
+            self.video_failed.emit(self._bundle.release, asset, reason)
 
     def _start_preload(self) -> None:
         """After the first frame: decoding competes with start-up for the two cores."""

@@ -70,7 +70,7 @@ def test_sample_pictures_have_the_promised_sizes(sample_dir: Path) -> None:
             assert isinstance(corner, (int, float))
             assert corner > 220
     for item in bundle.playlist.items:
-        with Image.open(bundle.asset(item.image)) as poster:
+        with Image.open(bundle.asset(item.asset)) as poster:
             assert poster.size == (1920, 1080)
 
 
