@@ -29,6 +29,14 @@ the release instead of failing on the shop floor; `.pictures-ok` in the release
 records it. A release installed before that check (no marker) is checked the
 first time it is loaded; if it fails it is marked `.pictures-refused` and passed
 over like a damaged one, for the last good release.
+
+A release from HQ is staged first (hard links, not current) and made current by
+`activate` when the kiosk decides to switch. Each start on a release that has not
+yet proven itself counts in its `.boots`; the kiosk marks it `.good` once it ran a
+minute on it. A release started `MAX_UNPROVEN_BOOTS` times without becoming good
+crashed the kiosk each time: it is marked `.refused` (`crashed`) and the last good
+release comes back (`note_start`). A refused release is passed over like a damaged
+one and never activated again.
 """
 
 from __future__ import annotations
@@ -54,7 +62,7 @@ from typing import Final
 
 from pydantic import ValidationError
 
-from content import pictures
+from content import pictures, reports
 from content.bundle import (
     DOCUMENT_MAX_BYTES,
     MANIFEST,
@@ -80,11 +88,17 @@ PICTURES_OK: Final = ".pictures-ok"  # hidden: not a file of the bundle
 PICTURES_REFUSED: Final = ".pictures-refused"  # holds the problems found
 STAGED: Final = ".staged.json"  # a release from HQ, staged: its number and not_before
 HIGH_WATER: Final = "high-water"
-# Marks of a release that has been shown (the switch's boot counter and good mark):
-# a staged release with either was activated once and is an ordinary release now.
-_SHOWN_MARKS: Final = (".boots", ".good")
 # Pillow decodes without the GIL: two cores, two pictures at a time.
 _PICTURE_WORKERS: Final = 2
+BOOTS: Final = ".boots"  # starts on a release not yet good (a decimal count)
+GOOD: Final = ".good"  # the kiosk ran GOOD_AFTER_S on this release: a rollback target
+REFUSED: Final = ".refused"  # why the kiosk gave this release up (crashed, load_failed)
+# Marks of a release that has been shown (the switch's boot counter and good mark):
+# a staged release with either was activated once and is an ordinary release now.
+_SHOWN_MARKS: Final = (BOOTS, GOOD)
+# Three starts that never reached a minute: a crash loop, not bad luck.
+MAX_UNPROVEN_BOOTS: Final = 3
+GOOD_AFTER_S: Final = 60.0  # a kiosk that shows a release this long does not crash on it
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,6 +108,14 @@ class PassedOver:
     release: str
     problems: int
     first_problem: str
+
+
+@dataclass(frozen=True, slots=True)
+class CrashRollback:
+    """The current release crashed the kiosk at every start: given up for another one."""
+
+    crashed: str
+    restored: str | None  # None: nothing else to show, the crashed one stays
 
 
 @dataclass(frozen=True, slots=True)
@@ -250,6 +272,113 @@ class ContentStore:
             passed_over.append(PassedOver(candidate, len(loaded.problems), str(loaded.problems[0])))
         _log.error("No usable content release")
         return Choice(None, tuple(passed_over))
+
+    def activate(self, release: str) -> Bundle:
+        """Make the installed (staged) `release` current and return it, loaded.
+
+        Raises BundleError, leaving `current` as it was, when the release is not
+        installed, damaged or refused. The switch counts as the first start on it.
+        """
+        with self._locked():
+            folder = self._releases / release
+            if release.startswith(".") or "/" in release or not folder.is_dir():
+                raise BundleError(
+                    [BundleProblem(MANIFEST, "release", f"release {release} is not installed")]
+                )
+            loaded = self._try_load(release)
+            if isinstance(loaded, BundleError):
+                raise loaded
+            if self._current_name() != release:
+                if not (folder / GOOD).exists():
+                    _write_replacing(folder / BOOTS, b"1")
+                self._stamp(folder)  # the newest: rollback and pruning order
+                self._point_current(release)
+        _log.info("Activated release %s", release)
+        return loaded
+
+    def note_start(self, now: datetime) -> CrashRollback | None:
+        """At the kiosk's start: count a start on the current release, or give it up.
+
+        A release started MAX_UNPROVEN_BOOTS times and never marked good is refused
+        as `crashed` (and reported for HQ); the newest good release becomes current
+        again (else the one installed before it). Nothing else usable: it stays.
+        """
+        with self._locked():
+            name = self._current_name()
+            if name is None or not (self._releases / name).is_dir():
+                return None
+            folder = self._releases / name
+            if (folder / GOOD).exists():
+                return None
+            boots = _read_count(folder / BOOTS)
+            if boots < MAX_UNPROVEN_BOOTS:
+                _write_replacing(folder / BOOTS, str(boots + 1).encode())
+                return None
+            restored = self._last_good(name)
+            if restored is None:
+                _log.error(
+                    "Release %s crashed the kiosk %d times, but there is no other release",
+                    name,
+                    boots,
+                )
+                return CrashRollback(name, None)
+            _write_replacing(folder / REFUSED, b"crashed")
+            self._point_current(restored)
+        _log.error(
+            "Release %s crashed the kiosk %d times; back to release %s", name, boots, restored
+        )
+        try:
+            reports.record(
+                self._root,
+                release=self.number(name),
+                reason="crashed",
+                detail=f"{boots} starts without a minute of running; back to {restored}",
+                now=now,
+            )
+        except OSError:  # the rollback stands; HQ hears of it from the rollout's release
+            _log.exception("cannot record the crash of release %s for HQ", name)
+        return CrashRollback(name, restored)
+
+    def mark_good(self, release: str) -> None:
+        """The kiosk ran long enough on `release` (not the GUI thread: it fsyncs)."""
+        folder = self._releases / release
+        if folder.is_dir() and not (folder / GOOD).exists():
+            _write_synced(folder / GOOD, b"")
+            _log.info("Release %s is good", release)
+
+    def refuse(self, release: str, reason: str) -> None:
+        """Never show or activate `release` again (e.g. `load_failed`)."""
+        folder = self._releases / release
+        with self._locked():
+            if folder.is_dir():
+                _write_replacing(folder / REFUSED, reason.encode())
+
+    def holds(self, source: Path) -> bool:
+        """Whether the bundle in `source` is installed here already, byte for byte
+        (its manifest is the installed release's), whether current or not."""
+        data = _read_manifest(source)
+        if data is None:
+            return False
+        try:
+            release = json.loads(data).get("release")
+        except (ValueError, AttributeError):
+            return False
+        if not isinstance(release, str) or not release or release.startswith(".") or "/" in release:
+            return False
+        return _read_manifest(self._releases / release) == data
+
+    def is_refused(self, release: str) -> bool:
+        """Given up on (crashed, load_failed): never to be activated again."""
+        return (self._releases / release / REFUSED).exists()
+
+    def number(self, release: str) -> int | None:
+        """HQ's release number of an installed release; None for a local install."""
+        try:
+            info = json.loads((self._releases / release / STAGED).read_bytes())
+        except (OSError, ValueError):
+            return None
+        number = info.get("number") if isinstance(info, dict) else None
+        return number if isinstance(number, int) and not isinstance(number, bool) else None
 
     def current_release(self) -> str | None:
         """The name of the release `current` points at (None: none), without loading it."""
@@ -418,12 +547,13 @@ class ContentStore:
         return sorted(found, key=lambda staged: staged.number)
 
     def _unproven(self, release: str) -> bool:
-        """Staged from HQ and never shown: not current, no boot counter, no good mark."""
+        """Staged from HQ and never shown: not current, no boot counter, no good mark
+        (and not given up on: a release refused at the switch is an ordinary, prunable one)."""
         folder = self._releases / release
         return (
             (folder / STAGED).exists()
             and self._current_name() != release
-            and not any((folder / mark).exists() for mark in _SHOWN_MARKS)
+            and not any((folder / mark).exists() for mark in (*_SHOWN_MARKS, REFUSED))
         )
 
     def _link(self, source: Path) -> Path:
@@ -469,6 +599,15 @@ class ContentStore:
 
     # --- internals -------------------------------------------------------------------
 
+    def _last_good(self, instead_of: str) -> str | None:
+        """The newest usable release marked good, else the newest usable one shown before."""
+        ordered = [n for n in self.releases() if n != instead_of and not self._unproven(n)]
+        good = [name for name in ordered if (self._releases / name / GOOD).exists()]
+        for name in [*reversed(good), *reversed(ordered)]:
+            if self._load(name) is not None:
+                return name
+        return None
+
     def _load(self, release: str) -> Bundle | None:
         loaded = self._try_load(release)
         return loaded if isinstance(loaded, Bundle) else None
@@ -476,6 +615,8 @@ class ContentStore:
     def _try_load(self, release: str) -> Bundle | BundleError:
         folder = self._releases / release
         try:
+            if (folder / REFUSED).exists():
+                raise BundleError([BundleProblem(REFUSED, "", _refusal(folder / REFUSED))])
             if (folder / PICTURES_REFUSED).exists():
                 raise BundleError(_refused_problems(folder / PICTURES_REFUSED))
             bundle = load_bundle(folder, verify_hashes=False)
@@ -622,6 +763,32 @@ def _refused_problems(marker: Path) -> list[BundleProblem]:
     return [BundleProblem(path, "", problem) for path, _, problem in parts] or [
         BundleProblem(PICTURES_REFUSED, "", "a picture cannot be shown")
     ]
+
+
+def _refusal(marker: Path) -> str:
+    try:
+        reason = marker.read_text(encoding="utf-8").strip()
+    except (OSError, UnicodeDecodeError):
+        reason = ""
+    return f"given up on this release: {reason or 'refused'}"
+
+
+def _read_count(path: Path) -> int:
+    try:
+        return int(path.read_text(encoding="ascii").strip() or "0")
+    except (OSError, ValueError, UnicodeDecodeError):
+        return 0  # never written (or torn by a power cut): count from here
+
+
+def _write_replacing(path: Path, data: bytes) -> None:
+    """Write `path` whole or not at all (a kill mid-write leaves the old content).
+
+    Not fsynced: these markers guard against crashes of the kiosk, which leave the
+    page cache intact; a power cut may lose a count, never corrupt the store.
+    """
+    temporary = path.with_name(f"{path.name}.{secrets.token_hex(4)}.tmp")
+    temporary.write_bytes(data)
+    os.replace(temporary, path)
 
 
 def _copy_file(reader: BufferedReader, target: Path) -> tuple[str, int]:

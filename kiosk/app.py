@@ -36,8 +36,10 @@ from backend_client.members import MEMBERS_FILE, MemberDirectory
 from backend_client.outbox import OutboxWriter
 from backend_client.private_files import private_dir
 from backend_client.relay_process import KEY_FILE, OUTBOX_FILE, RelayProcess
-from backend_client.status import SyncStatus
+from backend_client.status import ContentStatus, SyncStatus
+from content import reports
 from content.bundle import Bundle, BundleError
+from content.schedule import playing_now, switch_due
 from content.store import ContentStore
 from devices.events import DeviceEvent
 from devices.pickup import PickupBoard
@@ -46,8 +48,10 @@ from devices.protocols.pickup import LedMode
 from devices.protocols.rfid import RfidProtocol
 from devices.rfid import SerialRfidReader, WedgeRfidReader
 from kiosk import channel_feed, theme
+from kiosk.channel_feed import ContentUpdate, download_percent
 from kiosk.channel_link import ChannelLink
 from kiosk.collector import GuiThreadCollector
+from kiosk.content_switch import ContentSwitch, ReadyContent, usable_staged
 from kiosk.controller import SessionController
 from kiosk.crash import install_crash_handlers
 from kiosk.device_bridge import DeviceBridge
@@ -55,10 +59,10 @@ from kiosk.images import ImageCache
 from kiosk.qr import qr_image
 from kiosk.recognition import Recogniser
 from kiosk.reward_link import RewardLink
-from kiosk.screens.attract import store_clock
+from kiosk.screens.attract import AttractScreen, store_clock
 from kiosk.screens.text_entry import SharedKeyboard, input_method_environment
 from kiosk.screens.window import KioskWindow
-from kiosk.session import SessionConfig, SessionMachine, SessionState
+from kiosk.session import ATTRACT, SessionConfig, SessionMachine, SessionState
 from kiosk.signup import DEFAULT_REGION
 from kiosk.trace import FileTrace, NullTrace, Trace
 from kiosk.video_reports import VideoFailureReports
@@ -240,8 +244,22 @@ def parse_args(argv: Sequence[str] | None = None) -> KioskOptions:
     )
 
 
-def load_content(store: ContentStore, source: Path | None, trace: Trace) -> Bundle | None:
-    """Install `source` if it is good; otherwise keep serving the last good bundle."""
+def load_content(
+    store: ContentStore, source: Path | None, trace: Trace, now: datetime | None = None
+) -> Bundle | None:
+    """Install `source` if it is new and good; otherwise keep serving the last good bundle.
+
+    A release staged while the kiosk was off and due now is switched to before the
+    first paint; otherwise this start counts on the current release, which is given
+    up for the last good one if it crashed the kiosk at its last starts.
+    """
+    now = datetime.now(UTC) if now is None else now
+    if source is not None and store.holds(source):
+        # The unit starts the kiosk with the same --content every time: once installed,
+        # it no longer takes over from a release switched to since (from HQ, or back
+        # to a good one after a crash). A bundle never installed here still does.
+        log.info("content bundle %s is installed already; starting on the current one", source)
+        source = None
     if source is not None:
         try:
             installed = store.install(source)
@@ -256,6 +274,15 @@ def load_content(store: ContentStore, source: Path | None, trace: Trace) -> Bund
         else:
             trace.emit("content", status="installed", release=installed.release)
             return installed
+    try:
+        if not _switch_at_start(store, trace, now):
+            crash = store.note_start(now)
+            if crash is not None:
+                trace.emit(
+                    "content", status="crashed", release=crash.crashed, restored=crash.restored
+                )
+    except OSError:  # a read-only or full disk: show what is there all the same
+        log.exception("content store not writable: no switch or crash count at this start")
     choice = store.choose()
     for skipped in choice.passed_over:  # installed, but cannot be shown: say which and why
         log.error(
@@ -280,6 +307,31 @@ def load_content(store: ContentStore, source: Path | None, trace: Trace) -> Bund
     return bundle
 
 
+def _switch_at_start(store: ContentStore, trace: Trace, now: datetime) -> bool:
+    """Activate a staged release that is due (the screen is on the attract loop at start)."""
+    current = store.current_release()
+    active = None if current is None else store.number(current)
+    due = switch_due(usable_staged(store), active, now, on_attract=True)
+    if due is None:
+        return False
+    try:
+        store.activate(due)
+    except BundleError as error:
+        log.error("staged release %s does not load:\n%s", due, error)
+        store.refuse(due, "load_failed")
+        reports.record(
+            store.root,
+            release=store.number(due),
+            reason="load_failed",
+            detail=str(error.problems[0])[:300],
+            now=now,
+        )
+        trace.emit("content", status="load_failed", release=due)
+        return False
+    trace.emit("content", status="switched", release=due)
+    return True
+
+
 @dataclass
 class Kiosk:
     """Everything `build` wired together, for `main` and for tests to drive and close."""
@@ -294,14 +346,21 @@ class Kiosk:
     images: ImageCache
     slide_images: ImageCache
     trace: Trace
-    bundle: Bundle | None
     desk: RewardDesk | None = None
     channel: ChannelLink | None = None
     keyboard_data: Path | None = None
     view_images: ImageCache | None = None
     collector: GuiThreadCollector | None = None
+    content_switch: ContentSwitch[SwapContent] | None = None
+
+    @property
+    def bundle(self) -> Bundle | None:
+        """The release on screen (a switch may replace the one started with)."""
+        return None if self.content_switch is None else self.content_switch.bundle
 
     def close(self) -> None:
+        if self.content_switch is not None:
+            self.content_switch.close()
         self.controller.stop()
         if self.board is not None:
             self.board.stop()
@@ -335,13 +394,13 @@ def build(options: KioskOptions, app: QApplication) -> Kiosk:
     trace: Trace = FileTrace(options.trace) if options.trace else NullTrace()
     trace.emit("start", pid=os.getpid())
 
-    bundle = load_content(ContentStore(options.data_dir / "content"), options.content, trace)
+    switch = start_content(options, trace)  # its bundle: the release shown at start
     outbox_path = options.data_dir / OUTBOX_FILE
     cipher = PayloadCipher.from_key_file(options.data_dir / KEY_FILE)
     credentials = _credentials(options, trace)
-    channel = build_channel(options, credentials, bundle, trace)
+    channel = build_channel(options, credentials, switch, trace)
     on_sync = None if channel is None else channel.on_sync
-    relay = None if credentials is None else build_relay(options, trace, on_sync)
+    relay = None if credentials is None else build_relay(options, trace, on_sync, switch.on_content)
     wake_relay = None if relay is None else lambda _seqs: relay.wake()
     outbox = OutboxWriter(outbox_path, cipher=cipher, on_written=wake_relay)
     outbox.start()
@@ -360,19 +419,19 @@ def build(options: KioskOptions, app: QApplication) -> Kiosk:
         if board is not None:
             board.set_led(slot, mode)
 
-    rewards = None if bundle is None else RewardLink(bundle, bridge.post)
+    rewards = RewardLink(switch.bundle, bridge.post)
     desk = build_desk(options, credentials, cipher, rewards, wake_relay)
 
     def can_bind() -> bool:  # a fob reader, and the chain's key to hash its fobs with
         return bool(options.rfid_port or options.rfid_wedge) and directory.key() is not None
 
     controller = SessionController(
-        build_machine(options, bundle),
+        build_machine(options, switch.bundle),
         SessionState(boot=uuid.uuid4().hex[:8]),
         append_record=outbox.append,
         set_led=set_led,
         trace=trace,
-        request_reward=None if rewards is None else rewards.request,
+        request_reward=rewards.request,
         publish=None if channel is None else channel.publish,
         can_bind=can_bind,
     )
@@ -387,7 +446,7 @@ def build(options: KioskOptions, app: QApplication) -> Kiosk:
         SharedKeyboard(keyboard_data),
         store_clock=store_clock(options.timezone),
     )
-    window.set_bundle(bundle)
+    window.set_bundle(switch.bundle)
 
     bridge.event_received.connect(controller.on_device_event, Qt.ConnectionType.QueuedConnection)
     connect_window(window, controller)
@@ -395,15 +454,23 @@ def build(options: KioskOptions, app: QApplication) -> Kiosk:
     window.watch_touches()
     controller.state_changed.connect(window.show_state)
     window.first_paint.connect(lambda view, mono: trace.emit("paint", mono=mono, view=view))
-    video_reports = VideoFailureReports(options.data_dir / "content", trace)
-    # A lambda keeps the reporter alive: PySide holds a plain object's bound method weakly.
-    window.video_failed.connect(lambda *failure: video_reports.report(*failure))  # noqa: PLW0108
+    report_failed_videos(window, options, trace)
     for cache in (images, slide_images, view_images):
         cache.loaded.connect(window.update)
 
     window.show_state(controller.state)
     if channel is not None:
-        start_channel(channel, controller, window, bundle)
+        start_channel(channel, controller, window, switch.bundle)
+
+    connect_switch(
+        switch,
+        options,
+        controller=controller,
+        window=window,
+        rewards=rewards,
+        channel=channel,
+        caches=(slide_images, images, view_images),
+    )
     for worker in (board, *readers, desk):
         if worker is not None:
             worker.start()
@@ -418,13 +485,98 @@ def build(options: KioskOptions, app: QApplication) -> Kiosk:
         images,
         slide_images,
         trace,
-        bundle,
         desk,
         channel,
         keyboard_data,
         view_images,
         collector,
+        switch,
     )
+
+
+def report_failed_videos(window: KioskWindow, options: KioskOptions, trace: Trace) -> None:
+    """An attract video that cannot play is skipped; HQ hears of it (content/reports.py)."""
+    video_reports = VideoFailureReports(options.data_dir / "content", trace)
+    # A lambda keeps the reporter alive: PySide holds a plain object's bound method weakly.
+    window.video_failed.connect(lambda *failure: video_reports.report(*failure))  # noqa: PLW0108
+
+
+def start_content(options: KioskOptions, trace: Trace) -> ContentSwitch[SwapContent]:
+    """The release to show at start, and the switch that will replace it when due."""
+    store = ContentStore(options.data_dir / "content")
+    return ContentSwitch(store, load_content(store, options.content, trace), trace=trace)
+
+
+def connect_switch(
+    switch: ContentSwitch[SwapContent],
+    options: KioskOptions,
+    *,
+    controller: SessionController,
+    window: KioskWindow,
+    rewards: RewardLink,
+    channel: ChannelLink | None,
+    caches: tuple[ImageCache, ImageCache, ImageCache],
+) -> None:
+    """What a switch swaps on the GUI thread, and when it may (the attract loop).
+
+    `caches`: the slides' (the first new one is decoded ahead), then the products'.
+    """
+    slide_images, *product_caches = caches
+    local_now = store_clock(options.timezone)
+
+    def swap(ready: ReadyContent[SwapContent]) -> None:  # GUI thread, on the attract loop
+        new = ready.bundle
+        controller.set_machine(build_machine(options, new, ready.prepared.slots))
+        rewards.set_bundle(new)
+        for cache in product_caches:
+            cache.clear()  # the old release's pictures (the slides go with set_bundle)
+        window.set_bundle(new)
+        window.show_state(controller.state)
+        if channel is not None and (note := channel_feed.content(new.release)) is not None:
+            channel.publish(note)
+
+    def show_update(update: ContentUpdate | None) -> None:  # a release on its way from HQ
+        window.attract.show_download(download_percent(update))
+        if channel is not None:
+            shown = switch.bundle
+            channel.tell_update(None if shown is None else shown.release, update)
+
+    switch.connect_kiosk(
+        on_attract=lambda: on_attract_loop(controller.state),
+        prepare=lambda new: prepare_swap(options.data_dir, new, slide_images, local_now()),
+        apply=swap,
+    )
+    controller.state_changed.connect(switch.session_changed)
+    switch.progress.connect(show_update)
+    switch.start()
+
+
+@dataclass(frozen=True, slots=True)
+class SwapContent:
+    """What a switch prepares off the GUI thread besides the bundle."""
+
+    slots: dict[int, str]  # the new planogram with the store's edits that still apply
+
+
+def on_attract_loop(state: SessionState) -> bool:
+    """No shopper: the attract loop, and no phone off its slot (not even a bounce)."""
+    return state.view == ATTRACT and not state.picks
+
+
+def prepare_swap(
+    data_dir: Path, bundle: Bundle, slide_images: ImageCache, local_now: datetime
+) -> SwapContent:
+    """On the switch's worker: the planogram edits (SQLite) and the decode of the first
+    slide the new attract loop shows (the first entry playing now, if a picture)."""
+    slots = planogram_slots(data_dir, bundle)
+    first = next(iter(playing_now(bundle.playlist, local_now)), None)
+    if first is not None and first.image is not None:
+        slide_images.warm(bundle.asset(first.image), AttractScreen.BOX)
+    # The release lives until the next switch: keep the collector (on the GUI thread)
+    # off its objects, as main() does for the one loaded at start. With 10,000
+    # products the first full collection after a switch walked them for ~200 ms.
+    gc.freeze()
+    return SwapContent(slots)
 
 
 def private_keyboard_dir() -> Path:
@@ -439,12 +591,15 @@ def private_keyboard_dir() -> Path:
     return path
 
 
-def build_machine(options: KioskOptions, bundle: Bundle | None) -> SessionMachine:
+def build_machine(
+    options: KioskOptions, bundle: Bundle | None, slots: dict[int, str] | None = None
+) -> SessionMachine:
+    """The session's rules for `bundle`; `slots` if already read (else read here)."""
     if bundle is None:
         return SessionMachine(options.session, {})
     return SessionMachine(
         options.session,
-        planogram_slots(options.data_dir, bundle),
+        planogram_slots(options.data_dir, bundle) if slots is None else slots,
         notices=bundle.notices,
         surveys=bundle.surveys,
         draws=bundle.prize_draws,
@@ -510,7 +665,10 @@ def build_desk(
 
 
 def build_channel(
-    options: KioskOptions, credentials: Credentials | None, bundle: Bundle | None, trace: Trace
+    options: KioskOptions,
+    credentials: Credentials | None,
+    switch: ContentSwitch[SwapContent],
+    trace: Trace,
 ) -> ChannelLink | None:
     """The store channel, for a kiosk enrolled with its store's key: the writer thread
     and the server child. Without the key nobody could read it: none, and no error."""
@@ -529,7 +687,11 @@ def build_channel(
         host=options.channel_host,
         port=options.channel_port,
     )
-    slots = None if bundle is None else (lambda: planogram_slots(options.data_dir, bundle))
+
+    def slots() -> dict[int, str] | None:  # the server child's reader thread
+        bundle = switch.bundle  # the release on screen (read between two switches)
+        return None if bundle is None else planogram_slots(options.data_dir, bundle)
+
     return ChannelLink(writer, server_options, trace, slots=slots)
 
 
@@ -604,7 +766,10 @@ def _credentials(options: KioskOptions, trace: Trace) -> Credentials | None:
 
 
 def build_relay(
-    options: KioskOptions, trace: Trace, on_sync: Callable[[SyncStatus], None] | None = None
+    options: KioskOptions,
+    trace: Trace,
+    on_sync: Callable[[SyncStatus], None] | None = None,
+    on_content: Callable[[ContentStatus], None] | None = None,
 ) -> RelayProcess:
     """The relay to HQ, for an enrolled kiosk.
 
@@ -623,7 +788,9 @@ def build_relay(
         if on_sync is not None:
             on_sync(status)
 
-    return RelayProcess(options.data_dir, ca_bundle=options.hq_ca, on_status=on_status)
+    return RelayProcess(
+        options.data_dir, ca_bundle=options.hq_ca, on_status=on_status, on_content=on_content
+    )
 
 
 def _return_freed_pictures_to_the_os() -> None:

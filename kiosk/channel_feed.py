@@ -25,7 +25,7 @@ import logging
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import Any, Final, Literal
 
 from pydantic import BaseModel, ValidationError
 
@@ -39,6 +39,10 @@ log = logging.getLogger("kiosk.channel_feed")
 DETAIL_CHARS: Final = 120  # the device message's detail limit
 LAST_VIEWED: Final = 20  # member_arrived's last_viewed limit
 _NOT_TOKEN: Final = re.compile(r"[^\w.:/@+-]")
+# Download progress goes to staff every few percent and seconds (each message stays in
+# the kiosk's window for followers to catch up on).
+PROGRESS_EVERY_S: Final = 2.0
+PROGRESS_STEP_PERCENT: Final = 5
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,6 +52,17 @@ class ChannelNote:
     kind: str
     data: m.ChannelData
     alert: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class ContentUpdate:
+    """A release from HQ on its way: downloading (with bytes), ready, or failed (reason)."""
+
+    state: Literal["idle", "downloading", "ready", "failed"]
+    number: int | None = None
+    bytes_done: int | None = None
+    bytes_total: int | None = None
+    reason: str | None = None
 
 
 def from_effect(effect: Effect) -> ChannelNote | None:
@@ -83,9 +98,51 @@ def sync(status: SyncStatus) -> ChannelNote:
     return ChannelNote("sync", m.Sync(backlog=status.pending, dead_letters=status.dead_letters))
 
 
-def content(release: str) -> ChannelNote | None:
-    """The content release this kiosk shows."""
-    return _checked("content", lambda: m.Content(release=release), alert=False)
+def content(release: str | None, update: ContentUpdate | None = None) -> ChannelNote | None:
+    """The content release this kiosk shows, and the update under way (if any)."""
+    if update is None:
+        return _checked("content", lambda: m.Content(release=release), alert=False)
+    return _checked(
+        "content",
+        lambda: m.Content(
+            release=release,
+            state=update.state,
+            number=update.number,
+            bytes_done=update.bytes_done,
+            bytes_total=update.bytes_total,
+            reason=update.reason,
+        ),
+        alert=False,
+    )
+
+
+def download_percent(update: ContentUpdate | None) -> int | None:
+    """The no-content welcome's progress bar: a percentage while a download is under way."""
+    if update is None or update.state != "downloading" or not update.bytes_total:
+        return None
+    return (update.bytes_done or 0) * 100 // update.bytes_total
+
+
+def progress_worth_telling(
+    last: tuple[ContentUpdate | None, float] | None, update: ContentUpdate | None, now: float
+) -> bool:
+    """Whether staff should get this update: a new state or release at once, the bytes
+    every few percent and seconds (each channel message stays in the kiosk's window)."""
+    if last is None:
+        return True
+    before, at = last
+    if (
+        before is None
+        or update is None
+        or (before.state, before.number)
+        != (
+            update.state,
+            update.number,
+        )
+    ):
+        return before != update
+    step = abs((download_percent(update) or 0) - (download_percent(before) or 0))
+    return step >= PROGRESS_STEP_PERCENT and now - at >= PROGRESS_EVERY_S
 
 
 def heartbeat(uptime_s: float) -> ChannelNote:

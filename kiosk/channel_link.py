@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable, Mapping
 from datetime import datetime
 
@@ -22,7 +23,7 @@ from backend_client.channel.server_process import ChannelServer, ServerOptions
 from backend_client.channel.writer import ChannelWriter
 from backend_client.status import SyncStatus
 from kiosk import channel_feed
-from kiosk.channel_feed import ChannelNote
+from kiosk.channel_feed import ChannelNote, ContentUpdate, progress_worth_telling
 from kiosk.trace import Trace
 
 log = logging.getLogger("kiosk.channel")
@@ -37,10 +38,12 @@ class ChannelLink(QObject):
         server: ServerOptions | None,
         trace: Trace,
         *,
-        slots: Callable[[], Mapping[int, str]] | None = None,
+        slots: Callable[[], Mapping[int, str] | None] | None = None,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         """`server`: how to run the server child (None: write the window only); `slots`
-        reads the effective planogram (bundle plus staff edits) from disk."""
+        reads the effective planogram (bundle plus staff edits) from disk (None: no
+        content shown)."""
         super().__init__()
         self.writer = writer
         self.server = None
@@ -54,6 +57,8 @@ class ChannelLink(QObject):
         self._last_sync: ChannelNote | None = None
         self._server_started = False
         self._closed = False
+        self._clock = clock
+        self._last_update: tuple[ContentUpdate | None, float] | None = None
 
     def start(self) -> None:
         """Start the writer; the server child comes with `start_server`."""
@@ -78,6 +83,17 @@ class ChannelLink(QObject):
             self._last_sync = note
         self.publish(note)
 
+    def tell_update(self, release: str | None, update: ContentUpdate | None) -> None:
+        """A release on its way from HQ (GUI thread): staff see its progress, every few
+        percent (each message stays in the window) and each change of state at once."""
+        now = self._clock()
+        if not progress_worth_telling(self._last_update, update, now):
+            return
+        self._last_update = (update, now)
+        note = channel_feed.content(release, update)
+        if note is not None:
+            self.publish(note)
+
     def on_serving(self, port: int) -> None:
         self._trace.emit("channel", state="serving", port=port)
 
@@ -86,10 +102,13 @@ class ChannelLink(QObject):
         if self._slots is None:
             return
         try:
-            slots = dict(self._slots())
+            read = self._slots()
         except Exception:
             log.exception("the edited planogram cannot be read; keeping the current one")
             return
+        if read is None:  # no content shown: nothing to rebind
+            return
+        slots = dict(read)
         self.slots_changed.emit(slots)
         self._trace.emit("channel", state="planogram_changed", slots=len(slots))
 

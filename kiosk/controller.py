@@ -118,6 +118,13 @@ class SessionController(QObject):
             log.info("planogram now assigns %d slots", len(slot_skus))
             self._machine = replace(self._machine, slot_skus=dict(slot_skus))
 
+    def set_machine(self, machine: SessionMachine) -> None:
+        """A new content release (on the attract loop): its planogram, notices, surveys
+        and draws rule from the next input on."""
+        log.info("content now assigns %d slots", len(machine.slot_skus))
+        self._machine = machine
+        self._schedule()
+
     def stop(self) -> None:
         """At shutdown: no more deadlines, and inputs still in flight change nothing."""
         self._stopped = True

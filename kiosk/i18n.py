@@ -59,6 +59,10 @@ STRINGS: Final[dict[str, dict[Language, str]]] = {
         _ZH: "展示内容正在更新，请稍候或咨询店员",
         _EN: "Our displays are being updated: please ask a member of staff",
     },
+    "unavailable.downloading": {
+        _ZH: "新的展示内容正在下载 {percent}%",
+        _EN: "New displays on their way: {percent}%",
+    },
     "spec.display": {_ZH: "屏幕", _EN: "Display"},
     "spec.refresh": {_ZH: "刷新率", _EN: "Refresh rate"},
     "spec.chipset": {_ZH: "处理器", _EN: "Chipset"},

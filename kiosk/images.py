@@ -87,6 +87,15 @@ class ImageCache(QObject):
                 self._pending.add(key)
             self._pool.submit(self._load, key, path)
 
+    def warm(self, path: Path, box: QSize) -> None:
+        """Decode now, on the calling thread (not the GUI thread): a worker preparing a
+        screen, so its first paint does not decode. Adopted like a background decode."""
+        key = _key(path, box)
+        pixels = _decode(path, box)
+        with self._lock:
+            self._ready[key] = pixels
+        self.loaded.emit()
+
     @property
     def cached_bytes(self) -> int:
         return self._bytes

@@ -30,7 +30,7 @@ def _wall_clock() -> datetime:
 class RewardLink:
     def __init__(
         self,
-        bundle: Bundle,
+        bundle: Bundle | None,
         post: Callable[[RewardReady], None],
         *,
         clock: Callable[[], datetime] = _wall_clock,
@@ -45,29 +45,33 @@ class RewardLink:
     def attach(self, desk: RewardDesk) -> None:
         self._desk = desk
 
+    def set_bundle(self, bundle: Bundle) -> None:
+        """A new content release (GUI thread): its campaigns and draws from now on."""
+        self._bundle = bundle
+
     def request(self, effect: IssueCoupon | DrawPrize) -> None:
         """On the GUI thread: queue the request; never blocks."""
-        desk = self._desk
-        if desk is None:
+        desk, bundle = self._desk, self._bundle
+        if desk is None or bundle is None:
             self._refuse(effect.session, Refusal.UNAVAILABLE)
             return
         now = self._clock()
         asked: IssueRequest | DrawRequest
         match effect:
             case IssueCoupon():
-                campaign = self._bundle.campaign(effect.campaign)
+                campaign = bundle.campaign(effect.campaign)
                 if campaign is None:
                     self._refuse(effect.session, Refusal.ENDED)
                     return
                 asked = IssueRequest(campaign, effect.member_id, effect.session_id, "survey", now)
             case DrawPrize():
-                prize_draw = self._bundle.prize_draw(effect.draw)
+                prize_draw = bundle.prize_draw(effect.draw)
                 if prize_draw is None:
                     self._refuse(effect.session, Refusal.ENDED)
                     return
                 asked = DrawRequest(
                     prize_draw,
-                    self._bundle.campaigns,
+                    bundle.campaigns,
                     effect.member_id,
                     effect.session_id,
                     now,

@@ -108,6 +108,10 @@ QScrollArea[role="notices"], QScrollArea[role="notices"] > QWidget > QWidget {{
 QFrame[role="overlay"] {{ background: rgba(23,24,28,200); }}
 QFrame[role="dialog"] {{ background: {SURFACE.name()}; border-radius: 32px; }}
 QFrame[role="smileys"] {{ background: rgba(23,24,28,150); border-radius: 40px; }}
+QProgressBar[role="download"] {{ background: rgba(255,255,255,40); border: none;
+    border-radius: 4px; max-height: 8px; min-height: 8px; }}
+QProgressBar[role="download"]::chunk {{ background: rgba(255,255,255,200); border-radius: 4px; }}
+QLabel[role="download"] {{ color: rgba(255,255,255,200); font-size: 28px; }}
 QLabel[role="smiley-question"] {{ color: {SURFACE.name()}; font-size: 30px; font-weight: 500; }}
 """
 

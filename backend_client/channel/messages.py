@@ -10,7 +10,15 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated, Any, Final, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SerializerFunctionWrapHandler,
+    StringConstraints,
+    model_serializer,
+    model_validator,
+)
 
 FORMAT_VERSION: Final = 1
 
@@ -104,7 +112,35 @@ class Sync(_Data):
 
 
 class Content(_Data):
-    release: _Token
+    """The release the kiosk shows and, while the relay fetches one from HQ, how far it got."""
+
+    release: _Token | None  # None: no content yet (a first install under way)
+    # The update: None/"idle" when none is under way. `number` is HQ's release number.
+    state: Literal["idle", "downloading", "ready", "failed"] = "idle"
+    number: int | None = Field(default=None, ge=1)
+    bytes_done: int | None = Field(default=None, ge=0)
+    bytes_total: int | None = Field(default=None, ge=0)
+    reason: _Token | None = None  # the last failure's reason (docs/content-releases.md)
+
+    @model_validator(mode="after")
+    def _progress_fits(self) -> Content:
+        if (self.bytes_done is None) != (self.bytes_total is None):
+            raise ValueError("bytes_done and bytes_total come together")
+        done, total = self.bytes_done, self.bytes_total
+        if done is not None and total is not None and done > total:
+            raise ValueError("bytes_done exceeds bytes_total")
+        return self
+
+    @model_serializer(mode="wrap")
+    def _only_what_is_told(self, to_dict: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        # Without an update under way the message is what it was before issue 16
+        # (`release` only), which attendants updated on a later day still read.
+        data: dict[str, Any] = to_dict(self)
+        if self.state == "idle":
+            return {"release": data["release"]}
+        return {
+            name: value for name, value in data.items() if value is not None or name == "release"
+        }
 
 
 class Ack(_Data):

@@ -1,6 +1,7 @@
 """Kiosk health: one row per kiosk of the store. The link (live, reconnecting, key
 refused), each device (pickup board, readers, BLE adapter; up, down, reconnecting),
-the sync backlog and dead letters, the content release, and the last contact."""
+the sync backlog and dead letters, the content release, the update from HQ under way
+(a progress bar while it downloads), and the last contact."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QHeaderView,
+    QProgressBar,
     QTableWidget,
     QTableWidgetItem,
     QVBoxLayout,
@@ -19,7 +21,7 @@ from PySide6.QtWidgets import (
 )
 
 from content.model import Language
-from kiosk.attendant.model import DeviceStatus, KioskHealth
+from kiosk.attendant.model import ContentUpdate, DeviceStatus, KioskHealth
 from kiosk.attendant.words import say
 from kiosk.screens.common import label
 from kiosk.theme import ACCENT, GOOD, INK
@@ -31,7 +33,9 @@ COLUMNS: Final = (
     "health.sync",
     "health.release",
     "health.contact",
+    "health.update",
 )
+UPDATE_COLUMN: Final = COLUMNS.index("health.update")
 ROW_HEIGHT: Final = 64
 
 
@@ -86,6 +90,19 @@ def health_cells(
     ]
 
 
+def update_bar(update: ContentUpdate | None, language: Language) -> tuple[str, int | None]:
+    """The update column: its text (Qt's %p% is the percentage) and the bar's value
+    (None: no bar, only the text, e.g. ready or failed)."""
+    if update is None:
+        return "—", None
+    number = update.number if update.number is not None else "?"
+    if update.state == "downloading":
+        return say(language, "update.downloading", number=number), update.percent or 0
+    if update.state == "failed":
+        return say(language, "update.failed", reason=update.reason or "?"), None
+    return say(language, "update.ready", number=number), None
+
+
 class HealthPage(QWidget):
     def __init__(self) -> None:
         super().__init__()
@@ -128,9 +145,10 @@ class HealthPage(QWidget):
             )
             for name in names
         ]
-        if (rows, language) == self._shown:
+        updates = [update_bar(kiosks.get(name, KioskHealth()).update, language) for name in names]
+        if (rows, updates, language) == self._shown:
             return
-        self._shown = (rows, language)
+        self._shown = (rows, updates, language)
         self.title.setText(say(language, "attendant.health"))
         self.empty.setText(say(language, "health.none"))
         self.empty.setVisible(not rows)
@@ -146,3 +164,23 @@ class HealthPage(QWidget):
                     font.setBold(True)
                     item.setFont(font)
                 self.table.setItem(r, c, item)
+            self._show_update(r, *updates[r])
+
+    def update_bar(self, row: int) -> QProgressBar | None:
+        """The row's download progress bar, while that kiosk downloads a release."""
+        widget = self.table.cellWidget(row, UPDATE_COLUMN)
+        return widget if isinstance(widget, QProgressBar) else None
+
+    def _show_update(self, row: int, text: str, percent: int | None) -> None:
+        if percent is None:
+            self.table.removeCellWidget(row, UPDATE_COLUMN)
+            self.table.setItem(row, UPDATE_COLUMN, QTableWidgetItem(text))
+            return
+        self.table.setItem(row, UPDATE_COLUMN, QTableWidgetItem(""))
+        bar = self.update_bar(row)
+        if bar is None:
+            bar = QProgressBar()
+            bar.setRange(0, 100)
+            self.table.setCellWidget(row, UPDATE_COLUMN, bar)
+        bar.setValue(percent)
+        bar.setFormat(text)

@@ -156,6 +156,24 @@ class DeviceHealth:
 
 
 @dataclass(frozen=True, slots=True)
+class ContentUpdate:
+    """A release from HQ on its way to a kiosk, as its `content` messages tell it."""
+
+    state: str  # downloading, ready, failed
+    number: int | None
+    bytes_done: int | None
+    bytes_total: int | None
+    reason: str | None
+
+    @property
+    def percent(self) -> int | None:
+        """How much is downloaded, 0-100; None when the size is not known."""
+        if self.bytes_done is None or not self.bytes_total:
+            return None
+        return max(0, min(100, self.bytes_done * 100 // self.bytes_total))
+
+
+@dataclass(frozen=True, slots=True)
 class KioskHealth:
     last_seq: int = 0
     last_contact: float | None = None
@@ -163,6 +181,7 @@ class KioskHealth:
     backlog: int | None = None
     dead_letters: int | None = None
     release: str | None = None
+    update: ContentUpdate | None = None  # None: nothing under way
     dropped: int = 0  # repeated or late messages
     missed: int = 0  # seq numbers skipped: lost on the way
     garbage: int = 0  # messages that did not fit the contract, and transport reports
@@ -506,11 +525,26 @@ def _health_report(health: KioskHealth, message: ChannelMessageLike, now: float)
                 health, backlog=_int(data, "backlog"), dead_letters=_int(data, "dead_letters")
             )
         case "content":
-            return replace(health, release=_text(data, "release"))
+            return replace(
+                health, release=_optional_text(data, "release"), update=_content_update(data)
+            )
         case "device":
             return _device_report(health, data, message.seq, now)
         case _:
             return health
+
+
+def _content_update(data: Mapping[str, object]) -> ContentUpdate | None:
+    state = _optional_text(data, "state") or "idle"  # kiosks before issue 16 send no state
+    if state == "idle":
+        return None
+    return ContentUpdate(
+        state,
+        _optional_int(data, "number"),
+        _optional_int(data, "bytes_done"),
+        _optional_int(data, "bytes_total"),
+        _optional_text(data, "reason"),
+    )
 
 
 def _alert_of(state: AttendantState, message: ChannelMessageLike, now: float) -> Alert | None:

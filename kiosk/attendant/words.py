@@ -109,6 +109,10 @@ WORDS: Final[dict[str, dict[Language, str]]] = {
     "health.sync": {_ZH: "同步积压 / 失败", _EN: "Backlog / dead"},
     "health.release": {_ZH: "内容版本", _EN: "Content"},
     "health.contact": {_ZH: "最后联系", _EN: "Last contact"},
+    "health.update": {_ZH: "内容更新", _EN: "Update"},
+    "update.downloading": {_ZH: "下载版本 {number}：%p%", _EN: "Downloading {number}: %p%"},
+    "update.ready": {_ZH: "版本 {number} 已就绪", _EN: "Release {number} ready"},
+    "update.failed": {_ZH: "更新失败：{reason}", _EN: "Update failed: {reason}"},
     "health.none": {
         _ZH: "还没有发现本店的终端",
         _EN: "No kiosk of this store found yet",

@@ -29,7 +29,7 @@ from PySide6.QtCore import (
     Signal,
 )
 from PySide6.QtGui import QColor, QImage, QLinearGradient, QPainter, QPaintEvent
-from PySide6.QtWidgets import QFrame, QHBoxLayout, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QFrame, QHBoxLayout, QProgressBar, QVBoxLayout, QWidget
 
 from content.model import Language, LocalizedText
 from content.schedule import dayparted
@@ -144,6 +144,16 @@ class AttractScreen(Screen):
         self.caption = label(role="caption", wrap=True)
         self._invite = label(role="invite")
         self._invite_other = label(role="invite-other")
+        # Only on the no-content welcome: a first release on its way from HQ.
+        self._download = -1  # the percentage shown; -1: none
+        self.download_text = label(role="download")
+        self.download_bar = QProgressBar()
+        self.download_bar.setProperty("role", "download")
+        self.download_bar.setRange(0, 100)
+        self.download_bar.setTextVisible(False)
+        self.download_bar.setFixedWidth(720)
+        for widget in (self.download_text, self.download_bar):
+            widget.hide()
 
         # The always-on smiley question and "join": bottom right, out of the invitation's way.
         self.join_button = button("", "action")
@@ -172,6 +182,9 @@ class AttractScreen(Screen):
         texts.addSpacing(24)
         texts.addWidget(self._invite)
         texts.addWidget(self._invite_other)
+        texts.addSpacing(32)
+        texts.addWidget(self.download_text)
+        texts.addWidget(self.download_bar)
         overlay = QHBoxLayout(self._canvas)
         overlay.setContentsMargins(120, 80, 96, 100)
         overlay.addLayout(texts, 1)
@@ -205,7 +218,26 @@ class AttractScreen(Screen):
         self._playing = self._decide()
         self._index = self._playing[0] if self._playing else 0
         self._daypart.start()
+        self.show_download(None)
         self._show_slide(animate=False)
+
+    def show_download(self, percent: int | None) -> None:
+        """How far the first release's download got (None: hide). Shown only on the
+        no-content welcome: a kiosk with content keeps its loop while it downloads."""
+        if self._slides:
+            percent = None
+        if percent is not None:
+            percent = max(0, min(100, percent))
+        if (percent if percent is not None else -1) == self._download:
+            return
+        self._download = -1 if percent is None else percent
+        for widget in (self.download_text, self.download_bar):
+            widget.setVisible(percent is not None)
+        if percent is not None:
+            self.download_bar.setValue(percent)
+            self.download_text.setText(
+                tr(self._language, "unavailable.downloading", percent=percent)
+            )
 
     def set_unavailable(self) -> None:
         """No content at all: a calm welcome instead of a broken loop."""

@@ -15,8 +15,13 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def start_kiosk(bundle: Path, data: Path, port: str | None = None) -> subprocess.Popen[bytes]:
-    args = [sys.executable, "-m", "kiosk.app", "--content", str(bundle), "--data-dir", str(data)]
+def start_kiosk(
+    bundle: Path | None, data: Path, port: str | None = None
+) -> subprocess.Popen[bytes]:
+    """The kiosk process; `bundle` None: it shows what its content store holds."""
+    args = [sys.executable, "-m", "kiosk.app", "--data-dir", str(data)]
+    if bundle is not None:
+        args += ["--content", str(bundle)]
     args += ["--trace", str(data / "trace.jsonl")]
     if port:
         args += ["--pickup-port", port]

@@ -275,3 +275,36 @@ def test_a_planogram_edit_reaches_the_kiosk_and_its_catalog(
     assert first.outbox.flush()
     (record,) = outbox_records(tmp_path / "a1", "planogram_edit")
     assert record == {"kiosk": K1, "slot": slot, "before": before, "after": other, "by": me.id}
+
+
+def test_a_kiosk_downloading_a_release_shows_a_progress_bar_on_the_health_page(
+    qtbot: QtBot, qapp: QApplication, tmp_path: Path, kiosk: Kiosk
+) -> None:
+    attendant = attendant_of(qtbot, qapp, tmp_path / "a1", kiosk, "李店长")
+    try:
+        attendant.window.show_page(Page.HEALTH)
+        health = attendant.window.health
+
+        def tell(**update: object) -> None:
+            data = {"release": "sample-16-1", **update}
+            kiosk.window.append("content", data, at=datetime.now(UTC), alert=False)
+
+        tell(state="downloading", number=12, bytes_done=450_000, bytes_total=1_000_000)
+        qtbot.waitUntil(lambda: health.update_bar(0) is not None, timeout=WAIT_MS)
+        bar = health.update_bar(0)
+        assert bar is not None
+        assert bar.value() == 45
+        assert bar.text() == "下载版本 12：45%"
+
+        tell(state="downloading", number=12, bytes_done=1_000_000, bytes_total=1_000_000)
+        qtbot.waitUntil(lambda: bar.value() == 100, timeout=WAIT_MS)
+
+        tell(state="ready", number=12)
+        qtbot.waitUntil(lambda: health.update_bar(0) is None, timeout=WAIT_MS)
+        assert health.table.item(0, 6).text() == "版本 12 已就绪"
+
+        kiosk.window.append("content", {"release": "hq-12"}, at=datetime.now(UTC), alert=False)
+        qtbot.waitUntil(lambda: health.table.item(0, 4).text() == "hq-12", timeout=WAIT_MS)
+        assert health.table.item(0, 6).text() == "—"
+    finally:
+        attendant.close()

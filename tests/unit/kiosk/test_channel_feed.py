@@ -179,3 +179,50 @@ def test_a_prize_and_its_coupon_are_told_with_their_draw_and_campaign() -> None:
     ]
     wire = str(notes(told.effects))
     assert "7K2M" not in wire  # the code itself is the shopper's
+
+
+def test_content_tells_a_download_under_way_and_stays_plain_without_one() -> None:
+    update = channel_feed.ContentUpdate("downloading", 12, 5_000, 900_000)
+
+    assert dump(channel_feed.content("sample-16-1", update)) == (
+        "content",
+        {
+            "release": "sample-16-1",
+            "state": "downloading",
+            "number": 12,
+            "bytes_done": 5_000,
+            "bytes_total": 900_000,
+        },
+        False,
+    )
+    # A first install: nothing shown yet.
+    assert dump(channel_feed.content(None, channel_feed.ContentUpdate("ready", 12)))[1] == {
+        "release": None,
+        "state": "ready",
+        "number": 12,
+    }
+    # Idle: the message attendants from before issue 16 read too.
+    idle = channel_feed.content("sample-16-1", None)
+    assert idle is not None
+    assert idle.data.model_dump_json() == '{"release":"sample-16-1"}'
+
+
+def test_content_progress_that_does_not_add_up_is_not_sent() -> None:
+    assert channel_feed.content("r", channel_feed.ContentUpdate("downloading", 12, 9, 5)) is None
+    assert channel_feed.content("r", channel_feed.ContentUpdate("downloading", 12, 9)) is None
+
+
+def test_progress_goes_to_staff_every_few_percent_and_each_change_at_once() -> None:
+    def downloading(done: int) -> channel_feed.ContentUpdate:
+        return channel_feed.ContentUpdate("downloading", 12, done, 1000)
+
+    tell = channel_feed.progress_worth_telling
+    assert tell(None, downloading(0), 0.0)
+    last = (downloading(0), 0.0)
+    assert not tell(last, downloading(10), 0.5)  # 1 %: not worth a message
+    assert not tell(last, downloading(100), 0.5)  # 10 %, but too soon
+    assert tell(last, downloading(100), 2.5)
+    assert not tell(last, downloading(40), 60.0)  # 4 %, however long
+    assert tell(last, channel_feed.ContentUpdate("ready", 12), 0.1)  # a new state: at once
+    assert tell(last, None, 0.1)  # done
+    assert not tell((None, 0.0), None, 10.0)

@@ -603,3 +603,22 @@ def test_a_device_repeating_its_status_adds_no_feed_line_but_a_change_does() -> 
     ).state
     assert [entry.seq for entry in state.feed] == [5, 2, 1]
     assert state.kiosks[K1].devices["pickup"].status == "up"
+
+
+def test_a_download_under_way_is_part_of_the_kiosks_health_until_it_is_done() -> None:
+    downloading = {"state": "downloading", "number": 12, "bytes_done": 300, "bytes_total": 1200}
+    state = receive(
+        EMPTY, message(K1, 1, "content", {"release": None, **downloading}), now=5.0
+    ).state
+    health = state.kiosks[K1]
+    assert health.release is None  # a first install: nothing shown yet
+    assert health.update is not None
+    assert (health.update.state, health.update.number, health.update.percent) == (
+        "downloading",
+        12,
+        25,
+    )
+    assert state.feed == ()
+
+    state = receive(state, message(K1, 2, "content", {"release": "hq-12"}), now=6.0).state
+    assert (state.kiosks[K1].release, state.kiosks[K1].update) == ("hq-12", None)
