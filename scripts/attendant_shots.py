@@ -207,6 +207,19 @@ def feed_the_desk(receive: Callable[[PlainMessage], None], bundle: Bundle) -> No
         send(kiosk, 0.2, "device", {"device": "rfid", "status": "up", "detail": ""})
         send(kiosk, 0.3, "heartbeat", {"uptime_s": 3600})
     send(k3, 0.4, "device", {"device": "ble", "status": "reconnecting", "detail": "hci0 reset"})
+    # HQ's next release on its way to one kiosk: the health page's update bar.
+    send(
+        k2,
+        0.5,
+        "content",
+        {
+            "release": bundle.release,
+            "state": "downloading",
+            "number": 12,
+            "bytes_done": 318_767_104,
+            "bytes_total": 524_288_000,
+        },
+    )
     send(k2, 1.0, "lift", {"session": "s1", "slot": 5, "sku": sku[4]})
     send(k2, 1.5, "drop", {"session": "s1", "slot": 5, "sku": sku[4], "dwell_ms": 23_000})
     send(k2, 2.0, "signup", {"session": "s2"})

@@ -36,6 +36,7 @@ COLUMNS: Final = (
     "health.update",
 )
 UPDATE_COLUMN: Final = COLUMNS.index("health.update")
+UPDATE_WIDTH: Final = 240
 ROW_HEIGHT: Final = 64
 
 
@@ -121,6 +122,9 @@ class HealthPage(QWidget):
         for column in range(len(COLUMNS)):
             header.setSectionResizeMode(column, QHeaderView.ResizeMode.ResizeToContents)
         header.setSectionResizeMode(2, QHeaderView.ResizeMode.Stretch)
+        # Room for "下载版本 12：60%" on one line inside the bar.
+        header.setSectionResizeMode(UPDATE_COLUMN, QHeaderView.ResizeMode.Fixed)
+        header.resizeSection(UPDATE_COLUMN, UPDATE_WIDTH)
         self.table.verticalHeader().setDefaultSectionSize(ROW_HEIGHT)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(24, 20, 24, 20)
@@ -180,6 +184,7 @@ class HealthPage(QWidget):
         bar = self.update_bar(row)
         if bar is None:
             bar = QProgressBar()
+            bar.setProperty("role", "update")
             bar.setRange(0, 100)
             self.table.setCellWidget(row, UPDATE_COLUMN, bar)
         bar.setValue(percent)

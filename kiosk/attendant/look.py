@@ -98,6 +98,11 @@ QListWidget[role="list"]::item:selected {{ background: {ACCENT_SOFT.name()}; col
 QTableWidget {{ background: {SURFACE.name()}; border: 1px solid {LINE.name()};
     border-radius: 16px; gridline-color: {LINE.name()}; font-size: 17px; }}
 QTableWidget::item {{ padding: 0 12px; }}
+QProgressBar[role="update"] {{ background: {LINE.name()}; border: none; border-radius: 8px;
+    margin: 16px 12px; color: {INK.name()};
+    font-size: 15px; font-weight: 600; text-align: center; }}
+QProgressBar[role="update"]::chunk {{ background: {GOOD_SOFT}; border-radius: 8px;
+    border: 2px solid {GOOD.name()}; }}
 QHeaderView::section {{ background: {BACKGROUND.name()}; color: {INK_SOFT.name()}; border: none;
     border-bottom: 1px solid {LINE.name()}; font-size: 15px; font-weight: 700;
     padding: 8px 10px; }}
