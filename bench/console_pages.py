@@ -14,25 +14,20 @@ themselves every 5 s, so their time is what one open browser costs HQ.
 from __future__ import annotations
 
 import argparse
-import socket
 import statistics
+import sys
 import tempfile
-import threading
 import time
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import requests
-import uvicorn
 from fastapi import FastAPI
 from sqlalchemy import insert
 
 from content.sample import write_sample_bundle
 from hq import fleet
-from hq.app import server_config
 from hq.console.app import CSRF_COOKIE, console_app
 from hq.console.staff import PasswordHasher, Role, add_staff
 from hq.console.views.base import ContentSide
@@ -42,6 +37,9 @@ from hq.content.signing import ContentKeys
 from hq.db import Database, content_failures, kiosk_content_status, kiosks
 from hq.migrations import migrate
 from hq.settings import sqlite_url
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+from helpers.hq import serving
 
 PASSWORD = "bench password 2026"  # noqa: S105 (a throwaway account)
 REGIONS = ("east", "north", "south", "west", "central")
@@ -194,26 +192,6 @@ def measure(base: str, newest: int, runs: int, kiosk_count: int) -> None:
             times.sort()
             p95 = times[min(len(times) - 1, round(0.95 * (len(times) - 1)))]
             print(f"{address:44} {statistics.median(times):8.1f} {p95:8.1f} {times[-1]:8.1f}")
-
-
-@contextmanager
-def serving(app: FastAPI) -> Iterator[str]:
-    server = uvicorn.Server(server_config(app, host="127.0.0.1", port=0))
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-    sock.bind(("127.0.0.1", 0))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    try:
-        deadline = time.monotonic() + 20
-        while not server.started:
-            if time.monotonic() > deadline or not thread.is_alive():
-                raise RuntimeError("the console did not start")
-            time.sleep(0.02)
-        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
-    finally:
-        server.should_exit = True
-        thread.join(10)
-        sock.close()
 
 
 if __name__ == "__main__":

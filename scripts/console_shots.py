@@ -11,25 +11,18 @@ drives Debian's Chromium through the console at 1440x900, one picture per page.
 
 from __future__ import annotations
 
-import socket
 import sys
 import tempfile
-import threading
-import time
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Final
 
-import uvicorn
 from playwright.sync_api import Page, ViewportSize, sync_playwright
 from sqlalchemy import insert
 
 from content.sample import write_sample_bundle
 from hq import fleet
-from hq.app import create_app, server_config
 from hq.console.staff import PasswordHasher, Role, add_staff
 from hq.content.assets import DirectoryAssetStore
 from hq.content.releases import ProductEdit, publish_edit, publish_folder
@@ -37,6 +30,9 @@ from hq.content.signing import ContentKeys
 from hq.db import Database, content_failures, kiosk_content_status, kiosks
 from hq.migrations import migrate
 from hq.settings import Settings, sqlite_url
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+from helpers.hq import running_hq
 
 CHROMIUM: Final = Path("/usr/bin/chromium")
 VIEWPORT: Final[ViewportSize] = {"width": 1440, "height": 900}
@@ -69,7 +65,7 @@ def shoot(out: Path) -> None:
             release = _chain(database, settings, Path(tmp))
         finally:
             database.dispose()
-        with _serving(settings) as base_url, sync_playwright() as playwright:
+        with running_hq(settings, migrate_first=False) as base_url, sync_playwright() as playwright:
             browser = playwright.chromium.launch(executable_path=str(CHROMIUM))
             page = browser.new_page(viewport=VIEWPORT, device_scale_factor=1, locale="en-GB")
             _pages(page, base_url, out, release)
@@ -244,26 +240,6 @@ def _chain(database: Database, settings: Settings, tmp: Path) -> int:
                     )
                 )
     return spring
-
-
-@contextmanager
-def _serving(settings: Settings) -> Iterator[str]:
-    server = uvicorn.Server(server_config(create_app(settings), host="127.0.0.1", port=0))
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-    sock.bind(("127.0.0.1", 0))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    try:
-        deadline = time.monotonic() + 20
-        while not server.started:
-            if time.monotonic() > deadline or not thread.is_alive():
-                raise RuntimeError("HQ did not start")
-            time.sleep(0.02)
-        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
-    finally:
-        server.should_exit = True
-        thread.join(10)
-        sock.close()
 
 
 if __name__ == "__main__":

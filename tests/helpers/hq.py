@@ -45,6 +45,7 @@ import psycopg
 import pytest
 import requests
 import uvicorn
+from fastapi import FastAPI
 from psycopg import sql
 from sqlalchemy import func, make_url, select
 from sqlalchemy.engine import URL
@@ -80,7 +81,13 @@ def running_hq(settings: Settings, *, migrate_first: bool = True) -> Iterator[st
     """HQ served by uvicorn on a thread, on a free loopback port; yields its base URL."""
     if migrate_first:
         migrate(settings.database_url)
-    app = create_app(settings)
+    with serving(create_app(settings)) as base_url:
+        yield base_url
+
+
+@contextmanager
+def serving(app: FastAPI) -> Iterator[str]:
+    """`app` served by uvicorn on a thread, on a free loopback port; yields its base URL."""
     config = server_config(app, host="127.0.0.1", port=0)
     server = uvicorn.Server(config)
     # Bound here, so the port is known before the server starts and no one can take it.
