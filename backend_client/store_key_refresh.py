@@ -19,7 +19,6 @@ import base64
 import binascii
 import dataclasses
 import logging
-import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Final
@@ -27,6 +26,7 @@ from typing import Final
 from backend_client.channel.keys import KEY_FILE, StoreKeyError, write_store_key
 from backend_client.client import HqClient, HqError
 from backend_client.credentials import ChannelKey, Credentials, save_credentials
+from backend_client.periodic import PeriodicThread
 
 __all__ = ["DEFAULT_INTERVAL", "StoreKeyRefresh", "held_key", "needs_writing"]
 
@@ -73,26 +73,17 @@ class StoreKeyRefresh:
         self._client = client
         self._interval = interval
         self._on_written = on_written
-        self._stopping = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._thread = PeriodicThread(
+            "store-key-refresh", self.refresh_once, wait=lambda: self._interval
+        )
         self._failing: str | None = None
 
     def start(self) -> None:
-        if self._thread is not None:
-            raise RuntimeError("already started")
-        self._thread = threading.Thread(target=self._run, name="store-key-refresh", daemon=True)
         self._thread.start()
 
     def stop(self, timeout: float = DEFAULT_STOP_TIMEOUT) -> None:
-        self._stopping.set()
-        if self._thread is not None:
-            self._thread.join(timeout)
+        self._thread.stop(timeout)
         self._client.close()
-
-    def _run(self) -> None:
-        while not self._stopping.is_set():
-            self.refresh_once()
-            self._stopping.wait(self._interval)
 
     def refresh_once(self) -> bool:
         """Ask HQ once and write the key if it changed; whether it was written."""

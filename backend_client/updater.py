@@ -29,7 +29,6 @@ import logging
 import os
 import random
 import shutil
-import threading
 import time
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
@@ -40,6 +39,7 @@ from typing import Any, Final
 from backend_client.client import HqClient, HqError, HqUnauthorized
 from backend_client.content_assets import AssetMismatch, AssetStore, Stopped
 from backend_client.credentials import Credentials
+from backend_client.periodic import PeriodicThread
 from backend_client.private_files import private_dir
 from backend_client.release_manifest import (
     Refused,
@@ -108,8 +108,7 @@ class ContentUpdater:
         self._root = data_dir / CONTENT_DIR
         self._store = ContentStore(self._root)
         self._assets = AssetStore(self._root)
-        self._stopping = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._thread = PeriodicThread("content-updater", self._round, wait=self.next_wait)
         # What HQ said last: its ETag and the verified manifest behind it.
         self._etag: str | None = None
         self._wanted: ReleaseManifest | None = None
@@ -130,24 +129,17 @@ class ContentUpdater:
         return self._store
 
     def start(self) -> None:
-        if self._thread is not None:
-            raise RuntimeError("already started")
-        self._thread = threading.Thread(target=self._run, name="content-updater", daemon=True)
         self._thread.start()
 
     def stop(self, timeout: float = DEFAULT_STOP_TIMEOUT) -> None:
-        self._stopping.set()
-        if self._thread is not None:
-            self._thread.join(timeout)
+        self._thread.stop(timeout)
         self._client.close()
 
-    def _run(self) -> None:
-        while not self._stopping.is_set():
-            try:
-                self.poll_once()
-            except Exception:  # a bug here must not end the relay child's other work
-                _log.exception("content update round failed")
-            self._stopping.wait(self.next_wait())
+    def _round(self) -> None:
+        try:
+            self.poll_once()
+        except Exception:  # a bug here must not end the relay child's other work
+            _log.exception("content update round failed")
 
     def next_wait(self) -> float:
         """Seconds until the next poll: the interval ±20 %."""
@@ -286,7 +278,11 @@ class ContentUpdater:
         for sha, size in sorted(missing.items()):
             try:
                 self._assets.download(
-                    self._client, sha, size, on_bytes=on_bytes, stopping=self._stopping.is_set
+                    self._client,
+                    sha,
+                    size,
+                    on_bytes=on_bytes,
+                    stopping=self._thread.stopping.is_set,
                 )
             except AssetMismatch as exc:
                 raise AssetMismatch(f"asset {sha[:12]}…: {exc}") from None
