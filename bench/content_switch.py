@@ -43,7 +43,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 sys.path.insert(0, str(ROOT / "tests"))
 
 from harness import percentile, sample_bundle, summary  # noqa: E402
-from PySide6.QtCore import Qt, QTimer  # noqa: E402
+from PySide6.QtCore import QEventLoop, Qt, QTimer  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
 from backend_client.status import ContentStatus  # noqa: E402
@@ -80,9 +80,21 @@ def rss_mb() -> float:
 
 
 def wait(app: QApplication, done: threading.Event | None, until: float) -> None:
-    while (done is None or not done.is_set()) and time.monotonic() < until:
-        app.processEvents()
-        time.sleep(0.0005)
+    """Run the event loop, as `kiosk` does (app.exec: no polling loop of our own taking
+    the GIL), until `done` is set or `until` passes. `done` is looked at every 10 ms;
+    the figures are stamped by the callbacks that set it, not by this loop."""
+    loop = QEventLoop()
+    check = QTimer()
+    check.timeout.connect(
+        lambda: (
+            loop.quit()
+            if (done is not None and done.is_set()) or time.monotonic() >= until
+            else None
+        )
+    )
+    check.start(10)
+    loop.exec()
+    check.stop()
     if done is not None and not done.is_set():
         raise TimeoutError("the kiosk did not paint the new release in time")
 

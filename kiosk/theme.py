@@ -23,7 +23,11 @@ ACCENT_SOFT: Final = QColor("#FFF0E6")  # background of a row that differs
 GOOD: Final = QColor("#1F7A4D")
 
 TOUCH_MIN: Final = 88  # px, smallest side of anything a shopper taps
-SCREEN_SIZE: Final = (1920, 1080)
+SCREEN_SIZE: Final = (1920, 1080)  # the landscape layout, in logical pixels
+PORTRAIT_SIZE: Final = (1080, 1920)
+# Every shopper screen lays out in these (a 3840x2160 panel is the landscape layout at
+# device pixel ratio 2): scripts/screenshots.py renders each, tests check each.
+SCREEN_SHAPES: Final = {"landscape": SCREEN_SIZE, "portrait": PORTRAIT_SIZE}
 
 STYLE_SHEET: Final = f"""
 QWidget {{ color: {INK.name()}; }}

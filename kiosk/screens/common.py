@@ -63,6 +63,14 @@ class Screen(QWidget):
         self.setAttribute(Qt.WidgetAttribute.WA_StyledBackground, True)
         self.painted = False
 
+    def set_portrait(self, portrait: bool) -> None:
+        """Lay out for a portrait window (taller than wide, 1080x1920) or a landscape one.
+
+        KioskWindow calls it when the screen is added and whenever the window's shape
+        changes; 4K is the landscape layout at device pixel ratio 2. Screens whose
+        layout suits both shapes keep this default.
+        """
+
     def paintEvent(self, event: QPaintEvent) -> None:
         super().paintEvent(event)
         if not self.painted:

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import TypeVar
 
 from PySide6.QtCore import QEvent, QObject, QSize, QTimer, Signal
-from PySide6.QtGui import QImage
+from PySide6.QtGui import QImage, QResizeEvent
 from PySide6.QtWidgets import QStackedLayout, QWidget
 
 from content.bundle import Bundle
@@ -87,6 +87,7 @@ class KioskWindow(QWidget):
         self._make_handoff_qr: Callable[[], QImage | None] = lambda: None
         self._language = Language.ZH_CN
         self._watching_touches = False
+        self._portrait = False  # the window is taller than wide (Screen.set_portrait)
 
         self.attract = AttractScreen(slide_images, store_clock)
         self.attract.video_failed.connect(self._on_video_failed)
@@ -201,6 +202,7 @@ class KioskWindow(QWidget):
         self.countdown.raise_()  # stays above every screen
 
     def _add_screen(self, screen: Screen) -> None:
+        screen.set_portrait(self._portrait)
         self._stack.addWidget(screen)
         screen.frame_painted.connect(self._screen_painted)
 
@@ -302,6 +304,16 @@ class KioskWindow(QWidget):
         self.countdown.show_until(None, self._language)
         self._keyboard.forget()  # the panel keeps nothing of the last shopper
         self.close()
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        portrait = event.size().height() > event.size().width()
+        if portrait != self._portrait:
+            self._portrait = portrait
+            for index in range(self._stack.count()):
+                screen = self._stack.widget(index)
+                if isinstance(screen, Screen):
+                    screen.set_portrait(portrait)
+        super().resizeEvent(event)
 
     # -- touches and paints --
 
