@@ -140,9 +140,12 @@ class SurveyView:
 
 @dataclass(frozen=True, slots=True)
 class IssuedCoupon:
-    code: str  # formatted, e.g. "7K2M-Q9TX-..."
+    # Formatted, e.g. "7K2M-Q9TX-...": redeemable at a till, so never in a log or the
+    # trace; they name the coupon by campaign and serial.
+    code: str = field(repr=False)
     campaign: str
     expires_on: date
+    serial: int | None = None  # the code's serial (with its kiosk number, unique)
 
 
 class RewardStatus(enum.StrEnum):
@@ -186,7 +189,7 @@ class CouponView:
 
     @property
     def key(self) -> str:
-        return f"coupon:{self.session}:{self.coupon.code}"
+        return f"coupon:{self.session}:{self.coupon.campaign}:{self.coupon.serial}"
 
 
 View = (
