@@ -115,9 +115,7 @@ def test_the_csv_export_tells_a_consent_never_given_from_one_withdrawn(hq: Hq) -
         kiosk.event(2, "consent", consent_payload(member, "recognition", given=True)),
         # Left unticked at sign-up: declined, not withdrawn.
         kiosk.event(3, "consent", consent_payload(member, "marketing", given=False)),
-        kiosk.event(
-            4, "consent", consent_payload(member, "marketing", given=False, channel="sms")
-        ),
+        kiosk.event(4, "consent", consent_payload(member, "marketing", given=False, channel="sms")),
     ]
     assert kiosk.post(sent).status_code == 200
     assert members(hq, "withdraw", member, "--purpose", "recognition").returncode == 0
