@@ -63,6 +63,17 @@ class DeviceHealth:
     detail: str = ""
 
 
+@dataclass(frozen=True, slots=True)
+class Unreadable:
+    """A device sent input its parser rejected (a loose connector, a wrong baud rate):
+    one event at the first bad line of a run, however long the run. `reason` is the
+    parser's reject reason, never the bytes (an RFID frame is most of a card number)."""
+
+    device: str
+    reason: str
+    at: float
+
+
 class TagKind(enum.StrEnum):
     RFID = "rfid"  # a 125 kHz key-fob (EM4100 family)
     IBEACON = "ibeacon"
@@ -119,4 +130,4 @@ class TagAway:
     at: float
 
 
-DeviceEvent = Lifted | Dropped | Alarm | DeviceHealth | TagSeen | TagAway
+DeviceEvent = Lifted | Dropped | Alarm | DeviceHealth | Unreadable | TagSeen | TagAway

@@ -28,6 +28,7 @@ from devices.events import (
     Dropped,
     HealthStatus,
     Lifted,
+    Unreadable,
 )
 from devices.protocols.pickup import (
     MAX_SLOT,
@@ -267,7 +268,7 @@ class PickupBoard:
             if isinstance(msg, StateQuery | Led):  # host commands have no business coming back
                 msg = Rejected(RejectReason.UNKNOWN_COMMAND, f"host command {format_message(msg)}")
             if isinstance(msg, Rejected):
-                self._reject(msg, line)
+                self._reject(msg, line, now)
             else:
                 self._accept(msg, now)
         except Exception:  # a bug here must not end the reader thread
@@ -309,9 +310,11 @@ class PickupBoard:
         for slot in sorted(lifted - before):
             self._emit(Lifted(slot, now, resync=True))
 
-    def _reject(self, rejected: Rejected, line: bytes) -> None:
+    def _reject(self, rejected: Rejected, line: bytes, now: float) -> None:
         self._count(rejected.reason.value)
         self._bad_in_a_row += 1
+        if self._bad_in_a_row == 1:  # once per run of bad lines: the trace notes the burst
+            self._emit(Unreadable(self._name, rejected.reason.value, now))
         _log.debug(
             "%s board line rejected (%s, %s): %r",
             self._name,

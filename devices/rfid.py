@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Final, Generic, TypeVar
 
 import serial
 
-from devices.events import DeviceEvent, DeviceHealth, HealthStatus, TagId, TagSeen
+from devices.events import DeviceEvent, DeviceHealth, HealthStatus, TagId, TagSeen, Unreadable
 from devices.protocols.rfid import (
     BAUDRATE,
     DEFAULT_REPEAT_WINDOW_S,
@@ -245,7 +245,7 @@ class _RfidReader(abc.ABC, Generic[H]):
                 results = feed(data)
             for result in results:
                 if isinstance(result, Rejected):
-                    self._reject(result)
+                    self._reject(result, now)
                 else:
                     self._accept(result, now)
         except Exception:  # a bug here must not end the reader thread
@@ -266,8 +266,10 @@ class _RfidReader(abc.ABC, Generic[H]):
             _log.debug("%s reader: fob read (%d reads so far)", self._name, reads)
             self._emit(TagSeen(tag, self._name, now))
 
-    def _reject(self, rejected: Rejected) -> None:
+    def _reject(self, rejected: Rejected, now: float) -> None:
         self._bad_in_a_row += 1
+        if self._bad_in_a_row == 1:  # once per run of bad frames: the trace notes the burst
+            self._emit(Unreadable(self._name, rejected.reason.value, now))
         # Only the reason and a length: the frame's characters are most of a card number.
         _log.debug(
             "%s reader: frame dropped (%s, %s)", self._name, rejected.reason, rejected.detail

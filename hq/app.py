@@ -20,6 +20,7 @@ import anyio.to_thread
 import uvicorn
 from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
+from fastapi_offline import FastAPIOffline
 from sqlalchemy.exc import DBAPIError
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -56,6 +57,16 @@ GRACEFUL_SHUTDOWN_S: Final = 10
 WORKER_THREADS: Final = POSTGRES_POOL_SIZE
 # Sync endpoints run on this many threads; each may hold one pooled connection.
 
+DOCS_STATIC_URL: Final = "/docs-static"  # Swagger UI's and ReDoc's files
+DOCS_PAGES: Final = frozenset({"/docs", "/redoc"})
+DOCS_POLICY: Final = (
+    # Nothing from outside HQ: ReDoc would still fetch Redocly's logo from a CDN.
+    # Swagger UI's page starts it with an inline script; both inject inline styles,
+    # and ReDoc searches in a blob: worker.
+    "default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; "
+    "img-src 'self' data:; worker-src 'self' blob:; connect-src 'self'"
+)
+
 _access_log = logging.getLogger("hq.access")
 
 _TAG_HASH_SEGMENT: Final = re.compile(r"(?<=/)[0-9a-fA-F]{64}(?=/|$)")
@@ -83,12 +94,17 @@ def create_app(settings: Settings, *, clock: Clock = utc_now) -> FastAPI:
             residue.close()  # a VACUUM still pending after erasures runs now
             database.dispose()
 
-    app = FastAPI(
+    # /docs and /redoc load Swagger UI and ReDoc from HQ itself (fastapi-offline ships
+    # them), not from a CDN: a store's back office may have no internet.
+    app = FastAPIOffline(
         title="Kiosk HQ",
         version="1",
         summary="The chain's central service: kiosk enrolment, event ingest, customers.",
         lifespan=lifespan,
         max_body_size=MAX_BODY_BYTES,
+        static_url=DOCS_STATIC_URL,
+        # Swagger UI would otherwise ask validator.swagger.io for a badge.
+        swagger_ui_parameters={"validatorUrl": None},
     )
     app.add_exception_handler(RequestValidationError, validation_error_handler)
     app.add_exception_handler(DBAPIError, database_error_handler)
@@ -126,6 +142,7 @@ def create_app(settings: Settings, *, clock: Clock = utc_now) -> FastAPI:
             upload_dir=settings.scratch_dir,
         ),
     )
+    app.add_middleware(DocsPolicy)
     app.add_middleware(AccessLog)
     return app
 
@@ -161,6 +178,27 @@ def server_config(
     # uvicorn still logs access lines if anything left a handler on its logger.
     logging.getLogger("uvicorn.access").disabled = True
     return config
+
+
+class DocsPolicy:
+    """/docs and /redoc may load nothing from outside HQ (Content-Security-Policy)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["path"] not in DOCS_PAGES:
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_policy(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = [*message.get("headers", [])]
+                headers.append((b"content-security-policy", DOCS_POLICY.encode("ascii")))
+                message = {**message, "headers": headers}
+            await send(message)
+
+        await self.app(scope, receive, send_with_policy)
 
 
 class AccessLog:

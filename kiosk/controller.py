@@ -22,7 +22,7 @@ from PySide6.QtCore import QObject, Qt, QTimer, Signal
 
 from backend_client.outbox import OutboxRecord
 from content.model import Language
-from devices.events import Alarm, DeviceHealth, Dropped, Lifted
+from devices.events import Alarm, DeviceHealth, Dropped, HealthStatus, Lifted, Unreadable
 from devices.protocols.pickup import LedMode
 from kiosk import channel_feed
 from kiosk.channel_feed import ChannelNote
@@ -102,6 +102,7 @@ class SessionController(QObject):
         self._timer.setTimerType(Qt.TimerType.PreciseTimer)
         self._timer.timeout.connect(self._on_deadline)
         self._stopped = False
+        self._devices_down: dict[str, bool] = {}  # device -> down, as the trace last said
 
     @property
     def state(self) -> SessionState:
@@ -136,9 +137,10 @@ class SessionController(QObject):
         """Slot for the device bridge; runs on the GUI thread."""
         match event:
             case DeviceHealth():
-                self._trace.emit(
-                    "health", mono=event.at, device=event.device, status=event.status.value
-                )
+                if self._health_news(event):
+                    self._trace.emit(
+                        "health", mono=event.at, device=event.device, status=event.status.value
+                    )
                 self.health_changed.emit(event)
                 if self._publish is not None:
                     self._tell_staff(channel_feed.device(event), event.at)
@@ -156,8 +158,19 @@ class SessionController(QObject):
                     "device", mono=event.at, event="alarm", slot=event.slot, reason=event.reason
                 )
                 self._feed(event, event.at)
+            case Unreadable():
+                self._trace.emit("noise", mono=event.at, device=event.device, reason=event.reason)
             case MemberArrived() | MemberLeft() | TagPresented() | RewardReady():
                 self._feed(event, self._clock())
+
+    def _health_news(self, health: DeviceHealth) -> bool:
+        """Whether the trace should note `health`: a device lost, then back, once each.
+        A missing reader retries every second or two; each retry is not news."""
+        down = health.status is not HealthStatus.UP
+        if self._devices_down.get(health.device) == down:
+            return False
+        self._devices_down[health.device] = down
+        return True
 
     def touched(self) -> None:
         self._feed(Touched(), self._clock())

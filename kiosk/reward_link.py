@@ -94,10 +94,10 @@ class RewardLink:
         session, draw = asked
         match answer.outcome:
             case Issued(code=code, campaign=campaign):
-                coupon = IssuedCoupon(code.text, campaign, code.expires_on)
+                coupon = IssuedCoupon(code.text, campaign, code.expires_on, code.serial)
                 self._post(RewardReady(session, coupon))
             case DrawOutcome(prize=prize, code=code) if prize is not None and code is not None:
-                coupon = IssuedCoupon(code.text, prize.campaign, code.expires_on)
+                coupon = IssuedCoupon(code.text, prize.campaign, code.expires_on, code.serial)
                 self._post(RewardReady(session, coupon, prize=prize.id, draw=draw))
             case DrawOutcome():
                 self._post(RewardReady(session, None, refusal="no_win"))

@@ -12,7 +12,8 @@ Rules, in the shop's words:
   touch restarts the grace. Then the attract loop returns.
 - With no interaction for the idle timeout, the session ends, whatever the
   cabinet says: the next shopper starts clean, in the default language.
-- Tapping a recommended phone that sits in this cabinet lights its slot.
+- Tapping a recommended phone that sits in this cabinet lights its slot; the light
+  goes off when the shopper lifts that phone or the screen it was lit for goes.
 - A recognised member (their fob tapped, or their tag walking up to an idle
   screen) is welcomed with what they looked at last time; their lifts and taps
   are recorded against them until the session ends or their tag leaves. A tag
@@ -139,9 +140,12 @@ class SurveyView:
 
 @dataclass(frozen=True, slots=True)
 class IssuedCoupon:
-    code: str  # formatted, e.g. "7K2M-Q9TX-..."
+    # Formatted, e.g. "7K2M-Q9TX-...": redeemable at a till, so never in a log or the
+    # trace; they name the coupon by campaign and serial.
+    code: str = field(repr=False)
     campaign: str
     expires_on: date
+    serial: int | None = None  # the code's serial (with its kiosk number, unique)
 
 
 class RewardStatus(enum.StrEnum):
@@ -185,7 +189,7 @@ class CouponView:
 
     @property
     def key(self) -> str:
-        return f"coupon:{self.session}:{self.coupon.code}"
+        return f"coupon:{self.session}:{self.coupon.campaign}:{self.coupon.serial}"
 
 
 View = (
@@ -437,6 +441,7 @@ class SessionState:
     return_at: float | None = None  # grace deadline after the last phone went back
     notice: LocateNotice | None = None
     lit_slots: frozenset[int] = frozenset()
+    lit_view: View | None = None  # the screen the lit slots belong to
     member: MemberVisit | None = None  # the recognised member this session belongs to
     wipe_at: float | None = None  # the walk-away countdown on a flow screen ends then
     surveyed: bool = False  # this session answered a survey (one per session)
@@ -496,7 +501,7 @@ class SessionMachine:
     def step(self, state: SessionState, event: SessionInput, now: float) -> Transition:
         """Deadlines that passed by `now` apply first, whether or not a timer fired yet."""
         due = self.advance(state, now)
-        handled = self._handle(due.state, event, now)
+        handled = _lights_follow_view(self._handle(due.state, event, now))
         return Transition(handled.state, due.effects + handled.effects)
 
     def _handle(  # noqa: PLR0911, PLR0912 - one return per kind of input
@@ -694,13 +699,17 @@ class SessionMachine:
         }
         effects: list[Effect] = [Record("recommendation_tap", payload, now)]
         in_hand = any(p.slot == slot for p in state.picks)
-        if slot is not None and not in_hand and slot not in state.lit_slots:
-            effects.append(SetLed(slot, LedMode.ON))
-            state = replace(state, lit_slots=state.lit_slots | {slot})
+        view = ProductView(tap.sku, in_hand=in_hand)
+        # The light of the screen the shopper leaves goes off; this screen's comes on.
+        lit = state.lit_slots if state.lit_view == view else frozenset[int]()
+        if slot is not None and not in_hand:
+            lit |= {slot}
+        effects.extend(SetLed(s, LedMode.OFF) for s in sorted(state.lit_slots - lit))
+        effects.extend(SetLed(s, LedMode.ON) for s in sorted(lit - state.lit_slots))
         if state.member is not None:
             payload["member_id"] = state.member.member_id
         notice = LocateNotice(tap.sku, slot, now + self.config.notice_seconds)
-        view = ProductView(tap.sku, in_hand=in_hand)
+        state = replace(state, lit_slots=lit, lit_view=view if lit else None)
         return Transition(replace(state, view=view, notice=notice), tuple(effects))
 
     # -- sign-up, surveys, draws --
@@ -1008,6 +1017,16 @@ def _in_flow(state: SessionState) -> bool:
 
 def _leds_off(state: SessionState) -> tuple[Effect, ...]:
     return tuple(SetLed(slot, LedMode.OFF) for slot in sorted(state.lit_slots))
+
+
+def _lights_follow_view(done: Transition) -> Transition:
+    """A lit slot belongs to the screen it was lit for: when that screen goes (another
+    phone lifted, a flow opened, back to attract), its light goes off."""
+    state = done.state
+    if not state.lit_slots or state.view == state.lit_view:
+        return done
+    dark = replace(state, lit_slots=frozenset(), lit_view=None)
+    return Transition(dark, done.effects + _leds_off(state))
 
 
 def _view_for_picks(state: SessionState) -> View | None:

@@ -146,13 +146,13 @@ def scan_patterns(company_ids: Iterable[int] = ()) -> list[tuple[int, int, bytes
 
     Passive scanning on BlueZ only reports advertisements matching one of
     these. Company ids are little-endian on air, before the manufacturer data.
+    Apple's data is matched on the company id alone: `parse_ibeacon` finds an
+    iBeacon item after other Apple items too, and a pattern holding the iBeacon
+    prefix at the start would hide such a tag from the passive scan while the
+    active one reads it.
     """
     patterns = [
-        (
-            0,
-            AD_TYPE_MANUFACTURER_DATA,
-            APPLE_COMPANY_ID.to_bytes(2, "little") + IBEACON_PREFIX,
-        ),
+        (0, AD_TYPE_MANUFACTURER_DATA, APPLE_COMPANY_ID.to_bytes(2, "little")),
         (
             0,
             AD_TYPE_SERVICE_DATA_UUID16,

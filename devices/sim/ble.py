@@ -16,8 +16,11 @@ Anything that should talk to the mock finds it through
 DBUS_SYSTEM_BUS_ADDRESS=`bus_address` (bleak reads it when it connects).
 Tags keep advertising every `interval` seconds at their current RSSI until
 `away()`, like a tag in a pocket; `walk()` ramps the RSSI as a shopper
-approaches or leaves. The mock's D-Bus log (-l) and the daemons' output go to
-files in `workdir`; every process started here is stopped by `stop()`.
+approaches or leaves. While a scanner scans passively (an advertisement monitor
+registered, no discovery running), only advertisements that match one of its
+"or patterns" are reported, as bluetoothd does. The mock's D-Bus log (-l) and the
+daemons' output go to files in `workdir`; every process started here is stopped by
+`stop()`.
 """
 
 from __future__ import annotations
@@ -43,6 +46,8 @@ from types import TracebackType
 from typing import Any, Final
 
 from devices.protocols.ble import (
+    AD_TYPE_MANUFACTURER_DATA,
+    AD_TYPE_SERVICE_DATA_UUID16,
     APPLE_COMPANY_ID,
     EDDYSTONE_SERVICE_UUID,
     encode_eddystone_uid,
@@ -68,6 +73,10 @@ FAR_DBM: Final = -90.0
 _ADV_JITTER_S: Final = 0.01  # BLE adds 0-10 ms to every advertising interval
 _START_TIMEOUT_S: Final = 10.0  # dbus-daemon and the mock start in ~0.2 s
 _IDLE_WAIT_S: Final = 1.0  # nothing to advertise: only bounds a missed wake-up
+_SCANNERS_CHECK_S: Final = 0.05  # how often the mock looks again at who scans, and how
+MONITOR_IFACE: Final = "org.bluez.AdvertisementMonitor1"
+_BASE_UUID_TAIL: Final = "-0000-1000-8000-00805f9b34fb"  # 16-bit UUIDs in 128-bit form
+AD_TYPE_SERVICE_DATA_UUID128: Final = 0x21
 
 _BUS_CONFIG: Final = """<!DOCTYPE busconfig PUBLIC
  "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
@@ -95,6 +104,35 @@ def missing_requirements() -> str | None:
         if importlib.util.find_spec(module) is None:
             return f"{package} is not installed (pip install python-dbusmock; needs libdbus-1-dev)"
     return None
+
+
+def ad_structures(
+    manufacturer_data: dict[int, bytes], service_data: dict[str, bytes]
+) -> list[tuple[int, bytes]]:
+    """The advertisement's data as on air: (AD type, data) per structure."""
+    structures = [
+        (AD_TYPE_MANUFACTURER_DATA, company.to_bytes(2, "little") + payload)
+        for company, payload in manufacturer_data.items()
+    ]
+    for service, data in service_data.items():
+        if service.startswith("0000") and service.endswith(_BASE_UUID_TAIL):
+            short = int(service[4:8], 16).to_bytes(2, "little")
+            structures.append((AD_TYPE_SERVICE_DATA_UUID16, short + data))
+        else:
+            structures.append((AD_TYPE_SERVICE_DATA_UUID128, uuid.UUID(service).bytes[::-1] + data))
+    return structures
+
+
+def matches_or_patterns(
+    patterns: list[tuple[int, int, bytes]], structures: list[tuple[int, bytes]]
+) -> bool:
+    """bluetoothd's "or_patterns" monitor: some structure of the pattern's AD type
+    holds the pattern's content at its start position."""
+    return any(
+        ad_type == kind and data[start : start + len(content)] == content
+        for start, ad_type, content in patterns
+        for kind, data in structures
+    )
 
 
 class MockBluezError(RuntimeError):
@@ -170,6 +208,12 @@ class MockBluez:
         self._thread: threading.Thread | None = None
         self._failing = False
         self._random = random.Random()
+        # Who scans and how, looked at again every _SCANNERS_CHECK_S: None while a
+        # scanner discovers actively (or none scans: BlueZ keeps what it heard);
+        # else the registered monitors' patterns (passive scanning).
+        self._passive_patterns: list[tuple[int, int, bytes]] | None = None
+        self._scanners_checked_at = -math.inf
+        self._monitor_patterns: dict[str, list[tuple[int, int, bytes]]] = {}
 
     # -- lifecycle --------------------------------------------------------------
 
@@ -532,6 +576,8 @@ class MockBluez:
         if not (self._adapter_present and self._powered):
             return  # nothing on air reaches a missing or powered-off radio
         try:
+            if not self._reported(tag, now):
+                return  # a passive scan's monitors filter it out
             if tag.path is None:
                 self._add_device_object(tag)
             else:
@@ -548,6 +594,61 @@ class MockBluez:
             return
         self._failing = False
         tag.advertisements += 1
+
+    def _reported(self, tag: _Tag, now: float) -> bool:
+        """Whether bluetoothd reports this advertisement to the scanners."""
+        if now - self._scanners_checked_at >= _SCANNERS_CHECK_S:
+            self._scanners_checked_at = now
+            self._passive_patterns = self._passive_scan_patterns()
+        if self._passive_patterns is None:
+            return True
+        return matches_or_patterns(
+            self._passive_patterns, ad_structures(tag.manufacturer_data, tag.service_data)
+        )
+
+    def _passive_scan_patterns(self) -> list[tuple[int, int, bytes]] | None:
+        """The registered monitors' patterns while nobody discovers actively; else None."""
+        adapter = self._bus.get_object(BLUEZ, self._adapter_path)
+
+        def calls(method: str) -> list[Any]:
+            return list(adapter.GetMethodCalls(method, dbus_interface=MOCK_IFACE))
+
+        if len(calls("StartDiscovery")) > len(calls("StopDiscovery")):
+            return None
+        monitors = [str(args[0]) for _, args in calls("RegisterMonitor")]
+        for _, args in calls("UnregisterMonitor"):
+            with contextlib.suppress(ValueError):
+                monitors.remove(str(args[0]))
+        if not monitors:
+            return None
+        patterns: list[tuple[int, int, bytes]] = []
+        for path in monitors:
+            if path not in self._monitor_patterns:
+                found = self._read_monitor(path)
+                if found is None:
+                    continue  # not exported yet: bluetoothd has no patterns from it either
+                self._monitor_patterns[path] = found
+            patterns.extend(self._monitor_patterns[path])
+        return patterns
+
+    def _read_monitor(self, path: str) -> list[tuple[int, int, bytes]] | None:
+        """The patterns of the monitor object at `path`, from whichever client exports it
+        (bluetoothd knows the sender; the mock only logs the path)."""
+        dbus = _dbus()
+        for name in self._bus.list_names():
+            if not name.startswith(":") or name == self._bus.get_unique_name():
+                continue
+            try:
+                found = self._bus.get_object(name, path, introspect=False).Get(
+                    MONITOR_IFACE,
+                    "Patterns",
+                    dbus_interface="org.freedesktop.DBus.Properties",
+                    timeout=1.0,
+                )
+            except dbus.DBusException:
+                continue
+            return [(int(start), int(kind), bytes(content)) for start, kind, content in found]
+        return None
 
     def _add_device_object(self, tag: _Tag) -> None:
         """Create the tag's org.bluez.Device1 as bluetoothd does when it first hears it."""

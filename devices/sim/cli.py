@@ -18,6 +18,7 @@ import argparse
 import cmd
 import contextlib
 import logging
+import os
 import signal
 import sys
 import threading
@@ -55,6 +56,39 @@ class SimShell(cmd.Cmd):
         super().__init__(stdout=stdout)
         self.prompt = prompt
         self.strict = False  # scripts raise UsageError instead of printing it
+
+    def cmdloop(self, intro: str | None = None) -> None:
+        """At a terminal: a prompt_toolkit prompt, with what the device's own thread
+        prints (`host: LED 3 ON`) shown above the prompt, never in the middle of the
+        line being typed. Piped input: cmd.Cmd's plain loop."""
+        if not self.prompt:
+            super().cmdloop(intro)
+            return
+        # Only an interactive shell needs it: scripts and the tests' pipes start faster.
+        from prompt_toolkit import PromptSession  # noqa: PLC0415
+        from prompt_toolkit.patch_stdout import patch_stdout  # noqa: PLC0415
+
+        # Cursor-position requests only size completion menus, which this prompt has
+        # none of; a terminal that ignores them would get a warning and a pause.
+        os.environ.setdefault("PROMPT_TOOLKIT_NO_CPR", "1")
+        session: PromptSession[str] = PromptSession()
+        own_stdout = self.stdout
+        try:
+            with patch_stdout():
+                self.stdout = sys.stdout  # through the patch, like the device thread's lines
+                intro = self.intro if intro is None else intro
+                if intro:
+                    self._say(str(intro))
+                stop = False
+                while not stop:
+                    try:
+                        line = session.prompt(self.prompt)
+                    except EOFError:
+                        line = "EOF"
+                    line = self.precmd(line)
+                    stop = self.postcmd(self.onecmd(line), line)
+        finally:
+            self.stdout = own_stdout
 
     # cmd.Cmd hooks
 
@@ -479,6 +513,11 @@ def _build_parser() -> argparse.ArgumentParser:
         metavar="S",
         help="seconds between periodic STATE lines, 0 for none (default 2)",
     )
+    pickup.add_argument(
+        "--kiosk-started",
+        action="store_true",
+        help="the kiosk is already started on this port (as ./run demo does): no hint",
+    )
     pickup.add_argument("--script", type=Path, metavar="FILE", help="run these commands, then exit")
     pickup.add_argument("--stay", action="store_true", help="after --script, keep the prompt open")
 
@@ -612,7 +651,7 @@ def _run_pickup(args: argparse.Namespace) -> int:
     with _stop_on_sigterm():
         try:
             print(f"port: {sim.port}", flush=True)
-            if args.port is None:
+            if args.port is None and not args.kiosk_started:
                 print(f"run the kiosk with: kiosk --pickup-port {sim.port}", flush=True)
             shell = PickupShell(sim, args.slots, stdout=sys.stdout, interactive=sys.stdin.isatty())
             return _serve(shell, args, script)

@@ -2,7 +2,9 @@
 
 Columns: customer_id, phone_e164, email, name, created_at, first_store_id, then
 `consent_<purpose>` for each purpose and `consent_<purpose>_<channel>` for each
-channel-specific pair that occurs, holding `given`, `withdrawn` or nothing.
+channel-specific pair that occurs, holding `given`, `withdrawn` (given, then taken
+back) or `not_given` (declined at sign-up, or never asked): a member who never gave a
+consent has not withdrawn it.
 
 The file is personal data: the CLI writes it readable by its owner only. Text a
 spreadsheet would run as a formula (=, +, -, @ first) is prefixed with a quote.
@@ -27,6 +29,9 @@ BASE_COLUMNS: Final = (
     "created_at",
     "first_store_id",
 )
+GIVEN: Final = "given"
+WITHDRAWN: Final = "withdrawn"
+NOT_GIVEN: Final = "not_given"
 _FORMULA_STARTS: Final = ("=", "+", "-", "@", "\t", "\r")
 
 
@@ -37,7 +42,7 @@ def consent_column(purpose: str, channel: str | None) -> str:
 def write_customers_csv(database: Database, out: TextIO) -> int:
     """Write every customer to `out`; how many rows were written."""
     with database.read() as connection:
-        current: dict[str, dict[tuple[str, str | None], bool]] = {}
+        current: dict[str, dict[tuple[str, str | None], str]] = {}
         pairs: set[tuple[str, str | None]] = set()
         # Oldest first, so each later decision overwrites the one before.
         for customer_id, purpose, channel, given in connection.execute(
@@ -47,7 +52,8 @@ def write_customers_csv(database: Database, out: TextIO) -> int:
             .join(member_ids, member_ids.c.member_id == consents.c.member_id)
             .order_by(consents.c.occurred_at, consents.c.id)
         ):
-            current.setdefault(customer_id, {})[(purpose, channel)] = bool(given)
+            decisions = current.setdefault(customer_id, {})
+            decisions[(purpose, channel)] = _state(decisions.get((purpose, channel)), bool(given))
             pairs.add((purpose, channel))
         columns = _consent_columns(pairs)
         writer = csv.writer(out, lineterminator="\n")
@@ -72,7 +78,7 @@ def write_customers_csv(database: Database, out: TextIO) -> int:
                     _cell(row.name),
                     row.created_at.isoformat(),
                     row.first_store_id,
-                    *(_state(decisions.get(pair)) for pair in columns),
+                    *(decisions.get(pair, NOT_GIVEN) for pair in columns),
                 ]
             )
             count += 1
@@ -84,10 +90,11 @@ def _consent_columns(pairs: set[tuple[str, str | None]]) -> list[tuple[str, str 
     return [pair for pair in known if pair[1] is None or pair in pairs]
 
 
-def _state(given: bool | None) -> str:
-    if given is None:
-        return ""
-    return "given" if given else "withdrawn"
+def _state(before: str | None, given: bool) -> str:
+    """The state after a decision: only a consent that was given can be withdrawn."""
+    if given:
+        return GIVEN
+    return WITHDRAWN if before in (GIVEN, WITHDRAWN) else NOT_GIVEN
 
 
 def _cell(text: str | None) -> str:

@@ -212,6 +212,23 @@ def test_passive_scanning_is_used_when_bluez_offers_it(
     assert not [m for m in scanner_records(caplog, logging.INFO) if "actively" in m]
 
 
+@pytest.mark.parametrize("monitor_api", [True, False], ids=["passive", "active"])
+def test_an_ibeacon_after_another_apple_item_is_seen_in_either_mode(monitor_api: bool) -> None:
+    # An iPhone app's beacon: Apple's "nearby" item first, then the iBeacon item.
+    nearby = bytes.fromhex("1005011c2a3b4c")
+    with mock_bluez(monitor_api=monitor_api) as mock, running_scanner(mock) as (ble, events):
+        assert ble.scanning_mode == ("passive" if monitor_api else "active")
+        mock.add_device("noise", manufacturer_data={NORDIC: b"\x01\x02"}, rssi=-40)
+        mock.add_device(
+            "dana",
+            manufacturer_data={APPLE_COMPANY_ID: nearby + encode_ibeacon(ALICE_UUID, 1, 2)},
+            rssi=-50,
+        )
+        events.wait_for(seen(ALICE))
+    if monitor_api:  # the mock plays bluetoothd's filter: other advertisers stay unheard
+        assert ble.stats.unknown == 0
+
+
 def test_without_the_monitor_api_it_falls_back_to_active_and_says_so_once(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
@@ -336,7 +353,10 @@ def test_no_tag_value_reaches_the_log(mock: MockBluez, caplog: pytest.LogCapture
             add_alice(mock, rssi=-55)
             mock.add_eddystone("bob", BOB_NAMESPACE, BOB_INSTANCE, rssi=-55)
             mock.add_manufacturer_tag("carol", NORDIC, "c0ffee01", rssi=-55)
-            mock.add_device("stranger", manufacturer_data={0x0006: b"\xde\xad\xbe\xef"})
+            # An Apple item that is no iBeacon: past the passive scan's filter, read as nothing.
+            mock.add_device(
+                "stranger", manufacturer_data={APPLE_COMPANY_ID: b"\x10\x04\xde\xad\xbe\xef"}
+            )
             for tag in (ALICE, BOB):
                 events.wait_for(seen(tag))
             wait_until(lambda: ble.stats.unknown > 0)

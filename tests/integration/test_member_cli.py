@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import subprocess
 import uuid
@@ -12,6 +14,7 @@ import pytest
 from helpers.hq import (
     Hq,
     consent_payload,
+    hq_cli,
     hq_of_its_own,
     members_cli,
     signup_payload,
@@ -102,6 +105,27 @@ def test_staff_record_a_withdrawal_from_the_shell_with_who_and_when(hq: Hq) -> N
         "hq",
         "hotline-7",
     )
+
+
+def test_the_csv_export_tells_a_consent_never_given_from_one_withdrawn(hq: Hq) -> None:
+    kiosk = hq.kiosk()
+    member = str(uuid.uuid4())
+    sent = [
+        kiosk.event(1, "member_signup", signup_payload(member, "13912345678")),
+        kiosk.event(2, "consent", consent_payload(member, "recognition", given=True)),
+        # Left unticked at sign-up: declined, not withdrawn.
+        kiosk.event(3, "consent", consent_payload(member, "marketing", given=False)),
+        kiosk.event(4, "consent", consent_payload(member, "marketing", given=False, channel="sms")),
+    ]
+    assert kiosk.post(sent).status_code == 200
+    assert members(hq, "withdraw", member, "--purpose", "recognition").returncode == 0
+    done = hq_cli(hq, "customers", "export", "--csv")
+    assert done.returncode == 0, done.stderr
+    (row,) = csv.DictReader(io.StringIO(done.stdout))
+    assert row["consent_recognition"] == "withdrawn"  # given at the kiosk, then taken back
+    assert row["consent_marketing"] == "not_given"
+    assert row["consent_marketing_sms"] == "not_given"
+    assert row["consent_personalisation"] == "not_given"  # never asked
 
 
 @pytest.mark.parametrize(

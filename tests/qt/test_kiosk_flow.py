@@ -215,6 +215,30 @@ def test_recommendation_tap_lights_the_slot(
     assert str(slot) in kiosk.window.product.notice.text()
 
 
+@pytest.mark.parametrize("leave", ["another phone lifted", "sign-up opened"])
+def test_the_recommendations_light_goes_off_when_its_screen_goes(
+    qtbot: QtBot, kiosk: Kiosk, board: PickupBoardSim, leave: str
+) -> None:
+    board.lift(1)
+    qtbot.waitUntil(kiosk.window.product.isVisible, timeout=2000)
+    shelves = (kiosk.window.product.related, kiosk.window.product.best_sellers)
+    card = next(c for s in shelves for c in s.cards if c.isVisible() and c.slot.isVisible())
+    slot = int(card.slot.text().split()[0])
+    tap(card, QPoint(20, 20))
+    board.wait_for(lambda m: m == Led(slot, LedMode.ON))
+    lit_for = showing(kiosk)
+    if leave == "another phone lifted":
+        other = next(s for s in range(2, 13) if s != slot)
+        board.lift(other)
+        qtbot.waitUntil(lambda: showing(kiosk) != lit_for, timeout=2000)
+    else:
+        tap(kiosk.window.product.action_bar.join_button)
+        qtbot.waitUntil(lambda: showing(kiosk).startswith("signup:"), timeout=2000)
+    # The cabinet no longer points at a phone the screen stopped talking about.
+    board.wait_for(lambda m: m == Led(slot, LedMode.OFF))
+    assert board.leds[slot] is LedMode.OFF
+
+
 def open_outbox(data: Path) -> Outbox:
     """The kiosk's outbox as the sync relay reads it: with the kiosk's own key."""
     return Outbox(data / "outbox.sqlite3", cipher=PayloadCipher.from_key_file(data / "outbox.key"))

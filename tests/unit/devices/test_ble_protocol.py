@@ -23,6 +23,7 @@ from devices.protocols.ble import (
     scan_patterns,
     tag_from_advertisement,
 )
+from devices.sim.ble import ad_structures, matches_or_patterns
 
 # Advertisement data as bleak reports it (manufacturer data without the
 # company id): Estimote's default proximity UUID with major 1, minor 2,
@@ -236,10 +237,33 @@ def test_apple_company_id_configured_still_reads_ibeacons_as_ibeacons() -> None:
 
 def test_scan_patterns_cover_each_format_with_little_endian_ids() -> None:
     assert scan_patterns([NORDIC_COMPANY_ID, NORDIC_COMPANY_ID]) == [
-        (0, 0xFF, bytes.fromhex("4c000215")),
+        (0, 0xFF, bytes.fromhex("4c00")),
         (0, 0x16, bytes.fromhex("aafe00")),
         (0, 0xFF, bytes.fromhex("5900")),
     ]
+
+
+apple_items = st.lists(
+    st.tuples(st.integers(0, 0xFF).filter(lambda t: t != 0x02), st.binary(max_size=12)),
+    max_size=3,
+).map(lambda items: b"".join(bytes((kind, len(value))) + value for kind, value in items))
+
+
+@given(before=apple_items, company_ids=st.lists(st.integers(0, 0xFFFF), max_size=2))
+def test_every_tag_the_parser_reads_gets_past_the_passive_scans_patterns(
+    before: bytes, company_ids: list[int]
+) -> None:
+    # Whatever Apple items precede it, an iBeacon read by an active scan must also
+    # pass the passive scan's patterns (bluetoothd's filter, as the BlueZ mock plays it).
+    manufacturer = {APPLE_COMPANY_ID: before + ESTIMOTE_IBEACON}
+    for company_id in company_ids:
+        manufacturer.setdefault(company_id, b"\x01")
+    assert tag_from_advertisement(manufacturer, {}, company_ids) is not None
+    structures = ad_structures(manufacturer, {EDDYSTONE_SERVICE_UUID: EDDYSTONE_UID_FRAME})
+    assert matches_or_patterns(scan_patterns(company_ids), structures)
+    eddystone_only = ad_structures({}, {EDDYSTONE_SERVICE_UUID: EDDYSTONE_UID_FRAME})
+    assert matches_or_patterns(scan_patterns(), eddystone_only)
+    assert not matches_or_patterns(scan_patterns(), ad_structures({NORDIC_COMPANY_ID: b"1"}, {}))
 
 
 def test_scan_patterns_refuse_a_company_id_out_of_range() -> None:

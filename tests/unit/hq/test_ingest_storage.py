@@ -475,8 +475,8 @@ def test_customers_export_as_csv_with_their_current_consents(database: Database)
         )
         for r in rows
     ] == [
-        ("+8613912345678", "w@x.cn", "王芳", "given", "withdrawn", ""),
-        ("+8613812345678", "", "'=HYPERLINK(1)", "", "", ""),
+        ("+8613912345678", "w@x.cn", "王芳", "given", "withdrawn", "not_given"),
+        ("+8613812345678", "", "'=HYPERLINK(1)", "not_given", "not_given", "not_given"),
     ]
     assert rows[0]["first_store_id"] == kiosk.store_id
 

@@ -233,6 +233,78 @@ def test_lit_slots_go_dark_when_the_session_ends() -> None:
     assert d.effects[-1] == SetLed(4, LedMode.OFF)
 
 
+def test_lit_slot_goes_dark_when_another_phone_is_lifted() -> None:
+    d = Driver()
+    d.at(10.0, Lifted(3, 10.0))
+    d.at(15.0, RecommendationTapped("QL-S3", "related"))
+    state = d.at(18.0, Lifted(1, 18.0))  # the shopper picked another phone instead
+    assert state.view == CompareView("LY-A5", "XH-N1")
+    assert state.lit_slots == frozenset()
+    assert d.effects[-1] == SetLed(4, LedMode.OFF)
+
+
+def test_a_second_recommendation_moves_the_light() -> None:
+    d = Driver()
+    d.at(10.0, Lifted(3, 10.0))
+    d.at(15.0, RecommendationTapped("QL-S3", "related"))
+    state = d.at(16.0, RecommendationTapped("XH-N1P", "related"))
+    assert state.lit_slots == {2}
+    assert d.effects[-2:] == [SetLed(4, LedMode.OFF), SetLed(2, LedMode.ON)]
+
+
+def test_lit_slot_stays_while_its_screen_does() -> None:
+    d = Driver()
+    d.at(10.0, Lifted(3, 10.0))
+    d.at(15.0, RecommendationTapped("QL-S3", "related"))
+    d.at(16.0, Touched())
+    d.at(17.0, LanguageChosen(Language.EN))
+    state = d.at(18.0, RecommendationTapped("QL-S3", "related"))  # tapped again
+    assert state.lit_slots == {4}
+    assert [e for e in d.effects if isinstance(e, SetLed)] == [SetLed(4, LedMode.ON)]
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(
+        st.sampled_from(
+            [
+                Lifted(1, 0.0),
+                Lifted(3, 0.0),
+                Dropped(1, 0.0),
+                Dropped(3, 0.0),
+                RecommendationTapped("QL-S3", "related"),
+                RecommendationTapped("XH-N1P", "best_sellers"),
+                MemberArrived(ANNA, deliberate=True),
+                MemberLeft(ANNA.member_id),
+                Touched(),
+            ]
+        ),
+        max_size=12,
+    )
+)
+def test_a_slot_is_lit_only_while_the_screen_it_was_lit_for_shows(
+    events: list[SessionInput],
+) -> None:
+    d = Driver()
+    board: dict[int, LedMode] = {}  # what the cabinet's LEDs show
+    for i, given_event in enumerate(events):
+        now = 10.0 + i
+        event = given_event
+        if isinstance(given_event, Lifted | Dropped):
+            event = type(given_event)(given_event.slot, now)
+        before = len(d.effects)
+        state = d.at(now, event)
+        for effect in d.effects[before:]:
+            if isinstance(effect, SetLed):
+                board[effect.slot] = effect.mode
+        lit = {slot for slot, mode in board.items() if mode is LedMode.ON}
+        assert lit == state.lit_slots
+        if lit:  # lit for the recommended phone on screen, not in hand
+            assert isinstance(state.view, ProductView)
+            assert state.view.in_hand is False
+            assert lit == {d.machine.slot_of(state.view.sku)}
+
+
 def test_recommendation_outside_the_cabinet_tells_to_ask_staff() -> None:
     d = Driver()
     d.at(10.0, Lifted(3, 10.0))

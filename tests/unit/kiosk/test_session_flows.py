@@ -651,10 +651,10 @@ def test_closing_a_flow_with_nothing_in_hand_ends_the_session_and_its_lights() -
     d.at(11.0, RecommendationTapped("QL-S3", "related"))
     d.at(12.0, Dropped(3, 12.0))
     d.at(13.0, SignupOpened())
+    assert d.effects[-1] == SetLed(4, LedMode.OFF)  # its screen went with the sign-up
     state = d.at(14.0, FlowClosed())
     assert state.view == ATTRACT
     assert state.lit_slots == frozenset()
-    assert d.effects[-1] == SetLed(4, LedMode.OFF)
 
 
 def test_closing_a_members_flow_returns_to_their_welcome() -> None:
