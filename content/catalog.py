@@ -141,6 +141,11 @@ class CatalogIndex:
         self._spans, self._summary_span = _scan(data, catalog_sha256)
 
     @property
+    def built(self) -> int:
+        """How many products were validated so far (or refused): a kiosk builds few."""
+        return len(self._built)
+
+    @property
     def skus(self) -> Collection[str]:
         """Every SKU, in catalog order."""
         return self._spans.keys()
