@@ -18,7 +18,8 @@ import logging
 import os
 import re
 import stat
-from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Set as AbstractSet
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from io import BufferedReader
@@ -504,7 +505,7 @@ def _open_index(
     if recommendations is not None:
         named.update(recommendations.best_sellers, *recommendations.related.values())
         named.update(recommendations.related)
-    if not named.issubset(index.skus):
+    if not named <= index.skus:
         # A SKU damaged in the index, or a bundle that refers to an unknown product:
         # the catalog itself tells which.
         _log.error("catalog index of release %s lacks products the release names", root.name)
@@ -705,7 +706,7 @@ def _check_videos(
 
 
 def _check_skus_exist(
-    known: Collection[str],
+    known: AbstractSet[str],
     planogram: Planogram | None,
     recommendations: Recommendations | None,
     problems: list[BundleProblem],
@@ -721,7 +722,7 @@ def _check_skus_exist(
         related = recommendations.related
         mentioned = related.keys() | {sku for skus in related.values() for sku in skus}
         # As above: locate only when something is off.
-        if not mentioned.issubset(known):
+        if not mentioned <= known:
             for sku, others in related.items():
                 references.append((RECOMMENDATIONS, ("related", sku), sku))
                 references += [

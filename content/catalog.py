@@ -32,7 +32,8 @@ import logging
 import os
 import secrets
 import threading
-from collections.abc import Collection
+from collections.abc import KeysView
+from itertools import accumulate
 from pathlib import Path
 from typing import Final, NamedTuple
 
@@ -88,19 +89,24 @@ def index_bytes(catalog: Catalog, catalog_sha256: str) -> bytes:
         ensure_ascii=False,
         separators=(",", ":"),
     ).encode()  # json.dumps escapes control characters: one line
+    products = []
+    for product in catalog.products:
+        # Unset fields left out: the line validates back to an equal model.
+        body = product.model_dump_json(by_alias=True, exclude_unset=True).encode()
+        products.append(b" ".join((product.sku.encode("ascii"), _digest(body), body)))
+    # Where each line is, so that opening the index reads one short line, not 10,000.
+    table = json.dumps(
+        [[p.sku, len(line)] for p, line in zip(catalog.products, products, strict=True)],
+        separators=(",", ":"),
+    ).encode()
     header = {
         "format": FORMAT,
         "catalog": catalog_sha256,
         "products": len(catalog.products),
+        "table": _digest(table).decode("ascii"),
         "summaries": _digest(summaries).decode("ascii"),
     }
-    lines = [json.dumps(header).encode(), summaries]
-    for product in catalog.products:
-        # Unset fields left out: the line validates back to an equal model.
-        body = product.model_dump_json(by_alias=True, exclude_unset=True).encode()
-        lines.append(b" ".join((product.sku.encode("ascii"), _digest(body), body)))
-    lines.append(b"")
-    return b"\n".join(lines)
+    return b"\n".join((json.dumps(header).encode(), table, summaries, *products, b""))
 
 
 def write_index(folder: Path, catalog: Catalog, catalog_sha256: str, *, synced: bool) -> None:
@@ -146,7 +152,7 @@ class CatalogIndex:
         return len(self._built)
 
     @property
-    def skus(self) -> Collection[str]:
+    def skus(self) -> KeysView[str]:
         """Every SKU, in catalog order."""
         return self._spans.keys()
 
@@ -232,8 +238,12 @@ def _scan(
 ) -> tuple[dict[str, tuple[int, int]], tuple[int, int, bytes]]:
     """Where each SKU's line is, and the summaries' span and digest; IndexDamaged if off."""
     header_end = data.find(b"\n")
+    table_end = data.find(b"\n", header_end + 1) if header_end > 0 else -1
+    summary_end = data.find(b"\n", table_end + 1) if table_end > 0 else -1
+    if summary_end < 0:
+        raise IndexDamaged("it ends before its products")
     try:
-        header = json.loads(data[:header_end]) if header_end > 0 else None
+        header = json.loads(data[:header_end])
     except ValueError:
         header = None
     if (
@@ -241,28 +251,26 @@ def _scan(
         or header.get("format") != FORMAT
         or header.get("catalog") != catalog_sha256
         or not isinstance(header.get("products"), int)
+        or not isinstance(header.get("table"), str)
         or not isinstance(header.get("summaries"), str)
     ):
         raise IndexDamaged("its header is not of this catalog")
-    summary_end = data.find(b"\n", header_end + 1)
-    if summary_end < 0:
-        raise IndexDamaged("it ends before its products")
-    summaries = (header_end + 1, summary_end, header["summaries"].encode("ascii"))
-    spans: dict[str, tuple[int, int]] = {}
-    position, size = summary_end + 1, len(data)
-    find = data.find
-    while position < size:
-        end = find(b"\n", position)
-        space = find(b" ", position, end)
-        if end < 0 or space <= position:
-            raise IndexDamaged(f"a line at byte {position} is cut short")
-        sku = data[position:space].decode("ascii", "replace")
-        if spans.setdefault(sku, (position, end)) != (position, end):
-            raise IndexDamaged(f"SKU {sku!r} is indexed twice")
-        position = end + 1
-    if len(spans) != header["products"]:
-        raise IndexDamaged(f"it holds {len(spans)} products, not {header['products']}")
-    return spans, summaries
+    table = data[header_end + 1 : table_end]
+    if _digest(table) != header["table"].encode("ascii"):
+        raise IndexDamaged("its table of lines is damaged")
+    try:
+        rows = json.loads(table)
+        lengths = [length for _, length in rows]
+        ends = list(accumulate((length + 1 for length in lengths), initial=summary_end))[1:]
+        starts = [end - length for end, length in zip(ends, lengths, strict=True)]
+        spans = dict(zip((sku for sku, _ in rows), zip(starts, ends, strict=True), strict=True))
+    except (ValueError, TypeError):
+        raise IndexDamaged("its table of lines is not one") from None
+    if len(spans) != header["products"] or len(rows) != len(spans):
+        raise IndexDamaged(f"it indexes {len(spans)} products, not {header['products']}")
+    if (ends[-1] if ends else summary_end) != len(data) - 1 or data[-1:] != b"\n":
+        raise IndexDamaged("its products are cut short or run on")
+    return spans, (table_end + 1, summary_end, header["summaries"].encode("ascii"))
 
 
 def load_catalog(root: Path, catalog_sha256: str) -> Catalog | None:
