@@ -223,13 +223,14 @@ class ContentStore:
             _fsync_dir(self._releases)
             self._stamp(target)
             self._point_current(release)
-        # The copy was hashed file by file against the manifest while copying, so
-        # it holds exactly the documents just validated: no need to parse it again.
-        result = dataclasses.replace(bundle, root=target)
+        # The copy was hashed file by file against the manifest while copying, so it
+        # holds exactly the documents just validated. Shown from its catalog index, as at
+        # every later start (the products validated at hand would stay in memory).
+        result = self._load(release) or dataclasses.replace(bundle, root=target)
         _log.info(
             "Installed release %s: %d products, %d files",
             release,
-            len(result.catalog.products),
+            len(bundle.catalog.products),
             len(result.manifest.assets),
         )
         return result

@@ -20,10 +20,9 @@ from pathlib import Path
 from typing import Final, Protocol
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from PySide6.QtCore import Qt, QTimer
-from PySide6.QtGui import QImage
-from PySide6.QtWidgets import QApplication
-
+# The kiosk's Qt-free half first, before PySide6: PySide6 reads the whole source of
+# every module imported after it (shibokensupport's check for `from __feature__
+# import`), ~0.5 ms each for the ~300 modules of SQLAlchemy, pydantic and ours.
 from backend_client.channel import server_process
 from backend_client.channel.keys import KEY_FILE as STORE_KEY_FILE
 from backend_client.channel.planogram import effective_slots, load_edits
@@ -47,6 +46,14 @@ from devices.presence import PresenceConfig
 from devices.protocols.pickup import LedMode
 from devices.protocols.rfid import RfidProtocol
 from devices.rfid import SerialRfidReader, WedgeRfidReader
+from rewards.desk import RewardDesk
+from rewards.issuing import StoreShare
+
+# isort: split
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtGui import QImage
+from PySide6.QtWidgets import QApplication
+
 from kiosk import channel_feed, theme
 from kiosk.channel_feed import ContentUpdate, download_percent
 from kiosk.channel_link import ChannelLink
@@ -66,8 +73,6 @@ from kiosk.session import ATTRACT, SessionConfig, SessionMachine, SessionState
 from kiosk.signup import DEFAULT_REGION
 from kiosk.trace import FileTrace, NullTrace, Trace
 from kiosk.video_reports import VideoFailureReports
-from rewards.desk import RewardDesk
-from rewards.issuing import StoreShare
 
 log = logging.getLogger("kiosk.app")
 
