@@ -13,7 +13,7 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -37,7 +37,16 @@ from backend_client.private_files import private_dir
 from backend_client.relay_process import KEY_FILE, OUTBOX_FILE, RelayProcess
 from backend_client.status import ContentStatus, SyncStatus
 from content import reports
-from content.bundle import Bundle, BundleError
+from content.bundle import (
+    DOCUMENT_MAX_BYTES,
+    PLAYLIST,
+    Bundle,
+    BundleError,
+    BundleFiles,
+    EntryError,
+    parse_document,
+)
+from content.model import Playlist
 from content.schedule import playing_now, switch_due
 from content.store import ContentStore
 from devices.events import DeviceEvent
@@ -546,10 +555,20 @@ def connect_switch(
             shown = switch.bundle
             channel.tell_update(None if shown is None else shown.release, update)
 
+    warmed: list[Path] = []  # the first slide, decoded beside the load
+
+    def ahead(folder: Path) -> None:
+        warmed[:] = [] if (first := first_slide(folder, local_now())) is None else [first]
+        if first is not None:
+            slide_images.warm(first, AttractScreen.BOX)
+
     switch.connect_kiosk(
         on_attract=lambda: on_attract_loop(controller.state),
-        prepare=lambda new: prepare_swap(options.data_dir, new, slide_images, local_now()),
+        prepare=lambda new: prepare_swap(
+            options.data_dir, new, slide_images, local_now(), warmed=warmed
+        ),
         apply=swap,
+        ahead=ahead,
     )
     controller.state_changed.connect(switch.session_changed)
     switch.progress.connect(show_update)
@@ -569,19 +588,40 @@ def on_attract_loop(state: SessionState) -> bool:
 
 
 def prepare_swap(
-    data_dir: Path, bundle: Bundle, slide_images: ImageCache, local_now: datetime
+    data_dir: Path,
+    bundle: Bundle,
+    slide_images: ImageCache,
+    local_now: datetime,
+    *,
+    warmed: Collection[Path] = (),
 ) -> SwapContent:
     """On the switch's worker: the planogram edits (SQLite) and the decode of the first
-    slide the new attract loop shows (the first entry playing now, if a picture)."""
+    slide the new attract loop shows (the first entry playing now, if a picture), unless
+    it is in `warmed` (decoded beside the load: `first_slide`)."""
     slots = planogram_slots(data_dir, bundle)
     first = next(iter(playing_now(bundle.playlist, local_now)), None)
     if first is not None and first.image is not None:
-        slide_images.warm(bundle.asset(first.image), AttractScreen.BOX)
+        path = bundle.asset(first.image)
+        if path not in warmed:
+            slide_images.warm(path, AttractScreen.BOX)
     # The release lives until the next switch: keep the collector (on the GUI thread)
     # off its objects, as main() does for the one loaded at start. With 10,000
     # products the first full collection after a switch walked them for ~200 ms.
     gc.freeze()
     return SwapContent(slots)
+
+
+def first_slide(folder: Path, local_now: datetime) -> Path | None:
+    """The picture the attract loop of the staged release in `folder` shows first, from
+    its playlist alone (validated when it was staged), so that it decodes while the rest
+    of the release loads; None for a video, or a playlist that does not read."""
+    try:
+        with BundleFiles(folder) as files:
+            playlist = parse_document(Playlist, files.read(PLAYLIST, DOCUMENT_MAX_BYTES))
+    except (OSError, EntryError, ValueError):
+        return None  # decoded after the load instead, if the release loads at all
+    first = next(iter(playing_now(playlist, local_now)), None)
+    return None if first is None or first.image is None else folder / first.image
 
 
 def private_keyboard_dir() -> Path:
