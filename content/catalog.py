@@ -5,23 +5,26 @@ a kiosk shows a few dozen of them (its cabinet, the suggestions beside them). Th
 store validates the whole bundle when it installs or stages a release (`load_bundle`,
 hashes and all) and then writes this index beside it, `.catalog-index`:
 
-    {"format": 1, "catalog": "<sha256 of catalog.json>", "products": N, "summaries": "<digest>"}
-    [["<sku>", "<brand>", "<name zh-CN>", "<name en>", <price in cents>, <in stock>], ...]
+    {"format": 1, "catalog": "<sha256 of catalog.json>", "products": N,
+     "table": "<digest>", "summaries": "<digest>"}                      (one line)
+    [["<sku>", <length of its line>], ...]                              the table
+    [["<sku>", "<brand>", "<name zh-CN>", "<name en>", <cents>, <in stock>], ...]
     <sku> <digest> <the product's JSON>        (N lines, in catalog order)
 
-Starting on (or switching to) an installed release reads the index (the SKUs, where
-each line is) but builds no product: `CatalogIndex.product(sku)` validates that one
-line (strict, the same model) the first time it is asked for and keeps it. The
-summaries (what recommendations rank by and what the store's staff pick from) are
-read the first time they are needed, as one line.
+Starting on (or switching to) an installed release reads the header and the table
+(where each SKU's line is) but builds no product: `CatalogIndex.product(sku)`
+validates that one line (strict, the same model) the first time it is asked for and
+keeps it. The summaries (what recommendations rank by and what the store's staff
+pick from) are read the first time they are needed.
 
 Nothing unproven is shown. The index must name the manifest's catalog.json (its
-SHA-256), and each line and the summaries carry a BLAKE2b digest of their bytes,
-checked before use. An index that is missing, of another catalog or damaged
-(truncated, a line that does not match its digest or does not validate) is set aside
-and rebuilt from catalog.json, which is then verified against the manifest's hash
-and validated whole, as at install; if catalog.json is damaged too, the lines that
-do not match are refused (that SKU is unknown), never shown.
+SHA-256); the table, the summaries and each product line carry a BLAKE2b digest of
+their bytes, checked before use, and the lines must add up to the file. An index
+that is missing, of another catalog or damaged (truncated, a line that does not
+match its digest or does not validate) is set aside and rebuilt from catalog.json,
+which is then verified against the manifest's hash and validated whole, as at
+install; if catalog.json is damaged too, the lines that do not match are refused
+(that SKU is unknown), never shown.
 """
 
 from __future__ import annotations
