@@ -243,10 +243,13 @@ def main() -> None:
 
     switch._apply = timed_apply
     worker_ms: dict[str, list[float]] = {"activate": [], "prepare": []}
+    activating_at: list[float] = []
 
     def timed(name: str, call: Any) -> Any:
         def run(*args: Any) -> Any:
             started = time.monotonic()
+            if name == "activate":
+                activating_at.append(started)
             try:
                 return call(*args)
             finally:
@@ -274,6 +277,7 @@ def main() -> None:
 
     to_paint: list[float] = []
     to_swap: list[float] = []
+    to_activate: list[float] = []
     gui_stalls: list[float] = []
     for number in range(1, args.switches + 1):
         name = f"hq-{number}"
@@ -282,6 +286,7 @@ def main() -> None:
         painted.clear()
         paint_at.clear()
         swapped_at.clear()
+        activating_at.clear()
         stalls.clear()
         last[0] = time.monotonic()
         timer.start(TICK_MS)
@@ -292,6 +297,7 @@ def main() -> None:
         timer.stop()
         to_paint.append((paint_at[0] - told) * 1000)
         to_swap.append((swapped_at[0] - told) * 1000)
+        to_activate.append((activating_at[0] - told) * 1000)
         gui_stalls.append(max(stalls, default=0.0))
         assert kiosk.bundle is not None
         assert kiosk.bundle.release == name
@@ -308,6 +314,7 @@ def main() -> None:
     )
     print(summary("staged release ready -> first paint of the new attract", to_paint))
     print(summary("  of which ready -> swapped in on the GUI thread", to_swap))
+    print(summary("  ready -> the worker starts activating", to_activate))
     print(summary("  the worker: activate and load", worker_ms["activate"]))
     print(summary("  the worker: planogram edits and the first slide", worker_ms["prepare"]))
     print(summary("  the swap itself on the GUI thread", swap_ms))

@@ -14,10 +14,12 @@ from __future__ import annotations
 import errno
 import gc
 import hashlib
+import logging
 import os
 import re
 import stat
 from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Set as AbstractSet
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from io import BufferedReader
@@ -28,6 +30,14 @@ from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 
 from content import video
+from content.catalog import (
+    INDEX,
+    CatalogIndex,
+    IndexDamaged,
+    ProductSummary,
+    rebuild,
+    summary_of,
+)
 from content.model import (
     ASSET_PATH_PATTERN,
     HOURS_PATTERN,
@@ -52,6 +62,8 @@ from content.model import (
     Survey,
     Surveys,
 )
+
+_log = logging.getLogger("content.bundle")
 
 MANIFEST: Final = "manifest.json"
 CATALOG: Final = "catalog.json"
@@ -136,12 +148,15 @@ class BundleError(Exception):
 class Bundle:
     """A validated bundle; lookups by SKU, slot and id are dictionary lookups.
 
-    The optional documents are empty tuples when the bundle has none.
+    The optional documents are empty tuples when the bundle has none. `catalog` is
+    the whole catalog (`load_bundle`), or for an installed release its index, each
+    product validated when first asked for (`load_release`, content.catalog): use
+    `product` and `summaries`; `catalog.products` builds every product.
     """
 
     root: Path
     manifest: Manifest
-    catalog: Catalog
+    catalog: Catalog | CatalogIndex
     planogram: Planogram
     playlist: Playlist
     recommendations: Recommendations
@@ -149,7 +164,8 @@ class Bundle:
     surveys: tuple[Survey, ...] = ()
     campaigns: tuple[CouponCampaign, ...] = ()
     prize_draws: tuple[PrizeDraw, ...] = ()
-    _by_sku: dict[str, Product] = field(init=False, repr=False, compare=False)
+    _by_sku: dict[str, Product] | None = field(init=False, repr=False, compare=False)
+    _summaries: list[tuple[ProductSummary, ...]] = field(init=False, repr=False, compare=False)
     _sku_by_slot: dict[int, str] = field(init=False, repr=False, compare=False)
     _slot_by_sku: dict[str, int] = field(init=False, repr=False, compare=False)
     _assets: frozenset[str] = field(init=False, repr=False, compare=False)
@@ -161,7 +177,11 @@ class Bundle:
 
     def __post_init__(self) -> None:
         # Built once here so the GUI thread never scans a 10,000-product catalog.
-        object.__setattr__(self, "_by_sku", {p.sku: p for p in self.catalog.products})
+        by_sku = None
+        if isinstance(self.catalog, Catalog):
+            by_sku = {p.sku: p for p in self.catalog.products}
+        object.__setattr__(self, "_by_sku", by_sku)
+        object.__setattr__(self, "_summaries", [])
         slots = sorted(self.planogram.slots, key=lambda a: a.slot)
         object.__setattr__(self, "_sku_by_slot", {a.slot: a.sku for a in slots})
         slot_by_sku: dict[str, int] = {}
@@ -180,7 +200,22 @@ class Bundle:
         return self.manifest.release
 
     def product(self, sku: str) -> Product | None:
+        if self._by_sku is None:
+            assert isinstance(self.catalog, CatalogIndex)
+            return self.catalog.product(sku)
         return self._by_sku.get(sku)
+
+    def summaries(self) -> tuple[ProductSummary, ...]:
+        """Every product's summary in catalog order, without building the products."""
+        if not self._summaries:
+            catalog = self.catalog
+            made = (
+                catalog.summaries()
+                if isinstance(catalog, CatalogIndex)
+                else tuple(map(summary_of, catalog.products))
+            )
+            self._summaries.append(made)
+        return self._summaries[0]
 
     def sku_on_slot(self, slot: int) -> str | None:
         return self._sku_by_slot.get(slot)
@@ -328,7 +363,21 @@ def load_bundle(root: Path, *, verify_hashes: bool = True) -> Bundle:
     if not root.is_dir():
         raise BundleError([BundleProblem(str(root), "", "bundle directory is missing")])
     with _collector_paused(), BundleFiles(root) as files:
-        return _load(root, files, verify_hashes=verify_hashes)
+        return _load(root, files, verify_hashes=verify_hashes, indexed=False)
+
+
+def load_release(root: Path) -> Bundle:
+    """Load a release the store installed (or staged): as `load_bundle` without hashes,
+    but the catalog from its index (content.catalog), validated product by product
+    when needed. Only for a folder whose bundle was validated whole with its hashes:
+    the store's releases. An index missing or damaged is rebuilt here from catalog.json
+    (hash-verified and validated whole); BundleError if that is damaged too.
+    """
+    root = root.absolute()
+    if not root.is_dir():
+        raise BundleError([BundleProblem(str(root), "", "bundle directory is missing")])
+    with _collector_paused(), BundleFiles(root) as files:
+        return _load(root, files, verify_hashes=False, indexed=True)
 
 
 @contextmanager
@@ -348,7 +397,7 @@ def _collector_paused() -> Iterator[None]:
             gc.enable()
 
 
-def _load(root: Path, files: BundleFiles, *, verify_hashes: bool) -> Bundle:
+def _load(root: Path, files: BundleFiles, *, verify_hashes: bool, indexed: bool) -> Bundle:
     problems: list[BundleProblem] = []
 
     manifest = _read_document(
@@ -366,7 +415,7 @@ def _load(root: Path, files: BundleFiles, *, verify_hashes: bool) -> Bundle:
             files, name, model, listed=listed, verify_hashes=verify_hashes, problems=problems
         )
 
-    catalog = read_document(CATALOG, Catalog)
+    catalog = None if indexed else read_document(CATALOG, Catalog)
     planogram = read_document(PLANOGRAM, Planogram)
     playlist = read_document(PLAYLIST, Playlist)
     recommendations = read_document(RECOMMENDATIONS, Recommendations)
@@ -379,14 +428,26 @@ def _load(root: Path, files: BundleFiles, *, verify_hashes: bool) -> Bundle:
     surveys = read_document(SURVEYS, Surveys) if SURVEYS in present else None
     coupons = read_document(COUPONS, CouponCampaigns) if COUPONS in present else None
     prizes = read_document(PRIZES, PrizeDraws) if PRIZES in present else None
+    index = None
+    if indexed:
+        if listed is not None:
+            index = _open_index(root, files, listed, planogram, recommendations)
+        if index is None:  # none yet, or damaged: from catalog.json, verified whole
+            catalog = _read_document(
+                files, CATALOG, Catalog, listed=listed, verify_hashes=True, problems=problems
+            )
 
     if listed is not None:
         _check_assets(files, listed, verify_hashes, problems)
         _check_images_listed(catalog, playlist, listed, problems)
         if playlist is not None and verify_hashes:  # with the hashes: once, at install
             _check_videos(files, playlist, listed, problems)
-    if catalog is not None:
-        _check_skus_exist(catalog, planogram, recommendations, problems)
+    if index is not None:
+        _check_skus_exist(index.skus, planogram, recommendations, problems)
+    elif catalog is not None:
+        _check_skus_exist(
+            {product.sku for product in catalog.products}, planogram, recommendations, problems
+        )
     if coupons is not None or COUPONS not in present:  # a broken coupons.json: noise
         _check_campaigns_exist(
             coupons.campaigns if coupons is not None else (), surveys, prizes, problems
@@ -395,14 +456,17 @@ def _load(root: Path, files: BundleFiles, *, verify_hashes: bool) -> Bundle:
     if problems:
         raise BundleError(problems)
     assert manifest is not None  # every None above came with a problem
-    assert catalog is not None
+    products: Catalog | CatalogIndex | None = catalog if index is None else index
+    assert products is not None
     assert planogram is not None
     assert playlist is not None
     assert recommendations is not None
+    if indexed and isinstance(products, Catalog) and listed is not None:
+        rebuild(root, products, listed[CATALOG].sha256)  # none yet, or damaged: next start's
     return Bundle(
         root,
         manifest,
-        catalog,
+        products,
         planogram,
         playlist,
         recommendations,
@@ -411,6 +475,42 @@ def _load(root: Path, files: BundleFiles, *, verify_hashes: bool) -> Bundle:
         campaigns=coupons.campaigns if coupons is not None else (),
         prize_draws=prizes.draws if prizes is not None else (),
     )
+
+
+def _open_index(
+    root: Path,
+    files: BundleFiles,
+    listed: Mapping[str, AssetEntry],
+    planogram: Planogram | None,
+    recommendations: Recommendations | None,
+) -> CatalogIndex | None:
+    """The release's catalog index, if it is whole and of its catalog.json (else None:
+    the catalog is read in full, which also says what is wrong with it, if anything)."""
+    entry = listed.get(CATALOG)
+    try:
+        if entry is None or files.size(CATALOG) != entry.size:
+            return None
+        data = files.read(INDEX, DOCUMENT_MAX_BYTES)
+    except FileNotFoundError:
+        _log.info("release %s has no catalog index yet", root.name)
+        return None
+    except (OSError, EntryError):
+        return None
+    try:
+        index = CatalogIndex(root, entry.sha256, data)
+    except IndexDamaged as error:
+        _log.error("catalog index of release %s is damaged (%s): rebuilding it", root.name, error)
+        return None
+    named = {a.sku for a in planogram.slots} if planogram is not None else set()
+    if recommendations is not None:
+        named.update(recommendations.best_sellers, *recommendations.related.values())
+        named.update(recommendations.related)
+    if not named <= index.skus:
+        # A SKU damaged in the index, or a bundle that refers to an unknown product:
+        # the catalog itself tells which.
+        _log.error("catalog index of release %s lacks products the release names", root.name)
+        return None
+    return index
 
 
 def field_path(loc: Sequence[str | int]) -> str:
@@ -565,6 +665,7 @@ def _check_images_listed(
     """Every image a document names must be in the manifest (verified, shipped)."""
     references: list[tuple[str, tuple[str | int, ...], str]] = []
     # Set difference first: cheap for 20,000 paths; locations only when something is off.
+    # (An index is made only from a catalog that passed this at install.)
     if catalog is not None and not {i for p in catalog.products for i in p.images} <= listed.keys():
         references += [
             (CATALOG, ("products", index, "images", number), image)
@@ -605,13 +706,12 @@ def _check_videos(
 
 
 def _check_skus_exist(
-    catalog: Catalog,
+    known: AbstractSet[str],
     planogram: Planogram | None,
     recommendations: Recommendations | None,
     problems: list[BundleProblem],
 ) -> None:
-    """SKUs on slots and in recommendation tables must be in the catalog."""
-    known = {product.sku for product in catalog.products}
+    """SKUs on slots and in recommendation tables must be in the catalog (`known`)."""
     references: list[tuple[str, tuple[str | int, ...], str]] = []
     if planogram is not None:
         references += [
@@ -621,7 +721,8 @@ def _check_skus_exist(
     if recommendations is not None:
         related = recommendations.related
         mentioned = related.keys() | {sku for skus in related.values() for sku in skus}
-        if not mentioned <= known:  # as above: locate only when something is off
+        # As above: locate only when something is off.
+        if not mentioned <= known:
             for sku, others in related.items():
                 references.append((RECOMMENDATIONS, ("related", sku), sku))
                 references += [

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import heapq
 from collections.abc import Collection, Iterable
-from decimal import Decimal
 
 from content.bundle import Bundle
+from content.catalog import ProductSummary
 from content.model import Product
 
 
@@ -70,24 +70,29 @@ def _similar(
     """Models not in `models`, in stock first, then same brand, then near in price.
 
     A model is told apart by its name: another colour or storage size of the
-    phone in hand is not a suggestion.
+    phone in hand is not a suggestion. Ranked by the catalog's summaries, so only
+    the products suggested are built (an installed release's catalog is read on
+    demand: content.catalog).
     """
+    cents = int(shown.price.amount * 100)
 
-    def key(product: Product) -> tuple[bool, bool, Decimal, str]:
+    def key(summary: ProductSummary) -> tuple[bool, bool, int, str]:
         return (
-            not product.in_stock,
-            product.brand != shown.brand,
-            abs(product.price.amount - shown.price.amount),
-            product.sku,  # ties broken the same way every time
+            not summary.in_stock,
+            summary.brand != shown.brand,
+            abs(summary.price_cents - cents),
+            summary.sku,  # ties broken the same way every time
         )
 
-    best: dict[str, tuple[tuple[bool, bool, Decimal, str], Product]] = {}
-    for product in bundle.catalog.products:
-        model = product.name.en
-        if product.sku in skip or model in models:
+    best: dict[str, tuple[tuple[bool, bool, int, str], ProductSummary]] = {}
+    for summary in bundle.summaries():
+        model = summary.name_en
+        if summary.sku in skip or model in models:
             continue
-        ranked = (key(product), product)
+        ranked = (key(summary), summary)
         current = best.get(model)
         if current is None or ranked[0] < current[0]:
             best[model] = ranked
-    return [product for _, product in heapq.nsmallest(count, best.values(), key=lambda r: r[0])]
+    chosen = heapq.nsmallest(count, best.values(), key=lambda r: r[0])
+    products = (bundle.product(summary.sku) for _, summary in chosen)
+    return [product for product in products if product is not None]

@@ -3,7 +3,8 @@
 Layout under the store's root (e.g. `<data-dir>/content`):
 
     releases/<release>/   one directory per release, never changed after install
-                          (but for .pictures-ok / .pictures-refused, see below)
+                          (but for .pictures-ok / .pictures-refused, see below, and
+                          .catalog-index, written again if damaged: content.catalog)
     releases/.tmp-*       an install or removal in progress; cleared by the next one
     current               symlink to releases/<release>, swapped with os.replace
     .lock                 flock, so two writers (updater, a tool) never interleave
@@ -64,6 +65,7 @@ from pydantic import ValidationError
 
 from content import pictures, reports
 from content.bundle import (
+    CATALOG,
     DOCUMENT_MAX_BYTES,
     MANIFEST,
     Bundle,
@@ -72,9 +74,11 @@ from content.bundle import (
     BundleProblem,
     EntryError,
     load_bundle,
+    load_release,
     parse_document,
 )
-from content.model import Manifest
+from content.catalog import write_index
+from content.model import Catalog, Manifest
 
 _log = logging.getLogger("content.store")
 
@@ -208,6 +212,7 @@ class ContentStore:
                         exc.problems[0],
                     )
                     raise
+                _write_catalog_index(staging, bundle)
                 _sync_tree(staging)  # only now: a refused copy is not worth the disk's time
                 if target.exists():  # a damaged copy of this release: replace it
                     self._discard(target)
@@ -218,13 +223,14 @@ class ContentStore:
             _fsync_dir(self._releases)
             self._stamp(target)
             self._point_current(release)
-        # The copy was hashed file by file against the manifest while copying, so
-        # it holds exactly the documents just validated: no need to parse it again.
-        result = dataclasses.replace(bundle, root=target)
+        # The copy was hashed file by file against the manifest while copying, so it
+        # holds exactly the documents just validated. Shown from its catalog index, as at
+        # every later start (the products validated at hand would stay in memory).
+        result = self._load(release) or dataclasses.replace(bundle, root=target)
         _log.info(
             "Installed release %s: %d products, %d files",
             release,
-            len(result.catalog.products),
+            len(bundle.catalog.products),
             len(result.manifest.assets),
         )
         return result
@@ -483,6 +489,7 @@ class ContentStore:
                     "not_before": None if not_before is None else not_before.isoformat(),
                 }
                 _write_synced(staging / STAGED, json.dumps(marker).encode())
+                _write_catalog_index(staging, bundle)
                 _sync_tree(staging)
                 if target.exists():  # a damaged copy of this release: replace it
                     self._discard(target)
@@ -619,7 +626,7 @@ class ContentStore:
                 raise BundleError([BundleProblem(REFUSED, "", _refusal(folder / REFUSED))])
             if (folder / PICTURES_REFUSED).exists():
                 raise BundleError(_refused_problems(folder / PICTURES_REFUSED))
-            bundle = load_bundle(folder, verify_hashes=False)
+            bundle = load_release(folder)  # the catalog from its index, as needed
             if not (folder / PICTURES_OK).exists():  # installed before pictures were checked
                 try:
                     _check_pictures(folder, bundle)
@@ -751,6 +758,15 @@ def _check_pictures(folder: Path, bundle: Bundle) -> None:
     if problems:
         raise BundleError(problems)
     _write_synced(folder / PICTURES_OK, b"")
+
+
+def _write_catalog_index(folder: Path, bundle: Bundle) -> None:
+    """The catalog index of a release just validated whole (content.catalog): a kiosk
+    starting on it builds only the products it shows."""
+    catalog = bundle.catalog
+    assert isinstance(catalog, Catalog), "written from a bundle loaded whole"
+    entry = next(entry for entry in bundle.manifest.assets if entry.path == CATALOG)
+    write_index(folder, catalog, entry.sha256, synced=False)  # synced with the release
 
 
 def _refused_problems(marker: Path) -> list[BundleProblem]:

@@ -13,17 +13,16 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Final, Protocol
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from PySide6.QtCore import Qt, QTimer
-from PySide6.QtGui import QImage
-from PySide6.QtWidgets import QApplication
-
+# The kiosk's Qt-free half first, before PySide6: PySide6 reads the whole source of
+# every module imported after it (shibokensupport's check for `from __feature__
+# import`), ~0.5 ms each for the ~300 modules of SQLAlchemy, pydantic and ours.
 from backend_client.channel import server_process
 from backend_client.channel.keys import KEY_FILE as STORE_KEY_FILE
 from backend_client.channel.planogram import effective_slots, load_edits
@@ -38,7 +37,16 @@ from backend_client.private_files import private_dir
 from backend_client.relay_process import KEY_FILE, OUTBOX_FILE, RelayProcess
 from backend_client.status import ContentStatus, SyncStatus
 from content import reports
-from content.bundle import Bundle, BundleError
+from content.bundle import (
+    DOCUMENT_MAX_BYTES,
+    PLAYLIST,
+    Bundle,
+    BundleError,
+    BundleFiles,
+    EntryError,
+    parse_document,
+)
+from content.model import Playlist
 from content.schedule import playing_now, switch_due
 from content.store import ContentStore
 from devices.events import DeviceEvent
@@ -47,6 +55,14 @@ from devices.presence import PresenceConfig
 from devices.protocols.pickup import LedMode
 from devices.protocols.rfid import RfidProtocol
 from devices.rfid import SerialRfidReader, WedgeRfidReader
+from rewards.desk import RewardDesk
+from rewards.issuing import StoreShare
+
+# isort: split
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtGui import QImage
+from PySide6.QtWidgets import QApplication
+
 from kiosk import channel_feed, theme
 from kiosk.channel_feed import ContentUpdate, download_percent
 from kiosk.channel_link import ChannelLink
@@ -66,8 +82,6 @@ from kiosk.session import ATTRACT, SessionConfig, SessionMachine, SessionState
 from kiosk.signup import DEFAULT_REGION
 from kiosk.trace import FileTrace, NullTrace, Trace
 from kiosk.video_reports import VideoFailureReports
-from rewards.desk import RewardDesk
-from rewards.issuing import StoreShare
 
 log = logging.getLogger("kiosk.app")
 
@@ -541,10 +555,20 @@ def connect_switch(
             shown = switch.bundle
             channel.tell_update(None if shown is None else shown.release, update)
 
+    warmed: list[Path] = []  # the first slide, decoded beside the load
+
+    def ahead(folder: Path) -> None:
+        warmed[:] = [] if (first := first_slide(folder, local_now())) is None else [first]
+        if first is not None:
+            slide_images.warm(first, AttractScreen.BOX)
+
     switch.connect_kiosk(
         on_attract=lambda: on_attract_loop(controller.state),
-        prepare=lambda new: prepare_swap(options.data_dir, new, slide_images, local_now()),
+        prepare=lambda new: prepare_swap(
+            options.data_dir, new, slide_images, local_now(), warmed=warmed
+        ),
         apply=swap,
+        ahead=ahead,
     )
     controller.state_changed.connect(switch.session_changed)
     switch.progress.connect(show_update)
@@ -564,19 +588,40 @@ def on_attract_loop(state: SessionState) -> bool:
 
 
 def prepare_swap(
-    data_dir: Path, bundle: Bundle, slide_images: ImageCache, local_now: datetime
+    data_dir: Path,
+    bundle: Bundle,
+    slide_images: ImageCache,
+    local_now: datetime,
+    *,
+    warmed: Collection[Path] = (),
 ) -> SwapContent:
     """On the switch's worker: the planogram edits (SQLite) and the decode of the first
-    slide the new attract loop shows (the first entry playing now, if a picture)."""
+    slide the new attract loop shows (the first entry playing now, if a picture), unless
+    it is in `warmed` (decoded beside the load: `first_slide`)."""
     slots = planogram_slots(data_dir, bundle)
     first = next(iter(playing_now(bundle.playlist, local_now)), None)
     if first is not None and first.image is not None:
-        slide_images.warm(bundle.asset(first.image), AttractScreen.BOX)
+        path = bundle.asset(first.image)
+        if path not in warmed:
+            slide_images.warm(path, AttractScreen.BOX)
     # The release lives until the next switch: keep the collector (on the GUI thread)
     # off its objects, as main() does for the one loaded at start. With 10,000
     # products the first full collection after a switch walked them for ~200 ms.
     gc.freeze()
     return SwapContent(slots)
+
+
+def first_slide(folder: Path, local_now: datetime) -> Path | None:
+    """The picture the attract loop of the staged release in `folder` shows first, from
+    its playlist alone (validated when it was staged), so that it decodes while the rest
+    of the release loads; None for a video, or a playlist that does not read."""
+    try:
+        with BundleFiles(folder) as files:
+            playlist = parse_document(Playlist, files.read(PLAYLIST, DOCUMENT_MAX_BYTES))
+    except (OSError, EntryError, ValueError):
+        return None  # decoded after the load instead, if the release loads at all
+    first = next(iter(playing_now(playlist, local_now)), None)
+    return None if first is None or first.image is None else folder / first.image
 
 
 def private_keyboard_dir() -> Path:

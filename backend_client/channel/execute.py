@@ -120,9 +120,8 @@ class Executor:
         return KioskCatalog(
             kiosk=kiosk,
             release=bundle.release,
-            products=tuple(
-                CatalogProduct(p.sku, p.name.zh_cn, p.name.en, p.brand)
-                for p in bundle.catalog.products
+            products=tuple(  # from the catalog's summaries: no product built for this
+                CatalogProduct(p.sku, p.name_zh, p.name_en, p.brand) for p in bundle.summaries()
             ),
             slots=tuple(
                 PlanogramSlot(

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import json
 import os
+import threading
+import weakref
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -151,6 +153,24 @@ def test_a_staged_release_switches_on_the_attract_loop_and_a_lift_shows_its_prod
         timeout=WAIT_MS,
     )
     assert lift_shows(qtbot, kiosk, board) == NEW_NAME
+
+
+def test_the_old_release_is_freed_off_the_gui_thread(
+    qtbot: QtBot, kiosk: Kiosk, sources: dict[str, Path], tmp_path: Path
+) -> None:
+    """Freeing a release read whole (tens of thousands of objects for a large catalog)
+    would stall the attract loop's animation: the switch's worker lets go of it."""
+    assert kiosk.content_switch is not None
+    assert kiosk.bundle is not None
+    freed_on: list[threading.Thread] = []
+    weakref.finalize(kiosk.bundle.catalog, lambda: freed_on.append(threading.current_thread()))
+    stage(tmp_path, sources["new"])
+
+    with qtbot.waitSignal(kiosk.content_switch.switched, timeout=WAIT_MS):
+        relay_says(kiosk, STAGED_12)
+    qtbot.waitUntil(lambda: bool(freed_on), timeout=WAIT_MS)
+
+    assert freed_on[0] is not threading.main_thread()
 
 
 def test_nothing_switches_mid_session_the_switch_waits_for_the_attract_loop(
