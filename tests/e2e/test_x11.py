@@ -7,26 +7,30 @@ only a real window system shows (a native window re-created, X input) runs here.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+from helpers.bundles import sample_bundle
+from helpers.kiosk_process import stop, wait_for_trace
 
 pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parents[2]
 
 
-@pytest.fixture
-def display() -> Iterator[str]:
-    """A fresh Xvfb at the kiosk's screen size, without a window manager (as in a store)."""
-    for tool in ("Xvfb", "xdotool"):
+@contextmanager
+def bare_xvfb(size: str) -> Iterator[str]:
+    """A fresh Xvfb of `size` ("1920x1080"), without a window manager (as in a store)."""
+    for tool in ("Xvfb", "xdotool", "xwininfo"):
         assert shutil.which(tool), f"{tool} is missing: ./run installs it (see SYSTEM_PACKAGES)"
     read, write = os.pipe()
     server = subprocess.Popen(
-        ["Xvfb", "-displayfd", str(write), "-screen", "0", "1920x1080x24", "-nolisten", "tcp"],
+        ["Xvfb", "-displayfd", str(write), "-screen", "0", f"{size}x24", "-nolisten", "tcp"],
         pass_fds=(write,),
         stderr=subprocess.DEVNULL,
     )
@@ -39,6 +43,69 @@ def display() -> Iterator[str]:
     finally:
         server.terminate()
         server.wait(timeout=10)
+
+
+@pytest.fixture
+def display() -> Iterator[str]:
+    """A bare Xvfb at the kiosk's screen size."""
+    with bare_xvfb("1920x1080") as name:
+        yield name
+
+
+@pytest.fixture(scope="module")
+def bundle(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return sample_bundle(tmp_path_factory.mktemp("content") / "bundle")
+
+
+def kiosk_windows(display: str) -> list[tuple[str, str]]:
+    """The kiosk's mapped top-level windows on `display`: (geometry "WxH+X+Y", map state)."""
+    tree = subprocess.run(
+        ["xwininfo", "-root", "-children", "-display", display],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    found = []
+    for window_id in re.findall(r"^\s+(0x[0-9a-f]+) \"kiosk\"", tree, re.MULTILINE):
+        info = subprocess.run(
+            ["xwininfo", "-id", window_id, "-display", display],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+        fields = dict(re.findall(r"^\s+([A-Z][\w -]+):\s+(\S+)", info, re.MULTILINE))
+        if fields.get("Map State") == "IsViewable":
+            x, y = fields["Absolute upper-left X"], fields["Absolute upper-left Y"]
+            found.append((f"{fields['Width']}x{fields['Height']}+{x}+{y}", fields["Map State"]))
+    return found
+
+
+@pytest.mark.parametrize(
+    ("size", "ratio"),
+    [("1920x1080", 1), ("1080x1920", 1), ("3840x2160", 2)],
+    ids=["landscape", "portrait", "4k"],
+)
+def test_the_kiosk_covers_a_bare_x_screen_exactly(
+    size: str, ratio: int, bundle: Path, tmp_path: Path
+) -> None:
+    """No window manager: the window is the screen's size at 0,0, frameless, and the log
+    says which screen (and, at 4K, that the layout shows at device pixel ratio 2)."""
+    with bare_xvfb(size) as display:
+        data = tmp_path / "data"
+        env = dict(os.environ, DISPLAY=display)
+        for name in ("QT_QPA_PLATFORM", "WAYLAND_DISPLAY", "QT_SCALE_FACTOR"):
+            env.pop(name, None)
+        args = [sys.executable, "-m", "kiosk.app", "--content", str(bundle)]
+        args += ["--data-dir", str(data), "--trace", str(data / "trace.jsonl"), "--no-channel"]
+        kiosk = subprocess.Popen(args, cwd=ROOT, env=env, stderr=subprocess.PIPE)
+        try:
+            wait_for_trace(data, lambda e: e["kind"] == "paint", timeout=60)
+            windows = kiosk_windows(display)
+        finally:
+            log = stop(kiosk)
+    assert windows == [(f"{size}+0+0", "IsViewable")], windows
+    width, height = (int(n) // ratio for n in size.split("x"))
+    assert f"screen 'screen' (1 of 1): {width}x{height} at 0,0, device pixel ratio {ratio}" in log
 
 
 def test_the_x11_tests_pass_on_a_real_x_server(display: str, tmp_path: Path) -> None:
