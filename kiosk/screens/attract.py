@@ -125,15 +125,20 @@ class _SlideCanvas(QWidget):
             scrim.setColorAt(1, QColor(0, 0, 0, 170))
             painter.fillRect(self.rect(), scrim)
 
-    def _draw(self, painter: QPainter, image: QImage) -> None:
-        """The picture fitted whole; the room beside it (or above and below it) filled
-        with its own edges drawn out, so a studio backdrop simply carries on."""
+    def picture_rect(self, image: QImage) -> QRectF:
+        """Where `image` shows: fitted whole and centred."""
         size = image.deviceIndependentSize().scaled(
             QSizeF(self.size()), Qt.AspectRatioMode.KeepAspectRatio
         )
         x = (self.width() - size.width()) / 2
         y = (self.height() - size.height()) / 2
-        picture = QRectF(x, y, size.width(), size.height())
+        return QRectF(x, y, size.width(), size.height())
+
+    def _draw(self, painter: QPainter, image: QImage) -> None:
+        """The picture fitted whole; the room beside it (or above and below it) filled
+        with its own edges drawn out, so a studio backdrop simply carries on."""
+        picture = self.picture_rect(image)
+        x, y = picture.x(), picture.y()
         if x >= 1:
             painter.drawImage(QRectF(0, y, x + 1, picture.height()), self._edge(image, "left"))
             right = QRectF(picture.right() - 1, y, x + 1, picture.height())
@@ -358,6 +363,16 @@ class AttractScreen(Screen):
         for text in (self._invite, self._invite_other):
             text.setAlignment(centre | Qt.AlignmentFlag.AlignVCenter)
             text.setWordWrap(portrait)
+
+    def picture_rect(self) -> QRectF:
+        """Where the slide on screen shows, in this screen's coordinates (empty: none)."""
+        if self._canvas.current.isNull():
+            return QRectF()
+        return self._canvas.picture_rect(self._canvas.current).translated(self._canvas.pos())
+
+    def invite_text(self) -> tuple[str, str]:
+        """The band's large line and the one under it."""
+        return self._invite.text(), self._invite_other.text()
 
     def _press(self, score: int) -> None:
         self._pressed = score
