@@ -856,7 +856,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     # so a full collection during a lift does not walk the whole catalog.
     gc.freeze()
     if options.windowed or offscreen:
-        kiosk.window.resize(*theme.SCREEN_SIZE)
+        kiosk.window.setFixedSize(*theme.SCREEN_SIZE)  # as on a screen: no view grows it
         kiosk.window.show()
     else:
         app.setOverrideCursor(Qt.CursorShape.BlankCursor)  # a touchscreen has no pointer

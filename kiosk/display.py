@@ -112,13 +112,27 @@ def restart_at_pixel_ratio(screen: QScreen) -> None:
 
 
 def cover(window: QWidget, screen: QScreen) -> None:
-    """Show `window` over the whole of `screen`, with or without a window manager.
+    """Show `window` over the whole of `screen`, with or without a window manager, and
+    again whenever the screen's geometry changes (a panel switched on late, rotated).
 
     showFullScreen() asks a window manager; with none (a store's kiosk session) the
     window keeps its own size in a corner. A frameless window at the screen's geometry
     needs nobody, and its fixed size keeps any screen's layout from growing it.
     """
+    _place(window, screen)
+    screen.geometryChanged.connect(lambda _geometry: _place(window, screen))
+
+
+def _place(window: QWidget, screen: QScreen) -> None:
     geometry = screen.geometry()
+    log.info(
+        "covering screen %r: %dx%d at %d,%d",
+        screen.name(),
+        geometry.width(),
+        geometry.height(),
+        geometry.x(),
+        geometry.y(),
+    )
     window.setWindowFlag(Qt.WindowType.FramelessWindowHint, True)
     window.setScreen(screen)
     window.setFixedSize(geometry.size())

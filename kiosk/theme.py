@@ -55,6 +55,9 @@ QLabel[role="invite"][thanked="true"] {{ color: {ACCENT.name()}; }}
 QLabel[role="invite-other"] {{ color: {INK_SOFT.name()}; font-size: 30px; }}
 QFrame[role="attract-band"] {{ background: {SURFACE.name()}; border-top: 1px solid {LINE.name()}; }}
 QLabel[role="caption"] {{ color: rgba(255,255,255,230); font-size: 40px; font-weight: 500; }}
+QLabel[role="caption"][welcome="true"] {{ color: {SURFACE.name()}; font-size: 64px;
+    font-weight: 700; }}
+QLabel[role="caption-body"] {{ color: rgba(255,255,255,200); font-size: 34px; }}
 QFrame[role="card"] {{ background: {SURFACE.name()}; border-radius: 24px; }}
 QFrame[role="panel"] {{ background: {SURFACE.name()}; border-radius: 32px; }}
 QPushButton[role="language"] {{ background: {SURFACE.name()}; color: {INK.name()};

@@ -224,6 +224,9 @@ class AttractScreen(Screen):
         self._canvas = _SlideCanvas()
         # For slides whose picture carries no headline of its own; in the shopper's language.
         self.caption = label(role="caption", wrap=True)
+        # Only on the no-content welcome, under its title (there is no band then).
+        self.notice = label(role="caption-body", wrap=True)
+        self.notice.hide()
         self._invite = label(role="invite")
         self._invite_other = label(role="invite-other")
         # Only on the no-content welcome: a first release on its way from HQ.
@@ -276,6 +279,7 @@ class AttractScreen(Screen):
         texts.setContentsMargins(120, 80, 120, 64)
         texts.addStretch(1)
         texts.addWidget(self.caption)
+        texts.addWidget(self.notice)
         texts.addSpacing(24)
         texts.addWidget(self.download_text)
         texts.addWidget(self.download_bar)
@@ -310,8 +314,17 @@ class AttractScreen(Screen):
         self._playing = self._decide()
         self._index = self._playing[0] if self._playing else 0
         self._daypart.start()
+        self.band.show()
+        self.notice.hide()
+        self._welcome_title(False)
         self.show_download(None)
         self._show_slide(animate=False)
+
+    def _welcome_title(self, welcome: bool) -> None:
+        """The caption as the no-content welcome's large title, or as a slide's caption."""
+        self.caption.setProperty("welcome", welcome)
+        self.caption.style().unpolish(self.caption)
+        self.caption.style().polish(self.caption)
 
     def show_download(self, percent: int | None) -> None:
         """How far the first release's download got (None: hide). Shown only on the
@@ -342,8 +355,11 @@ class AttractScreen(Screen):
         self._stop_video()
         self._canvas.current = QImage()
         self.caption.setText(tr(self._language, "unavailable.title"))
-        self._invite.setText(tr(self._language, "unavailable.body"))
-        self._invite_other.clear()
+        self._welcome_title(True)
+        self.caption.show()
+        self.notice.setText(tr(self._language, "unavailable.body"))
+        self.notice.show()
+        self.band.hide()  # nothing to invite to, nothing to rate: a calm dark screen
         self._canvas.update()
 
     def set_portrait(self, portrait: bool) -> None:
