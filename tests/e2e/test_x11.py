@@ -1,11 +1,15 @@
-"""tests/x11 under a real X server: its own Xvfb, and pytest in a process of its own.
+"""The kiosk on real screens: tests/x11 under its own Xvfb, in a pytest process of its own,
+and the kiosk process covering a bare X screen (no window manager, as in a store) of
+each shape, and choosing among several screens.
 
 Qt picks its platform once per process, and the rest of the suite runs offscreen; what
-only a real window system shows (a native window re-created, X input) runs here.
+only a real window system shows (a native window re-created, X input, the window's
+place on the screen) runs here.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -133,3 +137,34 @@ def test_the_x11_tests_pass_on_a_real_x_server(display: str, tmp_path: Path) -> 
     assert run.returncode == 0, run.stdout[-20000:] + run.stderr[-5000:]
     assert " passed" in run.stdout, run.stdout[-2000:]
     assert "skipped" not in run.stdout, run.stdout[-2000:]
+
+
+@pytest.mark.parametrize(
+    ("wanted", "line"),
+    [
+        ("DP-2", r"screen 'DP-2' \([12] of 2\): 1920x1080 at 1920,0"),
+        ("VGA-9", r"no screen named 'VGA-9' \(there are: [\w-]+, [\w-]+\): using the primary"),
+    ],
+    ids=["named", "unknown"],
+)
+def test_the_kiosk_uses_the_screen_named_on_its_command_line(
+    wanted: str, line: str, bundle: Path, tmp_path: Path
+) -> None:
+    """Two screens (Qt's offscreen platform, configured): `--screen NAME` picks one and the
+    log says which; a name that is not there is logged with the names that are."""
+    screens = [
+        {"name": "HDMI-1", "x": 0, "y": 0, "width": 1920, "height": 1080},
+        {"name": "DP-2", "x": 1920, "y": 0, "width": 1920, "height": 1080},
+    ]
+    config = tmp_path / "screens.json"
+    config.write_text(json.dumps({"screens": [{**s, "logicalDpi": 96} for s in screens]}))
+    data = tmp_path / "data"
+    env = dict(os.environ, QT_QPA_PLATFORM=f"offscreen:configfile={config}")
+    args = [sys.executable, "-m", "kiosk.app", "--content", str(bundle), "--screen", wanted]
+    args += ["--data-dir", str(data), "--trace", str(data / "trace.jsonl"), "--no-channel"]
+    kiosk = subprocess.Popen(args, cwd=ROOT, env=env, stderr=subprocess.PIPE)
+    try:
+        wait_for_trace(data, lambda e: e["kind"] == "paint", timeout=60)
+    finally:
+        log = stop(kiosk)
+    assert re.search(line, log), log
