@@ -86,10 +86,6 @@ class ImageCache(QObject):
         self._store(key, image)
         return image
 
-    @property
-    def pixel_ratio(self) -> float:
-        return self._ratio
-
     def preload(self, requests: list[tuple[Path, QSize]]) -> None:
         if self._closed:  # shutting down: a last paint may still ask
             return
