@@ -841,6 +841,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    if not options.windowed:
+        os.environ.update(display.early_scale_environment(os.environ))  # 4K: start once
     app = QApplication(sys.argv[:1])
     offscreen = app.platformName() == "offscreen"
     screen = display.kiosk_screen(app, options.screen)

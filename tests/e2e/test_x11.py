@@ -85,12 +85,17 @@ def kiosk_windows(display: str) -> list[tuple[str, str]]:
 
 
 @pytest.mark.parametrize(
-    ("size", "ratio"),
-    [("1920x1080", 1), ("1080x1920", 1), ("3840x2160", 2)],
-    ids=["landscape", "portrait", "4k"],
+    ("size", "ratio", "guess"),
+    [
+        ("1920x1080", 1, None),
+        ("1080x1920", 1, None),
+        ("3840x2160", 2, None),
+        ("3840x2160", 2, "1"),  # a wrong early guess: corrected by one restart
+    ],
+    ids=["landscape", "portrait", "4k", "4k-wrong-guess"],
 )
 def test_the_kiosk_covers_a_bare_x_screen_exactly(
-    size: str, ratio: int, bundle: Path, tmp_path: Path
+    size: str, ratio: int, guess: str | None, bundle: Path, tmp_path: Path
 ) -> None:
     """No window manager: the window is the screen's size at 0,0, frameless, and the log
     says which screen (and, at 4K, that the layout shows at device pixel ratio 2)."""
@@ -99,6 +104,8 @@ def test_the_kiosk_covers_a_bare_x_screen_exactly(
         env = dict(os.environ, DISPLAY=display)
         for name in ("QT_QPA_PLATFORM", "WAYLAND_DISPLAY", "QT_SCALE_FACTOR"):
             env.pop(name, None)
+        if guess is not None:
+            env.update(QT_SCALE_FACTOR=guess, KIOSK_SCREEN_HINTED="1")
         args = [sys.executable, "-m", "kiosk.app", "--content", str(bundle)]
         args += ["--data-dir", str(data), "--trace", str(data / "trace.jsonl"), "--no-channel"]
         kiosk = subprocess.Popen(args, cwd=ROOT, env=env, stderr=subprocess.PIPE)
@@ -110,6 +117,10 @@ def test_the_kiosk_covers_a_bare_x_screen_exactly(
     assert windows == [(f"{size}+0+0", "IsViewable")], windows
     width, height = (int(n) // ratio for n in size.split("x"))
     assert f"screen 'screen' (1 of 1): {width}x{height} at 0,0, device pixel ratio {ratio}" in log
+    if guess is None:  # the X screen's size was known before Qt started
+        assert "starting again" not in log
+    else:
+        assert log.count("starting again with QT_SCREEN_SCALE_FACTORS=screen=2") == 1
 
 
 def test_the_x11_tests_pass_on_a_real_x_server(display: str, tmp_path: Path) -> None:

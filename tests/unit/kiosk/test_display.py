@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from kiosk.app import parse_args
-from kiosk.display import choose_screen, pixel_ratio_for
+from kiosk.display import choose_screen, early_scale_environment, pixel_ratio_for
 
 
 @pytest.mark.parametrize(
@@ -33,3 +33,18 @@ def test_the_screen_named_on_the_command_line_is_chosen() -> None:
     assert choose_screen(names, "VGA-1") is None  # not there: the primary one, logged
     assert parse_args(["--screen", "DP-2"]).screen == "DP-2"
     assert parse_args([]).screen is None
+
+
+@pytest.mark.parametrize(
+    "environ",
+    [
+        {"QT_QPA_PLATFORM": "offscreen", "DISPLAY": ":0"},
+        {},  # no display at all
+        {"XDG_SESSION_TYPE": "wayland", "DISPLAY": ":0"},  # Qt would pick Wayland
+        {"DISPLAY": ":0", "QT_SCALE_FACTOR": "1.5"},  # chosen by hand
+        {"DISPLAY": ":0", "KIOSK_SCREEN_RESCALED": "1"},  # restarted once already
+    ],
+    ids=["offscreen", "no-display", "wayland", "by-hand", "restarted"],
+)
+def test_no_early_factor_where_the_x_screen_is_not_asked(environ: dict[str, str]) -> None:
+    assert early_scale_environment(environ) == {}
