@@ -63,7 +63,7 @@ from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QImage
 from PySide6.QtWidgets import QApplication
 
-from kiosk import channel_feed, theme
+from kiosk import channel_feed, display, theme
 from kiosk.channel_feed import ContentUpdate, download_percent
 from kiosk.channel_link import ChannelLink
 from kiosk.collector import GuiThreadCollector
@@ -131,6 +131,7 @@ class KioskOptions:
     channel_port: int = server_process.DEFAULT_PORT
     join_url: str | None = None  # where phones reach HQ's sign-up page; None: HQ's URL
     timezone: str = DEFAULT_TIMEZONE
+    screen: str | None = None  # the screen to cover, by name; None: the primary one
 
 
 def parse_args(argv: Sequence[str] | None = None) -> KioskOptions:
@@ -141,6 +142,12 @@ def parse_args(argv: Sequence[str] | None = None) -> KioskOptions:
     parser.add_argument("--data-dir", type=Path, default=DEFAULT_DATA_DIR)
     parser.add_argument("--trace", type=Path, help="write JSON-lines diagnostics here")
     parser.add_argument("--windowed", action="store_true", help="a 1920x1080 window")
+    parser.add_argument(
+        "--screen",
+        metavar="NAME",
+        help="the screen to cover when there are several (as the log's 'screen' line"
+        " names them; default: the primary one)",
+    )
     parser.add_argument(
         "--hq-ca", type=Path, help="CA bundle for HQ's TLS certificate (default: the system's)"
     )
@@ -248,6 +255,7 @@ def parse_args(argv: Sequence[str] | None = None) -> KioskOptions:
         channel_port=args.channel_port,
         join_url=args.join_url,
         timezone=args.timezone,
+        screen=args.screen,
         session=SessionConfig(
             drop_grace=args.drop_grace,
             idle_timeout=args.idle_timeout,
@@ -449,9 +457,7 @@ def build(options: KioskOptions, app: QApplication) -> Kiosk:
         publish=None if channel is None else channel.publish,
         can_bind=can_bind,
     )
-    images = ImageCache()
-    slide_images = ImageCache(budget_bytes=SLIDE_BUDGET_BYTES)
-    view_images = ImageCache(budget_bytes=VIEW_BUDGET_BYTES)
+    images, slide_images, view_images = picture_caches(options, app)
     keyboard_data = private_keyboard_dir()
     window = KioskWindow(
         images,
@@ -505,6 +511,19 @@ def build(options: KioskOptions, app: QApplication) -> Kiosk:
         view_images,
         collector,
         switch,
+    )
+
+
+def picture_caches(
+    options: KioskOptions, app: QApplication
+) -> tuple[ImageCache, ImageCache, ImageCache]:
+    """Product pictures, attract slides, product views: decoded for the pixels of the
+    screen the window covers (crisp at 4K, kiosk/display.py)."""
+    ratio = display.screen_named(app, options.screen).devicePixelRatio()
+    return (
+        ImageCache(pixel_ratio=ratio),
+        ImageCache(budget_bytes=SLIDE_BUDGET_BYTES, pixel_ratio=ratio),
+        ImageCache(budget_bytes=VIEW_BUDGET_BYTES, pixel_ratio=ratio),
     )
 
 
@@ -867,7 +886,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    if not options.windowed:
+        os.environ.update(display.early_scale_environment(os.environ))  # 4K: start once
     app = QApplication(sys.argv[:1])
+    offscreen = app.platformName() == "offscreen"
+    screen = display.kiosk_screen(app, options.screen)
+    if not (options.windowed or offscreen):
+        display.restart_at_pixel_ratio(screen)  # returns when its ratio is the layout's
     app.setApplicationName("kiosk")
     app.setFont(theme.ui_font())
     app.setStyleSheet(theme.STYLE_SHEET)
@@ -877,13 +902,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     # Everything built so far lives as long as the process: keep the collector off it,
     # so a full collection during a lift does not walk the whole catalog.
     gc.freeze()
-    offscreen = app.platformName() == "offscreen"
     if options.windowed or offscreen:
-        kiosk.window.resize(*theme.SCREEN_SIZE)
+        kiosk.window.setFixedSize(*theme.SCREEN_SIZE)  # as on a screen: no view grows it
         kiosk.window.show()
     else:
         app.setOverrideCursor(Qt.CursorShape.BlankCursor)  # a touchscreen has no pointer
-        kiosk.window.showFullScreen()
+        display.cover(kiosk.window, screen)
     log.info("kiosk up in %.0f ms", (time.monotonic() - started) * 1000)
     try:
         return app.exec()

@@ -167,6 +167,7 @@ STRINGS: Final[dict[str, dict[Language, str]]] = {
         _EN: "Today's coupons are all given out: thank you for taking part.",
     },
     "smiley.thanks": {_ZH: "谢谢！", _EN: "Thank you!"},
+    "smiley.thanks_feedback": {_ZH: "谢谢您的反馈！", _EN: "Thank you for your feedback!"},
     # -- prize draw
     "draw.title": {_ZH: "会员抽奖", _EN: "Members' prize draw"},
     "draw.button": {_ZH: "点击抽奖", _EN: "Tap to draw"},

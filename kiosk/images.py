@@ -46,11 +46,21 @@ class _Pixels:
 
 
 class ImageCache(QObject):
+    """Pictures asked for by the box they are shown in, in logical pixels.
+
+    `pixel_ratio`: device pixels per logical pixel of the kiosk's screen (2 on a
+    3840x2160 panel, kiosk/display.py). Each picture is decoded at its box times the
+    ratio and carries the ratio (QImage.devicePixelRatio), so Qt paints it pixel for
+    pixel: crisp, where a picture decoded at the box would be drawn twice as large.
+    The budget grows with the pixels: the same pictures fit it at any ratio.
+    """
+
     loaded = Signal()  # a background decode finished; views may repaint
 
-    def __init__(self, budget_bytes: int = DEFAULT_BUDGET_BYTES) -> None:
+    def __init__(self, budget_bytes: int = DEFAULT_BUDGET_BYTES, pixel_ratio: float = 1.0) -> None:
         super().__init__()
-        self._budget = budget_bytes
+        self._ratio = max(1.0, pixel_ratio)
+        self._budget = round(budget_bytes * self._ratio * self._ratio)
         self._images: OrderedDict[CacheKey, QImage] = OrderedDict()  # GUI thread only
         self._bytes = 0
         self._ready: dict[CacheKey, _Pixels] = {}  # decoded in the background, not yet QImages
@@ -72,7 +82,7 @@ class ImageCache(QObject):
             return image
         with self._lock:
             pixels = self._ready.pop(key, None)
-        image = _to_qimage(pixels if pixels is not None else _decode(path, box))
+        image = self._to_qimage(pixels if pixels is not None else self._decode(path, box))
         self._store(key, image)
         return image
 
@@ -91,7 +101,7 @@ class ImageCache(QObject):
         """Decode now, on the calling thread (not the GUI thread): a worker preparing a
         screen, so its first paint does not decode. Adopted like a background decode."""
         key = _key(path, box)
-        pixels = _decode(path, box)
+        pixels = self._decode(path, box)
         with self._lock:
             self._ready[key] = pixels
         self.loaded.emit()
@@ -116,10 +126,18 @@ class ImageCache(QObject):
             ready, self._ready = self._ready, {}
         for key, pixels in ready.items():
             if key not in self._images:
-                self._store(key, _to_qimage(pixels))
+                self._store(key, self._to_qimage(pixels))
+
+    def _decode(self, path: Path, box: QSize) -> _Pixels:
+        return _decode(path, box * self._ratio)
+
+    def _to_qimage(self, pixels: _Pixels) -> QImage:
+        image = _to_qimage(pixels)
+        image.setDevicePixelRatio(self._ratio)
+        return image
 
     def _load(self, key: CacheKey, path: Path) -> None:
-        pixels = _decode(path, QSize(key[1], key[2]))
+        pixels = self._decode(path, QSize(key[1], key[2]))
         with self._lock:
             self._pending.discard(key)
             self._ready[key] = pixels

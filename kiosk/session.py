@@ -468,7 +468,7 @@ class SessionConfig:
     form_timeout: float = 60.0  # untouched this long, a flow screen starts its countdown
     form_countdown: float = 10.0  # then this long to touch before everything is wiped
     smiley_interval: float = 5.0  # presses on the attract smiley closer than this count once
-    smiley_thanks: float = 3.0  # how long its thank-you stays
+    smiley_thanks: float = 2.0  # how long its thank-you stays: read at a glance, gone for the next
     phone_region: str = signup.DEFAULT_REGION  # numbers without +country are from here
 
 

@@ -50,9 +50,14 @@ QLabel[role="card-slot"] {{ color: {SURFACE.name()}; background: {INK.name()};
 QLabel[role="notice"] {{ color: {SURFACE.name()}; background: {ACCENT.name()};
     border-radius: 36px; padding: 16px 40px; font-size: 30px; font-weight: 500; }}
 QLabel[role="vs"] {{ color: {INK_SOFT.name()}; font-size: 40px; font-weight: 700; }}
-QLabel[role="invite"] {{ color: {SURFACE.name()}; font-size: 64px; font-weight: 700; }}
-QLabel[role="invite-other"] {{ color: rgba(255,255,255,200); font-size: 34px; }}
+QLabel[role="invite"] {{ font-size: 52px; font-weight: 700; }}
+QLabel[role="invite"][thanked="true"] {{ color: {ACCENT.name()}; }}
+QLabel[role="invite-other"] {{ color: {INK_SOFT.name()}; font-size: 30px; }}
+QFrame[role="attract-band"] {{ background: {SURFACE.name()}; border-top: 1px solid {LINE.name()}; }}
 QLabel[role="caption"] {{ color: rgba(255,255,255,230); font-size: 40px; font-weight: 500; }}
+QLabel[role="caption"][welcome="true"] {{ color: {SURFACE.name()}; font-size: 64px;
+    font-weight: 700; }}
+QLabel[role="caption-body"] {{ color: rgba(255,255,255,200); font-size: 34px; }}
 QFrame[role="card"] {{ background: {SURFACE.name()}; border-radius: 24px; }}
 QFrame[role="panel"] {{ background: {SURFACE.name()}; border-radius: 32px; }}
 QPushButton[role="language"] {{ background: {SURFACE.name()}; color: {INK.name()};
@@ -111,12 +116,14 @@ QScrollArea[role="notices"], QScrollArea[role="notices"] > QWidget > QWidget {{
     background: transparent; }}
 QFrame[role="overlay"] {{ background: rgba(23,24,28,200); }}
 QFrame[role="dialog"] {{ background: {SURFACE.name()}; border-radius: 32px; }}
-QFrame[role="smileys"] {{ background: rgba(23,24,28,150); border-radius: 40px; }}
+QFrame[role="smileys"] {{ background: {BACKGROUND.name()}; border-radius: 36px; }}
+QFrame[role="smileys"][thanked="true"] {{ background: {ACCENT_SOFT.name()}; }}
 QProgressBar[role="download"] {{ background: rgba(255,255,255,40); border: none;
     border-radius: 4px; max-height: 8px; min-height: 8px; }}
 QProgressBar[role="download"]::chunk {{ background: rgba(255,255,255,200); border-radius: 4px; }}
 QLabel[role="download"] {{ color: rgba(255,255,255,200); font-size: 28px; }}
-QLabel[role="smiley-question"] {{ color: {SURFACE.name()}; font-size: 30px; font-weight: 500; }}
+QLabel[role="smiley-question"] {{ font-size: 28px; font-weight: 500; }}
+QLabel[role="smiley-question"][thanked="true"] {{ color: {ACCENT.name()}; font-weight: 700; }}
 """
 
 

@@ -1,10 +1,13 @@
 """Render the shopper screens to PNG files for the README (and for looking at them).
 
 Runs the real kiosk wiring on the offscreen platform with the sample bundle,
-plays lifts through the device bridge, and grabs the window after each step.
+plays lifts through the device bridge, and grabs the window after each step, in
+each of the kiosk's shapes (kiosk/theme.py SCREEN_SHAPES): landscape as NAME.png,
+portrait as NAME-portrait.png; and the attract loop on a 3840x2160 panel, shown at
+device pixel ratio 2 as the kiosk chooses it (kiosk/display.py), as attract-4k.png.
 
-    .venv/bin/python scripts/screenshots.py [OUT_DIR] [--attendant-only | --console-only]
-                                                (default docs/screenshots)
+    .venv/bin/python scripts/screenshots.py [OUT_DIR] [--kiosk-only | --attendant-only
+                                                | --console-only]  (default docs/screenshots)
 
 The attendant app's screens (docs/screenshots/attendant-*.png) come from
 scripts/attendant_shots.py, after the kiosk's; HQ's web console pages
@@ -13,6 +16,7 @@ scripts/attendant_shots.py, after the kiosk's; HQ's web console pages
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -35,7 +39,7 @@ from PySide6.QtWidgets import QApplication
 from content.model import Language
 from content.store import ContentStore
 from devices.events import Dropped, Lifted
-from kiosk import theme
+from kiosk import display, theme
 from kiosk.app import Kiosk, KioskOptions, build
 from kiosk.session import (
     IssuedCoupon,
@@ -62,44 +66,101 @@ Shot = Callable[[str], None]
 
 def main() -> None:
     args = [arg for arg in sys.argv[1:] if not arg.startswith("--")]
-    attendant_only = "--attendant-only" in sys.argv[1:]
+    flags = {arg for arg in sys.argv[1:] if arg.startswith("--")}
     out = Path(args[0]) if args else ROOT / "docs" / "screenshots"
     out.mkdir(parents=True, exist_ok=True)
-    if "--console-only" in sys.argv[1:]:
+    if "--console-only" in flags:
         console_shots.shoot(out)
+        return
+    if "--attract-4k" in flags:  # in a process of its own: Qt takes the ratio as it starts
+        with tempfile.TemporaryDirectory() as tmp:
+            shoot_attract(Path(tmp), out)
         return
     app = QApplication([])
     app.setFont(theme.ui_font())
     app.setStyleSheet(theme.STYLE_SHEET)
     with tempfile.TemporaryDirectory() as tmp:
-        bundle = Path(tmp) / "bundle"
+        bundle = sample(Path(tmp))
+        if "--attendant-only" in flags:
+            installed = ContentStore(Path(tmp) / "content").install(bundle)
+            attendant_shots.shoot(app, installed, Path(tmp) / "attendant", out)
+            return
+        for shape, size in theme.SCREEN_SHAPES.items():
+            suffix = "" if shape == "landscape" else f"-{shape}"
+            shoot_kiosk(app, bundle, Path(tmp) / shape, size, out, suffix=suffix)
+        shoot_4k(out)
+        if "--kiosk-only" in flags:
+            return
+        installed = ContentStore(Path(tmp) / "content").install(bundle)
+        attendant_shots.shoot(app, installed, Path(tmp) / "attendant", out)
+    console_shots.shoot(out)
+
+
+def sample(tmp: Path) -> Path:
+    bundle = tmp / "bundle"
+    if not bundle.exists():
         subprocess.run(
             [sys.executable, "-m", "content.sample", str(bundle)],
             check=True,
             stdout=subprocess.DEVNULL,
         )
-        if attendant_only:
-            installed = ContentStore(Path(tmp) / "content").install(bundle)
-            attendant_shots.shoot(app, installed, Path(tmp) / "attendant", out)
-            return
-        kiosk = build(KioskOptions(content=bundle, data_dir=Path(tmp) / "data"), app)
-        kiosk.window.resize(*theme.SCREEN_SIZE)
-        kiosk.window.show()
+    return bundle
 
-        def shot(name: str) -> None:
-            settle(app, 0.4)
-            kiosk.window.grab().save(str(out / f"{name}.png"))
-            print(out / f"{name}.png")
 
-        settle(app, 1.0)
-        browsing(app, kiosk, shot)
-        member(app, kiosk, shot)
-        signing_up(app, kiosk, shot)
-        surveying(kiosk, shot)
-        kiosk.close()
-        installed = ContentStore(Path(tmp) / "content").install(bundle)
-        attendant_shots.shoot(app, installed, Path(tmp) / "attendant", out)
-    console_shots.shoot(out)
+def shoot_kiosk(
+    app: QApplication, bundle: Path, data: Path, size: tuple[int, int], out: Path, *, suffix: str
+) -> None:
+    """Every shopper screen, in a window of `size` that no screen may grow."""
+    kiosk = build(KioskOptions(content=bundle, data_dir=data), app)
+    kiosk.window.setFixedSize(*size)
+    kiosk.window.show()
+
+    def shot(name: str) -> None:
+        settle(app, 0.4)
+        grabbed = kiosk.window.grab()
+        assert (grabbed.width(), grabbed.height()) == size, f"{name}: window is {grabbed.size()}"
+        grabbed.save(str(out / f"{name}{suffix}.png"))
+        print(out / f"{name}{suffix}.png")
+
+    settle(app, 1.0)
+    browsing(app, kiosk, shot)
+    member(app, kiosk, shot)
+    signing_up(app, kiosk, shot)
+    surveying(app, kiosk, shot)
+    kiosk.close()
+
+
+def shoot_4k(out: Path) -> None:
+    """attract-4k.png: this script again, on an offscreen 3840x2160 panel."""
+    width, height = 3840, 2160
+    panel = {"name": "4K", "x": 0, "y": 0, "width": width, "height": height}
+    with tempfile.TemporaryDirectory() as tmp:
+        config = Path(tmp) / "screens.json"
+        config.write_text(json.dumps({"screens": [{**panel, "logicalDpi": 96, "dpr": 1}]}))
+        ratio = display.pixel_ratio_for(width, height)
+        env = dict(
+            os.environ,
+            QT_QPA_PLATFORM=f"offscreen:configfile={config}",
+            QT_SCREEN_SCALE_FACTORS=f"{panel['name']}={ratio}",
+        )
+        subprocess.run(
+            [sys.executable, __file__, str(out), "--attract-4k"], check=True, env=env, cwd=ROOT
+        )
+
+
+def shoot_attract(tmp: Path, out: Path) -> None:
+    app = QApplication([])
+    app.setFont(theme.ui_font())
+    app.setStyleSheet(theme.STYLE_SHEET)
+    screen = app.primaryScreen()
+    kiosk = build(KioskOptions(content=sample(tmp), data_dir=tmp / "data"), app)
+    display.cover(kiosk.window, screen)
+    settle(app, 1.4)
+    grabbed = kiosk.window.grab()
+    ratio = grabbed.devicePixelRatio()
+    grabbed.save(str(out / "attract-4k.png"))
+    print(out / "attract-4k.png", f"{grabbed.width()}x{grabbed.height()} at ratio {ratio:g}")
+    kiosk.close()
 
 
 def browsing(app: QApplication, kiosk: Kiosk, shot: Shot) -> None:
@@ -153,12 +214,20 @@ def signing_up(app: QApplication, kiosk: Kiosk, shot: Shot) -> None:
     settle(app, 0.3)
 
 
-def surveying(kiosk: Kiosk, shot: Shot) -> None:
+def surveying(app: QApplication, kiosk: Kiosk, shot: Shot) -> None:
     kiosk.controller.survey_opened("visit")
     shot("survey")
     kiosk.controller.survey_answered(Answer(score=4))
     shot("survey-nps")
     kiosk.controller.flow_closed()
+    settle(app, 0.3)
+    smiley(kiosk, shot)
+
+
+def smiley(kiosk: Kiosk, shot: Shot) -> None:
+    """Back on the attract loop: a face pressed, and its thank-you."""
+    kiosk.window.attract.faces[3].click()
+    shot("attract-thanks")
 
 
 if __name__ == "__main__":

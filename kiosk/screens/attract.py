@@ -23,13 +23,22 @@ from PySide6.QtCore import (
     QEasingCurve,
     QRectF,
     QSize,
+    QSizeF,
     Qt,
     QTimer,
     QVariantAnimation,
     Signal,
 )
-from PySide6.QtGui import QColor, QImage, QLinearGradient, QPainter, QPaintEvent
-from PySide6.QtWidgets import QFrame, QHBoxLayout, QProgressBar, QVBoxLayout, QWidget
+from PySide6.QtGui import QColor, QImage, QLinearGradient, QPainter, QPaintEvent, QPen
+from PySide6.QtWidgets import (
+    QBoxLayout,
+    QFrame,
+    QGraphicsOpacityEffect,
+    QHBoxLayout,
+    QProgressBar,
+    QVBoxLayout,
+    QWidget,
+)
 
 from content.model import Language, LocalizedText
 from content.schedule import dayparted
@@ -37,7 +46,7 @@ from kiosk.i18n import tr
 from kiosk.images import ImageCache
 from kiosk.pages import AttractPage
 from kiosk.screens.common import Screen, button, label
-from kiosk.screens.survey import FaceButton
+from kiosk.screens.survey import FACE_COLOURS, FaceButton
 from kiosk.survey import SMILEY_SCORES
 
 if TYPE_CHECKING:
@@ -45,6 +54,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("kiosk.screens.attract")
 
+FACE_DIAMETER: Final = 104  # the band's faces: a thumb's width and a half, four in a row
 FADE_MS: Final = 1200  # slow enough to read as calm, quick enough not to look stuck
 # The next slide is decoded this long before it shows (a decode takes ~0.1-0.3 s):
 # early enough to be ready, late enough that most of the time only the slide on
@@ -88,35 +98,107 @@ class Slide:
 
 
 class _SlideCanvas(QWidget):
-    """Paints the current slide, the outgoing one fading beneath it, and a legibility scrim."""
+    """Paints the current slide whole (never cropped: the phone on a poster stays in
+    view), the outgoing slide fading beneath it."""
 
     def __init__(self) -> None:
         super().__init__()
         self.current = QImage()
         self.previous = QImage()
         self.fade = 1.0
+        self.scrim = False  # a caption is drawn over the picture: darken under it
+        self._edges: dict[tuple[int, str], QImage] = {}  # (cacheKey, side) -> its edge line
 
     def paintEvent(self, event: QPaintEvent) -> None:
         painter = QPainter(self)
         painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform)
         painter.fillRect(self.rect(), QColor("#101114"))
         if not self.previous.isNull() and self.fade < 1.0:
-            self._cover(painter, self.previous)
+            self._draw(painter, self.previous)
         if not self.current.isNull():
             painter.setOpacity(self.fade)
-            self._cover(painter, self.current)
+            self._draw(painter, self.current)
             painter.setOpacity(1.0)
-        scrim = QLinearGradient(0, self.height() * 0.45, 0, self.height())
-        scrim.setColorAt(0, QColor(0, 0, 0, 0))
-        scrim.setColorAt(1, QColor(0, 0, 0, 170))
-        painter.fillRect(self.rect(), scrim)
+        if self.scrim:
+            scrim = QLinearGradient(0, self.height() * 0.45, 0, self.height())
+            scrim.setColorAt(0, QColor(0, 0, 0, 0))
+            scrim.setColorAt(1, QColor(0, 0, 0, 170))
+            painter.fillRect(self.rect(), scrim)
 
-    def _cover(self, painter: QPainter, image: QImage) -> None:
-        """Scale to cover the whole screen, cropping the overflow evenly."""
-        size = image.size().scaled(self.size(), Qt.AspectRatioMode.KeepAspectRatioByExpanding)
+    def picture_rect(self, image: QImage) -> QRectF:
+        """Where `image` shows: fitted whole and centred."""
+        size = image.deviceIndependentSize().scaled(
+            QSizeF(self.size()), Qt.AspectRatioMode.KeepAspectRatio
+        )
         x = (self.width() - size.width()) / 2
         y = (self.height() - size.height()) / 2
-        painter.drawImage(QRectF(x, y, size.width(), size.height()), image)
+        return QRectF(x, y, size.width(), size.height())
+
+    def _draw(self, painter: QPainter, image: QImage) -> None:
+        """The picture fitted whole; the room beside it (or above and below it) filled
+        with its own edges drawn out, so a studio backdrop simply carries on."""
+        picture = self.picture_rect(image)
+        x, y = picture.x(), picture.y()
+        if x >= 1:
+            painter.drawImage(QRectF(0, y, x + 1, picture.height()), self._edge(image, "left"))
+            right = QRectF(picture.right() - 1, y, x + 1, picture.height())
+            painter.drawImage(right, self._edge(image, "right"))
+        if y >= 1:
+            painter.drawImage(QRectF(x, 0, picture.width(), y + 1), self._edge(image, "top"))
+            bottom = QRectF(x, picture.bottom() - 1, picture.width(), y + 1)
+            painter.drawImage(bottom, self._edge(image, "bottom"))
+        painter.drawImage(picture, image)
+
+    def _edge(self, image: QImage, side: str) -> QImage:
+        """The outer 2% of `side`, averaged to a line of 48 pixels: stretched over the
+        room beside the picture it reads as the backdrop's own gradient."""
+        key = (image.cacheKey(), side)
+        edge = self._edges.get(key)
+        if edge is None:
+            width, height = image.width(), image.height()
+            strip = max(1, round((width if side in ("left", "right") else height) * 0.02))
+            box = {
+                "left": (0, 0, strip, height),
+                "right": (width - strip, 0, strip, height),
+                "top": (0, 0, width, strip),
+                "bottom": (0, height - strip, width, strip),
+            }[side]
+            line = (1, 48) if side in ("left", "right") else (48, 1)
+            edge = image.copy(*box).scaled(
+                *line,
+                Qt.AspectRatioMode.IgnoreAspectRatio,
+                Qt.TransformationMode.SmoothTransformation,
+            )
+            # Video frames are new images each time: keep the edges of the last few only.
+            self._edges = dict(list(self._edges.items())[-8:])
+            self._edges[key] = edge
+        return edge
+
+
+class _BandFace(FaceButton):
+    """A face of the attract band: ringed once pressed, the others stepped back, and
+    every one still pressable (the next shopper need not wait for a thank-you)."""
+
+    def __init__(self, score: int, diameter: int) -> None:
+        super().__init__(score, diameter)
+        self.chosen = False
+        self._dim = QGraphicsOpacityEffect(self)
+        self._dim.setOpacity(0.35)
+        self._dim.setEnabled(False)
+        self.setGraphicsEffect(self._dim)
+
+    def show_choice(self, chosen: int | None) -> None:
+        self.chosen = chosen == self.score
+        self._dim.setEnabled(chosen is not None and not self.chosen)
+        self.update()
+
+    def paintEvent(self, event: QPaintEvent) -> None:
+        super().paintEvent(event)
+        if self.chosen:
+            painter = QPainter(self)
+            painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+            painter.setPen(QPen(QColor(FACE_COLOURS[self.score - 1]), 4))
+            painter.drawEllipse(QRectF(self.rect()).adjusted(2, 2, -2, -2))
 
 
 class AttractScreen(Screen):
@@ -142,6 +224,9 @@ class AttractScreen(Screen):
         self._canvas = _SlideCanvas()
         # For slides whose picture carries no headline of its own; in the shopper's language.
         self.caption = label(role="caption", wrap=True)
+        # Only on the no-content welcome, under its title (there is no band then).
+        self.notice = label(role="caption-body", wrap=True)
+        self.notice.hide()
         self._invite = label(role="invite")
         self._invite_other = label(role="invite-other")
         # Only on the no-content welcome: a first release on its way from HQ.
@@ -155,44 +240,55 @@ class AttractScreen(Screen):
         for widget in (self.download_text, self.download_bar):
             widget.hide()
 
-        # The always-on smiley question and "join": bottom right, out of the invitation's way.
+        # The invitation, the always-on smiley question and "join" have a band of their
+        # own under the slide, so none of them covers the phone a poster shows.
         self.join_button = button("", "action")
         self.join_button.clicked.connect(self.join)
         self.smileys = QFrame()
         self.smileys.setProperty("role", "smileys")
-        self.smiley_question = label(role="smiley-question", wrap=True)
-        self.faces = [FaceButton(score, diameter=112) for score in SMILEY_SCORES]
+        self.smiley_question = label(role="smiley-question")
+        self.smiley_question.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.faces = [_BandFace(score, diameter=FACE_DIAMETER) for score in SMILEY_SCORES]
+        self._pressed: int | None = None  # the face pressed last, ringed while thanked
+        self._thanked = False  # the thank-you shows in the invitation's place
         faces = QHBoxLayout()
-        faces.setSpacing(16)
+        faces.setSpacing(20)
         for face in self.faces:
-            face.clicked.connect(lambda _=False, s=face.score: self.smiley_pressed.emit(s))
+            face.clicked.connect(lambda _=False, s=face.score: self._press(s))
             faces.addWidget(face)
         column = QVBoxLayout(self.smileys)
-        column.setContentsMargins(32, 20, 32, 24)
+        column.setContentsMargins(28, 12, 28, 16)
+        column.setSpacing(8)
         column.addWidget(self.smiley_question)
         column.addLayout(faces)
-        side = QVBoxLayout()
-        side.setSpacing(24)
-        side.addWidget(self.join_button, 0, Qt.AlignmentFlag.AlignRight)
-        side.addWidget(self.smileys)
+        self.invite_column = QVBoxLayout()
+        self.invite_column.setSpacing(4)
+        self.invite_column.addStretch(1)
+        self.invite_column.addWidget(self._invite)
+        self.invite_column.addWidget(self._invite_other)
+        self.invite_column.addStretch(1)
+        self.band = QFrame()
+        self.band.setProperty("role", "attract-band")
+        self._band_layout = QBoxLayout(QBoxLayout.Direction.LeftToRight, self.band)
+        self._band_layout.addLayout(self.invite_column, 1)
+        self._band_layout.addWidget(self.smileys, 0, Qt.AlignmentFlag.AlignCenter)
+        self._band_layout.addWidget(self.join_button, 0, Qt.AlignmentFlag.AlignCenter)
 
-        texts = QVBoxLayout()
+        # Over the picture only what belongs to it: a caption, or the first download.
+        texts = QVBoxLayout(self._canvas)
+        texts.setContentsMargins(120, 80, 120, 64)
         texts.addStretch(1)
         texts.addWidget(self.caption)
+        texts.addWidget(self.notice)
         texts.addSpacing(24)
-        texts.addWidget(self._invite)
-        texts.addWidget(self._invite_other)
-        texts.addSpacing(32)
         texts.addWidget(self.download_text)
         texts.addWidget(self.download_bar)
-        overlay = QHBoxLayout(self._canvas)
-        overlay.setContentsMargins(120, 80, 96, 100)
-        overlay.addLayout(texts, 1)
-        overlay.addLayout(side, 0)
-        side.insertStretch(0, 1)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
-        layout.addWidget(self._canvas)
+        layout.setSpacing(0)
+        layout.addWidget(self._canvas, 1)
+        layout.addWidget(self.band)
+        self.set_portrait(False)
 
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
@@ -218,8 +314,17 @@ class AttractScreen(Screen):
         self._playing = self._decide()
         self._index = self._playing[0] if self._playing else 0
         self._daypart.start()
+        self.band.show()
+        self.notice.hide()
+        self._welcome_title(False)
         self.show_download(None)
         self._show_slide(animate=False)
+
+    def _welcome_title(self, welcome: bool) -> None:
+        """The caption as the no-content welcome's large title, or as a slide's caption."""
+        self.caption.setProperty("welcome", welcome)
+        self.caption.style().unpolish(self.caption)
+        self.caption.style().polish(self.caption)
 
     def show_download(self, percent: int | None) -> None:
         """How far the first release's download got (None: hide). Shown only on the
@@ -250,9 +355,44 @@ class AttractScreen(Screen):
         self._stop_video()
         self._canvas.current = QImage()
         self.caption.setText(tr(self._language, "unavailable.title"))
-        self._invite.setText(tr(self._language, "unavailable.body"))
-        self._invite_other.clear()
+        self._welcome_title(True)
+        self.caption.show()
+        self.notice.setText(tr(self._language, "unavailable.body"))
+        self.notice.show()
+        self.band.hide()  # nothing to invite to, nothing to rate: a calm dark screen
         self._canvas.update()
+
+    def set_portrait(self, portrait: bool) -> None:
+        """Landscape: one band across the bottom, the invitation left, the faces and
+        "join" right. Portrait: the band stacks them, centred, under the picture."""
+        layout = self._band_layout
+        if portrait:
+            layout.setDirection(QBoxLayout.Direction.TopToBottom)
+            layout.setContentsMargins(64, 48, 64, 64)
+            layout.setSpacing(36)
+            centre = Qt.AlignmentFlag.AlignHCenter
+        else:
+            layout.setDirection(QBoxLayout.Direction.LeftToRight)
+            layout.setContentsMargins(96, 20, 64, 20)
+            layout.setSpacing(40)
+            centre = Qt.AlignmentFlag.AlignLeft
+        for text in (self._invite, self._invite_other):
+            text.setAlignment(centre | Qt.AlignmentFlag.AlignVCenter)
+            text.setWordWrap(portrait)
+
+    def picture_rect(self) -> QRectF:
+        """Where the slide on screen shows, in this screen's coordinates (empty: none)."""
+        if self._canvas.current.isNull():
+            return QRectF()
+        return self._canvas.picture_rect(self._canvas.current).translated(self._canvas.pos())
+
+    def invite_text(self) -> tuple[str, str]:
+        """The band's large line and the one under it."""
+        return self._invite.text(), self._invite_other.text()
+
+    def _press(self, score: int) -> None:
+        self._pressed = score
+        self.smiley_pressed.emit(score)
 
     def show_page(self, page: AttractPage) -> None:
         self._language = page.language
@@ -261,9 +401,19 @@ class AttractScreen(Screen):
         self.join_button.setVisible(page.join is not None)
         self.join_button.setText(page.join or "")
         self.smileys.setVisible(page.smiley_prompt is not None)
+        thanked = page.smiley_thanks is not None
         self.smiley_question.setText(page.smiley_thanks or page.smiley_prompt or "")
+        if self._slides and thanked != self._thanked:
+            self._thanked = thanked
+            self._show_invite()
+        restyled = (self.smileys, self.smiley_question, self._invite)
+        for widget in restyled:
+            widget.setProperty("thanked", thanked)
+        for widget in restyled:
+            widget.style().unpolish(widget)
+            widget.style().polish(widget)
         for face in self.faces:
-            face.setEnabled(page.smiley_thanks is None)
+            face.show_choice(self._pressed if thanked else None)
 
     def start(self) -> None:
         """Resume the loop from the first slide (each new attract period starts fresh)."""
@@ -406,12 +556,19 @@ class AttractScreen(Screen):
 
     def _show_texts(self) -> None:
         slide = self._slides[self._index]
-        # Both languages invite: the shopper has not chosen one yet.
-        other = Language.EN if self._language is Language.ZH_CN else Language.ZH_CN
         self.caption.setText(slide.caption.get(self._language) if slide.caption else "")
         self.caption.setVisible(slide.caption is not None)
-        self._invite.setText(tr(self._language, "attract.invite"))
-        self._invite_other.setText(tr(other, "attract.invite"))
+        self._canvas.scrim = slide.caption is not None
+        self._show_invite()
+
+    def _show_invite(self) -> None:
+        """The invitation in both languages (the shopper has not chosen one yet); a face
+        just pressed: the thank-you in its place, as large, for as long as the session
+        says (SessionConfig.smiley_thanks; the faces stay pressable all along)."""
+        other = Language.EN if self._language is Language.ZH_CN else Language.ZH_CN
+        key = "smiley.thanks_feedback" if self._thanked else "attract.invite"
+        self._invite.setText(tr(self._language, key))
+        self._invite_other.setText(tr(other, key))
 
     def _preload_next(self) -> None:
         if not self._playing:

@@ -290,6 +290,10 @@ class KioskWindow(QWidget):
                 return self.coupon, pages.coupon_page(bundle, view, state)
         return self.attract, pages.attract_page(bundle, state)
 
+    def current_screen(self) -> QWidget:
+        """The screen on show."""
+        return self._stack.currentWidget()
+
     def set_handoff_source(self, make_qr: Callable[[], QImage | None]) -> None:
         """What "continue on your phone" shows: a fresh one-time link's QR code each
         time, or None when this kiosk cannot make one (not enrolled)."""

@@ -6,11 +6,15 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from helpers.touch import tap
 from PIL import Image
+from PySide6.QtCore import QPoint, QRect, QRectF
 from pytestqt.qtbot import QtBot
 
-from content.model import LocalizedText
+from content.model import Language, LocalizedText
+from kiosk import theme
 from kiosk.images import ImageCache
+from kiosk.pages import AttractPage
 from kiosk.screens.attract import AttractScreen, Slide
 
 
@@ -72,3 +76,62 @@ def test_between_fades_only_the_slide_on_screen_is_held(
     qtbot.waitUntil(lambda: screen._index == 1, timeout=4000)
     # A lambda: the canvas swaps in a new QImage, so the bound method would go stale.
     qtbot.waitUntil(lambda: screen._canvas.previous.isNull(), timeout=3000)  # noqa: PLW0108
+
+
+def sample_attract(
+    qtbot: QtBot, images: ImageCache, tmp_path: Path, size: tuple[int, int]
+) -> AttractScreen:
+    """The attract screen of `size` with a 16:9 poster, its smiley question and "join"."""
+    shown = AttractScreen(images)
+    qtbot.addWidget(shown)
+    shown.set_portrait(size[1] > size[0])
+    shown.setFixedSize(*size)
+    shown.show()
+    shown.set_slides([slide(tmp_path, "poster", None)])
+    shown.show_page(AttractPage(Language.ZH_CN, "今天的购物体验如何？", None, "注册会员"))
+    qtbot.waitExposed(shown)
+    qtbot.wait(50)  # layouts settle
+    return shown
+
+
+@pytest.mark.parametrize("size", list(theme.SCREEN_SHAPES.values()), ids=list(theme.SCREEN_SHAPES))
+def test_the_faces_and_join_have_a_band_of_their_own_below_the_whole_poster(
+    qtbot: QtBot, images: ImageCache, tmp_path: Path, size: tuple[int, int]
+) -> None:
+    screen = sample_attract(qtbot, images, tmp_path, size)
+    try:
+        picture = screen.picture_rect()
+        assert picture.width() > 0
+        assert picture.height() / picture.width() == pytest.approx(1080 / 1920, abs=0.01)
+        for widget in (screen.smileys, screen.join_button):
+            box = QRectF(QRect(widget.mapTo(screen, QPoint(0, 0)), widget.size()))
+            assert widget.isVisible()
+            assert not box.intersects(picture), f"{widget} covers the poster"
+            assert screen.band.geometry().contains(box.toRect())
+    finally:
+        screen.stop()
+
+
+def test_a_pressed_face_is_ringed_and_thanked_large_and_the_next_press_is_not_blocked(
+    qtbot: QtBot, images: ImageCache, tmp_path: Path
+) -> None:
+    screen = sample_attract(qtbot, images, tmp_path, theme.SCREEN_SIZE)
+    try:
+        invite = screen.invite_text()
+        with qtbot.waitSignal(screen.smiley_pressed) as pressed:
+            tap(screen.faces[3])
+        assert pressed.args == [4]
+        # The session answers with its thank-you (kiosk/pages.py attract_page).
+        screen.show_page(AttractPage(Language.ZH_CN, "今天的购物体验如何？", "谢谢！", "注册会员"))
+        assert screen.invite_text() == ("谢谢您的反馈！", "Thank you for your feedback!")
+        assert [face.chosen for face in screen.faces] == [False, False, False, True]
+        assert all(face.isEnabled() for face in screen.faces)
+        with qtbot.waitSignal(screen.smiley_pressed) as again:
+            tap(screen.faces[0])  # the next shopper, at once
+        assert again.args == [1]
+        # Its thank-you over: the invitation is back, no face is ringed.
+        screen.show_page(AttractPage(Language.ZH_CN, "今天的购物体验如何？", None, "注册会员"))
+        assert screen.invite_text() == invite
+        assert not any(face.chosen for face in screen.faces)
+    finally:
+        screen.stop()

@@ -57,3 +57,21 @@ def test_a_large_picture_is_kept_at_the_size_shown(images: ImageCache, tmp_path:
     image = images.get(path, QSize(1920, 1080))
 
     assert (image.width(), image.height()) == (1620, 1080)
+
+
+@pytest.mark.parametrize("ratio", [1, 2])
+def test_pictures_are_decoded_for_the_screens_pixels_and_drawn_at_their_box(
+    tmp_path: Path, ratio: int
+) -> None:
+    """At 4K (device pixel ratio 2) a picture has twice the pixels each way, and Qt draws
+    it in the same box: crisp, where one decoded at the box would be stretched."""
+    path = tmp_path / "front.png"
+    Image.new("RGB", (2400, 2400), (200, 30, 30)).save(path)
+    cache = ImageCache(pixel_ratio=ratio)
+    try:
+        image = cache.get(path, HERO)
+    finally:
+        cache.close()
+    assert (image.width(), image.height()) == (HERO.width() * ratio, HERO.height() * ratio)
+    assert image.devicePixelRatio() == ratio
+    assert image.deviceIndependentSize().toSize() == HERO

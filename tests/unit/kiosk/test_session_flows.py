@@ -532,14 +532,14 @@ def test_a_smiley_press_on_attract_is_counted_and_thanked_without_starting_a_ses
     state = d.at(10.0, SmileyPressed(4))
     assert state.view == ATTRACT
     assert state.number == 0
-    assert state.smiley_thanks_until == pytest.approx(13.0)
-    assert d.machine.next_deadline(state) == pytest.approx(13.0)
+    assert state.smiley_thanks_until == pytest.approx(12.0)
+    assert d.machine.next_deadline(state) == pytest.approx(12.0)
     (record,) = d.records("survey_answer")
     assert record.payload["session"] == "b00t-terminal"
     assert record.payload["survey"] == SMILEY_SURVEY
     assert record.payload["score"] == 4
     assert record.payload["low"] is False
-    assert d.at(13.0).smiley_thanks_until is None
+    assert d.at(12.0).smiley_thanks_until is None
 
 
 def test_presses_within_five_seconds_count_once_but_each_is_thanked() -> None:
@@ -547,7 +547,7 @@ def test_presses_within_five_seconds_count_once_but_each_is_thanked() -> None:
     d.at(10.0, SmileyPressed(1))
     d.at(11.0, SmileyPressed(1))
     state = d.at(14.9, SmileyPressed(1))
-    assert state.smiley_thanks_until == pytest.approx(17.9)
+    assert state.smiley_thanks_until == pytest.approx(16.9)
     assert len(d.records("survey_answer")) == 1
     d.at(15.0, SmileyPressed(3))
     assert [r.payload["score"] for r in d.records("survey_answer")] == [1, 3]
