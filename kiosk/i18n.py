@@ -7,6 +7,7 @@ the tests (every key has both languages), never a blank on screen.
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 from typing import Final
 
@@ -152,7 +153,7 @@ STRINGS: Final[dict[str, dict[Language, str]]] = {
     },
     # -- surveys
     "survey.title": {_ZH: "您的意见", _EN: "Your opinion"},
-    "survey.progress": {_ZH: "第 {n} 题", _EN: "Question {n}"},
+    "survey.progress": {_ZH: "{n}/{total}", _EN: "{n}/{total}"},
     "survey.nps.low": {_ZH: "完全不可能", _EN: "Not at all likely"},
     "survey.nps.high": {_ZH: "非常可能", _EN: "Extremely likely"},
     "survey.smiley.1": {_ZH: "非常不满意", _EN: "Very unhappy"},
@@ -253,3 +254,15 @@ def format_price(price: Money) -> str:
     if amount == amount.to_integral_value():
         return f"{sign}{int(amount):,}"
     return f"{sign}{amount.quantize(Decimal('0.01')):,}"
+
+
+# Half-width marks that Chinese text writes full-width (，。？！：；（）). A comma or
+# colon between two digits belongs to a number or a time (¥5,999, 10:30), and
+# placeholders ({seconds}) are not text.
+_HALF_WIDTH: Final = re.compile(r"(?<!\d)[,:]|[,:](?!\d)|[?!;()]")
+_PLACEHOLDER: Final = re.compile(r"\{[^{}]*\}")
+
+
+def half_width_punctuation(text: str) -> list[str]:
+    """The half-width punctuation marks in a Chinese `text`, in order (none: [])."""
+    return _HALF_WIDTH.findall(_PLACEHOLDER.sub("", text))

@@ -305,7 +305,12 @@ def survey_page(bundle: Bundle, view: SurveyView, state: SessionState) -> Survey
     return SurveyPage(
         language=language,
         title=shown.title.get(language),
-        progress=tr(language, "survey.progress", n=view.answered + 1),
+        progress=tr(
+            language,
+            "survey.progress",
+            n=view.answered + 1,
+            total=view.answered + survey.questions_left(shown, asked),
+        ),
         prompt=asked.prompt.get(language),
         kind=asked.kind,
         choices=choices,
