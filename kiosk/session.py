@@ -1039,7 +1039,8 @@ class SessionMachine:
             state = replace(state, smiley_thanks_until=None)
         reveal_at = _reveal_at(state, self.config.draw_suspense)
         if reveal_at is not None and now >= reveal_at:
-            assert isinstance(state.view, DrawView) and state.view.held is not None
+            assert isinstance(state.view, DrawView)
+            assert state.view.held is not None
             revealed = self._reveal(state, state.view.held, told=())
             state = revealed.state
             effects.extend(revealed.effects)
