@@ -263,6 +263,7 @@ class MemberVisit:
     greeting_name: str | None = field(repr=False)
     last_viewed: tuple[str, ...]  # SKUs, most recent first
     language: Language | None = None  # their language, when the feed knows it
+    last_visit: date | None = None  # the store's day of their last visit, when known
 
 
 @dataclass(frozen=True, slots=True)
