@@ -185,7 +185,7 @@ def test_a_recognised_members_lifts_are_recorded_against_them(
     assert {r["member_id"] for r in records} == {LI}
 
 
-def test_a_stranger_fob_changes_nothing_and_leaves_only_a_count(
+def test_a_stranger_fob_is_told_it_is_not_recognised_and_leaves_only_a_count(
     qtbot: QtBot,
     kiosk: Kiosk,
     reader: RfidReaderSim,
@@ -194,18 +194,62 @@ def test_a_stranger_fob_changes_nothing_and_leaves_only_a_count(
 ) -> None:
     caplog.set_level(logging.DEBUG)
     reader.present(STRANGER_FOB)
-    qtbot.waitUntil(lambda: bool(trace(tmp_path, "tag", unknown=1)), timeout=2000)
-    qtbot.wait(200)
-    assert kiosk.window.attract.isVisible()
+    qtbot.waitUntil(kiosk.window.message.isVisible, timeout=2000)
+    message = kiosk.window.message
+    assert message.title.text() == "未能识别此钥匙扣"
+    assert message.body.text() == "请联系店员为您绑定钥匙扣，或现在注册会员。"
+    assert message.action.text() == "注册会员"
     kiosk.outbox.flush()
     assert outbox_records(tmp_path / "data") == []
     (line,) = trace(tmp_path, "tag")
     assert set(line) <= {"kind", "mono", "wall", "reader", "unknown"}
+    assert line["unknown"] == 1
     everything = caplog.text + (tmp_path / "trace.jsonl").read_text()
     for fob in (STRANGER_FOB, WANG_FOB):
         assert f"{fob:010d}" not in everything
         assert f"{fob:08X}" not in everything.upper()
     assert tag_hash(KEY, rfid_tag(STRANGER_FOB)) not in everything
+    # The next step it offers: sign up.
+    tap(message.action)
+    qtbot.waitUntil(kiosk.window.signup.isVisible, timeout=2000)
+
+
+def test_the_answer_to_an_unrecognised_fob_is_the_same_whoever_it_belongs_to(
+    qtbot: QtBot, kiosk: Kiosk, reader: RfidReaderSim, tmp_path: Path
+) -> None:
+    # Li withdraws consent to recognition: HQ's feed removes her fob.
+    with MemberDirectory(tmp_path / "data" / MEMBERS_FILE) as directory:
+        li = tag_hash(KEY, rfid_tag(LI_FOB))
+        directory.apply(FeedPage(8, False, False, KEY, (), (li,)))
+    screens = []
+    for fob in (STRANGER_FOB, LI_FOB):
+        reader.present(fob)
+        qtbot.waitUntil(kiosk.window.message.isVisible, timeout=2000)
+        qtbot.wait(50)
+        screens.append(kiosk.window.grab().toImage())
+        tap(kiosk.window.message.close_button)
+        qtbot.waitUntil(kiosk.window.attract.isVisible, timeout=2000)
+    stranger, withdrawn = screens
+    assert stranger == withdrawn  # not a pixel tells them apart
+    assert [line["unknown"] for line in trace(tmp_path, "tag")] == [1, 2]
+    assert kiosk.controller.state.member is None
+
+
+def test_the_welcome_warns_before_it_returns_to_the_attract_loop(
+    qtbot: QtBot, kiosk: Kiosk, reader: RfidReaderSim
+) -> None:
+    reader.present(WANG_FOB)
+    welcome = kiosk.window.welcome
+    qtbot.waitUntil(welcome.isVisible, timeout=2000)
+    # welcome_seconds is 2 here: inside the warning's last ten seconds from the start.
+    qtbot.waitUntil(welcome.leaving.isVisible, timeout=1000)
+    assert welcome.leaving.text() in {
+        "2 秒后返回首页，轻点屏幕即可继续浏览",
+        "1 秒后返回首页，轻点屏幕即可继续浏览",
+    }
+    assert welcome.rect().contains(welcome.leaving.geometry())
+    qtbot.waitUntil(kiosk.window.attract.isVisible, timeout=4000)
+    assert not welcome.leaving.isVisible()
 
 
 def test_the_next_members_fob_starts_afresh_and_an_untouched_welcome_ends(
