@@ -66,10 +66,10 @@ STRINGS: Final[dict[str, dict[Language, str]]] = {
         _EN: "One draw today, for up to {prize}",
     },
     "offer.draw.button": {_ZH: "去抽奖", _EN: "Draw now"},
-    "offer.feedback.title": {_ZH: "评价有礼：{reward}", _EN: "Feedback reward: {reward}"},
+    "offer.feedback.title": {_ZH: "评价有礼", _EN: "A gift for your opinion"},
     "offer.feedback.body": {
-        _ZH: "回答一分钟问卷，即可领取",
-        _EN: "Answer a one-minute survey to get it",
+        _ZH: "回答一分钟问卷，即可领取{reward}",
+        _EN: "Answer a one-minute survey for {reward}",
     },
     "offer.feedback.button": {_ZH: "去评价", _EN: "Give feedback"},
     "fob.title": {_ZH: "未能识别此钥匙扣", _EN: "This fob is not recognised"},

@@ -269,8 +269,8 @@ def member_offers(bundle: Bundle, state: SessionState) -> tuple[Offer, ...]:
         if reward is not None:
             offers.append(
                 Offer(
-                    tr(language, "offer.feedback.title", reward=reward.title.get(language)),
-                    tr(language, "offer.feedback.body"),
+                    tr(language, "offer.feedback.title"),
+                    tr(language, "offer.feedback.body", reward=reward.title.get(language)),
                     tr(language, "offer.feedback.button"),
                     ("feedback", offered.id),
                 )

@@ -17,12 +17,22 @@ from PySide6.QtCore import (
     QVariantAnimation,
     Signal,
 )
-from PySide6.QtGui import QColor, QFont, QImage, QMouseEvent, QPainter, QPaintEvent, QPen
+from PySide6.QtGui import (
+    QColor,
+    QFont,
+    QImage,
+    QMouseEvent,
+    QPainter,
+    QPaintEvent,
+    QPen,
+    QShowEvent,
+)
 from PySide6.QtWidgets import (
     QBoxLayout,
     QFrame,
     QGridLayout,
     QHBoxLayout,
+    QScrollArea,
     QVBoxLayout,
     QWidget,
 )
@@ -111,7 +121,9 @@ class PrizeTile(QWidget):
         self._value = ""
         self.picture = ImageView(PRIZE_PICTURE)
         self.picture.setMinimumSize(160, 120)
-        self.name = label(role="section", wrap=True)
+        # One line: a wrapping label would make the scroll area size the prizes to their
+        # preferred height (height-for-width) and hide their names below the fold.
+        self.name = label(role="section")
         self.odds = label(role="hint")
         layout = QVBoxLayout(self)
         layout.setContentsMargins(28, 24, 28, 24)
@@ -210,8 +222,19 @@ class DrawScreen(Screen):
         self.title = label(role="title", wrap=True)
         self.prizes_title = label(role="section")
         self.tiles: list[PrizeTile] = []
-        self._grid = QGridLayout()
+        # A draw may have up to 20 prizes: beyond what the screen holds, they scroll.
+        holder = QWidget()
+        self._grid = QGridLayout(holder)
+        self._grid.setContentsMargins(0, 0, 0, 0)
         self._grid.setSpacing(24)
+        self.prize_area = QScrollArea()
+        self.prize_area.setWidgetResizable(True)
+        self.prize_area.setFrameShape(QFrame.Shape.NoFrame)
+        self.prize_area.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.prize_area.setStyleSheet(
+            "QScrollArea, QScrollArea > QWidget > QWidget { background: transparent; }"
+        )
+        self.prize_area.setWidget(holder)
         self.rules_title = label(role="section")
         self.rules = label(role="hint", wrap=True)
 
@@ -244,7 +267,7 @@ class DrawScreen(Screen):
         self._middle = QBoxLayout(QBoxLayout.Direction.TopToBottom)
         self._middle.setSpacing(24)
         self._middle.addWidget(self.prizes_title)
-        self._middle.addLayout(self._grid, 1)
+        self._middle.addWidget(self.prize_area, 1)
         self._middle.addLayout(rules)
 
         self._layout = QVBoxLayout(self)
@@ -282,6 +305,7 @@ class DrawScreen(Screen):
             self._make_tiles(len(page.prizes))
         for tile, prize in zip(self.tiles, page.prizes, strict=True):
             tile.show_prize(prize)
+        self._keep_a_row_in_view()
         self.action.setVisible(page.button is not None)
         self.action.setText(page.button or "")
         self.message.setVisible(page.message is not None)
@@ -333,6 +357,18 @@ class DrawScreen(Screen):
             self._grid.addWidget(tile, index // columns, index % columns)
         for column in range(max(PRIZE_COLUMNS.values())):
             self._grid.setColumnStretch(column, 1 if column < columns else 0)
+        self._keep_a_row_in_view()
+
+    def _keep_a_row_in_view(self) -> None:
+        """The area shows at least one whole row of prizes; the rest scroll."""
+        for tile in self.tiles:
+            tile.ensurePolished()  # the style sheet's type sizes decide the tile's height
+        row = max((tile.minimumSizeHint().height() for tile in self.tiles), default=0)
+        self.prize_area.setMinimumHeight(row)
+
+    def showEvent(self, event: QShowEvent) -> None:
+        self._keep_a_row_in_view()
+        super().showEvent(event)
 
     def _next_chosen(self) -> None:
         if self._next is not None and self._next[0] == "feedback":

@@ -32,7 +32,8 @@ if TYPE_CHECKING:
 
 # HappyOrNot's colours, from very unhappy to very happy.
 FACE_COLOURS: Final = ("#D93A32", "#F28C28", "#8CC63F", "#2E9E4F")
-# Answers per row: 0-10 in one row of 1,700 px, or two rows (0-5, 6-10) in portrait.
+# Answers per row: 0-10 in one row of 1,700 px, or two rows (0-5, 6-10) in portrait;
+# choices two a row, or one in portrait.
 NPS_COLUMNS: Final = {False: 11, True: 6}  # landscape, portrait
 
 
@@ -86,17 +87,17 @@ class SurveyScreen(Screen):
         self._keyboard: Keyboard | None = None
         self._page: SurveyPage | None = None
         self._portrait = False
-        self.title = label(role="brand")
+        self.title = label(role="brand", wrap=True)  # a long survey title never widens it
         self.progress = label(role="hint")
         self.language = LanguageButton()
         self.language.chosen.connect(self.language_chosen)
         self.close_button = button("", "secondary")
         self.close_button.clicked.connect(self.closed)
         top = QHBoxLayout()
-        top.addWidget(self.title)
+        top.addWidget(self.title, 1)
         top.addSpacing(24)
         top.addWidget(self.progress)
-        top.addStretch(1)
+        top.addSpacing(24)
         top.addWidget(self.language)
         top.addWidget(self.close_button)
 
@@ -212,7 +213,7 @@ class SurveyScreen(Screen):
         columns = {
             QuestionKind.NPS: NPS_COLUMNS[self._portrait],
             QuestionKind.SMILEY: 4,
-        }.get(page.kind, 2)
+        }.get(page.kind, 1 if self._portrait else 2)  # choices: one long sentence each
         for index, widget in enumerate(self._buttons):
             self._answers_layout.removeWidget(widget)
             self._answers_layout.addWidget(widget, index // columns, index % columns)

@@ -173,7 +173,7 @@ class WelcomeScreen(Screen):
 
         self._body = QBoxLayout(QBoxLayout.Direction.LeftToRight)
         self._body.setSpacing(48)
-        self._body.addLayout(shelves, 3)
+        self._body.addLayout(shelves, 2)
         self._body.addWidget(self._offer_column, 1)
 
         # Over the bottom margin, outside the layout: nothing moves when it comes.
@@ -199,14 +199,14 @@ class WelcomeScreen(Screen):
             self._layout.setContentsMargins(64, 32, 64, 96)
             self._body.setDirection(QBoxLayout.Direction.TopToBottom)
             self._offer_box.setDirection(QBoxLayout.Direction.LeftToRight)
-            self._body.setStretch(0, 4)
-            self._body.setStretch(1, 1)
+            self._body.setStretch(0, 1)
+            self._body.setStretch(1, 0)  # the offers' own height; the shelves the rest
         else:
             self._layout.setContentsMargins(96, 24, 96, 84)
             self._body.setDirection(QBoxLayout.Direction.LeftToRight)
             self._offer_box.setDirection(QBoxLayout.Direction.TopToBottom)
-            self._body.setStretch(0, 3)
-            self._body.setStretch(1, 1)
+            self._body.setStretch(0, 2)  # four cards of 270 px and more
+            self._body.setStretch(1, 1)  # an offer's title on one line
         for shelf in (self.last_viewed, self.picks):
             shelf.set_narrow(portrait)
 
