@@ -7,7 +7,7 @@ recommendation is decided here, so it is tested without a display.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Final
@@ -191,9 +191,11 @@ def compare_page(bundle: Bundle, view: CompareView, state: SessionState) -> Comp
     return ComparePage(language, side(left), side(right), rows)
 
 
-def days_ago(language: Language, day: date, today: date) -> str:
-    """When a visit was, as a shopper says it: today, yesterday, 3 days ago."""
-    days = (today - day).days
+def days_ago(language: Language, seen: datetime, now: datetime) -> str:
+    """When a visit was, as a shopper says it, in the store's days: today, yesterday,
+    3 days ago. `now` is the store's wall clock (naive: the machine's own zone)."""
+    local = seen.astimezone(now.tzinfo) if now.tzinfo is not None else seen.astimezone()
+    days = (now.date() - local.date()).days
     if days <= 0:
         return tr(language, "ago.today")
     if days == 1:
@@ -202,11 +204,11 @@ def days_ago(language: Language, day: date, today: date) -> str:
 
 
 def welcome_page(
-    bundle: Bundle, member: MemberVisit, state: SessionState, today: date | None = None
+    bundle: Bundle, member: MemberVisit, state: SessionState, now: datetime | None = None
 ) -> WelcomePage:
     """The member's welcome: what they looked at last time (those this store sells) and
     picks drawn from them, filled up with best sellers; what is on offer to them.
-    `today`: the store's date, to say when their last visit was (None: not said)."""
+    `now`: the store's wall clock, to say when their last visit was (None: not said)."""
     language = state.language
     distinct = dict.fromkeys(member.last_viewed)  # in order, each once
     seen = tuple(p for p in map(bundle.product, distinct) if p is not None)
@@ -225,8 +227,8 @@ def welcome_page(
         picks += best_sellers(bundle, limit=WELCOME_SHELF_SIZE - len(picks), exclude=shown)
     name = member.greeting_name
     last_viewed_title = tr(language, "welcome.last_viewed")
-    if member.last_visit is not None and today is not None:
-        when = days_ago(language, member.last_visit, today)
+    if member.last_seen is not None and now is not None:
+        when = days_ago(language, member.last_seen, now)
         last_viewed_title = tr(language, "welcome.last_viewed_when", when=when)
     return WelcomePage(
         language=language,

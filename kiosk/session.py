@@ -37,7 +37,7 @@ import enum
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
-from datetime import date
+from datetime import date, datetime
 from typing import assert_never
 
 from content.model import (
@@ -263,7 +263,7 @@ class MemberVisit:
     greeting_name: str | None = field(repr=False)
     last_viewed: tuple[str, ...]  # SKUs, most recent first
     language: Language | None = None  # their language, when the feed knows it
-    last_visit: date | None = None  # the store's day of their last visit, when known
+    last_seen: datetime | None = None  # when they last lifted a phone (to the hour), if known
 
 
 @dataclass(frozen=True, slots=True)

@@ -291,8 +291,8 @@ class KioskWindow(QWidget):
                 if compare_page is not None:
                     return self.compare, _with_actions(compare_page, bundle, state)
             case WelcomeView() if state.member is not None:
-                today = self._store_clock().date()
-                welcome = pages.welcome_page(bundle, state.member, state, today)
+                now = self._store_clock()
+                welcome = pages.welcome_page(bundle, state.member, state, now)
                 return self.welcome, _with_actions(welcome, bundle, state)
             case SignupView():
                 return self.signup, pages.signup_page(bundle, view, state)

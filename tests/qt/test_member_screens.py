@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable, Iterator
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
@@ -43,7 +43,10 @@ SHAPES = tuple(theme.SCREEN_SHAPES)
 LANGUAGES = (Language.ZH_CN, Language.EN)
 # A long greeting name: 40 characters is the sign-up's limit.
 MEMBER = MemberVisit(
-    "m-1", "Alexandra Konstantinopoulou-Worthington", (), last_visit=date(2026, 12, 1)
+    "m-1",
+    "Alexandra Konstantinopoulou-Worthington",
+    (),
+    last_seen=datetime(2026, 12, 1, 10, tzinfo=UTC),
 )
 COUPON = IssuedCoupon("201G-008G-04K7-0GZV-1RJJ-WHXA", "phone-200", date(2026, 12, 23))
 
@@ -93,7 +96,8 @@ def welcome(bundle: Bundle, images: ImageCache, language: Language) -> Screen:
     screen = WelcomeScreen(images)
     session = state(bundle, language, view=WelcomeView(1))
     assert session.member is not None
-    screen.show_page(pages.welcome_page(bundle, session.member, session, date(2026, 12, 6)))
+    now = datetime(2026, 12, 6, 10, tzinfo=UTC)
+    screen.show_page(pages.welcome_page(bundle, session.member, session, now))
     return screen
 
 

@@ -13,11 +13,13 @@ import logging
 import uuid
 from collections.abc import Iterator
 from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from helpers.bluez import FAST_PRESENCE, mock_bluez, requires_bluez_mock, system_bus
 from helpers.bundles import sample_bundle
+from helpers.geometry import layout_problems
 from helpers.pickup import running_board
 from helpers.touch import tap
 from PySide6.QtWidgets import QApplication
@@ -96,6 +98,7 @@ def kiosk(
                         "王芳",
                         (sku(content, 5), "GONE-FROM-CATALOG", sku(content, 9)),
                         None,
+                        last_seen=datetime.now(UTC) - timedelta(days=3),
                     ),
                     FeedEntry(tag_hash(KEY, rfid_tag(LI_FOB)), LI, None, (), "new"),
                 ),
@@ -148,9 +151,16 @@ def test_a_members_fob_brings_their_welcome_with_what_they_looked_at(
     assert welcome.greeting.text() == "欢迎回来，王芳"
     shown = [c.sku for c in welcome.last_viewed.cards if c.isVisible()]
     assert shown == [sku(content, 5), sku(content, 9)]  # what this store sells, newest first
+    assert welcome.last_viewed.title.text() == "您上次看过 · 3 天前"  # from HQ's feed
     picks = [c.sku for c in welcome.picks.cards if c.isVisible()]
     assert picks
     assert not set(picks) & set(shown)
+    # What is on offer to her, beside them: the draw and the survey's coupon.
+    assert [o.title.text() for o in welcome.offers if o.isVisible()] == [
+        "会员每日幸运抽奖",
+        "评价有礼",
+    ]
+    assert layout_problems(kiosk.window) == []
 
 
 def test_tapping_a_product_on_the_welcome_opens_it_and_records_it_against_the_member(

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import dataclasses
-from datetime import date
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
 
 import pytest
 from helpers.bundles import sample_bundle
@@ -140,22 +141,25 @@ def test_welcome_greets_without_a_name_unless_allowed_and_speaks_english(bundle:
     ]
 
 
-def test_welcome_says_when_the_member_last_looked(bundle: Bundle) -> None:
+def test_welcome_says_when_the_member_last_looked_in_the_stores_days(bundle: Bundle) -> None:
     a = sku(bundle, 1)
-    visit = dataclasses.replace(member(a), last_visit=date(2026, 12, 3))
+    # 23:00 UTC on the 2nd is 07:00 on the 3rd in Shanghai: the store's day counts.
+    visit = dataclasses.replace(member(a), last_seen=datetime(2026, 12, 2, 23, tzinfo=UTC))
     state = SessionState(boot="t", number=1, view=WelcomeView(1), member=visit)
+    shanghai = ZoneInfo("Asia/Shanghai")
     titles = [
-        welcome_page(bundle, visit, state, today).last_viewed_title
-        for today in (date(2026, 12, 3), date(2026, 12, 4), date(2026, 12, 6))
+        welcome_page(
+            bundle, visit, state, datetime(2026, 12, day, 18, tzinfo=shanghai)
+        ).last_viewed_title
+        for day in (3, 4, 6)
     ]
     assert titles == ["您上次看过 · 今天早些时候", "您上次看过 · 昨天", "您上次看过 · 3 天前"]
     english = dataclasses.replace(state, language=Language.EN)
-    page = welcome_page(bundle, visit, english, date(2026, 12, 6))
+    page = welcome_page(bundle, visit, english, datetime(2026, 12, 6, 9, tzinfo=shanghai))
     assert page.last_viewed_title == "You looked at · 3 days ago"
-    # Without the day of their visit the title does not make one up.
-    assert welcome_page(bundle, member(a), state, date(2026, 12, 6)).last_viewed_title == (
-        "您上次看过"
-    )
+    # Without the time of their visit the title does not make one up.
+    now = datetime(2026, 12, 6, 9, tzinfo=shanghai)
+    assert welcome_page(bundle, member(a), state, now).last_viewed_title == "您上次看过"
 
 
 def test_welcome_offers_the_draw_until_it_is_had_and_the_surveys_coupon(bundle: Bundle) -> None:
