@@ -62,8 +62,8 @@ STRINGS: Final[dict[str, dict[Language, str]]] = {
     "ago.yesterday": {_ZH: "昨天", _EN: "yesterday"},
     "ago.days": {_ZH: "{days} 天前", _EN: "{days} days ago"},
     "offer.draw.body": {
-        _ZH: "今天可抽一次，最高可得{prize}",
-        _EN: "One draw today, for up to {prize}",
+        _ZH: "今天就来试试手气，最高可得{prize}",
+        _EN: "Try your luck today: up to {prize}",
     },
     "offer.draw.button": {_ZH: "去抽奖", _EN: "Draw now"},
     "offer.feedback.title": {_ZH: "评价有礼", _EN: "A gift for your opinion"},

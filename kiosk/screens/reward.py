@@ -55,7 +55,6 @@ PRIZE_COLUMNS: Final = {False: 4, True: 2}  # landscape, portrait
 class MessageScreen(Screen):
     """A title, a line, and a next step to press when there is one."""
 
-    pressed = Signal()  # kept for callers of the draw's old message screen
     join_requested = Signal()
     closed = Signal()
     language_chosen = Signal(object)  # Language
@@ -70,7 +69,7 @@ class MessageScreen(Screen):
         self.language = LanguageButton()
         self.language.chosen.connect(self.language_chosen)
         self.action = button("", "big")
-        self.action.clicked.connect(self._pressed)
+        self.action.clicked.connect(self._pressed)  # the page's next step
         self.close_button = button("", "secondary")
         self.close_button.clicked.connect(self.closed)
         top = QHBoxLayout()
@@ -104,8 +103,6 @@ class MessageScreen(Screen):
     def _pressed(self) -> None:
         if self._action == "join":
             self.join_requested.emit()
-        else:
-            self.pressed.emit()
 
 
 class PrizeTile(QWidget):

@@ -167,7 +167,7 @@ def test_welcome_offers_the_draw_until_it_is_had_and_the_surveys_coupon(bundle: 
     state = SessionState(boot="t", number=1, view=WelcomeView(1), member=visit)
     draw, feedback = welcome_page(bundle, visit, state).offers
     assert draw == Offer(
-        "会员每日幸运抽奖", "今天可抽一次，最高可得购机立减¥200", "去抽奖", ("draw", DAILY_DRAW)
+        "会员每日幸运抽奖", "今天就来试试手气，最高可得购机立减¥200", "去抽奖", ("draw", DAILY_DRAW)
     )
     assert (feedback.title, feedback.body) == ("评价有礼", "回答一分钟问卷，即可领取配件立减¥50")
     assert feedback.action == ("feedback", VISIT_SURVEY)
