@@ -28,7 +28,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Final, Self, TypeGuard
+from typing import Any, Final, Literal, Self, TypeGuard
 
 import requests
 from urllib3.exceptions import MaxRetryError
@@ -622,4 +622,21 @@ def _feed_entry(item: Any) -> FeedEntry | None:
         or not all(isinstance(sku, str) for sku in skus)
     ):
         return None
-    return FeedEntry(tag_hash, member_id, name, tuple(skus), segment)
+    last_seen = _feed_time(item.get("last_seen"))
+    if last_seen is False:
+        return None
+    return FeedEntry(tag_hash, member_id, name, tuple(skus), segment, last_seen)
+
+
+def _feed_time(value: Any) -> datetime | Literal[False] | None:
+    """An entry's `last_seen`: absent or null is None (HQ before it sent them); a time
+    without its zone, or not a time, is False (the entry is malformed)."""
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        return False
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        return False
+    return False if moment.tzinfo is None else moment

@@ -7,6 +7,7 @@ the member directory without loading `requests`.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 
 
 @dataclass(frozen=True, slots=True)
@@ -20,6 +21,7 @@ class FeedEntry:
     greeting_name: str | None = field(repr=False)  # None: do not greet them by name
     last_viewed: tuple[str, ...]  # SKUs, newest first
     segment: str | None
+    last_seen: datetime | None = None  # their newest lift, to the hour (UTC); None: none
 
 
 @dataclass(frozen=True, slots=True)

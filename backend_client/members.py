@@ -11,7 +11,8 @@ looks members up here when a tag is seen:
 One SQLite file (WAL, mode 0600: it holds names and the chain's tag key):
 
 - `members`: tag hash (32 bytes) -> member id, greeting name, last viewed SKUs,
-  segment; WITHOUT ROWID, so a lookup is one B-tree descent.
+  segment, when they last lifted a phone (to the hour); WITHOUT ROWID, so a lookup
+  is one B-tree descent.
 - `members_next`: only while a full snapshot (a `reset` page and the pages after
   it) is loading. Lookups keep answering from `members` until the last page of
   the snapshot arrives; then the two are swapped in that page's transaction.
@@ -51,6 +52,7 @@ import logging
 import sqlite3
 import threading
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Final, Self
@@ -88,7 +90,9 @@ _log = logging.getLogger("backend_client.members")
 MEMBERS_FILE: Final = "members.sqlite3"
 """Where the kiosk's data directory keeps the member directory."""
 
-MEMBERS_FILE_VERSION: Final = 1
+MEMBERS_FILE_VERSION: Final = 2
+# 2 added `last_seen`. A version 1 file gains the column and asks HQ for the whole feed
+# again (from version 0), which fills it in; until then lookups answer as before.
 
 DEFAULT_BUSY_TIMEOUT: Final = 5.0
 # Seconds to wait for the other side's lock. Applying a page of 5,000 entries
@@ -117,6 +121,7 @@ def _members_table(name: str) -> Table:
         Column("greeting_name", Text, nullable=True),
         Column("last_viewed", Text, nullable=False),  # a JSON array of SKUs, newest first
         Column("segment", Text, nullable=True),
+        Column("last_seen", Text, nullable=True),  # ISO 8601 with its zone
         sqlite_with_rowid=False,
     )
 
@@ -131,7 +136,8 @@ _meta = Table(
 )
 
 _LOOKUP: Final = (
-    "SELECT member_id, greeting_name, last_viewed, segment FROM members WHERE tag_hash = ?"
+    "SELECT member_id, greeting_name, last_viewed, segment, last_seen"
+    " FROM members WHERE tag_hash = ?"
 )
 
 
@@ -153,6 +159,7 @@ class Member:
     greeting_name: str | None = field(repr=False)
     last_viewed: tuple[str, ...]  # SKUs they lifted last, newest first
     segment: str | None
+    last_seen: datetime | None = None  # their newest lift, to the hour; None: unknown
 
 
 @dataclass(frozen=True, slots=True)
@@ -210,11 +217,25 @@ class MemberDirectory:
                     _upsert_meta(),
                     [{"key": _SCHEMA_VERSION, "value": str(MEMBERS_FILE_VERSION)}],
                 )
+        elif int(found) == 1:
+            self._upgrade_from_1()
         elif int(found) != MEMBERS_FILE_VERSION:
             raise MemberDirectoryError(
                 f"{self._path}: member directory schema version {found}, "
                 f"this software reads version {MEMBERS_FILE_VERSION}"
             )
+
+    def _upgrade_from_1(self) -> None:
+        with self._writes.begin() as connection:
+            found = connection.execute(
+                select(_meta.c.value).where(_meta.c.key == _SCHEMA_VERSION)
+            ).scalar_one()
+            if int(found) != 1:
+                return  # another process upgraded it meanwhile
+            connection.execute(text("ALTER TABLE members ADD COLUMN last_seen TEXT"))
+            _drop_loading(connection)
+            _set_meta(connection, **{_SCHEMA_VERSION: str(MEMBERS_FILE_VERSION), _VERSION: "0"})
+        _log.info("member directory upgraded to version %d: fetching the feed again", 2)
 
     def __enter__(self) -> Self:
         return self
@@ -249,8 +270,9 @@ class MemberDirectory:
         rows = self._read(_LOOKUP, (key,))
         if not rows:
             return None
-        member_id, greeting_name, last_viewed, segment = rows[0]
-        return Member(member_id, greeting_name, tuple(json.loads(last_viewed)), segment)
+        member_id, greeting_name, last_viewed, segment, last_seen = rows[0]
+        seen = None if last_seen is None else datetime.fromisoformat(last_seen)
+        return Member(member_id, greeting_name, tuple(json.loads(last_viewed)), segment, seen)
 
     def find(self, tag: TagId) -> Member | None:
         """The member holding `tag`; None before the first sync or if unknown."""
@@ -366,7 +388,8 @@ def _write_page(connection: Connection, table: Table, page: FeedPage) -> None:
     if page.upserts:
         connection.exec_driver_sql(
             f"INSERT OR REPLACE INTO {table.name}"  # noqa: S608 - one of our two tables
-            " (tag_hash, member_id, greeting_name, last_viewed, segment) VALUES (?, ?, ?, ?, ?)",
+            " (tag_hash, member_id, greeting_name, last_viewed, segment, last_seen)"
+            " VALUES (?, ?, ?, ?, ?, ?)",
             [_row(entry) for entry in page.upserts],
         )
     if page.removed:
@@ -376,13 +399,14 @@ def _write_page(connection: Connection, table: Table, page: FeedPage) -> None:
         )
 
 
-def _row(entry: FeedEntry) -> tuple[bytes, str, str | None, str, str | None]:
+def _row(entry: FeedEntry) -> tuple[bytes, str, str | None, str, str | None, str | None]:
     return (
         bytes.fromhex(entry.tag_hash),
         entry.member_id,
         entry.greeting_name,
         json.dumps(list(entry.last_viewed), ensure_ascii=False),
         entry.segment,
+        None if entry.last_seen is None else entry.last_seen.isoformat(),
     )
 
 

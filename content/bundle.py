@@ -440,6 +440,8 @@ def _load(root: Path, files: BundleFiles, *, verify_hashes: bool, indexed: bool)
     if listed is not None:
         _check_assets(files, listed, verify_hashes, problems)
         _check_images_listed(catalog, playlist, listed, problems)
+        if prizes is not None:
+            _check_prize_images_listed(prizes, listed, problems)
         if playlist is not None and verify_hashes:  # with the hashes: once, at install
             _check_videos(files, playlist, listed, problems)
     if index is not None:
@@ -681,6 +683,21 @@ def _check_images_listed(
         BundleProblem(name, field_path(loc), f"{path} is not listed in {MANIFEST}")
         for name, loc, path in references
         if path not in listed
+    )
+
+
+def _check_prize_images_listed(
+    prizes: PrizeDraws, listed: Mapping[str, AssetEntry], problems: list[BundleProblem]
+) -> None:
+    problems.extend(
+        BundleProblem(
+            PRIZES,
+            field_path(("draws", index, "prizes", number, "image")),
+            f"{prize.image} is not listed in {MANIFEST}",
+        )
+        for index, draw in enumerate(prizes.draws)
+        for number, prize in enumerate(draw.prizes)
+        if prize.image is not None and prize.image not in listed
     )
 
 

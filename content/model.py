@@ -631,6 +631,7 @@ class Prize(_Frozen):
         gt=0, le=1
     )  # Decimal: chances must add up exactly
     daily_cap: int = Field(ge=0)  # wins per local day on this kiosk
+    image: AssetPath | None = None  # the prize's picture on the draw screen
 
 
 MAX_PRIZES: Final = 20
@@ -643,6 +644,7 @@ class PrizeDraw(_Frozen):
     draws_per_member_per_day: int = Field(default=1, ge=1)
     starts_at: ZonedDateTime
     ends_at: ZonedDateTime
+    rules: LocalizedText | None = None  # the small print; none: the kiosk's own lines
 
     @model_validator(mode="after")
     def _consistent(self) -> PrizeDraw:

@@ -456,6 +456,21 @@ def sample_prize_draws() -> PrizeDraws:
     )
 
 
+def _prize_draws_with_pictures(listed: list[_Listed]) -> PrizeDraws:
+    """The sample draws, the grand prize (money off a new phone) shown with the
+    cabinet's first phone; the case discount shows as the kiosk's value ticket."""
+    draws = sample_prize_draws()
+    if not listed:
+        return draws
+    phone = listed[0].product.images[0]
+    (draw,) = draws.draws
+    prizes = tuple(
+        p.model_copy(update={"image": phone}) if p.campaign == GRAND_PRIZE else p
+        for p in draw.prizes
+    )
+    return PrizeDraws(draws=(draw.model_copy(update={"prizes": prizes}),))
+
+
 # --- Bundle ---------------------------------------------------------------------
 
 
@@ -561,7 +576,7 @@ def _write_bundle(out: Path, *, products: int, release: str | None, seed: int) -
     writer.write(NOTICES, _json(sample_notices()))
     writer.write(SURVEYS, _json(sample_surveys()))
     writer.write(COUPONS, _json(sample_campaigns()))
-    writer.write(PRIZES, _json(sample_prize_draws()))
+    writer.write(PRIZES, _json(_prize_draws_with_pictures(listed)))
     manifest = Manifest(
         schema_version=SCHEMA_VERSION,
         release=release or f"sample-{products}-{seed}",

@@ -394,6 +394,7 @@ member_feed = Table(
     Column("last_viewed", _Json, nullable=True),
     Column("segment", String(SEGMENT_LENGTH), nullable=True),
     Column("changed_at", UtcDateTime(), nullable=False),
+    Column("last_seen", UtcDateTime(), nullable=True),  # the newest lift, to the hour
 )
 
 recognition_state = Table(

@@ -440,6 +440,7 @@ class MemberFeedEntry(_Model):
     greeting_name: str | None
     last_viewed: list[str]
     segment: str | None
+    last_seen: datetime | None = None  # the newest lift, to the hour (UTC)
 
 
 class MemberFeedPage(_Model):

@@ -693,6 +693,7 @@ def connect_window(window: KioskWindow, controller: SessionController) -> None:
     window.smiley_pressed.connect(controller.smiley_pressed)
     window.draw_opened.connect(controller.draw_opened)
     window.draw_requested.connect(controller.draw_requested)
+    window.draw_skipped.connect(controller.draw_skipped)
     window.flow_closed.connect(controller.flow_closed)
 
 

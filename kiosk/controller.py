@@ -29,9 +29,12 @@ from kiosk.channel_feed import ChannelNote
 from kiosk.device_bridge import BridgeEvent
 from kiosk.session import (
     AgeAnswered,
+    CheckDraws,
     DrawOpened,
     DrawPrize,
     DrawRequested,
+    DrawSkipped,
+    DrawStanding,
     Effect,
     FlowClosed,
     IssueCoupon,
@@ -78,7 +81,7 @@ class SessionController(QObject):
         append_record: Callable[[OutboxRecord], None],
         set_led: Callable[[int, LedMode], None],
         trace: Trace,
-        request_reward: Callable[[IssueCoupon | DrawPrize], None] | None = None,
+        request_reward: Callable[[IssueCoupon | DrawPrize | CheckDraws], None] | None = None,
         publish: Callable[[ChannelNote, datetime], None] | None = None,
         can_bind: Callable[[], bool] = lambda: False,
         clock: Callable[[], float] = time.monotonic,
@@ -160,7 +163,7 @@ class SessionController(QObject):
                 self._feed(event, event.at)
             case Unreadable():
                 self._trace.emit("noise", mono=event.at, device=event.device, reason=event.reason)
-            case MemberArrived() | MemberLeft() | TagPresented() | RewardReady():
+            case MemberArrived() | MemberLeft() | TagPresented() | RewardReady() | DrawStanding():
                 self._feed(event, self._clock())
 
     def _health_news(self, health: DeviceHealth) -> bool:
@@ -205,6 +208,9 @@ class SessionController(QObject):
 
     def draw_requested(self) -> None:
         self._feed(DrawRequested(), self._clock())
+
+    def draw_skipped(self) -> None:
+        self._feed(DrawSkipped(), self._clock())
 
     def flow_closed(self) -> None:
         self._feed(FlowClosed(), self._clock())
@@ -262,6 +268,9 @@ class SessionController(QObject):
                     refusal = RewardReady(effect.session, None, refusal="unavailable")
                     QTimer.singleShot(0, lambda: self._feed(refusal, self._clock()))
                 else:
+                    self._request_reward(effect)
+            case CheckDraws():
+                if self._request_reward is not None:  # no desk: the draw says so if tried
                     self._request_reward(effect)
             case StoreMessage():
                 # `message`, not `kind`: a trace line's kind is "store_message".

@@ -10,9 +10,9 @@ from __future__ import annotations
 from PySide6.QtCore import QObject, Signal
 
 from kiosk.recognition import RecognitionEvent
-from kiosk.session import RewardReady
+from kiosk.session import DrawStanding, RewardReady
 
-BridgeEvent = RecognitionEvent | RewardReady
+BridgeEvent = RecognitionEvent | RewardReady | DrawStanding
 
 
 class DeviceBridge(QObject):

@@ -7,6 +7,7 @@ the tests (every key has both languages), never a blank on screen.
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 from typing import Final
 
@@ -50,7 +51,36 @@ STRINGS: Final[dict[str, dict[Language, str]]] = {
     },
     "welcome.member": {_ZH: "会员", _EN: "Member"},
     "welcome.last_viewed": {_ZH: "您上次看过", _EN: "You looked at"},
+    "welcome.last_viewed_when": {_ZH: "您上次看过 · {when}", _EN: "You looked at · {when}"},
     "welcome.picks": {_ZH: "为您推荐", _EN: "Picked for you"},
+    "welcome.picks_new": {_ZH: "本店热销", _EN: "Best sellers here"},
+    "welcome.leaving": {
+        _ZH: "{seconds} 秒后返回首页，轻点屏幕即可继续浏览",
+        _EN: "Back to the start in {seconds} s: tap anywhere to stay",
+    },
+    "ago.today": {_ZH: "今天早些时候", _EN: "earlier today"},
+    "ago.yesterday": {_ZH: "昨天", _EN: "yesterday"},
+    "ago.days": {_ZH: "{days} 天前", _EN: "{days} days ago"},
+    "offer.draw.body": {
+        _ZH: "今天就来试试手气，最高可得{prize}",
+        _EN: "Try your luck today: up to {prize}",
+    },
+    "offer.draw.button": {_ZH: "去抽奖", _EN: "Draw now"},
+    "offer.feedback.title": {_ZH: "评价有礼", _EN: "A gift for your opinion"},
+    "offer.feedback.body": {
+        _ZH: "回答一分钟问卷，即可领取{reward}",
+        _EN: "Answer a one-minute survey for {reward}",
+    },
+    "offer.feedback.button": {_ZH: "去评价", _EN: "Give feedback"},
+    "fob.title": {_ZH: "未能识别此钥匙扣", _EN: "This fob is not recognised"},
+    "fob.body": {
+        _ZH: "请联系店员为您绑定钥匙扣，或现在注册会员。",
+        _EN: "Ask a member of staff to link your fob, or sign up now.",
+    },
+    "fob.body_staff": {
+        _ZH: "请联系店员为您绑定钥匙扣。",
+        _EN: "Ask a member of staff to link your fob.",
+    },
     "compare.title": {_ZH: "对比", _EN: "Compare"},
     "compare.differs": {_ZH: "不同之处已高亮", _EN: "Differences are highlighted"},
     "compare.price": {_ZH: "价格", _EN: "Price"},
@@ -152,7 +182,7 @@ STRINGS: Final[dict[str, dict[Language, str]]] = {
     },
     # -- surveys
     "survey.title": {_ZH: "您的意见", _EN: "Your opinion"},
-    "survey.progress": {_ZH: "第 {n} 题", _EN: "Question {n}"},
+    "survey.progress": {_ZH: "{n}/{total}", _EN: "{n}/{total}"},
     "survey.nps.low": {_ZH: "完全不可能", _EN: "Not at all likely"},
     "survey.nps.high": {_ZH: "非常可能", _EN: "Extremely likely"},
     "survey.smiley.1": {_ZH: "非常不满意", _EN: "Very unhappy"},
@@ -172,6 +202,24 @@ STRINGS: Final[dict[str, dict[Language, str]]] = {
     "draw.title": {_ZH: "会员抽奖", _EN: "Members' prize draw"},
     "draw.button": {_ZH: "点击抽奖", _EN: "Tap to draw"},
     "draw.drawing": {_ZH: "抽奖中…", _EN: "Drawing…"},
+    "draw.skip": {_ZH: "轻点屏幕跳过", _EN: "Tap to skip"},
+    "draw.prizes": {_ZH: "奖品", _EN: "Prizes"},
+    "draw.rules": {_ZH: "活动规则", _EN: "Rules"},
+    "draw.odds": {_ZH: "中奖概率 {percent}%", _EN: "{percent}% chance"},
+    "draw.rule.per_day": {
+        _ZH: "每位会员每天可抽 {n} 次",
+        _EN: "Draws per member per day: {n}",
+    },
+    "draw.rule.coupons": {
+        _ZH: "奖品为优惠券，中奖后扫码保存，结账时出示",
+        _EN: "Prizes are coupons: scan yours and show it at the till",
+    },
+    "draw.rule.until": {_ZH: "活动截止 {date}", _EN: "Open until {date}"},
+    "draw.next.tomorrow": {_ZH: "明天还可以再来抽一次", _EN: "Come back tomorrow for another go"},
+    "draw.next.feedback": {
+        _ZH: "明天再来抽一次；现在回答一分钟问卷，还能领一张优惠券",
+        _EN: "Come back tomorrow for another go, or answer a one-minute survey for a coupon",
+    },
     "draw.no_win": {_ZH: "很遗憾，这次没有中奖", _EN: "Not this time, sorry"},
     "draw.already_drawn": {
         _ZH: "您今天已经抽过奖了，明天再来吧",
@@ -254,3 +302,15 @@ def format_price(price: Money) -> str:
     if amount == amount.to_integral_value():
         return f"{sign}{int(amount):,}"
     return f"{sign}{amount.quantize(Decimal('0.01')):,}"
+
+
+# Half-width marks that Chinese text writes full-width (，。？！：；（）). A comma or
+# colon between two digits belongs to a number or a time (¥5,999, 10:30), and
+# placeholders ({seconds}) are not text.
+_HALF_WIDTH: Final = re.compile(r"(?<!\d)[,:]|[,:](?!\d)|[?!;()]")
+_PLACEHOLDER: Final = re.compile(r"\{[^{}]*\}")
+
+
+def half_width_punctuation(text: str) -> list[str]:
+    """The half-width punctuation marks in a Chinese `text`, in order (none: [])."""
+    return _HALF_WIDTH.findall(_PLACEHOLDER.sub("", text))

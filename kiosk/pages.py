@@ -7,11 +7,20 @@ recommendation is decided here, so it is tested without a display.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import Decimal
 from pathlib import Path
 from typing import Final
 
 from content.bundle import Bundle
-from content.model import ConsentPurpose, CouponCampaign, Language, Product, QuestionKind
+from content.model import (
+    ConsentPurpose,
+    CouponCampaign,
+    Language,
+    PrizeDraw,
+    Product,
+    QuestionKind,
+)
 from content.recommend import best_sellers, related
 from kiosk import signup, survey
 from kiosk.i18n import format_price, tr
@@ -20,6 +29,7 @@ from kiosk.session import (
     CompareView,
     CouponView,
     DrawView,
+    FobView,
     LocateNotice,
     MemberVisit,
     ProductView,
@@ -29,6 +39,7 @@ from kiosk.session import (
     SignupView,
     SurveyView,
     ThanksView,
+    draw_refusal,
 )
 from kiosk.specs import CompareRow, compare, spec_values
 
@@ -89,14 +100,29 @@ class ComparePage:
 
 
 @dataclass(frozen=True, slots=True)
+class Offer:
+    """Something on offer to the member right now: the draw, a survey's coupon.
+
+    `action` is what the button opens: ("draw", draw id) or ("feedback", survey id);
+    None when there is nothing to press (today's draw is had: `title` says so)."""
+
+    title: str
+    body: str
+    button: str | None
+    action: tuple[str, str] | None
+
+
+@dataclass(frozen=True, slots=True)
 class WelcomePage:
     language: Language
     greeting: str
     subtitle: str
-    last_viewed_title: str
+    last_viewed_title: str  # "You looked at · 3 days ago" when the visit's day is known
     last_viewed: tuple[Card, ...]  # empty when none of them is in this store's catalog
     picks_title: str
     picks: tuple[Card, ...]
+    offers: tuple[Offer, ...]
+    leaving: str  # the warning before the welcome returns to the attract loop, "{seconds}"
 
 
 def _card(bundle: Bundle, product: Product, language: Language) -> Card:
@@ -165,9 +191,24 @@ def compare_page(bundle: Bundle, view: CompareView, state: SessionState) -> Comp
     return ComparePage(language, side(left), side(right), rows)
 
 
-def welcome_page(bundle: Bundle, member: MemberVisit, state: SessionState) -> WelcomePage:
+def days_ago(language: Language, seen: datetime, now: datetime) -> str:
+    """When a visit was, as a shopper says it, in the store's days: today, yesterday,
+    3 days ago. `now` is the store's wall clock (naive: the machine's own zone)."""
+    local = seen.astimezone(now.tzinfo) if now.tzinfo is not None else seen.astimezone()
+    days = (now.date() - local.date()).days
+    if days <= 0:
+        return tr(language, "ago.today")
+    if days == 1:
+        return tr(language, "ago.yesterday")
+    return tr(language, "ago.days", days=days)
+
+
+def welcome_page(
+    bundle: Bundle, member: MemberVisit, state: SessionState, now: datetime | None = None
+) -> WelcomePage:
     """The member's welcome: what they looked at last time (those this store sells) and
-    picks drawn from them, filled up with best sellers."""
+    picks drawn from them, filled up with best sellers; what is on offer to them.
+    `now`: the store's wall clock, to say when their last visit was (None: not said)."""
     language = state.language
     distinct = dict.fromkeys(member.last_viewed)  # in order, each once
     seen = tuple(p for p in map(bundle.product, distinct) if p is not None)
@@ -185,15 +226,65 @@ def welcome_page(bundle: Bundle, member: MemberVisit, state: SessionState) -> We
     if len(picks) < WELCOME_SHELF_SIZE:
         picks += best_sellers(bundle, limit=WELCOME_SHELF_SIZE - len(picks), exclude=shown)
     name = member.greeting_name
+    last_viewed_title = tr(language, "welcome.last_viewed")
+    if member.last_seen is not None and now is not None:
+        when = days_ago(language, member.last_seen, now)
+        last_viewed_title = tr(language, "welcome.last_viewed_when", when=when)
     return WelcomePage(
         language=language,
         greeting=tr(language, "welcome.named", name=name) if name else tr(language, "welcome"),
         subtitle=tr(language, "welcome.subtitle" if seen else "welcome.subtitle_new"),
-        last_viewed_title=tr(language, "welcome.last_viewed"),
+        last_viewed_title=last_viewed_title,
         last_viewed=tuple(_card(bundle, p, language) for p in seen),
-        picks_title=tr(language, "welcome.picks"),
+        picks_title=tr(language, "welcome.picks" if seen else "welcome.picks_new"),
         picks=tuple(_card(bundle, p, language) for p in picks),
+        offers=member_offers(bundle, state),
+        leaving=tr(language, "welcome.leaving"),
     )
+
+
+def member_offers(bundle: Bundle, state: SessionState) -> tuple[Offer, ...]:
+    """The draw (or that today's is had) and a survey's coupon, as far as they apply."""
+    language = state.language
+    offers: list[Offer] = []
+    if state.member is not None and bundle.prize_draws:
+        shown = bundle.prize_draws[0]
+        refusal = draw_refusal(state, shown.id)
+        if refusal is None:
+            best = _prize_titles(bundle, shown, language)
+            body = tr(language, "offer.draw.body", prize=best[0]) if best else ""
+            offers.append(
+                Offer(
+                    shown.title.get(language),
+                    body,
+                    tr(language, "offer.draw.button"),
+                    ("draw", shown.id),
+                )
+            )
+        elif refusal == "member_limit":
+            offers.append(
+                Offer(shown.title.get(language), tr(language, "draw.already_drawn"), None, None)
+            )
+    offered = survey.visit_survey(bundle.surveys)
+    if offered is not None and not state.surveyed and offered.reward is not None:
+        reward = bundle.campaign(offered.reward)
+        if reward is not None:
+            offers.append(
+                Offer(
+                    tr(language, "offer.feedback.title"),
+                    tr(language, "offer.feedback.body", reward=reward.title.get(language)),
+                    tr(language, "offer.feedback.button"),
+                    ("feedback", offered.id),
+                )
+            )
+    return tuple(offers)
+
+
+def _prize_titles(bundle: Bundle, shown: PrizeDraw, language: Language) -> list[str]:
+    """The prizes' campaign titles, the rarest (the grand prize) first."""
+    ranked = sorted(shown.prizes, key=lambda p: p.chance)
+    campaigns = (bundle.campaign(p.campaign) for p in ranked)
+    return [c.title.get(language) for c in campaigns if c is not None]
 
 
 # --- sign-up, surveys, draws and coupons ------------------------------------------------
@@ -219,7 +310,9 @@ def actions(bundle: Bundle, state: SessionState) -> Actions:
         feedback = (offered.id, tr(language, "action.feedback"))
     draw = None
     if state.member is not None and bundle.prize_draws:
-        draw = (bundle.prize_draws[0].id, tr(language, "action.draw"))
+        shown = bundle.prize_draws[0].id
+        if draw_refusal(state, shown) is None:  # had today's: not offered again
+            draw = (shown, tr(language, "action.draw"))
     return Actions(join, feedback, draw)
 
 
@@ -305,7 +398,12 @@ def survey_page(bundle: Bundle, view: SurveyView, state: SessionState) -> Survey
     return SurveyPage(
         language=language,
         title=shown.title.get(language),
-        progress=tr(language, "survey.progress", n=view.answered + 1),
+        progress=tr(
+            language,
+            "survey.progress",
+            n=view.answered + 1,
+            total=view.answered + survey.questions_left(shown, asked),
+        ),
         prompt=asked.prompt.get(language),
         kind=asked.kind,
         choices=choices,
@@ -316,13 +414,14 @@ def survey_page(bundle: Bundle, view: SurveyView, state: SessionState) -> Survey
 
 @dataclass(frozen=True, slots=True)
 class MessagePage:
-    """A title and a line: thanks after a survey, a draw's screen, the under-14 notice."""
+    """A title and a line: thanks after a survey, "not recognised" after a fob."""
 
     language: Language
     title: str
     body: str
-    button: str | None  # the draw's button while it can still be pressed
+    button: str | None  # a next step to press, if any
     busy: bool  # waiting for the reward desk
+    action: str = ""  # what `button` opens: "join" (sign up)
 
 
 def thanks_page(view: ThanksView, state: SessionState) -> MessagePage:
@@ -351,20 +450,109 @@ _DRAW_OUTCOMES: Final = {
 }
 
 
-def draw_page(bundle: Bundle, view: DrawView, state: SessionState) -> MessagePage | None:
+@dataclass(frozen=True, slots=True)
+class PrizeCard:
+    """One prize on the draw screen: its picture (None: a ticket showing `value`)."""
+
+    name: str
+    value: str
+    odds: str  # "5% chance"
+    image: Path | None
+
+
+@dataclass(frozen=True, slots=True)
+class DrawPage:
+    """The prize draw: prizes and rules from the bundle, then the moment, the result
+    and what to do next. `message` replaces the button once there is nothing to press
+    (drawn today, the result)."""
+
+    language: Language
+    title: str
+    prizes: tuple[PrizeCard, ...]
+    rules: tuple[str, ...]
+    button: str | None  # "tap to draw", while it may be pressed
+    drawing: bool  # the animation runs (a tap skips it)
+    message: str | None  # "already drawn today...", "not this time", ...
+    next_step: str | None  # after a loss: what else there is
+    next_action: tuple[str, str, str] | None  # ("feedback", survey id, label)
+    close: str
+
+
+def odds_text(language: Language, chance: Decimal) -> str:
+    percent = (chance * 100).normalize()
+    return tr(language, "draw.odds", percent=f"{percent:f}")
+
+
+def draw_page(bundle: Bundle, view: DrawView, state: SessionState) -> DrawPage | None:
     shown = bundle.prize_draw(view.draw)
     if shown is None:
         return None
     language = state.language
-    if view.outcome is not None:
-        body = tr(language, _DRAW_OUTCOMES.get(view.outcome, "draw.unavailable"))
-    elif view.drawing:
-        body = tr(language, "draw.drawing")
-    else:
-        prizes = (bundle.campaign(p.campaign) for p in shown.prizes)
-        body = " · ".join(c.title.get(language) for c in prizes if c is not None)
-    button = None if view.drawing or view.outcome is not None else tr(language, "draw.button")
-    return MessagePage(language, shown.title.get(language), body, button, busy=view.drawing)
+    prizes = []
+    for prize in sorted(shown.prizes, key=lambda p: p.chance):  # the grand prize first
+        campaign = bundle.campaign(prize.campaign)
+        if campaign is None:
+            continue
+        prizes.append(
+            PrizeCard(
+                name=campaign.title.get(language),
+                value=coupon_value(campaign, language),
+                odds=odds_text(language, prize.chance),
+                image=None if prize.image is None else bundle.asset(prize.image),
+            )
+        )
+    outcome = view.outcome
+    if outcome is None and not view.drawing:
+        outcome = draw_refusal(state, view.draw)  # said before the button, not after
+    message = (
+        None if outcome is None else tr(language, _DRAW_OUTCOMES.get(outcome, "draw.unavailable"))
+    )
+    next_step = next_action = None
+    if outcome in ("no_win", "member_limit", "already_drawn"):
+        next_step = tr(language, "draw.next.tomorrow")
+        offered = survey.visit_survey(bundle.surveys)
+        if offered is not None and not state.surveyed:
+            next_action = ("feedback", offered.id, tr(language, "offer.feedback.button"))
+            if offered.reward is not None:
+                next_step = tr(language, "draw.next.feedback")
+    return DrawPage(
+        language=language,
+        title=shown.title.get(language),
+        prizes=tuple(prizes),
+        rules=draw_rules(shown, language),
+        button=None if view.drawing or outcome is not None else tr(language, "draw.button"),
+        drawing=view.drawing,
+        message=message,
+        next_step=next_step,
+        next_action=next_action,
+        close=tr(language, "action.done" if outcome is not None else "action.close"),
+    )
+
+
+def draw_rules(shown: PrizeDraw, language: Language) -> tuple[str, ...]:
+    """The draw's small print: the bundle's own, else how often and until when."""
+    if shown.rules is not None:
+        return tuple(line for line in shown.rules.get(language).splitlines() if line.strip())
+    # ends_at is exclusive: a draw ending at midnight is open until the day before.
+    until = (datetime.fromisoformat(shown.ends_at) - timedelta(microseconds=1)).date()
+    return (
+        tr(language, "draw.rule.per_day", n=shown.draws_per_member_per_day),
+        tr(language, "draw.rule.coupons"),
+        tr(language, "draw.rule.until", date=until.isoformat()),
+    )
+
+
+def fob_page(view: FobView, state: SessionState, can_join: bool) -> MessagePage:
+    """The neutral answer to a fob that recognises no one: nothing about whose it is."""
+    language = state.language
+    return MessagePage(
+        language,
+        tr(language, "fob.title"),
+        tr(language, "fob.body" if can_join else "fob.body_staff"),
+        tr(language, "action.join") if can_join else None,
+        busy=False,
+        action="join",
+    )
 
 
 @dataclass(frozen=True, slots=True)

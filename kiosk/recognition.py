@@ -5,8 +5,9 @@ it at once with the chain's tag key (HMAC: the contract in docs/hq-api.md) and
 looks the hash up in the member directory the relay keeps from HQ's feed. Only
 members who consented to recognition are in that feed, so a tag that is not
 there, a non-member's or a member's who said no, ends here: nothing is stored,
-and the trace gets an anonymous count. Its keyed hash goes on as `TagPresented`,
-for the one screen that uses it: linking a new member's fob at sign-up. Raw ids
+and the trace gets an anonymous count. A fob's keyed hash goes on as `TagPresented`:
+the screen answers it neutrally ("not recognised"), and the sign-up's last screen
+links it to the new member. Raw ids
 never leave this module; the directory lookup (SQLite) runs on the reader's
 thread, never on the GUI thread.
 
@@ -76,8 +77,10 @@ class Recogniser:
                 self._present[hashed] = member.member_id
         if member is None:
             self._trace.emit("tag", mono=seen.at, reader=seen.reader, unknown=unknown)
-            if hashed is not None and seen.tag.kind is TagKind.RFID:
-                # Only a fob held to the reader: a BLE tag walking past binds nothing.
+            if seen.tag.kind is TagKind.RFID:
+                # Only a fob held to the reader: a BLE tag walking past binds nothing and
+                # is not answered. The screen's answer is the same whether or not the fob
+                # is anyone's, and whether or not the feed has arrived (hash None).
                 self._post(TagPresented(hashed, seen.tag.kind.value))
             return
         self._trace.emit("tag", mono=seen.at, reader=seen.reader, member=True)
@@ -85,6 +88,7 @@ class Recogniser:
             member_id=member.member_id,
             greeting_name=member.greeting_name,
             last_viewed=tuple(member.last_viewed),
+            last_seen=member.last_seen,
         )
         # A fob has to be held to the reader; a BLE tag only has to come near.
         self._post(MemberArrived(visit, deliberate=seen.tag.kind is TagKind.RFID))

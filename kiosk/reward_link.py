@@ -15,8 +15,22 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 
 from content.bundle import Bundle
-from kiosk.session import DrawPrize, IssueCoupon, IssuedCoupon, RewardReady
-from rewards.desk import DrawRequest, IssueRequest, RewardAnswer, RewardDesk
+from kiosk.session import (
+    CheckDraws,
+    DrawPrize,
+    DrawStanding,
+    IssueCoupon,
+    IssuedCoupon,
+    RewardReady,
+)
+from rewards.desk import (
+    DrawRequest,
+    IssueRequest,
+    RewardAnswer,
+    RewardDesk,
+    Standing,
+    StandingRequest,
+)
 from rewards.issuing import Refusal
 from rewards.ledger import DrawOutcome, Issued, Refused
 
@@ -31,7 +45,7 @@ class RewardLink:
     def __init__(
         self,
         bundle: Bundle | None,
-        post: Callable[[RewardReady], None],
+        post: Callable[[RewardReady | DrawStanding], None],
         *,
         clock: Callable[[], datetime] = _wall_clock,
     ) -> None:
@@ -49,15 +63,21 @@ class RewardLink:
         """A new content release (GUI thread): its campaigns and draws from now on."""
         self._bundle = bundle
 
-    def request(self, effect: IssueCoupon | DrawPrize) -> None:
+    def request(self, effect: IssueCoupon | DrawPrize | CheckDraws) -> None:
         """On the GUI thread: queue the request; never blocks."""
         desk, bundle = self._desk, self._bundle
         if desk is None or bundle is None:
-            self._refuse(effect.session, Refusal.UNAVAILABLE)
+            if not isinstance(effect, CheckDraws):  # unknown standing: the draw will say
+                self._refuse(effect.session, Refusal.UNAVAILABLE)
             return
         now = self._clock()
-        asked: IssueRequest | DrawRequest
+        asked: IssueRequest | DrawRequest | StandingRequest
         match effect:
+            case CheckDraws():
+                known = (bundle.prize_draw(d) for d in effect.draws)
+                asked = StandingRequest(
+                    tuple(d for d in known if d is not None), effect.member_id, now
+                )
             case IssueCoupon():
                 campaign = bundle.campaign(effect.campaign)
                 if campaign is None:
@@ -101,6 +121,12 @@ class RewardLink:
                 self._post(RewardReady(session, coupon, prize=prize.id, draw=draw))
             case DrawOutcome():
                 self._post(RewardReady(session, None, refusal="no_win"))
+            case Standing(refusals=refusals):
+                for draw_id, refusal in refusals.items():
+                    why = None if refusal is None else refusal.value
+                    self._post(DrawStanding(session, draw_id, why))
+            case Refused(reason=reason) if isinstance(answer.request, StandingRequest):
+                pass  # the desk is down: the draw will say so if they try
             case Refused(reason=reason):
                 self._refuse(session, reason)
 

@@ -25,6 +25,11 @@ Rules, in the shop's words:
   everything typed is gone: the next person never sees it.
 - One survey per session; the attract screen's smiley counts one press per
   five seconds. A low score is an alert for store staff.
+- A fob nobody may be recognised by gets the same neutral answer, whoever it
+  belongs to: not recognised, ask staff to link it, or sign up.
+- A member who has had today's draw is told so before any button: the reward
+  desk is asked when they arrive. A draw's result waits for its short
+  animation (or a tap that skips it) before it shows.
 """
 
 from __future__ import annotations
@@ -33,7 +38,7 @@ import enum
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
-from datetime import date
+from datetime import date, datetime
 from typing import assert_never
 
 from content.model import (
@@ -173,6 +178,10 @@ class DrawView:
     draw: str
     drawing: bool = False
     outcome: str | None = None  # why nothing was won: "no_win", "already_drawn", ...
+    started_at: float | None = None  # the tap on "draw": the animation runs from then
+    # The desk's answer, kept back until the animation ends (or is skipped).
+    held: RewardReady | None = field(default=None, repr=False)
+    skipped: bool = False  # the shopper tapped through the animation
 
     @property
     def key(self) -> str:
@@ -192,6 +201,17 @@ class CouponView:
         return f"coupon:{self.session}:{self.coupon.campaign}:{self.coupon.serial}"
 
 
+@dataclass(frozen=True, slots=True)
+class FobView:
+    """A fob that recognises no one: the same neutral answer, whoever it belongs to."""
+
+    session: int
+
+    @property
+    def key(self) -> str:
+        return f"fob:{self.session}"
+
+
 View = (
     AttractView
     | ProductView
@@ -202,6 +222,7 @@ View = (
     | ThanksView
     | DrawView
     | CouponView
+    | FobView
 )
 FlowView = SignupView | SurveyView | ThanksView | DrawView | CouponView
 ATTRACT = AttractView()
@@ -246,6 +267,7 @@ class MemberVisit:
     greeting_name: str | None = field(repr=False)
     last_viewed: tuple[str, ...]  # SKUs, most recent first
     language: Language | None = None  # their language, when the feed knows it
+    last_seen: datetime | None = None  # when they last lifted a phone (to the hour), if known
 
 
 @dataclass(frozen=True, slots=True)
@@ -266,9 +288,10 @@ class MemberLeft:
 
 @dataclass(frozen=True, slots=True)
 class TagPresented:
-    """A fob or tag that belongs to no member, as its keyed hash (for binding)."""
+    """A fob or tag that belongs to no member, as its keyed hash (for binding); None
+    before the kiosk has the chain's tag key (then it cannot be bound either)."""
 
-    tag_hash: str = field(repr=False)
+    tag_hash: str | None = field(repr=False)
     tag_kind: str
 
 
@@ -317,6 +340,21 @@ class DrawRequested:
 
 
 @dataclass(frozen=True, slots=True)
+class DrawSkipped:
+    """A tap on the draw's animation: show the result as soon as it is known."""
+
+
+@dataclass(frozen=True, slots=True)
+class DrawStanding:
+    """The reward desk's word on whether session `session`'s member may draw `draw`
+    today: None, or why not ("member_limit", "not_started", "ended", ...)."""
+
+    session: int
+    draw: str
+    refusal: str | None
+
+
+@dataclass(frozen=True, slots=True)
 class RewardReady:
     """The reward desk's answer for session `session`: a coupon, or why there is none."""
 
@@ -350,6 +388,8 @@ SessionInput = (
     | SmileyPressed
     | DrawOpened
     | DrawRequested
+    | DrawSkipped
+    | DrawStanding
     | RewardReady
     | FlowClosed
 )
@@ -410,7 +450,17 @@ class StoreMessage:
     alert: bool = False
 
 
-Effect = Record | SetLed | RaiseAlert | IssueCoupon | DrawPrize | StoreMessage
+@dataclass(frozen=True, slots=True)
+class CheckDraws:
+    """Ask the reward desk whether the member may draw each of `draws` today; it
+    answers with one DrawStanding each."""
+
+    draws: tuple[str, ...]
+    member_id: str = field(repr=False)
+    session: int
+
+
+Effect = Record | SetLed | RaiseAlert | IssueCoupon | DrawPrize | CheckDraws | StoreMessage
 
 
 # --- state -------------------------------------------------------------------------------
@@ -445,6 +495,8 @@ class SessionState:
     member: MemberVisit | None = None  # the recognised member this session belongs to
     wipe_at: float | None = None  # the walk-away countdown on a flow screen ends then
     surveyed: bool = False  # this session answered a survey (one per session)
+    # (draw id, why not) for the draws this session's member may not draw today.
+    draw_refusals: tuple[tuple[str, str], ...] = ()
     # Kept across sessions: the attract screen's smiley and its thank-you.
     smiley_counted_at: float | None = None
     smiley_thanks_until: float | None = None
@@ -469,6 +521,8 @@ class SessionConfig:
     form_countdown: float = 10.0  # then this long to touch before everything is wiped
     smiley_interval: float = 5.0  # presses on the attract smiley closer than this count once
     smiley_thanks: float = 2.0  # how long its thank-you stays: read at a glance, gone for the next
+    draw_suspense: float = 1.6  # the draw's animation: a moment of suspense, under 2 s
+    fob_seconds: float = 12.0  # "not recognised" stays this long after the last touch
     phone_region: str = signup.DEFAULT_REGION  # numbers without +country are from here
 
 
@@ -543,8 +597,12 @@ class SessionMachine:
                 return self._draw_opened(state, event, now)
             case DrawRequested():
                 return self._draw_requested(state, now)
+            case DrawSkipped():
+                return self._draw_skipped(state, now)
+            case DrawStanding():
+                return Transition(_with_standing(state, event))
             case RewardReady():
-                return self._reward_ready(state, event)
+                return self._reward_ready(state, event, now)
             case FlowClosed():
                 return self._flow_closed(state, now)
             case _:
@@ -622,6 +680,8 @@ class SessionMachine:
         """How long a screen with no phone in hand stays after the last touch."""
         if isinstance(view, WelcomeView):
             return self.config.welcome_seconds
+        if isinstance(view, FobView):
+            return self.config.fob_seconds
         return self.config.drop_grace
 
     def _member_arrived(
@@ -670,7 +730,14 @@ class SessionMachine:
                 "via": "rfid" if arrived.deliberate else "ble",
             },
         )
+        effects += self._check_draws(state)
         return Transition(state, (*effects, arrived_message))
+
+    def _check_draws(self, state: SessionState) -> tuple[Effect, ...]:
+        if state.member is None or not self.draws:
+            return ()
+        draws = tuple(d.id for d in self.draws)
+        return (CheckDraws(draws, state.member.member_id, state.number),)
 
     def _member_left(self, state: SessionState, left: MemberLeft) -> Transition:
         if state.member is None or state.member.member_id != left.member_id:
@@ -781,9 +848,29 @@ class SessionMachine:
         self, state: SessionState, presented: TagPresented, now: float
     ) -> Transition:
         view = state.view
-        if not isinstance(view, SignupView) or view.binding is not Binding.WAITING:
-            return Transition(state)  # a stranger's fob: nothing to do with it
+        if isinstance(view, SignupView) and view.binding is Binding.WAITING:
+            return self._bind(state, view, presented, now)
+        if _in_flow(state) or presented.tag_kind != "rfid":
+            return Transition(state)  # someone mid-form: a stray fob must not take over
+        # Whatever the fob is (a stranger's, a member's who did not consent to being
+        # recognised, one from before the feed arrived): one and the same answer.
+        if not state.active:
+            state = _start_session(state, now)
+        state = replace(
+            state,
+            view=FobView(state.number),
+            last_interaction=now,
+            return_at=now + self.config.fob_seconds,
+            notice=None,
+        )
+        return Transition(state)
+
+    def _bind(
+        self, state: SessionState, view: SignupView, presented: TagPresented, now: float
+    ) -> Transition:
         assert state.member is not None, "a sign-up that is done has its member"
+        if presented.tag_hash is None:
+            return Transition(state)  # without the tag key nothing can be bound
         payload: dict[str, JsonValue] = {
             "member_id": state.member.member_id,
             "tag_hash": presented.tag_hash,
@@ -888,24 +975,52 @@ class SessionMachine:
             return Transition(state)  # one press, one draw
         if state.member is None:  # their tag left meanwhile: the draw is theirs alone
             return Transition(replace(state, view=replace(view, outcome="member_gone")))
+        refusal = draw_refusal(state, view.draw)
+        if refusal is not None:  # the screen said so already; a stale tap changes nothing
+            return Transition(replace(state, view=replace(view, outcome=refusal)))
         effect = DrawPrize(view.draw, state.member.member_id, state.session_id, state.number)
-        return Transition(replace(state, view=replace(view, drawing=True)), (effect,))
+        drawing = replace(view, drawing=True, started_at=now)
+        return Transition(replace(state, view=drawing), (effect,))
 
-    def _reward_ready(self, state: SessionState, ready: RewardReady) -> Transition:
+    def _draw_skipped(self, state: SessionState, now: float) -> Transition:
+        view = state.view
+        state = self._touched(state, now)
+        if not isinstance(view, DrawView) or not view.drawing or view.skipped:
+            return Transition(state)
+        state = replace(state, view=replace(view, skipped=True))
+        if view.held is None:
+            return Transition(state)  # shown the moment the desk answers
+        return self._reveal(state, view.held, told=())
+
+    def _reward_ready(self, state: SessionState, ready: RewardReady, now: float) -> Transition:
         view = state.view
         told = _reward_messages(state, ready)  # issued, whether or not they are still here
+        if isinstance(view, DrawView) and ready.session == state.number and view.drawing:
+            reveal_at = (view.started_at or now) + self.config.draw_suspense
+            if not view.skipped and now < reveal_at:
+                return Transition(replace(state, view=replace(view, held=ready)), told)
+        return self._reveal(state, ready, told)
+
+    def _reveal(
+        self, state: SessionState, ready: RewardReady, told: tuple[Effect, ...]
+    ) -> Transition:
+        view = state.view
         if ready.session != state.number or not isinstance(view, ThanksView | DrawView):
             return Transition(state, told)  # they walked away meanwhile: the code stays at HQ
+        if isinstance(view, DrawView) and ready.refusal not in _DRAW_NOT_HELD:
+            # Won, lost or refused for the day: no second draw offered to them today.
+            state = _with_standing(state, DrawStanding(state.number, view.draw, "member_limit"))
         if ready.coupon is not None:
             won = CouponView(state.number, ready.coupon, ready.prize)
             return Transition(replace(state, view=won), told)
         if isinstance(view, DrawView):
             outcome = ready.refusal or "no_win"
-            return Transition(replace(state, view=replace(view, drawing=False, outcome=outcome)))
+            done = replace(view, drawing=False, outcome=outcome, held=None)
+            return Transition(replace(state, view=done))
         return Transition(replace(state, view=replace(view, reward=RewardStatus.REFUSED)))
 
     def _flow_closed(self, state: SessionState, now: float) -> Transition:
-        if not _in_flow(state):
+        if not _in_flow(state) and not isinstance(state.view, FobView):
             return Transition(self._touched(state, now))
         state = replace(self._touched(state, now), wipe_at=None)
         view = _view_for_picks(state)
@@ -932,6 +1047,13 @@ class SessionMachine:
             state = replace(state, notice=None)
         if state.smiley_thanks_until is not None and now >= state.smiley_thanks_until:
             state = replace(state, smiley_thanks_until=None)
+        reveal_at = _reveal_at(state, self.config.draw_suspense)
+        if reveal_at is not None and now >= reveal_at:
+            assert isinstance(state.view, DrawView)
+            assert state.view.held is not None
+            revealed = self._reveal(state, state.view.held, told=())
+            state = revealed.state
+            effects.extend(revealed.effects)
         if _in_flow(state):
             countdown_from = state.last_interaction + self.config.form_timeout
             if state.wipe_at is None and now >= countdown_from:
@@ -983,6 +1105,9 @@ class SessionMachine:
             deadlines.append(state.notice.until)
         if state.smiley_thanks_until is not None:
             deadlines.append(state.smiley_thanks_until)
+        reveal_at = _reveal_at(state, self.config.draw_suspense)
+        if reveal_at is not None:
+            deadlines.append(reveal_at)
         if _in_flow(state):
             if state.wipe_at is not None:
                 deadlines.append(state.wipe_at)
@@ -1009,6 +1134,34 @@ def _end_session(state: SessionState) -> SessionState:
         smiley_counted_at=state.smiley_counted_at,
         smiley_thanks_until=state.smiley_thanks_until,
     )
+
+
+_DRAW_NOT_HELD = ("unavailable", "not_started", "ended", "member_gone")
+"""Draw answers after which the member has not had their draw: no "come back tomorrow"."""
+
+
+def draw_refusal(state: SessionState, draw: str) -> str | None:
+    """Why this session's member may not draw `draw` today, as far as the kiosk knows."""
+    return dict(state.draw_refusals).get(draw)
+
+
+def _with_standing(state: SessionState, standing: DrawStanding) -> SessionState:
+    if standing.session != state.number or state.member is None:
+        return state  # an answer about a session that is over
+    refusals = dict(state.draw_refusals)
+    if standing.refusal is None:
+        refusals.pop(standing.draw, None)
+    else:
+        refusals[standing.draw] = standing.refusal
+    return replace(state, draw_refusals=tuple(sorted(refusals.items())))
+
+
+def _reveal_at(state: SessionState, suspense: float) -> float | None:
+    """When a held draw result shows: the end of the animation."""
+    view = state.view
+    if not isinstance(view, DrawView) or view.held is None or view.started_at is None:
+        return None
+    return view.started_at + suspense
 
 
 def _in_flow(state: SessionState) -> bool:

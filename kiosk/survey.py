@@ -90,6 +90,35 @@ def next_question(survey: Survey, asked: SurveyQuestion, answer: Answer) -> Surv
     return survey.questions[index + 1] if index + 1 < len(survey.questions) else None
 
 
+def questions_left(survey: Survey, asked: SurveyQuestion) -> int:
+    """Questions left, `asked` included, on the shortest way to the end: most
+    shoppers take it (a happy score skips "what went wrong"), and a count that grows
+    by one later reads better than a total that was never true."""
+    shortest: dict[str, int] = {}
+    for index in range(len(survey.questions) - 1, -1, -1):  # branches only go forward
+        each = survey.questions[index]
+        ways = [shortest[t] if t != END else 0 for t in each.branches.values()]
+        if not _all_branched(each):
+            following = survey.questions[index + 1 :]
+            ways.append(shortest[following[0].id] if following else 0)
+        shortest[each.id] = 1 + min(ways)
+    return shortest[asked.id]
+
+
+def _all_branched(asked: SurveyQuestion) -> bool:
+    """Every answer of `asked` has a branch of its own: none falls through to the next."""
+    match asked.kind:
+        case QuestionKind.SMILEY:
+            keys = {str(score) for score in SMILEY_SCORES}
+        case QuestionKind.NPS:
+            keys = {str(score) for score in NPS_SCORES}
+        case QuestionKind.SINGLE:
+            keys = {choice.id for choice in asked.choices}
+        case _:
+            return False
+    return not asked.optional and keys <= asked.branches.keys()
+
+
 def _branch_key(asked: SurveyQuestion, answer: Answer) -> str | None:
     if answer.score is not None:
         return str(answer.score)

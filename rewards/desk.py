@@ -62,7 +62,23 @@ class DrawRequest:
     roll: int | None = None
 
 
-RewardRequest = IssueRequest | DrawRequest
+@dataclass(frozen=True, slots=True)
+class StandingRequest:
+    """Ask the desk whether a member may draw (`RewardLedger.standing`); nothing is written."""
+
+    prize_draws: tuple[PrizeDraw, ...]
+    member_id: uuid.UUID | str = field(repr=False)
+    now: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Standing:
+    """Draw id -> why the member may not draw it today (None: they may)."""
+
+    refusals: dict[str, Refusal | None]
+
+
+RewardRequest = IssueRequest | DrawRequest | StandingRequest
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,7 +86,7 @@ class RewardAnswer:
     """The desk's answer to `request` (the very object `submit` was given)."""
 
     request: RewardRequest
-    outcome: Issued | DrawOutcome | Refused
+    outcome: Issued | DrawOutcome | Standing | Refused
 
 
 class RewardDesk:
@@ -194,15 +210,22 @@ class RewardDesk:
                 self._ledger.close()
                 self._ledger = None
 
-    def _handle(self, request: RewardRequest) -> Issued | DrawOutcome | Refused:
+    def _handle(self, request: RewardRequest) -> Issued | DrawOutcome | Standing | Refused:
         try:
             ledger = self._ledger
             if ledger is None:
                 # (Re)opened per request while failing: each try is bounded by the busy
                 # timeout, and the first request after the fix succeeds.
                 ledger = self._ledger = self._open_ledger()
-            if isinstance(request, IssueRequest):
-                outcome: Issued | DrawOutcome | Refused = ledger.issue(
+            outcome: Issued | DrawOutcome | Standing | Refused
+            if isinstance(request, StandingRequest):
+                outcome = Standing(
+                    ledger.standing(
+                        request.prize_draws, member_id=request.member_id, now=request.now
+                    )
+                )
+            elif isinstance(request, IssueRequest):
+                outcome = ledger.issue(
                     request.campaign,
                     member_id=request.member_id,
                     session=request.session,

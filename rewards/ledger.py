@@ -296,16 +296,8 @@ class RewardLedger:
         member_hash = self._member_hash(member)
 
         def work(connection: Connection) -> tuple[DrawOutcome | Refused, list[OutboxRecord]]:
-            drawn_today = connection.execute(
-                select(func.count())
-                .select_from(_draws)
-                .where(
-                    _draws.c.draw == prize_draw.id,
-                    _draws.c.local_day == day.isoformat(),
-                    _draws.c.member_hash == member_hash,
-                )
-            ).scalar_one()
-            refusal = may_draw(prize_draw, now=now, draws_today=int(drawn_today))
+            drawn_today = self._drawn(connection, prize_draw.id, day, member_hash)
+            refusal = may_draw(prize_draw, now=now, draws_today=drawn_today)
             if refusal is not None:
                 return Refused(refusal), []
             wins = self._wins(connection, prize_draw.id, day)
@@ -382,7 +374,41 @@ class RewardLedger:
 
         return self._write(work)
 
+    def standing(
+        self, prize_draws: Iterable[PrizeDraw], *, member_id: uuid.UUID | str, now: datetime
+    ) -> dict[str, Refusal | None]:
+        """Draw id -> why the member may not draw it at `now` (None: they may), read
+        as `draw` would decide, so a screen can say so before the member taps."""
+        member = _member_text(member_id)
+        if member is None:
+            raise ValueError("a prize draw needs a member id")
+        day = local_day(now, self._tz)
+        member_hash = self._member_hash(member)
+
+        def work(connection: Connection) -> tuple[dict[str, Refusal | None], list[OutboxRecord]]:
+            return {
+                d.id: may_draw(
+                    d, now=now, draws_today=self._drawn(connection, d.id, day, member_hash)
+                )
+                for d in prize_draws
+            }, []
+
+        return self._write(work)
+
     # ------------------------------------------------------------ inside a transaction
+
+    @staticmethod
+    def _drawn(connection: Connection, draw_id: str, day: date, member_hash: str) -> int:
+        drawn = connection.execute(
+            select(func.count())
+            .select_from(_draws)
+            .where(
+                _draws.c.draw == draw_id,
+                _draws.c.local_day == day.isoformat(),
+                _draws.c.member_hash == member_hash,
+            )
+        ).scalar_one()
+        return int(drawn)
 
     def _issue_in(
         self,

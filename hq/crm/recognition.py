@@ -7,7 +7,9 @@ same list, as deltas:
 - A feed entry is a bound tag (by its keyed hash) of a member whose newest
   recognition decision is "given": `member_id`, `greeting_name` (the name only
   if their newest sign-up allowed greeting by name), `last_viewed` (the last six
-  distinct SKUs the person lifted) and `segment`.
+  distinct SKUs the person lifted), `last_seen` (their newest lift, to the hour:
+  a kiosk's welcome says "3 days ago"; coarse, so lifts do not each change the
+  entry) and `segment`.
 - A person is a customer (all their member ids: consents, lifts and tags count
   across stores) or, before their sign-up reached HQ, a bare member id.
 - Every change of an entry, including its removal, gives its row the next feed
@@ -105,6 +107,7 @@ class FeedContent:
     greeting_name: str | None
     last_viewed: tuple[str, ...]
     segment: str | None
+    last_seen: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,6 +119,7 @@ class Person:
     greet_by_name: bool  # as their newest sign-up said
     segment: str | None
     last_viewed: tuple[str, ...]
+    last_seen: datetime | None = None  # their newest lift
 
 
 def feed_content(person: Person, member_id: str) -> FeedContent | None:
@@ -127,7 +131,15 @@ def feed_content(person: Person, member_id: str) -> FeedContent | None:
         greeting_name=person.name if person.greet_by_name else None,
         last_viewed=person.last_viewed,
         segment=person.segment,
+        last_seen=to_the_hour(person.last_seen),
     )
+
+
+def to_the_hour(moment: datetime | None) -> datetime | None:
+    """`moment` in UTC, minutes and seconds dropped."""
+    if moment is None:
+        return None
+    return moment.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
 
 
 def last_viewed(skus_newest_first: Iterable[str]) -> tuple[str, ...]:
@@ -340,6 +352,7 @@ def _feed_row(
             "last_viewed": None,
             "segment": None,
             "changed_at": now,
+            "last_seen": None,
         }
     return {
         "tag_hash": tag_hash,
@@ -350,6 +363,7 @@ def _feed_row(
         "last_viewed": list(content.last_viewed),
         "segment": content.segment,
         "changed_at": now,
+        "last_seen": content.last_seen,
     }
 
 
@@ -362,6 +376,7 @@ def _current(connection: Connection, hashes: Sequence[str]) -> dict[str, FeedCon
             member_feed.c.greeting_name,
             member_feed.c.last_viewed,
             member_feed.c.segment,
+            member_feed.c.last_seen,
         ).where(member_feed.c.tag_hash.in_(hashes))
     )
     return {row.tag_hash: None if row.removed else _content(row) for row in rows}
@@ -373,6 +388,7 @@ def _content(row: Any) -> FeedContent:
         greeting_name=row.greeting_name,
         last_viewed=tuple(row.last_viewed or ()),
         segment=row.segment,
+        last_seen=row.last_seen,
     )
 
 
@@ -480,6 +496,7 @@ def _load_people(connection: Connection, people: Mapping[str, list[str]]) -> dic
             greet_by_name=signup is not None and signup[2],
             segment=segment,
             last_viewed=last_viewed(sku for sku, _ in newest_first),
+            last_seen=newest_first[0][1] if newest_first else None,
         )
     return found
 
@@ -663,6 +680,7 @@ def read_feed(database: Database, since: int, limit: int) -> FeedPage:
             member_feed.c.greeting_name,
             member_feed.c.last_viewed,
             member_feed.c.segment,
+            member_feed.c.last_seen,
         ).where(member_feed.c.version > (0 if reset else since))
         if reset:
             statement = statement.where(member_feed.c.removed == false())
@@ -693,6 +711,7 @@ def feed_page_json(page: FeedPage) -> dict[str, Any]:
                 "greeting_name": content.greeting_name,
                 "last_viewed": list(content.last_viewed),
                 "segment": content.segment,
+                "last_seen": None if content.last_seen is None else content.last_seen.isoformat(),
             }
             for tag_hash, content in page.upserts
         ],

@@ -32,6 +32,9 @@ if TYPE_CHECKING:
 
 # HappyOrNot's colours, from very unhappy to very happy.
 FACE_COLOURS: Final = ("#D93A32", "#F28C28", "#8CC63F", "#2E9E4F")
+# Answers per row: 0-10 in one row of 1,700 px, or two rows (0-5, 6-10) in portrait;
+# choices two a row, or one in portrait.
+NPS_COLUMNS: Final = {False: 11, True: 6}  # landscape, portrait
 
 
 class FaceButton(QPushButton):
@@ -83,17 +86,18 @@ class SurveyScreen(Screen):
         self._make_keyboard = make_keyboard
         self._keyboard: Keyboard | None = None
         self._page: SurveyPage | None = None
-        self.title = label(role="brand")
+        self._portrait = False
+        self.title = label(role="brand", wrap=True)  # a long survey title never widens it
         self.progress = label(role="hint")
         self.language = LanguageButton()
         self.language.chosen.connect(self.language_chosen)
         self.close_button = button("", "secondary")
         self.close_button.clicked.connect(self.closed)
         top = QHBoxLayout()
-        top.addWidget(self.title)
+        top.addWidget(self.title, 1)
         top.addSpacing(24)
         top.addWidget(self.progress)
-        top.addStretch(1)
+        top.addSpacing(24)
         top.addWidget(self.language)
         top.addWidget(self.close_button)
 
@@ -123,7 +127,7 @@ class SurveyScreen(Screen):
         actions.addWidget(self.next)
 
         self._keyboard_slot = QVBoxLayout()
-        body = QVBoxLayout()
+        self._body = body = QVBoxLayout()
         body.setContentsMargins(96, 0, 96, 24)
         body.setSpacing(24)
         body.addLayout(top)
@@ -140,6 +144,12 @@ class SurveyScreen(Screen):
         layout.addLayout(body, 1)
         layout.addLayout(self._keyboard_slot)
         self._buttons: list[QPushButton] = []
+
+    def set_portrait(self, portrait: bool) -> None:
+        self._portrait = portrait
+        margin = 64 if portrait else 96
+        self._body.setContentsMargins(margin, 0, margin, 24)
+        self._place_answers()
 
     def show_page(self, page: SurveyPage) -> None:
         language = page.language
@@ -183,8 +193,7 @@ class SurveyScreen(Screen):
             self._answers_layout.removeWidget(old)
             old.deleteLater()
         self._buttons = []
-        columns = {QuestionKind.NPS: 11, QuestionKind.SMILEY: 4}.get(page.kind, 2)
-        for index, (value, text) in enumerate(page.choices):
+        for value, text in page.choices:
             widget: QPushButton
             if page.kind is QuestionKind.SMILEY:
                 widget = FaceButton(int(value))
@@ -194,8 +203,20 @@ class SurveyScreen(Screen):
                 widget.setCheckable(page.kind is QuestionKind.MULTIPLE)
             widget.setProperty("value", value)
             widget.clicked.connect(lambda _=False, v=value: self._picked(v))
-            self._answers_layout.addWidget(widget, index // columns, index % columns)
             self._buttons.append(widget)
+        self._place_answers()
+
+    def _place_answers(self) -> None:
+        page = self._page
+        if page is None:
+            return
+        columns = {
+            QuestionKind.NPS: NPS_COLUMNS[self._portrait],
+            QuestionKind.SMILEY: 4,
+        }.get(page.kind, 1 if self._portrait else 2)  # choices: one long sentence each
+        for index, widget in enumerate(self._buttons):
+            self._answers_layout.removeWidget(widget)
+            self._answers_layout.addWidget(widget, index // columns, index % columns)
 
     def _picked(self, value: str) -> None:
         page = self._page

@@ -22,7 +22,7 @@ from kiosk.screens.attract import AttractScreen, Slide, local_now
 from kiosk.screens.common import ActionBar, Countdown, ProductCard, Screen
 from kiosk.screens.compare import SIDE_IMAGE, CompareScreen
 from kiosk.screens.product import HERO, THUMB_ICON, ProductScreen
-from kiosk.screens.reward import CouponScreen, MessageScreen
+from kiosk.screens.reward import CouponScreen, DrawScreen, MessageScreen
 from kiosk.screens.signup import SignupScreen
 from kiosk.screens.survey import SurveyScreen
 from kiosk.screens.text_entry import SharedKeyboard
@@ -32,6 +32,7 @@ from kiosk.session import (
     CompareView,
     CouponView,
     DrawView,
+    FobView,
     ProductView,
     SessionState,
     SignupView,
@@ -45,7 +46,7 @@ log = logging.getLogger("kiosk.screens")
 
 _TOUCH_EVENTS = (QEvent.Type.MouseButtonPress, QEvent.Type.TouchBegin)
 # The screens built the first time they are shown.
-_Flow = TypeVar("_Flow", SignupScreen, SurveyScreen, MessageScreen, CouponScreen)
+_Flow = TypeVar("_Flow", SignupScreen, SurveyScreen, MessageScreen, CouponScreen, DrawScreen)
 
 
 class KioskWindow(QWidget):
@@ -61,6 +62,7 @@ class KioskWindow(QWidget):
     smiley_pressed = Signal(int)
     draw_opened = Signal(str)
     draw_requested = Signal()
+    draw_skipped = Signal()  # a tap on the draw's animation
     flow_closed = Signal()
     video_failed = Signal(str, str, str)  # release, video (bundle path), why: skipped
 
@@ -93,7 +95,10 @@ class KioskWindow(QWidget):
         self.attract.video_failed.connect(self._on_video_failed)
         self.product = ProductScreen(images, pages.SHELF_SIZE, view_images)
         self.compare = CompareScreen(images)
-        self.welcome = WelcomeScreen(images)
+        self._store_clock = store_clock
+        self.welcome = WelcomeScreen(images, clock)
+        self.welcome.draw_chosen.connect(self.draw_opened)
+        self.welcome.feedback_chosen.connect(self.survey_opened)
         # Sign-up, survey, draw and coupon screens are built when first shown: together
         # ~9 MB of widgets that a kiosk nobody signs up on never needs.
         self._flows: dict[type[Screen], Screen] = {}
@@ -164,6 +169,10 @@ class KioskWindow(QWidget):
         return self._flow(MessageScreen, self._new_message)
 
     @property
+    def draw(self) -> DrawScreen:
+        return self._flow(DrawScreen, self._new_draw)
+
+    @property
     def coupon(self) -> CouponScreen:
         return self._flow(CouponScreen, CouponScreen)
 
@@ -191,7 +200,14 @@ class KioskWindow(QWidget):
 
     def _new_message(self) -> MessageScreen:
         screen = MessageScreen()
+        screen.join_requested.connect(self.signup_opened)
+        return screen
+
+    def _new_draw(self) -> DrawScreen:
+        screen = DrawScreen(self._images)
         screen.pressed.connect(self.draw_requested)
+        screen.skipped.connect(self.draw_skipped)
+        screen.feedback_chosen.connect(self.survey_opened)
         return screen
 
     def _add_flow(self, screen: _Flow) -> None:
@@ -216,6 +232,7 @@ class KioskWindow(QWidget):
         self._language = state.language
         screen, page = self._page_for(view, state)
         self.countdown.show_until(state.wipe_at, state.language)
+        self.welcome.show_leaving(state.return_at if screen is self.welcome else None)
         if (view.key, page) == self._shown:
             return
         if self._shown is None or self._shown[0] != view.key:
@@ -253,6 +270,8 @@ class KioskWindow(QWidget):
             self.survey.show_page(page)
         elif isinstance(page, pages.MessagePage):
             self.message.show_page(page)
+        elif isinstance(page, pages.DrawPage):
+            self.draw.show_page(page)
         elif isinstance(page, pages.CouponPage):
             self.coupon.show_page(page)
 
@@ -272,7 +291,8 @@ class KioskWindow(QWidget):
                 if compare_page is not None:
                     return self.compare, _with_actions(compare_page, bundle, state)
             case WelcomeView() if state.member is not None:
-                welcome = pages.welcome_page(bundle, state.member, state)
+                now = self._store_clock()
+                welcome = pages.welcome_page(bundle, state.member, state, now)
                 return self.welcome, _with_actions(welcome, bundle, state)
             case SignupView():
                 return self.signup, pages.signup_page(bundle, view, state)
@@ -285,7 +305,10 @@ class KioskWindow(QWidget):
             case DrawView():
                 draw_page = pages.draw_page(bundle, view, state)
                 if draw_page is not None:
-                    return self.message, draw_page
+                    return self.draw, draw_page
+            case FobView():
+                can_join = pages.actions(bundle, state).join is not None
+                return self.message, pages.fob_page(view, state, can_join)
             case CouponView():
                 return self.coupon, pages.coupon_page(bundle, view, state)
         return self.attract, pages.attract_page(bundle, state)

@@ -158,6 +158,7 @@ def test_the_greeting_name_is_there_only_for_members_who_allowed_it(hq: Hq) -> N
         "greeting_name": None,
         "last_viewed": [],
         "segment": None,
+        "last_seen": None,  # no phone lifted yet
     }
 
 

@@ -88,7 +88,9 @@ def test_a_member_who_leaves_at_hq_leaves_the_kiosks_directory_on_its_next_sync(
     stays = Regular(hq, till, 10)
     feed_sync.start()
     found = wait_until(lambda: directory.find(member.fob), what="the member at the kiosk")
-    assert found == Member(member.member, "王芳", ("P-2",), None)
+    assert found == Member(member.member, "王芳", ("P-2",), None, found.last_seen)
+    assert found.last_seen is not None
+    assert (found.last_seen.minute, found.last_seen.second) == (0, 0)  # to the hour
     assert wait_until(lambda: directory.find(stays.fob)).greeting_name is None
 
     if how == "withdrawal":

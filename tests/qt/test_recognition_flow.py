@@ -13,11 +13,13 @@ import logging
 import uuid
 from collections.abc import Iterator
 from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from helpers.bluez import FAST_PRESENCE, mock_bluez, requires_bluez_mock, system_bus
 from helpers.bundles import sample_bundle
+from helpers.geometry import layout_problems
 from helpers.pickup import running_board
 from helpers.touch import tap
 from PySide6.QtWidgets import QApplication
@@ -96,6 +98,7 @@ def kiosk(
                         "王芳",
                         (sku(content, 5), "GONE-FROM-CATALOG", sku(content, 9)),
                         None,
+                        last_seen=datetime.now(UTC) - timedelta(days=3),
                     ),
                     FeedEntry(tag_hash(KEY, rfid_tag(LI_FOB)), LI, None, (), "new"),
                 ),
@@ -148,9 +151,16 @@ def test_a_members_fob_brings_their_welcome_with_what_they_looked_at(
     assert welcome.greeting.text() == "欢迎回来，王芳"
     shown = [c.sku for c in welcome.last_viewed.cards if c.isVisible()]
     assert shown == [sku(content, 5), sku(content, 9)]  # what this store sells, newest first
+    assert welcome.last_viewed.title.text() == "您上次看过 · 3 天前"  # from HQ's feed
     picks = [c.sku for c in welcome.picks.cards if c.isVisible()]
     assert picks
     assert not set(picks) & set(shown)
+    # What is on offer to her, beside them: the draw and the survey's coupon.
+    assert [o.title.text() for o in welcome.offers if o.isVisible()] == [
+        "会员每日幸运抽奖",
+        "评价有礼",
+    ]
+    assert layout_problems(kiosk.window) == []
 
 
 def test_tapping_a_product_on_the_welcome_opens_it_and_records_it_against_the_member(
@@ -185,7 +195,7 @@ def test_a_recognised_members_lifts_are_recorded_against_them(
     assert {r["member_id"] for r in records} == {LI}
 
 
-def test_a_stranger_fob_changes_nothing_and_leaves_only_a_count(
+def test_a_stranger_fob_is_told_it_is_not_recognised_and_leaves_only_a_count(
     qtbot: QtBot,
     kiosk: Kiosk,
     reader: RfidReaderSim,
@@ -194,18 +204,62 @@ def test_a_stranger_fob_changes_nothing_and_leaves_only_a_count(
 ) -> None:
     caplog.set_level(logging.DEBUG)
     reader.present(STRANGER_FOB)
-    qtbot.waitUntil(lambda: bool(trace(tmp_path, "tag", unknown=1)), timeout=2000)
-    qtbot.wait(200)
-    assert kiosk.window.attract.isVisible()
+    qtbot.waitUntil(kiosk.window.message.isVisible, timeout=2000)
+    message = kiosk.window.message
+    assert message.title.text() == "未能识别此钥匙扣"
+    assert message.body.text() == "请联系店员为您绑定钥匙扣，或现在注册会员。"
+    assert message.action.text() == "注册会员"
     kiosk.outbox.flush()
     assert outbox_records(tmp_path / "data") == []
     (line,) = trace(tmp_path, "tag")
     assert set(line) <= {"kind", "mono", "wall", "reader", "unknown"}
+    assert line["unknown"] == 1
     everything = caplog.text + (tmp_path / "trace.jsonl").read_text()
     for fob in (STRANGER_FOB, WANG_FOB):
         assert f"{fob:010d}" not in everything
         assert f"{fob:08X}" not in everything.upper()
     assert tag_hash(KEY, rfid_tag(STRANGER_FOB)) not in everything
+    # The next step it offers: sign up.
+    tap(message.action)
+    qtbot.waitUntil(kiosk.window.signup.isVisible, timeout=2000)
+
+
+def test_the_answer_to_an_unrecognised_fob_is_the_same_whoever_it_belongs_to(
+    qtbot: QtBot, kiosk: Kiosk, reader: RfidReaderSim, tmp_path: Path
+) -> None:
+    # Li withdraws consent to recognition: HQ's feed removes her fob.
+    with MemberDirectory(tmp_path / "data" / MEMBERS_FILE) as directory:
+        li = tag_hash(KEY, rfid_tag(LI_FOB))
+        directory.apply(FeedPage(8, False, False, KEY, (), (li,)))
+    screens = []
+    for fob in (STRANGER_FOB, LI_FOB):
+        reader.present(fob)
+        qtbot.waitUntil(kiosk.window.message.isVisible, timeout=2000)
+        qtbot.wait(50)
+        screens.append(kiosk.window.grab().toImage())
+        tap(kiosk.window.message.close_button)
+        qtbot.waitUntil(kiosk.window.attract.isVisible, timeout=2000)
+    stranger, withdrawn = screens
+    assert stranger == withdrawn  # not a pixel tells them apart
+    assert [line["unknown"] for line in trace(tmp_path, "tag")] == [1, 2]
+    assert kiosk.controller.state.member is None
+
+
+def test_the_welcome_warns_before_it_returns_to_the_attract_loop(
+    qtbot: QtBot, kiosk: Kiosk, reader: RfidReaderSim
+) -> None:
+    reader.present(WANG_FOB)
+    welcome = kiosk.window.welcome
+    qtbot.waitUntil(welcome.isVisible, timeout=2000)
+    # welcome_seconds is 2 here: inside the warning's last ten seconds from the start.
+    qtbot.waitUntil(welcome.leaving.isVisible, timeout=1000)
+    assert welcome.leaving.text() in {
+        "2 秒后返回首页，轻点屏幕即可继续浏览",
+        "1 秒后返回首页，轻点屏幕即可继续浏览",
+    }
+    assert welcome.rect().contains(welcome.leaving.geometry())
+    qtbot.waitUntil(kiosk.window.attract.isVisible, timeout=4000)
+    assert not welcome.leaving.isVisible()
 
 
 def test_the_next_members_fob_starts_afresh_and_an_untouched_welcome_ends(

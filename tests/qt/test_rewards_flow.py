@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import time
 from collections.abc import Iterator
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -34,6 +35,7 @@ from kiosk.app import DEFAULT_TIMEZONE, Kiosk, KioskOptions, build
 from kiosk.session import (
     CouponView,
     MemberArrived,
+    MemberLeft,
     MemberVisit,
     SessionConfig,
     SurveyView,
@@ -262,10 +264,20 @@ def test_a_member_wins_the_draw_once_a_day(
     try:
         kiosk.bridge.post(MemberArrived(MEMBER, deliberate=True))  # her fob, recognised
         qtbot.waitUntil(window.welcome.isVisible, timeout=2000)
-        tap(window.welcome.action_bar.draw_button)
-        qtbot.waitUntil(window.message.action.isVisible, timeout=2000)
-        tap(window.message.action)
+        tap_when_placed(qtbot, window.welcome.action_bar.draw_button)
+        qtbot.waitUntil(window.draw.action.isVisible, timeout=2000)
+        # The prize, its picture and its chance, and the rules, before the button.
+        (tile,) = window.draw.tiles
+        assert tile.name.text() == "手机壳9折"
+        assert tile.odds.text() == "中奖概率 100%"
+        assert "每位会员每天可抽 1 次" in window.draw.rules.text()
+        tapped_at = time.monotonic()
+        tap(window.draw.action)
+        # A moment of suspense: the highlight runs over the prizes, then the result.
+        qtbot.waitUntil(lambda: window.draw.animating, timeout=1000)
         qtbot.waitUntil(window.coupon.isVisible, timeout=5000)
+        suspense = time.monotonic() - tapped_at
+        assert 1.2 < suspense < 2.0
         assert window.coupon.heading.text() == "恭喜中奖！"
         read = decode_qr(window.coupon.qr.grab().toImage())
         verify(read)
@@ -280,13 +292,72 @@ def test_a_member_wins_the_draw_once_a_day(
         assert str(issued["code"]).replace("-", "") == read
         assert issued["reason"] == "draw"
 
+        # Back on her welcome the draw is no longer offered: it says why instead.
         tap(window.coupon.done)
         qtbot.waitUntil(window.welcome.isVisible, timeout=2000)
-        tap(window.welcome.action_bar.draw_button)
-        qtbot.waitUntil(window.message.action.isVisible, timeout=2000)
-        tap(window.message.action)
-        qtbot.waitUntil(lambda: "已经抽过" in window.message.body.text(), timeout=5000)
-        assert not window.message.action.isVisible()
-        assert len([r for r in outbox_records(kiosk, tmp_path / "data")]) == 2
+        assert not window.welcome.action_bar.draw_button.isVisible()
+        offer = window.welcome.offers[0]
+        assert offer.body.text() == "您今天已经抽过奖了，明天再来吧"
+        assert not offer.button.isVisible()
+        assert len(outbox_records(kiosk, tmp_path / "data")) == 2
+    finally:
+        kiosk.close()
+
+
+def test_a_member_who_drew_earlier_today_is_told_before_any_button(
+    qtbot: QtBot, qapp: QApplication, bundle: tuple[Path, Bundle], tmp_path: Path
+) -> None:
+    kiosk = start_kiosk(qtbot, qapp, bundle, tmp_path)
+    window = kiosk.window
+    try:
+        kiosk.bridge.post(MemberArrived(MEMBER, deliberate=True))
+        qtbot.waitUntil(window.welcome.isVisible, timeout=2000)
+        kiosk.controller.draw_opened("daily-draw")
+        qtbot.waitUntil(window.draw.action.isVisible, timeout=2000)
+        tap(window.draw.action)
+        tap_when_placed(qtbot, window.draw)  # skips the animation
+        qtbot.waitUntil(window.coupon.isVisible, timeout=2000)
+        kiosk.bridge.post(MemberLeft(MEMBER.member_id))  # she walks off; the session ends
+        tap(window.coupon.done)
+        qtbot.waitUntil(window.attract.isVisible, timeout=2000)
+
+        # Later that day her fob again: the kiosk asks its ledger as she arrives.
+        kiosk.bridge.post(MemberArrived(MEMBER, deliberate=True))
+        qtbot.waitUntil(window.welcome.isVisible, timeout=2000)
+        qtbot.waitUntil(
+            lambda: window.welcome.offers[0].body.text() == "您今天已经抽过奖了，明天再来吧",
+            timeout=2000,
+        )
+        assert not window.welcome.offers[0].button.isVisible()
+        assert not window.welcome.action_bar.draw_button.isVisible()
+        # Even on the draw's own screen (a stale button elsewhere): said, never refused.
+        kiosk.controller.draw_opened("daily-draw")
+        qtbot.waitUntil(window.draw.isVisible, timeout=2000)
+        assert window.draw.message.text() == "您今天已经抽过奖了，明天再来吧"
+        assert not window.draw.action.isVisible()
+        assert window.draw.next_step.text()  # what else there is: tomorrow, the survey
+        records = outbox_records(kiosk, tmp_path / "data")
+        assert len([r for r in records if r["kind"] == "prize_draw"]) == 1
+    finally:
+        kiosk.close()
+
+
+def test_a_tap_skips_the_draws_animation(
+    qtbot: QtBot, qapp: QApplication, bundle: tuple[Path, Bundle], tmp_path: Path
+) -> None:
+    kiosk = start_kiosk(qtbot, qapp, bundle, tmp_path)
+    window = kiosk.window
+    try:
+        kiosk.bridge.post(MemberArrived(MEMBER, deliberate=True))
+        qtbot.waitUntil(window.welcome.isVisible, timeout=2000)
+        tap_when_placed(qtbot, window.welcome.offers[0].button)  # "draw now" on her welcome
+        qtbot.waitUntil(window.draw.action.isVisible, timeout=2000)
+        tap(window.draw.action)
+        qtbot.waitUntil(window.draw.hint.isVisible, timeout=1000)
+        assert window.draw.hint.text() == "抽奖中…   轻点屏幕跳过"
+        tapped_at = time.monotonic()
+        tap(window.draw.title)
+        qtbot.waitUntil(window.coupon.isVisible, timeout=2000)
+        assert time.monotonic() - tapped_at < 0.5
     finally:
         kiosk.close()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -116,6 +117,9 @@ BROKEN: dict[str, Any] = {
     "no member id": good_page(upserts=entry(member_id="")),
     "name a number": good_page(upserts=entry(greeting_name=7)),
     "skus not strings": good_page(upserts=entry(last_viewed=[1])),
+    "last seen not a time": good_page(upserts=entry(last_seen="yesterday")),
+    "last seen without its zone": good_page(upserts=entry(last_seen="2026-12-03T07:00:00")),
+    "last seen a number": good_page(upserts=entry(last_seen=1764745200)),
     "removal not a hash": good_page(removed=["x"]),
     "too many changes": good_page(removed=[TAG] * 3),
 }
@@ -136,3 +140,14 @@ def test_a_page_that_is_not_json_is_unavailable(feed_hq: Any, client: HqClient) 
     feed_hq.answer_next(200, b"<html>")
     with pytest.raises(HqUnavailable, match="without valid JSON"):
         client.get_member_feed(0)
+
+
+def test_an_entry_says_when_its_member_last_lifted_a_phone(feed_hq: Any, client: HqClient) -> None:
+    page = good_page(upserts=entry(last_seen="2026-12-03T07:00:00Z"))
+    feed_hq.answer_next(200, page)
+    (found,) = client.get_member_feed(2, limit=2).upserts
+    assert found.last_seen == datetime(2026, 12, 3, 7, tzinfo=UTC)
+    # From an HQ that does not send it yet: not known.
+    feed_hq.answer_next(200, good_page())
+    (found,) = client.get_member_feed(2, limit=2).upserts
+    assert found.last_seen is None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import os
@@ -11,6 +12,7 @@ import subprocess
 import sys
 import textwrap
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -182,6 +184,32 @@ def test_a_directory_of_another_schema_version_is_refused(path: Path) -> None:
         connection.execute("UPDATE meta SET value = '99' WHERE key = 'schema_version'")
     with pytest.raises(MemberDirectoryError, match="schema version 99"):
         MemberDirectory(path)
+
+
+def test_a_member_comes_back_with_when_they_last_lifted_a_phone(
+    directory: MemberDirectory,
+) -> None:
+    seen = datetime(2026, 12, 3, 7, tzinfo=UTC)
+    directory.apply(page(1, [dataclasses.replace(entry(1), last_seen=seen), entry(2)], reset=True))
+    assert directory.lookup(hashed(1)) == Member("member-1", None, (), None, seen)
+    assert directory.lookup(hashed(2)) == Member("member-2", None, (), None, None)
+
+
+def test_a_version_1_directory_keeps_answering_and_fetches_the_feed_again(path: Path) -> None:
+    with MemberDirectory(path) as directory:
+        directory.apply(page(7, [entry(1, name=NAME, skus=("P-1",))], reset=True))
+    with sqlite3.connect(path) as connection:  # as version 1 left it: no last_seen
+        connection.execute("ALTER TABLE members DROP COLUMN last_seen")
+        connection.execute("UPDATE meta SET value = '1' WHERE key = 'schema_version'")
+    with MemberDirectory(path) as directory:
+        assert directory.lookup(hashed(1)) == Member("member-1", NAME, ("P-1",), None)
+        assert directory.version == 0  # the whole feed again, which brings last_seen
+        assert directory.key() == KEY
+        seen = datetime(2026, 12, 3, 7, tzinfo=UTC)
+        directory.apply(page(8, [dataclasses.replace(entry(1), last_seen=seen)], reset=True))
+        assert directory.lookup(hashed(1)) == Member("member-1", None, (), None, seen)
+    with MemberDirectory(path) as directory:  # and opens as version 2 from then on
+        assert directory.version == 8
 
 
 def test_members_names_and_tags_stay_out_of_reprs_and_logs(

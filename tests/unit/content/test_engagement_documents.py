@@ -171,6 +171,23 @@ def test_rewards_and_prizes_must_name_existing_campaigns(bundle_dir: Path) -> No
     ]
 
 
+def test_a_prize_picture_must_be_a_listed_asset(bundle_dir: Path) -> None:
+    edit_json(
+        bundle_dir, PRIZES, lambda doc: doc["draws"][0]["prizes"][1].update(image="images/no.png")
+    )
+    assert only_problem(bundle_dir) == BundleProblem(
+        PRIZES, "draws[0].prizes[1].image", "images/no.png is not listed in manifest.json"
+    )
+
+
+def test_the_sample_draws_grand_prize_comes_with_its_picture(bundle_dir: Path) -> None:
+    (draw,) = load_bundle(bundle_dir).prize_draws
+    grand, case = draw.prizes
+    assert grand.image is not None
+    assert grand.image.startswith("images/")
+    assert (case.image, draw.rules) == (None, None)  # the kiosk's ticket and its own rules
+
+
 def test_rewards_need_coupons_json(bundle_dir: Path) -> None:
     drop_documents(bundle_dir, COUPONS, PRIZES)
     assert only_problem(bundle_dir) == BundleProblem(

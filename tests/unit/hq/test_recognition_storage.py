@@ -124,7 +124,8 @@ def test_a_consenting_members_tag_is_in_the_feed_with_what_they_lifted_last(
     )
     assert set(statuses) == {"accepted"}
     assert entries(database) == {
-        hashed: FeedContent(member, None, ("P-7", "P-6", "P-5", "P-4", "P-3", "P-1"), None)
+        # When they last lifted a phone, to the hour: what a kiosk's welcome says.
+        hashed: FeedContent(member, None, ("P-7", "P-6", "P-5", "P-4", "P-3", "P-1"), None, NOW)
     }
     with database.read() as connection:
         (row,) = connection.execute(select(tag_bindings)).all()
@@ -184,7 +185,7 @@ def test_consent_lifts_and_tags_count_across_one_customers_member_ids(
         ("member_signup", signup_payload(second, phone, greet_by_name=True)),
         bound(second, hashed),
     )
-    assert entries(database) == {hashed: FeedContent(second, "王芳", ("P-1",), None)}
+    assert entries(database) == {hashed: FeedContent(second, "王芳", ("P-1",), None, NOW)}
     nanjing.send(lift(first, "P-2"))
     assert entries(database)[hashed].last_viewed == ("P-2", "P-1")
 

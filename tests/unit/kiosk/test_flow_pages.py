@@ -187,7 +187,7 @@ def test_a_smiley_question_shows_four_faces_in_order(bundle: Bundle) -> None:
     page = survey_page(bundle, SurveyView(1, VISIT_SURVEY, "experience"), state())
     assert page is not None
     assert page.title == "一分钟购物体验调查"
-    assert page.progress == "第 1 题"
+    assert page.progress == "1/3"  # a happy score skips "what went wrong"
     assert page.prompt == "今天的购物体验如何？"
     assert page.kind is QuestionKind.SMILEY
     assert page.choices == (
@@ -203,7 +203,7 @@ def test_an_nps_question_shows_zero_to_ten(bundle: Bundle) -> None:
     # The happy branch skips "what went wrong": the second answer is question 2.
     page = survey_page(bundle, SurveyView(1, VISIT_SURVEY, "recommend", answered=1), state(EN))
     assert page is not None
-    assert page.progress == "Question 2"
+    assert page.progress == "2/3"
     assert page.choices == tuple((str(n), str(n)) for n in range(11))
 
 
@@ -259,21 +259,62 @@ def test_the_thanks_says_what_happens_to_the_reward(
 # --- the prize draw -----------------------------------------------------------------------
 
 
-def test_the_draw_shows_its_prizes_and_a_button(bundle: Bundle) -> None:
+def test_the_draw_shows_its_prizes_with_pictures_and_chances_its_rules_and_a_button(
+    bundle: Bundle,
+) -> None:
     page = draw_page(bundle, DrawView(1, DAILY_DRAW), state(member=ANNA))
     assert page is not None
     assert page.title == "会员每日幸运抽奖"
-    assert page.body == "购机立减¥200 · 手机壳9折"
+    # The grand prize first; a prize's picture from the bundle, else the value's ticket.
+    assert [(p.name, p.value, p.odds) for p in page.prizes] == [
+        ("购机立减¥200", "¥200", "中奖概率 5%"),
+        ("手机壳9折", "9折", "中奖概率 20%"),
+    ]
+    grand, case = page.prizes
+    assert grand.image is not None
+    assert grand.image.is_file()
+    assert case.image is None
+    assert page.rules == (
+        "每位会员每天可抽 1 次",
+        tr(ZH, "draw.rule.coupons"),
+        "活动截止 2029-12-31",
+    )
     assert page.button == "点击抽奖"
-    assert not page.busy
+    assert page.message is None
+    assert not page.drawing
+
+
+def test_the_bundles_own_rules_replace_the_kiosks(bundle: Bundle) -> None:
+    (shown,) = bundle.prize_draws
+    rules = LocalizedText.model_validate(
+        {"zh-CN": "限本店会员。\n每人每天一次。", "en": "Members only.\nOnce a day."}
+    )
+    edited = dataclasses.replace(bundle, prize_draws=(shown.model_copy(update={"rules": rules}),))
+    page = draw_page(edited, DrawView(1, DAILY_DRAW), state(EN, member=ANNA))
+    assert page is not None
+    assert page.rules == ("Members only.", "Once a day.")
+
+
+def test_a_member_who_drew_today_is_told_so_instead_of_a_button(bundle: Bundle) -> None:
+    drew = dataclasses.replace(state(member=ANNA), draw_refusals=((DAILY_DRAW, "member_limit"),))
+    page = draw_page(bundle, DrawView(1, DAILY_DRAW), drew)
+    assert page is not None
+    assert page.button is None
+    assert page.message == "您今天已经抽过奖了，明天再来吧"
+    assert page.prizes  # the prizes and rules stay in view
+    # Not offered on the browsing screens either.
+    assert actions(bundle, drew).draw is None
+    assert actions(bundle, state(member=ANNA)).draw is not None
 
 
 def test_while_drawing_the_button_is_gone(bundle: Bundle) -> None:
-    page = draw_page(bundle, DrawView(1, DAILY_DRAW, drawing=True), state(EN, member=ANNA))
+    page = draw_page(
+        bundle, DrawView(1, DAILY_DRAW, drawing=True, started_at=1.0), state(EN, member=ANNA)
+    )
     assert page is not None
-    assert page.body == "Drawing…"
+    assert page.drawing
     assert page.button is None
-    assert page.busy
+    assert page.message is None
 
 
 @pytest.mark.parametrize(
@@ -292,9 +333,21 @@ def test_a_draw_without_a_prize_says_why_and_cannot_be_pressed_again(
 ) -> None:
     page = draw_page(bundle, DrawView(1, DAILY_DRAW, outcome=outcome), state(member=ANNA))
     assert page is not None
-    assert page.body == tr(ZH, key)
+    assert page.message == tr(ZH, key)
     assert page.button is None
-    assert not page.busy
+    assert not page.drawing
+
+
+def test_after_a_miss_the_next_step_is_tomorrow_and_the_survey(bundle: Bundle) -> None:
+    lost = DrawView(1, DAILY_DRAW, outcome="no_win")
+    page = draw_page(bundle, lost, state(EN, member=ANNA))
+    assert page is not None
+    assert page.next_step == tr(EN, "draw.next.feedback")
+    assert page.next_action == ("feedback", VISIT_SURVEY, "Give feedback")
+    page = draw_page(bundle, lost, state(EN, member=ANNA, surveyed=True))
+    assert page is not None
+    assert page.next_step == "Come back tomorrow for another go"
+    assert page.next_action is None
 
 
 def test_an_unknown_draw_has_no_page(bundle: Bundle) -> None:

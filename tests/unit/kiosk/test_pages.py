@@ -2,14 +2,25 @@
 
 from __future__ import annotations
 
+import dataclasses
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
+
 import pytest
 from helpers.bundles import sample_bundle
 
 from content.bundle import Bundle, load_bundle
 from content.model import Language, Money
 from content.recommend import best_sellers, related
+from content.sample import DAILY_DRAW, VISIT_SURVEY
 from kiosk.i18n import STRINGS, format_price
-from kiosk.pages import WELCOME_SHELF_SIZE, compare_page, product_page, welcome_page
+from kiosk.pages import (
+    WELCOME_SHELF_SIZE,
+    Offer,
+    compare_page,
+    product_page,
+    welcome_page,
+)
 from kiosk.session import (
     CompareView,
     LocateNotice,
@@ -128,3 +139,38 @@ def test_welcome_greets_without_a_name_unless_allowed_and_speaks_english(bundle:
     assert [c.sku for c in page.picks] == [
         p.sku for p in best_sellers(bundle, limit=WELCOME_SHELF_SIZE)
     ]
+
+
+def test_welcome_says_when_the_member_last_looked_in_the_stores_days(bundle: Bundle) -> None:
+    a = sku(bundle, 1)
+    # 23:00 UTC on the 2nd is 07:00 on the 3rd in Shanghai: the store's day counts.
+    visit = dataclasses.replace(member(a), last_seen=datetime(2026, 12, 2, 23, tzinfo=UTC))
+    state = SessionState(boot="t", number=1, view=WelcomeView(1), member=visit)
+    shanghai = ZoneInfo("Asia/Shanghai")
+    titles = [
+        welcome_page(
+            bundle, visit, state, datetime(2026, 12, day, 18, tzinfo=shanghai)
+        ).last_viewed_title
+        for day in (3, 4, 6)
+    ]
+    assert titles == ["您上次看过 · 今天早些时候", "您上次看过 · 昨天", "您上次看过 · 3 天前"]
+    english = dataclasses.replace(state, language=Language.EN)
+    page = welcome_page(bundle, visit, english, datetime(2026, 12, 6, 9, tzinfo=shanghai))
+    assert page.last_viewed_title == "You looked at · 3 days ago"
+    # Without the time of their visit the title does not make one up.
+    now = datetime(2026, 12, 6, 9, tzinfo=shanghai)
+    assert welcome_page(bundle, member(a), state, now).last_viewed_title == "您上次看过"
+
+
+def test_welcome_offers_the_draw_until_it_is_had_and_the_surveys_coupon(bundle: Bundle) -> None:
+    visit = member(sku(bundle, 1))
+    state = SessionState(boot="t", number=1, view=WelcomeView(1), member=visit)
+    draw, feedback = welcome_page(bundle, visit, state).offers
+    assert draw == Offer(
+        "会员每日幸运抽奖", "今天就来试试手气，最高可得购机立减¥200", "去抽奖", ("draw", DAILY_DRAW)
+    )
+    assert (feedback.title, feedback.body) == ("评价有礼", "回答一分钟问卷，即可领取配件立减¥50")
+    assert feedback.action == ("feedback", VISIT_SURVEY)
+    drew = dataclasses.replace(state, draw_refusals=((DAILY_DRAW, "member_limit"),), surveyed=True)
+    (told,) = welcome_page(bundle, visit, drew).offers
+    assert told == Offer("会员每日幸运抽奖", "您今天已经抽过奖了，明天再来吧", None, None)

@@ -35,13 +35,17 @@ from kiosk.session import (
     ATTRACT,
     AgeAnswered,
     Binding,
+    CheckDraws,
     CompareView,
     CouponView,
     DrawOpened,
     DrawPrize,
     DrawRequested,
+    DrawSkipped,
+    DrawStanding,
     DrawView,
     FlowClosed,
+    FobView,
     IssueCoupon,
     IssuedCoupon,
     LanguageChosen,
@@ -72,6 +76,7 @@ from kiosk.session import (
     Touched,
     Transition,
     WelcomeView,
+    draw_refusal,
 )
 from kiosk.signup import Problem, SignupForm
 from kiosk.survey import SKIPPED, Answer
@@ -336,13 +341,32 @@ def test_a_known_tag_passing_by_during_linking_changes_nothing() -> None:
     assert d.at(15.0, MemberArrived(ANNA, deliberate=False)) == before
 
 
-def test_a_strangers_fob_outside_a_sign_up_does_nothing() -> None:
+def test_a_fob_that_recognises_no_one_gets_the_same_neutral_answer_whoever_it_is() -> None:
+    answers = []
+    for tag_hash in (TAG_HASH, "cd" * 32, None):  # anyone's, or before the feed came
+        d = Driver()
+        state = d.at(5.0, TagPresented(tag_hash, "rfid"))
+        answers.append((state.view, state.member, d.effects))
+        assert d.records("tag_bound") == []
+    assert answers == [(FobView(1), None, [])] * 3
+    # It goes by itself, and "close" goes back to the attract loop at once.
+    assert d.at(5.0 + CONFIG.fob_seconds).view == ATTRACT
+    d.at(30.0, TagPresented(None, "rfid"))
+    assert d.at(31.0, FlowClosed()).view == ATTRACT
+
+
+def test_a_stray_fob_never_takes_a_form_or_a_phone_away() -> None:
     d = Driver()
-    assert d.at(5.0, TagPresented(TAG_HASH, "rfid")) == SessionState(boot="b00t")
     d.at(10.0, Lifted(3, 10.0))
-    before = d.at(11.0)
-    assert d.at(12.0, TagPresented(TAG_HASH, "rfid")) == before
-    assert d.records("tag_bound") == []
+    state = d.at(12.0, TagPresented(TAG_HASH, "rfid"))
+    assert state.view == FobView(1)
+    assert d.at(13.0, FlowClosed()).view == ProductView("LY-A5", in_hand=True)
+    d.at(14.0, SignupOpened())
+    before = d.at(15.0)
+    assert d.at(15.0, TagPresented(TAG_HASH, "rfid")) == before
+    # A BLE tag walking past is not answered at all.
+    d = Driver()
+    assert d.at(5.0, TagPresented(TAG_HASH, "ble")) == SessionState(boot="b00t")
 
 
 def test_a_phone_the_previous_shopper_left_out_is_not_the_new_members() -> None:
@@ -590,7 +614,7 @@ def test_one_press_draws_once() -> None:
     d.at(10.0, MemberArrived(ANNA, deliberate=True))
     d.at(11.0, DrawOpened(DAILY_DRAW))
     state = d.at(12.0, DrawRequested())
-    assert state.view == DrawView(1, DAILY_DRAW, drawing=True)
+    assert state.view == DrawView(1, DAILY_DRAW, drawing=True, started_at=12.0)
     d.at(12.1, DrawRequested())
     assert d.draws() == [DrawPrize(DAILY_DRAW, ANNA.member_id, "b00t-1", 1)]
     d.at(12.5, RewardReady(1, None))
@@ -606,20 +630,85 @@ def test_a_newly_joined_member_may_draw() -> None:
     assert d.draws() == [DrawPrize(DAILY_DRAW, NEW_MEMBER, "b00t-1", 1)]
 
 
-def test_a_won_prize_shows_its_coupon_and_a_miss_says_why() -> None:
+def test_a_won_prize_shows_its_coupon_after_the_animation_and_a_miss_says_why() -> None:
+    suspense = CONFIG.draw_suspense
+    assert suspense < 2.0
     d = Driver()
     d.at(10.0, MemberArrived(ANNA, deliberate=True))
     d.at(11.0, DrawOpened(DAILY_DRAW))
     d.at(12.0, DrawRequested())
     state = d.at(12.2, RewardReady(1, CASE_COUPON, prize="case"))
+    assert isinstance(state.view, DrawView)
+    assert state.view.drawing  # still animating
+    told = d.messages("coupon_issued")  # staff hear at once, whatever the shopper does
+    state = d.at(12.0 + suspense)
     assert state.view == CouponView(1, CASE_COUPON, prize="case")
+    assert len(told) == len(d.messages("coupon_issued")) == 1
     for refusal, outcome in ((None, "no_win"), ("already_drawn", "already_drawn")):
         d = Driver()
         d.at(10.0, MemberArrived(ANNA, deliberate=True))
         d.at(11.0, DrawOpened(DAILY_DRAW))
         d.at(12.0, DrawRequested())
-        state = d.at(12.2, RewardReady(1, None, refusal=refusal))
-        assert state.view == DrawView(1, DAILY_DRAW, drawing=False, outcome=outcome)
+        d.at(12.2, RewardReady(1, None, refusal=refusal))
+        state = d.at(12.0 + suspense)
+        assert state.view == DrawView(
+            1, DAILY_DRAW, drawing=False, outcome=outcome, started_at=12.0
+        )
+
+
+def test_a_tap_skips_the_draws_animation() -> None:
+    d = Driver()
+    d.at(10.0, MemberArrived(ANNA, deliberate=True))
+    d.at(11.0, DrawOpened(DAILY_DRAW))
+    d.at(12.0, DrawRequested())
+    d.at(12.1, RewardReady(1, CASE_COUPON, prize="case"))
+    assert d.at(12.3, DrawSkipped()).view == CouponView(1, CASE_COUPON, prize="case")
+    # Skipped before the desk answered: the answer shows the moment it comes.
+    d = Driver()
+    d.at(10.0, MemberArrived(ANNA, deliberate=True))
+    d.at(11.0, DrawOpened(DAILY_DRAW))
+    d.at(12.0, DrawRequested())
+    d.at(12.05, DrawSkipped())
+    state = d.at(12.1, RewardReady(1, None))
+    assert isinstance(state.view, DrawView)
+    assert state.view.outcome == "no_win"
+
+
+def test_a_member_who_drew_today_is_told_before_the_button() -> None:
+    d = Driver()
+    d.at(10.0, MemberArrived(ANNA, deliberate=True))
+    # The desk is asked on arrival ...
+    assert [e for e in d.effects if isinstance(e, CheckDraws)] == [
+        CheckDraws((DAILY_DRAW,), ANNA.member_id, 1)
+    ]
+    state = d.at(10.1, DrawStanding(1, DAILY_DRAW, "member_limit"))
+    assert draw_refusal(state, DAILY_DRAW) == "member_limit"
+    # ... so a tap that still comes through draws nothing and says why.
+    d.at(11.0, DrawOpened(DAILY_DRAW))
+    state = d.at(12.0, DrawRequested())
+    assert d.draws() == []
+    assert state.view == DrawView(1, DAILY_DRAW, outcome="member_limit")
+    # An answer about a session that is over changes nothing.
+    d.at(13.0, FlowClosed())
+    d.at(14.0, MemberArrived(BO, deliberate=True))
+    assert draw_refusal(d.at(14.1, DrawStanding(1, DAILY_DRAW, "member_limit")), DAILY_DRAW) is None
+
+
+def test_after_a_draw_the_same_member_is_not_offered_another_today() -> None:
+    d = Driver()
+    d.at(10.0, MemberArrived(ANNA, deliberate=True))
+    d.at(11.0, DrawOpened(DAILY_DRAW))
+    d.at(12.0, DrawRequested())
+    d.at(12.1, RewardReady(1, None))
+    state = d.at(14.0)
+    assert draw_refusal(state, DAILY_DRAW) == "member_limit"
+    # A desk that could not answer is not a draw had.
+    d = Driver()
+    d.at(10.0, MemberArrived(ANNA, deliberate=True))
+    d.at(11.0, DrawOpened(DAILY_DRAW))
+    d.at(12.0, DrawRequested())
+    d.at(12.1, RewardReady(1, None, refusal="unavailable"))
+    assert draw_refusal(d.at(14.0), DAILY_DRAW) is None
 
 
 def test_pressing_draw_after_the_members_tag_left_does_not_crash() -> None:

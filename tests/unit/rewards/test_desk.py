@@ -16,7 +16,14 @@ import pytest
 from helpers.rewards import CIPHER, KEY, KIOSK_NO, NOW, TZ, outbox_records, prize_campaigns
 
 from content.model import CouponCampaign, PrizeDraw
-from rewards.desk import DrawRequest, IssueRequest, RewardAnswer, RewardDesk
+from rewards.desk import (
+    DrawRequest,
+    IssueRequest,
+    RewardAnswer,
+    RewardDesk,
+    Standing,
+    StandingRequest,
+)
 from rewards.issuing import Refusal
 from rewards.ledger import DrawOutcome, Issued, Refused
 
@@ -107,6 +114,19 @@ def test_draw_through_the_desk_is_recorded(
         "coupon_issued",
         "prize_draw",
     ]
+
+
+def test_the_desk_answers_a_members_standing_without_drawing(
+    desk: RewardDesk, controller: Controller, prize_draw: PrizeDraw, outbox_path: Path
+) -> None:
+    shopper = str(uuid.uuid4())
+    desk.submit(StandingRequest((prize_draw,), shopper, NOW))
+    assert controller.next().outcome == Standing({prize_draw.id: None})
+    desk.draw(prize_draw, prize_campaigns(), member_id=shopper, session="b-1", now=NOW, roll=0)
+    controller.next()
+    desk.submit(StandingRequest((prize_draw,), shopper, NOW))
+    assert controller.next().outcome == Standing({prize_draw.id: Refusal.MEMBER_LIMIT})
+    assert len(outbox_records(outbox_path)) == 2  # the draw's records only
 
 
 def test_locked_file_never_blocks_the_asker_and_is_answered_unavailable(

@@ -284,6 +284,26 @@ def test_member_draws_once_a_day_and_again_the_next_day(
     assert len(outbox_records(outbox_path)) == 2  # the refused draw left no trace
 
 
+def test_a_members_standing_says_before_the_draw_what_the_draw_would_decide(
+    ledger: RewardLedger, prize_draw: PrizeDraw, outbox_path: Path
+) -> None:
+    shopper = member()
+    assert ledger.standing([prize_draw], member_id=shopper, now=NOW) == {prize_draw.id: None}
+    drawn(spin(ledger, prize_draw, MISS, member_id=shopper))
+    assert ledger.standing([prize_draw], member_id=shopper, now=NOW) == {
+        prize_draw.id: Refusal.MEMBER_LIMIT
+    }
+    assert ledger.standing([prize_draw], member_id=shopper.upper(), now=NEXT_DAY) == {
+        prize_draw.id: None
+    }
+    assert ledger.standing([prize_draw], member_id=member(), now=NOW) == {prize_draw.id: None}
+    late = datetime(2026, 10, 1, tzinfo=TZ)
+    assert ledger.standing([prize_draw], member_id=shopper, now=late) == {
+        prize_draw.id: Refusal.ENDED
+    }
+    assert len(outbox_records(outbox_path)) == 1  # asking writes nothing
+
+
 def test_draw_outside_its_window_is_refused(ledger: RewardLedger, prize_draw: PrizeDraw) -> None:
     early = datetime(2026, 8, 31, 23, 59, tzinfo=TZ)
     assert spin(ledger, prize_draw, WIN_GRAND, now=early) == Refused(Refusal.NOT_STARTED)
