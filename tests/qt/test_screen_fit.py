@@ -151,10 +151,6 @@ OWNED_ELSEWHERE: dict[tuple[str, str], str] = {
     ("portrait", "signup-form"): _SIGNUP,
     ("portrait", "signup-wrong-number"): _SIGNUP,
     ("portrait", "signup-done"): _SIGNUP,
-    ("portrait", "welcome"): _MEMBER,
-    ("portrait", "survey"): _MEMBER,
-    ("portrait", "survey-nps"): _MEMBER,
-    ("portrait", "coupon"): _MEMBER,
 }
 
 
