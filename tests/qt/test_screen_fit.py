@@ -140,7 +140,6 @@ VIEWS: dict[str, Callable[[Kiosk], object]] = {
 # screens and survey, E product and compare); they fit once those are merged.
 _PRODUCT = "product screen's specs and action bar: package E (lift)"
 _SIGNUP = "sign-up screens in portrait: package B (signup)"
-_MEMBER = "member screens and survey in portrait: package C (member)"
 OWNED_ELSEWHERE: dict[tuple[str, str], str] = {
     ("landscape", "product"): _PRODUCT,
     ("landscape", "product-en"): _PRODUCT,
