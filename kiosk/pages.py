@@ -185,9 +185,11 @@ def welcome_page(bundle: Bundle, member: MemberVisit, state: SessionState) -> We
     if len(picks) < WELCOME_SHELF_SIZE:
         picks += best_sellers(bundle, limit=WELCOME_SHELF_SIZE - len(picks), exclude=shown)
     name = member.greeting_name
+    # A member who joined minutes ago is welcomed, not "welcomed back".
+    welcome = "welcome.joined" if member.joined else "welcome"
     return WelcomePage(
         language=language,
-        greeting=tr(language, "welcome.named", name=name) if name else tr(language, "welcome"),
+        greeting=tr(language, f"{welcome}.named", name=name) if name else tr(language, welcome),
         subtitle=tr(language, "welcome.subtitle" if seen else "welcome.subtitle_new"),
         last_viewed_title=tr(language, "welcome.last_viewed"),
         last_viewed=tuple(_card(bundle, p, language) for p in seen),
@@ -240,6 +242,8 @@ class SignupPage:
     consents: tuple[ConsentItem, ...]
     binding: str | None  # what to say about linking a fob, on the last step
     draw: tuple[str, str] | None  # offered right after joining
+    benefits: tuple[str, ...] = ()  # on the last step: what membership gives them
+    next_step: str = ""  # on the last step: what to do now
 
 
 def signup_page(bundle: Bundle, view: SignupView, state: SessionState) -> SignupPage:
@@ -262,15 +266,42 @@ def signup_page(bundle: Bundle, view: SignupView, state: SessionState) -> Signup
         SignupStep.DONE: "signup.done.title",
     }
     draw = actions(bundle, state).draw if view.step is SignupStep.DONE else None
+    title = tr(language, titles.get(view.step, "signup.title"))
+    benefits: tuple[str, ...] = ()
+    next_step = ""
+    if view.step is SignupStep.DONE:
+        if view.name:
+            title = tr(language, "signup.done.title_named", name=view.name)
+        benefits, next_step = _membership(bundle, view, draw, language)
     return SignupPage(
         language=language,
         step=view.step,
-        title=tr(language, titles.get(view.step, "signup.title")),
+        title=title,
         errors=errors,
         consents=consents,
         binding=binding,
         draw=draw,
+        benefits=benefits,
+        next_step=next_step,
     )
+
+
+def _membership(
+    bundle: Bundle, view: SignupView, draw: tuple[str, str] | None, language: Language
+) -> tuple[tuple[str, ...], str]:
+    """What membership gives the new member here, and what to do next: the bundle's
+    member draw where it has one (by its title), else a look at the phones."""
+    shown = None if draw is None else bundle.prize_draw(draw[0])
+    benefits = []
+    if shown is not None:
+        benefits.append(tr(language, "signup.benefit.draw", title=shown.title.get(language)))
+    benefits.append(tr(language, "signup.benefit.coupons"))
+    if view.binding is not Binding.NONE:  # they agreed to be recognised by a fob or tag
+        benefits.append(tr(language, "signup.benefit.recognition"))
+    else:
+        benefits.append(tr(language, "signup.benefit.picks"))
+    next_step = tr(language, "signup.next.draw" if shown is not None else "signup.next.browse")
+    return tuple(benefits), next_step
 
 
 @dataclass(frozen=True, slots=True)

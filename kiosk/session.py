@@ -119,6 +119,8 @@ class SignupView:
     step: SignupStep = SignupStep.AGE
     problems: tuple[signup.Problem, ...] = ()
     binding: Binding = Binding.NONE
+    # On the last step: the name the new member just gave, for greeting them there.
+    name: str = field(default="", repr=False, compare=False)
 
     @property
     def key(self) -> str:
@@ -242,6 +244,7 @@ class MemberVisit:
     greeting_name: str | None = field(repr=False)
     last_viewed: tuple[str, ...]  # SKUs, most recent first
     language: Language | None = None  # their language, when the feed knows it
+    joined: bool = False  # signed up in this session: welcomed, not "welcomed back"
 
 
 @dataclass(frozen=True, slots=True)
@@ -763,9 +766,10 @@ class SessionMachine:
                 p.sku for p in state.picks if p.session == state.number and p.sku is not None
             ),
             language=state.language,
+            joined=True,
         )
         binding = Binding.WAITING if recognised and submitted.can_bind else Binding.NONE
-        done = SignupView(state.number, SignupStep.DONE, binding=binding)
+        done = SignupView(state.number, SignupStep.DONE, binding=binding, name=checked.name)
         return Transition(replace(state, view=done, member=member), tuple(effects))
 
     def _tag_presented(
