@@ -31,8 +31,8 @@ log = logging.getLogger("kiosk.screens.keyboard")
 QML_DIR: Final = Path(__file__).with_name("qml")  # also holds QtQuick/VirtualKeyboard/Styles/kiosk
 QML: Final = QML_DIR / "keyboard.qml"
 PANEL_WIDTH: Final = 1280  # px: keys ~120 x 100 px, larger than a thumb
-# The style's keys are 800/2560 of the width tall, its candidate row 160/800 of that.
-PANEL_HEIGHT: Final = round(PANEL_WIDTH * 800 / 2560 * (1 + 160 / 800))  # 480 px
+# The style: keys 800/2560 of the width tall, the candidate row 180/800 of that (90 px).
+PANEL_HEIGHT: Final = round(PANEL_WIDTH * 800 / 2560 * (1 + 180 / 800))  # 490 px
 
 _LOCALES: Final = {Language.ZH_CN: "zh_CN", Language.EN: "en_US"}
 

@@ -221,8 +221,12 @@ class SignupScreen(Screen):
             QBoxLayout.Direction.TopToBottom if portrait else QBoxLayout.Direction.LeftToRight
         )
         self._form_body.setSpacing(24 if portrait else 64)
-        # Portrait: the fields take the room they need, the notices the rest.
+        # Portrait: the fields take the room they need (the window is tall), the notices
+        # the rest; landscape: the fields scroll beside the notices, over the keyboard.
         self._form_body.setStretch(0, 0 if portrait else 1)
+        column = self.fields.widget()
+        needed = column.sizeHint().height() if portrait and column is not None else 0
+        self.fields.setMinimumHeight(max(needed, theme.TOUCH_MIN * 2))
         self._done_body.setDirection(
             QBoxLayout.Direction.TopToBottom if portrait else QBoxLayout.Direction.LeftToRight
         )

@@ -78,3 +78,12 @@ def type_into(qtbot: QtBot, kiosk: Kiosk, field_name: str, keys: str) -> None:
     keyboard = kiosk.window.signup.keyboard
     assert keyboard is not None
     type_keys(qtbot, keyboard, keys)
+
+
+def set_shape(qtbot: QtBot, kiosk: Kiosk, shape: str) -> None:
+    """Give the window one of the kiosk's screen shapes ("landscape", "portrait"), fixed
+    as a full-screen window is: no screen can grow it."""
+    kiosk.window.setFixedSize(*theme.SCREEN_SHAPES[shape])
+    qtbot.waitUntil(
+        lambda: kiosk.window.size().toTuple() == theme.SCREEN_SHAPES[shape], timeout=2000
+    )

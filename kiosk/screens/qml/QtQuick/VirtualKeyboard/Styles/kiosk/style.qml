@@ -830,7 +830,7 @@ KeyboardStyle {
         }
     }
 
-    selectionListHeight: 160 * scaleHint
+    selectionListHeight: 180 * scaleHint
     selectionListDelegate: SelectionListItem {
         id: selectionListItem
         width: Math.round(selectionListLabel.width + selectionListLabel.anchors.leftMargin * 2)
