@@ -31,8 +31,11 @@ log = logging.getLogger("kiosk.screens.keyboard")
 QML_DIR: Final = Path(__file__).with_name("qml")  # also holds QtQuick/VirtualKeyboard/Styles/kiosk
 QML: Final = QML_DIR / "keyboard.qml"
 PANEL_WIDTH: Final = 1280  # px: keys ~120 x 100 px, larger than a thumb
-# The style: keys 800/2560 of the width tall, the candidate row 180/800 of that (90 px).
-PANEL_HEIGHT: Final = round(PANEL_WIDTH * 800 / 2560 * (1 + 180 / 800))  # 490 px
+CANDIDATES_HEIGHT: Final = 90  # px: the candidate row, a thumb's height
+# The style's keys are DESIGN_HEIGHT/2560 of the panel's width tall: in portrait the
+# panel is 1080 px wide, and a taller design keeps the keys ~105 px high.
+DESIGN_HEIGHT: Final = {False: 800, True: 1000}  # landscape, portrait
+PANEL_HEIGHT: Final = round(PANEL_WIDTH * 800 / 2560) + CANDIDATES_HEIGHT  # 490 px
 
 _LOCALES: Final = {Language.ZH_CN: "zh_CN", Language.EN: "en_US"}
 
@@ -52,9 +55,11 @@ def _render_in_software() -> None:
         QQuickWindow.setGraphicsApi(QSGRendererInterface.GraphicsApi.Software)
 
 
-def _style_colours() -> dict[str, str]:
+def _style_theme(portrait: bool) -> dict[str, str | int]:
     """The theme as the keyboard's QML reads it (`kioskTheme.accent`, ...)."""
     return {
+        "designHeight": DESIGN_HEIGHT[portrait],
+        "candidateHeight": CANDIDATES_HEIGHT,
         "fontFamily": theme.ui_font().family(),
         "background": theme.BACKGROUND.name(),
         "surface": theme.SURFACE.name(),
@@ -85,7 +90,8 @@ class Keyboard(QQuickWidget):
         user_data.mkdir(mode=0o700, parents=True, exist_ok=True)
         # The kiosk's style (Styles/kiosk/style.qml) is looked up on the import path.
         self.engine().addImportPath(str(QML_DIR))
-        self.rootContext().setContextProperty("kioskTheme", _style_colours())
+        self._portrait = False
+        self.rootContext().setContextProperty("kioskTheme", _style_theme(self._portrait))
         self.setSource(QUrl.fromLocalFile(str(QML)))
         # Qt Virtual Keyboard sends text only while the input method is "shown"; it
         # hides it on some focus changes between windows and panels. While this panel
@@ -110,6 +116,12 @@ class Keyboard(QQuickWidget):
         focused = QApplication.focusWidget()
         if not method.isVisible() and self.isVisible() and isinstance(focused, QLineEdit):
             QTimer.singleShot(0, self, method.show)
+
+    def set_portrait(self, portrait: bool) -> None:
+        """Taller keys for a portrait window (the panel then follows; see _fit_panel)."""
+        if portrait != self._portrait:
+            self._portrait = portrait
+            self.rootContext().setContextProperty("kioskTheme", _style_theme(portrait))
 
     def showEvent(self, event: QShowEvent) -> None:
         super().showEvent(event)

@@ -213,6 +213,8 @@ class SignupScreen(Screen):
 
     def set_portrait(self, portrait: bool) -> None:
         self._portrait = portrait
+        if self._keyboard is not None:
+            self._keyboard.set_portrait(portrait)
         side = SIDE_MARGIN[portrait]
         self._margins.setContentsMargins(side, 0, side, 8)
         self._place_buttons()
@@ -371,9 +373,16 @@ class SignupScreen(Screen):
         body.setSpacing(64)
         body.addLayout(listed, 1)
         body.addLayout(then, 1)
-        above = QVBoxLayout()
-        above.addStretch(1)  # with the column's own stretch below: the card sits centred
-        scroll = scrolling_column(above, card, right=SCROLL_BAR + 8)
+        holder = QWidget()
+        column = QVBoxLayout(holder)
+        column.setContentsMargins(0, 0, SCROLL_BAR + 8, 0)
+        column.addStretch(1)  # the card sits in the middle of the room, scrolls if taller
+        column.addWidget(card)
+        column.addStretch(1)
+        scroll = QScrollArea()
+        scroll.setWidgetResizable(True)
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        scroll.setWidget(holder)
         scroll.setProperty("role", "done")
         scroll.setFrameShape(QFrame.Shape.NoFrame)
         layout = QVBoxLayout(page)
@@ -451,6 +460,7 @@ class SignupScreen(Screen):
     def _prepare_keyboard(self) -> None:
         if self._keyboard is None and self.isVisible():
             self._keyboard = self._make_keyboard()
+            self._keyboard.set_portrait(self._portrait)
             if self._keyboard_slot.indexOf(self._keyboard) < 0:
                 self._keyboard_slot.addWidget(self._keyboard)
             self._keyboard.setVisible(self._steps.currentWidget() is self._form)
@@ -458,6 +468,7 @@ class SignupScreen(Screen):
     def _show_keyboard(self, visible: bool, language: Language) -> None:
         if visible:
             self._keyboard = dock_keyboard(self._make_keyboard(), self._keyboard_slot, language)
+            self._keyboard.set_portrait(self._portrait)
         elif self._keyboard is not None:
             self._keyboard.hide()
 

@@ -69,7 +69,8 @@ KeyboardStyle {
     }
 
     keyboardDesignWidth: 2560
-    keyboardDesignHeight: 800
+    // Taller in portrait, where the panel is only 1080 px wide: keys stay thumb-sized.
+    keyboardDesignHeight: kioskTheme.designHeight
     keyboardRelativeLeftMargin: 6 / keyboardDesignWidth
     keyboardRelativeRightMargin: 6 / keyboardDesignWidth
     keyboardRelativeTopMargin: 6 / keyboardDesignHeight
@@ -830,7 +831,7 @@ KeyboardStyle {
         }
     }
 
-    selectionListHeight: 180 * scaleHint
+    selectionListHeight: kioskTheme.candidateHeight
     selectionListDelegate: SelectionListItem {
         id: selectionListItem
         width: Math.round(selectionListLabel.width + selectionListLabel.anchors.leftMargin * 2)
