@@ -343,6 +343,26 @@ def test_the_keyboard_is_built_during_the_age_question_and_the_first_tap_types(
     qtbot.waitUntil(lambda: window.signup.phone.edit.text() == "1", timeout=2000)
 
 
+def test_the_keyboard_is_light_from_the_first_frame_it_shows(qtbot: QtBot, kiosk: Kiosk) -> None:
+    window = kiosk.window
+    tap(window.attract.join_button)
+    qtbot.waitUntil(lambda: window.signup.keyboard is not None, timeout=3000)
+    keyboard = window.signup.keyboard
+    assert keyboard is not None
+    tap(window.signup.age_yes)
+    qtbot.waitUntil(keyboard.isVisible, timeout=2000)
+    # The first frame with the keyboard in it, before Qt Quick may have drawn a key.
+    first = keyboard.grab().toImage()
+    dark = sum(
+        1
+        for x in range(0, first.width(), 16)
+        for y in range(0, first.height(), 16)
+        if first.pixelColor(x, y).lightness() < 64
+    )
+    looked = len(range(0, first.width(), 16)) * len(range(0, first.height(), 16))
+    assert dark / looked < 0.05, f"{dark} of {looked} sampled pixels are dark"
+
+
 def test_the_phone_pad_has_digits_only_on_white_keys(qtbot: QtBot, kiosk: Kiosk) -> None:
     open_form(qtbot, kiosk)
     keyboard = kiosk.window.signup.keyboard

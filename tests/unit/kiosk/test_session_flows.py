@@ -288,6 +288,20 @@ def test_a_recognised_member_is_not_asked_to_join_again() -> None:
     assert d.at(11.0, SignupOpened()).view == WelcomeView(1)
 
 
+def test_the_new_member_is_greeted_on_the_last_step_and_then_welcomed_as_new() -> None:
+    d = Driver()
+    state = joined(d, typed=form(greet_by_name=True))
+    assert isinstance(state.view, SignupView)
+    assert state.view.name == "王芳"  # for "王芳，欢迎成为会员！"
+    assert "王芳" not in repr(state)  # never in a log line
+    assert state.member is not None
+    assert state.member.joined
+    state = d.at(15.0, FlowClosed())
+    assert state.view == WelcomeView(1)
+    assert state.member is not None
+    assert state.member.joined  # their welcome says "welcome", not "welcome back"
+
+
 # --- linking a fob ------------------------------------------------------------------------
 
 
