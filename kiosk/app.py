@@ -603,6 +603,7 @@ def build_machine(
         notices=bundle.notices,
         surveys=bundle.surveys,
         draws=bundle.prize_draws,
+        welcome=next((c.id for c in bundle.campaigns if c.welcome), None),
     )
 
 

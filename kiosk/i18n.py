@@ -144,6 +144,7 @@ STRINGS: Final[dict[str, dict[Language, str]]] = {
         _EN: "Welcome, {name}: you are a member!",
     },
     "signup.done.benefits": {_ZH: "会员可享", _EN: "As a member you get"},
+    "signup.coupon": {_ZH: "送您一张入会礼券", _EN: "A welcome coupon for you"},
     "signup.benefit.draw": {
         _ZH: "会员抽奖：{title}，每天都可以参加",
         _EN: "The member draw, every day: {title}",

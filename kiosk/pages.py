@@ -234,6 +234,17 @@ class ConsentItem:
 
 
 @dataclass(frozen=True, slots=True)
+class WelcomeCoupon:
+    """The coupon a new member is given as they join (a welcome campaign's)."""
+
+    heading: str
+    offer: str  # the campaign's title, e.g. "手机壳9折"
+    code: str
+    expires: str
+    how: str
+
+
+@dataclass(frozen=True, slots=True)
 class SignupPage:
     language: Language
     step: SignupStep
@@ -244,6 +255,7 @@ class SignupPage:
     draw: tuple[str, str] | None  # offered right after joining
     benefits: tuple[str, ...] = ()  # on the last step: what membership gives them
     next_step: str = ""  # on the last step: what to do now
+    coupon: WelcomeCoupon | None = None  # on the last step, once the desk has issued it
 
 
 def signup_page(bundle: Bundle, view: SignupView, state: SessionState) -> SignupPage:
@@ -283,6 +295,20 @@ def signup_page(bundle: Bundle, view: SignupView, state: SessionState) -> Signup
         draw=draw,
         benefits=benefits,
         next_step=next_step,
+        coupon=_welcome_coupon(bundle, view, language),
+    )
+
+
+def _welcome_coupon(bundle: Bundle, view: SignupView, language: Language) -> WelcomeCoupon | None:
+    campaign = None if view.coupon is None else bundle.campaign(view.coupon.campaign)
+    if view.coupon is None or campaign is None:
+        return None
+    return WelcomeCoupon(
+        heading=tr(language, "signup.coupon"),
+        offer=campaign.title.get(language),
+        code=view.coupon.code,
+        expires=tr(language, "coupon.expires", date=view.coupon.expires_on.isoformat()),
+        how=tr(language, "coupon.how"),
     )
 
 

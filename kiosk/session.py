@@ -121,6 +121,9 @@ class SignupView:
     binding: Binding = Binding.NONE
     # On the last step: the name the new member just gave, for greeting them there.
     name: str = field(default="", repr=False, compare=False)
+    # The welcome coupon, where there is one (a factory: RewardStatus is defined below).
+    reward: RewardStatus = field(default_factory=lambda: RewardStatus.NONE)
+    coupon: IssuedCoupon | None = field(default=None, repr=False)  # never in the trace
 
     @property
     def key(self) -> str:
@@ -386,7 +389,7 @@ class IssueCoupon:
     """Ask the reward desk for a code; it answers with RewardReady."""
 
     campaign: str
-    reason: str  # "survey"
+    reason: str  # "survey", "signup" (a new member's welcome coupon)
     member_id: str | None
     session_id: str
     session: int
@@ -486,6 +489,7 @@ class SessionMachine:
     notices: tuple[ConsentNotice, ...] = ()
     surveys: tuple[Survey, ...] = ()
     draws: tuple[PrizeDraw, ...] = ()
+    welcome: str | None = None  # the coupon campaign each new member is given
     _sku_slots: Mapping[str, int] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -769,7 +773,15 @@ class SessionMachine:
             joined=True,
         )
         binding = Binding.WAITING if recognised and submitted.can_bind else Binding.NONE
-        done = SignupView(state.number, SignupStep.DONE, binding=binding, name=checked.name)
+        reward = RewardStatus.NONE
+        if self.welcome is not None:
+            reward = RewardStatus.PENDING
+            effects.append(
+                IssueCoupon(self.welcome, "signup", member_id, state.session_id, state.number)
+            )
+        done = SignupView(
+            state.number, SignupStep.DONE, binding=binding, name=checked.name, reward=reward
+        )
         return Transition(replace(state, view=done, member=member), tuple(effects))
 
     def _tag_presented(
@@ -889,6 +901,12 @@ class SessionMachine:
     def _reward_ready(self, state: SessionState, ready: RewardReady) -> Transition:
         view = state.view
         told = _reward_messages(state, ready)  # issued, whether or not they are still here
+        if ready.session == state.number and isinstance(view, SignupView):
+            # The new member's welcome coupon, shown on the sign-up's last screen.
+            got = replace(view, reward=RewardStatus.NONE, coupon=ready.coupon)
+            if ready.coupon is None:
+                got = replace(view, reward=RewardStatus.REFUSED)
+            return Transition(replace(state, view=got), told)
         if ready.session != state.number or not isinstance(view, ThanksView | DrawView):
             return Transition(state, told)  # they walked away meanwhile: the code stays at HQ
         if ready.coupon is not None:

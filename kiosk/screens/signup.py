@@ -28,7 +28,7 @@ from PySide6.QtWidgets import (
 from content.model import ConsentPurpose, Language
 from kiosk import theme
 from kiosk.i18n import tr
-from kiosk.pages import SignupPage
+from kiosk.pages import SignupPage, WelcomeCoupon
 from kiosk.screens.common import (
     ImageView,
     LanguageButton,
@@ -70,6 +70,9 @@ QLabel[role="benefit-mark"] {{ color: {theme.ACCENT.name()}; font-size: 34px;
     font-weight: 700; }}
 QLabel[role="benefit"] {{ font-size: 34px; }}
 QLabel[role="next-step"] {{ font-size: 40px; font-weight: 700; }}
+QFrame[role="welcome-coupon"] {{ background: {theme.ACCENT_SOFT.name()};
+    border: 2px dashed {theme.ACCENT.name()}; border-radius: 24px; }}
+QFrame[role="welcome-coupon"] QLabel {{ background: transparent; border: none; }}
 """
 
 
@@ -351,6 +354,7 @@ class SignupScreen(Screen):
             line.addWidget(benefit, 1)
             listed.addWidget(row)
         self.binding = label(role="notice", wrap=True)
+        self.coupon = _WelcomeCouponBox()
         self.next_step = label(role="next-step", wrap=True)
         self.draw = button("", "primary")
         self.draw.clicked.connect(lambda: self.draw_opened.emit(self._draw))
@@ -364,6 +368,7 @@ class SignupScreen(Screen):
         then = QVBoxLayout()
         then.setSpacing(24)
         then.addWidget(self.binding)
+        then.addWidget(self.coupon)
         then.addWidget(self.next_step)
         then.addLayout(buttons)
         card = QFrame()
@@ -419,6 +424,7 @@ class SignupScreen(Screen):
             if row is not None:
                 row.setVisible(bool(text))
         self.next_step.setText(page.next_step)
+        self.coupon.show_coupon(page.coupon)
         self.binding.setVisible(page.binding is not None)
         self.binding.setText(page.binding or "")
         self.draw.setVisible(page.draw is not None)
@@ -499,9 +505,42 @@ class SignupScreen(Screen):
             consent.box.setChecked(False)
         self.greet.setChecked(False)
         self.consent_error.setText("")
+        self.coupon.show_coupon(None)
         self._handoff_overlay.hide()
         if self._keyboard is not None:
             self._keyboard.forget()
+
+
+class _WelcomeCouponBox(QFrame):
+    """The new member's welcome coupon: what it gives, its code, until when."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.setProperty("role", "welcome-coupon")
+        self.heading = label(role="benefits-title", wrap=True)
+        self.offer = label(role="next-step", wrap=True)
+        self.code = label(role="code")
+        self.code.setTextInteractionFlags(Qt.TextInteractionFlag.NoTextInteraction)
+        self.expires = label(role="notice-text", wrap=True)
+        self.how = label(role="notice-text", wrap=True)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(32, 24, 32, 24)
+        layout.setSpacing(8)
+        for each in (self.heading, self.offer, self.code, self.expires, self.how):
+            layout.addWidget(each)
+        self.hide()
+
+    def show_coupon(self, coupon: WelcomeCoupon | None) -> None:
+        self.setVisible(coupon is not None)
+        if coupon is None:
+            for each in (self.heading, self.offer, self.code, self.expires, self.how):
+                each.setText("")  # the code leaves the screen with the new member
+            return
+        self.heading.setText(coupon.heading)
+        self.offer.setText(coupon.offer)
+        self.code.setText(coupon.code)
+        self.expires.setText(coupon.expires)
+        self.how.setText(coupon.how)
 
 
 class _HandoffOverlay(QFrame):

@@ -7,14 +7,17 @@ typed by tapping the keyboard's keys and picking Pinyin candidates.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
-from helpers.bundles import sample_bundle
+from helpers.bundles import edit_json, sample_bundle
 from helpers.geometry import layout_problems
 from helpers.keyboard import candidates, pick_candidate, type_keys, visible_keys
 from helpers.signup import TAG_KEY, open_form, set_shape, start_kiosk, type_into
@@ -23,16 +26,19 @@ from PySide6.QtCore import QPoint, QPointF, QRect
 from PySide6.QtWidgets import QApplication, QCheckBox, QLabel
 from pytestqt.qtbot import QtBot
 
+from backend_client.credentials import Credentials
 from backend_client.crypto import PayloadCipher
 from backend_client.members import tag_hash
 from backend_client.outbox import Outbox
 from content.bundle import Bundle, load_bundle
 from content.model import ConsentPurpose, Language
+from content.sample import CASE_DISCOUNT
 from devices.protocols.rfid import rfid_tag
 from devices.sim.rfid import RfidReaderSim
 from kiosk import theme
-from kiosk.app import Kiosk
+from kiosk.app import DEFAULT_TIMEZONE, Kiosk
 from kiosk.session import SessionConfig, SignupStep, SignupView
+from rewards.codes import parse_code
 
 NEW_FOB = 4_000_000_123
 
@@ -79,6 +85,14 @@ def tick(kiosk: Kiosk, *purposes: ConsentPurpose) -> None:
 def tick_box(box: QCheckBox) -> None:
     """A thumb on the tick box itself (a check box is only as wide as its text)."""
     tap(box, QPoint(24, box.height() // 2))
+
+
+def settled_layout_problems(qtbot: QtBot, kiosk: Kiosk) -> list[str]:
+    """What is cut off once the layouts have settled (word-wrapped labels take a few
+    turns of the event loop to find their height after new text)."""
+    with contextlib.suppress(qtbot.TimeoutError):  # the caller's assertion shows them
+        qtbot.waitUntil(lambda: layout_problems(kiosk.window) == [], timeout=1000)
+    return layout_problems(kiosk.window)
 
 
 def signup_step(kiosk: Kiosk) -> SignupStep | None:
@@ -413,7 +427,7 @@ def test_after_a_wrong_number_the_whole_form_stays_on_screen(
     qtbot.waitUntil(lambda: bool(signup.consent_error.text()), timeout=2000)
     qtbot.wait(50)  # layouts settle on the next turn of the event loop
     assert kiosk.window.size().toTuple() == theme.SCREEN_SHAPES[shape]
-    assert layout_problems(kiosk.window) == []
+    assert settled_layout_problems(qtbot, kiosk) == []
     window_rect = kiosk.window.rect()
     shown = QRect(keyboard.mapTo(kiosk.window, QPoint(0, 0)), keyboard.size())
     assert window_rect.contains(shown), f"keyboard at {shown}"
@@ -442,7 +456,7 @@ def test_consent_titles_wrap_and_tick_their_box_and_the_scroll_bar_takes_a_thumb
     tap(signup.language)  # English titles are the longest
     qtbot.waitUntil(lambda: signup.phone.caption.text() == "Mobile number", timeout=2000)
     qtbot.wait(50)
-    assert layout_problems(kiosk.window) == []
+    assert settled_layout_problems(qtbot, kiosk) == []
     for consent in signup.consents.values():
         assert consent.title.text()
         assert consent.title.wordWrap()  # a long title takes a second line, never cut
@@ -485,8 +499,59 @@ def test_a_new_member_is_greeted_by_name_told_what_they_get_and_offered_the_draw
     shown = [w.text() for w in kiosk.window.findChildren(QLabel) if w.isVisible()]
     assert not [t for t in shown if "同步" in t or "总部" in t]  # no word about syncing
     assert kiosk.window.size().toTuple() == theme.SCREEN_SHAPES[shape]
-    assert layout_problems(kiosk.window) == []
+    assert settled_layout_problems(qtbot, kiosk) == []
 
     tap(signup.done)  # on to their own welcome: new here, so not "welcome back"
     qtbot.waitUntil(kiosk.window.welcome.isVisible, timeout=2000)
     assert kiosk.window.welcome.greeting.text() == "欢迎您，王芳"
+
+
+@pytest.fixture(scope="module")
+def welcome_bundle(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Bundle]:
+    """The sample bundle, with its phone-case discount as the new members' welcome coupon."""
+    path = sample_bundle(tmp_path_factory.mktemp("content") / "bundle")
+
+    def welcome(document: dict[str, list[dict[str, object]]]) -> None:
+        (case,) = [c for c in document["campaigns"] if c["id"] == CASE_DISCOUNT]
+        case["welcome"] = True
+
+    edit_json(path, "coupons.json", welcome)
+    return path, load_bundle(path, verify_hashes=False)
+
+
+def test_a_new_member_is_given_the_welcome_coupon_on_the_last_screen(
+    qtbot: QtBot, qapp: QApplication, welcome_bundle: tuple[Path, Bundle], tmp_path: Path
+) -> None:
+    enrolled = Credentials("http://127.0.0.1:9", "store-1", "kiosk-1", "token", 17, bytes(32))
+    kiosk = start_kiosk(qtbot, qapp, welcome_bundle, tmp_path, credentials=enrolled)
+    try:
+        open_form(qtbot, kiosk)
+        signup = kiosk.window.signup
+        signup.phone.edit.setText("139 1234 5678")
+        signup.name.edit.setText("Li")
+        tick(kiosk, ConsentPurpose.MEMBERSHIP)
+        tap(signup.submit)
+        qtbot.waitUntil(signup.coupon.isVisible, timeout=3000)
+        code = signup.coupon.code.text()
+        today = datetime.now(ZoneInfo(DEFAULT_TIMEZONE)).date()  # the store's day
+        coupon = parse_code(code, {17: bytes(32)}.get, today=today)  # as a till checks it
+        case = welcome_bundle[1].campaign(CASE_DISCOUNT)
+        assert case is not None
+        assert coupon.campaign_no == case.number
+        assert signup.coupon.offer.text() == case.title.zh_cn
+        assert signup.draw.isVisible()  # and the draw as the next step
+        qtbot.wait(50)
+        assert settled_layout_problems(qtbot, kiosk) == []
+
+        records = outbox_records(kiosk, tmp_path / "data")
+        (issued,) = [r for r in records if r["kind"] == "coupon_issued"]
+        assert issued["reason"] == "signup"
+        assert issued["campaign"] == CASE_DISCOUNT
+        assert issued["code"] == code
+        assert code not in (tmp_path / "trace.jsonl").read_text()  # a till could redeem it
+
+        tap(signup.done)  # the code leaves the screen with them
+        qtbot.waitUntil(lambda: not signup.isVisible(), timeout=2000)
+        assert code not in [w.text() for w in kiosk.window.findChildren(QLabel)]
+    finally:
+        kiosk.close()

@@ -198,6 +198,20 @@ def test_the_new_member_is_greeted_by_name_told_what_they_get_and_what_to_do_nex
     assert english.benefits[0] == "The member draw, every day: Members' daily lucky draw"
 
 
+def test_the_welcome_coupon_shows_its_offer_code_and_expiry_once_issued(bundle: Bundle) -> None:
+    new_member = MemberVisit("7d1c0c1e-5b0e-4c1a-9d4e-0a0a0a0a0a03", None, (), joined=True)
+    waiting = SignupView(1, SignupStep.DONE, name="Li", reward=RewardStatus.PENDING)
+    assert signup_page(bundle, waiting, state(member=new_member)).coupon is None
+    issued = dataclasses.replace(waiting, reward=RewardStatus.NONE, coupon=CASE_COUPON)
+    coupon = signup_page(bundle, issued, state(member=new_member)).coupon
+    assert coupon is not None
+    case = bundle.campaign(CASE_DISCOUNT)
+    assert case is not None
+    assert coupon.offer == case.title.zh_cn
+    assert coupon.code == CASE_COUPON.code
+    assert coupon.expires == "有效期至 2026-12-14"
+
+
 def test_without_a_draw_or_a_fob_the_next_step_is_a_look_at_the_phones(bundle: Bundle) -> None:
     no_draws = dataclasses.replace(bundle, prize_draws=())
     new_member = MemberVisit("7d1c0c1e-5b0e-4c1a-9d4e-0a0a0a0a0a03", None, (), joined=True)
