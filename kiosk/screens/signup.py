@@ -73,6 +73,8 @@ QLabel[role="next-step"] {{ font-size: 40px; font-weight: 700; }}
 QFrame[role="welcome-coupon"] {{ background: {theme.ACCENT_SOFT.name()};
     border: 2px dashed {theme.ACCENT.name()}; border-radius: 24px; }}
 QFrame[role="welcome-coupon"] QLabel {{ background: transparent; border: none; }}
+QLabel[role="welcome-code"] {{ font-family: "DejaVu Sans Mono", monospace; font-size: 34px;
+    font-weight: 700; }}
 """
 
 
@@ -388,6 +390,7 @@ class SignupScreen(Screen):
         scroll.setWidgetResizable(True)
         scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         scroll.setWidget(holder)
+        self.done_area = scroll
         scroll.setProperty("role", "done")
         scroll.setFrameShape(QFrame.Shape.NoFrame)
         layout = QVBoxLayout(page)
@@ -519,7 +522,7 @@ class _WelcomeCouponBox(QFrame):
         self.setProperty("role", "welcome-coupon")
         self.heading = label(role="benefits-title", wrap=True)
         self.offer = label(role="next-step", wrap=True)
-        self.code = label(role="code")
+        self.code = label(role="welcome-code")
         self.code.setTextInteractionFlags(Qt.TextInteractionFlag.NoTextInteraction)
         self.expires = label(role="notice-text", wrap=True)
         self.how = label(role="notice-text", wrap=True)

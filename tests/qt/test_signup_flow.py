@@ -23,7 +23,7 @@ from helpers.keyboard import candidates, pick_candidate, type_keys, visible_keys
 from helpers.signup import TAG_KEY, open_form, set_shape, start_kiosk, type_into
 from helpers.touch import tap
 from PySide6.QtCore import QPoint, QPointF, QRect
-from PySide6.QtWidgets import QApplication, QCheckBox, QLabel
+from PySide6.QtWidgets import QApplication, QCheckBox, QLabel, QWidget
 from pytestqt.qtbot import QtBot
 
 from backend_client.credentials import Credentials
@@ -519,12 +519,18 @@ def welcome_bundle(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Bund
     return path, load_bundle(path, verify_hashes=False)
 
 
+@pytest.mark.parametrize("shape", ["landscape", "portrait"])
 def test_a_new_member_is_given_the_welcome_coupon_on_the_last_screen(
-    qtbot: QtBot, qapp: QApplication, welcome_bundle: tuple[Path, Bundle], tmp_path: Path
+    qtbot: QtBot,
+    qapp: QApplication,
+    welcome_bundle: tuple[Path, Bundle],
+    tmp_path: Path,
+    shape: str,
 ) -> None:
     enrolled = Credentials("http://127.0.0.1:9", "store-1", "kiosk-1", "token", 17, bytes(32))
     kiosk = start_kiosk(qtbot, qapp, welcome_bundle, tmp_path, credentials=enrolled)
     try:
+        set_shape(qtbot, kiosk, shape)
         open_form(qtbot, kiosk)
         signup = kiosk.window.signup
         signup.phone.edit.setText("139 1234 5678")
@@ -542,6 +548,12 @@ def test_a_new_member_is_given_the_welcome_coupon_on_the_last_screen(
         assert signup.draw.isVisible()  # and the draw as the next step
         qtbot.wait(50)
         assert settled_layout_problems(qtbot, kiosk) == []
+        # Everything in sight across: the page scrolls up and down only, never sideways.
+        viewport = signup.done_area.viewport()
+        for shown in signup.done_area.widget().findChildren(QWidget):
+            if shown.isVisible():
+                left = shown.mapTo(viewport, QPoint(0, 0)).x()
+                assert 0 <= left <= left + shown.width() <= viewport.width(), shown
 
         records = outbox_records(kiosk, tmp_path / "data")
         (issued,) = [r for r in records if r["kind"] == "coupon_issued"]
