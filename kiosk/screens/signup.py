@@ -195,11 +195,12 @@ class SignupScreen(Screen):
 
         self._keyboard_slot = QVBoxLayout()
         self._keyboard_slot.setContentsMargins(0, 0, 0, 0)
+        # Tight above the keyboard: in landscape the whole form fits over it unscrolled.
         layout = QVBoxLayout(self)
-        layout.setContentsMargins(0, 16, 0, 0)
-        layout.setSpacing(8)
+        layout.setContentsMargins(0, 8, 0, 0)
+        layout.setSpacing(4)
         margins = self._margins = QVBoxLayout()
-        margins.setContentsMargins(SIDE_MARGIN[False], 0, SIDE_MARGIN[False], 8)
+        margins.setContentsMargins(SIDE_MARGIN[False], 0, SIDE_MARGIN[False], 4)
         margins.addLayout(self._top)
         margins.addLayout(self._portrait_buttons)
         layout.addLayout(margins, 1)
@@ -221,7 +222,7 @@ class SignupScreen(Screen):
         if self._keyboard is not None:
             self._keyboard.set_portrait(portrait)
         side = SIDE_MARGIN[portrait]
-        self._margins.setContentsMargins(side, 0, side, 8)
+        self._margins.setContentsMargins(side, 0, side, 4)
         self._place_buttons()
         # Landscape: fields left, notices right; portrait: fields above the notices.
         self._form_body.setDirection(
@@ -300,6 +301,10 @@ class SignupScreen(Screen):
         fields = self.fields = scrolling_column(
             self.phone, self.name, self.email, self.greet, right=SCROLL_BAR + 8
         )
+        holder = fields.widget()
+        spacing = None if holder is None else holder.layout()
+        if spacing is not None:
+            spacing.setSpacing(4)
         fields.setProperty("role", "form")
         fields.setFrameShape(QFrame.Shape.NoFrame)
         fields.setMinimumHeight(theme.TOUCH_MIN * 2)
@@ -323,12 +328,11 @@ class SignupScreen(Screen):
         # A finger drags the notices up and down, as on a phone.
         QScroller.grabGesture(scroll.viewport(), QScroller.ScrollerGestureType.TouchGesture)
         scroll.setMinimumHeight(theme.TOUCH_MIN * 2)
-        self.consents_title.setWordWrap(True)
-        self.consent_error.setWordWrap(True)
         heading = QHBoxLayout()
         heading.addWidget(self.consents_title, 1)
         heading.addWidget(self.consent_error, 0, Qt.AlignmentFlag.AlignRight)
         right = QVBoxLayout()
+        right.setSpacing(8)  # not the columns' 64 px, which a sub-layout would inherit
         right.addLayout(heading)
         right.addWidget(scroll, 1)
 
@@ -373,6 +377,7 @@ class SignupScreen(Screen):
         then.addWidget(self.coupon)
         then.addWidget(self.next_step)
         then.addLayout(buttons)
+        then.addStretch(1)
         card = QFrame()
         card.setProperty("role", "dialog")
         body = self._done_body = QBoxLayout(QBoxLayout.Direction.LeftToRight, card)
