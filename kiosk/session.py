@@ -907,6 +907,10 @@ class SessionMachine:
             if ready.coupon is None:
                 got = replace(view, reward=RewardStatus.REFUSED)
             return Transition(replace(state, view=got), told)
+        if isinstance(view, DrawView) and not view.drawing:
+            # Not this draw's answer: a welcome coupon come after the new member went on
+            # to the draw. It is theirs (at HQ); it must not pass for a prize.
+            return Transition(state, told)
         if ready.session != state.number or not isinstance(view, ThanksView | DrawView):
             return Transition(state, told)  # they walked away meanwhile: the code stays at HQ
         if ready.coupon is not None:

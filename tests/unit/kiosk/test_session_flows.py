@@ -325,6 +325,15 @@ def test_with_a_welcome_campaign_the_new_member_gets_its_coupon_on_the_last_step
     assert state.view.coupon is None
 
 
+def test_a_welcome_coupon_that_comes_after_the_draw_opened_is_not_shown_as_a_prize() -> None:
+    d = Driver()
+    d.machine = dataclasses.replace(d.machine, welcome="case-10-off")
+    joined(d)
+    draw = d.at(12.1, DrawOpened(DAILY_DRAW)).view
+    assert isinstance(draw, DrawView)
+    assert d.at(12.5, RewardReady(1, COUPON)).view == draw
+
+
 def test_without_a_welcome_campaign_joining_asks_for_no_coupon() -> None:
     d = Driver()
     state = joined(d)
