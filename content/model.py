@@ -590,6 +590,7 @@ class CouponCampaign(_Frozen):
     valid_days: int = Field(default=30, ge=1, le=366)
     daily_budget: int = Field(ge=0)  # codes this kiosk may issue per local day
     per_member_limit: int = Field(default=1, ge=1)
+    welcome: bool = False  # given to each new member as they sign up at a kiosk
 
     @model_validator(mode="after")
     def _consistent(self) -> CouponCampaign:

@@ -486,7 +486,7 @@ coupons_issued = Table(
     Column("campaign_no", Integer, nullable=False),
     Column("campaign", String(SLUG_LENGTH), nullable=False),
     Column("expires_on", Date, nullable=False),
-    Column("reason", String(10), nullable=False),  # "survey" or "draw"
+    Column("reason", String(10), nullable=False),  # "survey", "draw" or "signup"
     Column("member_id", String(UUID_LENGTH), nullable=True, index=True),
     Column("session", String(100), nullable=False),
     Column("store_id", String(STORE_ID_LENGTH), nullable=False),

@@ -317,7 +317,7 @@ class SurveyCompletedPayload(_Payload):
     reward_code: CouponCodeText | None = None
 
 
-CouponReason = Literal["survey", "draw"]
+CouponReason = Literal["survey", "draw", "signup"]
 
 
 class CouponIssuedPayload(_Payload):

@@ -667,6 +667,7 @@ def build_machine(
         notices=bundle.notices,
         surveys=bundle.surveys,
         draws=bundle.prize_draws,
+        welcome=next((c.id for c in bundle.campaigns if c.welcome), None),
     )
 
 

@@ -41,6 +41,8 @@ STRINGS: Final[dict[str, dict[Language, str]]] = {
     "locate.in_hand": {_ZH: "您手中拿着的就是这款", _EN: "It is the phone in your hand"},
     "welcome": {_ZH: "欢迎回来", _EN: "Welcome back"},
     "welcome.named": {_ZH: "欢迎回来，{name}", _EN: "Welcome back, {name}"},
+    "welcome.joined": {_ZH: "欢迎您", _EN: "Welcome"},
+    "welcome.joined.named": {_ZH: "欢迎您，{name}", _EN: "Welcome, {name}"},
     "welcome.subtitle": {
         _ZH: "您上次看过的机型都在这里，轻点任意一款了解详情",
         _EN: "Here is what you looked at last time: tap any phone to see it again",
@@ -167,9 +169,35 @@ STRINGS: Final[dict[str, dict[Language, str]]] = {
         _EN: "To sign up, tick membership",
     },
     "signup.done.title": {_ZH: "欢迎成为会员！", _EN: "Welcome, you are a member!"},
-    "signup.done.body": {
-        _ZH: "您的会员资料将在网络连接时同步到总部。",
-        _EN: "Your membership reaches our head office as soon as the store is online.",
+    "signup.done.title_named": {
+        _ZH: "{name}，欢迎成为会员！",
+        _EN: "Welcome, {name}: you are a member!",
+    },
+    "signup.done.benefits": {_ZH: "会员可享", _EN: "As a member you get"},
+    "signup.coupon": {_ZH: "送您一张入会礼券", _EN: "A welcome coupon for you"},
+    "signup.benefit.draw": {
+        _ZH: "会员抽奖：{title}，每天都可以参加",
+        _EN: "The member draw, every day: {title}",
+    },
+    "signup.benefit.coupons": {
+        _ZH: "会员优惠券，凭手机号码在门店使用",
+        _EN: "Member coupons, used in store with your mobile number",
+    },
+    "signup.benefit.recognition": {
+        _ZH: "下次来店轻触钥匙扣，即可看到上次看过的手机和为您挑选的推荐",
+        _EN: "Next visit, tap your fob to see the phones you looked at and picks for you",
+    },
+    "signup.benefit.picks": {
+        _ZH: "在任何一台展示机前，都能看到为您挑选的推荐",
+        _EN: "Picks chosen for you beside every phone on display",
+    },
+    "signup.next.draw": {
+        _ZH: "下一步：现在就参加今天的会员抽奖",
+        _EN: "Next: try today's member draw now",
+    },
+    "signup.next.browse": {
+        _ZH: "下一步：拿起任意一台手机，看看为您挑选的推荐",
+        _EN: "Next: pick up any phone to see what we picked for you",
     },
     "signup.bind.waiting": {
         _ZH: "如有会员钥匙扣，现在将它贴近感应区，即可绑定（可跳过）",

@@ -230,9 +230,11 @@ def welcome_page(
     if member.last_seen is not None and now is not None:
         when = days_ago(language, member.last_seen, now)
         last_viewed_title = tr(language, "welcome.last_viewed_when", when=when)
+    # A member who joined minutes ago is welcomed, not "welcomed back".
+    welcome = "welcome.joined" if member.joined else "welcome"
     return WelcomePage(
         language=language,
-        greeting=tr(language, "welcome.named", name=name) if name else tr(language, "welcome"),
+        greeting=tr(language, f"{welcome}.named", name=name) if name else tr(language, welcome),
         subtitle=tr(language, "welcome.subtitle" if seen else "welcome.subtitle_new"),
         last_viewed_title=last_viewed_title,
         last_viewed=tuple(_card(bundle, p, language) for p in seen),
@@ -325,6 +327,17 @@ class ConsentItem:
 
 
 @dataclass(frozen=True, slots=True)
+class WelcomeCoupon:
+    """The coupon a new member is given as they join (a welcome campaign's)."""
+
+    heading: str
+    offer: str  # the campaign's title, e.g. "手机壳9折"
+    code: str
+    expires: str
+    how: str
+
+
+@dataclass(frozen=True, slots=True)
 class SignupPage:
     language: Language
     step: SignupStep
@@ -333,6 +346,9 @@ class SignupPage:
     consents: tuple[ConsentItem, ...]
     binding: str | None  # what to say about linking a fob, on the last step
     draw: tuple[str, str] | None  # offered right after joining
+    benefits: tuple[str, ...] = ()  # on the last step: what membership gives them
+    next_step: str = ""  # on the last step: what to do now
+    coupon: WelcomeCoupon | None = None  # on the last step, once the desk has issued it
 
 
 def signup_page(bundle: Bundle, view: SignupView, state: SessionState) -> SignupPage:
@@ -355,15 +371,56 @@ def signup_page(bundle: Bundle, view: SignupView, state: SessionState) -> Signup
         SignupStep.DONE: "signup.done.title",
     }
     draw = actions(bundle, state).draw if view.step is SignupStep.DONE else None
+    title = tr(language, titles.get(view.step, "signup.title"))
+    benefits: tuple[str, ...] = ()
+    next_step = ""
+    if view.step is SignupStep.DONE:
+        if view.name:
+            title = tr(language, "signup.done.title_named", name=view.name)
+        benefits, next_step = _membership(bundle, view, draw, language)
     return SignupPage(
         language=language,
         step=view.step,
-        title=tr(language, titles.get(view.step, "signup.title")),
+        title=title,
         errors=errors,
         consents=consents,
         binding=binding,
         draw=draw,
+        benefits=benefits,
+        next_step=next_step,
+        coupon=_welcome_coupon(bundle, view, language),
     )
+
+
+def _welcome_coupon(bundle: Bundle, view: SignupView, language: Language) -> WelcomeCoupon | None:
+    campaign = None if view.coupon is None else bundle.campaign(view.coupon.campaign)
+    if view.coupon is None or campaign is None:
+        return None
+    return WelcomeCoupon(
+        heading=tr(language, "signup.coupon"),
+        offer=campaign.title.get(language),
+        code=view.coupon.code,
+        expires=tr(language, "coupon.expires", date=view.coupon.expires_on.isoformat()),
+        how=tr(language, "coupon.how"),
+    )
+
+
+def _membership(
+    bundle: Bundle, view: SignupView, draw: tuple[str, str] | None, language: Language
+) -> tuple[tuple[str, ...], str]:
+    """What membership gives the new member here, and what to do next: the bundle's
+    member draw where it has one (by its title), else a look at the phones."""
+    shown = None if draw is None else bundle.prize_draw(draw[0])
+    benefits = []
+    if shown is not None:
+        benefits.append(tr(language, "signup.benefit.draw", title=shown.title.get(language)))
+    benefits.append(tr(language, "signup.benefit.coupons"))
+    if view.binding is not Binding.NONE:  # they agreed to be recognised by a fob or tag
+        benefits.append(tr(language, "signup.benefit.recognition"))
+    else:
+        benefits.append(tr(language, "signup.benefit.picks"))
+    next_step = tr(language, "signup.next.draw" if shown is not None else "signup.next.browse")
+    return tuple(benefits), next_step
 
 
 @dataclass(frozen=True, slots=True)

@@ -32,7 +32,7 @@ from rewards.desk import (
     StandingRequest,
 )
 from rewards.issuing import Refusal
-from rewards.ledger import DrawOutcome, Issued, Refused
+from rewards.ledger import DrawOutcome, Issued, IssueReason, Refused
 
 log = logging.getLogger("kiosk.rewards")
 
@@ -83,7 +83,8 @@ class RewardLink:
                 if campaign is None:
                     self._refuse(effect.session, Refusal.ENDED)
                     return
-                asked = IssueRequest(campaign, effect.member_id, effect.session_id, "survey", now)
+                reason: IssueReason = "signup" if effect.reason == "signup" else "survey"
+                asked = IssueRequest(campaign, effect.member_id, effect.session_id, reason, now)
             case DrawPrize():
                 prize_draw = bundle.prize_draw(effect.draw)
                 if prize_draw is None:

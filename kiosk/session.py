@@ -125,6 +125,11 @@ class SignupView:
     step: SignupStep = SignupStep.AGE
     problems: tuple[signup.Problem, ...] = ()
     binding: Binding = Binding.NONE
+    # On the last step: the name the new member just gave, for greeting them there.
+    name: str = field(default="", repr=False, compare=False)
+    # The welcome coupon, where there is one (a factory: RewardStatus is defined below).
+    reward: RewardStatus = field(default_factory=lambda: RewardStatus.NONE)
+    coupon: IssuedCoupon | None = field(default=None, repr=False)  # never in the trace
 
     @property
     def key(self) -> str:
@@ -268,6 +273,7 @@ class MemberVisit:
     last_viewed: tuple[str, ...]  # SKUs, most recent first
     language: Language | None = None  # their language, when the feed knows it
     last_seen: datetime | None = None  # when they last lifted a phone (to the hour), if known
+    joined: bool = False  # signed up in this session: welcomed, not "welcomed back"
 
 
 @dataclass(frozen=True, slots=True)
@@ -427,7 +433,7 @@ class IssueCoupon:
     """Ask the reward desk for a code; it answers with RewardReady."""
 
     campaign: str
-    reason: str  # "survey"
+    reason: str  # "survey", "signup" (a new member's welcome coupon)
     member_id: str | None
     session_id: str
     session: int
@@ -542,6 +548,7 @@ class SessionMachine:
     notices: tuple[ConsentNotice, ...] = ()
     surveys: tuple[Survey, ...] = ()
     draws: tuple[PrizeDraw, ...] = ()
+    welcome: str | None = None  # the coupon campaign each new member is given
     _sku_slots: Mapping[str, int] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -839,9 +846,18 @@ class SessionMachine:
                 p.sku for p in state.picks if p.session == state.number and p.sku is not None
             ),
             language=state.language,
+            joined=True,
         )
         binding = Binding.WAITING if recognised and submitted.can_bind else Binding.NONE
-        done = SignupView(state.number, SignupStep.DONE, binding=binding)
+        reward = RewardStatus.NONE
+        if self.welcome is not None:
+            reward = RewardStatus.PENDING
+            effects.append(
+                IssueCoupon(self.welcome, "signup", member_id, state.session_id, state.number)
+            )
+        done = SignupView(
+            state.number, SignupStep.DONE, binding=binding, name=checked.name, reward=reward
+        )
         return Transition(replace(state, view=done, member=member), tuple(effects))
 
     def _tag_presented(
@@ -995,6 +1011,19 @@ class SessionMachine:
     def _reward_ready(self, state: SessionState, ready: RewardReady, now: float) -> Transition:
         view = state.view
         told = _reward_messages(state, ready)  # issued, whether or not they are still here
+        if ready.session == state.number and isinstance(view, SignupView):
+            # The new member's welcome coupon, shown on the sign-up's last screen.
+            got = replace(view, reward=RewardStatus.NONE, coupon=ready.coupon)
+            if ready.coupon is None:
+                got = replace(view, reward=RewardStatus.REFUSED)
+            return Transition(replace(state, view=got), told)
+        if isinstance(view, DrawView) and (
+            not view.drawing or (ready.coupon is not None and ready.prize is None)
+        ):
+            # Not this draw's answer (a draw's win names its prize): a welcome coupon come
+            # after the new member went on to the draw. It is theirs (at HQ); it must not
+            # pass for a prize.
+            return Transition(state, told)
         if isinstance(view, DrawView) and ready.session == state.number and view.drawing:
             reveal_at = (view.started_at or now) + self.config.draw_suspense
             if not view.skipped and now < reveal_at:

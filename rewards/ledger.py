@@ -69,8 +69,8 @@ _MEMBER_HASH_LABEL: Final = b"reward-ledger-member-hash"
 # The member-hash key is derived from the coupon key, so the ledger needs no key of its
 # own; the label keeps it apart from the code MAC (the same key signs codes).
 
-IssueReason = Literal["survey", "draw"]
-_ISSUE_REASONS: Final = ("survey", "draw")
+IssueReason = Literal["survey", "draw", "signup"]
+_ISSUE_REASONS: Final = ("survey", "draw", "signup")
 
 _metadata = MetaData()
 

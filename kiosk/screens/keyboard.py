@@ -17,18 +17,25 @@ import logging
 from pathlib import Path
 from typing import Any, Final, cast
 
-from PySide6.QtCore import Qt, QTimer, QUrl
-from PySide6.QtGui import QGuiApplication
+from PySide6.QtCore import QSizeF, Qt, QTimer, QUrl
+from PySide6.QtGui import QGuiApplication, QResizeEvent, QShowEvent
 from PySide6.QtQuick import QQuickWindow, QSGRendererInterface
 from PySide6.QtQuickWidgets import QQuickWidget
 from PySide6.QtWidgets import QApplication, QLineEdit, QSizePolicy
 
 from content.model import Language
+from kiosk import theme
 
 log = logging.getLogger("kiosk.screens.keyboard")
 
-QML: Final = Path(__file__).with_name("qml") / "keyboard.qml"
-PANEL_WIDTH: Final = 1400  # px: keys ~125 x 90 px, larger than a thumb; 438 px tall
+QML_DIR: Final = Path(__file__).with_name("qml")  # also holds QtQuick/VirtualKeyboard/Styles/kiosk
+QML: Final = QML_DIR / "keyboard.qml"
+PANEL_WIDTH: Final = 1280  # px: keys ~120 x 100 px, larger than a thumb
+CANDIDATES_HEIGHT: Final = 90  # px: the candidate row, a thumb's height
+# The style's keys are DESIGN_HEIGHT/2560 of the panel's width tall: in portrait the
+# panel is 1080 px wide, and a taller design keeps the keys ~105 px high.
+DESIGN_HEIGHT: Final = {False: 800, True: 1000}  # landscape, portrait
+PANEL_HEIGHT: Final = round(PANEL_WIDTH * 800 / 2560) + CANDIDATES_HEIGHT  # 490 px
 
 _LOCALES: Final = {Language.ZH_CN: "zh_CN", Language.EN: "en_US"}
 
@@ -48,6 +55,21 @@ def _render_in_software() -> None:
         QQuickWindow.setGraphicsApi(QSGRendererInterface.GraphicsApi.Software)
 
 
+def _style_theme(portrait: bool) -> dict[str, str | int]:
+    """The theme as the keyboard's QML reads it (`kioskTheme.accent`, ...)."""
+    return {
+        "designHeight": DESIGN_HEIGHT[portrait],
+        "candidateHeight": CANDIDATES_HEIGHT,
+        "fontFamily": theme.ui_font().family(),
+        "background": theme.BACKGROUND.name(),
+        "surface": theme.SURFACE.name(),
+        "ink": theme.INK.name(),
+        "inkSoft": theme.INK_SOFT.name(),
+        "line": theme.LINE.name(),
+        "accent": theme.ACCENT.name(),
+    }
+
+
 class Keyboard(QQuickWidget):
     """The keyboard panel, as a widget the width of the screen."""
 
@@ -62,8 +84,14 @@ class Keyboard(QQuickWidget):
         self.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         self.setResizeMode(QQuickWidget.ResizeMode.SizeRootObjectToView)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
-        self.setClearColor("#2A2D33")  # the panel's own background, while it loads
+        # The panel's own background from the first frame, before the QML has painted:
+        # no dark flash under the light form.
+        self.setClearColor(theme.LINE)
         user_data.mkdir(mode=0o700, parents=True, exist_ok=True)
+        # The kiosk's style (Styles/kiosk/style.qml) is looked up on the import path.
+        self.engine().addImportPath(str(QML_DIR))
+        self._portrait = False
+        self.rootContext().setContextProperty("kioskTheme", _style_theme(self._portrait))
         self.setSource(QUrl.fromLocalFile(str(QML)))
         # Qt Virtual Keyboard sends text only while the input method is "shown"; it
         # hides it on some focus changes between windows and panels. While this panel
@@ -75,7 +103,8 @@ class Keyboard(QQuickWidget):
             # The panel's height is known once it has a width: follow it.
             # (A signal QML declares: PySide6 finds it at run time, the stubs cannot.)
             cast(Any, root).panelHeightChanged.connect(self._fit_panel)
-        self.setFixedHeight(round(PANEL_WIDTH * 0.3125))  # the default style's ratio, until then
+            self._fit_panel()
+        self.setFixedHeight(PANEL_HEIGHT)  # until the panel says, the same
         if self.status() is not QQuickWidget.Status.Ready:
             # Missing plugin or libraries: the form still works with a hardware keyboard.
             log.error(
@@ -87,6 +116,28 @@ class Keyboard(QQuickWidget):
         focused = QApplication.focusWidget()
         if not method.isVisible() and self.isVisible() and isinstance(focused, QLineEdit):
             QTimer.singleShot(0, self, method.show)
+
+    def set_portrait(self, portrait: bool) -> None:
+        """Taller keys for a portrait window (the panel then follows; see _fit_panel)."""
+        if portrait != self._portrait:
+            self._portrait = portrait
+            self.rootContext().setContextProperty("kioskTheme", _style_theme(portrait))
+
+    def showEvent(self, event: QShowEvent) -> None:
+        super().showEvent(event)
+        self._size_root()
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        self._size_root()
+
+    def _size_root(self) -> None:
+        # QQuickWidget sizes its root to the view only while shown: a keyboard built
+        # hidden (during the age question) or refitted for portrait while hidden kept
+        # its old height, and its keys hung below the window.
+        root = self.rootObject()
+        if root is not None:
+            root.setSize(QSizeF(self.size()))
 
     def _fit_panel(self) -> None:
         root = self.rootObject()

@@ -7,6 +7,7 @@ from pathlib import Path
 from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
+from backend_client.credentials import Credentials, save_credentials
 from backend_client.feed import FeedPage
 from backend_client.members import MEMBERS_FILE, MemberDirectory
 from content.bundle import Bundle
@@ -29,9 +30,13 @@ def start_kiosk(
     reader: RfidReaderSim | None = None,
     pickup_port: str | None = None,
     session: SessionConfig | None = None,
+    credentials: Credentials | None = None,
 ) -> Kiosk:
+    """`credentials`: what enrolment gives (a coupon key: the kiosk issues coupons)."""
     data = tmp_path / "data"
     data.mkdir(exist_ok=True)
+    if credentials is not None:
+        save_credentials(data, credentials)
     with MemberDirectory(data / MEMBERS_FILE) as directory:
         directory.apply(FeedPage(1, False, True, TAG_KEY, (), ()))
     qapp.setFont(theme.ui_font())
@@ -78,3 +83,12 @@ def type_into(qtbot: QtBot, kiosk: Kiosk, field_name: str, keys: str) -> None:
     keyboard = kiosk.window.signup.keyboard
     assert keyboard is not None
     type_keys(qtbot, keyboard, keys)
+
+
+def set_shape(qtbot: QtBot, kiosk: Kiosk, shape: str) -> None:
+    """Give the window one of the kiosk's screen shapes ("landscape", "portrait"), fixed
+    as a full-screen window is: no screen can grow it."""
+    kiosk.window.setFixedSize(*theme.SCREEN_SHAPES[shape])
+    qtbot.waitUntil(
+        lambda: kiosk.window.size().toTuple() == theme.SCREEN_SHAPES[shape], timeout=2000
+    )

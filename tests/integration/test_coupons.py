@@ -79,6 +79,7 @@ def test_a_kiosk_batch_with_sign_up_consents_survey_and_coupons_lands_in_hq(hq: 
     member = str(uuid.uuid4())
     code = kiosk.coupon(1)
     redeemed = kiosk.coupon(2)
+    welcome = kiosk.coupon(3)  # the new member's welcome coupon, given as they joined
     consent_events = [
         {"member_id": member, "purpose": purpose, "channel": None,
          "notice_version": f"2026-09-{purpose[:4]}", "notice_sha256": NOTICE_SHA256,
@@ -98,6 +99,7 @@ def test_a_kiosk_batch_with_sign_up_consents_survey_and_coupons_lands_in_hq(hq: 
                               "answers": 3, "reward_code": code.text}),
         ("coupon_issued", coupon_issued_payload(code, member_id=member)),
         ("coupon_issued", coupon_issued_payload(redeemed, reason="draw")),
+        ("coupon_issued", coupon_issued_payload(welcome, member_id=member, reason="signup")),
         ("coupon_redeemed", coupon_redeemed_payload(redeemed.text)),
     ]  # fmt: skip
     answer = kiosk.post([kiosk.event(seq, kind, p) for seq, (kind, p) in enumerate(sent, 1)])
@@ -131,7 +133,10 @@ def test_a_kiosk_batch_with_sign_up_consents_survey_and_coupons_lands_in_hq(hq: 
         hq,
         select(coupons_issued.c.code, coupons_issued.c.member_id, coupons_issued.c.reason)
         .where(coupons_issued.c.kiosk_id == kiosk.kiosk_id).order_by(coupons_issued.c.serial),
-    ) == [(code.text, member, "survey"), (redeemed.text, None, "draw")]  # fmt: skip
+    ) == [
+        (code.text, member, "survey"), (redeemed.text, None, "draw"),
+        (welcome.text, member, "signup"),
+    ]  # fmt: skip
     assert rows(
         hq,
         select(coupon_redemptions.c.store_id, coupon_redemptions.c.source)

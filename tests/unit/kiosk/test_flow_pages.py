@@ -180,6 +180,51 @@ def test_after_joining_the_page_welcomes_says_how_the_fob_went_and_offers_the_dr
     assert page.draw == (DAILY_DRAW, "会员抽奖")
 
 
+def test_the_new_member_is_greeted_by_name_told_what_they_get_and_what_to_do_next(
+    bundle: Bundle,
+) -> None:
+    new_member = MemberVisit("7d1c0c1e-5b0e-4c1a-9d4e-0a0a0a0a0a03", None, (), joined=True)
+    view = SignupView(1, SignupStep.DONE, binding=Binding.WAITING, name="王芳")
+    page = signup_page(bundle, view, state(member=new_member))
+    assert page.title == "王芳，欢迎成为会员！"
+    assert page.benefits == (
+        "会员抽奖：会员每日幸运抽奖，每天都可以参加",  # the draw's title, from the bundle
+        "会员优惠券，凭手机号码在门店使用",
+        "下次来店轻触钥匙扣，即可看到上次看过的手机和为您挑选的推荐",
+    )
+    assert page.next_step == "下一步：现在就参加今天的会员抽奖"
+    english = signup_page(bundle, view, state(EN, member=new_member))
+    assert english.title == "Welcome, 王芳: you are a member!"
+    assert english.benefits[0] == "The member draw, every day: Members' daily lucky draw"
+
+
+def test_the_welcome_coupon_shows_its_offer_code_and_expiry_once_issued(bundle: Bundle) -> None:
+    new_member = MemberVisit("7d1c0c1e-5b0e-4c1a-9d4e-0a0a0a0a0a03", None, (), joined=True)
+    waiting = SignupView(1, SignupStep.DONE, name="Li", reward=RewardStatus.PENDING)
+    assert signup_page(bundle, waiting, state(member=new_member)).coupon is None
+    issued = dataclasses.replace(waiting, reward=RewardStatus.NONE, coupon=CASE_COUPON)
+    coupon = signup_page(bundle, issued, state(member=new_member)).coupon
+    assert coupon is not None
+    case = bundle.campaign(CASE_DISCOUNT)
+    assert case is not None
+    assert coupon.offer == case.title.zh_cn
+    assert coupon.code == CASE_COUPON.code
+    assert coupon.expires == "有效期至 2026-12-14"
+
+
+def test_without_a_draw_or_a_fob_the_next_step_is_a_look_at_the_phones(bundle: Bundle) -> None:
+    no_draws = dataclasses.replace(bundle, prize_draws=())
+    new_member = MemberVisit("7d1c0c1e-5b0e-4c1a-9d4e-0a0a0a0a0a03", None, (), joined=True)
+    view = SignupView(1, SignupStep.DONE, name="Li")
+    page = signup_page(no_draws, view, state(EN, member=new_member))
+    assert page.draw is None
+    assert page.benefits == (
+        "Member coupons, used in store with your mobile number",
+        "Picks chosen for you beside every phone on display",
+    )
+    assert page.next_step == "Next: pick up any phone to see what we picked for you"
+
+
 # --- surveys ------------------------------------------------------------------------------
 
 

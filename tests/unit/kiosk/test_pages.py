@@ -128,6 +128,15 @@ def test_welcome_shows_what_the_member_looked_at_and_picks_drawn_from_it(bundle:
     assert picked[0] in alike, "the first pick comes from what they looked at"
 
 
+def test_a_member_who_just_joined_is_welcomed_not_welcomed_back(bundle: Bundle) -> None:
+    joined = dataclasses.replace(member(name="王芳"), joined=True)
+    state = SessionState(boot="t", number=1, view=WelcomeView(1), member=joined)
+    assert welcome_page(bundle, joined, state).greeting == "欢迎您，王芳"
+    nameless = dataclasses.replace(joined, greeting_name=None)
+    english = dataclasses.replace(state, member=nameless, language=Language.EN)
+    assert welcome_page(bundle, nameless, english).greeting == "Welcome"
+
+
 def test_welcome_greets_without_a_name_unless_allowed_and_speaks_english(bundle: Bundle) -> None:
     visit = member()
     state = SessionState(

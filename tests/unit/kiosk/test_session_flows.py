@@ -3,6 +3,7 @@ session rules fed inputs and times by hand: no Qt, no clock, no devices."""
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 from datetime import date
 
@@ -291,6 +292,59 @@ def test_a_recognised_member_is_not_asked_to_join_again() -> None:
     d = Driver()
     d.at(10.0, MemberArrived(ANNA, deliberate=True))
     assert d.at(11.0, SignupOpened()).view == WelcomeView(1)
+
+
+def test_the_new_member_is_greeted_on_the_last_step_and_then_welcomed_as_new() -> None:
+    d = Driver()
+    state = joined(d, typed=form(greet_by_name=True))
+    assert isinstance(state.view, SignupView)
+    assert state.view.name == "王芳"  # for "王芳，欢迎成为会员！"
+    assert "王芳" not in repr(state)  # never in a log line
+    assert state.member is not None
+    assert state.member.joined
+    state = d.at(15.0, FlowClosed())
+    assert state.view == WelcomeView(1)
+    assert state.member is not None
+    assert state.member.joined  # their welcome says "welcome", not "welcome back"
+
+
+def test_with_a_welcome_campaign_the_new_member_gets_its_coupon_on_the_last_step() -> None:
+    d = Driver()
+    d.machine = dataclasses.replace(d.machine, welcome="case-10-off")
+    state = joined(d)
+    asked = [e for e in d.effects if isinstance(e, IssueCoupon)]
+    assert asked == [IssueCoupon("case-10-off", "signup", NEW_MEMBER, state.session_id, 1)]
+    assert isinstance(state.view, SignupView)
+    assert state.view.reward is RewardStatus.PENDING
+    state = d.at(12.5, RewardReady(1, COUPON))
+    assert isinstance(state.view, SignupView)
+    assert state.view.step is SignupStep.DONE  # it stays: the fob may still be linked
+    assert state.view.coupon == COUPON
+    assert COUPON.code not in repr(state)  # never in the trace
+    refused = Driver()
+    refused.machine = d.machine
+    joined(refused)
+    state = refused.at(12.5, RewardReady(1, None, refusal="budget"))
+    assert isinstance(state.view, SignupView)
+    assert state.view.reward is RewardStatus.REFUSED
+    assert state.view.coupon is None
+
+
+def test_a_welcome_coupon_that_comes_after_the_draw_opened_is_not_shown_as_a_prize() -> None:
+    d = Driver()
+    d.machine = dataclasses.replace(d.machine, welcome="case-10-off")
+    joined(d)
+    draw = d.at(12.1, DrawOpened(DAILY_DRAW)).view
+    assert isinstance(draw, DrawView)
+    assert d.at(12.5, RewardReady(1, COUPON)).view == draw
+
+
+def test_without_a_welcome_campaign_joining_asks_for_no_coupon() -> None:
+    d = Driver()
+    state = joined(d)
+    assert not [e for e in d.effects if isinstance(e, IssueCoupon)]
+    assert isinstance(state.view, SignupView)
+    assert state.view.reward is RewardStatus.NONE
 
 
 # --- linking a fob ------------------------------------------------------------------------

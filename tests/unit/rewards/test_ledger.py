@@ -109,6 +109,19 @@ def test_issued_code_checks_out_and_is_reported_to_hq_with_it(
     }
 
 
+def test_a_welcome_coupon_at_sign_up_is_reported_with_its_reason(
+    ledger: RewardLedger, campaign: CouponCampaign, outbox_path: Path
+) -> None:
+    joined = member()
+    outcome = ledger.issue(campaign, member_id=joined, session="boot1-5", reason="signup", now=NOW)
+    assert isinstance(outcome, Issued)
+    (record,) = outbox_records(outbox_path)
+    assert record.payload["reason"] == "signup"
+    assert record.payload["member_id"] == joined
+    # Their limit counts it, whatever it was given for.
+    assert isinstance(survey_reward(ledger, campaign, joined), Refused)
+
+
 def test_serials_never_repeat_across_restarts(outbox_path: Path, campaign: CouponCampaign) -> None:
     plenty = campaign.model_copy(update={"per_member_limit": 1000})
     serials: list[int] = []
