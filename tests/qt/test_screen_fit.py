@@ -139,17 +139,12 @@ VIEWS: dict[str, Callable[[Kiosk], object]] = {
 # Screens other packages of issue 17 lay out again (issue17-plan.md: B sign-up, C member
 # screens and survey, E product and compare); they fit once those are merged.
 _PRODUCT = "product screen's specs and action bar: package E (lift)"
-_SIGNUP = "sign-up screens in portrait: package B (signup)"
 OWNED_ELSEWHERE: dict[tuple[str, str], str] = {
     ("landscape", "product"): _PRODUCT,
     ("landscape", "product-en"): _PRODUCT,
     ("portrait", "product"): _PRODUCT,
     ("portrait", "product-en"): _PRODUCT,
     ("portrait", "compare"): _PRODUCT,
-    ("portrait", "signup-age"): _SIGNUP,
-    ("portrait", "signup-form"): _SIGNUP,
-    ("portrait", "signup-wrong-number"): _SIGNUP,
-    ("portrait", "signup-done"): _SIGNUP,
 }
 
 
