@@ -4,7 +4,7 @@
 returns one line per problem, empty when the screen fits:
 
 - the widget leaves its parent, or the window (inside a scroll area: the area's
-  content, which may be taller than the area and scrolls);
+  content, which may be taller than the area and scrolls, but not wider);
 - a label's text does not fit its box (one line wider than the label, or wrapped
   text taller than it), or a button is smaller than its own minimum size hint
   (its text and padding).
@@ -43,6 +43,12 @@ def layout_problems(window: QWidget) -> list[str]:
         box = QRect(widget.mapTo(bounds, QPoint(0, 0)), widget.size())
         if not _inside(box, bounds.rect()):
             problems.append(f"{name} leaves the {bounds_name}: {box} of {bounds.rect()}")
+        viewport = bounds.parentWidget()
+        if bounds_name == "scroll area's content" and viewport is not None:
+            # Shopper screens scroll up and down only: sideways, the visible area bounds.
+            seen = QRect(widget.mapTo(viewport, QPoint(0, 0)), widget.size())
+            if seen.left() < -SLACK or seen.right() > viewport.width() + SLACK:
+                problems.append(f"{name} runs past the scroll area's side: {seen}")
         problems += _clipped(widget, name)
     return problems
 
