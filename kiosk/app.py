@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+# First: PySide6's import hook would keep the source of every later module in memory.
+from kiosk import pyside_sources  # noqa: F401
+
+# isort: split
+
 import argparse
 import ctypes
 import gc
