@@ -120,7 +120,8 @@ class ProductPanel(QWidget):
         self._spec_grid.setVerticalSpacing(20)
         self._spec_labels: list[tuple[QLabel, QLabel]] = []
         for i in range(8):
-            name, value = label(role="spec-label"), label(role="spec-value", wrap=True)
+            # Values are short ("4,800 mAh"); unwrapped they need no height-for-width.
+            name, value = label(role="spec-label"), label(role="spec-value")
             cell = QVBoxLayout()
             cell.setSpacing(4)
             cell.addWidget(name)
@@ -130,11 +131,11 @@ class ProductPanel(QWidget):
         self._info_panel = QFrame()
         self._info_panel.setProperty("role", "panel")
         info = QVBoxLayout(self._info_panel)
-        info.setContentsMargins(56, 36, 56, 36)
-        info.setSpacing(12)
+        # Tight enough that title, price and both rows of specs fit the 1080 px screen.
+        info.setContentsMargins(56, 28, 56, 28)
+        info.setSpacing(8)
         info.addWidget(self.title)
         info.addWidget(self.colour)
-        info.addSpacing(8)
         price_row = QHBoxLayout()
         price_row.addWidget(self.price)
         price_row.addSpacing(24)
@@ -167,15 +168,13 @@ class ProductPanel(QWidget):
         layout.addLayout(self._shelves)
 
     def set_portrait(self, portrait: bool) -> None:
-        """Portrait: pictures above the facts (thumbnails in a row under the hero), the
-        two shelves one above the other; landscape: side by side."""
+        """Portrait: pictures above the facts, the two shelves one above the other;
+        landscape: side by side. Thumbnails stay in a column beside the hero."""
         self._main.setDirection(_PORTRAIT if portrait else _LANDSCAPE)
-        self._main.setStretch(1, 6 if portrait else 7)
+        # Portrait: the facts take the height they need, the pictures the rest.
+        self._main.setStretch(0, 1 if portrait else 5)
+        self._main.setStretch(1, 0 if portrait else 7)
         self._main.setSpacing(24 if portrait else 40)
-        self._gallery.setDirection(
-            QBoxLayout.Direction.BottomToTop if portrait else QBoxLayout.Direction.LeftToRight
-        )
-        self._thumb_column.setDirection(_LANDSCAPE if portrait else _PORTRAIT)
         self._shelves.setDirection(_PORTRAIT if portrait else _LANDSCAPE)
         self._shelves.setSpacing(24 if portrait else 48)
 
