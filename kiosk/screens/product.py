@@ -51,9 +51,9 @@ from kiosk.screens.common import (
 
 HERO = QSize(560, 560)
 THUMB_ICON = QSize(72, 72)
-# Panels kept ready: a cabinet holds at most a few dozen phones (each panel ~0.3 MB of
-# widgets; its pictures are the image cache's, shared). Beyond this the least recently
-# shown panel goes.
+# Panels kept ready: a cabinet holds at most a few dozen phones (each panel ~0.75 MB of
+# widgets, measured; its pictures are the image cache's, shared). Beyond this the least
+# recently shown panel goes.
 MAX_PANELS: Final = 48
 
 _LANDSCAPE = QBoxLayout.Direction.LeftToRight
@@ -350,7 +350,10 @@ class ProductScreen(Screen):
 
         self._panels: OrderedDict[str, ProductPanel] = OrderedDict()  # by SKU, LRU order
         self._host = _PanelHost()
-        self._current = self._new_panel()
+        # For a phone without a panel of its own (a recommendation from elsewhere in
+        # the catalog): one panel, refilled each time, so browsing never adds panels.
+        self._spare = self._new_panel()
+        self._current = self._spare
         self._current.show()
 
         layout = QVBoxLayout(self)
@@ -398,7 +401,7 @@ class ProductScreen(Screen):
     def set_portrait(self, portrait: bool) -> None:
         self._portrait = portrait
         self._lay_out_top(portrait)
-        for panel in {*self._panels.values(), self._current}:
+        for panel in {*self._panels.values(), self._spare}:
             panel.set_portrait(portrait)
 
     def _lay_out_top(self, portrait: bool) -> None:
@@ -452,8 +455,12 @@ class ProductScreen(Screen):
         """Drop every prepared panel (new content): the next lifts use fresh ones."""
         for sku in list(self._panels):
             panel = self._panels.pop(sku)
-            if panel is not self._current:
+            if panel is not self._current:  # that one goes when a page replaces it
                 self._drop(panel)
+
+    def release_views(self) -> None:
+        """The phone has left the screen: its other pictures (~1.2 MB each) go too."""
+        self._views.clear()
 
     def show_page(self, page: ProductPage) -> None:
         self._page = page
@@ -463,16 +470,16 @@ class ProductScreen(Screen):
         self.hint.setText(page.hint)
         panel = self._panels.get(page.sku)
         if panel is None:
-            panel = self._current if self._current not in self._panels.values() else None
-            panel = panel or self._new_panel()
-            self._panels[page.sku] = panel
-            self._forget_oldest(keep=panel)
-        self._panels.move_to_end(page.sku)
+            panel = self._spare
+        else:
+            self._panels.move_to_end(page.sku)
         panel.show_page(page)
         if panel is not self._current:
+            shown, self._current = self._current, panel
             panel.show()
-            self._current.hide()
-            self._current = panel
+            shown.hide()
+            if shown is not self._spare and shown not in self._panels.values():
+                self._drop(shown)  # forgotten while on screen (new content)
         self._show_notice(page.notice)
 
     def _new_panel(self) -> ProductPanel:
@@ -484,11 +491,11 @@ class ProductScreen(Screen):
         panel.setGeometry(self._host.rect())
         return panel
 
-    def _forget_oldest(self, keep: ProductPanel | None = None) -> None:
+    def _forget_oldest(self) -> None:
         while len(self._panels) > MAX_PANELS:
             sku = next(iter(self._panels))
             panel = self._panels.pop(sku)
-            if panel is not self._current and panel is not keep:
+            if panel is not self._current:  # that one goes when a page replaces it
                 self._drop(panel)
 
     def _drop(self, panel: ProductPanel) -> None:

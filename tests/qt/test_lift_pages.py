@@ -14,6 +14,7 @@ import pytest
 from helpers.bundles import edit_json, sample_bundle
 from helpers.geometry import layout_problems
 from helpers.pickup import running_board
+from helpers.touch import tap
 from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
@@ -31,6 +32,7 @@ GRACE = 0.6
 IDLE = 2.5
 SLOT = 3
 OTHER_SLOT = 5
+ELSEWHERE_SLOT = 4
 NEW_PRICE = "3999.00"
 WAIT_MS = 10_000
 
@@ -49,13 +51,41 @@ def sources(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
                 product["price"]["amount"] = NEW_PRICE
 
     edit_json(new, "catalog.json", reprice)
-    return {"old": old, "new": new}
+    # Slot 4's phone (a related model of slot 3's) taken off the cabinet: still sold.
+    sparse = sample_bundle(root / "sparse", release="sparse")
+    edit_json(
+        sparse,
+        "planogram.json",
+        lambda planogram: planogram.update(
+            slots=[s for s in planogram["slots"] if s["slot"] != ELSEWHERE_SLOT]
+        ),
+    )
+    return {"old": old, "new": new, "sparse": sparse}
 
 
 @pytest.fixture
 def board(tmp_path: Path) -> Iterator[PickupBoardSim]:
     with running_board(tmp_path) as sim:
         yield sim
+
+
+def start(
+    qapp: QApplication, qtbot: QtBot, board: PickupBoardSim, content: Path, data: Path
+) -> Kiosk:
+    qapp.setFont(theme.ui_font())
+    qapp.setStyleSheet(theme.STYLE_SHEET)
+    options = KioskOptions(
+        content=content,
+        pickup_port=board.port,
+        data_dir=data,
+        session=SessionConfig(drop_grace=GRACE, idle_timeout=IDLE),
+    )
+    built = build(options, qapp)
+    built.window.resize(*theme.SCREEN_SIZE)
+    built.window.show()
+    qtbot.waitExposed(built.window)
+    board.wait_for(lambda m: type(m).__name__ == "StateQuery", timeout=5)
+    return built
 
 
 @pytest.fixture
@@ -66,19 +96,21 @@ def kiosk(
     sources: dict[str, Path],
     tmp_path: Path,
 ) -> Iterator[Kiosk]:
-    qapp.setFont(theme.ui_font())
-    qapp.setStyleSheet(theme.STYLE_SHEET)
-    options = KioskOptions(
-        content=sources["old"],
-        pickup_port=board.port,
-        data_dir=tmp_path / "data",
-        session=SessionConfig(drop_grace=GRACE, idle_timeout=IDLE),
-    )
-    built = build(options, qapp)
-    built.window.resize(*theme.SCREEN_SIZE)
-    built.window.show()
-    qtbot.waitExposed(built.window)
-    board.wait_for(lambda m: type(m).__name__ == "StateQuery", timeout=5)
+    built = start(qapp, qtbot, board, sources["old"], tmp_path / "data")
+    yield built
+    built.close()
+
+
+@pytest.fixture
+def sparse_kiosk(
+    qtbot: QtBot,
+    qapp: QApplication,
+    board: PickupBoardSim,
+    sources: dict[str, Path],
+    tmp_path: Path,
+) -> Iterator[Kiosk]:
+    """On the release with slot 4's phone off the cabinet."""
+    built = start(qapp, qtbot, board, sources["sparse"], tmp_path / "data")
     yield built
     built.close()
 
@@ -178,6 +210,43 @@ def test_a_prepared_phone_speaks_the_language_the_shopper_chose_and_chinese_agai
     )
     lift(qtbot, kiosk, board, OTHER_SLOT)
     assert kiosk.window.product.title.text() == other.name.get(Language.ZH_CN)
+
+
+def shelves_of(bundle: Bundle, slot: int) -> tuple[pages.Card, ...]:
+    page = pages.lifted_page(bundle, bundle.sku_on_slot(slot) or "", Language.ZH_CN)
+    return () if page is None else page.related + page.best_sellers
+
+
+def test_a_recommended_phone_from_elsewhere_in_the_catalog_shows_its_own_facts(
+    qtbot: QtBot, sparse_kiosk: Kiosk, board: PickupBoardSim
+) -> None:
+    """Browsing beyond the cabinet refills one spare panel: no panel is added per phone."""
+    kiosk = sparse_kiosk
+    wait_until_cabinet_prepared(qtbot, kiosk)
+    bundle = shown_bundle(kiosk)
+    cabinet = pages.cabinet_skus(bundle)
+    # A phone on the cabinet whose page recommends one that is not on it.
+    found = next(
+        (slot, card)
+        for slot in sorted(a.slot for a in bundle.planogram.slots)
+        for card in shelves_of(bundle, slot)
+        if card.sku not in cabinet
+    )
+    slot, elsewhere = found
+    prepared = kiosk.window.product.prepared
+    lift(qtbot, kiosk, board, slot)
+    qtbot.wait(300)  # held, not a bounce
+    shelf_cards = kiosk.window.product.related.cards + kiosk.window.product.best_sellers.cards
+    card = next(c for c in shelf_cards if c.sku == elsewhere.sku)
+
+    tap(card)
+
+    qtbot.waitUntil(
+        lambda: kiosk.controller.state.view.key == f"product:{elsewhere.sku}", timeout=WAIT_MS
+    )
+    qtbot.waitUntil(lambda: kiosk.window.product.title.text() == elsewhere.name, timeout=WAIT_MS)
+    assert kiosk.window.product.price.text() == elsewhere.price
+    assert set(kiosk.window.product.prepared) == set(prepared)
 
 
 @pytest.mark.parametrize("shape", sorted(theme.SCREEN_SHAPES))
