@@ -458,7 +458,7 @@ def build(options: KioskOptions, app: QApplication) -> Kiosk:
     window.set_handoff_source(lambda: handoff_qr(credentials, options.join_url, trace))
     window.watch_touches()
     controller.state_changed.connect(window.show_state)
-    window.first_paint.connect(lambda view, mono: trace.emit("paint", mono=mono, view=view))
+    trace_window(window, trace)
     report_failed_videos(window, options, trace)
     for cache in (images, slide_images, view_images):
         cache.loaded.connect(window.update)
@@ -497,6 +497,12 @@ def build(options: KioskOptions, app: QApplication) -> Kiosk:
         collector,
         switch,
     )
+
+
+def trace_window(window: KioskWindow, trace: Trace) -> None:
+    """Each view's first paint, and when the cabinet's product panels are ready."""
+    window.first_paint.connect(lambda view, mono: trace.emit("paint", mono=mono, view=view))
+    window.cabinet_prepared.connect(lambda panels: trace.emit("prepared", panels=panels))
 
 
 def report_failed_videos(window: KioskWindow, options: KioskOptions, trace: Trace) -> None:

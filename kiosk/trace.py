@@ -3,7 +3,8 @@
 Every line has `kind`, `mono` (time.monotonic(), comparable across processes on
 one machine) and `wall` (ISO 8601, UTC). Kinds written by the kiosk:
 `device` (a device event), `screen` (the view changed), `paint` (first paint of
-a new view), `health`, `alert`, `content`, `sync` (the relay's state, pending and
+a new view), `prepared` (every phone of the cabinet has its product panel ready,
+`panels`), `health`, `alert`, `content`, `sync` (the relay's state, pending and
 dead-letter counts), `attract` (a video skipped: `status: video_failed`, release,
 video, why), `start`, `stop`. Lines are written
 by a thread of their own so the GUI thread never waits on the disk; the time

@@ -67,6 +67,7 @@ class KioskWindow(QWidget):
     draw_requested = Signal()
     flow_closed = Signal()
     video_failed = Signal(str, str, str)  # release, video (bundle path), why: skipped
+    cabinet_prepared = Signal(int)  # every phone of the cabinet has its panel ready: how many
 
     def __init__(
         self,
@@ -419,7 +420,10 @@ class KioskWindow(QWidget):
                 return
             self.product.prepare(page)
         self._to_prepare.pop(0)
-        self._schedule_prepare(PREPARE_GAP_MS)
+        if self._to_prepare:
+            self._schedule_prepare(PREPARE_GAP_MS)
+        else:
+            self.cabinet_prepared.emit(len(self.product.prepared))
 
 
 @dataclass(frozen=True, slots=True)
