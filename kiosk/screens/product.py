@@ -458,10 +458,6 @@ class ProductScreen(Screen):
             if panel is not self._current:  # that one goes when a page replaces it
                 self._drop(panel)
 
-    def release_views(self) -> None:
-        """The phone has left the screen: its other pictures (~1.2 MB each) go too."""
-        self._views.clear()
-
     def show_page(self, page: ProductPage) -> None:
         self._page = page
         language = page.language

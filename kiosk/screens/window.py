@@ -248,7 +248,6 @@ class KioskWindow(QWidget):
             self.attract.show_page(page)
             if self._stack.currentWidget() is not self.attract:
                 self.attract.start()
-                self.product.release_views()
                 # The last shopper may have left panels in another language, with a
                 # notice: made ready again for the next one while nobody browses.
                 self._prepare_all()
