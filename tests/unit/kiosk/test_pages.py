@@ -8,14 +8,24 @@ from helpers.bundles import sample_bundle
 from content.bundle import Bundle, load_bundle
 from content.model import Language, Money
 from content.recommend import best_sellers, related
+from devices.events import Lifted
 from kiosk.i18n import STRINGS, format_price
-from kiosk.pages import WELCOME_SHELF_SIZE, compare_page, product_page, welcome_page
+from kiosk.pages import (
+    WELCOME_SHELF_SIZE,
+    cabinet_skus,
+    compare_page,
+    lifted_page,
+    product_page,
+    welcome_page,
+)
 from kiosk.session import (
     CompareView,
     LocateNotice,
     MemberVisit,
     Pick,
     ProductView,
+    SessionConfig,
+    SessionMachine,
     SessionState,
     WelcomeView,
 )
@@ -128,3 +138,17 @@ def test_welcome_greets_without_a_name_unless_allowed_and_speaks_english(bundle:
     assert [c.sku for c in page.picks] == [
         p.sku for p in best_sellers(bundle, limit=WELCOME_SHELF_SIZE)
     ]
+
+
+def test_the_page_prepared_for_each_phone_is_the_page_its_lift_shows(bundle: Bundle) -> None:
+    """The product screen prepares `lifted_page` ahead; a lift from the attract loop must
+    then ask for nothing else, in either language."""
+    slots = {a.slot: a.sku for a in bundle.planogram.slots}
+    machine = SessionMachine(SessionConfig(), slots)
+    for language in Language:
+        for slot, phone in slots.items():
+            idle = SessionState(boot="t", number=3, language=language)
+            state = machine.step(idle, Lifted(slot, 100.0), 100.0).state
+            assert isinstance(state.view, ProductView)
+            assert product_page(bundle, state.view, state) == lifted_page(bundle, phone, language)
+    assert cabinet_skus(bundle) == tuple(sku for _, sku in sorted(slots.items()))
