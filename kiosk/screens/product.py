@@ -362,7 +362,10 @@ class ProductScreen(Screen):
         layout.addLayout(self._top)
         layout.addWidget(self._host, 1)
         # Once the lifted phone's frame is up, its other pictures may decode.
-        self.frame_painted.connect(lambda: QTimer.singleShot(0, self, self._current.preload_views))
+        self._views_timer = QTimer(self)  # one timer: singleShot(callable) leaks per call
+        self._views_timer.setSingleShot(True)
+        self._views_timer.timeout.connect(self._preload_shown_views)
+        self.frame_painted.connect(lambda: self._views_timer.start(0))
 
     # The panel on screen's parts, by the names the screen has always had.
     @property
@@ -477,6 +480,9 @@ class ProductScreen(Screen):
             if shown is not self._spare and shown not in self._panels.values():
                 self._drop(shown)  # forgotten while on screen (new content)
         self._show_notice(page.notice)
+
+    def _preload_shown_views(self) -> None:
+        self._current.preload_views()
 
     def _new_panel(self) -> ProductPanel:
         panel = ProductPanel(self._images, self._shelf_size, self._views)
