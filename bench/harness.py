@@ -14,10 +14,11 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import tty
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -122,6 +123,8 @@ class KioskUnderTest:
         env: dict[str, str] | None = None,
     ) -> None:
         self.master, self._slave = os.openpty()
+        # Another thread may write board lines too (bench/lift_latency.py --noisy).
+        self.write_lock: AbstractContextManager[Any] = threading.Lock()
         tty.setraw(self._slave)
         self.port = os.ttyname(self._slave)
         self.trace_path = data_dir / "trace.jsonl"
@@ -152,19 +155,19 @@ class KioskUnderTest:
 
     def write(self, line: str) -> float:
         """Send a board line; returns the monotonic time just before the write."""
-        stamp = time.monotonic()
-        os.write(self.master, line.encode() + b"\n")
+        with self.write_lock:
+            stamp = time.monotonic()
+            os.write(self.master, line.encode() + b"\n")
         return stamp
 
     def lift(self, slot: int, sku: str) -> float:
         """Lift a phone; returns ms from the write to the first paint of its screen."""
-        sent = self.write(f"LIFT {slot}")
+        return self.painted_after(f"product:{sku}", self.write(f"LIFT {slot}"))
+
+    def painted_after(self, view: str, sent: float) -> float:
+        """ms from `sent` to the first paint of `view` after it."""
         paint = self.trace.wait_for(
-            lambda line: (
-                line["kind"] == "paint"
-                and line["view"] == f"product:{sku}"
-                and line["mono"] >= sent
-            )
+            lambda line: line["kind"] == "paint" and line["view"] == view and line["mono"] >= sent
         )
         return float(paint["mono"] - sent) * 1000
 

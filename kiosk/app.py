@@ -59,6 +59,10 @@ from rewards.desk import RewardDesk
 from rewards.issuing import StoreShare
 
 # isort: split
+# Then PySide6, its import hook made to keep no module's source (kiosk/pyside_sources).
+from kiosk import pyside_sources  # noqa: F401
+
+# isort: split
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QImage
 from PySide6.QtWidgets import QApplication
@@ -473,7 +477,7 @@ def build(options: KioskOptions, app: QApplication) -> Kiosk:
     window.set_handoff_source(lambda: handoff_qr(credentials, options.join_url, trace))
     window.watch_touches()
     controller.state_changed.connect(window.show_state)
-    window.first_paint.connect(lambda view, mono: trace.emit("paint", mono=mono, view=view))
+    trace_window(window, trace)
     report_failed_videos(window, options, trace)
     for cache in (images, slide_images, view_images):
         cache.loaded.connect(window.update)
@@ -525,6 +529,12 @@ def picture_caches(
         ImageCache(budget_bytes=SLIDE_BUDGET_BYTES, pixel_ratio=ratio),
         ImageCache(budget_bytes=VIEW_BUDGET_BYTES, pixel_ratio=ratio),
     )
+
+
+def trace_window(window: KioskWindow, trace: Trace) -> None:
+    """Each view's first paint, and when the cabinet's product panels are ready."""
+    window.first_paint.connect(lambda view, mono: trace.emit("paint", mono=mono, view=view))
+    window.cabinet_prepared.connect(lambda panels: trace.emit("prepared", panels=panels))
 
 
 def report_failed_videos(window: KioskWindow, options: KioskOptions, trace: Trace) -> None:

@@ -106,6 +106,12 @@ class ImageCache(QObject):
             self._ready[key] = pixels
         self.loaded.emit()
 
+    def has(self, path: Path, box: QSize) -> bool:
+        """Whether `get(path, box)` answers without decoding on the calling thread."""
+        key = _key(path, box)
+        with self._lock:
+            return key in self._images or key in self._ready
+
     @property
     def cached_bytes(self) -> int:
         return self._bytes

@@ -32,6 +32,7 @@ from kiosk.session import (
     FobView,
     LocateNotice,
     MemberVisit,
+    Pick,
     ProductView,
     RewardStatus,
     SessionState,
@@ -171,6 +172,21 @@ def product_page(bundle: Bundle, view: ProductView, state: SessionState) -> Prod
         hint=tr(language, "product.compare_hint") if view.in_hand else "",
         notice=notice_text(state.notice, state),
     )
+
+
+def lifted_page(bundle: Bundle, sku: str, language: Language) -> ProductPage | None:
+    """The page a lift of `sku` shows when it starts a session (the phone alone in the
+    shopper's hands, no notice): what the product screen prepares ahead for each phone
+    of the cabinet, equal to the page `product_page` gives at that lift."""
+    slot = bundle.slot_of(sku) or 0
+    state = SessionState(boot="", language=language, picks=(Pick(slot, sku, 0.0, 0),))
+    return product_page(bundle, ProductView(sku, in_hand=True), state)
+
+
+def cabinet_skus(bundle: Bundle) -> tuple[str, ...]:
+    """The phones on the cabinet's slots that the catalog sells, each once, by slot."""
+    ordered = sorted(bundle.planogram.slots, key=lambda a: a.slot)
+    return tuple(dict.fromkeys(a.sku for a in ordered if bundle.product(a.sku) is not None))
 
 
 def compare_page(bundle: Bundle, view: CompareView, state: SessionState) -> ComparePage | None:

@@ -4,7 +4,8 @@ Every line has `kind`, `mono` (time.monotonic(), comparable across processes on
 one machine) and `wall` (ISO 8601, UTC). Kinds written by the kiosk:
 `device` (a device event), `screen` (the view changed; a coupon's screen names
 its campaign and serial, never the redeemable code), `paint` (first paint of a new
-view), `health` (a device lost, then back: once each, not every retry), `noise` (a
+view), `prepared` (every phone of the cabinet has its product panel ready,
+`panels`), `health` (a device lost, then back: once each, not every retry), `noise` (a
 burst of input a device's parser rejected: device and reason), `alert`, `content`,
 `sync` (the relay's state, pending and dead-letter counts), `attract` (a video
 skipped: `status: video_failed`, release, video, why), `start`, `stop`. Lines are

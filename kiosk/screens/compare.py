@@ -6,7 +6,7 @@ from typing import Final
 
 from PySide6.QtCore import QRectF, QSize, Qt, Signal
 from PySide6.QtGui import QFont, QPainter, QPaintEvent
-from PySide6.QtWidgets import QHBoxLayout, QSizePolicy, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QGridLayout, QHBoxLayout, QSizePolicy, QVBoxLayout, QWidget
 
 from kiosk import theme
 from kiosk.i18n import tr
@@ -16,15 +16,20 @@ from kiosk.screens.common import ActionBar, ImageView, LanguageButton, Screen, l
 from kiosk.specs import CompareRow
 
 SIDE_IMAGE: Final = QSize(260, 220)
+# Portrait has the height for large pictures: the product screen's hero size, which the
+# cabinet's phones already have decoded (a compare opens without decoding anything).
+SIDE_IMAGE_PORTRAIT: Final = QSize(560, 560)
 # Column shares of the width: spec name, left phone, right phone (header uses the same).
 COLUMNS: Final = (22, 39, 39)
 ROW_HEIGHT: Final = 48
+ROW_HEIGHT_PORTRAIT: Final = 76  # portrait is taller: rows as tall as the table allows
 
 
 class _CompareTable(QWidget):
     def __init__(self) -> None:
         super().__init__()
         self.rows: tuple[tuple[str, CompareRow], ...] = ()
+        self.portrait = False
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
 
     def sizeHint(self) -> QSize:
@@ -40,9 +45,10 @@ class _CompareTable(QWidget):
         total = sum(COLUMNS)
         widths = [self.width() * c / total for c in COLUMNS]
         lefts = [0.0, widths[0], widths[0] + widths[1]]
-        row_h = min(ROW_HEIGHT * 1.0, self.height() / max(1, len(self.rows)))
+        tallest = ROW_HEIGHT_PORTRAIT if self.portrait else ROW_HEIGHT
+        row_h = min(tallest * 1.0, self.height() / max(1, len(self.rows)))
         base = QFont(self.font())
-        base.setPixelSize(26)
+        base.setPixelSize(30 if self.portrait else 26)
         strong = QFont(base)
         strong.setWeight(QFont.Weight.Bold)
         for index, (name, row) in enumerate(self.rows):
@@ -62,12 +68,14 @@ class _CompareTable(QWidget):
                 align = Qt.AlignmentFlag.AlignVCenter | (
                     Qt.AlignmentFlag.AlignLeft if column == 0 else Qt.AlignmentFlag.AlignHCenter
                 )
-                painter.drawText(rect, align, text)
+                # A long value wraps inside its row rather than running into the next cell.
+                painter.drawText(rect, int(align) | Qt.TextFlag.TextWordWrap, text)
 
 
 class _SideHeader(QWidget):
     def __init__(self) -> None:
         super().__init__()
+        self.box = SIDE_IMAGE
         self.image = ImageView(SIDE_IMAGE)
         self.brand = label(role="brand")
         self.title = label(role="section", wrap=True)
@@ -81,7 +89,7 @@ class _SideHeader(QWidget):
         layout.addWidget(self.title)
 
     def show_side(self, side: CompareSide, images: ImageCache) -> None:
-        self.image.set_image(images.get(side.image, SIDE_IMAGE))
+        self.image.set_image(images.get(side.image, self.box))
         self.brand.setText(side.brand.upper())
         self.title.setText(side.title)
 
@@ -97,14 +105,11 @@ class CompareScreen(Screen):
         self.action_bar = ActionBar()
         self.language = LanguageButton()
         self.language.chosen.connect(self.language_chosen)
-        top = QHBoxLayout()
-        top.addWidget(self.title)
-        top.addSpacing(24)
-        top.addWidget(self.hint)
-        top.addStretch(1)
-        top.addWidget(self.action_bar)
-        top.addSpacing(16)
-        top.addWidget(self.language)
+        self._page: ComparePage | None = None
+        self._top = QGridLayout()
+        self._top.setHorizontalSpacing(24)
+        self._top.setVerticalSpacing(16)
+        self._lay_out_top(portrait=False)
 
         self.left = _SideHeader()
         self.right = _SideHeader()
@@ -115,14 +120,47 @@ class CompareScreen(Screen):
         header.addWidget(self.right, COLUMNS[2])
 
         self.table = _CompareTable()
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(60, 32, 60, 32)
-        layout.setSpacing(16)
-        layout.addLayout(top)
-        layout.addLayout(header)
-        layout.addWidget(self.table, 1)
+        self._layout = QVBoxLayout(self)
+        self._layout.setContentsMargins(60, 32, 60, 32)
+        self._layout.setSpacing(16)
+        self._layout.addLayout(self._top)
+        self._layout.addLayout(header)
+        self._layout.addWidget(self.table, 1)
+
+    def set_portrait(self, portrait: bool) -> None:
+        """Portrait: the title and hint above the buttons, large pictures, tall rows
+        filling the height; landscape: one top row, the table under small pictures."""
+        self._lay_out_top(portrait)
+        self._layout.setStretch(1, 2 if portrait else 0)
+        self._layout.setStretch(2, 3 if portrait else 1)
+        self.table.portrait = portrait
+        for side in (self.left, self.right):
+            side.box = SIDE_IMAGE_PORTRAIT if portrait else SIDE_IMAGE
+        if self._page is not None:  # pictures again, at the new shape's size
+            self.left.show_side(self._page.left, self._images)
+            self.right.show_side(self._page.right, self._images)
+        self.table.update()
+
+    def _lay_out_top(self, portrait: bool) -> None:
+        for widget in (self.title, self.hint, self.action_bar, self.language):
+            self._top.removeWidget(widget)
+        for column in range(5):
+            self._top.setColumnStretch(column, 0)
+        if portrait:
+            self._top.addWidget(self.title, 0, 0)
+            self._top.addWidget(self.hint, 0, 1)
+            self._top.addWidget(self.language, 0, 3, Qt.AlignmentFlag.AlignRight)
+            self._top.addWidget(self.action_bar, 1, 0, 1, 4, Qt.AlignmentFlag.AlignRight)
+            self._top.setColumnStretch(2, 1)
+        else:
+            self._top.addWidget(self.title, 0, 0)
+            self._top.addWidget(self.hint, 0, 1)
+            self._top.addWidget(self.action_bar, 0, 3)
+            self._top.addWidget(self.language, 0, 4)
+            self._top.setColumnStretch(2, 1)
 
     def show_page(self, page: ComparePage) -> None:
+        self._page = page
         self.language.show_language(page.language)
         self.title.setText(tr(page.language, "compare.title"))
         self.hint.setText(tr(page.language, "compare.differs"))

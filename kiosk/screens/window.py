@@ -45,6 +45,10 @@ from kiosk.session import (
 log = logging.getLogger("kiosk.screens")
 
 _TOUCH_EVENTS = (QEvent.Type.MouseButtonPress, QEvent.Type.TouchBegin)
+# Product panels are prepared one per event-loop turn this far apart while the attract
+# loop plays (each ~5 ms): a lift waits for one at most, the attract's frames for none.
+PREPARE_GAP_MS = 15
+PICTURES_WAIT_MS = 50  # a panel whose pictures are still decoding is tried again then
 # The screens built the first time they are shown.
 _Flow = TypeVar("_Flow", SignupScreen, SurveyScreen, MessageScreen, CouponScreen, DrawScreen)
 
@@ -65,6 +69,7 @@ class KioskWindow(QWidget):
     draw_skipped = Signal()  # a tap on the draw's animation
     flow_closed = Signal()
     video_failed = Signal(str, str, str)  # release, video (bundle path), why: skipped
+    cabinet_prepared = Signal(int)  # every phone of the cabinet has its panel ready: how many
 
     def __init__(
         self,
@@ -90,6 +95,16 @@ class KioskWindow(QWidget):
         self._language = Language.ZH_CN
         self._watching_touches = False
         self._portrait = False  # the window is taller than wide (Screen.set_portrait)
+        # Phones whose product panel to prepare next, and in which language.
+        self._to_prepare: list[str] = []
+        self._prepare_language = Language.ZH_CN
+        self._preparing = False  # a turn of `_prepare_next` is scheduled
+        # One timer for every turn: QTimer.singleShot with a Python callable leaves a
+        # little behind each call (measured ~1 KB a lift cycle with a dozen phones).
+        self._prepare_timer = QTimer(self)
+        self._prepare_timer.setSingleShot(True)
+        self._prepare_timer.timeout.connect(self._prepare_next)
+        self._painted_once = False
 
         self.attract = AttractScreen(slide_images, store_clock)
         self.attract.video_failed.connect(self._on_video_failed)
@@ -117,6 +132,8 @@ class KioskWindow(QWidget):
         self._bundle = bundle
         self._shown = None
         if bundle is None:
+            self._to_prepare = []
+            self.product.forget_prepared()
             self.attract.set_unavailable()
             return
         slides = [
@@ -133,6 +150,8 @@ class KioskWindow(QWidget):
         ]
         self.attract.set_slides(slides)
         self._preload = _cabinet_pictures(bundle)
+        self.product.forget_prepared()  # the old release's phones, prices and pictures
+        self._prepare_all()
 
     def _on_video_failed(self, path: Path, reason: str) -> None:
         if self._bundle is not None:
@@ -230,6 +249,9 @@ class KioskWindow(QWidget):
     def show_state(self, state: SessionState) -> None:
         view = state.view if self._bundle is not None else ATTRACT
         self._language = state.language
+        if view == ATTRACT and state.language is not self._prepare_language:
+            self._prepare_language = state.language
+            self._prepare_all()
         screen, page = self._page_for(view, state)
         self.countdown.show_until(state.wipe_at, state.language)
         self.welcome.show_leaving(state.return_at if screen is self.welcome else None)
@@ -248,6 +270,9 @@ class KioskWindow(QWidget):
             self.attract.show_page(page)
             if self._stack.currentWidget() is not self.attract:
                 self.attract.start()
+                # The last shopper may have left panels in another language, with a
+                # notice: made ready again for the next one while nobody browses.
+                self._prepare_all()
         else:
             self.attract.stop()
             self._render(page)
@@ -341,6 +366,7 @@ class KioskWindow(QWidget):
                 if isinstance(screen, Screen):
                     screen.set_portrait(portrait)
         super().resizeEvent(event)
+        self._prepare_all()  # laid out again at the new size
 
     # -- touches and paints --
 
@@ -388,6 +414,47 @@ class KioskWindow(QWidget):
             key, self._awaiting_paint = self._awaiting_paint, None
             self._start_preload()
             self.first_paint.emit(key, self._clock())
+            if not self._painted_once:
+                self._painted_once = True
+                self._schedule_prepare(PREPARE_GAP_MS)
+
+    # -- product panels prepared ahead --
+
+    def _prepare_all(self) -> None:
+        """Queue every phone of the cabinet for its product panel (again)."""
+        self._to_prepare = [] if self._bundle is None else list(pages.cabinet_skus(self._bundle))
+        self._schedule_prepare(PREPARE_GAP_MS)
+
+    def _schedule_prepare(self, delay_ms: int) -> None:
+        # Not before the first frame: start-up has the cores until then.
+        if self._preparing or not self._painted_once or not self._to_prepare:
+            return
+        self._preparing = True
+        self._prepare_timer.start(delay_ms)
+
+    def _prepare_next(self) -> None:
+        """Prepare one phone's panel, while the attract loop plays (a shopper's screen
+        gets every cycle), once its pictures are decoded (never on this thread)."""
+        self._preparing = False
+        bundle = self._bundle
+        if bundle is None or not self._to_prepare:
+            return
+        if self._stack.currentWidget() is not self.attract:
+            return  # resumed when the attract loop is back (show_state)
+        page = pages.lifted_page(bundle, self._to_prepare[0], self._prepare_language)
+        if page is not None:
+            missing = [r for r in _page_pictures(page) if not self._images.has(*r)]
+            if missing:
+                self._images.preload(missing)
+                self._preparing = True
+                self._prepare_timer.start(PICTURES_WAIT_MS)
+                return
+            self.product.prepare(page)
+        self._to_prepare.pop(0)
+        if self._to_prepare:
+            self._schedule_prepare(PREPARE_GAP_MS)
+        else:
+            self.cabinet_prepared.emit(len(self.product.prepared))
 
 
 @dataclass(frozen=True, slots=True)
@@ -400,6 +467,15 @@ class _WithActions:
 
 def _with_actions(page: object, bundle: Bundle, state: SessionState) -> _WithActions:
     return _WithActions(page, pages.actions(bundle, state))
+
+
+def _page_pictures(page: pages.ProductPage) -> list[tuple[Path, QSize]]:
+    """The pictures a product page shows on its first frame."""
+    needed = [(page.images[0], HERO)] if page.images else []
+    if len(page.images) > 1:
+        needed += [(path, THUMB_ICON) for path in page.images]
+    needed += [(card.image, ProductCard.THUMB) for card in page.related + page.best_sellers]
+    return needed
 
 
 def _cabinet_pictures(bundle: Bundle) -> list[tuple[Path, QSize]]:

@@ -13,11 +13,14 @@ from content.bundle import Bundle, load_bundle
 from content.model import Language, Money
 from content.recommend import best_sellers, related
 from content.sample import DAILY_DRAW, VISIT_SURVEY
+from devices.events import Lifted
 from kiosk.i18n import STRINGS, format_price
 from kiosk.pages import (
     WELCOME_SHELF_SIZE,
     Offer,
+    cabinet_skus,
     compare_page,
+    lifted_page,
     product_page,
     welcome_page,
 )
@@ -27,6 +30,8 @@ from kiosk.session import (
     MemberVisit,
     Pick,
     ProductView,
+    SessionConfig,
+    SessionMachine,
     SessionState,
     WelcomeView,
 )
@@ -183,3 +188,17 @@ def test_welcome_offers_the_draw_until_it_is_had_and_the_surveys_coupon(bundle: 
     drew = dataclasses.replace(state, draw_refusals=((DAILY_DRAW, "member_limit"),), surveyed=True)
     (told,) = welcome_page(bundle, visit, drew).offers
     assert told == Offer("会员每日幸运抽奖", "您今天已经抽过奖了，明天再来吧", None, None)
+
+
+def test_the_page_prepared_for_each_phone_is_the_page_its_lift_shows(bundle: Bundle) -> None:
+    """The product screen prepares `lifted_page` ahead; a lift from the attract loop must
+    then ask for nothing else, in either language."""
+    slots = {a.slot: a.sku for a in bundle.planogram.slots}
+    machine = SessionMachine(SessionConfig(), slots)
+    for language in Language:
+        for slot, phone in slots.items():
+            idle = SessionState(boot="t", number=3, language=language)
+            state = machine.step(idle, Lifted(slot, 100.0), 100.0).state
+            assert isinstance(state.view, ProductView)
+            assert product_page(bundle, state.view, state) == lifted_page(bundle, phone, language)
+    assert cabinet_skus(bundle) == tuple(sku for _, sku in sorted(slots.items()))
