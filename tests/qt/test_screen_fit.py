@@ -136,34 +136,9 @@ VIEWS: dict[str, Callable[[Kiosk], object]] = {
     "coupon": lambda kiosk: drawn(kiosk, won=True),
 }
 
-# Screens other packages of issue 17 lay out again (issue17-plan.md: B sign-up, C member
-# screens and survey, E product and compare); they fit once those are merged.
-_PRODUCT = "product screen's specs and action bar: package E (lift)"
-OWNED_ELSEWHERE: dict[tuple[str, str], str] = {
-    ("landscape", "product"): _PRODUCT,
-    ("landscape", "product-en"): _PRODUCT,
-    ("portrait", "product"): _PRODUCT,
-    ("portrait", "product-en"): _PRODUCT,
-    ("portrait", "compare"): _PRODUCT,
-}
 
-
-def cases() -> list[object]:
-    return [
-        pytest.param(
-            shape,
-            view,
-            id=f"{shape}-{view}",
-            marks=[pytest.mark.xfail(reason=OWNED_ELSEWHERE[shape, view], strict=False)]
-            if (shape, view) in OWNED_ELSEWHERE
-            else [],
-        )
-        for shape in theme.SCREEN_SHAPES
-        for view in VIEWS
-    ]
-
-
-@pytest.mark.parametrize(("shape", "view"), cases())
+@pytest.mark.parametrize("view", VIEWS)
+@pytest.mark.parametrize("shape", theme.SCREEN_SHAPES)
 def test_every_shopper_view_fits_the_screen_without_growing_the_window(
     qtbot: QtBot, kiosk: Kiosk, shape: str, view: str
 ) -> None:
