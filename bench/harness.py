@@ -218,13 +218,22 @@ def running_kiosk(
             prepare(Path(tmp))
         kiosk = KioskUnderTest(bundle, Path(tmp), extra, env)
         try:
-            kiosk.trace.wait_for(
-                lambda line: line["kind"] == "paint" and line["view"] == "attract", 30
-            )
-            kiosk.write("HELLO BENCH-1 1.0 12")
-            kiosk.trace.wait_for(
-                lambda line: line["kind"] == "health" and line["status"] == "up", 10
-            )
+            # The attract loop painted and the board's port open, in either order (a
+            # device's health is traced when it changes: once up, not again at HELLO).
+            seen: set[str] = set()
+
+            def up(line: dict[str, Any]) -> bool:
+                if line["kind"] == "paint" and line["view"] == "attract":
+                    seen.add("attract")
+                if line["kind"] == "health" and line["device"] == "pickup":
+                    if line["status"] == "up":
+                        seen.add("pickup")
+                    else:
+                        seen.discard("pickup")
+                return seen == {"attract", "pickup"}
+
+            kiosk.trace.wait_for(up, 30)
+            kiosk.write("HELLO BENCH-1 1.0 12")  # lines after it are read after it
             yield kiosk
         finally:
             kiosk.stop()

@@ -143,7 +143,12 @@ class ImageCache(QObject):
         return image
 
     def _load(self, key: CacheKey, path: Path) -> None:
-        pixels = self._decode(path, QSize(key[1], key[2]))
+        try:
+            pixels = self._decode(path, QSize(key[1], key[2]))
+        except Exception:
+            # Left pending, the key would never be asked for again, nor ever be ready.
+            log.exception("decoding %s failed", path.name)
+            pixels = _Pixels(b"", 0, 0)
         with self._lock:
             self._pending.discard(key)
             self._ready[key] = pixels

@@ -36,7 +36,7 @@ import console_shots
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication
 
-from content.model import Language
+from content.model import ConsentPurpose, Language
 from content.store import ContentStore
 from devices.events import Dropped, Lifted
 from kiosk import display, theme
@@ -48,7 +48,9 @@ from kiosk.session import (
     MemberVisit,
     RewardReady,
     SessionConfig,
+    TagPresented,
 )
+from kiosk.signup import SignupForm
 from kiosk.survey import Answer
 from rewards.codes import issue_code
 
@@ -127,6 +129,8 @@ def shoot_kiosk(
     member(app, kiosk, shot)
     signing_up(app, kiosk, shot)
     surveying(app, kiosk, shot)
+    kiosk.bridge.post(TagPresented(None, "rfid"))  # a fob that recognises no one
+    shot("fob")
     kiosk.close()
 
 
@@ -210,6 +214,13 @@ def signing_up(app: QApplication, kiosk: Kiosk, shot: Shot) -> None:
     signup.name.edit.setText("王")
     signup.submit.click()
     shot("signup-form")
+    form = SignupForm(
+        phone="139 1234 5678",
+        name="王芳",
+        consents=frozenset({ConsentPurpose.MEMBERSHIP, ConsentPurpose.MARKETING}),
+    )
+    kiosk.controller.signup_submitted(form)
+    shot("signup-done")
     kiosk.controller.flow_closed()
     settle(app, 0.3)
 
