@@ -20,14 +20,14 @@ from typing import Final
 
 import pytest
 import requests
+from helpers.browser import chromium
 from helpers.console import tarball
 from helpers.hq import KioskClient, enrol
 from helpers.hq_process import HqProcess
-from playwright.sync_api import Browser, Page, Playwright, expect, sync_playwright
+from playwright.sync_api import Browser, Page, expect
 
 from content.sample import write_sample_bundle
 
-CHROMIUM: Final = Path("/usr/bin/chromium")
 DESKTOP: Final = {"width": 1440, "height": 900}
 PASSWORD: Final = "a long staff password"  # noqa: S105 (test accounts)
 
@@ -87,15 +87,8 @@ def hq(tmp_path_factory: pytest.TempPathFactory) -> Iterator[HqProcess]:
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
-    if not CHROMIUM.exists():
-        pytest.skip(f"no Chromium at {CHROMIUM} (apt-get install chromium)")
-    playwright: Playwright = sync_playwright().start()
-    try:
-        launched = playwright.chromium.launch(executable_path=str(CHROMIUM))
+    with chromium() as launched:
         yield launched
-        launched.close()
-    finally:
-        playwright.stop()
 
 
 @pytest.fixture

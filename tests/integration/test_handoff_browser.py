@@ -26,8 +26,9 @@ import pytest
 import requests
 import uvicorn
 from fastapi import FastAPI
+from helpers.browser import chromium
 from helpers.hq import fresh_postgres_database
-from playwright.sync_api import Browser, Page, Playwright, expect, sync_playwright
+from playwright.sync_api import Browser, Page, expect
 from sqlalchemy import select
 
 from backend_client.handoff import handoff_link
@@ -40,7 +41,6 @@ from hq.crm.handoff import enrolled_kiosks, handoff_uses
 from hq.crm.notices import NoticeFile, load_notices
 from hq.db import Database, consents, customers, kiosks, member_ids, metadata, stores
 
-CHROMIUM: Final = Path("/usr/bin/chromium")
 STORE: Final = "sh-nanjing-road"
 KIOSK_ID: Final = f"{STORE}-k1"
 KIOSK_NO: Final = 4711
@@ -149,15 +149,8 @@ def _serving(app: FastAPI) -> Iterator[str]:
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
-    if not CHROMIUM.exists():
-        pytest.skip(f"no Chromium at {CHROMIUM} (apt-get install chromium)")
-    playwright: Playwright = sync_playwright().start()
-    try:
-        launched = playwright.chromium.launch(executable_path=str(CHROMIUM))
+    with chromium() as launched:
         yield launched
-        launched.close()
-    finally:
-        playwright.stop()
 
 
 @pytest.fixture

@@ -6,23 +6,20 @@ refused and recorded, and both pages must still render the API from HQ's own fil
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Final
 from urllib.parse import urlsplit
 
 import pytest
+from helpers.browser import chromium
 from helpers.hq import hq_settings, running_hq
 from playwright.sync_api import (
     Browser,
     Page,
-    Playwright,
     Request,
     Route,
     expect,
-    sync_playwright,
 )
 
-CHROMIUM: Final = Path("/usr/bin/chromium")
 LOOPBACK: Final = frozenset({"127.0.0.1", "localhost", "::1", "[::1]"})
 
 pytestmark = pytest.mark.slow
@@ -36,15 +33,8 @@ def hq(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
-    if not CHROMIUM.exists():
-        pytest.skip(f"no Chromium at {CHROMIUM} (apt-get install chromium)")
-    playwright: Playwright = sync_playwright().start()
-    try:
-        launched = playwright.chromium.launch(executable_path=str(CHROMIUM))
+    with chromium() as launched:
         yield launched
-        launched.close()
-    finally:
-        playwright.stop()
 
 
 class Offline:
