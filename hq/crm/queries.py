@@ -7,6 +7,7 @@ arrival order breaks ties).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Final
@@ -196,11 +197,34 @@ def customer_json(customer: Customer) -> dict[str, Any]:
     }
 
 
-def consent_json(consent: Consent) -> dict[str, Any]:
+def consent_states(history: Sequence[Consent]) -> tuple[list[str], set[str]]:
+    """Each decision's state in `history` (in its order) and the purposes ever given.
+
+    A refusal is `withdrawn` only after the purpose was given (on any channel: a
+    withdrawal at HQ covers them all); before that, declined at sign-up or never
+    asked, it is `not_given`, as the CSV export says (hq/crm/export.py).
+    """
+    states = [""] * len(history)
+    given: set[str] = set()
+    for index in sorted(range(len(history)), key=lambda i: history[i].occurred_at):
+        decision = history[index]
+        states[index] = _state(decision.given, decision.purpose in given)
+        if decision.given:
+            given.add(decision.purpose)
+    return states, given
+
+
+def _state(given: bool, given_before: bool) -> str:
+    if given:
+        return "given"
+    return "withdrawn" if given_before else "not_given"
+
+
+def consent_json(consent: Consent, state: str) -> dict[str, Any]:
     return {
         "purpose": consent.purpose,
         "channel": consent.channel,
-        "state": "given" if consent.given else "withdrawn",
+        "state": state,
         "given": consent.given,
         "notice_version": consent.notice_version,
         "notice_sha256": consent.notice_sha256,
@@ -214,10 +238,15 @@ def consent_json(consent: Consent) -> dict[str, Any]:
 
 
 def timeline_json(found: Timeline) -> dict[str, Any]:
+    states, ever_given = consent_states(found.consent_history)
     return {
         "customer": customer_json(found.customer),
-        "consents": [consent_json(c) for c in found.consents],
-        "consent_history": [consent_json(c) for c in found.consent_history],
+        "consents": [
+            consent_json(c, _state(c.given, c.purpose in ever_given)) for c in found.consents
+        ],
+        "consent_history": [
+            consent_json(c, state) for c, state in zip(found.consent_history, states, strict=True)
+        ],
         "interactions": [
             {
                 "kind": entry.kind,
