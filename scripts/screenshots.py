@@ -29,7 +29,7 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ.setdefault("QT_IM_MODULE", "qtvirtualkeyboard")
 os.environ.setdefault("QT_VIRTUALKEYBOARD_DESKTOP_DISABLE", "1")
 
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 
 import attendant_shots  # scripts/ is on sys.path when this script runs
 import console_shots
@@ -187,7 +187,8 @@ def browsing(app: QApplication, kiosk: Kiosk, shot: Shot) -> None:
 def member(app: QApplication, kiosk: Kiosk, shot: Shot) -> None:
     assert kiosk.bundle is not None
     looked_at = tuple(kiosk.bundle.sku_on_slot(slot) or "" for slot in (3, 7, 10))
-    visit = MemberVisit("demo-member", "王芳", looked_at)
+    last_time = datetime.now(UTC) - timedelta(days=3)  # her last visit, as HQ's feed says
+    visit = MemberVisit("demo-member", "王芳", looked_at, last_seen=last_time)
     kiosk.bridge.post(MemberArrived(visit, deliberate=True))  # as a fob tap brings it
     shot("welcome")
     kiosk.controller.draw_opened("daily-draw")
