@@ -122,39 +122,22 @@ def _chain(database: Database, settings: Settings, tmp: Path) -> int:
                     )
                 )
     hasher = PasswordHasher()
-    add_staff(
-        database,
-        hasher,
-        email="wang.min@hq.example",
-        name="王敏",
-        role=Role.CHAIN_ADMIN,
-        stores_managed=(),
-        password=PASSWORD,
-        now=now - timedelta(days=30),
-        by="setup",
-    )
-    add_staff(
-        database,
-        hasher,
-        email="li.na@hq.example",
-        name="李娜",
-        role=Role.CONTENT_EDITOR,
-        stores_managed=(),
-        password=PASSWORD,
-        now=now - timedelta(days=30),
-        by="setup",
-    )
-    add_staff(
-        database,
-        hasher,
-        email="zhao.lei@hq.example",
-        name="赵磊",
-        role=Role.STORE_MANAGER,
-        stores_managed=("bj-sanlitun",),
-        password=PASSWORD,
-        now=now - timedelta(days=20),
-        by="setup",
-    )
+    for email, name, role, stores, days in (
+        ("wang.min@hq.example", "王敏", Role.CHAIN_ADMIN, (), 30),
+        ("li.na@hq.example", "李娜", Role.CONTENT_EDITOR, (), 30),
+        ("zhao.lei@hq.example", "赵磊", Role.STORE_MANAGER, ("bj-sanlitun",), 20),
+    ):
+        add_staff(
+            database,
+            hasher,
+            email=email,
+            name=name,
+            role=role,
+            stores_managed=stores,
+            password=PASSWORD,
+            now=now - timedelta(days=days),
+            by="setup",
+        )
     bundle = tmp / "bundle"
     write_sample_bundle(bundle, products=16, release="autumn-2026")
     autumn = publish_folder(

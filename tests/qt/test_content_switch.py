@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 from helpers.bundles import edit_json, sample_bundle
 from helpers.pickup import running_board
+from helpers.qt_kiosk import started
 from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
@@ -27,7 +28,7 @@ from content.bundle import Bundle
 from content.store import ContentStore
 from devices.sim.pickup import PickupBoardSim
 from kiosk import theme
-from kiosk.app import Kiosk, KioskOptions, build
+from kiosk.app import Kiosk, KioskOptions
 from kiosk.content_switch import ContentSwitch, ReadyContent
 from kiosk.session import SessionConfig
 from kiosk.trace import NullTrace
@@ -73,11 +74,7 @@ def start(
         trace=tmp_path / "trace.jsonl",
         session=SessionConfig(drop_grace=GRACE),
     )
-    built = build(options, qapp)
-    built.window.resize(*theme.SCREEN_SIZE)
-    built.window.show()
-    qtbot.waitExposed(built.window)
-    board.wait_for(lambda m: type(m).__name__ == "StateQuery", timeout=5)
+    built = started(options, qapp, qtbot, board)
     return built
 
 

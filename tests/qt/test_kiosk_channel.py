@@ -20,6 +20,7 @@ import pytest
 from helpers.bundles import sample_bundle
 from helpers.kiosk_channel import KIOSK, STORE, Follower, enrol, free_port
 from helpers.pickup import running_board
+from helpers.qt_kiosk import started
 from helpers.touch import tap
 from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
@@ -37,7 +38,7 @@ from devices.protocols.rfid import rfid_tag
 from devices.sim.pickup import PickupBoardSim
 from devices.sim.rfid import RfidReaderSim
 from kiosk import theme
-from kiosk.app import Kiosk, KioskOptions, build
+from kiosk.app import Kiosk, KioskOptions
 from kiosk.session import SessionConfig
 
 TAG_KEY = bytes(range(1, 33))
@@ -113,11 +114,7 @@ def start(
         channel_port=extra.pop("channel_port", 0),
         **extra,
     )
-    kiosk = build(options, qapp)
-    kiosk.window.resize(*theme.SCREEN_SIZE)
-    kiosk.window.show()
-    qtbot.waitExposed(kiosk.window)
-    board.wait_for(lambda m: type(m).__name__ == "StateQuery", timeout=5)
+    kiosk = started(options, qapp, qtbot, board)
     return kiosk
 
 

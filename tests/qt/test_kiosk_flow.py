@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 from helpers.bundles import sample_bundle
 from helpers.pickup import running_board
+from helpers.qt_kiosk import started
 from helpers.touch import tap
 from PySide6.QtCore import QPoint
 from PySide6.QtWidgets import QApplication
@@ -26,7 +27,7 @@ from content.model import Language
 from devices.protocols.pickup import Led, LedMode
 from devices.sim.pickup import PickupBoardSim
 from kiosk import theme
-from kiosk.app import Kiosk, KioskOptions, build
+from kiosk.app import Kiosk, KioskOptions
 from kiosk.session import SessionConfig
 
 GRACE = 0.6
@@ -57,12 +58,7 @@ def kiosk(
         trace=tmp_path / "trace.jsonl",
         session=SessionConfig(drop_grace=GRACE, idle_timeout=IDLE),
     )
-    built = build(options, qapp)
-    built.window.resize(*theme.SCREEN_SIZE)
-    built.window.show()
-    qtbot.waitExposed(built.window)
-    # The driver asks for STATE? once it has opened the port.
-    board.wait_for(lambda m: type(m).__name__ == "StateQuery", timeout=5)
+    built = started(options, qapp, qtbot, board)
     yield built
     built.close()
 

@@ -14,6 +14,7 @@ import pytest
 from helpers.bundles import edit_json, sample_bundle
 from helpers.geometry import layout_problems
 from helpers.pickup import running_board
+from helpers.qt_kiosk import started
 from helpers.touch import tap
 from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
@@ -24,7 +25,7 @@ from content.model import Language
 from content.store import ContentStore
 from devices.sim.pickup import PickupBoardSim
 from kiosk import pages, theme
-from kiosk.app import Kiosk, KioskOptions, build
+from kiosk.app import Kiosk, KioskOptions
 from kiosk.i18n import format_price, tr
 from kiosk.session import SessionConfig
 
@@ -80,11 +81,7 @@ def start(
         data_dir=data,
         session=SessionConfig(drop_grace=GRACE, idle_timeout=IDLE),
     )
-    built = build(options, qapp)
-    built.window.resize(*theme.SCREEN_SIZE)
-    built.window.show()
-    qtbot.waitExposed(built.window)
-    board.wait_for(lambda m: type(m).__name__ == "StateQuery", timeout=5)
+    built = started(options, qapp, qtbot, board)
     return built
 
 

@@ -21,6 +21,7 @@ from helpers.bluez import FAST_PRESENCE, mock_bluez, requires_bluez_mock, system
 from helpers.bundles import sample_bundle
 from helpers.geometry import layout_problems
 from helpers.pickup import running_board
+from helpers.qt_kiosk import started
 from helpers.touch import tap
 from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
@@ -115,11 +116,7 @@ def kiosk(
         trace=tmp_path / "trace.jsonl",
         session=SessionConfig(drop_grace=0.6, idle_timeout=5.0, welcome_seconds=2.0),
     )
-    built = build(options, qapp)
-    built.window.resize(*theme.SCREEN_SIZE)
-    built.window.show()
-    qtbot.waitExposed(built.window)
-    board.wait_for(lambda m: type(m).__name__ == "StateQuery", timeout=5)
+    built = started(options, qapp, qtbot, board)
     qtbot.waitUntil(
         lambda: bool(trace(tmp_path, "health", device="rfid", status="up")), timeout=5000
     )
