@@ -56,6 +56,7 @@ from sqlalchemy.exc import SQLAlchemyError, StatementError
 
 from backend_client.crypto import DecryptionError, PayloadCipher
 from backend_client.private_files import private_dir, private_sqlite
+from backend_client.records import OutboxRecord
 from backend_client.sqlite_files import sqlite_engines
 
 _log = logging.getLogger("backend_client.outbox")
@@ -132,37 +133,6 @@ class UnreadableRecordError(OutboxError):
         super().__init__(f"outbox record {seq}: {reason}")
         self.seq = seq
         self.reason = reason
-
-
-@dataclass(frozen=True, slots=True)
-class OutboxRecord:
-    """A fact the kiosk hands to the outbox. `payload` must be JSON-serialisable."""
-
-    event_id: uuid.UUID
-    kind: str
-    schema_version: int
-    payload: Mapping[str, Any]
-    occurred_at: datetime
-
-    def __post_init__(self) -> None:
-        if not self.kind:
-            raise ValueError("an outbox record needs a kind")
-        if self.schema_version < 1:
-            raise ValueError(f"schema_version must be >= 1, got {self.schema_version}")
-        if self.occurred_at.utcoffset() is None:
-            raise ValueError("occurred_at must be timezone-aware")
-
-    @classmethod
-    def new(
-        cls,
-        kind: str,
-        payload: Mapping[str, Any],
-        *,
-        occurred_at: datetime,
-        schema_version: int = 1,
-    ) -> OutboxRecord:
-        """A record with a fresh random event id."""
-        return cls(uuid.uuid4(), kind, schema_version, payload, occurred_at)
 
 
 @dataclass(frozen=True, slots=True)

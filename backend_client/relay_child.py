@@ -1,10 +1,13 @@
 """The relay process the kiosk starts (see backend_client.relay_process for the kiosk's side).
 
     python -m backend_client.relay_child DATA_DIR [--ca-bundle PEM] [--niceness N]
+                                         [--link-fd FD] [--timezone ZONE]
                                          [--store-key-interval SECONDS]
                                          [--content-interval SECONDS]
 
-Drains the outbox to HQ, keeps the member directory from HQ's feed (kiosks only:
+Writes the kiosk's outbox and runs its reward desk (with --link-fd, the kiosk's data
+link: backend_client/data_link.py; also when the kiosk is not enrolled yet), drains
+the outbox to HQ, keeps the member directory from HQ's feed (kiosks only:
 an attendant device recognises nobody), the store's channel key from HQ
 (`backend_client.store_key_refresh`) and the kiosk's content releases from HQ
 (`backend_client.updater`, kiosks only), at a lower CPU priority than the
@@ -21,26 +24,33 @@ import os
 import signal
 import sys
 import threading
+from collections.abc import Callable
+from multiprocessing.connection import Connection
 from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from backend_client.client import HqClient
-from backend_client.credentials import CredentialsError, load_credentials
+from backend_client.credentials import Credentials, CredentialsError, load_credentials
 from backend_client.crypto import KeyFileError, PayloadCipher
+from backend_client.data_keeper import DataKeeper
 from backend_client.feed_sync import FeedSync
 from backend_client.members import MEMBERS_FILE
+from backend_client.outbox import OutboxWriter
 from backend_client.relay_process import (
     DEFAULT_NICENESS,
+    DEFAULT_TIMEZONE,
     EXIT_CONFIG,
     KEY_FILE,
     OUTBOX_FILE,
     encode_content_status,
     encode_status,
 )
-from backend_client.status import ContentStatus, SyncStatus
 from backend_client.store_key_refresh import DEFAULT_INTERVAL, StoreKeyRefresh
 from backend_client.sync import SyncRelay
 from backend_client.updater import DEFAULT_INTERVAL as DEFAULT_CONTENT_INTERVAL
 from backend_client.updater import ContentUpdater
+from rewards.desk import RewardDesk
+from rewards.issuing import StoreShare
 
 _log = logging.getLogger("backend_client.relay_child")
 
@@ -57,17 +67,12 @@ def main(argv: list[str] | None = None) -> int:
         format="%(asctime)s %(levelname)s sync-relay[%(process)d] %(name)s: %(message)s",
     )
     try:
-        os.nice(args.niceness)
-    except OSError as exc:
-        _log.warning("cannot lower the relay's priority: %s", exc)
-
-    try:
         credentials = load_credentials(args.data_dir)
         cipher = PayloadCipher.from_key_file(args.data_dir / KEY_FILE)
     except (CredentialsError, KeyFileError, OSError) as exc:
         _log.error("cannot sync: %s", exc)
         return EXIT_CONFIG
-    if credentials is None:
+    if credentials is None and args.link_fd is None:
         _log.error("cannot sync: %s is not enrolled with HQ", args.data_dir)
         return EXIT_CONFIG
 
@@ -78,69 +83,167 @@ def main(argv: list[str] | None = None) -> int:
         with pipe_lock, contextlib.suppress(BrokenPipeError, ValueError):
             status_pipe.write(line + "\n")
 
-    def publish(status: SyncStatus) -> None:
-        write_line(encode_status(status))
+    wakes: list[Callable[[], None]] = []  # the relay's, once it exists
 
-    def publish_content(status: ContentStatus) -> None:
-        write_line(encode_content_status(status))
+    def wake(_seqs: list[int]) -> None:
+        for each in wakes:
+            each()
 
-    relay = SyncRelay(
-        args.data_dir / OUTBOX_FILE,
-        HqClient(credentials, ca_bundle=args.ca_bundle),
-        credentials,
-        cipher=cipher,
-        on_status=publish,
-    )
-    # The member directory is kept here too: the same credentials, and the same
-    # distance from the screen. Each part has its own client (a client serves one
-    # thread). Staff devices greet nobody: they never hold the member feed.
-    members = (
-        FeedSync(args.data_dir / MEMBERS_FILE, HqClient(credentials, ca_bundle=args.ca_bundle))
-        if credentials.role == "kiosk"
-        else None
-    )
-    store_key = StoreKeyRefresh(
-        args.data_dir,
-        credentials,
-        HqClient(credentials, ca_bundle=args.ca_bundle),
-        interval=args.store_key_interval,
-    )
-    # Content releases run here too, never in the kiosk's GUI process; only kiosks show content.
-    updater = (
-        ContentUpdater(
+    keeper = None if args.link_fd is None else _Keeper(args, credentials, cipher, wake)
+    if keeper is not None:
+        keeper.start()
+    # Linux keeps a nice value per thread, and a thread starts with its creator's: the
+    # keeper's threads (a shopper waits on the reward desk) keep the kiosk's priority;
+    # everything that talks to HQ, started from here on, runs below the screen.
+    try:
+        os.nice(args.niceness)
+    except OSError as exc:
+        _log.warning("cannot lower the relay's priority: %s", exc)
+    parts = _HqParts(args, credentials, cipher, write_line) if credentials is not None else None
+    if parts is None:
+        _log.info("not enrolled with HQ: keeping records in the outbox until the kiosk is")
+    else:
+        wakes.append(parts.relay.wake)
+        parts.start()
+    try:
+        while os.read(0, 4096):  # each wake is a byte; end of file is "stop"
+            if parts is not None:
+                parts.relay.wake()
+    finally:
+        if keeper is not None:
+            keeper.stop()  # first: its last records wake the relay before it stops
+        if parts is not None:
+            parts.stop()
+    return 0
+
+
+class _HqParts:
+    """Everything that talks to HQ, each with its own client (a client serves one thread)."""
+
+    def __init__(
+        self,
+        args: argparse.Namespace,
+        credentials: Credentials,
+        cipher: PayloadCipher,
+        write_line: Callable[[str], None],
+    ) -> None:
+        self.relay = SyncRelay(
+            args.data_dir / OUTBOX_FILE,
+            HqClient(credentials, ca_bundle=args.ca_bundle),
+            credentials,
+            cipher=cipher,
+            on_status=lambda status: write_line(encode_status(status)),
+        )
+        # The member directory is kept here too: the same credentials, and the same
+        # distance from the screen. Staff devices greet nobody: they never hold the feed.
+        self.members = (
+            FeedSync(args.data_dir / MEMBERS_FILE, HqClient(credentials, ca_bundle=args.ca_bundle))
+            if credentials.role == "kiosk"
+            else None
+        )
+        self.store_key = StoreKeyRefresh(
             args.data_dir,
             credentials,
             HqClient(credentials, ca_bundle=args.ca_bundle),
-            interval=args.content_interval,
-            on_status=publish_content,
+            interval=args.store_key_interval,
         )
-        if credentials.role == "kiosk"
-        else None
-    )
-    _log.info(
-        "relay for %s %s started%s",
-        credentials.role,
-        credentials.kiosk_id,
-        "" if members is not None else " (no member feed)",
-    )
-    relay.start()
-    if members is not None:
-        members.start()
-    store_key.start()
-    if updater is not None:
-        updater.start()
-    try:
-        while os.read(0, 4096):  # each wake is a byte; end of file is "stop"
-            relay.wake()
-    finally:
-        relay.stop()
+        # Content releases run here too, never in the kiosk's GUI process; only kiosks show
+        # content.
+        self.updater = (
+            ContentUpdater(
+                args.data_dir,
+                credentials,
+                HqClient(credentials, ca_bundle=args.ca_bundle),
+                interval=args.content_interval,
+                on_status=lambda status: write_line(encode_content_status(status)),
+            )
+            if credentials.role == "kiosk"
+            else None
+        )
+        _log.info(
+            "relay for %s %s started%s",
+            credentials.role,
+            credentials.kiosk_id,
+            "" if self.members is not None else " (no member feed)",
+        )
+
+    def start(self) -> None:
+        self.relay.start()
+        if self.members is not None:
+            self.members.start()
+        self.store_key.start()
+        if self.updater is not None:
+            self.updater.start()
+
+    def stop(self) -> None:
+        self.relay.stop()
         # Within the kiosk's 8 s: the relay may take 5. A page cut off is fetched again.
-        if members is not None:
-            members.stop(timeout=2.0)
-        store_key.stop(timeout=1.0)
-        if updater is not None:
-            updater.stop(timeout=1.0)  # a download cut off resumes from its partial file
-    return 0
+        if self.members is not None:
+            self.members.stop(timeout=2.0)
+        self.store_key.stop(timeout=1.0)
+        if self.updater is not None:
+            self.updater.stop(timeout=1.0)  # a download cut off resumes from its partial file
+
+
+class _Keeper:
+    """The kiosk's records and reward desk, served on its link (backend_client/data_keeper.py);
+    each commit wakes the relay, if this kiosk is enrolled."""
+
+    def __init__(
+        self,
+        args: argparse.Namespace,
+        credentials: Credentials | None,
+        cipher: PayloadCipher,
+        wake: Callable[[list[int]], None],
+    ) -> None:
+        outbox = args.data_dir / OUTBOX_FILE
+        self.writer = OutboxWriter(outbox, cipher=cipher, on_written=wake)
+        self.keeper = DataKeeper(Connection(args.link_fd), self.writer)
+        self.desk = _desk(args, credentials, cipher, self.keeper, wake)
+        if self.desk is not None:
+            self.keeper.attach_desk(self.desk)
+
+    def start(self) -> None:
+        self.writer.start()
+        if self.desk is not None:
+            self.desk.start()
+        self.keeper.start()
+
+    def stop(self) -> None:
+        # The kiosk flushed before it closed our stdin; a kiosk that died left its last
+        # records in the link, which ends right after them.
+        self.keeper.join(timeout=2.0)
+        if self.desk is not None:
+            self.desk.stop(timeout=2.0)
+        self.writer.close(timeout=2.0)
+
+
+def _desk(
+    args: argparse.Namespace,
+    credentials: Credentials | None,
+    cipher: PayloadCipher,
+    keeper: DataKeeper,
+    wake: Callable[[list[int]], None],
+) -> RewardDesk | None:
+    """The reward desk, if this kiosk can issue codes: it needs its coupon key from HQ."""
+    if credentials is None or credentials.coupon_key is None or credentials.kiosk_no is None:
+        _log.warning("no coupon key from HQ (enrol again): surveys and draws give no coupons")
+        return None
+    try:
+        tz = ZoneInfo(args.timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        _log.error("unknown time zone %r: coupons and draws are off", args.timezone)
+        return None
+    return RewardDesk(
+        args.data_dir / OUTBOX_FILE,
+        cipher=cipher,
+        key=credentials.coupon_key,
+        kiosk_no=credentials.kiosk_no,
+        tz=tz,
+        on_done=keeper.on_answer,
+        share=StoreShare(credentials.budget_seat, credentials.budget_seats),
+        on_written=wake,
+    )
 
 
 def _arguments(argv: list[str] | None) -> argparse.Namespace:
@@ -151,6 +254,16 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("data_dir", type=Path, help="the kiosk's data directory")
     parser.add_argument("--ca-bundle", type=Path, help="CA certificates to trust for HQ")
     parser.add_argument("--niceness", type=int, default=DEFAULT_NICENESS)
+    parser.add_argument(
+        "--link-fd",
+        type=int,
+        help="the kiosk's data link (backend_client/supervisor.py): write its records here",
+    )
+    parser.add_argument(
+        "--timezone",
+        default=DEFAULT_TIMEZONE,
+        help="the store's time zone, for the reward desk's days (default %(default)s)",
+    )
     parser.add_argument(
         "--store-key-interval",
         type=_seconds,

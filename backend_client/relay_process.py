@@ -32,10 +32,13 @@ import sys
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from pathlib import Path
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 from backend_client.status import ContentStatus, SyncState, SyncStatus
 from backend_client.supervisor import Supervisor
+
+if TYPE_CHECKING:
+    from backend_client.data_link import DataLink
 
 __all__ = [
     "DEFAULT_NICENESS",
@@ -54,6 +57,9 @@ _log = logging.getLogger("backend_client.relay_process")
 OUTBOX_FILE: Final = "outbox.sqlite3"
 KEY_FILE: Final = "outbox.key"
 """Where the kiosk's data directory keeps the outbox and its payload key."""
+
+DEFAULT_TIMEZONE: Final = "Asia/Shanghai"
+"""The store's zone when none is given: the first chains' stores (the kiosk's --timezone)."""
 
 DEFAULT_NICENESS: Final = 10
 # Syncing can wait a few milliseconds; the screen cannot. At nice 10 the kernel
@@ -175,7 +181,12 @@ class RelayProcess:
         store_key_interval: float | None = None,
         on_content: Callable[[ContentStatus], None] | None = None,
         content_interval: float | None = None,
+        link: DataLink | None = None,
+        timezone: str | None = None,
     ) -> None:
+        """`link`: the kiosk's records and reward requests go through the child, which
+        then also runs when the kiosk is not enrolled (backend_client/data_link.py);
+        `timezone` is the store's, for the reward desk's days."""
         if not 0 < restart_delay <= max_restart_delay:
             raise ValueError("need 0 < restart_delay <= max_restart_delay")
         if store_key_interval is not None and store_key_interval <= 0:
@@ -190,6 +201,7 @@ class RelayProcess:
         self._ca_bundle = ca_bundle
         self._on_status = on_status
         self._niceness = niceness
+        self._timezone = timezone
         self._status: SyncStatus | None = None
         self._sent_before = 0  # records earlier children had sent: sent_total keeps counting
         # The shared supervision (backend_client/supervisor.py): restarts with a backoff,
@@ -199,6 +211,7 @@ class RelayProcess:
             self._command,
             on_line=self._read_status,
             on_exit=self._ended,
+            on_link=None if link is None else link.attach,
             stop_by_eof=True,
             give_up_on={EXIT_CONFIG: "cannot use this data directory (see its log); not syncing"},
             restart_delay=restart_delay,
@@ -248,6 +261,8 @@ class RelayProcess:
             command += ["--store-key-interval", repr(self._store_key_interval)]
         if self._content_interval is not None:
             command += ["--content-interval", repr(self._content_interval)]
+        if self._timezone is not None:
+            command += ["--timezone", self._timezone]
         return [*command, "--niceness", str(self._niceness)]
 
     # --- on the supervisor thread ----------------------------------------------------

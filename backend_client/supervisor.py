@@ -13,18 +13,26 @@ blocking, and it is closed at `stop`, which a child may take as its signal to st
 (and which it also sees if the kiosk dies, however it dies). Children that do not
 read stdin get SIGTERM at `stop`, and SIGKILL if they are still there after the
 timeout.
+
+With `on_link`, each child also gets a duplex link for objects (a Unix socket pair
+behind `multiprocessing.connection.Connection`: length-framed pickles, between a
+process and its own child): the child finds its end as `--link-fd N` on its command
+line, and `on_link` gets the kiosk's end of each new child before its first line.
+The link ends (EOFError on `recv`) when that child does.
 """
 
 from __future__ import annotations
 
 import contextlib
 import logging
+import multiprocessing
 import os
 import signal
 import subprocess
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
+from multiprocessing.connection import Connection
 from typing import Final
 
 _log = logging.getLogger("backend_client.supervisor")
@@ -44,6 +52,7 @@ class Supervisor:
         *,
         on_line: Callable[[bytes], None] | None = None,
         on_exit: Callable[[int | None], None] | None = None,
+        on_link: Callable[[Connection], None] | None = None,
         stop_by_eof: bool = False,
         give_up_on: Mapping[int, str] | None = None,
         restart_delay: float = DEFAULT_RESTART_DELAY,
@@ -52,7 +61,8 @@ class Supervisor:
         logger: logging.Logger = _log,
     ) -> None:
         """`on_line` gets each stdout line (with its newline) and `on_exit` each child's exit
-        status (None: it could not start), both on the supervisor thread. `stop_by_eof`:
+        status (None: it could not start), both on the supervisor thread, as does `on_link`
+        each child's link (see the module's docstring). `stop_by_eof`:
         closing stdin is how this child is asked to stop (else SIGTERM). `give_up_on`: exit
         statuses that restarting would not cure, each with the error to log. `logger`: the
         owner's, so the child's ups and downs are logged where its owner's are."""
@@ -62,6 +72,7 @@ class Supervisor:
         self._command = command
         self._on_line = on_line
         self._on_exit = on_exit
+        self._on_link = on_link
         self._stop_by_eof = stop_by_eof
         self._give_up_on = dict(give_up_on or {})
         self._log = logger
@@ -155,16 +166,29 @@ class Supervisor:
 
     def _run_child(self) -> int | None:
         """Run one child until its stdout closes; its exit status (None: it did not start)."""
+        command = list(self._command())
+        ours: Connection | None = None
+        theirs: Connection | None = None
+        if self._on_link is not None:
+            ours, theirs = multiprocessing.Pipe(duplex=True)
+            command += ["--link-fd", str(theirs.fileno())]
         try:
             process = subprocess.Popen(  # noqa: S603 - our own interpreter and modules
-                list(self._command()),
+                command,
                 stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE,
                 close_fds=True,
+                pass_fds=() if theirs is None else (theirs.fileno(),),
             )
         except OSError as exc:
             self._log.error("cannot start %s: %s", self.name, exc)
+            if ours is not None and theirs is not None:
+                ours.close()
+                theirs.close()
             return None
+        finally:
+            if theirs is not None and not theirs.closed:
+                theirs.close()  # the child holds its own copy; EOF reaches us when it ends
         assert process.stdin is not None
         assert process.stdout is not None
         os.set_blocking(process.stdin.fileno(), False)
@@ -174,6 +198,11 @@ class Supervisor:
             stopping = self._stopping
         if stopping:  # stop() came while starting: it did not see this child
             self._ask_to_stop(process)
+        if ours is not None and self._on_link is not None:
+            try:
+                self._on_link(ours)
+            except Exception:
+                self._log.exception("%s on_link listener failed", self.name)
         try:
             for line in process.stdout:
                 if self._on_line is not None:

@@ -37,9 +37,10 @@ from helpers.rewards import (  # noqa: E402
     prize_of,
 )
 
+from rewards.answers import DrawOutcome, Issued, RewardAnswer  # noqa: E402
 from rewards.codes import issue_code, parse_code  # noqa: E402
-from rewards.desk import RewardAnswer, RewardDesk  # noqa: E402
-from rewards.ledger import DrawOutcome, Issued, RewardLedger  # noqa: E402
+from rewards.desk import RewardDesk  # noqa: E402
+from rewards.ledger import RewardLedger  # noqa: E402
 
 SURVEY = campaign_of("survey-thanks", 1, daily_budget=10**9, per_member_limit=10**9)
 PRIZES = (

@@ -18,7 +18,6 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Final, Protocol
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 # The kiosk's Qt-free half first, before PySide6: PySide6 reads the whole source of
 # every module imported after it (shibokensupport's check for `from __feature__
@@ -29,12 +28,11 @@ from backend_client.channel.planogram import effective_slots, load_edits
 from backend_client.channel.server_process import ServerOptions
 from backend_client.channel.writer import ChannelWriter
 from backend_client.credentials import Credentials, CredentialsError, load_credentials
-from backend_client.crypto import PayloadCipher
+from backend_client.data_link import DataLink
 from backend_client.handoff import handoff_link
 from backend_client.members import MEMBERS_FILE, MemberDirectory
-from backend_client.outbox import OutboxWriter
 from backend_client.private_files import private_dir
-from backend_client.relay_process import KEY_FILE, OUTBOX_FILE, RelayProcess
+from backend_client.relay_process import DEFAULT_TIMEZONE, RelayProcess
 from backend_client.status import ContentStatus, SyncStatus
 from content import reports
 from content.bundle import (
@@ -55,8 +53,6 @@ from devices.presence import PresenceConfig
 from devices.protocols.pickup import LedMode
 from devices.protocols.rfid import RfidProtocol
 from devices.rfid import SerialRfidReader, WedgeRfidReader
-from rewards.desk import RewardDesk
-from rewards.issuing import StoreShare
 
 # isort: split
 # Then PySide6, its import hook made to keep no module's source (kiosk/pyside_sources).
@@ -101,7 +97,6 @@ SLIDE_BUDGET_BYTES: Final = 3 * 1920 * 1080 * 4
 # The shown phone's other pictures (back, side...) at the product screen's 560 px.
 VIEW_BUDGET_BYTES: Final = 4 * 560 * 560 * 4
 
-DEFAULT_TIMEZONE: Final = "Asia/Shanghai"  # the first chains' stores; --timezone for others
 HANDOFF_QR_PX: Final = 420
 SERVER_START_LATEST_MS: Final = 5000  # the channel server starts at first paint, or then
 
@@ -367,12 +362,11 @@ class Kiosk:
     bridge: DeviceBridge
     board: PickupBoard | None
     readers: list[Reader]
-    outbox: OutboxWriter
-    relay: RelayProcess | None
+    outbox: DataLink  # the relay child writes the outbox: records wait here until it has
+    relay: RelayProcess
     images: ImageCache
     slide_images: ImageCache
     trace: Trace
-    desk: RewardDesk | None = None
     channel: ChannelLink | None = None
     keyboard_data: Path | None = None
     view_images: ImageCache | None = None
@@ -393,11 +387,8 @@ class Kiosk:
         for reader in self.readers:
             reader.stop()
         self.window.shut_down()
-        if self.desk is not None:
-            self.desk.stop()
         self.outbox.close()
-        if self.relay is not None:
-            self.relay.stop()
+        self.relay.stop()
         if self.channel is not None:
             self.channel.close()  # after the relay: its last status may still arrive
         if self.keyboard_data is not None:
@@ -421,19 +412,18 @@ def build(options: KioskOptions, app: QApplication) -> Kiosk:
     trace.emit("start", pid=os.getpid())
 
     switch = start_content(options, trace)  # its bundle: the release shown at start
-    outbox_path = options.data_dir / OUTBOX_FILE
-    cipher = PayloadCipher.from_key_file(options.data_dir / KEY_FILE)
     credentials = _credentials(options, trace)
     channel = build_channel(options, credentials, switch, trace)
     on_sync = None if channel is None else channel.on_sync
-    relay = None if credentials is None else build_relay(options, trace, on_sync, switch.on_content)
-    wake_relay = None if relay is None else lambda _seqs: relay.wake()
-    outbox = OutboxWriter(outbox_path, cipher=cipher, on_written=wake_relay)
-    outbox.start()
-    if relay is not None:
-        relay.start()
-
     bridge = DeviceBridge()
+    rewards = RewardLink(switch.bundle, bridge.post)
+    # Records and reward requests go to the relay child, which writes the outbox (and
+    # runs the reward desk) also before this kiosk is enrolled: backend_client/data_link.py.
+    outbox = DataLink(on_answer=rewards.on_answer)
+    rewards.attach(outbox)
+    relay = build_relay(options, trace, outbox, on_sync, switch.on_content)
+    relay.start()
+
     board = None
     if options.pickup_port:
         board = PickupBoard(options.pickup_port, bridge.post)
@@ -444,9 +434,6 @@ def build(options: KioskOptions, app: QApplication) -> Kiosk:
     def set_led(slot: int, mode: LedMode) -> None:
         if board is not None:
             board.set_led(slot, mode)
-
-    rewards = RewardLink(switch.bundle, bridge.post)
-    desk = build_desk(options, credentials, cipher, rewards, wake_relay)
 
     def can_bind() -> bool:  # a fob reader, and the chain's key to hash its fobs with
         return bool(options.rfid_port or options.rfid_wedge) and directory.key() is not None
@@ -495,7 +482,7 @@ def build(options: KioskOptions, app: QApplication) -> Kiosk:
         channel=channel,
         caches=(slide_images, images, view_images),
     )
-    for worker in (board, *readers, desk):
+    for worker in (board, *readers):
         if worker is not None:
             worker.start()
     return Kiosk(
@@ -509,7 +496,6 @@ def build(options: KioskOptions, app: QApplication) -> Kiosk:
         images,
         slide_images,
         trace,
-        desk,
         channel,
         keyboard_data,
         view_images,
@@ -708,38 +694,6 @@ def connect_window(window: KioskWindow, controller: SessionController) -> None:
     window.flow_closed.connect(controller.flow_closed)
 
 
-def build_desk(
-    options: KioskOptions,
-    credentials: Credentials | None,
-    cipher: PayloadCipher,
-    rewards: RewardLink | None,
-    on_written: Callable[[list[int]], None] | None,
-) -> RewardDesk | None:
-    """The reward desk, if this kiosk can issue codes: it needs its coupon key from HQ."""
-    if rewards is None:
-        return None
-    if credentials is None or credentials.coupon_key is None or credentials.kiosk_no is None:
-        log.warning("no coupon key from HQ (enrol again): surveys and draws give no coupons")
-        return None
-    try:
-        tz = ZoneInfo(options.timezone)
-    except (ZoneInfoNotFoundError, ValueError):
-        log.error("unknown time zone %r: coupons and draws are off", options.timezone)
-        return None
-    desk = RewardDesk(
-        options.data_dir / OUTBOX_FILE,
-        cipher=cipher,
-        key=credentials.coupon_key,
-        kiosk_no=credentials.kiosk_no,
-        tz=tz,
-        on_done=rewards.on_answer,
-        share=StoreShare(credentials.budget_seat, credentials.budget_seats),
-        on_written=on_written,
-    )
-    rewards.attach(desk)
-    return desk
-
-
 def build_channel(
     options: KioskOptions,
     credentials: Credentials | None,
@@ -844,13 +798,15 @@ def _credentials(options: KioskOptions, trace: Trace) -> Credentials | None:
 def build_relay(
     options: KioskOptions,
     trace: Trace,
+    link: DataLink,
     on_sync: Callable[[SyncStatus], None] | None = None,
     on_content: Callable[[ContentStatus], None] | None = None,
 ) -> RelayProcess:
-    """The relay to HQ, for an enrolled kiosk.
+    """The relay child: it writes the outbox (records come through `link`) and, for an
+    enrolled kiosk, relays it to HQ.
 
-    It runs as a child process (see backend_client.relay_process): a relay thread
-    here would share the interpreter lock with the GUI thread and stall the screen.
+    A child process (see backend_client.relay_process): its work here would share the
+    interpreter lock with the GUI thread and stall the screen.
     """
 
     def on_status(status: SyncStatus) -> None:  # on the supervisor thread; the trace is thread-safe
@@ -865,7 +821,12 @@ def build_relay(
             on_sync(status)
 
     return RelayProcess(
-        options.data_dir, ca_bundle=options.hq_ca, on_status=on_status, on_content=on_content
+        options.data_dir,
+        ca_bundle=options.hq_ca,
+        on_status=on_status,
+        on_content=on_content,
+        link=link,
+        timezone=options.timezone,
     )
 
 

@@ -20,7 +20,7 @@ from datetime import UTC, datetime
 
 from PySide6.QtCore import QObject, Qt, QTimer, Signal
 
-from backend_client.outbox import OutboxRecord
+from backend_client.records import OutboxRecord
 from content.model import Language
 from devices.events import Alarm, DeviceHealth, Dropped, HealthStatus, Lifted, Unreadable
 from devices.protocols.pickup import LedMode

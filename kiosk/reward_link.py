@@ -13,6 +13,7 @@ import logging
 import threading
 from collections.abc import Callable
 from datetime import UTC, datetime
+from typing import Protocol
 
 from content.bundle import Bundle
 from kiosk.session import (
@@ -23,18 +24,26 @@ from kiosk.session import (
     IssuedCoupon,
     RewardReady,
 )
-from rewards.desk import (
+from rewards.answers import (
+    DrawOutcome,
     DrawRequest,
+    Issued,
+    IssueReason,
     IssueRequest,
+    Refused,
     RewardAnswer,
-    RewardDesk,
     Standing,
     StandingRequest,
 )
 from rewards.issuing import Refusal
-from rewards.ledger import DrawOutcome, Issued, IssueReason, Refused
 
 log = logging.getLogger("kiosk.rewards")
+
+
+class Desk(Protocol):
+    """Where requests go: the relay child's reward desk, through backend_client/data_link.py."""
+
+    def submit(self, request: IssueRequest | DrawRequest | StandingRequest) -> None: ...
 
 
 def _wall_clock() -> datetime:
@@ -52,11 +61,11 @@ class RewardLink:
         self._bundle = bundle
         self._post = post
         self._clock = clock
-        self._desk: RewardDesk | None = None
+        self._desk: Desk | None = None
         self._lock = threading.Lock()  # the desk thread answers while the GUI thread asks
         self._sessions: dict[int, tuple[int, str | None]] = {}  # id(request) -> session, draw
 
-    def attach(self, desk: RewardDesk) -> None:
+    def attach(self, desk: Desk) -> None:
         self._desk = desk
 
     def set_bundle(self, bundle: Bundle) -> None:

@@ -26,9 +26,6 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Final, Literal
 
-from cryptography.hazmat.primitives.hashes import SHA256
-from cryptography.hazmat.primitives.hmac import HMAC
-
 EPOCH: Final = date(2024, 1, 1)
 VERSION: Final = 1
 
@@ -78,7 +75,11 @@ class CodeError(ValueError):
 
 def _hmac_sha256(key: bytes, message: bytes) -> bytes:
     """HMAC-SHA256 with `cryptography` (OpenSSL), the kiosk's one crypto library; the
-    test vectors in docs/hq-api.md pin the bytes."""
+    test vectors in docs/hq-api.md pin the bytes. Imported here: the kiosk's screen
+    process reads codes (rewards/answers.py) but never signs one, and never loads it."""
+    from cryptography.hazmat.primitives.hashes import SHA256  # noqa: PLC0415
+    from cryptography.hazmat.primitives.hmac import HMAC  # noqa: PLC0415
+
     mac = HMAC(key, SHA256())
     mac.update(message)
     return mac.finalize()

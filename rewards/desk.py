@@ -16,7 +16,6 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -26,67 +25,22 @@ from sqlalchemy.exc import SQLAlchemyError
 from backend_client.crypto import PayloadCipher
 from backend_client.outbox import DEFAULT_BUSY_TIMEOUT, OutboxError
 from content.model import CouponCampaign, PrizeDraw
-from rewards.issuing import WHOLE_STORE, Refusal, StoreShare
-from rewards.ledger import (
+from rewards.answers import (
     DrawOutcome,
+    DrawRequest,
     Issued,
     IssueReason,
-    LedgerError,
+    IssueRequest,
     Refused,
-    RewardLedger,
+    RewardAnswer,
+    RewardRequest,
+    Standing,
+    StandingRequest,
 )
+from rewards.issuing import WHOLE_STORE, Refusal, StoreShare
+from rewards.ledger import LedgerError, RewardLedger
 
 _log = logging.getLogger("rewards.desk")
-
-
-@dataclass(frozen=True, slots=True)
-class IssueRequest:
-    """Ask the desk for a code (`RewardLedger.issue`)."""
-
-    campaign: CouponCampaign
-    member_id: uuid.UUID | str | None = field(repr=False)
-    session: str
-    reason: IssueReason
-    now: datetime
-
-
-@dataclass(frozen=True, slots=True)
-class DrawRequest:
-    """Ask the desk for a draw (`RewardLedger.draw`)."""
-
-    prize_draw: PrizeDraw
-    campaigns: tuple[CouponCampaign, ...]
-    member_id: uuid.UUID | str = field(repr=False)
-    session: str
-    now: datetime
-    roll: int | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class StandingRequest:
-    """Ask the desk whether a member may draw (`RewardLedger.standing`); nothing is written."""
-
-    prize_draws: tuple[PrizeDraw, ...]
-    member_id: uuid.UUID | str = field(repr=False)
-    now: datetime
-
-
-@dataclass(frozen=True, slots=True)
-class Standing:
-    """Draw id -> why the member may not draw it today (None: they may)."""
-
-    refusals: dict[str, Refusal | None]
-
-
-RewardRequest = IssueRequest | DrawRequest | StandingRequest
-
-
-@dataclass(frozen=True, slots=True)
-class RewardAnswer:
-    """The desk's answer to `request` (the very object `submit` was given)."""
-
-    request: RewardRequest
-    outcome: Issued | DrawOutcome | Standing | Refused
 
 
 class RewardDesk:

@@ -29,11 +29,10 @@ import logging
 import secrets
 import uuid
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
 from types import TracebackType
-from typing import Final, Literal, Self, TypeVar
+from typing import Final, Self, TypeVar
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import (
@@ -51,8 +50,10 @@ from sqlalchemy import (
 )
 
 from backend_client.crypto import PayloadCipher
-from backend_client.outbox import DEFAULT_BUSY_TIMEOUT, Outbox, OutboxRecord
-from content.model import CouponCampaign, Prize, PrizeDraw
+from backend_client.outbox import DEFAULT_BUSY_TIMEOUT, Outbox
+from backend_client.records import OutboxRecord
+from content.model import CouponCampaign, PrizeDraw
+from rewards.answers import DrawOutcome, Issued, IssueReason, Refused
 from rewards.codes import MAX_KIOSK_NO, MAX_SERIAL, CouponCode, issue_code
 from rewards.draw import ROLL_SPACE, may_draw
 from rewards.draw import draw as draw_prize
@@ -69,7 +70,6 @@ _MEMBER_HASH_LABEL: Final = b"reward-ledger-member-hash"
 # The member-hash key is derived from the coupon key, so the ledger needs no key of its
 # own; the label keeps it apart from the code MAC (the same key signs codes).
 
-IssueReason = Literal["survey", "draw", "signup"]
 _ISSUE_REASONS: Final = ("survey", "draw", "signup")
 
 _metadata = MetaData()
@@ -154,32 +154,6 @@ def prepare_reward_tables(connection: Connection) -> None:
 
 
 # ---------------------------------------------------------------- outcomes
-
-
-@dataclass(frozen=True, slots=True)
-class Issued:
-    """A code was issued, stored and queued for HQ (`coupon_issued`)."""
-
-    code: CouponCode
-    campaign: str
-    reason: IssueReason
-
-
-@dataclass(frozen=True, slots=True)
-class Refused:
-    """Nothing was given; `reason` says why (rewards.issuing.Refusal)."""
-
-    reason: Refusal
-
-
-@dataclass(frozen=True, slots=True)
-class DrawOutcome:
-    """A draw took place and was recorded (`prize_draw`). `prize` None is no prize;
-    a prize comes with its code (also recorded, `coupon_issued`)."""
-
-    draw: str
-    prize: Prize | None
-    code: CouponCode | None
 
 
 # ---------------------------------------------------------------- the ledger

@@ -22,7 +22,8 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection, insert, select
 
-from backend_client.outbox import Outbox, OutboxRecord
+from backend_client.outbox import Outbox
+from backend_client.records import OutboxRecord
 from rewards.codes import CodeError, CodeProblem, CouponCode, parse_code
 from rewards.issuing import local_day
 from rewards.ledger import coupon_redemptions, prepare_reward_tables

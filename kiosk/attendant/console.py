@@ -24,7 +24,7 @@ from PySide6.QtCore import QEvent, QObject, QTimer, Signal
 from backend_client.channel.client import KioskState, KioskStatus
 from backend_client.channel.commands import CommandError, CommandReply, KioskCatalog, LabelKind
 from backend_client.channel.messages import ChannelMessage
-from backend_client.outbox import OutboxRecord
+from backend_client.records import OutboxRecord
 from content.model import Language
 from kiosk.attendant.cli import new_staff_id
 from kiosk.attendant.desk import AttendantDesk

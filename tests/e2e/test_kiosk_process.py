@@ -10,6 +10,9 @@ from helpers.bundles import edit_json, sample_bundle
 from helpers.kiosk_process import start_kiosk, stop, wait_for_trace
 from helpers.pickup import running_board
 
+from backend_client.crypto import PayloadCipher
+from backend_client.outbox import Outbox
+from backend_client.relay_process import KEY_FILE, OUTBOX_FILE
 from devices.sim.pickup import PickupBoardSim
 
 pytestmark = pytest.mark.slow
@@ -37,10 +40,19 @@ def test_lift_in_a_real_process_paints_the_product_and_stops_cleanly(
         board.lift(2)
         paint = wait_for_trace(data, lambda e: e["kind"] == "paint" and e["view"] != "attract")
         assert paint["view"].startswith("product:")
+        # The screen's process writes no database and seals nothing: the relay child
+        # does (backend_client/data_link.py), so neither library is ever mapped here.
+        mapped = Path(f"/proc/{process.pid}/maps").read_text()
+        assert "/sqlalchemy/" not in mapped
+        assert "/cryptography/" not in mapped
     finally:
         log = stop(process)
     assert "Traceback" not in log
-    assert (data / "outbox.sqlite3").exists()
+    # The lift was recorded: the kiosk's stop waited for the child to commit it.
+    cipher = PayloadCipher.from_key_file(data / KEY_FILE)
+    with Outbox(data / OUTBOX_FILE, cipher=cipher) as outbox:
+        kinds = [record.kind for record in outbox.pending()]
+    assert kinds.count("lift") == 1
 
 
 def test_a_bad_bundle_is_refused_and_the_last_good_one_keeps_serving(

@@ -30,7 +30,8 @@ from helpers.rewards import (
     read_ledger,
 )
 
-from rewards.ledger import DrawOutcome, Issued, RewardLedger
+from rewards.answers import DrawOutcome, Issued
+from rewards.ledger import RewardLedger
 
 ROOT = Path(__file__).resolve().parents[2]
 SIGKILLED = -signal.SIGKILL

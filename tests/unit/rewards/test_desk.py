@@ -16,16 +16,18 @@ import pytest
 from helpers.rewards import CIPHER, KEY, KIOSK_NO, NOW, TZ, outbox_records, prize_campaigns
 
 from content.model import CouponCampaign, PrizeDraw
-from rewards.desk import (
+from rewards.answers import (
+    DrawOutcome,
     DrawRequest,
+    Issued,
     IssueRequest,
+    Refused,
     RewardAnswer,
-    RewardDesk,
     Standing,
     StandingRequest,
 )
+from rewards.desk import RewardDesk
 from rewards.issuing import Refusal
-from rewards.ledger import DrawOutcome, Issued, Refused
 
 WAIT = 10.0  # seconds: only ever reached when a test fails
 

@@ -26,10 +26,11 @@ from helpers.rewards import (
 )
 
 from content.model import CouponCampaign, PrizeDraw
+from rewards.answers import DrawOutcome, Issued, Refused
 from rewards.codes import MAX_SERIAL, parse_code
 from rewards.draw import ROLL_SPACE
 from rewards.issuing import Refusal, StoreShare
-from rewards.ledger import DrawOutcome, Issued, LedgerError, Refused, RewardLedger
+from rewards.ledger import LedgerError, RewardLedger
 
 WIN_GRAND = 0  # rolls inside the grand prize's interval
 WIN_SMALL = 10_000_000  # the first roll of the small prize's

@@ -15,8 +15,9 @@ from sqlalchemy.exc import IntegrityError
 
 from backend_client.outbox import Outbox, OutboxRecord
 from content.model import CouponCampaign
+from rewards.answers import Issued, Refused
 from rewards.issuing import Refusal
-from rewards.ledger import Issued, Refused, RewardLedger
+from rewards.ledger import RewardLedger
 
 _metadata = MetaData()
 _facts = Table("test_fact", _metadata, Column("n", Integer, primary_key=True))

@@ -13,8 +13,9 @@ from helpers.rewards import CIPHER, KEY, KIOSK_NO, NOW, TZ, outbox_records, read
 
 from backend_client.outbox import Outbox
 from content.model import CouponCampaign
+from rewards.answers import Issued
 from rewards.codes import ALPHABET, CouponCode, issue_code
-from rewards.ledger import Issued, RewardLedger
+from rewards.ledger import RewardLedger
 from rewards.redemption import AlreadyRedeemed, Redeemed, RedeemRefused, redeem
 
 KEYS = {KIOSK_NO: KEY}

@@ -1,0 +1,228 @@
+"""The kiosk's records and rewards go to the relay child, which alone writes the outbox.
+
+The screen's process writes no database file: an outbox writer and a reward ledger in
+it cost the GUI thread the interpreter lock for every commit, and SQLAlchemy and
+`cryptography` cost it about 35 MB. The relay child (backend_client/relay_child.py)
+already loads both and already reads the outbox; it writes it too. `DataLink` is the
+kiosk's end of the link to it (the supervisor's `on_link`, backend_client/supervisor.py):
+
+- `append(record)` keeps the record until the child says it is committed (`Written`),
+  and sends it again to the next child if this one dies first. The outbox stores an
+  event id once, so a record sent twice is stored once. Nothing blocks the caller:
+  a thread of its own sends.
+- `submit(request)` asks the reward desk; the answer comes to `on_answer`. A request
+  the child cannot answer (no child running, or it died before answering) is answered
+  Refused(UNAVAILABLE) at once: a shopper never waits on a draw that cannot come.
+
+The child's side is backend_client/data_keeper.py. What crosses the link is pickled
+(the kiosk and its own child, one install).
+"""
+
+from __future__ import annotations
+
+import collections
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from multiprocessing.connection import Connection
+from typing import Final
+
+from backend_client.records import OutboxRecord
+from rewards.answers import Refused, RewardAnswer, RewardRequest
+from rewards.issuing import Refusal
+
+_log = logging.getLogger("backend_client.data_link")
+
+MAX_HELD: Final = 100_000
+"""Records kept for a child that is not there; beyond that (a child failing for hours)
+the oldest are dropped, logged, rather than let the kiosk's memory grow without end."""
+
+
+@dataclass(frozen=True, slots=True)
+class Append:
+    """kiosk -> child: store this record."""
+
+    record: OutboxRecord
+
+
+@dataclass(frozen=True, slots=True)
+class Ask:
+    """kiosk -> child: the reward desk's request number `number`."""
+
+    number: int
+    request: RewardRequest
+
+
+@dataclass(frozen=True, slots=True)
+class Written:
+    """child -> kiosk: these records are committed to the outbox."""
+
+    event_ids: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Answered:
+    """child -> kiosk: the desk's answer to request `number`."""
+
+    number: int
+    answer: RewardAnswer
+
+
+ToChild = Append | Ask
+ToKiosk = Written | Answered
+
+
+class DataLink:
+    """The kiosk's end; `attach` is the supervisor's `on_link` (one call per child)."""
+
+    def __init__(self, on_answer: Callable[[RewardAnswer], None] | None = None) -> None:
+        self._on_answer = on_answer
+        self._cond = threading.Condition()
+        self._held: collections.OrderedDict[str, OutboxRecord] = collections.OrderedDict()
+        self._unsent: collections.deque[str] = collections.deque()  # ids, oldest first
+        self._asks: collections.deque[Ask] = collections.deque()
+        self._asked: dict[int, RewardRequest] = {}  # sent to the current child
+        self._numbers = 0
+        self._link: Connection | None = None
+        self._closed = False
+        self._dropped = 0
+        self._sender = threading.Thread(target=self._send_loop, name="data-link", daemon=True)
+        self._sender.start()
+
+    # --- the kiosk's side (any thread) ------------------------------------------------
+
+    def append(self, record: OutboxRecord) -> None:
+        """Hold `record` until the outbox has it; returns at once."""
+        key = str(record.event_id)
+        with self._cond:
+            if self._closed:
+                raise RuntimeError("the data link is closed")
+            if len(self._held) >= MAX_HELD:
+                self._held.popitem(last=False)
+                self._dropped += 1
+                if self._dropped == 1:
+                    _log.error("no relay child takes records: dropping the oldest held")
+            self._held[key] = record
+            self._unsent.append(key)
+            self._cond.notify_all()
+
+    def submit(self, request: RewardRequest) -> None:
+        """Ask the desk; the answer comes to `on_answer` (on the link's thread)."""
+        with self._cond:
+            if self._link is not None and not self._closed:
+                self._numbers += 1
+                ask = Ask(self._numbers, request)
+                self._asked[ask.number] = request
+                self._asks.append(ask)
+                self._cond.notify_all()
+                return
+        self._refuse(request)  # no child to ask now
+
+    def flush(self, timeout: float = 5.0) -> bool:
+        """Wait until every record appended so far is in the outbox; False on timeout."""
+        with self._cond:
+            last = next(reversed(self._held), None)
+            if last is None:
+                return True
+            return self._cond.wait_for(lambda: last not in self._held, timeout)
+
+    @property
+    def connected(self) -> bool:
+        """A child is there to take records and answer requests."""
+        with self._cond:
+            return self._link is not None
+
+    @property
+    def held(self) -> int:
+        """Records not yet in the outbox."""
+        with self._cond:
+            return len(self._held)
+
+    def close(self, timeout: float = 5.0) -> None:
+        """Wait (up to `timeout`) for the outbox to have every record; then stop sending."""
+        if not self.flush(timeout):
+            _log.error("%d records not in the outbox at close", self.held)
+        with self._cond:
+            self._closed = True
+            self._cond.notify_all()
+        self._sender.join(timeout=1.0)
+
+    # --- the supervisor's side --------------------------------------------------------
+
+    def attach(self, link: Connection) -> None:
+        """A new child's link: send it every record the last one did not commit."""
+        with self._cond:
+            self._link = link
+            self._unsent = collections.deque(self._held)
+            self._cond.notify_all()
+        threading.Thread(
+            target=self._receive_loop, args=(link,), name="data-link-receive", daemon=True
+        ).start()
+
+    # --- threads ----------------------------------------------------------------------
+
+    def _send_loop(self) -> None:
+        while True:
+            with self._cond:
+                self._cond.wait_for(
+                    lambda: self._closed or (self._link is not None and self._has_work())
+                )
+                if self._closed:
+                    return
+                link = self._link
+                message = self._next_message()
+            if link is None or message is None:
+                continue
+            try:
+                link.send(message)
+            except (OSError, ValueError):
+                self._detach(link)  # the child is gone; the next one gets it all again
+
+    def _has_work(self) -> bool:
+        return bool(self._unsent or self._asks)
+
+    def _next_message(self) -> ToChild | None:
+        if self._asks:
+            return self._asks.popleft()  # a shopper waits on it; records can wait a little
+        while self._unsent:
+            record = self._held.get(self._unsent.popleft())
+            if record is not None:
+                return Append(record)
+        return None
+
+    def _receive_loop(self, link: Connection) -> None:
+        try:
+            while True:
+                message = link.recv()
+                match message:
+                    case Written(event_ids=ids):
+                        with self._cond:
+                            for key in ids:
+                                self._held.pop(key, None)
+                            self._cond.notify_all()
+                    case Answered(number=number, answer=answer):
+                        with self._cond:
+                            request = self._asked.pop(number, None)
+                        if request is not None and self._on_answer is not None:
+                            self._on_answer(replace(answer, request=request))
+        except (EOFError, OSError):
+            pass
+        finally:
+            self._detach(link)
+
+    def _detach(self, link: Connection) -> None:
+        with self._cond:
+            if self._link is not link:
+                return
+            self._link = None
+            lost = list(self._asked.values())
+            self._asked.clear()
+            self._asks.clear()
+        link.close()
+        for request in lost:  # the child died with them: nobody will answer
+            self._refuse(request)
+
+    def _refuse(self, request: RewardRequest) -> None:
+        if self._on_answer is not None:
+            self._on_answer(RewardAnswer(request, Refused(Refusal.UNAVAILABLE)))
