@@ -213,4 +213,3 @@ def test_a_new_kiosk_process_starts_its_ids_again_and_nothing_is_skipped(tmp_pat
     second.put("member_left", {"session": "b-2"})
     child.read()
     assert sessions(child) == ["b-1", "b-2"]
-
