@@ -52,6 +52,7 @@ class _Line:
     kind: str
     alert: bool
     body: bytes
+    wire: int = 0  # the bytes of the line as last sent (body, ids and sender)
 
 
 def _wall_clock() -> datetime:
@@ -163,7 +164,7 @@ class ChannelSender:
                 self.written_count += 1
                 if self._sent:
                     self._sent -= 1
-                    self._sent_bytes -= len(line.body)
+                    self._sent_bytes -= line.wire
             self._quiet_since = time.monotonic()
             if not self._pending:
                 self._caught_up()
@@ -184,9 +185,11 @@ class ChannelSender:
             line = self._pending[self._sent]
             if not self._sent:
                 self._quiet_since = time.monotonic()  # nothing was waiting for an answer
-            self._write(intake.line(self._sender, line.id, self._sent_upto, line.body))
+            wire = intake.line(self._sender, line.id, self._sent_upto, line.body)
+            self._write(wire)
+            line.wire = len(wire)
             self._sent += 1
-            self._sent_bytes += len(line.body)
+            self._sent_bytes += line.wire
             self._sent_upto = line.id
 
     def _resend(self) -> None:
@@ -214,7 +217,7 @@ class ChannelSender:
         del self._pending[victim]
         if victim < self._sent:
             self._sent -= 1
-            self._sent_bytes -= len(line.body)
+            self._sent_bytes -= line.wire
         count = self._dropped.get(line.kind, 0)
         if count == 0:
             _log.warning(

@@ -260,7 +260,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--exit-with-stdin",
         action="store_true",
-        help="exit when stdin reaches end of file (the kiosk that started it is gone)",
+        help="append the kiosk's messages read from stdin (intake.py); exit when stdin"
+        " reaches end of file (the kiosk that started it is gone)",
     )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
