@@ -23,10 +23,10 @@ from typing import Final, Protocol
 # every module imported after it (shibokensupport's check for `from __feature__
 # import`), ~0.5 ms each for the ~300 modules of SQLAlchemy, pydantic and ours.
 from backend_client.channel import server_process
-from backend_client.channel.keys import KEY_FILE as STORE_KEY_FILE
+from backend_client.channel.files import KEY_FILE as STORE_KEY_FILE
 from backend_client.channel.planogram import effective_slots, load_edits
+from backend_client.channel.sender import ChannelSender
 from backend_client.channel.server_process import ServerOptions
-from backend_client.channel.writer import ChannelWriter
 from backend_client.credentials import Credentials, CredentialsError, load_credentials
 from backend_client.data_link import DataLink
 from backend_client.handoff import handoff_link
@@ -700,15 +700,15 @@ def build_channel(
     switch: ContentSwitch[SwapContent],
     trace: Trace,
 ) -> ChannelLink | None:
-    """The store channel, for a kiosk enrolled with its store's key: the writer thread
-    and the server child. Without the key nobody could read it: none, and no error."""
+    """The store channel, for a kiosk enrolled with its store's key: the message sender
+    and the server child that writes and serves the window. Without the key nobody
+    could read it: none, and no error."""
     if not options.channel or credentials is None:
         return None
     if not (options.data_dir / STORE_KEY_FILE).exists():
         log.info("no store key (enrol again for it): no store channel")
         trace.emit("channel", state="off")
         return None
-    writer = ChannelWriter(options.data_dir, store=credentials.store_id, kiosk=credentials.kiosk_id)
     server_options = ServerOptions(
         data_dir=options.data_dir,
         store=credentials.store_id,
@@ -722,7 +722,7 @@ def build_channel(
         bundle = switch.bundle  # the release on screen (read between two switches)
         return None if bundle is None else planogram_slots(options.data_dir, bundle)
 
-    return ChannelLink(writer, server_options, trace, slots=slots)
+    return ChannelLink(ChannelSender(), server_options, trace, slots=slots)
 
 
 def start_channel(

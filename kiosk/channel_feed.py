@@ -1,7 +1,7 @@
 """What the store's attendants see of this kiosk: effects and device reports as channel messages.
 
 Pure (no Qt, no I/O): the controller and the channel link call these and hand the
-result to the channel writer thread (backend_client.channel.writer). Each message's
+result to the channel sender (backend_client.channel.sender). Each message's
 data is built field by field into its closed model (backend_client.channel.messages),
 so nothing a shopper typed, no member id and no tag id can reach the channel:
 
@@ -47,7 +47,7 @@ PROGRESS_STEP_PERCENT: Final = 5
 
 @dataclass(frozen=True, slots=True)
 class ChannelNote:
-    """One message for the window, before the writer gives it a seq and a time."""
+    """One message for the window, before it gets a time (on publish) and a seq (in the window)."""
 
     kind: str
     data: m.ChannelData

@@ -1,9 +1,12 @@
-"""The kiosk's end of the store channel: its writer thread and its supervised server child.
+"""The kiosk's end of the store channel: its message sender and its supervised server child.
 
-The GUI thread hands messages (kiosk.channel_feed) to `publish`, which only queues
-them for the writer thread (backend_client.channel.writer): no SQLite on the GUI
-thread. The relay's status arrives on the relay supervisor's thread and is queued the
-same way. The server child (backend_client.channel.server_process) reports a
+The GUI thread hands messages (kiosk.channel_feed) to `publish`, which passes them to
+the sender (backend_client.channel.sender): a line written to the server child's
+stdin, kept until the child says it is in the window. The child is the window's only
+writer; this process opens no SQLite file for the channel and loads neither
+SQLAlchemy nor cryptography. The relay's status arrives on the relay supervisor's
+thread and is handed on the same way. The server child
+(backend_client.channel.server_process) also reports a
 planogram edited by staff; the new slot -> sku map is read on the child's reader
 thread and handed to the GUI thread by a queued signal, so the next lift shows the
 new phone.
@@ -16,11 +19,12 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 from datetime import datetime
+from typing import Final
 
 from PySide6.QtCore import QObject, Signal
 
+from backend_client.channel.sender import ChannelSender
 from backend_client.channel.server_process import ChannelServer, ServerOptions
-from backend_client.channel.writer import ChannelWriter
 from backend_client.status import SyncStatus
 from kiosk import channel_feed
 from kiosk.channel_feed import ChannelNote, ContentUpdate, progress_worth_telling
@@ -28,29 +32,37 @@ from kiosk.trace import Trace
 
 log = logging.getLogger("kiosk.channel")
 
+CLOSE_FLUSH_S: Final = 2.0  # a running child writes a batch in milliseconds; a dead one never
+
 
 class ChannelLink(QObject):
     slots_changed = Signal(object)  # Mapping[int, str], the planogram after a staff edit
 
     def __init__(
         self,
-        writer: ChannelWriter,
+        sender: ChannelSender,
         server: ServerOptions | None,
         trace: Trace,
         *,
         slots: Callable[[], Mapping[int, str] | None] | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        """`server`: how to run the server child (None: write the window only); `slots`
-        reads the effective planogram (bundle plus staff edits) from disk (None: no
-        content shown)."""
+        """`server`: how to run the server child (None: messages wait in the sender, within
+        its bound); `slots` reads the effective planogram (bundle plus staff edits) from
+        disk (None: no content shown)."""
         super().__init__()
-        self.writer = writer
+        self.outgoing = sender
         self.server = None
         if server is not None:
             self.server = ChannelServer(
-                server, on_serving=self.on_serving, on_planogram_changed=self.on_planogram_changed
+                server,
+                on_serving=self.on_serving,
+                on_planogram_changed=self.on_planogram_changed,
+                on_ready=sender.ready,
+                on_written=sender.written,
+                on_gone=sender.gone,
             )
+            sender.connect(self.server.write)
         self._trace = trace
         self._slots = slots
         self._sync_lock = threading.Lock()
@@ -61,8 +73,8 @@ class ChannelLink(QObject):
         self._last_update: tuple[ContentUpdate | None, float] | None = None
 
     def start(self) -> None:
-        """Start the writer; the server child comes with `start_server`."""
-        self.writer.start()
+        """Start the sender's heartbeats; the server child comes with `start_server`."""
+        self.outgoing.start()
 
     def start_server(self) -> None:
         """Start the server child (once; later calls, and calls after close, do nothing)."""
@@ -71,8 +83,8 @@ class ChannelLink(QObject):
             self.server.start()
 
     def publish(self, note: ChannelNote, at: datetime | None = None) -> None:
-        """Queue one message for the window (any thread; never blocks)."""
-        self.writer.put(note.kind, note.data, at=at, alert=note.alert)
+        """Hand one message on for the window (any thread; never blocks, no file)."""
+        self.outgoing.put(note.kind, note.data, at=at, alert=note.alert)
 
     def on_sync(self, status: SyncStatus) -> None:
         """The relay's status (its supervisor thread): sent when backlog or dead letters change."""
@@ -115,5 +127,7 @@ class ChannelLink(QObject):
     def close(self) -> None:
         self._closed = True
         if self.server is not None and self._server_started:
+            # What was just published (the last sync status) goes in before the child stops.
+            self.outgoing.flush(CLOSE_FLUSH_S)
             self.server.stop()
-        self.writer.stop()
+        self.outgoing.stop()

@@ -30,11 +30,12 @@ from cryptography.hazmat.primitives.ciphers.aead import ChaCha20Poly1305
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from pydantic import ValidationError
 
+from backend_client.channel import files
 from backend_client.channel.messages import ChannelMessage
 from backend_client.private_files import PRIVATE_FILE, private_dir
 
+KEY_FILE: Final = files.KEY_FILE  # named here too: its first home
 KEY_BYTES: Final = 32
-KEY_FILE: Final = "store.key"
 _NONCE_BYTES: Final = 12
 MAX_CLOCK_SKEW_S: Final = 60.0
 """A request proof is good this long either side of its time: store PCs keep NTP time,

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from backend_client.channel.window import WINDOW_FILE
+from backend_client.channel.files import WINDOW_FILE
 from content.bundle import Bundle
 
 

@@ -9,9 +9,11 @@ event stream of sealed frames, every message after N from the window file and
 then the live ones as the kiosk appends them. A refused request gets 401 and no
 body; a server with MAX_CLIENTS streams open answers 503.
 
-The kiosk hands messages over through the window file alone (see window.py): the
-server polls its newest seq every POLL_S, which costs one indexed read and keeps
-no channel between the processes that either side could block or lose.
+The server is the window file's only writer. The kiosk hands it each message as a
+line on its stdin (intake.py; with --exit-with-stdin, which the kiosk always passes):
+a thread here appends what comes, a batch per transaction, says on stdout what it
+wrote, and wakes the streams at once. They also look at the window's newest seq every
+POLL_S (one indexed read), for what other processes append (tests, tools).
 
 `POST /v1/command` and `GET /v1/catalog` (commands.py, carried out by execute.py) take
 the same proof; their bodies and answers are sealed. A command that does not open or
@@ -23,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import logging
 import os
 import socket
@@ -43,6 +46,7 @@ from starlette.responses import PlainTextResponse, Response, StreamingResponse
 from starlette.routing import Route
 from zeroconf import InterfaceChoice
 
+from backend_client.channel import intake
 from backend_client.channel.commands import (
     CATALOG_PATH,
     COMMAND_PATH,
@@ -81,23 +85,50 @@ class _Keys:
         return self._keys
 
 
+class Wake:
+    """Tells the streams, from any thread, that the window has grown."""
+
+    def __init__(self) -> None:
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._event: asyncio.Event | None = None
+
+    def attach(self) -> asyncio.Event:
+        """On the server's loop, once: the event `__call__` sets."""
+        self._loop, self._event = asyncio.get_running_loop(), asyncio.Event()
+        return self._event
+
+    def __call__(self) -> None:
+        loop, event = self._loop, self._event
+        if loop is not None and event is not None:
+            with contextlib.suppress(RuntimeError):  # the loop has closed: nobody to wake
+                loop.call_soon_threadsafe(event.set)
+
+
 def channel_app(
-    window: Window, keys: _Keys, executor: Executor, *, max_clients: int = MAX_CLIENTS
+    window: Window,
+    keys: _Keys,
+    executor: Executor,
+    *,
+    wake: Wake,
+    max_clients: int = MAX_CLIENTS,
 ) -> Starlette:
     gate = _Gate(keys)
     newest = asyncio.Event()
     state = {"clients": 0, "last": -1}
 
     async def watch() -> None:
-        # One poller for all clients: each waits on `newest`, set when the window grows.
+        # One watcher for all clients: each waits on `newest`, set when the window grows.
         nonlocal newest
+        woken = wake.attach()
         while True:
+            woken.clear()
             last = await asyncio.to_thread(window.last_seq)
             if last != state["last"]:
                 state["last"] = last
                 newest.set()
                 newest = asyncio.Event()
-            await asyncio.sleep(POLL_S)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(woken.wait(), POLL_S)
 
     async def stream(after: int, kid: str) -> AsyncIterator[bytes]:
         state["clients"] += 1
@@ -229,13 +260,23 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--exit-with-stdin",
         action="store_true",
-        help="exit when stdin reaches end of file (the kiosk that started it is gone)",
+        help="append the kiosk's messages read from stdin (intake.py); exit when stdin"
+        " reaches end of file (the kiosk that started it is gone)",
     )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     window = Window(args.data_dir / WINDOW_FILE, store=args.store, kiosk=args.kiosk)
     keys = _Keys(args.store, args.data_dir / KEY_FILE)
     keys.get()  # no key, no server: say so at once
+    wake = Wake()
+    withdrawn: list[Callable[[], None]] = []  # the mDNS withdrawal, once advertised
+    if args.exit_with_stdin:
+        # Its own Window: one instance per thread. Taking messages does not wait for the
+        # listener: the kiosk's first messages land while uvicorn starts.
+        intake_window = Window(args.data_dir / WINDOW_FILE, store=args.store, kiosk=args.kiosk)
+        threading.Thread(
+            target=_take_stdin, args=(intake_window, wake, withdrawn), name="intake", daemon=True
+        ).start()
     listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     listener.bind((args.host, args.port))
@@ -244,14 +285,17 @@ def main(argv: list[str] | None = None) -> int:
     listener.listen(128)
     # The line tests and supervisors wait for; port 0 learns its port here.
     port = listener.getsockname()[1]
-    print(f"channel serving on {args.host}:{port}", flush=True)
+    _say(f"channel serving on {args.host}:{port}".encode())
     executor = Executor(window, args.data_dir, ActiveContent(args.content), _planogram_changed)
     config = uvicorn.Config(
-        channel_app(window, keys, executor), log_level="warning", access_log=False, lifespan="on"
+        channel_app(window, keys, executor, wake=wake),
+        log_level="warning",
+        access_log=False,
+        lifespan="on",
     )
     withdraw = _advertise(args.store, args.kiosk, args.host, port) if args.advertise else None
-    if args.exit_with_stdin:
-        threading.Thread(target=_exit_at_eof, args=(withdraw,), name="stdin", daemon=True).start()
+    if withdraw is not None:
+        withdrawn.append(withdraw)
     try:
         uvicorn.Server(config).run(sockets=[listener])
     finally:
@@ -260,13 +304,28 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def _exit_at_eof(withdraw: Callable[[], None] | None) -> None:
-    """A kiosk killed with -9 cannot stop its server; its pipe closing says it is gone. An
+def _take_stdin(
+    window: Window, wake: Callable[[], None], withdrawn: list[Callable[[], None]]
+) -> None:
+    """Append the kiosk's message lines (intake.py) as they come, then exit at end of file.
+
+    A kiosk killed with -9 cannot stop its server; its pipe closing says it is gone. An
     orphan would hold the port, keep advertising and keep attendants' streams open."""
-    while os.read(sys.stdin.fileno(), 4096):
-        pass
+    try:
+        window.prune(now=datetime.now(UTC))  # a kiosk restarted often never reaches 1,000
+    except Exception:
+        _log.exception("cannot prune the channel window")
+    intake_lines = _Intake(window, wake)
+    _say(intake.READY)
+    buffered = b""
+    while chunk := os.read(sys.stdin.fileno(), 65_536):
+        *complete, buffered = (buffered + chunk).split(b"\n")
+        intake_lines.take(complete)
+        if len(buffered) > intake.MAX_LINE_BYTES:  # no line is this long: skip to the next
+            intake_lines.take([buffered])  # (logged as garbled)
+            buffered = b""
     _log.info("the kiosk is gone: stopping")
-    if withdraw is not None:
+    for withdraw in withdrawn:
         withdraw()
     # Nothing here is worth a graceful stop: the window and its tables are the kiosk's
     # files, written in transactions, and attendants' streams would never end by themselves.
@@ -274,8 +333,59 @@ def _exit_at_eof(withdraw: Callable[[], None] | None) -> None:
     os._exit(0)
 
 
+class _Intake:
+    """What the intake thread does with each read's complete lines: one transaction per
+    sender, then `channel wrote <id>`. Failures are logged once (and their recovery once);
+    the kiosk sends again what was not acknowledged."""
+
+    def __init__(self, window: Window, wake: Callable[[], None]) -> None:
+        self._window, self._wake = window, wake
+        self._failing = False
+        self._garbled = 0
+
+    def take(self, raw_lines: list[bytes]) -> None:
+        batches: list[tuple[str, list[intake.Incoming]]] = []
+        for raw in raw_lines:
+            try:
+                item = intake.parse(raw)
+            except intake.IntakeError:
+                self._garbled += 1
+                if self._garbled == 1:
+                    _log.warning("a line from the kiosk is no message; skipped (it resends)")
+                continue
+            if not batches or batches[-1][0] != item.sender:
+                batches.append((item.sender, []))
+            batches[-1][1].append(item)
+        for sender, items in batches:
+            try:
+                taken = self._window.take(sender, items)
+            except Exception as exc:  # a full disk, a locked file: the kiosk sends again
+                if not self._failing:
+                    self._failing = True
+                    _log.warning("channel window not writable (%s)", type(exc).__name__)
+                continue
+            if self._failing:
+                self._failing = False
+                _log.info("channel window writable again")
+            for kind in taken.refused:  # by kind only: the data may be personal
+                _log.warning("a %s message was refused by the window; not sent", kind)
+            _say(intake.wrote(taken.last))
+            if taken.appended:
+                self._wake()
+
+
+_stdout_lock = threading.Lock()
+
+
+def _say(line: bytes) -> None:
+    """One line to the kiosk, whole (the intake, the executor and main all speak)."""
+    with _stdout_lock:
+        sys.stdout.buffer.write(line + b"\n")
+        sys.stdout.buffer.flush()
+
+
 def _planogram_changed() -> None:
-    print(PLANOGRAM_CHANGED, flush=True)  # the kiosk re-reads its slots at once
+    _say(PLANOGRAM_CHANGED.encode())  # the kiosk re-reads its slots at once
 
 
 def _advertise(store: str, kiosk: str, host: str, port: int) -> Callable[[], None]:

@@ -7,8 +7,10 @@ runs under a `Supervisor` (backend_client/supervisor.py): restarted with a backo
 when it dies (it keeps no state: the window file is everything), stopped with the
 kiosk. Its stdout lines are how it tells the kiosk things: `channel serving on
 HOST:PORT` once listening, `planogram changed` after staff edited the planogram
-(the kiosk then re-reads the edits). A command line the server refuses (exit
-status 2, argparse's) is not retried: restarting would not help.
+(the kiosk then re-reads the edits), and the message hand-off's (intake.py): the
+kiosk writes each channel message to its stdin, the child says what it wrote. A
+command line the server refuses (exit status 2, argparse's) is not retried:
+restarting would not help.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
 
+from backend_client.channel import intake
 from backend_client.supervisor import Supervisor
 
 _log = logging.getLogger("backend_client.channel.server_process")
@@ -85,12 +88,20 @@ class ChannelServer:
         *,
         on_serving: Callable[[int], None] | None = None,
         on_planogram_changed: Callable[[], None] | None = None,
+        on_ready: Callable[[], None] | None = None,
+        on_written: Callable[[int], None] | None = None,
+        on_gone: Callable[[], None] | None = None,
         restart_delay: float = 1.0,
         max_restart_delay: float = 30.0,
     ) -> None:
+        """`on_ready`, `on_written(id)` and `on_gone` are the message hand-off's (intake.py,
+        sender.ChannelSender): a child reads its stdin, wrote up to `id`, ended."""
         self.options = options
         self._on_serving = on_serving
         self._on_planogram_changed = on_planogram_changed
+        self._on_ready = on_ready
+        self._on_written = on_written
+        self._on_gone = on_gone
         self.port: int | None = None
         """The port the running server listens on (None before it says so)."""
         self._supervisor = Supervisor(
@@ -120,8 +131,18 @@ class ChannelServer:
         # the server holds no state, so a kill after `timeout` loses nothing.
         return self._supervisor.stop(timeout)
 
+    def write(self, data: bytes) -> None:
+        """To the running child's stdin; never blocks (nothing when no child runs)."""
+        self._supervisor.write(data)
+
     def _line(self, line: bytes) -> None:
-        if line.startswith(SERVING):
+        if (last := intake.written(line.rstrip())) is not None:
+            if self._on_written is not None:
+                self._on_written(last)
+        elif line.rstrip() == intake.READY:
+            if self._on_ready is not None:
+                self._on_ready()
+        elif line.startswith(SERVING):
             try:
                 self.port = int(line.rsplit(b":", 1)[1])
             except ValueError:
@@ -135,3 +156,5 @@ class ChannelServer:
 
     def _exited(self, _code: int | None) -> None:
         self.port = None
+        if self._on_gone is not None:
+            self._on_gone()

@@ -1,9 +1,11 @@
 """The kiosk's window of recent channel messages: an SQLite file in its data dir.
 
-The kiosk appends; the channel server (another process) reads the same file and
-serves `after(n)` to attendants that resume. The file is the one hand-off between
-the two: the kiosk never waits for the server, a server killed with -9 loses
-nothing, and a restarted one picks up where the file is.
+The channel server (serve.py, the kiosk's child) is its only writer: it appends the
+messages the kiosk hands it over its stdin (`take`, see intake.py) and what staff's
+commands decide, and serves `after(n)` to attendants that resume. A server killed
+with -9 loses nothing written; the kiosk resends what it did not hear was written,
+and the `intake` table (each kiosk process's newest id, updated in the appending
+transaction) keeps a resent message from being appended twice.
 
 seq is SQLite's AUTOINCREMENT rowid: assigned in the appending transaction
 (synchronous=FULL, so durable once append returns) and never reused, even after
@@ -18,6 +20,7 @@ written in the same transaction as the message that tells it, and never pruned:
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -37,18 +40,19 @@ from sqlalchemy import (
     func,
     insert,
     select,
+    update,
 )
 
+from backend_client.channel import files
+from backend_client.channel.intake import Incoming
 from backend_client.channel.messages import ChannelMessage, data_of, utc_iso
 from backend_client.private_files import private_dir, private_sqlite
 from backend_client.sqlite_files import sqlite_engines
 
-WINDOW_FILE: Final = "channel.sqlite"
+WINDOW_FILE: Final = files.WINDOW_FILE  # named here too: its first home
+MAX_DATA_BYTES: Final = files.MAX_DATA_BYTES
 KEEP_AGE: Final = timedelta(hours=24)
 KEEP_COUNT: Final = 100_000
-MAX_DATA_BYTES: Final = 16_384
-"""A message's data is a few ids; anything bigger is a bug, refused at append so that
-no frame ever nears the client's limit (see client.MAX_FRAME_BYTES)."""
 _PRUNE_EVERY: Final = 1_000  # appends between prunes: a prune is one indexed DELETE
 
 _metadata = MetaData()
@@ -75,6 +79,14 @@ _redemptions = Table(
     Column("by", String, nullable=False),
     Column("seq", Integer, nullable=False),  # the coupon_redeemed message that told it
 )
+# The newest message id of each kiosk process that sent lines (intake.py): updated in the
+# transaction that appends, so a resent message is never appended twice.
+_intake = Table(
+    "intake",
+    _metadata,
+    Column("sender", String, primary_key=True),
+    Column("last_id", Integer, nullable=False),
+)
 planogram_edits = Table(
     "planogram_edits",
     _metadata,
@@ -95,6 +107,16 @@ class Redeemed:
 
     at: datetime
     by: str
+
+
+@dataclass(frozen=True, slots=True)
+class Taken:
+    """What `take` did with a batch of lines: the sender's newest id in the window now,
+    how many messages it appended and the kinds of those it refused."""
+
+    last: int
+    appended: int
+    refused: tuple[str, ...]
 
 
 class WindowError(Exception):
@@ -179,6 +201,40 @@ class Window:
                 )
             )
         return self._appended(seq, stamp, kind, alert=False, encoded=encoded, at=at)
+
+    def take(self, sender: str, lines: Sequence[Incoming]) -> Taken:
+        """Append, in one transaction, the lines of kiosk process `sender` that come next (see
+        intake.py): each newer than the sender's last id whose `prev` is already written. A
+        line the window refuses counts as written (resending it would not help)."""
+        refused: list[str] = []
+        appended = 0
+        with self._writes.begin() as connection:
+            known = connection.execute(
+                select(_intake.c.last_id).where(_intake.c.sender == sender)
+            ).scalar()
+            last = int(known or 0)
+            for item in lines:
+                if item.id <= last or item.prev > last:
+                    continue  # written before, or behind a line that has not come
+                try:
+                    kind, encoded = self._checked(item.kind, item.data)
+                except WindowError:
+                    refused.append(item.kind)
+                else:
+                    self._insert(connection, kind, encoded, item.at, item.alert)
+                    appended += 1
+                last = item.id
+            if known is None:  # a new kiosk process: the ids of earlier ones are done with
+                connection.execute(delete(_intake))
+                connection.execute(insert(_intake).values(sender=sender, last_id=last))
+            elif last != known:
+                connection.execute(
+                    update(_intake).where(_intake.c.sender == sender).values(last_id=last)
+                )
+        before, self._appends = self._appends, self._appends + appended
+        if appended and before // _PRUNE_EVERY != self._appends // _PRUNE_EVERY:
+            self.prune(now=lines[-1].at)
+        return Taken(last, appended, tuple(refused))
 
     @staticmethod
     def _checked(kind: str, data: Any) -> tuple[str, str]:
