@@ -31,7 +31,7 @@ from backend_client.channel.writer import ChannelWriter
 from backend_client.credentials import Credentials, CredentialsError, load_credentials
 from backend_client.crypto import PayloadCipher
 from backend_client.handoff import handoff_link
-from backend_client.members import MEMBERS_FILE, MemberDirectory
+from backend_client.member_reader import MEMBERS_FILE, MemberReader
 from backend_client.outbox import OutboxWriter
 from backend_client.private_files import private_dir
 from backend_client.relay_process import KEY_FILE, OUTBOX_FILE, RelayProcess
@@ -437,7 +437,7 @@ def build(options: KioskOptions, app: QApplication) -> Kiosk:
     board = None
     if options.pickup_port:
         board = PickupBoard(options.pickup_port, bridge.post)
-    directory = MemberDirectory(options.data_dir / MEMBERS_FILE)
+    directory = MemberReader(options.data_dir / MEMBERS_FILE)
     recogniser = Recogniser(directory, bridge.post, trace)
     readers = build_readers(options, recogniser.on_event)
 
