@@ -23,9 +23,10 @@ kinds of connection:
   an `immutable=1` connection reads it without any companion file. A writer that
   comes along makes a -wal first, so each read checks, before and after, that there
   is still no -wal and that the file is as it was; if not, it reads again, through
-  a `mode=ro` connection. (A writer that exits between that check and the new
-  connection leaves an empty -wal and -shm behind: the relay child runs until the
-  kiosk exits, so this is the kiosk exiting.)
+  a `mode=ro` connection. (If the writer closes the file between that check and the
+  live connection's first read, that read makes an empty -wal and -shm, as any WAL
+  reader would; they hold nothing, and the next writer uses them. A window of
+  microseconds, met only when the relay child stops.)
 
 Tag hashes, names and member ids are personal data: nothing here logs them.
 """
