@@ -8,6 +8,12 @@ looks members up here when a tag is seen:
     directory = MemberDirectory(data_dir / MEMBERS_FILE)
     member = directory.find(tag)          # or lookup(tag_hash(directory.key(), tag))
 
+This is the writing side, in the relay child: it makes the file, upgrades it and
+applies the feed. The kiosk's GUI process reads the file with
+`backend_client.member_reader.MemberReader`, which needs no SQLAlchemy; what both
+share (file name, schema version, `Member`, `tag_hash`) is in
+`backend_client.member_file`.
+
 One SQLite file (WAL, mode 0600: it holds names and the chain's tag key):
 
 - `members`: tag hash (32 bytes) -> member id, greeting name, last viewed SKUs,
@@ -45,14 +51,11 @@ their reprs hide them.
 from __future__ import annotations
 
 import base64
-import hashlib
-import hmac
 import json
 import logging
 import sqlite3
 import threading
-from dataclasses import dataclass, field
-from datetime import datetime
+from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Final, Self
@@ -72,6 +75,20 @@ from sqlalchemy import (
 )
 
 from backend_client.feed import FeedEntry, FeedPage
+from backend_client.member_file import (
+    LOADING_KEY,
+    LOADING_VERSION,
+    LOOKUPS,
+    MEMBERS_FILE,
+    MEMBERS_FILE_VERSION,
+    SCHEMA_VERSION,
+    TAG_KEY,
+    VERSION,
+    Member,
+    member_from_row,
+    tag_hash,
+    tag_hash_key,
+)
 from backend_client.private_files import private_dir, private_sqlite
 from backend_client.sqlite_files import sqlite_engines
 from devices.events import TagId
@@ -87,13 +104,6 @@ __all__ = [
 
 _log = logging.getLogger("backend_client.members")
 
-MEMBERS_FILE: Final = "members.sqlite3"
-"""Where the kiosk's data directory keeps the member directory."""
-
-MEMBERS_FILE_VERSION: Final = 2
-# 2 added `last_seen`. A version 1 file gains the column and asks HQ for the whole feed
-# again (from version 0), which fills it in; until then lookups answer as before.
-
 DEFAULT_BUSY_TIMEOUT: Final = 5.0
 # Seconds to wait for the other side's lock. Applying a page of 5,000 entries
 # takes tens of milliseconds; swapping in a million-member snapshot about a second.
@@ -103,11 +113,6 @@ READ_CACHE_KIB: Final = 4096
 # million members' pages anyway, and the OS's file cache serves the misses in
 # microseconds; a small cache keeps what the directory adds to the process small.
 
-_SCHEMA_VERSION: Final = "schema_version"
-_VERSION: Final = "version"
-_TAG_KEY: Final = "tag_key"
-_LOADING_VERSION: Final = "loading_version"
-_LOADING_KEY: Final = "loading_key"
 
 _metadata = MetaData()
 
@@ -135,31 +140,11 @@ _meta = Table(
     Column("value", String, nullable=False),
 )
 
-_LOOKUP: Final = (
-    "SELECT member_id, greeting_name, last_viewed, segment, last_seen"
-    " FROM members WHERE tag_hash = ?"
-)
-
-
-def tag_hash(key: bytes, tag: TagId) -> str:
-    """The tag's hash under the chain's tag key: lower-case hex HMAC-SHA256 of its
-    canonical text (the contract in docs/hq-api.md)."""
-    return hmac.new(key, tag.canonical.encode("utf-8"), hashlib.sha256).hexdigest()
+_LOOKUP: Final = LOOKUPS[MEMBERS_FILE_VERSION]
 
 
 class MemberDirectoryError(Exception):
     """The directory file cannot be used (another schema version, no WAL support)."""
-
-
-@dataclass(frozen=True, slots=True)
-class Member:
-    """A member the kiosk recognised. `greeting_name` None: do not greet them by name."""
-
-    member_id: str
-    greeting_name: str | None = field(repr=False)
-    last_viewed: tuple[str, ...]  # SKUs they lifted last, newest first
-    segment: str | None
-    last_seen: datetime | None = None  # their newest lift, to the hour; None: unknown
 
 
 @dataclass(frozen=True, slots=True)
@@ -208,14 +193,14 @@ class MemberDirectory:
                 text("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'meta'")
             ).first():
                 found = connection.execute(
-                    select(_meta.c.value).where(_meta.c.key == _SCHEMA_VERSION)
+                    select(_meta.c.value).where(_meta.c.key == SCHEMA_VERSION)
                 ).scalar_one_or_none()
         if found is None:  # a new file: made here, by whichever process comes first
             with self._writes.begin() as connection:
                 _metadata.create_all(connection, tables=[_members, _meta])
                 connection.execute(
                     _upsert_meta(),
-                    [{"key": _SCHEMA_VERSION, "value": str(MEMBERS_FILE_VERSION)}],
+                    [{"key": SCHEMA_VERSION, "value": str(MEMBERS_FILE_VERSION)}],
                 )
         elif int(found) == 1:
             self._upgrade_from_1()
@@ -228,13 +213,13 @@ class MemberDirectory:
     def _upgrade_from_1(self) -> None:
         with self._writes.begin() as connection:
             found = connection.execute(
-                select(_meta.c.value).where(_meta.c.key == _SCHEMA_VERSION)
+                select(_meta.c.value).where(_meta.c.key == SCHEMA_VERSION)
             ).scalar_one()
             if int(found) != 1:
                 return  # another process upgraded it meanwhile
             connection.execute(text("ALTER TABLE members ADD COLUMN last_seen TEXT"))
             _drop_loading(connection)
-            _set_meta(connection, **{_SCHEMA_VERSION: str(MEMBERS_FILE_VERSION), _VERSION: "0"})
+            _set_meta(connection, **{SCHEMA_VERSION: str(MEMBERS_FILE_VERSION), VERSION: "0"})
         _log.info("member directory upgraded to version %d: fetching the feed again", 2)
 
     def __enter__(self) -> Self:
@@ -260,19 +245,12 @@ class MemberDirectory:
     def lookup(self, tag_hash: str) -> Member | None:
         """The member whose tag has this hash (lower-case hex), if the kiosk may
         recognise them."""
-        try:
-            key = bytes.fromhex(tag_hash)
-        except ValueError:
-            return None
-        if len(key) != 32:
+        key = tag_hash_key(tag_hash)
+        if key is None:
             return None
         # fetchall: the statement runs to its end, so no read transaction stays open.
         rows = self._read(_LOOKUP, (key,))
-        if not rows:
-            return None
-        member_id, greeting_name, last_viewed, segment, last_seen = rows[0]
-        seen = None if last_seen is None else datetime.fromisoformat(last_seen)
-        return Member(member_id, greeting_name, tuple(json.loads(last_viewed)), segment, seen)
+        return member_from_row(rows[0]) if rows else None
 
     def find(self, tag: TagId) -> Member | None:
         """The member holding `tag`; None before the first sync or if unknown."""
@@ -284,14 +262,14 @@ class MemberDirectory:
         """The feed version to ask HQ for changes after (0: nothing held yet). While a
         snapshot loads, the version of its last page applied."""
         rows = self._read(
-            "SELECT key, value FROM meta WHERE key IN (?, ?)", (_VERSION, _LOADING_VERSION)
+            "SELECT key, value FROM meta WHERE key IN (?, ?)", (VERSION, LOADING_VERSION)
         )
         values = dict(rows)
-        return int(values.get(_LOADING_VERSION) or values.get(_VERSION) or 0)
+        return int(values.get(LOADING_VERSION) or values.get(VERSION) or 0)
 
     def key(self) -> bytes | None:
         """The chain's tag key the entries answering lookups were hashed with."""
-        rows = self._read("SELECT value FROM meta WHERE key = ?", (_TAG_KEY,))
+        rows = self._read("SELECT value FROM meta WHERE key = ?", (TAG_KEY,))
         return base64.b64decode(rows[0][0]) if rows else None
 
     def count(self) -> int:
@@ -315,17 +293,17 @@ class MemberDirectory:
                 row.key: row.value
                 for row in connection.execute(
                     select(_meta.c.key, _meta.c.value).where(
-                        _meta.c.key.in_([_TAG_KEY, _LOADING_VERSION, _LOADING_KEY])
+                        _meta.c.key.in_([TAG_KEY, LOADING_VERSION, LOADING_KEY])
                     )
                 )
             }
-            loading = page.reset or _LOADING_VERSION in meta
-            expected_key = meta.get(_LOADING_KEY if _LOADING_VERSION in meta else _TAG_KEY)
+            loading = page.reset or LOADING_VERSION in meta
+            expected_key = meta.get(LOADING_KEY if LOADING_VERSION in meta else TAG_KEY)
             if not page.reset and expected_key is not None and expected_key != key:
                 # The feed is hashed with another key (another HQ?): what is held cannot
                 # be brought up to date. Keep serving it, and start a snapshot.
                 _drop_loading(connection)
-                _set_meta(connection, **{_VERSION: "0"})
+                _set_meta(connection, **{VERSION: "0"})
                 return Applied(0, 0, loading=False, swapped=False, restart=True)
             if page.reset:
                 _drop_loading(connection)
@@ -336,14 +314,14 @@ class MemberDirectory:
                 connection.execute(text("DROP TABLE members"))
                 connection.execute(text("ALTER TABLE members_next RENAME TO members"))
                 connection.execute(
-                    delete(_meta).where(_meta.c.key.in_([_LOADING_VERSION, _LOADING_KEY]))
+                    delete(_meta).where(_meta.c.key.in_([LOADING_VERSION, LOADING_KEY]))
                 )
-                _set_meta(connection, **{_VERSION: str(page.version), _TAG_KEY: key})
+                _set_meta(connection, **{VERSION: str(page.version), TAG_KEY: key})
                 swapped = True
             elif loading:
-                _set_meta(connection, **{_LOADING_VERSION: str(page.version), _LOADING_KEY: key})
+                _set_meta(connection, **{LOADING_VERSION: str(page.version), LOADING_KEY: key})
             else:
-                _set_meta(connection, **{_VERSION: str(page.version), _TAG_KEY: key})
+                _set_meta(connection, **{VERSION: str(page.version), TAG_KEY: key})
         if swapped:
             self._release_free_pages()
         if page.removed or swapped:
@@ -412,7 +390,7 @@ def _row(entry: FeedEntry) -> tuple[bytes, str, str | None, str, str | None, str
 
 def _drop_loading(connection: Connection) -> None:
     connection.execute(text("DROP TABLE IF EXISTS members_next"))
-    connection.execute(delete(_meta).where(_meta.c.key.in_([_LOADING_VERSION, _LOADING_KEY])))
+    connection.execute(delete(_meta).where(_meta.c.key.in_([LOADING_VERSION, LOADING_KEY])))
 
 
 def _upsert_meta() -> Any:

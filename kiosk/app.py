@@ -30,7 +30,7 @@ from backend_client.channel.server_process import ServerOptions
 from backend_client.credentials import Credentials, CredentialsError, load_credentials
 from backend_client.data_link import DataLink
 from backend_client.handoff import handoff_link
-from backend_client.members import MEMBERS_FILE, MemberDirectory
+from backend_client.member_reader import MEMBERS_FILE, MemberReader
 from backend_client.private_files import private_dir
 from backend_client.relay_process import DEFAULT_TIMEZONE, RelayProcess
 from backend_client.status import ContentStatus, SyncStatus
@@ -427,7 +427,7 @@ def build(options: KioskOptions, app: QApplication) -> Kiosk:
     board = None
     if options.pickup_port:
         board = PickupBoard(options.pickup_port, bridge.post)
-    directory = MemberDirectory(options.data_dir / MEMBERS_FILE)
+    directory = MemberReader(options.data_dir / MEMBERS_FILE)
     recogniser = Recogniser(directory, bridge.post, trace)
     readers = build_readers(options, recogniser.on_event)
 

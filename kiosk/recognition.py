@@ -2,7 +2,9 @@
 
 Readers report `TagSeen` / `TagAway` with the raw tag id. The recogniser hashes
 it at once with the chain's tag key (HMAC: the contract in docs/hq-api.md) and
-looks the hash up in the member directory the relay keeps from HQ's feed. Only
+looks the hash up in the member directory the relay child keeps from HQ's feed
+(read here through `backend_client.member_reader.MemberReader`, which loads no
+SQLAlchemy; until the relay child has made the file, nobody is recognised). Only
 members who consented to recognition are in that feed, so a tag that is not
 there, a non-member's or a member's who said no, ends here: nothing is stored,
 and the trace gets an anonymous count. A fob's keyed hash goes on as `TagPresented`:
@@ -21,7 +23,7 @@ import threading
 from collections.abc import Callable
 from typing import Protocol
 
-from backend_client.members import Member, tag_hash
+from backend_client.member_file import Member, tag_hash
 from devices.events import DeviceEvent, TagAway, TagKind, TagSeen
 from kiosk.session import MemberArrived, MemberLeft, MemberVisit, TagPresented
 from kiosk.trace import Trace
@@ -32,7 +34,7 @@ RecognitionEvent = DeviceEvent | MemberArrived | MemberLeft | TagPresented
 
 
 class Directory(Protocol):
-    """The part of backend_client.members.MemberDirectory the recogniser uses."""
+    """The part of backend_client.member_reader.MemberReader the recogniser uses."""
 
     def key(self) -> bytes | None: ...
 

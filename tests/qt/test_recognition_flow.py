@@ -72,19 +72,8 @@ def reader(tmp_path: Path) -> Iterator[RfidReaderSim]:
     sim.stop()
 
 
-@pytest.fixture
-def kiosk(
-    qtbot: QtBot,
-    qapp: QApplication,
-    board: PickupBoardSim,
-    reader: RfidReaderSim,
-    bundle: tuple[Path, Bundle],
-    tmp_path: Path,
-) -> Iterator[Kiosk]:
-    path, content = bundle
-    data = tmp_path / "data"
-    data.mkdir()
-    # What the relay would have fetched from HQ: Wang greets by name, Li does not.
+def feed_wang_and_li(data: Path, content: Bundle) -> None:
+    """What the relay child fetches from HQ: Wang greets by name, Li does not."""
     with MemberDirectory(data / MEMBERS_FILE) as directory:
         directory.apply(
             FeedPage(
@@ -106,20 +95,49 @@ def kiosk(
                 removed=(),
             )
         )
+
+
+def start_kiosk(
+    qtbot: QtBot, qapp: QApplication, board: PickupBoardSim, options: KioskOptions
+) -> Kiosk:
     qapp.setFont(theme.ui_font())
     qapp.setStyleSheet(theme.STYLE_SHEET)
-    options = KioskOptions(
+    built = started(options, qapp, qtbot, board)
+    assert options.trace is not None
+    qtbot.waitUntil(
+        lambda: bool(trace(options.trace.parent, "health", device="rfid", status="up")),
+        timeout=5000,
+    )
+    return built
+
+
+def fob_options(
+    path: Path, board: PickupBoardSim, reader: RfidReaderSim, tmp_path: Path
+) -> KioskOptions:
+    return KioskOptions(
         content=path,
         pickup_port=board.port,
         rfid_port=reader.port,
-        data_dir=data,
+        data_dir=tmp_path / "data",
         trace=tmp_path / "trace.jsonl",
         session=SessionConfig(drop_grace=0.6, idle_timeout=5.0, welcome_seconds=2.0),
     )
-    built = started(options, qapp, qtbot, board)
-    qtbot.waitUntil(
-        lambda: bool(trace(tmp_path, "health", device="rfid", status="up")), timeout=5000
-    )
+
+
+@pytest.fixture
+def kiosk(
+    qtbot: QtBot,
+    qapp: QApplication,
+    board: PickupBoardSim,
+    reader: RfidReaderSim,
+    bundle: tuple[Path, Bundle],
+    tmp_path: Path,
+) -> Iterator[Kiosk]:
+    path, content = bundle
+    data = tmp_path / "data"
+    data.mkdir()
+    feed_wang_and_li(data, content)
+    built = start_kiosk(qtbot, qapp, board, fob_options(path, board, reader, tmp_path))
     yield built
     built.close()
 
@@ -136,6 +154,34 @@ def outbox_records(data: Path) -> list[dict[str, object]]:
     cipher = PayloadCipher.from_key_file(data / "outbox.key")
     with Outbox(data / "outbox.sqlite3", cipher=cipher) as outbox:
         return [{"kind": r.kind, **r.payload} for r in outbox.read_batch(limit=500).records]
+
+
+def test_a_kiosk_started_before_the_member_feed_welcomes_members_once_it_arrives(
+    qtbot: QtBot,
+    qapp: QApplication,
+    board: PickupBoardSim,
+    reader: RfidReaderSim,
+    bundle: tuple[Path, Bundle],
+    tmp_path: Path,
+) -> None:
+    path, content = bundle
+    data = tmp_path / "data"
+    kiosk = start_kiosk(qtbot, qapp, board, fob_options(path, board, reader, tmp_path))
+    try:
+        reader.present(WANG_FOB)  # no directory file yet: nobody is recognised
+        qtbot.waitUntil(kiosk.window.message.isVisible, timeout=2000)
+        assert kiosk.window.message.title.text() == "未能识别此钥匙扣"
+        assert not (data / MEMBERS_FILE).exists()  # the kiosk made no file
+        tap(kiosk.window.message.close_button)
+        qtbot.waitUntil(kiosk.window.attract.isVisible, timeout=2000)
+
+        feed_wang_and_li(data, content)  # the relay child's first sync
+        reader.present(LI_FOB)  # (Wang's fob again this soon would be the same tap)
+        qtbot.waitUntil(kiosk.window.welcome.isVisible, timeout=2000)
+        assert kiosk.controller.state.member is not None
+        assert kiosk.controller.state.member.member_id == LI
+    finally:
+        kiosk.close()
 
 
 def test_a_members_fob_brings_their_welcome_with_what_they_looked_at(
