@@ -21,7 +21,9 @@ The child's side is backend_client/data_keeper.py. What crosses the link is pick
 from __future__ import annotations
 
 import collections
+import contextlib
 import logging
+import socket
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -140,13 +142,17 @@ class DataLink:
             return len(self._held)
 
     def close(self, timeout: float = 5.0) -> None:
-        """Wait (up to `timeout`) for the outbox to have every record; then stop sending."""
+        """Wait (up to `timeout`) for the outbox to have every record; then stop sending
+        and end the link."""
         if not self.flush(timeout):
             _log.error("%d records not in the outbox at close", self.held)
         with self._cond:
             self._closed = True
+            link, self._link = self._link, None
             self._cond.notify_all()
         self._sender.join(timeout=1.0)
+        if link is not None:
+            _end(link)  # the child's keeper reads to the end of it, then stops
 
     # --- the supervisor's side --------------------------------------------------------
 
@@ -226,3 +232,15 @@ class DataLink:
     def _refuse(self, request: RewardRequest) -> None:
         if self._on_answer is not None:
             self._on_answer(RewardAnswer(request, Refused(Refusal.UNAVAILABLE)))
+
+
+def _end(link: Connection) -> None:
+    """Close `link` so that the child sees its end now. Closing the descriptor alone does
+    not while our receiving thread is blocked reading it (the read holds the socket
+    open); shutting the socket down ends that read and tells the child at once."""
+    with (
+        contextlib.suppress(OSError),
+        socket.fromfd(link.fileno(), socket.AF_UNIX, socket.SOCK_STREAM) as end,
+    ):
+        end.shutdown(socket.SHUT_RDWR)
+    link.close()

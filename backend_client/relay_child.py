@@ -29,12 +29,9 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from backend_client.client import HqClient
 from backend_client.credentials import Credentials, CredentialsError, load_credentials
 from backend_client.crypto import KeyFileError, PayloadCipher
 from backend_client.data_keeper import DataKeeper
-from backend_client.feed_sync import FeedSync
-from backend_client.members import MEMBERS_FILE
 from backend_client.outbox import OutboxWriter
 from backend_client.relay_process import (
     DEFAULT_NICENESS,
@@ -42,13 +39,7 @@ from backend_client.relay_process import (
     EXIT_CONFIG,
     KEY_FILE,
     OUTBOX_FILE,
-    encode_content_status,
-    encode_status,
 )
-from backend_client.store_key_refresh import DEFAULT_INTERVAL, StoreKeyRefresh
-from backend_client.sync import SyncRelay
-from backend_client.updater import DEFAULT_INTERVAL as DEFAULT_CONTENT_INTERVAL
-from backend_client.updater import ContentUpdater
 from rewards.desk import RewardDesk
 from rewards.issuing import StoreShare
 
@@ -99,10 +90,13 @@ def main(argv: list[str] | None = None) -> int:
         os.nice(args.niceness)
     except OSError as exc:
         _log.warning("cannot lower the relay's priority: %s", exc)
-    parts = _HqParts(args, credentials, cipher, write_line) if credentials is not None else None
-    if parts is None:
-        _log.info("not enrolled with HQ: keeping records in the outbox until the kiosk is")
-    else:
+    # Not enrolled: only the keeper runs (the kiosk has said so in its own log).
+    parts = None
+    if credentials is not None:
+        from backend_client.hq_parts import HqParts  # noqa: PLC0415 - enrolled only
+
+        parts = HqParts(args, credentials, cipher, write_line)
+    if parts is not None:
         wakes.append(parts.relay.wake)
         parts.start()
     try:
@@ -115,74 +109,6 @@ def main(argv: list[str] | None = None) -> int:
         if parts is not None:
             parts.stop()
     return 0
-
-
-class _HqParts:
-    """Everything that talks to HQ, each with its own client (a client serves one thread)."""
-
-    def __init__(
-        self,
-        args: argparse.Namespace,
-        credentials: Credentials,
-        cipher: PayloadCipher,
-        write_line: Callable[[str], None],
-    ) -> None:
-        self.relay = SyncRelay(
-            args.data_dir / OUTBOX_FILE,
-            HqClient(credentials, ca_bundle=args.ca_bundle),
-            credentials,
-            cipher=cipher,
-            on_status=lambda status: write_line(encode_status(status)),
-        )
-        # The member directory is kept here too: the same credentials, and the same
-        # distance from the screen. Staff devices greet nobody: they never hold the feed.
-        self.members = (
-            FeedSync(args.data_dir / MEMBERS_FILE, HqClient(credentials, ca_bundle=args.ca_bundle))
-            if credentials.role == "kiosk"
-            else None
-        )
-        self.store_key = StoreKeyRefresh(
-            args.data_dir,
-            credentials,
-            HqClient(credentials, ca_bundle=args.ca_bundle),
-            interval=args.store_key_interval,
-        )
-        # Content releases run here too, never in the kiosk's GUI process; only kiosks show
-        # content.
-        self.updater = (
-            ContentUpdater(
-                args.data_dir,
-                credentials,
-                HqClient(credentials, ca_bundle=args.ca_bundle),
-                interval=args.content_interval,
-                on_status=lambda status: write_line(encode_content_status(status)),
-            )
-            if credentials.role == "kiosk"
-            else None
-        )
-        _log.info(
-            "relay for %s %s started%s",
-            credentials.role,
-            credentials.kiosk_id,
-            "" if self.members is not None else " (no member feed)",
-        )
-
-    def start(self) -> None:
-        self.relay.start()
-        if self.members is not None:
-            self.members.start()
-        self.store_key.start()
-        if self.updater is not None:
-            self.updater.start()
-
-    def stop(self) -> None:
-        self.relay.stop()
-        # Within the kiosk's 8 s: the relay may take 5. A page cut off is fetched again.
-        if self.members is not None:
-            self.members.stop(timeout=2.0)
-        self.store_key.stop(timeout=1.0)
-        if self.updater is not None:
-            self.updater.stop(timeout=1.0)  # a download cut off resumes from its partial file
 
 
 class _Keeper:
@@ -267,13 +193,11 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--store-key-interval",
         type=_seconds,
-        default=DEFAULT_INTERVAL,
         help="seconds between asking HQ for the store's channel key (default 600)",
     )
     parser.add_argument(
         "--content-interval",
         type=_seconds,
-        default=DEFAULT_CONTENT_INTERVAL,
         help="seconds between asking HQ for content releases, jittered ±20%% (default 60)",
     )
     return parser.parse_args(argv)

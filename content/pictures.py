@@ -40,7 +40,8 @@ class PictureError(Exception):
 
 
 def decode(path: Path, box: tuple[int, int]) -> Image.Image:
-    """The picture at `path` upright, scaled to fit `box` (never enlarged), as RGBA."""
+    """The picture at `path` upright, scaled to fit `box` (never enlarged): RGBA if it
+    has transparency, else RGB (a product photo held in a quarter less memory)."""
     try:
         with _open(path) as source:
             width, height = box
@@ -50,7 +51,7 @@ def decode(path: Path, box: tuple[int, int]) -> Image.Image:
             source.load()
             picture = ImageOps.exif_transpose(source)
             picture.thumbnail(box, Image.Resampling.LANCZOS)
-            return picture.convert("RGBA")
+            return picture.convert("RGBA" if picture.has_transparency_data else "RGB")
     except PictureError:
         raise
     except Exception as error:

@@ -512,7 +512,7 @@ def picture_caches(
     ratio = display.screen_named(app, options.screen).devicePixelRatio()
     return (
         ImageCache(pixel_ratio=ratio),
-        ImageCache(budget_bytes=SLIDE_BUDGET_BYTES, pixel_ratio=ratio),
+        ImageCache(budget_bytes=SLIDE_BUDGET_BYTES, pixel_ratio=ratio, compact=False),
         ImageCache(budget_bytes=VIEW_BUDGET_BYTES, pixel_ratio=ratio),
     )
 

@@ -38,9 +38,10 @@ CacheKey = tuple[str, int, int]
 
 @dataclass(frozen=True, slots=True)
 class _Pixels:
-    """A decoded picture as plain bytes: safe to pass between threads."""
+    """A decoded picture as plain bytes (RGB, or RGBA when it has transparency): safe to
+    pass between threads."""
 
-    rgba: bytes
+    data: bytes
     width: int
     height: int
 
@@ -57,8 +58,16 @@ class ImageCache(QObject):
 
     loaded = Signal()  # a background decode finished; views may repaint
 
-    def __init__(self, budget_bytes: int = DEFAULT_BUDGET_BYTES, pixel_ratio: float = 1.0) -> None:
+    def __init__(
+        self,
+        budget_bytes: int = DEFAULT_BUDGET_BYTES,
+        pixel_ratio: float = 1.0,
+        *,
+        compact: bool = True,
+    ) -> None:
+        """`compact`: keep photos without transparency in 3 bytes a pixel (see `_to_qimage`)."""
         super().__init__()
+        self._compact = compact
         self._ratio = max(1.0, pixel_ratio)
         self._budget = round(budget_bytes * self._ratio * self._ratio)
         self._images: OrderedDict[CacheKey, QImage] = OrderedDict()  # GUI thread only
@@ -138,7 +147,7 @@ class ImageCache(QObject):
         return _decode(path, box * self._ratio)
 
     def _to_qimage(self, pixels: _Pixels) -> QImage:
-        image = _to_qimage(pixels)
+        image = _to_qimage(pixels, compact=self._compact)
         image.setDevicePixelRatio(self._ratio)
         return image
 
@@ -176,11 +185,21 @@ def _decode(path: Path, box: QSize) -> _Pixels:
     return _Pixels(picture.tobytes(), picture.width, picture.height)
 
 
-def _to_qimage(pixels: _Pixels) -> QImage:
+def _to_qimage(pixels: _Pixels, *, compact: bool) -> QImage:
     if not pixels.width:
         return QImage()
+    opaque = len(pixels.data) == pixels.width * pixels.height * 3
     image = QImage(
-        pixels.rgba, pixels.width, pixels.height, pixels.width * 4, QImage.Format.Format_RGBA8888
+        pixels.data,
+        pixels.width,
+        pixels.height,
+        pixels.width * (3 if opaque else 4),
+        QImage.Format.Format_RGB888 if opaque else QImage.Format.Format_RGBA8888,
     )
-    # Own the pixels (the bytes object may go) in the format Qt paints fastest.
+    # Own the pixels (the bytes object may go). A photo stays in 3 bytes a pixel where
+    # the cache is `compact` (the cabinet's phones, held while the attract loop plays:
+    # a quarter less); else premultiplied, as Qt paints it fastest (full-screen slides,
+    # painted again at every step of a fade).
+    if opaque and compact:
+        return image.copy()
     return image.convertToFormat(QImage.Format.Format_ARGB32_Premultiplied)

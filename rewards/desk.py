@@ -157,6 +157,12 @@ class RewardDesk:
 
     def _run(self) -> None:
         try:
+            # Opened now, not at the first request: the first shopper to draw after a
+            # start does not wait for the file to be opened (and a broken one is logged).
+            try:
+                self._ledger = self._open_ledger()
+            except Exception as exc:  # each request tries again
+                self._failed(exc)
             while (request := self._queue.get()) is not None:
                 self._answer(RewardAnswer(request, self._handle(request)))
         finally:

@@ -1,4 +1,5 @@
-"""The picture cache: a picture that cannot be shown draws as nothing, it never raises."""
+"""The picture cache: a picture that cannot be shown draws as nothing, it never raises;
+photos are held compactly and paint as they were."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import pytest
 from helpers.bundles import BAD_PICTURES
 from PIL import Image
 from PySide6.QtCore import QSize
+from PySide6.QtGui import QColor, QImage, QPainter
 from pytestqt.qtbot import QtBot
 
 from kiosk.images import ImageCache
@@ -75,3 +77,41 @@ def test_pictures_are_decoded_for_the_screens_pixels_and_drawn_at_their_box(
     assert (image.width(), image.height()) == (HERO.width() * ratio, HERO.height() * ratio)
     assert image.devicePixelRatio() == ratio
     assert image.deviceIndependentSize().toSize() == HERO
+
+
+def test_a_photo_is_held_in_three_bytes_a_pixel_and_paints_the_same(
+    images: ImageCache, tmp_path: Path
+) -> None:
+    photo, cutout = tmp_path / "front.jpg", tmp_path / "cutout.png"
+    Image.new("RGB", (400, 300), (10, 200, 30)).save(photo)
+    Image.new("RGBA", (400, 300), (0, 0, 255, 128)).save(cutout)
+
+    held = images.get(photo, QSize(400, 300))
+    kept = images.get(cutout, QSize(400, 300))
+
+    assert held.sizeInBytes() == 400 * 300 * 3  # a quarter less than 4 bytes a pixel
+    assert kept.hasAlphaChannel()  # a cut-out keeps what shows through it
+    canvas = QImage(800, 300, QImage.Format.Format_ARGB32_Premultiplied)
+    canvas.fill(QColor("white"))
+    painter = QPainter(canvas)
+    painter.drawImage(0, 0, held)
+    painter.drawImage(400, 0, kept)
+    painter.end()
+    photo_pixel, cutout_pixel = canvas.pixelColor(200, 150), canvas.pixelColor(600, 150)
+    assert (photo_pixel.red(), photo_pixel.green(), photo_pixel.blue()) == pytest.approx(
+        (10, 200, 30), abs=3
+    )
+    assert (cutout_pixel.red(), cutout_pixel.green(), cutout_pixel.blue()) == pytest.approx(
+        (127, 127, 255), abs=3
+    )
+
+
+def test_full_screen_slides_are_held_as_qt_paints_fastest(tmp_path: Path) -> None:
+    slide = tmp_path / "slide.jpg"
+    Image.new("RGB", (1920, 1080), (90, 30, 30)).save(slide)
+    cache = ImageCache(compact=False)  # the attract loop's: painted at every step of a fade
+    try:
+        image = cache.get(slide, QSize(1920, 1080))
+    finally:
+        cache.close()
+    assert image.format() == QImage.Format.Format_ARGB32_Premultiplied
