@@ -511,9 +511,9 @@ def picture_caches(
     screen the window covers (crisp at 4K, kiosk/display.py)."""
     ratio = display.screen_named(app, options.screen).devicePixelRatio()
     return (
-        ImageCache(pixel_ratio=ratio),
-        ImageCache(budget_bytes=SLIDE_BUDGET_BYTES, pixel_ratio=ratio, compact=False),
-        ImageCache(budget_bytes=VIEW_BUDGET_BYTES, pixel_ratio=ratio),
+        ImageCache(pixel_ratio=ratio, compact=True),
+        ImageCache(budget_bytes=SLIDE_BUDGET_BYTES, pixel_ratio=ratio),
+        ImageCache(budget_bytes=VIEW_BUDGET_BYTES, pixel_ratio=ratio, compact=True),
     )
 
 

@@ -63,7 +63,7 @@ class ImageCache(QObject):
         budget_bytes: int = DEFAULT_BUDGET_BYTES,
         pixel_ratio: float = 1.0,
         *,
-        compact: bool = True,
+        compact: bool = False,
     ) -> None:
         """`compact`: keep photos without transparency in 3 bytes a pixel (see `_to_qimage`)."""
         super().__init__()

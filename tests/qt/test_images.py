@@ -79,15 +79,17 @@ def test_pictures_are_decoded_for_the_screens_pixels_and_drawn_at_their_box(
     assert image.deviceIndependentSize().toSize() == HERO
 
 
-def test_a_photo_is_held_in_three_bytes_a_pixel_and_paints_the_same(
-    images: ImageCache, tmp_path: Path
-) -> None:
+def test_a_photo_is_held_in_three_bytes_a_pixel_and_paints_the_same(tmp_path: Path) -> None:
     photo, cutout = tmp_path / "front.jpg", tmp_path / "cutout.png"
     Image.new("RGB", (400, 300), (10, 200, 30)).save(photo)
     Image.new("RGBA", (400, 300), (0, 0, 255, 128)).save(cutout)
 
-    held = images.get(photo, QSize(400, 300))
-    kept = images.get(cutout, QSize(400, 300))
+    images = ImageCache(compact=True)  # the product pictures' cache
+    try:
+        held = images.get(photo, QSize(400, 300))
+        kept = images.get(cutout, QSize(400, 300))
+    finally:
+        images.close()
 
     assert held.sizeInBytes() == 400 * 300 * 3  # a quarter less than 4 bytes a pixel
     assert kept.hasAlphaChannel()  # a cut-out keeps what shows through it
@@ -109,7 +111,7 @@ def test_a_photo_is_held_in_three_bytes_a_pixel_and_paints_the_same(
 def test_full_screen_slides_are_held_as_qt_paints_fastest(tmp_path: Path) -> None:
     slide = tmp_path / "slide.jpg"
     Image.new("RGB", (1920, 1080), (90, 30, 30)).save(slide)
-    cache = ImageCache(compact=False)  # the attract loop's: painted at every step of a fade
+    cache = ImageCache()  # as the attract loop's: painted at every step of a fade
     try:
         image = cache.get(slide, QSize(1920, 1080))
     finally:
