@@ -218,13 +218,13 @@ class DataLink:
             self._detach(link)
 
     def _detach(self, link: Connection) -> None:
+        lost: list[RewardRequest] = []
         with self._cond:
-            if self._link is not link:
-                return
-            self._link = None
-            lost = list(self._asked.values())
-            self._asked.clear()
-            self._asks.clear()
+            if self._link is link:  # not an earlier child's link, ending late
+                self._link = None
+                lost = list(self._asked.values())
+                self._asked.clear()
+                self._asks.clear()
         link.close()
         for request in lost:  # the child died with them: nobody will answer
             self._refuse(request)
