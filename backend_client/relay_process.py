@@ -5,23 +5,27 @@ GUI thread: reading, decrypting and encoding a batch of 500 records is Python
 work, and every time Qt called into Python it waited for the relay to let go
 (stalls of 25 ms, measured by bench/sync_gui_stall.py). Here the relay runs
 in a child process at a lower CPU priority, and the kiosk keeps a supervisor
-thread that talks to it through two pipes:
+thread that talks to it through two pipes and a link:
 
 - kiosk -> relay (the child's stdin): one byte per `wake()`. End of file means
   stop: the relay also stops when the kiosk dies, however it dies.
 - relay -> kiosk (the child's stdout): one JSON `SyncStatus` per line, and
   `ContentStatus` lines (`"kind": "content"`) from the content updater, which
   runs in the same child (backend_client/updater.py).
+- kiosk <-> relay (a socket pair, `--link-fd`, when the kiosk passes a `DataLink`):
+  the kiosk's records and reward requests, the child's acknowledgements and answers
+  (backend_client/data_link.py). With a link the child writes the outbox too, and
+  runs also before the kiosk is enrolled.
 
-The child reads the same outbox file (SQLite serialises the two processes), the
-same key and credentials. If it dies, the supervisor starts it again after a
-backoff; the outbox makes that safe (a batch HQ already holds comes back as
-duplicates). Both sides log without personal data, as the relay does.
+The child uses the kiosk's outbox file, key and credentials. If it dies, the
+supervisor starts it again after a backoff; the outbox makes that safe (a batch HQ
+already holds comes back as duplicates; a record the kiosk holds is sent again).
+Both sides log without personal data, as the relay does.
 
 The child is `python -m backend_client.relay_child DATA_DIR [--ca-bundle PEM]
-[--niceness N] [--store-key-interval S]`; this module is the kiosk's side (and
-the attendant app's: the child reads the device's role from its credentials)
-and loads no HTTP client.
+[--niceness N] [--store-key-interval S] [--link-fd FD] [--timezone ZONE]`; this
+module is the kiosk's side (and the attendant app's: the child reads the device's
+role from its credentials) and loads no HTTP client.
 """
 
 from __future__ import annotations
