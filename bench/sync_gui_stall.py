@@ -3,15 +3,15 @@
     .venv/bin/python bench/sync_gui_stall.py [--events 10000] [--settle 3] [--attendants 3]
 
 Builds the kiosk exactly as `kiosk` does (kiosk.app.build: attract loop running,
-outbox writer thread, sync relay process, store channel writer thread and server
-child) on a data directory enrolled with a real `kiosk-hq serve`, has
+the relay child, which writes the outbox the kiosk hands it and syncs it, the store
+channel's server child) on a data directory enrolled with a real `kiosk-hq serve`, has
 `--attendants` attendants follow its store channel (`python -m
 backend_client.channel.follow`, a process each), lets it settle, has another
-process queue 10,000 events in its outbox and wakes the relay, as the outbox
-writer does. A 1 ms precise timer on the GUI thread records how late each tick
-comes while the relay drains the outbox (and its status goes out on the channel
-to the attendants), then for 5 s once it is idle (the baseline: what the
-screen's own drawing costs). Target: no stall over 16 ms (one frame) while syncing.
+process queue 10,000 events in its outbox and wakes the relay. A 1 ms precise
+timer on the GUI thread records how late each tick comes while the relay drains
+the outbox (and its status goes out on the channel to the attendants), then for
+5 s once it is idle (the baseline: what the screen's own drawing costs). Target: no
+stall over 16 ms (one frame) while syncing.
 
 HQ shares this machine's cores with the kiosk here; in a store it is far away.
 """
@@ -160,7 +160,7 @@ def main() -> int:
                     app.exit(1)
                 marks["syncing"] = now
                 relay_figures.append(process_figures(relay.pid or 0))
-                relay.wake()  # what the outbox writer does after each commit
+                relay.wake()  # what the relay child's outbox writer does after each commit
             elif "drained" not in marks and "syncing" in marks:
                 status = relay.status
                 if status and status.pending == 0 and status.sent_total >= args.events:
