@@ -86,7 +86,7 @@ class DataLink:
         self._asks: collections.deque[Ask] = collections.deque()
         self._asked: dict[int, RewardRequest] = {}  # sent to the current child
         self._numbers = 0
-        self._link: Connection | None = None
+        self._link: _Link | None = None
         self._closed = False
         self._dropped = 0
         self._sender = threading.Thread(target=self._send_loop, name="data-link", daemon=True)
@@ -136,6 +136,12 @@ class DataLink:
             return self._link is not None
 
     @property
+    def unsent(self) -> int:
+        """Held records not yet sent to the child there is (all of them while there is none)."""
+        with self._cond:
+            return len(self._held) if self._link is None else len(self._unsent)
+
+    @property
     def held(self) -> int:
         """Records not yet in the outbox."""
         with self._cond:
@@ -148,17 +154,20 @@ class DataLink:
             _log.error("%d records not in the outbox at close", self.held)
         with self._cond:
             self._closed = True
-            link, self._link = self._link, None
+            link = self._link
             self._cond.notify_all()
         self._sender.join(timeout=1.0)
         if link is not None:
-            _end(link)  # the child's keeper reads to the end of it, then stops
+            link.end()  # the child's keeper reads to the end of it, then stops
 
     # --- the supervisor's side --------------------------------------------------------
 
-    def attach(self, link: Connection) -> None:
+    def attach(self, connection: Connection) -> None:
         """A new child's link: send it every record the last one did not commit."""
+        link = _Link(connection)
         with self._cond:
+            if self._link is not None:
+                self._link.end()  # an earlier child's, not yet seen to end
             self._link = link
             self._unsent = collections.deque(self._held)
             self._cond.notify_all()
@@ -184,6 +193,7 @@ class DataLink:
                 link.send(message)
             except (OSError, ValueError):
                 self._detach(link)  # the child is gone; the next one gets it all again
+                link.end()
 
     def _has_work(self) -> bool:
         return bool(self._unsent or self._asks)
@@ -197,10 +207,10 @@ class DataLink:
                 return Append(record)
         return None
 
-    def _receive_loop(self, link: Connection) -> None:
+    def _receive_loop(self, link: _Link) -> None:
         try:
             while True:
-                message = link.recv()
+                message = link.connection.recv()
                 match message:
                     case Written(event_ids=ids):
                         with self._cond:
@@ -216,8 +226,9 @@ class DataLink:
             pass
         finally:
             self._detach(link)
+            link.close()  # here only: this thread is the one that reads it
 
-    def _detach(self, link: Connection) -> None:
+    def _detach(self, link: _Link) -> None:
         lost: list[RewardRequest] = []
         with self._cond:
             if self._link is link:  # not an earlier child's link, ending late
@@ -225,7 +236,6 @@ class DataLink:
                 lost = list(self._asked.values())
                 self._asked.clear()
                 self._asks.clear()
-        link.close()
         for request in lost:  # the child died with them: nobody will answer
             self._refuse(request)
 
@@ -234,13 +244,34 @@ class DataLink:
             self._on_answer(RewardAnswer(request, Refused(Refusal.UNAVAILABLE)))
 
 
-def _end(link: Connection) -> None:
-    """Close `link` so that the child sees its end now. Closing the descriptor alone does
-    not while our receiving thread is blocked reading it (the read holds the socket
-    open); shutting the socket down ends that read and tells the child at once."""
-    with (
-        contextlib.suppress(OSError),
-        socket.fromfd(link.fileno(), socket.AF_UNIX, socket.SOCK_STREAM) as end,
-    ):
-        end.shutdown(socket.SHUT_RDWR)
-    link.close()
+class _Link:
+    """One child's link, used by three threads: the sender sends, the reader reads and,
+    when the child is gone, closes; anyone may end it (shut the socket down, so a blocked
+    read or send returns and the child sees the end). A descriptor must not be closed
+    twice nor used once closed: by then its number may be another file's. So closing
+    waits for a send in progress, and ending goes through a socket of its own (a
+    duplicate descriptor, closed with the link) under a lock that closing also takes."""
+
+    def __init__(self, connection: Connection) -> None:
+        self.connection = connection
+        self._socket = socket.fromfd(connection.fileno(), socket.AF_UNIX, socket.SOCK_STREAM)
+        self._sending = threading.Lock()
+        self._ending = threading.Lock()
+        self._closed = False
+
+    def send(self, message: ToChild) -> None:
+        with self._sending:
+            if self._closed:
+                raise OSError("the link is closed")
+            self.connection.send(message)
+
+    def end(self) -> None:
+        with self._ending, contextlib.suppress(OSError):
+            self._socket.shutdown(socket.SHUT_RDWR)
+
+    def close(self) -> None:
+        with self._sending, self._ending:
+            if not self._closed:
+                self._closed = True
+                self._socket.close()
+                self.connection.close()

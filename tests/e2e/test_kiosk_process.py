@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from helpers.bundles import edit_json, sample_bundle
 from helpers.kiosk_process import start_kiosk, stop, wait_for_trace
-from helpers.pickup import running_board
+from helpers.pickup import running_board, wait_until
 
 from backend_client.crypto import PayloadCipher
 from backend_client.outbox import Outbox
@@ -45,14 +45,21 @@ def test_lift_in_a_real_process_paints_the_product_and_stops_cleanly(
         mapped = Path(f"/proc/{process.pid}/maps").read_text()
         assert "/sqlalchemy/" not in mapped
         assert "/cryptography/" not in mapped
+        # A lift is recorded once it outlasts the bounce window; the child commits it.
+        wait_until(lambda: "lift" in recorded_kinds(data), timeout=10)
     finally:
         log = stop(process)
     assert "Traceback" not in log
-    # The lift was recorded: the kiosk's stop waited for the child to commit it.
+    assert recorded_kinds(data).count("lift") == 1
+
+
+def recorded_kinds(data: Path) -> list[str]:
+    """The kinds of the records in the kiosk's outbox, oldest first."""
+    if not (data / OUTBOX_FILE).exists():
+        return []
     cipher = PayloadCipher.from_key_file(data / KEY_FILE)
     with Outbox(data / OUTBOX_FILE, cipher=cipher) as outbox:
-        kinds = [record.kind for record in outbox.pending()]
-    assert kinds.count("lift") == 1
+        return [record.kind for record in outbox.pending()]
 
 
 def test_a_bad_bundle_is_refused_and_the_last_good_one_keeps_serving(
