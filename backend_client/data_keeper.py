@@ -2,16 +2,19 @@
 
 The kiosk sends records and reward requests (backend_client/data_link.py); here the
 outbox writer commits the records and answers `Written` once they are on disk, and
-the reward desk answers each request. Records arrive in bursts; each burst is
-committed in one transaction before it is acknowledged, so an acknowledged record
-survives a power cut and an unacknowledged one is sent again by the kiosk.
+the reward desk answers each request. Records arrive in bursts; a burst is
+acknowledged once the writer has committed it (waited for on a thread of its own, so
+a reward request never waits behind a commit), so an acknowledged record survives a
+power cut and an unacknowledged one is sent again by the kiosk.
 """
 
 from __future__ import annotations
 
 import contextlib
 import logging
+import queue
 import threading
+import time
 from multiprocessing.connection import Connection
 from typing import Final
 
@@ -35,19 +38,28 @@ class DataKeeper:
         self._link = link
         self._writer = writer
         self._desk: RewardDesk | None = None
-        self._send_lock = threading.Lock()  # the desk's thread answers while we acknowledge
+        self._send_lock = threading.Lock()  # the desk's and the acknowledger's threads send
         self._numbers: dict[int, int] = {}  # id(request) -> the kiosk's number for it
-        self._thread = threading.Thread(target=self._serve, name="data-keeper", daemon=True)
+        # Bursts of appended ids (None: the link ended). Commits are waited for on a thread
+        # of their own, so a reward request never queues behind an fsync.
+        self._appended: queue.SimpleQueue[list[str] | None] = queue.SimpleQueue()
+        self._reader = threading.Thread(target=self._serve, name="data-keeper", daemon=True)
+        self._acknowledger = threading.Thread(
+            target=self._acknowledge, name="data-keeper-acks", daemon=True
+        )
 
     def attach_desk(self, desk: RewardDesk) -> None:
         self._desk = desk
 
     def start(self) -> None:
-        self._thread.start()
+        self._reader.start()
+        self._acknowledger.start()
 
     def join(self, timeout: float) -> None:
         """Wait for the link to end (the kiosk closed it or died) and its last records."""
-        self._thread.join(timeout)
+        deadline = time.monotonic() + timeout
+        self._reader.join(timeout)
+        self._acknowledger.join(max(deadline - time.monotonic(), 0.1))
 
     def on_answer(self, answer: RewardAnswer) -> None:
         """The desk's `on_done`, on the desk's thread."""
@@ -56,21 +68,39 @@ class DataKeeper:
             self._send(Answered(number, answer))
 
     def _serve(self) -> None:
-        waiting: list[str] = []  # appended, not yet acknowledged
         try:
             while True:
-                # Wait for the kiosk; while records await their commit, look again each second.
-                if waiting and not self._link.poll(ACK_RETRY_S):
-                    self._acknowledge(waiting)
-                    continue
-                self._take(self._link.recv(), waiting)
+                burst: list[str] = []
+                self._take(self._link.recv(), burst)
                 while self._link.poll(0):  # the rest of the burst: one commit for it all
-                    self._take(self._link.recv(), waiting)
-                self._acknowledge(waiting)
+                    self._take(self._link.recv(), burst)
+                if burst:
+                    self._appended.put(burst)
         except (EOFError, OSError):
             pass  # the kiosk closed the link or died; all it sent has been read
         finally:
-            self._writer.flush()
+            self._appended.put(None)
+
+    def _acknowledge(self) -> None:
+        """Once the writer has committed them (it retries a failing disk by itself)."""
+        waiting: list[str] = []
+        ended = False
+        while not ended:
+            burst = self._appended.get()
+            while True:
+                if burst is None:
+                    ended = True
+                else:
+                    waiting += burst
+                try:
+                    burst = self._appended.get_nowait()
+                except queue.Empty:
+                    break
+            while waiting and not self._writer.flush(ACK_RETRY_S):
+                pass  # a disk failing for longer: wait again (the kiosk holds the records)
+            if waiting:
+                self._send(Written(tuple(waiting)))
+                waiting = []
 
     def _take(self, message: object, waiting: list[str]) -> None:
         match message:
@@ -81,12 +111,6 @@ class DataKeeper:
                 self._ask(message)
             case _:
                 _log.error("the kiosk sent %s on the data link: ignored", type(message).__name__)
-
-    def _acknowledge(self, waiting: list[str]) -> None:
-        """Once the writer has committed them (it retries a failing disk by itself)."""
-        if waiting and self._writer.flush(ACK_RETRY_S):
-            self._send(Written(tuple(waiting)))
-            waiting.clear()
 
     def _ask(self, ask: Ask) -> None:
         if self._desk is None:
