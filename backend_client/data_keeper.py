@@ -18,7 +18,7 @@ import time
 from multiprocessing.connection import Connection
 from typing import Final
 
-from backend_client.data_link import Answered, Append, Ask, Written
+from backend_client.data_link import Answered, Append, Ask, ToKiosk, Written
 from backend_client.outbox import OutboxWriter
 from rewards.answers import Refused, RewardAnswer, RewardRequest
 from rewards.desk import RewardDesk
@@ -83,30 +83,24 @@ class DataKeeper:
 
     def _acknowledge(self) -> None:
         """Once the writer has committed them (it retries a failing disk by itself)."""
-        waiting: list[str] = []
         ended = False
         while not ended:
-            burst = self._appended.get()
-            while True:
-                if burst is None:
-                    ended = True
-                else:
-                    waiting += burst
-                try:
-                    burst = self._appended.get_nowait()
-                except queue.Empty:
-                    break
+            bursts = [self._appended.get()]
+            with contextlib.suppress(queue.Empty):
+                while True:  # all that came meanwhile: one wait, one acknowledgement
+                    bursts.append(self._appended.get_nowait())
+            ended = None in bursts
+            waiting = [event_id for burst in bursts if burst for event_id in burst]
             while waiting and not self._writer.flush(ACK_RETRY_S):
                 pass  # a disk failing for longer: wait again (the kiosk holds the records)
             if waiting:
                 self._send(Written(tuple(waiting)))
-                waiting = []
 
-    def _take(self, message: object, waiting: list[str]) -> None:
+    def _take(self, message: object, burst: list[str]) -> None:
         match message:
             case Append(record=record):
                 self._writer.append(record)
-                waiting.append(str(record.event_id))
+                burst.append(str(record.event_id))
             case Ask():
                 self._ask(message)
             case _:
@@ -123,7 +117,7 @@ class DataKeeper:
             self._numbers.pop(id(ask.request), None)
             self._send(Answered(ask.number, _unavailable(ask.request)))
 
-    def _send(self, message: Written | Answered) -> None:
+    def _send(self, message: ToKiosk) -> None:
         # A kiosk that is gone sends its records again to its next child.
         with self._send_lock, contextlib.suppress(OSError, ValueError):
             self._link.send(message)
