@@ -358,6 +358,8 @@ def test_a_tap_skips_the_draws_animation(
         tapped_at = time.monotonic()
         tap(window.draw.title)
         qtbot.waitUntil(window.coupon.isVisible, timeout=2000)
-        assert time.monotonic() - tapped_at < 0.5
+        # Skipped: well before the 1.6 s animation ends. The answer itself now comes from
+        # the relay child; under the whole suite's load that took up to 0.53 s.
+        assert time.monotonic() - tapped_at < 1.0
     finally:
         kiosk.close()
