@@ -312,6 +312,82 @@ STRINGS: Final[dict[str, dict[Language, str]]] = {
     "attendant.alert.alarm": {_ZH: "防盗报警", _EN: "Security alarm"},
     "attendant.alert.kiosk_silent": {_ZH: "终端超过一分钟无响应", _EN: "Kiosk silent"},
     "attendant.alert.device_down": {_ZH: "设备断开超过一分钟", _EN: "Device down"},
+    # The staff-only maintenance screen (kiosk/screens/maintenance.py).
+    "maint.title": {_ZH: "终端维护", _EN: "Kiosk maintenance"},
+    "maint.pin.prompt": {_ZH: "请输入维护密码", _EN: "Enter the maintenance PIN"},
+    "maint.pin.wrong": {_ZH: "密码错误", _EN: "Wrong PIN"},
+    "maint.pin.locked": {
+        _ZH: "错误次数过多，请 {seconds} 秒后再试",
+        _EN: "Too many wrong PINs: try again in {seconds} s",
+    },
+    "maint.pin.enter": {_ZH: "确定", _EN: "Enter"},
+    "maint.close": {_ZH: "关闭", _EN: "Close"},
+    "maint.devices": {_ZH: "设备测试", _EN: "Device test"},
+    "maint.leds": {_ZH: "逐个点亮展位灯", _EN: "Light each slot in turn"},
+    "maint.leds.lit": {_ZH: "{slot} 号位已点亮", _EN: "Slot {slot} lit"},
+    "maint.leds.done": {_ZH: "已测试 {count} 个展位", _EN: "{count} slots tested"},
+    "maint.leds.none": {_ZH: "没有连接展柜", _EN: "No cabinet connected"},
+    "maint.fob.wait": {_ZH: "请将钥匙扣靠近读卡器", _EN: "Hold a fob to the reader"},
+    "maint.fob.read": {_ZH: "已读到钥匙扣 · {short}", _EN: "Fob read · {short}"},
+    "maint.ble": {_ZH: "蓝牙标签：{count} 个", _EN: "BLE tags heard: {count}"},
+    "maint.ble.tag": {_ZH: "{short} · {rssi} dBm", _EN: "{short} · {rssi} dBm"},
+    "maint.network": {_ZH: "网络与总部", _EN: "Network and HQ"},
+    "maint.net.no_report": {_ZH: "同步进程尚未报告", _EN: "No report from the sync process yet"},
+    "maint.net.idle": {_ZH: "总部可达，无待同步记录", _EN: "HQ reachable, nothing to send"},
+    "maint.net.syncing": {_ZH: "总部可达，正在同步", _EN: "HQ reachable, sending"},
+    "maint.net.backing_off": {
+        _ZH: "无法连接总部，稍后重试",
+        _EN: "HQ unreachable or busy: retrying",
+    },
+    "maint.net.unauthorised": {
+        _ZH: "总部不接受本终端，请重新注册",
+        _EN: "HQ refuses this kiosk: enrol it again",
+    },
+    "maint.net.last_success": {_ZH: "上次成功：{when}", _EN: "Last success: {when}"},
+    "maint.net.pending": {
+        _ZH: "待同步 {pending} 条，失败 {dead} 条",
+        _EN: "{pending} waiting, {dead} given up",
+    },
+    "maint.net.retry": {_ZH: "{seconds} 秒后重试", _EN: "Retry in {seconds} s"},
+    "maint.never": {_ZH: "从未", _EN: "never"},
+    "maint.ago": {_ZH: "{seconds} 秒前", _EN: "{seconds} s ago"},
+    "maint.enrolment": {_ZH: "注册状态", _EN: "Enrolment"},
+    "maint.enrol.none": {
+        _ZH: "未注册：记录保存在本机（kiosk enroll）",
+        _EN: "Not enrolled: records wait here (kiosk enroll)",
+    },
+    "maint.enrol.yes": {_ZH: "已注册", _EN: "Enrolled"},
+    "maint.enrol.ids": {_ZH: "门店 {store} · 终端 {kiosk}", _EN: "Store {store} · kiosk {kiosk}"},
+    "maint.content": {_ZH: "内容版本", _EN: "Content release"},
+    "maint.content.active": {_ZH: "当前版本：{release}", _EN: "Showing: {release}"},
+    "maint.content.staged": {_ZH: "待切换：{releases}", _EN: "Staged: {releases}"},
+    "maint.content.downloading": {
+        _ZH: "正在下载 {release}：{percent}%",
+        _EN: "Downloading {release}: {percent}%",
+    },
+    "maint.content.failure": {
+        _ZH: "上次失败（{release}）：{reason}",
+        _EN: "Last failure ({release}): {reason}",
+    },
+    "maint.content.no_report": {_ZH: "尚无下载报告", _EN: "No update report yet"},
+    "maint.restart": {_ZH: "重启程序", _EN: "Restart the kiosk"},
+    "maint.restart.explain": {
+        _ZH: "程序将关闭，并由系统在几秒内自动重新启动，回到首页。",
+        _EN: "The kiosk app closes and the system starts it again within seconds, "
+        "back on the attract loop.",
+    },
+    "maint.restart.confirm": {_ZH: "确认重启", _EN: "Restart now"},
+    "maint.calibrate": {_ZH: "屏幕校准", _EN: "Screen calibration"},
+    "maint.calibrate.explain": {
+        _ZH: "依次点击出现的十字中心。",
+        _EN: "Tap the centre of each cross as it appears.",
+    },
+    "maint.calibrate.start": {_ZH: "开始校准", _EN: "Calibrate"},
+    "maint.calibrate.saved": {
+        _ZH: "已保存校准（最大偏差 {error} 像素），重新开机后生效。",
+        _EN: "Calibration saved (worst {error} px off): it applies after the next power-on.",
+    },
+    "maint.calibrate.failed": {_ZH: "校准未保存，请重新点击每个十字", _EN: "Not saved: {reason}"},
 }
 
 
