@@ -73,10 +73,10 @@ from kiosk.crash import install_crash_handlers
 from kiosk.device_bridge import DeviceBridge
 from kiosk.images import ImageCache
 from kiosk.maintenance_door import (
-    IDLE_CLOSE_S,
     RESTART_EXIT,
     MaintenanceDoor,
     MaintenanceParts,
+    MaintenanceTiming,
 )
 from kiosk.qr import qr_image
 from kiosk.recognition import Recogniser
@@ -137,7 +137,7 @@ class KioskOptions:
     join_url: str | None = None  # where phones reach HQ's sign-up page; None: HQ's URL
     timezone: str = DEFAULT_TIMEZONE
     screen: str | None = None  # the screen to cover, by name; None: the primary one
-    maintenance_idle: float = IDLE_CLOSE_S  # the maintenance screen closes untouched this long
+    maintenance: MaintenanceTiming = field(default_factory=MaintenanceTiming)
 
 
 def parse_args(argv: Sequence[str] | None = None) -> KioskOptions:
@@ -479,7 +479,7 @@ def build(options: KioskOptions, app: QApplication) -> Kiosk:
             shown_release=lambda: switch.shown,
             tag_key=directory.key,
             credentials=credentials,
-            idle_close_s=options.maintenance_idle,
+            timing=options.maintenance,
         ),
     )
 

@@ -38,7 +38,6 @@ if TYPE_CHECKING:
     from kiosk.attendant.staff import PinGuard, PinHasher, SignInResult
 
 PIN_FILE: Final = "maintenance-pin"
-LED_STEP_S: Final = 0.6  # each slot lit long enough to be seen from the screen
 SHORT_HASH: Final = 8  # hex digits: enough to tell two fobs apart, useless to look one up
 
 

@@ -1,7 +1,7 @@
 """The maintenance screen's controller: what each tap does, on the GUI thread.
 
 Built by the door (kiosk/maintenance_door.py) when staff make the gesture on a kiosk
-with a PIN; it lives until the screen closes (a tap on Close, or IDLE_CLOSE_S without
+with a PIN; it lives until the screen closes (a tap on Close, or two minutes without
 a touch). Decisions come from kiosk/maintenance.py and kiosk/maintenance_calibration.py;
 what the screen shows of the network and content are the relay child's last reports,
 read from the door: nothing here waits on the network or the disk, except saving a
@@ -23,7 +23,6 @@ from kiosk import maintenance_calibration as calibration
 from kiosk.attendant.staff import PinGuard, PinHasher, wait_before_attempt
 from kiosk.i18n import tr
 from kiosk.maintenance import (
-    LED_STEP_S,
     TagReading,
     TagsHeard,
     check_pin,
@@ -41,7 +40,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("kiosk.maintenance")
 
-TICK_MS = 1000  # the idle close, the lockout countdown and the reports refresh
+TICK_MS = 1000  # the lockout countdown and the reports refresh
 
 
 class MaintenanceDesk(QObject):
@@ -52,7 +51,6 @@ class MaintenanceDesk(QObject):
         self._pin_hash = pin_hash
         self._hasher = PinHasher()
         self._language = Language.ZH_CN
-        self._last_touch = self._parts.clock()
         self._unlocked = False
         self._tags = TagsHeard()
         self._led_slots: list[int] = []
@@ -75,6 +73,11 @@ class MaintenanceDesk(QObject):
         self._led_timer = QTimer(self)
         self._led_timer.setSingleShot(True)
         self._led_timer.timeout.connect(self._next_led)
+        self._idle = QTimer(self)
+        self._idle.setSingleShot(True)
+        self._idle.setInterval(round(self._parts.timing.idle_close_s * 1000))
+        self._idle.timeout.connect(self._idle_close)
+        self._idle.start()
         self._tick = QTimer(self)
         self._tick.timeout.connect(self._on_tick)
         self._tick.start(TICK_MS)
@@ -84,12 +87,13 @@ class MaintenanceDesk(QObject):
 
     # -- from the door ----------------------------------------------------------------
 
-    def touched(self, at: float) -> None:
-        self._last_touch = max(self._last_touch, at)
+    def touched(self) -> None:
+        self._idle.start()  # counts again from this touch
 
     def stop(self) -> None:
         """Closing: timers off, a slot left lit turned off, the widgets gone."""
         self._tick.stop()
+        self._idle.stop()
         self._led_timer.stop()
         if self._led_lit is not None:
             self._parts.set_led(self._led_lit, LedMode.OFF)
@@ -128,11 +132,13 @@ class MaintenanceDesk(QObject):
 
     # -- every second -----------------------------------------------------------------
 
+    def _idle_close(self) -> None:
+        log.info(
+            "maintenance screen untouched for %.0f s: closing", self._parts.timing.idle_close_s
+        )
+        self._door.close()
+
     def _on_tick(self) -> None:
-        if self._parts.clock() - self._last_touch >= self._parts.idle_close_s:
-            log.info("maintenance screen idle: closing")
-            self._door.close()
-            return
         if self._unlocked:
             self._refresh()
         else:
@@ -202,7 +208,7 @@ class MaintenanceDesk(QObject):
         if self._led_slots:
             self._led_lit = self._led_slots.pop(0)
             self._parts.set_led(self._led_lit, LedMode.ON)
-            self._led_timer.start(round(LED_STEP_S * 1000))
+            self._led_timer.start(round(self._parts.timing.led_step_s * 1000))
         if self._unlocked:
             self._refresh()
 

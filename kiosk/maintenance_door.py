@@ -35,7 +35,12 @@ if TYPE_CHECKING:
 log = logging.getLogger("kiosk.maintenance")
 
 RESTART_EXIT: Final = 75  # EX_TEMPFAIL: the supervisor (systemd Restart=) starts us again
-IDLE_CLOSE_S: Final = 120.0  # a maintenance screen left open closes itself
+
+
+@dataclass(frozen=True, slots=True)
+class MaintenanceTiming:
+    idle_close_s: float = 120.0  # a maintenance screen left open closes itself
+    led_step_s: float = 0.6  # each slot lit long enough to be seen from the screen
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,7 +54,7 @@ class MaintenanceParts:
     shown_release: Callable[[], str | None]
     tag_key: Callable[[], bytes | None]  # the chain's tag key (None before the feed)
     credentials: Credentials | None = None
-    idle_close_s: float = IDLE_CLOSE_S
+    timing: MaintenanceTiming = MaintenanceTiming()
     clock: Callable[[], float] = time.monotonic
 
 
@@ -132,7 +137,7 @@ class MaintenanceDoor(QObject):
     def on_touch(self, touch: Touch) -> None:
         """Every press and release on the window (GUI thread)."""
         if self.desk is not None:
-            self.desk.touched(touch.at)
+            self.desk.touched()
             return
         self._progress, complete = gesture_step(self._progress, touch)
         if complete and self._window is not None:

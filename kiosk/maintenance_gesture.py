@@ -29,8 +29,8 @@ class Corner(Enum):
 
 @dataclass(frozen=True, slots=True)
 class Touch:
-    """A finger down (`pressed`) or up at (x, y) of a window `width` x `height`, at `at`
-    (time.monotonic())."""
+    """A finger down (`pressed`) or up at (x, y) of a window `width` x `height`, at `at`:
+    the input event's timestamp in seconds (the device's clock: only differences count)."""
 
     pressed: bool
     x: float

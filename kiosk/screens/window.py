@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import TypeVar
 
 from PySide6.QtCore import QEvent, QObject, QPointF, QSize, QTimer, Signal
-from PySide6.QtGui import QImage, QMouseEvent, QResizeEvent, QTouchEvent
+from PySide6.QtGui import QImage, QInputEvent, QMouseEvent, QResizeEvent, QTouchEvent
 from PySide6.QtWidgets import QStackedLayout, QWidget
 
 from content.bundle import Bundle
@@ -405,16 +405,21 @@ class KioskWindow(QWidget):
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
         kind = event.type()
         pressed = kind in _TOUCH_EVENTS
-        if pressed and self._overlay is None:
+        covered = self._overlay is not None
+        if pressed and not covered:
             self.touched.emit()  # staff at the maintenance screen are not a shopper
         if pressed or kind in _RELEASE_EVENTS:
             at = _position(event)
             if at is not None:
+                assert isinstance(event, QInputEvent)  # as _position found
                 size = self.size()
+                # The input's own time: a busy GUI thread does not stretch a tap into a hold.
+                when = event.timestamp() / 1000
                 self.staff_touch.emit(
-                    Touch(pressed, at.x(), at.y(), size.width(), size.height(), self._clock())
+                    Touch(pressed, at.x(), at.y(), size.width(), size.height(), when)
                 )
-        return False
+        # The tap that opened the maintenance screen is not a tap on the button under it.
+        return pressed and not covered and self._overlay is not None
 
     def show_overlay(self, overlay: QWidget) -> None:
         """Cover the whole window with `overlay` (the maintenance screen) until
