@@ -351,6 +351,8 @@ STRINGS: Final[dict[str, dict[Language, str]]] = {
     "maint.net.retry": {_ZH: "{seconds} 秒后重试", _EN: "Retry in {seconds} s"},
     "maint.never": {_ZH: "从未", _EN: "never"},
     "maint.ago": {_ZH: "{seconds} 秒前", _EN: "{seconds} s ago"},
+    "maint.ago.minutes": {_ZH: "{minutes} 分钟前", _EN: "{minutes} min ago"},
+    "maint.ago.hours": {_ZH: "{hours} 小时前", _EN: "{hours} h ago"},
     "maint.enrolment": {_ZH: "注册状态", _EN: "Enrolment"},
     "maint.enrol.none": {
         _ZH: "未注册：记录保存在本机（kiosk enroll）",

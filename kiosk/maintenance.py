@@ -147,9 +147,15 @@ def heard(tags: TagsHeard, reading: TagReading) -> TagsHeard:
 
 
 def ago(language: Language, then: datetime | None, now: datetime) -> str:
+    """How long ago, in the unit a person reads at a glance."""
     if then is None:
         return tr(language, "maint.never")
-    return tr(language, "maint.ago", seconds=max(0, round((now - then).total_seconds())))
+    seconds = max(0, round((now - then).total_seconds()))
+    if seconds < 120:  # two minutes still read best in seconds
+        return tr(language, "maint.ago", seconds=seconds)
+    if seconds < 2 * 3600:
+        return tr(language, "maint.ago.minutes", minutes=seconds // 60)
+    return tr(language, "maint.ago.hours", hours=seconds // 3600)
 
 
 def network_lines(language: Language, sync: SyncStatus | None, now: datetime) -> list[str]:

@@ -165,6 +165,7 @@ class MaintenanceDesk(QObject):
 
     def _device_lines(self) -> list[str]:
         language = self._language
+        self.screen.sections.led_button.setEnabled(self._parts.has_board)
         if not self._parts.has_board:
             lines = [tr(language, "maint.leds.none")]
         elif self._led_lit is not None:

@@ -38,6 +38,10 @@ QPushButton[role="key"] {{ background: {theme.SURFACE.name()};
 QPushButton[role="key"]:pressed {{ background: {theme.LINE.name()}; }}
 QPushButton[role="key"]:disabled {{ color: {theme.LINE.name()}; }}
 QLabel[role="maint-line"] {{ font-size: 26px; }}
+QPushButton[role="action"]:disabled {{ background: {theme.LINE.name()};
+    color: {theme.INK_SOFT.name()}; }}
+#Maintenance QScrollArea, #Maintenance QScrollArea > QWidget > QWidget {{
+    background: transparent; border: none; }}
 """
 CROSS_PX: Final = 48  # half the arm of a calibration cross
 
@@ -198,6 +202,8 @@ class SectionsPage(QWidget):
             self._grid.removeWidget(section)
         for n, section in enumerate(self.sections):
             self._grid.addWidget(section, n // columns, n % columns)
+        for column in range(3):  # equal columns, whatever each card holds
+            self._grid.setColumnStretch(column, 1 if column < columns else 0)
 
     def retranslate(self, language: Language) -> None:
         self.title.setText(tr(language, "maint.title"))

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from dataclasses import replace
 from pathlib import Path
 
 import argon2
@@ -14,7 +13,6 @@ import pytest
 from helpers.bundles import sample_bundle
 from helpers.geometry import layout_problems
 from helpers.pickup import running_board
-from helpers.qt_kiosk import started
 from helpers.touch import tap
 from PySide6.QtCore import QPoint, Qt
 from PySide6.QtTest import QTest
@@ -31,7 +29,7 @@ from devices.sim.pickup import PickupBoardSim
 from devices.sim.rfid import RfidReaderSim
 from kiosk import maintenance_calibration as calibration
 from kiosk import theme
-from kiosk.app import Kiosk, KioskOptions
+from kiosk.app import Kiosk, KioskOptions, build
 from kiosk.attendant.staff import PinHasher
 from kiosk.maintenance import save_pin
 from kiosk.maintenance_door import MaintenanceDoor, MaintenanceTiming
@@ -53,23 +51,29 @@ def bundle(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return sample_bundle(tmp_path_factory.mktemp("content") / "bundle")
 
 
-@pytest.fixture
-def board(tmp_path: Path) -> Iterator[PickupBoardSim]:
-    with running_board(tmp_path) as sim:
-        yield sim
+@pytest.fixture(scope="module")
+def devices(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[tuple[PickupBoardSim, RfidReaderSim]]:
+    links = tmp_path_factory.mktemp("devices")
+    reader = RfidReaderSim(link=links / "rfid")
+    reader.start()
+    with running_board(links) as board:
+        yield board, reader
+    reader.stop()
 
 
 @pytest.fixture
-def reader(tmp_path: Path) -> Iterator[RfidReaderSim]:
-    sim = RfidReaderSim(link=tmp_path / "rfid")
-    sim.start()
-    yield sim
-    sim.stop()
+def board(devices: tuple[PickupBoardSim, RfidReaderSim]) -> PickupBoardSim:
+    return devices[0]
 
 
-def options(
-    bundle: Path, board: PickupBoardSim, reader: RfidReaderSim, data: Path
-) -> KioskOptions:
+@pytest.fixture
+def reader(devices: tuple[PickupBoardSim, RfidReaderSim]) -> RfidReaderSim:
+    return devices[1]
+
+
+def options(bundle: Path, board: PickupBoardSim, reader: RfidReaderSim, data: Path) -> KioskOptions:
     return KioskOptions(
         content=bundle,
         pickup_port=board.port,
@@ -91,23 +95,38 @@ def with_member(data: Path) -> None:
         )
 
 
-@pytest.fixture
-def kiosk(
-    qtbot: QtBot,
+@pytest.fixture(scope="module")
+def shared(
     qapp: QApplication,
-    board: PickupBoardSim,
-    reader: RfidReaderSim,
+    devices: tuple[PickupBoardSim, RfidReaderSim],
     bundle: Path,
-    tmp_path: Path,
+    tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[Kiosk]:
+    """One kiosk for the module (each costs a relay child's start): tests leave it closed."""
     qapp.setFont(theme.ui_font())
     qapp.setStyleSheet(theme.STYLE_SHEET)
-    data = tmp_path / "data"
+    data = tmp_path_factory.mktemp("kiosk") / "data"
     save_pin(data, PIN, CHEAP)  # makes the data directory, 0700
     with_member(data)
-    built = started(options(bundle, board, reader, data), qapp, qtbot, board)
+    board, reader = devices
+    built = build(options(bundle, board, reader, data), qapp)
+    built.window.resize(*theme.SCREEN_SIZE)
+    built.window.show()
     yield built
     built.close()
+
+
+@pytest.fixture
+def kiosk(qtbot: QtBot, shared: Kiosk, board: PickupBoardSim) -> Iterator[Kiosk]:
+    qtbot.waitExposed(shared.window)
+    qtbot.waitUntil(lambda: board.plugged_in and shared.board is not None, timeout=5000)
+    yield shared
+    door(shared).close()
+    door(shared).guard = None  # no lockout carried into the next test
+    save_pin(shared.maintenance.parts.data_dir, PIN, CHEAP)  # type: ignore[union-attr]
+    shared.window.setMinimumSize(0, 0)
+    shared.window.setMaximumSize(16777215, 16777215)
+    shared.window.resize(*theme.SCREEN_SIZE)
 
 
 def door(kiosk: Kiosk) -> MaintenanceDoor:
@@ -151,8 +170,8 @@ def test_the_gesture_and_pin_open_the_screen_and_a_wrong_pin_does_not(
     assert kiosk.window.overlay is None
     gesture(kiosk)
     opened = screen(kiosk)
-    # The tap that opened it did not reach the attract's join button under that corner.
-    assert kiosk.controller.state.view == ATTRACT
+    # The tap that opened it did not reach the join button under that corner.
+    assert not kiosk.controller.state.view.key.startswith("signup")
     opened.pin.type_pin("000000")
     assert opened.pin.message.text() == "密码错误"
     assert opened.current_page() is opened.pin
@@ -168,10 +187,8 @@ def test_the_gesture_and_pin_open_the_screen_and_a_wrong_pin_does_not(
     assert kiosk.window.overlay is None
 
 
-def test_no_pin_set_means_the_gesture_opens_nothing(
-    qtbot: QtBot, kiosk: Kiosk, tmp_path: Path
-) -> None:
-    (tmp_path / "data" / "maintenance-pin").unlink()
+def test_no_pin_set_means_the_gesture_opens_nothing(qtbot: QtBot, kiosk: Kiosk) -> None:
+    (door(kiosk).parts.data_dir / "maintenance-pin").unlink()
     gesture(kiosk)
     QTest.qWait(50)
     assert kiosk.window.overlay is None
@@ -182,11 +199,12 @@ def test_led_test_lights_each_slot_in_turn_on_the_board(
 ) -> None:
     opened = unlocked(qtbot, kiosk)
     slots = sorted(kiosk.controller.slot_skus)
+    before = len(board.host_lines())
     tap(opened.sections.led_button)
     last = slots[-1]
 
     def leds() -> list[Led]:
-        return [m for m in board.host_lines() if isinstance(m, Led)]
+        return [m for m in board.host_lines()[before:] if isinstance(m, Led)]
 
     qtbot.waitUntil(lambda: Led(last, LedMode.OFF) in leds(), timeout=5000)
     expected = [Led(s, mode) for s in slots for mode in (LedMode.ON, LedMode.OFF)]
@@ -220,9 +238,10 @@ def test_a_members_fob_shows_its_short_hash_and_logs_nobody_in(
 
 def test_network_section_shows_the_relays_last_report(qtbot: QtBot, kiosk: Kiosk) -> None:
     opened = unlocked(qtbot, kiosk)
-    tap(opened.sections.language)  # English
+    # As the relay's supervisor thread hands them on.
     door(kiosk).on_sync(SyncStatus(SyncState.BACKING_OFF, 7, 0, None, 12.0, 0))
     door(kiosk).on_content(ContentStatus(("hq-9",), None, (8, "hash mismatch")))
+    tap(opened.sections.language)  # English
     lines = opened.sections.network
     qtbot.waitUntil(lambda: "Retry in 12 s" in texts(lines), timeout=2000)
     assert texts(lines) == [
@@ -245,7 +264,7 @@ def test_restart_quits_for_the_supervisor_after_saying_so(qtbot: QtBot, kiosk: K
 
 
 def test_calibration_saves_the_libinput_matrix_that_corrects_the_taps(
-    qtbot: QtBot, kiosk: Kiosk, tmp_path: Path
+    qtbot: QtBot, kiosk: Kiosk
 ) -> None:
     opened = unlocked(qtbot, kiosk)
     tap(opened.sections.calibrate_button)
@@ -256,7 +275,7 @@ def test_calibration_saves_the_libinput_matrix_that_corrects_the_taps(
         at = page.target_position().toPoint() + QPoint(20, 10)
         tap(page, at)
     assert opened.current_page() is opened.sections
-    saved = calibration.load(tmp_path / "data")
+    saved = calibration.load(door(kiosk).parts.data_dir)
     w, h = page.width(), page.height()
     assert saved[2] == pytest.approx(-20 / w, abs=1e-3)
     assert saved[5] == pytest.approx(-10 / h, abs=1e-3)
@@ -282,17 +301,20 @@ def test_wrong_pins_lock_the_pad_and_it_stays_locked_when_reopened(
 
 
 def test_an_untouched_screen_closes_itself(
-    qtbot: QtBot, qapp: QApplication, board: PickupBoardSim, reader: RfidReaderSim,
-    bundle: Path, tmp_path: Path,
+    qtbot: QtBot, qapp: QApplication, bundle: Path, tmp_path: Path
 ) -> None:
-    data = tmp_path / "idle"
+    data = tmp_path / "data"
     save_pin(data, PIN, CHEAP)
-    quick = replace(
-        options(bundle, board, reader, data), maintenance=MaintenanceTiming(idle_close_s=0.3)
+    quick = KioskOptions(
+        content=bundle, data_dir=data, maintenance=MaintenanceTiming(idle_close_s=0.3)
     )
-    kiosk = started(quick, qapp, qtbot, board)
+    kiosk = build(quick, qapp)
     try:
-        unlocked(qtbot, kiosk)
+        kiosk.window.resize(*theme.SCREEN_SIZE)
+        kiosk.window.show()
+        qtbot.waitExposed(kiosk.window)
+        opened = unlocked(qtbot, kiosk)
+        assert opened.sections.devices.lines[0].text() == "没有连接展柜"  # no board here
         qtbot.waitUntil(lambda: kiosk.window.overlay is None, timeout=2000)
     finally:
         kiosk.close()
@@ -316,5 +338,7 @@ def test_the_screen_fits_both_shapes(qtbot: QtBot, kiosk: Kiosk, shape: str) -> 
         needed = opened.minimumSizeHint()
         assert needed.width() <= size[0], needed
         assert needed.height() <= size[1], needed
-    for key in opened.pin.pad.keys.values():
-        assert key.width() >= theme.TOUCH_MIN and key.height() >= theme.TOUCH_MIN
+        if page is opened.pin:  # big keys for a thumb
+            for key in opened.pin.pad.keys.values():
+                assert key.width() >= theme.TOUCH_MIN
+                assert key.height() >= theme.TOUCH_MIN

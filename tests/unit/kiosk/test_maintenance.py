@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import stat
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -303,6 +304,10 @@ def test_network_lines_say_what_the_relay_last_reported() -> None:
     ]
     zh = network_lines(Language.ZH_CN, status, now)
     assert zh[0] == "无法连接总部，稍后重试"
+    long_ago = replace(status, last_success=now - timedelta(minutes=42))
+    assert network_lines(Language.ZH_CN, long_ago, now)[1] == "上次成功：42 分钟前"
+    days = replace(status, last_success=now - timedelta(hours=30))
+    assert network_lines(Language.EN, days, now)[1] == "Last success: 30 h ago"
 
 
 def test_enrolment_and_content_lines() -> None:
