@@ -11,8 +11,9 @@ screen's: x' = a*x + b*y + c, y' = d*x + e*y + f. The taps the kiosk sees have b
 through the matrix in effect already, so the new one is the correction fitted to the
 taps, composed with the one in effect. It is written as an environment file that the
 appliance's udev rule imports (`IMPORT{file}=`, see README "Maintenance screen"); it
-applies when the touchscreen is next added: at the next boot. Pure maths, and two
-small file functions.
+applies when the touchscreen is next added: at the next boot. Until then the one in
+effect is still the old one, which the file keeps beside it, so a second calibration
+before the reboot is composed on the right base. Pure maths, and small file functions.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import math
 import os
 import re
 import secrets
+import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Final
@@ -38,7 +40,7 @@ TARGETS: Final[tuple[Point, ...]] = ((0.1, 0.1), (0.9, 0.1), (0.9, 0.9), (0.1, 0
 MIN_SCALE: Final = 0.5
 MAX_SCALE: Final = 2.0
 MAX_OFFSET: Final = 0.5
-_LINE: Final = re.compile(r'^LIBINPUT_CALIBRATION_MATRIX="([^"]*)"\s*$', re.MULTILINE)
+_BASE: Final = "# KIOSK_IN_EFFECT"  # the base a saved matrix was composed on
 
 
 class CalibrationError(ValueError):
@@ -113,12 +115,16 @@ def apply(matrix: Matrix, point: Point) -> Point:
 
 def udev_line(matrix: Matrix) -> str:
     """The udev property line, as libinput reads it (six numbers)."""
-    return 'LIBINPUT_CALIBRATION_MATRIX="' + " ".join(f"{v:.6f}" for v in matrix) + '"'
+    return _line("LIBINPUT_CALIBRATION_MATRIX", matrix)
 
 
-def parse(text: str) -> Matrix:
-    """The matrix of an environment file written by `save`; IDENTITY when it has none."""
-    found = _LINE.search(text)
+def _line(name: str, matrix: Matrix) -> str:
+    return f'{name}="' + " ".join(f"{v:.6f}" for v in matrix) + '"'
+
+
+def parse(text: str, name: str = "LIBINPUT_CALIBRATION_MATRIX") -> Matrix:
+    """The matrix `name` of an environment file written by `save`; IDENTITY if none."""
+    found = re.search(rf'^{re.escape(name)}="([^"]*)"\s*$', text, re.MULTILINE)
     if found is None:
         return IDENTITY
     try:
@@ -130,19 +136,36 @@ def parse(text: str) -> Matrix:
     return values  # type: ignore[return-value] # six, checked above
 
 
-def load(data_dir: Path) -> Matrix:
-    """The matrix saved last (taken as the one in effect); IDENTITY if none."""
+def in_effect(text: str, written_at: float, booted_at: float) -> Matrix:
+    """The matrix libinput applies now, given the file's text and when it was written
+    and the system booted (wall clock). udev imported the file when the touchscreen was
+    added at boot: a file written since then has not applied yet, and the one in effect
+    is the base it was computed on (its `# KIOSK_IN_EFFECT` line)."""
+    if written_at > booted_at:
+        return parse(text, _BASE)
+    return parse(text)
+
+
+def load(data_dir: Path, booted_at: float | None = None) -> Matrix:
+    """The matrix in effect on this boot (`in_effect`); IDENTITY if none was saved."""
+    path = data_dir / CALIBRATION_FILE
     try:
-        return parse((data_dir / CALIBRATION_FILE).read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
+        written_at = path.stat().st_mtime
     except (FileNotFoundError, UnicodeDecodeError):
         return IDENTITY
+    if booted_at is None:
+        booted_at = time.time() - time.clock_gettime(time.CLOCK_BOOTTIME)
+    return in_effect(text, written_at, booted_at)
 
 
-def save(data_dir: Path, matrix: Matrix) -> Path:
-    """Write the environment file for the udev rule, replacing the old one at once."""
+def save(data_dir: Path, matrix: Matrix, base: Matrix) -> Path:
+    """Write the environment file for the udev rule, replacing the old one at once;
+    `base`: the matrix in effect it was computed on, until it applies."""
     private_dir(data_dir)
     path = data_dir / CALIBRATION_FILE
     temporary = data_dir / f".{CALIBRATION_FILE}.{secrets.token_hex(4)}"
-    temporary.write_text(udev_line(matrix) + "\n", encoding="utf-8")
+    # udev skips the comment line; `in_effect` reads it.
+    temporary.write_text(f"{_line(_BASE, base)}\n{udev_line(matrix)}\n", encoding="utf-8")
     os.replace(temporary, path)
     return path

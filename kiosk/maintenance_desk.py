@@ -221,7 +221,7 @@ class MaintenanceDesk(QObject):
     # -- restart ----------------------------------------------------------------------
 
     def _restart(self) -> None:
-        log.warning("restart asked for on the maintenance screen")
+        log.info("restart asked for on the maintenance screen")
         self._door.close()
         self._door.restart()
 
@@ -250,8 +250,9 @@ class MaintenanceDesk(QObject):
         except calibration.CalibrationError as error:
             log.info("calibration refused: %s", error)
             return tr(language, "maint.calibrate.failed", reason=str(error))
-        matrix = calibration.compose(correction, calibration.load(self._parts.data_dir))
-        path = calibration.save(self._parts.data_dir, matrix)
+        base = calibration.load(self._parts.data_dir)  # what the taps came through
+        matrix = calibration.compose(correction, base)
+        path = calibration.save(self._parts.data_dir, matrix, base)
         width, height = self.screen.width(), self.screen.height()
         worst = max(
             math.hypot((cx - tx) * width, (cy - ty) * height)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import stat
+import time
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -245,13 +246,27 @@ def test_taps_beside_the_targets_are_refused(taps: list[calibration.Point], why:
 def test_saved_matrix_reads_back_in_udev_form(tmp_path: Path) -> None:
     assert calibration.load(tmp_path) == calibration.IDENTITY
     matrix = (1.05, 0.0, 0.03, 0.0, 1.0, -0.02)
-    path = calibration.save(tmp_path, matrix)
-    text = path.read_text()
-    assert (
-        text
-        == 'LIBINPUT_CALIBRATION_MATRIX="1.050000 0.000000 0.030000 0.000000 1.000000 -0.020000"\n'
+    path = calibration.save(tmp_path, matrix, calibration.IDENTITY)
+    lines = path.read_text().splitlines()
+    assert lines[-1] == (
+        'LIBINPUT_CALIBRATION_MATRIX="1.050000 0.000000 0.030000 0.000000 1.000000 -0.020000"'
     )
-    assert calibration.load(tmp_path) == pytest.approx(matrix)
+    assert all(line.startswith("#") for line in lines[:-1])  # udev reads only the last
+    # Written before this boot: udev imported it, it is in effect.
+    assert calibration.load(tmp_path, booted_at=time.time() + 60) == pytest.approx(matrix)
+    # Written since: not applied yet, the base it was computed on still is.
+    assert calibration.load(tmp_path, booted_at=time.time() - 60) == calibration.IDENTITY
+
+
+def test_a_second_calibration_before_the_reboot_keeps_the_base_in_effect() -> None:
+    base = (1.02, 0.0, -0.01, 0.0, 0.98, 0.01)
+    text = f'# KIOSK_IN_EFFECT="{" ".join(map(str, base))}"\n' + calibration.udev_line(
+        (1.1, 0, 0, 0, 1.1, 0)
+    )
+    assert calibration.in_effect(text, written_at=200.0, booted_at=100.0) == pytest.approx(base)
+    assert calibration.in_effect(text, written_at=50.0, booted_at=100.0) == pytest.approx(
+        (1.1, 0, 0, 0, 1.1, 0)
+    )
 
 
 @pytest.mark.parametrize(
