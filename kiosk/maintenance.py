@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import getpass
+import logging
 import os
 import secrets
 import sys
@@ -37,6 +38,8 @@ if TYPE_CHECKING:
     from backend_client.credentials import Credentials
     from kiosk.attendant.staff import PinGuard, PinHasher, SignInResult
 
+log = logging.getLogger("kiosk.maintenance")
+
 PIN_FILE: Final = "maintenance-pin"
 SHORT_HASH: Final = 8  # hex digits: enough to tell two fobs apart, useless to look one up
 
@@ -48,7 +51,10 @@ def load_pin_hash(data_dir: Path) -> str | None:
     """The stored PIN hash; None when none is set (the gesture then opens nothing)."""
     try:
         text = (data_dir / PIN_FILE).read_text(encoding="ascii").strip()
-    except (FileNotFoundError, UnicodeDecodeError):
+    except FileNotFoundError:
+        return None
+    except (OSError, UnicodeDecodeError) as error:  # e.g. set by root, not the kiosk's user
+        log.warning("maintenance PIN file unusable (%s): set it again", type(error).__name__)
         return None
     return text or None
 

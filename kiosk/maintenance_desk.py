@@ -105,8 +105,7 @@ class MaintenanceDesk(QObject):
 
     @property
     def _guard(self) -> PinGuard:
-        guard = self._door.guard
-        return guard if isinstance(guard, PinGuard) else PinGuard()
+        return self._door.guard or PinGuard()
 
     def _pin_entered(self, pin: str) -> None:
         result = check_pin(self._guard, self._pin_hash, pin, self._parts.clock(), self._hasher)

@@ -28,6 +28,7 @@ from kiosk.maintenance_gesture import GestureProgress, Touch, gesture_step
 
 if TYPE_CHECKING:
     from backend_client.credentials import Credentials
+    from kiosk.attendant.staff import PinGuard
     from kiosk.maintenance import TagReading
     from kiosk.maintenance_desk import MaintenanceDesk
     from kiosk.screens.window import KioskWindow
@@ -79,7 +80,7 @@ class MaintenanceDoor(QObject):
         self._progress = GestureProgress()
         self._open = threading.Event()  # read by reader threads
         self.desk: MaintenanceDesk | None = None
-        self.guard: object | None = None  # the wrong-PIN lockout, kept across openings
+        self.guard: PinGuard | None = None  # the wrong-PIN lockout, kept across openings
         # Written by the relay's supervisor thread, read on the GUI thread: each is one
         # reference replaced whole, so a reader sees an old report or a new one.
         self.sync: SyncStatus | None = None
@@ -96,10 +97,6 @@ class MaintenanceDoor(QObject):
     def parts(self) -> MaintenanceParts:
         assert self._parts is not None, "attach() first"
         return self._parts
-
-    @property
-    def is_open(self) -> bool:
-        return self._open.is_set()
 
     def on_sync(self, status: SyncStatus) -> None:  # the relay's supervisor thread
         self.sync = status

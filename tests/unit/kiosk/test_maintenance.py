@@ -130,6 +130,14 @@ def test_no_pin_file_means_no_pin(tmp_path: Path) -> None:
     assert load_pin_hash(tmp_path) is None
 
 
+def test_an_unreadable_pin_file_opens_nothing_and_says_so(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    (tmp_path / PIN_FILE).mkdir()  # unreadable as a file, even for root
+    assert load_pin_hash(tmp_path) is None
+    assert "maintenance PIN file unusable (IsADirectoryError)" in caplog.text
+
+
 @pytest.mark.parametrize("pin", ["123", "123456789", "12a4", ""])
 def test_a_pin_is_four_to_eight_digits(tmp_path: Path, pin: str) -> None:
     with pytest.raises(ValueError, match="4 to 8 digits"):
