@@ -5,7 +5,8 @@ with a PIN; it lives until the screen closes (a tap on Close, or two minutes wit
 a touch). Decisions come from kiosk/maintenance.py and kiosk/maintenance_calibration.py;
 what the screen shows of the network and content are the relay child's last reports,
 read from the door: nothing here waits on the network or the disk, except saving a
-calibration (one small file, when staff finish one).
+calibration (one small file, when staff finish one). Checking a PIN (Argon2id) takes
+the GUI thread some tens of milliseconds, with the screen covered and nobody shopping.
 """
 
 from __future__ import annotations
