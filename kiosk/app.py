@@ -53,6 +53,8 @@ from devices.presence import PresenceConfig
 from devices.protocols.pickup import LedMode
 from devices.protocols.rfid import RfidProtocol
 from devices.rfid import SerialRfidReader, WedgeRfidReader
+from kiosk.maintenance_gesture import Touch  # noqa: F401 - for screens/window.py, before Qt
+from kiosk.maintenance_parts import RESTART_EXIT, MaintenanceParts, MaintenanceTiming
 
 # isort: split
 # Then PySide6, its import hook made to keep no module's source (kiosk/pyside_sources).
@@ -72,12 +74,7 @@ from kiosk.controller import SessionController
 from kiosk.crash import install_crash_handlers
 from kiosk.device_bridge import DeviceBridge
 from kiosk.images import ImageCache
-from kiosk.maintenance_door import (
-    RESTART_EXIT,
-    MaintenanceDoor,
-    MaintenanceParts,
-    MaintenanceTiming,
-)
+from kiosk.maintenance_door import MaintenanceDoor
 from kiosk.qr import qr_image
 from kiosk.recognition import Recogniser
 from kiosk.reward_link import RewardLink

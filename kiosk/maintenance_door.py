@@ -13,50 +13,23 @@ from __future__ import annotations
 import logging
 import secrets
 import threading
-import time
-from collections.abc import Callable, Collection
-from dataclasses import dataclass
-from pathlib import Path
-from typing import TYPE_CHECKING, Final
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, Signal
 
 from backend_client.status import ContentStatus, SyncStatus
 from devices.events import DeviceEvent, TagSeen
-from devices.protocols.pickup import LedMode
 from kiosk.maintenance_gesture import GestureProgress, Touch, gesture_step
+from kiosk.maintenance_parts import MaintenanceParts
 
 if TYPE_CHECKING:
-    from backend_client.credentials import Credentials
     from kiosk.attendant.staff import PinGuard
     from kiosk.maintenance import TagReading
     from kiosk.maintenance_desk import MaintenanceDesk
     from kiosk.screens.window import KioskWindow
 
 log = logging.getLogger("kiosk.maintenance")
-
-RESTART_EXIT: Final = 75  # EX_TEMPFAIL: the supervisor (systemd Restart=) starts us again
-
-
-@dataclass(frozen=True, slots=True)
-class MaintenanceTiming:
-    idle_close_s: float = 120.0  # a maintenance screen left open closes itself
-    led_step_s: float = 0.6  # each slot lit long enough to be seen from the screen
-
-
-@dataclass(frozen=True, slots=True)
-class MaintenanceParts:
-    """What the maintenance screen shows and drives, as `kiosk.app.build` has them."""
-
-    data_dir: Path
-    set_led: Callable[[int, LedMode], None]
-    slots: Callable[[], Collection[int]]  # the cabinet's slots (the planogram's)
-    has_board: bool
-    shown_release: Callable[[], str | None]
-    tag_key: Callable[[], bytes | None]  # the chain's tag key (None before the feed)
-    credentials: Credentials | None = None
-    timing: MaintenanceTiming = MaintenanceTiming()
-    clock: Callable[[], float] = time.monotonic
 
 
 class MaintenanceDoor(QObject):

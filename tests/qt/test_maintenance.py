@@ -32,8 +32,9 @@ from kiosk import theme
 from kiosk.app import Kiosk, KioskOptions, build
 from kiosk.attendant.staff import PinHasher
 from kiosk.maintenance import save_pin
-from kiosk.maintenance_door import MaintenanceDoor, MaintenanceTiming
+from kiosk.maintenance_door import MaintenanceDoor
 from kiosk.maintenance_gesture import HOLD_S
+from kiosk.maintenance_parts import MaintenanceTiming
 from kiosk.screens.maintenance import MaintenanceScreen
 from kiosk.session import ATTRACT, WelcomeView
 
