@@ -53,6 +53,8 @@ from devices.presence import PresenceConfig
 from devices.protocols.pickup import LedMode
 from devices.protocols.rfid import RfidProtocol
 from devices.rfid import SerialRfidReader, WedgeRfidReader
+from kiosk.maintenance_gesture import Touch  # noqa: F401 - for screens/window.py, before Qt
+from kiosk.maintenance_parts import RESTART_EXIT, MaintenanceParts, MaintenanceTiming
 
 # isort: split
 # Then PySide6, its import hook made to keep no module's source (kiosk/pyside_sources).
@@ -72,6 +74,7 @@ from kiosk.controller import SessionController
 from kiosk.crash import install_crash_handlers
 from kiosk.device_bridge import DeviceBridge
 from kiosk.images import ImageCache
+from kiosk.maintenance_door import MaintenanceDoor
 from kiosk.qr import qr_image
 from kiosk.recognition import Recogniser
 from kiosk.reward_link import RewardLink
@@ -131,6 +134,7 @@ class KioskOptions:
     join_url: str | None = None  # where phones reach HQ's sign-up page; None: HQ's URL
     timezone: str = DEFAULT_TIMEZONE
     screen: str | None = None  # the screen to cover, by name; None: the primary one
+    maintenance: MaintenanceTiming = field(default_factory=MaintenanceTiming)
 
 
 def parse_args(argv: Sequence[str] | None = None) -> KioskOptions:
@@ -372,6 +376,7 @@ class Kiosk:
     view_images: ImageCache | None = None
     collector: GuiThreadCollector | None = None
     content_switch: ContentSwitch[SwapContent] | None = None
+    maintenance: MaintenanceDoor | None = None
 
     @property
     def bundle(self) -> Bundle | None:
@@ -382,6 +387,8 @@ class Kiosk:
         if self.content_switch is not None:
             self.content_switch.close()
         self.controller.stop()
+        if self.maintenance is not None:
+            self.maintenance.close()
         if self.board is not None:
             self.board.stop()
         for reader in self.readers:
@@ -414,14 +421,15 @@ def build(options: KioskOptions, app: QApplication) -> Kiosk:
     switch = start_content(options, trace)  # its bundle: the release shown at start
     credentials = _credentials(options, trace)
     channel = build_channel(options, credentials, switch, trace)
-    on_sync = None if channel is None else channel.on_sync
+    # Staff's maintenance screen: it hears the relay's reports and, while open, the readers.
+    door = MaintenanceDoor(None if channel is None else channel.on_sync, switch.on_content)
     bridge = DeviceBridge()
     rewards = RewardLink(switch.bundle, bridge.post)
     # Records and reward requests go to the relay child, which writes the outbox (and
     # runs the reward desk) also before this kiosk is enrolled: backend_client/data_link.py.
     outbox = DataLink(on_answer=rewards.on_answer)
     rewards.attach(outbox)
-    relay = build_relay(options, trace, outbox, on_sync, switch.on_content)
+    relay = build_relay(options, trace, outbox, door.on_sync, door.on_content)
     relay.start()
 
     board = None
@@ -429,7 +437,7 @@ def build(options: KioskOptions, app: QApplication) -> Kiosk:
         board = PickupBoard(options.pickup_port, bridge.post)
     directory = MemberReader(options.data_dir / MEMBERS_FILE)
     recogniser = Recogniser(directory, bridge.post, trace)
-    readers = build_readers(options, recogniser.on_event)
+    readers = build_readers(options, door.divert(recogniser.on_event))
 
     def set_led(slot: int, mode: LedMode) -> None:
         if board is not None:
@@ -458,6 +466,19 @@ def build(options: KioskOptions, app: QApplication) -> Kiosk:
         store_clock=store_clock(options.timezone),
     )
     window.set_bundle(switch.bundle)
+    door.attach(
+        window,
+        MaintenanceParts(
+            options.data_dir,
+            set_led,
+            slots=lambda: controller.slot_skus,
+            has_board=board is not None,
+            shown_release=lambda: switch.shown,
+            tag_key=directory.key,
+            credentials=credentials,
+            timing=options.maintenance,
+        ),
+    )
 
     bridge.event_received.connect(controller.on_device_event, Qt.ConnectionType.QueuedConnection)
     connect_window(window, controller)
@@ -501,6 +522,7 @@ def build(options: KioskOptions, app: QApplication) -> Kiosk:
         view_images,
         collector,
         switch,
+        door,
     )
 
 
@@ -851,6 +873,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from backend_client import enroll  # noqa: PLC0415
 
         return enroll.main(argv[1:])
+    if argv[:1] == ["set-maintenance-pin"]:  # staff's PIN for the maintenance screen
+        from kiosk.maintenance import set_pin_main  # noqa: PLC0415
+
+        return set_pin_main(argv[1:], DEFAULT_DATA_DIR)
     options = parse_args(argv)
     _return_freed_pictures_to_the_os()
     # The on-screen keyboard is Qt's input method: chosen before QApplication exists.
@@ -872,6 +898,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     signal_sockets = install_crash_handlers(app, log, "the kiosk")
 
     kiosk = build(options, app)
+    if kiosk.maintenance is not None:  # staff's "restart": the supervisor starts us again
+        kiosk.maintenance.restart = lambda: app.exit(RESTART_EXIT)
     # Everything built so far lives as long as the process: keep the collector off it,
     # so a full collection during a lift does not walk the whole catalog.
     gc.freeze()

@@ -7,7 +7,10 @@ portrait as NAME-portrait.png; and the attract loop on a 3840x2160 panel, shown 
 device pixel ratio 2 as the kiosk chooses it (kiosk/display.py), as attract-4k.png.
 
     .venv/bin/python scripts/screenshots.py [OUT_DIR] [--kiosk-only | --attendant-only
-                                                | --console-only]  (default docs/screenshots)
+                                                | --console-only | --maintenance-only]
+                                                (default docs/screenshots)
+
+The staff maintenance screen (maintenance*.png) is shot with the kiosk's, or alone.
 
 The attendant app's screens (docs/screenshots/attendant-*.png) come from
 scripts/attendant_shots.py, after the kiosk's; HQ's web console pages
@@ -36,11 +39,15 @@ import console_shots
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication
 
+from backend_client.status import ContentStatus, SyncState, SyncStatus
 from content.model import ConsentPurpose, Language
 from content.store import ContentStore
 from devices.events import Dropped, Lifted
 from kiosk import display, theme
 from kiosk.app import Kiosk, KioskOptions, build
+from kiosk.attendant.staff import PinHasher
+from kiosk.maintenance import save_pin
+from kiosk.screens.maintenance import MaintenanceScreen
 from kiosk.session import (
     IssuedCoupon,
     MemberArrived,
@@ -83,6 +90,11 @@ def main() -> None:
     app.setStyleSheet(theme.STYLE_SHEET)
     with tempfile.TemporaryDirectory() as tmp:
         bundle = sample(Path(tmp))
+        if "--maintenance-only" in flags:
+            for shape, size in theme.SCREEN_SHAPES.items():
+                suffix = "" if shape == "landscape" else f"-{shape}"
+                shoot_maintenance(app, bundle, Path(tmp) / shape, size, out, suffix=suffix)
+            return
         if "--attendant-only" in flags:
             installed = ContentStore(Path(tmp) / "content").install(bundle)
             attendant_shots.shoot(app, installed, Path(tmp) / "attendant", out)
@@ -131,6 +143,41 @@ def shoot_kiosk(
     surveying(app, kiosk, shot)
     kiosk.bridge.post(TagPresented(None, "rfid"))  # a fob that recognises no one
     shot("fob")
+    kiosk.close()
+    shoot_maintenance(app, bundle, data.with_name(data.name + "-maint"), size, out, suffix=suffix)
+
+
+def shoot_maintenance(
+    app: QApplication, bundle: Path, data: Path, size: tuple[int, int], out: Path, *, suffix: str
+) -> None:
+    """The staff maintenance screen: its PIN pad, then its sections with the relay's
+    reports as a kiosk backing off from an unreachable HQ has them."""
+    save_pin(data, "4821", PinHasher())
+    kiosk = build(KioskOptions(content=bundle, data_dir=data), app)
+    kiosk.window.setFixedSize(*size)
+    kiosk.window.show()
+    settle(app, 1.0)
+    door = kiosk.maintenance
+    assert door is not None
+    door.open()  # as the hidden gesture does (tests/qt/test_maintenance.py makes it)
+    screen = kiosk.window.overlay
+    assert isinstance(screen, MaintenanceScreen)
+    for name in ("maintenance-pin", "maintenance"):
+        if name == "maintenance":
+            screen.pin.pad.keys["C"].click()
+            screen.pin.type_pin("4821")
+            ago = datetime.now(UTC) - timedelta(minutes=4)
+            door.on_sync(SyncStatus(SyncState.BACKING_OFF, 23, 0, ago, 40.0, 310))
+            door.on_content(ContentStatus((), (13, 3_200_000, 8_000_000), None))
+            settle(app, 1.2)  # the screen's refresh
+            assert screen.current_page() is screen.sections
+        else:
+            for digit in "48":
+                screen.pin.pad.keys[digit].click()
+        settle(app, 0.4)
+        grabbed = kiosk.window.grab()
+        grabbed.save(str(out / f"{name}{suffix}.png"))
+        print(out / f"{name}{suffix}.png")
     kiosk.close()
 
 

@@ -10,14 +10,15 @@ from datetime import datetime
 from pathlib import Path
 from typing import TypeVar
 
-from PySide6.QtCore import QEvent, QObject, QSize, QTimer, Signal
-from PySide6.QtGui import QImage, QResizeEvent
+from PySide6.QtCore import QEvent, QObject, QPointF, QSize, QTimer, Signal
+from PySide6.QtGui import QImage, QInputEvent, QMouseEvent, QResizeEvent, QTouchEvent
 from PySide6.QtWidgets import QStackedLayout, QWidget
 
 from content.bundle import Bundle
 from content.model import Language
 from kiosk import pages
 from kiosk.images import ImageCache
+from kiosk.maintenance_gesture import Touch
 from kiosk.screens.attract import AttractScreen, Slide, local_now
 from kiosk.screens.common import ActionBar, Countdown, ProductCard, Screen
 from kiosk.screens.compare import SIDE_IMAGE, CompareScreen
@@ -45,6 +46,7 @@ from kiosk.session import (
 log = logging.getLogger("kiosk.screens")
 
 _TOUCH_EVENTS = (QEvent.Type.MouseButtonPress, QEvent.Type.TouchBegin)
+_RELEASE_EVENTS = (QEvent.Type.MouseButtonRelease, QEvent.Type.TouchEnd)
 # Product panels are prepared one per event-loop turn this far apart while the attract
 # loop plays (each ~5 ms): a lift waits for one at most, the attract's frames for none.
 PREPARE_GAP_MS = 15
@@ -70,6 +72,9 @@ class KioskWindow(QWidget):
     flow_closed = Signal()
     video_failed = Signal(str, str, str)  # release, video (bundle path), why: skipped
     cabinet_prepared = Signal(int)  # every phone of the cabinet has its panel ready: how many
+    # Every press and release with where and when (a maintenance_gesture.Touch), for the
+    # maintenance door's hidden gesture and its screen's idle close.
+    staff_touch = Signal(object)
 
     def __init__(
         self,
@@ -94,6 +99,7 @@ class KioskWindow(QWidget):
         self._make_handoff_qr: Callable[[], QImage | None] = lambda: None
         self._language = Language.ZH_CN
         self._watching_touches = False
+        self._overlay: QWidget | None = None  # the staff's maintenance screen, over all
         self._portrait = False  # the window is taller than wide (Screen.set_portrait)
         # Phones whose product panel to prepare next, and in which language.
         self._to_prepare: list[str] = []
@@ -366,6 +372,8 @@ class KioskWindow(QWidget):
                 if isinstance(screen, Screen):
                     screen.set_portrait(portrait)
         super().resizeEvent(event)
+        if self._overlay is not None:
+            self._overlay.setGeometry(self.rect())
         self._prepare_all()  # laid out again at the new size
 
     # -- touches and paints --
@@ -395,9 +403,43 @@ class KioskWindow(QWidget):
             handle.installEventFilter(self)
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
-        if event.type() in _TOUCH_EVENTS:
-            self.touched.emit()
-        return False
+        kind = event.type()
+        pressed = kind in _TOUCH_EVENTS
+        covered = self._overlay is not None
+        if pressed and not covered:
+            self.touched.emit()  # staff at the maintenance screen are not a shopper
+        if pressed or kind in _RELEASE_EVENTS:
+            at = _position(event)
+            if at is not None:
+                assert isinstance(event, QInputEvent)  # as _position found
+                size = self.size()
+                # The input's own time: a busy GUI thread does not stretch a tap into a hold.
+                when = event.timestamp() / 1000
+                self.staff_touch.emit(
+                    Touch(pressed, at.x(), at.y(), size.width(), size.height(), when)
+                )
+        # The tap that opened the maintenance screen is not a tap on the button under it.
+        return pressed and not covered and self._overlay is not None
+
+    def show_overlay(self, overlay: QWidget) -> None:
+        """Cover the whole window with `overlay` (the maintenance screen) until
+        `close_overlay`; shopper touches are not reported meanwhile."""
+        self.close_overlay()
+        self._overlay = overlay
+        overlay.setParent(self)
+        overlay.setGeometry(self.rect())
+        overlay.show()
+        overlay.raise_()
+
+    def close_overlay(self) -> None:
+        overlay, self._overlay = self._overlay, None
+        if overlay is not None:
+            overlay.hide()
+            overlay.setParent(None)
+
+    @property
+    def overlay(self) -> QWidget | None:
+        return self._overlay
 
     def event(self, event: QEvent) -> bool:
         handled = super().event(event)
@@ -467,6 +509,15 @@ class _WithActions:
 
 def _with_actions(page: object, bundle: Bundle, state: SessionState) -> _WithActions:
     return _WithActions(page, pages.actions(bundle, state))
+
+
+def _position(event: QEvent) -> QPointF | None:
+    """Where a press or release happened, in the window; None for a touch with no point."""
+    if isinstance(event, QMouseEvent):
+        return event.position()
+    if isinstance(event, QTouchEvent) and event.points():
+        return event.points()[0].position()
+    return None
 
 
 def _page_pictures(page: pages.ProductPage) -> list[tuple[Path, QSize]]:
