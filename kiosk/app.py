@@ -32,6 +32,7 @@ from backend_client.data_link import DataLink
 from backend_client.handoff import handoff_link
 from backend_client.member_reader import MEMBERS_FILE, MemberReader
 from backend_client.private_files import private_dir
+from backend_client.records import OutboxRecord
 from backend_client.relay_process import DEFAULT_TIMEZONE, RelayProcess
 from backend_client.status import ContentStatus, SyncStatus
 from content import reports
@@ -47,7 +48,7 @@ from content.bundle import (
 from content.model import Playlist
 from content.schedule import playing_now, switch_due
 from content.store import ContentStore
-from devices.events import DeviceEvent
+from devices.events import DeviceEvent, Lifted
 from devices.pickup import PickupBoard
 from devices.presence import PresenceConfig
 from devices.protocols.pickup import LedMode
@@ -72,6 +73,7 @@ from kiosk.controller import SessionController
 from kiosk.crash import install_crash_handlers
 from kiosk.device_bridge import DeviceBridge
 from kiosk.images import ImageCache
+from kiosk.play_log import PlayLog
 from kiosk.qr import qr_image
 from kiosk.recognition import Recogniser
 from kiosk.reward_link import RewardLink
@@ -372,6 +374,7 @@ class Kiosk:
     view_images: ImageCache | None = None
     collector: GuiThreadCollector | None = None
     content_switch: ContentSwitch[SwapContent] | None = None
+    play_log: PlayLog | None = None
 
     @property
     def bundle(self) -> Bundle | None:
@@ -387,6 +390,8 @@ class Kiosk:
         for reader in self.readers:
             reader.stop()
         self.window.shut_down()
+        if self.play_log is not None:
+            self.play_log.close()  # its last counts, before the outbox closes
         self.outbox.close()
         self.relay.stop()
         if self.channel is not None:
@@ -457,6 +462,7 @@ def build(options: KioskOptions, app: QApplication) -> Kiosk:
         SharedKeyboard(keyboard_data),
         store_clock=store_clock(options.timezone),
     )
+    play_log = count_plays(window, bridge, outbox.append)
     window.set_bundle(switch.bundle)
 
     bridge.event_received.connect(controller.on_device_event, Qt.ConnectionType.QueuedConnection)
@@ -501,7 +507,24 @@ def build(options: KioskOptions, app: QApplication) -> Kiosk:
         view_images,
         collector,
         switch,
+        play_log,
     )
+
+
+def count_plays(
+    window: KioskWindow, bridge: DeviceBridge, append: Callable[[OutboxRecord], None]
+) -> PlayLog:
+    """Proof of play: the attract loop's entries and the lifts that follow them."""
+    play_log = PlayLog(append)
+    window.attract.item_shown.connect(play_log.shown)
+    window.attract.loop_stopped.connect(play_log.stopped)
+
+    def on_event(event: object) -> None:
+        if isinstance(event, Lifted) and not event.resync:  # a resync is no shopper's hand
+            play_log.lifted()
+
+    bridge.event_received.connect(on_event, Qt.ConnectionType.QueuedConnection)
+    return play_log
 
 
 def picture_caches(
