@@ -462,7 +462,7 @@ def build(options: KioskOptions, app: QApplication) -> Kiosk:
         SharedKeyboard(keyboard_data),
         store_clock=store_clock(options.timezone),
     )
-    play_log = count_plays(window, bridge, outbox.append)
+    play_log = count_plays(window.attract, bridge, outbox.append)
     window.set_bundle(switch.bundle)
 
     bridge.event_received.connect(controller.on_device_event, Qt.ConnectionType.QueuedConnection)
@@ -512,12 +512,16 @@ def build(options: KioskOptions, app: QApplication) -> Kiosk:
 
 
 def count_plays(
-    window: KioskWindow, bridge: DeviceBridge, append: Callable[[OutboxRecord], None]
+    attract: AttractScreen,
+    bridge: DeviceBridge,
+    append: Callable[[OutboxRecord], None],
+    clock: Callable[[], datetime] | None = None,
 ) -> PlayLog:
-    """Proof of play: the attract loop's entries and the lifts that follow them."""
-    play_log = PlayLog(append)
-    window.attract.item_shown.connect(play_log.shown)
-    window.attract.loop_stopped.connect(play_log.stopped)
+    """Proof of play: the attract loop's entries and the lifts that follow them
+    (`clock`: the wall clock, timezone-aware; default: the system's)."""
+    play_log = PlayLog(append) if clock is None else PlayLog(append, clock)
+    attract.item_shown.connect(play_log.shown)
+    attract.loop_stopped.connect(play_log.stopped)
 
     def on_event(event: object) -> None:
         if isinstance(event, Lifted) and not event.resync:  # a resync is no shopper's hand
