@@ -19,7 +19,7 @@ import io
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any, Final, Literal
+from typing import TYPE_CHECKING, Any, Final, Literal
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection, func, select
@@ -27,7 +27,9 @@ from sqlalchemy import Connection, func, select
 from hq.crm.export import spreadsheet_cell
 from hq.crm.facts import Origin, PlayCount, PlaysCounted
 from hq.db import Database, play_hours
-from hq.wire import PlayCountsPayload
+
+if TYPE_CHECKING:
+    from hq.wire import PlayCountsPayload
 
 NO_CAMPAIGN: Final = ""  # play_hours.campaign of an entry in no campaign (house content)
 MAX_REPORT_DAYS: Final = 366
@@ -181,8 +183,7 @@ def report(
     """Plays from `first` to `last` (days in `zone`, both included); only `stores`
     (None: every store) and only `campaign` (None: every one; "" entries in none)."""
     check_range(first, last)
-    begin = datetime.combine(first, time(), zone).astimezone(UTC)
-    end = datetime.combine(last + timedelta(days=1), time(), zone).astimezone(UTC)
+    begin, end = _bounds(first, last, zone)
     shows = func.sum(play_hours.c.shows)
     ms = func.sum(play_hours.c.ms)
     lifted = func.sum(play_hours.c.lifted)
@@ -223,6 +224,31 @@ def report(
     return PlayReport(first, last, per, zone, tuple(campaigns))
 
 
+def campaigns_in(
+    database: Database,
+    *,
+    first: date,
+    last: date,
+    zone: ZoneInfo,
+    stores: Iterable[str] | None = None,
+) -> list[str]:
+    """The campaigns shown from `first` to `last` ("" for entries in none), sorted."""
+    check_range(first, last)
+    begin, end = _bounds(first, last, zone)
+    query = select(play_hours.c.campaign).distinct()
+    query = query.where(play_hours.c.hour >= begin, play_hours.c.hour < end)
+    if stores is not None:
+        query = query.where(play_hours.c.store_id.in_(sorted(stores)))
+    with database.read() as connection:
+        return sorted(name for (name,) in connection.execute(query))
+
+
+def _bounds(first: date, last: date, zone: ZoneInfo) -> tuple[datetime, datetime]:
+    """The UTC instants the days from `first` to `last` of `zone` run between."""
+    begin = datetime.combine(first, time(), zone).astimezone(UTC)
+    return begin, datetime.combine(last + timedelta(days=1), time(), zone).astimezone(UTC)
+
+
 def _plays(counts: Sequence[Any]) -> Plays:
     return Plays(*(int(count or 0) for count in counts))
 
@@ -257,8 +283,7 @@ def csv_rows(
 ) -> str:
     """Every `play_hours` row of the range, as CSV: for spreadsheets and invoices."""
     check_range(first, last)
-    begin = datetime.combine(first, time(), zone).astimezone(UTC)
-    end = datetime.combine(last + timedelta(days=1), time(), zone).astimezone(UTC)
+    begin, end = _bounds(first, last, zone)
     query = select(
         play_hours.c.campaign,
         play_hours.c.store_id,

@@ -21,7 +21,6 @@ from typing import Any, TextIO
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from hq import plays
-from hq.console.app import DEFAULT_TIMEZONE, ENV_TIMEZONE
 from hq.db import Database
 from hq.errors import HqError
 
@@ -45,7 +44,9 @@ def add_command(commands: argparse._SubParsersAction[Any], day: Callable[[str], 
         "--store", action="append", dest="stores", metavar="STORE_ID", help="only these stores"
     )
     command.add_argument("--per", choices=("day", "hour"), default="day")
-    command.add_argument("--timezone", help=f"the stores' zone (default: ${ENV_TIMEZONE})")
+    command.add_argument(
+        "--timezone", help="the stores' zone (default: the console's, KIOSK_HQ_CONSOLE_TIMEZONE)"
+    )
     output = command.add_mutually_exclusive_group()
     output.add_argument("--json", action="store_true", help="machine-readable output")
     output.add_argument("--csv", action="store_true", help="every kiosk's hourly rows, as CSV")
@@ -59,7 +60,7 @@ def run(
     out: TextIO = sys.stdout,
 ) -> int:
     """`table(header, rows, out)` prints a table as kiosk-hq's other commands do."""
-    zone = _zone(args.timezone or os.environ.get(ENV_TIMEZONE) or DEFAULT_TIMEZONE)
+    zone = _zone(args.timezone or _console_zone())
     last = args.last or now.astimezone(zone).date()
     first = args.first or last - timedelta(days=DEFAULT_DAYS - 1)
     campaign = plays.NO_CAMPAIGN if args.no_campaign else args.campaign
@@ -123,6 +124,14 @@ def _figures(counted: plays.Plays) -> tuple[str, str, str, str]:
 
 def _name(campaign: str | None) -> str:
     return campaign if campaign is not None else "(no campaign)"
+
+
+def _console_zone() -> str:
+    # Imported here: the console's module loads the web framework, which the
+    # command needs for nothing else (a second of start-up).
+    from hq.console.app import DEFAULT_TIMEZONE, ENV_TIMEZONE  # noqa: PLC0415
+
+    return os.environ.get(ENV_TIMEZONE) or DEFAULT_TIMEZONE
 
 
 def _zone(name: str) -> ZoneInfo:
