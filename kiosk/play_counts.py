@@ -6,7 +6,8 @@ the next counts and, when one is due, the record to append to the outbox
 `now` is the wall clock, timezone-aware; hours are UTC hours.
 
 What is counted, per (UTC hour, item id, campaign id or none):
-- `shows`: an entry came on screen (counted in the hour it came on);
+- `shows`: an entry came on screen (counted in the hour it came on; an entry
+  that stays, the only one playing, is one show for as long as it stays);
 - `ms`: milliseconds it was on screen, split at hour boundaries;
 - `lifted`: shows followed by a lift: a phone was lifted while the entry was on
   screen or at most `LIFT_WINDOW` after it left (a shopper who saw a poster walks
@@ -136,7 +137,9 @@ def advance(counts: PlayCounts, now: datetime, *, final: bool = False) -> Counte
     """At a deadline (or `final`: a clean stop): the record of the counts since the last."""
     at = _ms(now)
     deadline = next_deadline(counts)
-    if not final and at < _ms(deadline):
+    # A clock set back (before the last record) makes one now: else none would come
+    # until the clock caught up again.
+    if not final and counts.since <= at < _ms(deadline):
         return Counted(counts)
     tallies = dict(counts.tallies)
     showing = counts.showing

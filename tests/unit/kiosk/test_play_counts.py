@@ -170,6 +170,19 @@ def test_a_clock_set_back_counts_no_time_for_it() -> None:
     }
 
 
+def test_a_clock_set_back_an_hour_still_records_within_minutes() -> None:
+    counts = play_counts.step(play_counts.start(at(0)), ItemShown(POSTER), at(0)).counts
+    counts = play_counts.advance(counts, at(300)).counts  # the 5-minute record
+    back = play_counts.advance(counts, at(300 - 3600))
+    assert play_counts.next_deadline(back.counts) == at(300 - 3600 + 300)  # not an hour on
+    shown = play_counts.step(back.counts, ItemShown(VIDEO), at(300 - 3600 + 10)).counts
+    record = play_counts.advance(shown, at(300 - 3600 + 300)).record
+    assert record is not None
+    assert [(r["item"], r["shows"], r["ms"]) for r in record["rows"]] == [
+        ("videos/spin.mp4", 1, 290_000)
+    ]
+
+
 def test_nothing_shown_makes_no_record() -> None:
     assert run([(5, PhoneLifted()), (6, LoopStopped())], stop_at=4000) == []
 
