@@ -251,7 +251,9 @@ class PlaylistItem(_Frozen):
     picture shows; a video without `seconds` plays once to its end, with
     `seconds` it shows that long (looping when shorter). `hours` and `weekdays`
     (dayparting, the kiosk's local time, `content.schedule`) limit when it plays;
-    without them it plays all day, every day.
+    without them it plays all day, every day. `id` names the entry in proof-of-play
+    counts (default: its asset's path); `campaign` is the advertiser's or brand
+    partner's campaign it belongs to, counted and reported per campaign at HQ.
     """
 
     # The JSON schema says "exactly one of image / video" too (for editors and HQ tools).
@@ -265,6 +267,8 @@ class PlaylistItem(_Frozen):
     caption: LocalizedText | None = None
     hours: Hours | None = None
     weekdays: tuple[Weekday, ...] | None = Field(default=None, min_length=1, max_length=7)
+    id: Slug | None = None
+    campaign: Slug | None = None
 
     @model_validator(mode="after")
     def _one_medium(self) -> PlaylistItem:
@@ -291,7 +295,7 @@ class PlaylistItem(_Frozen):
         # are left out (so a picture entry reads as before videos existed), and a
         # video's `seconds` only when given, so that it still plays to its end.
         written: dict[str, object] = write(self)
-        for name in ("image", "video", "hours", "weekdays"):
+        for name in ("image", "video", "hours", "weekdays", "id", "campaign"):
             if written.get(name, ...) is None:
                 del written[name]
         if self.plays_to_end:
@@ -304,6 +308,11 @@ class PlaylistItem(_Frozen):
         medium = self.image if self.image is not None else self.video
         assert medium is not None  # the validator made sure
         return medium
+
+    @property
+    def play_id(self) -> str:
+        """What proof-of-play counts call this entry: its `id`, else its asset's path."""
+        return self.id if self.id is not None else self.asset
 
     @property
     def plays_to_end(self) -> bool:

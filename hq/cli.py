@@ -29,6 +29,8 @@
     content revoke RELEASE [--by WHO] | content rotate-key [--by WHO]
     console-staff add --email E --name N --role R [--store S ...] [--password-stdin]
     console-staff list [--json] | console-staff disable EMAIL   (hq/console/cli.py)
+    plays [--from DAY] [--to DAY] [--campaign ID] [--per day|hour] [--json | --csv]
+                                                      (hq/plays_cli.py)
 
 Content (docs/content-releases.md): TARGET is all, region:R, tag:T or store:S;
 TIME is ISO 8601 (2026-12-07T01:00+08:00; without an offset, this machine's local
@@ -62,7 +64,7 @@ from typing import Any, Final, NoReturn, TextIO
 
 from sqlalchemy.exc import SQLAlchemyError
 
-from hq import audit, channel_keys, enrollment, fleet, stats
+from hq import audit, channel_keys, enrollment, fleet, plays_cli, stats
 from hq.console import cli as console_cli
 from hq.crm import coupons, recognition, tags
 from hq.crm.coupon_codes import CouponCode
@@ -139,6 +141,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_coupon_commands(commands)
     _add_content_commands(commands)
     console_cli.add_commands(commands)
+    plays_cli.add_command(commands, _day)
     return parser
 
 
@@ -359,6 +362,8 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:  # noqa: PLR0912 
                 return _content(database, settings, args, now)
             case "console-staff":
                 return console_cli.run(database, args, now)
+            case "plays":
+                return plays_cli.run(database, args, now, _table)
     finally:
         database.dispose()
     return 0

@@ -710,6 +710,23 @@ audit_log = Table(
     Column("detail", _Json, nullable=False),
 )
 
+# Proof of play (hq.plays): what each kiosk's attract loop showed, summed per UTC
+# hour, item and campaign ("" for none: a key column cannot be NULL) from the
+# kiosks' `play_counts` events, each added once (it is projected when stored).
+play_hours = Table(
+    "play_hours",
+    metadata,
+    Column("kiosk_id", String(KIOSK_ID_LENGTH), primary_key=True),
+    Column("hour", UtcDateTime(), primary_key=True),
+    Column("item", String(ASSET_PATH_LENGTH), primary_key=True),
+    Column("campaign", String(SLUG_LENGTH), primary_key=True),
+    Column("store_id", String(STORE_ID_LENGTH), nullable=False),
+    Column("shows", BigInteger, nullable=False),
+    Column("ms", BigInteger, nullable=False),
+    Column("lifted", BigInteger, nullable=False),
+    Index(None, "hour"),
+)
+
 
 def normalise_url(url: str) -> URL:
     """`url` as SQLAlchemy opens it: plain postgresql:// URLs use psycopg 3."""

@@ -40,6 +40,7 @@ from typing import Any, Final
 from pydantic import ValidationError
 from sqlalchemy import Connection, delete, exists, select, union_all, update
 
+from hq import plays
 from hq.crm import coupons, erasure, recognition
 from hq.crm.coupon_codes import CodeRefused, CouponCode, decode
 from hq.crm.facts import (
@@ -84,6 +85,7 @@ from hq.wire import (
     MemberSignupPayload,
     Payload,
     PlanogramEditPayload,
+    PlayCountsPayload,
     PrizeDrawPayload,
     RecommendationTapPayload,
     SurveyAnswerPayload,
@@ -240,7 +242,7 @@ def _describe(error: ValidationError) -> str:
     return "; ".join(parts)[:REASON_LENGTH]
 
 
-def _fact(  # noqa: PLR0911 (one return per kind)
+def _fact(  # noqa: PLR0911, PLR0912 (one return per kind)
     kind: str, payload: Payload, event_id: str, kiosk: KioskIdentity, event: EventEnvelope
 ) -> Fact | None:
     # Only members have a timeline; anonymous shoppers' events stay in `events`.
@@ -267,6 +269,8 @@ def _fact(  # noqa: PLR0911 (one return per kind)
             return PlanogramEdited(
                 origin, payload.kiosk, payload.slot, payload.before, payload.after, payload.by
             )
+        case PlayCountsPayload():
+            return plays.counted(origin, payload)
     member_id = str(payload.member_id) if hasattr(payload, "member_id") else ""
     match payload:
         case MemberSignupPayload():

@@ -384,6 +384,49 @@ class PlanogramEditPayload(_Payload):
     by: StaffId
 
 
+# ---------------------------------------------------------------- proof of play
+
+MAX_PLAY_ROWS: Final = 2000
+# A record covers a few minutes (kiosk/play_counts.py): a playlist of hundreds of
+# entries over an hour boundary still fits; more is not a kiosk's record.
+HOUR_MS: Final = 3_600_000
+PlayItemId = Annotated[str, StringConstraints(min_length=1, max_length=200), _STORABLE]
+
+
+def _whole_hour(moment: datetime) -> datetime:
+    if (moment.minute, moment.second, moment.microsecond) != (0, 0, 0):
+        raise ValueError("must be the start of an hour")
+    return moment
+
+
+class PlayRow(_Model):
+    """What one item of one campaign did in one UTC hour, since the kiosk's last record."""
+
+    hour: Annotated[Timestamp, AfterValidator(_whole_hour)]
+    item: PlayItemId
+    campaign: Slug | None = None
+    shows: Annotated[int, Field(ge=0, le=INT32_MAX)]
+    ms: Annotated[int, Field(ge=0, le=HOUR_MS)]  # on screen, within that hour
+    lifted: Annotated[int, Field(ge=0, le=INT32_MAX)]  # shows a lift followed
+
+
+class PlayCountsPayload(_Payload):
+    """The attract loop's counts from `from` to `to` (kiosk/play_counts.py)."""
+
+    since: Timestamp = Field(alias="from")
+    to: Timestamp
+    rows: Annotated[list[PlayRow], Field(min_length=1, max_length=MAX_PLAY_ROWS)]
+
+    @model_validator(mode="after")
+    def _consistent(self) -> PlayCountsPayload:
+        if self.to < self.since:
+            raise ValueError("to: must not be before from")
+        keys = [(row.hour, row.item, row.campaign) for row in self.rows]
+        if len(set(keys)) != len(keys):
+            raise ValueError("rows: an hour, item and campaign given twice")
+        return self
+
+
 Payload = (
     LiftPayload
     | DropPayload
@@ -400,6 +443,7 @@ Payload = (
     | PrizeDrawPayload
     | AlertAckPayload
     | PlanogramEditPayload
+    | PlayCountsPayload
 )
 
 PAYLOADS: Final[dict[tuple[str, int], type[Payload]]] = {
@@ -418,6 +462,7 @@ PAYLOADS: Final[dict[tuple[str, int], type[Payload]]] = {
     ("prize_draw", 1): PrizeDrawPayload,
     ("alert_ack", 1): AlertAckPayload,
     ("planogram_edit", 1): PlanogramEditPayload,
+    ("play_counts", 1): PlayCountsPayload,
 }
 """The payload model of each (kind, schema_version) HQ knows."""
 

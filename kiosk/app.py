@@ -32,6 +32,7 @@ from backend_client.data_link import DataLink
 from backend_client.handoff import handoff_link
 from backend_client.member_reader import MEMBERS_FILE, MemberReader
 from backend_client.private_files import private_dir
+from backend_client.records import OutboxRecord
 from backend_client.relay_process import DEFAULT_TIMEZONE, RelayProcess
 from backend_client.status import ContentStatus, SyncStatus
 from content import reports
@@ -47,7 +48,7 @@ from content.bundle import (
 from content.model import Playlist
 from content.schedule import playing_now, switch_due
 from content.store import ContentStore
-from devices.events import DeviceEvent
+from devices.events import DeviceEvent, Lifted
 from devices.pickup import PickupBoard
 from devices.presence import PresenceConfig
 from devices.protocols.pickup import LedMode
@@ -55,6 +56,7 @@ from devices.protocols.rfid import RfidProtocol
 from devices.rfid import SerialRfidReader, WedgeRfidReader
 from kiosk.maintenance_gesture import Touch  # noqa: F401 - for screens/window.py, before Qt
 from kiosk.maintenance_parts import RESTART_EXIT, MaintenanceParts, MaintenanceTiming
+from kiosk.play_counts import PlayItem  # noqa: F401 - its dataclasses made before Qt's import hook
 
 # isort: split
 # Then PySide6, its import hook made to keep no module's source (kiosk/pyside_sources).
@@ -75,6 +77,7 @@ from kiosk.crash import install_crash_handlers
 from kiosk.device_bridge import DeviceBridge
 from kiosk.images import ImageCache
 from kiosk.maintenance_door import MaintenanceDoor
+from kiosk.play_log import PlayLog
 from kiosk.qr import qr_image
 from kiosk.recognition import Recogniser
 from kiosk.reward_link import RewardLink
@@ -377,6 +380,7 @@ class Kiosk:
     collector: GuiThreadCollector | None = None
     content_switch: ContentSwitch[SwapContent] | None = None
     maintenance: MaintenanceDoor | None = None
+    play_log: PlayLog | None = None
 
     @property
     def bundle(self) -> Bundle | None:
@@ -394,6 +398,8 @@ class Kiosk:
         for reader in self.readers:
             reader.stop()
         self.window.shut_down()
+        if self.play_log is not None:
+            self.play_log.close()  # its last counts, before the outbox closes
         self.outbox.close()
         self.relay.stop()
         if self.channel is not None:
@@ -465,6 +471,7 @@ def build(options: KioskOptions, app: QApplication) -> Kiosk:
         SharedKeyboard(keyboard_data),
         store_clock=store_clock(options.timezone),
     )
+    play_log = count_plays(window.attract, bridge, outbox.append)
     window.set_bundle(switch.bundle)
     door.attach(
         window,
@@ -523,7 +530,28 @@ def build(options: KioskOptions, app: QApplication) -> Kiosk:
         collector,
         switch,
         door,
+        play_log,
     )
+
+
+def count_plays(
+    attract: AttractScreen,
+    bridge: DeviceBridge,
+    append: Callable[[OutboxRecord], None],
+    clock: Callable[[], datetime] | None = None,
+) -> PlayLog:
+    """Proof of play: the attract loop's entries and the lifts that follow them
+    (`clock`: the wall clock, timezone-aware; default: the system's)."""
+    play_log = PlayLog(append) if clock is None else PlayLog(append, clock)
+    attract.item_shown.connect(play_log.shown)
+    attract.loop_stopped.connect(play_log.stopped)
+
+    def on_event(event: object) -> None:
+        if isinstance(event, Lifted) and not event.resync:  # a resync is no shopper's hand
+            play_log.lifted()
+
+    bridge.event_received.connect(on_event, Qt.ConnectionType.QueuedConnection)
+    return play_log
 
 
 def picture_caches(

@@ -11,6 +11,7 @@ drives Debian's Chromium through the console at 1440x900, one picture per page.
 
 from __future__ import annotations
 
+import random
 import sys
 import tempfile
 import uuid
@@ -22,11 +23,12 @@ from playwright.sync_api import Page, ViewportSize, sync_playwright
 from sqlalchemy import insert
 
 from content.sample import write_sample_bundle
-from hq import fleet
+from hq import fleet, plays
 from hq.console.staff import PasswordHasher, Role, add_staff
 from hq.content.assets import DirectoryAssetStore
 from hq.content.releases import ProductEdit, publish_edit, publish_folder
 from hq.content.signing import ContentKeys
+from hq.crm.facts import Origin, PlayCount, PlaysCounted
 from hq.db import Database, content_failures, kiosk_content_status, kiosks
 from hq.migrations import migrate
 from hq.settings import Settings, sqlite_url
@@ -91,6 +93,7 @@ def _pages(page: Page, base_url: str, out: Path, release: int) -> None:
         "console-revoke": f"/releases/{release}/revoke",
         "console-audit": "/audit",
         "console-staff": "/staff",
+        "console-plays": "/plays",
     }
     for name, path in shots.items():
         page.goto(console + path)
@@ -222,7 +225,43 @@ def _chain(database: Database, settings: Settings, tmp: Path) -> int:
                         received_at=now - timedelta(minutes=11),
                     )
                 )
+    _plays(database, kiosk_ids, now)
     return spring
+
+
+CAMPAIGNS: Final = (
+    # (item, campaign, seconds a show, shows an hour, share of shows a lift followed)
+    ("x60-launch-film", "xh-x60-launch", 20, 30, 0.11),
+    ("x60-poster", "xh-x60-launch", 8, 30, 0.08),
+    ("s12-trade-in", "trade-in-autumn", 8, 30, 0.05),
+    ("accessories-double12", "double-12-cases", 8, 20, 0.04),
+    ("slides/welcome.jpg", None, 8, 30, 0.02),
+)
+
+
+def _plays(database: Database, kiosk_ids: dict[str, list[str]], now: datetime) -> None:
+    """A week of attract loops in every store, as kiosks' play_counts records store it."""
+    rng = random.Random(12)
+    hour = now.replace(minute=0)
+    facts = []
+    for store_id, ids in kiosk_ids.items():
+        busy = rng.uniform(0.6, 1.4)  # a flagship sees more shoppers than a mall corner
+        for kiosk_id in ids:
+            rows = []
+            for back in range(1, 7 * 24):
+                at = hour - timedelta(hours=back)
+                if not 2 <= at.hour <= 13:  # 10:00-22:00 in Shanghai: the store is open
+                    continue
+                for item, campaign, seconds, shows, lifts in CAMPAIGNS:
+                    shown = max(0, round(shows * rng.uniform(0.85, 1.0)))
+                    lifted = sum(rng.random() < lifts * busy for _ in range(shown))
+                    rows.append(
+                        PlayCount(at, item, campaign, shown, shown * seconds * 1000, lifted)
+                    )
+            origin = Origin(str(uuid.uuid4()), store_id, kiosk_id, now)
+            facts.append(PlaysCounted(origin, tuple(rows)))
+    with database.write() as connection:
+        plays.project(database, connection, facts)
 
 
 if __name__ == "__main__":

@@ -74,8 +74,8 @@ def write_customers_csv(database: Database, out: TextIO) -> int:
                 [
                     row.customer_id,
                     row.phone_e164,
-                    _cell(row.email),
-                    _cell(row.name),
+                    spreadsheet_cell(row.email),
+                    spreadsheet_cell(row.name),
                     row.created_at.isoformat(),
                     row.first_store_id,
                     *(decisions.get(pair, NOT_GIVEN) for pair in columns),
@@ -97,7 +97,8 @@ def _state(before: str | None, given: bool) -> str:
     return WITHDRAWN if before in (GIVEN, WITHDRAWN) else NOT_GIVEN
 
 
-def _cell(text: str | None) -> str:
+def spreadsheet_cell(text: str | None) -> str:
+    """`text` as a CSV cell no spreadsheet runs as a formula (also hq.plays' CSV)."""
     if text is None:
         return ""
     if text.startswith(_FORMULA_STARTS):

@@ -165,8 +165,36 @@ class PlanogramEdited:
     by: str  # a staff id
 
 
+@dataclass(frozen=True, slots=True)
+class PlaysCounted:
+    """Proof of play: what a kiosk's attract loop showed (hq.plays), one row per
+    UTC hour, item and campaign, as counted since the kiosk's previous record."""
+
+    origin: Origin
+    rows: tuple[PlayCount, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class PlayCount:
+    hour: datetime
+    item: str
+    campaign: str | None
+    shows: int
+    ms: int
+    lifted: int
+
+
 CouponFact = CouponIssued | CouponRedemptionReported
 StaffFact = AlertAcked | PlanogramEdited
 RewardFact = SurveyAnswered | SurveyCompleted | CouponIssued | CouponRedemptionReported | PrizeDrawn
 
-Fact = Signup | ConsentDecision | Interaction | AlarmRaised | TagBound | RewardFact | StaffFact
+Fact = (
+    Signup
+    | ConsentDecision
+    | Interaction
+    | AlarmRaised
+    | TagBound
+    | RewardFact
+    | StaffFact
+    | PlaysCounted
+)

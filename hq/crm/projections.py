@@ -20,6 +20,7 @@ from typing import Any
 
 from sqlalchemy import Connection, func
 
+from hq import plays
 from hq.crm import coupons
 from hq.crm.facts import (
     AlarmRaised,
@@ -31,6 +32,7 @@ from hq.crm.facts import (
     Interaction,
     Origin,
     PlanogramEdited,
+    PlaysCounted,
     PrizeDrawn,
     Signup,
     SurveyAnswered,
@@ -90,6 +92,7 @@ def project(  # noqa: PLR0912, PLR0915 (one branch per table)
     draws: list[PrizeDrawn] = []
     acks: list[AlertAcked] = []
     edits: list[PlanogramEdited] = []
+    played: list[PlaysCounted] = []
     for fact in facts:
         match fact:
             case Signup():
@@ -116,6 +119,8 @@ def project(  # noqa: PLR0912, PLR0915 (one branch per table)
                 acks.append(fact)
             case PlanogramEdited():
                 edits.append(fact)
+            case PlaysCounted():
+                played.append(fact)
     projected = Projected()
     if signups:
         projected = _project_signups(database, connection, signups)
@@ -145,6 +150,8 @@ def project(  # noqa: PLR0912, PLR0915 (one branch per table)
         projected = replace(projected, coupons_issued=len(issued))
     if acks or edits:
         project_staff(database, connection, acks, edits)
+    if played:
+        plays.project(database, connection, played)
     if reported:
         doubled = coupons.project_reported(database, connection, reported, received_at=received_at)
         projected = replace(

@@ -7,6 +7,10 @@ only when a playlist holds one; its frames are painted like a picture, so a
 video fades in and out as calmly as a poster. A video that cannot be played is
 skipped at once and `video_failed` says so; until another entry shows, the last
 picture stays on screen.
+
+For proof of play (kiosk/play_counts.py) `item_shown` says when an entry comes on
+screen (a picture as it starts to fade in, a video at its first frame) and
+`loop_stopped` when the loop leaves the screen.
 """
 
 from __future__ import annotations
@@ -45,6 +49,7 @@ from content.schedule import dayparted
 from kiosk.i18n import tr
 from kiosk.images import ImageCache
 from kiosk.pages import AttractPage
+from kiosk.play_counts import PlayItem
 from kiosk.screens.common import Screen, button, label
 from kiosk.screens.survey import FACE_COLOURS, FaceButton
 from kiosk.survey import SMILEY_SCORES
@@ -95,6 +100,7 @@ class Slide:
     plays_to_end: bool = False
     hours: str | None = None  # see content.model.PlaylistItem
     weekdays: tuple[int, ...] | None = None
+    play: PlayItem | None = None  # what proof of play counts it as (None: not counted)
 
 
 class _SlideCanvas(QWidget):
@@ -206,6 +212,8 @@ class AttractScreen(Screen):
     smiley_pressed = Signal(int)  # score 1..4
     join = Signal()
     video_failed = Signal(object, str)  # video Path, why (skipped for this playlist)
+    item_shown = Signal(object)  # PlayItem: an entry came on screen
+    loop_stopped = Signal()  # no entry of the loop is on screen any more
 
     def __init__(self, images: ImageCache, local_clock: Callable[[], datetime] = local_now) -> None:
         """`images` is this screen's own cache, sized for a few slides."""
@@ -353,6 +361,7 @@ class AttractScreen(Screen):
         self._preload.stop()
         self._daypart.stop()
         self._stop_video()
+        self.loop_stopped.emit()
         self._canvas.current = QImage()
         self.caption.setText(tr(self._language, "unavailable.title"))
         self._welcome_title(True)
@@ -426,6 +435,8 @@ class AttractScreen(Screen):
 
     def stop(self) -> None:
         """A shopper took over: full-screen slides are 8 MB each, so let them go."""
+        if self._running:
+            self.loop_stopped.emit()
         self._running = False
         self._timer.stop()
         self._preload.stop()
@@ -491,6 +502,7 @@ class AttractScreen(Screen):
         self._stop_video()
         self._canvas.previous = self._canvas.current
         self._canvas.current = self._images.get(slide.image, self.BOX)
+        self._shown(slide)
         self._show_texts()
         if animate:
             self._fade.start()
@@ -521,6 +533,10 @@ class AttractScreen(Screen):
             self._video.failed.connect(self._on_video_failed, Qt.ConnectionType.QueuedConnection)
         return self._video
 
+    def _shown(self, slide: Slide) -> None:
+        if slide.play is not None:
+            self.item_shown.emit(slide.play)
+
     def _stop_video(self) -> None:
         self._awaiting_frame = False
         if self._video is not None:
@@ -533,6 +549,7 @@ class AttractScreen(Screen):
             self._awaiting_frame = False
             self._canvas.previous = self._canvas.current
             self._canvas.current = image
+            self._shown(self._slides[self._index])
             self._show_texts()
             if self._animate:
                 self._fade.start()

@@ -19,6 +19,7 @@ from content.model import Language
 from kiosk import pages
 from kiosk.images import ImageCache
 from kiosk.maintenance_gesture import Touch
+from kiosk.play_counts import PlayItem
 from kiosk.screens.attract import AttractScreen, Slide, local_now
 from kiosk.screens.common import ActionBar, Countdown, ProductCard, Screen
 from kiosk.screens.compare import SIDE_IMAGE, CompareScreen
@@ -151,6 +152,7 @@ class KioskWindow(QWidget):
                 plays_to_end=item.plays_to_end,
                 hours=item.hours,
                 weekdays=item.weekdays,
+                play=PlayItem(item.play_id, item.campaign),
             )
             for item in bundle.playlist.items
         ]

@@ -92,6 +92,25 @@ def test_weekdays_are_iso_day_numbers(bundle_dir: Path, weekdays: list[object]) 
     assert problem.field.startswith("items[0].weekdays")
 
 
+def test_an_entry_is_counted_by_its_id_or_else_its_asset_and_in_its_campaign() -> None:
+    poster = item(image="attract/a.jpg", id="x1-poster", campaign="x1-launch")
+    assert (poster.play_id, poster.campaign) == ("x1-poster", "x1-launch")
+    house = item(video="attract/a.mp4")
+    assert (house.play_id, house.campaign) == ("attract/a.mp4", None)
+    # Written back as given: no id or campaign where none was given.
+    assert "campaign" not in house.model_dump()
+    assert poster.model_dump()["campaign"] == "x1-launch"
+
+
+@pytest.mark.parametrize("field", ["id", "campaign"])
+def test_an_entrys_id_and_campaign_are_ids(bundle_dir: Path, field: str) -> None:
+    edit_json(bundle_dir, "playlist.json", lambda doc: doc["items"][0].update({field: "X1 Launch"}))
+
+    problem = only_problem(bundle_dir)
+
+    assert (problem.file, problem.field) == ("playlist.json", f"items[0].{field}")
+
+
 def test_a_picture_named_as_video_is_refused_with_the_reason(bundle_dir: Path) -> None:
     picture = next(p for p in (bundle_dir / "attract").iterdir())
     add_video(bundle_dir, "attract/poster.mp4", picture.read_bytes())
