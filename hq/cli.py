@@ -29,6 +29,7 @@
     content revoke RELEASE [--by WHO] | content rotate-key [--by WHO]
     console-staff add --email E --name N --role R [--store S ...] [--password-stdin]
     console-staff list [--json] | console-staff disable EMAIL   (hq/console/cli.py)
+    backup --to DIR [--keep-days 14] [--keep-at-least 3] | restore DUMP   (hq/backup.py)
 
 Content (docs/content-releases.md): TARGET is all, region:R, tag:T or store:S;
 TIME is ISO 8601 (2026-12-07T01:00+08:00; without an offset, this machine's local
@@ -36,7 +37,7 @@ time). A refused bundle prints every problem the kiosks' loader found, one a
 line. Signing keys live in `--content-key-dir` (KIOSK_HQ_CONTENT_KEY_DIR, default
 DATA/keys).
 
-Commands other than `serve --no-migrate` bring the database to the newest
+Commands other than `serve --no-migrate`, `backup` and `restore` bring the database to the newest
 schema first. Errors are one line on stderr: exit code 2 for a wrong command
 line, 1 for everything else. Output never contains the admin token.
 
@@ -62,7 +63,7 @@ from typing import Any, Final, NoReturn, TextIO
 
 from sqlalchemy.exc import SQLAlchemyError
 
-from hq import audit, channel_keys, enrollment, fleet, stats
+from hq import audit, backup, channel_keys, enrollment, fleet, stats
 from hq.console import cli as console_cli
 from hq.crm import coupons, recognition, tags
 from hq.crm.coupon_codes import CouponCode
@@ -139,6 +140,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_coupon_commands(commands)
     _add_content_commands(commands)
     console_cli.add_commands(commands)
+    backup.add_commands(commands)
     return parser
 
 
@@ -331,6 +333,8 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:  # noqa: PLR0912 
             migrate_first=not args.no_migrate,
             tls=(args.ssl_certfile, args.ssl_keyfile) if args.ssl_certfile else None,
         )
+    if args.command in backup.COMMANDS:  # neither may migrate first
+        return backup.run(args, settings, datetime.now(UTC))
     ensure_data_dir(settings)
     database = Database(settings.database_url)
     try:
