@@ -8,11 +8,12 @@ connection pool, settings from the environment (`KIOSK_HQ_DATA_DIR`,
 deployment runs `kiosk-hq migrate` once before the workers start (the unit's
 ExecStartPre, compose's `migrate` service), so N workers never race to upgrade.
 
-Every worker holds what HQ keeps outside the database in files of the data
-directory, read again when they change (admin token, console secret, content
-keys, notices), and everything else in the database (kiosks, sign-in failures,
-one-time links); the only per-process state is caches keyed on what they cache
-(hq/content/manifest.py), so any worker can answer any request.
+Any worker can answer any request (tests/integration/test_hq_deploy_workers.py):
+what HQ keeps outside the database is files of the data directory that the first
+worker writes whole and the others read (admin token and console secret at start,
+content keys and notices again whenever they change); everything else is in the
+database (kiosks, sign-in failures, one-time links); the only per-process state is
+caches keyed on what they cache (hq/content/manifest.py).
 """
 
 from __future__ import annotations

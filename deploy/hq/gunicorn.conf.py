@@ -17,7 +17,7 @@ from hq.app import GRACEFUL_SHUTDOWN_S, KEEP_ALIVE_S
 
 bind = [os.environ.get("KIOSK_HQ_BIND", "unix:/run/kiosk-hq/hq.sock")]
 # The socket is 0660: HQ's user and group (nginx's user is a member), nobody else.
-umask = 0o007
+umask = 0o117
 
 # Each worker is one event loop plus HQ's thread pool with up to 50 PostgreSQL
 # connections (hq/db.py): mind max_connections (100 by default) past 2 workers.

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 
-from hq.backup import BackupError, dump_name, expired, libpq_target
+from hq.backup import BackupError, dump, dump_name, expired, libpq_target
 
 NOW = datetime(2026, 12, 6, 3, 30, tzinfo=UTC)
 
@@ -49,6 +50,7 @@ def test_a_local_socket_url_needs_no_host() -> None:
     assert "host=/run/postgresql" in conninfo
 
 
-def test_sqlite_is_refused_with_how_to_copy_it() -> None:
-    with pytest.raises(BackupError, match=r"\.backup"):
-        libpq_target("sqlite:////var/lib/kiosk-hq/hq.sqlite3")
+def test_sqlite_is_refused_with_how_to_copy_it_before_anything_is_made(tmp_path: Path) -> None:
+    with pytest.raises(BackupError, match=r"backups are for PostgreSQL.*\.backup"):
+        dump(f"sqlite:///{tmp_path / 'hq.sqlite3'}", tmp_path / "backups", now=NOW)
+    assert not (tmp_path / "backups").exists()
