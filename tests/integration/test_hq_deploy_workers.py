@@ -16,6 +16,7 @@ import json
 import shutil
 import socket
 import ssl
+import stat
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -195,6 +196,13 @@ def test_admin_token_enrolment_events_feed_and_content_hold_across_workers(
     asset = second.request("GET", f"/v1/content/assets/{sha256}", headers=kiosk)
     assert asset.status == 200, path
     assert hashlib.sha256(asset.body).hexdigest() == sha256
+
+
+def test_only_hqs_user_and_group_may_open_the_socket_and_read_its_secrets(hq: GunicornHq) -> None:
+    assert stat.S_ISSOCK(hq.socket.stat().st_mode)
+    assert stat.S_IMODE(hq.socket.stat().st_mode) == 0o660  # nginx's user is in the group
+    for secret in ("admin-token", "console-secret"):  # made by whichever worker came first
+        assert stat.S_IMODE((hq.data_dir / secret).stat().st_mode) == 0o600
 
 
 def test_nginx_in_front_serves_kiosks_over_tls_with_the_clients_address(
