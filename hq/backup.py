@@ -30,8 +30,6 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Final
 
-import psycopg
-from psycopg.conninfo import make_conninfo
 from sqlalchemy.engine import make_url
 
 from hq.db import describe_url
@@ -87,6 +85,9 @@ def run(args: argparse.Namespace, settings: Settings, now: datetime) -> int:
 
 def libpq_target(database_url: str) -> tuple[str, dict[str, str]]:
     """pg_dump's `--dbname` for HQ's database URL, and the environment with its password."""
+    # psycopg here, not at the top: every `kiosk-hq` command imports this module.
+    from psycopg.conninfo import make_conninfo  # noqa: PLC0415
+
     url = make_url(database_url)
     if url.get_backend_name() != "postgresql":
         raise BackupError(
@@ -187,6 +188,8 @@ def restore(dump_file: Path, database_url: str) -> None:
 
 
 def _tables_in(conninfo: str, env: Mapping[str, str]) -> list[str]:
+    import psycopg  # noqa: PLC0415 (see libpq_target)
+
     try:
         with psycopg.connect(conninfo, password=env.get("PGPASSWORD")) as connection:
             rows = connection.execute(
