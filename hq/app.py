@@ -202,8 +202,10 @@ class DocsPolicy:
 
 
 class AccessLog:
-    """One line per request: method, path, status, time. Never the query string:
-    `/v1/admin/customers?phone=...` carries a phone number; nor a tag hash in the path."""
+    """One line per request: client address, method, path, status, time. Never the query
+    string: `/v1/admin/customers?phone=...` carries a phone number; nor a tag hash in the
+    path. Behind nginx the address is the one nginx saw (X-Forwarded-For, trusted by the
+    server only from the proxy: deploy/hq/gunicorn.conf.py)."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -224,8 +226,10 @@ class AccessLog:
         try:
             await self.app(scope, receive, send_and_note)
         finally:
+            client = scope.get("client")
             _access_log.info(
-                "%s %s %d %.1f ms",
+                "%s %s %s %d %.1f ms",
+                client[0] if client else "-",
                 scope["method"],
                 _JOIN_TOKEN.sub("<token>", _TAG_HASH_SEGMENT.sub("<tag_hash>", scope["path"])),
                 status,

@@ -31,6 +31,7 @@
     console-staff list [--json] | console-staff disable EMAIL   (hq/console/cli.py)
     plays [--from DAY] [--to DAY] [--campaign ID] [--per day|hour] [--json | --csv]
                                                       (hq/plays_cli.py)
+    backup --to DIR [--keep-days 14] [--keep-at-least 3] | restore DUMP   (hq/backup.py)
 
 Content (docs/content-releases.md): TARGET is all, region:R, tag:T or store:S;
 TIME is ISO 8601 (2026-12-07T01:00+08:00; without an offset, this machine's local
@@ -38,7 +39,7 @@ time). A refused bundle prints every problem the kiosks' loader found, one a
 line. Signing keys live in `--content-key-dir` (KIOSK_HQ_CONTENT_KEY_DIR, default
 DATA/keys).
 
-Commands other than `serve --no-migrate` bring the database to the newest
+Commands other than `serve --no-migrate`, `backup` and `restore` bring the database to the newest
 schema first. Errors are one line on stderr: exit code 2 for a wrong command
 line, 1 for everything else. Output never contains the admin token.
 
@@ -64,7 +65,7 @@ from typing import Any, Final, NoReturn, TextIO
 
 from sqlalchemy.exc import SQLAlchemyError
 
-from hq import audit, channel_keys, enrollment, fleet, plays_cli, stats
+from hq import audit, backup, channel_keys, enrollment, fleet, plays_cli, stats
 from hq.console import cli as console_cli
 from hq.crm import coupons, recognition, tags
 from hq.crm.coupon_codes import CouponCode
@@ -142,6 +143,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_content_commands(commands)
     console_cli.add_commands(commands)
     plays_cli.add_command(commands, _day)
+    backup.add_commands(commands)
     return parser
 
 
@@ -334,6 +336,8 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:  # noqa: PLR0912 
             migrate_first=not args.no_migrate,
             tls=(args.ssl_certfile, args.ssl_keyfile) if args.ssl_certfile else None,
         )
+    if args.command in backup.COMMANDS:  # neither may migrate first
+        return backup.run(args, settings, datetime.now(UTC))
     ensure_data_dir(settings)
     database = Database(settings.database_url)
     try:

@@ -33,6 +33,8 @@ HEAD_REVISION: Final = "0012"
 # Known here so that a database already there is recognised without loading
 # Alembic, which takes longer than most `kiosk-hq` commands themselves.
 
+MIGRATION_LOCK: Final = 0x6B696F736B2D6871  # "kiosk-hq": the advisory lock migrations hold
+
 
 def alembic_config(url: str) -> Config:
     """An Alembic configuration for HQ's migrations against the database at `url`."""
@@ -75,6 +77,10 @@ def _upgrade(engine: Engine) -> None:
 
     config = alembic_config(engine.url.render_as_string(hide_password=False))
     with engine.begin() as connection:
+        if connection.dialect.name == "postgresql":
+            # HQ machines deploying at once: one migrates, the others wait here until it
+            # commits, then Alembic finds the database at head and does nothing.
+            connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK})
         # env.py runs on this connection: one transaction for every revision (on
         # PostgreSQL, a failed migration leaves nothing half done).
         config.attributes["connection"] = connection
