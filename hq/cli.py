@@ -325,7 +325,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _fail(f"unexpected error: {type(error).__name__}: {_first_line(error)}")
 
 
-def _run(args: argparse.Namespace, settings: Settings) -> int:  # noqa: PLR0912 (one case a command)
+def _run(args: argparse.Namespace, settings: Settings) -> int:  # noqa: PLR0911, PLR0912 (one case a command)
     if args.command == "serve":
         if (args.ssl_certfile is None) != (args.ssl_keyfile is None):
             raise SettingsError("--ssl-certfile and --ssl-keyfile go together")
