@@ -72,6 +72,7 @@ from hq.crm.residue import Residue
 from hq.crm.withdrawal import MAX_BY_LENGTH, WITHDRAWN_FROM, withdraw
 from hq.db import Database, describe_url
 from hq.errors import HqError, SettingsError
+from hq.logs import configure_logging
 from hq.migrations import migrate
 from hq.settings import Settings, ensure_data_dir, resolve_admin_token
 
@@ -295,10 +296,8 @@ def _day(text: str) -> date:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    logging.basicConfig(
-        level=logging.INFO if args.command == "serve" else logging.WARNING,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+    # One record a line: what clients send reaches the log (hq/logs.py).
+    configure_logging(logging.INFO if args.command == "serve" else logging.WARNING)
     try:
         settings = Settings.load(
             data_dir=args.data_dir,

@@ -23,7 +23,14 @@ from sqlalchemy import text
 from starlette.concurrency import run_in_threadpool
 
 from hq import channel_keys, ingest
-from hq.api.common import Clock, bearer, json_bytes, parse_json_body, unauthorized
+from hq.api.common import (
+    ApiRoute,
+    Clock,
+    bearer,
+    json_bytes,
+    parse_json_body,
+    unauthorized,
+)
 from hq.content.signing import ContentKeys
 from hq.crm import recognition
 from hq.crm.residue import Residue
@@ -80,7 +87,7 @@ def _inline_schema(model: type[BaseModel]) -> dict[str, Any]:
 def kiosk_router(
     database: Database, clock: Clock, residue: Residue, *, content_keys: ContentKeys | None = None
 ) -> APIRouter:
-    router = APIRouter(prefix="/v1", tags=["kiosk"])
+    router = APIRouter(prefix="/v1", tags=["kiosk"], route_class=ApiRoute)
 
     def require_kiosk(credentials: Credentials) -> KioskIdentity:
         kiosk = authenticate(database, credentials.credentials if credentials else None)
@@ -218,6 +225,8 @@ def kiosk_router(
             401: {"description": "A token was sent and it is not valid"},
             503: {"description": "The database cannot be reached"},
         },
+        # The token is optional: the empty requirement joins FastAPI's bearer one.
+        openapi_extra={"security": [{}]},
     )
     def health(credentials: Credentials) -> Health:
         """HQ and its database answer. With a token: also checks the token is valid."""

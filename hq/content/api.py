@@ -29,7 +29,7 @@ from fastapi.security import HTTPAuthorizationCredentials
 from starlette.concurrency import run_in_threadpool
 
 from hq import audit
-from hq.api.common import Clock, bearer, json_bytes, parse_json_body, unauthorized
+from hq.api.common import ApiRoute, Clock, bearer, json_bytes, parse_json_body, unauthorized
 from hq.content import releases, reports, upload
 from hq.content.assets import SHA256_HEX, DirectoryAssetStore
 from hq.content.manifest import ManifestService
@@ -56,6 +56,7 @@ def content_router(
     database: Database, assets: DirectoryAssetStore, manifests: ManifestService, clock: Clock
 ) -> APIRouter:
     router = APIRouter(
+        route_class=ApiRoute,
         prefix="/v1/content",
         tags=["content"],
         responses={
@@ -161,6 +162,7 @@ def content_admin_router(
             raise unauthorized("missing or wrong admin token")
 
     router = APIRouter(
+        route_class=ApiRoute,
         prefix="/v1/admin/content",
         tags=["admin", "content"],
         dependencies=[Depends(require_admin)],
