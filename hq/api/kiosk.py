@@ -18,7 +18,6 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
 from fastapi.security import HTTPAuthorizationCredentials
-from pydantic import BaseModel
 from sqlalchemy import text
 from starlette.concurrency import run_in_threadpool
 
@@ -31,6 +30,7 @@ from hq.api.common import (
     parse_json_body,
     unauthorized,
 )
+from hq.api.openapi import json_request_body
 from hq.content.signing import ContentKeys
 from hq.crm import recognition
 from hq.crm.residue import Residue
@@ -62,26 +62,6 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
     413: {"description": "The body is larger than HQ takes"},
     422: {"description": "Malformed batch; nothing was stored"},
 }
-
-
-def _inline_schema(model: type[BaseModel]) -> dict[str, Any]:
-    """The model's JSON schema with its $defs written in place: a "#/$defs/..."
-    reference would point at the root of the OpenAPI document, where none are."""
-    schema = model.model_json_schema()
-    definitions = schema.pop("$defs", {})
-
-    def resolve(node: Any) -> Any:
-        if isinstance(node, dict):
-            reference = node.get("$ref")
-            if isinstance(reference, str) and reference.startswith("#/$defs/"):
-                return resolve(definitions[reference.removeprefix("#/$defs/")])
-            return {key: resolve(value) for key, value in node.items()}
-        if isinstance(node, list):
-            return [resolve(item) for item in node]
-        return node
-
-    resolved: dict[str, Any] = resolve(schema)
-    return resolved
 
 
 def kiosk_router(
@@ -131,12 +111,7 @@ def kiosk_router(
         "/events",
         response_model=EventsAnswer,
         responses=_ERRORS,
-        openapi_extra={
-            "requestBody": {
-                "required": True,
-                "content": {"application/json": {"schema": _inline_schema(EventBatch)}},
-            }
-        },
+        openapi_extra=json_request_body(EventBatch),
     )
     async def post_events(request: Request, credentials: Credentials) -> Response:
         """Store a batch of 1 to 500 events; one result per event, in request order."""

@@ -20,6 +20,7 @@ from collections.abc import Callable
 from typing import Any, Final
 
 from fastapi import FastAPI
+from pydantic import BaseModel
 
 from hq.api.common import RETRY_AFTER_S
 from hq.wire import INT64_MAX
@@ -53,6 +54,37 @@ _UNAVAILABLE: Final = _error(
     headers={"Retry-After": {"schema": {"type": "integer"}}},
 )
 _VALIDATION_ERROR: Final = "#/components/schemas/HTTPValidationError"
+
+
+def json_request_body(model: type[BaseModel]) -> dict[str, Any]:
+    """`openapi_extra` for a route that reads its JSON body itself: the body, required,
+    described by `model`."""
+    return {
+        "requestBody": {
+            "required": True,
+            "content": {"application/json": {"schema": _inline_schema(model)}},
+        }
+    }
+
+
+def _inline_schema(model: type[BaseModel]) -> dict[str, Any]:
+    """The model's JSON schema with its $defs written in place: a "#/$defs/..."
+    reference would point at the root of the OpenAPI document, where none are."""
+    schema = model.model_json_schema()
+    definitions = schema.pop("$defs", {})
+
+    def resolve(node: Any) -> Any:
+        if isinstance(node, dict):
+            reference = node.get("$ref")
+            if isinstance(reference, str) and reference.startswith("#/$defs/"):
+                return resolve(definitions[reference.removeprefix("#/$defs/")])
+            return {key: resolve(value) for key, value in node.items()}
+        if isinstance(node, list):
+            return [resolve(item) for item in node]
+        return node
+
+    resolved: dict[str, Any] = resolve(schema)
+    return resolved
 
 
 def install_truthful_openapi(app: FastAPI) -> None:
