@@ -3,7 +3,7 @@
     kiosk-hq [--data-dir DIR] [--database-url URL] COMMAND ...
 
     serve [--host 127.0.0.1] [--port 8765] [--no-migrate]
-          [--ssl-certfile CERT.pem --ssl-keyfile KEY.pem]
+          [--ssl-certfile CERT.pem --ssl-keyfile KEY.pem | --insecure-behind-proxy]
     migrate
     store add STORE_ID [--name NAME] [--exist-ok] [--kiosks N] [--region R] [--tag T ...]
     store set STORE_ID [--region R | --no-region] [--tag T ...] [--untag T ...]
@@ -51,9 +51,11 @@ from __future__ import annotations
 import argparse
 import gc
 import getpass
+import ipaddress
 import json
 import logging
 import os
+import socket
 import sys
 from collections.abc import Sequence
 from datetime import UTC, date, datetime, timedelta
@@ -111,6 +113,11 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--no-migrate", action="store_true", help="do not migrate the database")
     serve.add_argument("--ssl-certfile", type=Path, help="serve HTTPS with this certificate (PEM)")
     serve.add_argument("--ssl-keyfile", type=Path, help="... and this private key (PEM)")
+    serve.add_argument(
+        "--insecure-behind-proxy",
+        action="store_true",
+        help="serve plain HTTP on a non-loopback address: a TLS proxy in front is the way in",
+    )
 
     commands.add_parser("migrate", help="bring the database to the newest schema")
 
@@ -323,6 +330,8 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:  # noqa: PLR0912 
     if args.command == "serve":
         if (args.ssl_certfile is None) != (args.ssl_keyfile is None):
             raise SettingsError("--ssl-certfile and --ssl-keyfile go together")
+        if args.ssl_certfile is None and not args.insecure_behind_proxy:
+            _refuse_plain_http_off_loopback(args.host)
         return _serve(
             settings,
             args.host,
@@ -817,6 +826,30 @@ def _export(database: Database, output: Path | None) -> None:
         draft.unlink(missing_ok=True)
         raise
     print(f"{count} customers written to {output}", file=sys.stderr)
+
+
+def _refuse_plain_http_off_loopback(host: str) -> None:
+    """Tokens, phone numbers and names cross HQ's API: in clear text only on this
+    machine's loopback (the demo, tests, a proxy on the same host)."""
+    if _is_loopback(host):
+        return
+    raise SettingsError(
+        f"refusing to serve plain HTTP on {host}, which is not a loopback address: kiosk "
+        "tokens and customers' data would cross the network in clear. Give --ssl-certfile "
+        "and --ssl-keyfile, or --insecure-behind-proxy if a TLS proxy in front of HQ is "
+        "the only way to it"
+    )
+
+
+def _is_loopback(host: str) -> bool:
+    """Whether every address `host` names is a loopback one (127.0.0.0/8, ::1)."""
+    try:
+        found = socket.getaddrinfo(host.strip("[]"), None, proto=socket.IPPROTO_TCP)
+    except (socket.gaierror, UnicodeError):
+        return False  # uvicorn could not bind it either; say why here
+    return bool(found) and all(
+        ipaddress.ip_address(str(address[4][0]).split("%")[0]).is_loopback for address in found
+    )
 
 
 def _serve(
