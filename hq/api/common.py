@@ -73,6 +73,8 @@ class _Unreadable:
         self._why = why
 
     def __getattr__(self, name: str) -> Any:
+        if name.startswith("__"):  # copy, pickle and friends probing: nothing here
+            raise AttributeError(name)
         raise ValueError(self._why)
 
     @property

@@ -18,7 +18,15 @@ from typing import Any, Final
 import pytest
 import requests
 import schemathesis
-from helpers.hq import ADMIN_TOKEN, MigratedDatabases, enrolled_kiosk, hq_settings, running_hq
+from helpers.hq import (
+    ADMIN_TOKEN,
+    MigratedDatabases,
+    enrol,
+    enrolled_kiosk,
+    hq_settings,
+    issue_code,
+    running_hq,
+)
 from hypothesis import HealthCheck, given, settings
 from hypothesis.errors import Unsatisfiable
 
@@ -53,6 +61,7 @@ schemathesis.serializer.alias(
 class ServedHq:
     base_url: str
     kiosk_token: str
+    attendant_token: str  # a store staff device's: refused where only kiosks may go
 
 
 @pytest.fixture(scope="module")
@@ -65,7 +74,9 @@ def served_hq(
         running_hq(hq_settings(directory, url), migrate_first=False) as base_url,
     ):
         kiosk = enrolled_kiosk(base_url, url, "openapi-store")
-        yield ServedHq(base_url, kiosk.token)
+        attendant = enrol(base_url, issue_code(url, "openapi-store", role="attendant"))
+        attendant.raise_for_status()
+        yield ServedHq(base_url, kiosk.token, attendant.json()["token"])
         kiosk.close()
 
 
@@ -193,3 +204,25 @@ def test_a_body_that_is_not_utf8_gets_422_and_only_after_the_token_check(
         assert "UTF-8" in problem["msg"] or "JSON" in problem["msg"], problem
         checked += 1
     assert checked >= 8  # enrolment, events, content status and the admin POSTs
+
+
+def test_every_answer_to_a_device_token_is_documented(served_hq: ServedHq) -> None:
+    """A kiosk's and a store staff device's token on every device operation: what
+    HQ answers each is in the description (403 where staff devices may not go)."""
+    checked = 0
+    for path, method, operation in _operations(_spec(served_hq)):
+        if path.startswith("/v1/admin/") or not _needs_token(operation):
+            continue
+        url = _example_url(served_hq.base_url, path, operation)
+        for token in (served_hq.kiosk_token, served_hq.attendant_token):
+            answer = requests.request(
+                method, url, json={}, headers={"Authorization": f"Bearer {token}"}, timeout=30
+            )
+            assert str(answer.status_code) in operation["responses"], (
+                method,
+                path,
+                answer.status_code,
+                answer.text,
+            )
+            checked += 1
+    assert checked >= 10
