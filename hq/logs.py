@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import logging
 import re
-from typing import Final
+from typing import Any, Final
 from urllib.parse import quote
 
 LOG_FORMAT: Final = "%(asctime)s %(levelname)s %(name)s: %(message)s"
@@ -72,7 +72,26 @@ def _indented(text: str) -> str:
 
 
 def configure_logging(level: int) -> None:
-    """Log to stderr at `level`, each record through `OneLineFormatter`."""
+    """Log to stderr at `level`, each record through `OneLineFormatter` (`kiosk-hq`).
+
+    A no-op where logging is set up already (pytest's capture, say)."""
     handler = logging.StreamHandler()
     handler.setFormatter(OneLineFormatter(LOG_FORMAT))
     logging.basicConfig(level=level, handlers=[handler])
+
+
+def dict_config(level: str = "INFO") -> dict[str, Any]:
+    """The same set-up for `logging.config.dictConfig`: for a server that configures
+    logging itself, e.g. gunicorn's `logconfig_dict` with uvicorn workers."""
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "formatters": {"one_line": {"()": OneLineFormatter, "fmt": LOG_FORMAT}},
+        "handlers": {"stderr": {"class": "logging.StreamHandler", "formatter": "one_line"}},
+        "root": {"level": level, "handlers": ["stderr"]},
+        # gunicorn's and uvicorn's own loggers write through the same handler.
+        "loggers": {
+            name: {"level": level, "handlers": [], "propagate": True}
+            for name in ("gunicorn.error", "uvicorn", "uvicorn.error")
+        },
+    }

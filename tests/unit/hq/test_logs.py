@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import sys
 
-from hq.logs import LOG_FORMAT, OneLineFormatter, path_for_log
+from hq.logs import LOG_FORMAT, OneLineFormatter, dict_config, path_for_log
 
 
 def _record(message: str, *args: object, exc_info: bool = False) -> logging.LogRecord:
@@ -46,3 +46,15 @@ def test_a_path_is_logged_as_it_is_sent_without_what_identifies_a_person() -> No
     )
     assert path_for_log("/join/SECRETTOKEN") == "/join/<token>"
     assert path_for_log("/v1/café") == "/v1/caf%C3%A9"
+
+
+def test_the_dict_config_logs_through_the_one_line_formatter() -> None:
+    config = dict_config("WARNING")
+    # What dictConfig builds from it, without touching this process's logging.
+    formatter_spec = dict(config["formatters"]["one_line"])
+    factory = formatter_spec.pop("()")
+    formatter = factory(**formatter_spec)
+    assert isinstance(formatter, OneLineFormatter)
+    assert "\n" not in formatter.format(_record("a\nb"))
+    assert config["root"]["handlers"] == ["stderr"]
+    assert config["handlers"]["stderr"]["formatter"] == "one_line"
