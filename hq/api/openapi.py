@@ -48,12 +48,21 @@ _UNAUTHORIZED: Final = _error(
     "No valid token: missing, unknown or revoked",
     headers={"WWW-Authenticate": {"schema": {"type": "string"}}},
 )
-_TOO_LARGE: Final = _error("The body is larger than HQ takes")
+_TOO_LARGE: Final = {
+    # Refused while the body is read, before any route runs: Starlette's plain text.
+    "description": "The body is larger than HQ takes",
+    "content": {"text/plain": {"schema": {"type": "string"}}},
+}
 _UNAVAILABLE: Final = _error(
     f"The database cannot be reached: retry after Retry-After seconds ({RETRY_AFTER_S})",
     headers={"Retry-After": {"schema": {"type": "integer"}}},
 )
-_VALIDATION_ERROR: Final = "#/components/schemas/HTTPValidationError"
+_VALIDATION_FAILED: Final = {
+    "description": "Validation Error",
+    "content": {
+        "application/json": {"schema": {"$ref": "#/components/schemas/HTTPValidationError"}}
+    },
+}
 
 
 def json_request_body(model: type[BaseModel]) -> dict[str, Any]:
@@ -132,21 +141,20 @@ def _document_common_answers(spec: dict[str, Any]) -> None:
             if method not in _METHODS:
                 continue
             responses = operation.setdefault("responses", {})
-            if any(requirement for requirement in operation.get("security", [])) and not any(
-                requirement == {} for requirement in operation["security"]
-            ):
-                responses.setdefault("401", _UNAUTHORIZED)
+            security = operation.get("security", [])
+            if security and {} not in security:
+                _document(responses, "401", _UNAUTHORIZED)
             if "requestBody" in operation:
-                responses.setdefault("413", _TOO_LARGE)
-                if has_validation_schema:
-                    responses.setdefault(
-                        "422",
-                        {
-                            "description": "Validation Error",
-                            "content": {
-                                "application/json": {"schema": {"$ref": _VALIDATION_ERROR}}
-                            },
-                        },
-                    )
+                _document(responses, "413", _TOO_LARGE)
+                if has_validation_schema:  # a route's own 422 may be of its own shape
+                    responses.setdefault("422", _VALIDATION_FAILED)
             if path.startswith("/v1/"):
-                responses.setdefault("503", _UNAVAILABLE)
+                _document(responses, "503", _UNAVAILABLE)
+
+
+def _document(responses: dict[str, Any], status: str, answer: dict[str, Any]) -> None:
+    """`answer` as the response `status`; where a route described it already, its
+    description stays and what it left out (the body, headers) is added."""
+    documented = responses.setdefault(status, {})
+    for key, value in answer.items():
+        documented.setdefault(key, value)

@@ -30,6 +30,7 @@ from helpers.hq import (
 from hypothesis import HealthCheck, given, settings
 from hypothesis.errors import Unsatisfiable
 
+from hq.app import MAX_BODY_BYTES
 from hq.wire import INT64_MAX
 
 EXAMPLES: Final = 5
@@ -226,3 +227,21 @@ def test_every_answer_to_a_device_token_is_documented(served_hq: ServedHq) -> No
             )
             checked += 1
     assert checked >= 10
+
+
+def test_a_body_over_the_limit_gets_413_as_documented(served_hq: ServedHq) -> None:
+    spec = _spec(served_hq)
+    too_large = b'{"code": "' + b"A" * MAX_BODY_BYTES + b'"}'
+    for path in ("/v1/enroll", "/v1/events"):
+        answer = requests.post(
+            f"{served_hq.base_url}{path}",
+            data=too_large,
+            headers={
+                "Content-Type": "application/json",
+                "Authorization": f"Bearer {served_hq.kiosk_token}",
+            },
+            timeout=30,
+        )
+        assert answer.status_code == 413, path
+        documented = spec["paths"][path]["post"]["responses"]["413"]["content"]
+        assert answer.headers["Content-Type"].split(";")[0] in documented, path
