@@ -37,16 +37,31 @@ EXAMPLES: Final = 5
 # Per operation and mode: enough to find an undocumented answer class, few enough
 # that the whole description is checked in seconds.
 
+_DATA_DECIDES: Final = (
+    # Schema-valid yet refused with 422, as documented, by what only HQ's data or a
+    # rule across fields decides: neither a phone nor an email to look up; an mfr
+    # tag's value in rfid's form; a coupon's store that does not exist.
+    ("GET", "/v1/admin/customers"),
+    ("POST", "/v1/admin/customers/{member_id}/tags"),
+    ("POST", "/v1/admin/coupons/redeem"),
+    # A price's digits (12 at most, 2 after the point), which JSON Schema's number
+    # and pydantic's schema for a decimal do not say.
+    ("POST", "/v1/admin/content/releases/{release_id}/edit"),
+)
+
 CONFIG: Final = schemathesis.Config.from_dict(
     {
         # HQ ignores query parameters it does not know, as HTTP APIs do; a request
         # with one is not "invalid data" that must be refused.
         "generation": {"allow-extra-parameters": False},
-        # Schema-valid is not always acceptable: HQ answers 422 to what only its data
-        # or a rule across fields decides (a coupon's store that does not exist, an
-        # mfr tag's value in rfid's form, neither a phone nor an email to look up);
-        # each is documented. Every other check runs.
-        "checks": {"positive_data_acceptance": {"enabled": False}},
+        "operations": [
+            {
+                "include-method": method,
+                "include-path": path,
+                "checks": {"positive_data_acceptance": {"enabled": False}},
+            }
+            for method, path in _DATA_DECIDES
+        ],
     }
 )
 
@@ -86,7 +101,14 @@ def _check_operation(
 ) -> None:
     token = ADMIN_TOKEN if operation.path.startswith("/v1/admin/") else served_hq.kiosk_token
 
-    @settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck))
+    # derandomize: the same requests every run, so the suite never flakes on a rare
+    # draw; a larger EXAMPLES run by hand looks further (40 found nothing more).
+    @settings(
+        max_examples=EXAMPLES,
+        deadline=None,
+        derandomize=True,
+        suppress_health_check=list(HealthCheck),
+    )
     @given(case=operation.as_strategy(generation_mode=mode))
     def check(case: schemathesis.Case) -> None:
         case.call_and_validate(headers={"Authorization": f"Bearer {token}"})
