@@ -22,14 +22,7 @@ from sqlalchemy import text
 from starlette.concurrency import run_in_threadpool
 
 from hq import channel_keys, ingest
-from hq.api.common import (
-    ApiRoute,
-    Clock,
-    bearer,
-    json_bytes,
-    parse_json_body,
-    unauthorized,
-)
+from hq.api.common import ApiRoute, Clock, bearer, json_bytes, parse_json_body, unauthorized
 from hq.api.openapi import json_request_body
 from hq.content.signing import ContentKeys
 from hq.crm import recognition
