@@ -9,7 +9,6 @@ does it). The app owns its engine and disposes of it at shutdown.
 from __future__ import annotations
 
 import logging
-import re
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -24,10 +23,12 @@ from fastapi_offline import FastAPIOffline
 from sqlalchemy.exc import DBAPIError
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from hq.allow_header import AllowEveryMethod
 from hq.api.admin import admin_router
 from hq.api.common import Clock, database_error_handler, utc_now, validation_error_handler
 from hq.api.join import join_router
 from hq.api.kiosk import kiosk_router
+from hq.api.openapi import install_truthful_openapi
 from hq.console.app import console_app
 from hq.console.secret import load_secret, secret_path
 from hq.console.views.base import ContentSide
@@ -39,6 +40,7 @@ from hq.crm import coupons, handoff
 from hq.crm.notices import NoticeFile
 from hq.crm.residue import Residue
 from hq.db import POSTGRES_POOL_SIZE, Database
+from hq.logs import path_for_log
 from hq.settings import Settings, ensure_data_dir, resolve_admin_token
 
 MAX_BODY_BYTES: Final = 8 * 1024 * 1024
@@ -68,12 +70,6 @@ DOCS_POLICY: Final = (
 )
 
 _access_log = logging.getLogger("hq.access")
-
-_TAG_HASH_SEGMENT: Final = re.compile(r"(?<=/)[0-9a-fA-F]{64}(?=/|$)")
-# `DELETE /v1/admin/customers/{member_id}/tags/{tag_hash}`: a tag hash stands for a
-# person's fob, and is no more logged than the fob's number.
-_JOIN_TOKEN: Final = re.compile(r"(?<=/join/)[^/]+")
-# `/join/{token}`: a one-time sign-up link, as good as a password until it is used.
 
 
 def create_app(settings: Settings, *, clock: Clock = utc_now) -> FastAPI:
@@ -142,8 +138,13 @@ def create_app(settings: Settings, *, clock: Clock = utc_now) -> FastAPI:
             upload_dir=settings.scratch_dir,
         ),
     )
+    install_truthful_openapi(app)  # every route's, whoever adds it (hq/api/openapi.py)
     app.add_middleware(DocsPolicy)
+    app.add_middleware(AllowEveryMethod, router=app.router)
     app.add_middleware(AccessLog)
+    # AccessLog replaces uvicorn's access log (which logs the query string), under any
+    # server that runs this app: `serve`, or gunicorn's uvicorn workers.
+    logging.getLogger("uvicorn.access").disabled = True
     return app
 
 
@@ -175,8 +176,6 @@ def server_config(
         timeout_keep_alive=KEEP_ALIVE_S,
         timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_S,
     )
-    # uvicorn still logs access lines if anything left a handler on its logger.
-    logging.getLogger("uvicorn.access").disabled = True
     return config
 
 
@@ -203,9 +202,11 @@ class DocsPolicy:
 
 class AccessLog:
     """One line per request: client address, method, path, status, time. Never the query
-    string: `/v1/admin/customers?phone=...` carries a phone number; nor a tag hash in the
-    path. Behind nginx the address is the one nginx saw (X-Forwarded-For, trusted by the
-    server only from the proxy: deploy/hq/gunicorn.conf.py)."""
+    string: `/v1/admin/customers?phone=...` carries a phone number; the path
+    percent-encoded, without tag hashes and sign-up tokens (hq/logs.py). Behind nginx the
+    address is the one nginx saw (X-Forwarded-For, trusted by the server only from the
+    proxy: deploy/hq/gunicorn.conf.py); a shopper's phone on the sign-up pages is not
+    logged by its address, which is theirs."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -227,11 +228,12 @@ class AccessLog:
             await self.app(scope, receive, send_and_note)
         finally:
             client = scope.get("client")
+            shopper = scope["path"].startswith("/join/")
             _access_log.info(
                 "%s %s %s %d %.1f ms",
-                client[0] if client else "-",
+                client[0] if client and not shopper else "-",
                 scope["method"],
-                _JOIN_TOKEN.sub("<token>", _TAG_HASH_SEGMENT.sub("<tag_hash>", scope["path"])),
+                path_for_log(scope["path"]),
                 status,
                 (time.perf_counter() - started) * 1000,
             )

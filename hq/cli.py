@@ -3,7 +3,7 @@
     kiosk-hq [--data-dir DIR] [--database-url URL] COMMAND ...
 
     serve [--host 127.0.0.1] [--port 8765] [--no-migrate]
-          [--ssl-certfile CERT.pem --ssl-keyfile KEY.pem]
+          [--ssl-certfile CERT.pem --ssl-keyfile KEY.pem | --insecure-behind-proxy]
     migrate
     store add STORE_ID [--name NAME] [--exist-ok] [--kiosks N] [--region R] [--tag T ...]
     store set STORE_ID [--region R | --no-region] [--tag T ...] [--untag T ...]
@@ -54,9 +54,11 @@ from __future__ import annotations
 import argparse
 import gc
 import getpass
+import ipaddress
 import json
 import logging
 import os
+import socket
 import sys
 from collections.abc import Sequence
 from datetime import UTC, date, datetime, timedelta
@@ -75,6 +77,7 @@ from hq.crm.residue import Residue
 from hq.crm.withdrawal import MAX_BY_LENGTH, WITHDRAWN_FROM, withdraw
 from hq.db import Database, describe_url
 from hq.errors import HqError, SettingsError
+from hq.logs import configure_logging
 from hq.migrations import migrate
 from hq.settings import Settings, ensure_data_dir, resolve_admin_token
 
@@ -113,6 +116,11 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--no-migrate", action="store_true", help="do not migrate the database")
     serve.add_argument("--ssl-certfile", type=Path, help="serve HTTPS with this certificate (PEM)")
     serve.add_argument("--ssl-keyfile", type=Path, help="... and this private key (PEM)")
+    serve.add_argument(
+        "--insecure-behind-proxy",
+        action="store_true",
+        help="serve plain HTTP on a non-loopback address: a TLS proxy in front is the way in",
+    )
 
     commands.add_parser("migrate", help="bring the database to the newest schema")
 
@@ -300,10 +308,8 @@ def _day(text: str) -> date:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    logging.basicConfig(
-        level=logging.INFO if args.command == "serve" else logging.WARNING,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+    # One record a line: what clients send reaches the log (hq/logs.py).
+    configure_logging(logging.INFO if args.command == "serve" else logging.WARNING)
     try:
         settings = Settings.load(
             data_dir=args.data_dir,
@@ -329,6 +335,8 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:  # noqa: PLR0911,
     if args.command == "serve":
         if (args.ssl_certfile is None) != (args.ssl_keyfile is None):
             raise SettingsError("--ssl-certfile and --ssl-keyfile go together")
+        if args.ssl_certfile is None and not args.insecure_behind_proxy:
+            _refuse_plain_http_off_loopback(args.host)
         return _serve(
             settings,
             args.host,
@@ -827,6 +835,30 @@ def _export(database: Database, output: Path | None) -> None:
         draft.unlink(missing_ok=True)
         raise
     print(f"{count} customers written to {output}", file=sys.stderr)
+
+
+def _refuse_plain_http_off_loopback(host: str) -> None:
+    """Tokens, phone numbers and names cross HQ's API: in clear text only on this
+    machine's loopback (the demo, tests, a proxy on the same host)."""
+    if _is_loopback(host):
+        return
+    raise SettingsError(
+        f"refusing to serve plain HTTP on {host}, which is not a loopback address: kiosk "
+        "tokens and customers' data would cross the network in clear. Give --ssl-certfile "
+        "and --ssl-keyfile, or --insecure-behind-proxy if a TLS proxy in front of HQ is "
+        "the only way to it"
+    )
+
+
+def _is_loopback(host: str) -> bool:
+    """Whether every address `host` names is a loopback one (127.0.0.0/8, ::1)."""
+    try:
+        found = socket.getaddrinfo(host.strip("[]"), None, proto=socket.IPPROTO_TCP)
+    except (socket.gaierror, UnicodeError):
+        return False  # uvicorn could not bind it either; say why here
+    return bool(found) and all(
+        ipaddress.ip_address(str(address[4][0]).split("%")[0]).is_loopback for address in found
+    )
 
 
 def _serve(

@@ -18,7 +18,7 @@ from fastapi.responses import JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials
 
 from hq import stats, store_actions
-from hq.api.common import Clock, bearer, unauthorized
+from hq.api.common import ApiRoute, Clock, bearer, unauthorized
 from hq.crm import coupons, queries, recognition
 from hq.crm.erasure import ERASED_FROM, erase_member
 from hq.crm.people import DEFAULT_REGION, InvalidPhone, e164
@@ -46,6 +46,7 @@ def admin_router(database: Database, admin_token: str, clock: Clock, residue: Re
             raise unauthorized("missing or wrong admin token")
 
     router = APIRouter(
+        route_class=ApiRoute,
         prefix="/v1/admin",
         tags=["admin"],
         dependencies=[Depends(require_admin)],

@@ -1,21 +1,31 @@
-"""What the kiosk and admin APIs share: error answers, bearer tokens, JSON bodies."""
+"""What the kiosk and admin APIs share: error answers, bearer tokens, JSON bodies.
+
+Every API router is made with `route_class=ApiRoute`: a body that is not JSON (not
+UTF-8, say) is then a 422 in the usual shape, found after the route's dependencies
+ran, so a request without a valid token gets 401 whatever its body. (FastAPI
+parses the body before it solves dependencies, and answers a body it cannot
+decode with a 400 of its own.)
+"""
 
 from __future__ import annotations
 
 import json
 import logging
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Final, TypeVar
 
-from fastapi import HTTPException, Request
+from fastapi import HTTPException, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi.routing import APIRoute
 from fastapi.security import HTTPBearer
 from pydantic import BaseModel, ValidationError
 from sqlalchemy.exc import DBAPIError, OperationalError
+
+from hq.logs import path_for_log
 
 _log = logging.getLogger("hq.api")
 _M = TypeVar("_M", bound=BaseModel)
@@ -51,6 +61,49 @@ def parse_json_body(model: type[_M], body: bytes) -> _M:
         ) from None
 
 
+class _Unreadable:
+    """Stands for a body that is not JSON until validation, which runs after the
+    route's dependencies (`validation_error_handler` reports it). FastAPI validates
+    bodies with `from_attributes`: any field read from this fails, so even a model
+    whose fields all have defaults does not take it for an empty body."""
+
+    __slots__ = ("_why",)
+
+    def __init__(self, why: str) -> None:
+        self._why = why
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("__"):  # copy, pickle and friends probing: nothing here
+            raise AttributeError(name)
+        raise ValueError(self._why)
+
+    @property
+    def why(self) -> str:
+        return self._why
+
+
+class _DeferredJsonRequest(Request):
+    async def json(self) -> Any:
+        try:
+            return await super().json()
+        except UnicodeDecodeError:
+            return _Unreadable("the body is not UTF-8")
+        except json.JSONDecodeError as error:
+            return _Unreadable(f"the body is not JSON: {error.msg} at character {error.pos}")
+
+
+class ApiRoute(APIRoute):
+    """An API route whose body is checked after its dependencies (the token)."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+
+        async def handle(request: Request) -> Response:
+            return await handler(_DeferredJsonRequest(request.scope, request.receive))
+
+        return handle
+
+
 def json_bytes(content: Any) -> bytes:
     return json.dumps(content, ensure_ascii=False, separators=(",", ":")).encode()
 
@@ -58,14 +111,23 @@ def json_bytes(content: Any) -> bytes:
 async def validation_error_handler(request: Request, exc: Exception) -> JSONResponse:
     """422 naming the field and the rule: never the input, which may be personal data."""
     assert isinstance(exc, RequestValidationError)
-    detail = [
-        {
-            "loc": list(problem.get("loc", ())),
-            "msg": problem.get("msg", ""),
-            "type": problem.get("type", ""),
-        }
-        for problem in exc.errors()
-    ]
+    detail: list[dict[str, Any]] = []
+    unreadable_body = False
+    for problem in exc.errors():
+        found = problem.get("input")
+        if isinstance(found, _Unreadable):
+            # One problem for the whole body, however many ways its model failed on it.
+            if not unreadable_body:
+                detail.append({"loc": ["body"], "msg": found.why, "type": "json_invalid"})
+            unreadable_body = True
+            continue
+        detail.append(
+            {
+                "loc": list(problem.get("loc", ())),
+                "msg": problem.get("msg", ""),
+                "type": problem.get("type", ""),
+            }
+        )
     return JSONResponse({"detail": detail}, status_code=422)
 
 
@@ -79,7 +141,12 @@ async def database_error_handler(request: Request, exc: Exception) -> JSONRespon
             status_code=503,
             headers={"Retry-After": str(RETRY_AFTER_S)},
         )
-    _log.error("database error on %s %s: %s", request.method, request.url.path, _describe(exc))
+    _log.error(
+        "database error on %s %s: %s",
+        request.method,
+        path_for_log(request.url.path),
+        _describe(exc),
+    )
     return JSONResponse({"detail": "internal error"}, status_code=500)
 
 

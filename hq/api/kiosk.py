@@ -18,12 +18,12 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
 from fastapi.security import HTTPAuthorizationCredentials
-from pydantic import BaseModel
 from sqlalchemy import text
 from starlette.concurrency import run_in_threadpool
 
 from hq import channel_keys, ingest
-from hq.api.common import Clock, bearer, json_bytes, parse_json_body, unauthorized
+from hq.api.common import ApiRoute, Clock, bearer, json_bytes, parse_json_body, unauthorized
+from hq.api.openapi import json_request_body
 from hq.content.signing import ContentKeys
 from hq.crm import recognition
 from hq.crm.residue import Residue
@@ -57,30 +57,10 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
 }
 
 
-def _inline_schema(model: type[BaseModel]) -> dict[str, Any]:
-    """The model's JSON schema with its $defs written in place: a "#/$defs/..."
-    reference would point at the root of the OpenAPI document, where none are."""
-    schema = model.model_json_schema()
-    definitions = schema.pop("$defs", {})
-
-    def resolve(node: Any) -> Any:
-        if isinstance(node, dict):
-            reference = node.get("$ref")
-            if isinstance(reference, str) and reference.startswith("#/$defs/"):
-                return resolve(definitions[reference.removeprefix("#/$defs/")])
-            return {key: resolve(value) for key, value in node.items()}
-        if isinstance(node, list):
-            return [resolve(item) for item in node]
-        return node
-
-    resolved: dict[str, Any] = resolve(schema)
-    return resolved
-
-
 def kiosk_router(
     database: Database, clock: Clock, residue: Residue, *, content_keys: ContentKeys | None = None
 ) -> APIRouter:
-    router = APIRouter(prefix="/v1", tags=["kiosk"])
+    router = APIRouter(prefix="/v1", tags=["kiosk"], route_class=ApiRoute)
 
     def require_kiosk(credentials: Credentials) -> KioskIdentity:
         kiosk = authenticate(database, credentials.credentials if credentials else None)
@@ -124,12 +104,7 @@ def kiosk_router(
         "/events",
         response_model=EventsAnswer,
         responses=_ERRORS,
-        openapi_extra={
-            "requestBody": {
-                "required": True,
-                "content": {"application/json": {"schema": _inline_schema(EventBatch)}},
-            }
-        },
+        openapi_extra=json_request_body(EventBatch),
     )
     async def post_events(request: Request, credentials: Credentials) -> Response:
         """Store a batch of 1 to 500 events; one result per event, in request order."""
@@ -218,6 +193,8 @@ def kiosk_router(
             401: {"description": "A token was sent and it is not valid"},
             503: {"description": "The database cannot be reached"},
         },
+        # The token is optional: the empty requirement joins FastAPI's bearer one.
+        openapi_extra={"security": [{}]},
     )
     def health(credentials: Credentials) -> Health:
         """HQ and its database answer. With a token: also checks the token is valid."""

@@ -24,12 +24,14 @@ from pathlib import Path
 from typing import Annotated, Any, Final, TypeVar
 
 from fastapi import APIRouter, Depends, Header, HTTPException, Query, Request, Response
+from fastapi import Path as PathParameter
 from fastapi.responses import FileResponse
 from fastapi.security import HTTPAuthorizationCredentials
 from starlette.concurrency import run_in_threadpool
 
 from hq import audit
-from hq.api.common import Clock, bearer, json_bytes, parse_json_body, unauthorized
+from hq.api.common import ApiRoute, Clock, bearer, json_bytes, parse_json_body, unauthorized
+from hq.api.openapi import json_request_body
 from hq.content import releases, reports, upload
 from hq.content.assets import SHA256_HEX, DirectoryAssetStore
 from hq.content.manifest import ManifestService
@@ -40,6 +42,7 @@ from hq.db import Database
 from hq.enrollment import KioskIdentity, authenticate, authenticate_on
 from hq.errors import HqError, UnknownStore
 from hq.private_files import private_dir
+from hq.wire import INT64_MAX
 
 _log = logging.getLogger("hq.content")
 
@@ -50,12 +53,14 @@ ASSET_CACHE_CONTROL: Final = "private, max-age=31536000, immutable"  # its name 
 MAX_STATUS_BYTES: Final = 256 * 1024
 UPLOAD_MAX_BYTES: Final = upload.MAX_ARCHIVE_BYTES
 _ETAG_LIST: Final = re.compile(r'\s*(?:W/)?("[^"]*"|\*)\s*(?:,|$)')
+ReleaseId = Annotated[int, PathParameter(ge=1, le=INT64_MAX)]  # a database integer: larger is a 422
 
 
 def content_router(
     database: Database, assets: DirectoryAssetStore, manifests: ManifestService, clock: Clock
 ) -> APIRouter:
     router = APIRouter(
+        route_class=ApiRoute,
         prefix="/v1/content",
         tags=["content"],
         responses={
@@ -127,6 +132,7 @@ def content_router(
         response_model=StatusAnswer,
         max_body_size=MAX_STATUS_BYTES,
         responses={422: {"description": "Malformed report; nothing was stored"}},
+        openapi_extra=json_request_body(ContentStatus),
     )
     async def status(request: Request, credentials: Credentials) -> Response:
         """What the kiosk runs, holds and downloads, and its failures (kept once per id)."""
@@ -161,6 +167,7 @@ def content_admin_router(
             raise unauthorized("missing or wrong admin token")
 
     router = APIRouter(
+        route_class=ApiRoute,
         prefix="/v1/admin/content",
         tags=["admin", "content"],
         dependencies=[Depends(require_admin)],
@@ -177,11 +184,11 @@ def content_admin_router(
         return {"releases": [release.as_json() for release in found]}
 
     @router.get("/releases/{release_id}", responses=no_release)
-    def get_release(release_id: int) -> dict[str, Any]:
+    def get_release(release_id: ReleaseId) -> dict[str, Any]:
         return _found(lambda: releases.get_release(database, release_id)).as_json()
 
     @router.get("/releases/{release_id}/rollout", responses=no_release)
-    def rollout(release_id: int) -> dict[str, Any]:
+    def rollout(release_id: ReleaseId) -> dict[str, Any]:
         """How many kiosks run which release, who is downloading it (with progress),
         who failed and why."""
         return _found(lambda: releases.rollout(database, release_id, now=clock())).as_json()
@@ -190,7 +197,7 @@ def content_admin_router(
         "/releases/{release_id}/revoke",
         responses={**no_release, 409: {"description": "Revoked already, or a revocation"}},
     )
-    def revoke(release_id: int, request: RevokeRequest | None = None) -> dict[str, Any]:
+    def revoke(release_id: ReleaseId, request: RevokeRequest | None = None) -> dict[str, Any]:
         """Revoke the release: a newer release sends its kiosks back to what they ran before."""
         by = (request or RevokeRequest()).by
         try:
@@ -204,7 +211,7 @@ def content_admin_router(
         status_code=201,
         responses={**no_release, 422: {"description": "The edit or its result is not valid"}},
     )
-    def edit(release_id: int, request: EditRequest) -> dict[str, Any]:
+    def edit(release_id: ReleaseId, request: EditRequest) -> dict[str, Any]:
         """A new release: this one with products' prices, stock or names changed."""
         edits = [
             releases.ProductEdit(

@@ -8,6 +8,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Final
 
@@ -33,15 +34,21 @@ class HqProcess:
         database_url: str | None = None,
         port: int = 0,
         tls: ServerTls | None = None,
+        host: str = "127.0.0.1",
+        serve_args: Sequence[str] = (),
     ) -> None:
+        """`host` is where it listens (it is reached on 127.0.0.1 whatever it is);
+        `serve_args` go to `kiosk-hq serve` as well."""
         self.data_dir = data_dir
+        self.host = host
+        self.serve_args = tuple(serve_args)
         self.database_url = database_url
         self.port = port or free_port()
         self.tls = tls
         scheme = "https" if tls else "http"
         self.base_url = f"{scheme}://127.0.0.1:{self.port}"
         self.process: subprocess.Popen[bytes] | None = None
-        self._log = data_dir / "hq.log"
+        self.log_path = data_dir / "hq.log"  # what it wrote to stdout and stderr
         data_dir.mkdir(parents=True, exist_ok=True)
 
     def _global_args(self) -> list[str]:
@@ -60,7 +67,8 @@ class HqProcess:
 
     def start(self, timeout: float = 20.0) -> None:
         assert self.process is None or self.process.poll() is not None, "HQ is already running"
-        args = [*self._global_args(), "serve", "--host", "127.0.0.1", "--port", str(self.port)]
+        args = [*self._global_args(), "serve", "--host", self.host, "--port", str(self.port)]
+        args += self.serve_args
         verify: bool | str = True
         if self.tls:
             args += [
@@ -70,19 +78,19 @@ class HqProcess:
                 str(self.tls.keyfile),
             ]
             verify = str(self.tls.ca_bundle)
-        with self._log.open("ab") as log:
+        with self.log_path.open("ab") as log:
             self.process = subprocess.Popen(args, stdout=log, stderr=log, env=dict(os.environ))
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                raise AssertionError(f"kiosk-hq serve exited:\n{self._log.read_text()[-3000:]}")
+                raise AssertionError(f"kiosk-hq serve exited:\n{self.log_path.read_text()[-3000:]}")
             try:
                 if requests.get(f"{self.base_url}/v1/health", timeout=1, verify=verify).ok:
                     return
             except requests.ConnectionError:
                 pass
             time.sleep(0.05)
-        raise AssertionError(f"HQ did not come up:\n{self._log.read_text()[-3000:]}")
+        raise AssertionError(f"HQ did not come up:\n{self.log_path.read_text()[-3000:]}")
 
     def kill(self) -> None:
         """kill -9: no shutdown handler runs, whatever was in flight is cut off."""
