@@ -80,18 +80,27 @@ def configure_logging(level: int) -> None:
     logging.basicConfig(level=level, handlers=[handler])
 
 
-def dict_config(level: str = "INFO") -> dict[str, Any]:
+def dict_config(level: str = "INFO", fmt: str = LOG_FORMAT) -> dict[str, Any]:
     """The same set-up for `logging.config.dictConfig`: for a server that configures
     logging itself, e.g. gunicorn's `logconfig_dict` with uvicorn workers."""
     return {
         "version": 1,
         "disable_existing_loggers": False,
-        "formatters": {"one_line": {"()": OneLineFormatter, "fmt": LOG_FORMAT}},
+        "formatters": {"one_line": {"()": OneLineFormatter, "fmt": fmt}},
         "handlers": {"stderr": {"class": "logging.StreamHandler", "formatter": "one_line"}},
         "root": {"level": level, "handlers": ["stderr"]},
-        # gunicorn's and uvicorn's own loggers write through the same handler.
         "loggers": {
-            name: {"level": level, "handlers": [], "propagate": True}
-            for name in ("gunicorn.error", "uvicorn", "uvicorn.error")
+            # gunicorn's and uvicorn's own loggers write through the same handler; uvicorn's
+            # gunicorn worker gives uvicorn.error gunicorn.error's handlers, so it has its own.
+            "gunicorn.error": {"level": level, "handlers": ["stderr"], "propagate": False},
+            **{
+                name: {"level": level, "handlers": [], "propagate": True}
+                for name in ("uvicorn", "uvicorn.error")
+            },
+            # ...but not their access logs, which print query strings (hq.access does not).
+            **{
+                name: {"level": "WARNING", "handlers": [], "propagate": False}
+                for name in ("gunicorn.access", "uvicorn.access")
+            },
         },
     }

@@ -14,6 +14,7 @@ in kiosk-hq.service and in the container image. The environment may change:
 import os
 
 from hq.app import GRACEFUL_SHUTDOWN_S, KEEP_ALIVE_S
+from hq.logs import dict_config
 
 bind = [os.environ.get("KIOSK_HQ_BIND", "unix:/run/kiosk-hq/hq.sock")]
 # The socket is 0660: HQ's user and group (nginx's user is a member), nobody else.
@@ -38,29 +39,12 @@ forwarded_allow_ips = os.environ.get("KIOSK_HQ_FORWARDED_ALLOW_IPS", "*")
 # No `gunicornc` control socket: it would go to the service user's home.
 control_socket_disable = True
 
-# HQ logs through `logging` (hq.* loggers, hq.access for requests: no query
-# strings, no tag hashes); gunicorn's own access log would print query strings.
+# HQ logs through `logging`, each record one escaped line (hq/logs.py; hq.access for
+# requests: no query strings, no tag hashes); gunicorn's own access log would print
+# query strings. The journal (or the container runtime) adds the time; the pid tells
+# the workers apart.
 accesslog = None
-logconfig_dict = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "root": {"level": "INFO", "handlers": ["stderr"]},
-    "loggers": {
-        "gunicorn.error": {"level": "INFO", "handlers": ["stderr"], "propagate": False},
-        "gunicorn.access": {"level": "WARNING", "handlers": [], "propagate": False},
-    },
-    "handlers": {
-        "stderr": {
-            "class": "logging.StreamHandler",
-            "formatter": "hq",
-            "stream": "ext://sys.stderr",
-        }
-    },
-    "formatters": {
-        # The journal (or the container runtime) adds the time.
-        "hq": {"format": "[%(process)d] %(levelname)s %(name)s: %(message)s"}
-    },
-}
+logconfig_dict = dict_config(fmt="[%(process)d] %(levelname)s %(name)s: %(message)s")
 
 
 def post_worker_init(worker):
