@@ -29,6 +29,8 @@
     content revoke RELEASE [--by WHO] | content rotate-key [--by WHO]
     console-staff add --email E --name N --role R [--store S ...] [--password-stdin]
     console-staff list [--json] | console-staff disable EMAIL   (hq/console/cli.py)
+    fleet [--trouble | --show all|trouble|silent|device|backlog] [--json]
+                                                      kiosks' health, open alerts
 
 Content (docs/content-releases.md): TARGET is all, region:R, tag:T or store:S;
 TIME is ISO 8601 (2026-12-07T01:00+08:00; without an offset, this machine's local
@@ -72,6 +74,7 @@ from hq.crm.residue import Residue
 from hq.crm.withdrawal import MAX_BY_LENGTH, WITHDRAWN_FROM, withdraw
 from hq.db import Database, describe_url
 from hq.errors import HqError, SettingsError
+from hq.fleet_health import cli as fleet_health_cli
 from hq.migrations import migrate
 from hq.settings import Settings, ensure_data_dir, resolve_admin_token
 
@@ -139,6 +142,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_coupon_commands(commands)
     _add_content_commands(commands)
     console_cli.add_commands(commands)
+    fleet_health_cli.add_command(commands)
     return parser
 
 
@@ -359,6 +363,8 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:  # noqa: PLR0912 
                 return _content(database, settings, args, now)
             case "console-staff":
                 return console_cli.run(database, args, now)
+            case "fleet":
+                return fleet_health_cli.run(database, args, now, _table)
     finally:
         database.dispose()
     return 0

@@ -35,7 +35,17 @@ from hq.api.common import Clock
 from hq.console import csrf_multipart
 from hq.console.secret import derived_key
 from hq.console.staff import PasswordHasher
-from hq.console.views import audit, preview, publish, releases, revoke, rollout, signin, staff
+from hq.console.views import (
+    audit,
+    fleet_health,
+    preview,
+    publish,
+    releases,
+    revoke,
+    rollout,
+    signin,
+    staff,
+)
 from hq.console.views.base import Ask, Console, ContentSide, jsonable, render
 from hq.content import upload
 from hq.db import Database
@@ -97,6 +107,7 @@ def console_app(
         revoke.revoke_routes,
         audit.audit_routes,
         staff.staff_routes,
+        fleet_health.fleet_health_routes,
     ):
         app.router.routes.extend(make(console))
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
