@@ -24,7 +24,8 @@ from importlib import metadata
 from pathlib import Path
 
 import pytest
-from helpers.hq import hq_settings, issue_code, serving
+import requests
+from helpers.hq import enrol, hq_settings, issue_code, serving
 from helpers.pickup import wait_until
 
 from backend_client.client import enroll
@@ -176,3 +177,30 @@ def test_a_kiosk_that_dies_leaves_its_last_crash_for_the_heartbeat(tmp_path: Pat
     crash = wait_until(lambda: read_crash(tmp_path), timeout=20, what="the crash noted")
     assert crash.kind == "exited"
     assert before <= crash.at <= datetime.now(UTC)
+
+
+def test_the_endpoint_wants_a_kiosks_token_and_a_well_formed_heartbeat(hq: Hq) -> None:
+    url = f"{hq.base_url}/v1/heartbeat"
+    body = {"app_version": "0.1.0", "devices": [{"name": "pickup", "state": "up"}]}
+    assert requests.post(url, json=body, timeout=10).status_code == 401
+    kiosk = enrol(hq.base_url, issue_code(hq.settings.database_url, STORE)).json()
+    staff = enrol(hq.base_url, issue_code(hq.settings.database_url, STORE, role="attendant"))
+    as_kiosk = {"Authorization": f"Bearer {kiosk['token']}"}
+    as_staff = {"Authorization": f"Bearer {staff.json()['token']}"}
+    assert requests.post(url, json=body, headers=as_staff, timeout=10).status_code == 403
+    for bad in (
+        {"devices": []},  # no app version
+        {**body, "devices": [{"name": "pickup", "state": "melted"}]},
+        {**body, "outbox": {"backlog": -1}},
+        {**body, "devices": [{"name": f"d{n}", "state": "up"} for n in range(17)]},
+    ):
+        answer = requests.post(url, json=bad, headers=as_kiosk, timeout=10)
+        assert answer.status_code == 422, bad
+    assert hq.kiosk() is not None
+    assert hq.kiosk().last_heartbeat is None  # type: ignore[union-attr]  # nothing stored
+    answer = requests.post(
+        url, json={**body, "later": "a newer kiosk's field"}, headers=as_kiosk, timeout=10
+    )
+    assert answer.status_code == 200
+    assert answer.json() == {"next_in": 60}
+    assert hq.kiosk().last_heartbeat == hq.clock()  # type: ignore[union-attr]
