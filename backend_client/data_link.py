@@ -170,6 +170,12 @@ class DataLink:
             return len(self._held) if self._link is None else len(self._unsent)
 
     @property
+    def reported(self) -> KioskReport | None:
+        """The latest report handed to `report` (sent, or about to be)."""
+        with self._cond:
+            return self._report
+
+    @property
     def held(self) -> int:
         """Records not yet in the outbox."""
         with self._cond:
