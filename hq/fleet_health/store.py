@@ -130,6 +130,7 @@ def sweep(
             select(kiosk_heartbeats)
             .join(kiosks, kiosks.c.kiosk_id == kiosk_heartbeats.c.kiosk_id)
             .where(kiosks.c.revoked_at.is_(None))
+            .order_by(kiosk_heartbeats.c.kiosk_id)  # one lock order for every sweeper
         )
         if not database.is_sqlite:
             # A heartbeat arriving meanwhile waits for this decision, then clears what

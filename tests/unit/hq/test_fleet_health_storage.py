@@ -8,6 +8,7 @@ import threading
 import uuid
 from datetime import UTC, datetime, timedelta
 
+from helpers.pickup import wait_until
 from sqlalchemy import func, insert, select, update
 
 from hq import fleet
@@ -20,6 +21,7 @@ from hq.fleet_health.store import (
     record_heartbeat,
     sweep,
 )
+from hq.fleet_health.sweeper import AlertSweeper
 from hq.fleet_health.wire import Heartbeat
 
 T0 = datetime(2026, 12, 6, 10, 0, tzinfo=UTC)
@@ -175,3 +177,14 @@ def test_a_revoked_kiosks_alerts_are_cleared_by_the_sweep(database: Database) ->
         )
     assert sweep(database, now=T0 + timedelta(seconds=30)).cleared == 1
     assert open_alerts(database) == []
+
+
+def test_the_sweeper_thread_raises_silence_by_itself(database: Database) -> None:
+    chain(database)
+    record_heartbeat(database, K1, heartbeat(), now=T0)
+    sweeper = AlertSweeper(database, lambda: T0 + timedelta(minutes=3), every=0.02)
+    sweeper.start()
+    try:
+        wait_until(lambda: open_alerts(database) == [(K1.kiosk_id, "silent", "")], timeout=10)
+    finally:
+        sweeper.stop()
