@@ -3,10 +3,12 @@
 - `record_heartbeat`: the kiosk's last heartbeat replaced, a history row when due,
   and the kiosk's own alerts raised or cleared, in one transaction.
 - `sweep`: every kiosk's alerts brought in line with the rules at `now` (silence is
-  the one only time can raise). Safe to run in every HQ worker at once: the kiosks'
-  heartbeat rows are locked while it decides (PostgreSQL; SQLite has one writer),
-  and raising is an insert that the partial unique index makes a no-op when the
-  alert is open already.
+  the one only time can raise). Safe to run in every HQ worker at once: on
+  PostgreSQL a sweep holds a transaction-level advisory lock exclusively and each
+  heartbeat holds it shared, so a sweep decides on every heartbeat committed and
+  none commits meanwhile (no raise on a stale read; sweeps take turns); SQLite has
+  one writer at a time anyway. Raising is an insert that the partial unique index
+  makes a no-op when the alert is open already.
 - `read_fleet_health`, `kiosk_detail`: what staff see; each kiosk's state is worked
   out from its last heartbeat and `now` (hq.fleet_health.alerts), so a page is right
   even before the next sweep.
@@ -24,7 +26,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Final
 
-from sqlalchemy import Connection, Row, delete, select, update
+from sqlalchemy import Connection, Row, delete, func, select, update
 
 from hq.db import Database, fleet_alerts, heartbeat_history, kiosk_heartbeats, kiosks, stores
 from hq.enrollment import KioskIdentity
@@ -47,6 +49,7 @@ HISTORY_EVERY: Final = timedelta(minutes=10)
 HISTORY_KEEP: Final = timedelta(days=7)
 RECENT_HISTORY: Final = 200  # rows on a kiosk's page: a day of steady running and changes
 RECENT_ALERTS: Final = 50
+SWEEP_LOCK: Final = 0x666C656574  # PostgreSQL advisory lock key ("fleet")
 _MATERIAL: Final = (
     "app_version",
     "content_release",
@@ -100,6 +103,7 @@ def record_heartbeat(
 ) -> None:
     row = heartbeat_row(kiosk, beat, now)
     with database.write() as connection:
+        _fence(database, connection, exclusive=False)
         statement = database.insert(kiosk_heartbeats).values(kiosk_id=kiosk.kiosk_id, **row)
         connection.execute(statement.on_conflict_do_update(index_elements=["kiosk_id"], set_=row))
         last = connection.execute(
@@ -126,19 +130,25 @@ def sweep(
 ) -> Sweep:
     """Every kiosk's alerts as the rules want them at `now`; what was raised and cleared."""
     with database.write() as connection:
+        # Heartbeats in flight commit first; those arriving meanwhile wait for this
+        # decision, then clear what they must. (Row locks would do it too, at the cost
+        # of writing a lock into every kiosk's row each sweep.)
+        _fence(database, connection, exclusive=True)
         query = (
             select(kiosk_heartbeats)
             .join(kiosks, kiosks.c.kiosk_id == kiosk_heartbeats.c.kiosk_id)
             .where(kiosks.c.revoked_at.is_(None))
-            .order_by(kiosk_heartbeats.c.kiosk_id)  # one lock order for every sweeper
         )
-        if not database.is_sqlite:
-            # A heartbeat arriving meanwhile waits for this decision, then clears what
-            # it must; without the lock a sweep could raise silence on a stale read.
-            query = query.with_for_update(of=kiosk_heartbeats)
         beats = [_beat(row.kiosk_id, row._mapping) for row in connection.execute(query)]
         open_alerts = _open_alerts(connection)
         return _apply(database, connection, open_alerts, conditions(beats, now, thresholds), now)
+
+
+def _fence(database: Database, connection: Connection, *, exclusive: bool) -> None:
+    if database.is_sqlite:
+        return  # one writer at a time: BEGIN IMMEDIATE (hq.db)
+    lock = func.pg_advisory_xact_lock if exclusive else func.pg_advisory_xact_lock_shared
+    connection.execute(select(lock(SWEEP_LOCK)))
 
 
 def _apply(
