@@ -1,4 +1,4 @@
-"""HTTP to HQ: enrolment, event batches and the member feed, as docs/hq-api.md describes them.
+"""HTTP to HQ: enrolment, event batches, the member feed, content and heartbeats (docs/hq-api.md).
 
 `HqClient` wraps one `requests.Session` (TLS verified, a timeout on every call,
 the kiosk's bearer token) and turns whatever happens on the wire into one of
@@ -59,6 +59,8 @@ CHANNEL_KEY_PATH: Final = "/v1/store-channel-key"
 CONTENT_MANIFEST_PATH: Final = "/v1/content/manifest"
 CONTENT_ASSETS_PATH: Final = "/v1/content/assets/"
 CONTENT_STATUS_PATH: Final = "/v1/content/status"
+HEARTBEAT_PATH: Final = "/v1/heartbeat"
+HEARTBEAT_PACE: Final = range(10, 3601)  # next_in, seconds, by the contract
 
 DEFAULT_FEED_PAGE: Final = 5_000
 MAX_FEED_PAGE: Final = 20_000
@@ -315,6 +317,23 @@ class HqClient:
         if not isinstance(accepted, list) or not all(isinstance(i, str) for i in accepted):
             raise HqUnavailable("HQ's content status answer is malformed")
         return accepted
+
+    # --- fleet health (docs/hq-api.md) ------------------------------------------------
+
+    def post_heartbeat(self, heartbeat: Mapping[str, Any]) -> int:
+        """Tell HQ how this kiosk is; the seconds HQ wants until the next heartbeat."""
+        response = _post(
+            self._session,
+            self._hq_url + HEARTBEAT_PATH,
+            heartbeat,
+            timeout=self._timeout,
+            verify=self._verify,
+        )
+        document = _json_body(response)
+        next_in = document.get("next_in") if isinstance(document, dict) else None
+        if not _is_int(next_in) or next_in not in HEARTBEAT_PACE:
+            raise HqUnavailable("HQ's heartbeat answer is malformed")
+        return next_in
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,10 +15,12 @@ import logging
 import queue
 import threading
 import time
+from collections.abc import Callable
 from multiprocessing.connection import Connection
 from typing import Final
 
-from backend_client.data_link import Answered, Append, Ask, ToKiosk, Written
+from backend_client.data_link import Answered, Append, Ask, Bye, Report, ToKiosk, Written
+from backend_client.kiosk_report import KioskReport
 from backend_client.outbox import OutboxWriter
 from rewards.answers import Refused, RewardAnswer, RewardRequest
 from rewards.desk import RewardDesk
@@ -34,9 +36,22 @@ class DataKeeper:
     """Serves one link until it ends. `desk` None: this kiosk issues no codes (no
     coupon key from HQ): every request is answered Refused(UNAVAILABLE)."""
 
-    def __init__(self, link: Connection, writer: OutboxWriter) -> None:
+    def __init__(
+        self,
+        link: Connection,
+        writer: OutboxWriter,
+        *,
+        on_report: Callable[[KioskReport], None] | None = None,
+        on_ended: Callable[[bool], None] | None = None,
+    ) -> None:
+        """`on_report` gets each report the kiosk sends (for HQ's heartbeat);
+        `on_ended(clean)` is called once the link ends, `clean` False when the kiosk
+        did not say goodbye first (it died)."""
         self._link = link
         self._writer = writer
+        self._on_report = on_report
+        self._on_ended = on_ended
+        self._said_bye = False
         self._desk: RewardDesk | None = None
         self._send_lock = threading.Lock()  # the desk's and the acknowledger's threads send
         self._numbers: dict[int, int] = {}  # id(request) -> the kiosk's number for it
@@ -80,6 +95,8 @@ class DataKeeper:
             pass  # the kiosk closed the link or died; all it sent has been read
         finally:
             self._appended.put(None)
+            if self._on_ended is not None:
+                self._on_ended(self._said_bye)
 
     def _acknowledge(self) -> None:
         """Once the writer has committed them (it retries a failing disk by itself)."""
@@ -103,6 +120,11 @@ class DataKeeper:
                 burst.append(str(record.event_id))
             case Ask():
                 self._ask(message)
+            case Report(report=report):
+                if self._on_report is not None:
+                    self._on_report(report)
+            case Bye():
+                self._said_bye = True
             case _:
                 _log.error("the kiosk sent %s on the data link: ignored", type(message).__name__)
 

@@ -13,6 +13,11 @@ kiosk's end of the link to it (the supervisor's `on_link`, backend_client/superv
 - `submit(request)` asks the reward desk; the answer comes to `on_answer`. A request
   the child cannot answer (no child running, or it died before answering) is answered
   Refused(UNAVAILABLE) at once: a shopper never waits on a draw that cannot come.
+- `report(kiosk_report)` hands the child the kiosk's devices, release and start for
+  HQ's heartbeat (backend_client/kiosk_report.py). Only the latest is kept and sent,
+  again to each new child.
+- `close()` says goodbye (`Bye`) before ending the link: a link that ends without
+  it tells the child that the kiosk died (its last crash, for HQ).
 
 The child's side is backend_client/data_keeper.py. What crosses the link is pickled
 (the kiosk and its own child, one install).
@@ -30,6 +35,7 @@ from dataclasses import dataclass, replace
 from multiprocessing.connection import Connection
 from typing import Final
 
+from backend_client.kiosk_report import KioskReport
 from backend_client.records import OutboxRecord
 from rewards.answers import Refused, RewardAnswer, RewardRequest
 from rewards.issuing import Refusal
@@ -71,7 +77,19 @@ class Answered:
     answer: RewardAnswer
 
 
-ToChild = Append | Ask
+@dataclass(frozen=True, slots=True)
+class Report:
+    """kiosk -> child: the kiosk as its screen process knows it, for HQ's heartbeat."""
+
+    report: KioskReport
+
+
+@dataclass(frozen=True, slots=True)
+class Bye:
+    """kiosk -> child: the kiosk is closing; the link ends next (without this: it died)."""
+
+
+ToChild = Append | Ask | Report | Bye
 ToKiosk = Written | Answered
 
 
@@ -87,6 +105,8 @@ class DataLink:
         self._asked: dict[int, RewardRequest] = {}  # sent to the current child
         self._numbers = 0
         self._link: _Link | None = None
+        self._report: KioskReport | None = None
+        self._report_unsent = False
         self._closed = False
         self._dropped = 0
         self._sender = threading.Thread(target=self._send_loop, name="data-link", daemon=True)
@@ -121,6 +141,14 @@ class DataLink:
                 return
         self._refuse(request)  # no child to ask now
 
+    def report(self, report: KioskReport) -> None:
+        """Hand the child the kiosk's latest report; returns at once (a report not yet
+        sent is replaced: only the latest matters)."""
+        with self._cond:
+            self._report = report
+            self._report_unsent = True
+            self._cond.notify_all()
+
     def flush(self, timeout: float = 5.0) -> bool:
         """Wait until every record appended so far is in the outbox; False on timeout."""
         with self._cond:
@@ -142,6 +170,12 @@ class DataLink:
             return len(self._held) if self._link is None else len(self._unsent)
 
     @property
+    def reported(self) -> KioskReport | None:
+        """The latest report handed to `report` (sent, or about to be)."""
+        with self._cond:
+            return self._report
+
+    @property
     def held(self) -> int:
         """Records not yet in the outbox."""
         with self._cond:
@@ -158,6 +192,8 @@ class DataLink:
             self._cond.notify_all()
         self._sender.join(timeout=1.0)
         if link is not None:
+            with contextlib.suppress(OSError, ValueError):
+                link.send(Bye())  # a clean close: not a crash
             link.end()  # the child's keeper reads to the end of it, then stops
 
     # --- the supervisor's side --------------------------------------------------------
@@ -170,6 +206,7 @@ class DataLink:
                 self._link.end()  # an earlier child's, not yet seen to end
             self._link = link
             self._unsent = collections.deque(self._held)
+            self._report_unsent = self._report is not None  # a new child knows nothing yet
             self._cond.notify_all()
         threading.Thread(
             target=self._receive_loop, args=(link,), name="data-link-receive", daemon=True
@@ -196,11 +233,14 @@ class DataLink:
                 link.end()
 
     def _has_work(self) -> bool:
-        return bool(self._unsent or self._asks)
+        return bool(self._unsent or self._asks or self._report_unsent)
 
     def _next_message(self) -> ToChild | None:
         if self._asks:
             return self._asks.popleft()  # a shopper waits on it; records can wait a little
+        if self._report_unsent and self._report is not None:
+            self._report_unsent = False
+            return Report(self._report)
         while self._unsent:
             record = self._held.get(self._unsent.popleft())
             if record is not None:

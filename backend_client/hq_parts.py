@@ -14,8 +14,11 @@ from backend_client.client import HqClient
 from backend_client.credentials import Credentials
 from backend_client.crypto import PayloadCipher
 from backend_client.feed_sync import FeedSync
+from backend_client.heartbeat import HeartbeatSender
+from backend_client.kiosk_report import ReportBox
 from backend_client.members import MEMBERS_FILE
 from backend_client.relay_process import OUTBOX_FILE, encode_content_status, encode_status
+from backend_client.status import SyncStatus
 from backend_client.store_key_refresh import DEFAULT_INTERVAL as STORE_KEY_INTERVAL
 from backend_client.store_key_refresh import StoreKeyRefresh
 from backend_client.sync import SyncRelay
@@ -34,13 +37,31 @@ class HqParts:
         credentials: Credentials,
         cipher: PayloadCipher,
         write_line: Callable[[str], None],
+        reports: ReportBox,
     ) -> None:
+        # Heartbeats: kiosks only (the fleet page is about shopper screens).
+        self.heartbeat = (
+            HeartbeatSender(
+                args.data_dir,
+                HqClient(credentials, ca_bundle=args.ca_bundle),
+                reports,
+                interval=args.heartbeat_interval,
+            )
+            if credentials.role == "kiosk"
+            else None
+        )
+
+        def on_status(status: SyncStatus) -> None:
+            write_line(encode_status(status))
+            if self.heartbeat is not None:
+                self.heartbeat.on_sync(status)
+
         self.relay = SyncRelay(
             args.data_dir / OUTBOX_FILE,
             HqClient(credentials, ca_bundle=args.ca_bundle),
             credentials,
             cipher=cipher,
-            on_status=lambda status: write_line(encode_status(status)),
+            on_status=on_status,
         )
         # The member directory is kept here too: the same credentials, and the same
         # distance from the screen. Staff devices greet nobody: they never hold the feed.
@@ -82,6 +103,8 @@ class HqParts:
         self.store_key.start()
         if self.updater is not None:
             self.updater.start()
+        if self.heartbeat is not None:
+            self.heartbeat.start()
 
     def stop(self) -> None:
         self.relay.stop()
@@ -91,6 +114,8 @@ class HqParts:
         self.store_key.stop(timeout=1.0)
         if self.updater is not None:
             self.updater.stop(timeout=1.0)  # a download cut off resumes from its partial file
+        if self.heartbeat is not None:
+            self.heartbeat.stop(timeout=1.0)  # never kept: the next child sends a fresh one
 
 
 def _given(seconds: float | None, default: float) -> float:

@@ -4,15 +4,17 @@
                                          [--link-fd FD] [--timezone ZONE]
                                          [--store-key-interval SECONDS]
                                          [--content-interval SECONDS]
+                                         [--heartbeat-interval SECONDS]
 
 Writes the kiosk's outbox and runs its reward desk (with --link-fd, the kiosk's data
 link: backend_client/data_link.py; also when the kiosk is not enrolled yet), drains
 the outbox to HQ, keeps the member directory from HQ's feed (kiosks only:
 an attendant device recognises nobody), the store's channel key from HQ
 (`backend_client.store_key_refresh`) and the kiosk's content releases from HQ
-(`backend_client.updater`, kiosks only), at a lower CPU priority than the
-screen. Reads wakes from stdin (end of file: stop), writes one status line per
-change to stdout; everything else goes to stderr.
+(`backend_client.updater`, kiosks only) and sends the kiosk's heartbeat to HQ
+(`backend_client.heartbeat`, kiosks only; the screen's report comes on the link), at
+a lower CPU priority than the screen. Reads wakes from stdin (end of file: stop),
+writes one status line per change to stdout; everything else goes to stderr.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ import signal
 import sys
 import threading
 from collections.abc import Callable
+from datetime import UTC, datetime
 from multiprocessing.connection import Connection
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -32,6 +35,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from backend_client.credentials import Credentials, CredentialsError, load_credentials
 from backend_client.crypto import KeyFileError, PayloadCipher
 from backend_client.data_keeper import DataKeeper
+from backend_client.kiosk_report import CrashNote, KioskReport, ReportBox, record_crash
 from backend_client.outbox import OutboxWriter
 from backend_client.relay_process import (
     DEFAULT_NICENESS,
@@ -80,7 +84,8 @@ def main(argv: list[str] | None = None) -> int:
         for each in wakes:
             each()
 
-    keeper = None if args.link_fd is None else _Keeper(args, credentials, cipher, wake)
+    reports = ReportBox()  # the kiosk's reports, from the keeper to the heartbeat
+    keeper = None if args.link_fd is None else _Keeper(args, credentials, cipher, wake, reports)
     if keeper is not None:
         keeper.start()
     # Linux keeps a nice value per thread, and a thread starts with its creator's: the
@@ -95,7 +100,7 @@ def main(argv: list[str] | None = None) -> int:
     if credentials is not None:
         from backend_client.hq_parts import HqParts  # noqa: PLC0415 - enrolled only
 
-        parts = HqParts(args, credentials, cipher, write_line)
+        parts = HqParts(args, credentials, cipher, write_line, reports)
     if parts is not None:
         wakes.append(parts.relay.wake)
         parts.start()
@@ -121,10 +126,25 @@ class _Keeper:
         credentials: Credentials | None,
         cipher: PayloadCipher,
         wake: Callable[[list[int]], None],
+        reports: ReportBox,
     ) -> None:
         outbox = args.data_dir / OUTBOX_FILE
+        data_dir: Path = args.data_dir
+
+        def on_report(report: KioskReport) -> None:
+            reports.put(report)
+            if report.last_exception is not None:
+                record_crash(data_dir, report.last_exception)
+
+        def on_ended(clean: bool) -> None:
+            if not clean:  # the link ended without a goodbye: the kiosk died
+                _log.error("the kiosk ended without closing: noted as its last crash")
+                record_crash(data_dir, CrashNote(datetime.now(UTC), "exited"))
+
         self.writer = OutboxWriter(outbox, cipher=cipher, on_written=wake)
-        self.keeper = DataKeeper(Connection(args.link_fd), self.writer)
+        self.keeper = DataKeeper(
+            Connection(args.link_fd), self.writer, on_report=on_report, on_ended=on_ended
+        )
         self.desk = _desk(args, credentials, cipher, self.keeper, wake)
         if self.desk is not None:
             self.keeper.attach_desk(self.desk)
@@ -199,6 +219,11 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
         "--content-interval",
         type=_seconds,
         help="seconds between asking HQ for content releases, jittered ±20%% (default 60)",
+    )
+    parser.add_argument(
+        "--heartbeat-interval",
+        type=_seconds,
+        help="seconds between heartbeats to HQ (default: as HQ's answer says, 60)",
     )
     return parser.parse_args(argv)
 

@@ -187,6 +187,7 @@ class RelayProcess:
         content_interval: float | None = None,
         link: DataLink | None = None,
         timezone: str | None = None,
+        heartbeat_interval: float | None = None,
     ) -> None:
         """`link`: the kiosk's records and reward requests go through the child, which
         then also runs when the kiosk is not enrolled (backend_client/data_link.py);
@@ -199,6 +200,7 @@ class RelayProcess:
             raise ValueError("content_interval must be > 0")
         self._store_key_interval = store_key_interval  # None: the child's default
         self._content_interval = content_interval  # None: the child's default
+        self._heartbeat_interval = heartbeat_interval  # None: HQ's pace
         self._on_content = on_content
         self._content_status: ContentStatus | None = None
         self._data_dir = data_dir
@@ -267,6 +269,8 @@ class RelayProcess:
             command += ["--content-interval", repr(self._content_interval)]
         if self._timezone is not None:
             command += ["--timezone", self._timezone]
+        if self._heartbeat_interval is not None:
+            command += ["--heartbeat-interval", repr(self._heartbeat_interval)]
         return [*command, "--niceness", str(self._niceness)]
 
     # --- on the supervisor thread ----------------------------------------------------

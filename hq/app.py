@@ -40,6 +40,8 @@ from hq.crm import coupons, handoff
 from hq.crm.notices import NoticeFile
 from hq.crm.residue import Residue
 from hq.db import POSTGRES_POOL_SIZE, Database
+from hq.fleet_health.api import heartbeat_router
+from hq.fleet_health.sweeper import AlertSweeper
 from hq.logs import path_for_log
 from hq.settings import Settings, ensure_data_dir, resolve_admin_token
 
@@ -80,13 +82,16 @@ def create_app(settings: Settings, *, clock: Clock = utc_now) -> FastAPI:
     content_keys = ContentKeys(settings.content_key_dir)
     content_keys.current()  # made now if new: enrolment hands it out
     assets = DirectoryAssetStore(settings.assets_dir)
+    sweeper = AlertSweeper(database, clock)  # raises silence alerts (hq/fleet_health/)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         anyio.to_thread.current_default_thread_limiter().total_tokens = WORKER_THREADS
+        sweeper.start()
         try:
             yield
         finally:
+            sweeper.stop()
             residue.close()  # a VACUUM still pending after erasures runs now
             database.dispose()
 
@@ -105,6 +110,7 @@ def create_app(settings: Settings, *, clock: Clock = utc_now) -> FastAPI:
     app.add_exception_handler(RequestValidationError, validation_error_handler)
     app.add_exception_handler(DBAPIError, database_error_handler)
     app.include_router(kiosk_router(database, clock, residue, content_keys=content_keys))
+    app.include_router(heartbeat_router(database, clock))
     app.include_router(admin_router(database, admin_token, clock, residue))
     app.include_router(
         content_router(database, assets, ManifestService(database, content_keys), clock)

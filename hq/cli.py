@@ -32,6 +32,8 @@
     plays [--from DAY] [--to DAY] [--campaign ID] [--per day|hour] [--json | --csv]
                                                       (hq/plays_cli.py)
     backup --to DIR [--keep-days 14] [--keep-at-least 3] | restore DUMP   (hq/backup.py)
+    fleet [--trouble | --show all|trouble|silent|device|backlog] [--json]
+                                                      kiosks' health, open alerts
 
 Content (docs/content-releases.md): TARGET is all, region:R, tag:T or store:S;
 TIME is ISO 8601 (2026-12-07T01:00+08:00; without an offset, this machine's local
@@ -77,6 +79,7 @@ from hq.crm.residue import Residue
 from hq.crm.withdrawal import MAX_BY_LENGTH, WITHDRAWN_FROM, withdraw
 from hq.db import Database, describe_url
 from hq.errors import HqError, SettingsError
+from hq.fleet_health import cli as fleet_health_cli
 from hq.logs import configure_logging
 from hq.migrations import migrate
 from hq.settings import Settings, ensure_data_dir, resolve_admin_token
@@ -152,6 +155,7 @@ def build_parser() -> argparse.ArgumentParser:
     console_cli.add_commands(commands)
     plays_cli.add_command(commands, _day)
     backup.add_commands(commands)
+    fleet_health_cli.add_command(commands)
     return parser
 
 
@@ -376,6 +380,8 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:  # noqa: PLR0911,
                 return console_cli.run(database, args, now)
             case "plays":
                 return plays_cli.run(database, args, now, _table)
+            case "fleet":
+                return fleet_health_cli.run(database, args, now, _table)
     finally:
         database.dispose()
     return 0

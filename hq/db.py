@@ -33,6 +33,9 @@ reference that the migrations must match (a test compares them).
   `region` and `store_tags` for targeting; `audit_log` (every content change).
 - HQ staff: `console_staff` (web console accounts, roles, lockout state) and
   `console_staff_stores` (a store manager's stores).
+- Fleet health (hq/fleet_health/): `kiosk_heartbeats` (each kiosk's last heartbeat),
+  `heartbeat_history` (bounded), `fleet_alerts` (raised and cleared, one open per
+  kiosk, kind and subject).
 
 `Database` wraps the engine: `read()` for queries, `write()` for a transaction
 that changes data. On SQLite, writers queue on a lock in this process and take
@@ -694,6 +697,77 @@ content_failures = Table(
     Column("detail", String(300), nullable=False),
     Column("occurred_at", UtcDateTime(), nullable=False),
     Column("received_at", UtcDateTime(), nullable=False),
+)
+
+# ---------------------------------------------------------------- fleet health (hq/fleet_health/)
+
+
+def _heartbeat_columns() -> list[Column[Any]]:
+    """What a kiosk's heartbeat says (POST /v1/heartbeat): the same in both tables below."""
+    return [
+        Column("store_id", String(STORE_ID_LENGTH), nullable=False),
+        Column("received_at", UtcDateTime(), nullable=False),
+        Column("app_version", String(40), nullable=False),
+        Column("content_release", String(64), nullable=True),
+        Column("devices", _Json, nullable=False),  # [{"name", "state", "detail"}]
+        Column("sync_state", String(20), nullable=True),
+        Column("backlog", BigInteger, nullable=False),
+        Column("dead_letters", BigInteger, nullable=False),
+        Column("disk_free", BigInteger, nullable=True),
+        Column("disk_total", BigInteger, nullable=True),
+        Column("uptime_s", BigInteger, nullable=False),
+        Column("last_crash_at", UtcDateTime(), nullable=True),
+        Column("last_crash_kind", String(20), nullable=True),
+        Column("last_crash_what", String(100), nullable=True),
+        Column("screen", String(10), nullable=False),  # on, off, unknown
+    ]
+
+
+# Each kiosk's last heartbeat: one row per kiosk, replaced by the next.
+kiosk_heartbeats = Table(
+    "kiosk_heartbeats",
+    metadata,
+    Column("kiosk_id", String(KIOSK_ID_LENGTH), primary_key=True),
+    *_heartbeat_columns(),
+    Index(None, "store_id"),
+)
+
+# A bounded history (hq.fleet_health.store: every change and one row per 10 minutes,
+# kept 7 days) for a kiosk's detail page.
+heartbeat_history = Table(
+    "heartbeat_history",
+    metadata,
+    Column("id", _BigId, primary_key=True, autoincrement=True),
+    Column("kiosk_id", String(KIOSK_ID_LENGTH), nullable=False),
+    *_heartbeat_columns(),
+    Index(None, "kiosk_id", "received_at"),
+)
+
+# Alerts raised on heartbeats (hq.fleet_health.alerts), each with when it was raised and
+# cleared. `subject`: the device of a `device` alert, else "". At most one open alert per
+# (kiosk, kind, subject): the partial unique index makes raising idempotent, whichever
+# HQ worker sweeps.
+fleet_alerts = Table(
+    "fleet_alerts",
+    metadata,
+    Column("id", _BigId, primary_key=True, autoincrement=True),
+    Column("kiosk_id", String(KIOSK_ID_LENGTH), nullable=False),
+    Column("store_id", String(STORE_ID_LENGTH), nullable=False),
+    Column("kind", String(20), nullable=False),
+    Column("subject", String(40), nullable=False, server_default=""),
+    Column("detail", String(200), nullable=False, server_default=""),
+    Column("raised_at", UtcDateTime(), nullable=False),
+    Column("cleared_at", UtcDateTime(), nullable=True),
+    Index(
+        "uq_fleet_alerts_open",
+        "kiosk_id",
+        "kind",
+        "subject",
+        unique=True,
+        sqlite_where=column("cleared_at").is_(None),
+        postgresql_where=column("cleared_at").is_(None),
+    ),
+    Index(None, "raised_at"),
 )
 
 # ---------------------------------------------------------------- audit

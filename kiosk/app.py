@@ -17,7 +17,7 @@ from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Final, Protocol
+from typing import TYPE_CHECKING, Final, Protocol
 
 # The kiosk's Qt-free half first, before PySide6: PySide6 reads the whole source of
 # every module imported after it (shibokensupport's check for `from __feature__
@@ -73,7 +73,7 @@ from kiosk.channel_link import ChannelLink
 from kiosk.collector import GuiThreadCollector
 from kiosk.content_switch import ContentSwitch, ReadyContent, usable_staged
 from kiosk.controller import SessionController
-from kiosk.crash import install_crash_handlers
+from kiosk.crash import install_crash_handlers, notify_exceptions
 from kiosk.device_bridge import DeviceBridge
 from kiosk.images import ImageCache
 from kiosk.maintenance_door import MaintenanceDoor
@@ -88,6 +88,9 @@ from kiosk.session import ATTRACT, SessionConfig, SessionMachine, SessionState
 from kiosk.signup import DEFAULT_REGION
 from kiosk.trace import FileTrace, NullTrace, Trace
 from kiosk.video_reports import VideoFailureReports
+
+if TYPE_CHECKING:
+    from kiosk.health_report import HealthReporter
 
 log = logging.getLogger("kiosk.app")
 
@@ -381,6 +384,7 @@ class Kiosk:
     content_switch: ContentSwitch[SwapContent] | None = None
     maintenance: MaintenanceDoor | None = None
     play_log: PlayLog | None = None
+    health: HealthReporter | None = None  # for HQ's heartbeat (kiosk/health_report.py)
 
     @property
     def bundle(self) -> Bundle | None:
@@ -510,6 +514,7 @@ def build(options: KioskOptions, app: QApplication) -> Kiosk:
         channel=channel,
         caches=(slide_images, images, view_images),
     )
+    health = report_health(options, outbox, controller, switch)
     for worker in (board, *readers):
         if worker is not None:
             worker.start()
@@ -531,6 +536,7 @@ def build(options: KioskOptions, app: QApplication) -> Kiosk:
         switch,
         door,
         play_log,
+        health,
     )
 
 
@@ -552,6 +558,34 @@ def count_plays(
 
     bridge.event_received.connect(on_event, Qt.ConnectionType.QueuedConnection)
     return play_log
+
+
+def report_health(
+    options: KioskOptions,
+    link: DataLink,
+    controller: SessionController,
+    switch: ContentSwitch[SwapContent],
+) -> HealthReporter:
+    """Devices' states, the release on screen and exceptions survived, to the relay child
+    for HQ's heartbeat (before the drivers start: their first reports count)."""
+    from kiosk.health_report import HealthReporter, configured_devices  # noqa: PLC0415
+
+    bundle = switch.bundle
+    health = HealthReporter(
+        link.report,
+        devices=configured_devices(
+            pickup=bool(options.pickup_port),
+            rfid_serial=bool(options.rfid_port),
+            rfid_wedge=bool(options.rfid_wedge),
+            ble=options.ble,
+        ),
+        release=None if bundle is None else bundle.release,
+        started_mono=time.monotonic(),
+    )
+    controller.health_changed.connect(health.device_changed)
+    switch.switched.connect(lambda ready: health.release_changed(ready.bundle.release))
+    health.start()
+    return health
 
 
 def picture_caches(
@@ -928,6 +962,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     kiosk = build(options, app)
     if kiosk.maintenance is not None:  # staff's "restart": the supervisor starts us again
         kiosk.maintenance.restart = lambda: app.exit(RESTART_EXIT)
+    if kiosk.health is not None:
+        notify_exceptions(kiosk.health.exception_raised)
     # Everything built so far lives as long as the process: keep the collector off it,
     # so a full collection during a lift does not walk the whole catalog.
     gc.freeze()

@@ -8,6 +8,7 @@ import logging
 import signal
 import socket
 import sys
+from collections.abc import Callable
 from types import TracebackType
 
 from PySide6.QtCore import QSocketNotifier
@@ -42,3 +43,17 @@ def install_crash_handlers(
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: None)
     return reader, writer
+
+
+def notify_exceptions(on_exception: Callable[[type[BaseException]], None]) -> None:
+    """Also tell `on_exception` the type of each exception the crash handler logs (for
+    HQ's heartbeat: kiosk/health_report.py). Call after `install_crash_handlers`."""
+    logged = sys.excepthook
+
+    def excepthook(
+        kind: type[BaseException], value: BaseException, tb: TracebackType | None
+    ) -> None:
+        logged(kind, value, tb)
+        on_exception(kind)
+
+    sys.excepthook = excepthook

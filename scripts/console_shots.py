@@ -30,6 +30,9 @@ from hq.content.releases import ProductEdit, publish_edit, publish_folder
 from hq.content.signing import ContentKeys
 from hq.crm.facts import Origin, PlayCount, PlaysCounted
 from hq.db import Database, content_failures, kiosk_content_status, kiosks
+from hq.enrollment import KioskIdentity
+from hq.fleet_health.store import record_heartbeat, sweep
+from hq.fleet_health.wire import Heartbeat
 from hq.migrations import migrate
 from hq.settings import Settings, sqlite_url
 
@@ -39,6 +42,8 @@ from helpers.hq import running_hq
 CHROMIUM: Final = Path("/usr/bin/chromium")
 VIEWPORT: Final[ViewportSize] = {"width": 1440, "height": 900}
 PASSWORD: Final = "spring-launch-2026"  # noqa: S105 (a throwaway demo account)
+TROUBLED_KIOSK: Final = "sh-nanjing-road-k2"
+SILENT_KIOSK: Final = "bj-xidan-k1"
 
 STORES: Final = {
     "sh-nanjing-road": ("上海南京东路旗舰店", "east", ("flagship",), 3),
@@ -94,6 +99,8 @@ def _pages(page: Page, base_url: str, out: Path, release: int) -> None:
         "console-audit": "/audit",
         "console-staff": "/staff",
         "console-plays": "/plays",
+        "console-fleet-health": "/fleet?show=trouble",
+        "console-fleet-kiosk": f"/fleet/{TROUBLED_KIOSK}",
     }
     for name, path in shots.items():
         page.goto(console + path)
@@ -226,6 +233,7 @@ def _chain(database: Database, settings: Settings, tmp: Path) -> int:
                     )
                 )
     _plays(database, kiosk_ids, now)
+    _heartbeats(database, [k for ids in kiosk_ids.values() for k in ids], now)
     return spring
 
 
@@ -262,6 +270,50 @@ def _plays(database: Database, kiosk_ids: dict[str, list[str]], now: datetime) -
             facts.append(PlaysCounted(origin, tuple(rows)))
     with database.write() as connection:
         plays.project(database, connection, facts)
+
+
+def _heartbeats(database: Database, kiosk_ids: list[str], now: datetime) -> None:
+    """An afternoon of heartbeats: most kiosks well, a fob reader unplugged and back and
+    unplugged again, one kiosk silent since lunch, one with a backlog, one short of disk."""
+    for index, kiosk_id in enumerate(kiosk_ids):
+        kiosk = KioskIdentity(kiosk_id, kiosk_id.rsplit("-k", 1)[0])
+        last = 150 if kiosk_id == SILENT_KIOSK else 0
+        for minutes in range(180, last - 1, -10):
+            failed = kiosk_id == TROUBLED_KIOSK and (minutes <= 20 or 90 <= minutes <= 120)
+            backlog = 6_400 + 40 * (180 - minutes) if index == 5 else (index * 7) % 23
+            body = {
+                "app_version": "0.1.0",
+                "content_release": "hq-3" if index % 6 != 5 else "hq-1",
+                "devices": [
+                    {"name": "pickup", "state": "up", "detail": "open"},
+                    {
+                        "name": "rfid",
+                        "state": "reconnecting" if failed else "up",
+                        "detail": "[Errno 2] could not open port /dev/kiosk-rfid"
+                        if failed
+                        else "open",
+                    },
+                    *(
+                        [{"name": "ble", "state": "up", "detail": "active on hci0"}]
+                        if index % 3 == 0
+                        else []
+                    ),
+                ],
+                "outbox": {"backlog": backlog, "dead_letters": 0, "state": "idle"},
+                "disk": {
+                    "free_bytes": (700 << 20) if index == 9 else (18 + index) << 30,
+                    "total_bytes": 58 << 30,
+                },
+                "uptime_s": 3600 * (20 + index) + 60 * (180 - minutes),
+                "screen": "on",
+            }
+            record_heartbeat(
+                database,
+                kiosk,
+                Heartbeat.model_validate(body),
+                now=now - timedelta(minutes=minutes, seconds=5 + index),
+            )
+    sweep(database, now=now)
 
 
 if __name__ == "__main__":

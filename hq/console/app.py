@@ -37,6 +37,7 @@ from hq.console.secret import derived_key
 from hq.console.staff import PasswordHasher
 from hq.console.views import (
     audit,
+    fleet_health,
     plays,
     preview,
     publish,
@@ -108,6 +109,7 @@ def console_app(
         audit.audit_routes,
         staff.staff_routes,
         plays.plays_routes,
+        fleet_health.fleet_health_routes,
     ):
         app.router.routes.extend(make(console))
     app.mount("/static", StaticFiles(directory=STATIC), name="static")

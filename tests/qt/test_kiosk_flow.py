@@ -184,9 +184,16 @@ def test_unplug_then_replug_reconnects_and_resyncs(
     kiosk.controller.health_changed.connect(lambda h: statuses.append(h.status.value))
     board.unplug()
     qtbot.waitUntil(lambda: "down" in statuses, timeout=3000)
+    # HQ's heartbeat hears of it: the relay child gets the screen's report.
+    report = kiosk.outbox.reported
+    assert report is not None
+    assert [d.name for d in report.devices] == ["pickup"]
+    assert report.devices[0].state in {"down", "reconnecting"}  # retrying already, or not yet
+    assert report.content_release == load_bundle(bundle_dir, verify_hashes=False).release
     board.lift(8)  # happens while the cable is out: the LIFT line is lost
     board.replug()
     qtbot.waitUntil(lambda: statuses[-1] == "up", timeout=8000)
+    assert [(d.name, d.state) for d in kiosk.outbox.reported.devices] == [("pickup", "up")]  # type: ignore[union-attr]
     # After reconnecting the driver asks STATE? and learns slot 8 is lifted.
     qtbot.waitUntil(kiosk.window.product.isVisible, timeout=3000)
     assert kiosk.window.product.title.text() == name_of(bundle_dir, 8)

@@ -1,7 +1,7 @@
 """Proof of play: the attract loop's shows per kiosk, UTC hour, item and campaign.
 
 Revision ID: 0012
-Revises: 0010
+Revises: 0011
 Create Date: 2026-12-06
 
 Adds `play_hours` (hq.plays), filled from kiosks' `play_counts` events as they are
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0012"
-down_revision: str | None = "0010"
+down_revision: str | None = "0011"
 branch_labels: str | None = None
 depends_on: str | None = None
 

@@ -1,0 +1,409 @@
+"""Heartbeats and alerts in HQ's database, and the fleet as the console and CLI show it.
+
+- `record_heartbeat`: the kiosk's last heartbeat replaced, a history row when due,
+  and the kiosk's own alerts raised or cleared, in one transaction.
+- `sweep`: every kiosk's alerts brought in line with the rules at `now` (silence is
+  the one only time can raise). Safe to run in every HQ worker at once: on
+  PostgreSQL a sweep holds a transaction-level advisory lock exclusively and each
+  heartbeat holds it shared, so a sweep decides on every heartbeat committed and
+  none commits meanwhile (no raise on a stale read; sweeps take turns); SQLite has
+  one writer at a time anyway. Raising is an insert that the partial unique index
+  makes a no-op when the alert is open already.
+- `read_fleet_health`, `kiosk_detail`: what staff see; each kiosk's state is worked
+  out from its last heartbeat and `now` (hq.fleet_health.alerts), so a page is right
+  even before the next sweep.
+
+History: a row when something a person would look for changed (versions, device
+states, screen, a crash) and otherwise one per HISTORY_EVERY; rows older than
+HISTORY_KEEP go when the kiosk's next history row is written. A chain of 5,000
+kiosks holds at most about 5,000 x 7 x 144 = 5 million rows, plus changes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, Final
+
+from sqlalchemy import Connection, Row, delete, func, select, update
+
+from hq.db import Database, fleet_alerts, heartbeat_history, kiosk_heartbeats, kiosks, stores
+from hq.enrollment import KioskIdentity
+from hq.fleet_health.alerts import (
+    DEFAULT_THRESHOLDS,
+    Beat,
+    Condition,
+    DeviceState,
+    KioskState,
+    OpenAlert,
+    Thresholds,
+    conditions,
+    conditions_of,
+    kiosk_state,
+    reconcile,
+)
+from hq.fleet_health.wire import Heartbeat
+
+HISTORY_EVERY: Final = timedelta(minutes=10)
+HISTORY_KEEP: Final = timedelta(days=7)
+RECENT_HISTORY: Final = 200  # rows on a kiosk's page: a day of steady running and changes
+RECENT_ALERTS: Final = 50
+SWEEP_LOCK: Final = 0x666C656574  # PostgreSQL advisory lock key ("fleet")
+_MATERIAL: Final = (
+    "app_version",
+    "content_release",
+    "devices",
+    "screen",
+    "last_crash_at",
+)  # a change in these is a history row of its own
+
+
+@dataclass(frozen=True, slots=True)
+class Sweep:
+    raised: int
+    cleared: int
+
+
+def heartbeat_row(kiosk: KioskIdentity, beat: Heartbeat, received_at: datetime) -> dict[str, Any]:
+    crash = beat.last_crash
+    return {
+        "store_id": kiosk.store_id,
+        "received_at": received_at,
+        "app_version": beat.app_version,
+        "content_release": beat.content_release,
+        "devices": [device.model_dump() for device in beat.devices],
+        "sync_state": beat.outbox.state,
+        "backlog": beat.outbox.backlog,
+        "dead_letters": beat.outbox.dead_letters,
+        "disk_free": None if beat.disk is None else beat.disk.free_bytes,
+        "disk_total": None if beat.disk is None else beat.disk.total_bytes,
+        "uptime_s": beat.uptime_s,
+        "last_crash_at": None if crash is None else crash.at,
+        "last_crash_kind": None if crash is None else crash.kind,
+        "last_crash_what": None if crash is None else crash.what,
+        "screen": beat.screen,
+    }
+
+
+def history_due(last: Mapping[Any, Any] | None, new: Mapping[str, Any]) -> bool:
+    """Whether heartbeat `new` gets a history row after the kiosk's last one, `last`."""
+    if last is None or new["received_at"] - last["received_at"] >= HISTORY_EVERY:
+        return True
+    return any(last[name] != new[name] for name in _MATERIAL)
+
+
+def record_heartbeat(
+    database: Database,
+    kiosk: KioskIdentity,
+    beat: Heartbeat,
+    *,
+    now: datetime,
+    thresholds: Thresholds = DEFAULT_THRESHOLDS,
+) -> None:
+    row = heartbeat_row(kiosk, beat, now)
+    with database.write() as connection:
+        _fence(database, connection, exclusive=False)
+        statement = database.insert(kiosk_heartbeats).values(kiosk_id=kiosk.kiosk_id, **row)
+        connection.execute(statement.on_conflict_do_update(index_elements=["kiosk_id"], set_=row))
+        last = connection.execute(
+            select(heartbeat_history)
+            .where(heartbeat_history.c.kiosk_id == kiosk.kiosk_id)
+            .order_by(heartbeat_history.c.received_at.desc(), heartbeat_history.c.id.desc())
+            .limit(1)
+        ).first()
+        if history_due(None if last is None else last._mapping, row):
+            connection.execute(heartbeat_history.insert().values(kiosk_id=kiosk.kiosk_id, **row))
+            connection.execute(
+                delete(heartbeat_history).where(
+                    heartbeat_history.c.kiosk_id == kiosk.kiosk_id,
+                    heartbeat_history.c.received_at < now - HISTORY_KEEP,
+                )
+            )
+        open_alerts = _open_alerts(connection, kiosk.kiosk_id)
+        wanted = conditions_of(_beat(kiosk.kiosk_id, row), now, thresholds)
+        _apply(database, connection, open_alerts, wanted, now)
+
+
+def sweep(
+    database: Database, *, now: datetime, thresholds: Thresholds = DEFAULT_THRESHOLDS
+) -> Sweep:
+    """Every kiosk's alerts as the rules want them at `now`; what was raised and cleared."""
+    with database.write() as connection:
+        # Heartbeats in flight commit first; those arriving meanwhile wait for this
+        # decision, then clear what they must. (Row locks would do it too, at the cost
+        # of writing a lock into every kiosk's row each sweep.)
+        _fence(database, connection, exclusive=True)
+        query = (
+            select(kiosk_heartbeats)
+            .join(kiosks, kiosks.c.kiosk_id == kiosk_heartbeats.c.kiosk_id)
+            .where(kiosks.c.revoked_at.is_(None))
+        )
+        beats = [_beat(row.kiosk_id, row._mapping) for row in connection.execute(query)]
+        open_alerts = _open_alerts(connection)
+        return _apply(database, connection, open_alerts, conditions(beats, now, thresholds), now)
+
+
+def _fence(database: Database, connection: Connection, *, exclusive: bool) -> None:
+    if database.is_sqlite:
+        return  # one writer at a time: BEGIN IMMEDIATE (hq.db)
+    lock = func.pg_advisory_xact_lock if exclusive else func.pg_advisory_xact_lock_shared
+    connection.execute(select(lock(SWEEP_LOCK)))
+
+
+def _apply(
+    database: Database,
+    connection: Connection,
+    open_alerts: Sequence[OpenAlert],
+    wanted: Sequence[Condition],
+    now: datetime,
+) -> Sweep:
+    change = reconcile(open_alerts, wanted)
+    raised = 0
+    for condition in change.raise_:
+        statement = (
+            database.insert(fleet_alerts)
+            .values(
+                kiosk_id=condition.kiosk_id,
+                store_id=condition.store_id,
+                kind=condition.kind.value,
+                subject=condition.subject,
+                detail=condition.detail[:200],
+                raised_at=condition.since,
+            )
+            .on_conflict_do_nothing()  # open already: another worker raised it first
+            .returning(fleet_alerts.c.id)
+        )
+        raised += len(connection.execute(statement).all())
+    cleared = 0
+    if change.clear:
+        cleared = connection.execute(
+            update(fleet_alerts)
+            .where(
+                fleet_alerts.c.id.in_([alert.alert_id for alert in change.clear]),
+                fleet_alerts.c.cleared_at.is_(None),
+            )
+            .values(cleared_at=now)
+        ).rowcount
+    return Sweep(raised, cleared)
+
+
+def _open_alerts(connection: Connection, kiosk_id: str | None = None) -> list[OpenAlert]:
+    query = select(
+        fleet_alerts.c.id, fleet_alerts.c.kiosk_id, fleet_alerts.c.kind, fleet_alerts.c.subject
+    ).where(fleet_alerts.c.cleared_at.is_(None))
+    if kiosk_id is not None:
+        query = query.where(fleet_alerts.c.kiosk_id == kiosk_id)
+    return [
+        OpenAlert(row.id, row.kiosk_id, row.kind, row.subject) for row in connection.execute(query)
+    ]
+
+
+def _beat(kiosk_id: str, row: Mapping[Any, Any]) -> Beat:
+    return Beat(
+        kiosk_id=kiosk_id,
+        store_id=row["store_id"],
+        received_at=row["received_at"],
+        devices=_devices(row["devices"]),
+        backlog=int(row["backlog"]),
+        dead_letters=int(row["dead_letters"]),
+        disk_free=None if row["disk_free"] is None else int(row["disk_free"]),
+    )
+
+
+def _devices(stored: object) -> tuple[DeviceState, ...]:
+    if not isinstance(stored, list):
+        return ()
+    return tuple(
+        DeviceState(
+            str(item.get("name", "")), str(item.get("state", "")), str(item.get("detail", ""))
+        )
+        for item in stored
+        if isinstance(item, dict)
+    )
+
+
+# ---------------------------------------------------------------- what staff see
+
+
+@dataclass(frozen=True, slots=True)
+class Alert:
+    alert_id: int
+    kiosk_id: str
+    store_id: str
+    kind: str
+    subject: str
+    detail: str
+    raised_at: datetime
+    cleared_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class KioskHealth:
+    """One kiosk on the fleet page: its last heartbeat, and what the rules make of it."""
+
+    kiosk_id: str
+    store_id: str
+    store_name: str | None
+    name: str | None
+    state: KioskState
+    problems: tuple[Condition, ...]  # the alerts its last heartbeat calls for now
+    last_heartbeat: datetime | None
+    age_s: float | None
+    app_version: str | None
+    content_release: str | None
+    devices: tuple[DeviceState, ...]
+    sync_state: str | None
+    backlog: int | None
+    dead_letters: int | None
+    disk_free: int | None
+    disk_total: int | None
+    uptime_s: int | None
+    last_crash_at: datetime | None
+    last_crash_kind: str | None
+    last_crash_what: str | None
+    screen: str | None
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "kiosk_id": self.kiosk_id,
+            "store_id": self.store_id,
+            "store_name": self.store_name,
+            "name": self.name,
+            "state": self.state.value,
+            "problems": [
+                {"kind": p.kind.value, "subject": p.subject, "detail": p.detail, "since": p.since}
+                for p in self.problems
+            ],
+            "last_heartbeat": self.last_heartbeat,
+            "age_s": None if self.age_s is None else round(self.age_s),
+            "app_version": self.app_version,
+            "content_release": self.content_release,
+            "devices": [
+                {"name": d.name, "state": d.state, "detail": d.detail} for d in self.devices
+            ],
+            "outbox": {
+                "state": self.sync_state,
+                "backlog": self.backlog,
+                "dead_letters": self.dead_letters,
+            },
+            "disk": {"free_bytes": self.disk_free, "total_bytes": self.disk_total},
+            "uptime_s": self.uptime_s,
+            "last_crash": None
+            if self.last_crash_at is None
+            else {
+                "at": self.last_crash_at,
+                "kind": self.last_crash_kind,
+                "what": self.last_crash_what,
+            },
+            "screen": self.screen,
+        }
+
+
+def read_fleet_health(
+    connection: Connection,
+    now: datetime,
+    *,
+    store_ids: Collection[str] | None = None,
+    kiosk_id: str | None = None,
+    thresholds: Thresholds = DEFAULT_THRESHOLDS,
+) -> list[KioskHealth]:
+    """Every active kiosk (of `store_ids`, if given), by store and kiosk id."""
+    query = (
+        select(
+            kiosks.c.kiosk_id,
+            kiosks.c.store_id,
+            kiosks.c.name.label("kiosk_name"),
+            stores.c.name.label("store_name"),
+            *[
+                column
+                for column in kiosk_heartbeats.c
+                if column.name not in {"kiosk_id", "store_id"}
+            ],
+        )
+        .join(stores, stores.c.store_id == kiosks.c.store_id)
+        .outerjoin(kiosk_heartbeats, kiosk_heartbeats.c.kiosk_id == kiosks.c.kiosk_id)
+        .where(kiosks.c.revoked_at.is_(None), kiosks.c.role == "kiosk")
+        .order_by(kiosks.c.store_id, kiosks.c.kiosk_id)
+    )
+    if store_ids is not None:
+        query = query.where(kiosks.c.store_id.in_(list(store_ids)))
+    if kiosk_id is not None:
+        query = query.where(kiosks.c.kiosk_id == kiosk_id)
+    return [_health(row, now, thresholds) for row in connection.execute(query)]
+
+
+def _health(row: Row[Any], now: datetime, thresholds: Thresholds) -> KioskHealth:
+    heard = row.received_at is not None
+    beat = _beat(row.kiosk_id, row._mapping) if heard else None
+    problems = () if beat is None else tuple(conditions_of(beat, now, thresholds))
+    return KioskHealth(
+        kiosk_id=row.kiosk_id,
+        store_id=row.store_id,
+        store_name=row.store_name,
+        name=row.kiosk_name,
+        state=kiosk_state(beat, problems),
+        problems=problems,
+        last_heartbeat=row.received_at,
+        age_s=None if not heard else max(0.0, (now - row.received_at).total_seconds()),
+        app_version=row.app_version,
+        content_release=row.content_release,
+        devices=() if beat is None else beat.devices,
+        sync_state=row.sync_state,
+        backlog=row.backlog,
+        dead_letters=row.dead_letters,
+        disk_free=row.disk_free,
+        disk_total=row.disk_total,
+        uptime_s=row.uptime_s,
+        last_crash_at=row.last_crash_at,
+        last_crash_kind=row.last_crash_kind,
+        last_crash_what=row.last_crash_what,
+        screen=row.screen,
+    )
+
+
+def alerts(
+    connection: Connection,
+    *,
+    store_ids: Collection[str] | None = None,
+    kiosk_id: str | None = None,
+    open_only: bool = True,
+    limit: int = 500,
+) -> list[Alert]:
+    """Alerts, newest first: the open ones (or all, for one kiosk's page)."""
+    query = select(fleet_alerts).order_by(fleet_alerts.c.raised_at.desc(), fleet_alerts.c.id.desc())
+    if open_only:
+        query = query.where(fleet_alerts.c.cleared_at.is_(None))
+    if store_ids is not None:
+        query = query.where(fleet_alerts.c.store_id.in_(list(store_ids)))
+    if kiosk_id is not None:
+        query = query.where(fleet_alerts.c.kiosk_id == kiosk_id)
+    return [
+        Alert(
+            row.id,
+            row.kiosk_id,
+            row.store_id,
+            row.kind,
+            row.subject,
+            row.detail,
+            row.raised_at,
+            row.cleared_at,
+        )
+        for row in connection.execute(query.limit(limit))
+    ]
+
+
+def history(
+    connection: Connection, kiosk_id: str, limit: int = RECENT_HISTORY
+) -> list[dict[str, Any]]:
+    """The kiosk's history rows, newest first."""
+    rows = connection.execute(
+        select(heartbeat_history)
+        .where(heartbeat_history.c.kiosk_id == kiosk_id)
+        .order_by(heartbeat_history.c.received_at.desc(), heartbeat_history.c.id.desc())
+        .limit(limit)
+    )
+    return [
+        {key: value for key, value in row._mapping.items() if key not in {"id", "kiosk_id"}}
+        for row in rows
+    ]

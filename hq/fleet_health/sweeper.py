@@ -1,0 +1,62 @@
+"""The thread that sweeps the fleet's alerts (hq.fleet_health.store.sweep) every 30 s.
+
+Heartbeats raise and clear their own kiosk's alerts as they arrive; only silence
+needs someone to look at the clock. Every HQ worker process runs one of these (HQ
+keeps no state of its own between workers): sweeps are idempotent, so N workers
+sweeping cost N small transactions a round and raise each alert once.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from typing import Final
+
+from sqlalchemy.exc import SQLAlchemyError
+
+from hq.api.common import Clock
+from hq.db import Database
+from hq.fleet_health.store import sweep
+
+_log = logging.getLogger("hq.fleet_health")
+
+SWEEP_EVERY_S: Final = 30.0
+# Silence is 150 s without a heartbeat; swept every 30 s it is raised within 180 s,
+# the 3 minutes staff were promised.
+
+
+class AlertSweeper:
+    def __init__(self, database: Database, clock: Clock, *, every: float = SWEEP_EVERY_S) -> None:
+        self._database = database
+        self._clock = clock
+        self._every = every
+        self._stopping = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._failing = False
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._run, name="fleet-alert-sweep", daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout: float = 5.0) -> None:
+        self._stopping.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+
+    def sweep_once(self) -> None:
+        try:
+            done = sweep(self._database, now=self._clock())
+        except SQLAlchemyError as error:  # the database away: say so once, keep trying
+            if not self._failing:
+                _log.warning("fleet alert sweep failed: %s", type(error).__name__)
+            self._failing = True
+            return
+        if self._failing:
+            _log.info("fleet alert sweep works again")
+            self._failing = False
+        if done.raised or done.cleared:
+            _log.info("fleet alerts: %d raised, %d cleared", done.raised, done.cleared)
+
+    def _run(self) -> None:
+        while not self._stopping.wait(self._every):
+            self.sweep_once()

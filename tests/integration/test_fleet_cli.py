@@ -1,0 +1,90 @@
+"""`kiosk-hq fleet`: the fleet page in a terminal, as a table, only the trouble, or as JSON."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from helpers.console import ConsoleChain
+from helpers.hq import KIOSK_HQ
+
+from hq.db import Database
+from hq.enrollment import KioskIdentity
+from hq.fleet_health.store import record_heartbeat
+from hq.fleet_health.wire import Heartbeat
+from hq.migrations import migrate
+from hq.settings import sqlite_url
+
+pytestmark = pytest.mark.slow
+
+
+def beat(database: Database, kiosk_id: str, at: datetime, *, rfid: str = "up") -> None:
+    record_heartbeat(
+        database,
+        KioskIdentity(kiosk_id, kiosk_id.rsplit("-k", 1)[0]),
+        Heartbeat.model_validate(
+            {
+                "app_version": "0.1.0",
+                "content_release": "hq-9",
+                "devices": [{"name": "rfid", "state": rfid, "detail": ""}],
+                "outbox": {"backlog": 4, "dead_letters": 0},
+                "disk": {"free_bytes": 12 << 30, "total_bytes": 32 << 30},
+                "uptime_s": 5400,
+            }
+        ),
+        now=at,
+    )
+
+
+def fleet(data: Path, url: str, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {key: value for key, value in os.environ.items() if not key.startswith("KIOSK_HQ_")}
+    return subprocess.run(
+        [str(KIOSK_HQ), "--data-dir", str(data), "--database-url", url, "fleet", *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        env=env,
+    )
+
+
+def test_fleet_lists_kiosks_and_raises_silence_before_it_shows_the_trouble(tmp_path: Path) -> None:
+    url = sqlite_url(tmp_path / "hq.sqlite3")
+    migrate(url)
+    database = Database(url)
+    now = datetime.now(UTC)
+    try:
+        ConsoleChain(database, tmp_path / "chain")  # three stores, five kiosks
+        beat(database, "sh-nanjing-road-k1", now)
+        beat(database, "sh-nanjing-road-k2", now, rfid="down")
+        beat(database, "bj-sanlitun-k1", now - timedelta(minutes=10))  # silent since
+    finally:
+        database.dispose()
+
+    trouble = fleet(tmp_path / "hq", url, "--trouble")
+    assert trouble.returncode == 0, trouble.stderr
+    rows = {line.split()[1]: line.split()[2] for line in trouble.stdout.splitlines()[1:] if line}
+    assert rows.get("sh-nanjing-road-k2") == "trouble"
+    assert rows.get("bj-sanlitun-k1") == "silent"
+    assert "sh-nanjing-road-k1" not in rows  # well: not trouble
+    assert "bj-sanlitun-k1  silent  no heartbeat for 10 min" in trouble.stdout
+
+    listed = fleet(tmp_path / "hq", url, "--json")
+    assert listed.returncode == 0, listed.stderr
+    document = json.loads(listed.stdout)
+    states = {kiosk["kiosk_id"]: kiosk["state"] for kiosk in document["kiosks"]}
+    assert states == {
+        "bj-sanlitun-k1": "silent",
+        "bj-sanlitun-k2": "never",
+        "sh-nanjing-road-k1": "ok",
+        "sh-nanjing-road-k2": "trouble",
+        "sh-xujiahui-k1": "never",
+    }
+    assert sorted((a["kiosk_id"], a["kind"]) for a in document["alerts"]) == [
+        ("bj-sanlitun-k1", "silent"),
+        ("sh-nanjing-road-k2", "device"),
+    ]
