@@ -24,7 +24,8 @@ log = logging.getLogger("kiosk.watchdog")
 # Pings four times per watchdog period (systemd advises at least two): one late timer tick
 # on a busy GUI thread must not cost a restart; a frozen thread misses them all.
 PINGS_PER_PERIOD: Final = 4
-# What the kiosk's children must not inherit: only this process speaks for the service.
+# Unset once read, as sd_notify(3)'s unset_environment does: what the kiosk starts from
+# then on (a restarted relay child, the channel server) never speaks for the service.
 SERVICE_VARIABLES: Final = ("NOTIFY_SOCKET", "WATCHDOG_USEC", "WATCHDOG_PID")
 
 

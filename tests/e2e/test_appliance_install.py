@@ -183,7 +183,7 @@ def test_install_makes_a_clean_debian_12_a_kiosk_that_systemd_keeps_on_attract(
     assert 'SYMLINK+="kiosk-rfid"' in rules
     assert os.readlink(etc / "systemd/system/getty@tty1.service") == "/dev/null"
     assert os.readlink(etc / "systemd/system/default.target").endswith("graphical.target")
-    assert (etc / "systemd/system/graphical.target.wants/kiosk.service").exists()
+    assert (etc / "systemd/system/graphical.target.wants/kiosk.service").is_symlink()
     groups = in_root(root, "id", "-nG", "kiosk").stdout.split()
     assert {"dialout", "bluetooth", "input", "video", "render"} <= set(groups)
     state = (root / "var/lib/kiosk").stat()

@@ -54,7 +54,7 @@ def test_ready_once_the_attract_screen_is_painted_then_pings_until_stopping(
     environ = {"NOTIFY_SOCKET": str(tmp_path / "notify"), "WATCHDOG_USEC": "40000", "HOME": "/"}
     stopping = watchdog.start(window, window.first_paint, environ)
     assert stopping is not None
-    # The kiosk's children (relay, channel server) never speak for the service.
+    # Read once: what the kiosk starts later never speaks for the service.
     assert environ == {"HOME": "/"}
     qtbot.wait(30)
     assert received(systemd) == []  # not ready before the first frame
