@@ -79,6 +79,7 @@ def test_killed_crashed_and_frozen_kiosk_comes_back_on_attract_with_its_outbox(
     # faulthandler says where the GUI thread was, for the log; the screen shows none of it.
     assert "Fatal Python error: Segmentation fault" in journal
     assert "Fatal Python error: Aborted" in journal
+    assert "Traceback" not in journal  # no exception on the way down or back up
 
 
 def assert_ended_as(supervisor: Supervisor, number: int, signum: signal.Signals) -> None:
