@@ -49,7 +49,7 @@ die() {
     exit 1
 }
 
-devices= session=cage kiosk_args= set_args=0 start=1
+devices='' session=cage kiosk_args='' set_args=0 start=1
 while (($# > 0)); do
     case $1 in
         --devices) devices=${2:?--devices needs a file} && shift ;;
@@ -73,9 +73,10 @@ done
 # shellcheck source=/dev/null
 . /etc/os-release
 arch=$(dpkg --print-architecture)
-[[ ${ID:-} == debian || ${ID:-} == raspbian || ${ID_LIKE:-} == *debian* ]] &&
-    [[ ${VERSION_ID:-} == 12 ]] ||
+if ! [[ ${ID:-} == debian || ${ID:-} == raspbian || ${ID_LIKE:-} == *debian* ]] ||
+    [[ ${VERSION_ID:-} != 12 ]]; then
     die "this is ${PRETTY_NAME:-an unknown system}: the kiosk is installed on Debian 12 or Raspberry Pi OS 12"
+fi
 [[ $arch == amd64 || $arch == arm64 ]] || die "this is $arch: the kiosk runs on amd64 or arm64"
 
 # Writes stdin to FILE (mode MODE, root's) only if it differs: a second run changes nothing.
