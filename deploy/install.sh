@@ -26,21 +26,22 @@ KIOSK_USER=kiosk
 # keyboard-wedge fob reader; video, render: the GPU.
 KIOSK_GROUPS=(dialout bluetooth input video render)
 
-# What Qt's Wayland and xcb platforms, the kiosk's fonts, BlueZ and the session need.
+# What Qt's xcb platform, the kiosk's fonts, BlueZ and the session need. The kiosk is an
+# X client in both sessions (Qt's on-screen keyboard needs X); cage shows it through
+# Xwayland (which Debian's cage only recommends, and cage does not start without).
 PACKAGES=(
     python3 python3-venv ca-certificates systemd procps
     # python-evdev (fob readers that type like a keyboard) is built on install.
     gcc libc6-dev python3-dev linux-libc-dev
-    cage libpam-systemd dbus udev bluez
-    libegl1 libgl1 libxkbcommon0 libwayland-client0 libwayland-cursor0 libwayland-egl1
-    libfontconfig1 libdbus-1-3 libglib2.0-0 libpulse0
+    cage xwayland libpam-systemd dbus udev bluez
+    libegl1 libgl1 libxkbcommon0 libxkbcommon-x11-0 libfontconfig1 libdbus-1-3
+    libglib2.0-0 libpulse0 libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1 libxcb-image0
+    libxcb-render-util0 libxcb-shape0 libxcb-xinerama0 libxcb-randr0 libxcb-xkb1
     fonts-noto-core fonts-noto-cjk
 )
 X11_PACKAGES=(
     xserver-xorg-core xserver-xorg-input-libinput xinit x11-xserver-utils
-    matchbox-window-manager libxkbcommon-x11-0 libxcb-cursor0 libxcb-icccm4
-    libxcb-keysyms1 libxcb-image0 libxcb-render-util0 libxcb-shape0 libxcb-xinerama0
-    libxcb-randr0 libxcb-xkb1
+    matchbox-window-manager
 )
 
 say() { printf 'install.sh: %s\n' "$*"; }
