@@ -211,3 +211,4 @@ def test_install_makes_a_clean_debian_12_a_kiosk_that_systemd_keeps_on_attract(
     trace = (root / "var/lib/kiosk/trace.jsonl").read_text().splitlines()
     paints = [json.loads(line) for line in trace if '"paint"' in line]
     assert sum(p["view"] == "attract" for p in paints) >= 3
+    shutil.rmtree(root)  # 2 GB; kept when the test fails, to look into
