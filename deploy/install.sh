@@ -39,9 +39,10 @@ PACKAGES=(
     libxcb-render-util0 libxcb-shape0 libxcb-xinerama0 libxcb-randr0 libxcb-xkb1
     fonts-noto-core fonts-noto-cjk
 )
+# --session x11 is for a GPU that wlroots cannot drive: every Xorg video driver Debian has.
 X11_PACKAGES=(
-    xserver-xorg-core xserver-xorg-input-libinput xinit x11-xserver-utils
-    matchbox-window-manager
+    xserver-xorg-core xserver-xorg-video-all xserver-xorg-input-libinput xinit
+    x11-xserver-utils matchbox-window-manager
 )
 
 say() { printf 'install.sh: %s\n' "$*"; }
