@@ -108,9 +108,10 @@ class Supervisor:
         self.runs: list[Run] = []
         self._changed = threading.Condition()
         self._stopping = threading.Event()
-        self._socket_path = log.with_name("notify.sock")
+        # Abstract ($NOTIFY_SOCKET may name one): no path length limit, no file left behind.
+        self._socket_name = f"@kiosk-supervisor-{os.getpid()}-{id(self)}"
         self._socket = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-        self._socket.bind(str(self._socket_path))
+        self._socket.bind("\0" + self._socket_name[1:])
         self._socket.settimeout(0.05)
         self._thread = threading.Thread(target=self._supervise, name="supervisor", daemon=True)
 
@@ -139,7 +140,7 @@ class Supervisor:
     def _spawn(self) -> subprocess.Popen[bytes]:
         env = dict(
             self._env,
-            NOTIFY_SOCKET=str(self._socket_path),
+            NOTIFY_SOCKET=self._socket_name,
             WATCHDOG_USEC=str(int(self.settings.watchdog_sec * 1_000_000)),
         )
         with self._log.open("ab") as log:
