@@ -67,7 +67,7 @@ from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QImage
 from PySide6.QtWidgets import QApplication
 
-from kiosk import channel_feed, display, theme
+from kiosk import channel_feed, display, theme, watchdog
 from kiosk.channel_feed import ContentUpdate, download_percent
 from kiosk.channel_link import ChannelLink
 from kiosk.collector import GuiThreadCollector
@@ -974,9 +974,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         app.setOverrideCursor(Qt.CursorShape.BlankCursor)  # a touchscreen has no pointer
         display.cover(kiosk.window, screen)
     log.info("kiosk up in %.0f ms", (time.monotonic() - started) * 1000)
+    # Under systemd: ready once the attract screen is painted, then pinged from this thread.
+    stop_watchdog = watchdog.start(app, kiosk.window.first_paint)
     try:
         return app.exec()
     finally:
+        if stop_watchdog is not None:
+            stop_watchdog()
         kiosk.close()
         for sock in signal_sockets:
             sock.close()
