@@ -44,13 +44,16 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import threading
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, nullcontext
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Final
 
+import psycopg
+from psycopg import sql
 from sqlalchemy import (
     JSON,
     BigInteger,
@@ -834,6 +837,38 @@ class Database:
             connection.execute(statement)
         return []
 
+    def copy_rows(
+        self,
+        connection: Connection,
+        table: Table,
+        names: Sequence[str],
+        rows: Iterable[Sequence[Any]],
+    ) -> None:
+        """PostgreSQL: COPY `rows` (tuples of the `names` columns) into `table`.
+
+        Several times faster than any INSERT for PostgreSQL, but it has no ON CONFLICT:
+        a row breaking a constraint fails the whole COPY, so callers use it where they
+        know none can (see hq.ingest). Times must be timezone-aware, as UtcDateTime
+        wants; JSON columns take what json.dumps takes. The rows go as one block of
+        COPY's text format made here: psycopg's row writer took twice as long.
+        """
+        assert not self.is_sqlite, "COPY is PostgreSQL's"
+        encoders = [_copy_encoder(table.c[name].type) for name in names]
+        text = "".join(
+            [
+                "\t".join([encode(value) for encode, value in zip(encoders, row, strict=True)])
+                + "\n"
+                for row in rows
+            ]
+        )
+        statement = sql.SQL("COPY {} ({}) FROM STDIN").format(
+            sql.Identifier(table.name), sql.SQL(", ").join(map(sql.Identifier, names))
+        )
+        driver = connection.connection.driver_connection
+        assert isinstance(driver, psycopg.Connection)
+        with driver.cursor() as cursor, cursor.copy(statement) as copy:
+            copy.write(text)
+
     def checkpoint(self) -> bool:
         """SQLite: copy the WAL into the database file and empty the WAL (TRUNCATE);
         False if a reader that stayed past the busy timeout kept it from completing.
@@ -889,6 +924,49 @@ def _recordset_insert(table: Table, rows: Sequence[Mapping[str, Any]]) -> postgr
         .render_derived(with_types=True)
     )
     return postgresql.insert(table).from_select(names, select(*(source.c[n] for n in names)))
+
+
+_COPY_SPECIAL: Final = re.compile(r"[\\\t\n\r]")
+_COPY_ESCAPES: Final = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+_COPY_NULL: Final = "\\N"
+_json_text: Final = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+
+
+def _copy_escaped(text: str) -> str:
+    return text.translate(_COPY_ESCAPES) if _COPY_SPECIAL.search(text) else text
+
+
+def _copy_time(moment: datetime | None) -> str:
+    if moment is None:
+        return _COPY_NULL
+    if moment.utcoffset() is None:
+        raise ValueError("HQ stores timezone-aware datetimes only")
+    return moment.isoformat()  # with its offset: PostgreSQL stores the instant
+
+
+def _copy_json(value: Any) -> str:
+    return _copy_escaped(_json_text(value))  # JSON's own text has no raw control characters
+
+
+def _copy_number(value: int | None) -> str:
+    return _COPY_NULL if value is None else str(int(value))
+
+
+def _copy_string(value: Any) -> str:
+    return _COPY_NULL if value is None else _copy_escaped(str(value))
+
+
+def _copy_encoder(column_type: Any) -> Callable[[Any], str]:
+    """A value of this column as COPY's text format writes it."""
+    if isinstance(column_type, UtcDateTime):
+        return _copy_time
+    if isinstance(column_type, JSON):
+        return _copy_json
+    if isinstance(column_type, Integer):  # BigInteger is one too
+        return _copy_number
+    if isinstance(column_type, String):  # Text is one too; event ids are uuid text
+        return _copy_string
+    raise TypeError(f"no COPY text format for {column_type!r} here")
 
 
 def _times_as_text(rows: Sequence[Mapping[str, Any]], names: list[str]) -> list[dict[str, Any]]:
