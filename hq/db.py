@@ -843,8 +843,11 @@ class Database:
         table: Table,
         names: Sequence[str],
         rows: Iterable[Sequence[Any]],
+        *,
+        same: Mapping[str, Any] | None = None,
     ) -> None:
-        """PostgreSQL: COPY `rows` (tuples of the `names` columns) into `table`.
+        """PostgreSQL: COPY `rows` (tuples of the `names` columns) into `table`, each
+        with the columns in `same` (the same in every row) after its own.
 
         Several times faster than any INSERT for PostgreSQL, but it has no ON CONFLICT:
         a row breaking a constraint fails the whole COPY, so callers use it where they
@@ -853,16 +856,18 @@ class Database:
         COPY's text format made here: psycopg's row writer took twice as long.
         """
         assert not self.is_sqlite, "COPY is PostgreSQL's"
+        same = same or {}
         encoders = [_copy_encoder(table.c[name].type) for name in names]
+        tail = "".join(f"\t{_copy_encoder(table.c[n].type)(v)}" for n, v in same.items()) + "\n"
         text = "".join(
             [
                 "\t".join([encode(value) for encode, value in zip(encoders, row, strict=True)])
-                + "\n"
+                + tail
                 for row in rows
             ]
         )
         statement = sql.SQL("COPY {} ({}) FROM STDIN").format(
-            sql.Identifier(table.name), sql.SQL(", ").join(map(sql.Identifier, names))
+            sql.Identifier(table.name), sql.SQL(", ").join(map(sql.Identifier, [*names, *same]))
         )
         driver = connection.connection.driver_connection
         assert isinstance(driver, psycopg.Connection)
@@ -939,9 +944,12 @@ def _copy_escaped(text: str) -> str:
 def _copy_time(moment: datetime | None) -> str:
     if moment is None:
         return _COPY_NULL
-    if moment.utcoffset() is None:
+    text = moment.isoformat()
+    # An aware time's text ends in its offset (PostgreSQL stores the instant); only
+    # the date before the time has a "-".
+    if "+" not in text[19:] and "-" not in text[19:]:
         raise ValueError("HQ stores timezone-aware datetimes only")
-    return moment.isoformat()  # with its offset: PostgreSQL stores the instant
+    return text
 
 
 def _copy_json(value: Any) -> str:

@@ -658,21 +658,16 @@ def _insert_events(
                 database.copy_rows(
                     connection,
                     events,
-                    _EVENT_COLUMNS,
+                    ("event_id", "seq", "kind", "schema_version", "occurred_at", "payload"),
                     (
-                        (
-                            c.event_id,
-                            kiosk.kiosk_id,
-                            kiosk.store_id,
-                            c.seq,
-                            c.kind,
-                            c.schema_version,
-                            c.occurred_at,
-                            received_at,
-                            c.payload,
-                        )
+                        (c.event_id, c.seq, c.kind, c.schema_version, c.occurred_at, c.payload)
                         for c in candidates
                     ),
+                    same={
+                        "kiosk_id": kiosk.kiosk_id,
+                        "store_id": kiosk.store_id,
+                        "received_at": received_at,
+                    },
                 )
             return {c.event_id for c in candidates}
         except UniqueViolation:
@@ -699,19 +694,6 @@ def _insert_events(
         returning=[events.c.event_id],
     )
     return {row.event_id for row in inserted}
-
-
-_EVENT_COLUMNS: Final = (
-    "event_id",
-    "kiosk_id",
-    "store_id",
-    "seq",
-    "kind",
-    "schema_version",
-    "occurred_at",
-    "received_at",
-    "payload",
-)
 
 
 def _classify_missing(
