@@ -28,6 +28,7 @@ from __future__ import annotations
 import argparse
 import json
 import multiprocessing as mp
+import os
 import statistics
 import sys
 import threading
@@ -42,6 +43,7 @@ from typing import Any
 import psycopg
 import requests
 from psycopg.types.json import Jsonb
+from sqlalchemy import make_url
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
@@ -215,7 +217,9 @@ def kiosk_loop(phase: Phase, start_at: float, poster: Poster, results: list[Samp
         results.append((sent, time.monotonic() - sent, stored))
 
 
-def load_process(phase: Phase, logins: list[tuple[int, KioskLogin]], start: Any, out: Any) -> None:
+def load_process(
+    phase: Phase, logins: list[tuple[int, KioskLogin]], start: Any, done: Any, out: Any
+) -> None:
     """One load process: a thread per kiosk, each with its own connection; the
     batches made, it says so and waits for the phase's start (time.monotonic())."""
     results: list[Sample] = []
@@ -247,15 +251,17 @@ def load_process(phase: Phase, logins: list[tuple[int, KioskLogin]], start: Any,
         threading.Thread(target=kiosk_loop, args=(phase, start_at, poster, results))
         for poster in posters
     ]
+    cpu_before = time.process_time()
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
+    out.put((results, time.process_time() - cpu_before))
+    done.wait()  # the parent reads PostgreSQL's CPU time before the connections close
     for connection in connections:
         connection.close()
     if database is not None:
         database.dispose()
-    out.put(results)
 
 
 def run_phase(
@@ -265,8 +271,12 @@ def run_phase(
     seconds: float,
     first_seq: int,
     *,
+    database: str,
+    server: int | None = None,
     interval: float | None = None,
 ) -> dict[str, float]:
+    """Run one phase; `database` names the database whose PostgreSQL backends' CPU
+    time is counted, `server` is HQ's process (None: not in the path)."""
     batches = 0 if method == "http" else int(MADE_FOR_RATE * seconds / BATCH / len(logins)) + 1
     # Open-loop kiosks start evenly spread over one interval.
     stagger = (interval or 0.0) / len(logins)
@@ -274,11 +284,13 @@ def run_phase(
     context = mp.get_context("fork")
     out: Any = context.Queue()
     start: Any = context.Value("d", 0.0)
+    done: Any = context.Event()
     numbered = list(enumerate(logins))
     with start.get_lock():  # held until every load process is ready
         processes = [
             context.Process(
-                target=load_process, args=(phase, numbered[part::LOAD_PROCESSES], start, out)
+                target=load_process,
+                args=(phase, numbered[part::LOAD_PROCESSES], start, done, out),
             )
             for part in range(min(LOAD_PROCESSES, len(logins)))
         ]
@@ -286,10 +298,18 @@ def run_phase(
             process.start()
         for _ in processes:
             assert out.get() == "ready"
+        postgres_before = cpu_seconds(backends(database))
+        server_before = cpu_seconds([server]) if server else {}
         start_at = start.value = time.monotonic() + 0.2
     results: list[Sample] = []
+    load_cpu = 0.0
     for _ in processes:
-        results.extend(out.get())
+        samples, cpu = out.get()
+        results.extend(samples)
+        load_cpu += cpu
+    postgres_cpu = spent(postgres_before, cpu_seconds(backends(database)))
+    server_cpu = spent(server_before, cpu_seconds([server])) if server else None
+    done.set()
     for process in processes:
         process.join()
     if not results:
@@ -307,7 +327,44 @@ def run_phase(
         "p99_ms": percentile(latencies, 99),
         "max_ms": max(latencies),
         "ran_out": bool(ran_out),
+        # CPU time per event stored: the load processes' (HQ's own in the store()
+        # path), HQ's server process's, PostgreSQL's backends'.
+        "load_us": load_cpu / max(events, 1) * 1e6,
+        "server_us": -1.0 if server_cpu is None else server_cpu / max(events, 1) * 1e6,
+        "postgres_us": postgres_cpu / max(events, 1) * 1e6,
     }
+
+
+def backends(database: str) -> list[int]:
+    """The processes of PostgreSQL serving `database`, if on this machine."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                title = (entry / "cmdline").read_bytes()
+            except OSError:
+                continue
+            if title.startswith(b"postgres: ") and f" {database} ".encode() in title:
+                found.append(int(entry.name))
+    return found
+
+
+def cpu_seconds(pids: list[int]) -> dict[int, float]:
+    """User and system CPU time of each process still there."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    times = {}
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+        except OSError:
+            continue
+        times[pid] = (int(fields[11]) + int(fields[12])) / ticks  # utime, stime
+    return times
+
+
+def spent(before: dict[int, float], after: dict[int, float]) -> float:
+    # A backend that started in the phase started at zero.
+    return sum(cpu - before.get(pid, 0.0) for pid, cpu in after.items())
 
 
 def enrol(database: Database, count: int) -> list[KioskLogin]:
@@ -326,6 +383,14 @@ def emptied(database_url: str) -> None:
     with psycopg.connect(database_url.replace("+psycopg", ""), autocommit=True) as connection:
         connection.execute("TRUNCATE events, rejections")
         connection.execute("VACUUM ANALYZE events")
+
+
+def cpu_parts(method: str, found: dict[str, float]) -> str:
+    load = "HQ's workers" if method == "store" else "kiosks" if method == "http" else "client"
+    parts = [f"{load} {found['load_us']:.1f} us"]
+    if found["server_us"] >= 0:
+        parts.insert(0, f"HQ {found['server_us']:.1f} us")
+    return ", ".join([*parts, f"PostgreSQL {found['postgres_us']:.1f} us"])
 
 
 def main() -> int:
@@ -348,6 +413,9 @@ def main() -> int:
             database.dispose()  # before the load processes fork
         hq = HqProcess(CACHE / f"hq-ingest-{uuid.uuid4().hex[:8]}", database_url)
         hq.start()
+        assert hq.process is not None
+        server = hq.process.pid
+        database_name = str(make_url(database_url).database)
         try:
             print(
                 f"{args.kiosks} kiosks, {BATCH}-event batches back to back, "
@@ -367,7 +435,15 @@ def main() -> int:
                 target = hq.base_url if method == "http" else database_url
                 # Each phase starts at a fresh seq range: every event is new to HQ.
                 first_seq = number * PHASE_SEQS + 1
-                found = run_phase(method, target, logins[: args.kiosks], args.seconds, first_seq)
+                found = run_phase(
+                    method,
+                    target,
+                    logins[: args.kiosks],
+                    args.seconds,
+                    first_seq,
+                    database=database_name,
+                    server=server if method == "http" else None,
+                )
                 figures[method] = found
                 ratios = "  ".join(
                     f"{found['events_per_s'] / figures[base]['events_per_s']:.2f}x {base}"
@@ -378,7 +454,8 @@ def main() -> int:
                     f"  {names[method]:34s} {found['events_per_s']:7.0f} events/s  "
                     f"batch median {found['median_ms']:4.0f} ms, p99 {found['p99_ms']:4.0f} ms"
                     f"{'  ' + ratios if ratios else ''}"
-                    f"{'  (ran out of batches made)' if found['ran_out'] else ''}",
+                    f"{'  (ran out of batches made)' if found['ran_out'] else ''}\n"
+                    f"  {'':34s} CPU per event: {cpu_parts(method, found)}",
                     flush=True,
                 )
             if "target" in only:
@@ -392,6 +469,7 @@ def main() -> int:
                     logins[:TARGET_KIOSKS],
                     seconds,
                     first_seq,
+                    database=database_name,
                     interval=interval,
                 )
                 print(

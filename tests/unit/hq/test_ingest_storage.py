@@ -6,6 +6,7 @@ import csv
 import io
 import logging
 import uuid
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -23,7 +24,7 @@ from sqlalchemy import select
 from hq import ingest, stats
 from hq.crm import queries
 from hq.crm.export import write_customers_csv
-from hq.db import Database, alarms, events, rejections
+from hq.db import Database, alarms, events, interactions, rejections
 from hq.enrollment import KioskIdentity, issue_code, redeem_code
 from hq.fleet import add_store, list_kiosks
 from hq.wire import EventBatch
@@ -640,18 +641,35 @@ def test_payload_text_is_stored_exactly_as_sent(database: Database) -> None:
         assert [payload["text"] for payload in payloads] == texts
 
 
-def test_copy_refuses_a_time_without_its_zone_and_stores_nothing(
-    migrated_databases: MigratedDatabases, tmp_path: Path
-) -> None:
+@pytest.fixture
+def postgres(migrated_databases: MigratedDatabases, tmp_path: Path) -> Iterator[Database]:
     with migrated_databases.fresh("postgresql", tmp_path) as url:
         database = Database(url)
-        try:
-            row = (str(uuid.uuid4()), 1, "lift", 1, NOW.replace(tzinfo=None), {})
-            same = {"kiosk_id": "k", "store_id": "s", "received_at": NOW}
-            names = ("event_id", "seq", "kind", "schema_version", "occurred_at", "payload")
-            with pytest.raises(ValueError, match="timezone-aware"), database.write() as connection:
-                database.copy_rows(connection, events, names, [row], same=same)
-            with database.read() as connection:
-                assert connection.execute(select(events)).all() == []
-        finally:
-            database.dispose()
+        yield database
+        database.dispose()
+
+
+def test_copy_writes_nulls_numbers_and_text_as_given(postgres: Database) -> None:
+    names = ("event_id", "member_id", "kind", "session", "sku", "slot", "details")
+    rows = [
+        ("e1", "m1", "lift", "s\\1\t", None, None, {"a": "x\ty\\z"}),
+        ("e2", "m1", "drop", "s2", "SKU-\n1", 2**31 - 1, {}),
+    ]
+    same = {"store_id": "st", "kiosk_id": "k", "occurred_at": NOW}
+    with postgres.write() as connection:
+        postgres.copy_rows(connection, interactions, names, rows, same=same)
+    with postgres.read() as connection:
+        stored = connection.execute(
+            select(*(interactions.c[name] for name in (*names, *same))).order_by(interactions.c.id)
+        ).all()
+    assert [tuple(row) for row in stored] == [(*row, "st", "k", NOW) for row in rows]
+
+
+def test_copy_refuses_a_time_without_its_zone_and_stores_nothing(postgres: Database) -> None:
+    row = (str(uuid.uuid4()), 1, "lift", 1, NOW.replace(tzinfo=None), {})
+    same = {"kiosk_id": "k", "store_id": "s", "received_at": NOW}
+    names = ("event_id", "seq", "kind", "schema_version", "occurred_at", "payload")
+    with pytest.raises(ValueError, match="timezone-aware"), postgres.write() as connection:
+        postgres.copy_rows(connection, events, names, [row], same=same)
+    with postgres.read() as connection:
+        assert connection.execute(select(events)).all() == []
