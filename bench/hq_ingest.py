@@ -1,6 +1,7 @@
 """HQ ingest on PostgreSQL, beside what PostgreSQL itself takes in the same run.
 
     .venv/bin/python bench/hq_ingest.py [--database-url URL] [--seconds 10] [--kiosks 10]
+        [--processes 2] [--only insert,copy,store,http,target]
 
 On a fresh PostgreSQL database, 10 kiosks post 500-event batches of `lift` events
 back to back (closed loop), from two load processes (a thread per kiosk inside).
@@ -15,12 +16,14 @@ The events table is emptied before each phase, so each starts alike:
 4. HQ over HTTP, end to end: `kiosk-hq serve` (one process) answering the kiosks'
    requests; the load processes make each body as they go, as kiosks do.
 
-Each line gives events/s, the ratio to raw INSERT and to COPY, and the batch's
-latency (median, p99). Target: HQ's store() path at >= 40,000 events/s with 10
-kiosks, in COPY's class. Then, as before, the open loop: 50 kiosks over HTTP
-together offering 5,000 events/s (each a 500-event batch every 5 s, staggered):
-sustained, p99 request latency < 250 ms. The load processes share the machine's
-two cores with HQ and PostgreSQL.
+Each line gives events/s, the ratio to raw INSERT and to COPY, the batch's latency
+(median, p99), and the CPU time each event cost: in the load processes (HQ's own in
+the store() path), in HQ's server process, in PostgreSQL's backends (read from
+/proc, so only for a server on this machine). Target: HQ's store() path at >= 40,000
+events/s with 10 kiosks, in COPY's class. Then, as before, the open loop: 50 kiosks
+over HTTP together offering 5,000 events/s (each a 500-event batch every 5 s,
+staggered): sustained, p99 request latency < 250 ms. Everything shares the
+machine's two cores: events/s follow whatever else runs, CPU per event much less.
 """
 
 from __future__ import annotations
@@ -61,7 +64,7 @@ from hq.migrations import migrate  # noqa: E402
 from hq.wire import EventBatch  # noqa: E402
 
 BATCH = 500
-LOAD_PROCESSES = 2
+LOAD_PROCESSES = 2  # default; --processes
 TARGET_RATE = 5000  # events/s offered in the open-loop phase
 TARGET_KIOSKS = 50
 PHASE_SEQS = 10_000_000  # seq range per phase, more than any kiosk posts in one
@@ -274,6 +277,7 @@ def run_phase(
     database: str,
     server: int | None = None,
     interval: float | None = None,
+    processes: int = LOAD_PROCESSES,
 ) -> dict[str, float]:
     """Run one phase; `database` names the database whose PostgreSQL backends' CPU
     time is counted, `server` is HQ's process (None: not in the path)."""
@@ -287,31 +291,30 @@ def run_phase(
     done: Any = context.Event()
     numbered = list(enumerate(logins))
     with start.get_lock():  # held until every load process is ready
-        processes = [
+        loaders = [
             context.Process(
-                target=load_process,
-                args=(phase, numbered[part::LOAD_PROCESSES], start, done, out),
+                target=load_process, args=(phase, numbered[part::processes], start, done, out)
             )
-            for part in range(min(LOAD_PROCESSES, len(logins)))
+            for part in range(min(processes, len(logins)))
         ]
-        for process in processes:
-            process.start()
-        for _ in processes:
+        for loader in loaders:
+            loader.start()
+        for _ in loaders:
             assert out.get() == "ready"
         postgres_before = cpu_seconds(backends(database))
         server_before = cpu_seconds([server]) if server else {}
         start_at = start.value = time.monotonic() + 0.2
     results: list[Sample] = []
     load_cpu = 0.0
-    for _ in processes:
+    for _ in loaders:
         samples, cpu = out.get()
         results.extend(samples)
         load_cpu += cpu
     postgres_cpu = spent(postgres_before, cpu_seconds(backends(database)))
     server_cpu = spent(server_before, cpu_seconds([server])) if server else None
     done.set()
-    for process in processes:
-        process.join()
+    for loader in loaders:
+        loader.join()
     if not results:
         raise SystemExit(f"{method}: no batch was posted (machine too busy to start in time?)")
     latencies = [latency * 1000 for _, latency, _ in results]
@@ -399,6 +402,9 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=10.0, help="length of each phase")
     parser.add_argument("--kiosks", type=int, default=10, help="kiosks posting at once")
     parser.add_argument(
+        "--processes", type=int, default=LOAD_PROCESSES, help="load processes (HQ's workers)"
+    )
+    parser.add_argument(
         "--only", default="insert,copy,store,http,target", help="phases to run, in order"
     )
     args = parser.parse_args()
@@ -425,7 +431,7 @@ def main() -> int:
             names = {
                 "insert": "raw INSERT (psycopg, multi-row)",
                 "copy": "raw COPY (psycopg)",
-                "store": f"HQ store() path ({LOAD_PROCESSES} workers)",
+                "store": f"HQ store() path ({args.processes} workers)",
                 "http": "HQ over HTTP (kiosk-hq serve)",
             }
             for number, method in enumerate(only):
@@ -443,6 +449,7 @@ def main() -> int:
                     first_seq,
                     database=database_name,
                     server=server if method == "http" else None,
+                    processes=args.processes,
                 )
                 figures[method] = found
                 ratios = "  ".join(
