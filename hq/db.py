@@ -837,6 +837,18 @@ class Database:
             connection.execute(statement)
         return []
 
+    def append_rows(
+        self, connection: Connection, table: Table, rows: Sequence[Mapping[str, Any]]
+    ) -> None:
+        """Insert `rows` (all with the same keys) that no constraint can refuse, such as
+        the projections of events just accepted: COPY on PostgreSQL, else `insert_rows`.
+        A row that is refused all the same fails the statement, as an INSERT would."""
+        if self.is_sqlite or not rows:
+            self.insert_rows(connection, table, rows)
+            return
+        names = list(rows[0])
+        self.copy_rows(connection, table, names, [[row[name] for name in names] for row in rows])
+
     def copy_rows(
         self,
         connection: Connection,
