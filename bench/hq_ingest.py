@@ -1,11 +1,13 @@
 """HQ ingest on PostgreSQL, beside what PostgreSQL itself takes in the same run.
 
     .venv/bin/python bench/hq_ingest.py [--database-url URL] [--seconds 10] [--kiosks 10]
-        [--processes 2] [--only insert,copy,store,http,target]
+        [--processes 2] [--only insert,copy,store,http,target] [--members 0]
 
 On a fresh PostgreSQL database, 10 kiosks post 500-event batches of `lift` events
 back to back (closed loop), from two load processes (a thread per kiosk inside).
-The events table is emptied before each phase, so each starts alike:
+The events table is emptied before each phase, so each starts alike. The lifts are
+anonymous, or with `--members N` each batch one of N members' (so HQ also writes
+their timeline and refreshes the member feed; raw INSERT and COPY do not):
 
 1. raw INSERT: psycopg, one multi-row `INSERT INTO events (...) VALUES (...), ...`
    per batch and transaction, rows made beforehand: the baseline.
@@ -81,7 +83,11 @@ class KioskLogin:
     token: str
 
 
+MEMBERS: list[str] = []  # --members: the members whose lifts these are (else anonymous)
+
+
 def lift_events(login: KioskLogin, first_seq: int, now: str) -> list[dict[str, Any]]:
+    member = {"member_id": MEMBERS[first_seq % len(MEMBERS)]} if MEMBERS else {}
     return [
         {
             "event_id": str(uuid.uuid4()),
@@ -91,7 +97,12 @@ def lift_events(login: KioskLogin, first_seq: int, now: str) -> list[dict[str, A
             "kind": "lift",
             "schema_version": 1,
             "occurred_at": now,
-            "payload": {"session": "bench-1", "slot": 1 + seq % 16, "sku": f"SKU-{seq % 16:04d}"},
+            "payload": {
+                "session": "bench-1",
+                "slot": 1 + seq % 16,
+                "sku": f"SKU-{seq % 16:04d}",
+                **member,
+            },
         }
         for seq in range(first_seq, first_seq + BATCH)
     ]
@@ -382,9 +393,9 @@ def enrol(database: Database, count: int) -> list[KioskLogin]:
 
 
 def emptied(database_url: str) -> None:
-    """Empty the events and rejections tables, so every phase starts alike."""
+    """Empty the events, rejections and timeline tables: every phase starts alike."""
     with psycopg.connect(database_url.replace("+psycopg", ""), autocommit=True) as connection:
-        connection.execute("TRUNCATE events, rejections")
+        connection.execute("TRUNCATE events, rejections, interactions")
         connection.execute("VACUUM ANALYZE events")
 
 
@@ -407,7 +418,14 @@ def main() -> int:
     parser.add_argument(
         "--only", default="insert,copy,store,http,target", help="phases to run, in order"
     )
+    parser.add_argument(
+        "--members",
+        type=int,
+        default=0,
+        help="make each batch's lifts one of this many members' (CRM projections run)",
+    )
     args = parser.parse_args()
+    MEMBERS.extend(str(uuid.uuid4()) for _ in range(args.members))
 
     only = args.only.split(",")
     with fresh_postgres_database(args.database_url) as database_url:
@@ -422,10 +440,12 @@ def main() -> int:
         assert hq.process is not None
         server = hq.process.pid
         database_name = str(make_url(database_url).database)
+        whose = f", each batch one of {args.members} members' lifts" if MEMBERS else ""
         try:
             print(
                 f"{args.kiosks} kiosks, {BATCH}-event batches back to back, "
-                f"{args.seconds:.0f} s a phase, the events table emptied before each:"
+                f"{args.seconds:.0f} s a phase, the events table emptied before each"
+                f"{whose}:"
             )
             figures: dict[str, dict[str, float]] = {}
             names = {
