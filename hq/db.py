@@ -47,13 +47,16 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import threading
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, nullcontext
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Final
 
+import psycopg
+from psycopg import sql
 from sqlalchemy import (
     JSON,
     BigInteger,
@@ -925,6 +928,57 @@ class Database:
             connection.execute(statement)
         return []
 
+    def append_rows(
+        self, connection: Connection, table: Table, rows: Sequence[Mapping[str, Any]]
+    ) -> None:
+        """Insert `rows` (all with the same keys) that no constraint can refuse, such as
+        the projections of events just accepted: COPY on PostgreSQL, else `insert_rows`.
+        A row that is refused all the same fails the statement, as an INSERT would."""
+        if self.is_sqlite or not rows:
+            self.insert_rows(connection, table, rows)
+            return
+        names = list(rows[0])
+        self.copy_rows(connection, table, names, [[row[name] for name in names] for row in rows])
+
+    def copy_rows(
+        self,
+        connection: Connection,
+        table: Table,
+        names: Sequence[str],
+        rows: Iterable[Sequence[Any]],
+        *,
+        same: Mapping[str, Any] | None = None,
+    ) -> None:
+        """PostgreSQL: COPY `rows` (tuples of the `names` columns) into `table`, each
+        with the columns in `same` (the same in every row) after its own.
+
+        Several times faster than any INSERT for PostgreSQL, but it has no ON CONFLICT:
+        a row breaking a constraint fails the whole COPY, so callers use it where they
+        know none can (see hq.ingest). Times must be timezone-aware, as UtcDateTime
+        wants; JSON columns take what json.dumps takes. The rows go as one block of
+        COPY's text format made here: psycopg's row writer took twice as long.
+        """
+        assert not self.is_sqlite, "COPY is PostgreSQL's"
+        same = same or {}
+        # Column by column: each column's values go through its encoder in one map(),
+        # most of them in C.
+        columns = list(zip(*rows, strict=True)) or [() for _ in names]
+        texts = [
+            _copy_column(table.c[name].type, values)
+            for name, values in zip(names, columns, strict=True)
+        ]
+        tail = "".join(
+            f"\t{_copy_column(table.c[name].type, [value])[0]}" for name, value in same.items()
+        )
+        text = "".join([f"{line}{tail}\n" for line in map("\t".join, zip(*texts, strict=True))])
+        statement = sql.SQL("COPY {} ({}) FROM STDIN").format(
+            sql.Identifier(table.name), sql.SQL(", ").join(map(sql.Identifier, [*names, *same]))
+        )
+        driver = connection.connection.driver_connection
+        assert isinstance(driver, psycopg.Connection)
+        with driver.cursor() as cursor, cursor.copy(statement) as copy:
+            copy.write(text)
+
     def checkpoint(self) -> bool:
         """SQLite: copy the WAL into the database file and empty the WAL (TRUNCATE);
         False if a reader that stayed past the busy timeout kept it from completing.
@@ -980,6 +1034,40 @@ def _recordset_insert(table: Table, rows: Sequence[Mapping[str, Any]]) -> postgr
         .render_derived(with_types=True)
     )
     return postgresql.insert(table).from_select(names, select(*(source.c[n] for n in names)))
+
+
+_COPY_SPECIAL: Final = re.compile(r"[\\\t\n\r]")
+_COPY_ESCAPES: Final = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+_COPY_NULL: Final = "\\N"
+_json_text: Final = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+
+
+def _copy_escaped(texts: Sequence[str]) -> Sequence[str]:
+    if _COPY_SPECIAL.search("".join(texts)) is None:
+        return texts
+    return [text.translate(_COPY_ESCAPES) for text in texts]
+
+
+def _copy_column(column_type: Any, values: Sequence[Any]) -> Sequence[str]:
+    """A column's values as COPY's text format writes them."""
+    if isinstance(column_type, JSON):  # where None is JSON's null, as SQLAlchemy has it
+        return _copy_escaped(list(map(_json_text, values)))  # no raw control characters
+    if None in values:
+        present = [value for value in values if value is not None]
+        written = iter(_copy_column(column_type, present))
+        return [_COPY_NULL if value is None else next(written) for value in values]
+    if isinstance(column_type, UtcDateTime):
+        texts = list(map(datetime.isoformat, values))
+        # An aware time's text ends in its offset (PostgreSQL stores the instant); only
+        # the date before the time has a "-".
+        if any("+" not in text[19:] and "-" not in text[19:] for text in texts):
+            raise ValueError("HQ stores timezone-aware datetimes only")
+        return texts
+    if isinstance(column_type, Integer):  # BigInteger is one too
+        return list(map(str, map(int, values)))
+    if isinstance(column_type, String):  # Text is one too; event ids are uuid text
+        return _copy_escaped(list(map(str, values)))
+    raise TypeError(f"no COPY text format for {column_type!r} here")
 
 
 def _times_as_text(rows: Sequence[Mapping[str, Any]], names: list[str]) -> list[dict[str, Any]]:

@@ -10,7 +10,9 @@ Two steps, so the rules can be tested without a database:
 2. `store()`: one transaction. The candidates go in with ONE multi-row
    `INSERT ... ON CONFLICT DO NOTHING RETURNING event_id`: what comes back was
    accepted; what does not was either stored before (duplicate) or used a seq
-   another event already holds (rejected). Rejections get a row each, accepted
+   another event already holds (rejected). On PostgreSQL, a batch whose seqs are
+   all new to the kiosk (the usual batch) is COPYed instead, several times faster
+   (`_insert_events`; bench/hq_ingest.py). Rejections get a row each, accepted
    events their CRM projections, the member feed follows what they changed
    (`hq.crm.recognition`), and the kiosk's contiguous_seq moves on. Events of
    members erased before (`hq.crm.erasure`) are stored without their personal
@@ -37,6 +39,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any, Final
 
+from psycopg.errors import UniqueViolation
 from pydantic import ValidationError
 from sqlalchemy import Connection, delete, exists, select, union_all, update
 
@@ -446,7 +449,12 @@ def store(
         candidates, elsewhere = _staff_reports_checked(connection, kiosk, candidates)
         rejected.extend(elsewhere)
         candidates = _erased_scrubbed(connection, candidates)
-        accepted = _insert_events(database, connection, kiosk, candidates, received_at)
+        # Seqs beyond the kiosk's highest are held by no event of its (its row is
+        # locked): only an event id stored before can conflict.
+        unseen = bool(candidates) and min(c.seq for c in candidates) > highest_seq
+        accepted = _insert_events(
+            database, connection, kiosk, candidates, received_at, unseen=unseen
+        )
         conflicts = coupons.conflicts(
             connection,
             [
@@ -637,10 +645,39 @@ def _insert_events(
     kiosk: KioskIdentity,
     candidates: Sequence[Candidate],
     received_at: datetime,
+    *,
+    unseen: bool,
 ) -> set[str]:
-    """Insert in one statement; the event ids that were new."""
+    """Insert in one statement; the event ids that were new.
+
+    On PostgreSQL, a batch of `unseen` seqs (the usual one) is COPYed: several times
+    faster than INSERT ... ON CONFLICT, which checks each row's place in each unique
+    index before inserting it. COPY has no ON CONFLICT, so it runs in a savepoint:
+    an event id stored before (a kiosk that sent an event again under a new seq, or
+    another kiosk's id) fails it, and the batch goes the INSERT's way instead.
+    """
     if not candidates:
         return set()
+    if unseen and not database.is_sqlite:
+        try:
+            with connection.begin_nested():
+                database.copy_rows(
+                    connection,
+                    events,
+                    ("event_id", "seq", "kind", "schema_version", "occurred_at", "payload"),
+                    (
+                        (c.event_id, c.seq, c.kind, c.schema_version, c.occurred_at, c.payload)
+                        for c in candidates
+                    ),
+                    same={
+                        "kiosk_id": kiosk.kiosk_id,
+                        "store_id": kiosk.store_id,
+                        "received_at": received_at,
+                    },
+                )
+            return {c.event_id for c in candidates}
+        except UniqueViolation:
+            _log.debug("kiosk %s: an event id of the batch is stored already", kiosk.kiosk_id)
     rows = [
         {
             "event_id": candidate.event_id,

@@ -6,17 +6,25 @@ import csv
 import io
 import logging
 import uuid
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
-from helpers.hq import consent_payload, event_json, signup_payload
+from helpers.hq import (
+    MigratedDatabases,
+    consent_payload,
+    event_json,
+    signup_payload,
+    survey_answer_payload,
+)
 from sqlalchemy import select
 
 from hq import ingest, stats
 from hq.crm import queries
 from hq.crm.export import write_customers_csv
-from hq.db import Database, alarms, events, rejections
+from hq.db import Database, alarms, events, interactions, rejections
 from hq.enrollment import KioskIdentity, issue_code, redeem_code
 from hq.fleet import add_store, list_kiosks
 from hq.wire import EventBatch
@@ -539,3 +547,129 @@ def test_each_batch_is_logged_with_its_counts_and_first_rejection(
         f"kiosk {kiosk.kiosk_id}: 2 events rejected, first seq 3: "
         "payload.slot: Input should be greater than or equal to 1",
     ]
+
+
+# A batch of seqs new to the kiosk is COPYed on PostgreSQL; anything else is INSERTed
+# (and SQLite always INSERTs). These give the same answers on both backends.
+
+
+def test_a_batch_mixing_every_answer_is_answered_event_by_event(database: Database) -> None:
+    kiosk = new_kiosk(database)
+    first = lifts(kiosk, range(1, 4))
+    bad = event(kiosk, 4, "alarm", {"slot": 0, "reason": "CABLE"})
+    assert statuses(send(database, kiosk, *first, bad)) == ["accepted"] * 3 + ["rejected"]
+    late = event(kiosk, 5)
+    outcome = send(
+        database,
+        kiosk,
+        late,  # new
+        first[1],  # stored before: a duplicate
+        event(kiosk, 3),  # another event's stored seq
+        event(kiosk, 4),  # another event's rejected seq
+        {**first[0], "seq": 6},  # a stored event id under another seq
+        event(kiosk, 7, "drop", {"session": "s1", "slot": 1, "dwell_ms": -1}),  # bad payload
+        dict(late),  # a repeat within the batch
+        event(kiosk, 8),  # new
+    )
+    assert [(r.status, r.reason) for r in outcome.results] == [
+        ("accepted", None),
+        ("duplicate", None),
+        ("rejected", "seq: already used by another event"),
+        ("rejected", "seq: already used by another event"),
+        ("rejected", "event_id: already stored for another event"),
+        ("rejected", "payload.dwell_ms: Input should be greater than or equal to 0"),
+        ("duplicate", None),
+        ("accepted", None),
+    ]
+    assert outcome.contiguous_seq == 8
+    with database.read() as connection:
+        stored = connection.execute(select(events.c.seq).order_by(events.c.id)).scalars().all()
+        refused = connection.execute(select(rejections.c.seq)).scalars().all()
+    assert stored == [1, 2, 3, 5, 8]
+    assert sorted(refused) == [3, 4, 4, 6, 7]
+
+
+def test_a_new_batch_with_an_event_id_stored_before_loses_none_of_the_rest(
+    database: Database,
+) -> None:
+    kiosk, other = new_kiosk(database), new_kiosk(database)
+    theirs = event(other, 1)
+    send(database, other, theirs)
+    # Every seq is new to the kiosk, so PostgreSQL tries COPY first: the other
+    # kiosk's event id fails it, and the batch is stored the INSERT's way.
+    outcome = send(
+        database,
+        kiosk,
+        event(kiosk, 1),
+        {**theirs, "kiosk_id": kiosk.kiosk_id, "seq": 2},
+        event(kiosk, 3),
+    )
+    assert [(r.status, r.reason) for r in outcome.results] == [
+        ("accepted", None),
+        ("rejected", "event_id: already stored for another event"),
+        ("accepted", None),
+    ]
+    assert outcome.contiguous_seq == 3
+    with database.read() as connection:
+        stored = connection.execute(
+            select(events.c.kiosk_id, events.c.seq).order_by(events.c.id)
+        ).all()
+    assert [tuple(row) for row in stored] == [
+        (other.kiosk_id, 1),
+        (kiosk.kiosk_id, 1),
+        (kiosk.kiosk_id, 3),
+    ]
+    # The next batch of new seqs goes on as before.
+    assert statuses(send(database, kiosk, *lifts(kiosk, range(4, 6)))) == ["accepted"] * 2
+
+
+def test_payload_text_is_stored_exactly_as_sent(database: Database) -> None:
+    kiosk = new_kiosk(database)
+    texts = ["back\\slash \\N \\t", "tab\there\nnew line\r\n", '"quoted" {json} [x]', "百货 ünï 🙂"]
+    sent = [
+        event(
+            kiosk,
+            seq,
+            "survey_answer",
+            survey_answer_payload("s1", "fit", "why", "text", text=text),
+        )
+        for seq, text in enumerate(texts, start=1)
+    ]
+    assert statuses(send(database, kiosk, *sent)) == ["accepted"] * len(texts)
+    with database.read() as connection:
+        payloads = connection.execute(select(events.c.payload).order_by(events.c.seq)).scalars()
+        assert [payload["text"] for payload in payloads] == texts
+
+
+@pytest.fixture
+def postgres(migrated_databases: MigratedDatabases, tmp_path: Path) -> Iterator[Database]:
+    with migrated_databases.fresh("postgresql", tmp_path) as url:
+        database = Database(url)
+        yield database
+        database.dispose()
+
+
+def test_copy_writes_nulls_numbers_and_text_as_given(postgres: Database) -> None:
+    names = ("event_id", "member_id", "kind", "session", "sku", "slot", "details")
+    rows = [
+        ("e1", "m1", "lift", "s\\1\t", None, None, {"a": "x\ty\\z"}),
+        ("e2", "m1", "drop", "s2", "SKU-\n1", 2**31 - 1, {}),
+    ]
+    same = {"store_id": "st", "kiosk_id": "k", "occurred_at": NOW}
+    with postgres.write() as connection:
+        postgres.copy_rows(connection, interactions, names, rows, same=same)
+    with postgres.read() as connection:
+        stored = connection.execute(
+            select(*(interactions.c[name] for name in (*names, *same))).order_by(interactions.c.id)
+        ).all()
+    assert [tuple(row) for row in stored] == [(*row, "st", "k", NOW) for row in rows]
+
+
+def test_copy_refuses_a_time_without_its_zone_and_stores_nothing(postgres: Database) -> None:
+    row = (str(uuid.uuid4()), 1, "lift", 1, NOW.replace(tzinfo=None), {})
+    same = {"kiosk_id": "k", "store_id": "s", "received_at": NOW}
+    names = ("event_id", "seq", "kind", "schema_version", "occurred_at", "payload")
+    with pytest.raises(ValueError, match="timezone-aware"), postgres.write() as connection:
+        postgres.copy_rows(connection, events, names, [row], same=same)
+    with postgres.read() as connection:
+        assert connection.execute(select(events)).all() == []
