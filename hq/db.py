@@ -55,8 +55,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Final
 
-import psycopg
-from psycopg import sql
 from sqlalchemy import (
     JSON,
     BigInteger,
@@ -959,6 +957,10 @@ class Database:
         COPY's text format made here: psycopg's row writer took twice as long.
         """
         assert not self.is_sqlite, "COPY is PostgreSQL's"
+        # Here, not at the top: a single store's HQ on SQLite never loads psycopg (0.2 s).
+        import psycopg  # noqa: PLC0415
+        from psycopg import sql  # noqa: PLC0415
+
         same = same or {}
         # Column by column: each column's values go through its encoder in one map(),
         # most of them in C.
