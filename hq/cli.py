@@ -383,7 +383,9 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:  # noqa: PLR0911,
             case "plays":
                 return plays_cli.run(database, args, now, _table)
             case "fleet" if args.fleet_action:  # remote commands
-                return fleet_health_cli.run_commands(database, settings.content_key_dir, args, now)
+                return fleet_health_cli.run_commands(
+                    database, settings.content_key_dir, args, now, _default_actor()
+                )
             case "fleet":
                 return fleet_health_cli.run(database, args, now, _table)
     finally:

@@ -14,7 +14,6 @@ screenshot or logs to PATH.
 from __future__ import annotations
 
 import argparse
-import getpass
 import json
 import sys
 from collections.abc import Callable, Sequence
@@ -55,14 +54,10 @@ def add_command(commands: argparse._SubParsersAction[Any]) -> None:
     )
 
 
-def default_actor() -> str:
-    return f"cli:{getpass.getuser()}"
-
-
 def run_commands(
-    database: Database, keys_dir: Path, args: argparse.Namespace, now: datetime
+    database: Database, keys_dir: Path, args: argparse.Namespace, now: datetime, actor: str
 ) -> int:
-    """`fleet command` and `fleet commands`."""
+    """`fleet command` and `fleet commands`; `actor`: who runs this, unless --by says."""
     if args.fleet_action == "command":
         try:
             issued = issue(
@@ -70,7 +65,7 @@ def run_commands(
                 ContentKeys(keys_dir),
                 kiosk_id=args.kiosk_id,
                 kind=args.kind,
-                actor=args.by,
+                actor=args.by or actor,
                 now=now,
             )
         except CommandError as error:
