@@ -16,7 +16,7 @@ kiosk's end of the link to it (the supervisor's `on_link`, backend_client/superv
 - `report(kiosk_report)` hands the child the kiosk's devices, release and start for
   HQ's heartbeat (backend_client/kiosk_report.py). Only the latest is kept and sent,
   again to each new child.
-- HQ's commands for the screen come as `ScreenCommand` to `on_screen_command`;
+- HQ's commands for the screen come as `ScreenCommand` to `serve_screen_commands`'s handler;
   `screen_done` answers each (backend_client/command_runner.py is the child's side).
 - `close()` says goodbye (`Bye`) before ending the link: a link that ends without
   it tells the child that the kiosk died (its last crash, for HQ).
@@ -47,6 +47,9 @@ _log = logging.getLogger("backend_client.data_link")
 MAX_HELD: Final = 100_000
 """Records kept for a child that is not there; beyond that (a child failing for hours)
 the oldest are dropped, logged, rather than let the kiosk's memory grow without end."""
+
+
+MAX_EARLY: Final = 16  # HQ's commands held for a screen not yet up (a few at most)
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,9 +132,11 @@ class DataLink:
         self._report: KioskReport | None = None
         self._report_unsent = False
         self._dones: collections.deque[ScreenDone] = collections.deque()
-        # HQ's commands for the screen (restart, screenshot, identify), on the link's
-        # thread; set once the screen exists (kiosk/remote_commands.py).
-        self.on_screen_command: Callable[[ScreenCommand], None] | None = None
+        # HQ's commands for the screen (restart, screenshot, identify): the handler comes
+        # once the screen exists (kiosk/remote_commands.py); the child starts before it,
+        # so commands that come sooner wait for it here.
+        self._on_screen_command: Callable[[ScreenCommand], None] | None = None
+        self._early_commands: list[ScreenCommand] = []
         self._closed = False
         self._dropped = 0
         self._sender = threading.Thread(target=self._send_loop, name="data-link", daemon=True)
@@ -173,6 +178,15 @@ class DataLink:
             self._report = report
             self._report_unsent = True
             self._cond.notify_all()
+
+    def serve_screen_commands(self, handler: Callable[[ScreenCommand], None]) -> None:
+        """`handler` gets each ScreenCommand from now on (on the link's thread), and
+        those that came before it at once."""
+        with self._cond:
+            self._on_screen_command = handler
+            early, self._early_commands = self._early_commands, []
+        for command in early:
+            handler(command)
 
     def screen_done(self, done: ScreenDone) -> None:
         """Answer the child's `ScreenCommand`; returns at once (lost if the child is gone:
@@ -299,10 +313,11 @@ class DataLink:
                         if request is not None and self._on_answer is not None:
                             self._on_answer(replace(answer, request=request))
                     case ScreenCommand():
-                        handler = self.on_screen_command
-                        if handler is None:
-                            self.screen_done(ScreenDone(message.command_id, False, "no screen"))
-                        else:
+                        with self._cond:
+                            handler = self._on_screen_command
+                            if handler is None and len(self._early_commands) < MAX_EARLY:
+                                self._early_commands.append(message)
+                        if handler is not None:
                             handler(message)
         except (EOFError, OSError):
             pass

@@ -20,7 +20,7 @@ import threading
 from collections.abc import Callable
 
 from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QObject, Qt, Signal
-from PySide6.QtGui import QImage
+from PySide6.QtGui import QImage, QImageWriter
 from PySide6.QtWidgets import QWidget
 
 from backend_client.data_link import DataLink, ScreenCommand, ScreenDone
@@ -48,7 +48,7 @@ class RemoteCommands(QObject):
         self._restart = restart
         self._identity = identity
         self._arrived.connect(self._run, Qt.ConnectionType.QueuedConnection)
-        link.on_screen_command = self._arrived.emit
+        link.serve_screen_commands(self._arrived.emit)
 
     def _run(self, command: ScreenCommand) -> None:
         try:
@@ -70,7 +70,11 @@ class RemoteCommands(QObject):
         image = self._window.grab().toImage()  # QPixmap: GUI thread only; QImage is not
 
         def encode() -> None:
-            png = encode_png(image)
+            try:
+                png = encode_png(image)
+            except Exception:  # HQ hears it failed; the shopper sees nothing of it
+                _log.exception("a screenshot could not be encoded")
+                png = None
             if png is None:
                 self._answer(command_id, False, "the screenshot could not be encoded")
             else:
@@ -97,6 +101,6 @@ def encode_png(image: QImage) -> bytes | None:
     data = QByteArray()
     buffer = QBuffer(data)
     buffer.open(QIODevice.OpenModeFlag.WriteOnly)
-    ok = image.save(buffer, b"PNG")
+    ok = QImageWriter(buffer, QByteArray(b"png")).write(image)
     buffer.close()
     return bytes(data.data()) if ok else None

@@ -253,6 +253,15 @@ def recent_commands(
     return [_command(row) for row in rows]
 
 
+def find_command(connection: Connection, command_id: str) -> KioskCommand | None:
+    row = connection.execute(
+        select(*_COLUMNS, func.length(kiosk_commands.c.file).label("file_size")).where(
+            kiosk_commands.c.id == command_id
+        )
+    ).first()
+    return None if row is None else _command(row)
+
+
 def command_file(connection: Connection, command_id: str) -> tuple[str, str, str, bytes] | None:
     """(kiosk, store, media type, bytes) of a finished screenshot or log upload."""
     row = connection.execute(
@@ -300,6 +309,7 @@ __all__: Sequence[str] = (
     "command_file",
     "command_payload",
     "deliver",
+    "find_command",
     "issue",
     "recent_commands",
     "record_result",
