@@ -12,8 +12,11 @@ import pytest
 from helpers.console import ConsoleChain
 from helpers.hq import KIOSK_HQ
 
+from hq import audit
+from hq.content.signing import ContentKeys, verify_envelope
 from hq.db import Database
 from hq.enrollment import KioskIdentity
+from hq.fleet_health.commands import deliver, record_result
 from hq.fleet_health.store import record_heartbeat
 from hq.fleet_health.wire import Heartbeat
 from hq.migrations import migrate
@@ -88,3 +91,41 @@ def test_fleet_lists_kiosks_and_raises_silence_before_it_shows_the_trouble(tmp_p
         ("bj-sanlitun-k1", "silent"),
         ("sh-nanjing-road-k2", "device"),
     ]
+
+
+def test_fleet_command_sends_a_signed_command_and_lists_its_result(tmp_path: Path) -> None:
+    url = sqlite_url(tmp_path / "hq.sqlite3")
+    migrate(url)
+    database = Database(url)
+    try:
+        ConsoleChain(database, tmp_path / "chain")
+        sent = fleet(tmp_path / "hq", url, "command", "sh-nanjing-road-k2", "screenshot")
+        assert sent.returncode == 0, sent.stderr
+        command_id = sent.stdout.split()[1]
+        assert sent.stdout.endswith("sent with its next heartbeat\n")
+        (envelope,) = deliver(database, "sh-nanjing-road-k2", datetime.now(UTC))
+        chain = ContentKeys(tmp_path / "hq" / "keys").chain()
+        assert verify_envelope(envelope, chain[0].key).startswith(b"kiosk-command-v1\n")
+        record_result(
+            database, kiosk_id="sh-nanjing-road-k2", command_id=command_id, status="done",
+            detail="1920x1080 PNG", file=b"\x89PNG...", now=datetime.now(UTC),
+        )  # fmt: skip
+        assert audit.recent(database)[0].action == "kiosk.command"
+    finally:
+        database.dispose()
+
+    listed = fleet(tmp_path / "hq", url, "commands", "sh-nanjing-road-k2", "--json")
+    assert listed.returncode == 0, listed.stderr
+    (command,) = json.loads(listed.stdout)
+    assert (command["id"], command["kind"], command["state"]) == (command_id, "screenshot", "done")
+    assert command["issued_by"].startswith("cli:")
+    saved = fleet(
+        tmp_path / "hq", url, "commands", "sh-nanjing-road-k2", "--save-file", command_id,
+        str(tmp_path / "shot.png"),
+    )  # fmt: skip
+    assert saved.returncode == 0, saved.stderr
+    assert (tmp_path / "shot.png").read_bytes() == b"\x89PNG..."
+
+    unknown = fleet(tmp_path / "hq", url, "command", "nowhere-k9", "restart")
+    assert unknown.returncode == 1
+    assert "no kiosk 'nowhere-k9'" in unknown.stderr

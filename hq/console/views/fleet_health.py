@@ -37,7 +37,7 @@ from hq.console.views.base import (
     file_route,
     routes,
 )
-from hq.console.views.shared import flash
+from hq.console.views.shared import flash, take_flash
 from hq.fleet_health.alerts import Filter, KioskState, shown
 from hq.fleet_health.commands import (
     KINDS,
@@ -118,6 +118,7 @@ def kiosk_health_page(console: Console, ask: Ask) -> Page:
         "command_kinds": list(KINDS),
         "may_command": permission_allowed(ask.actor, Action.COMMAND, Reach.store(kiosk.store_id)),
         "refresh_s": REFRESH_S,
+        "flash": take_flash(ask),
     }
     return Page("fleet_kiosk.html", data, title=f"Kiosk {kiosk_id}", section="fleet")
 
