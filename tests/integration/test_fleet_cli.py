@@ -13,6 +13,7 @@ from helpers.console import ConsoleChain
 from helpers.hq import KIOSK_HQ
 
 from hq import audit
+from hq.cli import main
 from hq.content.signing import ContentKeys, verify_envelope
 from hq.db import Database
 from hq.enrollment import KioskIdentity
@@ -93,16 +94,24 @@ def test_fleet_lists_kiosks_and_raises_silence_before_it_shows_the_trouble(tmp_p
     ]
 
 
-def test_fleet_command_sends_a_signed_command_and_lists_its_result(tmp_path: Path) -> None:
+def test_fleet_command_sends_a_signed_command_and_lists_its_result(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     url = sqlite_url(tmp_path / "hq.sqlite3")
     migrate(url)
+
+    def kiosk_hq(*args: str) -> tuple[int, str, str]:  # in-process: no interpreter start-up
+        code = main(["--data-dir", str(tmp_path / "hq"), "--database-url", url, "fleet", *args])
+        out, err = capsys.readouterr()
+        return code, out, err
+
     database = Database(url)
     try:
         ConsoleChain(database, tmp_path / "chain")
-        sent = fleet(tmp_path / "hq", url, "command", "sh-nanjing-road-k2", "screenshot")
-        assert sent.returncode == 0, sent.stderr
-        command_id = sent.stdout.split()[1]
-        assert sent.stdout.endswith("sent with its next heartbeat\n")
+        code, out, err = kiosk_hq("command", "sh-nanjing-road-k2", "screenshot")
+        assert code == 0, err
+        command_id = out.split()[1]
+        assert out.endswith("sent with its next heartbeat\n")
         (envelope,) = deliver(database, "sh-nanjing-road-k2", datetime.now(UTC))
         chain = ContentKeys(tmp_path / "hq" / "keys").chain()
         assert verify_envelope(envelope, chain[0].key).startswith(b"kiosk-command-v1\n")
@@ -114,18 +123,18 @@ def test_fleet_command_sends_a_signed_command_and_lists_its_result(tmp_path: Pat
     finally:
         database.dispose()
 
-    listed = fleet(tmp_path / "hq", url, "commands", "sh-nanjing-road-k2", "--json")
-    assert listed.returncode == 0, listed.stderr
-    (command,) = json.loads(listed.stdout)
+    code, out, err = kiosk_hq("commands", "sh-nanjing-road-k2", "--json")
+    assert code == 0, err
+    (command,) = json.loads(out)
     assert (command["id"], command["kind"], command["state"]) == (command_id, "screenshot", "done")
     assert command["issued_by"].startswith("cli:")
-    saved = fleet(
-        tmp_path / "hq", url, "commands", "sh-nanjing-road-k2", "--save-file", command_id,
-        str(tmp_path / "shot.png"),
-    )  # fmt: skip
-    assert saved.returncode == 0, saved.stderr
-    assert (tmp_path / "shot.png").read_bytes() == b"\x89PNG..."
+    shot = tmp_path / "shot.png"
+    code, out, err = kiosk_hq(
+        "commands", "sh-nanjing-road-k2", "--save-file", command_id, str(shot)
+    )
+    assert code == 0, err
+    assert shot.read_bytes() == b"\x89PNG..."
 
-    unknown = fleet(tmp_path / "hq", url, "command", "nowhere-k9", "restart")
-    assert unknown.returncode == 1
-    assert "no kiosk 'nowhere-k9'" in unknown.stderr
+    code, out, err = kiosk_hq("command", "nowhere-k9", "restart")
+    assert code == 1
+    assert "no kiosk 'nowhere-k9'" in err
