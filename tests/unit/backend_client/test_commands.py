@@ -13,6 +13,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from helpers.content_server import KIOSK, NOW, STORE, ContentKeys, manifest_payload
 
+from backend_client.command_runner import kiosk_journal, newest
 from backend_client.commands import (
     CLOCK_SKEW,
     LEDGER_FILE,
@@ -159,3 +160,28 @@ def test_a_damaged_ledger_refuses_every_command_issued_before_it_was_found(
     later = NOW + CLOCK_SKEW + timedelta(minutes=1)
     new = Command("c3", KIOSK, "restart", later, later + timedelta(minutes=15))
     assert ledger.claim(new, later)
+
+
+def test_the_logs_are_the_kiosk_units_last_hour_of_journal(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cgroup = tmp_path / "cgroup"
+    cgroup.write_text("0::/user.slice/user-1000.slice/user@1000.service/app.slice/kiosk.service\n")
+    journalctl = tmp_path / "journalctl"
+    journalctl.write_text('#!/bin/sh\necho "$@"\n')
+    journalctl.chmod(0o700)
+    monkeypatch.delenv("INVOCATION_ID", raising=False)
+    with pytest.raises(OSError, match="not running as a systemd service"):
+        kiosk_journal(cgroup, str(journalctl))
+    monkeypatch.setenv("INVOCATION_ID", "0123")
+    logs = kiosk_journal(cgroup, str(journalctl))
+    assert logs == b"--unit kiosk.service --since -1h --no-pager -o short-iso\n"
+
+
+def test_logs_over_the_bound_keep_the_newest_whole_lines() -> None:
+    text = b"".join(b"line %d\n" % n for n in range(1000))
+    kept = newest(text, 100)
+    assert len(kept) <= 100
+    assert kept.endswith(b"line 999\n")
+    assert kept.startswith(b"line ")
+    assert newest(b"short\n", 100) == b"short\n"
