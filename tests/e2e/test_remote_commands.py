@@ -123,6 +123,8 @@ def test_a_screenshot_comes_back_as_a_png_and_a_replayed_command_is_refused(
         assert image.format == "PNG"
         assert image.size == SCREEN_SIZE  # the kiosk's window, as the shopper sees it
         image.load()  # decodes whole
+        # Verified in the relay child: the screen's process never loads `cryptography`.
+        assert "cryptography" not in Path(f"/proc/{kiosk.pid}/maps").read_text()
         assert image.getextrema() != ((0, 0),) * len(image.getbands())  # not blank
 
         hq.hand_out_again(shot.id)  # the same signed bytes, once more
