@@ -1,4 +1,5 @@
-"""`POST /v1/heartbeat`: a kiosk's heartbeat (docs/hq-api.md), answered with when to beat next.
+"""`POST /v1/heartbeat`: a kiosk's heartbeat (docs/hq-api.md), answered with when to beat next
+and staff's remote commands for it; `POST /v1/commands/{id}/result`: how one ended.
 
 The token is checked before the body is read as JSON (as `POST /v1/events` does), so
 a stranger learns nothing about the format. Attendant devices are refused (403): the
