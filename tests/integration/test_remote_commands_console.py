@@ -16,7 +16,7 @@ import pytest
 import requests
 from helpers.browser import chromium
 from helpers.console import CHEAP_HASHER
-from helpers.hq import KioskClient, enrol, hq_settings, issue_code, serving
+from helpers.hq import KioskClient, database_url_for, enrol, hq_settings, issue_code, serving
 from PIL import Image
 from playwright.sync_api import Page, expect
 
@@ -54,15 +54,17 @@ def result(kiosk: KioskClient, command_id: str, body: dict[str, Any]) -> request
 
 
 @pytest.fixture
-def hq(tmp_path: Path) -> Iterator[tuple[str, Settings, Database]]:
-    settings = hq_settings(tmp_path / "hq")
-    migrate(settings.database_url)
-    database = Database(settings.database_url)
-    try:
-        with serving(create_app(settings)) as base_url:
-            yield base_url, settings, database
-    finally:
-        database.dispose()
+def hq(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[tuple[str, Settings, Database]]:
+    backend = getattr(request, "param", "sqlite")
+    with database_url_for(backend, tmp_path) as url:
+        settings = hq_settings(tmp_path / "hq", url)
+        migrate(settings.database_url)
+        database = Database(settings.database_url)
+        try:
+            with serving(create_app(settings)) as base_url:
+                yield base_url, settings, database
+        finally:
+            database.dispose()
 
 
 def kiosk_in(hq: tuple[str, Settings, Database], store: str) -> KioskClient:
@@ -136,6 +138,7 @@ def test_a_manager_sends_a_screenshot_command_and_sees_the_kiosks_screen(
     other.close()
 
 
+@pytest.mark.parametrize("hq", ["sqlite", "postgresql"], indirect=True)
 def test_results_are_bounded_and_need_the_kiosks_token(
     hq: tuple[str, Settings, Database],
 ) -> None:
