@@ -29,6 +29,7 @@ from enum import StrEnum
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Final, Literal, Self, TypeGuard
+from urllib.parse import quote
 
 import requests
 from urllib3.exceptions import MaxRetryError
@@ -61,6 +62,7 @@ CONTENT_ASSETS_PATH: Final = "/v1/content/assets/"
 CONTENT_STATUS_PATH: Final = "/v1/content/status"
 HEARTBEAT_PATH: Final = "/v1/heartbeat"
 HEARTBEAT_PACE: Final = range(10, 3601)  # next_in, seconds, by the contract
+COMMANDS_PATH: Final = "/v1/commands"
 
 DEFAULT_FEED_PAGE: Final = 5_000
 MAX_FEED_PAGE: Final = 20_000
@@ -320,8 +322,9 @@ class HqClient:
 
     # --- fleet health (docs/hq-api.md) ------------------------------------------------
 
-    def post_heartbeat(self, heartbeat: Mapping[str, Any]) -> int:
-        """Tell HQ how this kiosk is; the seconds HQ wants until the next heartbeat."""
+    def post_heartbeat(self, heartbeat: Mapping[str, Any]) -> HeartbeatReply:
+        """Tell HQ how this kiosk is; the seconds HQ wants until the next heartbeat, and
+        HQ's commands for this kiosk (signed envelopes, not yet verified)."""
         response = _post(
             self._session,
             self._hq_url + HEARTBEAT_PATH,
@@ -333,7 +336,28 @@ class HqClient:
         next_in = document.get("next_in") if isinstance(document, dict) else None
         if not _is_int(next_in) or next_in not in HEARTBEAT_PACE:
             raise HqUnavailable("HQ's heartbeat answer is malformed")
-        return next_in
+        commands = document.get("commands", [])
+        if not isinstance(commands, list):
+            raise HqUnavailable("HQ's heartbeat answer is malformed")
+        return HeartbeatReply(next_in, tuple(commands))
+
+    def post_command_result(self, command_id: str, result: Mapping[str, Any]) -> None:
+        """How HQ's command `command_id` ended here (docs/hq-api.md)."""
+        _post(
+            self._session,
+            f"{self._hq_url}{COMMANDS_PATH}/{quote(command_id, safe='')}/result",
+            result,
+            timeout=self._timeout,
+            verify=self._verify,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class HeartbeatReply:
+    """HQ's answer to a heartbeat."""
+
+    next_in: int
+    commands: tuple[object, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,7 +19,17 @@ from collections.abc import Callable
 from multiprocessing.connection import Connection
 from typing import Final
 
-from backend_client.data_link import Answered, Append, Ask, Bye, Report, ToKiosk, Written
+from backend_client.data_link import (
+    Answered,
+    Append,
+    Ask,
+    Bye,
+    Report,
+    ScreenCommand,
+    ScreenDone,
+    ToKiosk,
+    Written,
+)
 from backend_client.kiosk_report import KioskReport
 from backend_client.outbox import OutboxWriter
 from rewards.answers import Refused, RewardAnswer, RewardRequest
@@ -58,6 +68,8 @@ class DataKeeper:
         # Bursts of appended ids (None: the link ended). Commits are waited for on a thread
         # of their own, so a reward request never queues behind an fsync.
         self._appended: queue.SimpleQueue[list[str] | None] = queue.SimpleQueue()
+        self._screen_lock = threading.Lock()
+        self._screen_waits: dict[str, tuple[threading.Event, list[ScreenDone]]] = {}
         self._reader = threading.Thread(target=self._serve, name="data-keeper", daemon=True)
         self._acknowledger = threading.Thread(
             target=self._acknowledge, name="data-keeper-acks", daemon=True
@@ -81,6 +93,22 @@ class DataKeeper:
         number = self._numbers.pop(id(answer.request), None)
         if number is not None:
             self._send(Answered(number, answer))
+
+    def run_on_screen(self, command_id: str, kind: str, timeout: float) -> ScreenDone | None:
+        """Have the screen's process carry out HQ's command (backend_client/command_runner.py);
+        its answer, or None if none came within `timeout` (the kiosk gone or stuck).
+        `timeout` 0: send, and do not wait (a restart never answers)."""
+        done = threading.Event()
+        answers: list[ScreenDone] = []
+        with self._screen_lock:
+            self._screen_waits[command_id] = (done, answers)
+        try:
+            self._send(ScreenCommand(command_id, kind))
+            done.wait(timeout)
+        finally:
+            with self._screen_lock:
+                self._screen_waits.pop(command_id, None)
+        return answers[0] if answers else None
 
     def _serve(self) -> None:
         try:
@@ -125,6 +153,12 @@ class DataKeeper:
                     self._on_report(report)
             case Bye():
                 self._said_bye = True
+            case ScreenDone(command_id=command_id):
+                with self._screen_lock:
+                    waiting = self._screen_waits.get(command_id)
+                if waiting is not None:
+                    waiting[1].append(message)
+                    waiting[0].set()
             case _:
                 _log.error("the kiosk sent %s on the data link: ignored", type(message).__name__)
 

@@ -16,6 +16,8 @@ kiosk's end of the link to it (the supervisor's `on_link`, backend_client/superv
 - `report(kiosk_report)` hands the child the kiosk's devices, release and start for
   HQ's heartbeat (backend_client/kiosk_report.py). Only the latest is kept and sent,
   again to each new child.
+- HQ's commands for the screen come as `ScreenCommand` to `serve_screen_commands`'s handler;
+  `screen_done` answers each (backend_client/command_runner.py is the child's side).
 - `close()` says goodbye (`Bye`) before ending the link: a link that ends without
   it tells the child that the kiosk died (its last crash, for HQ).
 
@@ -31,7 +33,7 @@ import logging
 import socket
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from multiprocessing.connection import Connection
 from typing import Final
 
@@ -45,6 +47,9 @@ _log = logging.getLogger("backend_client.data_link")
 MAX_HELD: Final = 100_000
 """Records kept for a child that is not there; beyond that (a child failing for hours)
 the oldest are dropped, logged, rather than let the kiosk's memory grow without end."""
+
+
+MAX_EARLY: Final = 16  # HQ's commands held for a screen not yet up (a few at most)
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,8 +94,27 @@ class Bye:
     """kiosk -> child: the kiosk is closing; the link ends next (without this: it died)."""
 
 
-ToChild = Append | Ask | Report | Bye
-ToKiosk = Written | Answered
+@dataclass(frozen=True, slots=True)
+class ScreenCommand:
+    """child -> kiosk: HQ's command `kind` ("restart", "screenshot", "identify"), verified
+    by the child (backend_client/commands.py), for the screen's process to carry out."""
+
+    command_id: str
+    kind: str
+
+
+@dataclass(frozen=True, slots=True)
+class ScreenDone:
+    """kiosk -> child: how the screen's part of a command went; `data`: a screenshot's PNG."""
+
+    command_id: str
+    ok: bool
+    detail: str = ""
+    data: bytes | None = field(default=None, repr=False)
+
+
+ToChild = Append | Ask | Report | Bye | ScreenDone
+ToKiosk = Written | Answered | ScreenCommand
 
 
 class DataLink:
@@ -107,6 +131,12 @@ class DataLink:
         self._link: _Link | None = None
         self._report: KioskReport | None = None
         self._report_unsent = False
+        self._dones: collections.deque[ScreenDone] = collections.deque()
+        # HQ's commands for the screen (restart, screenshot, identify): the handler comes
+        # once the screen exists (kiosk/remote_commands.py); the child starts before it,
+        # so commands that come sooner wait for it here.
+        self._on_screen_command: Callable[[ScreenCommand], None] | None = None
+        self._early_commands: list[ScreenCommand] = []
         self._closed = False
         self._dropped = 0
         self._sender = threading.Thread(target=self._send_loop, name="data-link", daemon=True)
@@ -147,6 +177,24 @@ class DataLink:
         with self._cond:
             self._report = report
             self._report_unsent = True
+            self._cond.notify_all()
+
+    def serve_screen_commands(self, handler: Callable[[ScreenCommand], None]) -> None:
+        """`handler` gets each ScreenCommand from now on (on the link's thread), and
+        those that came before it at once."""
+        with self._cond:
+            self._on_screen_command = handler
+            early, self._early_commands = self._early_commands, []
+        for command in early:
+            handler(command)
+
+    def screen_done(self, done: ScreenDone) -> None:
+        """Answer the child's `ScreenCommand`; returns at once (lost if the child is gone:
+        the command's result is then never reported, and HQ shows it expired)."""
+        with self._cond:
+            if self._link is None or self._closed:
+                return
+            self._dones.append(done)
             self._cond.notify_all()
 
     def flush(self, timeout: float = 5.0) -> bool:
@@ -233,11 +281,13 @@ class DataLink:
                 link.end()
 
     def _has_work(self) -> bool:
-        return bool(self._unsent or self._asks or self._report_unsent)
+        return bool(self._unsent or self._asks or self._report_unsent or self._dones)
 
     def _next_message(self) -> ToChild | None:
         if self._asks:
             return self._asks.popleft()  # a shopper waits on it; records can wait a little
+        if self._dones:
+            return self._dones.popleft()
         if self._report_unsent and self._report is not None:
             self._report_unsent = False
             return Report(self._report)
@@ -262,6 +312,13 @@ class DataLink:
                             request = self._asked.pop(number, None)
                         if request is not None and self._on_answer is not None:
                             self._on_answer(replace(answer, request=request))
+                    case ScreenCommand():
+                        with self._cond:
+                            handler = self._on_screen_command
+                            if handler is None and len(self._early_commands) < MAX_EARLY:
+                                self._early_commands.append(message)
+                        if handler is not None:
+                            handler(message)
         except (EOFError, OSError):
             pass
         finally:
@@ -276,6 +333,7 @@ class DataLink:
                 lost = list(self._asked.values())
                 self._asked.clear()
                 self._asks.clear()
+                self._dones.clear()
         for request in lost:  # the child died with them: nobody will answer
             self._refuse(request)
 

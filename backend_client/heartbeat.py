@@ -124,9 +124,11 @@ class HeartbeatSender:
         interval: float | None = None,
         drm: Path = DRM,
         clock: Callable[[], float] = time.monotonic,
+        on_commands: Callable[[tuple[object, ...]], None] | None = None,
     ) -> None:
         """`interval`: seconds between heartbeats whatever HQ answers (a test, a demo);
-        None: HQ's pace, 60 s until its first answer."""
+        None: HQ's pace, 60 s until its first answer. `on_commands`: HQ's commands from
+        each answer, as they came (backend_client/command_runner.py verifies them)."""
         if interval is not None and interval <= 0:
             raise ValueError("interval must be > 0")
         self._data_dir = data_dir
@@ -136,6 +138,7 @@ class HeartbeatSender:
         self._interval = DEFAULT_INTERVAL if interval is None else interval
         self._drm = drm
         self._clock = clock
+        self._on_commands = on_commands
         self._started = clock()
         self._version = app_version()
         self._sync: SyncStatus | None = None
@@ -167,7 +170,7 @@ class HeartbeatSender:
             child_started_mono=self._started,
         )
         try:
-            next_in = self._client.post_heartbeat(body)
+            reply = self._client.post_heartbeat(body)
         except HqError as error:
             if self._failing is None:
                 _log.warning("heartbeat not taken (not kept; the next says more): %s", error)
@@ -177,7 +180,9 @@ class HeartbeatSender:
             _log.info("heartbeats reach HQ again")
             self._failing = None
         if self._fixed is None:
-            self._interval = float(next_in)
+            self._interval = float(reply.next_in)
+        if reply.commands and self._on_commands is not None:
+            self._on_commands(reply.commands)
         return True
 
     def _disk(self) -> tuple[int, int] | None:

@@ -11,6 +11,7 @@ import logging
 from collections.abc import Callable
 
 from backend_client.client import HqClient
+from backend_client.command_runner import CommandRunner, Screen
 from backend_client.credentials import Credentials
 from backend_client.crypto import PayloadCipher
 from backend_client.feed_sync import FeedSync
@@ -38,7 +39,35 @@ class HqParts:
         cipher: PayloadCipher,
         write_line: Callable[[str], None],
         reports: ReportBox,
+        *,
+        screen: Screen | None = None,
     ) -> None:
+        """`screen`: the screen's process over the data link, for HQ's commands."""
+        # Content releases run here too, never in the kiosk's GUI process; only kiosks show
+        # content.
+        self.updater = (
+            ContentUpdater(
+                args.data_dir,
+                credentials,
+                HqClient(credentials, ca_bundle=args.ca_bundle),
+                interval=_given(args.content_interval, CONTENT_INTERVAL),
+                on_status=lambda status: write_line(encode_content_status(status)),
+            )
+            if credentials.role == "kiosk"
+            else None
+        )
+        # HQ's commands come in the heartbeat's answer; kiosks only, as heartbeats.
+        self.commands = (
+            CommandRunner(
+                args.data_dir,
+                credentials,
+                HqClient(credentials, ca_bundle=args.ca_bundle),
+                screen=screen,
+                fetch_now=None if self.updater is None else self.updater.poll_now,
+            )
+            if credentials.role == "kiosk"
+            else None
+        )
         # Heartbeats: kiosks only (the fleet page is about shopper screens).
         self.heartbeat = (
             HeartbeatSender(
@@ -46,6 +75,7 @@ class HqParts:
                 HqClient(credentials, ca_bundle=args.ca_bundle),
                 reports,
                 interval=args.heartbeat_interval,
+                on_commands=None if self.commands is None else self.commands.take,
             )
             if credentials.role == "kiosk"
             else None
@@ -76,19 +106,6 @@ class HqParts:
             HqClient(credentials, ca_bundle=args.ca_bundle),
             interval=_given(args.store_key_interval, STORE_KEY_INTERVAL),
         )
-        # Content releases run here too, never in the kiosk's GUI process; only kiosks show
-        # content.
-        self.updater = (
-            ContentUpdater(
-                args.data_dir,
-                credentials,
-                HqClient(credentials, ca_bundle=args.ca_bundle),
-                interval=_given(args.content_interval, CONTENT_INTERVAL),
-                on_status=lambda status: write_line(encode_content_status(status)),
-            )
-            if credentials.role == "kiosk"
-            else None
-        )
         _log.info(
             "relay for %s %s started%s",
             credentials.role,
@@ -103,6 +120,8 @@ class HqParts:
         self.store_key.start()
         if self.updater is not None:
             self.updater.start()
+        if self.commands is not None:
+            self.commands.start()
         if self.heartbeat is not None:
             self.heartbeat.start()
 
@@ -116,6 +135,8 @@ class HqParts:
             self.updater.stop(timeout=1.0)  # a download cut off resumes from its partial file
         if self.heartbeat is not None:
             self.heartbeat.stop(timeout=1.0)  # never kept: the next child sends a fresh one
+        if self.commands is not None:
+            self.commands.stop(timeout=1.0)  # one under way is claimed: never run twice
 
 
 def _given(seconds: float | None, default: float) -> float:

@@ -18,6 +18,7 @@ class PeriodicThread:
         self._work = work
         self._wait = wait
         self.stopping = threading.Event()  # rounds may look at it to end a long step early
+        self._woken = threading.Event()
         self._thread: threading.Thread | None = None
 
     def start(self) -> None:
@@ -30,10 +31,16 @@ class PeriodicThread:
         """Ask the thread to end and wait up to `timeout` for it (a round in a request
         ends when the request does: requests have timeouts)."""
         self.stopping.set()
+        self._woken.set()
         if self._thread is not None:
             self._thread.join(timeout)
 
+    def wake(self) -> None:
+        """The next round now (after the one under way, if any), not after the wait."""
+        self._woken.set()
+
     def _run(self) -> None:
         while not self.stopping.is_set():
+            self._woken.clear()
             self._work()
-            self.stopping.wait(self._wait())
+            self._woken.wait(self._wait())

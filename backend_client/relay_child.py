@@ -100,7 +100,8 @@ def main(argv: list[str] | None = None) -> int:
     if credentials is not None:
         from backend_client.hq_parts import HqParts  # noqa: PLC0415 - enrolled only
 
-        parts = HqParts(args, credentials, cipher, write_line, reports)
+        screen = None if keeper is None else keeper.keeper
+        parts = HqParts(args, credentials, cipher, write_line, reports, screen=screen)
     if parts is not None:
         wakes.append(parts.relay.wake)
         parts.start()

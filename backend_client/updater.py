@@ -135,6 +135,11 @@ class ContentUpdater:
         self._thread.stop(timeout)
         self._client.close()
 
+    def poll_now(self) -> None:
+        """Ask HQ for this kiosk's release now (HQ staff's "fetch content now"), on the
+        updater's own thread once its current round is over."""
+        self._thread.wake()
+
     def _round(self) -> None:
         try:
             self.poll_once()

@@ -33,6 +33,8 @@
                                                       (hq/plays_cli.py)
     backup --to DIR [--keep-days 14] [--keep-at-least 3] | restore DUMP   (hq/backup.py)
     fleet [--trouble | --show all|trouble|silent|device|backlog] [--json]
+    fleet command KIOSK restart|fetch-content|screenshot|upload-logs|identify [--by WHO]
+    fleet commands KIOSK [--json] [--save-file COMMAND_ID PATH]
                                                       kiosks' health, open alerts
 
 Content (docs/content-releases.md): TARGET is all, region:R, tag:T or store:S;
@@ -380,6 +382,10 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:  # noqa: PLR0911,
                 return console_cli.run(database, args, now)
             case "plays":
                 return plays_cli.run(database, args, now, _table)
+            case "fleet" if args.fleet_action:  # remote commands
+                return fleet_health_cli.run_commands(
+                    database, settings.content_key_dir, args, now, _default_actor()
+                )
             case "fleet":
                 return fleet_health_cli.run(database, args, now, _table)
     finally:

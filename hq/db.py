@@ -771,6 +771,31 @@ fleet_alerts = Table(
     Index(None, "raised_at"),
 )
 
+# Remote commands from HQ staff to one kiosk (hq.fleet_health.commands): signed at
+# issue (`envelope`, the exact JSON delivered), handed out once in a heartbeat's
+# answer (`delivered_at`), finished by the kiosk's result (`status`, `detail`, and a
+# screenshot's PNG or the logs' text in `file`, bounded). No status after
+# `expires_at`: expired.
+kiosk_commands = Table(
+    "kiosk_commands",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("kiosk_id", String(KIOSK_ID_LENGTH), nullable=False),
+    Column("store_id", String(STORE_ID_LENGTH), nullable=False),
+    Column("kind", String(20), nullable=False),
+    Column("issued_by", String(ACTOR_LENGTH), nullable=False),
+    Column("issued_at", UtcDateTime(), nullable=False),
+    Column("expires_at", UtcDateTime(), nullable=False),
+    Column("envelope", Text(), nullable=False),
+    Column("delivered_at", UtcDateTime(), nullable=True),
+    Column("status", String(10), nullable=True),
+    Column("detail", String(200), nullable=False, server_default=""),
+    Column("finished_at", UtcDateTime(), nullable=True),
+    Column("file_type", String(40), nullable=True),
+    Column("file", LargeBinary(), nullable=True),
+    Index(None, "kiosk_id", "issued_at"),
+)
+
 # ---------------------------------------------------------------- audit
 
 # Every change HQ staff make to content (CLI, admin API, console): who, what, when.

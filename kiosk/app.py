@@ -141,6 +141,7 @@ class KioskOptions:
     timezone: str = DEFAULT_TIMEZONE
     screen: str | None = None  # the screen to cover, by name; None: the primary one
     maintenance: MaintenanceTiming = field(default_factory=MaintenanceTiming)
+    heartbeat_interval: float | None = None  # None: HQ's pace (a test sets it)
 
 
 def parse_args(argv: Sequence[str] | None = None) -> KioskOptions:
@@ -159,6 +160,12 @@ def parse_args(argv: Sequence[str] | None = None) -> KioskOptions:
     )
     parser.add_argument(
         "--hq-ca", type=Path, help="CA bundle for HQ's TLS certificate (default: the system's)"
+    )
+    parser.add_argument(
+        "--heartbeat-interval",
+        type=float,
+        metavar="S",
+        help=argparse.SUPPRESS,  # tests and demos: heartbeats (and HQ's commands) this often
     )
     parser.add_argument("--rfid-port", help="serial port of a 125 kHz member-fob reader")
     parser.add_argument(
@@ -252,6 +259,7 @@ def parse_args(argv: Sequence[str] | None = None) -> KioskOptions:
         trace=args.trace,
         windowed=args.windowed,
         hq_ca=args.hq_ca,
+        heartbeat_interval=args.heartbeat_interval,
         rfid_port=args.rfid_port,
         rfid_protocol=args.rfid_protocol,
         rfid_wedge=args.rfid_wedge,
@@ -907,10 +915,31 @@ def build_relay(
     return RelayProcess(
         options.data_dir,
         ca_bundle=options.hq_ca,
+        heartbeat_interval=options.heartbeat_interval,
         on_status=on_status,
         on_content=on_content,
         link=link,
         timezone=options.timezone,
+    )
+
+
+def serve_remote_commands(kiosk: Kiosk, options: KioskOptions, app: QApplication) -> None:
+    """HQ's commands for the screen (screenshot, identify, restart), verified by the relay
+    child, carried out here (kiosk/remote_commands.py)."""
+    from kiosk.remote_commands import RemoteCommands  # noqa: PLC0415 - after first paint
+
+    def identity() -> tuple[str, str] | None:
+        try:
+            credentials = load_credentials(options.data_dir)
+        except CredentialsError:
+            return None
+        return None if credentials is None else (credentials.kiosk_id, credentials.store_id)
+
+    RemoteCommands(
+        kiosk.window,
+        kiosk.outbox,
+        restart=lambda: app.exit(RESTART_EXIT),
+        identity=identity,
     )
 
 
@@ -962,6 +991,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     kiosk = build(options, app)
     if kiosk.maintenance is not None:  # staff's "restart": the supervisor starts us again
         kiosk.maintenance.restart = lambda: app.exit(RESTART_EXIT)
+    serve_remote_commands(kiosk, options, app)
     if kiosk.health is not None:
         notify_exceptions(kiosk.health.exception_raised)
     # Everything built so far lives as long as the process: keep the collector off it,

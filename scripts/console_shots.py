@@ -31,6 +31,7 @@ from hq.content.signing import ContentKeys
 from hq.crm.facts import Origin, PlayCount, PlaysCounted
 from hq.db import Database, content_failures, kiosk_content_status, kiosks
 from hq.enrollment import KioskIdentity
+from hq.fleet_health import commands
 from hq.fleet_health.store import record_heartbeat, sweep
 from hq.fleet_health.wire import Heartbeat
 from hq.migrations import migrate
@@ -107,6 +108,11 @@ def _pages(page: Page, base_url: str, out: Path, release: int) -> None:
         page.wait_for_load_state("networkidle")
         page.screenshot(path=str(out / f"{name}.png"))
         print(f"wrote {out / name}.png")
+    # The kiosk page's remote commands, below the fold of the page above.
+    page.goto(f"{console}/fleet/{TROUBLED_KIOSK}")
+    page.wait_for_load_state("networkidle")
+    page.locator("[data-testid=commands]").screenshot(path=str(out / "console-commands.png"))
+    print(f"wrote {out / 'console-commands.png'}")
 
 
 def _chain(database: Database, settings: Settings, tmp: Path) -> int:
@@ -234,6 +240,7 @@ def _chain(database: Database, settings: Settings, tmp: Path) -> int:
                 )
     _plays(database, kiosk_ids, now)
     _heartbeats(database, [k for ids in kiosk_ids.values() for k in ids], now)
+    _commands(database, settings, now)
     return spring
 
 
@@ -314,6 +321,35 @@ def _heartbeats(database: Database, kiosk_ids: list[str], now: datetime) -> None
                 now=now - timedelta(minutes=minutes, seconds=5 + index),
             )
     sweep(database, now=now)
+
+
+def _commands(database: Database, settings: Settings, now: datetime) -> None:
+    """Staff's remote commands to the troubled kiosk: an identify, a screenshot (the attract
+    loop, as the kiosk's own grab of it), logs that could not come, one still pending."""
+    keys = ContentKeys(settings.data_dir / "keys")
+    shot = Path(__file__).resolve().parent.parent / "docs" / "screenshots" / "attract.png"
+    for minutes, kind, status, detail, file in (
+        (14, "identify", "done", "shown for 10 s", None),
+        (12, "screenshot", "done", "1920x1080 PNG", shot.read_bytes()),
+        (9, "upload-logs", "failed", "journalctl failed (1)", None),
+        (1, "fetch-content", None, "", None),
+    ):
+        at = now - timedelta(minutes=minutes)
+        command = commands.issue(
+            database, keys, kiosk_id=TROUBLED_KIOSK, kind=kind, actor="wang.min@hq.example", now=at
+        )
+        if status is None:
+            continue
+        commands.deliver(database, TROUBLED_KIOSK, at + timedelta(seconds=20))
+        commands.record_result(
+            database,
+            kiosk_id=TROUBLED_KIOSK,
+            command_id=command.id,
+            status=status,  # type: ignore[arg-type]
+            detail=detail,
+            file=file,
+            now=at + timedelta(seconds=22),
+        )
 
 
 if __name__ == "__main__":

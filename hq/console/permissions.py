@@ -9,7 +9,10 @@ Roles (hq.console.staff.Role):
   rolls back only releases aimed at their own stores by name. A region, a tag or
   "all stores" reaches stores that are not theirs (and stores added later), so
   those are never theirs to publish or revoke, though they see such a release
-  running on their kiosks.
+  running on their kiosks;
+- remote commands to a kiosk (restart, fetch content, screenshot, logs, identify):
+  a chain admin for any kiosk, a store manager for their own stores' kiosks; content
+  editors send none (a screen's running is the store's and operations' business).
 
 Pure: no database, no request. Views gather the stores a thing reaches and ask.
 """
@@ -29,6 +32,7 @@ class Action(enum.StrEnum):
     REVOKE = "revoke"  # roll a release back
     VIEW_AUDIT = "view-audit"
     MANAGE_STAFF = "manage-staff"
+    COMMAND = "command"  # a remote command to a kiosk: restart, screenshot, logs...
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,7 +76,7 @@ def _store_manager(own: frozenset[str], action: Action, resource: Resource) -> b
         case Action.VIEW:
             # No resource: a page of lists, which the view filters to their stores.
             return resource is None or bool(resource.stores & own)
-        case Action.PUBLISH | Action.REVOKE:
+        case Action.PUBLISH | Action.REVOKE | Action.COMMAND:
             return (
                 resource is not None
                 and not resource.open_ended

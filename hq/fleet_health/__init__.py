@@ -5,5 +5,7 @@
   heartbeat and `now`; and what to raise and clear to get there;
 - `store`: heartbeats kept (the last per kiosk, a bounded history), alerts raised and
   cleared in the database, the fleet read for the console and `kiosk-hq fleet`;
-- `api`: the kiosk endpoint; `sweeper`: the thread that raises silence alerts.
+- `commands`: staff's remote commands to a kiosk, signed at issue, handed out in the
+  heartbeat's answer, finished by the kiosk's result;
+- `api`: the kiosk endpoints; `sweeper`: the thread that raises silence alerts.
 """

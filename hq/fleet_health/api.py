@@ -1,4 +1,5 @@
-"""`POST /v1/heartbeat`: a kiosk's heartbeat (docs/hq-api.md), answered with when to beat next.
+"""`POST /v1/heartbeat`: a kiosk's heartbeat (docs/hq-api.md), answered with when to beat next
+and staff's remote commands for it; `POST /v1/commands/{id}/result`: how one ended.
 
 The token is checked before the body is read as JSON (as `POST /v1/events` does), so
 a stranger learns nothing about the format. Attendant devices are refused (403): the
@@ -7,10 +8,13 @@ fleet page is about shopper kiosks.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import logging
 from typing import Annotated, Final
 
-from fastapi import APIRouter, Depends, HTTPException, Request, Response
+from fastapi import APIRouter, Depends, HTTPException, Path, Request, Response
+from fastapi.exceptions import RequestValidationError
 from fastapi.security import HTTPAuthorizationCredentials
 from starlette.concurrency import run_in_threadpool
 
@@ -18,14 +22,16 @@ from hq.api.common import ApiRoute, Clock, bearer, json_bytes, parse_json_body, 
 from hq.api.openapi import json_request_body
 from hq.db import Database
 from hq.enrollment import authenticate
+from hq.fleet_health.commands import MAX_FILE_BYTES, PENDING_PACE_S, deliver, record_result
 from hq.fleet_health.store import record_heartbeat
-from hq.fleet_health.wire import Heartbeat, HeartbeatAnswer
+from hq.fleet_health.wire import NEXT_IN_S, CommandResult, Heartbeat, HeartbeatAnswer
 
 _log = logging.getLogger("hq.fleet_health")
 
 Credentials = Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
 
 MAX_HEARTBEAT_BYTES: Final = 64 * 1024  # a heartbeat is well under 4 kB
+MAX_RESULT_BYTES: Final = 9 * 1024 * 1024  # base64 of the largest file, and the rest
 
 
 def heartbeat_router(database: Database, clock: Clock) -> APIRouter:
@@ -57,7 +63,67 @@ def heartbeat_router(database: Database, clock: Clock) -> APIRouter:
         if kiosk.role != "kiosk":
             raise HTTPException(status_code=403, detail="heartbeats are for kiosks")
         beat = parse_json_body(Heartbeat, body)
-        record_heartbeat(database, kiosk, beat, now=clock())
-        return Response(json_bytes(HeartbeatAnswer().model_dump()), media_type="application/json")
+        now = clock()
+        record_heartbeat(database, kiosk, beat, now=now)
+        commands = deliver(database, kiosk.kiosk_id, now)
+        answer = {"next_in": PENDING_PACE_S if commands else NEXT_IN_S, "commands": commands}
+        return Response(json_bytes(answer), media_type="application/json")
+
+    @router.post(
+        "/commands/{command_id}/result",
+        status_code=204,
+        response_class=Response,
+        max_body_size=MAX_RESULT_BYTES,
+        responses={
+            204: {"description": "The result is stored; the command is finished"},
+            401: {"description": "No valid token: missing, unknown or revoked"},
+            404: {"description": "No such command delivered to this kiosk"},
+            409: {"description": "The command has a result already (the first one stays)"},
+            413: {"description": "The body is larger than HQ takes"},
+            422: {"description": "Malformed result, or a file too large; nothing was stored"},
+        },
+        openapi_extra=json_request_body(CommandResult),
+    )
+    async def command_result(
+        command_id: Annotated[str, Path(max_length=36)], request: Request, credentials: Credentials
+    ) -> Response:
+        """How a command HQ delivered to this kiosk ended: done, failed or refused, with
+        a short detail, and a screenshot's PNG or the logs' text (base64) when done."""
+        body = await request.body()
+        token = credentials.credentials if credentials else None
+        return await run_in_threadpool(take_result, token, command_id, body)
+
+    def take_result(token: str | None, command_id: str, body: bytes) -> Response:
+        kiosk = authenticate(database, token)
+        if kiosk is None:
+            raise unauthorized()
+        result = parse_json_body(CommandResult, body)
+        file = None
+        if result.file is not None:
+            try:
+                file = base64.b64decode(result.file, validate=True)
+            except (binascii.Error, ValueError):
+                raise _invalid("file", "not base64") from None
+            if len(file) > MAX_FILE_BYTES:
+                raise _invalid("file", f"larger than {MAX_FILE_BYTES} bytes")
+        outcome = record_result(
+            database,
+            kiosk_id=kiosk.kiosk_id,
+            command_id=command_id,
+            status=result.status,
+            detail=result.detail,
+            file=file,
+            now=clock(),
+        )
+        if outcome == "unknown":
+            raise HTTPException(status_code=404, detail="no such command for this kiosk")
+        if outcome == "finished":
+            raise HTTPException(status_code=409, detail="the command has a result already")
+        _log.info("command %s of kiosk %s: %s", command_id, kiosk.kiosk_id, result.status)
+        return Response(status_code=204)
 
     return router
+
+
+def _invalid(field: str, message: str) -> RequestValidationError:
+    return RequestValidationError([{"loc": ("body", field), "msg": message, "type": "value_error"}])

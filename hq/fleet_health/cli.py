@@ -2,18 +2,29 @@
 
 Sweeps the alerts first (hq.fleet_health.store.sweep, idempotent), so the open
 alerts listed are current even where no HQ server runs the sweep.
+
+    kiosk-hq fleet command KIOSK restart|fetch-content|screenshot|upload-logs|identify
+    kiosk-hq fleet commands KIOSK [--json] [--save-file ID PATH]
+
+issue a remote command (signed with HQ's content key, audited: hq.fleet_health.commands)
+and list a kiosk's commands with their state; `--save-file` writes a command's
+screenshot or logs to PATH.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import sys
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
+from hq.content.signing import ContentKeys
 from hq.db import Database
 from hq.fleet_health.alerts import Filter, shown
+from hq.fleet_health.commands import KINDS, CommandError, command_file, issue, recent_commands
 from hq.fleet_health.store import KioskHealth, alerts, read_fleet_health, sweep
 
 Table = Callable[[Sequence[str], Sequence[Sequence[str]]], None]
@@ -27,6 +38,61 @@ def add_command(commands: argparse._SubParsersAction[Any]) -> None:
         "--show", choices=[item.value for item in Filter], default=None, help="filter kiosks"
     )
     fleet.add_argument("--json", action="store_true", help="machine-readable output")
+    actions = fleet.add_subparsers(dest="fleet_action", metavar="{command,commands}")
+    command = actions.add_parser("command", help="send a kiosk a remote command")
+    command.add_argument("kiosk_id")
+    command.add_argument("kind", choices=KINDS)
+    command.add_argument("--by", help="who sends it, for the audit log (default: cli:USER)")
+    listing = actions.add_parser("commands", help="a kiosk's remote commands and their state")
+    listing.add_argument("kiosk_id")
+    listing.add_argument("--json", action="store_true", help="machine-readable output")
+    listing.add_argument(
+        "--save-file",
+        nargs=2,
+        metavar=("COMMAND_ID", "PATH"),
+        help="write a command's screenshot (PNG) or logs (text) to PATH",
+    )
+
+
+def run_commands(
+    database: Database, keys_dir: Path, args: argparse.Namespace, now: datetime, actor: str
+) -> int:
+    """`fleet command` and `fleet commands`; `actor`: who runs this, unless --by says."""
+    if args.fleet_action == "command":
+        try:
+            issued = issue(
+                database,
+                ContentKeys(keys_dir),
+                kiosk_id=args.kiosk_id,
+                kind=args.kind,
+                actor=args.by or actor,
+                now=now,
+            )
+        except CommandError as error:
+            print(f"kiosk-hq: {error}", file=sys.stderr)
+            return 1
+        print(f"{issued.kind} {issued.id} for {issued.kiosk_id}: sent with its next heartbeat")
+        return 0
+    with database.read() as connection:
+        listed = recent_commands(connection, args.kiosk_id)
+        found = None if args.save_file is None else command_file(connection, args.save_file[0])
+    if args.save_file is not None:
+        if found is None or found[0] != args.kiosk_id:
+            print("kiosk-hq: that command has no file", file=sys.stderr)
+            return 1
+        Path(args.save_file[1]).write_bytes(found[3])
+        print(f"{len(found[3])} bytes ({found[2]}) written to {args.save_file[1]}")
+        return 0
+    if args.json:
+        print(json.dumps([c.as_json(now) for c in listed], indent=2, ensure_ascii=False))
+        return 0
+    for c in listed:
+        when = c.issued_at.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%SZ")
+        size = "" if c.file_size is None else f"  [{c.file_size} bytes {c.file_type}]"
+        print(f"{when}  {c.id}  {c.kind:<13} {c.state(now):<9} {c.detail}{size}")
+    if not listed:
+        print(f"no commands for {args.kiosk_id}")
+    return 0
 
 
 def run(database: Database, args: argparse.Namespace, now: datetime, table: Table) -> int:

@@ -62,9 +62,48 @@ class Heartbeat(_Open):
     screen: Literal["on", "off", "unknown"] = "unknown"
 
 
-class HeartbeatAnswer(BaseModel):
-    """HQ's answer: when to beat next. A later version adds remote commands here."""
-
+class _Closed(BaseModel):
     model_config = ConfigDict(frozen=True)
 
+
+class CommandKey(_Closed):
+    """One key of HQ's content key chain (docs/content-releases.md)."""
+
+    key: str
+    key_id: str
+    endorsed_by: str | None
+    endorsement: str
+
+
+class CommandSignature(_Closed):
+    key_id: str
+    sig: str
+
+
+class CommandEnvelope(_Closed):
+    """A remote command as signed by HQ: `payload` is base64 of
+    b"kiosk-command-v1\n" + canonical JSON of {id, kiosk_id, kind, issued_at,
+    expires_at}, signed (Ed25519) by the newest key of `keys`."""
+
+    payload: str
+    signature: CommandSignature
+    keys: list[CommandKey]
+
+
+class HeartbeatAnswer(_Closed):
+    """HQ's answer: when to beat next, and the staff's commands for this kiosk."""
+
     next_in: Annotated[int, Field(ge=10, le=3600)] = NEXT_IN_S
+    commands: list[CommandEnvelope] = Field(default_factory=list)
+
+
+MAX_RESULT_FILE_B64: Final = 8 * 1024 * 1024  # base64 of hq.fleet_health.commands' 6 MiB
+
+
+class CommandResult(_Closed):
+    """`POST /v1/commands/{id}/result`: how the kiosk's command ended. `file`: base64 of
+    the screenshot's PNG or the logs' text (for those two kinds, when done)."""
+
+    status: Literal["done", "failed", "refused"]
+    detail: Text200 = ""
+    file: Annotated[str, StringConstraints(max_length=MAX_RESULT_FILE_B64)] | None = None

@@ -8,7 +8,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -16,10 +16,10 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def start_kiosk(
-    bundle: Path | None, data: Path, port: str | None = None
+    bundle: Path | None, data: Path, port: str | None = None, extra: Sequence[str] = ()
 ) -> subprocess.Popen[bytes]:
     """The kiosk process; `bundle` None: it shows what its content store holds."""
-    args = [sys.executable, "-m", "kiosk.app", "--data-dir", str(data)]
+    args = [sys.executable, "-m", "kiosk.app", "--data-dir", str(data), *extra]
     if bundle is not None:
         args += ["--content", str(bundle)]
     args += ["--trace", str(data / "trace.jsonl")]

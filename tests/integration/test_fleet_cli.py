@@ -12,8 +12,12 @@ import pytest
 from helpers.console import ConsoleChain
 from helpers.hq import KIOSK_HQ
 
+from hq import audit
+from hq.cli import main
+from hq.content.signing import ContentKeys, verify_envelope
 from hq.db import Database
 from hq.enrollment import KioskIdentity
+from hq.fleet_health.commands import deliver, record_result
 from hq.fleet_health.store import record_heartbeat
 from hq.fleet_health.wire import Heartbeat
 from hq.migrations import migrate
@@ -88,3 +92,49 @@ def test_fleet_lists_kiosks_and_raises_silence_before_it_shows_the_trouble(tmp_p
         ("bj-sanlitun-k1", "silent"),
         ("sh-nanjing-road-k2", "device"),
     ]
+
+
+def test_fleet_command_sends_a_signed_command_and_lists_its_result(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    url = sqlite_url(tmp_path / "hq.sqlite3")
+    migrate(url)
+
+    def kiosk_hq(*args: str) -> tuple[int, str, str]:  # in-process: no interpreter start-up
+        code = main(["--data-dir", str(tmp_path / "hq"), "--database-url", url, "fleet", *args])
+        out, err = capsys.readouterr()
+        return code, out, err
+
+    database = Database(url)
+    try:
+        ConsoleChain(database, tmp_path / "chain")
+        code, out, err = kiosk_hq("command", "sh-nanjing-road-k2", "screenshot")
+        assert code == 0, err
+        command_id = out.split()[1]
+        assert out.endswith("sent with its next heartbeat\n")
+        (envelope,) = deliver(database, "sh-nanjing-road-k2", datetime.now(UTC))
+        chain = ContentKeys(tmp_path / "hq" / "keys").chain()
+        assert verify_envelope(envelope, chain[0].key).startswith(b"kiosk-command-v1\n")
+        record_result(
+            database, kiosk_id="sh-nanjing-road-k2", command_id=command_id, status="done",
+            detail="1920x1080 PNG", file=b"\x89PNG...", now=datetime.now(UTC),
+        )  # fmt: skip
+        assert audit.recent(database)[0].action == "kiosk.command"
+    finally:
+        database.dispose()
+
+    code, out, err = kiosk_hq("commands", "sh-nanjing-road-k2", "--json")
+    assert code == 0, err
+    (command,) = json.loads(out)
+    assert (command["id"], command["kind"], command["state"]) == (command_id, "screenshot", "done")
+    assert command["issued_by"].startswith("cli:")
+    shot = tmp_path / "shot.png"
+    code, out, err = kiosk_hq(
+        "commands", "sh-nanjing-road-k2", "--save-file", command_id, str(shot)
+    )
+    assert code == 0, err
+    assert shot.read_bytes() == b"\x89PNG..."
+
+    code, out, err = kiosk_hq("command", "nowhere-k9", "restart")
+    assert code == 1
+    assert "no kiosk 'nowhere-k9'" in err

@@ -202,5 +202,5 @@ def test_the_endpoint_wants_a_kiosks_token_and_a_well_formed_heartbeat(hq: Hq) -
         url, json={**body, "later": "a newer kiosk's field"}, headers=as_kiosk, timeout=10
     )
     assert answer.status_code == 200
-    assert answer.json() == {"next_in": 60}
+    assert answer.json() == {"next_in": 60, "commands": []}
     assert hq.kiosk().last_heartbeat == hq.clock()  # type: ignore[union-attr]
