@@ -935,12 +935,14 @@ def serve_remote_commands(kiosk: Kiosk, options: KioskOptions, app: QApplication
             return None
         return None if credentials is None else (credentials.kiosk_id, credentials.store_id)
 
-    RemoteCommands(
+    commands = RemoteCommands(
         kiosk.window,
         kiosk.outbox,
         restart=lambda: app.exit(RESTART_EXIT),
         identity=identity,
+        free=lambda: on_attract_loop(kiosk.controller.state),
     )
+    kiosk.controller.state_changed.connect(commands.session_changed)
 
 
 def _return_freed_pictures_to_the_os() -> None:

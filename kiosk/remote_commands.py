@@ -10,7 +10,9 @@ on the GUI thread (a queued signal), and answered with `ScreenDone`:
   on the GUI thread;
 - identify: a card naming the kiosk and its store (kiosk/screens/identify.py);
 - restart: the kiosk exits with RESTART_EXIT, as the maintenance screen's restart
-  does, and its supervisor starts it again (the child has reported it first).
+  does, and its supervisor starts it again (the child has reported it first); with a
+  shopper at the screen it waits until the session is back on the attract loop
+  (sessions end by themselves when the shopper walks away).
 """
 
 from __future__ import annotations
@@ -40,13 +42,17 @@ class RemoteCommands(QObject):
         *,
         restart: Callable[[], None],
         identity: Callable[[], tuple[str, str] | None],
+        free: Callable[[], bool] = lambda: True,
     ) -> None:
-        """`identity`: (kiosk id, store id), None before enrolment."""
+        """`identity`: (kiosk id, store id), None before enrolment; `free`: no shopper at
+        the screen now (call `session_changed` when that may have changed)."""
         super().__init__(window)
         self._window = window
         self._link = link
         self._restart = restart
         self._identity = identity
+        self._free = free
+        self._restart_wanted = False
         self._arrived.connect(self._run, Qt.ConnectionType.QueuedConnection)
         link.serve_screen_commands(self._arrived.emit)
 
@@ -58,13 +64,27 @@ class RemoteCommands(QObject):
                 case "identify":
                     self._identify(command.command_id)
                 case "restart":
-                    _log.info("HQ asked for a restart: exiting for the supervisor")
-                    self._restart()
+                    self._restart_wanted = True
+                    if not self._restart_when_free():
+                        _log.info("HQ asked for a restart: held until the shopper is done")
                 case _:
                     self._answer(command.command_id, False, "not a screen command")
         except Exception:  # never to the shopper's screen: HQ hears it failed
             _log.exception("HQ command %s failed on the screen", command.kind)
             self._answer(command.command_id, False, "the screen could not carry it out")
+
+    def session_changed(self, _state: object = None) -> None:
+        """The shopper's session changed (GUI thread): a held restart may go now."""
+        if self._restart_wanted:
+            self._restart_when_free()
+
+    def _restart_when_free(self) -> bool:
+        if not self._free():
+            return False
+        _log.info("HQ asked for a restart: exiting for the supervisor")
+        self._restart_wanted = False
+        self._restart()
+        return True
 
     def _screenshot(self, command_id: str) -> None:
         image = self._window.grab().toImage()  # QPixmap: GUI thread only; QImage is not

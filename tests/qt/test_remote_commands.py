@@ -7,6 +7,7 @@ import io
 import multiprocessing
 from collections.abc import Iterator
 from multiprocessing.connection import Connection
+from typing import NamedTuple
 
 import pytest
 from PIL import Image
@@ -18,8 +19,22 @@ from kiosk.remote_commands import RemoteCommands
 from kiosk.screens.identify import IdentifyCard
 
 
+class Linked(NamedTuple):
+    window: QWidget
+    link: DataLink
+    child_end: Connection
+    restarts: list[str]
+    commands: RemoteCommands
+
+
 @pytest.fixture
-def linked(qtbot: QtBot) -> Iterator[tuple[QWidget, DataLink, Connection, list[str]]]:
+def shopper() -> list[bool]:
+    """Whether a shopper is at the screen (a session off the attract loop)."""
+    return [False]
+
+
+@pytest.fixture
+def linked(qtbot: QtBot, shopper: list[bool]) -> Iterator[Linked]:
     window = QWidget()
     window.setFixedSize(640, 360)
     window.setStyleSheet("background: #FFF0E6;")
@@ -30,13 +45,14 @@ def linked(qtbot: QtBot) -> Iterator[tuple[QWidget, DataLink, Connection, list[s
     kiosk_end, child_end = multiprocessing.Pipe()
     link.attach(kiosk_end)
     restarts: list[str] = []
-    RemoteCommands(
+    commands = RemoteCommands(
         window,
         link,
         restart=lambda: restarts.append("restart"),
         identity=lambda: ("sh-jingan-k3", "sh-jingan"),
+        free=lambda: not shopper[0],
     )
-    yield window, link, child_end, restarts
+    yield Linked(window, link, child_end, restarts, commands)
     link.close(timeout=1.0)
     child_end.close()
 
@@ -48,10 +64,8 @@ def answer(qtbot: QtBot, child_end: Connection) -> ScreenDone:
     return done
 
 
-def test_a_screenshot_is_the_windows_own_png(
-    qtbot: QtBot, linked: tuple[QWidget, DataLink, Connection, list[str]]
-) -> None:
-    _, _, child_end, _ = linked
+def test_a_screenshot_is_the_windows_own_png(qtbot: QtBot, linked: Linked) -> None:
+    _, _, child_end, _, _ = linked
     child_end.send(ScreenCommand("c1", "screenshot"))
     done = answer(qtbot, child_end)
     assert (done.command_id, done.ok, done.detail) == ("c1", True, "640x360 PNG")
@@ -62,9 +76,9 @@ def test_a_screenshot_is_the_windows_own_png(
 
 
 def test_identify_covers_the_window_with_the_kiosk_and_store_then_goes(
-    qtbot: QtBot, linked: tuple[QWidget, DataLink, Connection, list[str]]
+    qtbot: QtBot, linked: Linked
 ) -> None:
-    window, _, child_end, restarts = linked
+    window, _, child_end, restarts, _ = linked
     child_end.send(ScreenCommand("c2", "identify"))
     assert answer(qtbot, child_end).ok
     (card,) = window.findChildren(IdentifyCard)
@@ -78,9 +92,26 @@ def test_identify_covers_the_window_with_the_kiosk_and_store_then_goes(
     assert restarts == []
 
 
-def test_restart_asks_the_app_to_exit_for_its_supervisor(
-    qtbot: QtBot, linked: tuple[QWidget, DataLink, Connection, list[str]]
-) -> None:
-    _, _, child_end, restarts = linked
+def test_restart_asks_the_app_to_exit_for_its_supervisor(qtbot: QtBot, linked: Linked) -> None:
+    _, _, child_end, restarts, _ = linked
     child_end.send(ScreenCommand("c3", "restart"))
     qtbot.waitUntil(lambda: restarts == ["restart"], timeout=5000)
+
+
+def test_a_restart_waits_for_the_shopper_to_finish(
+    qtbot: QtBot,
+    linked: Linked,
+    shopper: list[bool],
+) -> None:
+    _, _, child_end, restarts, commands = linked
+    shopper[0] = True
+    child_end.send(ScreenCommand("c4", "restart"))
+    child_end.send(ScreenCommand("c5", "identify"))  # the next command: the first was handled
+    answer(qtbot, child_end)
+    commands.session_changed()  # still mid-session: a product page, say
+    assert restarts == []
+    shopper[0] = False
+    commands.session_changed()  # back on the attract loop
+    assert restarts == ["restart"]
+    commands.session_changed()
+    assert restarts == ["restart"]  # once
