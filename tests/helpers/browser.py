@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Final
 
 import pytest
-from playwright.sync_api import Browser, Playwright, sync_playwright
+from playwright.sync_api import Browser, Page, Playwright, expect, sync_playwright
 
 CHROMIUM: Final = Path("/usr/bin/chromium")
 
@@ -25,3 +25,22 @@ def chromium() -> Iterator[Browser]:
         launched.close()
     finally:
         playwright.stop()
+
+
+def sign_in(
+    page: Page,
+    base_url: str,
+    email: str,
+    password: str,
+    *,
+    going_to: str = "/console/releases",
+    lands_on: str = "Releases",
+) -> None:
+    """Sign in to HQ's console through its form as staff do: on the way to `going_to`,
+    sent to sign in first, then back there (its heading `lands_on`)."""
+    page.goto(base_url + going_to)
+    expect(page.locator("h1")).to_have_text("Sign in")
+    page.fill("#email", email)
+    page.fill("#password", password)
+    page.click("button[type=submit]")
+    expect(page.locator("h1")).to_have_text(lands_on)

@@ -20,7 +20,7 @@ from typing import Final
 
 import pytest
 import requests
-from helpers.browser import chromium
+from helpers.browser import chromium, sign_in
 from helpers.console import tarball
 from helpers.hq import KioskClient, enrol
 from helpers.hq_process import HqProcess
@@ -100,15 +100,6 @@ def page(browser: Browser) -> Iterator[Page]:
     context.close()
 
 
-def sign_in(page: Page, hq: HqProcess, email: str) -> None:
-    page.goto(f"{hq.base_url}/console/releases")
-    expect(page.locator("h1")).to_have_text("Sign in")  # sent to sign in first
-    page.fill("#email", email)
-    page.fill("#password", PASSWORD)
-    page.click("button[type=submit]")
-    expect(page.locator("h1")).to_have_text("Releases")  # and back where it was going
-
-
 def test_an_editor_publishes_an_upload_watches_it_roll_out_and_rolls_it_back(
     hq: HqProcess, page: Page, tmp_path: Path
 ) -> None:
@@ -127,7 +118,7 @@ def test_an_editor_publishes_an_upload_watches_it_roll_out_and_rolls_it_back(
         "That email and password do not match an account."
     )
     expect(page.locator("#email")).to_have_value("ana@hq.example")
-    sign_in(page, hq, "ana@hq.example")
+    sign_in(page, hq.base_url, "ana@hq.example", PASSWORD)
 
     page.click("text=Publish a release")
     page.set_input_files("#bundle", str(archive))
@@ -182,7 +173,7 @@ def test_a_store_manager_cannot_see_or_publish_to_another_store(
     assert published.returncode == 0, published.stderr
     theirs = max(entry["release"] for entry in json.loads(hq.cli("content", "list", "--json")))
 
-    sign_in(page, hq, "wu@hq.example")
+    sign_in(page, hq.base_url, "wu@hq.example", PASSWORD)
     expect(page.locator(f"tr[data-release='{theirs}']")).to_have_count(0)
     answer = page.goto(f"{hq.base_url}/console/releases/{theirs}")
     assert answer is not None

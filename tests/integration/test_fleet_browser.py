@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any, Final
 
 import pytest
-from helpers.browser import chromium
+from helpers.browser import chromium, sign_in
 from helpers.console import CHEAP_HASHER
 from helpers.hq import KioskClient, enrol, hq_settings, issue_code, serving
 from playwright.sync_api import Page, expect
@@ -103,7 +103,7 @@ def test_staff_see_the_silent_and_the_failed_kiosks_and_a_kiosks_history(
         heartbeat(kiosks["reader"], rfid="down")
         AlertSweeper(database, clock).sweep_once()
 
-        sign_in(page, base_url, "ana@hq.example")
+        sign_in(page, base_url, "ana@hq.example", PASSWORD)
         page.click("nav >> text=Fleet")
         expect(page.locator("h1")).to_have_text("Fleet")
         rows = page.locator("table[data-testid=fleet] tbody tr")
@@ -138,7 +138,7 @@ def test_staff_see_the_silent_and_the_failed_kiosks_and_a_kiosks_history(
 
         # A store manager: their store's kiosk, nothing of the others.
         page.context.clear_cookies()
-        sign_in(page, base_url, "wu@hq.example")
+        sign_in(page, base_url, "wu@hq.example", PASSWORD)
         page.goto(f"{base_url}/console/fleet")
         expect(rows).to_have_count(1)
         expect(rows.first).to_have_attribute("data-kiosk", kiosks["quiet"].kiosk_id)
@@ -148,12 +148,3 @@ def test_staff_see_the_silent_and_the_failed_kiosks_and_a_kiosks_history(
         for kiosk in kiosks.values():
             kiosk.close()
     database.dispose()
-
-
-def sign_in(page: Page, base_url: str, email: str) -> None:
-    page.goto(f"{base_url}/console/releases")
-    expect(page.locator("h1")).to_have_text("Sign in")
-    page.fill("#email", email)
-    page.fill("#password", PASSWORD)
-    page.click("button[type=submit]")
-    expect(page.locator("h1")).to_have_text("Releases")

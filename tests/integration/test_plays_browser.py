@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any, Final
 
 import pytest
-from helpers.browser import chromium
+from helpers.browser import chromium, sign_in
 from helpers.console import CHEAP_HASHER, PASSWORD
 from helpers.hq import KioskClient, enrol, hq_settings, issue_code, running_hq
 from playwright.sync_api import Browser, Page, expect
@@ -114,15 +114,6 @@ def page(browser: Browser) -> Iterator[Page]:
     context.close()
 
 
-def sign_in(page: Page, base_url: str, email: str) -> None:
-    page.goto(f"{base_url}/console/plays")
-    expect(page.locator("h1")).to_have_text("Sign in")
-    page.fill("#email", email)
-    page.fill("#password", PASSWORD)
-    page.click("button[type=submit]")
-    expect(page.locator("h1")).to_have_text("Proof of play")
-
-
 def cells(page: Page, selector: str) -> list[list[str]]:
     rows = page.locator(f"{selector} tbody tr")
     return [
@@ -134,7 +125,9 @@ def cells(page: Page, selector: str) -> list[list[str]]:
 def test_an_admin_reads_each_campaigns_plays_and_downloads_them(
     hq: str, page: Page, tmp_path: Path
 ) -> None:
-    sign_in(page, hq, "ana@hq.example")
+    sign_in(
+        page, hq, "ana@hq.example", PASSWORD, going_to="/console/plays", lands_on="Proof of play"
+    )
     page.fill("input[name=from]", "2026-11-23")
     page.fill("input[name=to]", "2026-11-24")
     page.click("button:has-text('Show')")
@@ -173,7 +166,9 @@ def test_an_admin_reads_each_campaigns_plays_and_downloads_them(
 
 
 def test_a_store_manager_sees_only_their_stores_plays(hq: str, page: Page) -> None:
-    sign_in(page, hq, "wu@hq.example")
+    sign_in(
+        page, hq, "wu@hq.example", PASSWORD, going_to="/console/plays", lands_on="Proof of play"
+    )
     answer = page.request.get(f"{hq}/console/plays.json?from=2026-11-23&to=2026-11-24")
     assert answer.status == 200
     found = answer.json()

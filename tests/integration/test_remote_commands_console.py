@@ -14,11 +14,11 @@ from typing import Any, Final
 
 import pytest
 import requests
-from helpers.browser import chromium
+from helpers.browser import chromium, sign_in
 from helpers.console import CHEAP_HASHER
 from helpers.hq import KioskClient, database_url_for, enrol, hq_settings, issue_code, serving
 from PIL import Image
-from playwright.sync_api import Page, expect
+from playwright.sync_api import expect
 
 from backend_client.commands import verify_command
 from hq.app import create_app
@@ -91,7 +91,7 @@ def test_a_manager_sends_a_screenshot_command_and_sees_the_kiosks_screen(
     with chromium() as browser:
         page = browser.new_page(viewport={"width": 1440, "height": 900}, locale="en-GB")
         page.set_default_timeout(15_000)
-        sign_in(page, base_url, "wu@hq.example")
+        sign_in(page, base_url, "wu@hq.example", PASSWORD)
         page.goto(f"{base_url}/console/fleet/{kiosk.kiosk_id}")
         page.click("[data-testid=command-form] button[value=screenshot]")
         expect(page.locator("[data-testid=flash]")).to_contain_text("Screenshot sent")
@@ -123,13 +123,13 @@ def test_a_manager_sends_a_screenshot_command_and_sees_the_kiosks_screen(
 
         # Another store's manager may not send this kiosk anything; an editor sees no form.
         page.context.clear_cookies()
-        sign_in(page, base_url, "li@hq.example")
+        sign_in(page, base_url, "li@hq.example", PASSWORD)
         denied = page.request.post(
             f"{base_url}/console/fleet/{kiosk.kiosk_id}/commands", form={"kind": "restart"}
         )
         assert denied.status in {403, 404}
         page.context.clear_cookies()
-        sign_in(page, base_url, "ana@hq.example")
+        sign_in(page, base_url, "ana@hq.example", PASSWORD)
         page.goto(f"{base_url}/console/fleet/{kiosk.kiosk_id}")
         expect(page.locator("[data-testid=command-list]")).to_be_visible()
         expect(page.locator("[data-testid=command-form]")).to_have_count(0)
@@ -165,11 +165,3 @@ def test_results_are_bounded_and_need_the_kiosks_token(
     assert result(kiosk, command.id, body).status_code == 204
     kiosk.close()
     assert envelope["signature"]["key_id"] == keys.current().key_id
-
-
-def sign_in(page: Page, base_url: str, email: str) -> None:
-    page.goto(f"{base_url}/console/releases")
-    page.fill("#email", email)
-    page.fill("#password", PASSWORD)
-    page.click("button[type=submit]")
-    expect(page.locator("h1")).to_have_text("Releases")
