@@ -192,11 +192,13 @@ class Refusal:
 
 
 def decide(kiosk: KioskIdentity, batch: EventBatch) -> Plan | Refusal:
-    other_store = sum(event.store_id != kiosk.store_id for event in batch.events)
-    foreign = sum(
-        event.store_id != kiosk.store_id or event.kiosk_id != kiosk.kiosk_id
-        for event in batch.events
-    )
+    other_store = foreign = 0
+    for event in batch.events:
+        if event.store_id != kiosk.store_id:
+            other_store += 1
+            foreign += 1
+        elif event.kiosk_id != kiosk.kiosk_id:
+            foreign += 1
     if foreign:
         what = "another store" if other_store else "another kiosk"
         total = len(batch.events)
@@ -290,7 +292,9 @@ def _fact(  # noqa: PLR0911, PLR0912 (one return per kind)
     if isinstance(payload, _INTERACTIONS) and payload.member_id is None:
         return None
     origin = Origin(event_id, kiosk.store_id, kiosk.kiosk_id, event.occurred_at)
-    reward = _reward_fact(origin, payload)
+    member = getattr(payload, "member_id", None)
+    member_text = None if member is None else str(member)  # once: UUID's str is Python
+    reward = _reward_fact(origin, payload, member_text)
     if reward is not None:
         return reward
     match payload:
@@ -309,7 +313,7 @@ def _fact(  # noqa: PLR0911, PLR0912 (one return per kind)
             )
         case PlayCountsPayload():
             return plays.counted(origin, payload)
-    member_id = str(payload.member_id) if hasattr(payload, "member_id") else ""
+    member_id = "" if member_text is None else member_text
     match payload:
         case MemberSignupPayload():
             return Signup(
@@ -368,10 +372,8 @@ def _code(field: str, text: str) -> CouponCode:
         raise _Unfit(f"payload.{field}: not a coupon code") from None
 
 
-def _reward_fact(origin: Origin, payload: Payload) -> RewardFact | None:
+def _reward_fact(origin: Origin, payload: Payload, member_id: str | None) -> RewardFact | None:
     """The fact of a survey, coupon or prize draw event; None for other kinds."""
-    member = getattr(payload, "member_id", None)
-    member_id = None if member is None else str(member)
     match payload:
         case SurveyAnswerPayload():
             return SurveyAnswered(
@@ -476,7 +478,13 @@ def store(
 def _store(
     database: Database, kiosk: KioskIdentity, plan: Plan, received_at: datetime, *, copy: bool
 ) -> BatchOutcome:
-    candidates = [v for v in plan.verdicts if isinstance(v, Candidate)]
+    candidates: list[Candidate] = []
+    rejected: list[Rejected] = []
+    for verdict in plan.verdicts:
+        if isinstance(verdict, Candidate):
+            candidates.append(verdict)
+        elif isinstance(verdict, Rejected):
+            rejected.append(verdict)
     with database.write() as connection:
         # The row lock orders two batches of one kiosk (PostgreSQL; SQLite has one writer).
         position = connection.execute(
@@ -489,53 +497,42 @@ def _store(
         contiguous_seq, highest_seq = int(position[0]), int(position[1])
         kiosk_no: int | None = position[2]
 
-        final: dict[int, Result] = {}
-        rejected: list[Rejected] = [v for v in plan.verdicts if isinstance(v, Rejected)]
         retried: list[str] = []  # events rejected before that pass now
         if candidates and min(c.seq for c in candidates) <= highest_seq:
             candidates, seq_taken, retried = _against_rejections(connection, kiosk, candidates)
             rejected.extend(seq_taken)
 
-        candidates, forged = _coupons_checked(database, connection, kiosk, kiosk_no, candidates)
-        rejected.extend(forged)
-        candidates, elsewhere = _staff_reports_checked(connection, kiosk, candidates)
-        rejected.extend(elsewhere)
-        candidates = _erased_scrubbed(connection, candidates)
+        # Coupons, staff reports and members are all in facts: a batch of anonymous
+        # lifts (the usual one) needs none of these passes.
+        factual = any(c.fact is not None for c in candidates)
+        if factual:
+            candidates = _facts_checked(
+                database, connection, kiosk, kiosk_no, candidates, rejected=rejected
+            )
         # Seqs beyond the kiosk's highest are held by no event of its (its row is
         # locked): only an event id stored before can conflict.
         unseen = bool(candidates) and min(c.seq for c in candidates) > highest_seq
         accepted = _insert_events(
             database, connection, kiosk, candidates, received_at, copy=copy and unseen
         )
-        conflicts = coupons.conflicts(
-            connection,
-            [
-                c.fact
-                for c in candidates
-                if isinstance(c.fact, CouponRedemptionReported) and c.event_id in accepted
-            ],
+        conflicts = (
+            coupons.conflicts(
+                connection,
+                [
+                    c.fact
+                    for c in candidates
+                    if isinstance(c.fact, CouponRedemptionReported) and c.event_id in accepted
+                ],
+            )
+            if factual
+            else {}
         )
-        missing = [c for c in candidates if c.event_id not in accepted]
-        if missing:
+        duplicates: list[Candidate] = []
+        if len(accepted) < len(candidates):
+            missing = [c for c in candidates if c.event_id not in accepted]
             duplicates, seq_taken = _classify_missing(connection, kiosk, missing)
             rejected.extend(seq_taken)
-            for candidate in duplicates:
-                final[candidate.index] = Result(
-                    candidate.event_id, candidate.seq, "duplicate", None
-                )
-        for candidate in candidates:
-            if candidate.event_id in accepted:
-                final[candidate.index] = Result(
-                    candidate.event_id,
-                    candidate.seq,
-                    "accepted",
-                    conflicts.get(candidate.event_id),
-                )
-        for rejection in rejected:
-            final[rejection.index] = Result(
-                rejection.event_id, rejection.seq, "rejected", rejection.reason
-            )
-
+        final = _final(candidates, accepted, conflicts, duplicates, rejected)
         if rejected:
             _record_rejections(database, connection, kiosk, rejected, received_at)
         if retried and (now_accepted := [e for e in retried if e in accepted]):
@@ -545,7 +542,11 @@ def _store(
                     rejections.c.event_id.in_(now_accepted),
                 )
             )
-        facts = [c.fact for c in candidates if c.fact is not None and c.event_id in accepted]
+        facts = (
+            [c.fact for c in candidates if c.fact is not None and c.event_id in accepted]
+            if factual
+            else []
+        )
         withdrawn = any(
             isinstance(fact, ConsentDecision)
             and fact.purpose == recognition.RECOGNITION
@@ -573,6 +574,24 @@ def _store(
     results = tuple(_answer(verdict, final) for verdict in plan.verdicts)
     _log_outcome(kiosk, results, contiguous_seq)
     return BatchOutcome(results, contiguous_seq, recognition_withdrawn=withdrawn)
+
+
+def _facts_checked(
+    database: Database,
+    connection: Connection,
+    kiosk: KioskIdentity,
+    kiosk_no: int | None,
+    candidates: list[Candidate],
+    *,
+    rejected: list[Rejected],
+) -> list[Candidate]:
+    """The candidates left once coupons and staff reports are checked (those refused
+    go to `rejected`), erased members' scrubbed."""
+    candidates, forged = _coupons_checked(database, connection, kiosk, kiosk_no, candidates)
+    rejected.extend(forged)
+    candidates, elsewhere = _staff_reports_checked(connection, kiosk, candidates)
+    rejected.extend(elsewhere)
+    return _erased_scrubbed(connection, candidates)
 
 
 def _coupons_checked(
@@ -861,6 +880,32 @@ def _advance(
                 )
             ).scalars()
         )
+
+
+def _final(
+    candidates: Sequence[Candidate],
+    accepted: set[str],
+    conflicts: dict[str, str],
+    duplicates: Sequence[Candidate],
+    rejected: Sequence[Rejected],
+) -> dict[int, Result]:
+    """The answer for each event but repeats, by its index in the batch."""
+    final: dict[int, Result] = {}
+    for candidate in duplicates:
+        final[candidate.index] = Result(candidate.event_id, candidate.seq, "duplicate", None)
+    for candidate in candidates:
+        if candidate.event_id in accepted:
+            final[candidate.index] = Result(
+                candidate.event_id,
+                candidate.seq,
+                "accepted",
+                conflicts.get(candidate.event_id) if conflicts else None,
+            )
+    for rejection in rejected:
+        final[rejection.index] = Result(
+            rejection.event_id, rejection.seq, "rejected", rejection.reason
+        )
+    return final
 
 
 def _answer(verdict: Verdict, final: dict[int, Result]) -> Result:
