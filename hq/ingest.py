@@ -42,7 +42,7 @@ from typing import Any, Final
 from psycopg.errors import UniqueViolation
 from pydantic import ValidationError
 from pydantic_core import to_json
-from sqlalchemy import Connection, delete, exists, select, union_all, update
+from sqlalchemy import Connection, bindparam, delete, exists, select, union_all, update
 
 from hq import plays
 from hq.crm import coupons, erasure, recognition
@@ -457,6 +457,24 @@ class KioskGone(Exception):
     """The kiosk's row vanished between authentication and storing (it cannot, today)."""
 
 
+# Made once: building a statement costs more than running it from SQLAlchemy's
+# compiled cache, and every batch runs these two.
+_POSITION: Final = (
+    select(kiosks.c.contiguous_seq, kiosks.c.highest_seq, kiosks.c.kiosk_no)
+    .where(kiosks.c.kiosk_id == bindparam("kiosk"))
+    .with_for_update()
+)
+_MOVE_ON: Final = (
+    update(kiosks)
+    .where(kiosks.c.kiosk_id == bindparam("kiosk"))
+    .values(
+        contiguous_seq=bindparam("contiguous_seq"),
+        highest_seq=bindparam("highest_seq"),
+        last_seen_at=bindparam("last_seen_at"),
+    )
+)
+
+
 class _CopyRefused(Exception):
     """COPY met an event id stored already, and failed the transaction with it."""
 
@@ -487,11 +505,7 @@ def _store(
             rejected.append(verdict)
     with database.write() as connection:
         # The row lock orders two batches of one kiosk (PostgreSQL; SQLite has one writer).
-        position = connection.execute(
-            select(kiosks.c.contiguous_seq, kiosks.c.highest_seq, kiosks.c.kiosk_no)
-            .where(kiosks.c.kiosk_id == kiosk.kiosk_id)
-            .with_for_update()
-        ).one_or_none()
+        position = connection.execute(_POSITION, {"kiosk": kiosk.kiosk_id}).one_or_none()
         if position is None:
             raise KioskGone(kiosk.kiosk_id)
         contiguous_seq, highest_seq = int(position[0]), int(position[1])
@@ -564,11 +578,13 @@ def _store(
         highest_seq = max(highest_seq, *seqs)
         contiguous_seq = _advance(connection, kiosk, contiguous_seq, highest_seq, seqs)
         connection.execute(
-            update(kiosks)
-            .where(kiosks.c.kiosk_id == kiosk.kiosk_id)
-            .values(
-                contiguous_seq=contiguous_seq, highest_seq=highest_seq, last_seen_at=received_at
-            )
+            _MOVE_ON,
+            {
+                "kiosk": kiosk.kiosk_id,
+                "contiguous_seq": contiguous_seq,
+                "highest_seq": highest_seq,
+                "last_seen_at": received_at,
+            },
         )
 
     results = tuple(_answer(verdict, final) for verdict in plan.verdicts)
