@@ -41,7 +41,8 @@ from typing import Any, Final
 
 from psycopg.errors import UniqueViolation
 from pydantic import ValidationError
-from sqlalchemy import Connection, delete, exists, select, union_all, update
+from pydantic_core import to_json
+from sqlalchemy import Connection, bindparam, delete, exists, select, union_all, update
 
 from hq import plays
 from hq.crm import coupons, erasure, recognition
@@ -66,7 +67,14 @@ from hq.crm.facts import (
 )
 from hq.crm.people import InvalidEmail, InvalidPhone, e164, normalise_email, tidy_name
 from hq.crm.projections import project
-from hq.db import REASON_LENGTH, Database, access_denials, events, kiosks, rejections
+from hq.db import (
+    REASON_LENGTH,
+    Database,
+    access_denials,
+    events,
+    kiosks,
+    rejections,
+)
 from hq.enrollment import KioskIdentity
 from hq.store_actions import kiosks_of_store
 from hq.wire import (
@@ -108,7 +116,12 @@ _SEQ_WINDOW: Final = 1000
 # ---------------------------------------------------------------- step 1: decide
 
 
-@dataclass(frozen=True, slots=True)
+# The per-event records are not frozen: a frozen dataclass sets each field through
+# object.__setattr__, three times slower to make, and a 500-event batch makes a
+# thousand of them or more. Nothing changes them after they are made (`replace`).
+
+
+@dataclass(slots=True)
 class Candidate:
     """An event whose envelope and payload are fine: to be inserted."""
 
@@ -118,11 +131,31 @@ class Candidate:
     kind: str
     schema_version: int
     occurred_at: datetime
-    payload: dict[str, Any]  # what was sent, minus fields HQ does not know
+    sent: Payload  # the payload as validated
     fact: Fact | None
+    scrubbed: dict[str, Any] | None = None  # what is stored instead (`_erased_scrubbed`)
+
+    @property
+    def payload(self) -> dict[str, Any]:
+        """What was sent, minus fields HQ does not know (or the scrubbed payload)."""
+        if self.scrubbed is not None:
+            return self.scrubbed
+        dumped: dict[str, Any] = self.sent.__pydantic_serializer__.to_python(
+            self.sent, mode="json", by_alias=True, exclude_unset=True
+        )
+        return dumped
+
+    def payload_json(self) -> str:
+        """`payload` as JSON text, made by pydantic's serializer (in Rust) in one go,
+        without the dict `payload` makes on the way (for `Database.copy_rows`)."""
+        if self.scrubbed is not None:
+            return to_json(self.scrubbed).decode()
+        return self.sent.__pydantic_serializer__.to_json(
+            self.sent, by_alias=True, exclude_unset=True
+        ).decode()
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Rejected:
     index: int
     event_id: str
@@ -132,7 +165,7 @@ class Rejected:
     reason: str
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Repeat:
     """The same event id and seq as the event at `first`, earlier in this batch."""
 
@@ -159,11 +192,13 @@ class Refusal:
 
 
 def decide(kiosk: KioskIdentity, batch: EventBatch) -> Plan | Refusal:
-    other_store = sum(event.store_id != kiosk.store_id for event in batch.events)
-    foreign = sum(
-        event.store_id != kiosk.store_id or event.kiosk_id != kiosk.kiosk_id
-        for event in batch.events
-    )
+    other_store = foreign = 0
+    for event in batch.events:
+        if event.store_id != kiosk.store_id:
+            other_store += 1
+            foreign += 1
+        elif event.kiosk_id != kiosk.kiosk_id:
+            foreign += 1
     if foreign:
         what = "another store" if other_store else "another kiosk"
         total = len(batch.events)
@@ -211,7 +246,8 @@ def _check(index: int, event: EventEnvelope, event_id: str, kiosk: KioskIdentity
             reason = f"kind: unknown kind {event.kind!r}"
         return _rejected(index, event, reason)
     try:
-        payload = model.model_validate(event.payload)
+        # The validator itself: model_validate's Python wrapper costs as much again.
+        payload = model.__pydantic_validator__.validate_python(event.payload)
     except ValidationError as error:
         return _rejected(index, event, _describe(error))
     try:
@@ -228,7 +264,7 @@ def _check(index: int, event: EventEnvelope, event_id: str, kiosk: KioskIdentity
         kind=event.kind,
         schema_version=event.schema_version,
         occurred_at=event.occurred_at,
-        payload=payload.model_dump(mode="json", by_alias=True, exclude_unset=True),
+        sent=payload,
         fact=fact,
     )
 
@@ -245,17 +281,20 @@ def _describe(error: ValidationError) -> str:
     return "; ".join(parts)[:REASON_LENGTH]
 
 
+_INTERACTIONS: Final = (LiftPayload, ComparisonPayload, RecommendationTapPayload)
+# A tuple made once: `A | B | C` in isinstance made a union object per event.
+
+
 def _fact(  # noqa: PLR0911, PLR0912 (one return per kind)
     kind: str, payload: Payload, event_id: str, kiosk: KioskIdentity, event: EventEnvelope
 ) -> Fact | None:
     # Only members have a timeline; anonymous shoppers' events stay in `events`.
-    if (
-        isinstance(payload, LiftPayload | ComparisonPayload | RecommendationTapPayload)
-        and payload.member_id is None
-    ):
+    if isinstance(payload, _INTERACTIONS) and payload.member_id is None:
         return None
     origin = Origin(event_id, kiosk.store_id, kiosk.kiosk_id, event.occurred_at)
-    reward = _reward_fact(origin, payload)
+    member = getattr(payload, "member_id", None)
+    member_text = None if member is None else str(member)  # once: UUID's str is Python
+    reward = _reward_fact(origin, payload, member_text)
     if reward is not None:
         return reward
     match payload:
@@ -274,7 +313,7 @@ def _fact(  # noqa: PLR0911, PLR0912 (one return per kind)
             )
         case PlayCountsPayload():
             return plays.counted(origin, payload)
-    member_id = str(payload.member_id) if hasattr(payload, "member_id") else ""
+    member_id = "" if member_text is None else member_text
     match payload:
         case MemberSignupPayload():
             return Signup(
@@ -333,10 +372,8 @@ def _code(field: str, text: str) -> CouponCode:
         raise _Unfit(f"payload.{field}: not a coupon code") from None
 
 
-def _reward_fact(origin: Origin, payload: Payload) -> RewardFact | None:
+def _reward_fact(origin: Origin, payload: Payload, member_id: str | None) -> RewardFact | None:
     """The fact of a survey, coupon or prize draw event; None for other kinds."""
-    member = getattr(payload, "member_id", None)
-    member_id = None if member is None else str(member)
     match payload:
         case SurveyAnswerPayload():
             return SurveyAnswered(
@@ -399,7 +436,7 @@ def _reward_fact(origin: Origin, payload: Payload) -> RewardFact | None:
 # ---------------------------------------------------------------- step 2: store
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Result:
     event_id: str
     seq: int
@@ -420,70 +457,96 @@ class KioskGone(Exception):
     """The kiosk's row vanished between authentication and storing (it cannot, today)."""
 
 
+# Made once: building a statement costs more than running it from SQLAlchemy's
+# compiled cache, and every batch runs these two.
+_POSITION: Final = (
+    select(kiosks.c.contiguous_seq, kiosks.c.highest_seq, kiosks.c.kiosk_no)
+    .where(kiosks.c.kiosk_id == bindparam("kiosk"))
+    .with_for_update()
+)
+_MOVE_ON: Final = (
+    update(kiosks)
+    .where(kiosks.c.kiosk_id == bindparam("kiosk"))
+    .values(
+        contiguous_seq=bindparam("contiguous_seq"),
+        highest_seq=bindparam("highest_seq"),
+        last_seen_at=bindparam("last_seen_at"),
+    )
+)
+
+
+class _CopyRefused(Exception):
+    """COPY met an event id stored already, and failed the transaction with it."""
+
+
 def store(
     database: Database, kiosk: KioskIdentity, plan: Plan, *, received_at: datetime
 ) -> BatchOutcome:
     """Store the plan's events in one transaction; the answer for each, in request order."""
-    candidates = [v for v in plan.verdicts if isinstance(v, Candidate)]
+    try:
+        return _store(database, kiosk, plan, received_at, copy=not database.is_sqlite)
+    except _CopyRefused:
+        # Rare (a kiosk that sent an event again under a new seq, or another kiosk's
+        # id): the batch again from the start, the INSERT's way, which skips such rows.
+        # Cheaper than a savepoint around every COPY: two round trips per batch.
+        _log.debug("kiosk %s: an event id of the batch is stored already", kiosk.kiosk_id)
+        return _store(database, kiosk, plan, received_at, copy=False)
+
+
+def _store(
+    database: Database, kiosk: KioskIdentity, plan: Plan, received_at: datetime, *, copy: bool
+) -> BatchOutcome:
+    candidates: list[Candidate] = []
+    rejected: list[Rejected] = []
+    for verdict in plan.verdicts:
+        if isinstance(verdict, Candidate):
+            candidates.append(verdict)
+        elif isinstance(verdict, Rejected):
+            rejected.append(verdict)
     with database.write() as connection:
         # The row lock orders two batches of one kiosk (PostgreSQL; SQLite has one writer).
-        position = connection.execute(
-            select(kiosks.c.contiguous_seq, kiosks.c.highest_seq, kiosks.c.kiosk_no)
-            .where(kiosks.c.kiosk_id == kiosk.kiosk_id)
-            .with_for_update()
-        ).one_or_none()
+        position = connection.execute(_POSITION, {"kiosk": kiosk.kiosk_id}).one_or_none()
         if position is None:
             raise KioskGone(kiosk.kiosk_id)
         contiguous_seq, highest_seq = int(position[0]), int(position[1])
         kiosk_no: int | None = position[2]
 
-        final: dict[int, Result] = {}
-        rejected: list[Rejected] = [v for v in plan.verdicts if isinstance(v, Rejected)]
         retried: list[str] = []  # events rejected before that pass now
         if candidates and min(c.seq for c in candidates) <= highest_seq:
             candidates, seq_taken, retried = _against_rejections(connection, kiosk, candidates)
             rejected.extend(seq_taken)
 
-        candidates, forged = _coupons_checked(database, connection, kiosk, kiosk_no, candidates)
-        rejected.extend(forged)
-        candidates, elsewhere = _staff_reports_checked(connection, kiosk, candidates)
-        rejected.extend(elsewhere)
-        candidates = _erased_scrubbed(connection, candidates)
+        # Coupons, staff reports and members are all in facts: a batch of anonymous
+        # lifts (the usual one) needs none of these passes.
+        factual = any(c.fact is not None for c in candidates)
+        if factual:
+            candidates = _facts_checked(
+                database, connection, kiosk, kiosk_no, candidates, rejected=rejected
+            )
         # Seqs beyond the kiosk's highest are held by no event of its (its row is
         # locked): only an event id stored before can conflict.
         unseen = bool(candidates) and min(c.seq for c in candidates) > highest_seq
         accepted = _insert_events(
-            database, connection, kiosk, candidates, received_at, unseen=unseen
+            database, connection, kiosk, candidates, received_at, copy=copy and unseen
         )
-        conflicts = coupons.conflicts(
-            connection,
-            [
-                c.fact
-                for c in candidates
-                if isinstance(c.fact, CouponRedemptionReported) and c.event_id in accepted
-            ],
+        conflicts = (
+            coupons.conflicts(
+                connection,
+                [
+                    c.fact
+                    for c in candidates
+                    if isinstance(c.fact, CouponRedemptionReported) and c.event_id in accepted
+                ],
+            )
+            if factual
+            else {}
         )
-        missing = [c for c in candidates if c.event_id not in accepted]
-        if missing:
+        duplicates: list[Candidate] = []
+        if len(accepted) < len(candidates):
+            missing = [c for c in candidates if c.event_id not in accepted]
             duplicates, seq_taken = _classify_missing(connection, kiosk, missing)
             rejected.extend(seq_taken)
-            for candidate in duplicates:
-                final[candidate.index] = Result(
-                    candidate.event_id, candidate.seq, "duplicate", None
-                )
-        for candidate in candidates:
-            if candidate.event_id in accepted:
-                final[candidate.index] = Result(
-                    candidate.event_id,
-                    candidate.seq,
-                    "accepted",
-                    conflicts.get(candidate.event_id),
-                )
-        for rejection in rejected:
-            final[rejection.index] = Result(
-                rejection.event_id, rejection.seq, "rejected", rejection.reason
-            )
-
+        final = _final(candidates, accepted, conflicts, duplicates, rejected)
         if rejected:
             _record_rejections(database, connection, kiosk, rejected, received_at)
         if retried and (now_accepted := [e for e in retried if e in accepted]):
@@ -493,7 +556,11 @@ def store(
                     rejections.c.event_id.in_(now_accepted),
                 )
             )
-        facts = [c.fact for c in candidates if c.fact is not None and c.event_id in accepted]
+        facts = (
+            [c.fact for c in candidates if c.fact is not None and c.event_id in accepted]
+            if factual
+            else []
+        )
         withdrawn = any(
             isinstance(fact, ConsentDecision)
             and fact.purpose == recognition.RECOGNITION
@@ -511,16 +578,36 @@ def store(
         highest_seq = max(highest_seq, *seqs)
         contiguous_seq = _advance(connection, kiosk, contiguous_seq, highest_seq, seqs)
         connection.execute(
-            update(kiosks)
-            .where(kiosks.c.kiosk_id == kiosk.kiosk_id)
-            .values(
-                contiguous_seq=contiguous_seq, highest_seq=highest_seq, last_seen_at=received_at
-            )
+            _MOVE_ON,
+            {
+                "kiosk": kiosk.kiosk_id,
+                "contiguous_seq": contiguous_seq,
+                "highest_seq": highest_seq,
+                "last_seen_at": received_at,
+            },
         )
 
     results = tuple(_answer(verdict, final) for verdict in plan.verdicts)
     _log_outcome(kiosk, results, contiguous_seq)
     return BatchOutcome(results, contiguous_seq, recognition_withdrawn=withdrawn)
+
+
+def _facts_checked(
+    database: Database,
+    connection: Connection,
+    kiosk: KioskIdentity,
+    kiosk_no: int | None,
+    candidates: list[Candidate],
+    *,
+    rejected: list[Rejected],
+) -> list[Candidate]:
+    """The candidates left once coupons and staff reports are checked (those refused
+    go to `rejected`), erased members' scrubbed."""
+    candidates, forged = _coupons_checked(database, connection, kiosk, kiosk_no, candidates)
+    rejected.extend(forged)
+    candidates, elsewhere = _staff_reports_checked(connection, kiosk, candidates)
+    rejected.extend(elsewhere)
+    return _erased_scrubbed(connection, candidates)
 
 
 def _coupons_checked(
@@ -594,7 +681,7 @@ def _erased_scrubbed(connection: Connection, candidates: list[Candidate]) -> lis
     return [
         replace(
             candidate,
-            payload=erasure.scrubbed(candidate.kind, candidate.payload),
+            scrubbed=erasure.scrubbed(candidate.kind, candidate.payload),
             fact=erasure.without_member(candidate.fact),
         )
         if getattr(candidate.fact, "member_id", None) in erased
@@ -646,38 +733,37 @@ def _insert_events(
     candidates: Sequence[Candidate],
     received_at: datetime,
     *,
-    unseen: bool,
+    copy: bool,
 ) -> set[str]:
     """Insert in one statement; the event ids that were new.
 
-    On PostgreSQL, a batch of `unseen` seqs (the usual one) is COPYed: several times
-    faster than INSERT ... ON CONFLICT, which checks each row's place in each unique
-    index before inserting it. COPY has no ON CONFLICT, so it runs in a savepoint:
-    an event id stored before (a kiosk that sent an event again under a new seq, or
-    another kiosk's id) fails it, and the batch goes the INSERT's way instead.
+    On PostgreSQL, a batch of seqs new to the kiosk (the usual one) is COPYed:
+    several times faster than INSERT ... ON CONFLICT, which checks each row's place
+    in each unique index before inserting it. COPY has no ON CONFLICT: an event id
+    stored before fails it, and the transaction with it (`_CopyRefused`, `store`).
     """
     if not candidates:
         return set()
-    if unseen and not database.is_sqlite:
+    if copy:
         try:
-            with connection.begin_nested():
-                database.copy_rows(
-                    connection,
-                    events,
-                    ("event_id", "seq", "kind", "schema_version", "occurred_at", "payload"),
-                    (
-                        (c.event_id, c.seq, c.kind, c.schema_version, c.occurred_at, c.payload)
-                        for c in candidates
-                    ),
-                    same={
-                        "kiosk_id": kiosk.kiosk_id,
-                        "store_id": kiosk.store_id,
-                        "received_at": received_at,
-                    },
-                )
-            return {c.event_id for c in candidates}
+            database.copy_rows(
+                connection,
+                events,
+                ("event_id", "seq", "kind", "schema_version", "occurred_at", "payload"),
+                (
+                    (c.event_id, c.seq, c.kind, c.schema_version, c.occurred_at, c.payload_json())
+                    for c in candidates
+                ),
+                same={
+                    "kiosk_id": kiosk.kiosk_id,
+                    "store_id": kiosk.store_id,
+                    "received_at": received_at,
+                },
+                json_text=("payload",),
+            )
         except UniqueViolation:
-            _log.debug("kiosk %s: an event id of the batch is stored already", kiosk.kiosk_id)
+            raise _CopyRefused from None
+        return {c.event_id for c in candidates}
     rows = [
         {
             "event_id": candidate.event_id,
@@ -810,6 +896,32 @@ def _advance(
                 )
             ).scalars()
         )
+
+
+def _final(
+    candidates: Sequence[Candidate],
+    accepted: set[str],
+    conflicts: dict[str, str],
+    duplicates: Sequence[Candidate],
+    rejected: Sequence[Rejected],
+) -> dict[int, Result]:
+    """The answer for each event but repeats, by its index in the batch."""
+    final: dict[int, Result] = {}
+    for candidate in duplicates:
+        final[candidate.index] = Result(candidate.event_id, candidate.seq, "duplicate", None)
+    for candidate in candidates:
+        if candidate.event_id in accepted:
+            final[candidate.index] = Result(
+                candidate.event_id,
+                candidate.seq,
+                "accepted",
+                conflicts.get(candidate.event_id) if conflicts else None,
+            )
+    for rejection in rejected:
+        final[rejection.index] = Result(
+            rejection.event_id, rejection.seq, "rejected", rejection.reason
+        )
+    return final
 
 
 def _answer(verdict: Verdict, final: dict[int, Result]) -> Result:
