@@ -828,6 +828,11 @@ play_hours = Table(
 )
 
 
+class CopyConflict(Exception):
+    """A row of a COPY broke a unique constraint: nothing of it was written, and the
+    transaction must be rolled back (COPY has no ON CONFLICT)."""
+
+
 def normalise_url(url: str) -> URL:
     """`url` as SQLAlchemy opens it: plain postgresql:// URLs use psycopg 3."""
     try:
@@ -978,8 +983,8 @@ class Database:
         columns named in `json_text` hold JSON text already (pydantic's, say).
 
         Several times faster than any INSERT for PostgreSQL, but it has no ON CONFLICT:
-        a row breaking a constraint fails the whole COPY, so callers use it where they
-        know none can (see hq.ingest). Times must be timezone-aware, as UtcDateTime
+        a row breaking a unique constraint fails the whole COPY (CopyConflict), so
+        callers use it where they expect none (see hq.ingest). Times must be timezone-aware, as UtcDateTime
         wants; JSON columns take what json.dumps takes. The rows go as one block of
         COPY's text format made here: psycopg's row writer took twice as long.
         """
@@ -1005,8 +1010,11 @@ class Database:
         )
         driver = connection.connection.driver_connection
         assert isinstance(driver, psycopg.Connection)
-        with driver.cursor() as cursor, cursor.copy(statement) as copy:
-            copy.write(text)
+        try:
+            with driver.cursor() as cursor, cursor.copy(statement) as copy:
+                copy.write(text)
+        except psycopg.errors.UniqueViolation:
+            raise CopyConflict(table.name) from None
 
     def checkpoint(self) -> bool:
         """SQLite: copy the WAL into the database file and empty the WAL (TRUNCATE);

@@ -39,7 +39,6 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any, Final
 
-from psycopg.errors import UniqueViolation
 from pydantic import ValidationError
 from pydantic_core import to_json
 from sqlalchemy import Connection, bindparam, delete, exists, select, union_all, update
@@ -69,6 +68,7 @@ from hq.crm.people import InvalidEmail, InvalidPhone, e164, normalise_email, tid
 from hq.crm.projections import project
 from hq.db import (
     REASON_LENGTH,
+    CopyConflict,
     Database,
     access_denials,
     events,
@@ -761,7 +761,7 @@ def _insert_events(
                 },
                 json_text=("payload",),
             )
-        except UniqueViolation:
+        except CopyConflict:
             raise _CopyRefused from None
         return {c.event_id for c in candidates}
     rows = [
