@@ -103,27 +103,40 @@ def record_heartbeat(
     now: datetime,
     thresholds: Thresholds = DEFAULT_THRESHOLDS,
 ) -> None:
-    row = heartbeat_row(kiosk, beat, now)
     with database.write() as connection:
-        statement = database.insert(kiosk_heartbeats).values(kiosk_id=kiosk.kiosk_id, **row)
-        connection.execute(statement.on_conflict_do_update(index_elements=["kiosk_id"], set_=row))
-        last = connection.execute(
-            select(heartbeat_history)
-            .where(heartbeat_history.c.kiosk_id == kiosk.kiosk_id)
-            .order_by(heartbeat_history.c.received_at.desc(), heartbeat_history.c.id.desc())
-            .limit(1)
-        ).first()
-        if history_due(None if last is None else last._mapping, row):
-            connection.execute(heartbeat_history.insert().values(kiosk_id=kiosk.kiosk_id, **row))
-            connection.execute(
-                delete(heartbeat_history).where(
-                    heartbeat_history.c.kiosk_id == kiosk.kiosk_id,
-                    heartbeat_history.c.received_at < now - HISTORY_KEEP,
-                )
+        record_heartbeat_on(database, connection, kiosk, beat, now=now, thresholds=thresholds)
+
+
+def record_heartbeat_on(
+    database: Database,
+    connection: Connection,
+    kiosk: KioskIdentity,
+    beat: Heartbeat,
+    *,
+    now: datetime,
+    thresholds: Thresholds = DEFAULT_THRESHOLDS,
+) -> None:
+    """`record_heartbeat` in the caller's transaction (the API's, which checked the token)."""
+    row = heartbeat_row(kiosk, beat, now)
+    statement = database.insert(kiosk_heartbeats).values(kiosk_id=kiosk.kiosk_id, **row)
+    connection.execute(statement.on_conflict_do_update(index_elements=["kiosk_id"], set_=row))
+    last = connection.execute(
+        select(heartbeat_history)
+        .where(heartbeat_history.c.kiosk_id == kiosk.kiosk_id)
+        .order_by(heartbeat_history.c.received_at.desc(), heartbeat_history.c.id.desc())
+        .limit(1)
+    ).first()
+    if history_due(None if last is None else last._mapping, row):
+        connection.execute(heartbeat_history.insert().values(kiosk_id=kiosk.kiosk_id, **row))
+        connection.execute(
+            delete(heartbeat_history).where(
+                heartbeat_history.c.kiosk_id == kiosk.kiosk_id,
+                heartbeat_history.c.received_at < now - HISTORY_KEEP,
             )
-        open_alerts = _open_alerts(connection, fleet_alerts.c.kiosk_id == kiosk.kiosk_id)
-        wanted = conditions_of(_beat(kiosk.kiosk_id, row), now, thresholds)
-        _apply(database, connection, open_alerts, wanted, now)
+        )
+    open_alerts = _open_alerts(connection, fleet_alerts.c.kiosk_id == kiosk.kiosk_id)
+    wanted = conditions_of(_beat(kiosk.kiosk_id, row), now, thresholds)
+    _apply(database, connection, open_alerts, wanted, now)
 
 
 def sweep(
