@@ -855,12 +855,21 @@ class Database:
             )
             _drop_closed_connections(self.engine)
         self._writes = self.engine.execution_options(**{_WRITE: True})
+        # PostgreSQL: reads in autocommit. READ COMMITTED takes a snapshot per statement
+        # anyway, so a read sees the same without the BEGIN and ROLLBACK round trips
+        # around it (a token check is one statement: three round trips become one).
+        self._reads = (
+            self.engine
+            if self.is_sqlite
+            else self.engine.execution_options(isolation_level="AUTOCOMMIT")
+        )
         # On SQLite, one writer at a time: waiting on a lock beats retrying SQLITE_BUSY.
         self._write_lock: threading.Lock | None = threading.Lock() if self.is_sqlite else None
 
     @contextmanager
     def read(self) -> Iterator[Connection]:
-        with self.engine.connect() as connection:
+        """A connection to read on (no writes: on PostgreSQL each statement commits)."""
+        with self._reads.connect() as connection:
             yield connection
 
     @contextmanager
