@@ -211,21 +211,25 @@ def _apply(
 ) -> Sweep:
     change = reconcile(open_alerts, wanted)
     raised = 0
-    for condition in change.raise_:
+    if change.raise_:
+        # One statement for them all (a sweep after an outage raises thousands).
         statement = (
             database.insert(fleet_alerts)
-            .values(
-                kiosk_id=condition.kiosk_id,
-                store_id=condition.store_id,
-                kind=condition.kind.value,
-                subject=condition.subject,
-                detail=condition.detail[:200],
-                raised_at=condition.since,
-            )
             .on_conflict_do_nothing()  # open already: another worker raised it first
             .returning(fleet_alerts.c.id)
         )
-        raised += len(connection.execute(statement).all())
+        rows = [
+            {
+                "kiosk_id": condition.kiosk_id,
+                "store_id": condition.store_id,
+                "kind": condition.kind.value,
+                "subject": condition.subject,
+                "detail": condition.detail[:200],
+                "raised_at": condition.since,
+            }
+            for condition in change.raise_
+        ]
+        raised = len(connection.execute(statement, rows).all())
     cleared = 0
     if change.clear:
         cleared = connection.execute(
