@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Final, Literal, get_args
 
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, bindparam, insert, select, update
 
 from hq.channel_keys import ChannelKeys, store_keys
 from hq.crm import coupon_codes, coupons
@@ -319,15 +319,18 @@ def authenticate(database: Database, token: str | None) -> KioskIdentity | None:
         return authenticate_on(connection, token)
 
 
+# Built once: every kiosk request runs it (building a statement and its cache key
+# costs more CPU than PostgreSQL spends answering it).
+_TOKEN_OWNER: Final = select(kiosks.c.kiosk_id, kiosks.c.store_id, kiosks.c.role).where(
+    kiosks.c.token_sha256 == bindparam("token_sha256"), kiosks.c.revoked_at.is_(None)
+)
+
+
 def authenticate_on(connection: Connection, token: str | None) -> KioskIdentity | None:
     """`authenticate` on a connection the caller holds (one checkout per request)."""
     if not token:
         return None
-    row = connection.execute(
-        select(kiosks.c.kiosk_id, kiosks.c.store_id, kiosks.c.role).where(
-            kiosks.c.token_sha256 == sha256_hex(token), kiosks.c.revoked_at.is_(None)
-        )
-    ).one_or_none()
+    row = connection.execute(_TOKEN_OWNER, {"token_sha256": sha256_hex(token)}).one_or_none()
     if row is None:
         return None
     role: Role = "attendant" if row.role == "attendant" else "kiosk"

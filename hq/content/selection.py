@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Final
 
-from sqlalchemy import Connection, Row, Select, UnaryExpression, or_, select
+from sqlalchemy import Connection, Row, Select, UnaryExpression, bindparam, or_, select
 
 from hq.content.targeting import ReleaseHead, Target, resolve
 from hq.db import content_planograms, content_release_files, content_releases, store_tags, stores
@@ -69,25 +69,8 @@ def planogram_of(connection: Connection, release_id: int, kiosk_id: str) -> tupl
 
 def _covering(connection: Connection, store_id: str, *, limit: int | None) -> list[ReleaseHead]:
     """Releases not revoked whose target covers the store, newest first."""
-    kind, value = content_releases.c.target_kind, content_releases.c.target_value
-    region = select(stores.c.region).where(stores.c.store_id == store_id).scalar_subquery()
-    tags = select(store_tags.c.tag).where(store_tags.c.store_id == store_id)
-    query = (
-        _heads()
-        .where(
-            content_releases.c.revoked_at.is_(None),
-            or_(
-                kind == "all",
-                (kind == "store") & (value == store_id),
-                (kind == "region") & (value == region),
-                (kind == "tag") & value.in_(tags),
-            ),
-        )
-        .order_by(_newest_first())
-    )
-    if limit is not None:
-        query = query.limit(limit)
-    return [_head(row) for row in connection.execute(query)]
+    query = _COVERING if limit is None else _COVERING.limit(limit)
+    return [_head(row) for row in connection.execute(query, {"store_id": store_id})]
 
 
 def _heads() -> Select[Any]:
@@ -111,3 +94,28 @@ def _head(row: Row[Any]) -> ReleaseHead:
         row.reverts,
         revoked=row.revoked_at is not None,
     )
+
+
+def _covering_query() -> Select[Any]:
+    kind, value = content_releases.c.target_kind, content_releases.c.target_value
+    store_id = bindparam("store_id", type_=stores.c.store_id.type)
+    region = select(stores.c.region).where(stores.c.store_id == store_id).scalar_subquery()
+    tags = select(store_tags.c.tag).where(store_tags.c.store_id == store_id)
+    return (
+        _heads()
+        .where(
+            content_releases.c.revoked_at.is_(None),
+            or_(
+                kind == "all",
+                (kind == "store") & (value == store_id),
+                (kind == "region") & (value == region),
+                (kind == "tag") & value.in_(tags),
+            ),
+        )
+        .order_by(_newest_first())
+    )
+
+
+# Built once: every manifest poll runs it, and building a statement (and its cache
+# key) costs more CPU than PostgreSQL spends answering it.
+_COVERING: Final = _covering_query()

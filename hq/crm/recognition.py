@@ -208,17 +208,24 @@ class _State:
     compacted_through: int
 
 
+_STATE_ROW: Final = select(
+    recognition_state.c.tag_key,
+    recognition_state.c.feed_version,
+    recognition_state.c.compacted_through,
+).where(recognition_state.c.id == _STATE_ID)
+
+
+def _read_state(connection: Connection, *, lock: bool = False) -> _State | None:
+    row = connection.execute(_STATE_ROW.with_for_update() if lock else _STATE_ROW).one_or_none()
+    if row is None:
+        return None
+    return _State(bytes(row.tag_key), int(row.feed_version), int(row.compacted_through))
+
+
 def _state(database: Database, connection: Connection, *, lock: bool) -> _State:
     """The state row, made (with a fresh tag key) if there is none yet."""
-    statement = select(
-        recognition_state.c.tag_key,
-        recognition_state.c.feed_version,
-        recognition_state.c.compacted_through,
-    ).where(recognition_state.c.id == _STATE_ID)
-    if lock:
-        statement = statement.with_for_update()
-    row = connection.execute(statement).one_or_none()
-    if row is None:
+    found = _read_state(connection, lock=lock)
+    if found is None:
         connection.execute(
             database.insert(recognition_state)
             .values(
@@ -230,8 +237,9 @@ def _state(database: Database, connection: Connection, *, lock: bool) -> _State:
             )
             .on_conflict_do_nothing()
         )
-        row = connection.execute(statement).one()
-    return _State(bytes(row.tag_key), int(row.feed_version), int(row.compacted_through))
+        found = _read_state(connection, lock=lock)
+        assert found is not None
+    return found
 
 
 def tag_key(database: Database) -> bytes:
@@ -668,9 +676,11 @@ def read_feed(database: Database, since: int, limit: int) -> FeedPage:
     """
     if since < 0 or limit < 1:
         raise ValueError("since must be >= 0 and limit >= 1")
-    tag_key(database)  # made here if it is the first use: not in the read below
     with database.snapshot() as connection:
-        state = _state(database, connection, lock=False)
+        state = _read_state(connection)
+        if state is None:  # the first use: the tag key is made, committed, then read
+            tag_key(database)
+            return read_feed(database, since, limit)
         reset = needs_reset(since, state.feed_version, state.compacted_through)
         statement = select(
             member_feed.c.tag_hash,

@@ -5,9 +5,12 @@ from __future__ import annotations
 import asyncio
 import logging
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
-from sqlalchemy import insert
+from helpers.hq import MigratedDatabases
+from helpers.pickup import wait_until
+from sqlalchemy import func, insert, select, text
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from starlette.requests import Request
 
@@ -55,3 +58,33 @@ def test_an_unreachable_database_is_a_503_with_retry_after(refused_port: int) ->
         database.dispose()
     status, headers = handle(raised.value)
     assert (status, headers["retry-after"]) == (503, "5")
+
+
+def test_a_pooled_connection_the_server_ended_is_replaced_on_checkout(
+    migrated_databases: MigratedDatabases, tmp_path: Path
+) -> None:
+    # As after a PostgreSQL restart: the next request gets a live connection, not an error.
+    with migrated_databases.fresh("postgresql", tmp_path) as url:
+        database = Database(url)
+        try:
+            with database.read() as connection:
+                pid = connection.execute(select(func.pg_backend_pid())).scalar_one()
+            killer = Database(url)
+            with killer.read() as other:
+                assert other.execute(select(func.pg_terminate_backend(pid))).scalar_one()
+            killer.dispose()
+            wait_until(lambda: not _backend_alive(url, pid), timeout=5)
+            with database.read() as connection:
+                assert connection.execute(select(func.pg_backend_pid())).scalar_one() != pid
+        finally:
+            database.dispose()
+
+
+def _backend_alive(url: str, pid: int) -> bool:
+    probe = Database(url)
+    try:
+        with probe.read() as connection:
+            query = text("SELECT count(*) FROM pg_stat_activity WHERE pid = :pid")
+            return bool(connection.execute(query, {"pid": pid}).scalar_one())
+    finally:
+        probe.dispose()

@@ -8,6 +8,7 @@ import threading
 import uuid
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from helpers.pickup import wait_until
 from sqlalchemy import func, insert, select, update
 
@@ -16,6 +17,7 @@ from hq.db import Database, fleet_alerts, heartbeat_history, kiosk_heartbeats, k
 from hq.enrollment import KioskIdentity
 from hq.fleet_health.store import (
     HISTORY_KEEP,
+    Sweep,
     alerts,
     read_fleet_health,
     record_heartbeat,
@@ -188,3 +190,30 @@ def test_the_sweeper_thread_raises_silence_by_itself(database: Database) -> None
         wait_until(lambda: open_alerts(database) == [(K1.kiosk_id, "silent", "")], timeout=10)
     finally:
         sweeper.stop()
+
+
+def test_a_sweep_skips_a_kiosk_whose_heartbeat_commits_while_it_waits(
+    database: Database,
+) -> None:
+    # A heartbeat in flight holds its kiosk's row: the sweep waits for it, then finds
+    # the kiosk no longer silent (no silence raised on a stale read, no advisory lock).
+    if database.is_sqlite:
+        pytest.skip("SQLite has one writer at a time: a sweep cannot overlap a heartbeat")
+    chain(database)
+    record_heartbeat(database, K1, heartbeat(), now=T0)
+    record_heartbeat(database, K2, heartbeat(), now=T0)
+    later = T0 + timedelta(minutes=5)
+    done: list[Sweep] = []
+    with database.write() as beating:
+        beating.execute(
+            update(kiosk_heartbeats)
+            .where(kiosk_heartbeats.c.kiosk_id == K1.kiosk_id)
+            .values(received_at=later)
+        )
+        sweeper = threading.Thread(target=lambda: done.append(sweep(database, now=later)))
+        sweeper.start()
+        sweeper.join(0.3)
+        assert sweeper.is_alive()  # waiting for K1's heartbeat to commit
+    sweeper.join(10)
+    assert (done[0].raised, done[0].cleared) == (1, 0)
+    assert open_alerts(database) == [(K2.kiosk_id, "silent", "")]
