@@ -995,8 +995,9 @@ class Database:
         Several times faster than any INSERT for PostgreSQL, but it has no ON CONFLICT:
         a row breaking a unique constraint fails the whole COPY (CopyConflict), so
         callers use it where they expect none (see hq.ingest). Times must be
-        timezone-aware, as UtcDateTime wants; JSON columns take what json.dumps takes. The rows go as one block of
-        COPY's text format made here: psycopg's row writer took twice as long.
+        timezone-aware, as UtcDateTime wants; JSON columns take what json.dumps takes.
+        The rows go as one block of COPY's text format made here: psycopg's row writer
+        took twice as long.
         """
         assert not self.is_sqlite, "COPY is PostgreSQL's"
         # Here, not at the top: a single store's HQ on SQLite never loads psycopg (0.2 s).
