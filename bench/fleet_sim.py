@@ -62,7 +62,7 @@ HEARTBEAT_S = 60.0
 CONTENT_POLL_S = 60.0
 FEED_POLL_S = 60.0
 P99_LIMIT_MS = 100.0
-ENDPOINTS = ("heartbeat", "events", "manifest", "feed")
+PHASE_SEQS = 10_000_000  # seqs a kiosk may use in one phase, more than it ever does
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,6 +144,7 @@ class Phase:
     factor: float  # the fleet's rates times this
     events_per_hour: float
     seed: int
+    first_seq: int  # each phase's events take seqs no earlier phase used: all new to HQ
 
 
 @dataclass(slots=True)
@@ -174,7 +175,7 @@ class LoadRun:
     def __init__(self, phase: Phase, logins: list[KioskLogin], session: Any) -> None:
         self.phase = phase
         self.session = session
-        self.states = [KioskState(login) for login in logins]
+        self.states = [KioskState(login, seq=phase.first_seq) for login in logins]
         self.rng = random.Random(phase.seed)
         self.tally = Tally()
         self.tasks: set[asyncio.Task[None]] = set()
@@ -373,10 +374,17 @@ def running_hq(database_url: str, workers: int) -> Iterator[Hq]:
 
 
 def run_phase(
-    hq: Hq, logins: list[KioskLogin], seconds: float, factor: float, events_per_hour: float
+    hq: Hq,
+    logins: list[KioskLogin],
+    seconds: float,
+    factor: float,
+    events_per_hour: float,
+    *,
+    first_seq: int,
 ) -> dict[str, Any]:
     start_at = time.monotonic() + 2.0  # every load process is up and has its schedule by then
-    phase = Phase(hq.base_url, start_at, seconds, factor, events_per_hour, seed=int(factor * 1000))
+    seed = int(factor * 1000)
+    phase = Phase(hq.base_url, start_at, seconds, factor, events_per_hour, seed, first_seq)
     context = mp.get_context("fork")
     out: Any = context.Queue()
     processes = [
@@ -457,8 +465,11 @@ def main() -> int:
             f"{args.events_per_hour:.0f} events a kiosk an hour, HQ workers: {args.workers}"
         )
         saturated = None
-        for factor in factors:
-            figures = run_phase(hq, logins, args.seconds, factor, args.events_per_hour)
+        for number, factor in enumerate(factors):
+            first_seq = number * PHASE_SEQS
+            figures = run_phase(
+                hq, logins, args.seconds, factor, args.events_per_hour, first_seq=first_seq
+            )
             print_phase(figures, args.json)
             over = [
                 name
