@@ -438,6 +438,7 @@ class KioskWindow(QWidget):
         if overlay is not None:
             overlay.hide()
             overlay.setParent(None)
+            overlay.deleteLater()  # each opening makes its own: none may linger, unseen
 
     @property
     def overlay(self) -> QWidget | None:

@@ -22,3 +22,14 @@ def started(
     qtbot.waitExposed(kiosk.window)
     board.wait_for(lambda m: type(m).__name__ == "StateQuery", timeout=5)
     return kiosk
+
+
+def themed(qapp: QApplication) -> None:
+    """The kiosk's font and style sheet on the app, as `kiosk` sets them; each only when
+    different, since setting either re-polishes every widget alive, and a test worker
+    keeps earlier tests' kiosk windows (0.6 s a call by the middle of the suite)."""
+    font = theme.ui_font()
+    if qapp.font() != font:
+        qapp.setFont(font)
+    if qapp.styleSheet() != theme.STYLE_SHEET:
+        qapp.setStyleSheet(theme.STYLE_SHEET)

@@ -13,6 +13,7 @@ from backend_client.members import MEMBERS_FILE, MemberDirectory
 from content.bundle import Bundle
 from devices.sim.rfid import RfidReaderSim
 from helpers.keyboard import type_keys
+from helpers.qt_kiosk import themed
 from helpers.touch import tap
 from kiosk import theme
 from kiosk.app import Kiosk, KioskOptions, build
@@ -39,8 +40,7 @@ def start_kiosk(
         save_credentials(data, credentials)
     with MemberDirectory(data / MEMBERS_FILE) as directory:
         directory.apply(FeedPage(1, False, True, TAG_KEY, (), ()))
-    qapp.setFont(theme.ui_font())
-    qapp.setStyleSheet(theme.STYLE_SHEET)
+    themed(qapp)
     options = KioskOptions(
         content=bundle[0],
         data_dir=data,

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 from helpers.bundles import sample_bundle, write_json
+from helpers.qt_kiosk import themed
 from helpers.videos import BAD_FRAMES, ORANGE, ORANGE_RGB, add_video
 from PIL import Image
 from PySide6.QtGui import QColor
@@ -272,7 +273,7 @@ def test_the_kiosk_reports_a_skipped_video_to_hq_and_in_its_trace(
     playlist = json.loads((bundle_dir / "playlist.json").read_text())
     playlist["items"].insert(0, playlist["items"].pop())
     write_json(bundle_dir, "playlist.json", playlist)
-    qapp.setStyleSheet(theme.STYLE_SHEET)
+    themed(qapp)
     options = KioskOptions(
         content=bundle_dir, data_dir=tmp_path / "data", trace=tmp_path / "trace.jsonl"
     )

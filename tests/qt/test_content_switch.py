@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 from helpers.bundles import edit_json, sample_bundle
 from helpers.pickup import running_board
-from helpers.qt_kiosk import started
+from helpers.qt_kiosk import started, themed
 from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
@@ -27,7 +27,6 @@ from content import reports
 from content.bundle import Bundle
 from content.store import ContentStore
 from devices.sim.pickup import PickupBoardSim
-from kiosk import theme
 from kiosk.app import Kiosk, KioskOptions
 from kiosk.content_switch import ContentSwitch, ReadyContent
 from kiosk.session import SessionConfig
@@ -65,8 +64,7 @@ def board(tmp_path: Path) -> Iterator[PickupBoardSim]:
 def start(
     qtbot: QtBot, qapp: QApplication, tmp_path: Path, board: PickupBoardSim, content: Path | None
 ) -> Kiosk:
-    qapp.setFont(theme.ui_font())
-    qapp.setStyleSheet(theme.STYLE_SHEET)
+    themed(qapp)
     options = KioskOptions(
         content=content,
         pickup_port=board.port,

@@ -20,7 +20,7 @@ import pytest
 from helpers.bundles import sample_bundle
 from helpers.kiosk_channel import KIOSK, STORE, Follower, enrol, free_port
 from helpers.pickup import running_board
-from helpers.qt_kiosk import started
+from helpers.qt_kiosk import started, themed
 from helpers.touch import tap
 from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
@@ -37,7 +37,6 @@ from content.bundle import Bundle, load_bundle
 from devices.protocols.rfid import rfid_tag
 from devices.sim.pickup import PickupBoardSim
 from devices.sim.rfid import RfidReaderSim
-from kiosk import theme
 from kiosk.app import Kiosk, KioskOptions
 from kiosk.session import SessionConfig
 
@@ -102,8 +101,7 @@ def start(
     board: PickupBoardSim,
     **extra: Any,
 ) -> Kiosk:
-    qapp.setFont(theme.ui_font())
-    qapp.setStyleSheet(theme.STYLE_SHEET)
+    themed(qapp)
     options = KioskOptions(
         content=bundle[0],
         pickup_port=board.port,

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from helpers.bundles import sample_bundle
 from helpers.pickup import running_board
-from helpers.qt_kiosk import started
+from helpers.qt_kiosk import started, themed
 from helpers.touch import tap
 from PySide6.QtCore import QPoint
 from PySide6.QtWidgets import QApplication
@@ -26,7 +26,6 @@ from content.bundle import load_bundle
 from content.model import Language
 from devices.protocols.pickup import Led, LedMode
 from devices.sim.pickup import PickupBoardSim
-from kiosk import theme
 from kiosk.app import Kiosk, KioskOptions
 from kiosk.session import SessionConfig
 
@@ -49,8 +48,7 @@ def board(tmp_path: Path) -> Iterator[PickupBoardSim]:
 def kiosk(
     qtbot: QtBot, qapp: QApplication, board: PickupBoardSim, bundle_dir: Path, tmp_path: Path
 ) -> Iterator[Kiosk]:
-    qapp.setFont(theme.ui_font())
-    qapp.setStyleSheet(theme.STYLE_SHEET)
+    themed(qapp)
     options = KioskOptions(
         content=bundle_dir,
         pickup_port=board.port,

@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from helpers.bundles import sample_bundle
 from helpers.pickup import running_board
+from helpers.qt_kiosk import themed
 from helpers.touch import tap, tap_when_placed
 from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
@@ -44,8 +45,7 @@ def board(tmp_path: Path) -> Iterator[PickupBoardSim]:
 
 
 def start(qtbot: QtBot, qapp: QApplication, options: KioskOptions) -> Kiosk:
-    qapp.setFont(theme.ui_font())
-    qapp.setStyleSheet(theme.STYLE_SHEET)
+    themed(qapp)
     kiosk = build(options, qapp)
     kiosk.window.resize(*theme.SCREEN_SIZE)
     kiosk.window.show()

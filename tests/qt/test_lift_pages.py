@@ -14,7 +14,7 @@ import pytest
 from helpers.bundles import edit_json, sample_bundle
 from helpers.geometry import layout_problems
 from helpers.pickup import running_board
-from helpers.qt_kiosk import started
+from helpers.qt_kiosk import started, themed
 from helpers.touch import tap
 from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
@@ -73,8 +73,7 @@ def board(tmp_path: Path) -> Iterator[PickupBoardSim]:
 def start(
     qapp: QApplication, qtbot: QtBot, board: PickupBoardSim, content: Path, data: Path
 ) -> Kiosk:
-    qapp.setFont(theme.ui_font())
-    qapp.setStyleSheet(theme.STYLE_SHEET)
+    themed(qapp)
     options = KioskOptions(
         content=content,
         pickup_port=board.port,

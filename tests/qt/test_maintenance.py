@@ -13,6 +13,7 @@ import pytest
 from helpers.bundles import sample_bundle
 from helpers.geometry import layout_problems
 from helpers.pickup import running_board
+from helpers.qt_kiosk import themed
 from helpers.touch import tap
 from PySide6.QtCore import QPoint, Qt
 from PySide6.QtTest import QTest
@@ -104,8 +105,7 @@ def shared(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[Kiosk]:
     """One kiosk for the module (each costs a relay child's start): tests leave it closed."""
-    qapp.setFont(theme.ui_font())
-    qapp.setStyleSheet(theme.STYLE_SHEET)
+    themed(qapp)
     data = tmp_path_factory.mktemp("kiosk") / "data"
     save_pin(data, PIN, CHEAP)  # makes the data directory, 0700
     with_member(data)

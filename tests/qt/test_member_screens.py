@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from helpers.bundles import sample_bundle
 from helpers.geometry import layout_problems
+from helpers.qt_kiosk import themed
 from PySide6.QtCore import QSize
 from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
@@ -71,8 +72,7 @@ def state(bundle: Bundle, language: Language, **changes: object) -> SessionState
 
 
 def shown(qtbot: QtBot, qapp: QApplication, screen: Screen, shape: str) -> Screen:
-    qapp.setFont(theme.ui_font())
-    qapp.setStyleSheet(theme.STYLE_SHEET)
+    themed(qapp)
     qtbot.addWidget(screen)
     width, height = theme.SCREEN_SHAPES[shape]
     screen.set_portrait(height > width)

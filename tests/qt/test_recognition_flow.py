@@ -21,7 +21,7 @@ from helpers.bluez import FAST_PRESENCE, mock_bluez, requires_bluez_mock, system
 from helpers.bundles import sample_bundle
 from helpers.geometry import layout_problems
 from helpers.pickup import running_board
-from helpers.qt_kiosk import started
+from helpers.qt_kiosk import started, themed
 from helpers.touch import tap
 from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
@@ -100,8 +100,7 @@ def feed_wang_and_li(data: Path, content: Bundle) -> None:
 def start_kiosk(
     qtbot: QtBot, qapp: QApplication, board: PickupBoardSim, options: KioskOptions
 ) -> Kiosk:
-    qapp.setFont(theme.ui_font())
-    qapp.setStyleSheet(theme.STYLE_SHEET)
+    themed(qapp)
     built = started(options, qapp, qtbot, board)
     assert options.trace is not None
     qtbot.waitUntil(

@@ -20,6 +20,7 @@ from helpers.keyboard import pick_candidate, type_keys
 from helpers.kiosk_channel import Follower, free_port
 from helpers.pickup import running_board
 from helpers.qr import decode_qr
+from helpers.qt_kiosk import themed
 from helpers.touch import tap, tap_when_placed
 from PySide6.QtWidgets import QApplication, QPushButton
 from pytestqt.qtbot import QtBot
@@ -86,8 +87,7 @@ def start_kiosk(
             data,
             Credentials("http://127.0.0.1:9", "store-1", "kiosk-1", "token", KIOSK_NO, COUPON_KEY),
         )
-    qapp.setFont(theme.ui_font())
-    qapp.setStyleSheet(theme.STYLE_SHEET)
+    themed(qapp)
     if channel is not None:
         write_store_key(data, STORE_KEY)
     options = KioskOptions(

@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 from helpers.bundles import sample_bundle
 from helpers.geometry import layout_problems
+from helpers.qt_kiosk import themed
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
@@ -47,8 +48,7 @@ def bundle(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture
 def kiosk(qtbot: QtBot, qapp: QApplication, bundle: Path, tmp_path: Path) -> Iterator[Kiosk]:
-    qapp.setFont(theme.ui_font())
-    qapp.setStyleSheet(theme.STYLE_SHEET)
+    themed(qapp)
     built = build(KioskOptions(content=bundle, data_dir=tmp_path / "data"), qapp)
     yield built
     built.close()
