@@ -130,7 +130,11 @@ class GunicornHq:
                 env=env,
                 cwd=self.directory,
             )
-        self._wait_for_workers()
+        try:
+            self._wait_for_workers()
+        except BaseException:
+            self.stop()  # __exit__ is not called when __enter__ raises: no gunicorn left behind
+            raise
         return self
 
     def __exit__(
