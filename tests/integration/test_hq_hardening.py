@@ -11,6 +11,7 @@ import os
 import socket
 import stat
 import subprocess
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Final
@@ -49,20 +50,30 @@ def _raw_request(port: int, target: bytes) -> None:
             pass
 
 
+def _logged_after(hq: HqProcess, before: int, count: int) -> tuple[str, list[str]]:
+    """What HQ logged after byte `before`, and its access lines, once `count` of those are
+    there (a request's line is written once its answer is sent: it may come just after)."""
+    deadline = time.monotonic() + 5
+    while True:
+        written = hq.log_path.read_bytes()[before:].decode()
+        access = [line for line in written.splitlines() if " hq.access: " in line]
+        if len(access) >= count or time.monotonic() > deadline:
+            return written, access
+        time.sleep(0.01)
+
+
 def test_request_paths_cannot_forge_log_lines_or_reach_the_terminal(
     hq_behind_proxy: HqProcess,
 ) -> None:
-    before = hq_behind_proxy.log_path.read_bytes()
+    before = len(hq_behind_proxy.log_path.read_bytes())
     newline_attack = "/v1/health%0A" + FORGED.replace(" ", "%20")
     escape_attack = "/v1/%1b[2J%1b]0;owned%07"
     separator_attack = "/v1/health%E2%80%A8" + FORGED.replace(" ", "%20")  # U+2028
     for target in (newline_attack, escape_attack, separator_attack):
         _raw_request(hq_behind_proxy.port, target.encode("ascii"))
-    # Sent last: once its line is in the log, the others' are too.
     requests.get(f"{hq_behind_proxy.base_url}/v1/health?done=1", timeout=10)
 
-    written = hq_behind_proxy.log_path.read_bytes()[len(before) :].decode()
-    access = [line for line in written.splitlines() if " hq.access: " in line]
+    written, access = _logged_after(hq_behind_proxy, before, 4)
     assert not any(line.startswith(FORGED) for line in written.splitlines())
     assert "\x1b" not in written
     assert "\x07" not in written
@@ -77,12 +88,11 @@ def test_request_paths_cannot_forge_log_lines_or_reach_the_terminal(
 def test_a_shoppers_sign_up_page_is_logged_without_their_address(
     hq_behind_proxy: HqProcess,
 ) -> None:
-    before = hq_behind_proxy.log_path.read_bytes()
+    before = len(hq_behind_proxy.log_path.read_bytes())
     requests.get(f"{hq_behind_proxy.base_url}/join/some-link-token", timeout=10)
     requests.get(f"{hq_behind_proxy.base_url}/v1/health?done=1", timeout=10)
 
-    written = hq_behind_proxy.log_path.read_bytes()[len(before) :].decode()
-    access = [line for line in written.splitlines() if " hq.access: " in line]
+    written, access = _logged_after(hq_behind_proxy, before, 2)
     assert len(access) == 2, access
     join, health = access
     assert "hq.access: - GET /join/<token> " in join  # neither the phone's address nor the link
