@@ -45,7 +45,8 @@ def main() -> int:
         number = 1
         for _ in range(args.runs):
             for name, signum in (("SIGKILL", signal.SIGKILL), ("SIGSTOP (freeze)", signal.SIGSTOP)):
-                time.sleep(1.0)  # settled on the attract loop, as a kiosk in a shop is
+                # Settled on the attract loop, as a kiosk in a shop is: two pings (~1 s).
+                supervisor.wait_for_pings(run, 2)
                 struck = time.monotonic()
                 os.kill(run.pid, signum)
                 number += 1

@@ -137,6 +137,16 @@ class Supervisor:
             assert ok, f"start {number} never said READY=1; runs: {self.runs}"
             return self.runs[number - 1]
 
+    def wait_for_pings(self, run: Run, count: int, timeout: float = 30) -> None:
+        """Until `run` has sent `count` WATCHDOG=1 (its GUI thread is turning over)."""
+
+        def pings() -> int:
+            return sum("WATCHDOG=1" in message.splitlines() for message in run.messages)
+
+        with self._changed:
+            ok = self._changed.wait_for(lambda: pings() >= count, timeout)
+            assert ok, f"the run pinged the watchdog {pings()} times, not {count}"
+
     def _spawn(self) -> subprocess.Popen[bytes]:
         env = dict(
             self._env,
