@@ -52,6 +52,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 sys.path.insert(0, str(ROOT / "bench"))
 
+from fleet_health import BEAT  # noqa: E402
 from harness import CACHE, percentile  # noqa: E402
 from helpers.hq import fresh_postgres_database  # noqa: E402
 from helpers.hq_deploy import GunicornHq  # noqa: E402
@@ -62,6 +63,7 @@ HEARTBEAT_S = 60.0
 CONTENT_POLL_S = 60.0
 FEED_POLL_S = 60.0
 P99_LIMIT_MS = 100.0
+HEALTHY_BEAT = BEAT.model_dump(mode="json", exclude_none=True)
 PHASE_SEQS = 10_000_000  # seqs a kiosk may use in one phase, more than it ever does
 
 
@@ -96,20 +98,8 @@ def enrol_fleet(database_url: str, stores: int, per_store: int) -> list[KioskLog
 
 
 def heartbeat_body(uptime_s: float) -> dict[str, Any]:
-    """What a healthy kiosk's relay child sends (hq/fleet_health/wire.py)."""
-    return {
-        "app_version": "0.1.0",
-        "content_release": "sample-16-1",
-        "devices": [
-            {"name": "pickup", "state": "up", "detail": "open"},
-            {"name": "rfid", "state": "up", "detail": "open"},
-            {"name": "ble", "state": "up", "detail": "active on hci0"},
-        ],
-        "outbox": {"backlog": 0, "dead_letters": 0, "state": "idle"},
-        "disk": {"free_bytes": 20 << 30, "total_bytes": 58 << 30},
-        "uptime_s": int(uptime_s),
-        "screen": "on",
-    }
+    """What a healthy kiosk's relay child sends: bench/fleet_health.py's heartbeat."""
+    return {**HEALTHY_BEAT, "uptime_s": int(uptime_s)}
 
 
 def event(login: KioskLogin, seq: int, now: str, rng: random.Random) -> dict[str, Any]:
