@@ -339,7 +339,7 @@ class HqClient:
         commands = document.get("commands", [])
         if not isinstance(commands, list):
             raise HqUnavailable("HQ's heartbeat answer is malformed")
-        return HeartbeatReply(next_in, tuple(commands))
+        return HeartbeatReply(next_in, tuple(commands), _hints(document))
 
     def post_command_result(self, command_id: str, result: Mapping[str, Any]) -> None:
         """How HQ's command `command_id` ended here (docs/hq-api.md)."""
@@ -353,11 +353,21 @@ class HqClient:
 
 
 @dataclass(frozen=True, slots=True)
+class HqHints:
+    """What HQ holds for this kiosk now: the manifest's ETag (None: no release) and the
+    member feed's version. The relay fetches either only when it moved."""
+
+    content_etag: str | None
+    feed_version: int
+
+
+@dataclass(frozen=True, slots=True)
 class HeartbeatReply:
-    """HQ's answer to a heartbeat."""
+    """HQ's answer to a heartbeat; `hints` None from an HQ that sends none."""
 
     next_in: int
     commands: tuple[object, ...] = ()
+    hints: HqHints | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -591,6 +601,15 @@ def _batch_answer(document: Any, events: Sequence[WireEvent]) -> BatchAnswer:
             raise malformed(f"result {index} has a reason that is not text")
         parsed.append(EventResult(event_id, event.seq, status, reason))
     return BatchAnswer(tuple(parsed), contiguous_seq)
+
+
+def _hints(document: dict[str, Any]) -> HqHints | None:
+    if "content_etag" not in document or "feed_version" not in document:
+        return None  # an HQ from before hints: the relay polls at its own pace
+    etag, version = document["content_etag"], document["feed_version"]
+    if not (etag is None or isinstance(etag, str)) or not _is_int(version) or version < 0:
+        raise HqUnavailable("HQ's heartbeat answer is malformed")
+    return HqHints(etag, version)
 
 
 def _is_int(value: object) -> TypeGuard[int]:

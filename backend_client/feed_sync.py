@@ -1,8 +1,9 @@
 """Keeps the kiosk's member directory in step with HQ's member feed, on a thread of its own.
 
-Every `interval` seconds (a minute by default) `FeedSync` asks HQ for the feed's
-changes after the version the directory holds and applies them page by page
-until HQ says there are no more (`sync_once`). A member who withdraws consent
+Every `interval` seconds (a minute by default), and whenever a heartbeat's answer
+says the feed moved (`hint`; then every 15 minutes as a backstop), `FeedSync` asks
+HQ for the feed's changes after the version the directory holds and applies them
+page by page until HQ says there are no more (`sync_once`). A member who withdraws consent
 at any kiosk, or is erased at HQ, is gone from every kiosk's directory within
 about a minute of HQ learning it.
 
@@ -34,6 +35,7 @@ from backend_client.client import (
     HqUnauthorized,
     HqUnavailable,
 )
+from backend_client.hints import HintedPace
 from backend_client.members import MemberDirectory, MemberDirectoryError
 from backend_client.sync import DEFAULT_BASE_DELAY, DEFAULT_MAX_DELAY, retry_delay
 
@@ -86,6 +88,7 @@ class FeedSync:
         client: HqClient,
         *,
         interval: float = DEFAULT_INTERVAL,
+        follow_hints: bool = False,
         page_limit: int = DEFAULT_FEED_PAGE,
         base_delay: float = DEFAULT_BASE_DELAY,
         max_delay: float = DEFAULT_MAX_DELAY,
@@ -98,7 +101,8 @@ class FeedSync:
             raise ValueError(f"page_limit must be 1 to {MAX_FEED_PAGE}, got {page_limit}")
         self._path = directory_path
         self._client = client
-        self._interval = interval
+        self._pace = HintedPace(interval)
+        self._follow_hints = follow_hints
         self._page_limit = page_limit
         self._base_delay = base_delay
         self._max_delay = max_delay
@@ -132,6 +136,16 @@ class FeedSync:
         with self._condition:
             self._woken = True
             self._condition.notify_all()
+
+    def hint(self, version: int) -> None:
+        """The feed's version at HQ now (a heartbeat's answer, on its thread): a sync
+        now if the directory holds another. With `follow_hints`, hints stretch the
+        interval to a backstop (backend_client/hints.py)."""
+        if self._follow_hints:
+            self._pace.hinted()
+        status = self._status
+        if status is None or status.version != version:
+            self.wake()
 
     def stop(self, timeout: float = DEFAULT_STOP_TIMEOUT) -> bool:
         """Stop the thread; False if it is still in a request after `timeout` (it ends
@@ -204,7 +218,7 @@ class FeedSync:
         except Exception as exc:  # a bug: log it, keep the directory, keep serving
             return self._back_off("bug", f"unexpected {type(exc).__name__}", None, exc_info=True)
         self._succeeded(synced)
-        return self._interval
+        return self._pace()
 
     def _succeeded(self, synced: FeedSynced) -> None:
         if self._trouble is not None:

@@ -23,7 +23,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any, Final, Literal
 
-from backend_client.client import HqClient, HqError
+from backend_client.client import HqClient, HqError, HqHints
 from backend_client.kiosk_report import CrashNote, KioskReport, ReportBox, read_crash
 from backend_client.periodic import PeriodicThread
 from backend_client.status import SyncStatus
@@ -125,10 +125,12 @@ class HeartbeatSender:
         drm: Path = DRM,
         clock: Callable[[], float] = time.monotonic,
         on_commands: Callable[[tuple[object, ...]], None] | None = None,
+        on_hints: Callable[[HqHints], None] | None = None,
     ) -> None:
         """`interval`: seconds between heartbeats whatever HQ answers (a test, a demo);
         None: HQ's pace, 60 s until its first answer. `on_commands`: HQ's commands from
-        each answer, as they came (backend_client/command_runner.py verifies them)."""
+        each answer, as they came (backend_client/command_runner.py verifies them);
+        `on_hints`: what HQ holds for the kiosk now (content and member feed versions)."""
         if interval is not None and interval <= 0:
             raise ValueError("interval must be > 0")
         self._data_dir = data_dir
@@ -139,6 +141,7 @@ class HeartbeatSender:
         self._drm = drm
         self._clock = clock
         self._on_commands = on_commands
+        self._on_hints = on_hints
         self._started = clock()
         self._version = app_version()
         self._sync: SyncStatus | None = None
@@ -183,6 +186,8 @@ class HeartbeatSender:
             self._interval = float(reply.next_in)
         if reply.commands and self._on_commands is not None:
             self._on_commands(reply.commands)
+        if reply.hints is not None and self._on_hints is not None:
+            self._on_hints(reply.hints)
         return True
 
     def _disk(self) -> tuple[int, int] | None:

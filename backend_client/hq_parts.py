@@ -10,7 +10,7 @@ import argparse
 import logging
 from collections.abc import Callable
 
-from backend_client.client import HqClient
+from backend_client.client import HqClient, HqHints
 from backend_client.command_runner import CommandRunner, Screen
 from backend_client.credentials import Credentials
 from backend_client.crypto import PayloadCipher
@@ -51,6 +51,8 @@ class HqParts:
                 credentials,
                 HqClient(credentials, ca_bundle=args.ca_bundle),
                 interval=_given(args.content_interval, CONTENT_INTERVAL),
+                # An interval given on the command line (a test, the demo) is kept.
+                follow_hints=args.content_interval is None,
                 on_status=lambda status: write_line(encode_content_status(status)),
             )
             if credentials.role == "kiosk"
@@ -76,6 +78,7 @@ class HqParts:
                 reports,
                 interval=args.heartbeat_interval,
                 on_commands=None if self.commands is None else self.commands.take,
+                on_hints=self._take_hints,
             )
             if credentials.role == "kiosk"
             else None
@@ -96,7 +99,11 @@ class HqParts:
         # The member directory is kept here too: the same credentials, and the same
         # distance from the screen. Staff devices greet nobody: they never hold the feed.
         self.members = (
-            FeedSync(args.data_dir / MEMBERS_FILE, HqClient(credentials, ca_bundle=args.ca_bundle))
+            FeedSync(
+                args.data_dir / MEMBERS_FILE,
+                HqClient(credentials, ca_bundle=args.ca_bundle),
+                follow_hints=True,
+            )
             if credentials.role == "kiosk"
             else None
         )
@@ -112,6 +119,14 @@ class HqParts:
             credentials.kiosk_id,
             "" if self.members is not None else " (no member feed)",
         )
+
+    def _take_hints(self, hints: HqHints) -> None:
+        """A heartbeat's answer (its thread): fetch what moved at HQ now, and poll the
+        rest only as a backstop (backend_client/hints.py)."""
+        if self.updater is not None:
+            self.updater.hint(hints.content_etag)
+        if self.members is not None:
+            self.members.hint(hints.feed_version)
 
     def start(self) -> None:
         self.relay.start()

@@ -39,6 +39,7 @@ from typing import Any, Final
 from backend_client.client import HqClient, HqError, HqUnauthorized
 from backend_client.content_assets import AssetMismatch, AssetStore, Stopped
 from backend_client.credentials import Credentials
+from backend_client.hints import HintedPace
 from backend_client.periodic import PeriodicThread
 from backend_client.private_files import private_dir
 from backend_client.release_manifest import (
@@ -90,6 +91,7 @@ class ContentUpdater:
         client: HqClient,
         *,
         interval: float = DEFAULT_INTERVAL,
+        follow_hints: bool = False,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         on_status: Callable[[ContentStatus], None] | None = None,
         rng: random.Random | None = None,
@@ -101,6 +103,8 @@ class ContentUpdater:
         self._credentials = credentials
         self._client = client
         self._interval = interval
+        self._pace = HintedPace(interval, clock=monotonic)
+        self._follow_hints = follow_hints
         self._clock = clock
         self._on_status = on_status
         self._rng = rng or random.Random()
@@ -140,6 +144,14 @@ class ContentUpdater:
         updater's own thread once its current round is over."""
         self._thread.wake()
 
+    def hint(self, etag: str | None) -> None:
+        """HQ's manifest ETag for this kiosk now (a heartbeat's answer, on its thread):
+        a poll now if it is not the one the last poll got."""
+        if self._follow_hints:
+            self._pace.hinted()
+        if etag != self._etag:  # a str read whole; a stale read costs one early poll
+            self._thread.wake()
+
     def _round(self) -> None:
         try:
             self.poll_once()
@@ -147,8 +159,10 @@ class ContentUpdater:
             _log.exception("content update round failed")
 
     def next_wait(self) -> float:
-        """Seconds until the next poll: the interval ±20 %."""
-        return self._interval * self._rng.uniform(1 - JITTER, 1 + JITTER)
+        """Seconds until the next poll: the interval (the backstop while HQ's hints
+        come, unless the round failed) ±20 %."""
+        pace = self._interval if self._round_failed else self._pace()
+        return pace * self._rng.uniform(1 - JITTER, 1 + JITTER)
 
     # --- one round -------------------------------------------------------------------
 

@@ -83,6 +83,7 @@ def create_app(settings: Settings, *, clock: Clock = utc_now) -> FastAPI:
     content_keys.current()  # made now if new: enrolment hands it out
     assets = DirectoryAssetStore(settings.assets_dir)
     sweeper = AlertSweeper(database, clock)  # raises silence alerts (hq/fleet_health/)
+    manifests = ManifestService(database, content_keys)  # polls and heartbeats share its cache
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -110,11 +111,9 @@ def create_app(settings: Settings, *, clock: Clock = utc_now) -> FastAPI:
     app.add_exception_handler(RequestValidationError, validation_error_handler)
     app.add_exception_handler(DBAPIError, database_error_handler)
     app.include_router(kiosk_router(database, clock, residue, content_keys=content_keys))
-    app.include_router(heartbeat_router(database, clock))
+    app.include_router(heartbeat_router(database, clock, manifests))
     app.include_router(admin_router(database, admin_token, clock, residue))
-    app.include_router(
-        content_router(database, assets, ManifestService(database, content_keys), clock)
-    )
+    app.include_router(content_router(database, assets, manifests, clock))
     app.include_router(
         content_admin_router(
             database,

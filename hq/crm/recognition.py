@@ -215,6 +215,17 @@ _STATE_ROW: Final = select(
 ).where(recognition_state.c.id == _STATE_ID)
 
 
+_FEED_VERSION: Final = select(recognition_state.c.feed_version).where(
+    recognition_state.c.id == _STATE_ID
+)
+
+
+def feed_version_on(connection: Connection) -> int:
+    """The member feed's version now (0 before its first use). A heartbeat's answer
+    carries it, so that kiosks ask for the feed when it moved, not every minute."""
+    return int(connection.execute(_FEED_VERSION).scalar_one_or_none() or 0)
+
+
 def _read_state(connection: Connection, *, lock: bool = False) -> _State | None:
     row = connection.execute(_STATE_ROW.with_for_update() if lock else _STATE_ROW).one_or_none()
     if row is None:

@@ -91,10 +91,17 @@ class CommandEnvelope(_Closed):
 
 
 class HeartbeatAnswer(_Closed):
-    """HQ's answer: when to beat next, and the staff's commands for this kiosk."""
+    """HQ's answer: when to beat next, the staff's commands for this kiosk, and what its
+    content and member feed are at HQ now (the kiosk fetches them when they moved)."""
 
     next_in: Annotated[int, Field(ge=10, le=3600)] = NEXT_IN_S
     commands: list[CommandEnvelope] = Field(default_factory=list)
+    content_etag: str | None = Field(
+        None, description="The ETag `GET /v1/content/manifest` answers now; null: no release"
+    )
+    feed_version: Annotated[int, Field(ge=0, le=INT64_MAX)] = Field(
+        0, description="The member feed's version now (`GET /v1/members/feed`)"
+    )
 
 
 MAX_RESULT_FILE_B64: Final = 8 * 1024 * 1024  # base64 of hq.fleet_health.commands' 6 MiB

@@ -76,6 +76,32 @@ def publish(hq: HqProcess, bundle: Path, to: str) -> dict[str, Any]:
     return release
 
 
+def test_a_release_is_fetched_when_a_heartbeat_says_the_manifest_moved(
+    hq: HqProcess, tmp_path: Path
+) -> None:
+    """At the relay's own pace the manifest is polled at start, then only every 15
+    minutes while heartbeats come: the release published after start arrives because
+    the heartbeat's answer carries another ETag than the kiosk holds."""
+    data = tmp_path / "kiosk"
+    data.mkdir()
+    store_id = "store-hinted"
+    save_credentials(data, enroll(hq.base_url, hq.enroll_code(store_id)))
+    lines = ContentLines()
+    relay = RelayProcess(data, on_content=lines, heartbeat_interval=0.3)
+    relay.start()
+    try:
+        wait_until(lambda: lines.last() is not None, timeout=60, what="the first poll")
+        release = publish(hq, sample_bundle(tmp_path / "bundle"), f"store:{store_id}")
+        name = f"hq-{release['release']}"
+        wait_until(  # well before the relay's own next poll (48 s at the soonest)
+            lambda: (last := lines.last()) is not None and name in last.staged,
+            timeout=40,
+            what=f"{name} staged",
+        )
+    finally:
+        relay.stop()
+
+
 def rollout(hq: HqProcess, release: int) -> dict[str, Any]:
     token = (hq.data_dir / "admin-token").read_text().strip()
     answer = requests.get(

@@ -22,9 +22,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from importlib import metadata
 from pathlib import Path
+from typing import Any
 
 import pytest
 import requests
+from helpers.bundles import sample_bundle
+from helpers.content_hq import Publisher
 from helpers.hq import enrol, hq_settings, issue_code, serving
 from helpers.pickup import wait_until
 
@@ -202,5 +205,41 @@ def test_the_endpoint_wants_a_kiosks_token_and_a_well_formed_heartbeat(hq: Hq) -
         url, json={**body, "later": "a newer kiosk's field"}, headers=as_kiosk, timeout=10
     )
     assert answer.status_code == 200
-    assert answer.json() == {"next_in": 60, "commands": []}
+    assert answer.json() == {
+        "next_in": 60,
+        "commands": [],
+        "content_etag": None,  # no release for the kiosk yet
+        "feed_version": 0,
+    }
     assert hq.kiosk().last_heartbeat == hq.clock()  # type: ignore[union-attr]
+
+
+def test_the_answer_carries_the_etag_a_manifest_poll_would_get_now(hq: Hq, tmp_path: Path) -> None:
+    kiosk = enrol(hq.base_url, issue_code(hq.settings.database_url, STORE)).json()
+    as_kiosk = {"Authorization": f"Bearer {kiosk['token']}"}
+
+    def beat() -> dict[str, Any]:
+        answer = requests.post(
+            f"{hq.base_url}/v1/heartbeat",
+            json={"app_version": "0.1.0"},
+            headers=as_kiosk,
+            timeout=10,
+        )
+        assert answer.status_code == 200, answer.text
+        document: dict[str, Any] = answer.json()
+        return document
+
+    def manifest_etag() -> str:
+        answer = requests.get(f"{hq.base_url}/v1/content/manifest", headers=as_kiosk, timeout=10)
+        assert answer.status_code == 200, answer.text
+        return answer.headers["ETag"]
+
+    assert beat()["content_etag"] is None
+    publisher = Publisher(hq.settings)
+    publisher.publish(sample_bundle(tmp_path / "first", release="hq-1"), f"store:{STORE}")
+    first = beat()["content_etag"]
+    assert first == manifest_etag()
+    publisher.publish(sample_bundle(tmp_path / "second", seed=2), f"store:{STORE}")
+    second = beat()["content_etag"]
+    assert second == manifest_etag()
+    assert second != first

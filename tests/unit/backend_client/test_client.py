@@ -19,6 +19,7 @@ from backend_client.client import (
     EventResult,
     EventStatus,
     HqClient,
+    HqHints,
     HqRefused,
     HqUnauthorized,
     HqUnavailable,
@@ -357,3 +358,32 @@ def test_enrolment_with_a_malformed_answer_is_unavailable(hq: FakeHq) -> None:
 def test_enrolment_refuses_plain_http_to_another_machine() -> None:
     with pytest.raises(ValueError, match="must use https"):
         enroll("http://hq.example.com", "7KQ2-M9XD-4HRT")
+
+
+def test_a_heartbeats_answer_brings_hqs_hints_when_it_has_them(
+    hq: FakeHq, client: HqClient
+) -> None:
+    answer = {"next_in": 60, "commands": [], "content_etag": '"abc"', "feed_version": 12}
+    hq.answer_next(1, 200, body=answer, path="/v1/heartbeat")
+    assert client.post_heartbeat({}).hints == HqHints('"abc"', 12)
+    hq.answer_next(1, 200, body={**answer, "content_etag": None}, path="/v1/heartbeat")
+    assert client.post_heartbeat({}).hints == HqHints(None, 12)  # no release for the kiosk
+    hq.answer_next(1, 200, body={"next_in": 60, "commands": []}, path="/v1/heartbeat")
+    assert client.post_heartbeat({}).hints is None  # an HQ from before hints
+
+
+@pytest.mark.parametrize(
+    "hints",
+    [
+        {"content_etag": 7, "feed_version": 1},
+        {"content_etag": None, "feed_version": -1},
+        {"content_etag": None, "feed_version": "1"},
+        {"content_etag": None, "feed_version": True},
+    ],
+)
+def test_malformed_hints_make_the_answer_malformed(
+    hq: FakeHq, client: HqClient, hints: dict[str, Any]
+) -> None:
+    hq.answer_next(1, 200, body={"next_in": 60, **hints}, path="/v1/heartbeat")
+    with pytest.raises(HqUnavailable, match="heartbeat answer is malformed"):
+        client.post_heartbeat({})
