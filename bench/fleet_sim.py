@@ -7,9 +7,11 @@ Starts HQ (`kiosk-hq serve`, or several workers with `--workers`) on a fresh Pos
 database, enrols the fleet, and runs it open loop: each kiosk does what the relay child
 does, on its own clock, from a random phase:
 
-- a heartbeat every 60 s (`POST /v1/heartbeat`);
-- a content poll every 60 s (`GET /v1/content/manifest`, with its ETag after the first);
-- a member feed poll every 60 s (`GET /v1/members/feed?since=`);
+- a heartbeat every 60 s (`POST /v1/heartbeat`), whose answer says the manifest's
+  ETag and the member feed's version at HQ now;
+- a content poll (`GET /v1/content/manifest`, with its ETag) and a member feed poll
+  (`GET /v1/members/feed?since=`) when the heartbeat's answer says either moved, and
+  otherwise every 15 minutes as a backstop (backend_client/hints.py);
 - its shoppers' events as they happen (Poisson, `--events-per-hour` a kiosk: lifts,
   put-backs with their dwell, comparisons), posted as the relay does: at once when no
   post is in flight, else together with the next one.
@@ -58,10 +60,12 @@ from helpers.hq import fresh_postgres_database  # noqa: E402
 from helpers.hq_deploy import GunicornHq  # noqa: E402
 from helpers.hq_process import HqProcess, free_port  # noqa: E402
 
+from backend_client.hints import BACKSTOP_S  # noqa: E402
+
 LOAD_PROCESSES = 2
 HEARTBEAT_S = 60.0
-CONTENT_POLL_S = 60.0
-FEED_POLL_S = 60.0
+CONTENT_POLL_S = BACKSTOP_S  # while heartbeats are answered, as the relay does
+FEED_POLL_S = BACKSTOP_S
 P99_LIMIT_MS = 100.0
 HEALTHY_BEAT = BEAT.model_dump(mode="json", exclude_none=True)
 PHASE_SEQS = 10_000_000  # seqs a kiosk may use in one phase, more than it ever does
@@ -247,8 +251,16 @@ class LoadRun:
         body = heartbeat_body(3600 + uptime)
         url = f"{self.phase.base_url}/v1/heartbeat"
         async with self.session.post(url, json=body, headers=headers) as answer:
-            await answer.read()
-            return None if answer.status == 200 else f"HTTP {answer.status}"
+            if answer.status != 200:
+                return f"HTTP {answer.status}"
+            hints = await answer.json()
+        # As the relay does: fetch what moved at HQ now (no release is published
+        # during a run, and no member changes: the steady state).
+        if hints["content_etag"] != state.etag:
+            self.start(state, "manifest", time.monotonic())
+        if hints["feed_version"] != state.feed_since:
+            self.start(state, "feed", time.monotonic())
+        return None
 
     async def manifest(self, state: KioskState, headers: dict[str, str]) -> str | None:
         if state.etag:

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Final, Literal
 
-from sqlalchemy import Connection, func, select, update
+from sqlalchemy import Connection, delete, func, select, update
 
 from hq import audit
 from hq.content.signing import ContentKeys, envelope
@@ -38,6 +38,9 @@ PENDING_PACE_S: Final = 15
 # Right after delivering commands HQ asks for the next heartbeat sooner: staff at the
 # kiosk's page are likely to send another (a screenshot after an identify).
 RECENT: Final = 20
+KEEP: Final = timedelta(days=30)
+# A screenshot or an hour of logs is for the trouble of the day; a month covers the
+# ticket it went into. Older commands go with their files (`prune`, every hour).
 
 Status = Literal["done", "failed", "refused"]
 
@@ -238,6 +241,15 @@ _COLUMNS: Final = (
     kiosk_commands.c.finished_at,
     kiosk_commands.c.file_type,
 )
+
+
+def prune(database: Database, now: datetime) -> int:
+    """Forget the commands issued over `KEEP` before `now`, with their files; how many."""
+    with database.write() as connection:
+        gone = connection.execute(
+            delete(kiosk_commands).where(kiosk_commands.c.issued_at < now - KEEP)
+        )
+    return gone.rowcount or 0
 
 
 def recent_commands(

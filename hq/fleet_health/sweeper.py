@@ -1,4 +1,5 @@
-"""The thread that sweeps the fleet's alerts (hq.fleet_health.store.sweep) every 30 s.
+"""The thread that sweeps the fleet's alerts (hq.fleet_health.store.sweep) every 30 s,
+and forgets old remote commands with their files (hq.fleet_health.commands.prune) every hour.
 
 Heartbeats raise and clear their own kiosk's alerts as they arrive; only silence
 needs someone to look at the clock. Every HQ worker process runs one of these (HQ
@@ -16,6 +17,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from hq.api.common import Clock
 from hq.db import Database
+from hq.fleet_health.commands import prune
 from hq.fleet_health.store import sweep
 
 _log = logging.getLogger("hq.fleet_health")
@@ -23,6 +25,7 @@ _log = logging.getLogger("hq.fleet_health")
 SWEEP_EVERY_S: Final = 30.0
 # Silence is 150 s without a heartbeat; swept every 30 s it is raised within 180 s,
 # the 3 minutes staff were promised.
+PRUNE_EVERY: Final = 120  # sweeps: an hour
 
 
 class AlertSweeper:
@@ -33,6 +36,7 @@ class AlertSweeper:
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
         self._failing = False
+        self._rounds = 0
 
     def start(self) -> None:
         self._thread = threading.Thread(target=self._run, name="fleet-alert-sweep", daemon=True)
@@ -57,6 +61,18 @@ class AlertSweeper:
         if done.raised or done.cleared:
             _log.info("fleet alerts: %d raised, %d cleared", done.raised, done.cleared)
 
+    def prune_once(self) -> None:
+        try:
+            gone = prune(self._database, self._clock())
+        except SQLAlchemyError as error:  # said like a failed sweep; tried again in an hour
+            _log.warning("old remote commands not pruned: %s", type(error).__name__)
+            return
+        if gone:
+            _log.info("%d remote commands over 30 days old forgotten, with their files", gone)
+
     def _run(self) -> None:
         while not self._stopping.wait(self._every):
             self.sweep_once()
+            self._rounds += 1
+            if self._rounds % PRUNE_EVERY == 1:  # the first round's too: HQ restarts often
+                self.prune_once()

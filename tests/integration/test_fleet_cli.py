@@ -17,8 +17,9 @@ from hq.cli import main
 from hq.content.signing import ContentKeys, verify_envelope
 from hq.db import Database
 from hq.enrollment import KioskIdentity
-from hq.fleet_health.commands import deliver, record_result
+from hq.fleet_health.commands import KEEP, deliver, record_result
 from hq.fleet_health.store import record_heartbeat
+from hq.fleet_health.sweeper import AlertSweeper
 from hq.fleet_health.wire import Heartbeat
 from hq.migrations import migrate
 from hq.settings import sqlite_url
@@ -138,3 +139,17 @@ def test_fleet_command_sends_a_signed_command_and_lists_its_result(
     code, out, err = kiosk_hq("command", "nowhere-k9", "restart")
     assert code == 1
     assert "no kiosk 'nowhere-k9'" in err
+
+    # A month on, HQ's sweeper forgets the command with its screenshot.
+    database = Database(url)
+    try:
+        issued = datetime.fromisoformat(command["issued_at"])
+        AlertSweeper(database, lambda: issued + KEEP).prune_once()
+        code, out, err = kiosk_hq("commands", "sh-nanjing-road-k2", "--json")
+        assert json.loads(out) == [command]  # not yet: KEEP to the second
+        AlertSweeper(database, lambda: issued + KEEP + timedelta(minutes=1)).prune_once()
+    finally:
+        database.dispose()
+    code, out, err = kiosk_hq("commands", "sh-nanjing-road-k2", "--json")
+    assert code == 0, err
+    assert json.loads(out) == []
