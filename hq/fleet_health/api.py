@@ -24,7 +24,7 @@ from hq.content.manifest import ManifestService
 from hq.crm.recognition import feed_version_on
 from hq.db import Database
 from hq.enrollment import authenticate, authenticate_on
-from hq.fleet_health.commands import MAX_FILE_BYTES, PENDING_PACE_S, deliver, record_result
+from hq.fleet_health.commands import MAX_FILE_BYTES, PENDING_PACE_S, deliver_on, record_result
 from hq.fleet_health.store import record_heartbeat_on
 from hq.fleet_health.wire import NEXT_IN_S, CommandResult, Heartbeat, HeartbeatAnswer
 
@@ -76,7 +76,7 @@ def heartbeat_router(database: Database, clock: Clock, manifests: ManifestServic
             # these moved, which spares HQ two requests a kiosk a minute.
             manifest = manifests.for_kiosk_on(connection, kiosk, now=now)
             feed_version = feed_version_on(connection)
-        commands = deliver(database, kiosk.kiosk_id, now)
+            commands = deliver_on(connection, kiosk.kiosk_id, now)
         answer = {
             "next_in": PENDING_PACE_S if commands else NEXT_IN_S,
             "commands": commands,

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Final, Literal
 
-from sqlalchemy import Connection, delete, func, select, update
+from sqlalchemy import Connection, bindparam, delete, func, select, update
 
 from hq import audit
 from hq.content.signing import ContentKeys, envelope
@@ -162,32 +162,32 @@ def issue(
 
 
 def deliver(database: Database, kiosk_id: str, now: datetime) -> list[dict[str, Any]]:
-    """The kiosk's pending, unexpired commands as signed envelopes, oldest first, each
-    marked delivered as it is handed out (once, whichever HQ worker answers)."""
-    query = (
-        select(kiosk_commands.c.id, kiosk_commands.c.envelope)
-        .where(
-            kiosk_commands.c.kiosk_id == kiosk_id,
-            kiosk_commands.c.delivered_at.is_(None),
-            kiosk_commands.c.status.is_(None),
-            kiosk_commands.c.expires_at > now,
-        )
-        .order_by(kiosk_commands.c.issued_at, kiosk_commands.c.id)
-    )
-    with database.read() as connection:  # nearly every heartbeat: nothing, and no write
-        if connection.execute(query.limit(1)).first() is None:
-            return []
-    handed: list[dict[str, Any]] = []
+    """`deliver_on` in a transaction of its own."""
     with database.write() as connection:
-        for row in connection.execute(query).all():
-            taken = connection.execute(
-                update(kiosk_commands)
-                .where(kiosk_commands.c.id == row.id, kiosk_commands.c.delivered_at.is_(None))
-                .values(delivered_at=now)
-            )
-            if taken.rowcount == 1:
-                handed.append(json.loads(row.envelope))
-    return handed
+        return deliver_on(connection, kiosk_id, now)
+
+
+def deliver_on(connection: Connection, kiosk_id: str, now: datetime) -> list[dict[str, Any]]:
+    """The kiosk's pending, unexpired commands as signed envelopes, oldest first, each
+    marked delivered as it is handed out: once, whichever HQ worker answers (a second
+    heartbeat's UPDATE waits for the first's row locks, then finds them delivered).
+    One statement, in the heartbeat's own transaction: nearly every beat finds none."""
+    rows = connection.execute(_TAKE_PENDING, {"kiosk": kiosk_id, "at": now}).all()
+    return [json.loads(row.envelope) for row in sorted(rows, key=lambda r: (r.issued_at, r.id))]
+
+
+_TAKE_PENDING: Final = (
+    update(kiosk_commands)
+    .where(
+        # Not named after columns: an UPDATE keeps those names for its SET clause.
+        kiosk_commands.c.kiosk_id == bindparam("kiosk"),
+        kiosk_commands.c.delivered_at.is_(None),
+        kiosk_commands.c.status.is_(None),
+        kiosk_commands.c.expires_at > bindparam("at"),
+    )
+    .values(delivered_at=bindparam("at"))
+    .returning(kiosk_commands.c.id, kiosk_commands.c.envelope, kiosk_commands.c.issued_at)
+)
 
 
 def record_result(
