@@ -31,6 +31,7 @@ machine's two cores: events/s follow whatever else runs, CPU per event much less
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import multiprocessing as mp
 import os
@@ -257,6 +258,11 @@ def load_process(
         else:
             post = hq_http(phase.target, login)
         posters.append(Poster(login, i * phase.stagger, post, made))
+    # As HQ's processes do once started (`kiosk-hq serve`, gunicorn's post_worker_init):
+    # what set-up made stays out of the garbage collector's full passes. Without it the
+    # store() path paid a full pass over every module and batch made (~100 ms, every
+    # 30-odd batches) that HQ's workers do not.
+    gc.freeze()
     out.put("ready")
     with start.get_lock():
         pass
