@@ -553,9 +553,9 @@ def _store(
             candidates = _facts_checked(
                 database, connection, kiosk, kiosk_no, candidates, rejected=rejected
             )
+            lowest = min(map(_SEQ, candidates), default=0)
         # Seqs beyond the kiosk's highest are held by no event of its (its row is
         # locked): only an event id stored before can conflict.
-        # (Checks only take candidates away, which leaves their lowest seq as high or higher.)
         unseen = bool(candidates) and lowest > highest_seq
         accepted = _insert_events(
             database, connection, kiosk, candidates, received_at, copy=copy and unseen
