@@ -7,7 +7,7 @@ import io
 import logging
 import uuid
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -665,11 +665,25 @@ def test_copy_writes_nulls_numbers_and_text_as_given(postgres: Database) -> None
     assert [tuple(row) for row in stored] == [(*row, "st", "k", NOW) for row in rows]
 
 
-def test_copy_refuses_a_time_without_its_zone_and_stores_nothing(postgres: Database) -> None:
-    row = (str(uuid.uuid4()), 1, "lift", 1, NOW.replace(tzinfo=None), {})
+@pytest.mark.parametrize("microsecond", [0, 250_000])
+def test_copy_refuses_a_time_without_its_zone_and_stores_nothing(
+    postgres: Database, microsecond: int
+) -> None:
+    naive = NOW.replace(tzinfo=None, microsecond=microsecond)
+    times = [NOW, naive, NOW.astimezone(timezone(-timedelta(hours=5)))]  # among aware ones
+    rows = [(str(uuid.uuid4()), seq, "lift", 1, at, {}) for seq, at in enumerate(times, 1)]
     same = {"kiosk_id": "k", "store_id": "s", "received_at": NOW}
     names = ("event_id", "seq", "kind", "schema_version", "occurred_at", "payload")
     with pytest.raises(ValueError, match="timezone-aware"), postgres.write() as connection:
-        postgres.copy_rows(connection, events, names, [row], same=same)
+        postgres.copy_rows(connection, events, names, rows, same=same)
     with postgres.read() as connection:
         assert connection.execute(select(events)).all() == []
+
+
+def test_copy_refuses_columns_of_different_lengths_and_stores_nothing(postgres: Database) -> None:
+    columns = {"event_id": ["e1", "e2"], "member_id": ["m1"], "kind": ["lift", "lift"]}
+    same = {"store_id": "st", "kiosk_id": "k", "occurred_at": NOW}
+    with pytest.raises(ValueError, match="each row"), postgres.write() as connection:
+        postgres.copy_columns(connection, interactions, columns, same=same)
+    with postgres.read() as connection:
+        assert connection.execute(select(interactions)).all() == []
