@@ -54,13 +54,15 @@ def udev_properties(tmp_path: Path, rules: str, syspath: str) -> dict[str, str]:
     """What udev makes of the device with only `rules` installed: its properties."""
     (tmp_path / "rules").mkdir()
     (tmp_path / "rules" / "99-kiosk-devices.rules").write_text(rules)
-    # /dev, /run/udev and the rule folders are the namespace's own (udevadm test writes
+    # /dev, /run and the rule folders are the namespace's own (udevadm test writes
     # links and its database); SYSTEMD_DEVICE_VERIFY_SYSFS=0 lets it read a non-sysfs /sys.
     script = f"""
         set -e
         mount --make-rprivate /
         mount --bind {tmp_path / "sys"} /sys
-        for dir in /dev /run/udev /usr/lib/udev/rules.d /etc/udev/rules.d; do
+        mount -t tmpfs tmpfs /run  # a container's /run may have no udev/ to mount on
+        mkdir /run/udev
+        for dir in /dev /usr/lib/udev/rules.d /etc/udev/rules.d; do
             mount -t tmpfs tmpfs "$dir"
         done
         cp {tmp_path / "rules"}/* /etc/udev/rules.d/
