@@ -8,9 +8,8 @@ A conftest imports the fixture to apply it to its folder's tests.
 
 Collection alone never frees a kiosk's window: its screens' signals are connected to
 closures that hold the window, and those references live in Qt, where the collector
-cannot see them. So the windows a test made are deleted once it is over; kept, every
-later test's style sheet or font change re-polished them all (0.6 s a test by the
-middle of a worker's run).
+cannot see them. So the windows a test made are deleted once it is over; kept, a
+worker held every kiosk it had built (2.4 GB after four kiosk modules, 1.2 GB without).
 """
 
 from __future__ import annotations
