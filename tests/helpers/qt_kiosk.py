@@ -26,8 +26,8 @@ def started(
 
 def themed(qapp: QApplication) -> None:
     """The kiosk's font and style sheet on the app, as `kiosk` sets them; each only when
-    different, since setting either re-polishes every widget alive, and a test worker
-    keeps earlier tests' kiosk windows (0.6 s a call by the middle of the suite)."""
+    different, since setting either re-polishes every widget alive (a module's shared
+    kiosk among them)."""
     font = theme.ui_font()
     if qapp.font() != font:
         qapp.setFont(font)

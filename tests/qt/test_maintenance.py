@@ -115,6 +115,7 @@ def shared(
     built.window.show()
     yield built
     built.close()
+    built.window.deleteLater()  # made before any test began: no test's teardown frees it
 
 
 @pytest.fixture
