@@ -69,7 +69,13 @@ def planogram_of(connection: Connection, release_id: int, kiosk_id: str) -> tupl
 
 def _covering(connection: Connection, store_id: str, *, limit: int | None) -> list[ReleaseHead]:
     """Releases not revoked whose target covers the store, newest first."""
-    query = _COVERING if limit is None else _COVERING.limit(limit)
+    query = (
+        _COVERING_HEADS
+        if limit == CANDIDATES
+        else _COVERING
+        if limit is None
+        else _COVERING.limit(limit)
+    )
     return [_head(row) for row in connection.execute(query, {"store_id": store_id})]
 
 
@@ -119,3 +125,4 @@ def _covering_query() -> Select[Any]:
 # Built once: every manifest poll runs it, and building a statement (and its cache
 # key) costs more CPU than PostgreSQL spends answering it.
 _COVERING: Final = _covering_query()
+_COVERING_HEADS: Final = _COVERING.limit(CANDIDATES)  # .limit() makes a new statement

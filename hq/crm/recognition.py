@@ -76,6 +76,7 @@ TOMBSTONE_RETENTION: Final = timedelta(days=30)
 # hashes around for no kiosk's sake.
 
 _STATE_ID: Final = 1
+FEED_STATE_ID: Final = _STATE_ID  # the row a heartbeat reads the feed's version from
 
 UNBOUND_FROM: Final = (tag_bindings.name, member_feed.name)
 """Tables an unbinding deletes or overwrites rows of (for hq.crm.residue)."""
@@ -213,17 +214,6 @@ _STATE_ROW: Final = select(
     recognition_state.c.feed_version,
     recognition_state.c.compacted_through,
 ).where(recognition_state.c.id == _STATE_ID)
-
-
-_FEED_VERSION: Final = select(recognition_state.c.feed_version).where(
-    recognition_state.c.id == _STATE_ID
-)
-
-
-def feed_version_on(connection: Connection) -> int:
-    """The member feed's version now (0 before its first use). A heartbeat's answer
-    carries it, so that kiosks ask for the feed when it moved, not every minute."""
-    return int(connection.execute(_FEED_VERSION).scalar_one_or_none() or 0)
 
 
 def _read_state(connection: Connection, *, lock: bool = False) -> _State | None:

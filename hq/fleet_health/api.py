@@ -21,11 +21,10 @@ from starlette.concurrency import run_in_threadpool
 from hq.api.common import ApiRoute, Clock, bearer, json_bytes, parse_json_body, unauthorized
 from hq.api.openapi import json_request_body
 from hq.content.manifest import ManifestService
-from hq.crm.recognition import feed_version_on
 from hq.db import Database
-from hq.enrollment import authenticate, authenticate_on
+from hq.enrollment import authenticate
 from hq.fleet_health.commands import MAX_FILE_BYTES, PENDING_PACE_S, deliver_on, record_result
-from hq.fleet_health.store import record_heartbeat_on
+from hq.fleet_health.store import beat_context, record_heartbeat_on
 from hq.fleet_health.wire import NEXT_IN_S, CommandResult, Heartbeat, HeartbeatAnswer
 
 _log = logging.getLogger("hq.fleet_health")
@@ -61,27 +60,29 @@ def heartbeat_router(database: Database, clock: Clock, manifests: ManifestServic
     def receive(token: str | None, body: bytes) -> Response:
         if not token:
             raise unauthorized()
-        # The token checked in the heartbeat's own transaction: one connection and
-        # one round trip fewer a beat (a refusal rolls back, having written nothing).
+        now = clock()
+        # The token checked in the heartbeat's own transaction, by the one statement
+        # that reads all else the beat needs (a refusal rolls back, having written nothing).
         with database.write() as connection:
-            kiosk = authenticate_on(connection, token)
-            if kiosk is None:
+            context = beat_context(connection, token, now)
+            if context is None:
                 raise unauthorized()
+            kiosk = context.kiosk
             if kiosk.role != "kiosk":
                 raise HTTPException(status_code=403, detail="heartbeats are for kiosks")
             beat = parse_json_body(Heartbeat, body)
-            now = clock()
-            record_heartbeat_on(database, connection, kiosk, beat, now=now)
+            record_heartbeat_on(database, connection, kiosk, beat, now=now, known=context.known)
             # What the kiosk would be answered if it polled now: it polls only when
             # these moved, which spares HQ two requests a kiosk a minute.
             manifest = manifests.for_kiosk_on(connection, kiosk, now=now)
-            feed_version = feed_version_on(connection)
-            commands = deliver_on(connection, kiosk.kiosk_id, now)
+            commands = (
+                deliver_on(connection, kiosk.kiosk_id, now) if context.pending_commands else []
+            )
         answer = {
             "next_in": PENDING_PACE_S if commands else NEXT_IN_S,
             "commands": commands,
             "content_etag": None if manifest is None else manifest.etag,
-            "feed_version": feed_version,
+            "feed_version": context.feed_version,
         }
         return Response(json_bytes(answer), media_type="application/json")
 

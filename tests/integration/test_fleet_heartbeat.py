@@ -18,6 +18,7 @@ import sys
 import textwrap
 import time
 from collections.abc import Iterator
+from contextlib import ExitStack
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from importlib import metadata
@@ -28,8 +29,9 @@ import pytest
 import requests
 from helpers.bundles import sample_bundle
 from helpers.content_hq import Publisher
-from helpers.hq import enrol, hq_settings, issue_code, serving
+from helpers.hq import enrol, fresh_postgres_database, hq_settings, issue_code, serving
 from helpers.pickup import wait_until
+from sqlalchemy import select
 
 from backend_client.client import enroll
 from backend_client.credentials import save_credentials
@@ -37,7 +39,7 @@ from backend_client.data_link import DataLink
 from backend_client.kiosk_report import DeviceReport, KioskReport, read_crash
 from backend_client.relay_process import RelayProcess
 from hq.app import create_app
-from hq.db import Database
+from hq.db import Database, heartbeat_history
 from hq.fleet_health.store import KioskHealth, alerts, read_fleet_health
 from hq.fleet_health.sweeper import AlertSweeper
 from hq.migrations import migrate
@@ -243,3 +245,55 @@ def test_the_answer_carries_the_etag_a_manifest_poll_would_get_now(hq: Hq, tmp_p
     second = beat()["content_etag"]
     assert second == manifest_etag()
     assert second != first
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def any_hq(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Hq]:
+    with ExitStack() as stack:
+        url = None if request.param == "sqlite" else stack.enter_context(fresh_postgres_database())
+        settings = hq_settings(tmp_path / "hq", url)
+        migrate(settings.database_url)
+        clock = Clock()
+        database = Database(settings.database_url)
+        stack.callback(database.dispose)
+        base_url = stack.enter_context(serving(create_app(settings, clock=clock)))
+        yield Hq(base_url, settings, clock, database)
+
+
+def test_history_and_alerts_follow_the_heartbeats_posted(any_hq: Hq) -> None:
+    """The endpoint reads the kiosk's last history row and open alerts with its token
+    check, in one statement: the rows it keeps are those the rules ask for."""
+    hq = any_hq
+    kiosk = enrol(hq.base_url, issue_code(hq.settings.database_url, STORE)).json()
+    start = hq.clock.now
+
+    def beat(minutes: int, rfid: str = "up") -> None:
+        hq.clock.now = start + timedelta(minutes=minutes)
+        body = {
+            "app_version": "0.1.0",
+            "devices": [{"name": "pickup", "state": "up"}, {"name": "rfid", "state": rfid}],
+        }
+        answer = requests.post(
+            f"{hq.base_url}/v1/heartbeat",
+            json=body,
+            headers={"Authorization": f"Bearer {kiosk['token']}"},
+            timeout=10,
+        )
+        assert answer.status_code == 200, answer.text
+
+    def history() -> int:
+        with hq.database.read() as connection:
+            return len(connection.execute(select(heartbeat_history.c.id)).all())
+
+    beat(0)
+    assert (history(), hq.open_alerts()) == (1, [])
+    beat(1)  # nothing changed: no row
+    assert (history(), hq.open_alerts()) == (1, [])
+    beat(2, rfid="down")
+    assert (history(), hq.open_alerts()) == (2, [("device", "rfid")])
+    beat(3, rfid="down")
+    assert (history(), hq.open_alerts()) == (2, [("device", "rfid")])
+    beat(4)
+    assert (history(), hq.open_alerts()) == (3, [])
+    beat(14)  # ten minutes since the last row
+    assert history() == 4
