@@ -39,7 +39,7 @@ from hq.content.signing import ContentKeys
 from hq.crm import coupons, handoff
 from hq.crm.notices import NoticeFile
 from hq.crm.residue import Residue
-from hq.db import POSTGRES_POOL_SIZE, Database
+from hq.db import Database
 from hq.fleet_health.api import heartbeat_router
 from hq.fleet_health.sweeper import AlertSweeper
 from hq.logs import path_for_log
@@ -58,8 +58,11 @@ GRACEFUL_SHUTDOWN_S: Final = 10
 # On SIGTERM, requests in flight get this long to finish (a batch takes well under
 # a second); without a bound, one stuck client would keep HQ from stopping.
 
-WORKER_THREADS: Final = POSTGRES_POOL_SIZE
-# Sync endpoints run on this many threads; each may hold one pooled connection.
+WORKER_THREADS: Final = 6
+# Sync endpoints run on this many threads. A worker's Python runs one at a time (the
+# GIL): more threads only wait for it, and their hand-offs cost CPU. With 40 (one per
+# pooled connection), 5,000 simulated kiosks took HQ 106 CPU s in 90 s and queued
+# for seconds; with 6, 89 s and p99 0.4 s (bench/fleet_sim.py, 2 workers, 2 cores).
 
 DOCS_STATIC_URL: Final = "/docs-static"  # Swagger UI's and ReDoc's files
 DOCS_PAGES: Final = frozenset({"/docs", "/redoc"})
