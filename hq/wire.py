@@ -19,7 +19,7 @@ from __future__ import annotations
 import re
 import uuid
 from datetime import UTC, date, datetime
-from typing import Annotated, Any, Final, Literal
+from typing import Annotated, Any, Final, Literal, overload
 
 from pydantic import (
     AfterValidator,
@@ -527,3 +527,12 @@ class ConsentWithdrawRequest(_Model):
 
     purpose: ConsentPurpose
     by: Annotated[str, StringConstraints(min_length=1, max_length=64), _STORABLE] = "admin-api"
+
+
+@overload
+def utc_text(moment: datetime) -> str: ...
+@overload
+def utc_text(moment: None) -> None: ...
+def utc_text(moment: datetime | None) -> str | None:
+    """A time as HQ's documents and answers write it: UTC, to the second, with `Z`."""
+    return None if moment is None else moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -26,7 +26,7 @@ import json
 import math
 import threading
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any, Final
 
 from sqlalchemy import Connection, select
@@ -36,6 +36,7 @@ from hq.content import selection
 from hq.content.signing import ContentKeys, envelope
 from hq.db import Database, content_releases
 from hq.enrollment import KioskIdentity
+from hq.wire import utc_text
 
 FORMAT: Final = 1
 PLANOGRAM: Final = "planogram.json"
@@ -95,17 +96,13 @@ def payload_bytes(
         "name": release.name,
         "store": store_id,
         "kiosk": kiosk_id,
-        "created_at": iso(release.created_at),
-        "not_before": None if release.not_before is None else iso(release.not_before),
-        "expires": iso(expires),
+        "created_at": utc_text(release.created_at),
+        "not_before": utc_text(release.not_before),
+        "expires": utc_text(expires),
         "bundle_release": bundle_release,
         "files": [{"path": path, "sha256": sha256, "size": size} for path, sha256, size in files],
     }
     return json.dumps(document, ensure_ascii=False, separators=(",", ":")).encode()
-
-
-def iso(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 class ManifestService:

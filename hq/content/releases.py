@@ -37,7 +37,7 @@ import tempfile
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any, Final
@@ -75,6 +75,7 @@ from hq.db import (
 )
 from hq.errors import HqError, UnknownStore
 from hq.private_files import private_dir
+from hq.wire import utc_text
 
 __all__ = [
     "KioskRollout",
@@ -145,15 +146,15 @@ class ReleaseInfo:
             "release": self.release_id,
             "name": self.name,
             "target": str(self.target),
-            "created_at": _iso(self.created_at),
+            "created_at": utc_text(self.created_at),
             "created_by": self.created_by,
-            "not_before": _iso(self.not_before),
-            "expires": _iso(self.expires),
+            "not_before": utc_text(self.not_before),
+            "expires": utc_text(self.expires),
             "bundle_release": self.bundle_release,
             "source": self.source,
             "base_release": self.base_release,
             "reverts": self.reverts,
-            "revoked_at": _iso(self.revoked_at),
+            "revoked_at": utc_text(self.revoked_at),
             "revoked_by": self.revoked_by,
             "files": self.files,
             "size": self.size,
@@ -301,7 +302,7 @@ def publish_edit(
         manifest = {
             "schema_version": SCHEMA_VERSION,
             "release": f"hq-edit-of-{base}",
-            "created_at": _iso(now),
+            "created_at": utc_text(now),
             "assets": sorted(listed, key=lambda entry: str(entry["path"])),
         }
         (folder / MANIFEST).write_text(json.dumps(manifest, indent=2), encoding="utf-8")
@@ -396,8 +397,8 @@ def _publish(
                 "target": str(chosen),
                 "name": name or manifest.release,
                 "bundle_release": manifest.release,
-                "not_before": _iso(not_before),
-                "expires": _iso(expires),
+                "not_before": utc_text(not_before),
+                "expires": utc_text(expires),
                 "base_release": base,
                 "files": len(manifest.assets),
                 "planograms": len(stored),
@@ -433,7 +434,7 @@ def _check_request(
             raise PublishRefused(f"{label} needs a time zone (an offset, or Z)")
     if expires is not None:
         if expires <= now:
-            raise PublishRefused(f"expires ({_iso(expires)}) is not in the future")
+            raise PublishRefused(f"expires ({utc_text(expires)}) is not in the future")
         if not_before is not None and expires <= not_before:
             raise PublishRefused("expires must come after not_before")
 
@@ -552,7 +553,7 @@ def _warnings(
         theirs = Target(row.target_kind, row.target_value)
         if any(theirs.covers(labels[store_id]) for store_id in covered):
             warnings.append(
-                f"release {row.release_id} is scheduled for {_iso(row.not_before)}: the kiosks "
+                f"release {row.release_id} is scheduled for {utc_text(row.not_before)}: the kiosks "
                 "that get this newer release instead will never activate it"
             )
     return warnings
@@ -740,7 +741,7 @@ def revoke(database: Database, release_id: int, *, by: str, now: datetime) -> Re
         revoked = _get(connection, release_id)
         if revoked.revoked_at is not None:
             raise PublishRefused(
-                f"release {release_id} was revoked already, at {_iso(revoked.revoked_at)} "
+                f"release {release_id} was revoked already, at {utc_text(revoked.revoked_at)} "
                 f"by {revoked.revoked_by}"
             )
         if revoked.reverts is not None:
@@ -798,9 +799,3 @@ def revoke(database: Database, release_id: int, *, by: str, now: datetime) -> Re
         replacement_id,
     )
     return result
-
-
-def _iso(moment: datetime | None) -> str | None:
-    if moment is None:
-        return None
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, Final, Literal
 
 from sqlalchemy import select
@@ -28,6 +28,7 @@ from hq.content.selection import release_heads
 from hq.content.targeting import Target, served
 from hq.db import Database, content_failures, content_releases, kiosk_content_status, kiosks
 from hq.errors import HqError
+from hq.wire import utc_text
 
 KioskState = Literal["running", "ready", "downloading", "failed", "superseded", "waiting"]
 STATES: Final[tuple[KioskState, ...]] = (
@@ -62,7 +63,7 @@ class FailureReport:
             "release": self.release_id,
             "reason": self.reason,
             "detail": self.detail,
-            "at": _iso(self.occurred_at),
+            "at": utc_text(self.occurred_at),
         }
 
 
@@ -99,7 +100,7 @@ class KioskRollout:
             "bytes_total": self.bytes_total,
             "progress": self.progress,
             "serving": self.serving,
-            "reported_at": _iso(self.reported_at),
+            "reported_at": utc_text(self.reported_at),
             "failures": [failure.as_json() for failure in self.failures],
         }
 
@@ -241,9 +242,3 @@ def kiosk_state(
     if serving != release_id:
         return "superseded"
     return "waiting"
-
-
-def _iso(moment: datetime | None) -> str | None:
-    if moment is None:
-        return None
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

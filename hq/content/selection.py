@@ -32,10 +32,10 @@ def kiosk_release(connection: Connection, store_id: str) -> KioskRelease | None:
     """The release a kiosk of `store_id` gets now, and the release whose files it
     carries; None if there is none, or nothing to go back to after a revocation.
     One query: this runs on every manifest poll."""
-    heads = _covering(connection, store_id, limit=CANDIDATES)
+    heads = _covering(connection, store_id, every=False)
     found = resolve(heads)
     if found is not None and found[1] is None and len(heads) == CANDIDATES:
-        found = resolve(_covering(connection, store_id, limit=None))  # a long chain of revocations
+        found = resolve(_covering(connection, store_id, every=True))  # a long chain of revocations
     if found is None or found[1] is None:
         return None
     return KioskRelease(found[0].release_id, found[1].release_id)
@@ -67,15 +67,10 @@ def planogram_of(connection: Connection, release_id: int, kiosk_id: str) -> tupl
     return None if row is None else (row.sha256, int(row.size))
 
 
-def _covering(connection: Connection, store_id: str, *, limit: int | None) -> list[ReleaseHead]:
-    """Releases not revoked whose target covers the store, newest first."""
-    query = (
-        _COVERING_HEADS
-        if limit == CANDIDATES
-        else _COVERING
-        if limit is None
-        else _COVERING.limit(limit)
-    )
+def _covering(connection: Connection, store_id: str, *, every: bool) -> list[ReleaseHead]:
+    """Releases not revoked whose target covers the store, newest first: all of them,
+    or the newest CANDIDATES."""
+    query = _COVERING if every else _COVERING_HEADS
     return [_head(row) for row in connection.execute(query, {"store_id": store_id})]
 
 

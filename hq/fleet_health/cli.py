@@ -26,6 +26,7 @@ from hq.db import Database
 from hq.fleet_health.alerts import Filter, shown
 from hq.fleet_health.commands import KINDS, CommandError, command_file, issue, recent_commands
 from hq.fleet_health.store import KioskHealth, alerts, read_fleet_health, sweep
+from hq.wire import utc_text
 
 Table = Callable[[Sequence[str], Sequence[Sequence[str]]], None]
 
@@ -164,5 +165,5 @@ def _span(seconds: float) -> str:
 
 def _iso(value: object) -> str:
     if isinstance(value, datetime):
-        return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        return utc_text(value)
     raise TypeError(f"{type(value).__name__} is not JSON")

@@ -26,6 +26,7 @@ from hq import audit
 from hq.content.signing import ContentKeys, envelope
 from hq.db import Database, kiosk_commands, kiosks
 from hq.errors import HqError
+from hq.wire import utc_text
 
 KINDS: Final = ("restart", "fetch-content", "screenshot", "upload-logs", "identify")
 COMMAND_CONTEXT: Final = b"kiosk-command-v1\n"
@@ -80,12 +81,12 @@ class KioskCommand:
             "store_id": self.store_id,
             "kind": self.kind,
             "issued_by": self.issued_by,
-            "issued_at": _iso(self.issued_at),
-            "expires_at": _iso(self.expires_at),
-            "delivered_at": _iso(self.delivered_at),
+            "issued_at": utc_text(self.issued_at),
+            "expires_at": utc_text(self.expires_at),
+            "delivered_at": utc_text(self.delivered_at),
             "state": self.state(now),
             "detail": self.detail,
-            "finished_at": _iso(self.finished_at),
+            "finished_at": utc_text(self.finished_at),
             "file_type": self.file_type,
             "file_size": self.file_size,
         }
@@ -99,8 +100,8 @@ def command_payload(
         "id": command_id,
         "kiosk_id": kiosk_id,
         "kind": kind,
-        "issued_at": _iso(issued_at),
-        "expires_at": _iso(expires_at),
+        "issued_at": utc_text(issued_at),
+        "expires_at": utc_text(expires_at),
     }
     return COMMAND_CONTEXT + json.dumps(
         document, sort_keys=True, separators=(",", ":"), ensure_ascii=True
@@ -227,7 +228,7 @@ def record_result(
     return "stored"
 
 
-_COLUMNS: Final = (
+_COMMANDS: Final = select(  # each column a field of KioskCommand
     kiosk_commands.c.id,
     kiosk_commands.c.kiosk_id,
     kiosk_commands.c.store_id,
@@ -240,6 +241,7 @@ _COLUMNS: Final = (
     kiosk_commands.c.detail,
     kiosk_commands.c.finished_at,
     kiosk_commands.c.file_type,
+    func.length(kiosk_commands.c.file).label("file_size"),
 )
 
 
@@ -257,21 +259,16 @@ def recent_commands(
 ) -> list[KioskCommand]:
     """The kiosk's latest commands, newest first."""
     rows = connection.execute(
-        select(*_COLUMNS, func.length(kiosk_commands.c.file).label("file_size"))
-        .where(kiosk_commands.c.kiosk_id == kiosk_id)
+        _COMMANDS.where(kiosk_commands.c.kiosk_id == kiosk_id)
         .order_by(kiosk_commands.c.issued_at.desc(), kiosk_commands.c.id.desc())
         .limit(limit)
     ).all()
-    return [_command(row) for row in rows]
+    return [KioskCommand(**row._mapping) for row in rows]
 
 
 def find_command(connection: Connection, command_id: str) -> KioskCommand | None:
-    row = connection.execute(
-        select(*_COLUMNS, func.length(kiosk_commands.c.file).label("file_size")).where(
-            kiosk_commands.c.id == command_id
-        )
-    ).first()
-    return None if row is None else _command(row)
+    row = connection.execute(_COMMANDS.where(kiosk_commands.c.id == command_id)).first()
+    return None if row is None else KioskCommand(**row._mapping)
 
 
 def command_file(connection: Connection, command_id: str) -> tuple[str, str, str, bytes] | None:
@@ -289,30 +286,6 @@ def command_file(connection: Connection, command_id: str) -> tuple[str, str, str
     return row.kiosk_id, row.store_id, row.file_type, bytes(row.file)
 
 
-def _command(row: Any) -> KioskCommand:
-    return KioskCommand(
-        id=row.id,
-        kiosk_id=row.kiosk_id,
-        store_id=row.store_id,
-        kind=row.kind,
-        issued_by=row.issued_by,
-        issued_at=row.issued_at,
-        expires_at=row.expires_at,
-        delivered_at=row.delivered_at,
-        status=row.status,
-        detail=row.detail,
-        finished_at=row.finished_at,
-        file_type=row.file_type,
-        file_size=row.file_size,
-    )
-
-
-def _iso(value: datetime | None) -> str | None:
-    if value is None:
-        return None
-    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
 __all__: Sequence[str] = (
     "COMMAND_CONTEXT",
     "KINDS",
@@ -321,8 +294,10 @@ __all__: Sequence[str] = (
     "command_file",
     "command_payload",
     "deliver",
+    "deliver_on",
     "find_command",
     "issue",
+    "prune",
     "recent_commands",
     "record_result",
 )
