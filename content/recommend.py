@@ -1,36 +1,102 @@
 """Which other phones to suggest beside the one a shopper holds.
 
 Pure functions of a bundle: HQ's tables first, then sensible fill-ins from the
-catalog. Arguments after `*` are keyword-only so later sources (counts of
-lifts in this store, a member's personal picks) can be added without breaking
-callers.
+catalog. Arguments after `*` are keyword-only so later sources can be added
+without breaking callers.
+
+Where the bundle carries HQ's trained model (recommender.json, docs/bundle.md),
+the shelves rank by it, mixed with two live signals:
+
+- `store`: this store's own recent lifts per SKU (kiosk.lift_tally), so a phone
+  this store's shoppers pick up more than the chain's rises here;
+- `shopper`: a recognised member's history (what they looked at last time), used
+  only when they consented to personalised recommendations. Without that consent
+  nothing of it is read: the shelves are exactly an anonymous shopper's.
+
+The model's lists lead; HQ's hand table in recommendations.json fills in for SKUs the
+model does not know (a phone launched since it was trained), then the catalog.
+Without a model, the hand tables rank as before and the live signals are unused.
 """
 
 from __future__ import annotations
 
 import heapq
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Mapping
+from dataclasses import dataclass
+from typing import Final
 
 from content.bundle import Bundle
 from content.catalog import ProductSummary
-from content.model import Product
+from content.model import Product, RecommendationModel
+
+STORE_SHARE: Final = 0.3
+# How much this store's own lifts move the model's "goes with" order: enough to
+# swap neighbours of near score, not to put an unrelated local hit beside a phone.
+STORE_SHARE_BEST: Final = 0.5
+# Best sellers are about this store as much as the chain: an even mix.
+PERSONAL_SHARE: Final = 0.3
+# What goes with the member's own history: a nudge beside the phone in hand, which
+# stays the main reason for the shelf.
+HISTORY_FADE: Final = 0.8
+# Each older SKU of the member's history counts this much of the one after it.
+HISTORY_LENGTH: Final = 6  # HQ's feed carries their last six (hq.crm.recognition)
+
+
+@dataclass(frozen=True, slots=True)
+class Shopper:
+    """A recognised member as the shelves may see them.
+
+    `history`: SKUs they looked at, newest first; `personalised`: they consented to
+    personalised recommendations. Without it, `history` is never read."""
+
+    history: tuple[str, ...] = ()
+    personalised: bool = False
+
+
+def personal_history(shopper: Shopper | None) -> tuple[str, ...]:
+    """The history the shelves may use: none without personalisation consent."""
+    if shopper is None or not shopper.personalised:
+        return ()
+    return shopper.history[:HISTORY_LENGTH]
 
 
 def related(
-    bundle: Bundle, sku: str, *, limit: int = 4, exclude: Collection[str] = ()
+    bundle: Bundle,
+    sku: str,
+    *,
+    limit: int = 4,
+    exclude: Collection[str] = (),
+    store: Mapping[str, float] | None = None,
+    shopper: Shopper | None = None,
 ) -> tuple[Product, ...]:
     """Up to `limit` models to show beside `sku`.
 
-    First HQ's related table (in-stock before sold-out, table order otherwise),
-    then other in-stock models of the same brand, then others by closeness in
-    price. Never `sku` itself, anything in `exclude`, or unknown SKUs.
+    With HQ's model: its neighbours of `sku` mixed with the store's lifts and the
+    member's consented history (module docstring), in-stock first. Then HQ's related
+    table (in-stock before sold-out, table order otherwise), then other in-stock
+    models of the same brand, then others by closeness in price. Never `sku` itself,
+    anything in `exclude`, unknown SKUs, or another colour of a model already shown.
     """
     if limit <= 0:
         return ()
     skip = {sku, *exclude}
-    table = _in_stock_first(_known(bundle, bundle.recommendations.related.get(sku, ()), skip))
-    picked = table[:limit]
     shown = bundle.product(sku)
+    picked: list[Product] = []
+    model = bundle.recommender
+    if model is not None and sku in model.neighbours:
+        ranked = _mixed(model, model.neighbours[sku], STORE_SHARE, store, shopper)
+        names = {shown.name.en} if shown is not None else set()
+        picked = _pick(_each_known(bundle, ranked, skip), names, limit)
+        skip.update(product.sku for product in picked)
+    if len(picked) < limit:
+        table = bundle.recommendations.related.get(sku, ())
+        taken = {product.name.en for product in picked}
+        if shown is not None:
+            taken.add(shown.name.en)
+        hand = _in_stock_first(_known(bundle, table, skip))
+        if picked:  # after the model: one card per model, as the model's own
+            hand = _pick(hand, taken, limit - len(picked))
+        picked.extend(hand[: limit - len(picked)])
     if len(picked) < limit and shown is not None:
         skip.update(product.sku for product in picked)
         models = {shown.name.en, *(product.name.en for product in picked)}
@@ -39,13 +105,85 @@ def related(
 
 
 def best_sellers(
-    bundle: Bundle, *, limit: int = 4, exclude: Collection[str] = ()
+    bundle: Bundle,
+    *,
+    limit: int = 4,
+    exclude: Collection[str] = (),
+    store: Mapping[str, float] | None = None,
+    shopper: Shopper | None = None,
 ) -> tuple[Product, ...]:
-    """Up to `limit` of HQ's best sellers, in-stock first, skipping `exclude`."""
+    """Up to `limit` best sellers, in-stock first, skipping `exclude`: with HQ's model,
+    its popularity mixed evenly with the store's lifts (and the member's consented
+    history); else HQ's best-seller table."""
     if limit <= 0:
         return ()
-    table = _known(bundle, bundle.recommendations.best_sellers, set(exclude))
-    return tuple(_in_stock_first(table)[:limit])
+    model = bundle.recommender
+    if model is None or not model.interest:
+        table = _known(bundle, bundle.recommendations.best_sellers, set(exclude))
+        return tuple(_in_stock_first(table)[:limit])
+    ranked = _mixed(model, model.interest, STORE_SHARE_BEST, store, shopper, open_to_store=True)
+    picked = _pick(_each_known(bundle, ranked, set(exclude)), set(), limit)
+    if len(picked) < limit:  # the model's SKUs are sold out or excluded here: HQ's table
+        skip = {*exclude, *(product.sku for product in picked)}
+        picked += _in_stock_first(_known(bundle, bundle.recommendations.best_sellers, skip))
+    return tuple(picked[:limit])
+
+
+def _mixed(
+    model: RecommendationModel,
+    base: Mapping[str, float],
+    store_share: float,
+    store: Mapping[str, float] | None,
+    shopper: Shopper | None,
+    *,
+    open_to_store: bool = False,
+) -> list[str]:
+    """SKUs by (1 - store_share) * base + store_share * the store's lift share
+    + PERSONAL_SHARE * what goes with the member's consented history, best first.
+
+    Candidates: `base`'s SKUs, those that go with the history, and, with
+    `open_to_store`, any SKU the store lifts (a local hit the chain has not seen)."""
+    scores = {candidate: (1 - store_share) * score for candidate, score in base.items()}
+    history = personal_history(shopper)
+    if history:
+        weight = PERSONAL_SHARE
+        for seen in history:
+            for candidate, score in model.neighbours.get(seen, {}).items():
+                scores[candidate] = scores.get(candidate, 0.0) + weight * score
+            weight *= HISTORY_FADE
+    if store:
+        top = max(store.values())
+        if top > 0:
+            for candidate, lifts in store.items():
+                if open_to_store or candidate in scores:
+                    share = store_share * lifts / top
+                    scores[candidate] = scores.get(candidate, 0.0) + share
+    return sorted(scores, key=lambda candidate: (-scores[candidate], candidate))
+
+
+def _pick(products: Iterable[Product], names: set[str], limit: int) -> list[Product]:
+    """Up to `limit` of `products` in order, in-stock ones first, one per model (name)
+    and none named in `names`. Reads `products` only as far as it needs to."""
+    taken = set(names)
+    in_stock: list[Product] = []
+    sold_out: list[Product] = []
+    for product in products:
+        if product.name.en in taken:
+            continue
+        taken.add(product.name.en)
+        (in_stock if product.in_stock else sold_out).append(product)
+        if len(in_stock) == limit:
+            break
+    return (in_stock + sold_out)[:limit]
+
+
+def _each_known(bundle: Bundle, skus: Iterable[str], skip: set[str]) -> Iterable[Product]:
+    """Products for `skus` in order, without unknown or skipped SKUs, built as read."""
+    for sku in skus:
+        if sku not in skip:
+            product = bundle.product(sku)
+            if product is not None:
+                yield product
 
 
 def _known(bundle: Bundle, skus: Iterable[str], skip: set[str]) -> list[Product]:

@@ -1,0 +1,1 @@
+"""HQ analytics: rollups, the recommendation model, CRM connectors."""

@@ -1,0 +1,65 @@
+"""The recommendation model: imported till receipts and trained model versions.
+
+Revision ID: 0014_recmodel
+Revises: 0013
+Create Date: 2026-12-07
+
+Adds `sales_lines` (`kiosk-hq model import-sales`) and `recommendation_models`
+(`kiosk-hq model train`; hq.analytics.model).
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+from sqlalchemy.dialects import postgresql
+
+revision: str = "0014_recmodel"
+down_revision: str | None = "0013"
+branch_labels: str | None = None
+depends_on: str | None = None
+
+_BIG_ID = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+_JSON = sa.JSON().with_variant(postgresql.JSONB(), "postgresql")
+
+
+def _time(name: str, *, nullable: bool = False) -> sa.Column[object]:
+    return sa.Column(name, sa.DateTime(timezone=True), nullable=nullable)
+
+
+def upgrade() -> None:
+    op.create_table(
+        "sales_lines",
+        sa.Column("id", _BIG_ID, autoincrement=True, nullable=False),
+        sa.Column("store_id", sa.String(40), nullable=False),
+        sa.Column("receipt", sa.String(64), nullable=False),
+        sa.Column("sku", sa.String(100), nullable=False),
+        _time("sold_at"),
+        sa.Column("quantity", sa.Integer(), nullable=False),
+        _time("imported_at"),
+        sa.PrimaryKeyConstraint("id", name="pk_sales_lines"),
+        sa.UniqueConstraint(
+            "store_id", "receipt", "sku", name="uq_sales_lines_store_id_receipt_sku"
+        ),
+    )
+    op.create_index("ix_sales_lines_sold_at", "sales_lines", ["sold_at"])
+    op.create_table(
+        "recommendation_models",
+        sa.Column("model_id", sa.Integer(), autoincrement=True, nullable=False),
+        _time("trained_at"),
+        _time("created_at"),
+        sa.Column("created_by", sa.String(64), nullable=False),
+        sa.Column("half_life_days", sa.Float(), nullable=False),
+        sa.Column("events", sa.BigInteger(), nullable=False),
+        sa.Column("visits", sa.BigInteger(), nullable=False),
+        sa.Column("evaluation", _JSON, nullable=True),
+        sa.Column("document", _JSON, nullable=False),
+        sa.Column("shipped_release", sa.Integer(), nullable=True),
+        sa.PrimaryKeyConstraint("model_id", name="pk_recommendation_models"),
+    )
+
+
+def downgrade() -> None:
+    op.drop_table("recommendation_models")
+    op.drop_index("ix_sales_lines_sold_at", table_name="sales_lines")
+    op.drop_table("sales_lines")
