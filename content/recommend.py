@@ -7,8 +7,9 @@ without breaking callers.
 Where the bundle carries HQ's trained model (recommender.json, docs/bundle.md),
 the shelves rank by it, mixed with two live signals:
 
-- `store`: this store's own recent lifts per SKU (kiosk.lift_tally), so a phone
-  this store's shoppers pick up more than the chain's rises here;
+- `store`: this store's own recent lifts per SKU (`LiftTally` below, kept by the
+  kiosk's session machine), so a phone this store's shoppers pick up more than
+  the chain's rises here;
 - `shopper`: a recognised member's history (what they looked at last time), used
   only when they consented to personalised recommendations. Without that consent
   nothing of it is read: the shelves are exactly an anonymous shopper's.
@@ -22,7 +23,7 @@ from __future__ import annotations
 
 import heapq
 from collections.abc import Collection, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Final
 
 from content.bundle import Bundle
@@ -234,3 +235,47 @@ def _similar(
     chosen = heapq.nsmallest(count, best.values(), key=lambda r: r[0])
     products = (bundle.product(summary.sku) for _, summary in chosen)
     return [product for product in products if product is not None]
+
+
+# --- this store's lifts -------------------------------------------------------------
+#
+# The session machine adds each confirmed lift (`tally_lift(tally, sku, now)`, `now`
+# its monotonic clock) and, when a session ends, hands the pages `lift_shares(tally)`:
+# each SKU's lifts over the most lifted SKU's, in 0..1. The shares change only
+# between sessions, so the product panels prepared during the attract loop stay the
+# pages a lift shows.
+#
+# A lift counts 2 ** (-age / TALLY_HALF_LIFE) as it ages. Rather than shrinking every
+# count at each lift, a new lift is added with weight 2 ** (t / TALLY_HALF_LIFE) from
+# the tally's origin: only ratios are used, and they come out the same. The counts
+# start again when the kiosk starts (HQ's model carries the chain's popularity
+# meanwhile).
+
+TALLY_HALF_LIFE: Final = 7 * 24 * 3600.0
+# A week: this week's launch and this month's promotion show, last month's fade.
+_REBASE_ABOVE: Final = 1e12  # weights are brought back to 1 long before floats mind
+
+
+@dataclass(frozen=True, slots=True)
+class LiftTally:
+    weights: Mapping[str, float] = field(default_factory=dict)
+    origin: float | None = None  # the clock's time at which a lift weighs 1
+
+
+def tally_lift(tally: LiftTally, sku: str, now: float) -> LiftTally:
+    origin = now if tally.origin is None else tally.origin
+    weight = 2.0 ** ((now - origin) / TALLY_HALF_LIFE)
+    weights = dict(tally.weights)
+    if weight > _REBASE_ABOVE:
+        weights = {each: value / weight for each, value in weights.items()}
+        origin, weight = now, 1.0
+    weights[sku] = weights.get(sku, 0.0) + weight
+    return LiftTally(weights, origin)
+
+
+def lift_shares(tally: LiftTally) -> dict[str, float]:
+    """SKU -> its lifts over the most lifted SKU's (the most lifted is 1)."""
+    top = max(tally.weights.values(), default=0.0)
+    if top <= 0:
+        return {}
+    return {sku: weight / top for sku, weight in tally.weights.items()}

@@ -401,6 +401,8 @@ member_feed = Table(
     Column("segment", String(SEGMENT_LENGTH), nullable=True),
     Column("changed_at", UtcDateTime(), nullable=False),
     Column("last_seen", UtcDateTime(), nullable=True),  # the newest lift, to the hour
+    # The member consented to personalised recommendations (hq.analytics.model's shelves).
+    Column("personalised", Boolean, nullable=False, server_default=false()),
 )
 
 recognition_state = Table(

@@ -5,7 +5,10 @@ Revises: 0013
 Create Date: 2026-12-07
 
 Adds `sales_lines` (`kiosk-hq model import-sales`) and `recommendation_models`
-(`kiosk-hq model train`; hq.analytics.model).
+(`kiosk-hq model train`; hq.analytics.model), and `member_feed.personalised`: the
+member consented to personalised recommendations. Existing entries take it from
+their member id's newest personalisation decision; kiosks fetch the whole feed
+again when their member directory is upgraded (backend_client/member_file.py).
 """
 
 from __future__ import annotations
@@ -28,6 +31,18 @@ def _time(name: str, *, nullable: bool = False) -> sa.Column[object]:
 
 
 def upgrade() -> None:
+    op.add_column(
+        "member_feed",
+        sa.Column("personalised", sa.Boolean(), server_default=sa.false(), nullable=False),
+    )
+    op.execute(
+        sa.text(
+            "UPDATE member_feed SET personalised = :yes WHERE removed = :no AND ("
+            " SELECT c.given FROM consents c WHERE c.member_id = member_feed.member_id"
+            " AND c.purpose = 'personalisation' ORDER BY c.occurred_at DESC, c.id DESC"
+            " LIMIT 1) = :yes"
+        ).bindparams(yes=True, no=False)
+    )
     op.create_table(
         "sales_lines",
         sa.Column("id", _BIG_ID, autoincrement=True, nullable=False),
@@ -63,3 +78,5 @@ def downgrade() -> None:
     op.drop_table("recommendation_models")
     op.drop_index("ix_sales_lines_sold_at", table_name="sales_lines")
     op.drop_table("sales_lines")
+    with op.batch_alter_table("member_feed") as batch:
+        batch.drop_column("personalised")

@@ -121,6 +121,7 @@ def member(*last_viewed: str, name: str | None = None) -> MemberVisit:
 def test_welcome_shows_what_the_member_looked_at_and_picks_drawn_from_it(bundle: Bundle) -> None:
     a, b = sku(bundle, 1), sku(bundle, 5)
     visit = member(a, "NOT-SOLD-HERE", b, a, name="王芳")
+    visit = dataclasses.replace(visit, personalised=True)  # picks from their history
     state = SessionState(boot="t", number=1, view=WelcomeView(1), member=visit)
     page = welcome_page(bundle, visit, state)
     assert page.greeting == "欢迎回来，王芳"
