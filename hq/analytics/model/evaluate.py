@@ -129,9 +129,11 @@ def score(asked: Questions, scorer: Scorer, skus: int, name: str) -> Figures:
         scores = scorer(asked.held[begin:end]).astype(np.float32, copy=True)
         lo, hi = np.searchsorted(asked.seen_rows, (begin, end))
         scores[asked.seen_rows[lo:hi] - begin, asked.seen_cols[lo:hi]] = -np.inf
-        top = np.argpartition(-scores, SHELF - 1, axis=1)[:, :SHELF]
-        hits += int((top == asked.next[begin:end, None]).any(axis=1).sum())
-        shown[top.ravel()] = True
+        shelf = min(SHELF, skus)
+        top = np.argpartition(-scores, shelf - 1, axis=1)[:, :shelf]
+        offered = np.take_along_axis(scores, top, axis=1) > -np.inf  # not a seen SKU
+        hits += int(((top == asked.next[begin:end, None]) & offered).any(axis=1).sum())
+        shown[top[offered]] = True
     return Figures(name, hits / len(asked) if len(asked) else 0.0, shown.mean() if skus else 0.0)
 
 

@@ -80,7 +80,9 @@ class SessionEvents:
 
 def read_events(database: Database, *, until: datetime) -> SessionEvents:
     """Every lift and comparison at every kiosk, and every imported sale, up to `until`."""
-    with database.read() as connection:
+    # One snapshot for both tables; PostgreSQL streams the rows from a server-side cursor,
+    # which needs the transaction `snapshot` opens.
+    with database.snapshot() as connection:
         rows = list(_kiosk_rows(connection, until))
         rows += [
             (f"sale:{store}:{receipt}", sku, sold_at.timestamp(), PURCHASE_WEIGHT * quantity)
