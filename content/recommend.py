@@ -22,8 +22,9 @@ Without a model, the hand tables rank as before and the live signals are unused.
 from __future__ import annotations
 
 import heapq
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Collection, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
+from operator import itemgetter
 from typing import Final
 
 from content.bundle import Bundle
@@ -138,28 +139,37 @@ def _mixed(
     shopper: Shopper | None,
     *,
     open_to_store: bool = False,
-) -> list[str]:
+) -> Iterator[str]:
     """SKUs by (1 - store_share) * base + store_share * the store's lift share
     + PERSONAL_SHARE * what goes with the member's consented history, best first.
 
-    Candidates: `base`'s SKUs, those that go with the history, and, with
-    `open_to_store`, any SKU the store lifts (a local hit the chain has not seen)."""
-    scores = {candidate: (1 - store_share) * score for candidate, score in base.items()}
+    Candidates: `base`'s SKUs (best first, as the model lists them), those that go
+    with the history, and, with `open_to_store`, any SKU the store lifts (a local hit
+    the chain has not seen). Lazy: only the SKUs the live signals move are sorted; the
+    rest keep the model's order and are merged in as the caller reads on, so a shelf
+    of 3 reads a few dozen of a 10,000-SKU popularity list, not all of it."""
+    keep = 1 - store_share
+    moved: dict[str, float] = {}
     history = personal_history(shopper)
     if history:
         weight = PERSONAL_SHARE
         for seen in history:
             for candidate, score in model.neighbours.get(seen, {}).items():
-                scores[candidate] = scores.get(candidate, 0.0) + weight * score
+                before = moved.get(candidate, keep * base.get(candidate, 0.0))
+                moved[candidate] = before + weight * score
             weight *= HISTORY_FADE
     if store:
         top = max(store.values())
         if top > 0:
             for candidate, lifts in store.items():
-                if open_to_store or candidate in scores:
-                    share = store_share * lifts / top
-                    scores[candidate] = scores.get(candidate, 0.0) + share
-    return sorted(scores, key=lambda candidate: (-scores[candidate], candidate))
+                if open_to_store or candidate in base or candidate in moved:
+                    before = moved.get(candidate, keep * base.get(candidate, 0.0))
+                    moved[candidate] = before + store_share * lifts / top
+    ahead = sorted(moved.items(), key=itemgetter(1), reverse=True)  # stable
+    rest = ((sku, keep * score) for sku, score in base.items() if sku not in moved)
+    # heapq.merge is stable too: on a tie, the model's own order comes first.
+    for sku, _ in heapq.merge(rest, ahead, key=itemgetter(1), reverse=True):
+        yield sku
 
 
 def _pick(products: Iterable[Product], names: set[str], limit: int) -> list[Product]:
