@@ -75,8 +75,9 @@ def run(  # noqa: PLR0917 - as plays_cli.run, with the settings for `ship`
     args: argparse.Namespace,
     now: datetime,
     table: Table,
-    out: TextIO = sys.stdout,
+    out: TextIO | None = None,
 ) -> int:
+    out = out or sys.stdout  # at call time: a test's captured stdout
     # numpy and scipy load only for this command (about 0.3 s).
     from hq.analytics.model import evaluate, events, sales, ship, train, versions  # noqa: PLC0415
 
