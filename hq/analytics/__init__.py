@@ -1,0 +1,1 @@
+"""HQ insight: SQL rollups, the recommendation model, CRM connectors."""
