@@ -21,6 +21,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -320,7 +321,16 @@ def _error_reason(error: Mapping[str, Any]) -> str:
     """An error's category and codes, and property names: never its message (it may
     quote the value)."""
     parts = [str(error.get("category") or error.get("status") or "error")]
-    for detail in error.get("errors") or []:
+    details = list(error.get("errors") or [])
+    # A validation error lists each property in its message, as JSON after a colon.
+    message = str(error.get("message") or "")
+    if not details and ": [" in message:
+        try:
+            listed = json.loads(message[message.index(": [") + 2 :])
+        except ValueError:
+            listed = []
+        details = [item for item in listed if isinstance(item, dict)]
+    for detail in details:
         code = detail.get("code") or detail.get("error")
         names = (detail.get("context") or {}).get("propertyName") or []
         if detail.get("name"):

@@ -191,52 +191,79 @@ def apply_opt_outs(
 def _push_customers(
     database: Database, connector: CrmConnector, report: RoundReport, clock: Clock, holder: str
 ) -> None:
-    name = connector.name
+    """Send the queue in full batches: records with nothing to send (unchanged, or
+    not for the CRM) are settled as they are read, the rest gather into batches."""
+    name, size = connector.name, connector.customer_batch
     unacknowledged: list[str] = []
-    while batch := store.queued(database, name, connector.customer_batch, skip=unacknowledged):
-        store.take_lease(database, name, holder, now=clock())
-        people = store.customer_states(database, batch)
-        before = store.sent(database, name, batch)
-        outbound: list[Outbound] = []
-        records: dict[str, CustomerRecord] = {}
-        done: list[str] = []
-        to_delete: list[tuple[str, str | None]] = []
-        for customer_id in batch:
-            person = people.get(customer_id)
-            record = None if person is None else customer_record(person)
-            held = before.get(customer_id)
-            if record is None:  # no membership consent, or erased: not at the CRM
-                if held is not None:
-                    to_delete.append((customer_id, held.external_id))
-                else:
-                    done.append(customer_id)
-            elif held is not None and held.sha256 == record.sha256():
-                done.append(customer_id)
-                report.customers_unchanged += 1
-            else:
-                records[customer_id] = record
-                flags = changed_flags(record, None if held is None else held.consents)
-                outbound.append(Outbound(record, flags))
-        outcome = connector.upsert_customers(outbound)
-        store.acknowledge(
-            database,
-            name,
-            accepted={
-                cid: (records[cid], external_id)
-                for cid, external_id in outcome.accepted.items()
-                if cid in records
-            },
-            refused=outcome.refused,
-            done=[*done, *(cid for cid, _ in to_delete)],  # a refused deletion: dead letter
-            now=clock(),
-        )
-        report.customers_sent += sum(cid in records for cid in outcome.accepted)
-        report.refused += len(outcome.refused)
-        if to_delete:
-            _delete(database, connector, to_delete, report, clock)
-        settled = {*outcome.accepted, *(r.subject for r in outcome.refused), *done}
-        settled.update(cid for cid, _ in to_delete)
-        unacknowledged.extend(cid for cid in batch if cid not in settled)
+    pending: list[Outbound] = []
+    while True:
+        waiting = [*unacknowledged, *(o.record.customer_id for o in pending)]
+        page = store.queued(database, name, size, skip=waiting)
+        if page:
+            pending.extend(_decide(database, connector, page, report, clock))
+        if len(pending) >= size or (pending and not page):
+            batch, pending = pending[:size], pending[size:]
+            unacknowledged.extend(_send(database, connector, batch, report, clock))
+            store.take_lease(database, name, holder, now=clock())
+        elif not page:
+            return
+
+
+def _decide(
+    database: Database,
+    connector: CrmConnector,
+    page: Sequence[str],
+    report: RoundReport,
+    clock: Clock,
+) -> list[Outbound]:
+    """What to send of these queued customers; the rest is settled here."""
+    people = store.customer_states(database, page)
+    before = store.sent(database, connector.name, page)
+    outbound: list[Outbound] = []
+    done: list[str] = []
+    to_delete: list[tuple[str, str | None]] = []
+    for customer_id in page:
+        person = people.get(customer_id)
+        record = None if person is None else customer_record(person)
+        held = before.get(customer_id)
+        if record is None:  # no membership consent, or erased: not at the CRM
+            if held is not None:
+                to_delete.append((customer_id, held.external_id))
+            done.append(customer_id)  # a refused deletion is a dead letter
+        elif held is not None and held.sha256 == record.sha256():
+            done.append(customer_id)
+            report.customers_unchanged += 1
+        else:
+            flags = changed_flags(record, None if held is None else held.consents)
+            outbound.append(Outbound(record, flags))
+    store.acknowledge(database, connector.name, accepted={}, done=done, now=clock())
+    if to_delete:
+        _delete(database, connector, to_delete, report, clock)
+    return outbound
+
+
+def _send(
+    database: Database,
+    connector: CrmConnector,
+    batch: Sequence[Outbound],
+    report: RoundReport,
+    clock: Clock,
+) -> list[str]:
+    """Upsert `batch`; the customer ids the CRM did not acknowledge."""
+    records: dict[str, CustomerRecord] = {o.record.customer_id: o.record for o in batch}
+    outcome = connector.upsert_customers(batch)
+    accepted = {
+        cid: (records[cid], external_id)
+        for cid, external_id in outcome.accepted.items()
+        if cid in records
+    }
+    store.acknowledge(
+        database, connector.name, accepted=accepted, refused=outcome.refused, now=clock()
+    )
+    report.customers_sent += len(accepted)
+    report.refused += len(outcome.refused)
+    settled = {*accepted, *(r.subject for r in outcome.refused)}
+    return [cid for cid in records if cid not in settled]
 
 
 def _delete(

@@ -102,7 +102,9 @@ class Transport:
                 response.close()
             if attempt == self._max_attempts:
                 break
-            delay = backoff_delay(attempt, retry_after, self._jitter())
+            # A spent rate-limit window outlasts a shorter backoff: wait for the longer.
+            delay = max(backoff_delay(attempt, retry_after, self._jitter()), self._pause)
+            self._pause = 0.0
             _log.debug("%s: %s, trying again in %.1f s", self.name, failure, delay)
             self._sleep(delay)
         raise CrmUnavailable(f"{self.name} answered {failure} {self._max_attempts} times")
