@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 
 from hq.analytics.crm import hubspot, salesforce
+from hq.analytics.crm.config import crm_config
 from hq.analytics.crm.connector import Outbound
 from hq.analytics.crm.records import (
     CustomerState,
@@ -19,6 +21,7 @@ from hq.analytics.crm.records import (
     retry_after_seconds,
     withdrawals_due,
 )
+from hq.errors import SettingsError
 
 T0 = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
 
@@ -167,3 +170,37 @@ def test_salesforce_times_read_and_write_as_soql_wants_them() -> None:
     moment = salesforce.parse_time("2026-12-06T10:15:02.120+0000")
     assert moment == datetime(2026, 12, 6, 10, 15, 2, 120000, tzinfo=UTC)
     assert salesforce.soql_time(moment) == "2026-12-06T10:15:02.120Z"
+
+
+def test_a_crm_token_file_others_can_read_is_refused_naming_the_file_not_the_token(
+    tmp_path: Path,
+) -> None:
+    token = tmp_path / "hubspot-token"
+    token.write_text("pat-na1-secret-test-token\n")
+    token.chmod(0o644)
+    env = {"KIOSK_HQ_CRM": "hubspot", "KIOSK_HQ_HUBSPOT_TOKEN_FILE": str(token)}
+    with pytest.raises(SettingsError, match="open to group or others") as refused:
+        crm_config(env, tmp_path)
+    assert "secret" not in str(refused.value).replace(str(tmp_path), "")
+    token.chmod(0o600)
+    config = crm_config(env, tmp_path)
+    assert config is not None
+    assert config.hubspot is not None
+    assert config.hubspot.token == "pat-na1-secret-test-token"  # noqa: S105 (a test fixture)
+    assert "pat-na1" not in repr(config) + repr(config.hubspot)
+
+
+def test_crm_settings_name_what_is_missing() -> None:
+    assert crm_config({}, Path("/nonexistent")) is None
+    with pytest.raises(SettingsError, match="unknown connector 'zoho'"):
+        crm_config({"KIOSK_HQ_CRM": "zoho"}, Path("/nonexistent"))
+    with pytest.raises(SettingsError, match="KIOSK_HQ_SALESFORCE_URL"):
+        crm_config({"KIOSK_HQ_CRM": "salesforce"}, Path("/nonexistent"))
+    with pytest.raises(SettingsError, match="needs a token"):
+        crm_config(
+            {
+                "KIOSK_HQ_CRM": "salesforce",
+                "KIOSK_HQ_SALESFORCE_URL": "https://x.my.salesforce.com",
+            },
+            Path("/nonexistent"),
+        )
