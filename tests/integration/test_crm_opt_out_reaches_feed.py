@@ -11,14 +11,28 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+import time
 import uuid
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from helpers.crm_server import Answer, CrmServer, Received, recorded
-from helpers.hq import KIOSK_HQ, Hq, KioskClient, consent_payload, hq_of_its_own, signup_payload
+from helpers.hq import (
+    KIOSK_HQ,
+    Hq,
+    KioskClient,
+    consent_payload,
+    hq_of_its_own,
+    hq_settings,
+    running_hq,
+    signup_payload,
+)
 from sqlalchemy import select
 
+from hq.analytics.crm import store
+from hq.analytics.crm.config import CrmConfig
+from hq.analytics.crm.hubspot import HubSpotConfig
 from hq.db import Database, member_ids
 
 TOKEN = "pat-na1-00000000-test-only-0000-000000000000"  # noqa: S105 (a test fixture)
@@ -135,3 +149,31 @@ def test_an_opt_out_at_hubspot_takes_the_member_out_of_every_kiosks_feed(tmp_pat
             1,
             0,
         )
+
+
+def test_hq_runs_the_crm_round_itself_when_a_connector_is_configured(tmp_path: Path) -> None:
+    with CrmServer() as crm:
+        crm.script("POST", "/crm/v3/objects/contacts/search", recorded("hubspot", "search_none"))
+        settings = replace(
+            hq_settings(tmp_path),
+            crm=CrmConfig(
+                hubspot=HubSpotConfig(token=TOKEN, base_url=crm.url), salesforce=None, every_s=0.1
+            ),
+        )
+        with running_hq(settings):
+            deadline = time.monotonic() + 10
+            while not crm.received and time.monotonic() < deadline:
+                time.sleep(0.02)
+            database = Database(settings.database_url)
+            try:
+                while time.monotonic() < deadline:
+                    (state,) = store.states(database)
+                    if state.last_success_at is not None:
+                        break
+                    time.sleep(0.02)
+            finally:
+                database.dispose()
+    assert crm.received[0].path == "/crm/v3/objects/contacts/search"
+    assert state.connector == "hubspot"
+    assert state.last_error is None
+    assert state.last_success_at is not None

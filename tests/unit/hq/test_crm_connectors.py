@@ -604,3 +604,76 @@ def test_an_erased_member_is_deleted_at_salesforce_by_external_id(
     (deletion,) = crm.requests_to("DELETE", SF_DATA)
     assert deletion.path == f"{SF_DATA}/sobjects/Contact/Kiosk_Customer_Id__c/{customer}"
     assert count(database, crm_records) == 0
+
+
+@SQLITE_ONLY
+def test_a_member_who_withdrew_membership_is_deleted_at_salesforce(
+    database: Database, crm: CrmServer, sleeps: list[float]
+) -> None:
+    kiosk = Kiosk(database)
+    customer = kiosk.member("membership")
+    crm.script("GET", SF_QUERY, recorded("salesforce", "query_none"))
+    crm.script("PATCH", SF_UPSERT, salesforce_upserts)
+    crm.script("DELETE", f"{SF_DATA}/sobjects/Contact/", recorded("salesforce", "delete_gone"))
+    sync(database, salesforce_at(crm, sleeps))
+    member = kiosk.member_id(customer)
+    kiosk.send(("consent", consent_payload(member, "membership", given=False)))
+
+    report = sync(database, salesforce_at(crm, sleeps))
+
+    assert report.customers_deleted == 1  # 404: gone there already counts as deleted
+    assert len(crm.requests_to("PATCH", SF_UPSERT)) == 1  # only the first round's
+    assert count(database, crm_records) == 0
+
+
+@SQLITE_ONLY
+def test_interactions_reach_salesforce_by_event_id_linked_to_the_contact(
+    database: Database, crm: CrmServer, sleeps: list[float]
+) -> None:
+    kiosk = Kiosk(database)
+    customer = kiosk.member("membership", "personalisation")
+    crm.script("GET", SF_QUERY, recorded("salesforce", "query_none"))
+    crm.script("PATCH", SF_UPSERT, salesforce_upserts)
+    crm.script("PATCH", SF_EVENTS, salesforce_upserts)
+    sync(database, salesforce_at(crm, sleeps))
+    kiosk.send(
+        ("lift", {"session": "s1", "slot": 2, "sku": "P-2", "member_id": kiosk.member_id(customer)})
+    )
+    sync(database, salesforce_at(crm, sleeps))
+
+    assert sync(database, salesforce_at(crm, sleeps)).events_sent == 1
+
+    (sent,) = crm.requests_to("PATCH", SF_EVENTS)
+    (record,) = sent.body["records"]
+    assert record["Contact__r"] == {"Kiosk_Customer_Id__c": customer}
+    assert record["attributes"] == {"type": "Kiosk_Interaction__c"}
+    assert (record["Kind__c"], record["Sku__c"], record["Slot__c"]) == ("lift", "P-2", 2)
+    assert uuid.UUID(record["Kiosk_Event_Id__c"])
+
+
+def test_hubspot_search_follows_paging_and_hands_back_the_newest_time_as_cursor(
+    crm: CrmServer, sleeps: list[float]
+) -> None:
+    first = recorded(
+        "hubspot", "search_opt_out", customer_id="c-1", modified="2026-12-06T09:00:00.000Z"
+    )
+    second = recorded(
+        "hubspot", "search_opt_out", customer_id="c-2", modified="2026-12-06T09:05:00.000Z"
+    )
+    crm.script(
+        "POST", SEARCH, Answer(200, {}, {**first.body, "paging": {"next": {"after": "1"}}}), times=1
+    )
+    crm.script("POST", SEARCH, second)
+
+    changes = hubspot_at(crm, sleeps).changes_since("2026-12-06T08:00:00.000Z")
+
+    assert [o.customer_id for o in changes.opt_outs] == ["c-1", "c-2"]
+    assert changes.opt_outs[0].flags == {("recognition", None), ("marketing", "email")}
+    assert changes.cursor == "2026-12-06T09:05:00Z"
+    asked = crm.requests_to("POST", SEARCH)
+    assert [r.body.get("after") for r in asked] == [None, "1"]
+    assert asked[0].body["limit"] == 100
+    assert asked[0].body["sorts"] == [
+        {"propertyName": "lastmodifieddate", "direction": "ASCENDING"}
+    ]
+    assert sleeps == [0.25]  # search pages paced
