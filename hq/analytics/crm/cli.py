@@ -77,7 +77,7 @@ def run(
     for report in reports:
         if not report.ran:
             print(f"{report.connector}: another HQ worker is running a round; try later", file=out)
-        elif not args.json:
+        elif not args.json and not report.error:
             print(
                 f"{report.connector}: {report.opt_outs_applied} opt-outs applied "
                 f"({report.feed_entries_removed} feed entries removed), "
@@ -87,7 +87,7 @@ def run(
                 file=out,
             )
         if report.error:
-            print(f"kiosk-hq: {report.connector}: {report.error}", file=sys.stderr)
+            print(f"kiosk-hq: {report.error}", file=sys.stderr)  # it names the CRM
     return 1 if any(report.error for report in reports) else 0
 
 
