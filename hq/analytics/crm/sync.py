@@ -98,6 +98,9 @@ def run_round(
         _delete_erased(database, connector, report, clock, holder)
         if connector.sends_events:
             _push_events(database, connector, report, clock, holder)
+        else:  # events switched on later start from then, not with HQ's whole history
+            newest = store.newest_interaction(database)
+            store.set_state(database, name, events_cursor=newest, events_horizon=newest)
     except CrmError as error:
         report.error = str(error)[:200]
     finally:
