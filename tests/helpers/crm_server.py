@@ -139,6 +139,7 @@ class CrmServer:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            disable_nagle_algorithm = True  # else headers and body wait for a delayed ACK
 
             def _serve(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)

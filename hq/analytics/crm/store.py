@@ -217,20 +217,50 @@ def _queue(
         )
 
 
+def refresh_statistics(database: Database) -> None:
+    """PostgreSQL: ANALYZE the queue and the records. A new connector's first round
+    fills both faster than autovacuum notices, and a planner that still thinks them
+    empty scans them whole for every page (a round of 20,000 members took 4x as long)."""
+    if not database.is_sqlite:
+        with database.write() as connection:
+            connection.exec_driver_sql("ANALYZE crm_queue, crm_records")
+
+
 def queued(
     database: Database, connector: str, limit: int, *, skip: Sequence[str] = ()
-) -> list[str]:
-    """The oldest queued customer ids, up to `limit`, except those in `skip`."""
+) -> dict[str, Sent | None]:
+    """Queued customer ids, up to `limit`, except those in `skip`, each with what the
+    CRM was last sent of them. In the primary key's order (no sort of the whole
+    queue): a round drains the queue, so the order decides only which request a
+    record goes in. One join: a page's records are found by their primary key even
+    when the table's statistics still say it is empty (a new connector's first round)."""
     with database.read() as connection:
         statement = (
-            select(crm_queue.c.customer_id)
+            select(
+                crm_queue.c.customer_id,
+                crm_records.c.sent_sha256,
+                crm_records.c.sent_consents,
+                crm_records.c.external_id,
+            )
+            .outerjoin(
+                crm_records,
+                and_(
+                    crm_records.c.connector == crm_queue.c.connector,
+                    crm_records.c.customer_id == crm_queue.c.customer_id,
+                ),
+            )
             .where(crm_queue.c.connector == connector)
-            .order_by(crm_queue.c.queued_at, crm_queue.c.customer_id)
+            .order_by(crm_queue.c.customer_id)
             .limit(limit)
         )
         if skip:
             statement = statement.where(crm_queue.c.customer_id.not_in(list(skip)))
-        return list(connection.execute(statement).scalars())
+        return {
+            row.customer_id: None
+            if row.sent_sha256 is None
+            else Sent(row.sent_sha256, row.sent_consents, row.external_id)
+            for row in connection.execute(statement)
+        }
 
 
 def customer_states(database: Database, ids: Sequence[str]) -> dict[str, CustomerState]:
@@ -278,20 +308,6 @@ def customer_states(database: Database, ids: Sequence[str]) -> dict[str, Custome
         for row in rows
         if members.get(row.customer_id)
     }
-
-
-def sent(database: Database, connector: str, ids: Sequence[str]) -> dict[str, Sent]:
-    if not ids:
-        return {}
-    with database.read() as connection:
-        return {
-            row.customer_id: Sent(row.sent_sha256, row.sent_consents, row.external_id)
-            for row in connection.execute(
-                select(crm_records).where(
-                    crm_records.c.connector == connector, crm_records.c.customer_id.in_(ids)
-                )
-            )
-        }
 
 
 def acknowledge(

@@ -18,7 +18,7 @@ acknowledged stays queued for the next one.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Final
@@ -42,6 +42,7 @@ _log = logging.getLogger("hq.crm_connectors")
 
 SOURCE: Final = "crm"  # consents.source of a withdrawal a CRM reported
 DELETE_BATCH: Final = 100
+RESTATS_EVERY: Final = 5_000  # records queued or sent between ANALYZEs (PostgreSQL)
 
 Clock = Callable[[], datetime]
 
@@ -93,7 +94,8 @@ def run_round(
         return report
     try:
         _pull(database, connector, report, clock, residue)
-        store.enqueue(database, name, now=clock())
+        if store.enqueue(database, name, now=clock()) > RESTATS_EVERY:
+            store.refresh_statistics(database)
         _push_customers(database, connector, report, clock, holder)
         _delete_erased(database, connector, report, clock, holder)
         if connector.sends_events:
@@ -208,6 +210,8 @@ def _push_customers(
             batch, pending = pending[:size], pending[size:]
             unacknowledged.extend(_send(database, connector, batch, report, clock))
             store.take_lease(database, name, holder, now=clock())
+            if report.customers_sent % RESTATS_EVERY < len(batch) <= report.customers_sent:
+                store.refresh_statistics(database)
         elif not page:
             return
 
@@ -215,20 +219,20 @@ def _push_customers(
 def _decide(
     database: Database,
     connector: CrmConnector,
-    page: Sequence[str],
+    page: Mapping[str, store.Sent | None],
     report: RoundReport,
     clock: Clock,
 ) -> list[Outbound]:
-    """What to send of these queued customers; the rest is settled here."""
-    people = store.customer_states(database, page)
-    before = store.sent(database, connector.name, page)
+    """What to send of these queued customers (with what their CRM holds); the rest
+    is settled here."""
+    people = store.customer_states(database, list(page))
     outbound: list[Outbound] = []
     done: list[str] = []
     to_delete: list[tuple[str, str | None]] = []
     for customer_id in page:
         person = people.get(customer_id)
         record = None if person is None else customer_record(person)
-        held = before.get(customer_id)
+        held = page[customer_id]
         if record is None:  # no membership consent, or erased: not at the CRM
             if held is not None:
                 to_delete.append((customer_id, held.external_id))
@@ -239,7 +243,8 @@ def _decide(
         else:
             flags = changed_flags(record, None if held is None else held.consents)
             outbound.append(Outbound(record, flags))
-    store.acknowledge(database, connector.name, accepted={}, done=done, now=clock())
+    if done:
+        store.acknowledge(database, connector.name, accepted={}, done=done, now=clock())
     if to_delete:
         _delete(database, connector, to_delete, report, clock)
     return outbound
