@@ -170,7 +170,8 @@ def apply_opt_outs(
         person = people.get(opt_out.customer_id)
         if person is None:
             continue
-        for purpose, channel in withdrawals_due(opt_out, person.decisions):
+        due = withdrawals_due(opt_out, person.decisions)
+        for purpose, channel in due:
             try:
                 done = withdraw(
                     database,
@@ -185,8 +186,8 @@ def apply_opt_outs(
                 break
             applied += 1
             removed += done.feed_entries_removed
-        # What was applied changes the decisions a later opt-out of theirs is judged on.
-        people.update(store.customer_states(database, [opt_out.customer_id]))
+        if due:  # what was applied changes what a later opt-out of theirs is judged on
+            people.update(store.customer_states(database, [opt_out.customer_id]))
     return applied, removed
 
 
