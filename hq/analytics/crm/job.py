@@ -105,6 +105,9 @@ class CrmSyncJob:
             except SQLAlchemyError as error:  # the database away: say so once, keep trying
                 failure: str | None = f"database: {type(error).__name__}"
                 ran = True
+            except Exception as error:  # a bug: the thread goes on with the next round
+                _log.debug("CRM round failed", exc_info=True)
+                failure, ran = f"unexpected {type(error).__name__}", True
             else:
                 failure, ran = report.error, report.ran
             # Log a failure once and the recovery once (run_round logs each round's own).

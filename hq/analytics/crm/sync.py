@@ -92,6 +92,7 @@ def run_round(
     if not store.take_lease(database, name, holder, now=clock()):
         report.ran = False
         return report
+    finished = False  # an unexpected exception (a bug, the database) is no success
     try:
         _pull(database, connector, report, clock, residue)
         if store.enqueue(database, name, now=clock()) > RESTATS_EVERY:
@@ -103,13 +104,15 @@ def run_round(
         else:  # events switched on later start from then, not with HQ's whole history
             newest = store.newest_interaction(database)
             store.set_state(database, name, events_cursor=newest, events_horizon=newest)
+        finished = True
     except CrmError as error:
         report.error = str(error)[:200]
     finally:
         report.rate_limit = connector.usage()
         now = clock()
-        values: dict[str, Any] = {"last_round_at": now, "last_error": report.error}
-        if report.error is None:
+        failure = report.error or (None if finished else "the round failed in HQ")
+        values: dict[str, Any] = {"last_round_at": now, "last_error": failure}
+        if finished:
             values["last_success_at"] = now
         if report.rate_limit:
             values["rate_limit"] = report.rate_limit
@@ -149,11 +152,8 @@ def _pull(
     report.feed_entries_removed += removed
     if removed and residue is not None:
         residue.removed(WITHDRAWN_FROM)
-    values: dict[str, Any] = {}
     if changes.cursor is not None:
-        values["pull_cursor"] = changes.cursor
-    if values:
-        store.set_state(database, connector.name, **values)
+        store.set_state(database, connector.name, pull_cursor=changes.cursor)
     if applied:
         store.add_counts(database, connector.name, opt_outs=applied)
 
