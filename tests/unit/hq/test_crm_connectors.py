@@ -9,6 +9,7 @@ recorded, not slept.
 from __future__ import annotations
 
 import copy
+import logging
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -21,9 +22,11 @@ from sqlalchemy import func, select
 
 from hq import ingest
 from hq.analytics.crm import store
+from hq.analytics.crm.config import CrmConfig
 from hq.analytics.crm.hubspot import HubSpot, HubSpotConfig
 from hq.analytics.crm.hubspot import pace as hubspot_pace
 from hq.analytics.crm.hubspot import retryable as hubspot_retryable
+from hq.analytics.crm.job import CrmSyncJob
 from hq.analytics.crm.salesforce import Salesforce, SalesforceConfig
 from hq.analytics.crm.salesforce import retryable as salesforce_retryable
 from hq.analytics.crm.sync import run_round
@@ -677,3 +680,26 @@ def test_hubspot_search_follows_paging_and_hands_back_the_newest_time_as_cursor(
         {"propertyName": "lastmodifieddate", "direction": "ASCENDING"}
     ]
     assert sleeps == [0.25]  # search pages paced
+
+
+@SQLITE_ONLY
+def test_hqs_job_says_once_that_a_crm_fails_and_once_that_it_works_again(
+    database: Database, crm: CrmServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    config = CrmConfig(hubspot=HubSpotConfig(token=TOKEN, base_url=crm.url), salesforce=None)
+    job = CrmSyncJob(database, config, clock=lambda: NOW)
+    refused = Answer(401, {}, {"status": "error", "category": "INVALID_AUTHENTICATION"})
+    crm.script("POST", SEARCH, refused, times=2)
+    crm.script("POST", SEARCH, recorded("hubspot", "search_none"))
+    try:
+        with caplog.at_level(logging.INFO, logger="hq.crm_connectors"):
+            for _ in range(4):
+                job.run_once()
+    finally:
+        job.stop()
+    said = [r.getMessage() for r in caplog.records if "CRM sync with" in r.getMessage()]
+    assert said == [
+        "CRM sync with hubspot is failing: HubSpot refused HQ's token (HTTP 401)",
+        "CRM sync with hubspot works again",
+    ]
+    assert TOKEN not in caplog.text
