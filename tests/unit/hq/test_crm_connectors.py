@@ -703,3 +703,16 @@ def test_hqs_job_says_once_that_a_crm_fails_and_once_that_it_works_again(
         "CRM sync with hubspot works again",
     ]
     assert TOKEN not in caplog.text
+
+
+def test_salesforce_in_maintenance_is_asked_again_after_its_retry_after(
+    crm: CrmServer, sleeps: list[float]
+) -> None:
+    crm.script("GET", SF_QUERY, recorded("salesforce", "unavailable"), times=2)
+    crm.script("GET", SF_QUERY, recorded("salesforce", "query_none"))
+
+    changes = salesforce_at(crm, sleeps).changes_since(None)
+
+    assert changes.opt_outs == ()
+    assert sleeps == [3.0, 3.0]
+    assert len(crm.requests_to("GET", SF_QUERY)) == 3
