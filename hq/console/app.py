@@ -46,6 +46,7 @@ from hq.console.views import (
     rollout,
     signin,
     staff,
+    store_map,
 )
 from hq.console.views.base import Ask, Console, ContentSide, jsonable, render
 from hq.content import upload
@@ -110,6 +111,7 @@ def console_app(
         staff.staff_routes,
         plays.plays_routes,
         fleet_health.fleet_health_routes,
+        store_map.store_map_routes,
     ):
         app.router.routes.extend(make(console))
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
