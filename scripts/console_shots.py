@@ -104,18 +104,21 @@ def _pages(page: Page, base_url: str, out: Path, release: int) -> None:
         "console-plays": "/plays",
         "console-fleet-health": "/fleet?show=trouble",
         "console-fleet-kiosk": f"/fleet/{TROUBLED_KIOSK}",
-        "console-store": "/stores/sh-nanjing-road",
     }
     for name, path in shots.items():
         page.goto(console + path)
         page.wait_for_load_state("networkidle")
         page.screenshot(path=str(out / f"{name}.png"))
         print(f"wrote {out / name}.png")
-    # The store map whole: the map runs below the fold at 1440x900.
-    page.goto(f"{console}/map?metric=conversion")
-    page.wait_for_load_state("networkidle")
-    page.screenshot(path=str(out / "console-map.png"), full_page=True)
-    print(f"wrote {out / 'console-map.png'}")
+    # The store map and a store's page whole: both run below the fold at 1440x900.
+    for name, path in (
+        ("console-map", "/map?metric=conversion"),
+        ("console-store", "/stores/sh-nanjing-road"),
+    ):
+        page.goto(console + path)
+        page.wait_for_load_state("networkidle")
+        page.screenshot(path=str(out / f"{name}.png"), full_page=True)
+        print(f"wrote {out / name}.png")
     # The kiosk page's remote commands, below the fold of the page above.
     page.goto(f"{console}/fleet/{TROUBLED_KIOSK}")
     page.wait_for_load_state("networkidle")

@@ -35,7 +35,7 @@ SCALE: Final = ("#d0533f", "#f2b33d", "#2e9e62")  # low, middle, high: red, ambe
 NO_DATA: Final = "#9aa5b1"
 LABEL_FONT: Final = 16.0
 # In the picture's units: the console's map column draws it at about 4/5, 13 px.
-LABEL_CLEARANCE: Final = 10.0  # a name keeps this far from other pins: whose name is it?
+LABEL_CLEARANCE: Final = 5.0  # a name keeps this far from other pins: whose name is it?
 
 # Albers equal-area conic for China.
 _PARALLELS: Final = (math.radians(25.0), math.radians(47.0))
@@ -282,9 +282,9 @@ Box = tuple[float, float, float, float]  # left, top, right, bottom
 
 
 def label_pins(pins: Sequence[Pin]) -> list[Pin]:
-    """Name each pin on its right, or else its left, above or below, where the name
-    covers no other pin or name; the best values are placed first. A name that fits nowhere is left
-    off the map (the table beside it lists every store)."""
+    """Name each pin on its right, or else its left, a corner, above or below, where
+    the name covers no other pin or name; the best values are placed first. A name
+    that fits nowhere is left off the map (the table beside it lists every store)."""
     clear = PIN_RADIUS + LABEL_CLEARANCE
     taken: list[Box] = [
         (pin.x - clear, pin.y - clear, pin.x + clear, pin.y + clear) for pin in pins
@@ -295,9 +295,14 @@ def label_pins(pins: Sequence[Pin]) -> list[Pin]:
         width = text_width(pin.name)
         gap = PIN_RADIUS + 4
         own = (pin.x - clear, pin.y - clear, pin.x + clear, pin.y + clear)
+        rise = PIN_RADIUS + LABEL_FONT * 0.4
         for anchor, x, y in (
             ("start", pin.x + gap, pin.y),  # right
             ("end", pin.x - gap, pin.y),  # left
+            ("start", pin.x + gap * 0.7, pin.y - rise),  # up right
+            ("start", pin.x + gap * 0.7, pin.y + rise),  # down right
+            ("end", pin.x - gap * 0.7, pin.y - rise),  # up left
+            ("end", pin.x - gap * 0.7, pin.y + rise),  # down left
             ("middle", pin.x, pin.y - gap - LABEL_FONT * 0.4),  # above
             ("middle", pin.x, pin.y + gap + LABEL_FONT * 0.6),  # below
         ):

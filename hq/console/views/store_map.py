@@ -98,6 +98,12 @@ def store_page(console: Console, ask: Ask) -> Page:
         kiosks = read_fleet_health(connection, ask.now, store_ids=[store_id])
         counts = figures(connection, start, end, [store_id])[store_id]
     place = found[0]
+    # A locator: the store alone on the map (one value, so the scale's middle colour).
+    locator = (
+        draw([place], {store_id: 1.0}, Metric.TRAFFIC, href=lambda _: "#")
+        if place.located
+        else None
+    )
     data: dict[str, Any] = {
         "store": {
             "store_id": place.store_id,
@@ -116,6 +122,7 @@ def store_page(console: Console, ask: Ask) -> Page:
         ],
         "kiosks": [kiosk.as_json() for kiosk in kiosks],
         "map_query": urlencode({"from": first.isoformat(), "to": last.isoformat()}),
+        "locator": locator,
     }
     return Page("store.html", data, title=place.name or place.store_id, section="map")
 
