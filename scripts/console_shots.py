@@ -5,6 +5,9 @@ their kiosks, three releases made with HQ's own content service from the
 generated sample bundle, and what kiosks report on a rollout afternoon (running,
 downloading, a refused manifest); then serves HQ with uvicorn on loopback and
 drives Debian's Chromium through the console at 1440x900, one picture per page.
+Last, the store map: coordinates imported for the stores and seven more (Chengdu,
+Chongqing, Xi'an, Wuhan, Nanjing, Shenyang; Kunming's without any), and 30 days
+of lifts, sign-ups and smiley answers.
 
     .venv/bin/python scripts/screenshots.py --console-only [OUT_DIR]
 """
@@ -78,11 +81,11 @@ def shoot(out: Path) -> None:
         with running_hq(settings, migrate_first=False) as base_url, sync_playwright() as playwright:
             browser = playwright.chromium.launch(executable_path=str(CHROMIUM))
             page = browser.new_page(viewport=VIEWPORT, device_scale_factor=1, locale="en-GB")
-            _pages(page, base_url, out, release)
+            _pages(page, base_url, out, release, settings.database_url)
             browser.close()
 
 
-def _pages(page: Page, base_url: str, out: Path, release: int) -> None:
+def _pages(page: Page, base_url: str, out: Path, release: int, database_url: str) -> None:
     console = f"{base_url}/console"
     page.goto(f"{console}/sign-in")
     page.screenshot(path=str(out / "console-signin.png"))
@@ -110,6 +113,17 @@ def _pages(page: Page, base_url: str, out: Path, release: int) -> None:
         page.wait_for_load_state("networkidle")
         page.screenshot(path=str(out / f"{name}.png"))
         print(f"wrote {out / name}.png")
+    # The kiosk page's remote commands, below the fold of the page above.
+    page.goto(f"{console}/fleet/{TROUBLED_KIOSK}")
+    page.wait_for_load_state("networkidle")
+    page.locator("[data-testid=commands]").screenshot(path=str(out / "console-commands.png"))
+    print(f"wrote {out / 'console-commands.png'}")
+    # The store map last: its seven extra stores (no kiosks) stay off the pages above.
+    database = Database(database_url)
+    try:
+        _store_map(database, datetime.now(UTC).replace(second=0, microsecond=0))
+    finally:
+        database.dispose()
     # The store map and a store's page whole: both run below the fold at 1440x900.
     for name, path in (
         ("console-map", "/map?metric=conversion"),
@@ -119,11 +133,6 @@ def _pages(page: Page, base_url: str, out: Path, release: int) -> None:
         page.wait_for_load_state("networkidle")
         page.screenshot(path=str(out / f"{name}.png"), full_page=True)
         print(f"wrote {out / name}.png")
-    # The kiosk page's remote commands, below the fold of the page above.
-    page.goto(f"{console}/fleet/{TROUBLED_KIOSK}")
-    page.wait_for_load_state("networkidle")
-    page.locator("[data-testid=commands]").screenshot(path=str(out / "console-commands.png"))
-    print(f"wrote {out / 'console-commands.png'}")
 
 
 def _chain(database: Database, settings: Settings, tmp: Path) -> int:
@@ -252,7 +261,6 @@ def _chain(database: Database, settings: Settings, tmp: Path) -> int:
     _plays(database, kiosk_ids, now)
     _heartbeats(database, [k for ids in kiosk_ids.values() for k in ids], now)
     _commands(database, settings, now)
-    _store_map(database, now)
     return spring
 
 

@@ -15,9 +15,10 @@ Nothing is fetched at run time.
 from __future__ import annotations
 
 import functools
+import itertools
 import json
 import math
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Final
@@ -31,6 +32,7 @@ MARGIN: Final = 24.0
 PIN_RADIUS: Final = 9.0
 CLUSTER_DISTANCE: Final = 2.2 * PIN_RADIUS  # pins closer than this would hide each other
 FAN_SPACING: Final = 2.6 * PIN_RADIUS  # between the fanned-out pins of one cluster
+MAX_FAN: Final = 8  # a larger crowd of pins is left as it is
 SCALE: Final = ("#d0533f", "#f2b33d", "#2e9e62")  # low, middle, high: red, amber, green
 NO_DATA: Final = "#9aa5b1"
 LABEL_FONT: Final = 16.0
@@ -244,19 +246,13 @@ def legend(metric: Metric, low: float | None, high: float | None) -> Legend:
 
 def fan_out(pins: Sequence[Pin]) -> list[Pin]:
     """Pins that would cover each other (two stores in one city) spread on a small
-    circle around where they are, each then drawn with a line to its spot."""
-    clusters: list[list[Pin]] = []
-    for pin in sorted(pins, key=lambda p: (p.x, p.y, p.store_id)):
-        for cluster in clusters:
-            if any(math.dist((pin.x, pin.y), (o.x, o.y)) < CLUSTER_DISTANCE for o in cluster):
-                cluster.append(pin)
-                break
-        else:
-            clusters.append([pin])
+    circle around where they are, each then drawn with a line to its spot. A crowd
+    of more than MAX_FAN stays where it is: a wheel of fifty pins would cover a
+    province (the table beside the map lists every store)."""
     out = []
-    for cluster in clusters:
-        if len(cluster) == 1:
-            out.append(cluster[0])
+    for cluster in _clusters(pins):
+        if len(cluster) == 1 or len(cluster) > MAX_FAN:
+            out.extend(cluster)
             continue
         centre_x = sum(pin.x for pin in cluster) / len(cluster)
         centre_y = sum(pin.y for pin in cluster) / len(cluster)
@@ -273,6 +269,32 @@ def fan_out(pins: Sequence[Pin]) -> list[Pin]:
     return sorted(out, key=lambda pin: pin.store_id)
 
 
+def _clusters(pins: Sequence[Pin]) -> list[list[Pin]]:
+    """Pins joined when closer than CLUSTER_DISTANCE, and chains of such (union-find
+    over a grid of that size, so a thousand stores take milliseconds)."""
+    parent = list(range(len(pins)))
+
+    def root(n: int) -> int:
+        while parent[n] != n:
+            parent[n] = parent[parent[n]]
+            n = parent[n]
+        return n
+
+    cells: dict[tuple[int, int], list[int]] = {}
+    for n, pin in enumerate(pins):
+        cx, cy = int(pin.x // CLUSTER_DISTANCE), int(pin.y // CLUSTER_DISTANCE)
+        for dx, dy in itertools.product((-1, 0, 1), repeat=2):
+            for other in cells.get((cx + dx, cy + dy), ()):
+                near = math.dist((pin.x, pin.y), (pins[other].x, pins[other].y))
+                if near < CLUSTER_DISTANCE:
+                    parent[root(n)] = root(other)
+        cells.setdefault((cx, cy), []).append(n)
+    groups: dict[int, list[Pin]] = {}
+    for n, pin in enumerate(pins):
+        groups.setdefault(root(n), []).append(pin)
+    return list(groups.values())
+
+
 def text_width(text: str, size: float = LABEL_FONT) -> float:
     """About how wide `text` draws: CJK characters are square, Latin ones about half."""
     return sum(size if ord(char) >= 0x2E80 else size * 0.56 for char in text)
@@ -286,9 +308,9 @@ def label_pins(pins: Sequence[Pin]) -> list[Pin]:
     the name covers no other pin or name; the best values are placed first. A name
     that fits nowhere is left off the map (the table beside it lists every store)."""
     clear = PIN_RADIUS + LABEL_CLEARANCE
-    taken: list[Box] = [
-        (pin.x - clear, pin.y - clear, pin.x + clear, pin.y + clear) for pin in pins
-    ]
+    taken = _Boxes()
+    for pin in pins:
+        taken.add((pin.x - clear, pin.y - clear, pin.x + clear, pin.y + clear))
     labelled: dict[str, Pin] = {}
     order = sorted(pins, key=lambda pin: (pin.value is None, -(pin.value or 0), pin.store_id))
     for pin in order:
@@ -310,8 +332,8 @@ def label_pins(pins: Sequence[Pin]) -> list[Pin]:
             box = (left, y - LABEL_FONT * 0.75, left + width, y + LABEL_FONT * 0.5)
             if left < 0 or left + width > WIDTH:
                 continue
-            if not any(_overlap(box, other) for other in taken if other != own):
-                taken.append(box)
+            if not taken.hits(box, but=own):
+                taken.add(box)
                 labelled[pin.store_id] = replace(
                     pin,
                     label=pin.name,
@@ -321,6 +343,30 @@ def label_pins(pins: Sequence[Pin]) -> list[Pin]:
                 )
                 break
     return [labelled.get(pin.store_id, pin) for pin in pins]
+
+
+class _Boxes:
+    """Boxes on a grid of cells, so that asking what a box hits looks only nearby."""
+
+    CELL: Final = 64.0
+
+    def __init__(self) -> None:
+        self._cells: dict[tuple[int, int], list[Box]] = {}
+
+    def _cells_of(self, box: Box) -> Iterator[tuple[int, int]]:
+        left, top, right, bottom = (int(edge // self.CELL) for edge in box)
+        return itertools.product(range(left, right + 1), range(top, bottom + 1))
+
+    def add(self, box: Box) -> None:
+        for cell in self._cells_of(box):
+            self._cells.setdefault(cell, []).append(box)
+
+    def hits(self, box: Box, *, but: Box) -> bool:
+        return any(
+            other != but and _overlap(box, other)
+            for cell in self._cells_of(box)
+            for other in self._cells.get(cell, ())
+        )
 
 
 def _overlap(a: Box, b: Box) -> bool:
