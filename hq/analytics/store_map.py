@@ -127,11 +127,13 @@ class StoreMap:
     pins: tuple[Pin, ...]
     legend: Legend
     metric: Metric
+    outside: tuple[str, ...] = ()  # stores placed beyond the map's frame
 
     def as_json(self) -> dict[str, Any]:
         """What the page shows, without the outlines: for scripts and tests."""
         return {
             "metric": self.metric.value,
+            "outside": list(self.outside),
             "legend": {
                 "low": self.legend.low,
                 "high": self.legend.high,
@@ -164,11 +166,14 @@ def draw(
     located = [place for place in places if place.located]
     shown = [values[place.store_id] for place in located if place.store_id in values]
     low, high = (min(shown), max(shown)) if shown else (None, None)
-    pins = []
+    pins, outside = [], []
     for place in located:
         assert place.latitude is not None
         assert place.longitude is not None
         x, y = outline.frame.point(place.longitude, place.latitude)
+        if not (0 <= x <= WIDTH and 0 <= y <= outline.frame.height):
+            outside.append(place.store_id)  # abroad, or latitude and longitude swapped
+            continue
         value = values.get(place.store_id)
         pins.append(
             Pin(
@@ -193,6 +198,7 @@ def draw(
         pins=tuple(placed),
         legend=legend(metric, low, high),
         metric=metric,
+        outside=tuple(outside),
     )
 
 

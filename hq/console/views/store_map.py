@@ -78,7 +78,11 @@ def map_page(console: Console, ask: Ask) -> Page:
         "zone": str(console.zone),
         "map": picture,
         "stores": listed,
-        "unplaced": [s["store_id"] for s in listed if s["latitude"] is None],
+        "unplaced": [
+            s["store_id"]
+            for s in listed
+            if s["latitude"] is None or s["store_id"] in picture.outside
+        ],
         "no_data_colour": NO_DATA,
         "store_query": query,
     }

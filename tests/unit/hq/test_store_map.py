@@ -28,6 +28,7 @@ URUMQI = Place("xj-urumqi", "乌鲁木齐店", "west", 43.8256, 87.6168)
 HARBIN = Place("hl-harbin", "哈尔滨中央大街店", "north", 45.7736, 126.6169)
 SANYA = Place("hi-sanya", "三亚店", "south", 18.2528, 109.5119)
 NOWHERE = Place("km-nanping-street", "昆明南屏街店", "west", None, None)
+SWAPPED = Place("cd-swapped", "成都店", "west", 104.08 - 90, 30.65)  # lon typed as lat, less 90
 
 
 def href(store_id: str) -> str:
@@ -35,9 +36,10 @@ def href(store_id: str) -> str:
 
 
 def test_stores_land_where_they_are_in_china_and_unplaced_ones_get_no_pin() -> None:
-    picture = draw([*SHANGHAI, URUMQI, HARBIN, SANYA, NOWHERE], {}, Metric.CSAT, href=href)
+    picture = draw([*SHANGHAI, URUMQI, HARBIN, SANYA, NOWHERE, SWAPPED], {}, Metric.CSAT, href=href)
     pins = {pin.store_id: pin for pin in picture.pins}
     assert NOWHERE.store_id not in pins
+    assert picture.outside == ("cd-swapped",)  # listed beside the map, not drawn off it
     assert pins["xj-urumqi"].x < pins["sh-nanjing-road"].x  # west
     assert pins["hl-harbin"].y < pins["sh-nanjing-road"].y < pins["hi-sanya"].y  # north to south
     for pin in pins.values():
