@@ -103,8 +103,7 @@ def test_reasons_add_up_and_the_surest_pair_comes_first() -> None:
 
 def test_a_placeholder_shared_by_many_records_pairs_nobody() -> None:
     rows = [
-        row(f"c{n:x}", f"+86139{n:08d}", email="none@none.cn")
-        for n in range(dedupe.MAX_GROUP + 1)
+        row(f"c{n:x}", f"+86139{n:08d}", email="none@none.cn") for n in range(dedupe.MAX_GROUP + 1)
     ]
     assert dedupe.find_duplicates(rows) == []
 
