@@ -615,3 +615,50 @@ def tag_count(connection: Connection, customer_id: str) -> int:
             .where(member_ids.c.customer_id == customer_id)
         ).scalar_one()
     )
+
+
+# ---------------------------------------------------------------- what a merge would do
+
+
+@dataclass(frozen=True, slots=True)
+class MergePreview:
+    """What merging `other` into `keep` would do, for the confirmation page."""
+
+    member_ids_moved: int
+    withdrawals: tuple[tuple[str, str | None], ...]  # (purpose, channel) the merge withdraws
+    filled: tuple[str, ...]  # keep's empty fields other's values fill
+    refused: str | None  # why it cannot be done; None: it can
+
+
+def preview(database: Database, keep: str, other: str) -> MergePreview:
+    """UnknownCustomer if either record does not exist."""
+    with database.snapshot() as connection:
+        found = {
+            row.customer_id: row
+            for row in connection.execute(
+                select(customers).where(customers.c.customer_id.in_(sorted({keep, other})))
+            )
+        }
+        if keep not in found or other not in found:
+            raise UnknownCustomer()
+        kept, moved = _members_of(connection, keep), _members_of(connection, other)
+        needed = dedupe.stricter_consents(
+            [_decisions(connection, kept), _decisions(connection, moved)]
+        )
+    refused = None
+    if keep == other:
+        refused = "a record cannot be merged with itself"
+    elif found[keep].merged_into is not None or found[other].merged_into is not None:
+        refused = "one of these records was merged already"
+    return MergePreview(
+        member_ids_moved=len(moved),
+        withdrawals=tuple((d.purpose, d.channel) for d in needed),
+        filled=tuple(
+            name
+            for name in FILLED_FROM_OTHER
+            if name != "address_key"
+            and getattr(found[keep], name) is None
+            and getattr(found[other], name) is not None
+        ),
+        refused=refused,
+    )
