@@ -10,6 +10,9 @@ reference that the migrations must match (a test compares them).
 - Ingest: `events` (every accepted event once: event_id UNIQUE, (kiosk_id, seq)
   UNIQUE, `id` in arrival order), `rejections` (one row per rejected event, no
   payload), `access_denials` (batches refused for naming another store or kiosk).
+- Dedupe (hq/crm/merges.py): `customer_merges` (every merge of two customer
+  records, its undo and what undoing needs); `customers.merged_into` marks a
+  record merged into another, `customers.address` is set by HQ staff.
 - CRM projections: `customers` (one per E.164 phone number), `member_ids` (the
   kiosks' member ids, several per customer), `consents` (every decision),
   `interactions` (members' lifts, drops, comparisons, recommendation taps), `alarms`.

@@ -196,9 +196,9 @@ def mask_phone(phone: str) -> str:
 
 def mask_email(email: str | None) -> str | None:
     """ "w***@example.cn": the first letter and the domain."""
-    if not email:
+    if not email or not email.strip():
         return None
-    local, _, domain = email.partition("@")
+    local, _, domain = email.strip().partition("@")
     return f"{local[:1]}***@{domain}" if domain else "***"
 
 
