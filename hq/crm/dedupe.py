@@ -67,6 +67,7 @@ MIN_TYPO_LENGTH: Final = 6
 # be the same after normalising.
 
 _WORD: Final = re.compile(r"\w+")
+_E164: Final = re.compile(r"^\+[1-9][0-9]{6,14}$")
 _LATIN: Final = re.compile(r"^[a-z ]+$")
 _HOUSEHOLD_PREFIX: Final = "hh-"
 
@@ -93,6 +94,10 @@ def phone_key(phone: str | None) -> str | None:
     if it is not a valid number."""
     if not phone:
         return None
+    if _E164.match(phone):
+        # Sign-ups store numbers as people.e164 made them: parsing each again is most
+        # of the finder's time. An E.164-shaped text equals only itself here.
+        return phone
     try:
         return people.e164(phone)
     except people.InvalidPhone:
