@@ -72,21 +72,21 @@ def test_review_merge_and_undo_from_the_console(
     assert client.get(f"/console/customers/{ids['wang']}.json").json()["customer"]["members"] == 1
 
 
-@pytest.mark.parametrize("role", [Role.STORE_MANAGER, Role.CONTENT_EDITOR])
-def test_store_managers_and_content_editors_are_refused(chain: ConsoleChain, role: Role) -> None:
+def test_store_managers_and_content_editors_are_refused(chain: ConsoleChain) -> None:
     ids = add_demo_customers(chain.database, chain.clock())
-    chain.add_staff("wu@hq.example", role, ["sh-xujiahui"] if role == Role.STORE_MANAGER else [])
-    client = chain.client()
-    sign_in(client, "wu@hq.example")
-    for path in (
-        "/console/customers",
-        "/console/customers/duplicates.json",
-        f"/console/customers/{ids['wang']}.json",
-        "/console/customers/merges",
-    ):
-        assert client.get(path).status_code == 403, path
-    answer = client.form(
-        "/console/customers/merge", {"keep": ids["wang"], "other": ids["wang-old"]}
-    )
-    assert answer.status_code == 403
-    assert "Customers" not in client.get("/console/releases").text
+    chain.add_staff("wu@hq.example", Role.STORE_MANAGER, ["sh-xujiahui"])
+    chain.add_staff("li@hq.example", Role.CONTENT_EDITOR)
+    for email in ("wu@hq.example", "li@hq.example"):
+        client = chain.client()
+        sign_in(client, email)
+        for path in (
+            "/console/customers",
+            "/console/customers/duplicates.json",
+            f"/console/customers/{ids['wang']}.json",
+            "/console/customers/merges",
+        ):
+            assert client.get(path).status_code == 403, path
+        query = {"keep": ids["wang"], "other": ids["wang-old"]}
+        assert client.form("/console/customers/merge", query).status_code == 403
+        assert client.form("/console/customers/merges/1/undo").status_code == 403
+        assert "/console/customers" not in client.get("/console/releases").text
