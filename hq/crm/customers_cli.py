@@ -1,4 +1,4 @@
-"""`kiosk-hq customers ...`: likely duplicates, merging and undoing, addresses (hq.crm.merges).
+"""`kiosk-hq customers ...`: duplicates, merging and undoing, addresses (hq.crm.merges).
 
     customers duplicates [--json]                 likely duplicate pairs, the surest first
     customers merge KEEP OTHER [--by WHO]         merge record OTHER into record KEEP
@@ -22,7 +22,7 @@ from typing import Any, TextIO
 
 from sqlalchemy import select
 
-from hq.crm import dedupe, merges
+from hq.crm import dedupe, merges, records
 from hq.db import Database, customers
 
 Table = Callable[[Sequence[str], Sequence[Sequence[str]], TextIO], None]
@@ -117,7 +117,7 @@ def run(
                 out,
             )
         case "address":
-            kept = merges.set_address(
+            kept = records.set_address(
                 database,
                 args.customer_id,
                 None if args.clear else args.address,

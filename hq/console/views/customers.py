@@ -27,7 +27,7 @@ from starlette.routing import BaseRoute
 from hq.console.permissions import Action
 from hq.console.views.base import Ask, BadRequest, Console, NotFound, Page, Redirect, routes
 from hq.console.views.shared import actor_names, flash, take_flash
-from hq.crm import dedupe, merges, queries
+from hq.crm import dedupe, merges, queries, records
 from hq.db import customers, member_ids
 from hq.errors import HqError
 
@@ -40,7 +40,7 @@ def search_page(console: Console, ask: Ask) -> Page:
     ask.require(Action.CUSTOMERS)
     text = ask.field("q").strip()
     with console.database.read() as connection:
-        found = merges.search(connection, text) if text else []
+        found = records.search(connection, text) if text else []
         members = _member_counts(connection, [row.customer_id for row in found])
     return Page(
         "customers.html",
@@ -58,8 +58,8 @@ def customer_page(console: Console, ask: Ask) -> Page:
         raise NotFound("There is no such customer.")
     with console.database.read() as connection:
         row = _row(connection, customer_id)
-        household = merges.household_of(connection, customer_id)
-        tags = merges.tag_count(connection, customer_id)
+        household = records.household_of(connection, customer_id)
+        tags = records.tag_count(connection, customer_id)
         history = merges.history(console.database, customer_id=customer_id, limit=20)
         names = actor_names(connection, {m.merged_by for m in history})
     timeline = queries.timeline_json(found)
@@ -108,12 +108,12 @@ def address_form(console: Console, ask: Ask) -> Redirect:
     actor = ask.require(Action.CUSTOMERS)
     customer_id = str(ask.params["customer_id"])
     try:
-        kept = merges.set_address(
+        kept = records.set_address(
             console.database, customer_id, ask.field("address"), by=actor.actor, now=ask.now
         )
     except merges.UnknownCustomer:
         raise NotFound("There is no such customer.") from None
-    except merges.BadAddress as problem:
+    except records.BadAddress as problem:
         raise BadRequest(str(problem)) from None
     flash(ask, "good", "Address saved." if kept else "Address cleared.")
     return Redirect(f"{ask.base}/customers/{customer_id}", {"address": kept})
