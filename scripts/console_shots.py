@@ -38,6 +38,7 @@ from hq.migrations import migrate
 from hq.settings import Settings, sqlite_url
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+from helpers.customers import add_demo_customers
 from helpers.hq import running_hq
 
 CHROMIUM: Final = Path("/usr/bin/chromium")
@@ -71,16 +72,18 @@ def shoot(out: Path) -> None:
         database = Database(settings.database_url)
         try:
             release = _chain(database, settings, Path(tmp))
+            # Made-up customers (tests/helpers/customers.py): a household and duplicates.
+            customer = add_demo_customers(database, datetime.now(UTC))["chen"]
         finally:
             database.dispose()
         with running_hq(settings, migrate_first=False) as base_url, sync_playwright() as playwright:
             browser = playwright.chromium.launch(executable_path=str(CHROMIUM))
             page = browser.new_page(viewport=VIEWPORT, device_scale_factor=1, locale="en-GB")
-            _pages(page, base_url, out, release)
+            _pages(page, base_url, out, release, customer)
             browser.close()
 
 
-def _pages(page: Page, base_url: str, out: Path, release: int) -> None:
+def _pages(page: Page, base_url: str, out: Path, release: int, customer: str) -> None:
     console = f"{base_url}/console"
     page.goto(f"{console}/sign-in")
     page.screenshot(path=str(out / "console-signin.png"))
@@ -102,6 +105,8 @@ def _pages(page: Page, base_url: str, out: Path, release: int) -> None:
         "console-plays": "/plays",
         "console-fleet-health": "/fleet?show=trouble",
         "console-fleet-kiosk": f"/fleet/{TROUBLED_KIOSK}",
+        "console-customer": f"/customers/{customer}",
+        "console-duplicates": "/customers/duplicates",
     }
     for name, path in shots.items():
         page.goto(console + path)
