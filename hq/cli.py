@@ -17,6 +17,10 @@
     kiosk revoke KIOSK_ID
     stats [--json]
     customers export --csv [--output FILE]
+    customers duplicates [--json] | customers merges [--json]
+    customers merge KEEP OTHER [--by WHO] | customers unmerge MERGE_ID [--by WHO]
+    customers address CUSTOMER_ID (--set TEXT | --clear) [--by WHO]
+                                                      (hq/crm/customers_cli.py)
     members bind MEMBER_ID --kind rfid [--value N]    without --value: read from stdin
     members unbind MEMBER_ID TAG_HASH
     members erase MEMBER_ID
@@ -75,7 +79,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from hq import audit, backup, channel_keys, enrollment, fleet, plays_cli, stats, store_places
 from hq.console import cli as console_cli
-from hq.crm import coupons, recognition, tags
+from hq.crm import coupons, customers_cli, recognition, tags
 from hq.crm.coupon_codes import CouponCode
 from hq.crm.erasure import ERASED_FROM, erase_member
 from hq.crm.export import PURPOSES, write_customers_csv
@@ -152,6 +156,7 @@ def build_parser() -> argparse.ArgumentParser:
     export = customers.add_parser("export", help="export customers")
     export.add_argument("--csv", action="store_true", required=True, help="as CSV (required)")
     export.add_argument("--output", type=Path, help="file to write (default: stdout)")
+    customers_cli.add_commands(customers, _default_actor())
 
     _add_member_commands(commands)
     _add_coupon_commands(commands)
@@ -376,6 +381,8 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:  # noqa: PLR0911,
                 _kiosk(database, args, now)
             case "stats":
                 _stats(database, as_json=args.json)
+            case "customers" if args.customers_command in customers_cli.COMMANDS:
+                return customers_cli.run(database, args, now, _table)
             case "customers":
                 _export(database, args.output)
             case "members":

@@ -42,6 +42,7 @@ from hq.settings import Settings, sqlite_url
 from hq.store_places import apply_import, read_import
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+from helpers.customers import add_demo_customers
 from helpers.hq import running_hq
 from helpers.store_data import StoreData
 
@@ -76,16 +77,20 @@ def shoot(out: Path) -> None:
         database = Database(settings.database_url)
         try:
             release = _chain(database, settings, Path(tmp))
+            # Made-up customers (tests/helpers/customers.py): a household and duplicates.
+            customer = add_demo_customers(database, datetime.now(UTC))["chen"]
         finally:
             database.dispose()
         with running_hq(settings, migrate_first=False) as base_url, sync_playwright() as playwright:
             browser = playwright.chromium.launch(executable_path=str(CHROMIUM))
             page = browser.new_page(viewport=VIEWPORT, device_scale_factor=1, locale="en-GB")
-            _pages(page, base_url, out, release, settings.database_url)
+            _pages(page, base_url, out, release, customer, database_url=settings.database_url)
             browser.close()
 
 
-def _pages(page: Page, base_url: str, out: Path, release: int, database_url: str) -> None:
+def _pages(
+    page: Page, base_url: str, out: Path, release: int, customer: str, *, database_url: str
+) -> None:
     console = f"{base_url}/console"
     page.goto(f"{console}/sign-in")
     page.screenshot(path=str(out / "console-signin.png"))
@@ -107,6 +112,8 @@ def _pages(page: Page, base_url: str, out: Path, release: int, database_url: str
         "console-plays": "/plays",
         "console-fleet-health": "/fleet?show=trouble",
         "console-fleet-kiosk": f"/fleet/{TROUBLED_KIOSK}",
+        "console-customer": f"/customers/{customer}",
+        "console-duplicates": "/customers/duplicates",
     }
     for name, path in shots.items():
         page.goto(console + path)

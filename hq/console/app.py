@@ -37,6 +37,7 @@ from hq.console.secret import derived_key
 from hq.console.staff import PasswordHasher
 from hq.console.views import (
     audit,
+    customers,
     fleet_health,
     plays,
     preview,
@@ -111,6 +112,7 @@ def console_app(
         staff.staff_routes,
         plays.plays_routes,
         fleet_health.fleet_health_routes,
+        customers.customer_routes,
         store_map.store_map_routes,
     ):
         app.router.routes.extend(make(console))

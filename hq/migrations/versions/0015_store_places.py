@@ -1,7 +1,7 @@
 """Where each store is: latitude and longitude, for the console's store map.
 
-Revision ID: 0014_store_places
-Revises: 0013
+Revision ID: 0015_store_places
+Revises: 0014
 Create Date: 2026-12-07
 
 Adds `stores.latitude` and `stores.longitude` (degrees, WGS 84), both NULL until
@@ -13,8 +13,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0014_store_places"
-down_revision: str | None = "0013"
+revision: str = "0015_store_places"
+down_revision: str | None = "0014"
 branch_labels: str | None = None
 depends_on: str | None = None
 
