@@ -193,6 +193,10 @@ stores = Table(
     Column("attendants_enrolled", Integer, nullable=False, server_default="0"),
     # Where the store is, for content targeting (`region:R`); NULL: none said.
     Column("region", String(LABEL_LENGTH), nullable=True, index=True),
+    # Where the store stands (degrees, WGS 84), for the console's store map
+    # (hq/store_places.py); NULL until HQ staff set them.
+    Column("latitude", Float, nullable=True),
+    Column("longitude", Float, nullable=True),
 )
 
 # Labels HQ staff give stores for content targeting (`tag:T`): "flagship", "mall".

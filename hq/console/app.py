@@ -47,6 +47,7 @@ from hq.console.views import (
     rollout,
     signin,
     staff,
+    store_map,
 )
 from hq.console.views.base import Ask, Console, ContentSide, jsonable, render
 from hq.content import upload
@@ -112,6 +113,7 @@ def console_app(
         plays.plays_routes,
         fleet_health.fleet_health_routes,
         customers.customer_routes,
+        store_map.store_map_routes,
     ):
         app.router.routes.extend(make(console))
     app.mount("/static", StaticFiles(directory=STATIC), name="static")

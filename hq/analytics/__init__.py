@@ -1,0 +1,1 @@
+"""HQ insight: analytics over the chain's events (rollups, the store map, models, connectors)."""
