@@ -1,7 +1,7 @@
 """CRM connectors: sync state, outbound queue, what each CRM holds, dead letters.
 
-Revision ID: 0014_crm_connectors
-Revises: 0013
+Revision ID: 0016_crm_connectors
+Revises: 0015_store_places
 Create Date: 2026-12-07
 
 Adds `crm_sync_state`, `crm_queue`, `crm_records` and `crm_dead_letters`
@@ -13,8 +13,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0014_crm_connectors"
-down_revision: str | None = "0013"
+revision: str = "0016_crm_connectors"
+down_revision: str | None = "0015_store_places"
 branch_labels: str | None = None
 depends_on: str | None = None
 
