@@ -3,7 +3,8 @@
 - The queue (`crm_queue`): customers whose record must go (again) to a connector's
   CRM. `enqueue` fills it from cursors over what HQ records: new `consents` rows
   (kiosks' decisions, sign-ups on the phone page, withdrawals at HQ or from a CRM)
-  and sign-up events (a sign-up's name or email). Rows stay until the CRM accepted
+  and sign-up events (a sign-up's name or email), and both records of a merge of
+  duplicates (hq.crm.merges) made or undone since the last round. Rows stay until the CRM accepted
   or refused the record: each change is sent at least once.
 - Cursors may pass a row a slower transaction has not committed yet (PostgreSQL
   hands out ids before commit), so each round looks again at the last
@@ -36,6 +37,7 @@ from hq.db import (
     crm_queue,
     crm_records,
     crm_sync_state,
+    customer_merges,
     customers,
     events,
     interactions,
@@ -45,6 +47,10 @@ from hq.db import (
 RESCAN_ROWS: Final = 500
 # Ingest commits within a second; 500 ids is far more than arrive meanwhile on a
 # chain's HQ, and rescanning them costs one read of the customers they name.
+
+MERGE_MARGIN: Final = timedelta(hours=1)
+# Merges are found by time, from the last round's end: an hour back covers a merge
+# made while that round ran, and re-queues only the last hour's few merges.
 
 LEASE: Final = timedelta(minutes=10)
 # Longer than a round takes (renewed every batch); a worker that died holding it
@@ -195,6 +201,7 @@ def enqueue(database: Database, connector: str, *, now: datetime) -> int:
         found = set(connection.execute(by_consent).scalars()) | set(
             connection.execute(by_signup).scalars()
         )
+        found |= _merged_since(connection, state.last_round_at)
         _queue(database, connection, connector, found, now)
         connection.execute(
             update(crm_sync_state)
@@ -202,6 +209,19 @@ def enqueue(database: Database, connector: str, *, now: datetime) -> int:
             .values(consents_cursor=newest_consent, signups_cursor=newest_signup)
         )
     return len(found)
+
+
+def _merged_since(connection: Connection, since: datetime | None) -> set[str]:
+    """Both records of merges made or undone since `since` (less MERGE_MARGIN): the
+    one kept changes, the one merged away leaves the CRM (it has no member ids left),
+    and an undo brings it back."""
+    statement = select(customer_merges.c.survivor_id, customer_merges.c.merged_id)
+    if since is not None:
+        after = since - MERGE_MARGIN
+        statement = statement.where(
+            or_(customer_merges.c.merged_at > after, customer_merges.c.undone_at > after)
+        )
+    return {customer for row in connection.execute(statement) for customer in row}
 
 
 def _queue(

@@ -31,7 +31,7 @@ from hq.analytics.crm.salesforce import Salesforce, SalesforceConfig
 from hq.analytics.crm.salesforce import retryable as salesforce_retryable
 from hq.analytics.crm.sync import run_round
 from hq.analytics.crm.transport import Transport
-from hq.crm import recognition
+from hq.crm import merges, recognition
 from hq.crm.erasure import erase_member
 from hq.db import Database, consents, crm_dead_letters, crm_queue, crm_records, member_ids
 from hq.enrollment import KioskIdentity, issue_code, redeem_code
@@ -716,3 +716,34 @@ def test_salesforce_in_maintenance_is_asked_again_after_its_retry_after(
     assert changes.opt_outs == ()
     assert sleeps == [3.0, 3.0]
     assert len(crm.requests_to("GET", SF_QUERY)) == 3
+
+
+@SQLITE_ONLY
+def test_a_duplicate_merged_away_leaves_hubspot_and_comes_back_when_the_merge_is_undone(
+    database: Database, crm: CrmServer, sleeps: list[float]
+) -> None:
+    kiosk = Kiosk(database)
+    keep = kiosk.member("membership")
+    other = kiosk.member("membership", "marketing:email", email="wang.fang@example.com")
+    crm.script("POST", SEARCH, recorded("hubspot", "search_none"))
+    crm.script("POST", UPSERT, hubspot_upserts)
+    crm.script("POST", GDPR_DELETE, recorded("hubspot", "gdpr_delete"))
+    sync(database, hubspot_at(crm, sleeps))
+    merged = merges.merge(database, keep, other, by="test", now=NOW)
+    crm.forget()
+
+    report = sync(database, hubspot_at(crm, sleeps))
+
+    assert report.customers_deleted == 1
+    (deletion,) = crm.requests_to("POST", GDPR_DELETE)
+    assert deletion.body["objectId"] == other
+    (upsert,) = crm.requests_to("POST", UPSERT)  # the one kept: the joined consents
+    (item,) = upsert.json_inputs
+    assert item["id"] == keep
+    assert item["properties"]["email"] == "wang.fang@example.com"
+
+    merges.undo(database, merged.merge_id, by="test", now=NOW)
+    crm.forget()
+    sync(database, hubspot_at(crm, sleeps))
+    sent = {item["id"] for r in crm.requests_to("POST", UPSERT) for item in r.json_inputs}
+    assert sent == {keep, other}
