@@ -42,6 +42,8 @@
     fleet command KIOSK restart|fetch-content|screenshot|upload-logs|identify [--by WHO]
     fleet commands KIOSK [--json] [--save-file COMMAND_ID PATH]
                                                       kiosks' health, open alerts
+    crm sync [--connector hubspot|salesforce] [--json] | crm status [--json]
+                                                      (hq/analytics/crm/cli.py)
 
 Content (docs/content-releases.md): TARGET is all, region:R, tag:T or store:S;
 TIME is ISO 8601 (2026-12-07T01:00+08:00; without an offset, this machine's local
@@ -78,6 +80,7 @@ from typing import Any, Final, NoReturn, TextIO
 from sqlalchemy.exc import SQLAlchemyError
 
 from hq import audit, backup, channel_keys, enrollment, fleet, plays_cli, stats, store_places
+from hq.analytics.crm import cli as crm_cli
 from hq.console import cli as console_cli
 from hq.crm import coupons, customers_cli, recognition, tags
 from hq.crm.coupon_codes import CouponCode
@@ -165,6 +168,7 @@ def build_parser() -> argparse.ArgumentParser:
     plays_cli.add_command(commands, _day)
     backup.add_commands(commands)
     fleet_health_cli.add_command(commands)
+    crm_cli.add_command(commands)
     return parser
 
 
@@ -405,6 +409,8 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:  # noqa: PLR0911,
                 )
             case "fleet":
                 return fleet_health_cli.run(database, args, now, _table)
+            case "crm":
+                return crm_cli.run(database, settings.crm, args, _table)
     finally:
         database.dispose()
     return 0

@@ -865,6 +865,74 @@ customer_merges = Table(
 )
 
 
+# ---------------------------------------------------------------- CRM connectors (hq/analytics/crm)
+
+# One row per external CRM connector ("hubspot", "salesforce"): how far HQ's changes
+# were queued (`consents_cursor`: consents.id; `signups_cursor`: events.id of
+# sign-ups; `events_cursor`/`events_horizon`: interactions.id), how far the CRM's
+# changes were read (`pull_cursor`, the CRM's own time text), the last round, and
+# the lease that lets one HQ worker at a time run a round.
+crm_sync_state = Table(
+    "crm_sync_state",
+    metadata,
+    Column("connector", String(20), primary_key=True),
+    Column("consents_cursor", BigInteger, nullable=False, server_default="0"),
+    Column("signups_cursor", BigInteger, nullable=False, server_default="0"),
+    Column("events_cursor", BigInteger, nullable=False, server_default="0"),
+    Column("events_horizon", BigInteger, nullable=False, server_default="0"),
+    Column("pull_cursor", String(40), nullable=True),
+    Column("last_round_at", UtcDateTime(), nullable=True),
+    Column("last_success_at", UtcDateTime(), nullable=True),
+    Column("last_error", String(200), nullable=True),  # never personal data
+    Column("rate_limit", String(100), nullable=True),  # the CRM's last usage header
+    Column("customers_sent", BigInteger, nullable=False, server_default="0"),
+    Column("customers_deleted", BigInteger, nullable=False, server_default="0"),
+    Column("events_sent", BigInteger, nullable=False, server_default="0"),
+    Column("opt_outs", BigInteger, nullable=False, server_default="0"),
+    Column("lease_holder", String(64), nullable=True),
+    Column("lease_until", UtcDateTime(), nullable=True),
+)
+
+# Customers whose record must be (re)sent to a connector's CRM: one row each, until
+# the CRM accepted or refused it.
+crm_queue = Table(
+    "crm_queue",
+    metadata,
+    Column("connector", String(20), primary_key=True),
+    Column("customer_id", String(UUID_LENGTH), primary_key=True),
+    Column("queued_at", UtcDateTime(), nullable=False),
+)
+
+# What each CRM holds of each customer, as HQ last sent it: the CRM's own id, a hash
+# of the whole record (an unchanged record is not sent again) and the consent flags
+# sent (only flags HQ changed are sent, so an opt-out made at the CRM meanwhile is
+# not overwritten). A row whose customer is gone (erased) is deleted at the CRM.
+crm_records = Table(
+    "crm_records",
+    metadata,
+    Column("connector", String(20), primary_key=True),
+    Column("customer_id", String(UUID_LENGTH), primary_key=True),
+    Column("external_id", String(64), nullable=True),
+    Column("sent_sha256", String(SHA256_HEX_LENGTH), nullable=False),
+    Column("sent_consents", String(100), nullable=False),
+    Column("sent_at", UtcDateTime(), nullable=False),
+)
+
+# What a CRM refused, with its reason (an error code and field names: never values).
+# `kind` "customer", "delete" or "event"; `subject` a customer id or an event id.
+crm_dead_letters = Table(
+    "crm_dead_letters",
+    metadata,
+    Column("id", _BigId, primary_key=True, autoincrement=True),
+    Column("connector", String(20), nullable=False),
+    Column("kind", String(10), nullable=False),
+    Column("subject", String(UUID_LENGTH), nullable=False),
+    Column("reason", String(REASON_LENGTH), nullable=False),
+    Column("refused_at", UtcDateTime(), nullable=False),
+    Index(None, "connector", "refused_at"),
+)
+
+
 class CopyConflict(Exception):
     """A row of a COPY broke a unique constraint: nothing of it was written, and the
     transaction must be rolled back (COPY has no ON CONFLICT)."""
