@@ -24,6 +24,7 @@ from sqlalchemy.exc import DBAPIError
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from hq.allow_header import AllowEveryMethod
+from hq.analytics.crm.job import CrmSyncJob
 from hq.api.admin import admin_router
 from hq.api.common import Clock, database_error_handler, utc_now, validation_error_handler
 from hq.api.join import join_router
@@ -87,14 +88,20 @@ def create_app(settings: Settings, *, clock: Clock = utc_now) -> FastAPI:
     assets = DirectoryAssetStore(settings.assets_dir)
     sweeper = AlertSweeper(database, clock)  # raises silence alerts (hq/fleet_health/)
     manifests = ManifestService(database, content_keys)  # polls and heartbeats share its cache
+    # External CRMs (hq/analytics/crm/): one worker at a time runs a round (a lease).
+    crm_job = None if settings.crm is None else CrmSyncJob(database, settings.crm, residue=residue)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         anyio.to_thread.current_default_thread_limiter().total_tokens = WORKER_THREADS
         sweeper.start()
+        if crm_job is not None:
+            crm_job.start()
         try:
             yield
         finally:
+            if crm_job is not None:
+                crm_job.stop()
             sweeper.stop()
             residue.close()  # a VACUUM still pending after erasures runs now
             database.dispose()

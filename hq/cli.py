@@ -7,7 +7,9 @@
     migrate
     store add STORE_ID [--name NAME] [--exist-ok] [--kiosks N] [--region R] [--tag T ...]
     store set STORE_ID [--region R | --no-region] [--tag T ...] [--untag T ...]
-    store list [--json] | store seats STORE_ID N
+              [--lat DEG --lon DEG]                 where it stands, for the store map
+    store import FILE.csv   store_id,name,region,latitude,longitude (hq/store_places.py)
+    store list [--json] | store seats STORE_ID N      (`stores` works as well as `store`)
     store rotate-channel-key STORE_ID
     store enrol-attendant STORE_ID [--valid-hours 24] prints only the code (a staff device)
     kiosk enroll-code STORE_ID [--valid-hours 24]     prints only the code
@@ -15,6 +17,10 @@
     kiosk revoke KIOSK_ID
     stats [--json]
     customers export --csv [--output FILE]
+    customers duplicates [--json] | customers merges [--json]
+    customers merge KEEP OTHER [--by WHO] | customers unmerge MERGE_ID [--by WHO]
+    customers address CUSTOMER_ID (--set TEXT | --clear) [--by WHO]
+                                                      (hq/crm/customers_cli.py)
     members bind MEMBER_ID --kind rfid [--value N]    without --value: read from stdin
     members unbind MEMBER_ID TAG_HASH
     members erase MEMBER_ID
@@ -36,6 +42,8 @@
     fleet command KIOSK restart|fetch-content|screenshot|upload-logs|identify [--by WHO]
     fleet commands KIOSK [--json] [--save-file COMMAND_ID PATH]
                                                       kiosks' health, open alerts
+    crm sync [--connector hubspot|salesforce] [--json] | crm status [--json]
+                                                      (hq/analytics/crm/cli.py)
     model train [--now TIME] [--half-life-days 30] | model evaluate [--no-als]
     model ship [--model ID] [--base RELEASE] [--to TARGET] | model import-sales FILE
                                                       (hq/analytics/model/cli.py)
@@ -74,10 +82,11 @@ from typing import Any, Final, NoReturn, TextIO
 
 from sqlalchemy.exc import SQLAlchemyError
 
-from hq import audit, backup, channel_keys, enrollment, fleet, plays_cli, stats
+from hq import audit, backup, channel_keys, enrollment, fleet, plays_cli, stats, store_places
+from hq.analytics.crm import cli as crm_cli
 from hq.analytics.model import cli as model_cli
 from hq.console import cli as console_cli
-from hq.crm import coupons, recognition, tags
+from hq.crm import coupons, customers_cli, recognition, tags
 from hq.crm.coupon_codes import CouponCode
 from hq.crm.erasure import ERASED_FROM, erase_member
 from hq.crm.export import PURPOSES, write_customers_csv
@@ -154,6 +163,7 @@ def build_parser() -> argparse.ArgumentParser:
     export = customers.add_parser("export", help="export customers")
     export.add_argument("--csv", action="store_true", required=True, help="as CSV (required)")
     export.add_argument("--output", type=Path, help="file to write (default: stdout)")
+    customers_cli.add_commands(customers, _default_actor())
 
     _add_member_commands(commands)
     _add_coupon_commands(commands)
@@ -162,6 +172,7 @@ def build_parser() -> argparse.ArgumentParser:
     plays_cli.add_command(commands, _day)
     backup.add_commands(commands)
     fleet_health_cli.add_command(commands)
+    crm_cli.add_command(commands)
     model_cli.add_command(commands, _moment, _default_actor(), _Parser)
     return parser
 
@@ -218,7 +229,7 @@ def _moment(text: str) -> datetime:
 
 
 def _add_store_commands(commands: argparse._SubParsersAction[_Parser]) -> None:
-    store = commands.add_parser("store", help="manage stores").add_subparsers(
+    store = commands.add_parser("store", aliases=["stores"], help="manage stores").add_subparsers(
         dest="store_command", required=True, parser_class=_Parser
     )
     store_add = store.add_parser("add", help="add a store")
@@ -242,8 +253,16 @@ def _add_store_commands(commands: argparse._SubParsersAction[_Parser]) -> None:
     region.add_argument("--no-region", action="store_true", help="the store is in no region")
     store_set.add_argument("--tag", action="append", default=[], help="add a tag (repeatable)")
     store_set.add_argument("--untag", action="append", default=[], help="remove a tag (repeatable)")
+    store_set.add_argument("--lat", type=float, help="latitude, decimal degrees (with --lon)")
+    store_set.add_argument("--lon", type=float, help="longitude, decimal degrees (with --lat)")
     store_set.add_argument("--by", default=_default_actor(), help="who changes it")
-    store_list = store.add_parser("list", help="stores with their region and tags")
+    store_import = store.add_parser(
+        "import",
+        help="add or update stores from a CSV file: store_id,name,region,latitude,longitude",
+    )
+    store_import.add_argument("file", type=Path)
+    store_import.add_argument("--by", default=_default_actor(), help="who imports it")
+    store_list = store.add_parser("list", help="stores with their region, tags and place")
     store_list.add_argument("--json", action="store_true", help="machine-readable output")
     store_seats = store.add_parser(
         "seats", help="change how many kiosks share the budgets (none may be enrolled)"
@@ -365,12 +384,14 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:  # noqa: PLR0911,
         match args.command:
             case "migrate":
                 print(f"database {describe_url(database.url)} is at the newest schema")
-            case "store":
+            case "store" | "stores":
                 _store(database, args, now)
             case "kiosk":
                 _kiosk(database, args, now)
             case "stats":
                 _stats(database, as_json=args.json)
+            case "customers" if args.customers_command in customers_cli.COMMANDS:
+                return customers_cli.run(database, args, now, _table)
             case "customers":
                 _export(database, args.output)
             case "members":
@@ -395,6 +416,8 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:  # noqa: PLR0911,
                 )
             case "fleet":
                 return fleet_health_cli.run(database, args, now, _table)
+            case "crm":
+                return crm_cli.run(database, settings.crm, args, _table)
     finally:
         database.dispose()
     return 0
@@ -424,21 +447,13 @@ def _store(database: Database, args: argparse.Namespace, now: datetime) -> None:
         fleet.set_kiosk_seats(database, args.store_id, args.kiosks)
         print(f"store {args.store_id}: {args.kiosks} kiosk seat(s)")
         return
+    if args.store_command == "import":
+        rows = store_places.read_import(args.file.read_bytes(), str(args.file))
+        done = store_places.apply_import(database, rows, by=args.by, now=now)
+        print(f"{len(done.added)} store(s) added, {len(done.updated)} updated from {args.file}")
+        return
     if args.store_command == "set":
-        labels = fleet.set_store_labels(
-            database,
-            args.store_id,
-            region=args.region,
-            clear_region=args.no_region,
-            add_tags=args.tag,
-            remove_tags=args.untag,
-            by=args.by,
-            now=now,
-        )
-        print(
-            f"store {args.store_id}: region {labels.region or '-'}, "
-            f"tags {', '.join(sorted(labels.tags)) or '-'}"
-        )
+        _store_set(database, args, now)
         return
     if args.store_command == "list":
         _print_stores(database, as_json=args.json)
@@ -457,25 +472,85 @@ def _store(database: Database, args: argparse.Namespace, now: datetime) -> None:
     print(f"store {args.store_id} {'added' if added else 'exists already'}")
 
 
+def _store_set(database: Database, args: argparse.Namespace, now: datetime) -> None:
+    """`store set`: region and tags (content targeting), coordinates (the store map)."""
+    if (args.lat is None) != (args.lon is None):
+        raise SettingsError("--lat and --lon go together")
+    if args.lat is not None and not (args.no_region or args.tag or args.untag):
+        place = store_places.set_place(
+            database,
+            args.store_id,
+            latitude=args.lat,
+            longitude=args.lon,
+            region=args.region,
+            by=args.by,
+            now=now,
+        )
+        print(
+            f"store {args.store_id}: at {place.latitude}, {place.longitude}, "
+            f"region {place.region or '-'}"
+        )
+        return
+    if args.lat is not None:
+        store_places.check_coordinates(args.lat, args.lon)  # before any change
+    labels = fleet.set_store_labels(
+        database,
+        args.store_id,
+        region=args.region,
+        clear_region=args.no_region,
+        add_tags=args.tag,
+        remove_tags=args.untag,
+        by=args.by,
+        now=now,
+    )
+    if args.lat is not None:
+        store_places.set_place(
+            database, args.store_id, latitude=args.lat, longitude=args.lon, by=args.by, now=now
+        )
+    print(
+        f"store {args.store_id}: region {labels.region or '-'}, "
+        f"tags {', '.join(sorted(labels.tags)) or '-'}"
+        + (f", at {args.lat}, {args.lon}" if args.lat is not None else "")
+    )
+
+
 def _print_stores(database: Database, *, as_json: bool) -> None:
     with database.read() as connection:
         labels = fleet.all_labels(connection)
+        where = {place.store_id: place for place in store_places.places(connection)}
+    ordered = sorted(labels.values(), key=lambda s: s.store_id)
     if as_json:
         print(
             json.dumps(
                 [
-                    {"store_id": s.store_id, "region": s.region, "tags": sorted(s.tags)}
-                    for s in sorted(labels.values(), key=lambda s: s.store_id)
+                    {
+                        "store_id": s.store_id,
+                        "region": s.region,
+                        "tags": sorted(s.tags),
+                        "latitude": where[s.store_id].latitude,
+                        "longitude": where[s.store_id].longitude,
+                    }
+                    for s in ordered
                 ],
                 indent=2,
             )
         )
         return
     rows = [
-        (store.store_id, store.region or "-", ", ".join(sorted(store.tags)) or "-")
-        for store in sorted(labels.values(), key=lambda store: store.store_id)
+        (
+            store.store_id,
+            store.region or "-",
+            ", ".join(sorted(store.tags)) or "-",
+            _degrees(where[store.store_id].latitude),
+            _degrees(where[store.store_id].longitude),
+        )
+        for store in ordered
     ]
-    _table(("STORE", "REGION", "TAGS"), rows)
+    _table(("STORE", "REGION", "TAGS", "LAT", "LON"), rows)
+
+
+def _degrees(value: float | None) -> str:
+    return "-" if value is None else f"{value:.4f}"
 
 
 def _content(

@@ -10,6 +10,9 @@ reference that the migrations must match (a test compares them).
 - Ingest: `events` (every accepted event once: event_id UNIQUE, (kiosk_id, seq)
   UNIQUE, `id` in arrival order), `rejections` (one row per rejected event, no
   payload), `access_denials` (batches refused for naming another store or kiosk).
+- Dedupe (hq/crm/merges.py): `customer_merges` (every merge of two customer
+  records, its undo and what undoing needs); `customers.merged_into` marks a
+  record merged into another, `customers.address` is set by HQ staff.
 - CRM projections: `customers` (one per E.164 phone number), `member_ids` (the
   kiosks' member ids, several per customer), `consents` (every decision),
   `interactions` (members' lifts, drops, comparisons, recommendation taps), `alarms`.
@@ -130,6 +133,7 @@ STAFF_ID_LENGTH: Final = 64
 LABEL_LENGTH: Final = 40  # a store's region or tag: a slug, like store ids
 ASSET_PATH_LENGTH: Final = 200  # content.model's AssetPath limit
 ACTOR_LENGTH: Final = 64
+ADDRESS_LENGTH: Final = 300
 
 metadata = MetaData(
     naming_convention={
@@ -189,6 +193,10 @@ stores = Table(
     Column("attendants_enrolled", Integer, nullable=False, server_default="0"),
     # Where the store is, for content targeting (`region:R`); NULL: none said.
     Column("region", String(LABEL_LENGTH), nullable=True, index=True),
+    # Where the store stands (degrees, WGS 84), for the console's store map
+    # (hq/store_places.py); NULL until HQ staff set them.
+    Column("latitude", Float, nullable=True),
+    Column("longitude", Float, nullable=True),
 )
 
 # Labels HQ staff give stores for content targeting (`tag:T`): "flagship", "mall".
@@ -299,6 +307,13 @@ customers = Table(
     Column("first_store_id", String(STORE_ID_LENGTH), nullable=False),
     # A marketing segment the kiosk may tailor its greeting to; nothing sets it yet.
     Column("segment", String(SEGMENT_LENGTH), nullable=True),
+    # Dedupe and households (hq/crm/dedupe.py, hq/crm/merges.py): a postal address HQ
+    # staff may set (kiosks never ask for one), its normalised form for matching, and
+    # the customer this record was merged into (NULL: a live record). No foreign key:
+    # SQLite cannot add one to an existing table without rebuilding it.
+    Column("address", String(ADDRESS_LENGTH), nullable=True),
+    Column("address_key", String(ADDRESS_LENGTH), nullable=True, index=True),
+    Column("merged_into", String(UUID_LENGTH), nullable=True, index=True),
 )
 
 member_ids = Table(
@@ -831,6 +846,95 @@ play_hours = Table(
     Column("lifted", BigInteger, nullable=False),
     Index(None, "hour"),
 )
+
+# ---------------------------------------------------------------- dedupe (hq/crm/merges.py)
+
+# One row per merge of two customer records: `merged_id` was merged into
+# `survivor_id`. `snapshot` holds what undoing it needs (both records as they were,
+# the member ids moved, the consent rows the merge added); it is personal data, so
+# an undo clears it and an erasure deletes the row.
+customer_merges = Table(
+    "customer_merges",
+    metadata,
+    Column("merge_id", _BigId, primary_key=True, autoincrement=True),
+    Column("survivor_id", String(UUID_LENGTH), nullable=False, index=True),
+    Column("merged_id", String(UUID_LENGTH), nullable=False, index=True),
+    Column("reasons", _Json, nullable=False),  # the finder's rules, or [] for by hand
+    Column("merged_by", String(ACTOR_LENGTH), nullable=False),
+    Column("merged_at", UtcDateTime(), nullable=False),
+    Column("undone_by", String(ACTOR_LENGTH), nullable=True),
+    Column("undone_at", UtcDateTime(), nullable=True),
+    Column("snapshot", _Json, nullable=True),
+)
+
+
+# ---------------------------------------------------------------- CRM connectors (hq/analytics/crm)
+
+# One row per external CRM connector ("hubspot", "salesforce"): how far HQ's changes
+# were queued (`consents_cursor`: consents.id; `signups_cursor`: events.id of
+# sign-ups; `events_cursor`/`events_horizon`: interactions.id), how far the CRM's
+# changes were read (`pull_cursor`, the CRM's own time text), the last round, and
+# the lease that lets one HQ worker at a time run a round.
+crm_sync_state = Table(
+    "crm_sync_state",
+    metadata,
+    Column("connector", String(20), primary_key=True),
+    Column("consents_cursor", BigInteger, nullable=False, server_default="0"),
+    Column("signups_cursor", BigInteger, nullable=False, server_default="0"),
+    Column("events_cursor", BigInteger, nullable=False, server_default="0"),
+    Column("events_horizon", BigInteger, nullable=False, server_default="0"),
+    Column("pull_cursor", String(40), nullable=True),
+    Column("last_round_at", UtcDateTime(), nullable=True),
+    Column("last_success_at", UtcDateTime(), nullable=True),
+    Column("last_error", String(200), nullable=True),  # never personal data
+    Column("rate_limit", String(100), nullable=True),  # the CRM's last usage header
+    Column("customers_sent", BigInteger, nullable=False, server_default="0"),
+    Column("customers_deleted", BigInteger, nullable=False, server_default="0"),
+    Column("events_sent", BigInteger, nullable=False, server_default="0"),
+    Column("opt_outs", BigInteger, nullable=False, server_default="0"),
+    Column("lease_holder", String(64), nullable=True),
+    Column("lease_until", UtcDateTime(), nullable=True),
+)
+
+# Customers whose record must be (re)sent to a connector's CRM: one row each, until
+# the CRM accepted or refused it.
+crm_queue = Table(
+    "crm_queue",
+    metadata,
+    Column("connector", String(20), primary_key=True),
+    Column("customer_id", String(UUID_LENGTH), primary_key=True),
+    Column("queued_at", UtcDateTime(), nullable=False),
+)
+
+# What each CRM holds of each customer, as HQ last sent it: the CRM's own id, a hash
+# of the whole record (an unchanged record is not sent again) and the consent flags
+# sent (only flags HQ changed are sent, so an opt-out made at the CRM meanwhile is
+# not overwritten). A row whose customer is gone (erased) is deleted at the CRM.
+crm_records = Table(
+    "crm_records",
+    metadata,
+    Column("connector", String(20), primary_key=True),
+    Column("customer_id", String(UUID_LENGTH), primary_key=True),
+    Column("external_id", String(64), nullable=True),
+    Column("sent_sha256", String(SHA256_HEX_LENGTH), nullable=False),
+    Column("sent_consents", String(100), nullable=False),
+    Column("sent_at", UtcDateTime(), nullable=False),
+)
+
+# What a CRM refused, with its reason (an error code and field names: never values).
+# `kind` "customer", "delete" or "event"; `subject` a customer id or an event id.
+crm_dead_letters = Table(
+    "crm_dead_letters",
+    metadata,
+    Column("id", _BigId, primary_key=True, autoincrement=True),
+    Column("connector", String(20), nullable=False),
+    Column("kind", String(10), nullable=False),
+    Column("subject", String(UUID_LENGTH), nullable=False),
+    Column("reason", String(REASON_LENGTH), nullable=False),
+    Column("refused_at", UtcDateTime(), nullable=False),
+    Index(None, "connector", "refused_at"),
+)
+
 
 # ---------------------------------------------------------------- recommendation model
 

@@ -13,6 +13,7 @@ Command-line arguments win over the environment, the environment over defaults:
 - content signing keys (hq/content/signing.py): `--content-key-dir`,
   `KIOSK_HQ_CONTENT_KEY_DIR`, else `<data dir>/keys` (0700, kept out of the
   database and of its backups); content assets: `<data dir>/assets`.
+- CRM connectors: `KIOSK_HQ_CRM` and the variables hq/analytics/crm/config.py names.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from typing import Final
 
 from sqlalchemy import URL
 
+from hq.analytics.crm.config import CrmConfig, crm_config
 from hq.errors import SettingsError
 from hq.private_files import private_dir
 
@@ -62,6 +64,8 @@ class Settings:
     default_region: str = DEFAULT_REGION
     # HQ's content signing keys; None: `<data_dir>/keys`.
     content_key_path: Path | None = None
+    # External CRM connectors (hq/analytics/crm/); None: none configured.
+    crm: CrmConfig | None = None
 
     @classmethod
     def load(
@@ -93,6 +97,7 @@ class Settings:
             notices_path=Path(notices).expanduser() if notices else None,
             default_region=(env.get(ENV_REGION) or DEFAULT_REGION).upper(),
             content_key_path=None if content_key_dir is None else content_key_dir.expanduser(),
+            crm=crm_config(env, data_dir.expanduser()),
         )
 
     @property

@@ -5,6 +5,9 @@ their kiosks, three releases made with HQ's own content service from the
 generated sample bundle, and what kiosks report on a rollout afternoon (running,
 downloading, a refused manifest); then serves HQ with uvicorn on loopback and
 drives Debian's Chromium through the console at 1440x900, one picture per page.
+Last, the store map: coordinates imported for the stores and seven more (Chengdu,
+Chongqing, Xi'an, Wuhan, Nanjing, Shenyang; Kunming's without any), and 30 days
+of lifts, sign-ups and smiley answers.
 
     .venv/bin/python scripts/screenshots.py --console-only [OUT_DIR]
 """
@@ -36,9 +39,12 @@ from hq.fleet_health.store import record_heartbeat, sweep
 from hq.fleet_health.wire import Heartbeat
 from hq.migrations import migrate
 from hq.settings import Settings, sqlite_url
+from hq.store_places import apply_import, read_import
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+from helpers.customers import add_demo_customers
 from helpers.hq import running_hq
+from helpers.store_data import StoreData
 
 CHROMIUM: Final = Path("/usr/bin/chromium")
 VIEWPORT: Final[ViewportSize] = {"width": 1440, "height": 900}
@@ -71,16 +77,20 @@ def shoot(out: Path) -> None:
         database = Database(settings.database_url)
         try:
             release = _chain(database, settings, Path(tmp))
+            # Made-up customers (tests/helpers/customers.py): a household and duplicates.
+            customer = add_demo_customers(database, datetime.now(UTC))["chen"]
         finally:
             database.dispose()
         with running_hq(settings, migrate_first=False) as base_url, sync_playwright() as playwright:
             browser = playwright.chromium.launch(executable_path=str(CHROMIUM))
             page = browser.new_page(viewport=VIEWPORT, device_scale_factor=1, locale="en-GB")
-            _pages(page, base_url, out, release)
+            _pages(page, base_url, out, release, customer, database_url=settings.database_url)
             browser.close()
 
 
-def _pages(page: Page, base_url: str, out: Path, release: int) -> None:
+def _pages(
+    page: Page, base_url: str, out: Path, release: int, customer: str, *, database_url: str
+) -> None:
     console = f"{base_url}/console"
     page.goto(f"{console}/sign-in")
     page.screenshot(path=str(out / "console-signin.png"))
@@ -102,6 +112,8 @@ def _pages(page: Page, base_url: str, out: Path, release: int) -> None:
         "console-plays": "/plays",
         "console-fleet-health": "/fleet?show=trouble",
         "console-fleet-kiosk": f"/fleet/{TROUBLED_KIOSK}",
+        "console-customer": f"/customers/{customer}",
+        "console-duplicates": "/customers/duplicates",
     }
     for name, path in shots.items():
         page.goto(console + path)
@@ -113,6 +125,21 @@ def _pages(page: Page, base_url: str, out: Path, release: int) -> None:
     page.wait_for_load_state("networkidle")
     page.locator("[data-testid=commands]").screenshot(path=str(out / "console-commands.png"))
     print(f"wrote {out / 'console-commands.png'}")
+    # The store map last: its seven extra stores (no kiosks) stay off the pages above.
+    database = Database(database_url)
+    try:
+        _store_map(database, datetime.now(UTC).replace(second=0, microsecond=0))
+    finally:
+        database.dispose()
+    # The store map and a store's page whole: both run below the fold at 1440x900.
+    for name, path in (
+        ("console-map", "/map?metric=conversion"),
+        ("console-store", "/stores/sh-nanjing-road"),
+    ):
+        page.goto(console + path)
+        page.wait_for_load_state("networkidle")
+        page.screenshot(path=str(out / f"{name}.png"), full_page=True)
+        print(f"wrote {out / name}.png")
 
 
 def _chain(database: Database, settings: Settings, tmp: Path) -> int:
@@ -358,3 +385,74 @@ if __name__ == "__main__":
         if len(sys.argv) > 1
         else Path(__file__).resolve().parent.parent / "docs" / "screenshots"
     )
+
+
+# ---------------------------------------------------------------- the store map
+
+# Where the stores stand, as HQ staff would import them (hq.store_places): the
+# chain's eight stores above and seven more in the west, centre and north-east;
+# Kunming's new store has no coordinates yet, so the map lists it beside it.
+STORE_PLACES_CSV: Final = """store_id,name,region,latitude,longitude
+sh-nanjing-road,,,31.2353,121.4747
+sh-xujiahui,,,31.1955,121.4368
+hz-hubin,,,30.2578,120.1634
+bj-sanlitun,,,39.9365,116.4551
+bj-xidan,,,39.9107,116.3740
+tj-binjiang,,,39.1217,117.1945
+gz-tianhe,,,23.1322,113.3273
+sz-coastal-city,,,22.5170,113.9360
+nj-xinjiekou,南京新街口店,east,32.0410,118.7840
+cd-taikoo-li,成都远洋太古里店,west,30.6530,104.0830
+cq-jiefangbei,重庆解放碑店,west,29.5580,106.5770
+xa-bell-tower,西安钟楼店,west,34.2600,108.9470
+wh-jianghan-road,武汉江汉路店,central,30.5800,114.2800
+sy-taiyuan-street,沈阳太原街店,north,41.7960,123.4080
+km-nanping-street,昆明南屏街店,west,,
+"""
+# (lifts a day, sign-ups per shopper session, share of happy smileys): flagships
+# busy, the new western stores converting well, one mall store with unhappy shoppers.
+STORE_PROFILES: Final = {
+    "sh-nanjing-road": (150, 0.045, 0.88),
+    "sh-xujiahui": (90, 0.035, 0.79),
+    "hz-hubin": (70, 0.052, 0.91),
+    "bj-sanlitun": (140, 0.041, 0.84),
+    "bj-xidan": (80, 0.022, 0.61),
+    "tj-binjiang": (45, 0.030, 0.76),
+    "gz-tianhe": (95, 0.038, 0.82),
+    "sz-coastal-city": (110, 0.061, 0.9),
+    "nj-xinjiekou": (60, 0.034, 0.8),
+    "cd-taikoo-li": (85, 0.072, 0.93),
+    "cq-jiefangbei": (65, 0.066, 0.87),
+    "xa-bell-tower": (40, 0.028, 0.72),
+    "wh-jianghan-road": (55, 0.047, 0.83),
+    "sy-taiyuan-street": (30, 0.019, 0.68),
+    "km-nanping-street": (25, 0.05, 0.85),
+}
+
+
+def _store_map(database: Database, now: datetime) -> None:
+    """Coordinates for every store but one, and 30 days of lifts, sign-ups and smileys."""
+    rows = read_import(STORE_PLACES_CSV.encode(), "stores.csv")
+    apply_import(database, rows, by="setup", now=now)
+    rng = random.Random(19)
+    data = StoreData(database)
+    for store_id, (per_day, conversion, happy) in STORE_PROFILES.items():
+        moments, sessions, signups, smileys, answered = [], [], [], [], []
+        for day in range(30):
+            start = now - timedelta(days=day + 1)
+            visitors = max(1, round(rng.gauss(per_day / 2.5, per_day / 12)))
+            for visitor in range(visitors):
+                at = start + timedelta(seconds=rng.uniform(0, 86_400))
+                for _ in range(rng.choice((1, 2, 2, 3, 4))):
+                    moments.append(at)
+                    sessions.append(f"d{day}-v{visitor}")
+                if rng.random() < conversion:
+                    signups.append(at)
+                if rng.random() < 0.15:
+                    answered.append(at)
+                    smileys.append(
+                        rng.choice((3, 4)) if rng.random() < happy else rng.choice((1, 2))
+                    )
+        data.lifts(store_id, "k1", moments, sessions)
+        data.signups(store_id, signups)
+        data.answers(store_id, "smiley", smileys, answered)

@@ -1,1 +1,1 @@
-"""HQ analytics: rollups, the recommendation model, CRM connectors."""
+"""HQ insight: analytics over the chain's events (rollups, the store map, models, connectors)."""

@@ -37,6 +37,7 @@ from hq.console.secret import derived_key
 from hq.console.staff import PasswordHasher
 from hq.console.views import (
     audit,
+    customers,
     fleet_health,
     plays,
     preview,
@@ -46,6 +47,7 @@ from hq.console.views import (
     rollout,
     signin,
     staff,
+    store_map,
 )
 from hq.console.views.base import Ask, Console, ContentSide, jsonable, render
 from hq.content import upload
@@ -110,6 +112,8 @@ def console_app(
         staff.staff_routes,
         plays.plays_routes,
         fleet_health.fleet_health_routes,
+        customers.customer_routes,
+        store_map.store_map_routes,
     ):
         app.router.routes.extend(make(console))
     app.mount("/static", StaticFiles(directory=STATIC), name="static")

@@ -12,7 +12,10 @@ Roles (hq.console.staff.Role):
   running on their kiosks;
 - remote commands to a kiosk (restart, fetch content, screenshot, logs, identify):
   a chain admin for any kiosk, a store manager for their own stores' kiosks; content
-  editors send none (a screen's running is the store's and operations' business).
+  editors send none (a screen's running is the store's and operations' business);
+- customer records (search, a customer's page, duplicates, merges): chain admins
+  only. A customer is chain-wide (their sign-ups, lifts and merges span stores),
+  and a merge changes what every kiosk recognises: not one store's business.
 
 Pure: no database, no request. Views gather the stores a thing reaches and ask.
 """
@@ -33,6 +36,7 @@ class Action(enum.StrEnum):
     VIEW_AUDIT = "view-audit"
     MANAGE_STAFF = "manage-staff"
     COMMAND = "command"  # a remote command to a kiosk: restart, screenshot, logs...
+    CUSTOMERS = "customers"  # customer records: search, duplicates, merge and undo
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,6 +10,10 @@
 - `recognition`: members' tag bindings and the member feed kiosks recognise by.
 - `erasure`: erasing a person, and keeping their later events without them.
 - `withdrawal`: consent withdrawals staff record (a member on the hotline).
+- `dedupe`: pure: likely duplicate records, households, the stricter consent rule
+  for merges; `merges`: merging two records, undoing it; `records`: a record's
+  address, household and search (the console's customer pages);
+  `customers_cli`: `kiosk-hq customers duplicates | merge | unmerge ...`.
 - `residue`: clearing what removals leave in the database's files (SQLite's WAL,
   PostgreSQL's dead tuples).
 - `coupon_codes`: pure: the coupon code format and its keys (the contract with kiosks).

@@ -4,8 +4,10 @@ Erasing names one member id, and takes the whole person: the customer it
 belongs to and all of that customer's member ids (one person who signed up at
 two stores). In one transaction:
 
-- `customers` (phone, email, name), `member_ids`, `consents`, `interactions`
-  and `tag_bindings` rows of those member ids are deleted;
+- `customers` (phone, email, name, address; and every record merged into
+  theirs, hq.crm.merges), `member_ids`, `consents`, `interactions` and
+  `tag_bindings` rows of those member ids are deleted, and so are the merges of
+  those records (a merge's snapshot is a copy of both records);
 - survey answers and completions, issued coupons and prize draws stay, without
   the member id (a coupon stays valid; an answer still counts), and a text
   answer loses its text, which the person wrote;
@@ -37,12 +39,13 @@ from typing import Any, Final
 
 from sqlalchemy import bindparam, delete, select, update
 
-from hq.crm import recognition
+from hq.crm import merges, recognition
 from hq.crm.facts import CouponIssued, Fact, PrizeDrawn, SurveyAnswered, SurveyCompleted
 from hq.db import (
     Database,
     consents,
     coupons_issued,
+    customer_merges,
     customers,
     erased_members,
     events,
@@ -86,7 +89,15 @@ _KEPT_WITHOUT_MEMBER: Final = (survey_answers, survey_completions, coupons_issue
 _DELETED_FROM: Final = (tag_bindings, consents, interactions, member_ids)
 
 ERASED_FROM: Final = tuple(
-    table.name for table in (*_DELETED_FROM, customers, *_KEPT_WITHOUT_MEMBER, events, member_feed)
+    table.name
+    for table in (
+        *_DELETED_FROM,
+        customers,
+        customer_merges,
+        *_KEPT_WITHOUT_MEMBER,
+        events,
+        member_feed,
+    )
 )
 """Every table an erasure deletes or overwrites rows of."""
 
@@ -163,7 +174,10 @@ def erase_member(database: Database, member_id: str, *, now: datetime) -> Erasur
                 gone["text"] = None
             connection.execute(update(table).where(table.c.member_id.in_(wanted)).values(**gone))
         if customer_id is not None:
-            connection.execute(delete(customers).where(customers.c.customer_id == customer_id))
+            # Records merged into theirs are theirs too, and the merges' snapshots.
+            records = [customer_id, *sorted(merges.merged_records(connection, [customer_id]))]
+            merges.forget_merges(connection, records)
+            connection.execute(delete(customers).where(customers.c.customer_id.in_(records)))
         events_scrubbed = _scrub_events(connection, wanted)
         database.insert_rows(
             connection,

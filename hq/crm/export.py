@@ -67,7 +67,9 @@ def write_customers_csv(database: Database, out: TextIO) -> int:
                 customers.c.name,
                 customers.c.created_at,
                 customers.c.first_store_id,
-            ).order_by(customers.c.created_at, customers.c.customer_id)
+            )
+            .where(customers.c.merged_into.is_(None))  # a merged record lives on in another
+            .order_by(customers.c.created_at, customers.c.customer_id)
         ):
             decisions = current.get(row.customer_id, {})
             writer.writerow(

@@ -18,7 +18,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, func
+from sqlalchemy import Connection, func, select
 
 from hq import plays
 from hq.crm import coupons
@@ -202,15 +202,18 @@ def _project_signups(
             },
         )
 
+    returned = database.insert_rows(
+        connection,
+        customers,
+        rows,
+        on_conflict=fill_gaps,
+        returning=[customers.c.phone_e164, customers.c.customer_id, customers.c.merged_into],
+    )
+    # A number whose record was merged into another (hq.crm.merges) signs up there.
+    survivors = _survivors(connection, {row.merged_into for row in returned if row.merged_into})
     customer_of = {
-        row.phone_e164: row.customer_id
-        for row in database.insert_rows(
-            connection,
-            customers,
-            rows,
-            on_conflict=fill_gaps,
-            returning=[customers.c.phone_e164, customers.c.customer_id],
-        )
+        row.phone_e164: survivors.get(row.merged_into, row.merged_into) or row.customer_id
+        for row in returned
     }
     # A member id names one sign-up; if a kiosk ever sent one twice, the first link stays.
     database.insert_rows(
@@ -230,6 +233,26 @@ def _project_signups(
         on_conflict=lambda insert: insert.on_conflict_do_nothing(),
     )
     return Projected(customers_touched=len(rows), member_ids=len(signups))
+
+
+def _survivors(connection: Connection, merged_into: set[str]) -> dict[str, str]:
+    """For each record in `merged_into` that was itself merged since, the live one."""
+    found: dict[str, str] = {}
+    frontier = {customer: customer for customer in merged_into}  # asked -> reached so far
+    while frontier:
+        onward = dict(
+            connection.execute(
+                select(customers.c.customer_id, customers.c.merged_into).where(
+                    customers.c.customer_id.in_(sorted(set(frontier.values()))),
+                    customers.c.merged_into.is_not(None),
+                )
+            ).all()
+        )
+        frontier = {
+            asked: onward[reached] for asked, reached in frontier.items() if reached in onward
+        }
+        found.update(frontier)
+    return found
 
 
 def _consent_row(fact: ConsentDecision) -> dict[str, Any]:

@@ -11,6 +11,10 @@ feed interval, 60 s).
 
 Each row keeps the notice version and hash of the decision it withdraws (empty
 if the person never decided that purpose): what they had agreed to.
+
+An opt-out made at an external CRM takes the same path (hq.analytics.crm): `source`
+"crm", `recorded_by` the connector, and only the channel opted out of (an email
+unsubscribe is not an SMS one).
 """
 
 from __future__ import annotations
@@ -67,9 +71,17 @@ class Withdrawal:
 
 
 def withdraw(
-    database: Database, member_id: str, purpose: str, *, by: str, now: datetime
+    database: Database,
+    member_id: str,
+    purpose: str,
+    *,
+    by: str,
+    now: datetime,
+    source: str = "hq",
+    only_channel: str | None = None,
 ) -> Withdrawal:
-    """Record that the person behind `member_id` withdrew `purpose`.
+    """Record that the person behind `member_id` withdrew `purpose` (only on
+    `only_channel` if one is given; else on every channel).
 
     UnknownPurpose, BadRecorder, or recognition.UnknownMember if HQ has neither a
     sign-up nor a consent of this member id (an erased member is unknown)."""
@@ -83,6 +95,9 @@ def withdraw(
             raise recognition.UnknownMember()
         newest = _newest_notices(connection, members, purpose)
         channels = tuple(sorted(newest, key=lambda channel: channel or ""))
+        if only_channel is not None:
+            channels = (only_channel,)
+            newest.setdefault(only_channel, newest[None])
         connection.execute(
             consents.insert(),
             [
@@ -94,7 +109,7 @@ def withdraw(
                     "notice_version": newest[channel][0],
                     "notice_sha256": newest[channel][1],
                     "given": False,
-                    "source": "hq",
+                    "source": source,
                     "recorded_by": by,
                     "store_id": None,
                     "kiosk_id": None,
@@ -108,7 +123,7 @@ def withdraw(
             removed = recognition.refresh(database, connection, [member_id], now=now)
         elif purpose == recognition.PERSONALISATION:  # kiosks stop using their history
             recognition.refresh(database, connection, [member_id], now=now)
-    _log.info("a %s consent was withdrawn, recorded at HQ", purpose)
+    _log.info("a %s consent was withdrawn, recorded at %s", purpose, source.upper())
     return Withdrawal(member_id, purpose, channels, by, now, removed)
 
 

@@ -166,7 +166,15 @@ def test_stores_are_tagged_and_listed(served: HqProcess) -> None:
     missing = run(hq, "store", "set", "nowhere", "--tag", "x")
 
     assert changed == "store s001: region east, tags flagship\n"
-    assert listed == [{"store_id": "s001", "region": "east", "tags": ["flagship"]}]
+    assert listed == [
+        {
+            "store_id": "s001",
+            "region": "east",
+            "tags": ["flagship"],
+            "latitude": None,
+            "longitude": None,
+        }
+    ]
     assert bad.returncode == 1
     assert "is not a lowercase slug" in bad.stderr
     assert missing.returncode == 1

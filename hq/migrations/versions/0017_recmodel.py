@@ -1,7 +1,7 @@
 """The recommendation model: imported till receipts and trained model versions.
 
-Revision ID: 0014_recmodel
-Revises: 0013
+Revision ID: 0017_recmodel
+Revises: 0016_crm_connectors
 Create Date: 2026-12-07
 
 Adds `sales_lines` (`kiosk-hq model import-sales`) and `recommendation_models`
@@ -17,8 +17,8 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
-revision: str = "0014_recmodel"
-down_revision: str | None = "0013"
+revision: str = "0017_recmodel"
+down_revision: str | None = "0016_crm_connectors"
 branch_labels: str | None = None
 depends_on: str | None = None
 

@@ -1,0 +1,113 @@
+"""What the store map counts, written straight into HQ's tables: lifts, sign-ups, smileys.
+
+    data = StoreData(database)
+    data.lifts("sh-nanjing-road", "k1", when, sessions=["s1", "s1", "s2"])
+    data.signups("sh-nanjing-road", when, count=2)
+    data.answers("sh-nanjing-road", "smiley", [4, 3, 1], when)
+
+Rows as ingest stores them (events, customers + member_ids, survey_answers), without
+the trip through the kiosk API: for metric tests and demo data sets of any size.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import insert
+
+from hq.db import Database, customers, events, member_ids, survey_answers
+
+
+class StoreData:
+    def __init__(self, database: Database) -> None:
+        self.database = database
+        self.seq = 0  # kiosk seq numbers (unique per kiosk is enough; these are global)
+        self.people = 0
+
+    def lifts(
+        self,
+        store: str,
+        kiosk: str,
+        when: datetime | Sequence[datetime],
+        sessions: Sequence[str],
+        kind: str = "lift",
+    ) -> None:
+        """One `kind` event per session named (a session named twice: two lifts in it)."""
+        moments = [when] * len(sessions) if isinstance(when, datetime) else list(when)
+        rows: list[dict[str, Any]] = []
+        for moment, session in zip(moments, sessions, strict=True):
+            self.seq += 1
+            rows.append(
+                {
+                    "event_id": str(uuid.uuid4()),
+                    "kiosk_id": f"{store}-{kiosk}",
+                    "store_id": store,
+                    "seq": self.seq,
+                    "kind": kind,
+                    "schema_version": 1,
+                    "occurred_at": moment,
+                    "received_at": moment,
+                    "payload": {"session": session, "slot": 1, "sku": "xh-x60"},
+                }
+            )
+        if rows:
+            with self.database.write() as connection:
+                connection.execute(insert(events), rows)
+
+    def signups(self, store: str, when: datetime | Sequence[datetime], count: int = 1) -> None:
+        moments = [when] * count if isinstance(when, datetime) else list(when)
+        people, members = [], []
+        for moment in moments:
+            self.people += 1
+            customer = str(uuid.uuid4())
+            people.append(
+                {
+                    "customer_id": customer,
+                    "phone_e164": f"+8613800{self.people:06d}",
+                    "created_at": moment,
+                    "first_store_id": store,
+                }
+            )
+            members.append(
+                {
+                    "member_id": str(uuid.uuid4()),
+                    "customer_id": customer,
+                    "store_id": store,
+                    "kiosk_id": f"{store}-k1",
+                    "signed_up_at": moment,
+                }
+            )
+        if people:
+            with self.database.write() as connection:
+                connection.execute(insert(customers), people)
+                connection.execute(insert(member_ids), members)
+
+    def answers(
+        self,
+        store: str,
+        kind: str,
+        scores: Sequence[int | None],
+        when: datetime | Sequence[datetime],
+    ) -> None:
+        moments = [when] * len(scores) if isinstance(when, datetime) else list(when)
+        rows = [
+            {
+                "event_id": str(uuid.uuid4()),
+                "store_id": store,
+                "kiosk_id": f"{store}-k1",
+                "occurred_at": moment,
+                "session": "s-survey",
+                "survey": "visit",
+                "question": "how-was-it",
+                "kind": kind,
+                "score": score,
+                "low": score is not None and score <= 2,
+            }
+            for moment, score in zip(moments, scores, strict=True)
+        ]
+        if rows:
+            with self.database.write() as connection:
+                connection.execute(insert(survey_answers), rows)

@@ -1,0 +1,67 @@
+"""`kiosk-hq customers duplicates | merge | merges | unmerge | address`, in this process
+(the same `hq.cli.main` the console script runs) on an SQLite HQ."""
+
+from __future__ import annotations
+
+import getpass
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from helpers.customers import add_demo_customers
+
+from hq import audit
+from hq.cli import main
+from hq.db import Database
+from hq.migrations import migrate
+from hq.settings import sqlite_url
+
+
+def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    try:
+        code = main(list(args))
+    except SystemExit as exit_:
+        code = int(exit_.code or 0)
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_find_merge_and_undo_from_the_shell(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    url = sqlite_url(tmp_path / "hq.sqlite3")
+    migrate(url)
+    database = Database(url)
+    ids = add_demo_customers(database, datetime.now(UTC))
+    where = ("--data-dir", str(tmp_path / "data"), "--database-url", url)
+
+    code, out, err = run(capsys, *where, "customers", "duplicates", "--json")
+    assert code == 0, err
+    pairs = {(p["first"], p["second"]): p["reasons"] for p in json.loads(out)}
+    assert pairs[(ids["wang"], ids["wang-old"])] == ["phone"]
+    code, out, _ = run(capsys, *where, "customers", "duplicates")
+    assert "+86 138****5678" in out
+    assert "13812345678" not in out
+
+    code, out, _ = run(
+        capsys, *where, "customers", "merge", ids["wang"], ids["wang-old"], "--by", "li.na"
+    )
+    assert (code, out.split()[:2]) == (0, ["merge", "1:"])
+    code, _, err = run(capsys, *where, "customers", "merge", ids["wang"], ids["wang-old"])
+    assert code == 1
+    assert "merged already" in err
+    code, out, _ = run(capsys, *where, "customers", "unmerge", "1", "--by", "li.na")
+    assert (code, out) == (0, "merge 1 undone: both records are as they were\n")
+    code, _, err = run(capsys, *where, "customers", "unmerge", "7")
+    assert (code, err) == (1, "kiosk-hq: no such merge\n")
+    code, _, _ = run(
+        capsys, *where, "customers", "address", ids["sun"], "--set", "上海市黄浦区南京东路 1 号"
+    )
+    assert code == 0
+    assert [(e.action, e.actor) for e in audit.recent(database)][:3] == [
+        ("customers.address", "cli:" + getpass.getuser()),
+        ("customers.unmerge", "li.na"),
+        ("customers.merge", "li.na"),
+    ]
+    database.dispose()
