@@ -685,9 +685,10 @@ def _feed_entry(item: Any) -> FeedEntry | None:
     ):
         return None
     last_seen = _feed_time(item.get("last_seen"))
-    if last_seen is False:
+    personalised = item.get("personalised", False)  # absent: an HQ from before it
+    if last_seen is False or not isinstance(personalised, bool):
         return None
-    return FeedEntry(tag_hash, member_id, name, tuple(skus), segment, last_seen)
+    return FeedEntry(tag_hash, member_id, name, tuple(skus), segment, last_seen, personalised)
 
 
 def _feed_time(value: Any) -> datetime | Literal[False] | None:

@@ -22,6 +22,7 @@ class FeedEntry:
     last_viewed: tuple[str, ...]  # SKUs, newest first
     segment: str | None
     last_seen: datetime | None = None  # their newest lift, to the hour (UTC); None: none
+    personalised: bool = False  # consented to personalised recommendations
 
 
 @dataclass(frozen=True, slots=True)

@@ -39,9 +39,10 @@ __all__ = [
 MEMBERS_FILE: Final = "members.sqlite3"
 """Where the kiosk's data directory keeps the member directory."""
 
-MEMBERS_FILE_VERSION: Final = 2
-# 2 added `last_seen`. A version 1 file gains the column and asks HQ for the whole feed
-# again (from version 0), which fills it in; until then lookups answer as before.
+MEMBERS_FILE_VERSION: Final = 3
+# 2 added `last_seen`, 3 `personalised`. An older file gains the columns and asks HQ for
+# the whole feed again (from version 0), which fills them in; until then lookups answer
+# as before (no personalisation).
 
 # Keys of the `meta` table.
 SCHEMA_VERSION: Final = "schema_version"
@@ -53,9 +54,11 @@ LOADING_KEY: Final = "loading_key"
 LOOKUPS: Final[Mapping[int, str]] = {
     # The lookup by tag hash in a file of each schema version this software reads.
     # Version 1 had no last_seen: read as "unknown", until the writer upgrades the file.
-    1: "SELECT member_id, greeting_name, last_viewed, segment, NULL"
+    1: "SELECT member_id, greeting_name, last_viewed, segment, NULL, 0"
     " FROM members WHERE tag_hash = ?",
-    2: "SELECT member_id, greeting_name, last_viewed, segment, last_seen"
+    2: "SELECT member_id, greeting_name, last_viewed, segment, last_seen, 0"
+    " FROM members WHERE tag_hash = ?",
+    3: "SELECT member_id, greeting_name, last_viewed, segment, last_seen, personalised"
     " FROM members WHERE tag_hash = ?",
 }
 
@@ -69,6 +72,7 @@ class Member:
     last_viewed: tuple[str, ...]  # SKUs they lifted last, newest first
     segment: str | None
     last_seen: datetime | None = None  # their newest lift, to the hour; None: unknown
+    personalised: bool = False  # consented to personalised recommendations
 
 
 def tag_hash(key: bytes, tag: TagId) -> str:
@@ -86,8 +90,9 @@ def tag_hash_key(hashed: str) -> bytes | None:
     return key if len(key) == 32 else None
 
 
-def member_from_row(row: tuple[str, str | None, str, str | None, str | None]) -> Member:
+def member_from_row(row: tuple[str, str | None, str, str | None, str | None, int]) -> Member:
     """A row of `lookup_sql`'s statement as a Member."""
-    member_id, greeting_name, last_viewed, segment, last_seen = row
+    member_id, greeting_name, last_viewed, segment, last_seen, personalised = row
     seen = None if last_seen is None else datetime.fromisoformat(last_seen)
-    return Member(member_id, greeting_name, tuple(json.loads(last_viewed)), segment, seen)
+    viewed = tuple(json.loads(last_viewed))
+    return Member(member_id, greeting_name, viewed, segment, seen, bool(personalised))

@@ -63,6 +63,7 @@ from typing import Any, Final, Self
 from sqlalchemy import (
     Column,
     Connection,
+    Integer,
     LargeBinary,
     MetaData,
     String,
@@ -127,6 +128,7 @@ def _members_table(name: str) -> Table:
         Column("last_viewed", Text, nullable=False),  # a JSON array of SKUs, newest first
         Column("segment", Text, nullable=True),
         Column("last_seen", Text, nullable=True),  # ISO 8601 with its zone
+        Column("personalised", Integer, nullable=False, server_default="0"),
         sqlite_with_rowid=False,
     )
 
@@ -202,25 +204,32 @@ class MemberDirectory:
                     _upsert_meta(),
                     [{"key": SCHEMA_VERSION, "value": str(MEMBERS_FILE_VERSION)}],
                 )
-        elif int(found) == 1:
-            self._upgrade_from_1()
+        elif int(found) in (1, 2):
+            self._upgrade_from(int(found))
         elif int(found) != MEMBERS_FILE_VERSION:
             raise MemberDirectoryError(
                 f"{self._path}: member directory schema version {found}, "
                 f"this software reads version {MEMBERS_FILE_VERSION}"
             )
 
-    def _upgrade_from_1(self) -> None:
+    def _upgrade_from(self, version: int) -> None:
         with self._writes.begin() as connection:
             found = connection.execute(
                 select(_meta.c.value).where(_meta.c.key == SCHEMA_VERSION)
             ).scalar_one()
-            if int(found) != 1:
+            if int(found) != version:
                 return  # another process upgraded it meanwhile
-            connection.execute(text("ALTER TABLE members ADD COLUMN last_seen TEXT"))
+            if version == 1:
+                connection.execute(text("ALTER TABLE members ADD COLUMN last_seen TEXT"))
+            connection.execute(
+                text("ALTER TABLE members ADD COLUMN personalised INTEGER NOT NULL DEFAULT 0")
+            )
             _drop_loading(connection)
             _set_meta(connection, **{SCHEMA_VERSION: str(MEMBERS_FILE_VERSION), VERSION: "0"})
-        _log.info("member directory upgraded to version %d: fetching the feed again", 2)
+        _log.info(
+            "member directory upgraded to version %d: fetching the feed again",
+            MEMBERS_FILE_VERSION,
+        )
 
     def __enter__(self) -> Self:
         return self
@@ -366,8 +375,8 @@ def _write_page(connection: Connection, table: Table, page: FeedPage) -> None:
     if page.upserts:
         connection.exec_driver_sql(
             f"INSERT OR REPLACE INTO {table.name}"  # noqa: S608 - one of our two tables
-            " (tag_hash, member_id, greeting_name, last_viewed, segment, last_seen)"
-            " VALUES (?, ?, ?, ?, ?, ?)",
+            " (tag_hash, member_id, greeting_name, last_viewed, segment, last_seen,"
+            " personalised) VALUES (?, ?, ?, ?, ?, ?, ?)",
             [_row(entry) for entry in page.upserts],
         )
     if page.removed:
@@ -377,7 +386,7 @@ def _write_page(connection: Connection, table: Table, page: FeedPage) -> None:
         )
 
 
-def _row(entry: FeedEntry) -> tuple[bytes, str, str | None, str, str | None, str | None]:
+def _row(entry: FeedEntry) -> tuple[bytes, str, str | None, str, str | None, str | None, int]:
     return (
         bytes.fromhex(entry.tag_hash),
         entry.member_id,
@@ -385,6 +394,7 @@ def _row(entry: FeedEntry) -> tuple[bytes, str, str | None, str, str | None, str
         json.dumps(list(entry.last_viewed), ensure_ascii=False),
         entry.segment,
         None if entry.last_seen is None else entry.last_seen.isoformat(),
+        int(entry.personalised),
     )
 
 

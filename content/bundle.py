@@ -58,6 +58,7 @@ from content.model import (
     PrizeDraw,
     PrizeDraws,
     Product,
+    RecommendationModel,
     Recommendations,
     Survey,
     Surveys,
@@ -75,9 +76,10 @@ NOTICES: Final = "notices.json"
 SURVEYS: Final = "surveys.json"
 COUPONS: Final = "coupons.json"
 PRIZES: Final = "prizes.json"
+RECOMMENDER: Final = "recommender.json"  # HQ's trained model (hq.analytics.model)
 # Absent means none: no sign-up, no surveys, no coupons, no draws. When
 # present they must be listed in the manifest like the others.
-OPTIONAL_DOCUMENTS: Final = (NOTICES, SURVEYS, COUPONS, PRIZES)
+OPTIONAL_DOCUMENTS: Final = (NOTICES, SURVEYS, COUPONS, PRIZES, RECOMMENDER)
 # A 10,000-product catalog is about 10 MB. A document is read whole before it is
 # parsed, so its size is checked first: a sparse 8 GiB file is refused, not read.
 DOCUMENT_MAX_BYTES: Final = 64 * 1024 * 1024
@@ -164,6 +166,7 @@ class Bundle:
     surveys: tuple[Survey, ...] = ()
     campaigns: tuple[CouponCampaign, ...] = ()
     prize_draws: tuple[PrizeDraw, ...] = ()
+    recommender: RecommendationModel | None = None
     _by_sku: dict[str, Product] | None = field(init=False, repr=False, compare=False)
     _summaries: list[tuple[ProductSummary, ...]] = field(init=False, repr=False, compare=False)
     _sku_by_slot: dict[int, str] = field(init=False, repr=False, compare=False)
@@ -428,10 +431,11 @@ def _load(root: Path, files: BundleFiles, *, verify_hashes: bool, indexed: bool)
     surveys = read_document(SURVEYS, Surveys) if SURVEYS in present else None
     coupons = read_document(COUPONS, CouponCampaigns) if COUPONS in present else None
     prizes = read_document(PRIZES, PrizeDraws) if PRIZES in present else None
+    model = read_document(RECOMMENDER, RecommendationModel) if RECOMMENDER in present else None
     index = None
     if indexed:
         if listed is not None:
-            index = _open_index(root, files, listed, planogram, recommendations)
+            index = _open_index(root, files, listed, planogram, recommendations, model)
         if index is None:  # none yet, or damaged: from catalog.json, verified whole
             catalog = _read_document(
                 files, CATALOG, Catalog, listed=listed, verify_hashes=True, problems=problems
@@ -445,10 +449,14 @@ def _load(root: Path, files: BundleFiles, *, verify_hashes: bool, indexed: bool)
         if playlist is not None and verify_hashes:  # with the hashes: once, at install
             _check_videos(files, playlist, listed, problems)
     if index is not None:
-        _check_skus_exist(index.skus, planogram, recommendations, problems)
+        _check_skus_exist(index.skus, planogram, recommendations, problems, model)
     elif catalog is not None:
         _check_skus_exist(
-            {product.sku for product in catalog.products}, planogram, recommendations, problems
+            {product.sku for product in catalog.products},
+            planogram,
+            recommendations,
+            problems,
+            model,
         )
     if coupons is not None or COUPONS not in present:  # a broken coupons.json: noise
         _check_campaigns_exist(
@@ -476,15 +484,17 @@ def _load(root: Path, files: BundleFiles, *, verify_hashes: bool, indexed: bool)
         surveys=surveys.surveys if surveys is not None else (),
         campaigns=coupons.campaigns if coupons is not None else (),
         prize_draws=prizes.draws if prizes is not None else (),
+        recommender=model,
     )
 
 
-def _open_index(
+def _open_index(  # noqa: PLR0917 - the documents that name SKUs
     root: Path,
     files: BundleFiles,
     listed: Mapping[str, AssetEntry],
     planogram: Planogram | None,
     recommendations: Recommendations | None,
+    model: RecommendationModel | None = None,
 ) -> CatalogIndex | None:
     """The release's catalog index, if it is whole and of its catalog.json (else None:
     the catalog is read in full, which also says what is wrong with it, if anything)."""
@@ -507,6 +517,8 @@ def _open_index(
     if recommendations is not None:
         named.update(recommendations.best_sellers, *recommendations.related.values())
         named.update(recommendations.related)
+    if model is not None:
+        named.update(model.skus())
     if not named <= index.skus:
         # A SKU damaged in the index, or a bundle that refers to an unknown product:
         # the catalog itself tells which.
@@ -727,8 +739,9 @@ def _check_skus_exist(
     planogram: Planogram | None,
     recommendations: Recommendations | None,
     problems: list[BundleProblem],
+    model: RecommendationModel | None = None,
 ) -> None:
-    """SKUs on slots and in recommendation tables must be in the catalog (`known`)."""
+    """SKUs on slots, in recommendation tables and in the model must be in the catalog."""
     references: list[tuple[str, tuple[str | int, ...], str]] = []
     if planogram is not None:
         references += [
@@ -750,6 +763,17 @@ def _check_skus_exist(
             (RECOMMENDATIONS, ("best_sellers", index), sku)
             for index, sku in enumerate(recommendations.best_sellers)
         ]
+    if model is not None and not model.skus() <= known:
+        references += [
+            (RECOMMENDER, ("popularity", index, 0), sku)
+            for index, (sku, _) in enumerate(model.popularity)
+        ]
+        for sku, scored in model.related.items():
+            references.append((RECOMMENDER, ("related", sku), sku))
+            references += [
+                (RECOMMENDER, ("related", sku, index, 0), other)
+                for index, (other, _) in enumerate(scored)
+            ]
     problems.extend(
         BundleProblem(name, field_path(loc), f"SKU {sku!r} is not in {CATALOG}")
         for name, loc, sku in references

@@ -13,6 +13,7 @@ import re
 from collections.abc import Hashable, Iterable
 from datetime import datetime
 from decimal import Decimal
+from functools import cached_property
 from typing import Annotated, Final, Literal
 
 from pydantic import (
@@ -327,6 +328,45 @@ class Playlist(_Frozen):
 class Recommendations(_Frozen):
     related: dict[Sku, tuple[Sku, ...]] = {}
     best_sellers: tuple[Sku, ...] = ()
+
+
+Score = Annotated[float, Field(ge=0, le=1)]
+# A model's score, scaled so the best of its list is 1: comparable between SKUs and
+# with the kiosk's own counts (content.recommend mixes them).
+Scored = tuple[Sku, Score]
+
+
+class RecommendationModel(_Frozen):
+    """HQ's trained recommendation model (optional `recommender.json`, docs/bundle.md).
+
+    `related[sku]`: other SKUs shoppers looked at (lifted, compared, bought) in the same
+    visit as `sku`, best first, time-decayed; `popularity`: SKUs by decayed interest,
+    best first. Where a bundle has it, the kiosk ranks its shelves by it mixed with the
+    store's own lift counts; HQ's hand tables in recommendations.json stay the fallback
+    for SKUs the model does not know.
+    """
+
+    model: Annotated[str, StringConstraints(pattern=SKU_PATTERN)]  # HQ's model version
+    trained_at: ZonedDateTime
+    half_life_days: float = Field(gt=0, le=3650)
+    popularity: tuple[Scored, ...] = ()
+    related: dict[Sku, tuple[Scored, ...]] = {}
+
+    # Lookups by SKU, built at the first recommendation asked for (the product panels
+    # are prepared ahead during the attract loop, so never on a lift).
+    @cached_property
+    def neighbours(self) -> dict[str, dict[str, float]]:
+        return {sku: dict(scored) for sku, scored in self.related.items()}
+
+    @cached_property
+    def interest(self) -> dict[str, float]:
+        return dict(self.popularity)
+
+    def skus(self) -> set[str]:
+        """Every SKU the model names."""
+        named = {sku for sku, _ in self.popularity} | self.related.keys()
+        named.update(other for scored in self.related.values() for other, _ in scored)
+        return named
 
 
 class AssetEntry(_Frozen):

@@ -29,6 +29,7 @@ from content.bundle import (
     PLAYLIST,
     PRIZES,
     RECOMMENDATIONS,
+    RECOMMENDER,
     SURVEYS,
 )
 from content.model import (
@@ -40,6 +41,7 @@ from content.model import (
     Planogram,
     Playlist,
     PrizeDraws,
+    RecommendationModel,
     Recommendations,
     Surveys,
 )
@@ -55,6 +57,7 @@ DOCUMENT_MODELS: Final[dict[str, type[BaseModel]]] = {
     SURVEYS: Surveys,
     COUPONS: CouponCampaigns,
     PRIZES: PrizeDraws,
+    RECOMMENDER: RecommendationModel,
 }
 
 

@@ -44,6 +44,9 @@
                                                       kiosks' health, open alerts
     crm sync [--connector hubspot|salesforce] [--json] | crm status [--json]
                                                       (hq/analytics/crm/cli.py)
+    model train [--now TIME] [--half-life-days 30] | model evaluate [--no-als]
+    model ship [--model ID] [--base RELEASE] [--to TARGET] | model import-sales FILE
+                                                      (hq/analytics/model/cli.py)
 
 Content (docs/content-releases.md): TARGET is all, region:R, tag:T or store:S;
 TIME is ISO 8601 (2026-12-07T01:00+08:00; without an offset, this machine's local
@@ -81,6 +84,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from hq import audit, backup, channel_keys, enrollment, fleet, plays_cli, stats, store_places
 from hq.analytics.crm import cli as crm_cli
+from hq.analytics.model import cli as model_cli
 from hq.console import cli as console_cli
 from hq.crm import coupons, customers_cli, recognition, tags
 from hq.crm.coupon_codes import CouponCode
@@ -169,6 +173,7 @@ def build_parser() -> argparse.ArgumentParser:
     backup.add_commands(commands)
     fleet_health_cli.add_command(commands)
     crm_cli.add_command(commands)
+    model_cli.add_command(commands, _moment, _default_actor(), _Parser)
     return parser
 
 
@@ -403,6 +408,8 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:  # noqa: PLR0911,
                 return console_cli.run(database, args, now)
             case "plays":
                 return plays_cli.run(database, args, now, _table)
+            case "model":
+                return model_cli.run(database, settings, args, now, _table)
             case "fleet" if args.fleet_action:  # remote commands
                 return fleet_health_cli.run_commands(
                     database, settings.content_key_dir, args, now, _default_actor()

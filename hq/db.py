@@ -416,6 +416,8 @@ member_feed = Table(
     Column("segment", String(SEGMENT_LENGTH), nullable=True),
     Column("changed_at", UtcDateTime(), nullable=False),
     Column("last_seen", UtcDateTime(), nullable=True),  # the newest lift, to the hour
+    # The member consented to personalised recommendations (hq.analytics.model's shelves).
+    Column("personalised", Boolean, nullable=False, server_default=false()),
 )
 
 recognition_state = Table(
@@ -657,7 +659,8 @@ content_releases = Table(
     Column("expires", UtcDateTime(), nullable=True),  # NULL: rolling, 30 days ahead
     # The bundle's own manifest `release` (informative: kiosks install it as hq-<N>).
     Column("bundle_release", String(64), nullable=False),
-    # "folder" (a bundle directory or upload), "edit" (of `base_release`), "revert".
+    # "folder" (a bundle directory or upload), "edit" (of `base_release`), "revert",
+    # "model" (`base_release` with a recommendation model: hq.analytics.model.ship).
     Column("source", String(10), nullable=False),
     Column("base_release", BigInteger, nullable=True),
     Column("reverts", BigInteger, nullable=True),
@@ -930,6 +933,43 @@ crm_dead_letters = Table(
     Column("reason", String(REASON_LENGTH), nullable=False),
     Column("refused_at", UtcDateTime(), nullable=False),
     Index(None, "connector", "refused_at"),
+)
+
+
+# ---------------------------------------------------------------- recommendation model
+
+# Till receipts imported from a sales export (`kiosk-hq model import-sales`,
+# hq.analytics.model.sales): one row per SKU of a receipt, anonymous. A line
+# imported again (same store, receipt and SKU) is skipped, not counted twice.
+sales_lines = Table(
+    "sales_lines",
+    metadata,
+    Column("id", _BigId, primary_key=True, autoincrement=True),
+    Column("store_id", String(STORE_ID_LENGTH), nullable=False),
+    Column("receipt", String(64), nullable=False),
+    Column("sku", String(100), nullable=False),
+    Column("sold_at", UtcDateTime(), nullable=False, index=True),
+    Column("quantity", Integer, nullable=False),
+    Column("imported_at", UtcDateTime(), nullable=False),
+    UniqueConstraint("store_id", "receipt", "sku"),
+)
+
+# Every trained model version (`kiosk-hq model train`, hq.analytics.model.versions):
+# its tables as shipped to kiosks (recommender.json's content) and its held-out
+# week's figures, which decide whether it may ship.
+recommendation_models = Table(
+    "recommendation_models",
+    metadata,
+    Column("model_id", Integer, primary_key=True, autoincrement=True),
+    Column("trained_at", UtcDateTime(), nullable=False),  # the `now` it was trained at
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("created_by", String(ACTOR_LENGTH), nullable=False),
+    Column("half_life_days", Float, nullable=False),
+    Column("events", BigInteger, nullable=False),
+    Column("visits", BigInteger, nullable=False),
+    Column("evaluation", _Json, nullable=True),  # None: too little data for a held-out week
+    Column("document", _Json, nullable=False),
+    Column("shipped_release", Integer, nullable=True),
 )
 
 

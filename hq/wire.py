@@ -486,6 +486,7 @@ class MemberFeedEntry(_Model):
     last_viewed: list[str]
     segment: str | None
     last_seen: datetime | None = None  # the newest lift, to the hour (UTC)
+    personalised: bool = False  # consented to personalised recommendations
 
 
 class MemberFeedPage(_Model):

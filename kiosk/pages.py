@@ -6,6 +6,7 @@ recommendation is decided here, so it is tested without a display.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -21,7 +22,7 @@ from content.model import (
     Product,
     QuestionKind,
 )
-from content.recommend import best_sellers, related
+from content.recommend import Shopper, best_sellers, related
 from kiosk import signup, survey
 from kiosk.i18n import format_price, tr
 from kiosk.session import (
@@ -153,9 +154,12 @@ def product_page(bundle: Bundle, view: ProductView, state: SessionState) -> Prod
     language = state.language
     # Phones already in the shopper's hands are not recommended back to them.
     in_hand = tuple(p.sku for p in state.picks if p.sku is not None)
-    alike = related(bundle, view.sku, limit=SHELF_SIZE, exclude=in_hand)
+    # The store's lifts, not the member's history: the panels a lift shows are prepared
+    # ahead for anyone (lifted_page); the member's own picks are on their welcome.
+    store = state.store_lifts
+    alike = related(bundle, view.sku, limit=SHELF_SIZE, exclude=in_hand, store=store)
     shown = (view.sku, *in_hand, *(p.sku for p in alike))
-    best = best_sellers(bundle, limit=SHELF_SIZE, exclude=shown)
+    best = best_sellers(bundle, limit=SHELF_SIZE, exclude=shown, store=store)
     specs = {v.label_key: v.text for v in spec_values(product.specs)}
     return ProductPage(
         sku=product.sku,
@@ -174,12 +178,20 @@ def product_page(bundle: Bundle, view: ProductView, state: SessionState) -> Prod
     )
 
 
-def lifted_page(bundle: Bundle, sku: str, language: Language) -> ProductPage | None:
+def lifted_page(
+    bundle: Bundle, sku: str, language: Language, store_lifts: Mapping[str, float] | None = None
+) -> ProductPage | None:
     """The page a lift of `sku` shows when it starts a session (the phone alone in the
     shopper's hands, no notice): what the product screen prepares ahead for each phone
-    of the cabinet, equal to the page `product_page` gives at that lift."""
+    of the cabinet, equal to the page `product_page` gives at that lift. `store_lifts`:
+    the session state's (the same until the next session ends)."""
     slot = bundle.slot_of(sku) or 0
-    state = SessionState(boot="", language=language, picks=(Pick(slot, sku, 0.0, 0),))
+    state = SessionState(
+        boot="",
+        language=language,
+        picks=(Pick(slot, sku, 0.0, 0),),
+        store_lifts=store_lifts if store_lifts is not None else {},
+    )
     return product_page(bundle, ProductView(sku, in_hand=True), state)
 
 
@@ -223,24 +235,45 @@ def welcome_page(
     bundle: Bundle, member: MemberVisit, state: SessionState, now: datetime | None = None
 ) -> WelcomePage:
     """The member's welcome: what they looked at last time (those this store sells) and
-    picks drawn from them, filled up with best sellers; what is on offer to them.
+    picks: drawn from what they looked at when they consented to personalised
+    recommendations, filled up with best sellers (this store's lifts mixed in); without
+    that consent, best sellers only. What is on offer to them.
     `now`: the store's wall clock, to say when their last visit was (None: not said)."""
     language = state.language
     distinct = dict.fromkeys(member.last_viewed)  # in order, each once
     seen = tuple(p for p in map(bundle.product, distinct) if p is not None)
     seen = seen[:WELCOME_SHELF_SIZE]
-    shown = [p.sku for p in seen]
+    shown = [p.sku for p in seen]  # not offered again beside the row that shows them
     picks: list[Product] = []
-    # Round robin over what they looked at, most recent first: each visit counts.
-    alike = [related(bundle, p.sku, limit=WELCOME_SHELF_SIZE, exclude=shown) for p in seen]
-    for rank in range(WELCOME_SHELF_SIZE):
-        for row in alike:
-            if rank < len(row) and row[rank].sku not in shown:
-                picks.append(row[rank])
-                shown.append(row[rank].sku)
-    picks = picks[:WELCOME_SHELF_SIZE]
+    store = state.store_lifts
+    shopper = Shopper(tuple(distinct), personalised=member.personalised)
+    if member.personalised:
+        # Round robin over what they looked at, most recent first: each visit counts.
+        alike = [
+            related(
+                bundle,
+                p.sku,
+                limit=WELCOME_SHELF_SIZE,
+                exclude=shown,
+                store=store,
+                shopper=shopper,
+            )
+            for p in seen
+        ]
+        for rank in range(WELCOME_SHELF_SIZE):
+            for row in alike:
+                if rank < len(row) and row[rank].sku not in shown:
+                    picks.append(row[rank])
+                    shown.append(row[rank].sku)
+        picks = picks[:WELCOME_SHELF_SIZE]
     if len(picks) < WELCOME_SHELF_SIZE:
-        picks += best_sellers(bundle, limit=WELCOME_SHELF_SIZE - len(picks), exclude=shown)
+        picks += best_sellers(
+            bundle,
+            limit=WELCOME_SHELF_SIZE - len(picks),
+            exclude=shown,
+            store=store,
+            shopper=shopper,
+        )
     name = member.greeting_name
     last_viewed_title = tr(language, "welcome.last_viewed")
     if member.last_seen is not None and now is not None:
@@ -254,7 +287,9 @@ def welcome_page(
         subtitle=tr(language, "welcome.subtitle" if seen else "welcome.subtitle_new"),
         last_viewed_title=last_viewed_title,
         last_viewed=tuple(_card(bundle, p, language) for p in seen),
-        picks_title=tr(language, "welcome.picks" if seen else "welcome.picks_new"),
+        picks_title=tr(
+            language, "welcome.picks" if seen and member.personalised else "welcome.picks_new"
+        ),
         picks=tuple(_card(bundle, p, language) for p in picks),
         offers=member_offers(bundle, state),
         leaving=tr(language, "welcome.leaving"),

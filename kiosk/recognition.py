@@ -91,6 +91,7 @@ class Recogniser:
             greeting_name=member.greeting_name,
             last_viewed=tuple(member.last_viewed),
             last_seen=member.last_seen,
+            personalised=member.personalised,
         )
         # A fob has to be held to the reader; a BLE tag only has to come near.
         self._post(MemberArrived(visit, deliberate=seen.tag.kind is TagKind.RFID))

@@ -49,6 +49,7 @@ from content.model import (
     Survey,
     SurveyQuestion,
 )
+from content.recommend import LiftTally, lift_shares, tally_lift
 from devices.events import Alarm, AlarmReason, Dropped, Lifted
 from devices.protocols.pickup import LedMode
 from kiosk import signup, survey
@@ -274,6 +275,7 @@ class MemberVisit:
     language: Language | None = None  # their language, when the feed knows it
     last_seen: datetime | None = None  # when they last lifted a phone (to the hour), if known
     joined: bool = False  # signed up in this session: welcomed, not "welcomed back"
+    personalised: bool = False  # consented to recommendations from what they looked at
 
 
 @dataclass(frozen=True, slots=True)
@@ -506,6 +508,11 @@ class SessionState:
     # Kept across sessions: the attract screen's smiley and its thank-you.
     smiley_counted_at: float | None = None
     smiley_thanks_until: float | None = None
+    # This store's lifts (content.recommend), counted as they are confirmed; the shares
+    # the shelves mix in are taken from it when a session ends, so they stay the same
+    # through a session and the panels prepared while the attract loop plays hold.
+    lift_tally: LiftTally = field(default_factory=LiftTally, compare=False)
+    store_lifts: Mapping[str, float] = field(default_factory=dict, compare=False)
 
     @property
     def active(self) -> bool:
@@ -847,6 +854,7 @@ class SessionMachine:
             ),
             language=state.language,
             joined=True,
+            personalised=ConsentPurpose.PERSONALISATION in checked.consents,
         )
         binding = Binding.WAITING if recognised and submitted.can_bind else Binding.NONE
         reward = RewardStatus.NONE
@@ -1111,6 +1119,9 @@ class SessionMachine:
                 pick = replace(old, confirmed=True)
                 effects.append(Record("lift", _pick_payload(state, pick), pick.lifted_at))
                 newly.add(pick.sku)
+                if pick.sku is not None:
+                    tally = tally_lift(state.lift_tally, pick.sku, pick.lifted_at)
+                    state = replace(state, lift_tally=tally)
             picks.append(pick)
         state = replace(state, picks=tuple(picks))
         view = state.view
@@ -1162,6 +1173,8 @@ def _end_session(state: SessionState) -> SessionState:
         last_interaction=state.last_interaction,
         smiley_counted_at=state.smiley_counted_at,
         smiley_thanks_until=state.smiley_thanks_until,
+        lift_tally=state.lift_tally,
+        store_lifts=lift_shares(state.lift_tally),
     )
 
 

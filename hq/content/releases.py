@@ -34,7 +34,7 @@ import re
 import shutil
 import stat
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -103,6 +103,10 @@ MAX_NAME: Final = 200
 MAX_BY: Final = 64
 MAX_PLANOGRAMS: Final = 10_000  # one per kiosk of a large chain
 _PICTURE_WORKERS: Final = 2  # as the kiosk's install: Pillow releases the GIL while decoding
+
+
+_AUDIT_ACTIONS: Final = {"folder": "content.publish", "edit": "content.edit"}
+# Other sources are audited as "content.<source>" ("content.model": a model shipped).
 
 
 class PublishRefused(HqError):
@@ -260,12 +264,108 @@ def publish_edit(
     The edited bundle is put together under `scratch` (default: the system's
     temporary folder) from hard links into the asset store where it can be: on the
     asset store's file system, an edit of a 500 MB release copies nothing."""
+    info = _editable(database, base)
+    files = release_files(database, base)
+    if CATALOG not in files:
+        raise PublishRefused(f"release {base} has no {CATALOG}")
+    with assets.open(files[CATALOG][0]) as file:
+        catalog = json.loads(file.read())
+    _apply_edits(catalog, edits)
+    catalog_bytes = (json.dumps(catalog, ensure_ascii=False, indent=2) + "\n").encode()
+    return _publish_derived(
+        database,
+        assets,
+        keys,
+        info,
+        {CATALOG: catalog_bytes},
+        target=target,
+        not_before=not_before,
+        expires=expires,
+        name=name or f"{info.name} (edited)"[:MAX_NAME],
+        by=by,
+        now=now,
+        scratch=scratch,
+        source="edit",
+    )
+
+
+def publish_documents(
+    database: Database,
+    assets: AssetStore,
+    keys: ContentKeys,
+    base: int,
+    documents: Mapping[str, bytes],
+    *,
+    source: str,
+    name: str,
+    by: str,
+    now: datetime,
+    target: Target | str | None = None,
+    scratch: Path | None = None,
+) -> Published:
+    """A new release: release `base` with `documents` (bundle path -> bytes) added or
+    replaced, checked, stored, signed and audited as every release is (same target
+    unless given, its per-kiosk planograms kept). `source` says what made it, e.g.
+    "model" (hq.analytics.model.ship)."""
+    info = _editable(database, base)
+    return _publish_derived(
+        database,
+        assets,
+        keys,
+        info,
+        documents,
+        target=target,
+        not_before=None,
+        expires=None,
+        name=name[:MAX_NAME],
+        by=by,
+        now=now,
+        scratch=scratch,
+        source=source,
+    )
+
+
+def release_document(
+    database: Database, assets: AssetStore, release_id: int, path: str
+) -> bytes | None:
+    """One file of a release as stored (None: the release has no such file)."""
+    found = release_files(database, release_id).get(path)
+    if found is None:
+        return None
+    with assets.open(found[0]) as file:
+        data: bytes = file.read()
+    return data
+
+
+def _editable(database: Database, base: int) -> ReleaseInfo:
     info = get_release(database, base)
     if info.reverts is not None:
         raise PublishRefused(
             f"release {base} is a revocation (of release {info.reverts}); "
             "edit the release its kiosks went back to"
         )
+    return info
+
+
+def _publish_derived(
+    database: Database,
+    assets: AssetStore,
+    keys: ContentKeys,
+    info: ReleaseInfo,
+    replaced: Mapping[str, bytes],
+    *,
+    target: Target | str | None,
+    not_before: datetime | None,
+    expires: datetime | None,
+    name: str,
+    by: str,
+    now: datetime,
+    scratch: Path | None,
+    source: str,
+) -> Published:
+    """Release `info` with the files in `replaced` put in: the bundle is put together
+    under `scratch` from hard links into the asset store where it can be."""
+    base = info.release_id
     with database.read() as connection:
         files = _files_of(connection, base)
         planograms = dict(
@@ -275,12 +375,6 @@ def publish_edit(
                 )
             ).all()
         )
-    if CATALOG not in files:
-        raise PublishRefused(f"release {base} has no {CATALOG}")
-    with assets.open(files[CATALOG][0]) as file:
-        catalog = json.loads(file.read())
-    _apply_edits(catalog, edits)
-    catalog_bytes = (json.dumps(catalog, ensure_ascii=False, indent=2) + "\n").encode()
     if scratch is not None:
         private_dir(scratch)
     work = Path(tempfile.mkdtemp(prefix="hq-edit-", dir=scratch))
@@ -288,20 +382,22 @@ def publish_edit(
         folder = work / "bundle"
         folder.mkdir()
         for path, (sha256, _size) in files.items():
-            if path != CATALOG:
+            if path not in replaced:
                 _materialise(assets, sha256, folder / path)
-        (folder / CATALOG).write_bytes(catalog_bytes)
+        for path, data in replaced.items():
+            (folder / path).parent.mkdir(parents=True, exist_ok=True)
+            (folder / path).write_bytes(data)
         for kiosk_id, sha256 in planograms.items():
             _materialise(assets, sha256, folder / PLANOGRAMS / f"{kiosk_id}.json")
         listed = [
             {"path": path, "sha256": sha256, "size": size}
             for path, (sha256, size) in sorted(files.items())
-            if path != CATALOG
+            if path not in replaced
         ]
-        listed.append(_entry(CATALOG, catalog_bytes))
+        listed += [_entry(path, data) for path, data in replaced.items()]
         manifest = {
             "schema_version": SCHEMA_VERSION,
-            "release": f"hq-edit-of-{base}",
+            "release": f"hq-{source}-of-{base}",
             "created_at": utc_text(now),
             "assets": sorted(listed, key=lambda entry: str(entry["path"])),
         }
@@ -314,10 +410,10 @@ def publish_edit(
             target=info.target if target is None else target,
             not_before=not_before,
             expires=expires,
-            name=name or f"{info.name} (edited)"[:MAX_NAME],
+            name=name,
             by=by,
             now=now,
-            source="edit",
+            source=source,
             base=base,
         )
     finally:
@@ -391,7 +487,7 @@ def _publish(
         audit.record(
             connection,
             by,
-            "content.publish" if source == "folder" else "content.edit",
+            _AUDIT_ACTIONS.get(source, f"content.{source}"),
             f"release {release_id}",
             {
                 "target": str(chosen),

@@ -69,6 +69,8 @@ LAST_VIEWED_LENGTH: Final = 6
 
 RECOGNITION: Final = "recognition"
 """The consent purpose that puts a member's tags in the feed."""
+PERSONALISATION: Final = "personalisation"
+"""The consent purpose that lets a kiosk recommend from a member's history (`personalised`)."""
 
 TOMBSTONE_RETENTION: Final = timedelta(days=30)
 # Kiosks sync every minute; one that was away for a month gets a full snapshot
@@ -109,6 +111,7 @@ class FeedContent:
     last_viewed: tuple[str, ...]
     segment: str | None
     last_seen: datetime | None = None
+    personalised: bool = False  # may recommend from last_viewed (their consent)
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,6 +124,7 @@ class Person:
     segment: str | None
     last_viewed: tuple[str, ...]
     last_seen: datetime | None = None  # their newest lift
+    personalisation: bool = False  # their newest personalisation decision is "given"
 
 
 def feed_content(person: Person, member_id: str) -> FeedContent | None:
@@ -133,6 +137,7 @@ def feed_content(person: Person, member_id: str) -> FeedContent | None:
         last_viewed=person.last_viewed,
         segment=person.segment,
         last_seen=to_the_hour(person.last_seen),
+        personalised=person.personalisation,
     )
 
 
@@ -192,7 +197,7 @@ def members_touched(facts: Iterable[Fact]) -> set[str]:
         match fact:
             case Signup() | TagBound():
                 touched.add(fact.member_id)
-            case ConsentDecision() if fact.purpose == RECOGNITION:
+            case ConsentDecision() if fact.purpose in (RECOGNITION, PERSONALISATION):
                 touched.add(fact.member_id)
             case Interaction() if fact.kind == "lift" and fact.sku is not None:
                 touched.add(fact.member_id)
@@ -362,6 +367,7 @@ def _feed_row(
             "segment": None,
             "changed_at": now,
             "last_seen": None,
+            "personalised": False,
         }
     return {
         "tag_hash": tag_hash,
@@ -373,6 +379,7 @@ def _feed_row(
         "segment": content.segment,
         "changed_at": now,
         "last_seen": content.last_seen,
+        "personalised": content.personalised,
     }
 
 
@@ -386,6 +393,7 @@ def _current(connection: Connection, hashes: Sequence[str]) -> dict[str, FeedCon
             member_feed.c.last_viewed,
             member_feed.c.segment,
             member_feed.c.last_seen,
+            member_feed.c.personalised,
         ).where(member_feed.c.tag_hash.in_(hashes))
     )
     return {row.tag_hash: None if row.removed else _content(row) for row in rows}
@@ -398,6 +406,7 @@ def _content(row: Any) -> FeedContent:
         last_viewed=tuple(row.last_viewed or ()),
         segment=row.segment,
         last_seen=row.last_seen,
+        personalised=bool(row.personalised),
     )
 
 
@@ -443,16 +452,24 @@ def _load_people(connection: Connection, people: Mapping[str, list[str]]) -> dic
     members = sorted({member for group in people.values() for member in group})
     person_of = {member: key for key, group in people.items() for member in group}
 
-    newest_decision: dict[str, tuple[datetime, int, bool]] = {}  # (when, row id, given)
-    for member, given, occurred_at, row_id in connection.execute(
-        select(consents.c.member_id, consents.c.given, consents.c.occurred_at, consents.c.id).where(
-            consents.c.member_id.in_(members), consents.c.purpose == RECOGNITION
+    # (person, purpose) -> (when, row id, given) of the newest decision
+    newest_decision: dict[tuple[str, str], tuple[datetime, int, bool]] = {}
+    for member, purpose, given, occurred_at, row_id in connection.execute(
+        select(
+            consents.c.member_id,
+            consents.c.purpose,
+            consents.c.given,
+            consents.c.occurred_at,
+            consents.c.id,
+        ).where(
+            consents.c.member_id.in_(members),
+            consents.c.purpose.in_((RECOGNITION, PERSONALISATION)),
         )
     ):
-        key = person_of[member]
+        decided = (person_of[member], purpose)
         made = (occurred_at, int(row_id), bool(given))
-        if key not in newest_decision or made[:2] > newest_decision[key][:2]:
-            newest_decision[key] = made
+        if decided not in newest_decision or made[:2] > newest_decision[decided][:2]:
+            newest_decision[decided] = made
 
     newest_signup: dict[str, tuple[datetime, str, bool]] = {}  # (when, member id, greet)
     customer_ids: set[str] = set()
@@ -494,7 +511,8 @@ def _load_people(connection: Connection, people: Mapping[str, list[str]]) -> dic
 
     found: dict[str, Person] = {}
     for key in people:
-        decision = newest_decision.get(key)
+        decision = newest_decision.get((key, RECOGNITION))
+        personalisation = newest_decision.get((key, PERSONALISATION))
         signup = newest_signup.get(key)
         name, segment = details.get(key, (None, None))
         # Newest first; SKUs lifted at the same moment in name order (the sort is stable).
@@ -506,6 +524,7 @@ def _load_people(connection: Connection, people: Mapping[str, list[str]]) -> dic
             segment=segment,
             last_viewed=last_viewed(sku for sku, _ in newest_first),
             last_seen=newest_first[0][1] if newest_first else None,
+            personalisation=personalisation is not None and personalisation[2],
         )
     return found
 
@@ -692,6 +711,7 @@ def read_feed(database: Database, since: int, limit: int) -> FeedPage:
             member_feed.c.last_viewed,
             member_feed.c.segment,
             member_feed.c.last_seen,
+            member_feed.c.personalised,
         ).where(member_feed.c.version > (0 if reset else since))
         if reset:
             statement = statement.where(member_feed.c.removed == false())
@@ -723,6 +743,7 @@ def feed_page_json(page: FeedPage) -> dict[str, Any]:
                 "last_viewed": list(content.last_viewed),
                 "segment": content.segment,
                 "last_seen": None if content.last_seen is None else content.last_seen.isoformat(),
+                "personalised": content.personalised,
             }
             for tag_hash, content in page.upserts
         ],

@@ -121,6 +121,8 @@ def withdraw(
         removed = 0
         if purpose == recognition.RECOGNITION:
             removed = recognition.refresh(database, connection, [member_id], now=now)
+        elif purpose == recognition.PERSONALISATION:  # kiosks stop using their history
+            recognition.refresh(database, connection, [member_id], now=now)
     _log.info("a %s consent was withdrawn, recorded at %s", purpose, source.upper())
     return Withdrawal(member_id, purpose, channels, by, now, removed)
 

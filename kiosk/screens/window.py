@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -105,6 +105,7 @@ class KioskWindow(QWidget):
         # Phones whose product panel to prepare next, and in which language.
         self._to_prepare: list[str] = []
         self._prepare_language = Language.ZH_CN
+        self._store_lifts: Mapping[str, float] = {}  # the session state's (pages.lifted_page)
         self._preparing = False  # a turn of `_prepare_next` is scheduled
         # One timer for every turn: QTimer.singleShot with a Python callable leaves a
         # little behind each call (measured ~1 KB a lift cycle with a dozen phones).
@@ -257,6 +258,8 @@ class KioskWindow(QWidget):
     def show_state(self, state: SessionState) -> None:
         view = state.view if self._bundle is not None else ATTRACT
         self._language = state.language
+        # Changes only as a session ends: the panels are prepared again at attract.
+        self._store_lifts = state.store_lifts
         if view == ATTRACT and state.language is not self._prepare_language:
             self._prepare_language = state.language
             self._prepare_all()
@@ -486,7 +489,9 @@ class KioskWindow(QWidget):
             return
         if self._stack.currentWidget() is not self.attract:
             return  # resumed when the attract loop is back (show_state)
-        page = pages.lifted_page(bundle, self._to_prepare[0], self._prepare_language)
+        page = pages.lifted_page(
+            bundle, self._to_prepare[0], self._prepare_language, self._store_lifts
+        )
         if page is not None:
             missing = [r for r in _page_pictures(page) if not self._images.has(*r)]
             if missing:

@@ -159,6 +159,7 @@ def test_the_greeting_name_is_there_only_for_members_who_allowed_it(hq: Hq) -> N
         "last_viewed": [],
         "segment": None,
         "last_seen": None,  # no phone lifted yet
+        "personalised": False,  # no personalisation consent
     }
 
 

@@ -190,6 +190,7 @@ def test_a_version_1_file_is_read_until_the_relay_child_upgrades_it(path: Path) 
         directory.apply(page(7, [WANG], reset=True))
     with sqlite3.connect(path) as connection:  # as version 1 left it: no last_seen
         connection.execute("ALTER TABLE members DROP COLUMN last_seen")
+        connection.execute("ALTER TABLE members DROP COLUMN personalised")  # version 3's
         connection.execute("UPDATE meta SET value = '1' WHERE key = 'schema_version'")
     with MemberReader(path) as reader:
         assert reader.find(FOB) == Member("m-1", NAME, ("P-2", "P-1"), "gold", None)

@@ -200,6 +200,7 @@ def test_a_version_1_directory_keeps_answering_and_fetches_the_feed_again(path: 
         directory.apply(page(7, [entry(1, name=NAME, skus=("P-1",))], reset=True))
     with sqlite3.connect(path) as connection:  # as version 1 left it: no last_seen
         connection.execute("ALTER TABLE members DROP COLUMN last_seen")
+        connection.execute("ALTER TABLE members DROP COLUMN personalised")  # version 3's
         connection.execute("UPDATE meta SET value = '1' WHERE key = 'schema_version'")
     with MemberDirectory(path) as directory:
         assert directory.lookup(hashed(1)) == Member("member-1", NAME, ("P-1",), None)
@@ -208,7 +209,7 @@ def test_a_version_1_directory_keeps_answering_and_fetches_the_feed_again(path: 
         seen = datetime(2026, 12, 3, 7, tzinfo=UTC)
         directory.apply(page(8, [dataclasses.replace(entry(1), last_seen=seen)], reset=True))
         assert directory.lookup(hashed(1)) == Member("member-1", None, (), None, seen)
-    with MemberDirectory(path) as directory:  # and opens as version 2 from then on
+    with MemberDirectory(path) as directory:  # and opens as the newest version from then on
         assert directory.version == 8
 
 
@@ -302,3 +303,18 @@ def test_another_process_reads_the_directory_while_pages_are_applied(
     assert seen["backwards"] == 0  # never an older page after a newer one
     assert seen["counts"] == [tags]
     assert seen["last"] == [100]
+
+
+def test_a_version_2_directory_learns_who_consented_to_personalisation(path: Path) -> None:
+    consented = dataclasses.replace(entry(1, skus=("P-1",)), personalised=True)
+    with MemberDirectory(path) as directory:
+        directory.apply(page(7, [consented], reset=True))
+        assert directory.lookup(hashed(1)) == Member("member-1", None, ("P-1",), None, None, True)
+    with sqlite3.connect(path) as connection:  # as version 2 left it
+        connection.execute("ALTER TABLE members DROP COLUMN personalised")
+        connection.execute("UPDATE meta SET value = '2' WHERE key = 'schema_version'")
+    with MemberDirectory(path) as directory:
+        assert directory.lookup(hashed(1)) == Member("member-1", None, ("P-1",), None)
+        assert directory.version == 0  # the whole feed again, which brings `personalised`
+        directory.apply(page(8, [consented], reset=True))
+        assert directory.lookup(hashed(1)).personalised  # type: ignore[union-attr]

@@ -452,3 +452,23 @@ def assert_value_not_stored(database: Database, value: str) -> None:
         for table in metadata.sorted_tables:
             for row in connection.execute(select(table)):
                 assert value not in repr(tuple(row)), f"{table.name} holds it"
+
+
+def test_the_feed_tells_kiosks_who_consented_to_personalised_recommendations(
+    database: Database,
+) -> None:
+    from hq.crm.withdrawal import withdraw  # noqa: PLC0415
+
+    shop, member = Shop(database), new_member()
+    hashed = hash_of(database)
+    shop.send(signup(member), consent(member), bound(member, hashed))
+    assert not entries(database)[hashed].personalised
+    shop.send(("consent", consent_payload(member, "personalisation", given=True)))
+    assert entries(database)[hashed].personalised
+    upserts = recognition.feed_page_json(feed(database))["upserts"]
+    assert [entry["personalised"] for entry in upserts] == [True]
+
+    withdraw(database, member, "personalisation", by="staff:li", now=NOW + timedelta(hours=1))
+
+    assert hashed in entries(database)  # still recognised
+    assert not entries(database)[hashed].personalised

@@ -121,6 +121,7 @@ def member(*last_viewed: str, name: str | None = None) -> MemberVisit:
 def test_welcome_shows_what_the_member_looked_at_and_picks_drawn_from_it(bundle: Bundle) -> None:
     a, b = sku(bundle, 1), sku(bundle, 5)
     visit = member(a, "NOT-SOLD-HERE", b, a, name="王芳")
+    visit = dataclasses.replace(visit, personalised=True)  # picks from their history
     state = SessionState(boot="t", number=1, view=WelcomeView(1), member=visit)
     page = welcome_page(bundle, visit, state)
     assert page.greeting == "欢迎回来，王芳"
@@ -131,6 +132,17 @@ def test_welcome_shows_what_the_member_looked_at_and_picks_drawn_from_it(bundle:
     assert len(set(picked)) == len(picked)
     alike = {p.sku for s in (a, b) for p in related(bundle, s, limit=WELCOME_SHELF_SIZE)}
     assert picked[0] in alike, "the first pick comes from what they looked at"
+
+
+def test_without_personalisation_consent_the_picks_are_best_sellers_only(bundle: Bundle) -> None:
+    a, b = sku(bundle, 1), sku(bundle, 5)
+    visit = member(a, b)  # personalised is False: recognised, but no personal picks
+    state = SessionState(boot="t", number=1, view=WelcomeView(1), member=visit)
+    page = welcome_page(bundle, visit, state)
+    assert [c.sku for c in page.last_viewed] == [a, b]  # recognition shows what they saw
+    best = best_sellers(bundle, limit=WELCOME_SHELF_SIZE, exclude=(a, b))
+    assert [c.sku for c in page.picks] == [p.sku for p in best]
+    assert page.picks_title == "本店热销"
 
 
 def test_a_member_who_just_joined_is_welcomed_not_welcomed_back(bundle: Bundle) -> None:

@@ -602,3 +602,22 @@ def test_someone_elses_tag_leaving_changes_nothing() -> None:
     d = Driver()
     d.at(10.0, MemberArrived(ANNA, deliberate=False))
     assert d.at(11.0, MemberLeft(BO.member_id)).member == ANNA
+
+
+def test_the_stores_lifts_reach_the_shelves_when_a_session_ends_not_during_it() -> None:
+    d = Driver()
+    d.at(10.0, Lifted(3, 10.0))
+    d.at(11.0, Dropped(3, 11.0))
+    state = d.at(12.0, Lifted(1, 12.0))
+    assert state.store_lifts == {}  # the panels prepared for this session still hold
+    d.at(13.0, Lifted(3, 13.0))  # a bounce is not a lift: only confirmed ones count
+    d.at(13.05, Dropped(3, 13.05))
+    d.at(14.0, Dropped(1, 14.0))
+    state = d.at(30.0)  # the grace is over
+    assert state.view == ATTRACT
+    assert state.store_lifts == {"LY-A5": pytest.approx(1.0, rel=1e-4), "XH-N1": 1.0}
+    d.at(40.0, Lifted(1, 40.0))
+    d.at(41.0, Dropped(1, 41.0))
+    state = d.at(60.0)
+    assert state.store_lifts["XH-N1"] == pytest.approx(1.0)
+    assert state.store_lifts["LY-A5"] == pytest.approx(0.5, rel=1e-3)
