@@ -62,12 +62,19 @@ def _store_ids(count: int) -> dict[str, str]:
 
 
 def generate(
-    *, stores: int = 50, days: int = 90, seed: int = 19, sessions: int = 2, start: date = START
+    *,
+    stores: int | dict[str, str] = 50,
+    days: int = 90,
+    seed: int = 19,
+    sessions: int = 2,
+    start: date = START,
 ) -> DataSet:
-    """Up to `sessions` sessions per store and day (0 to that many, evenly)."""
+    """Up to `sessions` sessions per store and day (0 to that many, evenly); `stores`:
+    how many (s0001...) or their ids and names."""
     rng = random.Random(seed)
-    data = DataSet(_store_ids(stores), first=start, last=start + timedelta(days=days - 1))
-    members = [str(uuid.UUID(int=rng.getrandbits(128))) for _ in range(max(20, stores * 4))]
+    named = dict(stores) if isinstance(stores, dict) else _store_ids(stores)
+    data = DataSet(named, first=start, last=start + timedelta(days=days - 1))
+    members = [str(uuid.UUID(int=rng.getrandbits(128))) for _ in range(max(20, len(named) * 4))]
     pending: list[tuple[datetime, str, str, dict[str, Any]]] = []  # at, store, kind, payload
     serial = 0
     for store_id in data.stores:
@@ -191,7 +198,7 @@ def _coupon(
             "expires_on": (at + timedelta(days=30)).date().isoformat(),
         }
     )
-    number = int(store_id[1:])
+    number = list(data.stores).index(store_id) + 1
     data.issued.append(
         {
             "code": code,
