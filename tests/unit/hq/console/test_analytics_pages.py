@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+from typing import Any
 
 import pytest
 from helpers.analytics_data import generate, load_coupons, load_events
@@ -38,7 +39,7 @@ def _client(
     return client
 
 
-def _stores_in(chart: dict) -> set[str]:
+def _stores_in(chart: dict[str, Any]) -> set[str]:
     return {row[0].rsplit("(", 1)[1].rstrip(")") for row in chart["rows"]}
 
 
@@ -49,7 +50,8 @@ def test_a_chain_admin_sees_every_store_and_each_chart_downloads_as_csv(
     page = admin.get(f"/console/analytics/products?{RANGE}")
     assert page.status_code == 200
     assert len(re.findall(r'class="card-body chart-picture"[^>]*><svg', page.text)) == 5
-    assert "上海南京路店" in page.text and "Download CSV" in page.text
+    assert "上海南京路店" in page.text
+    assert "Download CSV" in page.text
     assert "Figures up to" in page.text
     shown = admin.get(f"/console/analytics/products.json?{RANGE}").json()
     by_store = next(c for c in shown["charts"] if c["key"] == "by-store")
