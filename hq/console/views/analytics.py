@@ -62,9 +62,10 @@ def _filters(console: Console, ask: Ask, page: str) -> tuple[figures.Filters, di
     chosen = ask.field("store")
     if chosen and chosen not in visible:
         raise Forbidden("That store is not one of yours.")
-    product = ask.field("product").strip() or None
-    if product is not None and (len(product) > MAX_PRODUCT or page not in PRODUCT_PAGES):
-        raise BadRequest("product: a product id, on the products and conversion pages")
+    # Pages without products ignore the filter (it stays in the links between pages).
+    product = (ask.field("product").strip() or None) if page in PRODUCT_PAGES else None
+    if product is not None and len(product) > MAX_PRODUCT:
+        raise BadRequest(f"product: a product id of at most {MAX_PRODUCT} characters")
     if chosen:
         seen: tuple[str, ...] | None = (chosen,)
     elif actor.role == Role.STORE_MANAGER:

@@ -252,7 +252,7 @@ def _check(database: Database, data: DataSet, filters: Filters) -> None:
 
 
 def _roll(database: Database) -> None:
-    rollup.roll(database, NOW, chunk=700)
+    rollup.roll(database, NOW, chunk=2500)
 
 
 def test_figures_equal_the_hand_computed_answer(database: Database, data: DataSet) -> None:

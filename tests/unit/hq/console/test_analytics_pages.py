@@ -98,12 +98,12 @@ def test_bad_filters_are_422_with_the_reason(chain_with_events: ConsoleChain) ->
         ("from=2026-13-01", "from: a date"),
         ("from=2026-06-30&to=2026-06-01", "before the first"),
         ("from=2025-01-01&to=2026-06-01", "at most 366 days"),
-        ("product=PHONE-01", "product"),  # not on the surveys page
+        ("product=" + "P" * 101, "product"),
     ):
-        answer = admin.get(f"/console/analytics/surveys.json?{query}")
+        answer = admin.get(f"/console/analytics/products.json?{query}")
         assert answer.status_code == 422, query
         assert reason in answer.json()["detail"], query
-    assert admin.get(f"/console/analytics/surveys.csv?{RANGE}&chart=nope").status_code == 404
+    assert admin.get(f"/console/analytics/products.csv?{RANGE}&chart=nope").status_code == 404
 
 
 def test_nobody_signed_in_is_sent_to_sign_in(chain_with_events: ConsoleChain) -> None:
