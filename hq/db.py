@@ -876,6 +876,8 @@ rollup_stores = _rollup_tables(
     [
         *("lifts", "putbacks", "dwell_ms", "lift_sessions", "signups"),
         *("visits", "repeat_visits", "gap_s", "gaps"),
+        *("smiley_answers", "smiley_top", "nps_answers", "promoters", "detractors"),
+        *("coupons_issued", "coupons_redeemed"),
     ],
 )
 rollup_surveys = _rollup_tables(

@@ -376,11 +376,18 @@ def surveys(connection: Connection, filters: Filters, names: Mapping[str, str]) 
         day = _local_day(at, filters.zone)
         if day in by_day:
             by_day[day].add(kind, score, answers)
-    by_store: dict[str, Scores] = {}
-    for store_id, kind, score, answers in sums(
-        connection, rollup.SURVEYS, by=["store_id", "kind", "score"], **common
-    ):
-        by_store.setdefault(store_id, Scores()).add(kind, score, answers)
+    # Per store from the per-store rollup: no score rows to add up.
+    by_store = {
+        store_id: Scores(*counts)
+        for store_id, *counts in sums(
+            connection,
+            rollup.STORES,
+            by=["store_id"],
+            **_range(filters),
+            measures=["smiley_answers", "smiley_top", "nps_answers", "promoters", "detractors"],
+        )
+        if any(counts)
+    }
     reasons = sums(connection, rollup.REASONS, by=["survey", "question", "choice"], **common)
     reasons.sort(key=lambda row: (-row[3], row[:3]))
     stores = sorted(by_store.items(), key=lambda item: (-(item[1].smiley + item[1].nps), item[0]))
@@ -425,7 +432,17 @@ def coupons(
     common = {**_range(filters), "where": {}}
     per_campaign = sums(connection, rollup.COUPONS, by=["campaign"], **common)
     per_campaign.sort(key=lambda row: (-row[1], row[0]))
-    per_store = sums(connection, rollup.COUPONS, by=["store_id"], **common)
+    per_store = [
+        row
+        for row in sums(
+            connection,
+            rollup.STORES,
+            by=["store_id"],
+            **_range(filters),
+            measures=["coupons_issued", "coupons_redeemed"],
+        )
+        if row[1] or row[2]
+    ]
     per_store.sort(key=lambda row: (-row[1], row[0]))
     draws = sums(connection, rollup.DRAWS, by=["draw", "prize"], **common)
     kiosk_days = _kiosk_days(connection, filters)

@@ -77,6 +77,10 @@ CHUNK: Final = 50_000
 LOCK_TIMEOUT: Final = "2s"
 # How long the bound waits for ingest's transactions in flight; past it, the round
 # is skipped (the next sweep tries again) rather than stalling ingest behind it.
+# The survey scores' standard cut-offs (hq.analytics.figures defines CSAT and NPS).
+SMILEY_TOP_FROM: Final = 3  # smiley 1-4: 3 and 4 are the top two
+PROMOTER_FROM: Final = 9
+DETRACTOR_TO: Final = 6
 DWELL_CAP_S: Final = 600  # dwell histograms count 10 minutes or more as 600 s
 INTERACTIONS: Final = ("lift", "drop", "comparison", "recommendation_tap")
 
@@ -195,56 +199,52 @@ def _dwell_source(first: int, last: int) -> Select[Any]:
     ).where(*_events_in(first, last, "drop"))
 
 
+def _measured(rollup: Rollup, at: Any, store_id: Any, **given: Any) -> Select[Any]:
+    """A select of (at, store_id, every measure of `rollup`: `given`, else 0)."""
+    return select(
+        at.label("at"),
+        store_id.label("store_id"),
+        *(given.get(name, literal(0)).label(name) for name in rollup.measures),
+    )
+
+
 def _stores_source(first: int, last: int) -> Select[Any]:
     sessions = rollup_lift_sessions
     visits = rollup_member_sessions
     kind = events.c.kind
-    zero = literal(0)
-    return (
-        union_all(
-            select(
-                events.c.occurred_at.label("at"),
-                events.c.store_id,
-                _one_if(kind == "lift").label("lifts"),
-                _one_if(kind == "drop").label("putbacks"),
-                case((kind == "drop", _number("dwell_ms")), else_=0).label("dwell_ms"),
-                zero.label("lift_sessions"),
-                _one_if(kind == "member_signup").label("signups"),
-                zero.label("visits"),
-                zero.label("repeat_visits"),
-                zero.label("gap_s"),
-                zero.label("gaps"),
-            ).where(*_events_in(first, last, "lift", "drop", "member_signup")),
-            select(
-                sessions.c.at,
-                sessions.c.store_id,
-                zero,
-                zero,
-                zero,
-                literal(1),
-                zero,
-                zero,
-                zero,
-                zero,
-                zero,
-            ).where(sessions.c.through == last),
-            select(
-                visits.c.at,
-                visits.c.store_id,
-                zero,
-                zero,
-                zero,
-                zero,
-                zero,
-                literal(1),
-                func.coalesce(visits.c.is_repeat, 0),
-                func.coalesce(visits.c.gap_s, 0),
-                _one_if(visits.c.gap_s.is_not(None)),
-            ).where(visits.c.through == last),
-        )
-        .subquery()
-        .select()
-    )
+    score = _number("score")
+    answered = kind == "survey_answer"
+    smiley = and_(answered, _text("kind") == "smiley", score.is_not(None))
+    nps = and_(answered, _text("kind") == "nps", score.is_not(None))
+    from_events = _measured(
+        STORES,
+        events.c.occurred_at,
+        events.c.store_id,
+        lifts=_one_if(kind == "lift"),
+        putbacks=_one_if(kind == "drop"),
+        dwell_ms=case((kind == "drop", _number("dwell_ms")), else_=0),
+        signups=_one_if(kind == "member_signup"),
+        smiley_answers=_one_if(smiley),
+        smiley_top=_one_if(and_(smiley, score >= SMILEY_TOP_FROM)),
+        nps_answers=_one_if(nps),
+        promoters=_one_if(and_(nps, score >= PROMOTER_FROM)),
+        detractors=_one_if(and_(nps, score <= DETRACTOR_TO)),
+        coupons_issued=_one_if(kind == "coupon_issued"),
+    ).where(*_events_in(first, last, "lift", "drop", "member_signup", "survey_answer",
+                        "coupon_issued"))  # fmt: skip
+    lift_sessions = _measured(
+        STORES, sessions.c.at, sessions.c.store_id, lift_sessions=literal(1)
+    ).where(sessions.c.through == last)
+    member_visits = _measured(
+        STORES,
+        visits.c.at,
+        visits.c.store_id,
+        visits=literal(1),
+        repeat_visits=func.coalesce(visits.c.is_repeat, 0),
+        gap_s=func.coalesce(visits.c.gap_s, 0),
+        gaps=_one_if(visits.c.gap_s.is_not(None)),
+    ).where(visits.c.through == last)
+    return union_all(from_events, lift_sessions, member_visits).subquery().select()
 
 
 def _surveys_source(first: int, last: int) -> Select[Any]:
@@ -669,7 +669,12 @@ def roll_redemptions(database: Database, now: datetime, *, chunk: int = CHUNK) -
             last = min(bound, first + chunk)
             if last <= first:
                 return Rolled(redemptions=done, through=first)
-            add_up(database, connection, COUPONS, _redeemed_source(first, last))
+            redeemed = _redeemed_source(first, last).subquery()
+            add_up(database, connection, COUPONS, redeemed.select())
+            per_store = _measured(
+                STORES, redeemed.c.at, redeemed.c.store_id, coupons_redeemed=redeemed.c.redeemed
+            )
+            add_up(database, connection, STORES, per_store)
             rolled = connection.execute(
                 select(func.count())
                 .select_from(coupon_redemptions)

@@ -35,6 +35,8 @@ _ROLLUPS = {
         [
             *("lifts", "putbacks", "dwell_ms", "lift_sessions", "signups"),
             *("visits", "repeat_visits", "gap_s", "gaps"),
+            *("smiley_answers", "smiley_top", "nps_answers", "promoters", "detractors"),
+            *("coupons_issued", "coupons_redeemed"),
         ],
     ),
     "surveys": (

@@ -134,10 +134,11 @@ class Answer:
                     found[(e.payload["question"], choice)] += 1
         return dict(found)
 
-    def coupons(self) -> dict[str, tuple[int, int]]:
+    def coupons(self, per: str = "campaign") -> dict[str, tuple[int, int]]:
+        """Issued and first redeemed, per campaign or per issuing store."""
         found: dict[str, list[int]] = defaultdict(lambda: [0, 0])
         for e in self.kept("coupon_issued"):
-            found[e.payload["campaign"]][0] += 1
+            found[e.payload["campaign"] if per == "campaign" else e.store_id][0] += 1
         issued = {row["code"]: row for row in self.data.issued}
         seen = set()
         for redemption in self.data.redemptions:
@@ -149,7 +150,7 @@ class Answer:
             if (self.stores is None or issue["store_id"] in self.stores) and self.inside(
                 redemption["redeemed_at"]
             ):
-                found[issue["campaign"]][1] += 1
+                found[issue[per] if per == "campaign" else issue["store_id"]][1] += 1
         return {k: (v[0], v[1]) for k, v in found.items()}
 
     def wins(self) -> dict[str, int]:
@@ -244,6 +245,8 @@ def _check(database: Database, data: DataSet, filters: Filters) -> None:
 
     campaigns = {row[0]: (row[1], row[2]) for row in _rows(shown["coupons"], "by-campaign")}
     assert campaigns == answer.coupons()
+    coupon_stores = _by_store(_rows(shown["coupons"], "by-store"), 2)
+    assert coupon_stores == answer.coupons(per="store")
     wins = {row[0]: row[1] for row in _rows(shown["coupons"], "draw-wins")}
     assert wins == answer.wins()
 
