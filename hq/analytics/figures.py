@@ -214,7 +214,7 @@ def products(connection: Connection, filters: Filters, names: Mapping[str, str])
     store_common = common if filters.product else {**_range(filters), "measures": measures}
     per_store = sums(connection, store_rollup, by=["store_id"], **store_common)
     per_store.sort(key=lambda row: (-row[1], row[0]))
-    hourly = sums(connection, rollup.PRODUCTS, by=["at"], **common)
+    hourly = sums(connection, store_rollup, by=["at"], **store_common)
     hours = _per_hour_of_day(hourly, filters.zone, 3)
     days = _per_day(hourly, filters, 3)
     head = ("lifts", "put-backs", "put-back %", "mean dwell s")
@@ -369,13 +369,15 @@ SCORE_COLUMNS: Final = (
 
 def surveys(connection: Connection, filters: Filters, names: Mapping[str, str]) -> list[Chart]:
     common = {**_range(filters), "where": {}}
-    by_day: dict[date, Scores] = {day: Scores() for day in filters.days()}
-    for at, kind, score, answers in sums(
-        connection, rollup.SURVEYS, by=["at", "kind", "score"], **common
-    ):
-        day = _local_day(at, filters.zone)
-        if day in by_day:
-            by_day[day].add(kind, score, answers)
+    score_measures = ["smiley_answers", "smiley_top", "nps_answers", "promoters", "detractors"]
+    by_day = {
+        day: Scores(*counts)
+        for day, counts in _per_day(
+            sums(connection, rollup.STORES, by=["at"], **_range(filters), measures=score_measures),
+            filters,
+            len(score_measures),
+        ).items()
+    }
     # Per store from the per-store rollup: no score rows to add up.
     by_store = {
         store_id: Scores(*counts)
@@ -384,7 +386,7 @@ def surveys(connection: Connection, filters: Filters, names: Mapping[str, str]) 
             rollup.STORES,
             by=["store_id"],
             **_range(filters),
-            measures=["smiley_answers", "smiley_top", "nps_answers", "promoters", "detractors"],
+            measures=score_measures,
         )
         if any(counts)
     }
