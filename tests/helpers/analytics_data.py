@@ -25,6 +25,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import insert
 
+from content.sample import DAILY_DRAW
 from hq.db import Database, coupon_redemptions, coupons_issued, events, stores
 
 ZONE: Final = ZoneInfo("Asia/Shanghai")
@@ -136,9 +137,9 @@ def _session(
             yield at, "coupon_issued", _issue(session, "survey", member)
     if member and rng.random() < 0.2:
         roll = rng.random()
-        prize = "cap" if roll < 0.2 else "tote" if roll < 0.3 else None
-        yield at, "prize_draw", {"session": session, "draw": "wheel", "member_id": member,
-                                 "prize": prize}  # fmt: skip
+        prize = "case" if roll < 0.2 else "grand" if roll < 0.22 else None
+        payload = {"session": session, "draw": DAILY_DRAW, "member_id": member, "prize": prize}
+        yield at, "prize_draw", payload
 
 
 def _signup(member: str) -> dict[str, Any]:

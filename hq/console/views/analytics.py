@@ -23,6 +23,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from hq.analytics import figures, rollup
+from hq.analytics.caps import draw_caps
 from hq.console.permissions import Action, Reach, permission_allowed
 from hq.console.staff import Role
 from hq.console.views.base import (
@@ -93,6 +94,9 @@ def _charts(
 ) -> list[figures.Chart]:
     _, build = figures.PAGES[page]
     with console.database.snapshot() as connection:
+        if page == "coupons":  # draws' wins against the caps of the content published
+            caps = draw_caps(connection, console.content.assets)
+            return figures.coupons(connection, found, names, caps.caps)
         return build(connection, found, names)
 
 

@@ -157,7 +157,7 @@ class Answer:
         found: dict[str, int] = defaultdict(int)
         for e in self.kept("prize_draw"):
             if e.payload["prize"]:
-                found[f"wheel: {e.payload['prize']}"] += 1
+                found[f"{e.payload['draw']}: {e.payload['prize']}"] += 1
         return dict(found)
 
     def visits(self) -> dict[str, tuple[int, int, float | None]]:

@@ -9,7 +9,7 @@ import re
 from typing import Any
 
 import pytest
-from helpers.analytics_data import generate, load_coupons, load_events
+from helpers.analytics_data import ZONE, DataSet, generate, load_coupons, load_events
 from helpers.console import STORES, ConsoleChain, ConsoleClient, sign_in
 
 from hq.analytics import rollup
@@ -21,9 +21,13 @@ RANGE = "from=2026-06-01&to=2026-06-30"
 pytestmark = pytest.mark.parametrize("database", ["sqlite"], indirect=True)
 
 
+def _data() -> DataSet:
+    return generate(stores={s: name for s, (name, _, _) in STORES.items()}, days=30, sessions=3)
+
+
 @pytest.fixture
 def chain_with_events(chain: ConsoleChain) -> ConsoleChain:
-    data = generate(stores={s: name for s, (name, _, _) in STORES.items()}, days=30, sessions=3)
+    data = _data()
     load_events(chain.database, data)
     load_coupons(chain.database, data)
     rollup.roll(chain.database, chain.clock())
@@ -62,6 +66,34 @@ def test_a_chain_admin_sees_every_store_and_each_chart_downloads_as_csv(
     rows = list(csv.reader(io.StringIO(download.text)))
     assert rows[0] == by_store["columns"]
     assert [int(row[1]) for row in rows[1:]] == [row[1] for row in by_store["rows"]]
+
+
+def test_draw_wins_are_set_against_the_caps_of_the_newest_release(
+    chain_with_events: ConsoleChain,
+) -> None:
+    admin = _client(chain_with_events, "ana@hq.example", Role.CHAIN_ADMIN)
+    chart = next(
+        c
+        for c in admin.get(f"/console/analytics/coupons.json?{RANGE}").json()["charts"]
+        if c["key"] == "draw-wins"
+    )
+    assert chart["rows"]
+    assert {row[2] for row in chart["rows"]} == {None}  # nothing published: no caps
+    chain_with_events.publish()  # the sample bundle: daily-draw's case 20 a day, grand 1
+    chart = next(
+        c
+        for c in admin.get(f"/console/analytics/coupons.json?{RANGE}").json()["charts"]
+        if c["key"] == "draw-wins"
+    )
+    kiosk_days = {
+        (e.kiosk_id, e.occurred_at.astimezone(ZONE).date())
+        for e in _data().events
+        if e.kind == "prize_draw"
+    }
+    daily = {"daily-draw: case": 20, "daily-draw: grand": 1}
+    assert {row[0]: row[2] for row in chart["rows"]} == {
+        row[0]: daily[row[0]] * len(kiosk_days) for row in chart["rows"]
+    }
 
 
 def test_a_product_filter_narrows_the_figures_to_that_product(
