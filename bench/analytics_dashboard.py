@@ -66,20 +66,42 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=30)
     parser.add_argument("--roll-stores", type=int, default=200)
     parser.add_argument("--roll-days", type=int, default=30)
+    parser.add_argument("--pages-only", action="store_true", help="skip the rollup throughput")
+    parser.add_argument(
+        "--database-url", help="fill (once) and serve this database instead of a fresh one"
+    )
     args = parser.parse_args()
-    with fresh_postgres_database() as url:
-        migrate(url)
-        database = Database(url)
+    if args.database_url:
+        migrate(args.database_url)
+        database = Database(args.database_url)
         try:
-            measure_rollup(database, args.roll_stores, args.roll_days)
+            with database.read() as connection:
+                empty = not connection.execute(text("SELECT count(*) FROM stores")).scalar_one()
+            if empty:
+                fill(database, args.stores)
+            with tempfile.TemporaryDirectory() as tmp:
+                measure_pages(database, Path(tmp), args.runs)
         finally:
             database.dispose()
+        return
+    if not args.pages_only:
+        _rollup_part(args.roll_stores, args.roll_days)
     with fresh_postgres_database() as url, tempfile.TemporaryDirectory() as tmp:
         migrate(url)
         database = Database(url)
         try:
             fill(database, args.stores)
             measure_pages(database, Path(tmp), args.runs)
+        finally:
+            database.dispose()
+
+
+def _rollup_part(store_count: int, days: int) -> None:
+    with fresh_postgres_database() as url:
+        migrate(url)
+        database = Database(url)
+        try:
+            measure_rollup(database, store_count, days)
         finally:
             database.dispose()
 
@@ -149,6 +171,8 @@ def fill(database: Database, store_count: int) -> None:
         connection.execute(text("SELECT setseed(0.19)"))
         for statement in _fills(managed, edges):
             connection.execute(text(statement), params)
+        for statement in _months():
+            connection.execute(text(statement))
     database.vacuum(_rollup_tables(database))
     with database.read() as connection:
         sizes = {
@@ -249,6 +273,22 @@ def _fills(managed: str, edges: str) -> list[str]:
         f"FROM {_DAYS}, {_STORES}",
         "INSERT INTO rollup_marks VALUES ('events', 0, now(), now())",
     ]
+
+
+def _months() -> list[str]:
+    """Each month table made from its day table, as the rollup job would have summed it."""
+    found = []
+    for r in rollup.ROLLUPS:
+        for scope in ("store", "chain"):
+            keys = ", ".join([*(["store_id"] if scope == "store" else []), *r.dimensions])
+            sums = ", ".join(f"sum({m})" for m in r.measures)
+            days, months = r.tables[f"{scope}_days"].name, r.tables[f"{scope}_months"].name
+            found.append(
+                f"INSERT INTO {months} SELECT date_trunc('month', at, 'UTC')"
+                f"{', ' + keys if keys else ''}, {sums} FROM {days} GROUP BY 1"
+                f"{', ' + keys if keys else ''}"
+            )
+    return found
 
 
 # ---------------------------------------------------------------- the pages over HTTP

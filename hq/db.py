@@ -832,11 +832,13 @@ play_hours = Table(
 
 # ---------------------------------------------------------------- analytics (hq/analytics/)
 
-# Each rollup of hq.analytics.rollup in four tables: per store or chain-wide, per UTC
-# hour or UTC day, with the same dimensions and summed measures. Pages read the
-# smallest one that answers (a year of a chain's stores is read from days, with the
-# hours at the range's two edges). `rollup_marks` says how far each source was rolled.
-ROLLUP_VARIANTS: Final = ("store_hours", "store_days", "chain_hours", "chain_days")
+# Each rollup of hq.analytics.rollup in six tables: per store or chain-wide, per UTC
+# hour, day or month, with the same dimensions and summed measures. Pages read the
+# smallest ones that answer (a year is read from months, with the days and hours at
+# the range's two edges). `rollup_marks` says how far each source was rolled.
+ROLLUP_VARIANTS: Final = tuple(
+    f"{scope}_{unit}" for scope in ("store", "chain") for unit in ("hours", "days", "months")
+)
 
 
 def _rollup_tables(

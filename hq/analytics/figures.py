@@ -477,24 +477,30 @@ def coupons(
             "draw-wins",
             "Draw wins against caps",
             "barh",
-            ("prize", "wins", "cap (kiosk-days x daily cap)", "of cap %"),
+            ("prize", "wins", "cap (store-days x daily cap)", "of cap %"),
             tuple(draw_rows),
-            ("wins", "cap (kiosk-days x daily cap)"),
+            ("wins", "cap (store-days x daily cap)"),
         ),
     ]
 
 
 def _kiosk_days(connection: Connection, filters: Filters) -> int:
-    """Kiosk-days that drew in the range: a kiosk's cap counts on the days it drew."""
+    """Store-days that drew in the range: a cap counts on the days a store drew. Read
+    per UTC day: the range's local days are taken as the UTC days nearest them (a
+    shop's opening hours fall in that UTC day from Europe to Asia)."""
+    half_day = timedelta(hours=12)
     found = sums(
         connection,
         rollup.DRAWS,
         by=["at", "store_id"],
-        **_range(filters),
+        begin=rollup.start_of(filters.begin + half_day, "day"),
+        end=rollup.start_of(filters.end + half_day, "day"),
+        stores=filters.stores,
         where={},
         measures=["draws"],
+        per="days",
     )
-    return len({(store, _local_day(at, filters.zone)) for at, store, _ in found})
+    return len({(store, at) for at, store, _ in found})
 
 
 # ---------------------------------------------------------------- recognition

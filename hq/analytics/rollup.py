@@ -74,6 +74,8 @@ _log = logging.getLogger("hq.analytics")
 CHUNK: Final = 50_000
 # Events per transaction: a year's backlog rolls in bounded transactions (a few
 # seconds each) instead of one that holds its locks for minutes.
+SQLITE_CHUNK: Final = 5_000
+# SQLite has one writer: ingest waits for each rollup transaction (~0.5 s here).
 LOCK_TIMEOUT: Final = "2s"
 # How long the bound waits for ingest's transactions in flight; past it, the round
 # is skipped (the next sweep tries again) rather than stalling ingest behind it.
@@ -103,7 +105,7 @@ class Rolled:
 
 @dataclass(frozen=True, slots=True)
 class Rollup:
-    """One rollup: its four tables (hq.db._rollup_tables), dimensions and measures."""
+    """One rollup: its six tables (hq.db._rollup_tables), dimensions and measures."""
 
     tables: Mapping[str, Table]
     dimensions: tuple[str, ...]
@@ -127,12 +129,35 @@ DRAWS: Final = Rollup.of(rollup_draws)
 ROLLUPS: Final = (PRODUCTS, DWELL, STORES, SURVEYS, REASONS, COUPONS, DRAWS)
 
 
+UNITS: Final = {"hours": "hour", "days": "day", "months": "month"}
+_SQLITE_STARTS: Final = {  # SQLAlchemy's text form of a naive UTC datetime
+    "hour": "%Y-%m-%d %H:00:00.000000",
+    "day": "%Y-%m-%d 00:00:00.000000",
+    "month": "%Y-%m-01 00:00:00.000000",
+}
+
+
+def unit_of(variant: str) -> str:
+    """ "hour", "day" or "month": what a rollup table (`store_days`...) sums over."""
+    return UNITS[variant.split("_", 1)[1]]
+
+
 def truncate(database: Database, moment: Any, unit: str) -> ColumnElement[Any]:
-    """`moment` (a UtcDateTime column) down to its UTC hour or day, stored as HQ stores times."""
-    if database.is_sqlite:  # SQLAlchemy's text form of a naive UTC datetime
-        pattern = "%Y-%m-%d %H:00:00.000000" if unit == "hour" else "%Y-%m-%d 00:00:00.000000"
-        return func.strftime(pattern, moment)
+    """`moment` (a UtcDateTime column) down to its UTC hour, day or month, stored as HQ
+    stores times."""
+    if database.is_sqlite:
+        return func.strftime(_SQLITE_STARTS[unit], moment)
     return func.date_trunc(unit, moment, "UTC")
+
+
+def start_of(moment: datetime, unit: str) -> datetime:
+    """`truncate` in Python."""
+    start = moment.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
+    if unit in ("day", "month"):
+        start = start.replace(hour=0)
+    if unit == "month":
+        start = start.replace(day=1)
+    return start
 
 
 _P = events.c.payload
@@ -316,11 +341,10 @@ EVENT_SOURCES: Final[tuple[tuple[Rollup, Source], ...]] = (
 
 def add_up(database: Database, connection: Connection, rollup: Rollup, source: Select[Any]) -> None:
     """Add `source`'s rows (at, store_id, dimensions..., measures...) to the rollup's
-    four tables, summed in the database."""
+    six tables, summed in the database."""
     found = source.subquery()
     for variant, table in rollup.tables.items():
-        unit = "hour" if variant.endswith("hours") else "day"
-        at = truncate(database, found.c.at, unit).label("at")
+        at = truncate(database, found.c.at, unit_of(variant)).label("at")
         keys = [at, *([found.c.store_id] if variant.startswith("store") else [])]
         keys += [found.c[name] for name in rollup.dimensions]
         sums = [func.sum(found.c[name]).label(name) for name in rollup.measures]
@@ -347,13 +371,11 @@ def add_facts(
     if not facts:
         return
     for variant, table in rollup.tables.items():
-        unit = "hour" if variant.endswith("hours") else "day"
+        unit = unit_of(variant)
         per_store = variant.startswith("store")
         summed: dict[tuple[Any, ...], list[int]] = {}
         for at, store_id, dimensions, measures in facts:
-            start = at.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
-            if unit == "day":
-                start = start.replace(hour=0)
+            start = start_of(at, unit)
             key = (start, *((store_id,) if per_store else ()), *dimensions)
             tally = summed.setdefault(key, [0] * len(measures))
             for index, value in enumerate(measures):
@@ -616,8 +638,9 @@ def _mark(connection: Connection, source: str, through: int, now: datetime, newe
     )
 
 
-def roll_events(database: Database, now: datetime, *, chunk: int = CHUNK) -> Rolled:
+def roll_events(database: Database, now: datetime, *, chunk: int | None = None) -> Rolled:
     """Roll every committed event not yet rolled into the rollups."""
+    chunk = chunk or (SQLITE_CHUNK if database.is_sqlite else CHUNK)
     try:
         bound = _safe_bound(database, events)
     except OperationalError:  # lock_timeout: ingest is busy; the next sweep tries again
@@ -654,8 +677,9 @@ def roll_events(database: Database, now: datetime, *, chunk: int = CHUNK) -> Rol
         through = last
 
 
-def roll_redemptions(database: Database, now: datetime, *, chunk: int = CHUNK) -> Rolled:
+def roll_redemptions(database: Database, now: datetime, *, chunk: int | None = None) -> Rolled:
     """Roll coupon redemptions (at HQ and reported by stores) into the coupons rollup."""
+    chunk = chunk or (SQLITE_CHUNK if database.is_sqlite else CHUNK)
     try:
         bound = _safe_bound(database, coupon_redemptions)
     except OperationalError:
@@ -684,7 +708,7 @@ def roll_redemptions(database: Database, now: datetime, *, chunk: int = CHUNK) -
         done += int(rolled)
 
 
-def roll(database: Database, now: datetime, *, chunk: int = CHUNK) -> Rolled:
+def roll(database: Database, now: datetime, *, chunk: int | None = None) -> Rolled:
     """Roll events, then redemptions (whose campaigns come from rolled issues)."""
     found = roll_events(database, now, chunk=chunk)
     redeemed = roll_redemptions(database, now, chunk=chunk)

@@ -1,11 +1,11 @@
-"""Analytics: hourly and daily rollups of the events, and how far they were rolled.
+"""Analytics: hourly, daily and monthly rollups of the events, and how far they were rolled.
 
 Revision ID: 0014
 Revises: 0013
 Create Date: 2026-12-07
 
 Adds the rollup tables of hq.analytics.rollup (each rollup per store or chain-wide,
-per UTC hour or day), `rollup_marks` and the state tables of facts that span
+per UTC hour, day or month), `rollup_marks` and the state tables of facts that span
 events. They start empty with the mark at 0: the first rollup round after this
 revision rolls up every event HQ already holds.
 """
@@ -47,7 +47,9 @@ _ROLLUPS = {
     "coupons": ([("campaign", _SLUG)], ["issued", "redeemed"]),
     "draws": ([("draw", _SLUG), ("prize", _SLUG)], ["draws"]),
 }
-_VARIANTS = ("store_hours", "store_days", "chain_hours", "chain_days")
+_VARIANTS = tuple(
+    f"{scope}_{unit}" for scope in ("store", "chain") for unit in ("hours", "days", "months")
+)
 _STATE = (
     "rollup_lift_sessions",
     "rollup_member_sessions",

@@ -289,16 +289,26 @@ def test_figures_equal_the_hand_computed_answer(database: Database, data: DataSe
 # ---------------------------------------------------------------- pure parts
 
 
-def test_a_range_reads_whole_utc_days_and_its_edge_hours() -> None:
-    begin = datetime(2026, 6, 9, 16, tzinfo=UTC)  # Shanghai's 10 June
-    end = datetime(2026, 6, 12, 16, tzinfo=UTC)
+def test_a_range_reads_whole_months_then_days_then_hours_at_its_edges() -> None:
+    begin = datetime(2026, 5, 29, 16, tzinfo=UTC)  # Shanghai's 30 May
+    end = datetime(2026, 8, 2, 16, tzinfo=UTC)  # to its 2 August, included
+
+    def utc(month: int, day: int, hour: int = 0) -> datetime:
+        return datetime(2026, month, day, hour, tzinfo=UTC)
+
     assert parts(begin, end) == [
-        ("days", datetime(2026, 6, 10, tzinfo=UTC), datetime(2026, 6, 12, tzinfo=UTC)),
-        ("hours", begin, datetime(2026, 6, 10, tzinfo=UTC)),
-        ("hours", datetime(2026, 6, 12, tzinfo=UTC), end),
+        ("months", utc(6, 1), utc(8, 1)),
+        ("days", utc(5, 30), utc(6, 1)),
+        ("hours", begin, utc(5, 30)),
+        ("days", utc(8, 1), utc(8, 2)),
+        ("hours", utc(8, 2), end),
     ]
-    assert parts(begin, begin + timedelta(hours=5)) == [
-        ("hours", begin, begin + timedelta(hours=5))
+    short = begin + timedelta(hours=5)
+    assert parts(begin, short) == [("hours", begin, short)]
+    assert parts(utc(6, 3, 16), utc(6, 5, 16)) == [
+        ("days", utc(6, 4), utc(6, 5)),
+        ("hours", utc(6, 3, 16), utc(6, 4)),
+        ("hours", utc(6, 5), utc(6, 5, 16)),
     ]
 
 
