@@ -17,6 +17,7 @@ from __future__ import annotations
 import functools
 import io
 import math
+import re
 import threading
 from typing import Any, Final
 
@@ -107,8 +108,31 @@ def _draw(chart: Chart) -> str:
         axes.legend(frameon=False, fontsize=8)
     out = io.StringIO()
     figure.savefig(out, format="svg", metadata={"Date": None})
-    text = out.getvalue()
-    return text[text.index("<svg") :]
+    return presentational(out.getvalue())
+
+
+_STYLE: Final = re.compile(r'style="([^"]*)"')
+_SHEET: Final = re.compile(r"\s*<style[^>]*>.*?</style>", re.DOTALL)
+_METADATA: Final = re.compile(r"\s*<metadata>.*?</metadata>", re.DOTALL)
+
+
+def presentational(text: str) -> str:
+    """matplotlib's SVG with its CSS turned into presentation attributes, from `<svg` on.
+
+    The console's Content-Security-Policy allows no inline styles (`style-src 'self'`):
+    the browser ignores style attributes and `<style>` blocks, and every shape would
+    be filled black. `fill="..."`, `stroke="..."`, `font-size="..."` are attributes,
+    not styles, and are drawn."""
+    text = text[text.index("<svg") :]
+    text = _METADATA.sub("", _SHEET.sub("", text))
+    # The sheet's one rule (`* {stroke-linejoin: round; stroke-linecap: butt}`), inherited.
+    text = text.replace("<svg ", '<svg stroke-linejoin="round" stroke-linecap="butt" ', 1)
+
+    def attributes(found: re.Match[str]) -> str:
+        pairs = (item.split(":", 1) for item in found.group(1).split(";") if ":" in item)
+        return " ".join(f'{name.strip()}="{value.strip()}"' for name, value in pairs)
+
+    return _STYLE.sub(attributes, text)
 
 
 def _number(value: Any) -> float:

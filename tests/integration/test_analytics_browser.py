@@ -103,6 +103,10 @@ def test_an_admin_reads_the_charts_narrows_them_and_downloads_one(
             lands_on="Analytics: Products")  # fmt: skip
     pictures = page.locator("figure.chart-picture svg")
     expect(pictures).to_have_count(5)
+    bars = page.get_by_test_id("chart-by-product").locator("svg path[fill='#2563eb']")
+    assert bars.count() == 12 + 1  # a bar per phone and the legend, in the chart colour
+    colour = bars.first.evaluate("bar => getComputedStyle(bar).fill")
+    assert colour == "rgb(37, 99, 235)"
     stores = page.get_by_test_id("chart-by-store")
     expect(stores.locator("svg")).to_contain_text("上海南京路店")  # the labels are text
     expect(stores.locator("svg")).to_contain_text("北京三里屯店")
