@@ -1,7 +1,8 @@
 """The analytics pages for 1,000 stores x 1 year on PostgreSQL, and rollup throughput.
 
     .venv/bin/python bench/analytics_dashboard.py [--stores 1000] [--runs 30]
-                                                  [--roll-stores 200] [--roll-days 30]
+        [--roll-stores 200] [--roll-days 30] [--pages-only | --rollup-only]
+        [--database-url URL]   (fill it once, then measure the pages on it again and again)
 
 1. Rollup maintenance: a generated chain's events (tests/helpers/analytics_data.py,
    `--roll-stores` x `--roll-days`) stored as ingest stores them in a fresh
@@ -67,6 +68,7 @@ def main() -> None:
     parser.add_argument("--roll-stores", type=int, default=200)
     parser.add_argument("--roll-days", type=int, default=30)
     parser.add_argument("--pages-only", action="store_true", help="skip the rollup throughput")
+    parser.add_argument("--rollup-only", action="store_true", help="only the rollup throughput")
     parser.add_argument(
         "--database-url", help="fill (once) and serve this database instead of a fresh one"
     )
@@ -86,6 +88,8 @@ def main() -> None:
         return
     if not args.pages_only:
         _rollup_part(args.roll_stores, args.roll_days)
+    if args.rollup_only:
+        return
     with fresh_postgres_database() as url, tempfile.TemporaryDirectory() as tmp:
         migrate(url)
         database = Database(url)

@@ -90,7 +90,9 @@ def _draw(chart: Chart) -> str:
             axes.plot(positions, values, color=COLOURS[number], label=chart.plotted[number],
                       linewidth=1.4)  # fmt: skip
         step = max(1, len(rows) // 8)
-        axes.set_xticks(list(positions)[::step], labels[::step])
+        # Days as MM-DD: a year's 2026-11-08 labels would run into each other.
+        short = [label[5:] if _DAY.fullmatch(label) else label for label in labels]
+        axes.set_xticks(list(positions)[::step], short[::step])
     else:
         width = 0.8 / count
         for number, values in enumerate(series):
@@ -111,6 +113,7 @@ def _draw(chart: Chart) -> str:
     return presentational(out.getvalue())
 
 
+_DAY: Final = re.compile(r"\d{4}-\d{2}-\d{2}")
 _STYLE: Final = re.compile(r'style="([^"]*)"')
 _SHEET: Final = re.compile(r"\s*<style[^>]*>.*?</style>", re.DOTALL)
 _METADATA: Final = re.compile(r"\s*<metadata>.*?</metadata>", re.DOTALL)
