@@ -38,6 +38,7 @@ from sqlalchemy import (
     Select,
     Table,
     and_,
+    bindparam,
     case,
     cast,
     func,
@@ -76,9 +77,11 @@ CHUNK: Final = 50_000
 # seconds each) instead of one that holds its locks for minutes.
 SQLITE_CHUNK: Final = 5_000
 # SQLite has one writer: ingest waits for each rollup transaction (~0.5 s here).
-LOCK_TIMEOUT: Final = "2s"
-# How long the bound waits for ingest's transactions in flight; past it, the round
-# is skipped (the next sweep tries again) rather than stalling ingest behind it.
+LOCK_TIMEOUT: Final = "200ms"
+# How long the bound waits for ingest's transactions in flight (a batch's takes
+# milliseconds); past it the round is skipped and the next sweep tries again. New
+# inserts queue behind a waiting lock, so this is also the most ingest can stall:
+# say, while autovacuum holds `events` (its lock excludes a share lock).
 # The survey scores' standard cut-offs (hq.analytics.figures defines CSAT and NPS).
 SMILEY_TOP_FROM: Final = 3  # smiley 1-4: 3 and 4 are the top two
 PROMOTER_FROM: Final = 9
@@ -488,8 +491,8 @@ def _decide_visits(database: Database, connection: Connection, last: int) -> Non
     decided, members = decide_visits(known, visits)
     connection.execute(
         t.update()
-        .where(t.c.kiosk_id == _bind("k"), t.c.session == _bind("s"))
-        .values(is_repeat=_bind("r"), gap_s=_bind("g")),
+        .where(t.c.kiosk_id == bindparam("k"), t.c.session == bindparam("s"))
+        .values(is_repeat=bindparam("r"), gap_s=bindparam("g")),
         [{"k": k, "s": s, "r": r, "g": g} for (k, s), (r, g) in decided.items()],
     )
     rows_out = [
@@ -503,12 +506,6 @@ def _decide_visits(database: Database, connection: Connection, last: int) -> Non
         )
 
     database.insert_rows(connection, rollup_members, rows_out, on_conflict=replace)
-
-
-def _bind(name: str) -> Any:
-    from sqlalchemy import bindparam  # noqa: PLC0415 (local: one use)
-
-    return bindparam(name)
 
 
 @dataclass(frozen=True, slots=True)

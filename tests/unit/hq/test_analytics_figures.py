@@ -25,12 +25,14 @@ from helpers.analytics_data import (
     load_events,
     load_stores,
 )
+from sqlalchemy import func, select
 
 from hq.analytics import figures, rollup
 from hq.analytics.figures import Chart, Filters, lower_median
 from hq.analytics.query import parts
 from hq.analytics.rollup import MemberSoFar, SurveyAnswer, Visit, decide_reasons, decide_visits
-from hq.db import Database
+from hq.crm.erasure import erase_member
+from hq.db import Database, rollup_member_sessions, rollup_members, rollup_stores
 
 NOW = datetime(2026, 12, 1, tzinfo=UTC)
 
@@ -353,3 +355,25 @@ def test_reasons_count_once_whichever_answer_comes_first() -> None:
     ]
     again, _ = decide_reasons(state, [answer("recommend", low=True)])
     assert again == []
+
+
+@pytest.mark.parametrize("database", ["sqlite"], indirect=True)
+def test_an_erased_members_visits_stay_counted_without_their_id(database: Database) -> None:
+    small = generate(stores=3, days=20, seed=5, sessions=4)
+    load_stores(database, small)
+    load_events(database, small)
+    load_coupons(database, small)
+    _roll(database)
+    visits = select(func.sum(rollup_stores["chain_days"].c.visits))
+    with database.read() as connection:
+        counted = connection.execute(visits).scalar()
+        visitors = set(connection.execute(select(rollup_members.c.member_id)).scalars())
+    # A member who visited and has a coupon (HQ knows them from coupons_issued).
+    member = next(row["member_id"] for row in small.issued if row["member_id"] in visitors)
+
+    assert erase_member(database, member, now=NOW) is not None
+
+    with database.read() as connection:
+        for table in (rollup_members, rollup_member_sessions):
+            assert member not in connection.execute(select(table.c.member_id)).scalars().all()
+        assert connection.execute(visits).scalar() == counted
