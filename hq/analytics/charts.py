@@ -94,11 +94,7 @@ def _draw(chart: Chart) -> str:
         short = [label[5:] if _DAY.fullmatch(label) else label for label in labels]
         axes.set_xticks(list(positions)[::step], short[::step])
     else:
-        width = 0.8 / count
-        for number, values in enumerate(series):
-            offsets = [p + (number - (count - 1) / 2) * width for p in range(len(rows))]
-            draw = axes.barh if chart.kind == "barh" else axes.bar
-            draw(offsets, values, width, color=COLOURS[number], label=chart.plotted[number])
+        _bars(axes, series, chart.plotted, horizontal=chart.kind == "barh")
         if chart.kind == "barh":
             axes.set_yticks(range(len(rows)), labels)
             axes.invert_yaxis()
@@ -106,7 +102,7 @@ def _draw(chart: Chart) -> str:
             axes.set_xticks(range(len(rows)), labels)
     axes.grid(axis="x" if chart.kind == "barh" else "y", color="#e5e7eb", linewidth=0.6)
     axes.set_axisbelow(True)
-    if count > 1:
+    if count > 1 and chart.kind == "line":
         axes.legend(frameon=False, fontsize=8)
     out = io.StringIO()
     figure.savefig(out, format="svg", metadata={"Date": None})
@@ -136,6 +132,46 @@ def presentational(text: str) -> str:
         return " ".join(f'{name.strip()}="{value.strip()}"' for name, value in pairs)
 
     return _STYLE.sub(attributes, text)
+
+
+def _bars(
+    axes: Any, series: list[list[float]], names: tuple[str, ...], *, horizontal: bool
+) -> None:
+    """Grouped bars as one PolyCollection per series: a patch per bar (axes.bar) took
+    most of a chart's time."""
+    from matplotlib.collections import PolyCollection  # noqa: PLC0415
+    from matplotlib.patches import Patch  # noqa: PLC0415
+
+    count = len(series)
+    width = 0.8 / count
+    for number, values in enumerate(series):
+        shapes = []
+        for place, value in enumerate(values):
+            if math.isnan(value):
+                continue
+            low = place + (number - count / 2) * width
+            box = [(low, 0), (low + width, 0), (low + width, value), (low, value)]
+            shapes.append([(y, x) for x, y in box] if horizontal else box)
+        axes.add_collection(PolyCollection(shapes, facecolors=COLOURS[number], linewidths=0))
+    if horizontal:
+        axes.set_ylim(-0.6, len(series[0]) - 0.4)
+        axes.set_xlim(0, max(_top(series), 1) * 1.05)
+    else:
+        axes.set_xlim(-0.6, len(series[0]) - 0.4)
+        axes.set_ylim(min(0, _bottom(series) * 1.05), max(_top(series), 1) * 1.05)
+    if horizontal:
+        axes.set_xlim(min(0, _bottom(series) * 1.05), max(_top(series), 1) * 1.05)
+    if count > 1:
+        handles = [Patch(color=COLOURS[n], label=name) for n, name in enumerate(names)]
+        axes.legend(handles=handles, frameon=False, fontsize=8)
+
+
+def _top(series: list[list[float]]) -> float:
+    return max((v for values in series for v in values if not math.isnan(v)), default=0.0)
+
+
+def _bottom(series: list[list[float]]) -> float:
+    return min((v for values in series for v in values if not math.isnan(v)), default=0.0)
 
 
 def _number(value: Any) -> float:
