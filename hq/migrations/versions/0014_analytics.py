@@ -12,6 +12,8 @@ revision rolls up every event HQ already holds.
 
 from __future__ import annotations
 
+from typing import Any
+
 import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
@@ -21,10 +23,10 @@ down_revision: str | None = "0013"
 branch_labels: str | None = None
 depends_on: str | None = None
 
-_SKU = ("sku", sa.String(100))
+_SKU: tuple[str, Any] = ("sku", sa.String(100))
 _SLUG = sa.String(40)
 # name: (dimensions, measures); the same as hq.db's _rollup_tables calls.
-_ROLLUPS = {
+_ROLLUPS: dict[str, tuple[list[tuple[str, Any]], list[str]]] = {
     "products": (
         [_SKU, ("slot", sa.Integer())],
         ["lifts", "putbacks", "dwell_ms", "compared", "member_lifts"],
