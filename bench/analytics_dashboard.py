@@ -210,8 +210,9 @@ def _noisy(mean: float | str) -> str:
 
 
 def _products(scale: float) -> str:
-    """lifts, put-backs, dwell_ms, compared, member lifts of a phone in a store-day x scale."""
-    return ", ".join(_noisy(n * scale) for n in (12.5, 10.6, 10.6 * 15000, 2.5, 3.1))
+    """lifts, put-backs, dwell_ms, compared, member lifts, lifts by members who came back,
+    of a phone in a store-day x scale."""
+    return ", ".join(_noisy(n * scale) for n in (12.5, 10.6, 10.6 * 15000, 2.5, 3.1, 1.8))
 
 
 def _stores_measures(scale: float) -> str:

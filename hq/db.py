@@ -868,7 +868,9 @@ _SLUG = String(SLUG_LENGTH)
 rollup_products = _rollup_tables(
     "products",
     [_SKU, ("slot", Integer)],  # slot 0: a comparison (no slot)
-    ["lifts", "putbacks", "dwell_ms", "compared", "member_lifts"],
+    # returned_lifts: a member's lifts in a visit after which they came back (a later
+    # visit, any store), counted at that visit's start and store, in no slot (0).
+    ["lifts", "putbacks", "dwell_ms", "compared", "member_lifts", "returned_lifts"],
 )
 rollup_dwell = _rollup_tables("dwell", [_SKU, ("seconds", Integer)], ["drops"])
 # Per store without products: a chain's year of stores in ~365 rows per store.
@@ -928,6 +930,10 @@ rollup_member_sessions = Table(
     Column("through", BigInteger, nullable=False, index=True),
     Column("is_repeat", Integer, nullable=True),  # set by the members step: 0 or 1
     Column("gap_s", BigInteger, nullable=True),  # since the member's previous visit
+    # The member's lifts in this visit not yet counted as "came back" ({sku: lifts}),
+    # and whether they came back since (then later lifts count at once).
+    Column("lifts", _Json, nullable=True),
+    Column("returned", Boolean, nullable=False, server_default=false()),
 )
 
 rollup_members = Table(
@@ -936,6 +942,8 @@ rollup_members = Table(
     Column("member_id", String(UUID_LENGTH), primary_key=True),
     Column("visits", Integer, nullable=False),
     Column("last_at", UtcDateTime(), nullable=False),
+    Column("last_kiosk", String(KIOSK_ID_LENGTH), nullable=True),  # their latest visit
+    Column("last_session", String(100), nullable=True),
 )
 
 rollup_survey_sessions = Table(

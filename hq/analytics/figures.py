@@ -8,7 +8,8 @@ Definitions (docs/console.md, "Analytics"):
 - lift -> sign-up conversion: sign-ups / kiosk sessions with a lift, both counted in
   the hour they happened (a sign-up names no session on the wire);
 - interest: comparisons naming the product per 100 lifts; member lifts: lifts made in
-  a recognised member's session;
+  a recognised member's session; lifts by members who came back: a member's lifts in
+  a visit after which they visited again (any store), counted at that visit;
 - CSAT: the share of smiley answers scoring 3 or 4 (the top two of 1-4);
   NPS: % promoters (9-10) - % detractors (0-6) of the nps answers;
   low answers' reasons: the choices answered in a survey session that had a low
@@ -281,12 +282,12 @@ def conversion(connection: Connection, filters: Filters, names: Mapping[str, str
         by=["sku"],
         **_range(filters),
         where=_where(filters),
-        measures=["lifts", "compared", "member_lifts"],
+        measures=["lifts", "compared", "member_lifts", "returned_lifts"],
     )
     interest_rows = [
-        (sku or "(none)", lifts, compared, ratio(compared, lifts), member_lifts)
-        for sku, lifts, compared, member_lifts in interest
-        if lifts or compared
+        (sku or "(none)", lifts, compared, ratio(compared, lifts), member, came_back)
+        for sku, lifts, compared, member, came_back in interest
+        if lifts or compared or came_back
     ]
     interest_rows.sort(key=lambda row: (-row[1], row[0]))
     head = ("lift sessions", "sign-ups", "conversion %")
@@ -313,7 +314,14 @@ def conversion(connection: Connection, filters: Filters, names: Mapping[str, str
             "interest",
             "Interest per product: comparisons per 100 lifts",
             "barh",
-            ("product", "lifts", "compared", "compared per 100 lifts", "member lifts"),
+            (
+                "product",
+                "lifts",
+                "compared",
+                "compared per 100 lifts",
+                "member lifts",
+                "lifts by members who came back",
+            ),
             tuple(interest_rows),
             ("compared per 100 lifts",),
         ),

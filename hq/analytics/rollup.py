@@ -197,6 +197,7 @@ def _products_source(first: int, last: int) -> Select[Any]:
         case((kind == "drop", _number("dwell_ms")), else_=0).label("dwell_ms"),
         literal(0).label("compared"),
         _one_if(and_(lifted, _text("member_id").is_not(None))).label("member_lifts"),
+        literal(0).label("returned_lifts"),  # decided in Python: _note_member_lifts
     ).where(*_events_in(first, last, "lift", "drop"))
     # A comparison counts once for each of its two products, in no slot (0).
     compared = [
@@ -209,6 +210,7 @@ def _products_source(first: int, last: int) -> Select[Any]:
             literal(0),
             literal(0),
             literal(1),
+            literal(0),
             literal(0),
         ).where(*_events_in(first, last, "comparison"))
         for index in (0, 1)
@@ -448,27 +450,111 @@ class Visit:
 class MemberSoFar:
     visits: int
     last_at: datetime
+    last_visit: tuple[str, str] | None = None  # (kiosk, session) of the latest visit
 
 
 def decide_visits(
     known: Mapping[str, MemberSoFar], visits: Sequence[Visit]
-) -> tuple[dict[tuple[str, str], tuple[int, int | None]], dict[str, MemberSoFar]]:
-    """Each new visit's (repeat 0/1, seconds since the member's previous visit) and the
-    members' state after them. Visits are taken in time order; a visit from before
-    the member's last one (a kiosk that was offline) is a repeat with no gap."""
-    members = {member: MemberSoFar(m.visits, m.last_at) for member, m in known.items()}
+) -> tuple[
+    dict[tuple[str, str], tuple[int, int | None]], dict[str, MemberSoFar], list[tuple[str, str]]
+]:
+    """Each new visit's (repeat 0/1, seconds since the member's previous visit), the
+    members' state after them, and the earlier visits the member came back after.
+    Visits are taken in time order; a visit from before the member's last one (a
+    kiosk that was offline) is a repeat with no gap."""
+    members = {m: MemberSoFar(s.visits, s.last_at, s.last_visit) for m, s in known.items()}
     decided: dict[tuple[str, str], tuple[int, int | None]] = {}
+    returned: list[tuple[str, str]] = []
     for visit in sorted(visits, key=lambda v: (v.at, v.kiosk_id, v.session)):
+        key = (visit.kiosk_id, visit.session)
         before = members.get(visit.member_id)
         if before is None:
-            members[visit.member_id] = MemberSoFar(1, visit.at)
-            decided[(visit.kiosk_id, visit.session)] = (0, None)
+            members[visit.member_id] = MemberSoFar(1, visit.at, key)
+            decided[key] = (0, None)
             continue
         gap = int((visit.at - before.last_at).total_seconds())
-        decided[(visit.kiosk_id, visit.session)] = (1, gap if gap >= 0 else None)
+        decided[key] = (1, gap if gap >= 0 else None)
         before.visits += 1
-        before.last_at = max(before.last_at, visit.at)
-    return decided, members
+        if gap >= 0:
+            if before.last_visit is not None:
+                returned.append(before.last_visit)
+            before.last_at, before.last_visit = visit.at, key
+    return decided, members, returned
+
+
+def _note_member_lifts(database: Database, connection: Connection, first: int, last: int) -> None:
+    """Members' lifts of these events: kept with their visit until the member comes
+    back, or counted as "came back" at once if they already have."""
+    session, sku = _text("session"), func.coalesce(_text("sku"), "")
+    found = connection.execute(
+        select(events.c.kiosk_id, session, sku, func.count())
+        .where(*_events_in(first, last, "lift"), _text("member_id").is_not(None))
+        .group_by(events.c.kiosk_id, session, sku)
+    ).all()
+    if not found:
+        return
+    t = rollup_member_sessions
+    states = {
+        (k, s): (lifts or {}, returned, at, store)
+        for k, s, lifts, returned, at, store in connection.execute(
+            select(t.c.kiosk_id, t.c.session, t.c.lifts, t.c.returned, t.c.at, t.c.store_id).where(
+                t.c.session.in_(sorted({s for _, s, _, _ in found}))
+            )
+        )
+    }
+    changed: dict[tuple[str, str], dict[str, int]] = {}
+    facts = []
+    for kiosk_id, session_id, product, count in found:
+        lifts, returned, at, store = states[(kiosk_id, session_id)]
+        if returned:
+            facts.append(_returned(at, store, product, int(count)))
+        else:
+            pending = changed.setdefault((kiosk_id, session_id), dict(lifts))
+            pending[product] = pending.get(product, 0) + int(count)
+    add_facts(database, connection, PRODUCTS, facts)
+    _set_lifts(connection, {key: (lifts, False) for key, lifts in changed.items()})
+
+
+def _returned(at: datetime, store: str, sku: str, count: int) -> tuple[Any, ...]:
+    measures = tuple(count if m == "returned_lifts" else 0 for m in PRODUCTS.measures)
+    return (at, store, (sku, 0), measures)
+
+
+def _set_lifts(
+    connection: Connection, found: Mapping[tuple[str, str], tuple[dict[str, int], bool]]
+) -> None:
+    if not found:
+        return
+    t = rollup_member_sessions
+    connection.execute(
+        t.update()
+        .where(t.c.kiosk_id == bindparam("k"), t.c.session == bindparam("s"))
+        .values(lifts=bindparam("l"), returned=bindparam("r")),
+        [{"k": k, "s": s, "l": lifts, "r": r} for (k, s), (lifts, r) in found.items()],
+    )
+
+
+def _came_back(
+    database: Database, connection: Connection, visits: Sequence[tuple[str, str]]
+) -> None:
+    """Count the lifts of the visits members came back after, and mark them."""
+    if not visits:
+        return
+    t = rollup_member_sessions
+    wanted = set(visits)
+    facts = []
+    marked: dict[tuple[str, str], tuple[dict[str, int], bool]] = {}
+    for k, s, lifts, returned, at, store in connection.execute(
+        select(t.c.kiosk_id, t.c.session, t.c.lifts, t.c.returned, t.c.at, t.c.store_id).where(
+            t.c.session.in_(sorted({s for _, s in wanted}))
+        )
+    ):
+        if (k, s) not in wanted or returned:
+            continue
+        facts += [_returned(at, store, sku, n) for sku, n in (lifts or {}).items()]
+        marked[(k, s)] = ({}, True)
+    add_facts(database, connection, PRODUCTS, facts)
+    _set_lifts(connection, marked)
 
 
 def _decide_visits(database: Database, connection: Connection, last: int) -> None:
@@ -480,15 +566,17 @@ def _decide_visits(database: Database, connection: Connection, last: int) -> Non
         return
     visits = [Visit(*row) for row in rows]
     ids = sorted({v.member_id for v in visits})
+    m = rollup_members
     known = {
-        member: MemberSoFar(count, at)
-        for member, count, at in connection.execute(
-            select(rollup_members.c.member_id, rollup_members.c.visits, rollup_members.c.last_at)
-            .where(rollup_members.c.member_id.in_(ids))
+        member: MemberSoFar(count, at, None if kiosk is None else (kiosk, session))
+        for member, count, at, kiosk, session in connection.execute(
+            select(m.c.member_id, m.c.visits, m.c.last_at, m.c.last_kiosk, m.c.last_session)
+            .where(m.c.member_id.in_(ids))
             .with_for_update()
         )
     }
-    decided, members = decide_visits(known, visits)
+    decided, members, returned = decide_visits(known, visits)
+    _came_back(database, connection, returned)
     connection.execute(
         t.update()
         .where(t.c.kiosk_id == bindparam("k"), t.c.session == bindparam("s"))
@@ -496,13 +584,21 @@ def _decide_visits(database: Database, connection: Connection, last: int) -> Non
         [{"k": k, "s": s, "r": r, "g": g} for (k, s), (r, g) in decided.items()],
     )
     rows_out = [
-        {"member_id": m, "visits": s.visits, "last_at": s.last_at} for m, s in members.items()
+        {
+            "member_id": member,
+            "visits": state.visits,
+            "last_at": state.last_at,
+            "last_kiosk": state.last_visit[0] if state.last_visit else None,
+            "last_session": state.last_visit[1] if state.last_visit else None,
+        }
+        for member, state in members.items()
     ]
 
     def replace(statement: Any) -> Any:
+        new = statement.excluded
         return statement.on_conflict_do_update(
             index_elements=["member_id"],
-            set_={"visits": statement.excluded.visits, "last_at": statement.excluded.last_at},
+            set_={name: new[name] for name in ("visits", "last_at", "last_kiosk", "last_session")},
         )
 
     database.insert_rows(connection, rollup_members, rows_out, on_conflict=replace)
@@ -654,6 +750,7 @@ def roll_events(database: Database, now: datetime, *, chunk: int | None = None) 
             if last <= first:
                 return Rolled(events=done, through=first)
             _note_sessions(database, connection, first, last)
+            _note_member_lifts(database, connection, first, last)
             _decide_visits(database, connection, last)
             for rollup, source in EVENT_SOURCES:
                 add_up(database, connection, rollup, source(first, last))

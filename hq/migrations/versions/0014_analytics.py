@@ -29,7 +29,7 @@ _SLUG = sa.String(40)
 _ROLLUPS: dict[str, tuple[list[tuple[str, Any]], list[str]]] = {
     "products": (
         [_SKU, ("slot", sa.Integer())],
-        ["lifts", "putbacks", "dwell_ms", "compared", "member_lifts"],
+        ["lifts", "putbacks", "dwell_ms", "compared", "member_lifts", "returned_lifts"],
     ),
     "dwell": ([_SKU, ("seconds", sa.Integer())], ["drops"]),
     "stores": (
@@ -58,6 +58,10 @@ _STATE = (
     "rollup_members",
     "rollup_survey_sessions",
 )
+
+
+def _json() -> sa.types.TypeEngine[Any]:
+    return sa.JSON().with_variant(postgresql.JSONB(), "postgresql")
 
 
 def _time() -> sa.DateTime:
@@ -108,6 +112,8 @@ def upgrade() -> None:
         sa.Column("through", sa.BigInteger(), nullable=False),
         sa.Column("is_repeat", sa.Integer(), nullable=True),
         sa.Column("gap_s", sa.BigInteger(), nullable=True),
+        sa.Column("lifts", _json(), nullable=True),
+        sa.Column("returned", sa.Boolean(), nullable=False, server_default=sa.false()),
         sa.PrimaryKeyConstraint("kiosk_id", "session", name="pk_rollup_member_sessions"),
     )
     op.create_index("ix_rollup_member_sessions_through", "rollup_member_sessions", ["through"])
@@ -116,6 +122,8 @@ def upgrade() -> None:
         sa.Column("member_id", sa.String(36), nullable=False),
         sa.Column("visits", sa.Integer(), nullable=False),
         sa.Column("last_at", _time(), nullable=False),
+        sa.Column("last_kiosk", sa.String(64), nullable=True),
+        sa.Column("last_session", sa.String(100), nullable=True),
         sa.PrimaryKeyConstraint("member_id", name="pk_rollup_members"),
     )
     op.create_table(

@@ -162,6 +162,30 @@ class Answer:
                 found[f"{e.payload['draw']}: {e.payload['prize']}"] += 1
         return dict(found)
 
+    def came_back(self) -> dict[str, int]:
+        """Member lifts per product in visits the member came back after, counted at
+        the visit's start and store."""
+        sessions: dict[tuple[str, str], Event] = {}
+        for e in self.data.events:
+            if e.kind in rollup.INTERACTIONS and e.payload.get("member_id"):
+                sessions.setdefault((e.kiosk_id, e.payload["session"]), e)
+        visits_of: dict[str, list[Event]] = defaultdict(list)
+        for e in sorted(sessions.values(), key=lambda e: e.occurred_at):
+            visits_of[e.payload["member_id"]].append(e)
+        returned = {
+            (v.kiosk_id, v.payload["session"]): v for vs in visits_of.values() for v in vs[:-1]
+        }
+        found: dict[str, int] = defaultdict(int)
+        for e in self.data.events:
+            visit = returned.get((e.kiosk_id, e.payload.get("session", "")))
+            if e.kind != "lift" or not e.payload.get("member_id") or visit is None:
+                continue
+            if (self.stores is None or visit.store_id in self.stores) and self.inside(
+                visit.occurred_at
+            ):
+                found[e.payload["sku"]] += 1
+        return dict(found)
+
     def visits(self) -> dict[str, tuple[int, int, float | None]]:
         sessions: dict[tuple[str, str], Event] = {}
         for e in self.data.events:  # every store: a return may be to another one
@@ -228,6 +252,12 @@ def _check(database: Database, data: DataSet, filters: Filters) -> None:
 
     conversion = _by_store(_rows(shown["conversion"], "conversion-by-store"), 2)
     assert {s: v for s, v in conversion.items() if any(v)} == answer.conversion()
+    came_back = {row[0]: row[5] for row in _rows(shown["conversion"], "interest") if row[5]}
+    expected_back = answer.came_back()
+    if filters.product:
+        expected_back = {k: v for k, v in expected_back.items() if k == filters.product}
+    assert came_back == expected_back
+    assert came_back or filters.stores  # the chain has members who came back
     compared = {row[0]: row[2] for row in _rows(shown["conversion"], "interest") if row[2]}
     expected_compared = answer.compared()
     if filters.product:
@@ -329,7 +359,9 @@ def test_a_returning_member_is_a_repeat_visit_with_the_gap_since_the_last() -> N
         Visit("k1", "a", "m2", day + timedelta(days=1)),
         Visit("k2", "c", "m2", day + timedelta(days=2)),
     ]
-    decided, members = decide_visits(known, visits)
+    known["m1"].last_visit = ("k0", "z")
+    decided, members, returned = decide_visits(known, visits)
+    assert returned == [("k1", "a"), ("k0", "z")]  # in time order: m2 after "a", m1 after "z"
     assert decided == {
         ("k1", "b"): (1, 3 * 86_400),
         ("k1", "a"): (0, None),
