@@ -973,6 +973,133 @@ recommendation_models = Table(
 )
 
 
+# ---------------------------------------------------------------- analytics (hq/analytics/)
+
+# Each rollup of hq.analytics.rollup in six tables: per store or chain-wide, per UTC
+# hour, day or month, with the same dimensions and summed measures. Pages read the
+# smallest ones that answer (a year is read from months, with the days and hours at
+# the range's two edges). `rollup_marks` says how far each source was rolled.
+ROLLUP_VARIANTS: Final = tuple(
+    f"{scope}_{unit}" for scope in ("store", "chain") for unit in ("hours", "days", "months")
+)
+
+
+def _rollup_tables(
+    name: str, dimensions: Sequence[tuple[str, Any]], measures: Sequence[str]
+) -> dict[str, Table]:
+    tables = {}
+    for variant in ROLLUP_VARIANTS:
+        per_store = variant.startswith("store")
+        keys = [
+            Column("at", UtcDateTime(), primary_key=True),
+            *([Column("store_id", String(STORE_ID_LENGTH), primary_key=True)] if per_store else []),
+            *(Column(dimension, kind, primary_key=True) for dimension, kind in dimensions),
+        ]
+        tables[variant] = Table(
+            f"rollup_{name}_{variant}",
+            metadata,
+            *keys,
+            *(Column(measure, BigInteger, nullable=False) for measure in measures),
+            *([Index(None, "store_id", "at")] if per_store else []),
+        )
+    return tables
+
+
+_SKU = ("sku", String(100))  # "" for a lift of an empty or unknown slot
+_SLUG = String(SLUG_LENGTH)
+
+rollup_products = _rollup_tables(
+    "products",
+    [_SKU, ("slot", Integer)],  # slot 0: a comparison (no slot)
+    # returned_lifts: a member's lifts in a visit after which they came back (a later
+    # visit, any store), counted at that visit's start and store, in no slot (0).
+    ["lifts", "putbacks", "dwell_ms", "compared", "member_lifts", "returned_lifts"],
+)
+rollup_dwell = _rollup_tables("dwell", [_SKU, ("seconds", Integer)], ["drops"])
+# Per store without products: a chain's year of stores in ~365 rows per store.
+rollup_stores = _rollup_tables(
+    "stores",
+    [],
+    [
+        *("lifts", "putbacks", "dwell_ms", "lift_sessions", "signups"),
+        *("visits", "repeat_visits", "gap_s", "gaps"),
+        *("smiley_answers", "smiley_top", "nps_answers", "promoters", "detractors"),
+        *("coupons_issued", "coupons_redeemed"),
+    ],
+)
+rollup_surveys = _rollup_tables(
+    "surveys",
+    [("survey", _SLUG), ("question", _SLUG), ("kind", String(10)), ("score", Integer)],
+    ["answers"],  # score -1: a choice or text answer, or a skipped question
+)
+rollup_reasons = _rollup_tables(
+    "reasons", [("survey", _SLUG), ("question", _SLUG), ("choice", _SLUG)], ["answers"]
+)
+rollup_coupons = _rollup_tables("coupons", [("campaign", _SLUG)], ["issued", "redeemed"])
+rollup_draws = _rollup_tables("draws", [("draw", _SLUG), ("prize", _SLUG)], ["draws"])
+
+# How far each source was rolled: events up to `through` (their ids, arrival order).
+rollup_marks = Table(
+    "rollup_marks",
+    metadata,
+    Column("source", String(40), primary_key=True),
+    Column("through", BigInteger, nullable=False),
+    Column("rolled_at", UtcDateTime(), nullable=True),
+    # The newest hour (occurred_at) of what was rolled: the pages' "up to HH:MM".
+    Column("newest", UtcDateTime(), nullable=True),
+)
+
+# Facts that span several events, kept so that each is counted once: a kiosk session
+# with a lift, a member's session (a visit), a member's visits so far, a survey
+# session's low answer and its reasons not yet counted.
+rollup_lift_sessions = Table(
+    "rollup_lift_sessions",
+    metadata,
+    Column("kiosk_id", String(KIOSK_ID_LENGTH), primary_key=True),
+    Column("session", String(100), primary_key=True),
+    Column("store_id", String(STORE_ID_LENGTH), nullable=False),
+    Column("at", UtcDateTime(), nullable=False),
+    Column("through", BigInteger, nullable=False, index=True),
+)
+
+rollup_member_sessions = Table(
+    "rollup_member_sessions",
+    metadata,
+    Column("kiosk_id", String(KIOSK_ID_LENGTH), primary_key=True),
+    Column("session", String(100), primary_key=True),
+    Column("member_id", String(UUID_LENGTH), nullable=False),
+    Column("store_id", String(STORE_ID_LENGTH), nullable=False),
+    Column("at", UtcDateTime(), nullable=False),
+    Column("through", BigInteger, nullable=False, index=True),
+    Column("is_repeat", Integer, nullable=True),  # set by the members step: 0 or 1
+    Column("gap_s", BigInteger, nullable=True),  # since the member's previous visit
+    # The member's lifts in this visit not yet counted as "came back" ({sku: lifts}),
+    # and whether they came back since (then later lifts count at once).
+    Column("lifts", _Json, nullable=True),
+    Column("returned", Boolean, nullable=False, server_default=false()),
+)
+
+rollup_members = Table(
+    "rollup_members",
+    metadata,
+    Column("member_id", String(UUID_LENGTH), primary_key=True),
+    Column("visits", Integer, nullable=False),
+    Column("last_at", UtcDateTime(), nullable=False),
+    Column("last_kiosk", String(KIOSK_ID_LENGTH), nullable=True),  # their latest visit
+    Column("last_session", String(100), nullable=True),
+)
+
+rollup_survey_sessions = Table(
+    "rollup_survey_sessions",
+    metadata,
+    Column("kiosk_id", String(KIOSK_ID_LENGTH), primary_key=True),
+    Column("session", String(100), primary_key=True),
+    Column("survey", _SLUG, primary_key=True),
+    Column("low", Boolean, nullable=False),
+    Column("pending", _Json, nullable=False),  # [[question, choice, at]] until a low answer
+)
+
+
 class CopyConflict(Exception):
     """A row of a COPY broke a unique constraint: nothing of it was written, and the
     transaction must be rolled back (COPY has no ON CONFLICT)."""

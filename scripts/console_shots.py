@@ -27,6 +27,7 @@ from sqlalchemy import insert
 
 from content.sample import write_sample_bundle
 from hq import fleet, plays
+from hq.analytics import rollup
 from hq.console.staff import PasswordHasher, Role, add_staff
 from hq.content.assets import DirectoryAssetStore
 from hq.content.releases import ProductEdit, publish_edit, publish_folder
@@ -42,6 +43,8 @@ from hq.settings import Settings, sqlite_url
 from hq.store_places import apply_import, read_import
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+from helpers import analytics_data
+from helpers.analytics_data import ZONE
 from helpers.customers import add_demo_customers
 from helpers.hq import running_hq
 from helpers.store_data import StoreData
@@ -120,6 +123,12 @@ def _pages(
         page.wait_for_load_state("networkidle")
         page.screenshot(path=str(out / f"{name}.png"))
         print(f"wrote {out / name}.png")
+    # The analytics pages, whole: their charts run below the fold.
+    for name in ("products", "conversion", "surveys", "coupons", "visits"):
+        page.goto(f"{console}/analytics/{name}")
+        page.wait_for_load_state("networkidle")
+        page.screenshot(path=str(out / f"console-analytics-{name}.png"), full_page=True)
+        print(f"wrote {out / f'console-analytics-{name}.png'}")
     # The kiosk page's remote commands, below the fold of the page above.
     page.goto(f"{console}/fleet/{TROUBLED_KIOSK}")
     page.wait_for_load_state("networkidle")
@@ -268,6 +277,7 @@ def _chain(database: Database, settings: Settings, tmp: Path) -> int:
     _plays(database, kiosk_ids, now)
     _heartbeats(database, [k for ids in kiosk_ids.values() for k in ids], now)
     _commands(database, settings, now)
+    _analytics(database, now)
     return spring
 
 
@@ -304,6 +314,16 @@ def _plays(database: Database, kiosk_ids: dict[str, list[str]], now: datetime) -
             facts.append(PlaysCounted(origin, tuple(rows)))
     with database.write() as connection:
         plays.project(database, connection, facts)
+
+
+def _analytics(database: Database, now: datetime) -> None:
+    """A month of shoppers at every store's first kiosk, rolled up for the analytics pages."""
+    names = {store_id: name for store_id, (name, *_) in STORES.items()}
+    start = now.astimezone(ZONE).date() - timedelta(days=30)
+    data = analytics_data.generate(stores=names, days=30, sessions=8, start=start)
+    analytics_data.load_events(database, data)
+    analytics_data.load_coupons(database, data)
+    rollup.roll(database, now)
 
 
 def _heartbeats(database: Database, kiosk_ids: list[str], now: datetime) -> None:

@@ -36,6 +36,7 @@ from hq.console import csrf_multipart
 from hq.console.secret import derived_key
 from hq.console.staff import PasswordHasher
 from hq.console.views import (
+    analytics,
     audit,
     customers,
     fleet_health,
@@ -111,6 +112,7 @@ def console_app(
         audit.audit_routes,
         staff.staff_routes,
         plays.plays_routes,
+        analytics.analytics_routes,
         fleet_health.fleet_health_routes,
         customers.customer_routes,
         store_map.store_map_routes,

@@ -53,6 +53,8 @@ from hq.db import (
     member_feed,
     member_ids,
     prize_draws,
+    rollup_member_sessions,
+    rollup_members,
     survey_answers,
     survey_completions,
     tag_bindings,
@@ -86,7 +88,16 @@ _WRITTEN_BY_THEM: Final = frozenset({"member_id", "text"})
 _KEPT_WITHOUT_MEMBER: Final = (survey_answers, survey_completions, coupons_issued, prize_draws)
 """Tables whose rows mean something without the person: they lose the member id."""
 
-_DELETED_FROM: Final = (tag_bindings, consents, interactions, member_ids)
+# rollup_members and rollup_member_sessions: the analytics' record of a member's visits
+# (hq.analytics.rollup); the visits already counted stay counted, without the id.
+_DELETED_FROM: Final = (
+    tag_bindings,
+    consents,
+    interactions,
+    member_ids,
+    rollup_members,
+    rollup_member_sessions,
+)
 
 ERASED_FROM: Final = tuple(
     table.name

@@ -1,5 +1,7 @@
 """The thread that sweeps the fleet's alerts (hq.fleet_health.store.sweep) every 30 s,
 and forgets old remote commands with their files (hq.fleet_health.commands.prune) every hour.
+It also rolls new events into the console's analytics (hq.analytics.rollup) each round:
+off ingest's path, exactly once whichever worker gets there first.
 
 Heartbeats raise and clear their own kiosk's alerts as they arrive; only silence
 needs someone to look at the clock. Every HQ worker process runs one of these (HQ
@@ -15,6 +17,7 @@ from typing import Final
 
 from sqlalchemy.exc import SQLAlchemyError
 
+from hq.analytics import rollup
 from hq.api.common import Clock
 from hq.db import Database
 from hq.fleet_health.commands import prune
@@ -36,6 +39,7 @@ class AlertSweeper:
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
         self._failing = False
+        self._rollup_failing = False
         self._rounds = 0
 
     def start(self) -> None:
@@ -70,9 +74,22 @@ class AlertSweeper:
         if gone:
             _log.info("%d remote commands over 30 days old forgotten, with their files", gone)
 
+    def roll_once(self) -> None:
+        try:
+            rollup.roll(self._database, self._clock())
+        except SQLAlchemyError as error:  # said once, like a failed sweep; tried each round
+            if not self._rollup_failing:
+                _log.warning("analytics rollup failed: %s", type(error).__name__)
+            self._rollup_failing = True
+            return
+        if self._rollup_failing:
+            _log.info("analytics rollup works again")
+            self._rollup_failing = False
+
     def _run(self) -> None:
         while not self._stopping.wait(self._every):
             self.sweep_once()
+            self.roll_once()
             self._rounds += 1
             if self._rounds % PRUNE_EVERY == 1:  # the first round's too: HQ restarts often
                 self.prune_once()
