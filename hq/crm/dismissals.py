@@ -65,9 +65,10 @@ def dismiss(database: Database, a: str, b: str, *, by: str, now: datetime) -> Di
         found = {
             row.customer_id: row.merged_into
             for row in connection.execute(
-                select(customers.c.customer_id, customers.c.merged_into).where(
-                    customers.c.customer_id.in_([first, second])
-                )
+                select(customers.c.customer_id, customers.c.merged_into)
+                .where(customers.c.customer_id.in_([first, second]))
+                .order_by(customers.c.customer_id)
+                .with_for_update()  # two reviewers dismissing one pair: one after the other
             )
         }
         if len(found) != 2:
