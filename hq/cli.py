@@ -19,6 +19,8 @@
     customers export --csv [--output FILE]
     customers duplicates [--json] | customers merges [--json]
     customers merge KEEP OTHER [--by WHO] | customers unmerge MERGE_ID [--by WHO]
+    customers dismiss A B [--by WHO] | customers undismiss A B [--by WHO]
+    customers dismissals [--json]
     customers address CUSTOMER_ID (--set TEXT | --clear) [--by WHO]
                                                       (hq/crm/customers_cli.py)
     members bind MEMBER_ID --kind rfid [--value N]    without --value: read from stdin

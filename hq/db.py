@@ -12,7 +12,8 @@ reference that the migrations must match (a test compares them).
   payload), `access_denials` (batches refused for naming another store or kiosk).
 - Dedupe (hq/crm/merges.py): `customer_merges` (every merge of two customer
   records, its undo and what undoing needs); `customers.merged_into` marks a
-  record merged into another, `customers.address` is set by HQ staff.
+  record merged into another, `customers.address` is set by HQ staff;
+  `customer_dismissals` (pairs a reviewer said are two people, hq/crm/dismissals.py).
 - CRM projections: `customers` (one per E.164 phone number), `member_ids` (the
   kiosks' member ids, several per customer), `consents` (every decision),
   `interactions` (members' lifts, drops, comparisons, recommendation taps), `alarms`.
@@ -865,6 +866,20 @@ customer_merges = Table(
     Column("undone_by", String(ACTOR_LENGTH), nullable=True),
     Column("undone_at", UtcDateTime(), nullable=True),
     Column("snapshot", _Json, nullable=True),
+)
+
+# One row per pair of customer records a reviewer said are two people (hq.crm.
+# dismissals): `first_id` < `second_id`. `reasons` are the finder's rules the pair
+# met then; the pair is shown again only if it meets another. Undoing deletes the
+# row; an erasure of either record deletes it too.
+customer_dismissals = Table(
+    "customer_dismissals",
+    metadata,
+    Column("first_id", String(UUID_LENGTH), primary_key=True),
+    Column("second_id", String(UUID_LENGTH), primary_key=True, index=True),
+    Column("reasons", _Json, nullable=False),
+    Column("dismissed_by", String(ACTOR_LENGTH), nullable=False),
+    Column("dismissed_at", UtcDateTime(), nullable=False),
 )
 
 

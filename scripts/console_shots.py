@@ -32,6 +32,7 @@ from hq.console.staff import PasswordHasher, Role, add_staff
 from hq.content.assets import DirectoryAssetStore
 from hq.content.releases import ProductEdit, publish_edit, publish_folder
 from hq.content.signing import ContentKeys
+from hq.crm import dismissals, merges
 from hq.crm.facts import Origin, PlayCount, PlaysCounted
 from hq.db import Database, content_failures, kiosk_content_status, kiosks
 from hq.enrollment import KioskIdentity
@@ -81,18 +82,24 @@ def shoot(out: Path) -> None:
         try:
             release = _chain(database, settings, Path(tmp))
             # Made-up customers (tests/helpers/customers.py): a household and duplicates.
-            customer = add_demo_customers(database, datetime.now(UTC))["chen"]
+            customers = add_demo_customers(database, datetime.now(UTC))
         finally:
             database.dispose()
         with running_hq(settings, migrate_first=False) as base_url, sync_playwright() as playwright:
             browser = playwright.chromium.launch(executable_path=str(CHROMIUM))
             page = browser.new_page(viewport=VIEWPORT, device_scale_factor=1, locale="en-GB")
-            _pages(page, base_url, out, release, customer, database_url=settings.database_url)
+            _pages(page, base_url, out, release, customers, database_url=settings.database_url)
             browser.close()
 
 
 def _pages(
-    page: Page, base_url: str, out: Path, release: int, customer: str, *, database_url: str
+    page: Page,
+    base_url: str,
+    out: Path,
+    release: int,
+    customers: dict[str, str],
+    *,
+    database_url: str,
 ) -> None:
     console = f"{base_url}/console"
     page.goto(f"{console}/sign-in")
@@ -115,7 +122,7 @@ def _pages(
         "console-plays": "/plays",
         "console-fleet-health": "/fleet?show=trouble",
         "console-fleet-kiosk": f"/fleet/{TROUBLED_KIOSK}",
-        "console-customer": f"/customers/{customer}",
+        "console-customer": f"/customers/{customers['chen']}",
         "console-duplicates": "/customers/duplicates",
     }
     for name, path in shots.items():
@@ -123,6 +130,19 @@ def _pages(
         page.wait_for_load_state("networkidle")
         page.screenshot(path=str(out / f"{name}.png"))
         print(f"wrote {out / name}.png")
+    # The merge history after a merge and a "not the same person" (after the
+    # duplicates page above, which shows both pairs still to review).
+    database = Database(database_url)
+    try:
+        now = datetime.now(UTC)
+        merges.merge(database, customers["wang"], customers["wang-old"], by="cli:demo", now=now)
+        dismissals.dismiss(database, customers["chen"], customers["chen-2"], by="cli:demo", now=now)
+    finally:
+        database.dispose()
+    page.goto(f"{console}/customers/merges")
+    page.wait_for_load_state("networkidle")
+    page.screenshot(path=str(out / "console-merges.png"))
+    print(f"wrote {out / 'console-merges.png'}")
     # The analytics pages, whole: their charts run below the fold.
     for name in ("products", "conversion", "surveys", "coupons", "visits"):
         page.goto(f"{console}/analytics/{name}")

@@ -4,11 +4,14 @@
     customers merge KEEP OTHER [--by WHO]         merge record OTHER into record KEEP
     customers unmerge MERGE_ID [--by WHO]         undo a merge
     customers merges [--json]                     the merge history, newest first
+    customers dismiss A B [--by WHO]              records A and B are not the same person
+    customers undismiss A B [--by WHO]            take that back: the finder may pair them again
+    customers dismissals [--json]                 dismissed pairs, newest first
     customers address CUSTOMER_ID (--set TEXT | --clear) [--by WHO]
 
 Records are named by customer id (the admin API's and the console's); the output
 names records by id and masked phone only. Each merge and undo goes to the audit
-log with `--by` (default cli:<user>).
+log with `--by` (default cli:<user>), and so does each dismissal and its undo.
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ from typing import Any, TextIO
 
 from sqlalchemy import select
 
-from hq.crm import dedupe, merges, records
+from hq.crm import dedupe, dismissals, merges, records
 from hq.db import Database, customers
 
 Table = Callable[[Sequence[str], Sequence[Sequence[str]], TextIO], None]
@@ -41,6 +44,16 @@ def add_commands(customers_commands: argparse._SubParsersAction[Any], actor: str
     unmerge.add_argument("--by", default=actor, help="who undoes it (for the audit log)")
     history = customers_commands.add_parser("merges", help="the merge history")
     history.add_argument("--json", action="store_true", help="machine-readable output")
+    for name, help_text in (
+        ("dismiss", "records A and B are not the same person"),
+        ("undismiss", "undo a dismissal: the finder may pair A and B again"),
+    ):
+        pair = customers_commands.add_parser(name, help=help_text)
+        pair.add_argument("a", help="a customer id")
+        pair.add_argument("b", help="the other customer id")
+        pair.add_argument("--by", default=actor, help="who says so (for the audit log)")
+    dismissed = customers_commands.add_parser("dismissals", help="dismissed pairs")
+    dismissed.add_argument("--json", action="store_true", help="machine-readable output")
     address = customers_commands.add_parser("address", help="set or clear a record's address")
     address.add_argument("customer_id")
     which = address.add_mutually_exclusive_group(required=True)
@@ -49,7 +62,9 @@ def add_commands(customers_commands: argparse._SubParsersAction[Any], actor: str
     address.add_argument("--by", default=actor, help="who sets it (for the audit log)")
 
 
-COMMANDS = frozenset({"duplicates", "merge", "unmerge", "merges", "address"})
+COMMANDS = frozenset(
+    {"duplicates", "merge", "unmerge", "merges", "dismiss", "undismiss", "dismissals", "address"}
+)
 
 
 def run(
@@ -113,6 +128,35 @@ def run(
                         else f"{m.undone_at:%Y-%m-%d %H:%M} {m.undone_by}",
                     )
                     for m in history
+                ],
+                out,
+            )
+        case "dismiss":
+            said = dismissals.dismiss(database, args.a, args.b, by=args.by, now=now)
+            print(
+                f"{said.first} and {said.second}: not the same person "
+                f"(reasons then: {','.join(said.reasons) or 'none'})",
+                file=out,
+            )
+        case "undismiss":
+            taken = dismissals.undismiss(database, args.a, args.b, by=args.by, now=now)
+            print(f"{taken.first} and {taken.second}: dismissal undone", file=out)
+        case "dismissals":
+            found = dismissals.listing(database)
+            if args.json:
+                print(json.dumps([d.as_json() for d in found], indent=2), file=out)
+                return 0
+            table(
+                ("first", "second", "reasons then", "by", "at"),
+                [
+                    (
+                        d.first,
+                        d.second,
+                        ",".join(d.reasons) or "-",
+                        d.dismissed_by,
+                        d.dismissed_at.strftime("%Y-%m-%d %H:%M"),
+                    )
+                    for d in found
                 ],
                 out,
             )

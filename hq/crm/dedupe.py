@@ -307,6 +307,26 @@ def score(reasons: Iterable[str]) -> float:
     return 1 - unlikely
 
 
+def pair_key(a: str, b: str) -> tuple[str, str]:
+    """A pair of records in one order, whichever way round it was named."""
+    return (a, b) if a <= b else (b, a)
+
+
+def undismissed(
+    pairs: Iterable[CandidatePair], dismissed: Mapping[tuple[str, str], Iterable[str]]
+) -> list[CandidatePair]:
+    """`pairs` without those a reviewer dismissed (by `pair_key`: the reasons the pair
+    met then). A dismissed pair comes back only when it meets a rule it did not meet
+    then (a fob bound to both later, the same e-mail typed in): a new reason to
+    believe they are one person is worth a second look; the same reasons are not."""
+    found = []
+    for pair in pairs:
+        then = dismissed.get(pair_key(pair.first, pair.second))
+        if then is None or not set(pair.reasons) <= set(then):
+            found.append(pair)
+    return found
+
+
 # ---------------------------------------------------------------- households
 
 

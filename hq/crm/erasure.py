@@ -7,7 +7,8 @@ two stores). In one transaction:
 - `customers` (phone, email, name, address; and every record merged into
   theirs, hq.crm.merges), `member_ids`, `consents`, `interactions` and
   `tag_bindings` rows of those member ids are deleted, and so are the merges of
-  those records (a merge's snapshot is a copy of both records);
+  those records (a merge's snapshot is a copy of both records) and the pairs
+  of them a reviewer dismissed as two people (hq.crm.dismissals);
 - survey answers and completions, issued coupons and prize draws stay, without
   the member id (a coupon stays valid; an answer still counts), and a text
   answer loses its text, which the person wrote;
@@ -39,12 +40,13 @@ from typing import Any, Final
 
 from sqlalchemy import bindparam, delete, select, update
 
-from hq.crm import merges, recognition
+from hq.crm import dismissals, merges, recognition
 from hq.crm.facts import CouponIssued, Fact, PrizeDrawn, SurveyAnswered, SurveyCompleted
 from hq.db import (
     Database,
     consents,
     coupons_issued,
+    customer_dismissals,
     customer_merges,
     customers,
     erased_members,
@@ -105,6 +107,7 @@ ERASED_FROM: Final = tuple(
         *_DELETED_FROM,
         customers,
         customer_merges,
+        customer_dismissals,
         *_KEPT_WITHOUT_MEMBER,
         events,
         member_feed,
@@ -188,6 +191,7 @@ def erase_member(database: Database, member_id: str, *, now: datetime) -> Erasur
             # Records merged into theirs are theirs too, and the merges' snapshots.
             records = [customer_id, *sorted(merges.merged_records(connection, [customer_id]))]
             merges.forget_merges(connection, records)
+            dismissals.forget(connection, records)
             connection.execute(delete(customers).where(customers.c.customer_id.in_(records)))
         events_scrubbed = _scrub_events(connection, wanted)
         database.insert_rows(

@@ -40,7 +40,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Final
 
-from sqlalchemy import Connection, Row, delete, insert, or_, select, update
+from sqlalchemy import ColumnElement, Connection, Row, Select, delete, insert, or_, select, update
 
 from hq import audit
 from hq.crm import dedupe, recognition
@@ -49,6 +49,7 @@ from hq.db import (
     Database,
     UtcDateTime,
     consents,
+    customer_dismissals,
     customer_merges,
     customers,
     events,
@@ -114,24 +115,39 @@ class MergeRecord:
 # ---------------------------------------------------------------- finding
 
 
-def load_candidates(connection: Connection) -> list[CandidateRow]:
-    """Every live record with the tags ever bound to its member ids (bindings now, and
-    kiosks' `tag_bound` events: a fob bound again to a later sign-up has moved)."""
+def load_candidates(
+    connection: Connection, customer_ids: Sequence[str] | None = None
+) -> list[CandidateRow]:
+    """Every live record (or those of `customer_ids`) with the tags ever bound to its
+    member ids (bindings now, and kiosks' `tag_bound` events: a fob bound again to a
+    later sign-up has moved)."""
     tags: dict[str, set[str]] = defaultdict(set)
+    bound = select(member_ids.c.customer_id, tag_bindings.c.tag_hash).join(
+        member_ids, member_ids.c.member_id == tag_bindings.c.member_id
+    )
     for customer, tag_hash in connection.execute(
-        select(member_ids.c.customer_id, tag_bindings.c.tag_hash).join(
-            member_ids, member_ids.c.member_id == tag_bindings.c.member_id
-        )
+        _only(bound, member_ids.c.customer_id, customer_ids)
     ):
         tags[customer].add(tag_hash)
     member = events.c.payload["member_id"].as_string()
-    for customer, tag_hash in connection.execute(
+    told = (
         select(member_ids.c.customer_id, events.c.payload["tag_hash"].as_string())
         .join(member_ids, member_ids.c.member_id == member)
         .where(events.c.kind == "tag_bound")
+    )
+    for customer, tag_hash in connection.execute(
+        _only(told, member_ids.c.customer_id, customer_ids)
     ):
         if tag_hash:
             tags[customer].add(str(tag_hash).lower())
+    live = select(
+        customers.c.customer_id,
+        customers.c.phone_e164,
+        customers.c.email,
+        customers.c.name,
+        customers.c.address,
+        customers.c.created_at,
+    ).where(customers.c.merged_into.is_(None))
     return [
         CandidateRow(
             customer_id=row.customer_id,
@@ -142,24 +158,26 @@ def load_candidates(connection: Connection) -> list[CandidateRow]:
             created_at=row.created_at,
             tag_hashes=frozenset(tags.get(row.customer_id, ())),
         )
-        for row in connection.execute(
-            select(
-                customers.c.customer_id,
-                customers.c.phone_e164,
-                customers.c.email,
-                customers.c.name,
-                customers.c.address,
-                customers.c.created_at,
-            ).where(customers.c.merged_into.is_(None))
-        )
+        for row in connection.execute(_only(live, customers.c.customer_id, customer_ids))
     ]
 
 
+def _only(
+    statement: Select[Any], column: ColumnElement[str], customer_ids: Sequence[str] | None
+) -> Select[Any]:
+    return statement if customer_ids is None else statement.where(column.in_(customer_ids))
+
+
 def duplicates(database: Database) -> list[CandidatePair]:
-    """Likely duplicate pairs among the live records, the surest first."""
+    """Likely duplicate pairs among the live records, the surest first, without those
+    a reviewer dismissed (unless they meet a new rule since: dedupe.undismissed)."""
     with database.snapshot() as connection:
         rows = load_candidates(connection)
-    return dedupe.find_duplicates(rows)
+        dismissed = {
+            (row.first_id, row.second_id): row.reasons
+            for row in connection.execute(select(customer_dismissals))
+        }
+    return dedupe.undismissed(dedupe.find_duplicates(rows), dismissed)
 
 
 # ---------------------------------------------------------------- merging

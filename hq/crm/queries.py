@@ -38,6 +38,8 @@ class Customer:
     created_at: datetime
     first_store_id: str
     member_ids: tuple[MemberId, ...]
+    address: str | None = None  # set by HQ staff (hq.crm.records)
+    merged_into: str | None = None  # the record this one was merged into; None: live
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,6 +117,8 @@ def _customer(connection: Connection, row: Any) -> Customer:
         language=row.language,
         created_at=row.created_at,
         first_store_id=row.first_store_id,
+        address=row.address,
+        merged_into=row.merged_into,
         member_ids=tuple(
             MemberId(alias.member_id, alias.store_id, alias.kiosk_id, alias.signed_up_at)
             for alias in aliases
@@ -185,6 +189,8 @@ def customer_json(customer: Customer) -> dict[str, Any]:
         "language": customer.language,
         "created_at": customer.created_at.isoformat(),
         "first_store_id": customer.first_store_id,
+        "address": customer.address,
+        "merged_into": customer.merged_into,
         "member_ids": [
             {
                 "member_id": alias.member_id,

@@ -85,3 +85,16 @@ def test_review_merge_and_undo_a_duplicate(page: tuple[Page, str, dict[str, str]
     expect(browser.get_by_test_id("undo")).to_have_count(0)
     browser.goto(f"{base_url}/console/customers/{ids['wang']}")
     expect(browser.locator(".page-head p").first).to_contain_text("1 sign-up ")
+
+    # Two people sharing an e-mail: not the same person, then taken back.
+    browser.goto(f"{base_url}/console/customers/duplicates")
+    pairs.filter(has_text="same e-mail").get_by_test_id("dismiss").click()
+    expect(browser.get_by_test_id("flash")).to_contain_text("Marked as two people")
+    expect(pairs).to_have_count(2)
+    expect(pairs.filter(has_text="same e-mail")).to_have_count(0)
+    browser.goto(f"{base_url}/console/customers/merges")
+    expect(browser.get_by_test_id("dismissals")).to_contain_text("same e-mail")
+    browser.get_by_test_id("undismiss").click()
+    expect(browser.get_by_test_id("flash")).to_contain_text("Dismissal undone")
+    browser.goto(f"{base_url}/console/customers/duplicates")
+    expect(pairs).to_have_count(3)

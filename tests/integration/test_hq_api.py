@@ -25,7 +25,8 @@ from helpers.hq import (
     signup_payload,
 )
 
-from hq.db import access_denials, events
+from hq.crm import merges, records
+from hq.db import Database, access_denials, events
 
 REFUSED = {"detail": "enrolment code is unknown, already used or expired"}
 
@@ -330,6 +331,36 @@ def test_one_person_signing_up_at_two_stores_is_one_customer_found_by_any_format
         (second, huaihai.store_id),
     }
     assert hq.admin_get("/v1/admin/customers", email="WANG.fang@example.com").json()["customers"]
+
+
+def test_a_merged_away_record_is_found_with_the_record_it_was_merged_into(hq: Hq) -> None:
+    kiosk = hq.kiosk()
+    email = f"li.{uuid.uuid4().hex[:8]}@example.cn"
+    (_, old), (_, new) = new_phone(), new_phone()
+    signups = [
+        kiosk.event(n, "member_signup", signup_payload(str(uuid.uuid4()), phone, email=email))
+        for n, phone in ((1, old), (2, new))
+    ]
+    assert statuses(kiosk.post(signups)) == ["accepted", "accepted"]
+    found = hq.admin_get("/v1/admin/customers", email=email).json()["customers"]
+    by_phone = {c["phone_e164"]: c["customer_id"] for c in found}
+    keep, other = by_phone[old], by_phone[new]
+    assert [(c["merged_into"], c["address"]) for c in found] == [(None, None), (None, None)]
+    database = Database(hq.database_url)
+    try:
+        now = datetime.now(UTC)
+        records.set_address(database, keep, "上海市黄浦区南京东路 1 号", by="staff:1", now=now)
+        merges.merge(database, keep, other, by="staff:1", now=now)
+    finally:
+        database.dispose()
+
+    merged = hq.admin_get("/v1/admin/customers", phone=new).json()["customers"]
+    assert [(c["customer_id"], c["merged_into"], c["member_ids"]) for c in merged] == [
+        (other, keep, [])
+    ]
+    (kept,) = hq.admin_get("/v1/admin/customers", phone=old).json()["customers"]
+    assert (kept["merged_into"], kept["address"]) == (None, "上海市黄浦区南京东路 1 号")
+    assert len(kept["member_ids"]) == 2
 
 
 def test_a_customer_timeline_shows_consents_and_interactions_newest_first(hq: Hq) -> None:

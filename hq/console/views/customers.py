@@ -8,8 +8,10 @@
     GET  /console/customers/duplicates[.json]        likely duplicate pairs with reasons
     GET  /console/customers/merge[.json]?keep=A&other=B    what merging would do
     POST /console/customers/merge[.json]             `keep`, `other`, `reasons`: merge
-    GET  /console/customers/merges[.json]            the merge history
+    GET  /console/customers/merges[.json]            the merge history and dismissed pairs
     POST /console/customers/merges/{n}/undo[.json]   undo merge n
+    POST /console/customers/dismiss[.json]           `first`, `second`: not the same person
+    POST /console/customers/dismissals/undo[.json]   `first`, `second`: take that back
 
 Chain admins only (permissions.py: customers are chain-wide). Phone numbers and
 e-mails are masked on every page and in the JSON twins (+86 138****5678): staff
@@ -27,7 +29,7 @@ from starlette.routing import BaseRoute
 from hq.console.permissions import Action
 from hq.console.views.base import Ask, BadRequest, Console, NotFound, Page, Redirect, routes
 from hq.console.views.shared import actor_names, flash, take_flash
-from hq.crm import dedupe, merges, queries, records
+from hq.crm import dedupe, dismissals, merges, queries, records
 from hq.db import customers, member_ids
 from hq.errors import HqError
 
@@ -202,7 +204,11 @@ def merge_page(console: Console, ask: Ask) -> Page | Redirect:
 def merges_page(console: Console, ask: Ask) -> Page:
     ask.require(Action.CUSTOMERS)
     history = merges.history(console.database, limit=HISTORY_LENGTH)
-    ids = sorted({c for m in history for c in (m.survivor_id, m.merged_id)})
+    dismissed = dismissals.listing(console.database, limit=HISTORY_LENGTH)
+    ids = sorted(
+        {c for m in history for c in (m.survivor_id, m.merged_id)}
+        | {c for d in dismissed for c in (d.first, d.second)}
+    )
     with console.database.read() as connection:
         names = dict(
             connection.execute(
@@ -213,7 +219,9 @@ def merges_page(console: Console, ask: Ask) -> Page:
         )
         who = actor_names(
             connection,
-            {m.merged_by for m in history} | {m.undone_by for m in history if m.undone_by},
+            {m.merged_by for m in history}
+            | {m.undone_by for m in history if m.undone_by}
+            | {d.dismissed_by for d in dismissed},
         )
     return Page(
         "merges.html",
@@ -228,6 +236,16 @@ def merges_page(console: Console, ask: Ask) -> Page:
                     "labels": [dedupe.REASON_LABELS.get(r, r) for r in m.reasons],
                 }
                 for m in history
+            ],
+            "dismissals": [
+                {
+                    **d.as_json(),
+                    "first_name": names.get(d.first),
+                    "second_name": names.get(d.second),
+                    "dismissed_by_name": who.get(d.dismissed_by, d.dismissed_by),
+                    "labels": [dedupe.REASON_LABELS.get(r, r) for r in d.reasons],
+                }
+                for d in dismissed
             ],
             "flash": take_flash(ask),
         },
@@ -247,6 +265,37 @@ def undo_form(console: Console, ask: Ask) -> Redirect:
         raise BadRequest(str(problem)) from None
     flash(ask, "good", f"Merge {merge_id} undone: both records are as they were before it.")
     return Redirect(f"{ask.base}/customers/merges", done.as_json())
+
+
+def dismiss_form(console: Console, ask: Ask) -> Redirect:
+    actor = ask.require(Action.CUSTOMERS)
+    first, second = _pair_fields(ask)
+    try:
+        done = dismissals.dismiss(console.database, first, second, by=actor.actor, now=ask.now)
+    except merges.UnknownCustomer:
+        raise NotFound("There is no such customer.") from None
+    except HqError as problem:
+        raise BadRequest(str(problem)) from None
+    flash(ask, "good", "Marked as two people: the pair is no longer listed as likely duplicates.")
+    return Redirect(f"{ask.base}/customers/duplicates", done.as_json())
+
+
+def undismiss_form(console: Console, ask: Ask) -> Redirect:
+    actor = ask.require(Action.CUSTOMERS)
+    first, second = _pair_fields(ask)
+    try:
+        done = dismissals.undismiss(console.database, first, second, by=actor.actor, now=ask.now)
+    except dismissals.UnknownDismissal:
+        raise NotFound("This pair was not dismissed.") from None
+    flash(ask, "good", "Dismissal undone: the pair is listed again if the finder still pairs it.")
+    return Redirect(f"{ask.base}/customers/merges", done.as_json())
+
+
+def _pair_fields(ask: Ask) -> tuple[str, str]:
+    first, second = ask.field("first").strip(), ask.field("second").strip()
+    if not first or not second:
+        raise BadRequest("Name both records of the pair.")
+    return first, second
 
 
 # ---------------------------------------------------------------- pieces
@@ -298,6 +347,8 @@ def customer_routes(console: Console) -> list[BaseRoute]:
         *routes(console, "/customers/merge", merge_page, methods=("GET", "POST")),
         *routes(console, "/customers/merges", merges_page),
         *routes(console, "/customers/merges/{merge_id:int}/undo", undo_form, methods=("POST",)),
+        *routes(console, "/customers/dismiss", dismiss_form, methods=("POST",)),
+        *routes(console, "/customers/dismissals/undo", undismiss_form, methods=("POST",)),
         *routes(console, "/customers", search_page),
         *reversed(
             routes(console, "/customers/{customer_id}/address", address_form, methods=("POST",))

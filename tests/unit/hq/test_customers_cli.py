@@ -65,3 +65,37 @@ def test_find_merge_and_undo_from_the_shell(
         ("customers.merge", "li.na"),
     ]
     database.dispose()
+
+
+def test_dismiss_and_undismiss_a_pair_from_the_shell(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    url = sqlite_url(tmp_path / "hq.sqlite3")
+    migrate(url)
+    database = Database(url)
+    ids = add_demo_customers(database, datetime.now(UTC))
+    where = ("--data-dir", str(tmp_path / "data"), "--database-url", url)
+    first, second = sorted((ids["li"], ids["li-new"]))
+
+    code, out, err = run(
+        capsys, *where, "customers", "dismiss", ids["li-new"], ids["li"], "--by", "li.na"
+    )
+    assert (code, out) == (0, f"{first} and {second}: not the same person (reasons then: email)\n")
+    code, out, _ = run(capsys, *where, "customers", "duplicates", "--json")
+    assert ids["li-new"] not in out
+    code, out, _ = run(capsys, *where, "customers", "dismissals", "--json")
+    [listed] = json.loads(out)
+    assert (listed["first"], listed["second"], listed["dismissed_by"]) == (first, second, "li.na")
+    code, out, _ = run(capsys, *where, "customers", "undismiss", ids["li"], ids["li-new"])
+    assert (code, out) == (0, f"{first} and {second}: dismissal undone\n")
+    code, _, err = run(capsys, *where, "customers", "undismiss", ids["li"], ids["li-new"])
+    assert (code, err) == (1, "kiosk-hq: this pair was not dismissed\n")
+    code, _, err = run(capsys, *where, "customers", "dismiss", ids["li"], ids["li"])
+    assert code == 1
+    code, out, _ = run(capsys, *where, "customers", "duplicates", "--json")
+    assert ids["li-new"] in out
+    assert [(e.action, e.actor) for e in audit.recent(database)][:2] == [
+        ("customers.undismiss", "cli:" + getpass.getuser()),
+        ("customers.dismiss", "li.na"),
+    ]
+    database.dispose()

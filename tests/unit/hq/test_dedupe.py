@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -182,3 +183,22 @@ def test_a_newest_refusal_needs_nothing_added_and_no_decision_is_no_refusal() ->
         )
         == []
     )
+
+
+def test_a_dismissed_pair_stays_hidden_until_a_new_reason_links_it() -> None:
+    older = row("c1", "13800138000", name="王芳")  # kept second: its phone is not E.164
+    newer = row("c2", "+8613800138000", name="王芳")
+    found = dedupe.find_duplicates([older, newer, row("c3", "+8613900139000")])
+    assert [(p.first, p.second) for p in found] == [("c2", "c1")]
+    # Kept in id order, whichever record the finder suggests keeping.
+    dismissed = {dedupe.pair_key("c2", "c1"): ["phone"]}
+    assert dismissed == {("c1", "c2"): ["phone"]}
+    assert dedupe.undismissed(found, dismissed) == []
+
+    fob = frozenset({"ab" * 32})  # later the same fob is bound to a member of each
+    again = dedupe.find_duplicates(
+        [row("c1", "13800138000", name="王芳", tag_hashes=fob), replace(newer, tag_hashes=fob)]
+    )
+    assert [p.reasons for p in dedupe.undismissed(again, dismissed)] == [("phone", "name_and_tag")]
+    # A dismissal for more reasons than the pair meets now keeps it hidden.
+    assert dedupe.undismissed(found, {("c1", "c2"): ["phone", "email"]}) == []

@@ -15,13 +15,14 @@ from helpers.hq import consent_payload, event_json, signup_payload
 from sqlalchemy import Table, select, update
 
 from hq import audit, ingest
-from hq.crm import merges, queries, recognition
+from hq.crm import dedupe, dismissals, merges, queries, recognition
 from hq.crm.erasure import erase_member
 from hq.crm.merges import MergeRefused
 from hq.crm.tags import canonical, tag_hash
 from hq.db import (
     Database,
     consents,
+    customer_dismissals,
     customer_merges,
     customers,
     interactions,
@@ -269,3 +270,41 @@ def test_a_merge_whose_survivor_was_merged_again_is_undone_after_the_later_one(
     merges.undo(database, later.merge_id, by="staff:1", now=NOW)
     merges.undo(database, first.merge_id, by="staff:1", now=NOW)
     assert customer_of(database, b) != customer_of(database, a)
+
+
+def test_a_dismissed_pair_leaves_the_finder_comes_back_with_a_new_reason_and_goes_with_erasure(
+    database: Database, two_records: tuple[Shop, str, str, str, str]
+) -> None:
+    shop, a, b, fob_a, _ = two_records
+    first, second = sorted((customer_of(database, a), customer_of(database, b)))
+    assert [dedupe.pair_key(p.first, p.second) for p in merges.duplicates(database)] == [
+        (first, second)
+    ]
+
+    said = dismissals.dismiss(database, second, first, by="staff:1", now=NOW)
+    assert (said.first, said.second, said.reasons) == (first, second, ("email",))
+    assert merges.duplicates(database) == []
+    assert [(e.action, e.actor) for e in audit.recent(database)][:1] == [
+        ("customers.dismiss", "staff:1")
+    ]
+    with pytest.raises(MergeRefused):
+        dismissals.dismiss(database, first, first, by="staff:1", now=NOW)
+    with pytest.raises(merges.UnknownCustomer):
+        dismissals.dismiss(database, first, str(uuid.uuid4()), by="staff:1", now=NOW)
+
+    # Her first fob is bound to her second sign-up too: a new reason, a second look.
+    shop.send(("tag_bound", {"member_id": b, "tag_hash": fob_a, "tag_kind": "rfid"}))
+    [again] = merges.duplicates(database)
+    assert again.reasons == ("email", "name_and_tag")
+    again_said = dismissals.dismiss(database, first, second, by="staff:2", now=NOW)
+    assert again_said.reasons == ("email", "name_and_tag")
+    assert merges.duplicates(database) == []
+    dismissals.undismiss(database, first, second, by="staff:2", now=NOW)
+    assert len(merges.duplicates(database)) == 1
+    with pytest.raises(dismissals.UnknownDismissal):
+        dismissals.undismiss(database, first, second, by="staff:2", now=NOW)
+
+    dismissals.dismiss(database, first, second, by="staff:1", now=NOW)
+    assert erase_member(database, a, now=NOW) is not None
+    with database.read() as connection:
+        assert connection.execute(select(customer_dismissals)).all() == []

@@ -72,6 +72,37 @@ def test_review_merge_and_undo_from_the_console(
     assert client.get(f"/console/customers/{ids['wang']}.json").json()["customer"]["members"] == 1
 
 
+def test_not_the_same_person_hides_a_pair_and_undo_brings_it_back(
+    admin: tuple[ConsoleClient, dict[str, str]],
+) -> None:
+    client, ids = admin
+    pair = {"first": ids["chen"], "second": ids["chen-2"]}
+    assert client.post("/console/customers/dismiss", data=pair).status_code == 403  # no CSRF
+    assert client.form("/console/customers/dismiss", {"first": ids["chen"]}).status_code == 422
+    same = {"first": ids["chen"], "second": ids["chen"]}
+    assert client.form("/console/customers/dismiss", same).status_code == 422
+    unknown = {"first": ids["chen"], "second": "no-such-record"}
+    assert client.form("/console/customers/dismiss", unknown).status_code == 404
+
+    assert client.form("/console/customers/dismiss", pair).status_code == 303
+    pairs = client.get("/console/customers/duplicates.json").json()["pairs"]
+    assert ids["chen-2"] not in {c for p in pairs for c in (p["first"], p["second"])}
+    assert len(pairs) == 2
+    [listed] = client.get("/console/customers/merges.json").json()["dismissals"]
+    assert {listed["first"], listed["second"]} == {ids["chen"], ids["chen-2"]}
+    assert (listed["reasons"], listed["dismissed_by_name"]) == (["name_at_address"], "Ana")
+    page = client.get("/console/customers/merges")
+    assert 'data-testid="dismissals"' in page.text
+    assert "陈静" in page.text  # names, never phone numbers
+    assert "13700003333" not in page.text
+
+    undone = client.form("/console/customers/dismissals/undo", pair)
+    assert undone.status_code == 303
+    assert client.get("/console/customers/merges.json").json()["dismissals"] == []
+    assert len(client.get("/console/customers/duplicates.json").json()["pairs"]) == 3
+    assert client.form("/console/customers/dismissals/undo", pair).status_code == 404
+
+
 def test_store_managers_and_content_editors_are_refused(chain: ConsoleChain) -> None:
     ids = add_demo_customers(chain.database, chain.clock())
     chain.add_staff("wu@hq.example", Role.STORE_MANAGER, ["sh-xujiahui"])
@@ -89,4 +120,7 @@ def test_store_managers_and_content_editors_are_refused(chain: ConsoleChain) -> 
         query = {"keep": ids["wang"], "other": ids["wang-old"]}
         assert client.form("/console/customers/merge", query).status_code == 403
         assert client.form("/console/customers/merges/1/undo").status_code == 403
+        pair = {"first": ids["chen"], "second": ids["chen-2"]}
+        assert client.form("/console/customers/dismiss", pair).status_code == 403
+        assert client.form("/console/customers/dismissals/undo", pair).status_code == 403
         assert "/console/customers" not in client.get("/console/releases").text
