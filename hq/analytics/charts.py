@@ -81,9 +81,10 @@ def _draw(chart: Chart) -> str:
     longest = max(map(len, labels)) if chart.kind == "barh" else 0
     left = min(0.45, 0.08 + 0.0115 * longest) if chart.kind == "barh" else 0.08
     bottom = 0.5 / height if chart.kind != "barh" else 0.35 / height
-    figure.subplots_adjust(left=left, right=0.98, top=1 - 0.15 / height, bottom=bottom)
-    axes = figure.add_subplot()
     count = len(series)
+    top = (0.4 if count > 1 else 0.15) / height  # room for the legend above the plot
+    figure.subplots_adjust(left=left, right=0.98, top=1 - top, bottom=bottom)
+    axes = figure.add_subplot()
     if chart.kind == "line":
         positions = range(len(rows))
         for number, values in enumerate(series):
@@ -103,7 +104,7 @@ def _draw(chart: Chart) -> str:
     axes.grid(axis="x" if chart.kind == "barh" else "y", color="#e5e7eb", linewidth=0.6)
     axes.set_axisbelow(True)
     if count > 1 and chart.kind == "line":
-        axes.legend(frameon=False, fontsize=8)
+        _legend(axes, axes.get_lines())
     out = io.StringIO()
     figure.savefig(out, format="svg", metadata={"Date": None})
     return presentational(out.getvalue())
@@ -153,17 +154,25 @@ def _bars(
             box = [(low, 0), (low + width, 0), (low + width, value), (low, value)]
             shapes.append([(y, x) for x, y in box] if horizontal else box)
         axes.add_collection(PolyCollection(shapes, facecolors=COLOURS[number], linewidths=0))
+    places = (-0.6, len(series[0]) - 0.4)
+    extent = (min(0, _bottom(series) * 1.05), max(_top(series), 1) * 1.05)
     if horizontal:
-        axes.set_ylim(-0.6, len(series[0]) - 0.4)
-        axes.set_xlim(0, max(_top(series), 1) * 1.05)
+        axes.set_ylim(*places)
+        axes.set_xlim(*extent)
     else:
-        axes.set_xlim(-0.6, len(series[0]) - 0.4)
-        axes.set_ylim(min(0, _bottom(series) * 1.05), max(_top(series), 1) * 1.05)
-    if horizontal:
-        axes.set_xlim(min(0, _bottom(series) * 1.05), max(_top(series), 1) * 1.05)
+        axes.set_xlim(*places)
+        axes.set_ylim(*extent)
     if count > 1:
-        handles = [Patch(color=COLOURS[n], label=name) for n, name in enumerate(names)]
-        axes.legend(handles=handles, frameon=False, fontsize=8)
+        _legend(axes, [Patch(color=COLOURS[n], label=name) for n, name in enumerate(names)])
+
+
+def _legend(axes: Any, handles: Any) -> None:
+    """The series' names in a row above the plot, right-aligned: inside it, a legend
+    hid whichever bars or points fell under it."""
+    axes.legend(
+        handles=handles, frameon=False, fontsize=8, ncols=len(handles),
+        loc="lower right", bbox_to_anchor=(1.0, 1.0), borderaxespad=0.2,
+    )  # fmt: skip
 
 
 def _top(series: list[list[float]]) -> float:
