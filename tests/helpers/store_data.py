@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import insert
+from sqlalchemy import func, insert, select
 
 from hq.analytics.rollup import roll
 from hq.db import Database, customers, events, member_ids, survey_answers
@@ -26,7 +26,10 @@ from hq.db import Database, customers, events, member_ids, survey_answers
 class StoreData:
     def __init__(self, database: Database) -> None:
         self.database = database
-        self.seq = 0  # kiosk seq numbers (unique per kiosk is enough; these are global)
+        # Kiosk seq numbers, global, after any already stored (other data on the same kiosks).
+        with database.read() as connection:
+            stored = connection.execute(select(func.coalesce(func.max(events.c.seq), 0)))
+            self.seq = int(stored.scalar_one())
         self.people = 0
 
     def roll(self) -> None:
@@ -45,7 +48,7 @@ class StoreData:
             "kind": kind,
             "schema_version": 1,
             "occurred_at": moment,
-            "received_at": moment,
+            "received_at": max(moment, datetime.now(UTC)),  # arrived now (the "up to")
             "payload": payload,
         }
 
@@ -71,7 +74,7 @@ class StoreData:
                     "kind": kind,
                     "schema_version": 1,
                     "occurred_at": moment,
-                    "received_at": moment,
+                    "received_at": max(moment, datetime.now(UTC)),  # arrived now (the "up to")
                     "payload": {
                         "session": session,
                         "slot": 1,
