@@ -496,3 +496,4 @@ def _store_map(database: Database, now: datetime) -> None:
         data.lifts(store_id, "k1", moments, sessions)
         data.signups(store_id, signups)
         data.answers(store_id, "smiley", smileys, answered)
+    data.roll()  # the map reads the analytics rollups

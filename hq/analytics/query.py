@@ -15,7 +15,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Table, func, select, union_all
+from sqlalchemy import ARRAY, Connection, String, Table, any_, func, literal, select, union_all
 
 from hq.analytics.rollup import Rollup, start_of
 
@@ -62,6 +62,14 @@ def parts(begin: datetime, end: datetime) -> list[tuple[str, datetime, datetime]
     return found
 
 
+def _one_of(connection: Connection, column: Any, values: Sequence[str]) -> Any:
+    """`column IN values`; on PostgreSQL as `= ANY(array)`, one parameter: a chain's
+    thousand stores as a thousand parameters in each part took half a map's time."""
+    if connection.dialect.name == "postgresql":
+        return column == any_(literal(sorted(values), ARRAY(String)))
+    return column.in_(sorted(values))
+
+
 def sums(
     connection: Connection,
     rollup: Rollup,
@@ -96,7 +104,7 @@ def sums(
             table.c.at >= start, table.c.at < stop
         )
         if stores is not None:
-            query = query.where(table.c.store_id.in_(sorted(stores)))
+            query = query.where(_one_of(connection, table.c.store_id, stores))
         for name, value in (where or {}).items():
             query = query.where(table.c[name] == value)
         selects.append(query)

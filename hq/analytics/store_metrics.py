@@ -3,19 +3,22 @@
     per_store(connection, Metric.CSAT, start, end, ["sh-nanjing-road", ...])
         -> {"sh-nanjing-road": 0.82, ...}
 
-Each is one SQL aggregate over HQ's own tables, grouped by store, for events that
-occurred in [start, end) (UTC instants; the console turns its days into them):
+Read from the analytics rollups (hq.analytics.query.sums over rollup_stores_*: whole
+months, then days and hours at the edges), so a year of a chain's stores reads a few
+dozen rows per store, and with the analytics pages' definitions (hq.analytics.figures)
+so the console says one thing, for what occurred in [start, end) (UTC instants on
+whole hours; the console turns its days into them):
 
-- traffic: lifts per day, `lift` events / the range's length in days (a store with
-  no lift has 0);
-- conversion (lift -> sign-up): sign-ups (`member_ids`, by the store and time of
-  the sign-up) / shopper sessions with at least one lift (distinct kiosk and
-  session of `lift` events); no value for a store without a lift session;
-- CSAT: the share of smiley answers (`survey_answers`, kind smiley, 1-4) that are
-  a 3 or a 4, the two happy faces; no value for a store without one.
+- traffic: lifts per day, lifts / the range's length in days (a store with no lift
+  has 0);
+- conversion (lift -> sign-up): sign-ups (`member_signup` events) / kiosk sessions
+  with a lift, both counted in the hour they happened (a session at its first lift);
+  no value for a store without a lift session;
+- CSAT: the share of smiley answers (1-4) that are a 3 or a 4, the top two; no value
+  for a store without one.
 
-A store missing from the answer has no value for that metric. The interface is
-kept narrow on purpose: the analytics rollups can answer it later, unchanged.
+A store missing from the answer has no value for that metric. The figures are as of
+the last rollup (hq.analytics.rollup.rolled_up_to, every 30 s).
 """
 
 from __future__ import annotations
@@ -26,11 +29,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Final
 
-from sqlalchemy import Connection, case, func, select
+from sqlalchemy import Connection
 
-from hq.db import events, member_ids, survey_answers
+from hq.analytics import rollup
+from hq.analytics.figures import ratio
+from hq.analytics.query import sums
 
-HAPPY_SMILEY: Final = 3  # smiley scores are 1-4; 3 and 4 are the happy faces
 SECONDS_A_DAY: Final = 86_400
 
 
@@ -51,7 +55,7 @@ class Metric(enum.StrEnum):
 
 _LABELS: Final = {
     Metric.CONVERSION: "Conversion (lift → sign-up)",
-    Metric.CSAT: "CSAT (happy smileys)",
+    Metric.CSAT: "CSAT (top-2 smileys)",
     Metric.TRAFFIC: "Traffic (lifts per day)",
 }
 
@@ -73,9 +77,9 @@ class StoreFigures:
             case Metric.TRAFFIC:
                 return self.lifts / self.days if self.days > 0 else None
             case Metric.CONVERSION:
-                return self.signups / self.lift_sessions if self.lift_sessions else None
+                return ratio(self.signups, self.lift_sessions, scale=1.0)
             case Metric.CSAT:
-                return self.happy_answers / self.smiley_answers if self.smiley_answers else None
+                return ratio(self.happy_answers, self.smiley_answers, scale=1.0)
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -103,6 +107,14 @@ def per_store(
     return {store_id: value for store_id, value in values.items() if value is not None}
 
 
+# Each metric's counts: StoreFigures' field -> rollup_stores' measure.
+_MEASURES: Final = {
+    Metric.TRAFFIC: {"lifts": "lifts"},
+    Metric.CONVERSION: {"lift_sessions": "lift_sessions", "signups": "signups"},
+    Metric.CSAT: {"smiley_answers": "smiley_answers", "happy_answers": "smiley_top"},
+}
+
+
 def figures(
     connection: Connection,
     start: datetime,
@@ -111,91 +123,33 @@ def figures(
     *,
     only: Metric | None = None,
 ) -> dict[str, StoreFigures]:
-    """The counts behind every metric (or only those of `only`), by store id."""
+    """The counts behind every metric (or only those of `only`), by store id: every
+    store named, and (with `stores` None) every store with one of the counts."""
     chosen = None if stores is None else sorted(set(stores))
     if chosen == []:
         return {}
     days = (end - start).total_seconds() / SECONDS_A_DAY
-    counts: dict[str, dict[str, int]] = {store_id: {} for store_id in chosen or ()}
-    if only in (None, Metric.TRAFFIC):
-        _add(counts, _lifts(connection, start, end, chosen), ("lifts",))
-    if only in (None, Metric.CONVERSION):
-        _add(counts, _lift_sessions(connection, start, end, chosen), ("lift_sessions",))
-    if only in (None, Metric.CONVERSION):
-        _add(counts, _signups(connection, start, end, chosen), ("signups",))
-    if only in (None, Metric.CSAT):
-        _add(counts, _smileys(connection, start, end, chosen), ("smiley_answers", "happy_answers"))
-    return {store_id: StoreFigures(store_id, days, **found) for store_id, found in counts.items()}
-
-
-def _add(counts: dict[str, dict[str, int]], rows: Any, names: tuple[str, ...]) -> None:
-    for store_id, *values in rows:
-        counts.setdefault(store_id, {}).update(
-            {name: int(value or 0) for name, value in zip(names, values, strict=True)}
-        )
-
-
-def _lifts(connection: Connection, start: datetime, end: datetime, stores: list[str] | None) -> Any:
-    query = (
-        select(events.c.store_id, func.count())
-        .where(*_lifted(start, end, stores))
-        .group_by(events.c.store_id)
+    names = {
+        field: measure
+        for metric, fields in _MEASURES.items()
+        if only in (None, metric)
+        for field, measure in fields.items()
+    }
+    rows = sums(
+        connection,
+        rollup.STORES,
+        begin=start,
+        end=end,
+        stores=chosen,
+        by=["store_id"],
+        measures=list(names.values()),
     )
-    return connection.execute(query)
-
-
-def _lift_sessions(
-    connection: Connection, start: datetime, end: datetime, stores: list[str] | None
-) -> Any:
-    # A shopper's session is named by its kiosk: the same session text at two kiosks
-    # is two shoppers. GROUP BY, not COUNT(DISTINCT): PostgreSQL hashes the one and
-    # sorts for the other, twice as slow on a month of a big chain's lifts.
-    session = events.c.payload["session"].as_string()
-    sessions = (
-        select(events.c.store_id)
-        .where(*_lifted(start, end, stores))
-        .group_by(events.c.store_id, events.c.kiosk_id, session)
-        .subquery()
-    )
-    return connection.execute(
-        select(sessions.c.store_id, func.count()).group_by(sessions.c.store_id)
-    )
-
-
-def _lifted(start: datetime, end: datetime, stores: list[str] | None) -> list[Any]:
-    where = [events.c.kind == "lift", events.c.occurred_at >= start, events.c.occurred_at < end]
-    if stores is not None:
-        where.append(events.c.store_id.in_(stores))
-    return where
-
-
-def _signups(
-    connection: Connection, start: datetime, end: datetime, stores: list[str] | None
-) -> Any:
-    query = (
-        select(member_ids.c.store_id, func.count())
-        .where(member_ids.c.signed_up_at >= start, member_ids.c.signed_up_at < end)
-        .group_by(member_ids.c.store_id)
-    )
-    if stores is not None:
-        query = query.where(member_ids.c.store_id.in_(stores))
-    return connection.execute(query)
-
-
-def _smileys(
-    connection: Connection, start: datetime, end: datetime, stores: list[str] | None
-) -> Any:
-    happy = func.sum(case((survey_answers.c.score >= HAPPY_SMILEY, 1), else_=0))
-    query = (
-        select(survey_answers.c.store_id, func.count(), happy)
-        .where(
-            survey_answers.c.kind == "smiley",
-            survey_answers.c.score.is_not(None),
-            survey_answers.c.occurred_at >= start,
-            survey_answers.c.occurred_at < end,
-        )
-        .group_by(survey_answers.c.store_id)
-    )
-    if stores is not None:
-        query = query.where(survey_answers.c.store_id.in_(stores))
-    return connection.execute(query)
+    found = {
+        store_id: StoreFigures(store_id, days, **dict(zip(names, counts, strict=True)))
+        for store_id, *counts in rows
+        if chosen is not None or any(counts)
+    }
+    return {
+        store_id: found.get(store_id, StoreFigures(store_id, days))
+        for store_id in (chosen if chosen is not None else sorted(found))
+    }

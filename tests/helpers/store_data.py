@@ -4,6 +4,7 @@
     data.lifts("sh-nanjing-road", "k1", when, sessions=["s1", "s1", "s2"])
     data.signups("sh-nanjing-road", when, count=2)
     data.answers("sh-nanjing-road", "smiley", [4, 3, 1], when)
+    data.roll()  # into the analytics rollups, which the map reads
 
 Rows as ingest stores them (events, customers + member_ids, survey_answers), without
 the trip through the kiosk API: for metric tests and demo data sets of any size.
@@ -13,19 +14,43 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import insert
+from sqlalchemy import func, insert, select
 
+from hq.analytics.rollup import roll
 from hq.db import Database, customers, events, member_ids, survey_answers
 
 
 class StoreData:
     def __init__(self, database: Database) -> None:
         self.database = database
-        self.seq = 0  # kiosk seq numbers (unique per kiosk is enough; these are global)
+        # Kiosk seq numbers, global, after any already stored (other data on the same kiosks).
+        with database.read() as connection:
+            stored = connection.execute(select(func.coalesce(func.max(events.c.seq), 0)))
+            self.seq = int(stored.scalar_one())
         self.people = 0
+
+    def roll(self) -> None:
+        """Roll what was written into the analytics rollups, as HQ's sweeper does."""
+        roll(self.database, datetime.now(UTC))
+
+    def _event(
+        self, store: str, kind: str, moment: datetime, payload: dict[str, Any]
+    ) -> dict[str, Any]:
+        self.seq += 1
+        return {
+            "event_id": str(uuid.uuid4()),
+            "kiosk_id": f"{store}-k1",
+            "store_id": store,
+            "seq": self.seq,
+            "kind": kind,
+            "schema_version": 1,
+            "occurred_at": moment,
+            "received_at": max(moment, datetime.now(UTC)),  # arrived now (the "up to")
+            "payload": payload,
+        }
 
     def lifts(
         self,
@@ -49,8 +74,13 @@ class StoreData:
                     "kind": kind,
                     "schema_version": 1,
                     "occurred_at": moment,
-                    "received_at": moment,
-                    "payload": {"session": session, "slot": 1, "sku": "xh-x60"},
+                    "received_at": max(moment, datetime.now(UTC)),  # arrived now (the "up to")
+                    "payload": {
+                        "session": session,
+                        "slot": 1,
+                        "sku": "xh-x60",
+                        **({"dwell_ms": 1_000} if kind == "drop" else {}),  # as the wire has it
+                    },
                 }
             )
         if rows:
@@ -59,7 +89,7 @@ class StoreData:
 
     def signups(self, store: str, when: datetime | Sequence[datetime], count: int = 1) -> None:
         moments = [when] * count if isinstance(when, datetime) else list(when)
-        people, members = [], []
+        people, members, signed = [], [], []
         for moment in moments:
             self.people += 1
             customer = str(uuid.uuid4())
@@ -80,10 +110,16 @@ class StoreData:
                     "signed_up_at": moment,
                 }
             )
+            phone = people[-1]["phone_e164"]
+            payload = {"member_id": members[-1]["member_id"], "phone": phone, "region": "CN"}
+            signed.append(
+                self._event(store, "member_signup", moment, {**payload, "language": "zh"})
+            )
         if people:
             with self.database.write() as connection:
                 connection.execute(insert(customers), people)
                 connection.execute(insert(member_ids), members)
+                connection.execute(insert(events), signed)
 
     def answers(
         self,
@@ -108,6 +144,12 @@ class StoreData:
             }
             for moment, score in zip(moments, scores, strict=True)
         ]
+        names = ("session", "survey", "question", "kind", "score", "low")
+        answered = [
+            self._event(store, "survey_answer", moment, {n: row[n] for n in names})
+            for moment, row in zip(moments, rows, strict=True)
+        ]
         if rows:
             with self.database.write() as connection:
                 connection.execute(insert(survey_answers), rows)
+                connection.execute(insert(events), answered)

@@ -45,6 +45,7 @@ def console(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     data = StoreData(database)
     data.lifts("sh-nanjing-road", "k1", DAY, [f"s{n}" for n in range(8)])  # 4 a day
     data.lifts("bj-sanlitun", "k1", DAY, ["s1", "s2"])  # 1 a day
+    data.roll()
     chain.add_staff("ana@hq.example", Role.CHAIN_ADMIN)
     chain.add_staff("wu@hq.example", Role.STORE_MANAGER, ["bj-sanlitun"])
     try:

@@ -22,7 +22,7 @@ from sqlalchemy import select
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from hq.analytics import figures, rollup
+from hq.analytics import figures
 from hq.analytics.caps import draw_caps
 from hq.console.permissions import Action, Reach, permission_allowed
 from hq.console.staff import Role
@@ -36,8 +36,8 @@ from hq.console.views.base import (
     file_route,
     routes,
 )
+from hq.console.views.shared import figures_up_to
 from hq.db import stores
-from hq.wire import utc_text
 
 DEFAULT_DAYS: Final = 30
 MAX_PRODUCT: Final = 100
@@ -120,7 +120,7 @@ def page_view(page: str) -> Callable[[Console, Ask], Page]:
             "zone": str(found.zone),
             "store": ask.field("store"),
             "product": found.product or "",
-            "rolled_up_to": _up_to(console),
+            "rolled_up_to": figures_up_to(console.database),
             "charts": [chart.as_json() for chart in charts],
         }
         if not ask.as_json:
@@ -140,11 +140,6 @@ def page_view(page: str) -> Callable[[Console, Ask], Page]:
         return Page("analytics.html", data, title=f"Analytics: {title}", section="analytics")
 
     return view
-
-
-def _up_to(console: Console) -> str | None:
-    newest = rollup.rolled_up_to(console.database)
-    return None if newest is None else utc_text(newest)
 
 
 def csv_view(page: str) -> Callable[[Console, Ask], Response]:

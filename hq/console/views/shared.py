@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection
 
+from hq.analytics.rollup import rolled_up_to
 from hq.console.reach import Fleet
 from hq.console.staff import Staff, names_of
 from hq.console.views.base import Ask, BadRequest, NotFound
@@ -18,6 +19,7 @@ from hq.content.rollout import KioskRollout, Rollout
 from hq.content.targeting import ReleaseHead, Target, TargetKind, served
 from hq.db import Database
 from hq.errors import HqError
+from hq.wire import utc_text
 
 _STAFF_ACTOR: Final = re.compile(r"^staff:([0-9]{1,12})$")
 PROGRESS_PARTS: Final = ("done", "ready", "moving", "failed")
@@ -119,3 +121,10 @@ def flash(ask: Ask, kind: str, message: str, items: Sequence[str] = ()) -> None:
 def take_flash(ask: Ask) -> dict[str, Any] | None:
     found = ask.request.session.pop("flash", None)
     return found if isinstance(found, dict) else None
+
+
+def figures_up_to(database: Database) -> str | None:
+    """The analytics rollups' "up to" (UTC text): when the newest event rolled up
+    reached HQ, or None before the first rollup. Every page of rolled-up figures says it."""
+    newest = rolled_up_to(database)
+    return None if newest is None else utc_text(newest)

@@ -5,7 +5,8 @@
 
 The map draws every store the actor may see on China's provinces (an inline SVG,
 no script, nothing fetched: hq.analytics.store_map), coloured by the chosen metric
-over the range (days of the stores' zone; hq.analytics.store_metrics); each pin
+over the range (days of the stores' zone; hq.analytics.store_metrics, from the
+analytics rollups: the page says how recent they are, as the analytics pages do); each pin
 links to the store's page. Stores without coordinates are listed beside the map.
 A store's page shows its name, region, place, its figures for the range and its
 kiosks, each linking to the kiosk's fleet page. A store manager sees their stores
@@ -26,6 +27,7 @@ from hq.analytics.store_metrics import Metric, figures
 from hq.console.permissions import Action, Reach
 from hq.console.reach import read_fleet
 from hq.console.views.base import Ask, BadRequest, Console, NotFound, Page, routes
+from hq.console.views.shared import figures_up_to
 from hq.fleet_health.store import read_fleet_health
 from hq.store_places import places
 
@@ -83,6 +85,7 @@ def map_page(console: Console, ask: Ask) -> Page:
             for s in listed
             if s["latitude"] is None or s["store_id"] in picture.outside
         ],
+        "rolled_up_to": figures_up_to(console.database),
         "no_data_colour": NO_DATA,
         "store_query": query,
     }
@@ -120,6 +123,7 @@ def store_page(console: Console, ask: Ask) -> Page:
         "to": last.isoformat(),
         "zone": str(console.zone),
         "figures": counts,
+        "rolled_up_to": figures_up_to(console.database),
         "metrics": [
             {"value": m.value, "label": m.label, "text": value_text(m, counts.value(m))}
             for m in Metric

@@ -41,6 +41,7 @@ def chain(database: Database) -> Database:
     data.answers(NANJING, "smiley", [None], at(2))  # skipped: not an answer
     data.answers(NANJING, "nps", [9], at(2))  # NPS is not CSAT
     data.answers(SANLITUN, "nps", [2], at(2))
+    data.roll()  # the map reads the analytics rollups
     return database
 
 

@@ -44,6 +44,7 @@ def placed(chain: ConsoleChain) -> ConsoleChain:
     data.lifts("bj-sanlitun", "k1", DAY, ["s1"])
     data.signups("sh-nanjing-road", DAY)
     data.signups("bj-sanlitun", DAY)
+    data.roll()
     return chain
 
 
@@ -75,6 +76,7 @@ def test_pins_are_coloured_low_to_high_and_unplaced_stores_are_listed(placed: Co
     assert page.status_code == 200
     assert 'href="/console/stores/sh-nanjing-road?from=2026-12-05&amp;to=2026-12-06"' in page.text
     assert "Not on the map" in page.text
+    assert 'data-testid="rolled-up-to">Figures up to' in page.text  # as the analytics pages
 
 
 def test_a_store_manager_sees_only_their_stores(placed: ConsoleChain) -> None:
@@ -95,6 +97,14 @@ def test_a_stores_page_shows_its_figures_and_kiosks(placed: ConsoleChain) -> Non
     assert found["store"]["region"] == "east"
     assert found["figures"]["lifts"] == 6
     assert found["figures"]["traffic"] == 6.0
+    assert found["rolled_up_to"]
+    # Read from the rollups: what has not been rolled up yet is not in the figures.
+    data = StoreData(placed.database)
+    data.lifts("sh-nanjing-road", "k2", DAY, ["s9"])
+    url = "/console/stores/sh-nanjing-road.json?from=2026-12-05&to=2026-12-05"
+    assert editor.get(url).json()["figures"]["lifts"] == 6
+    data.roll()
+    assert editor.get(url).json()["figures"]["lifts"] == 7
     assert [kiosk["kiosk_id"] for kiosk in found["kiosks"]] == [
         "sh-nanjing-road-k1",
         "sh-nanjing-road-k2",
