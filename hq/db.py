@@ -944,7 +944,8 @@ crm_records = Table(
 )
 
 # What a CRM refused, with its reason (an error code and field names: never values).
-# `kind` "customer", "delete" or "event"; `subject` a customer id or an event id.
+# `kind` "customer", "delete", "event" or "change" (a CRM's value HQ refused);
+# `subject` a customer id or an event id.
 crm_dead_letters = Table(
     "crm_dead_letters",
     metadata,

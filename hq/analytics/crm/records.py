@@ -17,6 +17,10 @@ Of a member, the CRM gets:
 An opt-out the CRM reports becomes a withdrawal at HQ only where HQ's own newest
 decision is "given" and older than the CRM's change: a member who consented
 again at a kiosk after opting out at the CRM keeps their newer choice.
+
+An email, name or language the CRM holds is taken only when the CRM changed it
+(it differs from what HQ last sent, by hash), it is newer than HQ's own change and
+valid as a kiosk sign-up's would be; a changed phone number is reported, never taken.
 """
 
 from __future__ import annotations

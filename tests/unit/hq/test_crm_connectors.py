@@ -26,7 +26,9 @@ from hq.analytics.crm.config import CrmConfig
 from hq.analytics.crm.hubspot import HubSpot, HubSpotConfig
 from hq.analytics.crm.hubspot import pace as hubspot_pace
 from hq.analytics.crm.hubspot import retryable as hubspot_retryable
+from hq.analytics.crm.inbound import Applied, apply_contact_changes
 from hq.analytics.crm.job import CrmSyncJob
+from hq.analytics.crm.records import ContactChange
 from hq.analytics.crm.salesforce import Salesforce, SalesforceConfig
 from hq.analytics.crm.salesforce import retryable as salesforce_retryable
 from hq.analytics.crm.sync import run_round
@@ -828,6 +830,18 @@ def test_an_email_and_a_name_changed_at_hubspot_land_on_hqs_customer_once(
     (state,) = store.states(database)
     assert (state.changes_applied, state.phone_conflicts) == (1, 1)
     assert customer_row(database, customer).phone_e164 == phone
+
+    # Erased: the CRM's changes no longer reach them; HQ keeps only the id to delete.
+    erase_member(database, kiosk.member_id(customer), now=NOW)
+    with database.read() as connection:
+        (held,) = connection.execute(select(crm_records.c.sent_fields)).scalars().all()
+    assert held is None
+    assert (
+        apply_contact_changes(
+            database, "hubspot", [ContactChange(customer, {"email": "x@example.org"}, NOW)], now=NOW
+        )
+        == Applied()
+    )
 
 
 @SQLITE_ONLY
