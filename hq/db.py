@@ -907,6 +907,10 @@ crm_sync_state = Table(
     Column("customers_deleted", BigInteger, nullable=False, server_default="0"),
     Column("events_sent", BigInteger, nullable=False, server_default="0"),
     Column("opt_outs", BigInteger, nullable=False, server_default="0"),
+    # The CRM's other changes (migration 0020): contact fields applied, and phone
+    # numbers changed at the CRM (reported, never applied: the phone is the identity).
+    Column("changes_applied", BigInteger, nullable=False, server_default="0"),
+    Column("phone_conflicts", BigInteger, nullable=False, server_default="0"),
     Column("lease_holder", String(64), nullable=True),
     Column("lease_until", UtcDateTime(), nullable=True),
 )
@@ -934,10 +938,14 @@ crm_records = Table(
     Column("sent_sha256", String(SHA256_HEX_LENGTH), nullable=False),
     Column("sent_consents", String(100), nullable=False),
     Column("sent_at", UtcDateTime(), nullable=False),
+    # Short hashes of the contact fields sent (CustomerRecord.fields_text, migration
+    # 0020): a CRM value that differs is a change the CRM made. NULL: sent before.
+    Column("sent_fields", String(400), nullable=True),
 )
 
 # What a CRM refused, with its reason (an error code and field names: never values).
-# `kind` "customer", "delete" or "event"; `subject` a customer id or an event id.
+# `kind` "customer", "delete", "event" or "change" (a CRM's value HQ refused);
+# `subject` a customer id or an event id.
 crm_dead_letters = Table(
     "crm_dead_letters",
     metadata,

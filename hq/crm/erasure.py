@@ -46,6 +46,7 @@ from hq.db import (
     Database,
     consents,
     coupons_issued,
+    crm_records,
     customer_dismissals,
     customer_merges,
     customers,
@@ -193,6 +194,13 @@ def erase_member(database: Database, member_id: str, *, now: datetime) -> Erasur
             merges.forget_merges(connection, records)
             dismissals.forget(connection, records)
             connection.execute(delete(customers).where(customers.c.customer_id.in_(records)))
+            # A CRM still holding them keeps only their customer id until it deletes
+            # them: not the hashes of their contact fields (hq.analytics.crm.inbound).
+            connection.execute(
+                update(crm_records)
+                .where(crm_records.c.customer_id.in_(records))
+                .values(sent_fields=None)
+            )
         events_scrubbed = _scrub_events(connection, wanted)
         database.insert_rows(
             connection,

@@ -81,6 +81,8 @@ def run(
             print(
                 f"{report.connector}: {report.opt_outs_applied} opt-outs applied "
                 f"({report.feed_entries_removed} feed entries removed), "
+                f"{report.changes_applied} contact changes applied, "
+                f"{report.phone_conflicts} phone changes not applied, "
                 f"{report.customers_sent} customers sent, {report.customers_unchanged} unchanged, "
                 f"{report.customers_deleted} deleted, {report.events_sent} events sent, "
                 f"{report.refused} refused",
@@ -119,6 +121,8 @@ def _status(database: Database, *, as_json: bool, table: Table, out: TextIO) -> 
             "QUEUED",
             "DEAD",
             "OPT-OUTS",
+            "CHANGES",
+            "PHONE CONFLICTS",
             "ERROR",
         ),
         [
@@ -130,6 +134,8 @@ def _status(database: Database, *, as_json: bool, table: Table, out: TextIO) -> 
                 str(s.queued),
                 str(s.dead_letters),
                 str(s.opt_outs),
+                str(s.changes_applied),
+                str(s.phone_conflicts),
                 s.last_error or "-",
             )
             for s in found

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
 
-from hq.analytics.crm.records import CustomerRecord, OptOut
+from hq.analytics.crm.records import ContactChange, CustomerRecord, OptOut
 from hq.errors import HqError
 
 
@@ -75,11 +75,12 @@ class CrmEvent:
 
 @dataclass(frozen=True, slots=True)
 class Changes:
-    """Opt-outs the CRM holds for records changed since a cursor, and the cursor to
-    ask from next time (None: the same as before)."""
+    """Opt-outs and contact fields the CRM holds for records changed since a cursor,
+    and the cursor to ask from next time (None: the same as before)."""
 
     opt_outs: tuple[OptOut, ...]
     cursor: str | None
+    contacts: tuple[ContactChange, ...] = ()
 
 
 class CrmConnector(Protocol):
@@ -114,7 +115,8 @@ class CrmConnector(Protocol):
         ...
 
     def changes_since(self, cursor: str | None) -> Changes:
-        """Opt-outs of records the CRM changed after `cursor` (None: from the start)."""
+        """Opt-outs and contact fields of records the CRM changed after `cursor`
+        (None: from the start)."""
         ...
 
     def usage(self) -> str | None:

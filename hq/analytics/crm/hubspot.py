@@ -9,7 +9,8 @@
   permanent deletion, not the archive's 90 days), one a request.
 - Interactions: custom behavioural events, `POST /events/v3/send/batch` (up to
   500), only when an event name is configured (an Enterprise feature).
-- Opt-outs: `POST /crm/v3/objects/contacts/search`, contacts with a
+- Opt-outs and contact changes (email, firstname, mobilephone, kiosk_language):
+  `POST /crm/v3/objects/contacts/search`, contacts with a
   `kiosk_customer_id` and `lastmodifieddate` >= the cursor, oldest first, 100 a page.
   `kiosk_consent_<flag>` "false" opts out of that flag; HubSpot's own
   `hs_email_optout` "true" (unsubscribed from all email) opts out of marketing by email.
@@ -38,7 +39,7 @@ from hq.analytics.crm.connector import (
     Outcome,
     Refusal,
 )
-from hq.analytics.crm.records import FLAG_NAMES, FLAGS, Flag, OptOut
+from hq.analytics.crm.records import CONTACT_FIELDS, FLAG_NAMES, FLAGS, ContactChange, Flag, OptOut
 from hq.analytics.crm.transport import Transport
 
 NAME: Final = "hubspot"
@@ -120,6 +121,15 @@ def opt_outs_of(properties: Mapping[str, Any]) -> frozenset[Flag]:
     if str(properties.get(EMAIL_OPTOUT)).lower() == "true":
         found.add(("marketing", "email"))
     return frozenset(found)
+
+
+def contact_values(properties: Mapping[str, Any]) -> dict[str, str | None]:
+    """The contact fields HQ reads back (a property HubSpot did not return is absent)."""
+    return {
+        name: None if properties[FIELDS[name]] is None else str(properties[FIELDS[name]])
+        for name in CONTACT_FIELDS
+        if FIELDS[name] in properties
+    }
 
 
 def parse_time(text: str) -> datetime:
@@ -271,8 +281,15 @@ class HubSpot:
             filters.append(
                 {"propertyName": "lastmodifieddate", "operator": "GTE", "value": str(since_ms)}
             )
-        properties = [ID_PROPERTY, EMAIL_OPTOUT, "lastmodifieddate", *CONSENT_PROPERTY.values()]
+        properties = [
+            ID_PROPERTY,
+            EMAIL_OPTOUT,
+            "lastmodifieddate",
+            *CONSENT_PROPERTY.values(),
+            *(FIELDS[name] for name in CONTACT_FIELDS),
+        ]
         found: list[OptOut] = []
+        contacts: list[ContactChange] = []
         newest: datetime | None = None
         after: str | None = None
         seen = 0
@@ -300,11 +317,12 @@ class HubSpot:
                 newest = at if newest is None or at > newest else newest
                 if flags := opt_outs_of(props):
                     found.append(OptOut(str(customer), flags, at))
+                contacts.append(ContactChange(str(customer), contact_values(props), at))
             after = ((page.get("paging") or {}).get("next") or {}).get("after")
             if not after:
                 break
         next_cursor = None if newest is None else newest.isoformat().replace("+00:00", "Z")
-        return Changes(tuple(found), next_cursor)
+        return Changes(tuple(found), next_cursor, tuple(contacts))
 
 
 def _json(response: requests.Response) -> dict[str, Any]:

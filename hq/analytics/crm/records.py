@@ -17,12 +17,17 @@ Of a member, the CRM gets:
 An opt-out the CRM reports becomes a withdrawal at HQ only where HQ's own newest
 decision is "given" and older than the CRM's change: a member who consented
 again at a kiosk after opting out at the CRM keeps their newer choice.
+
+An email, name or language the CRM holds is taken only when the CRM changed it
+(it differs from what HQ last sent, by hash), it is newer than HQ's own change and
+valid as a kiosk sign-up's would be; a changed phone number is reported, never taken.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -88,6 +93,15 @@ class CustomerRecord:
         # The fields in order (not dataclasses.asdict, which copies deeply: 10x slower).
         text = json.dumps([getattr(self, name) for name in self.__slots__], separators=(",", ":"))
         return hashlib.sha256(text.encode()).hexdigest()
+
+    def fields_text(self) -> str:
+        """What crm_records keeps of the contact fields sent: a short hash of each
+        (never the value), as JSON. A CRM value that differs is the CRM's change."""
+        return json.dumps(
+            {name: field_hash(getattr(self, name)) for name in CONTACT_FIELDS},
+            separators=(",", ":"),
+            sort_keys=True,
+        )
 
     def consent_text(self) -> str:
         """The flags as crm_records keeps them: "marketing_email=1,marketing_sms=0,..."."""
@@ -169,6 +183,89 @@ def withdrawals_due(opt_out: OptOut, decisions: Iterable[Decision]) -> list[Flag
         if newest is not None and newest.given and newest.occurred_at < opt_out.at:
             due.append(flag)
     return due
+
+
+# ---------------------------------------------------------------- the CRM's other changes
+
+CONTACT_FIELDS: Final = ("email", "name", "language", "phone")
+"""The CustomerRecord fields a CRM team may change; phone is only ever reported."""
+
+EMAIL_FORM: Final = re.compile(r"^[^@\s]{1,64}@[^@\s.]+(\.[^@\s.]+)+$")
+LANGUAGE_FORM: Final = re.compile(r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*$")
+MAX_LENGTH: Final[Mapping[str, int]] = {"email": 254, "name": 100, "language": 35}
+# As a kiosk sign-up's (hq/wire.py MemberSignupPayload: name Text100, email Text254,
+# language Text35), plus the e-mail's and the language tag's form.
+
+
+def field_hash(value: str | None) -> str:
+    """16 hex digits of a value's sha256 ("" for no value): enough to tell a change."""
+    return "" if not value else hashlib.sha256(value.encode()).hexdigest()[:16]
+
+
+@dataclass(frozen=True, slots=True)
+class ContactChange:
+    """The contact fields a CRM holds for a customer, as of `at` (absent: not read)."""
+
+    customer_id: str
+    values: Mapping[str, str | None]
+    at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class ChangeDecision:
+    apply: Mapping[str, str]  # field -> the CRM's value, to take
+    refused: tuple[str, ...]  # reasons (field names, never values)
+    phone_conflict: bool  # the CRM changed the phone: reported, never applied
+    seen: Mapping[str, str]  # field -> field_hash of each value decided on, to keep
+    # as what the CRM holds: the same value read again is neither applied, refused
+    # nor counted again
+
+
+def invalid(name: str, value: str) -> str | None:
+    """Why a CRM's value for `name` is not one HQ takes; None: it is fine."""
+    if len(value) > MAX_LENGTH[name]:
+        return f"too long({name})"
+    if "\x00" in value or any(ord(c) < 32 or 0xD800 <= ord(c) <= 0xDFFF for c in value):
+        return f"invalid characters({name})"
+    if name == "email" and not EMAIL_FORM.match(value):
+        return "invalid email(email)"
+    if name == "language" and not LANGUAGE_FORM.match(value):
+        return "invalid language(language)"
+    return None
+
+
+def contact_changes(
+    change: ContactChange,
+    sent: Mapping[str, str] | None,
+    held: Mapping[str, str | None],
+    hq_changed_at: datetime | None,
+) -> ChangeDecision:
+    """Which of the CRM's values HQ takes. Only values the CRM changed: they differ
+    from what HQ last sent (`sent`: CustomerRecord.fields_text, parsed; None: HQ
+    cannot tell, so nothing), differ from what HQ holds (`held`), are newer than
+    HQ's own last change of the customer's fields, and are not empty (clearing a
+    field at the CRM erases nothing at HQ)."""
+    if sent is None or (hq_changed_at is not None and change.at <= hq_changed_at):
+        return ChangeDecision({}, (), phone_conflict=False, seen={})
+    apply: dict[str, str] = {}
+    seen: dict[str, str] = {}
+    refused: list[str] = []
+    conflict = False
+    for name in CONTACT_FIELDS:
+        value = change.values.get(name)
+        if value is None or not value.strip() or name not in sent:
+            continue
+        value = value.strip()
+        if field_hash(value) == sent[name] or value == held.get(name):
+            continue  # what HQ sent, or already holds
+        seen[name] = field_hash(value)
+        if name == "phone":
+            conflict = True
+        elif reason := invalid(name, value):
+            refused.append(reason)
+        else:
+            apply[name] = value
+    return ChangeDecision(apply, tuple(refused), phone_conflict=conflict, seen=seen)
 
 
 # ---------------------------------------------------------------- waiting

@@ -10,7 +10,8 @@
 - Interactions: the custom object `Kiosk_Interaction__c`, upserted by its external
   id `Kiosk_Event_Id__c` (so a resent batch makes no duplicates), linked to the
   contact by `Contact__r.Kiosk_Customer_Id__c`.
-- Opt-outs: `GET /services/data/vXX.X/query` with SOQL on `SystemModstamp >=` the
+- Opt-outs and contact changes (Email, LastName, MobilePhone, Kiosk_Language__c):
+  `GET /services/data/vXX.X/query` with SOQL on `SystemModstamp >=` the
   cursor, oldest first, following `nextRecordsUrl`. `HasOptedOutOfEmail` (standard),
   `Kiosk_SMS_Opt_Out__c`, `Kiosk_Recognition_Opt_Out__c` and
   `Kiosk_Personalisation_Opt_Out__c` (custom checkboxes) true opt out of the flag.
@@ -41,7 +42,7 @@ from hq.analytics.crm.connector import (
     Outcome,
     Refusal,
 )
-from hq.analytics.crm.records import FLAG_NAMES, FLAGS, Flag, OptOut
+from hq.analytics.crm.records import CONTACT_FIELDS, FLAG_NAMES, FLAGS, ContactChange, Flag, OptOut
 from hq.analytics.crm.transport import Transport
 
 NAME: Final = "salesforce"
@@ -112,6 +113,18 @@ def contact_fields(outbound: Outbound) -> dict[str, Any]:
 
 def opt_outs_of(record: Mapping[str, Any]) -> frozenset[Flag]:
     return frozenset(flag for flag in FLAGS if record.get(OPT_OUT_FIELD[FLAG_NAMES[flag]]) is True)
+
+
+def contact_values(record: Mapping[str, Any]) -> dict[str, str | None]:
+    """The contact fields HQ reads back; HQ's own LastName stand-in is no name."""
+    values = {
+        name: None if record[FIELDS[name]] is None else str(record[FIELDS[name]])
+        for name in CONTACT_FIELDS
+        if FIELDS[name] in record
+    }
+    if values.get("name") == NO_NAME:
+        values["name"] = None
+    return values
 
 
 def parse_time(text: str) -> datetime:
@@ -242,7 +255,13 @@ class Salesforce:
     # ------------------------------------------------------------ opt-outs
 
     def changes_since(self, cursor: str | None) -> Changes:
-        fields = ["Id", EXTERNAL_ID, "SystemModstamp", *OPT_OUT_FIELD.values()]
+        fields = [
+            "Id",
+            EXTERNAL_ID,
+            "SystemModstamp",
+            *OPT_OUT_FIELD.values(),
+            *(FIELDS[name] for name in CONTACT_FIELDS),
+        ]
         where = f"{EXTERNAL_ID} != null"
         if cursor is not None:
             where += f" AND SystemModstamp >= {soql_time(parse_time(cursor))}"
@@ -250,6 +269,7 @@ class Salesforce:
         soql = f"SELECT {', '.join(fields)} FROM Contact WHERE {where} ORDER BY SystemModstamp ASC"  # noqa: S608
         url: str | None = f"{self._data}/query?q={quote(soql)}"
         found: list[OptOut] = []
+        contacts: list[ContactChange] = []
         newest: datetime | None = None
         while url is not None:
             response = self._call("GET", url)
@@ -266,9 +286,11 @@ class Salesforce:
                 newest = at if newest is None or at > newest else newest
                 if flags := opt_outs_of(record):
                     found.append(OptOut(str(customer), flags, at))
+                contacts.append(ContactChange(str(customer), contact_values(record), at))
             following = page.get("nextRecordsUrl")
             url = None if page.get("done", True) or not following else f"{self._url}{following}"
-        return Changes(tuple(found), None if newest is None else soql_time(newest))
+        cursor = None if newest is None else soql_time(newest)
+        return Changes(tuple(found), cursor, tuple(contacts))
 
 
 def _collection_outcome(response: requests.Response, subjects: list[str], what: str) -> Outcome:

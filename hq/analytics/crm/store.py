@@ -73,6 +73,8 @@ class SyncState:
     customers_deleted: int
     events_sent: int
     opt_outs: int
+    changes_applied: int = 0
+    phone_conflicts: int = 0
     queued: int = 0
     dead_letters: int = 0
     on_crm: int = 0
@@ -113,6 +115,8 @@ def read_state(connection: Connection, connector: str) -> SyncState | None:
         customers_deleted=row.customers_deleted,
         events_sent=row.events_sent,
         opt_outs=row.opt_outs,
+        changes_applied=row.changes_applied,
+        phone_conflicts=row.phone_conflicts,
         queued=_count(connection, crm_queue, connector),
         dead_letters=_count(connection, crm_dead_letters, connector),
         on_crm=_count(connection, crm_records, connector),
@@ -350,6 +354,7 @@ def acknowledge(
                     "external_id": external_id,
                     "sent_sha256": record.sha256(),
                     "sent_consents": record.consent_text(),
+                    "sent_fields": record.fields_text(),
                     "sent_at": now,
                 }
                 for cid, (record, external_id) in sorted(accepted.items())
@@ -366,6 +371,7 @@ def acknowledge(
                         ),
                         "sent_sha256": insert.excluded.sent_sha256,
                         "sent_consents": insert.excluded.sent_consents,
+                        "sent_fields": insert.excluded.sent_fields,
                         "sent_at": insert.excluded.sent_at,
                     },
                 ),

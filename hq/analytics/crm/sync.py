@@ -1,8 +1,9 @@
-"""One round of a CRM connector: bring back the CRM's opt-outs, then push what changed.
+"""One round of a CRM connector: bring back the CRM's changes, then push what changed.
 
 1. Pull first: the CRM's opt-outs become withdrawals at HQ (source "crm", by the
-   connector's name) before HQ sends anything, so a push never overwrites an
-   opt-out HQ had not read yet. A recognition opt-out takes the person's tags out
+   connector's name), and its changes to email, name and language are applied
+   (hq.analytics.crm.inbound), before HQ sends anything, so a push never
+   overwrites a change HQ had not read yet. A recognition opt-out takes the person's tags out
    of the member feed in the same transaction (hq.crm.withdrawal): every kiosk
    drops them at its next feed sync.
 2. Queue the customers HQ changed (hq.analytics.crm.store), then send them in the
@@ -23,7 +24,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Final
 
-from hq.analytics.crm import store
+from hq.analytics.crm import inbound, store
 from hq.analytics.crm.connector import CrmConnector, CrmError, Outbound
 from hq.analytics.crm.records import (
     CustomerRecord,
@@ -53,6 +54,8 @@ class RoundReport:
     ran: bool = True  # False: another worker holds the lease
     opt_outs_applied: int = 0
     feed_entries_removed: int = 0
+    changes_applied: int = 0  # customers whose email, name or language the CRM changed
+    phone_conflicts: int = 0  # phone numbers changed at the CRM: reported, not applied
     customers_sent: int = 0
     customers_unchanged: int = 0
     customers_deleted: int = 0
@@ -68,6 +71,8 @@ class RoundReport:
             "ran": self.ran,
             "opt_outs_applied": self.opt_outs_applied,
             "feed_entries_removed": self.feed_entries_removed,
+            "changes_applied": self.changes_applied,
+            "phone_conflicts": self.phone_conflicts,
             "customers_sent": self.customers_sent,
             "customers_unchanged": self.customers_unchanged,
             "customers_deleted": self.customers_deleted,
@@ -122,9 +127,12 @@ def run_round(
         _log.info("%s round failed: %s", name, report.error)  # the caller says it once
     else:
         _log.info(
-            "%s round: %d opt-outs applied, %d customers sent, %d deleted, %d events, %d refused",
+            "%s round: %d opt-outs, %d contact changes applied, %d phone conflicts, "
+            "%d customers sent, %d deleted, %d events, %d refused",
             name,
             report.opt_outs_applied,
+            report.changes_applied,
+            report.phone_conflicts,
             report.customers_sent,
             report.customers_deleted,
             report.events_sent,
@@ -152,6 +160,12 @@ def _pull(
     report.feed_entries_removed += removed
     if removed and residue is not None:
         residue.removed(WITHDRAWN_FROM)
+    contacts = inbound.apply_contact_changes(
+        database, connector.name, changes.contacts, now=clock()
+    )
+    report.changes_applied += contacts.customers
+    report.phone_conflicts += contacts.phone_conflicts
+    report.refused += contacts.refused
     if changes.cursor is not None:
         store.set_state(database, connector.name, pull_cursor=changes.cursor)
     if applied:

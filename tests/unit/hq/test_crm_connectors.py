@@ -18,22 +18,33 @@ from typing import Any
 import pytest
 from helpers.crm_server import Answer, CrmServer, Received, recorded
 from helpers.hq import consent_payload, event_json, signup_payload
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
-from hq import ingest
+from hq import audit, ingest
 from hq.analytics.crm import store
 from hq.analytics.crm.config import CrmConfig
 from hq.analytics.crm.hubspot import HubSpot, HubSpotConfig
 from hq.analytics.crm.hubspot import pace as hubspot_pace
 from hq.analytics.crm.hubspot import retryable as hubspot_retryable
+from hq.analytics.crm.inbound import Applied, apply_contact_changes
 from hq.analytics.crm.job import CrmSyncJob
+from hq.analytics.crm.records import ContactChange
 from hq.analytics.crm.salesforce import Salesforce, SalesforceConfig
 from hq.analytics.crm.salesforce import retryable as salesforce_retryable
 from hq.analytics.crm.sync import run_round
 from hq.analytics.crm.transport import Transport
 from hq.crm import merges, recognition
 from hq.crm.erasure import erase_member
-from hq.db import Database, consents, crm_dead_letters, crm_queue, crm_records, member_ids
+from hq.crm.queries import find_by_email
+from hq.db import (
+    Database,
+    consents,
+    crm_dead_letters,
+    crm_queue,
+    crm_records,
+    customers,
+    member_ids,
+)
 from hq.enrollment import KioskIdentity, issue_code, redeem_code
 from hq.fleet import add_store
 from hq.wire import EventBatch
@@ -747,3 +758,208 @@ def test_a_duplicate_merged_away_leaves_hubspot_and_comes_back_when_the_merge_is
     sync(database, hubspot_at(crm, sleeps))
     sent = {item["id"] for r in crm.requests_to("POST", UPSERT) for item in r.json_inputs}
     assert sent == {keep, other}
+
+
+# ---------------------------------------------------------------- the CRM's contact changes
+
+
+def contact_changed(crm_name: str, customer: str, modified: str, **values: str) -> Answer:
+    """The recorded search/query answer of one contact whose fields a CRM user edited."""
+    return recorded(
+        crm_name,
+        f"{'search' if crm_name == 'hubspot' else 'query'}_contact_changed",
+        customer_id=customer,
+        modified=modified,
+        **values,
+    )
+
+
+def customer_row(database: Database, customer: str) -> Any:
+    with database.read() as connection:
+        return connection.execute(
+            select(customers).where(customers.c.customer_id == customer)
+        ).one()
+
+
+def test_an_email_and_a_name_changed_at_hubspot_land_on_hqs_customer_once(
+    database: Database, crm: CrmServer, sleeps: list[float]
+) -> None:
+    kiosk = Kiosk(database)
+    customer = kiosk.member("membership", "marketing:email", "marketing:sms", email="f@example.com")
+    phone = customer_row(database, customer).phone_e164
+    crm.script("POST", SEARCH, recorded("hubspot", "search_none"), times=1)
+    crm.script("POST", UPSERT, hubspot_upserts)
+    assert sync(database, hubspot_at(crm, sleeps)).customers_sent == 1
+    modified = "2026-12-06T09:30:00.000Z"  # after the sign-up, before NOW
+    # An agent corrected the address and the name, and typed another mobile number.
+    crm.script(
+        "POST",
+        SEARCH,
+        contact_changed(
+            "hubspot",
+            customer,
+            modified,
+            email="fang.wang@example.org",
+            contact_name="Wang Fang",
+            phone="+8613900000001",
+            language="zh-CN",
+        ),
+    )
+    crm.forget()
+
+    report = sync(database, hubspot_at(crm, sleeps))
+
+    assert (report.changes_applied, report.phone_conflicts, report.refused) == (1, 1, 0)
+    (found,) = find_by_email(database, "fang.wang@example.org")
+    assert (found.customer_id, found.name, found.phone_e164) == (customer, "Wang Fang", phone)
+    (line,) = [e for e in audit.recent(database) if e.action == "customers.crm_change"]
+    assert (line.actor, line.target, dict(line.detail)) == (
+        "hubspot",
+        f"customer:{customer}",
+        {"fields": ["email", "name"]},
+    )
+    assert "fang" not in str(line.as_json()).lower()
+    (search,) = crm.requests_to("POST", SEARCH)
+    assert {"email", "firstname", "mobilephone", "kiosk_language"} <= set(search.body["properties"])
+    assert crm.requests_to("POST", UPSERT) == []  # what the CRM holds is not sent back
+
+    crm.forget()
+    again = sync(database, hubspot_at(crm, sleeps))  # the same contact is read again
+    assert (again.changes_applied, again.phone_conflicts, again.customers_sent) == (0, 0, 0)
+    assert crm.requests_to("POST", UPSERT) == []
+    (state,) = store.states(database)
+    assert (state.changes_applied, state.phone_conflicts) == (1, 1)
+    assert customer_row(database, customer).phone_e164 == phone
+
+    # Erased: the CRM's changes no longer reach them; HQ keeps only the id to delete.
+    erase_member(database, kiosk.member_id(customer), now=NOW)
+    with database.read() as connection:
+        (held,) = connection.execute(select(crm_records.c.sent_fields)).scalars().all()
+    assert held is None
+    assert (
+        apply_contact_changes(
+            database, "hubspot", [ContactChange(customer, {"email": "x@example.org"}, NOW)], now=NOW
+        )
+        == Applied()
+    )
+
+
+@SQLITE_ONLY
+def test_an_invalid_email_from_hubspot_is_refused_with_a_reason_and_hq_keeps_its_own(
+    database: Database, crm: CrmServer, sleeps: list[float], caplog: pytest.LogCaptureFixture
+) -> None:
+    kiosk = Kiosk(database)
+    customer = kiosk.member("membership", "marketing:email", email="f@example.com")
+    crm.script("POST", SEARCH, recorded("hubspot", "search_none"), times=1)
+    crm.script("POST", UPSERT, hubspot_upserts)
+    sync(database, hubspot_at(crm, sleeps))
+    crm.script(
+        "POST",
+        SEARCH,
+        contact_changed(
+            "hubspot",
+            customer,
+            "2026-12-06T09:30:00.000Z",
+            email="fang.wang at example",
+            contact_name="",
+            phone="",
+            language="zh-CN",
+        ),
+    )
+    with caplog.at_level(logging.DEBUG):
+        report = sync(database, hubspot_at(crm, sleeps))
+        again = sync(database, hubspot_at(crm, sleeps))
+
+    assert (report.changes_applied, report.refused, again.refused) == (0, 1, 0)
+    assert customer_row(database, customer).email == "f@example.com"
+    with database.read() as connection:
+        (letter,) = connection.execute(select(crm_dead_letters)).all()
+    assert (letter.kind, letter.subject) == ("change", customer)
+    assert letter.reason == "crm value refused: invalid email(email)"
+    assert "example" not in caplog.text
+
+
+@SQLITE_ONLY
+def test_a_value_hq_sent_is_not_taken_back_as_the_crms_change(
+    database: Database, crm: CrmServer, sleeps: list[float]
+) -> None:
+    kiosk = Kiosk(database)
+    customer = kiosk.member("membership", "marketing:email", email="f@example.com")
+    crm.script("POST", SEARCH, recorded("hubspot", "search_none"), times=1)
+    crm.script("POST", UPSERT, hubspot_upserts)
+    sync(database, hubspot_at(crm, sleeps))
+    # HQ's value changes after it was sent; HubSpot still holds (and echoes) the old one.
+    with database.write() as connection:
+        connection.execute(
+            update(customers)
+            .where(customers.c.customer_id == customer)
+            .values(email="fang@example.net")
+        )
+    crm.script(
+        "POST",
+        SEARCH,
+        contact_changed(
+            "hubspot",
+            customer,
+            "2026-12-06T09:30:00.000Z",
+            email="f@example.com",
+            contact_name="",
+            phone="",
+            language="zh-CN",
+        ),
+    )
+    report = sync(database, hubspot_at(crm, sleeps))
+    assert report.changes_applied == 0
+    assert customer_row(database, customer).email == "fang@example.net"
+
+
+@SQLITE_ONLY
+def test_salesforce_contact_changes_come_back_and_its_name_stand_in_is_no_name(
+    database: Database, crm: CrmServer, sleeps: list[float]
+) -> None:
+    kiosk = Kiosk(database)
+    customer = kiosk.member("membership", "marketing:email", email="f@example.com")
+    named = kiosk.member("membership")  # no marketing: sent as "Kiosk member", no email
+    phone = customer_row(database, customer).phone_e164
+    crm.script("GET", SF_QUERY, recorded("salesforce", "query_none"), times=1)
+    crm.script("PATCH", SF_UPSERT, salesforce_upserts)
+    assert sync(database, salesforce_at(crm, sleeps)).customers_sent == 2
+    modified = "2026-12-06T09:30:00.000+0000"
+    changed = contact_changed(
+        "salesforce",
+        customer,
+        modified,
+        email="fang.wang@example.org",
+        contact_name="Wang Fang",
+        phone="+8613900000001",
+        language="en-GB",
+    )
+    echoed = contact_changed(
+        "salesforce",
+        named,
+        modified,
+        email="",
+        contact_name="Kiosk member",
+        phone="",
+        language="zh-CN",
+    )
+    records = [*changed.body["records"], *echoed.body["records"]]
+    crm.script("GET", SF_QUERY, Answer(200, changed.headers, {**changed.body, "records": records}))
+    crm.forget()
+
+    report = sync(database, salesforce_at(crm, sleeps))
+    again = sync(database, salesforce_at(crm, sleeps))
+
+    assert (report.changes_applied, report.phone_conflicts) == (1, 1)
+    assert (again.changes_applied, again.phone_conflicts) == (0, 0)
+    row = customer_row(database, customer)
+    assert (row.email, row.name, row.language, row.phone_e164) == (
+        "fang.wang@example.org",
+        "Wang Fang",
+        "en-GB",
+        phone,
+    )
+    assert customer_row(database, named).name == "王芳"
+    soql = crm.requests_to("GET", SF_QUERY)[0].query["q"][0]
+    assert "Email, LastName, Kiosk_Language__c, MobilePhone" in soql
+    assert crm.requests_to("PATCH", SF_UPSERT) == []

@@ -11,12 +11,18 @@ from hq.analytics.crm import hubspot, salesforce
 from hq.analytics.crm.config import crm_config
 from hq.analytics.crm.connector import Outbound
 from hq.analytics.crm.records import (
+    ChangeDecision as ContactChangeDecision,
+)
+from hq.analytics.crm.records import (
+    ContactChange,
     CustomerState,
     Decision,
     OptOut,
     backoff_delay,
     changed_flags,
+    contact_changes,
     customer_record,
+    field_hash,
     may_forward_events,
     retry_after_seconds,
     withdrawals_due,
@@ -204,3 +210,39 @@ def test_crm_settings_name_what_is_missing() -> None:
             },
             Path("/nonexistent"),
         )
+
+
+def test_a_crm_value_is_taken_only_when_the_crm_changed_it_and_is_valid() -> None:
+    at = datetime(2026, 12, 6, 9, 30, tzinfo=UTC)
+    sent = {
+        "email": field_hash("f@example.com"),
+        "name": field_hash("王芳"),
+        "language": field_hash("zh-CN"),
+        "phone": field_hash("+8613912345678"),
+    }
+    held = {
+        "email": "f@example.com",
+        "name": "王芳",
+        "language": "zh-CN",
+        "phone": "+8613912345678",
+    }
+
+    def decide(
+        sent_fields: dict[str, str] | None = sent,
+        hq_at: datetime | None = None,
+        **values: str | None,
+    ) -> ContactChangeDecision:
+        return contact_changes(ContactChange("c1", values, at), sent_fields, held, hq_at)
+
+    taken = decide(email=" fang@example.org ", name="Wang Fang", language="zh-CN")
+    assert dict(taken.apply) == {"email": "fang@example.org", "name": "Wang Fang"}
+    assert decide(email="f@example.com", name="王芳").apply == {}  # what HQ sent
+    assert decide(email="", name=None).apply == {}  # clearing at the CRM erases nothing
+    assert decide(None, email="fang@example.org").apply == {}  # HQ cannot tell: sent before
+    assert decide(hq_at=at, email="fang@example.org").apply == {}  # HQ's change is as new
+    phone = decide(phone="+8613900000001")
+    assert (phone.apply, phone.phone_conflict) == ({}, True)
+    bad = decide(email="fang@example", name="x" * 101, language="chinese please")
+    assert bad.apply == {}
+    assert bad.refused == ("invalid email(email)", "too long(name)", "invalid language(language)")
+    assert decide(name="Wang\x00Fang").refused == ("invalid characters(name)",)
