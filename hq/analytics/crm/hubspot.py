@@ -40,7 +40,7 @@ from hq.analytics.crm.connector import (
     Refusal,
 )
 from hq.analytics.crm.records import CONTACT_FIELDS, FLAG_NAMES, FLAGS, ContactChange, Flag, OptOut
-from hq.analytics.crm.transport import Transport
+from hq.analytics.crm.transport import Transport, json_object
 
 NAME: Final = "hubspot"
 DEFAULT_URL: Final = "https://api.hubapi.com"
@@ -198,7 +198,7 @@ class HubSpot:
             return _joined(self.upsert_customers(batch[:half]), self.upsert_customers(batch[half:]))
         if status not in (*_OK, _MULTI_STATUS):
             raise CrmAnswerUnreadable(f"HubSpot answered HTTP {status} to a batch upsert")
-        body = _json(response)
+        body = json_object(response, "HubSpot")
         accepted: dict[str, str | None] = {}
         for result in body.get("results", []):
             customer = (result.get("properties") or {}).get(ID_PROPERTY)
@@ -305,7 +305,7 @@ class HubSpot:
             response = self._post("/crm/v3/objects/contacts/search", body)
             if response.status_code not in _OK:
                 raise CrmAnswerUnreadable(f"HubSpot answered HTTP {response.status_code} to search")
-            page = _json(response)
+            page = json_object(response, "HubSpot")
             for contact in page.get("results", []):
                 seen += 1
                 props = contact.get("properties") or {}
@@ -323,16 +323,6 @@ class HubSpot:
                 break
         next_cursor = None if newest is None else newest.isoformat().replace("+00:00", "Z")
         return Changes(tuple(found), next_cursor, tuple(contacts))
-
-
-def _json(response: requests.Response) -> dict[str, Any]:
-    try:
-        body = response.json()
-    except ValueError:
-        raise CrmAnswerUnreadable("HubSpot's answer is not JSON") from None
-    if not isinstance(body, dict):
-        raise CrmAnswerUnreadable("HubSpot's answer is not a JSON object")
-    return body
 
 
 def _error_reason(error: Mapping[str, Any]) -> str:

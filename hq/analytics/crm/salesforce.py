@@ -43,7 +43,7 @@ from hq.analytics.crm.connector import (
     Refusal,
 )
 from hq.analytics.crm.records import CONTACT_FIELDS, FLAG_NAMES, FLAGS, ContactChange, Flag, OptOut
-from hq.analytics.crm.transport import Transport
+from hq.analytics.crm.transport import Transport, json_object
 
 NAME: Final = "salesforce"
 API_VERSION: Final = "v60.0"
@@ -177,7 +177,7 @@ class Salesforce:
             raise CrmAuthFailed(
                 f"Salesforce refused HQ's client credentials (HTTP {response.status_code})"
             )
-        token = _json(response).get("access_token")
+        token = json_object(response, "Salesforce").get("access_token")
         if not isinstance(token, str) or not token:
             raise CrmAnswerUnreadable("Salesforce's token answer has no access_token")
         return token
@@ -277,7 +277,7 @@ class Salesforce:
                 raise CrmAnswerUnreadable(
                     f"Salesforce answered HTTP {response.status_code} to a query"
                 )
-            page = _json(response)
+            page = json_object(response, "Salesforce")
             for record in page.get("records", []):
                 stamp, customer = record.get("SystemModstamp"), record.get(EXTERNAL_ID)
                 if not stamp or not customer:
@@ -332,13 +332,3 @@ def _error_codes(response: requests.Response) -> list[str]:
     if not isinstance(body, list):
         return []
     return [str(item.get("errorCode")) for item in body if isinstance(item, dict)]
-
-
-def _json(response: requests.Response) -> dict[str, Any]:
-    try:
-        body = response.json()
-    except ValueError:
-        raise CrmAnswerUnreadable("Salesforce's answer is not JSON") from None
-    if not isinstance(body, dict):
-        raise CrmAnswerUnreadable("Salesforce's answer is not a JSON object")
-    return body

@@ -16,7 +16,7 @@ from typing import Any, Final
 
 import requests
 
-from hq.analytics.crm.connector import CrmUnavailable
+from hq.analytics.crm.connector import CrmAnswerUnreadable, CrmUnavailable
 from hq.analytics.crm.records import backoff_delay, retry_after_seconds
 
 _log = logging.getLogger("hq.crm_connectors")
@@ -111,3 +111,14 @@ class Transport:
 
     def close(self) -> None:
         self.session.close()
+
+
+def json_object(response: requests.Response, crm: str) -> dict[str, Any]:
+    """The answer's JSON object; CrmAnswerUnreadable, naming `crm`, for anything else."""
+    try:
+        body = response.json()
+    except ValueError:
+        raise CrmAnswerUnreadable(f"{crm}'s answer is not JSON") from None
+    if not isinstance(body, dict):
+        raise CrmAnswerUnreadable(f"{crm}'s answer is not a JSON object")
+    return body

@@ -4,25 +4,15 @@ only with the member's consent, their history."""
 from __future__ import annotations
 
 import dataclasses
-from decimal import Decimal
 from pathlib import Path
 
 import pytest
 from helpers.bundles import read_json, sample_bundle, write_json
+from helpers.shop import phone, shop, skus
 
 from content.bundle import RECOMMENDER, Bundle, BundleError, load_bundle
 from content.model import (
-    Catalog,
-    LocalizedText,
-    Manifest,
-    Money,
-    PhoneSpecs,
-    Planogram,
-    Playlist,
-    PlaylistItem,
-    Product,
     RecommendationModel,
-    Recommendations,
 )
 from content.recommend import (
     TALLY_HALF_LIFE,
@@ -33,65 +23,6 @@ from content.recommend import (
     related,
     tally_lift,
 )
-
-# As in test_recommend.py: a shop of made-up phones.
-SPECS = PhoneSpecs(
-    display_inches=6.7,
-    display_type="OLED",
-    refresh_hz=120,
-    chipset="Orion O8s",
-    ram_gb=12,
-    storage_gb=256,
-    main_camera_mp=50,
-    battery_mah=5000,
-    charging_w=67,
-    weight_g=190,
-    network="5G",
-    os="XingOS 5",
-)
-
-
-def phone(
-    sku: str,
-    *,
-    brand: str = "Xinghe",
-    price: str = "3999.00",
-    model: str = "",
-    in_stock: bool = True,
-) -> Product:
-    name = model or sku
-    return Product(
-        sku=sku,
-        brand=brand,
-        name=LocalizedText(zh_cn=name, en=name),
-        colour=LocalizedText(zh_cn="黑", en="Black"),
-        price=Money(amount=Decimal(price)),
-        specs=SPECS,
-        images=(f"images/{sku.lower()}.jpg",),
-        in_stock=in_stock,
-    )
-
-
-def shop(
-    *products: Product,
-    related_table: dict[str, tuple[str, ...]] | None = None,
-    best: tuple[str, ...] = (),
-) -> Bundle:
-    return Bundle(
-        root=Path("/nonexistent"),
-        manifest=Manifest(
-            schema_version=1, release="t", created_at="2025-06-18T09:00:00+08:00", assets=()
-        ),
-        catalog=Catalog(products=products),
-        planogram=Planogram(cabinet="test", slots=()),
-        playlist=Playlist(items=(PlaylistItem(image="attract/a.jpg"),)),
-        recommendations=Recommendations(related=related_table or {}, best_sellers=best),
-    )
-
-
-def skus(products: tuple[Product, ...]) -> list[str]:
-    return [product.sku for product in products]
-
 
 MODEL = RecommendationModel(
     model="hq-model-3",
