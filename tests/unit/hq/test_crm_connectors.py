@@ -206,6 +206,12 @@ def hubspot_at(crm: CrmServer, sleeps: list[float], *, events: bool = False) -> 
     return HubSpot(config, transport)
 
 
+def salesforce_takes_every_upsert(crm: CrmServer) -> None:
+    """Salesforce with no changes to report, answering every upsert as created."""
+    crm.script("GET", SF_QUERY, recorded("salesforce", "query_none"))
+    crm.script("PATCH", SF_UPSERT, salesforce_upserts)
+
+
 def salesforce_at(crm: CrmServer, sleeps: list[float], **config: Any) -> Salesforce:
     transport = Transport(
         "salesforce", retryable=salesforce_retryable, sleep=sleeps.append, jitter=lambda: 0.5
@@ -607,8 +613,7 @@ def test_an_erased_member_is_deleted_at_salesforce_by_external_id(
 ) -> None:
     kiosk = Kiosk(database)
     customer = kiosk.member("membership")
-    crm.script("GET", SF_QUERY, recorded("salesforce", "query_none"))
-    crm.script("PATCH", SF_UPSERT, salesforce_upserts)
+    salesforce_takes_every_upsert(crm)
     crm.script("DELETE", f"{SF_DATA}/sobjects/Contact/", recorded("salesforce", "delete_ok"))
     sync(database, salesforce_at(crm, sleeps))
     erase_member(database, kiosk.member_id(customer), now=NOW)
@@ -626,8 +631,7 @@ def test_a_member_who_withdrew_membership_is_deleted_at_salesforce(
 ) -> None:
     kiosk = Kiosk(database)
     customer = kiosk.member("membership")
-    crm.script("GET", SF_QUERY, recorded("salesforce", "query_none"))
-    crm.script("PATCH", SF_UPSERT, salesforce_upserts)
+    salesforce_takes_every_upsert(crm)
     crm.script("DELETE", f"{SF_DATA}/sobjects/Contact/", recorded("salesforce", "delete_gone"))
     sync(database, salesforce_at(crm, sleeps))
     member = kiosk.member_id(customer)
@@ -646,8 +650,7 @@ def test_interactions_reach_salesforce_by_event_id_linked_to_the_contact(
 ) -> None:
     kiosk = Kiosk(database)
     customer = kiosk.member("membership", "personalisation")
-    crm.script("GET", SF_QUERY, recorded("salesforce", "query_none"))
-    crm.script("PATCH", SF_UPSERT, salesforce_upserts)
+    salesforce_takes_every_upsert(crm)
     crm.script("PATCH", SF_EVENTS, salesforce_upserts)
     sync(database, salesforce_at(crm, sleeps))
     kiosk.send(
