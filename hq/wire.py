@@ -317,7 +317,7 @@ class SurveyCompletedPayload(_Payload):
     reward_code: CouponCodeText | None = None
 
 
-CouponReason = Literal["survey", "draw", "signup"]
+CouponReason = Literal["survey", "draw", "signup", "offer"]
 
 
 class CouponIssuedPayload(_Payload):
@@ -331,6 +331,15 @@ class CouponIssuedPayload(_Payload):
     expires_on: IsoDay
     reason: CouponReason
     member_id: uuid.UUID | None = None
+    offer: Slug | None = None  # the member offer taken (reason "offer" only)
+
+    @model_validator(mode="after")
+    def _offer_with_its_reason(self) -> CouponIssuedPayload:
+        if (self.offer is None) != (self.reason != "offer"):
+            raise ValueError("offer: given exactly when the reason is offer")
+        if self.reason == "offer" and self.member_id is None:
+            raise ValueError("member_id: an offer's coupon belongs to a member")
+        return self
 
 
 class CouponRedeemedPayload(_Payload):
@@ -353,6 +362,43 @@ class PrizeDrawPayload(_Payload):
         if self.code is not None and self.prize is None:
             raise ValueError("code: only a won prize has a code")
         return self
+
+
+# ---------------------------------------------------------------- member offers (offers.json)
+
+OfferLanguage = Literal["zh-CN", "en"]
+
+
+class OfferShownPayload(_Payload):
+    """A recognised member with marketing consent was shown `offer` on the welcome."""
+
+    session: Session
+    offer: Slug
+    member_id: uuid.UUID
+    campaign: Slug | None = None  # the coupon campaign it gives; None: a message only
+
+
+class OfferTextRequestedPayload(_Payload):
+    """The member asked for `code` by text message. HQ looks up their number on record
+    and sends it (hq/sms/); the kiosk never holds the number."""
+
+    session: Session
+    offer: Slug
+    member_id: uuid.UUID
+    code: CouponCodeText
+    campaign: Slug
+    expires_on: IsoDay
+    language: OfferLanguage
+
+
+class OfferPrintedPayload(_Payload):
+    """The kiosk's receipt printer printed `code` for the member."""
+
+    session: Session
+    offer: Slug
+    member_id: uuid.UUID
+    code: CouponCodeText
+    campaign: Slug
 
 
 # ---------------------------------------------------------------- store staff (attendant devices)
@@ -441,6 +487,9 @@ Payload = (
     | CouponIssuedPayload
     | CouponRedeemedPayload
     | PrizeDrawPayload
+    | OfferShownPayload
+    | OfferTextRequestedPayload
+    | OfferPrintedPayload
     | AlertAckPayload
     | PlanogramEditPayload
     | PlayCountsPayload
@@ -460,6 +509,9 @@ PAYLOADS: Final[dict[tuple[str, int], type[Payload]]] = {
     ("coupon_issued", 1): CouponIssuedPayload,
     ("coupon_redeemed", 1): CouponRedeemedPayload,
     ("prize_draw", 1): PrizeDrawPayload,
+    ("offer_shown", 1): OfferShownPayload,
+    ("offer_text_requested", 1): OfferTextRequestedPayload,
+    ("offer_printed", 1): OfferPrintedPayload,
     ("alert_ack", 1): AlertAckPayload,
     ("planogram_edit", 1): PlanogramEditPayload,
     ("play_counts", 1): PlayCountsPayload,

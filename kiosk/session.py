@@ -276,6 +276,12 @@ class MemberVisit:
     last_seen: datetime | None = None  # when they last lifted a phone (to the hour), if known
     joined: bool = False  # signed up in this session: welcomed, not "welcomed back"
     personalised: bool = False  # consented to recommendations from what they looked at
+    # For member offers (rewards.offers): marketing consent on record at HQ, and the
+    # segment facts HQ sends only to members who gave it.
+    marketing: bool = False
+    tier: str | None = field(default=None, repr=False)
+    tags: frozenset[str] = field(default=frozenset(), repr=False)
+    birth_month: int | None = field(default=None, repr=False)
 
 
 @dataclass(frozen=True, slots=True)

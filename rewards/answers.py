@@ -14,10 +14,12 @@ from datetime import datetime
 from typing import Literal
 
 from content.model import CouponCampaign, Prize, PrizeDraw
+from content.offers import Offer
 from rewards.codes import CouponCode
 from rewards.issuing import Refusal
+from rewards.offers import OfferTakes
 
-IssueReason = Literal["survey", "draw", "signup"]
+IssueReason = Literal["survey", "draw", "signup", "offer"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,6 +29,7 @@ class Issued:
     code: CouponCode
     campaign: str
     reason: IssueReason
+    offer: str | None = None  # the member offer taken (reason "offer")
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,7 +88,37 @@ class Standing:
     refusals: dict[str, Refusal | None]
 
 
-RewardRequest = IssueRequest | DrawRequest | StandingRequest
+@dataclass(frozen=True, slots=True)
+class OfferTakesRequest:
+    """Ask the desk for a member's counts of `offers` (`RewardLedger.offer_takes`), for
+    `rewards.offers.OfferBook.choose`; nothing is written."""
+
+    offers: tuple[str, ...]  # offer ids
+    member_id: uuid.UUID | str = field(repr=False)
+    now: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class OfferStanding:
+    """Offer id -> the counts its limits need (every id asked is there)."""
+
+    takes: dict[str, OfferTakes]
+
+
+@dataclass(frozen=True, slots=True)
+class TakeOfferRequest:
+    """The member took `offer`: issue a code of `campaign` (the offer's), checking the
+    offer's limits and the campaign's in the same transaction (`RewardLedger.take_offer`).
+    Answered Issued(reason="offer", offer=offer.id) or Refused."""
+
+    offer: Offer
+    campaign: CouponCampaign
+    member_id: uuid.UUID | str = field(repr=False)
+    session: str
+    now: datetime
+
+
+RewardRequest = IssueRequest | DrawRequest | StandingRequest | OfferTakesRequest | TakeOfferRequest
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,4 +126,4 @@ class RewardAnswer:
     """The desk's answer to `request` (the very object `submit` was given)."""
 
     request: RewardRequest
-    outcome: Issued | DrawOutcome | Standing | Refused
+    outcome: Issued | DrawOutcome | Standing | OfferStanding | Refused

@@ -192,7 +192,7 @@ class RewardDesk:
                     reason=request.reason,
                     now=request.now,
                 )
-            else:
+            elif isinstance(request, DrawRequest):
                 outcome = ledger.draw(
                     request.prize_draw,
                     request.campaigns,
@@ -201,6 +201,8 @@ class RewardDesk:
                     now=request.now,
                     roll=request.roll,
                 )
+            else:
+                raise ValueError("member offers are not served yet")  # issue 20, under way
         except ValueError:
             # A request the ledger cannot serve (no member for a draw, a naive time): a
             # bug on the asking side, not an outage. Loud, and the ledger stays open.

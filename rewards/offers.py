@@ -1,0 +1,205 @@
+"""Which member offer (content/offers.py) a recognised member gets: pure decisions.
+
+    book = OfferBook.of(bundle_offers, product_families(catalog), tz)
+    offer = book.choose(member, takes, now)           # or None
+
+Consent first: a member without marketing consent on record at HQ qualifies for
+nothing, whatever the rules say; a rule over what they looked at (`viewed`) also
+needs their consent to personalised recommendations, because it reads their history.
+
+Then the offer's dates, hours and weekdays (the store's local time), its segment,
+and its limits: once per member per local day, ISO week or for the whole offer,
+and the store's daily budget (this kiosk's part of it, `StoreShare`). The counts
+the limits need (`OfferTakes`) are the reward ledger's (rewards/ledger.py), which
+checks them again inside the transaction that issues the coupon, so two taps can
+never both take the last one, offline or not.
+
+`OfferBook.of` parses dates and builds sets once per bundle, so a decision over
+200 offers is a loop of comparisons (bench/offer_decision.py).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Final
+from zoneinfo import ZoneInfo
+
+from content.model import Catalog
+from content.offers import Offer, OfferPeriod
+from content.schedule import plays_at
+from rewards.issuing import WHOLE_STORE, Refusal, StoreShare
+
+
+@dataclass(frozen=True, slots=True)
+class OfferMember:
+    """What the kiosk knows of a recognised member, from HQ's member feed.
+
+    Personal data: none of it is in the repr, and none of it is logged."""
+
+    member_id: str = field(repr=False)
+    marketing: bool  # marketing consent on record at HQ
+    personalised: bool = False  # consent to recommendations from their history
+    tier: str | None = field(default=None, repr=False)
+    tags: frozenset[str] = field(default=frozenset(), repr=False)
+    birth_month: int | None = field(default=None, repr=False)  # 1-12
+    last_seen: datetime | None = field(default=None, repr=False)  # newest lift, aware
+    last_viewed: tuple[str, ...] = field(default=(), repr=False)  # SKUs, newest first
+
+
+@dataclass(frozen=True, slots=True)
+class ProductFamily:
+    """What a `viewed` rule matches a SKU by."""
+
+    brand: str
+    tags: frozenset[str]
+
+
+def product_families(catalog: Catalog) -> dict[str, ProductFamily]:
+    """SKU -> its brand and catalog tags."""
+    return {
+        product.sku: ProductFamily(product.brand, frozenset(product.tags))
+        for product in catalog.products
+    }
+
+
+@dataclass(frozen=True, slots=True)
+class OfferTakes:
+    """The ledger's counts for one offer: the last local day this member took it
+    (None: never) and how many this kiosk gave out today."""
+
+    member_last: date | None = None
+    store_today: int = 0
+
+
+NO_TAKES: Final = OfferTakes()
+
+
+@dataclass(frozen=True, slots=True)
+class _Rule:
+    """An offer with its dates parsed and its segment as sets."""
+
+    offer: Offer
+    starts: datetime
+    ends: datetime
+    tiers: frozenset[str] | None
+    tags: frozenset[str] | None
+    viewed: frozenset[str] | None  # the SKUs of the family, resolved against the catalog
+
+
+@dataclass(frozen=True, slots=True)
+class OfferBook:
+    """A bundle's offers, ready to decide with, highest priority first."""
+
+    rules: tuple[_Rule, ...]
+    tz: ZoneInfo
+    share: StoreShare = WHOLE_STORE
+
+    @classmethod
+    def of(
+        cls,
+        offers: Sequence[Offer],
+        families: Mapping[str, ProductFamily],
+        tz: ZoneInfo,
+        share: StoreShare = WHOLE_STORE,
+    ) -> OfferBook:
+        ordered = sorted(offers, key=lambda offer: -offer.priority)  # stable: file order
+        return cls(tuple(_rule(offer, families) for offer in ordered), tz, share)
+
+    def __len__(self) -> int:
+        return len(self.rules)
+
+    def candidates(self, member: OfferMember, now: datetime) -> tuple[Offer, ...]:
+        """The offers `member` qualifies for at `now` (aware), before limits, best first."""
+        if not member.marketing or not self.rules:
+            return ()
+        local = now.astimezone(self.tz)
+        return tuple(
+            rule.offer for rule in self.rules if _qualifies(rule, member, now, local, self.tz)
+        )
+
+    def choose(
+        self, member: OfferMember, takes: Mapping[str, OfferTakes], now: datetime
+    ) -> Offer | None:
+        """The offer to show `member` at `now`, or None; `takes` by offer id (missing:
+        never taken)."""
+        today = now.astimezone(self.tz).date()
+        for offer in self.candidates(member, now):
+            if self.limit_refusal(offer, takes.get(offer.id, NO_TAKES), today) is None:
+                return offer
+        return None
+
+    def limit_refusal(self, offer: Offer, takes: OfferTakes, today: date) -> Refusal | None:
+        """MEMBER_LIMIT if the member took `offer` in its period already, BUDGET_SPENT if
+        this kiosk's part of the store's budget for today is gone, else None."""
+        if takes.member_last is not None and _same_period(
+            offer.limits.per_member, takes.member_last, today
+        ):
+            return Refusal.MEMBER_LIMIT
+        budget = offer.limits.store_daily_budget
+        if budget is not None and takes.store_today >= self.share.of(budget, today):
+            return Refusal.BUDGET_SPENT
+        return None
+
+
+def _rule(offer: Offer, families: Mapping[str, ProductFamily]) -> _Rule:
+    segment = offer.segment
+    viewed = None
+    if segment.viewed is not None:
+        family = segment.viewed
+        brands, tags = frozenset(family.brands), frozenset(family.tags)
+        viewed = frozenset(family.skus) | frozenset(
+            sku
+            for sku, known in families.items()
+            if known.brand in brands or not known.tags.isdisjoint(tags)
+        )
+    return _Rule(
+        offer=offer,
+        starts=datetime.fromisoformat(offer.starts_at),
+        ends=datetime.fromisoformat(offer.ends_at),
+        tiers=None if segment.tiers is None else frozenset(segment.tiers),
+        tags=None if segment.tags is None else frozenset(segment.tags),
+        viewed=viewed,
+    )
+
+
+def _qualifies(  # noqa: PLR0911 - one return per rule, in the order they are cheapest
+    rule: _Rule, member: OfferMember, now: datetime, local: datetime, tz: ZoneInfo
+) -> bool:
+    if not rule.starts <= now < rule.ends:
+        return False
+    offer = rule.offer
+    if (offer.hours is not None or offer.weekdays is not None) and not plays_at(offer, local):
+        return False
+    if rule.tiers is not None and member.tier not in rule.tiers:
+        return False
+    if rule.tags is not None and rule.tags.isdisjoint(member.tags):
+        return False
+    segment = offer.segment
+    if segment.birthday_month and member.birth_month != local.month:
+        return False
+    if segment.first_visit_of_month and not _first_visit_of_month(member, local, tz):
+        return False
+    if rule.viewed is not None:
+        return member.personalised and _looked_at(member.last_viewed, rule.viewed)
+    return True
+
+
+def _first_visit_of_month(member: OfferMember, local: datetime, tz: ZoneInfo) -> bool:
+    if member.last_seen is None:
+        return True
+    seen = member.last_seen.astimezone(tz)
+    return (seen.year, seen.month) < (local.year, local.month)
+
+
+def _looked_at(last_viewed: Iterable[str], family: frozenset[str]) -> bool:
+    return any(sku in family for sku in last_viewed)
+
+
+def _same_period(period: OfferPeriod, taken: date, today: date) -> bool:
+    if period is OfferPeriod.DAY:
+        return taken == today
+    if period is OfferPeriod.WEEK:
+        return taken.isocalendar()[:2] == today.isocalendar()[:2]
+    return True  # CAMPAIGN: once while the offer runs
