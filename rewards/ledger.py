@@ -1,4 +1,5 @@
-"""The reward ledger: every coupon this kiosk issued and every prize draw, on disk.
+"""The reward ledger: every coupon this kiosk issued, every prize draw and every member
+offer taken, on disk.
 
 Its tables live in the outbox file (backend_client/outbox.py), so a coupon row
 and the `coupon_issued` record that reports it to HQ commit in one transaction
@@ -212,7 +213,8 @@ _UPGRADES: Final[dict[int, Callable[[Connection], None]]] = {1: _add_offer_takes
 
 
 class RewardLedger:
-    """Issues coupons and runs draws against the ledger tables in the outbox file.
+    """Issues coupons, runs draws and gives member offers against the ledger tables in
+    the outbox file.
 
     Synchronous; use one instance from one thread at a time (`RewardDesk` does).
     `key` is this kiosk's coupon key, `kiosk_no` its number and `share` its part of
