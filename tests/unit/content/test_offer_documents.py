@@ -24,6 +24,7 @@ from content.bundle import (
     COUPONS,
     MANIFEST,
     OFFERS,
+    BundleError,
     BundleProblem,
     load_bundle,
     load_release,
@@ -152,7 +153,7 @@ def test_offers_must_name_campaigns_and_products_the_bundle_has(bundle_dir: Path
 def test_the_index_of_an_installed_release_checks_offer_skus_too(bundle_dir: Path) -> None:
     load_release(bundle_dir)  # builds the index
     edit_json(bundle_dir, OFFERS, _set(offer_field(1, "product"), "NO-SUCH-PHONE"))
-    with pytest.raises(Exception, match=r"'NO-SUCH-PHONE' is not in catalog\.json"):
+    with pytest.raises(BundleError, match=r"'NO-SUCH-PHONE' is not in catalog\.json"):
         load_release(bundle_dir)
 
 
