@@ -2,11 +2,11 @@
 
 The kiosk's controller asks for a code or a draw with `RewardDesk.issue` /
 `RewardDesk.draw` (or `submit`: a member's standing, their offer counts, taking an
-offer) from any thread; the call only queues the
-request. The desk thread runs it against its `RewardLedger` (rewards/ledger.py)
-and answers with `on_done(RewardAnswer)` on the desk thread; the kiosk posts
-that to the GUI thread. Nothing here blocks the caller: a ledger that cannot be
-written answers Refused(UNAVAILABLE) instead of leaving the shopper waiting.
+offer) from any thread; the call only queues the request. The desk thread runs it
+against its `RewardLedger` (rewards/ledger.py) and answers with `on_done(RewardAnswer)`
+on the desk thread; the kiosk posts that to the GUI thread. Nothing here blocks the
+caller: a ledger that cannot be written answers Refused(UNAVAILABLE) instead of
+leaving the shopper waiting.
 """
 
 from __future__ import annotations

@@ -199,7 +199,8 @@ def prepare_reward_tables(connection: Connection) -> None:
 
 
 def _add_offer_takes(connection: Connection) -> None:
-    _offer_takes.create(connection, checkfirst=True)  # create_all made it already; say so
+    # create_all above already makes a missing table; the step says what version 2 added.
+    _offer_takes.create(connection, checkfirst=True)
 
 
 _UPGRADES: Final[dict[int, Callable[[Connection], None]]] = {1: _add_offer_takes}

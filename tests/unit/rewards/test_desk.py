@@ -168,6 +168,19 @@ def test_the_desk_counts_and_takes_a_members_offer_once_a_day(
     assert [record.payload["offer"] for record in outbox_records(outbox_path)] == ["case-daily"]
 
 
+def test_an_offer_taken_with_another_campaign_is_answered_unavailable_and_logged(
+    desk: RewardDesk, controller: Controller, outbox_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    offer = offer_of("case-daily", "case-10")
+    with caplog.at_level(logging.ERROR, logger="rewards.desk"):
+        desk.submit(
+            TakeOfferRequest(offer, campaign_of("phone-50", 12), str(uuid.uuid4()), "s", NOW)
+        )
+        assert controller.next().outcome == Refused(Refusal.UNAVAILABLE)
+    assert len(caplog.records) == 1
+    assert outbox_records(outbox_path) == []
+
+
 def test_locked_file_never_blocks_the_asker_and_is_answered_unavailable(
     desk: RewardDesk,
     controller: Controller,
