@@ -25,6 +25,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import queue
+import termios
 import threading
 import time
 from collections.abc import Callable
@@ -42,6 +43,10 @@ if TYPE_CHECKING:
     from devices.ticket import FontFile
 
 _log = logging.getLogger("devices.printer")
+
+# What a vanished port raises: pyserial's errors, the OS's, and termios's (flushing
+# the buffers of a USB node that has gone, or a pty whose other end closed).
+_PORT_ERRORS: Final = (serial.SerialException, OSError, termios.error)
 
 UNPLUGGED: Final = "unplugged"
 NOT_ANSWERING: Final = "not_answering"
@@ -218,7 +223,7 @@ class ReceiptPrinter:
                 replies[kind] = reply
         except serial.SerialTimeoutException:
             return NOT_ANSWERING  # our request could not even leave: the printer stalled
-        except (serial.SerialException, OSError):
+        except _PORT_ERRORS:
             self._close()
             return UNPLUGGED
         status = read_status(replies)
@@ -363,7 +368,7 @@ class ReceiptPrinter:
                 port.write(data[start : start + CHUNK])
         except serial.SerialTimeoutException:
             return NOT_ANSWERING
-        except (serial.SerialException, OSError):
+        except _PORT_ERRORS:
             self._close()
             return UNPLUGGED
         return ""
