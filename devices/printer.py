@@ -300,7 +300,10 @@ class ReceiptPrinter:
     def _job_loop(self) -> None:
         while True:
             ticket = self._jobs.get()
-            if ticket is None or self._stopping.is_set():
+            if ticket is None:
+                break
+            if self._stopping.is_set():
+                self._emit(Printed(ticket.job, False, STOPPED, self._clock()))
                 break
             try:
                 result = self._print(ticket)
