@@ -94,6 +94,7 @@ class PrinterSim:
         self._decoder = PageDecoder(dots)
         self._scanner = RealtimeScanner()
         self._received = 0
+        self._stall_at: int | None = None
         self._status_requests = 0
         self._tickets: list[Ticket] = []
         self._rng = random.Random()
@@ -178,10 +179,16 @@ class PrinterSim:
             self._answering = Answering(answering)
         self._wake()  # a stalled printer starts reading again at once
 
+    def stall_after(self, count: int) -> None:
+        """Take `count` more bytes, then stall: a printer that jams in the middle of a ticket."""
+        with self._lock:
+            self._stall_at = self._received + count
+
     def fix(self) -> None:
         """Paper in, cover closed, answering normally."""
         with self._lock:
             self._paper_out = self._cover_open = False
+            self._stall_at = None
         self.set_answering(Answering.NORMAL)
 
     @property
@@ -302,6 +309,8 @@ class PrinterSim:
                 self._pull_out()
                 return
             self._received += len(data)
+            if self._stall_at is not None and self._received >= self._stall_at:
+                self._answering, self._stall_at = Answering.SILENT, None
             answers = bytearray()
             for kind in self._scanner.feed(data):
                 self._status_requests += 1

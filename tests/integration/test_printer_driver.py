@@ -201,17 +201,22 @@ def test_a_stalled_or_garbled_printer_never_holds_up_the_caller(
     assert sim.tickets == []
 
 
-def test_a_printer_that_stalls_mid_ticket_fails_the_job_within_the_write_timeout(
+def test_a_printer_that_jams_mid_ticket_fails_the_job_within_the_write_timeout(
     sim: PrinterSim,
 ) -> None:
     with connected_printer(sim, write_timeout=0.3) as (printer, events):
         mark = events.mark()
-        # Stop reading between the job's status check and its ticket: the ticket (20+ kB)
-        # overfills the pty's buffer and the write times out.
-        sim.set_answering(Answering.SILENT)
-        printer.print_ticket(ticket(job="stuck"))
-        result = printed(events, "stuck", since=mark)
+        # It answers the job's status check, takes 2 kB of the ticket (20+ kB) and
+        # stops reading: the pty's buffer fills and the driver's write times out.
+        sim.stall_after(9 + 2048)
+        started = time.perf_counter()
+        printer.print_ticket(ticket(job="jammed"))
+        assert time.perf_counter() - started < STATUS_TIMEOUT_S / 10
+        result = printed(events, "jammed", since=mark)
+        events.wait_for(is_health(HealthStatus.DOWN, "not_answering"), since=mark)
     assert (result.ok, result.reason) == (False, "not_answering")
+    assert 2048 < sim.bytes_received < 20_000
+    assert sim.tickets == []
 
 
 def test_a_full_queue_refuses_at_once_and_stop_answers_every_job(sim: PrinterSim) -> None:
