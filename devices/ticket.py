@@ -40,9 +40,10 @@ if TYPE_CHECKING:
 ImageMode = Literal["raster", "column"]
 _ESCPOS_IMPL: Final = {"raster": "bitImageRaster", "column": "bitImageColumn"}
 
-FRAGMENT_DOTS: Final = 256
-"""Rows per bit image: a real printer's receive buffer holds a few kB, and a
-576-dot row is 72 bytes, so 256 rows (18 kB) is one image it can take in one go."""
+FRAGMENT_DOTS: Final = 240
+"""Rows per bit image: a real printer's receive buffer holds a few kB (240 rows of 576
+dots are 17 kB), and a multiple of 24 so ESC *'s 24-dot bands meet without a white
+seam (a fragment's last band is padded out to 24 rows)."""
 
 # Fonts the kiosk image ships (./run's fonts-noto-cjk), then others Debian has, for
 # when fontconfig cannot be asked. (path, face index): Noto's collection holds JP, KR,

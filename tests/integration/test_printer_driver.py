@@ -88,7 +88,8 @@ def test_the_printed_qr_is_the_issued_code_and_it_verifies(
     assert paper.qr_codes == (issued.text,)
     checked = parse_code(paper.qr_codes[0], {42: KEY}.get, today=date(2026, 12, 7))
     assert checked == issued
-    assert paper.path is not None and paper.path.is_file()  # the PNG the demo shows
+    assert paper.path is not None
+    assert paper.path.is_file()
     assert sim.unknown_commands == 0
     assert issued.text not in caplog.text  # a coupon code is never logged
     assert issued.text.replace("-", "") not in caplog.text
