@@ -3,6 +3,9 @@ drawn by devices.ticket coming back off them."""
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
 from datetime import date
 
 import pytest
@@ -10,7 +13,7 @@ from PIL import Image
 
 from devices.printer import CouponTicket
 from devices.sim.escpos_page import PageDecoder, RealtimeScanner, read_qr_codes
-from devices.ticket import find_cjk_font, ticket_bytes, ticket_picture
+from devices.ticket import FontFile, ImageMode, find_cjk_font, ticket_bytes, ticket_picture
 
 CODE = "7K2M-Q9TX-ABCD-EFGH-JKMN-PQRS"
 
@@ -22,7 +25,7 @@ def coupon(language: str = "zh-CN", title: str = "会员专享：咖啡机立减
 
 
 @pytest.fixture(scope="module")
-def font():  # type: ignore[no-untyped-def]
+def font() -> FontFile:
     found = find_cjk_font()
     assert found is not None, "no CJK font: ./run installs fonts-noto-cjk"
     return found
@@ -35,12 +38,12 @@ def dark_dots(page: Image.Image) -> int:
 @pytest.mark.parametrize(("paper", "dots"), [(58, 384), (80, 576)])
 @pytest.mark.parametrize("mode", ["raster", "column"])
 def test_a_ticket_fed_in_small_pieces_comes_out_as_one_page_with_its_qr(
-    font,
+    font: FontFile,
     paper: int,
     dots: int,
-    mode: str,  # type: ignore[no-untyped-def]
+    mode: ImageMode,
 ) -> None:
-    data = ticket_bytes(coupon(), dots=dots, font=font, image_mode=mode)  # type: ignore[arg-type]
+    data = ticket_bytes(coupon(), dots=dots, font=font, image_mode=mode)
     decoder = PageDecoder(dots)
     pages: list[Image.Image] = []
     for start in range(0, len(data), 333):  # commands cut across reads, as on a serial line
@@ -53,7 +56,7 @@ def test_a_ticket_fed_in_small_pieces_comes_out_as_one_page_with_its_qr(
     assert (decoder.column_bands > 0) == (mode == "column")
 
 
-def test_the_chinese_title_is_drawn_not_left_blank(font) -> None:  # type: ignore[no-untyped-def]
+def test_the_chinese_title_is_drawn_not_left_blank(font: FontFile) -> None:
     with_title = ticket_picture(coupon(), dots=384, font=font)
     without = ticket_picture(coupon(title=""), dots=384, font=font)
     # The title's lines are extra height full of ink; a font without the glyphs would
@@ -62,14 +65,14 @@ def test_the_chinese_title_is_drawn_not_left_blank(font) -> None:  # type: ignor
     assert dark_dots(with_title) - dark_dots(without) > 1500
 
 
-def test_english_and_chinese_tickets_say_the_expiry_in_their_language(font) -> None:  # type: ignore[no-untyped-def]
+def test_english_and_chinese_tickets_say_the_expiry_in_their_language(font: FontFile) -> None:
     chinese = ticket_picture(coupon(), dots=384, font=font)
     english = ticket_picture(coupon("en", "Coffee machines: 200 off"), dots=384, font=font)
     assert chinese.tobytes() != english.tobytes()
     assert read_qr_codes(english.convert("L")) == [CODE]
 
 
-def test_a_long_title_wraps_within_the_paper(font) -> None:  # type: ignore[no-untyped-def]
+def test_a_long_title_wraps_within_the_paper(font: FontFile) -> None:
     long_title = "Members only: " + "an unusually long offer title that keeps going " * 4
     picture = ticket_picture(coupon("en", long_title), dots=384, font=font)
     assert picture.width == 384  # nothing drawn past the edge of a 58 mm roll
@@ -105,3 +108,16 @@ def test_status_requests_are_found_anywhere_even_split_across_reads() -> None:
     assert list(scanner.feed(b"\x01image\x10\x04\x02\x10")) == [1, 2]
     assert list(scanner.feed(b"\x04\x04")) == [4]
     assert list(scanner.feed(b"\x10\x04\x09")) == []  # n 9 is no status request
+
+
+def test_the_driver_loads_no_drawing_library_until_a_ticket_is_printed() -> None:
+    """The kiosk builds its printer at start-up; python-escpos (a second of import),
+    Pillow and qrcode wait for the first ticket."""
+    probe = (
+        "import json, sys; import devices.printer; "
+        "print(json.dumps(sorted(m for m in ('escpos', 'PIL', 'qrcode') if m in sys.modules)))"
+    )
+    loaded = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True
+    ).stdout
+    assert json.loads(loaded) == []
