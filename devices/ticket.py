@@ -14,6 +14,7 @@ never reaches a log line or an exception message.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import pickle
@@ -151,7 +152,9 @@ def ticket_picture(ticket: CouponTicket, *, dots: int, font: FontFile) -> Image.
     return page.point(lambda value: 255 if value >= 160 else 0).convert("1")
 
 
+@functools.lru_cache(maxsize=16)
 def _font(font: FontFile, size: int) -> ImageFont.FreeTypeFont:
+    # Cached: opening a face of Noto's 20 MB collection costs tens of ms, per size.
     return ImageFont.truetype(font.path, size, index=font.index)
 
 
