@@ -140,9 +140,9 @@ def test_an_english_ticket_prints_on_80_mm_paper(tmp_path: Path) -> None:
     ids=["paper-out", "cover-open", "unplugged", "stalled", "garbage"],
 )
 def test_a_printer_that_cannot_print_is_down_with_why_then_up_when_fixed(
-    sim: PrinterSim, break_it: Any, detail: str
+    sim: PrinterSim, break_it: Any, detail: str, caplog: pytest.LogCaptureFixture
 ) -> None:
-    with connected_printer(sim) as (printer, events):
+    with caplog.at_level(logging.INFO), connected_printer(sim) as (printer, events):
         assert printer.ready
         mark = events.mark()
         break_it(sim)
@@ -160,6 +160,9 @@ def test_a_printer_that_cannot_print_is_down_with_why_then_up_when_fixed(
         assert printed(events, "after", since=fixed).ok
         sim.wait_for_ticket(1)
     assert len(sim.tickets) == 1
+    logged = [(r.levelname, r.getMessage()) for r in caplog.records if r.name == "devices.printer"]
+    assert [level for level, message in logged if "cannot print" in message] == ["WARNING"]
+    assert [level for level, _ in logged if level == "ERROR"] == []
 
 
 def test_a_port_that_is_not_there_at_start_is_unplugged_until_it_appears(tmp_path: Path) -> None:
@@ -181,9 +184,9 @@ def test_a_port_that_is_not_there_at_start_is_unplugged_until_it_appears(tmp_pat
 
 @pytest.mark.parametrize("answering", [Answering.SILENT, Answering.GARBAGE])
 def test_a_stalled_or_garbled_printer_never_holds_up_the_caller(
-    sim: PrinterSim, answering: Answering
+    sim: PrinterSim, answering: Answering, caplog: pytest.LogCaptureFixture
 ) -> None:
-    with connected_printer(sim) as (printer, events):
+    with caplog.at_level(logging.INFO), connected_printer(sim) as (printer, events):
         mark = events.mark()
         sim.set_answering(answering)
         # Queued while the driver still thinks the printer is fine: the job's own status
@@ -200,12 +203,21 @@ def test_a_stalled_or_garbled_printer_never_holds_up_the_caller(
     assert returned < STATUS_TIMEOUT_S / 10  # queued, never waiting on the port
     assert (refused.ok, refused.reason) == (False, "not_answering")
     assert sim.tickets == []
+    # Handled, not crashed: no thread logged an exception (and pytest fails a test on
+    # an exception that escapes a thread).
+    assert [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR] == []
 
 
 def test_a_printer_that_jams_mid_ticket_fails_the_job_within_the_write_timeout(
-    sim: PrinterSim,
+    sim: PrinterSim, caplog: pytest.LogCaptureFixture
 ) -> None:
-    with connected_printer(sim, write_timeout=0.3) as (printer, events):
+    with (
+        caplog.at_level(logging.INFO),
+        connected_printer(sim, write_timeout=0.3) as (
+            printer,
+            events,
+        ),
+    ):
         mark = events.mark()
         # It answers the job's status check, takes 2 kB of the ticket (20+ kB) and
         # stops reading: the pty's buffer fills and the driver's write times out.
@@ -218,6 +230,7 @@ def test_a_printer_that_jams_mid_ticket_fails_the_job_within_the_write_timeout(
     assert (result.ok, result.reason) == (False, "not_answering")
     assert 2048 < sim.bytes_received < 20_000
     assert sim.tickets == []
+    assert [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR] == []
 
 
 def test_a_full_queue_refuses_at_once_and_stop_answers_every_job(sim: PrinterSim) -> None:
