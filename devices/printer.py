@@ -160,9 +160,10 @@ class ReceiptPrinter:
         self._stopping.set()
         self._poll_now.set()
         port = self._serial
-        if port is not None:
-            with contextlib.suppress(Exception):  # wakes a blocked read or write at once
+        if port is not None:  # wake a blocked read or write at once
+            with contextlib.suppress(Exception):
                 port.cancel_read()
+            with contextlib.suppress(Exception):
                 port.cancel_write()
         with contextlib.suppress(queue.Full):
             self._jobs.put_nowait(None)
