@@ -587,9 +587,15 @@ def offers(connection: Connection, filters: Filters, names: Mapping[str, str]) -
             "offers-by-store",
             "Offers per store",
             "barh",
-            ("offer and store", *OFFER_HEAD),
+            ("offer at store", "offer", "store", *OFFER_HEAD),
             tuple(
-                (f"{_offer_label(row)} · {_label(row.store_id or '', names)}", *_offer_figures(row))
+                (
+                    # Short, for the chart's labels: the ids are the next two columns.
+                    f"{row.offer} · {names.get(row.store_id or '') or row.store_id}",
+                    row.offer,
+                    row.store_id,
+                    *_offer_figures(row),
+                )
                 for row in per_store
             ),
             ("shown", "taken", "redeemed"),

@@ -147,7 +147,8 @@ def test_an_admin_reads_each_offers_results_narrows_them_and_downloads_them(
     download.value.save_as(saved)
     [row] = list(csv.DictReader(io.StringIO(saved.read_text(encoding="utf-8"))))
     counts = hq["data"].counts
-    assert row["offer and store"] == "birthday-gift (bday-100) · 北京三里屯店 (bj-sanlitun)"
+    assert row["offer at store"] == "birthday-gift · 北京三里屯店"
+    assert (row["offer"], row["store"]) == ("birthday-gift", "bj-sanlitun")
     for column, figure in (("shown", "shown"), ("taken", "taken"), ("texts sent", "sent"),
                            ("printed", "printed"), ("redeemed", "redeemed")):  # fmt: skip
         assert row[column] == str(counts[("birthday-gift", "bj-sanlitun", figure)]), column

@@ -54,9 +54,8 @@ def _by_store(chart: dict[str, Any]) -> dict[tuple[str, str], tuple[int, ...]]:
     columns = chart["columns"]
     found = {}
     for row in chart["rows"]:
-        offer_label, store_label = row[0].split(" · ")
-        offer = offer_label.split(" (")[0]
-        store = store_label.rsplit("(", 1)[1].rstrip(")")
+        offer, store = row[columns.index("offer")], row[columns.index("store")]
+        assert row[0] == f"{offer} · {STORES[store][0]}"
         found[(offer, store)] = tuple(row[columns.index(name)] for name in FIGURES)
     return found
 
@@ -90,7 +89,7 @@ def test_the_offers_page_shows_each_offers_results_per_store_with_a_chart_and_cs
     assert download.headers["content-type"].startswith("text/csv")
     rows = list(csv.reader(io.StringIO(download.text)))
     assert rows[0] == per_store["columns"]
-    assert [int(row[1]) for row in rows[1:]] == [row[1] for row in per_store["rows"]]
+    assert [int(row[3]) for row in rows[1:]] == [row[3] for row in per_store["rows"]]
 
 
 def test_a_store_manager_sees_only_their_stores_offers(
