@@ -132,6 +132,12 @@ def _pages(
         page.wait_for_load_state("networkidle")
         page.screenshot(path=str(out / f"{name}.png"))
         print(f"wrote {out / name}.png")
+    # A member's offers on their timeline (below the fold of console-customer.png).
+    page.goto(f"{console}/customers/{customers['chen']}")
+    page.wait_for_load_state("networkidle")
+    timeline = page.get_by_test_id("timeline")
+    timeline.screenshot(path=str(out / "console-customer-timeline.png"))
+    print(f"wrote {out / 'console-customer-timeline.png'}")
     # The merge history after a merge and a "not the same person" (after the
     # duplicates page above, which shows both pairs still to review).
     database = Database(database_url)
