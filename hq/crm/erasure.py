@@ -89,6 +89,7 @@ MEMBER_KINDS: Final = frozenset(
         "coupon_issued",
         "prize_draw",
         "offer_shown",
+        "offer_text_requested",
         "offer_printed",
     }
 )

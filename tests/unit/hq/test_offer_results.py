@@ -225,7 +225,11 @@ def test_each_offers_results_per_store_are_what_the_kiosks_reported(database: Da
         found = offers.results(connection, begin=FIRST, end=END)
         one_store = offers.results(connection, begin=FIRST, end=END, stores=["bj-wangfujing"])
         one_offer = offers.results(connection, begin=FIRST, end=END, offer="birthday-gift")
+        listed = offers.offered(connection, begin=FIRST, end=END, stores=None)
+        listed_there = offers.offered(connection, begin=FIRST, end=END, stores=["bj-wangfujing"])
     assert {(row.offer, row.store_id): _figures(row) for row in found} == _expected(made)
+    assert listed == sorted({offer for offer, _, _ in made.expected})
+    assert listed_there == sorted({o for o, s, _ in made.expected if s == "bj-wangfujing"})
     assert {(row.offer, row.campaign) for row in found} <= set(OFFERS.items())
     assert {(r.offer, r.store_id): _figures(r) for r in one_store} == _expected(
         made, store="bj-wangfujing"
