@@ -40,6 +40,8 @@
     plays [--from DAY] [--to DAY] [--campaign ID] [--per day|hour] [--json | --csv]
                                                       (hq/plays_cli.py)
     analytics rollup [--json]         roll new events into the console's analytics now
+    offers stats [--from DAY --to DAY] [--store ID] [--offer ID] [--format table|csv|json]
+                                                      (hq/analytics/offers_cli.py)
     backup --to DIR [--keep-days 14] [--keep-at-least 3] | restore DUMP   (hq/backup.py)
     fleet [--trouble | --show all|trouble|silent|device|backlog] [--json]
     fleet command KIOSK restart|fetch-content|screenshot|upload-logs|identify [--by WHO]
@@ -87,6 +89,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from hq import audit, backup, channel_keys, enrollment, fleet, plays_cli, stats, store_places
 from hq.analytics import cli as analytics_cli
+from hq.analytics import offers_cli
 from hq.analytics.crm import cli as crm_cli
 from hq.analytics.model import cli as model_cli
 from hq.console import cli as console_cli
@@ -175,6 +178,7 @@ def build_parser() -> argparse.ArgumentParser:
     console_cli.add_commands(commands)
     plays_cli.add_command(commands, _day)
     analytics_cli.add_command(commands)
+    offers_cli.add_command(commands, _day)
     backup.add_commands(commands)
     fleet_health_cli.add_command(commands)
     crm_cli.add_command(commands)
@@ -417,6 +421,8 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:  # noqa: PLR0911,
                 return model_cli.run(database, settings, args, now, _table)
             case "analytics":
                 return analytics_cli.run(database, args, now)
+            case "offers":
+                return offers_cli.run(database, args, now, _table)
             case "fleet" if args.fleet_action:  # remote commands
                 return fleet_health_cli.run_commands(
                     database, settings.content_key_dir, args, now, _default_actor()

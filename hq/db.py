@@ -29,6 +29,8 @@ reference that the migrations must match (a test compares them).
   store afterwards), `redeemed_coupons` (one row per redeemed code: the claim that
   makes a code single-use, and how many redemptions it has), `coupon_state` (one
   row: the chain's coupon secret). Kiosks get a chain-wide `kiosk_no` for codes.
+- Member offers: `offer_events` (offers shown and printed, hq.crm.offers);
+  `coupons_issued.offer` names the offer a code was taken from.
 - Store staff: `alert_acks` and `planogram_edits` (what attendant devices report).
 - Content (hq/content/): `content_releases` (one chain-wide number per publish or
   revocation, its target and schedule), `content_release_files` and
@@ -510,7 +512,7 @@ coupons_issued = Table(
     Column("campaign_no", Integer, nullable=False),
     Column("campaign", String(SLUG_LENGTH), nullable=False),
     Column("expires_on", Date, nullable=False),
-    Column("reason", String(10), nullable=False),  # "survey", "draw" or "signup"
+    Column("reason", String(10), nullable=False),  # "survey", "draw", "signup" or "offer"
     Column("member_id", String(UUID_LENGTH), nullable=True, index=True),
     Column("session", String(100), nullable=False),
     Column("store_id", String(STORE_ID_LENGTH), nullable=False),
@@ -518,6 +520,9 @@ coupons_issued = Table(
     Column("event_id", String(UUID_LENGTH), nullable=False, unique=True),
     Column("issued_at", UtcDateTime(), nullable=False),
     Column("received_at", UtcDateTime(), nullable=False),
+    # The member offer taken (reason "offer"; hq.crm.offers): redemptions join by code.
+    Column("offer", String(SLUG_LENGTH), nullable=True),
+    Index(None, "offer", "issued_at"),
 )
 
 # Every redemption HQ learned of: "hq" (redeemed through HQ, which refuses a second
@@ -559,6 +564,29 @@ coupon_state = Table(
     Column("id", Integer, primary_key=True, autoincrement=False),  # always 1
     Column("secret", LargeBinary(), nullable=False),
     Column("created_at", UtcDateTime(), nullable=False),
+)
+
+# ---------------------------------------------------------------- member offers
+
+# What kiosks report of member offers (hq.crm.offers): an offer shown on a member's
+# welcome ("shown") and a taken offer's coupon printed ("printed", with its code).
+# Taken offers are `coupons_issued` rows with `offer`; texts are hq/sms's queue.
+# Erasing the member keeps the row without the member id (the counts stay right).
+offer_events = Table(
+    "offer_events",
+    metadata,
+    Column("id", _BigId, primary_key=True, autoincrement=True),
+    Column("event_id", String(UUID_LENGTH), nullable=False, unique=True),
+    Column("kind", String(10), nullable=False),  # "shown" or "printed"
+    Column("offer", String(SLUG_LENGTH), nullable=False),
+    Column("campaign", String(SLUG_LENGTH), nullable=True),  # None: a message only
+    Column("member_id", String(UUID_LENGTH), nullable=True, index=True),
+    Column("code", String(COUPON_CODE_LENGTH), nullable=True),  # printed only
+    Column("store_id", String(STORE_ID_LENGTH), nullable=False),
+    Column("kiosk_id", String(KIOSK_ID_LENGTH), nullable=False),
+    Column("session", String(100), nullable=False),
+    Column("occurred_at", UtcDateTime(), nullable=False),
+    Index(None, "occurred_at", "store_id"),
 )
 
 # ---------------------------------------------------------------- store staff

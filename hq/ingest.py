@@ -57,6 +57,8 @@ from hq.crm.facts import (
     CouponRedemptionReported,
     Fact,
     Interaction,
+    OfferPrinted,
+    OfferShown,
     Origin,
     PlanogramEdited,
     PrizeDrawn,
@@ -96,6 +98,8 @@ from hq.wire import (
     EventStatus,
     LiftPayload,
     MemberSignupPayload,
+    OfferPrintedPayload,
+    OfferShownPayload,
     Payload,
     PlanogramEditPayload,
     PlayCountsPayload,
@@ -370,6 +374,13 @@ def _fact(  # noqa: PLR0911, PLR0912 (one return per kind)
             )
         case TagBoundPayload():
             return TagBound(origin, member_id, payload.tag_hash.lower(), payload.tag_kind)
+        case OfferShownPayload():
+            return OfferShown(origin, member_id, payload.session, payload.offer, payload.campaign)
+        case OfferPrintedPayload():
+            code = _code("code", payload.code).text
+            return OfferPrinted(
+                origin, member_id, payload.session, payload.offer, payload.campaign, code
+            )
         case AlarmPayload():
             return AlarmRaised(origin, payload.slot, payload.sku, payload.reason)
         case DropPayload():  # before LiftPayload: a drop is a lift with a dwell time
@@ -448,6 +459,7 @@ def _reward_fact(origin: Origin, payload: Payload, member_id: str | None) -> Rew
                 serial=code.serial,
                 expires_on=code.expires_on,
                 reason=payload.reason,
+                offer=payload.offer,
             )
         case CouponRedeemedPayload():
             code = _code("code", payload.code)

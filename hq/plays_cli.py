@@ -60,7 +60,7 @@ def run(
     out: TextIO = sys.stdout,
 ) -> int:
     """`table(header, rows, out)` prints a table as kiosk-hq's other commands do."""
-    zone = _zone(args.timezone or _console_zone())
+    zone = zone_named(args.timezone or console_zone())
     last = args.last or now.astimezone(zone).date()
     first = args.first or last - timedelta(days=DEFAULT_DAYS - 1)
     campaign = plays.NO_CAMPAIGN if args.no_campaign else args.campaign
@@ -126,7 +126,8 @@ def _name(campaign: str | None) -> str:
     return campaign if campaign is not None else "(no campaign)"
 
 
-def _console_zone() -> str:
+def console_zone() -> str:
+    """The stores' zone for days: the console's (also `kiosk-hq offers stats`')."""
     # Imported here: the console's module loads the web framework, which the
     # command needs for nothing else (a second of start-up).
     from hq.console.app import DEFAULT_TIMEZONE, ENV_TIMEZONE  # noqa: PLC0415
@@ -134,7 +135,7 @@ def _console_zone() -> str:
     return os.environ.get(ENV_TIMEZONE) or DEFAULT_TIMEZONE
 
 
-def _zone(name: str) -> ZoneInfo:
+def zone_named(name: str) -> ZoneInfo:
     try:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):

@@ -7,7 +7,7 @@ downloading, a refused manifest); then serves HQ with uvicorn on loopback and
 drives Debian's Chromium through the console at 1440x900, one picture per page.
 Last, the store map: coordinates imported for the stores and seven more (Chengdu,
 Chongqing, Xi'an, Wuhan, Nanjing, Shenyang; Kunming's without any), and 30 days
-of lifts, sign-ups and smiley answers.
+of lifts, sign-ups and smiley answers; a month of member offers (console-offers.png).
 
     .venv/bin/python scripts/screenshots.py --console-only [OUT_DIR]
 """
@@ -48,6 +48,7 @@ from helpers import analytics_data
 from helpers.analytics_data import ZONE
 from helpers.customers import add_demo_customers
 from helpers.hq import running_hq
+from helpers.offers import add_offer_moments, generate_offers, load_offers
 from helpers.store_data import StoreData
 
 CHROMIUM: Final = Path("/usr/bin/chromium")
@@ -83,6 +84,7 @@ def shoot(out: Path) -> None:
             release = _chain(database, settings, Path(tmp))
             # Made-up customers (tests/helpers/customers.py): a household and duplicates.
             customers = add_demo_customers(database, datetime.now(UTC))
+            add_offer_moments(database, customers["chen"], datetime.now(UTC))
         finally:
             database.dispose()
         with running_hq(settings, migrate_first=False) as base_url, sync_playwright() as playwright:
@@ -130,6 +132,12 @@ def _pages(
         page.wait_for_load_state("networkidle")
         page.screenshot(path=str(out / f"{name}.png"))
         print(f"wrote {out / name}.png")
+    # A member's offers on their timeline (below the fold of console-customer.png).
+    page.goto(f"{console}/customers/{customers['chen']}")
+    page.wait_for_load_state("networkidle")
+    timeline = page.get_by_test_id("timeline")
+    timeline.screenshot(path=str(out / "console-customer-timeline.png"))
+    print(f"wrote {out / 'console-customer-timeline.png'}")
     # The merge history after a merge and a "not the same person" (after the
     # duplicates page above, which shows both pairs still to review).
     database = Database(database_url)
@@ -149,6 +157,12 @@ def _pages(
         page.wait_for_load_state("networkidle")
         page.screenshot(path=str(out / f"console-analytics-{name}.png"), full_page=True)
         print(f"wrote {out / f'console-analytics-{name}.png'}")
+    # Member offers, whole, with each offer's figures open (docs/console.md).
+    page.goto(f"{console}/analytics/offers")
+    page.wait_for_load_state("networkidle")
+    page.get_by_test_id("chart-offers").locator("summary").click()
+    page.screenshot(path=str(out / "console-offers.png"), full_page=True)
+    print(f"wrote {out / 'console-offers.png'}")
     # The kiosk page's remote commands, below the fold of the page above.
     page.goto(f"{console}/fleet/{TROUBLED_KIOSK}")
     page.wait_for_load_state("networkidle")
@@ -344,6 +358,10 @@ def _analytics(database: Database, now: datetime) -> None:
     analytics_data.load_events(database, data)
     analytics_data.load_coupons(database, data)
     rollup.roll(database, now)
+    # A month of member offers at each store's first kiosk (tests/helpers/offers.py).
+    kiosks = {store_id: f"{store_id}-k1" for store_id in STORES}
+    midnight = datetime.combine(start, datetime.min.time(), ZONE).astimezone(UTC)
+    load_offers(database, generate_offers(kiosks, start=midnight, days=30, shown_a_day=9))
 
 
 def _heartbeats(database: Database, kiosk_ids: list[str], now: datetime) -> None:

@@ -19,6 +19,7 @@ import io
 import math
 import re
 import threading
+import unicodedata
 from typing import Any, Final
 
 from hq.analytics.figures import Chart
@@ -78,7 +79,7 @@ def _draw(chart: Chart) -> str:
     height = 2.6 if chart.kind != "barh" else max(1.6, 0.26 * len(rows) + 0.8)
     figure = Figure(figsize=(WIDTH_IN, height))
     # Fixed margins, not a layout engine: it drew every chart twice to measure it.
-    longest = max(map(len, labels)) if chart.kind == "barh" else 0
+    longest = max(map(_width, labels)) if chart.kind == "barh" else 0
     left = min(0.45, 0.08 + 0.0115 * longest) if chart.kind == "barh" else 0.08
     bottom = 0.5 / height if chart.kind != "barh" else 0.35 / height
     count = len(series)
@@ -173,6 +174,11 @@ def _legend(axes: Any, handles: Any) -> None:
         handles=handles, frameon=False, fontsize=8, ncols=len(handles),
         loc="lower right", bbox_to_anchor=(1.0, 1.0), borderaxespad=0.2,
     )  # fmt: skip
+
+
+def _width(label: str) -> int:
+    """A label's width in Latin characters: a Chinese character takes two."""
+    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in label)
 
 
 def _top(series: list[list[float]]) -> float:

@@ -16,6 +16,8 @@ Definitions (docs/console.md, "Analytics"):
   answer (free text is the shopper's own words, possibly personal: not shown);
 - coupons: issued, and redeemed (a code's first redemption, for the campaign and
   store that issued it, at the time it was redeemed);
+- offers: shown, taken, texts asked for and sent, printed and redeemed per offer
+  and store (hq.analytics.offers; read live, not from the rollups);
 - visits: a recognised member's kiosk session (one with a lift, drop, comparison or
   recommendation tap naming the member); repeat visit: one after the member's first;
   time between visits: since the member's previous visit.
@@ -33,6 +35,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection, func, select
 
+from hq.analytics import offers as offer_results
 from hq.analytics import rollup
 from hq.analytics.query import sums
 from hq.crm.export import spreadsheet_cell
@@ -56,6 +59,7 @@ class Filters:
     zone: ZoneInfo
     stores: tuple[str, ...] | None  # None: every store (the actor sees them all)
     product: str | None = None
+    offer: str | None = None  # the offers page's filter
 
     def __post_init__(self) -> None:
         if self.last < self.first:
@@ -545,11 +549,92 @@ def _visit_row(label: Any, visits: int, repeats: int, gap_s: int, gaps: int) -> 
     return (label, visits, repeats, ratio(repeats, visits), mean_days)
 
 
+# ---------------------------------------------------------------- member offers
+
+OFFER_HEAD: Final = (
+    "shown",
+    "taken",
+    "take %",
+    "text requested",
+    "texts sent",
+    "printed",
+    "redeemed",
+    "redeemed %",
+)
+
+
+def offers(connection: Connection, filters: Filters, names: Mapping[str, str]) -> list[Chart]:
+    found = offer_results.results(
+        connection,
+        begin=filters.begin,
+        end=filters.end,
+        stores=filters.stores,
+        offer=filters.offer,
+    )
+    per_store = sorted(found, key=lambda row: (-row.shown, -row.taken, row.offer, row.store_id))
+    return [
+        Chart(
+            "offers",
+            "Offers shown, taken and redeemed",
+            "barh",
+            ("offer", *OFFER_HEAD),
+            tuple(
+                (_offer_label(row), *_offer_figures(row)) for row in offer_results.by_offer(found)
+            ),
+            ("shown", "taken", "redeemed"),
+        ),
+        Chart(
+            "offers-by-store",
+            "Offers per store",
+            "barh",
+            ("offer at store", "offer", "store", *OFFER_HEAD),
+            tuple(
+                (
+                    # Short, for the chart's labels: the ids are the next two columns.
+                    f"{row.offer} · {names.get(row.store_id or '') or row.store_id}",
+                    row.offer,
+                    row.store_id,
+                    *_offer_figures(row),
+                )
+                for row in per_store
+            ),
+            ("shown", "taken", "redeemed"),
+        ),
+    ]
+
+
+def _offer_label(row: offer_results.OfferResult) -> str:
+    return row.offer if row.campaign is None else f"{row.offer} ({row.campaign})"
+
+
+def _offer_figures(row: offer_results.OfferResult) -> tuple[Any, ...]:
+    take = row.take_rate
+    redeemed = row.redemption_rate
+    return (
+        row.shown,
+        row.taken,
+        None if take is None else take * 100,
+        row.text_requested,
+        row.sent,
+        row.printed,
+        row.redeemed,
+        None if redeemed is None else redeemed * 100,
+    )
+
+
+def offers_in(connection: Connection, filters: Filters) -> list[str]:
+    """The offers shown or taken in the range, for the offer filter."""
+    return offer_results.offered(
+        connection, begin=filters.begin, end=filters.end, stores=filters.stores
+    )
+
+
 PAGES: Final = {
     "products": ("Products", products),
     "conversion": ("Conversion and interest", conversion),
     "surveys": ("Surveys", surveys),
     "coupons": ("Coupons and draws", coupons),
+    "offers": ("Member offers", offers),
     "visits": ("Member visits", visits),
 }
 

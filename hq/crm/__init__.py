@@ -19,6 +19,7 @@
 - `coupon_codes`: pure: the coupon code format and its keys (the contract with kiosks).
 - `coupons`: the coupon secret and kiosk numbers, redeeming a code once across the
   chain, stores' offline redemptions and double redemptions.
+- `offers`: member offers shown and printed, and a member's offer moments.
 
 A customer is one E.164 phone number. Kiosks know members by a member id they
 make at sign-up, so one customer who signed up at two stores has two member ids.

@@ -553,6 +553,7 @@ def project_issued(
             "event_id": fact.origin.event_id,
             "issued_at": fact.origin.occurred_at,
             "received_at": received_at,
+            "offer": fact.offer,
         }
         for fact in issued
     ]

@@ -10,7 +10,8 @@ two stores). In one transaction:
   those records (a merge's snapshot is a copy of both records) and the pairs
   of them a reviewer dismissed as two people (hq.crm.dismissals);
 - survey answers and completions, issued coupons and prize draws stay, without
-  the member id (a coupon stays valid; an answer still counts), and a text
+  the member id (a coupon stays valid; an answer still counts; an offer shown or
+  printed stays counted in the offer's results), and a text
   answer loses its text, which the person wrote;
 - events that carry those member ids keep what is not about the person (a lift
   stays a lift of that phone, at that slot) and lose the member id; a sign-up or
@@ -41,7 +42,15 @@ from typing import Any, Final
 from sqlalchemy import bindparam, delete, select, update
 
 from hq.crm import dismissals, merges, recognition
-from hq.crm.facts import CouponIssued, Fact, PrizeDrawn, SurveyAnswered, SurveyCompleted
+from hq.crm.facts import (
+    CouponIssued,
+    Fact,
+    OfferPrinted,
+    OfferShown,
+    PrizeDrawn,
+    SurveyAnswered,
+    SurveyCompleted,
+)
 from hq.db import (
     Database,
     consents,
@@ -55,6 +64,7 @@ from hq.db import (
     interactions,
     member_feed,
     member_ids,
+    offer_events,
     prize_draws,
     rollup_member_sessions,
     rollup_members,
@@ -78,6 +88,9 @@ MEMBER_KINDS: Final = frozenset(
         "survey_completed",
         "coupon_issued",
         "prize_draw",
+        "offer_shown",
+        "offer_text_requested",
+        "offer_printed",
     }
 )
 """Event kinds whose payload may carry a member id."""
@@ -88,7 +101,13 @@ WHOLLY_PERSONAL: Final = frozenset({"member_signup", "tag_bound"})
 _WRITTEN_BY_THEM: Final = frozenset({"member_id", "text"})
 # A survey's free text answer is the person's own words: it goes with the member id.
 
-_KEPT_WITHOUT_MEMBER: Final = (survey_answers, survey_completions, coupons_issued, prize_draws)
+_KEPT_WITHOUT_MEMBER: Final = (
+    survey_answers,
+    survey_completions,
+    coupons_issued,
+    prize_draws,
+    offer_events,
+)
 """Tables whose rows mean something without the person: they lose the member id."""
 
 # rollup_members and rollup_member_sessions: the analytics' record of a member's visits
@@ -136,7 +155,7 @@ def without_member(fact: Fact | None) -> Fact | None:
     match fact:
         case SurveyAnswered():
             return replace(fact, member_id=None, text=None)
-        case SurveyCompleted() | CouponIssued() | PrizeDrawn():
+        case SurveyCompleted() | CouponIssued() | PrizeDrawn() | OfferShown() | OfferPrinted():
             return replace(fact, member_id=None)
     return None
 

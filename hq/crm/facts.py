@@ -115,6 +115,7 @@ class CouponIssued:
     serial: int
     expires_on: date
     reason: str
+    offer: str | None = None  # the member offer taken (reason "offer")
 
 
 @dataclass(frozen=True, slots=True)
@@ -184,8 +185,32 @@ class PlayCount:
     lifted: int
 
 
+@dataclass(frozen=True, slots=True)
+class OfferShown:
+    """A member was shown `offer` on the welcome (member_id None once they are erased)."""
+
+    origin: Origin
+    member_id: str | None
+    session: str
+    offer: str
+    campaign: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class OfferPrinted:
+    """A kiosk printed the coupon `code` of a taken offer for the member."""
+
+    origin: Origin
+    member_id: str | None
+    session: str
+    offer: str
+    campaign: str
+    code: str  # formatted
+
+
 CouponFact = CouponIssued | CouponRedemptionReported
 StaffFact = AlertAcked | PlanogramEdited
+OfferFact = OfferShown | OfferPrinted
 RewardFact = SurveyAnswered | SurveyCompleted | CouponIssued | CouponRedemptionReported | PrizeDrawn
 
 Fact = (
@@ -197,4 +222,5 @@ Fact = (
     | RewardFact
     | StaffFact
     | PlaysCounted
+    | OfferFact
 )

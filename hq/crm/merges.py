@@ -3,7 +3,8 @@
 A merge of `other` into `keep`, in one transaction:
 
 - every member id of `other` moves to `keep` (`member_ids.customer_id`). Consents,
-  interactions, tag bindings, survey answers and coupons are kept by member id, so
+  interactions, tag bindings, survey answers, coupons and offer events (shown,
+  printed; texts asked for) are kept by member id, so
   the timelines join and nothing else is rewritten;
 - consents follow the stricter rule (dedupe.stricter_consents): where a source
   record's latest decision is a refusal but the joined history's newest is a yes,

@@ -6,7 +6,8 @@ customer, later ones add their member id and fill in a missing email, name or
 language, never overwrite one. Kiosks' tag bindings go to `tag_bindings`, the
 newest binding of a tag winning (`recognition.project_bindings`). Survey answers,
 completions and prize draws go to their tables as they are; issued and redeemed
-coupons through `coupons` (which counts redemptions and flags doubles); attendant
+coupons through `coupons` (which counts redemptions and flags doubles), offers
+shown and printed through `offers`; attendant
 devices' alert acknowledgements and planogram edits through `hq.store_actions`.
 """
 
@@ -21,7 +22,7 @@ from typing import Any
 from sqlalchemy import Connection, func, select
 
 from hq import plays
-from hq.crm import coupons
+from hq.crm import coupons, offers
 from hq.crm.facts import (
     AlarmRaised,
     AlertAcked,
@@ -30,6 +31,9 @@ from hq.crm.facts import (
     CouponRedemptionReported,
     Fact,
     Interaction,
+    OfferFact,
+    OfferPrinted,
+    OfferShown,
     Origin,
     PlanogramEdited,
     PlaysCounted,
@@ -93,6 +97,7 @@ def project(  # noqa: PLR0912, PLR0915 (one branch per table)
     acks: list[AlertAcked] = []
     edits: list[PlanogramEdited] = []
     played: list[PlaysCounted] = []
+    offered: list[OfferFact] = []
     for fact in facts:
         match fact:
             case Signup():
@@ -121,6 +126,8 @@ def project(  # noqa: PLR0912, PLR0915 (one branch per table)
                 edits.append(fact)
             case PlaysCounted():
                 played.append(fact)
+            case OfferShown() | OfferPrinted():
+                offered.append(fact)
     projected = Projected()
     if signups:
         projected = _project_signups(database, connection, signups)
@@ -154,6 +161,8 @@ def project(  # noqa: PLR0912, PLR0915 (one branch per table)
         project_staff(database, connection, acks, edits)
     if played:
         plays.project(database, connection, played)
+    if offered:
+        offers.project(database, connection, offered)
     if reported:
         doubled = coupons.project_reported(database, connection, reported, received_at=received_at)
         projected = replace(

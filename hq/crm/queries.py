@@ -2,7 +2,8 @@
 
 A customer's consent state is, per purpose and channel, their newest decision
 (by when it happened at the kiosk, or when staff recorded it at HQ; HQ's
-arrival order breaks ties).
+arrival order breaks ties). Their timeline is their interactions at the kiosks
+and their offers' moments (shown, taken, asked for by text, printed), newest first.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from typing import Any, Final
 
 from sqlalchemy import Connection, Select, select
 
+from hq.crm import offers
 from hq.db import Database, consents, customers, interactions, member_ids
 
 DEFAULT_TIMELINE_LENGTH: Final = 200
@@ -75,7 +77,7 @@ class Timeline:
     customer: Customer
     consents: tuple[Consent, ...]  # current state: newest decision per purpose and channel
     consent_history: tuple[Consent, ...]  # newest first
-    interactions: tuple[TimelineEntry, ...]  # newest first
+    interactions: tuple[TimelineEntry, ...]  # newest first, with offer moments (hq.crm.offers)
 
 
 def current_consents(history_newest_first: tuple[Consent, ...]) -> tuple[Consent, ...]:
@@ -177,7 +179,27 @@ def timeline(
                 .limit(limit)
             )
         )
-    return Timeline(customer, current_consents(history), history, entries)
+        offered = tuple(
+            TimelineEntry(
+                kind=moment.kind,
+                occurred_at=moment.occurred_at,
+                member_id=moment.member_id,
+                store_id=moment.store_id,
+                kiosk_id=moment.kiosk_id,
+                session=moment.session,
+                sku=None,
+                slot=None,
+                details={
+                    "offer": moment.offer,
+                    "campaign": moment.campaign,
+                    **({} if moment.code is None else {"code": moment.code}),
+                },
+            )
+            for moment in offers.moments(connection, members, limit=limit)
+        )
+    # Offer moments (hq.crm.offers) join the interactions, newest first.
+    merged = sorted((*entries, *offered), key=lambda entry: entry.occurred_at, reverse=True)
+    return Timeline(customer, current_consents(history), history, tuple(merged[:limit]))
 
 
 def customer_json(customer: Customer) -> dict[str, Any]:

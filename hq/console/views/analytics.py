@@ -4,7 +4,9 @@
     GET /console/analytics/<page>[.json][?from=DAY&to=DAY&store=ID&product=SKU]
     GET /console/analytics/<page>.csv?chart=KEY[&same filters]   one chart's figures
 
-Pages: products, conversion, surveys, coupons, visits (hq.analytics.figures.PAGES).
+    GET /console/analytics/offers[.json][?...&offer=ID]   member offers' results
+
+Pages: products, conversion, surveys, coupons, offers, visits (figures.PAGES).
 Each chart is an SVG drawn here (hq.analytics.charts) above its table, with a
 "Download CSV" link of exactly the figures drawn. A store manager sees their
 stores only: their figures are always read per store, for their stores.
@@ -42,6 +44,8 @@ from hq.db import stores
 DEFAULT_DAYS: Final = 30
 MAX_PRODUCT: Final = 100
 PRODUCT_PAGES: Final = frozenset({"products", "conversion"})  # the ones a product narrows
+OFFER_PAGE: Final = "offers"  # the one an offer narrows
+MAX_OFFER: Final = 40  # an offer id is a slug (hq.wire)
 
 
 def _filters(console: Console, ask: Ask, page: str) -> tuple[figures.Filters, dict[str, str]]:
@@ -67,6 +71,9 @@ def _filters(console: Console, ask: Ask, page: str) -> tuple[figures.Filters, di
     product = (ask.field("product").strip() or None) if page in PRODUCT_PAGES else None
     if product is not None and len(product) > MAX_PRODUCT:
         raise BadRequest(f"product: a product id of at most {MAX_PRODUCT} characters")
+    offer = (ask.field("offer").strip() or None) if page == OFFER_PAGE else None
+    if offer is not None and len(offer) > MAX_OFFER:
+        raise BadRequest(f"offer: an offer id of at most {MAX_OFFER} characters")
     if chosen:
         seen: tuple[str, ...] | None = (chosen,)
     elif actor.role == Role.STORE_MANAGER:
@@ -74,7 +81,7 @@ def _filters(console: Console, ask: Ask, page: str) -> tuple[figures.Filters, di
     else:
         seen = None  # every store: read from the chain-wide rollups
     try:
-        found = figures.Filters(first, last, console.zone, seen, product)
+        found = figures.Filters(first, last, console.zone, seen, product, offer)
     except figures.BadRange as problem:
         raise BadRequest(str(problem)) from None
     return found, visible
@@ -101,7 +108,7 @@ def _charts(
 
 
 def _query(ask: Ask, **more: str) -> str:
-    asked = {name: ask.field(name) for name in ("from", "to", "store", "product")}
+    asked = {name: ask.field(name) for name in ("from", "to", "store", "product", "offer")}
     return urlencode({k: v for k, v in {**asked, **more}.items() if v})
 
 
@@ -113,6 +120,7 @@ def page_view(page: str) -> Callable[[Console, Ask], Page]:
         charts = _charts(console, page, found, visible)
         with console.database.read() as connection:
             products = figures.products_in(connection, found) if page in PRODUCT_PAGES else []
+            offers = figures.offers_in(connection, found) if page == OFFER_PAGE else []
         data: dict[str, Any] = {
             "page": page,
             "from": found.first.isoformat(),
@@ -120,6 +128,7 @@ def page_view(page: str) -> Callable[[Console, Ask], Page]:
             "zone": str(found.zone),
             "store": ask.field("store"),
             "product": found.product or "",
+            "offer": found.offer or "",
             "rolled_up_to": figures_up_to(console.database),
             "charts": [chart.as_json() for chart in charts],
         }
@@ -134,7 +143,11 @@ def page_view(page: str) -> Callable[[Console, Ask], Page]:
                     f"{ask.base}/analytics/{page}.csv?{_query(ask, chart=chart.key)}"
                     for chart in charts
                 ],
-                "choices": {"stores": sorted(visible.items()), "products": products},
+                "choices": {
+                    "stores": sorted(visible.items()),
+                    "products": products,
+                    "offers": offers,
+                },
                 "query": _query(ask),
             }
         return Page("analytics.html", data, title=f"Analytics: {title}", section="analytics")

@@ -36,6 +36,7 @@ from hq.errors import HqError
 TIMELINE_LENGTH: Final = 50
 HISTORY_LENGTH: Final = 200
 SECTION: Final = "customers"
+CODE_END: Final = 4  # a coupon code's characters the customer page shows
 
 
 def search_page(console: Console, ask: Ask) -> Page:
@@ -76,10 +77,7 @@ def customer_page(console: Console, ask: Ask) -> Page:
                 "tags": tags,
             },
             "consents": timeline["consents"],
-            "timeline": [
-                {k: v for k, v in entry.items() if k != "member_id"}
-                for entry in timeline["interactions"]
-            ],
+            "timeline": [_shown(entry) for entry in timeline["interactions"]],
             "household": None
             if household is None
             else {
@@ -104,6 +102,15 @@ def customer_page(console: Console, ask: Ask) -> Page:
         title=row.name or "Customer",
         section=SECTION,
     )
+
+
+def _shown(entry: dict[str, Any]) -> dict[str, Any]:
+    """A timeline entry as the page shows it: no member id, a coupon code's end only
+    (a whole code is money to whoever reads it off a screen)."""
+    shown = {k: v for k, v in entry.items() if k != "member_id"}
+    if isinstance(code := shown.get("code"), str):
+        shown["code"] = f"…{code[-CODE_END:]}"
+    return shown
 
 
 def address_form(console: Console, ask: Ask) -> Redirect:
