@@ -9,9 +9,10 @@ two stores). In one transaction:
   `tag_bindings` rows of those member ids are deleted, and so are the merges of
   those records (a merge's snapshot is a copy of both records) and the pairs
   of them a reviewer dismissed as two people (hq.crm.dismissals);
-- survey answers and completions, issued coupons and prize draws stay, without
-  the member id (a coupon stays valid; an answer still counts), and a text
-  answer loses its text, which the person wrote;
+- survey answers and completions, issued coupons, prize draws and requested
+  text messages (hq.sms) stay, without the member id (a coupon stays valid; an
+  answer still counts; a text not sent yet never is), and a text answer loses
+  its text, which the person wrote;
 - events that carry those member ids keep what is not about the person (a lift
   stays a lift of that phone, at that slot) and lose the member id; a sign-up or
   a tag binding keeps nothing. Their payload gets `"erased": true`;
@@ -58,6 +59,7 @@ from hq.db import (
     prize_draws,
     rollup_member_sessions,
     rollup_members,
+    sms_requests,
     survey_answers,
     survey_completions,
     tag_bindings,
@@ -78,6 +80,7 @@ MEMBER_KINDS: Final = frozenset(
         "survey_completed",
         "coupon_issued",
         "prize_draw",
+        "offer_text_requested",
     }
 )
 """Event kinds whose payload may carry a member id."""
@@ -88,7 +91,13 @@ WHOLLY_PERSONAL: Final = frozenset({"member_signup", "tag_bound"})
 _WRITTEN_BY_THEM: Final = frozenset({"member_id", "text"})
 # A survey's free text answer is the person's own words: it goes with the member id.
 
-_KEPT_WITHOUT_MEMBER: Final = (survey_answers, survey_completions, coupons_issued, prize_draws)
+_KEPT_WITHOUT_MEMBER: Final = (
+    survey_answers,
+    survey_completions,
+    coupons_issued,
+    prize_draws,
+    sms_requests,  # a text not sent yet is then never sent (hq.sms: withdrawn)
+)
 """Tables whose rows mean something without the person: they lose the member id."""
 
 # rollup_members and rollup_member_sessions: the analytics' record of a member's visits

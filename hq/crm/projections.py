@@ -7,7 +7,8 @@ language, never overwrite one. Kiosks' tag bindings go to `tag_bindings`, the
 newest binding of a tag winning (`recognition.project_bindings`). Survey answers,
 completions and prize draws go to their tables as they are; issued and redeemed
 coupons through `coupons` (which counts redemptions and flags doubles); attendant
-devices' alert acknowledgements and planogram edits through `hq.store_actions`.
+devices' alert acknowledgements and planogram edits through `hq.store_actions`;
+members' requests for a code by text message to the SMS queue (`hq.sms.queue`).
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from hq.crm.facts import (
     CouponRedemptionReported,
     Fact,
     Interaction,
+    OfferTextRequested,
     Origin,
     PlanogramEdited,
     PlaysCounted,
@@ -52,6 +54,7 @@ from hq.db import (
     survey_answers,
     survey_completions,
 )
+from hq.sms.queue import project_requests as queue_texts
 from hq.store_actions import project_staff
 
 
@@ -93,6 +96,7 @@ def project(  # noqa: PLR0912, PLR0915 (one branch per table)
     acks: list[AlertAcked] = []
     edits: list[PlanogramEdited] = []
     played: list[PlaysCounted] = []
+    texts: list[OfferTextRequested] = []
     for fact in facts:
         match fact:
             case Signup():
@@ -121,6 +125,8 @@ def project(  # noqa: PLR0912, PLR0915 (one branch per table)
                 edits.append(fact)
             case PlaysCounted():
                 played.append(fact)
+            case OfferTextRequested():
+                texts.append(fact)
     projected = Projected()
     if signups:
         projected = _project_signups(database, connection, signups)
@@ -154,6 +160,8 @@ def project(  # noqa: PLR0912, PLR0915 (one branch per table)
         project_staff(database, connection, acks, edits)
     if played:
         plays.project(database, connection, played)
+    if texts:  # the sender (hq.sms) texts them after commit
+        queue_texts(database, connection, texts, received_at=received_at)
     if reported:
         doubled = coupons.project_reported(database, connection, reported, received_at=received_at)
         projected = replace(
