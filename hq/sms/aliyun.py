@@ -108,8 +108,10 @@ class AliyunSms:
         session: requests.Session | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         nonce: Callable[[], str] = lambda: uuid.uuid4().hex,
+        timeout: tuple[float, float] = TIMEOUT_S,
     ) -> None:
         self._config = config
+        self._timeout = timeout
         self._session = session or requests.Session()
         self._clock = clock
         self._nonce = nonce
@@ -146,7 +148,7 @@ class AliyunSms:
             response = self._session.post(
                 f"{self._config.base_url.rstrip('/')}/",
                 data=self.request_params(to_e164, message),
-                timeout=TIMEOUT_S,
+                timeout=self._timeout,
             )
         except requests.Timeout:
             return RetryLater("aliyun: timed out")

@@ -52,8 +52,10 @@ class TwilioSms:
         *,
         session: requests.Session | None = None,
         wall: Callable[[], datetime] = lambda: datetime.now(UTC),
+        timeout: tuple[float, float] = TIMEOUT_S,
     ) -> None:
         self._config = config
+        self._timeout = timeout
         self._session = session or requests.Session()
         self._wall = wall
 
@@ -71,7 +73,7 @@ class TwilioSms:
                 url,
                 data=dict([("To", to_e164), sender, ("Body", message.text)]),
                 auth=(config.account_sid, config.auth_token),
-                timeout=TIMEOUT_S,
+                timeout=self._timeout,
             )
         except requests.Timeout:
             return RetryLater("twilio: timed out")

@@ -28,7 +28,7 @@ def test_migrating_a_fresh_database_creates_every_table_at_the_newest_revision(
         database.dispose()
     assert tables == set(metadata.tables) | {"alembic_version"}
     head = ScriptDirectory.from_config(alembic_config(database_url)).get_current_head()
-    assert current == head == HEAD_REVISION == "0020_crm_changes"
+    assert current == head == HEAD_REVISION == "0022_sms"
 
 
 def test_the_migrated_schema_matches_the_tables_hq_uses(database_url: str) -> None:
