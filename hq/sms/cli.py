@@ -42,8 +42,9 @@ def run(
     now: datetime,
     table: Table,
     *,
-    out: TextIO = sys.stdout,
+    out: TextIO | None = None,
 ) -> int:
+    out = out or sys.stdout  # looked up now: a caller (a test) may have replaced it
     if args.sms_command == "status":
         _status(database, now, as_json=args.json, table=table, out=out)
         return 0

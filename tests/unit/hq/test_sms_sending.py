@@ -7,12 +7,15 @@ on loopback, which records every request it gets.
 
 from __future__ import annotations
 
+import json
 import logging
+import os
 import threading
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -21,6 +24,7 @@ from helpers.hq import consent_payload, event_json, signup_payload
 from sqlalchemy import select
 
 from hq import ingest
+from hq.cli import main
 from hq.crm import merges
 from hq.crm.coupon_codes import CouponCode, issue
 from hq.crm.erasure import erase_member
@@ -477,3 +481,28 @@ def test_no_log_line_carries_a_number_a_code_or_a_name(
         numbers = list(connection.execute(select(customers.c.phone_e164)).scalars())
     for secret in (*numbers, "13900001234", "13900005678", NAME, *(c.text for c in codes)):
         assert secret not in caplog.text
+
+
+def test_kiosk_hq_sms_send_and_status_text_with_the_log_only_provider(
+    database: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: Any
+) -> None:
+    for name in [name for name in os.environ if name.startswith("KIOSK_HQ_")]:
+        monkeypatch.delenv(name)
+    kiosk = enrol(database)
+    code = kiosk.code()
+    kiosk.send(database, text_request(member(kiosk, database), code))
+    url = database.url.render_as_string(hide_password=False)
+    base = ["--data-dir", str(tmp_path / "hq"), "--database-url", url, "sms"]
+
+    assert main([*base, "status", "--json"]) == 0
+    waiting = json.loads(capsys.readouterr().out)
+    assert waiting["counts"]["queued"] == 1
+    assert waiting["oldest_queued_age_s"] is not None
+
+    assert main([*base, "send"]) == 0
+    assert capsys.readouterr().out == "log: 1 sent\n"
+    assert main([*base, "status"]) == 0
+    shown = capsys.readouterr().out
+    assert "sent       1" in shown
+    assert "oldest request still waiting: none" in shown
+    assert code.text not in shown
