@@ -45,6 +45,7 @@ from hq.fleet_health.api import heartbeat_router
 from hq.fleet_health.sweeper import AlertSweeper
 from hq.logs import path_for_log
 from hq.settings import Settings, ensure_data_dir, resolve_admin_token
+from hq.sms.sender import SmsSender
 
 MAX_BODY_BYTES: Final = 8 * 1024 * 1024
 # A full batch of 500 events is 150-300 kB; 8 MB leaves room for big payloads and
@@ -86,7 +87,9 @@ def create_app(settings: Settings, *, clock: Clock = utc_now) -> FastAPI:
     content_keys = ContentKeys(settings.content_key_dir)
     content_keys.current()  # made now if new: enrolment hands it out
     assets = DirectoryAssetStore(settings.assets_dir)
-    sweeper = AlertSweeper(database, clock)  # raises silence alerts (hq/fleet_health/)
+    # Members' "send to my phone" (hq/sms/): texted from the sweeper's rounds.
+    texts = SmsSender(database, settings.sms, clock=clock)
+    sweeper = AlertSweeper(database, clock, texts=texts)  # raises silence alerts (hq/fleet_health/)
     manifests = ManifestService(database, content_keys)  # polls and heartbeats share its cache
     # External CRMs (hq/analytics/crm/): one worker at a time runs a round (a lease).
     crm_job = None if settings.crm is None else CrmSyncJob(database, settings.crm, residue=residue)
@@ -103,6 +106,7 @@ def create_app(settings: Settings, *, clock: Clock = utc_now) -> FastAPI:
             if crm_job is not None:
                 crm_job.stop()
             sweeper.stop()
+            texts.close()
             residue.close()  # a VACUUM still pending after erasures runs now
             database.dispose()
 

@@ -49,6 +49,7 @@
                                                       kiosks' health, open alerts
     crm sync [--connector hubspot|salesforce] [--json] | crm status [--json]
                                                       (hq/analytics/crm/cli.py)
+    sms send [--json] | sms status [--json]           members' texts (hq/sms/cli.py)
     model train [--now TIME] [--half-life-days 30] | model evaluate [--no-als]
     model ship [--model ID] [--base RELEASE] [--to TARGET] | model import-sales FILE
                                                       (hq/analytics/model/cli.py)
@@ -105,6 +106,7 @@ from hq.fleet_health import cli as fleet_health_cli
 from hq.logs import configure_logging
 from hq.migrations import migrate
 from hq.settings import Settings, ensure_data_dir, resolve_admin_token
+from hq.sms import cli as sms_cli
 
 _log = logging.getLogger("hq.cli")
 
@@ -182,6 +184,7 @@ def build_parser() -> argparse.ArgumentParser:
     backup.add_commands(commands)
     fleet_health_cli.add_command(commands)
     crm_cli.add_command(commands)
+    sms_cli.add_command(commands)
     model_cli.add_command(commands, _moment, _default_actor(), _Parser)
     return parser
 
@@ -431,6 +434,8 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:  # noqa: PLR0911,
                 return fleet_health_cli.run(database, args, now, _table)
             case "crm":
                 return crm_cli.run(database, settings.crm, args, _table)
+            case "sms":
+                return sms_cli.run(database, settings.sms, args, now, _table)
     finally:
         database.dispose()
     return 0

@@ -32,6 +32,8 @@ reference that the migrations must match (a test compares them).
 - Member offers: `offer_events` (offers shown and printed, hq.crm.offers);
   `coupons_issued.offer` names the offer a code was taken from.
 - Store staff: `alert_acks` and `planogram_edits` (what attendant devices report).
+- Text messages (hq/sms/): `sms_requests` (one per `offer_text_requested` event: a
+  coupon code to text to a member, its status, attempts and the worker's lease).
 - Content (hq/content/): `content_releases` (one chain-wide number per publish or
   revocation, its target and schedule), `content_release_files` and
   `content_planograms` (by SHA-256; the bytes are in the asset store),
@@ -984,6 +986,44 @@ crm_dead_letters = Table(
     Column("reason", String(REASON_LENGTH), nullable=False),
     Column("refused_at", UtcDateTime(), nullable=False),
     Index(None, "connector", "refused_at"),
+)
+
+
+# ---------------------------------------------------------------- text messages (hq/sms/)
+
+# One row per `offer_text_requested` event (event_id UNIQUE: a batch sent again queues
+# nothing twice): a member asked for a coupon code by text message. No phone number:
+# the sender looks it up when it sends. `status` is queued, sending (claimed by a
+# worker: `lease_holder` until `lease_until`), sent (the provider accepted it),
+# failed, capped (over the member's daily cap), no_number or withdrawn (erased or
+# marketing withdrawn). `last_error` names a provider's error code or an HTTP
+# status, never a number or a code. member_id NULL: the member was erased since.
+sms_requests = Table(
+    "sms_requests",
+    metadata,
+    Column("id", _BigId, primary_key=True, autoincrement=True),
+    Column("event_id", String(UUID_LENGTH), nullable=False, unique=True),
+    Column("member_id", String(UUID_LENGTH), nullable=True, index=True),
+    Column("offer", String(SLUG_LENGTH), nullable=False),
+    Column("campaign", String(SLUG_LENGTH), nullable=False),
+    Column("store_id", String(STORE_ID_LENGTH), nullable=False),
+    Column("kiosk_id", String(KIOSK_ID_LENGTH), nullable=False),
+    Column("session", String(100), nullable=False),
+    Column("language", String(10), nullable=False),
+    Column("code", String(COUPON_CODE_LENGTH), nullable=False),  # formatted, as coupons_issued
+    Column("expires_on", Date, nullable=False),
+    Column("requested_at", UtcDateTime(), nullable=False),  # when the member asked
+    Column("received_at", UtcDateTime(), nullable=False),
+    Column("status", String(10), nullable=False),
+    Column("attempts", Integer, nullable=False, server_default="0"),
+    Column("next_try_at", UtcDateTime(), nullable=False),
+    Column("sent_at", UtcDateTime(), nullable=True),
+    Column("last_error", String(200), nullable=True),
+    Column("provider", String(20), nullable=True),
+    Column("provider_message_id", String(64), nullable=True),
+    Column("lease_holder", String(64), nullable=True),
+    Column("lease_until", UtcDateTime(), nullable=True),
+    Index(None, "status", "next_try_at"),
 )
 
 

@@ -17,8 +17,9 @@ Two steps, so the rules can be tested without a database:
    (`hq.crm.recognition`), and the kiosk's contiguous_seq moves on. Events of
    members erased before (`hq.crm.erasure`) are stored without their personal
    data, and projected only where the rest means something without them.
-   Coupon codes in `coupon_issued` and `coupon_redeemed` events are checked
-   against their kiosk's key first (`hq.crm.coupons`): one that fails is rejected.
+   Coupon codes in `coupon_issued`, `coupon_redeemed` and `offer_text_requested`
+   events are checked against their kiosk's key first (`hq.crm.coupons`): one that
+   fails is rejected. An `offer_text_requested` queues one text message (`hq.sms`).
    A `coupon_redeemed` of a code HQ already holds a redemption of is kept, and
    accepted with a reason saying it conflicts with HQ's first record.
 
@@ -59,6 +60,7 @@ from hq.crm.facts import (
     Interaction,
     OfferPrinted,
     OfferShown,
+    OfferTextRequested,
     Origin,
     PlanogramEdited,
     PrizeDrawn,
@@ -100,6 +102,7 @@ from hq.wire import (
     MemberSignupPayload,
     OfferPrintedPayload,
     OfferShownPayload,
+    OfferTextRequestedPayload,
     Payload,
     PlanogramEditPayload,
     PlayCountsPayload,
@@ -350,6 +353,8 @@ def _fact(  # noqa: PLR0911, PLR0912 (one return per kind)
             )
         case PlayCountsPayload():
             return plays.counted(origin, payload)
+        case OfferTextRequestedPayload():
+            return _text_request(origin, payload)
     member_id = "" if member_text is None else member_text
     match payload:
         case MemberSignupPayload():
@@ -414,6 +419,24 @@ def _code(field: str, text: str) -> CouponCode:
     except CodeRefused:
         # The code's own message is for people at a till; this one is for a kiosk's log.
         raise _Unfit(f"payload.{field}: not a coupon code") from None
+
+
+def _text_request(origin: Origin, payload: OfferTextRequestedPayload) -> OfferTextRequested:
+    """A member's "send to my phone": the code's form here, its MAC in `store`."""
+    code = _code("code", payload.code)
+    if payload.expires_on != code.expires_on:
+        raise _Unfit("payload.expires_on: is not the code's own")
+    return OfferTextRequested(
+        origin=origin,
+        member_id=str(payload.member_id),
+        session=payload.session,
+        offer=payload.offer,
+        campaign=payload.campaign,
+        code=code.text,
+        kiosk_no=code.kiosk_no,
+        expires_on=code.expires_on,
+        language=payload.language,
+    )
 
 
 def _reward_fact(origin: Origin, payload: Payload, member_id: str | None) -> RewardFact | None:
@@ -684,7 +707,7 @@ def _coupons_checked(
     reports: dict[str, CouponFact] = {
         candidate.event_id: candidate.fact
         for candidate in candidates
-        if isinstance(candidate.fact, CouponIssued | CouponRedemptionReported)
+        if isinstance(candidate.fact, CouponIssued | CouponRedemptionReported | OfferTextRequested)
     }
     refused = coupons.refused_reports(database, connection, kiosk.store_id, kiosk_no, reports)
     if not refused:

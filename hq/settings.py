@@ -14,6 +14,8 @@ Command-line arguments win over the environment, the environment over defaults:
   `KIOSK_HQ_CONTENT_KEY_DIR`, else `<data dir>/keys` (0700, kept out of the
   database and of its backups); content assets: `<data dir>/assets`.
 - CRM connectors: `KIOSK_HQ_CRM` and the variables hq/analytics/crm/config.py names.
+- Text messages: `KIOSK_HQ_SMS` (default "log": nothing is sent) and the variables
+  hq/sms/config.py names.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from __future__ import annotations
 import os
 import secrets
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Final
 
@@ -30,6 +32,7 @@ from sqlalchemy import URL
 from hq.analytics.crm.config import CrmConfig, crm_config
 from hq.errors import SettingsError
 from hq.private_files import private_dir
+from hq.sms.config import SmsConfig, sms_config
 
 ENV_DATA_DIR: Final = "KIOSK_HQ_DATA_DIR"
 ENV_DATABASE_URL: Final = "KIOSK_HQ_DATABASE_URL"
@@ -66,6 +69,8 @@ class Settings:
     content_key_path: Path | None = None
     # External CRM connectors (hq/analytics/crm/); None: none configured.
     crm: CrmConfig | None = None
+    # The SMS provider and the sender's limits (hq/sms/); default: log-only.
+    sms: SmsConfig = field(default_factory=SmsConfig)
 
     @classmethod
     def load(
@@ -98,6 +103,7 @@ class Settings:
             default_region=(env.get(ENV_REGION) or DEFAULT_REGION).upper(),
             content_key_path=None if content_key_dir is None else content_key_dir.expanduser(),
             crm=crm_config(env, data_dir.expanduser()),
+            sms=sms_config(env, data_dir.expanduser()),
         )
 
     @property

@@ -38,7 +38,7 @@ from sqlalchemy import Connection, func, select
 
 from hq.crm import coupon_codes
 from hq.crm.coupon_codes import CodeRefused, CouponCode
-from hq.crm.facts import CouponIssued, CouponRedemptionReported
+from hq.crm.facts import CouponFact, CouponIssued, CouponRedemptionReported, OfferTextRequested
 from hq.db import (
     REDEEMED_BY_LENGTH,
     AnyInsert,
@@ -448,14 +448,15 @@ def refused_reports(
     connection: Connection,
     sender_store_id: str,
     sender_kiosk_no: int | None,
-    reports: Mapping[str, CouponIssued | CouponRedemptionReported],
+    reports: Mapping[str, CouponFact],
 ) -> dict[str, str]:
     """The reports (by event id) whose codes HQ does not accept, each with a reason
     (naming the field and the rule, never the code).
 
-    An issued code must carry the sending kiosk's number and verify under its key; a
-    redeemed code must verify under the key of the kiosk it names. Expiry and
-    revocation do not matter here: the report says what happened.
+    An issued code (and one a member asked to have texted: hq.sms) must carry the
+    sending kiosk's number and verify under its key; a redeemed code must verify
+    under the key of the kiosk it names. Expiry and revocation do not matter here:
+    the report says what happened.
     """
     if not reports:
         return {}
@@ -465,7 +466,7 @@ def refused_reports(
     refused: dict[str, str] = {}
     for event_id, report in reports.items():
         key_for: Callable[[int], bytes | None] = keys.key_for
-        if isinstance(report, CouponIssued):
+        if isinstance(report, CouponIssued | OfferTextRequested):
             if own is None or report.kiosk_no != sender_kiosk_no:
                 refused[event_id] = "payload.code: not a code of this kiosk's number"
                 continue

@@ -9,10 +9,11 @@ two stores). In one transaction:
   `tag_bindings` rows of those member ids are deleted, and so are the merges of
   those records (a merge's snapshot is a copy of both records) and the pairs
   of them a reviewer dismissed as two people (hq.crm.dismissals);
-- survey answers and completions, issued coupons and prize draws stay, without
-  the member id (a coupon stays valid; an answer still counts; an offer shown or
-  printed stays counted in the offer's results), and a text
-  answer loses its text, which the person wrote;
+- survey answers and completions, issued coupons, prize draws and requested
+  text messages (hq.sms) stay, without the member id (a coupon stays valid; an
+  answer still counts; an offer shown or printed stays counted in the offer's
+  results; a text not sent yet never is), and a text answer loses its text,
+  which the person wrote;
 - events that carry those member ids keep what is not about the person (a lift
   stays a lift of that phone, at that slot) and lose the member id; a sign-up or
   a tag binding keeps nothing. Their payload gets `"erased": true`;
@@ -68,6 +69,7 @@ from hq.db import (
     prize_draws,
     rollup_member_sessions,
     rollup_members,
+    sms_requests,
     survey_answers,
     survey_completions,
     tag_bindings,
@@ -107,6 +109,7 @@ _KEPT_WITHOUT_MEMBER: Final = (
     coupons_issued,
     prize_draws,
     offer_events,
+    sms_requests,  # a text not sent yet is then never sent (hq.sms: withdrawn)
 )
 """Tables whose rows mean something without the person: they lose the member id."""
 

@@ -7,7 +7,7 @@ are already normalised: E.164 phone numbers, lower-case emails and hashes.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
@@ -142,6 +142,22 @@ class PrizeDrawn:
 
 
 @dataclass(frozen=True, slots=True)
+class OfferTextRequested:
+    """A member asked, at a kiosk, for an offer's coupon code by text message (hq.sms
+    sends it to their number on record; the kiosk never holds the number)."""
+
+    origin: Origin
+    member_id: str
+    session: str
+    offer: str
+    campaign: str
+    code: str = field(repr=False)  # formatted; checked at ingest like an issued code
+    kiosk_no: int  # the code's kiosk: the sender's own
+    expires_on: date
+    language: str
+
+
+@dataclass(frozen=True, slots=True)
 class AlertAcked:
     """Store staff acknowledged a kiosk's alert on an attendant device (`origin`'s
     kiosk_id is that device; `kiosk_id` the kiosk whose alert it was)."""
@@ -208,7 +224,8 @@ class OfferPrinted:
     code: str  # formatted
 
 
-CouponFact = CouponIssued | CouponRedemptionReported
+CouponFact = CouponIssued | CouponRedemptionReported | OfferTextRequested
+# Facts whose codes ingest checks against their kiosk's key (hq.crm.coupons).
 StaffFact = AlertAcked | PlanogramEdited
 OfferFact = OfferShown | OfferPrinted
 RewardFact = SurveyAnswered | SurveyCompleted | CouponIssued | CouponRedemptionReported | PrizeDrawn
@@ -220,6 +237,7 @@ Fact = (
     | AlarmRaised
     | TagBound
     | RewardFact
+    | OfferTextRequested
     | StaffFact
     | PlaysCounted
     | OfferFact

@@ -8,7 +8,8 @@ newest binding of a tag winning (`recognition.project_bindings`). Survey answers
 completions and prize draws go to their tables as they are; issued and redeemed
 coupons through `coupons` (which counts redemptions and flags doubles), offers
 shown and printed through `offers`; attendant
-devices' alert acknowledgements and planogram edits through `hq.store_actions`.
+devices' alert acknowledgements and planogram edits through `hq.store_actions`;
+members' requests for a code by text message to the SMS queue (`hq.sms.queue`).
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from hq.crm.facts import (
     OfferFact,
     OfferPrinted,
     OfferShown,
+    OfferTextRequested,
     Origin,
     PlanogramEdited,
     PlaysCounted,
@@ -56,6 +58,7 @@ from hq.db import (
     survey_answers,
     survey_completions,
 )
+from hq.sms.queue import project_requests as queue_texts
 from hq.store_actions import project_staff
 
 
@@ -98,6 +101,7 @@ def project(  # noqa: PLR0912, PLR0915 (one branch per table)
     edits: list[PlanogramEdited] = []
     played: list[PlaysCounted] = []
     offered: list[OfferFact] = []
+    texts: list[OfferTextRequested] = []
     for fact in facts:
         match fact:
             case Signup():
@@ -128,6 +132,8 @@ def project(  # noqa: PLR0912, PLR0915 (one branch per table)
                 played.append(fact)
             case OfferShown() | OfferPrinted():
                 offered.append(fact)
+            case OfferTextRequested():
+                texts.append(fact)
     projected = Projected()
     if signups:
         projected = _project_signups(database, connection, signups)
@@ -163,6 +169,8 @@ def project(  # noqa: PLR0912, PLR0915 (one branch per table)
         plays.project(database, connection, played)
     if offered:
         offers.project(database, connection, offered)
+    if texts:  # the sender (hq.sms) texts them after commit
+        queue_texts(database, connection, texts, received_at=received_at)
     if reported:
         doubled = coupons.project_reported(database, connection, reported, received_at=received_at)
         projected = replace(

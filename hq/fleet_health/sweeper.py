@@ -1,7 +1,8 @@
 """The thread that sweeps the fleet's alerts (hq.fleet_health.store.sweep) every 30 s,
 and forgets old remote commands with their files (hq.fleet_health.commands.prune) every hour.
 It also rolls new events into the console's analytics (hq.analytics.rollup) each round:
-off ingest's path, exactly once whichever worker gets there first.
+off ingest's path, exactly once whichever worker gets there first; and texts members
+the codes they asked for (hq.sms.sender), each request claimed by one worker.
 
 Heartbeats raise and clear their own kiosk's alerts as they arrive; only silence
 needs someone to look at the clock. Every HQ worker process runs one of these (HQ
@@ -22,6 +23,7 @@ from hq.api.common import Clock
 from hq.db import Database
 from hq.fleet_health.commands import prune
 from hq.fleet_health.store import sweep
+from hq.sms.sender import SmsSender
 
 _log = logging.getLogger("hq.fleet_health")
 
@@ -32,8 +34,16 @@ PRUNE_EVERY: Final = 120  # sweeps: an hour
 
 
 class AlertSweeper:
-    def __init__(self, database: Database, clock: Clock, *, every: float = SWEEP_EVERY_S) -> None:
+    def __init__(
+        self,
+        database: Database,
+        clock: Clock,
+        *,
+        every: float = SWEEP_EVERY_S,
+        texts: SmsSender | None = None,
+    ) -> None:
         self._database = database
+        self._texts = texts
         self._clock = clock
         self._every = every
         self._stopping = threading.Event()
@@ -48,6 +58,8 @@ class AlertSweeper:
 
     def stop(self, timeout: float = 5.0) -> None:
         self._stopping.set()
+        if self._texts is not None:
+            self._texts.stop()  # a round of texts ends at its next request
         if self._thread is not None:
             self._thread.join(timeout)
 
@@ -86,10 +98,20 @@ class AlertSweeper:
             _log.info("analytics rollup works again")
             self._rollup_failing = False
 
+    def text_once(self) -> None:
+        if self._texts is None:
+            return
+        try:
+            self._texts.send_once()  # says a database failure once itself
+        except Exception as error:  # a bug: alerts and rollups must go on regardless
+            _log.debug("sending texts failed", exc_info=True)
+            _log.warning("sending texts failed: unexpected %s", type(error).__name__)
+
     def _run(self) -> None:
         while not self._stopping.wait(self._every):
             self.sweep_once()
             self.roll_once()
+            self.text_once()
             self._rounds += 1
             if self._rounds % PRUNE_EVERY == 1:  # the first round's too: HQ restarts often
                 self.prune_once()

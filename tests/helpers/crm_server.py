@@ -1,5 +1,6 @@
 """A CRM's API on loopback for the CRM connectors' tests: replays recorded answers,
-records every request.
+records every request. The SMS providers' tests (hq/sms) use it the same way, with
+the answers in tests/data/sms (`recorded(..., data=SMS_DATA)`).
 
 Answers are the recorded responses in tests/data/crm/<crm>/<name>.json, each
 `{"status": 200, "headers": {...}, "body": ...}`; `{{key}}` in a file is replaced
@@ -31,6 +32,7 @@ from typing import Any, Final
 from urllib.parse import parse_qs, urlsplit
 
 DATA: Final = Path(__file__).resolve().parents[1] / "data" / "crm"
+SMS_DATA: Final = DATA.parent / "sms"
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,9 +59,10 @@ class Received:
 Responder = Answer | Callable[[Received], Answer]
 
 
-def recorded(crm: str, name: str, **values: str) -> Answer:
-    """The recorded answer tests/data/crm/<crm>/<name>.json, `{{key}}` filled in."""
-    text = (DATA / crm / f"{name}.json").read_text(encoding="utf-8")
+def recorded(crm: str, name: str, *, data: Path = DATA, **values: str) -> Answer:
+    """The recorded answer tests/data/crm/<crm>/<name>.json (or under `data`),
+    `{{key}}` filled in."""
+    text = (data / crm / f"{name}.json").read_text(encoding="utf-8")
     for key, value in values.items():
         text = text.replace("{{" + key + "}}", value)
     document = json.loads(text)

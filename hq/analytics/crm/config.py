@@ -78,7 +78,7 @@ def crm_config(env: Mapping[str, str], data_dir: Path) -> CrmConfig | None:
     secrets_dir = data_dir / SECRETS_DIR
     hubspot = salesforce = None
     if "hubspot" in wanted:
-        token = _secret(env, "KIOSK_HQ_HUBSPOT_TOKEN", secrets_dir / "hubspot-token")
+        token = env_secret(env, "KIOSK_HQ_HUBSPOT_TOKEN", secrets_dir / "hubspot-token")
         if token is None:
             raise SettingsError("HubSpot needs KIOSK_HQ_HUBSPOT_TOKEN or a token file")
         hubspot = HubSpotConfig(
@@ -93,11 +93,11 @@ def crm_config(env: Mapping[str, str], data_dir: Path) -> CrmConfig | None:
         client_id = env.get("KIOSK_HQ_SALESFORCE_CLIENT_ID") or None
         salesforce = SalesforceConfig(
             instance_url=url,
-            token=_secret(env, "KIOSK_HQ_SALESFORCE_TOKEN", secrets_dir / "salesforce-token"),
+            token=env_secret(env, "KIOSK_HQ_SALESFORCE_TOKEN", secrets_dir / "salesforce-token"),
             client_id=client_id,
             client_secret=None
             if client_id is None
-            else _secret(
+            else env_secret(
                 env, "KIOSK_HQ_SALESFORCE_CLIENT_SECRET", secrets_dir / "salesforce-client-secret"
             ),
             api_version=env.get("KIOSK_HQ_SALESFORCE_API_VERSION") or API_VERSION,
@@ -110,7 +110,7 @@ def crm_config(env: Mapping[str, str], data_dir: Path) -> CrmConfig | None:
     return CrmConfig(hubspot=hubspot, salesforce=salesforce, every_s=every)
 
 
-def _secret(env: Mapping[str, str], name: str, default_file: Path) -> str | None:
+def env_secret(env: Mapping[str, str], name: str, default_file: Path) -> str | None:
     """`name` from the environment, else the file `name`_FILE names (or `default_file`
     if it exists); None if neither."""
     if value := env.get(name):

@@ -1,7 +1,7 @@
 """Member offers' results: offers shown and printed, and the offer a coupon was taken from.
 
 Revision ID: 0023_offer_results
-Revises: 0020_crm_changes
+Revises: 0022_sms
 Create Date: 2026-12-07
 
 Adds `offer_events` (hq.crm.offers) and `coupons_issued.offer` with an index on
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0023_offer_results"
-down_revision: str | None = "0020_crm_changes"
+down_revision: str | None = "0022_sms"
 branch_labels: str | None = None
 depends_on: str | None = None
 
