@@ -156,8 +156,7 @@ def checked_changes(changes: Mapping[str, Any]) -> dict[str, Any]:
 
 @dataclass(frozen=True, slots=True)
 class SegmentSet:
-    customer_id: str  # the record changed: a merged record's survivor
-    named: str  # the record asked for (a customer id, or "phone")
+    customer_id: str  # the record changed: for a merged record, the one it went into
     fields_changed: tuple[str, ...]
     feed_entries_changed: int
 
@@ -193,7 +192,7 @@ def set_segment(
         changed, entries = _apply(connection, database, {found: tidy}, by=by, now=now, via="cli")
     fields = tuple(sorted(changed.get(found, ())))
     _log.info("a customer's segment was set: %s", ", ".join(fields) or "nothing changed")
-    return SegmentSet(found, customer_id or "phone", fields, entries)
+    return SegmentSet(found, fields, entries)
 
 
 def segment_of(database: Database, customer_id: str) -> Segment:
@@ -233,7 +232,7 @@ def read_import(data: bytes, source: str) -> list[ImportRow]:
         raise ImportRefused(
             source, [f"{source}: not UTF-8 text (byte {error.start}); save it as CSV UTF-8"]
         ) from None
-    reader = csv.reader(io.StringIO(text, newline=""))
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
     try:
         header = [cell.strip().lower() for cell in next(reader, [])]
     except csv.Error as error:
