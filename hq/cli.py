@@ -22,6 +22,9 @@
     customers dismiss A B [--by WHO] | customers undismiss A B [--by WHO]
     customers dismissals [--json]
     customers address CUSTOMER_ID (--set TEXT | --clear) [--by WHO]
+    customers segment (--customer ID | --phone N) [--tier T] [--tag T ...] [--birth-month M]
+                      [--clear-tier | --clear-tags | --clear-birth-month | --clear]
+    customers import-segments FILE.csv [--by WHO]
                                                       (hq/crm/customers_cli.py)
     members bind MEMBER_ID --kind rfid [--value N]    without --value: read from stdin
     members unbind MEMBER_ID TAG_HASH

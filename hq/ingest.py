@@ -516,8 +516,9 @@ class Result:
 class BatchOutcome:
     results: tuple[Result, ...]
     contiguous_seq: int
-    # A member withdrew recognition: their feed entries were overwritten with
-    # tombstones, which is for `hq.crm.residue` to clear up after.
+    # A member withdrew recognition (or marketing): their feed entries were overwritten
+    # with tombstones (or without their segment), which is for `hq.crm.residue` to
+    # clear up after.
     recognition_withdrawn: bool = False
 
 
@@ -631,7 +632,9 @@ def _store(
         )
         withdrawn = any(
             isinstance(fact, ConsentDecision)
-            and fact.purpose == recognition.RECOGNITION
+            # Marketing too: the feed entry that held the tier, tags and birth month
+            # is overwritten without them.
+            and fact.purpose in (recognition.RECOGNITION, recognition.MARKETING)
             and not fact.given
             for fact in facts
         )

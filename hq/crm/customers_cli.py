@@ -8,10 +8,15 @@
     customers undismiss A B [--by WHO]            take that back: the finder may pair them again
     customers dismissals [--json]                 dismissed pairs, newest first
     customers address CUSTOMER_ID (--set TEXT | --clear) [--by WHO]
+    customers segment (--customer ID | --phone NUMBER) [--tier T | --clear-tier]
+                      [--tag T ... | --clear-tags] [--birth-month M | --clear-birth-month]
+                      [--clear] [--by WHO]        what member offers are decided on
+    customers import-segments FILE.csv [--by WHO]  customer_id|phone,tier,tags,birth_month
 
 Records are named by customer id (the admin API's and the console's); the output
 names records by id and masked phone only. Each merge and undo goes to the audit
-log with `--by` (default cli:<user>), and so does each dismissal and its undo.
+log with `--by` (default cli:<user>), and so does each dismissal and its undo, and
+each record whose segment (hq.crm.segments) changed: the fields, not their values.
 """
 
 from __future__ import annotations
@@ -21,11 +26,12 @@ import json
 import sys
 from collections.abc import Callable, Sequence
 from datetime import datetime
+from pathlib import Path
 from typing import Any, TextIO
 
 from sqlalchemy import select
 
-from hq.crm import dedupe, dismissals, merges, records
+from hq.crm import dedupe, dismissals, merges, records, segments
 from hq.db import Database, customers
 
 Table = Callable[[Sequence[str], Sequence[Sequence[str]], TextIO], None]
@@ -60,10 +66,56 @@ def add_commands(customers_commands: argparse._SubParsersAction[Any], actor: str
     which.add_argument("--set", dest="address", help="the postal address")
     which.add_argument("--clear", action="store_true", help="remove the address")
     address.add_argument("--by", default=actor, help="who sets it (for the audit log)")
+    _add_segment_commands(customers_commands, actor)
+
+
+def _add_segment_commands(customers_commands: argparse._SubParsersAction[Any], actor: str) -> None:
+    segment = customers_commands.add_parser(
+        "segment",
+        help="set or clear a record's loyalty tier, tags and birth month (member offers)",
+        description="Kiosks get them in the member feed only for members with marketing "
+        "consent; a change reaches them at their next feed sync.",
+    )
+    who = segment.add_mutually_exclusive_group(required=True)
+    who.add_argument("--customer", help="the customer id")
+    who.add_argument("--phone", help="the phone number (+86..., or a Chinese national number)")
+    tier = segment.add_mutually_exclusive_group()
+    tier.add_argument("--tier", help='the loyalty tier, a slug ("gold")')
+    tier.add_argument("--clear-tier", action="store_true", help="no tier")
+    tags = segment.add_mutually_exclusive_group()
+    tags.add_argument(
+        "--tag", action="append", dest="tags", help='a tag ("vip"); again for more; replaces all'
+    )
+    tags.add_argument("--clear-tags", action="store_true", help="no tags")
+    month = segment.add_mutually_exclusive_group()
+    month.add_argument("--birth-month", help="1-12 (HQ keeps no birth date)")
+    month.add_argument("--clear-birth-month", action="store_true", help="no birth month")
+    segment.add_argument("--clear", action="store_true", help="clear tier, tags and birth month")
+    segment.add_argument("--by", default=actor, help="who sets it (for the audit log)")
+    imported = customers_commands.add_parser(
+        "import-segments",
+        help="set tiers, tags and birth months from a CSV file (all rows, or none)",
+        description="Columns: customer_id or phone (one per row), and any of tier, tags "
+        "(separated by spaces or semicolons), birth_month. A blank cell clears that "
+        "field; a column left out leaves it as it is.",
+    )
+    imported.add_argument("file", type=Path)
+    imported.add_argument("--by", default=actor, help="who imports it (for the audit log)")
 
 
 COMMANDS = frozenset(
-    {"duplicates", "merge", "unmerge", "merges", "dismiss", "undismiss", "dismissals", "address"}
+    {
+        "duplicates",
+        "merge",
+        "unmerge",
+        "merges",
+        "dismiss",
+        "undismiss",
+        "dismissals",
+        "address",
+        "segment",
+        "import-segments",
+    }
 )
 
 
@@ -169,7 +221,55 @@ def run(
                 now=now,
             )
             print(f"customer {args.customer_id}: address {'set' if kept else 'cleared'}", file=out)
+        case "segment" | "import-segments":
+            _segments(database, args, now, out)
     return 0
+
+
+def _segments(database: Database, args: argparse.Namespace, now: datetime, out: TextIO) -> None:
+    if args.customers_command == "import-segments":
+        rows = segments.read_import(args.file.read_bytes(), str(args.file))
+        report = segments.apply_import(database, rows, source=str(args.file), by=args.by, now=now)
+        print(
+            f"{report.rows} row(s) from {args.file}: {report.customers_changed} customer(s) "
+            f"changed, {_entries(report.feed_entries_changed)} changed",
+            file=out,
+        )
+        return
+    done = segments.set_segment(
+        database,
+        _segment_changes(args),
+        customer_id=args.customer,
+        phone=args.phone,
+        by=args.by,
+        now=now,
+    )
+    merged = args.customer is not None and args.customer != done.customer_id
+    print(
+        f"customer {done.customer_id}"
+        + (f" (record {args.customer} was merged into it)" if merged else "")
+        + ": "
+        + (", ".join(done.fields_changed) + " changed" if done.fields_changed else "as it was")
+        + f"; {_entries(done.feed_entries_changed)} changed",
+        file=out,
+    )
+
+
+def _entries(count: int) -> str:
+    return f"{count} member feed entr{'y' if count == 1 else 'ies'}"
+
+
+def _segment_changes(args: argparse.Namespace) -> dict[str, Any]:
+    changes: dict[str, Any] = {}
+    if args.clear:
+        changes = dict.fromkeys(segments.FIELDS)
+    if args.tier is not None or args.clear_tier:
+        changes["tier"] = args.tier
+    if args.tags is not None or args.clear_tags:
+        changes["tags"] = tuple(args.tags or ())
+    if args.birth_month is not None or args.clear_birth_month:
+        changes["birth_month"] = args.birth_month
+    return changes
 
 
 def _masked_phones(database: Database, ids: set[str]) -> dict[str, str]:

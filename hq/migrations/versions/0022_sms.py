@@ -1,7 +1,7 @@
 """Text messages: the queue of coupon codes members asked for by text.
 
 Revision ID: 0022_sms
-Revises: 0020_crm_changes
+Revises: 0021_member_offers_feed
 Create Date: 2026-12-07
 
 Adds `sms_requests` (hq.sms): one row per `offer_text_requested` event.
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0022_sms"
-down_revision: str | None = "0020_crm_changes"
+down_revision: str | None = "0021_member_offers_feed"
 branch_labels: str | None = None
 depends_on: str | None = None
 

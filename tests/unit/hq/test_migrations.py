@@ -114,11 +114,11 @@ def test_upgrading_from_the_first_schema_keeps_members_and_greets_none_by_name(
             rows = connection.execute(
                 select(member_ids.c.member_id, member_ids.c.greet_by_name)
             ).all()
-            segment = connection.execute(select(customers.c.segment)).scalar_one()
+            tier = connection.execute(select(customers.c.tier)).scalar_one()
     finally:
         database.dispose()
     assert [tuple(row) for row in rows] == [("m1", False)]
-    assert segment is None
+    assert tier is None
 
 
 def _upgrade_to(database: Database, url: str, revision: str) -> None:
@@ -296,3 +296,75 @@ def test_upgrading_to_content_keeps_stores_in_no_region_and_downgrading_drops_co
     assert not tables & {"content_releases", "audit_log", "store_tags", "content_failures"}
     assert "region" not in store_columns
     assert "stores" in stores_left
+
+
+def test_upgrading_to_member_offers_tells_kiosks_who_consented_to_marketing(
+    database_url: str,
+) -> None:
+    from hq.crm import recognition  # noqa: PLC0415
+
+    database = Database(database_url)
+    try:
+        _upgrade_to(database, database_url, "0020_crm_changes")
+        at = "2026-12-01 09:00:00"
+        with database.engine.begin() as connection:
+
+            def run(sql: str, **values: object) -> None:
+                connection.execute(text(sql), {"at": at, "yes": True, "no": False, **values})
+
+            for customer, segment in (("c1", "gold"), ("c2", "family")):
+                run(
+                    "INSERT INTO customers (customer_id, phone_e164, created_at, first_store_id,"
+                    " segment) VALUES (:c, :phone, :at, 's', :segment)",
+                    c=customer,
+                    phone=f"+86139000000{customer[1]}",
+                    segment=segment,
+                )
+            for member, customer in (("m1", "c1"), ("m2", "c1"), ("m3", "c2")):
+                run(
+                    "INSERT INTO member_ids (member_id, customer_id, store_id, kiosk_id,"
+                    " signed_up_at) VALUES (:m, :c, 's', 'k', :at)",
+                    m=member,
+                    c=customer,
+                )
+            # Marketing given on c1's other member id; c2 never gave it.
+            run(
+                "INSERT INTO consents (event_id, member_id, purpose, notice_version,"
+                " notice_sha256, given, occurred_at) VALUES"
+                " ('e1', 'm2', 'marketing', 'v1', :sha, :yes, :at)",
+                sha="5e" * 32,
+            )
+            run(
+                "INSERT INTO recognition_state (id, tag_key, feed_version, compacted_through,"
+                " created_at) VALUES (1, :key, 5, 0, :at)",
+                key=bytes(32),
+            )
+            for tag, version, removed, member, segment in (
+                ("h0", 1, False, "m0", None),  # a bare member id: nothing changes
+                ("h1", 3, False, "m1", "gold"),
+                ("h3", 4, False, "m3", "family"),
+                ("h9", 5, True, None, None),
+            ):
+                run(
+                    "INSERT INTO member_feed (tag_hash, version, removed, member_id, segment,"
+                    " changed_at) VALUES (:tag, :version, :removed, :member, :segment, :at)",
+                    tag=tag,
+                    version=version,
+                    removed=removed,
+                    member=member,
+                    segment=segment,
+                )
+        migrate(database)
+        with database.read() as connection:
+            tier = dict(connection.execute(select(customers.c.customer_id, customers.c.tier)).all())
+        delta = recognition.read_feed(database, 5, 100)  # a kiosk that held it all
+        everything = dict(recognition.read_feed(database, 0, 100).upserts)
+    finally:
+        database.dispose()
+    assert tier == {"c1": "gold", "c2": "family"}  # segment is tier now
+    changed = dict(delta.upserts)
+    assert sorted(changed) == ["h1", "h3"]  # new versions: the kiosk is sent both
+    assert (changed["h1"].marketing, changed["h1"].tier) == (True, "gold")
+    assert (changed["h3"].marketing, changed["h3"].tier) == (False, None)  # no consent
+    assert delta.version == 5 + 4  # above every version handed out, in their old order
+    assert (everything["h0"].marketing, everything["h0"].tier) == (False, None)

@@ -41,7 +41,7 @@ def person(**changes: Any) -> Person:
         "recognition": True,
         "name": "王芳",
         "greet_by_name": False,
-        "segment": None,
+        "tier": None,
         "last_viewed": ("SKU-1",),
     }
     return Person(**{**base, **changes})
@@ -52,7 +52,7 @@ def entry(member: str = MEMBER, **changes: Any) -> FeedContent:
         "member_id": member,
         "greeting_name": None,
         "last_viewed": (),
-        "segment": None,
+        "tier": None,
     }
     return FeedContent(**{**base, **changes})
 
@@ -66,9 +66,9 @@ def test_a_member_without_recognition_consent_has_no_entry() -> None:
 
 def test_a_consenting_member_is_greeted_by_name_only_if_they_allowed_it() -> None:
     plain = feed_content(person(), MEMBER)
-    named = feed_content(person(greet_by_name=True, segment="gold"), MEMBER)
+    named = feed_content(person(greet_by_name=True), MEMBER)
     assert plain == FeedContent(MEMBER, None, ("SKU-1",), None)
-    assert named == FeedContent(MEMBER, "王芳", ("SKU-1",), "gold")
+    assert named == FeedContent(MEMBER, "王芳", ("SKU-1",), None)
 
 
 def test_greeting_by_name_without_a_name_greets_without_one() -> None:
@@ -120,7 +120,7 @@ def test_only_facts_that_can_change_an_entry_touch_a_member() -> None:
     other = str(uuid.uuid4())
     facts = [
         Signup(ORIGIN, MEMBER, "+8613912345678", None, None, "zh-CN"),
-        ConsentDecision(ORIGIN, other, "marketing", "sms", "2026-11", "5e" * 32, True),
+        ConsentDecision(ORIGIN, other, "membership", None, "2026-11", "5e" * 32, True),
         Interaction(ORIGIN, other, "drop", "s1", "P-1", 1, {"dwell_ms": 5}),
         Interaction(ORIGIN, other, "lift", "s1", None, 1, {}),
         AlarmRaised(ORIGIN, 1, None, "CABLE"),
@@ -131,8 +131,55 @@ def test_only_facts_that_can_change_an_entry_touch_a_member() -> None:
             ConsentDecision(ORIGIN, other, "recognition", None, "2026-11", "5e" * 32, False),
             Interaction(ORIGIN, "m2", "lift", "s1", "P-1", 1, {}),
             TagBound(ORIGIN, "m3", HASH_A, "rfid"),
+            # Offers and the segment come and go with marketing consent, on any channel.
+            ConsentDecision(ORIGIN, "m4", "marketing", "sms", "2026-11", "5e" * 32, False),
         ]
-    ) == {other, "m2", "m3"}
+    ) == {other, "m2", "m3", "m4"}
+
+
+# ---------------------------------------------------------------- member offers
+
+
+def test_with_marketing_consent_the_entry_carries_tier_tags_and_birth_month() -> None:
+    content = feed_content(
+        person(marketing=True, tier="gold", tags=("vip", "student", "vip"), birth_month=5),
+        MEMBER,
+    )
+    assert content == FeedContent(
+        MEMBER,
+        None,
+        ("SKU-1",),
+        "gold",
+        marketing=True,
+        tags=("student", "vip"),
+        birth_month=5,
+    )
+
+
+def test_without_marketing_consent_the_entry_carries_none_of_them() -> None:
+    content = feed_content(person(tier="gold", tags=("vip",), birth_month=5), MEMBER)
+    assert content == FeedContent(MEMBER, None, ("SKU-1",), None)
+    assert content is not None
+    assert (content.marketing, content.tier, content.tags, content.birth_month) == (
+        False,
+        None,
+        (),
+        None,
+    )
+
+
+def test_a_marketing_withdrawal_is_a_change_kiosks_are_sent() -> None:
+    offered = feed_content(person(marketing=True, tier="gold"), MEMBER)
+    withdrawn = feed_content(person(marketing=False, tier="gold"), MEMBER)
+    assert changes({HASH_A: withdrawn}, {HASH_A: offered}) == [(HASH_A, withdrawn)]
+
+
+def test_the_segment_stays_out_of_the_entrys_repr() -> None:
+    content = feed_content(
+        person(marketing=True, tier="platinum", tags=("student",), birth_month=11), MEMBER
+    )
+    for private in ("platinum", "student", "birth_month", "marketing"):
+        assert private not in repr(content)
 
 
 # ---------------------------------------------------------------- ingest of the new payloads

@@ -163,7 +163,8 @@ def test_a_withdrawal_leaves_a_tombstone_that_keeps_nothing_about_the_member(
     with database.read() as connection:
         row = connection.execute(select(member_feed)).one()
     assert row.removed
-    assert (row.member_id, row.greeting_name, row.last_viewed, row.segment) == (None,) * 4
+    assert (row.member_id, row.greeting_name, row.last_viewed, row.tier) == (None,) * 4
+    assert (row.marketing, row.tags, row.birth_month) == (False, None, None)
     shop.send(consent(member, given=True))
     assert entries(database) == {hashed: FeedContent(member, "王芳", (), None)}
 
@@ -472,3 +473,106 @@ def test_the_feed_tells_kiosks_who_consented_to_personalised_recommendations(
 
     assert hashed in entries(database)  # still recognised
     assert not entries(database)[hashed].personalised
+
+
+# ---------------------------------------------------------------- member offers
+
+
+def marketing(member: str, *, given: bool = True) -> tuple[str, dict[str, Any]]:
+    return "consent", consent_payload(member, "marketing", given=given)
+
+
+def customer_of(database: Database, member: str) -> str:
+    with database.read() as connection:
+        return str(
+            connection.execute(
+                select(member_ids.c.customer_id).where(member_ids.c.member_id == member)
+            ).scalar_one()
+        )
+
+
+@pytest.mark.parametrize("source", ["kiosk", "staff", "crm"])
+def test_a_marketing_withdrawal_from_any_source_takes_offers_and_the_segment_off_the_feed(
+    database: Database, source: str
+) -> None:
+    from hq.analytics.crm.records import OptOut  # noqa: PLC0415
+    from hq.analytics.crm.sync import apply_opt_outs  # noqa: PLC0415
+    from hq.crm import segments  # noqa: PLC0415
+    from hq.crm.withdrawal import withdraw  # noqa: PLC0415
+
+    shop, member = Shop(database), new_member()
+    hashed = hash_of(database)
+    shop.send(signup(member), consent(member), marketing(member), bound(member, hashed))
+    customer = customer_of(database, member)
+    segments.set_segment(
+        database,
+        {"tier": "gold", "tags": ("vip",), "birth_month": 5},
+        customer_id=customer,
+        by="staff:li",
+        now=shop.clock,
+    )
+    offered = entries(database)[hashed]
+    assert (offered.marketing, offered.tier, offered.tags, offered.birth_month) == (
+        True,
+        "gold",
+        ("vip",),
+        5,
+    )
+    (sent,) = recognition.feed_page_json(feed(database))["upserts"]
+    assert (sent["marketing"], sent["tier"], sent["tags"], sent["birth_month"]) == (
+        True,
+        "gold",
+        ["vip"],
+        5,
+    )
+    held = version(database)
+
+    later = shop.clock + timedelta(hours=1)
+    if source == "kiosk":
+        shop.send(marketing(member, given=False))
+    elif source == "staff":
+        withdraw(database, member, "marketing", by="hotline-7", now=later)
+    else:  # an e-mail unsubscribe at the CRM: any marketing withdrawal stops offers
+        opt_out = OptOut(customer, frozenset({("marketing", "email")}), later)
+        assert apply_opt_outs(database, "hubspot", [opt_out], now=later) == (1, 0)
+
+    delta = feed(database, held)
+    assert delta.removed == ()  # still recognised
+    ((tag, withdrawn),) = delta.upserts
+    assert tag == hashed
+    assert (withdrawn.marketing, withdrawn.tier, withdrawn.tags, withdrawn.birth_month) == (
+        False,
+        None,
+        (),
+        None,
+    )
+    (sent,) = recognition.feed_page_json(delta)["upserts"]
+    assert (sent["marketing"], sent["tier"], sent["tags"], sent["birth_month"]) == (
+        False,
+        None,
+        [],
+        None,
+    )
+    with database.read() as connection:
+        row = connection.execute(select(member_feed)).one()
+    assert (row.marketing, row.tier, row.tags, row.birth_month) == (False, None, [], None)
+
+    shop.clock = later
+    shop.send(marketing(member, given=True))  # says yes again at a kiosk, later
+    assert entries(database)[hashed].tier == "gold"
+
+
+def test_marketing_consent_given_on_another_member_id_of_the_customer_counts(
+    database: Database,
+) -> None:
+    shop, first, second = Shop(database), new_member(), new_member()
+    hashed = hash_of(database)
+    phone = new_phone()
+    shop.send(
+        ("member_signup", signup_payload(first, phone)),
+        consent(first),
+        bound(first, hashed),
+        ("member_signup", signup_payload(second, phone)),  # the same person, another store
+        marketing(second),
+    )
+    assert entries(database)[hashed].marketing
