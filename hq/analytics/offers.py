@@ -7,7 +7,8 @@ offers make thousands of rows a day, not millions), each figure in [begin, end):
 - shown: `offer_shown` events (offer_events, kind "shown"), when shown;
 - taken: codes issued for the offer (coupons_issued.offer), when issued;
 - text requested: texts asked for (hq/sms's `sms_requests`), when asked;
-  sent: those of them the SMS provider accepted (status "sent"), by now;
+  sent: those of them the SMS provider accepted (status "sent"), by now: a text
+  still queued, failed, over the daily cap or to a member with no number is not;
 - printed: `offer_printed` events, when printed;
 - redeemed: of the codes taken, those with a redemption (any, by now);
 - take rate: taken / shown; redemption rate: redeemed / taken.
@@ -22,12 +23,14 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, fields, replace
 from datetime import datetime
-from typing import Any
+from typing import Any, Final
 
 from sqlalchemy import Connection, case, exists, func, select, union
 
-from hq.crm.offers import SENT, sms_requests, texts_queued
-from hq.db import coupon_redemptions, coupons_issued, offer_events
+from hq.db import coupon_redemptions, coupons_issued, offer_events, sms_requests
+from hq.sms.rules import Status
+
+SENT: Final[Status] = "sent"  # sms_requests.status once the provider accepted the text
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,8 +40,8 @@ class OfferResult:
     store_id: str | None  # None: every store (`by_offer`)
     shown: int = 0
     taken: int = 0
-    text_requested: int | None = 0  # None: this HQ has no SMS queue
-    sent: int | None = 0
+    text_requested: int = 0
+    sent: int = 0
     printed: int = 0
     redeemed: int = 0
 
@@ -105,21 +108,19 @@ def results(
     ):
         counts[(name, campaign, store)].update(taken=int(taken), redeemed=int(used or 0))
 
-    queued = texts_queued(connection)
-    if queued:
-        texts = sms_requests.c
-        for name, campaign, store, asked, sent in connection.execute(
-            select(
-                texts.offer,
-                texts.campaign,
-                texts.store_id,
-                func.count(),
-                func.sum(case((texts.status == SENT, 1), else_=0)),
-            )
-            .where(*where(sms_requests, texts.requested_at))
-            .group_by(texts.offer, texts.campaign, texts.store_id)
-        ):
-            counts[(name, campaign, store)].update(text_requested=int(asked), sent=int(sent or 0))
+    texts = sms_requests.c
+    for name, campaign, store, asked, sent in connection.execute(
+        select(
+            texts.offer,
+            texts.campaign,
+            texts.store_id,
+            func.count(),
+            func.sum(case((texts.status == SENT, 1), else_=0)),
+        )
+        .where(*where(sms_requests, texts.requested_at))
+        .group_by(texts.offer, texts.campaign, texts.store_id)
+    ):
+        counts[(name, campaign, store)].update(text_requested=int(asked), sent=int(sent or 0))
     return [
         OfferResult(
             name,
@@ -127,8 +128,8 @@ def results(
             store,
             shown=found.get("shown", 0),
             taken=found.get("taken", 0),
-            text_requested=found.get("text_requested", 0) if queued else None,
-            sent=found.get("sent", 0) if queued else None,
+            text_requested=found.get("text_requested", 0),
+            sent=found.get("sent", 0),
             printed=found.get("printed", 0),
             redeemed=found.get("redeemed", 0),
         )
@@ -154,17 +155,13 @@ def by_offer(found: Iterable[OfferResult]) -> list[OfferResult]:
                 total,
                 shown=total.shown + row.shown,
                 taken=total.taken + row.taken,
-                text_requested=_plus(total.text_requested, row.text_requested),
-                sent=_plus(total.sent, row.sent),
+                text_requested=total.text_requested + row.text_requested,
+                sent=total.sent + row.sent,
                 printed=total.printed + row.printed,
                 redeemed=total.redeemed + row.redeemed,
             )
         )
     return sorted(totals.values(), key=lambda row: (-row.shown, -row.taken, row.offer))
-
-
-def _plus(a: int | None, b: int | None) -> int | None:
-    return None if a is None or b is None else a + b
 
 
 def offered(

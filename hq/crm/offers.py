@@ -17,45 +17,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Final
+from typing import Any
 
-from sqlalchemy import Column, Connection, MetaData, String, Table, inspect, literal, select
+from sqlalchemy import Connection, String, literal, select
 
 from hq.crm.facts import OfferFact, OfferPrinted, OfferShown
-from hq.db import (
-    COUPON_CODE_LENGTH,
-    KIOSK_ID_LENGTH,
-    SLUG_LENGTH,
-    STORE_ID_LENGTH,
-    UUID_LENGTH,
-    Database,
-    UtcDateTime,
-    coupons_issued,
-    offer_events,
-)
-
-# hq/sms's queue, as /work/plans/contract.md documents it (the columns read here
-# only). The `offers-sms` branch defines it in hq.db: at merge this becomes
-# `from hq.db import sms_requests` and `texts_queued` goes.
-sms_requests: Final = Table(
-    "sms_requests",
-    MetaData(),
-    Column("event_id", String(UUID_LENGTH)),
-    Column("member_id", String(UUID_LENGTH)),
-    Column("offer", String(SLUG_LENGTH)),
-    Column("campaign", String(SLUG_LENGTH)),
-    Column("store_id", String(STORE_ID_LENGTH)),
-    Column("kiosk_id", String(KIOSK_ID_LENGTH)),
-    Column("requested_at", UtcDateTime()),
-    Column("status", String(20)),
-    Column("sent_at", UtcDateTime()),
-)
-SENT: Final = "sent"  # sms_requests.status once the provider accepted the text
-
-
-def texts_queued(connection: Connection) -> bool:
-    """Whether this HQ has hq/sms's queue (see `sms_requests`)."""
-    return inspect(connection).has_table(sms_requests.name)
+from hq.db import COUPON_CODE_LENGTH, Database, coupons_issued, offer_events, sms_requests
 
 
 def project(database: Database, connection: Connection, facts: Sequence[OfferFact]) -> None:
@@ -106,6 +73,7 @@ def moments(connection: Connection, members: Sequence[str], *, limit: int) -> li
     wanted = sorted(members)
     events = offer_events.c
     coupons = coupons_issued.c
+    texts = sms_requests.c
     parts = [
         select(
             events.kind, events.occurred_at, events.member_id, events.store_id,
@@ -116,16 +84,12 @@ def moments(connection: Connection, members: Sequence[str], *, limit: int) -> li
             coupons.store_id, coupons.kiosk_id, coupons.session, coupons.offer,
             coupons.campaign, coupons.code,
         ).where(coupons.member_id.in_(wanted), coupons.offer.is_not(None)),
+        select(
+            literal("texted").label("kind"), texts.requested_at, texts.member_id,
+            texts.store_id, texts.kiosk_id, texts.session, texts.offer, texts.campaign,
+            literal(None, String(COUPON_CODE_LENGTH)).label("code"),
+        ).where(texts.member_id.in_(wanted)),
     ]  # fmt: skip
-    if texts_queued(connection):
-        texts = sms_requests.c
-        parts.append(
-            select(
-                literal("texted").label("kind"), texts.requested_at, texts.member_id,
-                texts.store_id, texts.kiosk_id, literal("").label("session"), texts.offer,
-                texts.campaign, literal(None, String(COUPON_CODE_LENGTH)).label("code"),
-            ).where(texts.member_id.in_(wanted))
-        )  # fmt: skip
     found: list[OfferMoment] = []
     for part in parts:
         # Each part is cut at `limit` in the database, the merge of them here.

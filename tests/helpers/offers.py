@@ -1,11 +1,9 @@
-"""Member offers at HQ, for tests: the offer events' payloads, hq/sms's queue table,
-and a chain's month of offers as rows (`generate_offers`, `load_offers`) for the
-console's offers page, its browser test and its screenshot.
+"""Member offers at HQ, for tests: the offer events' payloads, and a chain's month of
+offers as rows (`generate_offers`, `load_offers`) for the console's offers page, its
+browser test and its screenshot.
 
-`sms_requests` is the `offers-sms` branch's table as the shared contract documents
-it (/work/plans/contract.md: id, event_id UNIQUE, member_id, offer, campaign,
-store_id, kiosk_id, requested_at, status, attempts, sent_at): the offers' results
-read it, and until that branch is merged the tests make it here.
+The month's texts are rows of hq/sms's queue (hq.db.sms_requests) as the sender
+leaves them: `text_request` fills every column the queue and the sender would.
 """
 
 from __future__ import annotations
@@ -17,70 +15,43 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Final
 
-from sqlalchemy import BigInteger, Column, Integer, MetaData, String, Table, select
+from sqlalchemy import select
 
 from hq.crm.coupon_codes import CouponCode, issue
 from hq.db import (
     Database,
-    UtcDateTime,
     coupon_redemptions,
     coupons_issued,
     member_ids,
     offer_events,
+    sms_requests,
 )
-
-SMS_STATUSES: Final = ("queued", "sending", "sent", "failed", "capped", "no_number", "withdrawn")
-
-_metadata = MetaData()
-sms_requests: Final = Table(
-    "sms_requests",
-    _metadata,
-    Column("id", BigInteger().with_variant(Integer(), "sqlite"), primary_key=True),
-    Column("event_id", String(36), nullable=False, unique=True),
-    Column("member_id", String(36), nullable=True),
-    Column("offer", String(40), nullable=False),
-    Column("campaign", String(40), nullable=False),
-    Column("store_id", String(40), nullable=False),
-    Column("kiosk_id", String(64), nullable=False),
-    Column("requested_at", UtcDateTime(), nullable=False),
-    Column("status", String(20), nullable=False),
-    Column("attempts", Integer, nullable=False),
-    Column("sent_at", UtcDateTime(), nullable=True),
-)
-
-
-def create_sms_requests(database: Database) -> None:
-    """Give `database` hq/sms's queue (empty)."""
-    _metadata.create_all(database.engine)
-
-
-def drop_sms_requests(database: Database) -> None:
-    """Take it away again: PostgreSQL's test database is emptied, not made anew, for
-    the next test (tests/helpers/hq.py's MigratedDatabases)."""
-    _metadata.drop_all(database.engine)
+from hq.sms.rules import Status
 
 
 def text_request(
-    store_id: str,
-    kiosk_id: str,
-    offer: str,
-    campaign: str,
-    member_id: str,
-    requested_at: datetime,
-    status: str = "sent",
+    common: dict[str, Any], code: CouponCode, requested_at: datetime, status: Status = "sent"
 ) -> dict[str, Any]:
-    """An `sms_requests` row: a member asked for their offer's code by text."""
+    """An `sms_requests` row: a member asked for `code` by text at `requested_at`, and
+    the sender left it `status` (`common`: member_id, store_id, kiosk_id, session,
+    offer, campaign)."""
+    tried = status in {"sent", "failed"}
+    sent_at = requested_at + timedelta(seconds=3) if status == "sent" else None
     return {
+        **common,
         "event_id": str(uuid.uuid4()),
-        "member_id": member_id,
-        "offer": offer,
-        "campaign": campaign,
-        "store_id": store_id,
-        "kiosk_id": kiosk_id,
+        "language": "zh-CN",
+        "code": code.text,
+        "expires_on": code.expires_on,
         "requested_at": requested_at,
+        "received_at": requested_at + timedelta(seconds=1),
         "status": status,
-        "attempts": 1 if status in {"sent", "failed"} else 0,
-        "sent_at": requested_at + timedelta(seconds=3) if status == "sent" else None,
+        "attempts": 1 if tried else 0,
+        "next_try_at": requested_at + timedelta(seconds=1),
+        "sent_at": sent_at,
+        "last_error": "provider refused: invalid number" if status == "failed" else None,
+        "provider": "log" if tried else None,
+        "provider_message_id": f"log-{uuid.uuid4().hex[:12]}" if sent_at else None,
     }
 
 
@@ -105,6 +76,7 @@ OFFERS: Final = {
     "gold-trade-in": ("trade-in-autumn", 0.28),
     "x60-first-look": (None, 0.0),
 }
+TEXT_ENDS: Final[tuple[Status, ...]] = ("sent", "failed", "capped", "no_number")
 
 
 @dataclass
@@ -159,10 +131,8 @@ def generate_offers(
                 )  # fmt: skip
                 data.counts[(offer, store_id, "taken")] += 1
                 if rng.random() < 0.35:
-                    status = rng.choices(("sent", "failed", "capped", "queued"), (16, 2, 1, 1))[0]
-                    data.texts.append(
-                        text_request(store_id, kiosk_id, offer, campaign, member, taken_at, status)
-                    )
+                    status = rng.choices(TEXT_ENDS, (16, 2, 1, 1))[0]
+                    data.texts.append(text_request(common, code, taken_at, status))
                     data.counts[(offer, store_id, "text_requested")] += 1
                     data.counts[(offer, store_id, "sent")] += status == "sent"
                 if rng.random() < 0.3:
@@ -184,8 +154,7 @@ def generate_offers(
 
 
 def load_offers(database: Database, data: OfferData) -> None:
-    """The rows into `database`, and hq/sms's queue with them (`create_sms_requests`)."""
-    create_sms_requests(database)
+    """The rows into `database`."""
     with database.write() as connection:
         for table, rows in (
             (offer_events, data.events),
@@ -223,9 +192,6 @@ def add_offer_moments(database: Database, customer_id: str, now: datetime) -> st
          "expires_on": code.expires_on, "reason": "offer", "event_id": str(uuid.uuid4()),
          "issued_at": at + timedelta(seconds=15), "received_at": at + timedelta(seconds=16)}
     )  # fmt: skip
-    data.texts.append(
-        text_request(store_id, kiosk_id, "welcome-back-50", "phone-50", member,
-                     at + timedelta(seconds=25))
-    )  # fmt: skip
+    data.texts.append(text_request(common, code, at + timedelta(seconds=25)))
     load_offers(database, data)
     return code.text

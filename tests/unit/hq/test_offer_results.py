@@ -1,6 +1,9 @@
 """Member offers at HQ, on SQLite and PostgreSQL: kiosks' offer events through ingest,
 each offer's results per store (counted here again from the events the test made),
-`kiosk-hq offers stats`, a member's offer moments on their timeline, erasure and merges."""
+`kiosk-hq offers stats`, a member's offer moments on their timeline, erasure and merges.
+
+Texts asked for come in as kiosks send them (`offer_text_requested`) and are sent by
+hq/sms's sender through the log-only provider: "sent" is what the provider accepted."""
 
 from __future__ import annotations
 
@@ -10,21 +13,19 @@ import json
 import random
 import uuid
 from collections import Counter
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
-from helpers.hq import coupon_issued_payload, coupon_redeemed_payload, event_json, signup_payload
-from helpers.offers import (
-    SMS_STATUSES,
-    create_sms_requests,
-    drop_sms_requests,
-    offer_printed_payload,
-    sms_requests,
-    text_request,
+from helpers.hq import (
+    consent_payload,
+    coupon_issued_payload,
+    coupon_redeemed_payload,
+    event_json,
+    signup_payload,
 )
+from helpers.offers import offer_printed_payload
 from sqlalchemy import func, select
 
 from hq import ingest
@@ -36,6 +37,8 @@ from hq.crm.erasure import erase_member
 from hq.db import Database, coupons_issued, events, member_ids, offer_events
 from hq.enrollment import Enrolment, KioskIdentity, issue_code, redeem_code
 from hq.fleet import add_store
+from hq.sms.config import SmsConfig
+from hq.sms.sender import SmsSender
 from hq.wire import EventBatch
 
 NOW = datetime(2026, 12, 10, 12, 0, tzinfo=UTC)
@@ -43,6 +46,7 @@ FIRST = datetime(2026, 11, 1, tzinfo=UTC)  # the range asked about: November, UT
 END = datetime(2026, 12, 1, tzinfo=UTC)
 GOOD_THROUGH = date(2027, 1, 31)
 OFFERS = {"welcome-back": "phone-50", "birthday-gift": "bday-100", "new-watch": None}
+Sent = tuple[str, dict[str, Any], datetime]  # an event's kind, payload and time
 
 
 @dataclass
@@ -65,7 +69,7 @@ class Kiosk:
             expires_on=GOOD_THROUGH,
         )
 
-    def send(self, database: Database, *sent: tuple[str, dict[str, Any], datetime]) -> None:
+    def send(self, database: Database, *sent: Sent) -> None:
         batch = []
         for kind, payload, at in sent:
             self.seq += 1
@@ -86,13 +90,6 @@ class Kiosk:
         assert {result.status for result in outcome.results} == {"accepted"}, outcome.results
 
 
-@pytest.fixture(autouse=True)
-def no_sms_queue_left(database: Database) -> Iterator[None]:
-    """hq/sms's queue, made by the tests that need it, is gone after each test."""
-    yield
-    drop_sms_requests(database)
-
-
 def enrol(database: Database, store_id: str) -> Kiosk:
     add_store(database, store_id, None, now=NOW, exist_ok=True)
     return Kiosk(redeem_code(database, issue_code(database, store_id, now=NOW), None, now=NOW))
@@ -110,6 +107,34 @@ def taken(code: CouponCode, offer: str, member: str, session: str = "s1") -> dic
     )
 
 
+def text_requested(
+    code: CouponCode, offer: str, member: str, session: str = "s1"
+) -> dict[str, Any]:
+    """The member's "send to my phone" for the code they took."""
+    return {
+        "session": session,
+        "offer": offer,
+        "member_id": member,
+        "code": code.text,
+        "campaign": OFFERS[offer],
+        "expires_on": code.expires_on.isoformat(),
+        "language": "zh-CN",
+    }
+
+
+def send_texts(database: Database) -> dict[str, int]:
+    """One round of hq/sms's sender (log-only provider) at NOW: its outcomes."""
+    sender = SmsSender(
+        database, SmsConfig(provider="log", rate=1000.0), clock=lambda: NOW, jitter=lambda: 0.0
+    )
+    try:
+        report = sender.send_once()
+    finally:
+        sender.close()
+    assert report.error is None
+    return dict(report.outcomes)
+
+
 @dataclass
 class Generated:
     """What the test sent, and so what each offer's results must be."""
@@ -120,12 +145,16 @@ class Generated:
 
 def _generate(database: Database, seed: int = 20) -> Generated:
     """A month of members at two stores: shown offers, some taken, texted, printed and
-    redeemed; with events in October and December that November must not count."""
+    redeemed; with events in October and December that November must not count.
+
+    A text asked for is sent to a member with a number on record; one without a number
+    or who withdrew marketing consent is not, and one asked for after the sender's
+    round is still queued."""
     rng = random.Random(seed)
     kiosks = [enrol(database, "sh-nanjing-road"), enrol(database, "bj-wangfujing")]
-    create_sms_requests(database)
     made = Generated()
-    texts: list[dict[str, Any]] = []
+    waiting: list[tuple[Kiosk, Sent]] = []
+    texted: Counter[str] = Counter()
     for n in range(160):
         kiosk = rng.choice(kiosks)
         offer = rng.choice(list(OFFERS))
@@ -138,9 +167,7 @@ def _generate(database: Database, seed: int = 20) -> Generated:
             if inside:  # noqa: B023 (used at once, in this loop round)
                 made.expected[(offer, kiosk.store_id, figure)] += 1  # noqa: B023
 
-        sent: list[tuple[str, dict[str, Any], datetime]] = [
-            ("offer_shown", shown(offer, member, session), at)
-        ]
+        sent: list[Sent] = [("offer_shown", shown(offer, member, session), at)]
         count("shown")
         if OFFERS[offer] is not None and rng.random() < 0.6:
             code = kiosk.code()
@@ -148,15 +175,15 @@ def _generate(database: Database, seed: int = 20) -> Generated:
             sent.append(("coupon_issued", taken(code, offer, member, session), later))
             count("taken")
             if rng.random() < 0.4:
-                status = rng.choice(SMS_STATUSES)
-                texts.append(
-                    text_request(
-                        kiosk.store_id, kiosk.enrolment.kiosk_id, offer, OFFERS[offer], member,
-                        later, status,
-                    )
-                )  # fmt: skip
+                fate, before, asked = _asked_by_text(rng, n, code, offer, member, session, later)
+                sent += before
+                if fate == "queued":
+                    waiting.append((kiosk, asked))
+                else:
+                    sent.append(asked)
+                texted[fate] += 1
                 count("text_requested")
-                if status == "sent":
+                if fate == "sent":
                     count("sent")
             if rng.random() < 0.3:
                 sent.append(
@@ -186,17 +213,36 @@ def _generate(database: Database, seed: int = 20) -> Generated:
         coupons.redeem(database, survey_code.text, store_id=kiosk.store_id, by="t", now=NOW),
         coupons.Redeemed,
     )
-    _insert_texts(database, texts)
+    assert send_texts(database) == {fate: n for fate, n in texted.items() if fate != "queued"}
+    for kiosk, asked in waiting:
+        kiosk.send(database, asked)
     return made
 
 
-def _insert_texts(database: Database, texts: list[dict[str, Any]]) -> None:
-    if texts:
-        with database.write() as connection:
-            connection.execute(sms_requests.insert(), texts)
+def _asked_by_text(
+    rng: random.Random,
+    n: int,
+    code: CouponCode,
+    offer: str,
+    member: str,
+    session: str,
+    at: datetime,
+) -> tuple[str, list[Sent], Sent]:
+    """A text the member asks for at `at`: what becomes of it ("sent"; "no_number";
+    "withdrawn"; "queued": asked for after the sender's round), the events that make it
+    so (a sign-up with a number, marketing consent withdrawn) and the request."""
+    fate = rng.choice(("sent", "sent", "no_number", "withdrawn", "queued"))
+    before: list[Sent] = []
+    if fate != "no_number":
+        before.append(("member_signup", signup_payload(member, f"+86138{n:08d}"), at))
+    if fate == "withdrawn":
+        no = consent_payload(member, "marketing", given=False, channel="sms")
+        before.append(("consent", no, at))
+    asked = ("offer_text_requested", text_requested(code, offer, member, session), at)
+    return fate, before, asked
 
 
-def _figures(row: offers.OfferResult) -> dict[str, int | None]:
+def _figures(row: offers.OfferResult) -> dict[str, int]:
     return {
         "shown": row.shown,
         "taken": row.taken,
@@ -231,6 +277,8 @@ def test_each_offers_results_per_store_are_what_the_kiosks_reported(database: Da
     assert listed == sorted({offer for offer, _, _ in made.expected})
     assert listed_there == sorted({o for o, s, _ in made.expected if s == "bj-wangfujing"})
     assert {(row.offer, row.campaign) for row in found} <= set(OFFERS.items())
+    # Some texts asked for were not sent (no number, consent withdrawn, still queued).
+    assert 0 < sum(row.sent for row in found) < sum(row.text_requested for row in found)
     assert {(r.offer, r.store_id): _figures(r) for r in one_store} == _expected(
         made, store="bj-wangfujing"
     )
@@ -250,13 +298,26 @@ def test_each_offers_results_per_store_are_what_the_kiosks_reported(database: Da
         assert totals[offer].store_id is None
 
 
-def test_a_store_with_no_sms_queue_shows_texts_as_unknown_not_zero(database: Database) -> None:
+def test_a_text_counts_as_sent_once_the_sms_provider_accepted_it(database: Database) -> None:
     kiosk = enrol(database, "sh-nanjing-road")
-    member = str(uuid.uuid4())
-    kiosk.send(database, ("offer_shown", shown("welcome-back", member), FIRST))
-    with database.read() as connection:
-        [row] = offers.results(connection, begin=FIRST, end=END)
-    assert (row.shown, row.text_requested, row.sent, row.take_rate) == (1, None, None, 0.0)
+    member, unknown = str(uuid.uuid4()), str(uuid.uuid4())
+    _sign_up(kiosk, database, member, "+8613812345678")
+    for who in (member, unknown):
+        code = kiosk.code()
+        kiosk.send(
+            database,
+            ("coupon_issued", taken(code, "welcome-back", who), FIRST),
+            ("offer_text_requested", text_requested(code, "welcome-back", who), FIRST),
+        )
+
+    def texts() -> tuple[int, int]:
+        with database.read() as connection:
+            [row] = offers.results(connection, begin=FIRST, end=END)
+        return row.text_requested, row.sent
+
+    assert texts() == (2, 0)  # queued
+    assert send_texts(database) == {"sent": 1, "no_number": 1}
+    assert texts() == (2, 1)
 
 
 def test_coupons_taken_from_an_offer_are_stored_with_the_offer(database: Database) -> None:
@@ -329,7 +390,6 @@ def test_the_timeline_shows_a_members_offers_shown_taken_texted_and_printed(
     database: Database,
 ) -> None:
     kiosk = enrol(database, "sh-nanjing-road")
-    create_sms_requests(database)
     member = str(uuid.uuid4())
     _sign_up(kiosk, database, member, "+8613812345678")
     code = kiosk.code()
@@ -338,22 +398,11 @@ def test_the_timeline_shows_a_members_offers_shown_taken_texted_and_printed(
         database,
         ("offer_shown", shown("welcome-back", member), at),
         ("coupon_issued", taken(code, "welcome-back", member), at + timedelta(seconds=10)),
+        ("offer_text_requested", text_requested(code, "welcome-back", member),
+         at + timedelta(seconds=20)),
         ("offer_printed", offer_printed_payload(code, "welcome-back", "phone-50", member),
          at + timedelta(seconds=30)),
     )  # fmt: skip
-    _insert_texts(
-        database,
-        [
-            text_request(
-                kiosk.store_id,
-                kiosk.enrolment.kiosk_id,
-                "welcome-back",
-                "phone-50",
-                member,
-                at + timedelta(seconds=20),
-            )
-        ],
-    )
     customer = _customer_of(database, member)
     found = queries.timeline(database, customer)
     assert found is not None
