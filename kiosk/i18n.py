@@ -281,6 +281,7 @@ STRINGS: Final[dict[str, dict[Language, str]]] = {
         _EN: "It cannot be taken just now: try again shortly or ask a member of staff",
     },
     "member_offer.coupon": {_ZH: "您的会员专享券", _EN: "Your member offer"},
+    "member_offer.ticket_heading": {_ZH: "会员专享优惠券", _EN: "Member offer coupon"},
     "member_offer.send": {_ZH: "发送到我的手机", _EN: "Send to my phone"},
     "member_offer.sent": {
         _ZH: "短信将在几分钟内送达",
