@@ -38,10 +38,12 @@ MAX_SEGMENT_VALUES: Final = 50
 
 
 class OfferPeriod(enum.StrEnum):
-    """How often one member may take an offer: once per local day, ISO week, or ever."""
+    """How often one member may take an offer: once per local day, ISO week, calendar
+    month, or for as long as the offer runs."""
 
     DAY = "day"
-    WEEK = "week"
+    WEEK = "week"  # ISO 8601 week: Monday to Sunday
+    MONTH = "month"  # a birthday-month or first-visit-of-the-month offer: once a month
     CAMPAIGN = "campaign"  # once for as long as the offer runs
 
 

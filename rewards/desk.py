@@ -1,7 +1,8 @@
 """The reward desk: the reward ledger on a thread of its own, for the GUI thread.
 
 The kiosk's controller asks for a code or a draw with `RewardDesk.issue` /
-`RewardDesk.draw` (or `submit`) from any thread; the call only queues the
+`RewardDesk.draw` (or `submit`: a member's standing, their offer counts, taking an
+offer) from any thread; the call only queues the
 request. The desk thread runs it against its `RewardLedger` (rewards/ledger.py)
 and answers with `on_done(RewardAnswer)` on the desk thread; the kiosk posts
 that to the GUI thread. Nothing here blocks the caller: a ledger that cannot be
@@ -31,6 +32,8 @@ from rewards.answers import (
     Issued,
     IssueReason,
     IssueRequest,
+    OfferStanding,
+    OfferTakesRequest,
     Refused,
     RewardAnswer,
     RewardRequest,
@@ -170,14 +173,16 @@ class RewardDesk:
                 self._ledger.close()
                 self._ledger = None
 
-    def _handle(self, request: RewardRequest) -> Issued | DrawOutcome | Standing | Refused:
+    def _handle(
+        self, request: RewardRequest
+    ) -> Issued | DrawOutcome | Standing | OfferStanding | Refused:
         try:
             ledger = self._ledger
             if ledger is None:
                 # (Re)opened per request while failing: each try is bounded by the busy
                 # timeout, and the first request after the fix succeeds.
                 ledger = self._ledger = self._open_ledger()
-            outcome: Issued | DrawOutcome | Standing | Refused
+            outcome: Issued | DrawOutcome | Standing | OfferStanding | Refused
             if isinstance(request, StandingRequest):
                 outcome = Standing(
                     ledger.standing(
@@ -201,8 +206,18 @@ class RewardDesk:
                     now=request.now,
                     roll=request.roll,
                 )
+            elif isinstance(request, OfferTakesRequest):
+                outcome = OfferStanding(
+                    ledger.offer_takes(request.offers, member_id=request.member_id, now=request.now)
+                )
             else:
-                raise ValueError("member offers are not served yet")  # issue 20, under way
+                outcome = ledger.take_offer(
+                    request.offer,
+                    request.campaign,
+                    member_id=request.member_id,
+                    session=request.session,
+                    now=request.now,
+                )
         except ValueError:
             # A request the ledger cannot serve (no member for a draw, a naive time): a
             # bug on the asking side, not an outage. Loud, and the ledger stays open.

@@ -16,6 +16,12 @@ Tables (schema version `LEDGER_VERSION`, kept in `reward_meta`):
   member id. Member ids link to people at HQ; the hash is enough to count.
 - `prize_draw_entry`: each draw: draw id, prize won or null, local day, member hash.
 - `coupon_redemption`: codes redeemed on this device (rewards/redemption.py).
+- `offer_take`: each member offer taken (content/offers.py): offer id, member hash,
+  local day and the coupon it gave, so an offer's limits (once a day, a week...; the
+  store's daily budget) hold offline and across restarts (version 2).
+
+A file of an older version is upgraded in place when the ledger opens it; one of
+a newer version is refused (LedgerError), never guessed at.
 
 `RewardLedger` is synchronous (one thread at a time). `RewardDesk`
 (rewards/desk.py) puts it behind a queue and a thread for the GUI.
@@ -43,6 +49,7 @@ from sqlalchemy import (
     MetaData,
     String,
     Table,
+    case,
     func,
     insert,
     select,
@@ -53,17 +60,28 @@ from backend_client.crypto import PayloadCipher
 from backend_client.outbox import DEFAULT_BUSY_TIMEOUT, Outbox
 from backend_client.records import OutboxRecord
 from content.model import CouponCampaign, PrizeDraw
+from content.offers import Offer
 from rewards.answers import DrawOutcome, Issued, IssueReason, Refused
 from rewards.codes import MAX_KIOSK_NO, MAX_SERIAL, CouponCode, issue_code
 from rewards.draw import ROLL_SPACE, may_draw
 from rewards.draw import draw as draw_prize
-from rewards.issuing import WHOLE_STORE, Refusal, StoreShare, expiry_day, local_day, may_issue
+from rewards.issuing import (
+    WHOLE_STORE,
+    Refusal,
+    StoreShare,
+    expiry_day,
+    local_day,
+    may_issue,
+    window_refusal,
+)
+from rewards.offers import OfferTakes, limit_refusal
 
 _log = logging.getLogger("rewards.ledger")
 _T = TypeVar("_T")
 
-LEDGER_VERSION: Final = 1
-"""Schema version of the reward tables; bump it (with a migration) when one changes."""
+LEDGER_VERSION: Final = 2
+"""Schema version of the reward tables; bump it (with an entry in `_UPGRADES`) when
+one changes. 2: `offer_take`."""
 
 _SCHEMA_VERSION_KEY: Final = "schema_version"
 _MEMBER_HASH_LABEL: Final = b"reward-ledger-member-hash"
@@ -131,6 +149,20 @@ coupon_redemptions: Final = Table(
 )
 """Codes redeemed on this device; written by rewards/redemption.py."""
 
+_offer_takes = Table(
+    "offer_take",
+    _metadata,
+    Column("id", Integer, primary_key=True),
+    Column("offer", String, nullable=False),
+    Column("member_hash", String(64), nullable=False),  # as issued_coupon's
+    Column("local_day", String(10), nullable=False),
+    Column("kiosk_no", Integer, nullable=False),  # the coupon: (kiosk_no, serial) in issued_coupon
+    Column("serial", Integer, nullable=False),
+    Column("taken_at", String, nullable=False),
+    Index("ix_offer_take_member", "offer", "member_hash", "local_day"),
+    Index("ix_offer_take_day", "offer", "local_day"),
+)
+
 
 class LedgerError(Exception):
     """The reward tables cannot be used (written by a newer version of the software)."""
@@ -147,10 +179,30 @@ def prepare_reward_tables(connection: Connection) -> None:
         connection.execute(
             insert(_reward_meta).values(key=_SCHEMA_VERSION_KEY, value=str(LEDGER_VERSION))
         )
-    elif int(found) != LEDGER_VERSION:
+        return
+    version = int(found)
+    if version > LEDGER_VERSION:
         raise LedgerError(
             f"reward tables schema version {found}, this software reads version {LEDGER_VERSION}"
         )
+    if version < LEDGER_VERSION:
+        for step in range(version, LEDGER_VERSION):
+            _UPGRADES[step](connection)
+        connection.execute(
+            update(_reward_meta)
+            .where(_reward_meta.c.key == _SCHEMA_VERSION_KEY)
+            .values(value=str(LEDGER_VERSION))
+        )
+        # In the same transaction as the steps: a crash leaves the old version whole.
+        _log.info("reward tables upgraded from version %d to %d", version, LEDGER_VERSION)
+
+
+def _add_offer_takes(connection: Connection) -> None:
+    _offer_takes.create(connection, checkfirst=True)  # create_all made it already; say so
+
+
+_UPGRADES: Final[dict[int, Callable[[Connection], None]]] = {1: _add_offer_takes}
+"""Version n -> the step that makes it n + 1, run in order inside one transaction."""
 
 
 # ---------------------------------------------------------------- outcomes
@@ -330,7 +382,84 @@ class RewardLedger:
 
         return self._write(work)
 
+    def take_offer(
+        self,
+        offer: Offer,
+        campaign: CouponCampaign,
+        *,
+        member_id: uuid.UUID | str,
+        session: str,
+        now: datetime,
+    ) -> Issued | Refused:
+        """The member took `offer`: issue a code of its `campaign` if the offer's dates and
+        limits (rewards.offers.limit_refusal, with this kiosk's part of the store's budget)
+        and the campaign's own window, budget and member limit all allow.
+
+        The take, its coupon and the `coupon_issued` record (reason "offer") commit in one
+        transaction; a refusal writes nothing. The offer's hours, weekdays and segment are
+        the showing decision's (OfferBook.choose): a member shown it at 21:59 may still
+        take it at 22:00.
+        """
+        member = _member_text(member_id)
+        if member is None:
+            raise ValueError("an offer is taken by a member")
+        if offer.campaign != campaign.id:
+            raise ValueError(f"offer {offer.id} gives no coupon of campaign {campaign.id}")
+        day = local_day(now, self._tz)
+        member_hash = self._member_hash(member)
+
+        def work(connection: Connection) -> tuple[Issued | Refused, list[OutboxRecord]]:
+            refusal = window_refusal(offer.starts_at, offer.ends_at, now) or limit_refusal(
+                offer,
+                self._offer_takes(connection, (offer.id,), day, member_hash)[offer.id],
+                day,
+                self._share,
+            )
+            if refusal is not None:
+                return Refused(refusal), []
+            outcome, records = self._issue_in(
+                connection,
+                campaign,
+                member,
+                session=session,
+                reason="offer",
+                now=now,
+                day=day,
+                offer=offer.id,
+            )
+            if isinstance(outcome, Issued):
+                connection.execute(
+                    insert(_offer_takes).values(
+                        offer=offer.id,
+                        member_hash=member_hash,
+                        local_day=day.isoformat(),
+                        kiosk_no=outcome.code.kiosk_no,
+                        serial=outcome.code.serial,
+                        taken_at=_iso_utc(now),
+                    )
+                )
+            return outcome, records
+
+        return self._write(work)
+
     # ------------------------------------------------------------ counting
+
+    def offer_takes(
+        self, offers: Iterable[str], *, member_id: uuid.UUID | str, now: datetime
+    ) -> dict[str, OfferTakes]:
+        """Offer id -> the counts its limits need at `now` (every id asked is there), for
+        rewards.offers.OfferBook.choose; the same counts `take_offer` decides by."""
+        member = _member_text(member_id)
+        if member is None:
+            raise ValueError("offers are counted for a member")
+        day = local_day(now, self._tz)
+        member_hash = self._member_hash(member)
+        wanted = tuple(dict.fromkeys(offers))
+
+        def work(connection: Connection) -> tuple[dict[str, OfferTakes], list[OutboxRecord]]:
+            return self._offer_takes(connection, wanted, day, member_hash), []
+
+        return self._write(work)
 
     def issued_on(self, campaign_id: str, day: date) -> int:
         """Codes of a campaign this kiosk issued on local day `day`."""
@@ -372,6 +501,34 @@ class RewardLedger:
     # ------------------------------------------------------------ inside a transaction
 
     @staticmethod
+    def _offer_takes(
+        connection: Connection, offers: tuple[str, ...], day: date, member_hash: str
+    ) -> dict[str, OfferTakes]:
+        takes = dict.fromkeys(offers, OfferTakes())
+        if not offers:
+            return takes
+        today = day.isoformat()
+        rows = connection.execute(
+            select(
+                _offer_takes.c.offer,
+                # The newest day this member took it (ISO days sort as text), and today's
+                # takes by anyone at this kiosk: one pass over the offer's rows.
+                func.max(
+                    case((_offer_takes.c.member_hash == member_hash, _offer_takes.c.local_day))
+                ),
+                func.sum(case((_offer_takes.c.local_day == today, 1), else_=0)),
+            )
+            .where(_offer_takes.c.offer.in_(offers))
+            .group_by(_offer_takes.c.offer)
+        )
+        for offer, member_last, store_today in rows:
+            takes[str(offer)] = OfferTakes(
+                member_last=None if member_last is None else date.fromisoformat(member_last),
+                store_today=int(store_today),
+            )
+        return takes
+
+    @staticmethod
     def _drawn(connection: Connection, draw_id: str, day: date, member_hash: str) -> int:
         drawn = connection.execute(
             select(func.count())
@@ -394,6 +551,7 @@ class RewardLedger:
         reason: IssueReason,
         now: datetime,
         day: date,
+        offer: str | None = None,
     ) -> tuple[Issued | Refused, list[OutboxRecord]]:
         member_hash = None if member is None else self._member_hash(member)
         member_holds: int | None = None
@@ -439,21 +597,20 @@ class RewardLedger:
                 issued_at=_iso_utc(now),
             )
         )
-        record = OutboxRecord.new(
-            "coupon_issued",
-            {
-                "session": session,
-                "code": code.text,
-                "campaign": campaign.id,
-                "campaign_no": campaign.number,
-                "serial": serial,
-                "expires_on": code.expires_on.isoformat(),
-                "reason": reason,
-                "member_id": member,
-            },
-            occurred_at=now,
-        )
-        return Issued(code, campaign.id, reason), [record]
+        payload: dict[str, object] = {
+            "session": session,
+            "code": code.text,
+            "campaign": campaign.id,
+            "campaign_no": campaign.number,
+            "serial": serial,
+            "expires_on": code.expires_on.isoformat(),
+            "reason": reason,
+            "member_id": member,
+        }
+        if offer is not None:  # hq/wire.py: present exactly when the reason is "offer"
+            payload["offer"] = offer
+        record = OutboxRecord.new("coupon_issued", payload, occurred_at=now)
+        return Issued(code, campaign.id, reason, offer), [record]
 
     @staticmethod
     def _issued_today(connection: Connection, campaign_id: str, day: date) -> int:

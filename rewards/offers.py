@@ -8,11 +8,11 @@ nothing, whatever the rules say; a rule over what they looked at (`viewed`) also
 needs their consent to personalised recommendations, because it reads their history.
 
 Then the offer's dates, hours and weekdays (the store's local time), its segment,
-and its limits: once per member per local day, ISO week or for the whole offer,
-and the store's daily budget (this kiosk's part of it, `StoreShare`). The counts
-the limits need (`OfferTakes`) are the reward ledger's (rewards/ledger.py), which
-checks them again inside the transaction that issues the coupon, so two taps can
-never both take the last one, offline or not.
+and its limits: once per member per local day, ISO week, calendar month or for the
+whole offer, and the store's daily budget (this kiosk's part of it, `StoreShare`).
+The counts the limits need (`OfferTakes`) are the reward ledger's (rewards/ledger.py),
+which checks them again (`limit_refusal`) inside the transaction that issues the
+coupon, so two taps can never both take the last one, offline or not.
 
 `OfferBook.of` parses dates and builds sets once per bundle, so a decision over
 200 offers is a loop of comparisons (bench/offer_decision.py).
@@ -133,14 +133,22 @@ class OfferBook:
     def limit_refusal(self, offer: Offer, takes: OfferTakes, today: date) -> Refusal | None:
         """MEMBER_LIMIT if the member took `offer` in its period already, BUDGET_SPENT if
         this kiosk's part of the store's budget for today is gone, else None."""
-        if takes.member_last is not None and _same_period(
-            offer.limits.per_member, takes.member_last, today
-        ):
-            return Refusal.MEMBER_LIMIT
-        budget = offer.limits.store_daily_budget
-        if budget is not None and takes.store_today >= self.share.of(budget, today):
-            return Refusal.BUDGET_SPENT
-        return None
+        return limit_refusal(offer, takes, today, self.share)
+
+
+def limit_refusal(
+    offer: Offer, takes: OfferTakes, today: date, share: StoreShare = WHOLE_STORE
+) -> Refusal | None:
+    """`OfferBook.limit_refusal` without a book: the reward ledger asks it inside the
+    transaction that issues the offer's coupon (rewards/ledger.py)."""
+    if takes.member_last is not None and _same_period(
+        offer.limits.per_member, takes.member_last, today
+    ):
+        return Refusal.MEMBER_LIMIT
+    budget = offer.limits.store_daily_budget
+    if budget is not None and takes.store_today >= share.of(budget, today):
+        return Refusal.BUDGET_SPENT
+    return None
 
 
 def _rule(offer: Offer, families: Mapping[str, ProductFamily]) -> _Rule:
@@ -202,4 +210,6 @@ def _same_period(period: OfferPeriod, taken: date, today: date) -> bool:
         return taken == today
     if period is OfferPeriod.WEEK:
         return taken.isocalendar()[:2] == today.isocalendar()[:2]
+    if period is OfferPeriod.MONTH:
+        return (taken.year, taken.month) == (today.year, today.month)
     return True  # CAMPAIGN: once while the offer runs

@@ -20,6 +20,7 @@ from zoneinfo import ZoneInfo
 from backend_client.crypto import PayloadCipher
 from backend_client.outbox import Outbox, StoredRecord
 from content.model import CouponCampaign, LocalizedText, Money, Prize, PrizeDraw
+from content.offers import Offer
 from rewards.codes import EPOCH, kiosk_key, parse_code, store_key
 
 TZ = ZoneInfo("Asia/Shanghai")
@@ -52,6 +53,22 @@ def campaign_of(campaign_id: str, number: int, **changes: Any) -> CouponCampaign
     }
     fields.update(changes)
     return CouponCampaign.model_validate(fields)
+
+
+def offer_of(offer_id: str, campaign: str | None = None, **changes: Any) -> Offer:
+    """A member offer running all September; by default a coupon of `campaign` once a
+    day for every member with marketing consent (or a message, without a campaign)."""
+    fields: dict[str, Any] = {
+        "id": offer_id,
+        "title": text("A treat for members"),
+        "campaign": campaign,
+        "starts_at": STARTS_AT,
+        "ends_at": ENDS_AT,
+    }
+    if campaign is None:
+        fields["message"] = text("Welcome back")
+    fields.update(changes)
+    return Offer.model_validate(fields)
 
 
 def prize_of(prize_id: str, campaign: str, chance: str, daily_cap: int) -> Prize:
@@ -92,19 +109,20 @@ class LedgerRows:
     coupons: list[dict[str, Any]]  # issued_coupon rows
     draws: list[dict[str, Any]]  # prize_draw_entry rows
     redemptions: list[dict[str, Any]]
+    offer_takes: list[dict[str, Any]]
 
 
 def read_ledger(path: Path) -> LedgerRows:
     connection = sqlite3.connect(path)
     connection.row_factory = sqlite3.Row
     try:
-        coupons, draws, redemptions = (
+        coupons, draws, redemptions, takes = (
             [dict(row) for row in connection.execute(f"SELECT * FROM {table}")]  # noqa: S608
-            for table in ("issued_coupon", "prize_draw_entry", "coupon_redemption")
+            for table in ("issued_coupon", "prize_draw_entry", "coupon_redemption", "offer_take")
         )
     finally:
         connection.close()
-    return LedgerRows(coupons, draws, redemptions)
+    return LedgerRows(coupons, draws, redemptions, takes)
 
 
 def outbox_records(path: Path, kind: str | None = None) -> list[StoredRecord]:

@@ -13,7 +13,17 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from helpers.rewards import CIPHER, KEY, KIOSK_NO, NOW, TZ, outbox_records, prize_campaigns
+from helpers.rewards import (
+    CIPHER,
+    KEY,
+    KIOSK_NO,
+    NOW,
+    TZ,
+    campaign_of,
+    offer_of,
+    outbox_records,
+    prize_campaigns,
+)
 
 from content.model import CouponCampaign, PrizeDraw
 from rewards.answers import (
@@ -21,13 +31,17 @@ from rewards.answers import (
     DrawRequest,
     Issued,
     IssueRequest,
+    OfferStanding,
+    OfferTakesRequest,
     Refused,
     RewardAnswer,
     Standing,
     StandingRequest,
+    TakeOfferRequest,
 )
 from rewards.desk import RewardDesk
 from rewards.issuing import Refusal
+from rewards.offers import OfferTakes
 
 WAIT = 10.0  # seconds: only ever reached when a test fails
 
@@ -129,6 +143,29 @@ def test_the_desk_answers_a_members_standing_without_drawing(
     desk.submit(StandingRequest((prize_draw,), shopper, NOW))
     assert controller.next().outcome == Standing({prize_draw.id: Refusal.MEMBER_LIMIT})
     assert len(outbox_records(outbox_path)) == 2  # the draw's records only
+
+
+def test_the_desk_counts_and_takes_a_members_offer_once_a_day(
+    desk: RewardDesk, controller: Controller, outbox_path: Path
+) -> None:
+    shopper = str(uuid.uuid4())
+    offer = offer_of("case-daily", "case-10", limits={"store_daily_budget": 5})
+    case_10 = campaign_of("case-10", 30, per_member_limit=100)
+    desk.submit(OfferTakesRequest(("case-daily",), shopper, NOW))
+    assert controller.next().outcome == OfferStanding({"case-daily": OfferTakes()})
+
+    desk.submit(TakeOfferRequest(offer, case_10, shopper, "boot3-1", NOW))
+    first = controller.next().outcome
+    desk.submit(TakeOfferRequest(offer, case_10, shopper, "boot3-1", NOW))
+    second = controller.next().outcome
+    desk.submit(OfferTakesRequest(("case-daily",), shopper, NOW))
+    standing = controller.next().outcome
+
+    assert isinstance(first, Issued)
+    assert (first.reason, first.offer) == ("offer", "case-daily")
+    assert second == Refused(Refusal.MEMBER_LIMIT)
+    assert standing == OfferStanding({"case-daily": OfferTakes(NOW.date(), 1)})
+    assert [record.payload["offer"] for record in outbox_records(outbox_path)] == ["case-daily"]
 
 
 def test_locked_file_never_blocks_the_asker_and_is_answered_unavailable(

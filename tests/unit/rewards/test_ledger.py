@@ -30,7 +30,7 @@ from rewards.answers import DrawOutcome, Issued, Refused
 from rewards.codes import MAX_SERIAL, parse_code
 from rewards.draw import ROLL_SPACE
 from rewards.issuing import Refusal, StoreShare
-from rewards.ledger import LedgerError, RewardLedger
+from rewards.ledger import LEDGER_VERSION, LedgerError, RewardLedger
 
 WIN_GRAND = 0  # rolls inside the grand prize's interval
 WIN_SMALL = 10_000_000  # the first roll of the small prize's
@@ -231,9 +231,12 @@ def test_file_holds_neither_member_ids_nor_readable_payloads(
 def test_tables_of_a_newer_version_are_refused(outbox_path: Path) -> None:
     open_ledger(outbox_path).close()
     with sqlite3.connect(outbox_path) as connection:
-        connection.execute("UPDATE reward_meta SET value = '2' WHERE key = 'schema_version'")
+        connection.execute(
+            "UPDATE reward_meta SET value = ? WHERE key = 'schema_version'",
+            (str(LEDGER_VERSION + 1),),
+        )
     connection.close()
-    with pytest.raises(LedgerError, match="version 2"):
+    with pytest.raises(LedgerError, match=f"version {LEDGER_VERSION + 1}"):
         open_ledger(outbox_path)
 
 
