@@ -66,7 +66,7 @@ QFrame[role="offer-hero"] {{ border-radius: 32px; border: 2px solid #F6D5C2;
 QFrame[role="offer-product"] {{ background: {SURFACE.name()}; border-radius: 24px; }}
 QLabel[role="offer-badge"] {{ color: {SURFACE.name()}; background: {INK.name()};
     border-radius: 20px; padding: 6px 20px; font-size: 24px; font-weight: 700; }}
-QLabel[role="offer-value"] {{ color: {ACCENT.name()}; font-size: 72px; font-weight: 700; }}
+QLabel[role="offer-value"] {{ color: {ACCENT.name()}; font-size: 64px; font-weight: 700; }}
 QLabel[role="offer-title"] {{ font-size: 44px; font-weight: 700; }}
 QLabel[role="offer-message"] {{ color: {INK_SOFT.name()}; font-size: 28px; }}
 QPushButton[role="take"] {{ background: {ACCENT.name()}; color: {SURFACE.name()};

@@ -29,6 +29,9 @@ from kiosk.pages import MemberOfferCard
 from kiosk.screens.common import ImageView, button, label
 
 PRODUCT_PICTURE: Final = QSize(260, 260)
+# Landscape: the phone's band under this height, so two lines of title, the line
+# under it and the button keep their full height in the column beside the shelves.
+LANDSCAPE_PRODUCT_HEIGHT: Final = 180
 FADE_MS: Final = 220  # calm: the card settles in, it does not jump
 
 
@@ -52,11 +55,25 @@ class FeaturedProduct(QFrame):
         words.addWidget(self.name)
         words.addWidget(self.price)
         words.addStretch(1)
-        row = QBoxLayout(QBoxLayout.Direction.LeftToRight, self)
-        row.setContentsMargins(16, 12, 24, 12)
-        row.setSpacing(20)
-        row.addWidget(self.image, 1)
-        row.addLayout(words, 1)
+        self._row = QBoxLayout(QBoxLayout.Direction.LeftToRight, self)
+        self._row.setContentsMargins(16, 12, 24, 12)
+        self._row.setSpacing(20)
+        self._row.addWidget(self.image, 1)
+        self._row.addLayout(words, 0)
+        self._words = words
+
+    def set_portrait(self, portrait: bool) -> None:
+        """Portrait: the picture large over its name and price; landscape: beside them."""
+        if portrait:
+            self._row.setDirection(QBoxLayout.Direction.TopToBottom)
+            self._row.setContentsMargins(24, 24, 24, 20)
+            self._words.setStretch(0, 0)
+            self._words.setStretch(3, 0)
+        else:
+            self._row.setDirection(QBoxLayout.Direction.LeftToRight)
+            self._row.setContentsMargins(16, 12, 24, 12)
+            self._words.setStretch(0, 1)
+            self._words.setStretch(3, 1)
 
     def mouseReleaseEvent(self, event: QMouseEvent) -> None:
         if self.sku and self.rect().contains(event.position().toPoint()):
@@ -89,9 +106,9 @@ class MemberOfferHero(QFrame):
         heading.setSpacing(16)
         heading.addWidget(self.badge, 0, Qt.AlignmentFlag.AlignVCenter)
         heading.addStretch(1)
-        heading.addWidget(self.value, 0, Qt.AlignmentFlag.AlignVCenter)
+        heading.addWidget(self.value)
         self._words = QVBoxLayout()
-        self._words.setSpacing(14)
+        self._words.setSpacing(12)
         self._words.addLayout(heading)
         self._words.addWidget(self.title)
         self._words.addWidget(self.message)
@@ -102,7 +119,7 @@ class MemberOfferHero(QFrame):
         self._body.setContentsMargins(40, 36, 40, 36)
         self._body.setSpacing(24)
         self._body.addLayout(self._words, 1)
-        self._body.insertWidget(0, self.product, 1)
+        self._body.insertWidget(0, self.product, 0)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
         self._fade = QGraphicsOpacityEffect(self)
         self._fade.setEnabled(False)
@@ -119,12 +136,17 @@ class MemberOfferHero(QFrame):
     def set_portrait(self, portrait: bool) -> None:
         """Portrait: the phone beside the words, in a band under the shelves; landscape:
         the phone on top of the words in a column."""
+        self.product.set_portrait(portrait)
         if portrait:
             self._body.setDirection(QBoxLayout.Direction.LeftToRight)
             self._body.setContentsMargins(36, 28, 40, 28)
+            self._body.setStretch(0, 1)
+            self.product.setMaximumHeight(16777215)
         else:
             self._body.setDirection(QBoxLayout.Direction.TopToBottom)
-            self._body.setContentsMargins(40, 36, 40, 36)
+            self._body.setContentsMargins(40, 32, 40, 32)
+            self._body.setStretch(0, 0)
+            self.product.setMaximumHeight(LANDSCAPE_PRODUCT_HEIGHT)
 
     def show_card(self, card: MemberOfferCard) -> None:
         if card == self._shown:
