@@ -2,8 +2,9 @@
 
 A bundle is a directory: `manifest.json` lists every other file with its size
 and SHA-256; the JSON documents (catalog, planogram, playlist, recommendations,
-and the optional consent notices, surveys, coupon campaigns and prize draws)
-follow the models in `content.model`; pictures and videos sit beside them.
+and the optional consent notices, surveys, coupon campaigns, prize draws and member
+offers) follow the models in `content.model` and `content.offers`; pictures and
+videos sit beside them.
 `load_bundle` checks all of it, collects every problem it finds (file, field,
 what is wrong) and raises one `BundleError`, so whoever publishes content fixes
 it in one go.
@@ -63,6 +64,7 @@ from content.model import (
     Survey,
     Surveys,
 )
+from content.offers import Offer, Offers
 
 _log = logging.getLogger("content.bundle")
 
@@ -77,9 +79,10 @@ SURVEYS: Final = "surveys.json"
 COUPONS: Final = "coupons.json"
 PRIZES: Final = "prizes.json"
 RECOMMENDER: Final = "recommender.json"  # HQ's trained model (hq.analytics.model)
-# Absent means none: no sign-up, no surveys, no coupons, no draws. When
+OFFERS: Final = "offers.json"  # member offers (content.offers)
+# Absent means none: no sign-up, no surveys, no coupons, no draws, no offers. When
 # present they must be listed in the manifest like the others.
-OPTIONAL_DOCUMENTS: Final = (NOTICES, SURVEYS, COUPONS, PRIZES, RECOMMENDER)
+OPTIONAL_DOCUMENTS: Final = (NOTICES, SURVEYS, COUPONS, PRIZES, RECOMMENDER, OFFERS)
 # A 10,000-product catalog is about 10 MB. A document is read whole before it is
 # parsed, so its size is checked first: a sparse 8 GiB file is refused, not read.
 DOCUMENT_MAX_BYTES: Final = 64 * 1024 * 1024
@@ -167,6 +170,7 @@ class Bundle:
     campaigns: tuple[CouponCampaign, ...] = ()
     prize_draws: tuple[PrizeDraw, ...] = ()
     recommender: RecommendationModel | None = None
+    offers: tuple[Offer, ...] = ()
     _by_sku: dict[str, Product] | None = field(init=False, repr=False, compare=False)
     _summaries: list[tuple[ProductSummary, ...]] = field(init=False, repr=False, compare=False)
     _sku_by_slot: dict[int, str] = field(init=False, repr=False, compare=False)
@@ -177,6 +181,7 @@ class Bundle:
     _campaigns: dict[str, CouponCampaign] = field(init=False, repr=False, compare=False)
     _campaigns_by_number: dict[int, CouponCampaign] = field(init=False, repr=False, compare=False)
     _prize_draws: dict[str, PrizeDraw] = field(init=False, repr=False, compare=False)
+    _offers: dict[str, Offer] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         # Built once here so the GUI thread never scans a 10,000-product catalog.
@@ -197,6 +202,7 @@ class Bundle:
         object.__setattr__(self, "_campaigns", {c.id: c for c in self.campaigns})
         object.__setattr__(self, "_campaigns_by_number", {c.number: c for c in self.campaigns})
         object.__setattr__(self, "_prize_draws", {d.id: d for d in self.prize_draws})
+        object.__setattr__(self, "_offers", {o.id: o for o in self.offers})
 
     @property
     def release(self) -> str:
@@ -241,6 +247,9 @@ class Bundle:
 
     def prize_draw(self, draw_id: str) -> PrizeDraw | None:
         return self._prize_draws.get(draw_id)
+
+    def offer(self, offer_id: str) -> Offer | None:
+        return self._offers.get(offer_id)
 
     def asset(self, path: str) -> Path:
         """Absolute path of a file listed in the manifest (KeyError otherwise)."""
@@ -432,10 +441,11 @@ def _load(root: Path, files: BundleFiles, *, verify_hashes: bool, indexed: bool)
     coupons = read_document(COUPONS, CouponCampaigns) if COUPONS in present else None
     prizes = read_document(PRIZES, PrizeDraws) if PRIZES in present else None
     model = read_document(RECOMMENDER, RecommendationModel) if RECOMMENDER in present else None
+    offers = read_document(OFFERS, Offers) if OFFERS in present else None
     index = None
     if indexed:
         if listed is not None:
-            index = _open_index(root, files, listed, planogram, recommendations, model)
+            index = _open_index(root, files, listed, planogram, recommendations, model, offers)
         if index is None:  # none yet, or damaged: from catalog.json, verified whole
             catalog = _read_document(
                 files, CATALOG, Catalog, listed=listed, verify_hashes=True, problems=problems
@@ -448,20 +458,15 @@ def _load(root: Path, files: BundleFiles, *, verify_hashes: bool, indexed: bool)
             _check_prize_images_listed(prizes, listed, problems)
         if playlist is not None and verify_hashes:  # with the hashes: once, at install
             _check_videos(files, playlist, listed, problems)
-    if index is not None:
-        _check_skus_exist(index.skus, planogram, recommendations, problems, model)
-    elif catalog is not None:
-        _check_skus_exist(
-            {product.sku for product in catalog.products},
-            planogram,
-            recommendations,
-            problems,
-            model,
-        )
+    known_skus = index.skus if index is not None else _catalog_skus(catalog)
+    if known_skus is not None:
+        _check_skus_exist(known_skus, planogram, recommendations, problems, model)
     if coupons is not None or COUPONS not in present:  # a broken coupons.json: noise
         _check_campaigns_exist(
             coupons.campaigns if coupons is not None else (), surveys, prizes, problems
         )
+    if offers is not None:
+        _check_offer_references(offers, coupons, COUPONS in present, known_skus, problems)
 
     if problems:
         raise BundleError(problems)
@@ -485,6 +490,7 @@ def _load(root: Path, files: BundleFiles, *, verify_hashes: bool, indexed: bool)
         campaigns=coupons.campaigns if coupons is not None else (),
         prize_draws=prizes.draws if prizes is not None else (),
         recommender=model,
+        offers=offers.offers if offers is not None else (),
     )
 
 
@@ -495,6 +501,7 @@ def _open_index(  # noqa: PLR0917 - the documents that name SKUs
     planogram: Planogram | None,
     recommendations: Recommendations | None,
     model: RecommendationModel | None = None,
+    offers: Offers | None = None,
 ) -> CatalogIndex | None:
     """The release's catalog index, if it is whole and of its catalog.json (else None:
     the catalog is read in full, which also says what is wrong with it, if anything)."""
@@ -519,6 +526,8 @@ def _open_index(  # noqa: PLR0917 - the documents that name SKUs
         named.update(recommendations.related)
     if model is not None:
         named.update(model.skus())
+    if offers is not None:
+        named.update(_offer_skus(offers))
     if not named <= index.skus:
         # A SKU damaged in the index, or a bundle that refers to an unknown product:
         # the catalog itself tells which.
@@ -807,3 +816,59 @@ def _check_campaigns_exist(
         for name, loc, campaign in references
         if campaign not in known
     )
+
+
+def _catalog_skus(catalog: Catalog | None) -> set[str] | None:
+    return None if catalog is None else {product.sku for product in catalog.products}
+
+
+def _offer_skus(offers: Offers) -> set[str]:
+    named = {offer.product for offer in offers.offers if offer.product is not None}
+    named.update(
+        sku
+        for offer in offers.offers
+        if offer.segment.viewed is not None
+        for sku in offer.segment.viewed.skus
+    )
+    return named
+
+
+def _check_offer_references(
+    offers: Offers,
+    coupons: CouponCampaigns | None,
+    coupons_present: bool,
+    known_skus: AbstractSet[str] | None,
+    problems: list[BundleProblem],
+) -> None:
+    """An offer's campaign must be in coupons.json (absent: none), its featured product
+    and the SKUs of its `viewed` rule in the catalog. A broken coupons.json or catalog
+    (said already) is not checked against: every offer would fail with it."""
+    known: set[str] | None = set()
+    if coupons is not None:
+        known = {campaign.id for campaign in coupons.campaigns}
+    elif coupons_present:
+        known = None
+    for index, offer in enumerate(offers.offers):
+        if known is not None and offer.campaign is not None and offer.campaign not in known:
+            problems.append(
+                BundleProblem(
+                    OFFERS,
+                    field_path(("offers", index, "campaign")),
+                    f"coupon campaign {offer.campaign!r} is not in {COUPONS}",
+                )
+            )
+        if known_skus is None:
+            continue
+        references: list[tuple[tuple[str | int, ...], str]] = []
+        if offer.product is not None:
+            references.append((("offers", index, "product"), offer.product))
+        if offer.segment.viewed is not None:
+            references += [
+                (("offers", index, "segment", "viewed", "skus", number), sku)
+                for number, sku in enumerate(offer.segment.viewed.skus)
+            ]
+        problems.extend(
+            BundleProblem(OFFERS, field_path(loc), f"SKU {sku!r} is not in {CATALOG}")
+            for loc, sku in references
+            if sku not in known_skus
+        )

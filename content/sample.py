@@ -4,8 +4,8 @@ For the demo, for tests and for the cold-start benchmark
 (`kiosk-sample-bundle OUT --products 10000`). Everything is made up: the four
 brands, models, chipsets and OS names; the pictures are drawn here with Pillow
 (drawn at twice the size and downsampled, so edges are smooth). It also
-carries the chain's consent notices, a smiley and a visit survey, three coupon
-campaigns and a daily prize draw, in Chinese and English. The same
+carries the chain's consent notices, a smiley and a visit survey, coupon
+campaigns, a daily prize draw and five member offers, in Chinese and English. The same
 arguments give the same bundle, byte for byte, so a regenerated sample installs
 as the same release.
 
@@ -41,6 +41,7 @@ from content.bundle import (
     COUPONS,
     MANIFEST,
     NOTICES,
+    OFFERS,
     PLANOGRAM,
     PLAYLIST,
     PRIZES,
@@ -76,6 +77,7 @@ from content.model import (
     SurveyQuestion,
     Surveys,
 )
+from content.offers import Offer, OfferLimits, OfferPeriod, Offers, OfferSegment, ViewedFamily
 
 RGB = tuple[int, int, int]
 Side = Literal["front", "back"]
@@ -224,6 +226,11 @@ SURVEY_REWARD: Final = "accessory-50"  # the visit survey's thank-you coupon
 CASE_DISCOUNT: Final = "case-10-off"
 GRAND_PRIZE: Final = "phone-200"
 DAILY_DRAW: Final = "daily-draw"
+BIRTHDAY_COUPON: Final = "birthday-100"
+GOLD_COUPON: Final = "gold-accessory-20"
+XINGHE_COUPON: Final = "xinghe-300"
+MONTHLY_COUPON: Final = "film-30"
+FEATURED_BRAND: Final = "Xinghe"  # the "looked at it before" offer's brand
 # Far enough either side of today that the demo and tests work for years.
 CAMPAIGNS_START: Final = "2025-01-01T00:00:00+08:00"
 CAMPAIGNS_END: Final = "2030-01-01T00:00:00+08:00"
@@ -382,7 +389,7 @@ def sample_surveys() -> Surveys:
 
 
 def sample_campaigns() -> CouponCampaigns:
-    """The survey's thank-you coupon and the two draw prizes."""
+    """The survey's thank-you coupon, the two draw prizes and the member offers' coupons."""
     return CouponCampaigns(
         campaigns=(
             CouponCampaign(
@@ -433,6 +440,170 @@ def sample_campaigns() -> CouponCampaigns:
                 daily_budget=2,
                 per_member_limit=1,
             ),
+            # The member offers' coupons (sample_offers).
+            CouponCampaign(
+                id=BIRTHDAY_COUPON,
+                number=4,
+                title=_text("生日月购机立减¥100", "Birthday month: ¥100 off a new phone"),
+                terms=_text(
+                    "会员生日当月，购买标价¥1999及以上的任意手机可用。每单限用一张，"
+                    "不与其他优惠同享，不可兑换现金。",
+                    "In your birthday month, on any phone priced ¥1,999 or more. One coupon per"
+                    " order; not with other offers; no cash value.",
+                ),
+                value=Money(amount=Decimal("100.00")),
+                starts_at=CAMPAIGNS_START,
+                ends_at=CAMPAIGNS_END,
+                valid_days=30,
+                daily_budget=20,
+                per_member_limit=10,  # once a year, for as long as the campaign runs
+            ),
+            CouponCampaign(
+                id=GOLD_COUPON,
+                number=5,
+                title=_text("金卡会员配件8折", "Gold members: 20% off accessories"),
+                terms=_text(
+                    "金卡会员购买配件（耳机、充电器、保护壳）享8折。每单限用一张，不可兑换现金。",
+                    "For Gold members: 20% off accessories (earphones, chargers, cases). One"
+                    " coupon per order; no cash value.",
+                ),
+                percent_off=20,
+                starts_at=CAMPAIGNS_START,
+                ends_at=CAMPAIGNS_END,
+                valid_days=7,
+                daily_budget=30,
+                per_member_limit=260,  # once a week
+            ),
+            CouponCampaign(
+                id=XINGHE_COUPON,
+                number=6,
+                title=_text("星河旗舰立减¥300", "¥300 off a Xinghe flagship"),
+                terms=_text(
+                    "购买星河 X60 系列任意机型可用。每单限用一张，不与其他优惠同享，不可兑换现金。",
+                    "On any Xinghe X60 series phone. One coupon per order; not with other"
+                    " offers; no cash value.",
+                ),
+                value=Money(amount=Decimal("300.00")),
+                starts_at=CAMPAIGNS_START,
+                ends_at=CAMPAIGNS_END,
+                valid_days=14,
+                daily_budget=10,
+                per_member_limit=1,
+            ),
+            CouponCampaign(
+                id=MONTHLY_COUPON,
+                number=7,
+                title=_text("贴膜立减¥30", "¥30 off a screen protector"),
+                terms=_text(
+                    "到店贴膜服务立减¥30，含钢化膜及安装。每单限用一张，不可兑换现金。",
+                    "¥30 off a fitted screen protector, film and fitting included. One coupon"
+                    " per order; no cash value.",
+                ),
+                value=Money(amount=Decimal("30.00")),
+                starts_at=CAMPAIGNS_START,
+                ends_at=CAMPAIGNS_END,
+                valid_days=30,
+                daily_budget=50,
+                per_member_limit=60,  # once a month
+            ),
+        )
+    )
+
+
+def sample_offers() -> Offers:
+    """Five member offers, best first: a birthday-month coupon, one for members who
+    looked at a Xinghe phone before (featuring one, `_offers_featuring`), a Gold-tier
+    coupon, one for the first visit of the month, and a message for every member."""
+    return Offers(
+        offers=(
+            Offer(
+                id="birthday-month",
+                title=_text("生日快乐！送您购机立减¥100", "Happy birthday! ¥100 off a new phone"),
+                message=_text(
+                    "生日当月专享，本月内到店购机可用。",
+                    "Yours all this month, in any of our stores.",
+                ),
+                campaign=BIRTHDAY_COUPON,
+                segment=OfferSegment(birthday_month=True),
+                limits=OfferLimits(per_member=OfferPeriod.MONTH, store_daily_budget=20),
+                starts_at=CAMPAIGNS_START,
+                ends_at=CAMPAIGNS_END,
+                priority=100,
+            ),
+            Offer(
+                id="xinghe-again",
+                title=_text(
+                    "还在考虑星河X60？立减¥300", "Still thinking about the Xinghe X60? ¥300 off"
+                ),
+                message=_text(
+                    "上次您看过星河手机，今天购买X60系列立减¥300。",
+                    "You looked at Xinghe phones last time: ¥300 off the X60 series today.",
+                ),
+                campaign=XINGHE_COUPON,
+                segment=OfferSegment(viewed=ViewedFamily(brands=(FEATURED_BRAND,))),
+                limits=OfferLimits(per_member=OfferPeriod.CAMPAIGN, store_daily_budget=10),
+                starts_at=CAMPAIGNS_START,
+                ends_at=CAMPAIGNS_END,
+                priority=80,
+            ),
+            Offer(
+                id="gold-accessories",
+                title=_text("金卡会员专享：配件8折", "For Gold members: 20% off accessories"),
+                message=_text(
+                    "耳机、充电器、保护壳，每周一次。",
+                    "Earphones, chargers and cases, once a week.",
+                ),
+                campaign=GOLD_COUPON,
+                segment=OfferSegment(tiers=("gold",)),
+                limits=OfferLimits(per_member=OfferPeriod.WEEK, store_daily_budget=30),
+                starts_at=CAMPAIGNS_START,
+                ends_at=CAMPAIGNS_END,
+                priority=60,
+            ),
+            Offer(
+                id="first-visit-film",
+                title=_text(
+                    "本月首次到店：贴膜立减¥30",
+                    "First visit this month: ¥30 off a screen protector",
+                ),
+                campaign=MONTHLY_COUPON,
+                segment=OfferSegment(first_visit_of_month=True),
+                limits=OfferLimits(per_member=OfferPeriod.MONTH, store_daily_budget=50),
+                starts_at=CAMPAIGNS_START,
+                ends_at=CAMPAIGNS_END,
+                priority=40,
+            ),
+            Offer(
+                id="trade-in-weekend",
+                title=_text(
+                    "会员以旧换新，最高多补¥500", "Members: up to ¥500 extra on a trade-in"
+                ),
+                message=_text(
+                    "旧手机估价免费，店员为您现场评估。",
+                    "Free valuation of your old phone: ask any of our staff.",
+                ),
+                starts_at=CAMPAIGNS_START,
+                ends_at=CAMPAIGNS_END,
+                priority=-10,
+            ),
+        )
+    )
+
+
+def _offers_featuring(listed: list[_Listed]) -> Offers:
+    """The sample offers, the Xinghe one featuring the catalog's first Xinghe phone."""
+    offers = sample_offers()
+    featured = next(
+        (entry.product.sku for entry in listed if entry.product.brand == FEATURED_BRAND), None
+    )
+    if featured is None:
+        return offers
+    return Offers(
+        offers=tuple(
+            offer.model_copy(update={"product": featured})
+            if offer.campaign == XINGHE_COUPON
+            else offer
+            for offer in offers.offers
         )
     )
 
@@ -577,6 +748,7 @@ def _write_bundle(out: Path, *, products: int, release: str | None, seed: int) -
     writer.write(SURVEYS, _json(sample_surveys()))
     writer.write(COUPONS, _json(sample_campaigns()))
     writer.write(PRIZES, _json(_prize_draws_with_pictures(listed)))
+    writer.write(OFFERS, _json(_offers_featuring(listed)))
     manifest = Manifest(
         schema_version=SCHEMA_VERSION,
         release=release or f"sample-{products}-{seed}",

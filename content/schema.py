@@ -1,4 +1,5 @@
-"""JSON Schema of every bundle document, generated from the models in `content.model`.
+"""JSON Schema of every bundle document, generated from the models in `content.model`
+(and `content.offers`).
 
 `python -m content.schema` writes docs/bundle.schema.json; `--check` only
 reports whether that file is up to date (for CI). HQ's publishing tools and
@@ -24,6 +25,7 @@ from content.bundle import (
     COUPONS,
     MANIFEST,
     NOTICES,
+    OFFERS,
     OPTIONAL_DOCUMENTS,
     PLANOGRAM,
     PLAYLIST,
@@ -45,6 +47,7 @@ from content.model import (
     Recommendations,
     Surveys,
 )
+from content.offers import Offers
 
 SCHEMA_PATH: Final = Path(__file__).resolve().parent.parent / "docs" / "bundle.schema.json"
 DOCUMENT_MODELS: Final[dict[str, type[BaseModel]]] = {
@@ -58,6 +61,7 @@ DOCUMENT_MODELS: Final[dict[str, type[BaseModel]]] = {
     COUPONS: CouponCampaigns,
     PRIZES: PrizeDraws,
     RECOMMENDER: RecommendationModel,
+    OFFERS: Offers,
 }
 
 
@@ -70,7 +74,10 @@ def bundle_schema() -> dict[str, Any]:
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "$id": "bundle.schema.json",
-        "$comment": "Generated from content/model.py by `python -m content.schema`; do not edit.",
+        "$comment": (
+            "Generated from content/model.py and content/offers.py by"
+            " `python -m content.schema`; do not edit."
+        ),
         "title": f"Kiosk content bundle, schema_version {SCHEMA_VERSION}",
         "description": (
             "A bundle is a directory; each property here is one JSON file in it."

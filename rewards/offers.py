@@ -15,19 +15,20 @@ which checks them again (`limit_refusal`) inside the transaction that issues the
 coupon, so two taps can never both take the last one, offline or not.
 
 `OfferBook.of` parses dates and builds sets once per bundle, so a decision over
-200 offers is a loop of comparisons (bench/offer_decision.py).
+200 offers is a loop of comparisons that stops at the first offer given
+(bench/offer_decision.py).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Final
 from zoneinfo import ZoneInfo
 
 from content.model import Catalog
-from content.offers import Offer, OfferPeriod
+from content.offers import Offer, OfferPeriod, ViewedFamily
 from content.schedule import plays_at
 from rewards.issuing import WHOLE_STORE, Refusal, StoreShare
 
@@ -78,13 +79,16 @@ NO_TAKES: Final = OfferTakes()
 
 @dataclass(frozen=True, slots=True)
 class _Rule:
-    """An offer with its dates parsed and its segment as sets."""
+    """An offer with its dates as instants and its segment as sets."""
 
     offer: Offer
-    starts: datetime
-    ends: datetime
+    starts: float  # POSIX seconds: one float comparison per decision, whatever the zones
+    ends: float
+    daypart: int | None  # its (hours, weekdays) among the book's distinct ones; None: always
     tiers: frozenset[str] | None
     tags: frozenset[str] | None
+    birthday_month: bool
+    first_visit_of_month: bool
     viewed: frozenset[str] | None  # the SKUs of the family, resolved against the catalog
 
 
@@ -105,28 +109,29 @@ class OfferBook:
         share: StoreShare = WHOLE_STORE,
     ) -> OfferBook:
         ordered = sorted(offers, key=lambda offer: -offer.priority)  # stable: file order
-        return cls(tuple(_rule(offer, families) for offer in ordered), tz, share)
+        index = _FamilyIndex.of(families) if any(o.segment.viewed for o in offers) else None
+        # Offers share a few dayparts ("10:00-22:00", weekends): each is decided once.
+        dayparts = {
+            (o.hours, o.weekdays): None for o in ordered if o.hours is not None or o.weekdays
+        }
+        numbered = {key: number for number, key in enumerate(dayparts)}
+        return cls(tuple(_rule(offer, index, numbered) for offer in ordered), tz, share)
 
     def __len__(self) -> int:
         return len(self.rules)
 
     def candidates(self, member: OfferMember, now: datetime) -> tuple[Offer, ...]:
         """The offers `member` qualifies for at `now` (aware), before limits, best first."""
-        if not member.marketing or not self.rules:
-            return ()
-        local = now.astimezone(self.tz)
-        return tuple(
-            rule.offer for rule in self.rules if _qualifies(rule, member, now, local, self.tz)
-        )
+        return tuple(self._qualifying(member, now))
 
     def choose(
         self, member: OfferMember, takes: Mapping[str, OfferTakes], now: datetime
     ) -> Offer | None:
         """The offer to show `member` at `now`, or None; `takes` by offer id (missing:
-        never taken)."""
+        never taken). Stops at the first offer that qualifies within its limits."""
         today = now.astimezone(self.tz).date()
-        for offer in self.candidates(member, now):
-            if self.limit_refusal(offer, takes.get(offer.id, NO_TAKES), today) is None:
+        for offer in self._qualifying(member, now):
+            if limit_refusal(offer, takes.get(offer.id, NO_TAKES), today, self.share) is None:
                 return offer
         return None
 
@@ -134,6 +139,92 @@ class OfferBook:
         """MEMBER_LIMIT if the member took `offer` in its period already, BUDGET_SPENT if
         this kiosk's part of the store's budget for today is gone, else None."""
         return limit_refusal(offer, takes, today, self.share)
+
+    def _qualifying(  # one test per rule, cheapest first
+        self, member: OfferMember, now: datetime
+    ) -> Iterator[Offer]:
+        if not member.marketing or not self.rules:
+            return  # consent first: nothing, whatever the rules say
+        if now.utcoffset() is None:
+            raise ValueError("now must be timezone-aware")
+        # What every rule compares with, worked out once per decision.
+        instant = now.timestamp()
+        local = now.astimezone(self.tz)
+        first_visit = _first_visit_of_month(member, local, self.tz)
+        plays: dict[int, bool] = {}
+        for rule in self.rules:
+            if not rule.starts <= instant < rule.ends:
+                continue
+            offer = rule.offer
+            if rule.daypart is not None:
+                playing = plays.get(rule.daypart)
+                if playing is None:
+                    playing = plays[rule.daypart] = plays_at(offer, local)
+                if not playing:
+                    continue
+            if rule.tiers is not None and member.tier not in rule.tiers:
+                continue
+            if rule.tags is not None and rule.tags.isdisjoint(member.tags):
+                continue
+            if rule.birthday_month and member.birth_month != local.month:
+                continue
+            if rule.first_visit_of_month and not first_visit:
+                continue
+            if rule.viewed is not None and (
+                # Reading their history needs their consent to personalisation.
+                not member.personalised or rule.viewed.isdisjoint(member.last_viewed)
+            ):
+                continue
+            yield offer
+
+
+@dataclass(frozen=True, slots=True)
+class _FamilyIndex:
+    """The catalog's SKUs by brand and by tag, built once per book."""
+
+    by_brand: dict[str, set[str]]
+    by_tag: dict[str, set[str]]
+
+    @classmethod
+    def of(cls, families: Mapping[str, ProductFamily]) -> _FamilyIndex:
+        by_brand: dict[str, set[str]] = {}
+        by_tag: dict[str, set[str]] = {}
+        for sku, family in families.items():
+            by_brand.setdefault(family.brand, set()).add(sku)
+            for tag in family.tags:
+                by_tag.setdefault(tag, set()).add(sku)
+        return cls(by_brand, by_tag)
+
+    def skus(self, family: ViewedFamily) -> frozenset[str]:
+        found = set(family.skus)
+        for brand in family.brands:
+            found |= self.by_brand.get(brand, set())
+        for tag in family.tags:
+            found |= self.by_tag.get(tag, set())
+        return frozenset(found)
+
+
+def _rule(
+    offer: Offer,
+    families: _FamilyIndex | None,
+    dayparts: Mapping[tuple[str | None, tuple[int, ...] | None], int],
+) -> _Rule:
+    segment = offer.segment
+    viewed = None
+    if segment.viewed is not None:
+        assert families is not None  # built when any offer has a viewed rule
+        viewed = families.skus(segment.viewed)
+    return _Rule(
+        offer=offer,
+        starts=datetime.fromisoformat(offer.starts_at).timestamp(),
+        ends=datetime.fromisoformat(offer.ends_at).timestamp(),
+        daypart=dayparts.get((offer.hours, offer.weekdays)),
+        tiers=None if segment.tiers is None else frozenset(segment.tiers),
+        tags=None if segment.tags is None else frozenset(segment.tags),
+        birthday_month=segment.birthday_month,
+        first_visit_of_month=segment.first_visit_of_month,
+        viewed=viewed,
+    )
 
 
 def limit_refusal(
@@ -151,49 +242,6 @@ def limit_refusal(
     return None
 
 
-def _rule(offer: Offer, families: Mapping[str, ProductFamily]) -> _Rule:
-    segment = offer.segment
-    viewed = None
-    if segment.viewed is not None:
-        family = segment.viewed
-        brands, tags = frozenset(family.brands), frozenset(family.tags)
-        viewed = frozenset(family.skus) | frozenset(
-            sku
-            for sku, known in families.items()
-            if known.brand in brands or not known.tags.isdisjoint(tags)
-        )
-    return _Rule(
-        offer=offer,
-        starts=datetime.fromisoformat(offer.starts_at),
-        ends=datetime.fromisoformat(offer.ends_at),
-        tiers=None if segment.tiers is None else frozenset(segment.tiers),
-        tags=None if segment.tags is None else frozenset(segment.tags),
-        viewed=viewed,
-    )
-
-
-def _qualifies(  # noqa: PLR0911 - one return per rule, in the order they are cheapest
-    rule: _Rule, member: OfferMember, now: datetime, local: datetime, tz: ZoneInfo
-) -> bool:
-    if not rule.starts <= now < rule.ends:
-        return False
-    offer = rule.offer
-    if (offer.hours is not None or offer.weekdays is not None) and not plays_at(offer, local):
-        return False
-    if rule.tiers is not None and member.tier not in rule.tiers:
-        return False
-    if rule.tags is not None and rule.tags.isdisjoint(member.tags):
-        return False
-    segment = offer.segment
-    if segment.birthday_month and member.birth_month != local.month:
-        return False
-    if segment.first_visit_of_month and not _first_visit_of_month(member, local, tz):
-        return False
-    if rule.viewed is not None:
-        return member.personalised and _looked_at(member.last_viewed, rule.viewed)
-    return True
-
-
 def _first_visit_of_month(member: OfferMember, local: datetime, tz: ZoneInfo) -> bool:
     if member.last_seen is None:
         return True
@@ -201,15 +249,11 @@ def _first_visit_of_month(member: OfferMember, local: datetime, tz: ZoneInfo) ->
     return (seen.year, seen.month) < (local.year, local.month)
 
 
-def _looked_at(last_viewed: Iterable[str], family: frozenset[str]) -> bool:
-    return any(sku in family for sku in last_viewed)
-
-
 def _same_period(period: OfferPeriod, taken: date, today: date) -> bool:
     if period is OfferPeriod.DAY:
         return taken == today
-    if period is OfferPeriod.WEEK:
-        return taken.isocalendar()[:2] == today.isocalendar()[:2]
+    if period is OfferPeriod.WEEK:  # the same ISO week: the same Monday
+        return taken.toordinal() - taken.weekday() == today.toordinal() - today.weekday()
     if period is OfferPeriod.MONTH:
         return (taken.year, taken.month) == (today.year, today.month)
     return True  # CAMPAIGN: once while the offer runs

@@ -27,6 +27,7 @@ from content.bundle import (
     COUPONS,
     MANIFEST,
     NOTICES,
+    OFFERS,
     OPTIONAL_DOCUMENTS,
     PRIZES,
     SURVEYS,
@@ -108,7 +109,7 @@ def test_bundle_without_the_optional_documents_loads_with_none(bundle_dir: Path)
 
 
 def test_a_survey_without_a_reward_needs_no_coupons(bundle_dir: Path) -> None:
-    drop_documents(bundle_dir, COUPONS, PRIZES)
+    drop_documents(bundle_dir, COUPONS, PRIZES, OFFERS)  # all that name campaigns
     edit_json(bundle_dir, SURVEYS, lambda doc: doc["surveys"][1].pop("reward"))
 
     bundle = load_bundle(bundle_dir)
@@ -190,7 +191,7 @@ def test_the_sample_draws_grand_prize_comes_with_its_picture(bundle_dir: Path) -
 
 
 def test_rewards_need_coupons_json(bundle_dir: Path) -> None:
-    drop_documents(bundle_dir, COUPONS, PRIZES)
+    drop_documents(bundle_dir, COUPONS, PRIZES, OFFERS)  # all that name campaigns
     assert only_problem(bundle_dir) == BundleProblem(
         SURVEYS, "surveys[1].reward", "coupon campaign 'accessory-50' is not in coupons.json"
     )

@@ -167,6 +167,10 @@ def test_sample_offers_consent_surveys_coupons_and_a_draw_for_years(sample_dir: 
         ("accessory-50", 1),
         ("case-10-off", 2),
         ("phone-200", 3),
+        ("birthday-100", 4),  # the member offers' coupons
+        ("gold-accessory-20", 5),
+        ("xinghe-300", 6),
+        ("film-30", 7),
     ]
     reward = bundle.campaign("accessory-50")
     assert reward is not None

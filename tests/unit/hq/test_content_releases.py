@@ -128,6 +128,26 @@ def test_a_bad_bundle_is_refused_with_the_loaders_words_and_nothing_is_stored(
     )
 
 
+def test_member_offers_publish_with_the_bundle_and_are_checked_as_the_kiosk_checks_them(
+    content: Content, bundle: Path
+) -> None:
+    content.store("s001")
+    kiosk = content.kiosk("s001")
+
+    content.publish(bundle)
+    manifest = content.manifest(kiosk)
+
+    assert manifest is not None
+    offers = (bundle / "offers.json").read_bytes()
+    assert content.bytes_of(files(manifest)["offers.json"]) == offers
+    edit_json(bundle, "offers.json", lambda doc: doc["offers"][0].update(campaign="gone-1"))
+    with pytest.raises(releases.PublishRefused) as refused:
+        content.publish(bundle)
+    assert refused.value.problems == (
+        "offers.json: offers[0].campaign: coupon campaign 'gone-1' is not in coupons.json",
+    )
+
+
 def test_a_picture_the_kiosk_could_not_show_is_refused_at_publish(
     content: Content, bundle: Path
 ) -> None:
