@@ -130,4 +130,16 @@ class TagAway:
     at: float
 
 
-DeviceEvent = Lifted | Dropped | Alarm | DeviceHealth | Unreadable | TagSeen | TagAway
+@dataclass(frozen=True, slots=True)
+class Printed:
+    """The receipt printer finished a ticket job: `ok`, or why not (`reason`: a
+    DeviceHealth detail of the printer such as "paper_out", or "busy", "no_font",
+    "stopped"). `job` is the id the kiosk gave the ticket."""
+
+    job: str
+    ok: bool
+    reason: str
+    at: float
+
+
+DeviceEvent = Lifted | Dropped | Alarm | DeviceHealth | Unreadable | TagSeen | TagAway | Printed

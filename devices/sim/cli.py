@@ -5,11 +5,17 @@
     kiosk-sim rfid   [--link PATH] [--port DEVICE] [--protocol rdm6300|line]
                      [--line-format decimal|hex] [--interval S] [--script FILE [--stay]]
     kiosk-sim ble    [--adapter hci0] [--interval S] [--no-monitor-api] [--script FILE [--stay]]
+    kiosk-sim printer [--link PATH] [--port DEVICE] [--paper 58|80] [--out DIR]
+                      [--script FILE [--stay]]
 
 Without --port each device lives on a pseudo-terminal, and the port the kiosk
 should open is printed first, as `port: PATH` (for the pickup board, give it
 to `kiosk --pickup-port`). The rfid shell taps (`tap CARD`) and holds
-(`hold CARD SECONDS`) member fobs by their ten-digit card number.
+(`hold CARD SECONDS`) member fobs by their ten-digit card number. The printer
+shell runs out of paper, opens its cover, stalls or answers garbage; each ticket
+it cuts is saved as a PNG in --out and its QR code printed (`ticket 1: QR ...`):
+that is a coupon code on the simulator's own terminal, for the demo; the kiosk
+itself never logs one.
 """
 
 from __future__ import annotations
@@ -29,12 +35,14 @@ from typing import Final, TextIO
 
 import serial
 
+from devices.printer import PAPER_DOTS
 from devices.protocols.pickup import BAUDRATE, MAX_SLOT, Message, format_message
 from devices.protocols.rfid import BAUDRATE as RFID_BAUDRATE
 from devices.protocols.rfid import LineFormat, RfidProtocol, parse_card_number
 from devices.sim.ble import DEFAULT_INTERVAL_S as BLE_INTERVAL_S
 from devices.sim.ble import FAR_DBM, MockBluez, MockBluezError, missing_requirements
 from devices.sim.pickup import PickupBoardSim
+from devices.sim.printer import Answering, PrinterSim, Ticket
 from devices.sim.rfid import HOLD_INTERVAL_S, RfidReaderSim
 
 _log = logging.getLogger("devices.sim")
@@ -468,6 +476,78 @@ class BleShell(SimShell):
             raise UsageError(str(exc)) from None
 
 
+class PrinterShell(SimShell):
+    """The interactive (and script) command set for a simulated receipt printer."""
+
+    def __init__(self, sim: PrinterSim, *, stdout: TextIO, interactive: bool) -> None:
+        super().__init__(stdout=stdout, prompt="printer> " if interactive else "")
+        self.sim = sim
+
+    # commands
+
+    def do_paper(self, arg: str) -> None:
+        """paper out|in: the roll runs out, or is reloaded."""
+        word = self._choice(arg, "paper", ("out", "in"))
+        self.sim.set_paper_out(word == "out")
+        self._say(f"paper {word}")
+
+    def do_cover(self, arg: str) -> None:
+        """cover open|close: the paper cover is opened, or closed."""
+        word = self._choice(arg, "cover", ("open", "close"))
+        self.sim.set_cover_open(word == "open")
+        self._say(f"cover {word}")
+
+    def do_stall(self, arg: str) -> None:
+        """stall: the printer stops reading and answering (the host's writes back up)."""
+        self._no_args(arg, "stall")
+        self.sim.set_answering(Answering.SILENT)
+        self._say("stalled: no answers")
+
+    def do_garbage(self, arg: str) -> None:
+        """garbage: the printer answers status requests with noise."""
+        self._no_args(arg, "garbage")
+        self.sim.set_answering(Answering.GARBAGE)
+        self._say("answering garbage")
+
+    def do_ok(self, arg: str) -> None:
+        """ok: paper in, cover closed, answering normally."""
+        self._no_args(arg, "ok")
+        self.sim.fix()
+        self._say("ready")
+
+    def do_status(self, arg: str) -> None:
+        """status: what the printer would answer, and what it has printed."""
+        self._no_args(arg, "status")
+        self._say(
+            f"status: {self.sim.state}; {len(self.sim.tickets)} tickets, "
+            f"{self.sim.bytes_received} bytes received"
+        )
+
+    def do_unplug(self, arg: str) -> None:
+        """unplug: pull the USB cable (the kiosk's port vanishes)."""
+        self._no_args(arg, "unplug")
+        if not self.sim.plugged_in:
+            raise UsageError("already unplugged")
+        self.sim.unplug()
+        self._say("unplugged")
+
+    def do_replug(self, arg: str) -> None:
+        """replug: plug the cable back in (same port path when --link is used)."""
+        self._no_args(arg, "replug")
+        if self.sim.plugged_in:
+            raise UsageError("already plugged in")
+        self.sim.replug()
+        self._say(f"plugged in: {self.sim.port}")
+
+    # helpers
+
+    def _choice(self, arg: str, command: str, words: tuple[str, str]) -> str:
+        word = arg.strip().lower()
+        if word not in words:
+            raise UsageError(f"usage: {command} {'|'.join(words)}")
+        return word
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of `kiosk-sim`; returns the process exit code."""
     parser = _build_parser()
@@ -582,6 +662,41 @@ def _build_parser() -> argparse.ArgumentParser:
     )
     tags.add_argument("--script", type=Path, metavar="FILE", help="run these commands, then exit")
     tags.add_argument("--stay", action="store_true", help="after --script, keep the prompt open")
+
+    printer = devices.add_parser(
+        "printer",
+        help="an ESC/POS thermal receipt printer",
+        description="Play a receipt printer on a pseudo-terminal or a serial device: it "
+        "answers status requests and keeps each ticket it prints as a PNG.",
+    )
+    where = printer.add_mutually_exclusive_group()
+    where.add_argument(
+        "--link", type=Path, metavar="PATH", help="symlink to the pty, stable across unplug/replug"
+    )
+    where.add_argument(
+        "--port", metavar="DEVICE", help="play the printer on this real serial device"
+    )
+    printer.add_argument(
+        "--baudrate",
+        type=int,
+        default=115200,
+        metavar="BAUD",
+        help="with --port (default %(default)s)",
+    )
+    printer.add_argument(
+        "--paper",
+        type=int,
+        choices=sorted(PAPER_DOTS),
+        default=80,
+        help="roll width in mm (default %(default)s)",
+    )
+    printer.add_argument(
+        "--out", type=Path, metavar="DIR", help="save each ticket as DIR/ticket-N.png"
+    )
+    printer.add_argument(
+        "--script", type=Path, metavar="FILE", help="run these commands, then exit"
+    )
+    printer.add_argument("--stay", action="store_true", help="after --script, keep the prompt open")
     return parser
 
 
@@ -726,6 +841,46 @@ def _run_ble(args: argparse.Namespace) -> int:
     return 0
 
 
+def _run_printer(args: argparse.Namespace) -> int:
+    script = _read_script(args)
+    if script is None:
+        return 2
+
+    def show_ticket(ticket: Ticket) -> None:
+        # The simulator's own terminal, for the demo: the kiosk never logs a code.
+        if ticket.qr_codes is None:
+            qr = "QR not read (install zxing-cpp)"
+        else:
+            qr = "QR " + (", ".join(ticket.qr_codes) or "none found")
+        saved = f" (saved {ticket.path})" if ticket.path is not None else ""
+        print(f"ticket {ticket.number}: {qr}{saved}", flush=True)
+
+    sim = PrinterSim(
+        dots=PAPER_DOTS[args.paper],
+        out_dir=args.out,
+        link=args.link,
+        device=args.port,
+        baudrate=args.baudrate,
+        on_ticket=show_ticket,
+    )
+    try:
+        sim.start()
+    except (OSError, serial.SerialException, ValueError) as exc:
+        print(f"kiosk-sim: cannot start the printer: {exc}", file=sys.stderr)
+        return 2
+
+    with _stop_on_sigterm():
+        try:
+            print(f"port: {sim.port}", flush=True)
+            shell = PrinterShell(sim, stdout=sys.stdout, interactive=sys.stdin.isatty())
+            return _serve(shell, args, script)
+        except KeyboardInterrupt:
+            print(flush=True)
+        finally:
+            sim.stop()
+    return 0
+
+
 def _serve(shell: SimShell, args: argparse.Namespace, script: list[str]) -> int:
     """Run --script (if any), then the prompt unless the script should end it; the exit code."""
     if args.script is not None:
@@ -756,7 +911,12 @@ def _run_script(shell: SimShell, path: Path, lines: list[str]) -> str | None:
 
 
 # One runner per subcommand.
-_RUNNERS: Final = {"pickup": _run_pickup, "rfid": _run_rfid, "ble": _run_ble}
+_RUNNERS: Final = {
+    "pickup": _run_pickup,
+    "rfid": _run_rfid,
+    "ble": _run_ble,
+    "printer": _run_printer,
+}
 
 
 @contextlib.contextmanager
