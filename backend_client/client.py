@@ -70,6 +70,7 @@ MAX_FEED_PAGE: Final = 20_000
 
 TAG_KEY_BYTES: Final = 32
 _TAG_HASH: Final = re.compile(r"[0-9a-f]{64}", re.ASCII)
+_MAX_SLUG: Final = 40  # a tier's or tag's length at most (HQ's slugs, as offers.json's)
 
 _DETAIL_MAX: Final = 300  # characters of HQ's error detail kept: one readable line
 _RETRY_STATUSES: Final = frozenset({408, 429})  # plus every 5xx: HQ asks us to come back
@@ -672,23 +673,58 @@ def _feed_entry(item: Any) -> FeedEntry | None:
     if not isinstance(item, dict):
         return None
     tag_hash, member_id = item.get("tag_hash"), item.get("member_id")
-    name, segment, skus = item.get("greeting_name"), item.get("segment"), item.get("last_viewed")
+    name, skus = item.get("greeting_name"), item.get("last_viewed")
     if (
         not isinstance(tag_hash, str)
         or not _TAG_HASH.fullmatch(tag_hash)
         or not isinstance(member_id, str)
         or not member_id
         or not (name is None or isinstance(name, str))
-        or not (segment is None or isinstance(segment, str))
         or not isinstance(skus, list)
         or not all(isinstance(sku, str) for sku in skus)
     ):
         return None
     last_seen = _feed_time(item.get("last_seen"))
     personalised = item.get("personalised", False)  # absent: an HQ from before it
-    if last_seen is False or not isinstance(personalised, bool):
+    offers = _feed_offers(item)
+    if last_seen is False or not isinstance(personalised, bool) or offers is None:
         return None
-    return FeedEntry(tag_hash, member_id, name, tuple(skus), segment, last_seen, personalised)
+    marketing, tier, tags, birth_month = offers
+    return FeedEntry(
+        tag_hash,
+        member_id,
+        name,
+        tuple(skus),
+        tier,
+        last_seen,
+        personalised,
+        marketing,
+        tags,
+        birth_month,
+    )
+
+
+def _feed_offers(
+    item: dict[str, Any],
+) -> tuple[bool, str | None, tuple[str, ...], int | None] | None:
+    """An entry's marketing consent, tier, tags and birth month; None if malformed.
+
+    Absent (an HQ from before them): no consent. Without marketing consent the kiosk
+    keeps none of the rest, whatever came (HQ sends none; an older HQ's `segment`
+    is not a tier and is not read)."""
+    marketing = item.get("marketing", False)
+    tier, tags, month = item.get("tier"), item.get("tags", []), item.get("birth_month")
+    if (
+        not isinstance(marketing, bool)
+        or not (tier is None or (isinstance(tier, str) and 0 < len(tier) <= _MAX_SLUG))
+        or not isinstance(tags, list)
+        or not all(isinstance(tag, str) and 0 < len(tag) <= _MAX_SLUG for tag in tags)
+        or not (month is None or (type(month) is int and 1 <= month <= 12))
+    ):
+        return None
+    if not marketing:
+        return False, None, (), None
+    return True, tier, tuple(sorted(set(tags))), month
 
 
 def _feed_time(value: Any) -> datetime | Literal[False] | None:

@@ -14,15 +14,20 @@ from datetime import datetime
 class FeedEntry:
     """One member a kiosk may recognise, by the hash of one of their tags.
 
-    The tag hash and the name are personal data: neither is in the repr."""
+    The tag hash, the name and what offers are decided on are personal data: none
+    of them is in the repr. HQ sends tier, tags and birth month only with marketing
+    consent; without it they are None, () and None."""
 
     tag_hash: str = field(repr=False)
     member_id: str
     greeting_name: str | None = field(repr=False)  # None: do not greet them by name
     last_viewed: tuple[str, ...]  # SKUs, newest first
-    segment: str | None
+    tier: str | None = field(default=None, repr=False)  # loyalty tier ("gold")
     last_seen: datetime | None = None  # their newest lift, to the hour (UTC); None: none
     personalised: bool = False  # consented to personalised recommendations
+    marketing: bool = field(default=False, repr=False)  # consented to offers (marketing)
+    tags: tuple[str, ...] = field(default=(), repr=False)  # loyalty tags ("vip"), sorted
+    birth_month: int | None = field(default=None, repr=False)  # 1-12
 
 
 @dataclass(frozen=True, slots=True)

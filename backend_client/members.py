@@ -17,8 +17,9 @@ share (file name, schema version, `Member`, `tag_hash`) is in
 One SQLite file (WAL, mode 0600: it holds names and the chain's tag key):
 
 - `members`: tag hash (32 bytes) -> member id, greeting name, last viewed SKUs,
-  segment, when they last lifted a phone (to the hour); WITHOUT ROWID, so a lookup
-  is one B-tree descent.
+  when they last lifted a phone (to the hour), their consents to personalisation
+  and to marketing, and, with the latter only, their loyalty tier, tags and birth
+  month; WITHOUT ROWID, so a lookup is one B-tree descent.
 - `members_next`: only while a full snapshot (a `reset` page and the pages after
   it) is loading. Lookups keep answering from `members` until the last page of
   the snapshot arrives; then the two are swapped in that page's transaction.
@@ -39,10 +40,12 @@ thousands of changes, rarely (see the benchmark). The checkpoint keeps SQLite's
 default policy and fsync: a kiosk loses power now and then, and a copy of the
 feed may lose its last page then, never its consistency.
 
-A page that removes anyone (a withdrawal, an unbinding, an erasure at HQ) ends
-with `wal_checkpoint(TRUNCATE)`: deleted rows are zeroed in the file
-(secure_delete), and the WAL, which still held them, is emptied. After that no
-file of the directory holds the removed member's name, member id or tag hash.
+A page that removes anyone (a withdrawal, an unbinding, an erasure at HQ), or
+takes marketing consent from a member held with it, ends with
+`wal_checkpoint(TRUNCATE)`: deleted rows are zeroed in the file (secure_delete),
+and the WAL, which still held them, is emptied. After that no file of the
+directory holds the removed member's name, member id or tag hash, nor the tier,
+tags and birth month of a member who withdrew marketing consent.
 
 Tag hashes, names and member ids are personal data: nothing here logs them, and
 their reprs hide them.
@@ -126,9 +129,12 @@ def _members_table(name: str) -> Table:
         Column("member_id", String(36), nullable=False),
         Column("greeting_name", Text, nullable=True),
         Column("last_viewed", Text, nullable=False),  # a JSON array of SKUs, newest first
-        Column("segment", Text, nullable=True),
+        Column("tier", Text, nullable=True),
         Column("last_seen", Text, nullable=True),  # ISO 8601 with its zone
         Column("personalised", Integer, nullable=False, server_default="0"),
+        Column("marketing", Integer, nullable=False, server_default="0"),
+        Column("tags", Text, nullable=False, server_default="[]"),  # a JSON array, sorted
+        Column("birth_month", Integer, nullable=True),
         sqlite_with_rowid=False,
     )
 
@@ -143,6 +149,7 @@ _meta = Table(
 )
 
 _LOOKUP: Final = LOOKUPS[MEMBERS_FILE_VERSION]
+_LOOKUP_CHUNK: Final = 500  # tag hashes per statement: well inside SQLite's 32,766 parameters
 
 
 class MemberDirectoryError(Exception):
@@ -204,7 +211,7 @@ class MemberDirectory:
                     _upsert_meta(),
                     [{"key": SCHEMA_VERSION, "value": str(MEMBERS_FILE_VERSION)}],
                 )
-        elif int(found) in (1, 2):
+        elif int(found) in (1, 2, 3):
             self._upgrade_from(int(found))
         elif int(found) != MEMBERS_FILE_VERSION:
             raise MemberDirectoryError(
@@ -221,9 +228,19 @@ class MemberDirectory:
                 return  # another process upgraded it meanwhile
             if version == 1:
                 connection.execute(text("ALTER TABLE members ADD COLUMN last_seen TEXT"))
-            connection.execute(
-                text("ALTER TABLE members ADD COLUMN personalised INTEGER NOT NULL DEFAULT 0")
-            )
+            if version <= 2:
+                connection.execute(
+                    text("ALTER TABLE members ADD COLUMN personalised INTEGER NOT NULL DEFAULT 0")
+                )
+            # An older HQ's `segment` came without marketing consent: not kept as a tier.
+            connection.execute(text("ALTER TABLE members RENAME COLUMN segment TO tier"))
+            connection.execute(text("UPDATE members SET tier = NULL WHERE tier IS NOT NULL"))
+            for added in (
+                "marketing INTEGER NOT NULL DEFAULT 0",
+                "tags TEXT NOT NULL DEFAULT '[]'",
+                "birth_month INTEGER",
+            ):
+                connection.execute(text(f"ALTER TABLE members ADD COLUMN {added}"))
             _drop_loading(connection)
             _set_meta(connection, **{SCHEMA_VERSION: str(MEMBERS_FILE_VERSION), VERSION: "0"})
         _log.info(
@@ -318,6 +335,7 @@ class MemberDirectory:
                 _drop_loading(connection)
                 _members_next.create(connection)
             table = _members_next if loading else _members
+            withdrawn = not loading and _withdraws_marketing(connection, page)
             _write_page(connection, table, page)
             if loading and not page.more:
                 connection.execute(text("DROP TABLE members"))
@@ -333,7 +351,7 @@ class MemberDirectory:
                 _set_meta(connection, **{VERSION: str(page.version), TAG_KEY: key})
         if swapped:
             self._release_free_pages()
-        if page.removed or swapped:
+        if page.removed or swapped or withdrawn:
             self._empty_wal()
         return Applied(
             upserts=len(page.upserts),
@@ -375,8 +393,9 @@ def _write_page(connection: Connection, table: Table, page: FeedPage) -> None:
     if page.upserts:
         connection.exec_driver_sql(
             f"INSERT OR REPLACE INTO {table.name}"  # noqa: S608 - one of our two tables
-            " (tag_hash, member_id, greeting_name, last_viewed, segment, last_seen,"
-            " personalised) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            " (tag_hash, member_id, greeting_name, last_viewed, tier, last_seen,"
+            " personalised, marketing, tags, birth_month)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [_row(entry) for entry in page.upserts],
         )
     if page.removed:
@@ -386,16 +405,40 @@ def _write_page(connection: Connection, table: Table, page: FeedPage) -> None:
         )
 
 
-def _row(entry: FeedEntry) -> tuple[bytes, str, str | None, str, str | None, str | None, int]:
+_Row = tuple[bytes, str, str | None, str, str | None, str | None, int, int, str, int | None]
+
+
+def _row(entry: FeedEntry) -> _Row:
+    # Consent first: without marketing consent nothing offers are decided on is kept,
+    # whoever built the entry.
+    offers = entry.marketing
     return (
         bytes.fromhex(entry.tag_hash),
         entry.member_id,
         entry.greeting_name,
         json.dumps(list(entry.last_viewed), ensure_ascii=False),
-        entry.segment,
+        entry.tier if offers else None,
         None if entry.last_seen is None else entry.last_seen.isoformat(),
         int(entry.personalised),
+        int(offers),
+        json.dumps(sorted(entry.tags) if offers else [], ensure_ascii=False),
+        entry.birth_month if offers else None,
     )
+
+
+def _withdraws_marketing(connection: Connection, page: FeedPage) -> bool:
+    """Whether the page takes marketing consent (and with it tier, tags and birth
+    month) from a member the directory holds with it."""
+    without = [bytes.fromhex(entry.tag_hash) for entry in page.upserts if not entry.marketing]
+    for start in range(0, len(without), _LOOKUP_CHUNK):
+        chunk = without[start : start + _LOOKUP_CHUNK]
+        marks = ", ".join("?" * len(chunk))
+        if connection.exec_driver_sql(
+            f"SELECT 1 FROM members WHERE marketing = 1 AND tag_hash IN ({marks}) LIMIT 1",  # noqa: S608 - placeholders only
+            tuple(chunk),
+        ).first():
+            return True
+    return False
 
 
 def _drop_loading(connection: Connection) -> None:

@@ -4,7 +4,8 @@
 
 Builds `var/bench/recognition/members.sqlite3` through `MemberDirectory.apply`
 with pages as HQ sends them (a snapshot: 5,000 entries a page, the first with
-`reset`; names for two in five members, 0 to 6 SKUs viewed, a segment for some),
+`reset`; names for two in five members, 0 to 6 SKUs viewed; half with marketing
+consent, and of those most with a tier, 0 to 2 tags and a birth month),
 then, in a fresh process, opens it and times `lookup` for hits and misses, and
 `find` (HMAC of the tag, the key, the lookup) for hits; then the same lookups
 while this process applies 40 delta pages of 5,000 changes to the same file.
@@ -47,7 +48,8 @@ from devices.events import TagId, TagKind  # noqa: E402
 PAGE = 5000
 KEY = bytes(range(32))
 NAMES = ["王芳", "李伟", "张敏", "刘洋", "陈静", "Anna", "David Chen", "Mei-Ling"]
-SEGMENTS = [None, None, None, "gold", "new", "family"]
+TIERS = [None, "silver", "gold", "platinum"]
+TAGS = ["vip", "student", "family", "staff", "new"]
 MB = 1024 * 1024
 
 
@@ -62,8 +64,20 @@ def entry(n: int, rng: random.Random, generation: int = 0) -> FeedEntry:
         member_id=str(uuid.UUID(int=rng.getrandbits(128), version=4)),
         greeting_name=rng.choice(NAMES) if rng.random() < 0.4 else None,
         last_viewed=skus if not generation else (f"SKU-G{generation}", *skus[:5]),
-        segment=rng.choice(SEGMENTS),
+        **offers(rng),
     )
+
+
+def offers(rng: random.Random) -> dict[str, Any]:
+    """Marketing consent for half the members; with it, what offers are decided on."""
+    if rng.random() < 0.5:
+        return {}
+    return {
+        "marketing": True,
+        "tier": rng.choice(TIERS),
+        "tags": tuple(sorted(rng.sample(TAGS, rng.randrange(3)))),
+        "birth_month": rng.randrange(1, 13),
+    }
 
 
 def build(path: Path, members: int) -> None:
@@ -214,7 +228,7 @@ def compare_sqlalchemy(path: Path, members: int) -> None:
     hits = [bytes.fromhex(tag_hash(KEY, fob(rng.randrange(members)))) for _ in range(10_000)]
     engine = create_engine(f"sqlite:///{path}")
     query = text(
-        "SELECT member_id, greeting_name, last_viewed, segment FROM members WHERE tag_hash = :h"
+        "SELECT member_id, greeting_name, last_viewed, tier FROM members WHERE tag_hash = :h"
     ).bindparams(bindparam("h", type_=LargeBinary))
 
     def lookup(key: object) -> None:

@@ -71,3 +71,28 @@ def recent(database: Database, *, limit: int = 200) -> list[AuditEntry]:
         )
         for row in rows
     ]
+
+
+def record_each(
+    connection: Connection,
+    actor: str,
+    action: str,
+    details: Mapping[str, Mapping[str, Any]],
+    *,
+    at: datetime,
+) -> None:
+    """One line per target (target -> detail), in one statement: a bulk change."""
+    if details:
+        connection.execute(
+            insert(audit_log),
+            [
+                {
+                    "at": at,
+                    "actor": actor[:ACTOR_LENGTH],
+                    "action": action,
+                    "target": target[:MAX_TARGET_LENGTH],
+                    "detail": dict(detail),
+                }
+                for target, detail in details.items()
+            ],
+        )

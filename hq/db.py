@@ -123,7 +123,7 @@ KIND_LENGTH: Final = 40
 SHA256_HEX_LENGTH: Final = 64
 REASON_LENGTH: Final = 500
 NAME_LENGTH: Final = 100
-SEGMENT_LENGTH: Final = 40
+TIER_LENGTH: Final = 40  # a loyalty tier: a slug, as offers.json names it
 TAG_KIND_LENGTH: Final = 10
 SLUG_LENGTH: Final = 40
 COUPON_CODE_LENGTH: Final = 29
@@ -306,8 +306,13 @@ customers = Table(
     # When and where the first sign-up HQ received for this number happened.
     Column("created_at", UtcDateTime(), nullable=False),
     Column("first_store_id", String(STORE_ID_LENGTH), nullable=False),
-    # A marketing segment the kiosk may tailor its greeting to; nothing sets it yet.
-    Column("segment", String(SEGMENT_LENGTH), nullable=True),
+    # What member offers are decided on (hq/crm/segments.py), set by HQ staff or the
+    # chain's loyalty system: the loyalty tier and tags (slugs: "gold"; ["vip"], NULL
+    # for none; not fobs, which are tag_bindings) and the birth month (1-12: HQ keeps
+    # no birth date). Kiosks get them only with marketing consent (hq/crm/recognition.py).
+    Column("tier", String(TIER_LENGTH), nullable=True),
+    Column("tags", _Json, nullable=True),
+    Column("birth_month", Integer, nullable=True),
     # Dedupe and households (hq/crm/dedupe.py, hq/crm/merges.py): a postal address HQ
     # staff may set (kiosks never ask for one), its normalised form for matching, and
     # the customer this record was merged into (NULL: a live record). No foreign key:
@@ -414,11 +419,16 @@ member_feed = Table(
     Column("member_id", String(UUID_LENGTH), nullable=True),
     Column("greeting_name", String(NAME_LENGTH), nullable=True),
     Column("last_viewed", _Json, nullable=True),
-    Column("segment", String(SEGMENT_LENGTH), nullable=True),
+    Column("tier", String(TIER_LENGTH), nullable=True),
     Column("changed_at", UtcDateTime(), nullable=False),
     Column("last_seen", UtcDateTime(), nullable=True),  # the newest lift, to the hour
     # The member consented to personalised recommendations (hq.analytics.model's shelves).
     Column("personalised", Boolean, nullable=False, server_default=false()),
+    # The member's newest marketing decision is "given": kiosks may make them offers
+    # (rewards.offers). tier, tags and birth_month are set only then (NULL otherwise).
+    Column("marketing", Boolean, nullable=False, server_default=false()),
+    Column("tags", _Json, nullable=True),
+    Column("birth_month", Integer, nullable=True),
 )
 
 recognition_state = Table(

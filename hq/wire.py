@@ -536,9 +536,13 @@ class MemberFeedEntry(_Model):
     member_id: str
     greeting_name: str | None
     last_viewed: list[str]
-    segment: str | None
+    tier: str | None = None  # loyalty tier; only with marketing consent
     last_seen: datetime | None = None  # the newest lift, to the hour (UTC)
     personalised: bool = False  # consented to personalised recommendations
+    # Marketing consent on record (member offers), and with it only: tags, birth month.
+    marketing: bool = False
+    tags: list[str] = []
+    birth_month: int | None = None  # 1-12
 
 
 class MemberFeedPage(_Model):

@@ -92,6 +92,12 @@ class Recogniser:
             last_viewed=tuple(member.last_viewed),
             last_seen=member.last_seen,
             personalised=member.personalised,
+            # What member offers are decided on (rewards.offers): HQ's feed carries the
+            # tier, tags and birth month only with marketing consent.
+            marketing=member.marketing,
+            tier=member.tier,
+            tags=frozenset(member.tags),
+            birth_month=member.birth_month,
         )
         # A fob has to be held to the reader; a BLE tag only has to come near.
         self._post(MemberArrived(visit, deliberate=seen.tag.kind is TagKind.RFID))

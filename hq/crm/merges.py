@@ -8,14 +8,17 @@ A merge of `other` into `keep`, in one transaction:
 - consents follow the stricter rule (dedupe.stricter_consents): where a source
   record's latest decision is a refusal but the joined history's newest is a yes,
   a withdrawal row is added (`source` "merge", `recorded_by` who merged, at `now`);
-- `keep`'s missing e-mail, name, language, segment and address are filled from
-  `other`'s; nothing of `keep`'s is overwritten;
+- `keep`'s missing e-mail, name, language, address, loyalty tier, tags and birth
+  month (hq.crm.segments) are filled from `other`'s; nothing of `keep`'s is
+  overwritten;
 - `other` stays, marked `merged_into` keep: not deleted, so it can come back;
 - a `customer_merges` row holds both records as they were, the member ids moved
   and the consent rows added (the snapshot), and the audit log says who merged;
 - the member feed is refreshed for every member id of the person: a kiosk
-  recognises any of their fobs as the one merged person (name, last viewed, and a
-  recognition withdrawal merged in removes all their tags from every kiosk).
+  recognises any of their fobs as the one merged person (name, last viewed, tier,
+  and a withdrawal merged in: of recognition, it removes all their tags from every
+  kiosk; of marketing, it stops offers to them and their tier, tags and birth month
+  leave the feed).
 
 Undo puts back exactly what the merge changed: the member ids moved, the consent
 rows added (deleted), `other` as it was, and `keep`'s filled fields (those staff
@@ -60,7 +63,16 @@ from hq.errors import HqError
 
 _log = logging.getLogger("hq.merges")
 
-FILLED_FROM_OTHER: Final = ("email", "name", "language", "segment", "address", "address_key")
+FILLED_FROM_OTHER: Final = (
+    "email",
+    "name",
+    "language",
+    "tier",
+    "tags",
+    "birth_month",
+    "address",
+    "address_key",
+)
 """`keep`'s fields a merge fills from `other` when `keep` has none."""
 
 MERGE_SOURCE: Final = "merge"  # consents.source of a withdrawal a merge adds

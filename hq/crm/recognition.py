@@ -9,7 +9,12 @@ same list, as deltas:
   if their newest sign-up allowed greeting by name), `last_viewed` (the last six
   distinct SKUs the person lifted), `last_seen` (their newest lift, to the hour:
   a kiosk's welcome says "3 days ago"; coarse, so lifts do not each change the
-  entry) and `segment`.
+  entry), `personalised` (their newest personalisation decision is "given").
+- `marketing`: their newest marketing decision, on any channel, is "given": a
+  kiosk may make them member offers (rewards.offers). Only then does the entry
+  carry what offers are decided on: the customer's loyalty `tier`, `tags` and
+  `birth_month` (hq/crm/segments.py); without it, none of them (data
+  minimisation), so a withdrawal takes them off every kiosk at its next sync.
 - A person is a customer (all their member ids: consents, lifts and tags count
   across stores) or, before their sign-up reached HQ, a bare member id.
 - Every change of an entry, including its removal, gives its row the next feed
@@ -41,7 +46,7 @@ import logging
 import secrets
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Final
 
@@ -71,6 +76,10 @@ RECOGNITION: Final = "recognition"
 """The consent purpose that puts a member's tags in the feed."""
 PERSONALISATION: Final = "personalisation"
 """The consent purpose that lets a kiosk recommend from a member's history (`personalised`)."""
+MARKETING: Final = "marketing"
+"""The consent purpose that lets a kiosk make member offers (`marketing`, and the segment)."""
+FEED_PURPOSES: Final = (RECOGNITION, PERSONALISATION, MARKETING)
+"""The consent purposes whose decisions change feed entries."""
 
 TOMBSTONE_RETENTION: Final = timedelta(days=30)
 # Kiosks sync every minute; one that was away for a month gets a full snapshot
@@ -109,9 +118,12 @@ class FeedContent:
     member_id: str
     greeting_name: str | None
     last_viewed: tuple[str, ...]
-    segment: str | None
+    tier: str | None = field(default=None, repr=False)  # only with marketing consent
     last_seen: datetime | None = None
     personalised: bool = False  # may recommend from last_viewed (their consent)
+    marketing: bool = field(default=False, repr=False)  # may make them offers (their consent)
+    tags: tuple[str, ...] = field(default=(), repr=False)  # sorted; only with marketing
+    birth_month: int | None = field(default=None, repr=False)  # only with marketing
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,23 +133,30 @@ class Person:
     recognition: bool  # their newest recognition decision is "given"
     name: str | None
     greet_by_name: bool  # as their newest sign-up said
-    segment: str | None
+    tier: str | None
     last_viewed: tuple[str, ...]
     last_seen: datetime | None = None  # their newest lift
     personalisation: bool = False  # their newest personalisation decision is "given"
+    marketing: bool = False  # their newest marketing decision is "given"
+    tags: tuple[str, ...] = ()
+    birth_month: int | None = None
 
 
 def feed_content(person: Person, member_id: str) -> FeedContent | None:
     """The entry for a tag bound to `member_id`; None: the tag is not in the feed."""
     if not person.recognition:
         return None
+    offers = person.marketing  # the segment travels only with marketing consent
     return FeedContent(
         member_id=member_id,
         greeting_name=person.name if person.greet_by_name else None,
         last_viewed=person.last_viewed,
-        segment=person.segment,
+        tier=person.tier if offers else None,
         last_seen=to_the_hour(person.last_seen),
         personalised=person.personalisation,
+        marketing=offers,
+        tags=tuple(sorted(set(person.tags))) if offers else (),
+        birth_month=person.birth_month if offers else None,
     )
 
 
@@ -197,7 +216,7 @@ def members_touched(facts: Iterable[Fact]) -> set[str]:
         match fact:
             case Signup() | TagBound():
                 touched.add(fact.member_id)
-            case ConsentDecision() if fact.purpose in (RECOGNITION, PERSONALISATION):
+            case ConsentDecision() if fact.purpose in FEED_PURPOSES:
                 touched.add(fact.member_id)
             case Interaction() if fact.kind == "lift" and fact.sku is not None:
                 touched.add(fact.member_id)
@@ -364,10 +383,13 @@ def _feed_row(
             "member_id": None,
             "greeting_name": None,
             "last_viewed": None,
-            "segment": None,
+            "tier": None,
             "changed_at": now,
             "last_seen": None,
             "personalised": False,
+            "marketing": False,
+            "tags": None,
+            "birth_month": None,
         }
     return {
         "tag_hash": tag_hash,
@@ -376,26 +398,34 @@ def _feed_row(
         "member_id": content.member_id,
         "greeting_name": content.greeting_name,
         "last_viewed": list(content.last_viewed),
-        "segment": content.segment,
+        "tier": content.tier,
         "changed_at": now,
         "last_seen": content.last_seen,
         "personalised": content.personalised,
+        "marketing": content.marketing,
+        "tags": list(content.tags),
+        "birth_month": content.birth_month,
     }
 
 
+_ENTRY: Final = (
+    member_feed.c.tag_hash,
+    member_feed.c.removed,
+    member_feed.c.member_id,
+    member_feed.c.greeting_name,
+    member_feed.c.last_viewed,
+    member_feed.c.tier,
+    member_feed.c.last_seen,
+    member_feed.c.personalised,
+    member_feed.c.marketing,
+    member_feed.c.tags,
+    member_feed.c.birth_month,
+)
+"""The columns `_content` reads."""
+
+
 def _current(connection: Connection, hashes: Sequence[str]) -> dict[str, FeedContent | None]:
-    rows = connection.execute(
-        select(
-            member_feed.c.tag_hash,
-            member_feed.c.removed,
-            member_feed.c.member_id,
-            member_feed.c.greeting_name,
-            member_feed.c.last_viewed,
-            member_feed.c.segment,
-            member_feed.c.last_seen,
-            member_feed.c.personalised,
-        ).where(member_feed.c.tag_hash.in_(hashes))
-    )
+    rows = connection.execute(select(*_ENTRY).where(member_feed.c.tag_hash.in_(hashes)))
     return {row.tag_hash: None if row.removed else _content(row) for row in rows}
 
 
@@ -404,9 +434,12 @@ def _content(row: Any) -> FeedContent:
         member_id=row.member_id,
         greeting_name=row.greeting_name,
         last_viewed=tuple(row.last_viewed or ()),
-        segment=row.segment,
+        tier=row.tier,
         last_seen=row.last_seen,
         personalised=bool(row.personalised),
+        marketing=bool(row.marketing),
+        tags=tuple(row.tags or ()),
+        birth_month=row.birth_month,
     )
 
 
@@ -463,7 +496,7 @@ def _load_people(connection: Connection, people: Mapping[str, list[str]]) -> dic
             consents.c.id,
         ).where(
             consents.c.member_id.in_(members),
-            consents.c.purpose.in_((RECOGNITION, PERSONALISATION)),
+            consents.c.purpose.in_(FEED_PURPOSES),
         )
     ):
         decided = (person_of[member], purpose)
@@ -487,11 +520,15 @@ def _load_people(connection: Connection, people: Mapping[str, list[str]]) -> dic
         if key not in newest_signup or signed[:2] > newest_signup[key][:2]:
             newest_signup[key] = signed
     details = {
-        f"customer:{customer}": (name, segment)
-        for customer, name, segment in connection.execute(
-            select(customers.c.customer_id, customers.c.name, customers.c.segment).where(
-                customers.c.customer_id.in_(sorted(customer_ids))
-            )
+        f"customer:{row.customer_id}": row
+        for row in connection.execute(
+            select(
+                customers.c.customer_id,
+                customers.c.name,
+                customers.c.tier,
+                customers.c.tags,
+                customers.c.birth_month,
+            ).where(customers.c.customer_id.in_(sorted(customer_ids)))
         )
     }
 
@@ -513,18 +550,22 @@ def _load_people(connection: Connection, people: Mapping[str, list[str]]) -> dic
     for key in people:
         decision = newest_decision.get((key, RECOGNITION))
         personalisation = newest_decision.get((key, PERSONALISATION))
+        marketing = newest_decision.get((key, MARKETING))
         signup = newest_signup.get(key)
-        name, segment = details.get(key, (None, None))
+        customer = details.get(key)  # None: a bare member id, no sign-up yet
         # Newest first; SKUs lifted at the same moment in name order (the sort is stable).
         newest_first = sorted(sorted(lifted.get(key, {}).items()), key=lambda i: i[1], reverse=True)
         found[key] = Person(
             recognition=decision is not None and decision[2],
-            name=name,
+            name=None if customer is None else customer.name,
             greet_by_name=signup is not None and signup[2],
-            segment=segment,
+            tier=None if customer is None else customer.tier,
             last_viewed=last_viewed(sku for sku, _ in newest_first),
             last_seen=newest_first[0][1] if newest_first else None,
             personalisation=personalisation is not None and personalisation[2],
+            marketing=marketing is not None and marketing[2],
+            tags=() if customer is None else tuple(customer.tags or ()),
+            birth_month=None if customer is None else customer.birth_month,
         )
     return found
 
@@ -702,17 +743,9 @@ def read_feed(database: Database, since: int, limit: int) -> FeedPage:
             tag_key(database)
             return read_feed(database, since, limit)
         reset = needs_reset(since, state.feed_version, state.compacted_through)
-        statement = select(
-            member_feed.c.tag_hash,
-            member_feed.c.version,
-            member_feed.c.removed,
-            member_feed.c.member_id,
-            member_feed.c.greeting_name,
-            member_feed.c.last_viewed,
-            member_feed.c.segment,
-            member_feed.c.last_seen,
-            member_feed.c.personalised,
-        ).where(member_feed.c.version > (0 if reset else since))
+        statement = select(member_feed.c.version, *_ENTRY).where(
+            member_feed.c.version > (0 if reset else since)
+        )
         if reset:
             statement = statement.where(member_feed.c.removed == false())
         rows = connection.execute(statement.order_by(member_feed.c.version).limit(limit + 1)).all()
@@ -741,9 +774,12 @@ def feed_page_json(page: FeedPage) -> dict[str, Any]:
                 "member_id": content.member_id,
                 "greeting_name": content.greeting_name,
                 "last_viewed": list(content.last_viewed),
-                "segment": content.segment,
+                "tier": content.tier,
                 "last_seen": None if content.last_seen is None else content.last_seen.isoformat(),
                 "personalised": content.personalised,
+                "marketing": content.marketing,
+                "tags": list(content.tags),
+                "birth_month": content.birth_month,
             }
             for tag_hash, content in page.upserts
         ],

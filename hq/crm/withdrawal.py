@@ -7,7 +7,9 @@ person ever decided that purpose for (and one without a channel), each
 person's newest decision from then on, on every member id of theirs. A
 withdrawal of recognition takes their tags out of the member feed in the same
 transaction: every kiosk drops them at its next feed sync (within the kiosks'
-feed interval, 60 s).
+feed interval, 60 s). A withdrawal of personalisation or marketing changes their
+feed entries in the same way: kiosks stop recommending from their history, or
+stop making them offers and drop their tier, tags and birth month.
 
 Each row keeps the notice version and hash of the decision it withdraws (empty
 if the person never decided that purpose): what they had agreed to.
@@ -121,7 +123,9 @@ def withdraw(
         removed = 0
         if purpose == recognition.RECOGNITION:
             removed = recognition.refresh(database, connection, [member_id], now=now)
-        elif purpose == recognition.PERSONALISATION:  # kiosks stop using their history
+        elif purpose in recognition.FEED_PURPOSES:
+            # Personalisation: kiosks stop using their history. Marketing: kiosks make
+            # them no offers, and their tier, tags and birth month leave the feed.
             recognition.refresh(database, connection, [member_id], now=now)
     _log.info("a %s consent was withdrawn, recorded at %s", purpose, source.upper())
     return Withdrawal(member_id, purpose, channels, by, now, removed)

@@ -29,7 +29,7 @@ _log = logging.getLogger("hq.migrations")
 
 SCRIPT_LOCATION: Final = Path(__file__).resolve().parent
 
-HEAD_REVISION: Final = "0020_crm_changes"
+HEAD_REVISION: Final = "0021_member_offers_feed"
 # Known here so that a database already there is recognised without loading
 # Alembic, which takes longer than most `kiosk-hq` commands themselves.
 

@@ -157,9 +157,12 @@ def test_the_greeting_name_is_there_only_for_members_who_allowed_it(hq: Hq) -> N
         "member_id": shy.member,
         "greeting_name": None,
         "last_viewed": [],
-        "segment": None,
+        "tier": None,  # only with marketing consent
         "last_seen": None,  # no phone lifted yet
         "personalised": False,  # no personalisation consent
+        "marketing": False,  # no marketing consent: no offers, and no tier, tags, month
+        "tags": [],
+        "birth_month": None,
     }
 
 

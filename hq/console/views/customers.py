@@ -71,7 +71,7 @@ def customer_page(console: Console, ask: Ask) -> Page:
             "customer": {
                 **summary(row, len(found.customer.member_ids)),
                 "language": row.language,
-                "segment": row.segment,
+                "tier": row.tier,
                 "stores": sorted({m.store_id for m in found.customer.member_ids}),
                 "tags": tags,
             },

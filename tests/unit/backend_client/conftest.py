@@ -56,7 +56,6 @@ class FeedHq:
             "member_id": member_id,
             "greeting_name": None,
             "last_viewed": [],
-            "segment": None,
             **fields,
         }
         self.changes.append((tag_hash, entry))

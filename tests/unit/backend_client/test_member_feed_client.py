@@ -28,7 +28,7 @@ def client(feed_hq: Any) -> Iterator[HqClient]:
 
 
 def test_a_page_comes_back_with_its_entries_and_removals(feed_hq: Any, client: HqClient) -> None:
-    feed_hq.upsert(TAG, "m-1", greeting_name="王芳", last_viewed=["P-2", "P-1"], segment="gold")
+    feed_hq.upsert(TAG, "m-1", greeting_name="王芳", last_viewed=["P-2", "P-1"], tier="gold")
     feed_hq.upsert("cd" * 32, "m-2")
     feed_hq.remove("cd" * 32)
 
@@ -37,7 +37,8 @@ def test_a_page_comes_back_with_its_entries_and_removals(feed_hq: Any, client: H
         more=False,
         reset=True,
         tag_key=KEY,
-        upserts=(FeedEntry(TAG, "m-1", "王芳", ("P-2", "P-1"), "gold"),),
+        # No marketing consent: the tier HQ should not have sent is not kept.
+        upserts=(FeedEntry(TAG, "m-1", "王芳", ("P-2", "P-1"), None),),
         removed=(),
     )
     delta = client.get_member_feed(1, limit=1)
@@ -88,7 +89,6 @@ def good_page(**changes: Any) -> dict[str, Any]:
                 "member_id": "m-1",
                 "greeting_name": None,
                 "last_viewed": [],
-                "segment": None,
             }
         ],
         "removed": [],
@@ -120,6 +120,14 @@ BROKEN: dict[str, Any] = {
     "last seen not a time": good_page(upserts=entry(last_seen="yesterday")),
     "last seen without its zone": good_page(upserts=entry(last_seen="2026-12-03T07:00:00")),
     "last seen a number": good_page(upserts=entry(last_seen=1764745200)),
+    "marketing not a bool": good_page(upserts=entry(marketing="yes")),
+    "tier a number": good_page(upserts=entry(marketing=True, tier=3)),
+    "tier empty": good_page(upserts=entry(marketing=True, tier="")),
+    "tags not a list": good_page(upserts=entry(marketing=True, tags="vip")),
+    "tags not strings": good_page(upserts=entry(marketing=True, tags=[1])),
+    "birth month 13": good_page(upserts=entry(marketing=True, birth_month=13)),
+    "birth month a bool": good_page(upserts=entry(marketing=True, birth_month=True)),
+    "birth month a date": good_page(upserts=entry(marketing=True, birth_month="1990-05-14")),
     "removal not a hash": good_page(removed=["x"]),
     "too many changes": good_page(removed=[TAG] * 3),
 }
@@ -151,3 +159,32 @@ def test_an_entry_says_when_its_member_last_lifted_a_phone(feed_hq: Any, client:
     feed_hq.answer_next(200, good_page())
     (found,) = client.get_member_feed(2, limit=2).upserts
     assert found.last_seen is None
+
+
+def test_an_entry_brings_marketing_consent_and_what_offers_are_decided_on(
+    feed_hq: Any, client: HqClient
+) -> None:
+    offers = {"marketing": True, "tier": "gold", "tags": ["vip", "student"], "birth_month": 5}
+    feed_hq.answer_next(200, good_page(upserts=entry(**offers)))
+    (found,) = client.get_member_feed(2, limit=2).upserts
+    assert (found.marketing, found.tier, found.tags, found.birth_month) == (
+        True,
+        "gold",
+        ("student", "vip"),
+        5,
+    )
+    assert "gold" not in repr(found)
+    assert "vip" not in repr(found)
+
+
+def test_without_marketing_consent_the_kiosk_keeps_no_tier_tags_or_birth_month(
+    feed_hq: Any, client: HqClient
+) -> None:
+    sent = {"marketing": False, "tier": "gold", "tags": ["vip"], "birth_month": 5}
+    feed_hq.answer_next(200, good_page(upserts=entry(**sent)))
+    (found,) = client.get_member_feed(2, limit=2).upserts
+    assert (found.marketing, found.tier, found.tags, found.birth_month) == (False, None, (), None)
+    # An HQ from before offers: no consent known, and its `segment` is no tier.
+    feed_hq.answer_next(200, good_page(upserts=entry(segment="gold")))
+    (found,) = client.get_member_feed(2, limit=2).upserts
+    assert (found.marketing, found.tier, found.tags, found.birth_month) == (False, None, (), None)

@@ -3,6 +3,7 @@ file, never writes it, and loads no SQLAlchemy."""
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import logging
@@ -17,6 +18,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from helpers.member_files import as_version
 
 from backend_client.feed import FeedEntry, FeedPage
 from backend_client.member_reader import MEMBERS_FILE, Member, MemberReader, tag_hash
@@ -28,7 +30,7 @@ KEY = bytes(range(32))
 FOB = TagId(TagKind.RFID, "0012345678")
 FOB_HASH = tag_hash(KEY, FOB)
 NAME = "王芳"
-WANG = FeedEntry(FOB_HASH, "m-1", NAME, ("P-2", "P-1"), "gold")
+WANG = FeedEntry(FOB_HASH, "m-1", NAME, ("P-2", "P-1"), None)
 
 
 def hashed(n: int) -> str:
@@ -79,7 +81,7 @@ def test_a_reader_answers_once_the_relay_child_has_made_the_file_while_it_writes
         assert reader.find(FOB) is None  # made, but no feed page yet
         directory.apply(page(3, [WANG, entry(7)], reset=True))
         assert reader.key() == KEY
-        assert reader.find(FOB) == Member("m-1", NAME, ("P-2", "P-1"), "gold")
+        assert reader.find(FOB) == Member("m-1", NAME, ("P-2", "P-1"), None)
         assert reader.lookup(hashed(7)) == Member("member-7", None, (), None)
         directory.apply(page(4, [entry(7, skus=("P-9",))]))
         assert reader.lookup(hashed(7)) == Member("member-7", None, ("P-9",), None)
@@ -91,7 +93,7 @@ def test_a_reader_answers_from_a_file_nobody_writes_and_follows_the_writer_when_
     with MemberDirectory(path) as directory:
         directory.apply(page(3, [WANG], reset=True))
     with MemberReader(path) as reader:
-        assert reader.find(FOB) == Member("m-1", NAME, ("P-2", "P-1"), "gold")
+        assert reader.find(FOB) == Member("m-1", NAME, ("P-2", "P-1"), None)
         with MemberDirectory(path) as directory:  # the relay child starts again
             directory.apply(page(4, [entry(7)]))
             assert reader.lookup(hashed(7)) == Member("member-7", None, (), None)
@@ -188,12 +190,10 @@ def test_a_missing_file_is_logged_once_and_its_arrival_once(
 def test_a_version_1_file_is_read_until_the_relay_child_upgrades_it(path: Path) -> None:
     with MemberDirectory(path) as directory:
         directory.apply(page(7, [WANG], reset=True))
-    with sqlite3.connect(path) as connection:  # as version 1 left it: no last_seen
-        connection.execute("ALTER TABLE members DROP COLUMN last_seen")
-        connection.execute("ALTER TABLE members DROP COLUMN personalised")  # version 3's
-        connection.execute("UPDATE meta SET value = '1' WHERE key = 'schema_version'")
+    as_version(path, 1, segment="gold")  # no last_seen; a segment sent without consent
     with MemberReader(path) as reader:
-        assert reader.find(FOB) == Member("m-1", NAME, ("P-2", "P-1"), "gold", None)
+        # Recognised; the old segment is not taken for a tier (no marketing consent known).
+        assert reader.find(FOB) == Member("m-1", NAME, ("P-2", "P-1"), None, None)
         seen = datetime(2026, 12, 3, 7, tzinfo=UTC)
         with MemberDirectory(path) as directory:  # upgrades, then the feed brings last_seen
             directory.apply(page(8, [FeedEntry(FOB_HASH, "m-1", NAME, (), None, seen)], reset=True))
@@ -311,3 +311,46 @@ def test_a_reader_follows_another_process_writing_never_half_a_snapshot_nor_back
     assert backwards == 0  # never an older page after a newer one
     assert set(last.values()) == {100}
     print(json.dumps({"reads": reads}))
+
+
+def test_the_reader_brings_marketing_consent_tier_tags_and_birth_month(path: Path) -> None:
+    offered = dataclasses.replace(
+        WANG, marketing=True, tier="gold", tags=("student", "vip"), birth_month=5
+    )
+    with MemberDirectory(path) as directory:
+        directory.apply(page(3, [offered, entry(2)], reset=True))
+    with MemberReader(path) as reader:
+        found = reader.find(FOB)
+        assert found is not None
+        assert (found.marketing, found.tier, found.tags, found.birth_month) == (
+            True,
+            "gold",
+            ("student", "vip"),
+            5,
+        )
+        plain = reader.lookup(hashed(2))
+        assert plain is not None
+        assert (plain.marketing, plain.tier, plain.tags, plain.birth_month) == (
+            False,
+            None,
+            (),
+            None,
+        )
+
+
+def test_a_version_3_file_is_read_without_offers_until_the_relay_child_upgrades_it(
+    path: Path,
+) -> None:
+    with MemberDirectory(path) as directory:
+        directory.apply(page(7, [dataclasses.replace(WANG, personalised=True)], reset=True))
+    as_version(path, 3, segment="gold")
+    with MemberReader(path) as reader:
+        found = reader.find(FOB)
+        assert found == Member("m-1", NAME, ("P-2", "P-1"), None, None, True)
+        with MemberDirectory(path) as directory:  # upgrades; the feed brings marketing
+            directory.apply(
+                page(8, [dataclasses.replace(WANG, marketing=True, tier="silver")], reset=True)
+            )
+        found = reader.find(FOB)
+        assert found is not None
+        assert (found.marketing, found.tier) == (True, "silver")

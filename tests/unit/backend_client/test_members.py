@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from helpers.member_files import as_version
 
 from backend_client.feed import FeedEntry, FeedPage
 from backend_client.members import (
@@ -81,10 +82,10 @@ def test_a_new_directory_knows_nobody(directory: MemberDirectory) -> None:
 
 
 def test_members_of_an_applied_page_are_found_by_their_tag(directory: MemberDirectory) -> None:
-    named = FeedEntry(FOB_HASH, "m-1", NAME, ("P-2", "P-1"), "gold")
+    named = FeedEntry(FOB_HASH, "m-1", NAME, ("P-2", "P-1"), None)
     applied = directory.apply(page(3, [named, entry(7)], reset=True))
     assert applied == Applied(2, 0, loading=False, swapped=True, restart=False)
-    assert directory.find(FOB) == Member("m-1", NAME, ("P-2", "P-1"), "gold")
+    assert directory.find(FOB) == Member("m-1", NAME, ("P-2", "P-1"), None)
     assert directory.lookup(FOB_HASH) == directory.find(FOB)
     assert directory.lookup(hashed(7)) == Member("member-7", None, (), None)
     assert (directory.version, directory.key(), directory.count()) == (3, KEY, 2)
@@ -198,10 +199,7 @@ def test_a_member_comes_back_with_when_they_last_lifted_a_phone(
 def test_a_version_1_directory_keeps_answering_and_fetches_the_feed_again(path: Path) -> None:
     with MemberDirectory(path) as directory:
         directory.apply(page(7, [entry(1, name=NAME, skus=("P-1",))], reset=True))
-    with sqlite3.connect(path) as connection:  # as version 1 left it: no last_seen
-        connection.execute("ALTER TABLE members DROP COLUMN last_seen")
-        connection.execute("ALTER TABLE members DROP COLUMN personalised")  # version 3's
-        connection.execute("UPDATE meta SET value = '1' WHERE key = 'schema_version'")
+    as_version(path, 1)  # no last_seen
     with MemberDirectory(path) as directory:
         assert directory.lookup(hashed(1)) == Member("member-1", NAME, ("P-1",), None)
         assert directory.version == 0  # the whole feed again, which brings last_seen
@@ -310,11 +308,92 @@ def test_a_version_2_directory_learns_who_consented_to_personalisation(path: Pat
     with MemberDirectory(path) as directory:
         directory.apply(page(7, [consented], reset=True))
         assert directory.lookup(hashed(1)) == Member("member-1", None, ("P-1",), None, None, True)
-    with sqlite3.connect(path) as connection:  # as version 2 left it
-        connection.execute("ALTER TABLE members DROP COLUMN personalised")
-        connection.execute("UPDATE meta SET value = '2' WHERE key = 'schema_version'")
+    as_version(path, 2)  # no personalised
     with MemberDirectory(path) as directory:
         assert directory.lookup(hashed(1)) == Member("member-1", None, ("P-1",), None)
         assert directory.version == 0  # the whole feed again, which brings `personalised`
         directory.apply(page(8, [consented], reset=True))
         assert directory.lookup(hashed(1)).personalised  # type: ignore[union-attr]
+
+
+# ---------------------------------------------------------------- member offers
+
+
+def offered(n: int, **facts: object) -> FeedEntry:
+    """Member n with marketing consent and these facts (tier, tags, birth_month)."""
+    return dataclasses.replace(entry(n), marketing=True, **facts)  # type: ignore[arg-type]
+
+
+def stored_offer_facts(path: Path) -> list[tuple[object, ...]]:
+    with sqlite3.connect(path) as connection:
+        return connection.execute(
+            "SELECT marketing, tier, tags, birth_month FROM members ORDER BY tag_hash"
+        ).fetchall()
+
+
+def test_a_member_with_marketing_consent_comes_back_with_tier_tags_and_birth_month(
+    directory: MemberDirectory,
+) -> None:
+    vip = offered(1, tier="gold", tags=("vip", "student"), birth_month=5)
+    directory.apply(page(1, [vip, entry(2)], reset=True))
+    found = directory.lookup(hashed(1))
+    assert found == Member("member-1", None, (), "gold", None, False, True, ("student", "vip"), 5)
+    assert directory.lookup(hashed(2)) == Member("member-2", None, (), None)
+    assert not directory.lookup(hashed(2)).marketing  # type: ignore[union-attr]
+    for private in ("gold", "vip", "student", "birth_month=5", "marketing"):
+        assert private not in repr(found)
+        assert private not in repr(vip)
+
+
+def test_without_marketing_consent_the_directory_keeps_no_tier_tags_or_birth_month(
+    directory: MemberDirectory, path: Path
+) -> None:
+    # HQ sends none of them without consent; an entry that has them anyway is not kept so.
+    careless = dataclasses.replace(entry(1), tier="gold", tags=("vip",), birth_month=5)
+    directory.apply(page(1, [careless], reset=True))
+    assert directory.lookup(hashed(1)) == Member("member-1", None, (), None)
+    assert stored_offer_facts(path) == [(0, None, "[]", None)]
+
+
+def test_a_marketing_withdrawal_takes_the_facts_out_of_the_directory_files(
+    directory: MemberDirectory, path: Path
+) -> None:
+    directory.apply(
+        page(1, [offered(1, tier="platinum-x", tags=("vip-x",), birth_month=5)], reset=True)
+    )
+    directory.apply(page(2, [offered(2, tier="gold")]))  # a delta: in the WAL
+    directory.apply(page(3, [entry(1)]))  # HQ: member 1 withdrew marketing consent
+    found = directory.lookup(hashed(1))
+    assert found is not None
+    assert (found.marketing, found.tier, found.tags, found.birth_month) == (False, None, (), None)
+    assert directory.lookup(hashed(2)).tier == "gold"  # type: ignore[union-attr]
+    for name in (path.name, path.name + "-wal"):
+        held = (path.parent / name).read_bytes() if (path.parent / name).exists() else b""
+        assert b"platinum-x" not in held, name
+        assert b"vip-x" not in held, name
+
+
+def test_a_version_3_directory_learns_marketing_consent_and_forgets_the_old_segment(
+    path: Path,
+) -> None:
+    with MemberDirectory(path) as directory:
+        directory.apply(page(7, [dataclasses.replace(entry(1), personalised=True)], reset=True))
+    as_version(path, 3, segment="family")  # an older HQ's segment, sent without consent
+    with MemberDirectory(path) as directory:
+        # Until the feed comes again: recognised as before, no offers, no old segment.
+        assert directory.lookup(hashed(1)) == Member("member-1", None, (), None, None, True)
+        assert directory.version == 0  # the whole feed again, which brings `marketing`
+        assert stored_offer_facts(path) == [(0, None, "[]", None)]
+        directory.apply(
+            page(8, [offered(1, tier="gold", tags=("vip",), birth_month=12)], reset=True)
+        )
+        found = directory.lookup(hashed(1))
+        assert found is not None
+        assert (found.marketing, found.tier, found.tags, found.birth_month) == (
+            True,
+            "gold",
+            ("vip",),
+            12,
+        )
+    with MemberDirectory(path) as directory:  # and opens as the newest version from then on
+        assert directory.version == 8

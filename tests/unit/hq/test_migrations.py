@@ -28,7 +28,7 @@ def test_migrating_a_fresh_database_creates_every_table_at_the_newest_revision(
         database.dispose()
     assert tables == set(metadata.tables) | {"alembic_version"}
     head = ScriptDirectory.from_config(alembic_config(database_url)).get_current_head()
-    assert current == head == HEAD_REVISION == "0020_crm_changes"
+    assert current == head == HEAD_REVISION == "0021_member_offers_feed"
 
 
 def test_the_migrated_schema_matches_the_tables_hq_uses(database_url: str) -> None:
@@ -114,11 +114,11 @@ def test_upgrading_from_the_first_schema_keeps_members_and_greets_none_by_name(
             rows = connection.execute(
                 select(member_ids.c.member_id, member_ids.c.greet_by_name)
             ).all()
-            segment = connection.execute(select(customers.c.segment)).scalar_one()
+            tier = connection.execute(select(customers.c.tier)).scalar_one()
     finally:
         database.dispose()
     assert [tuple(row) for row in rows] == [("m1", False)]
-    assert segment is None
+    assert tier is None
 
 
 def _upgrade_to(database: Database, url: str, revision: str) -> None:

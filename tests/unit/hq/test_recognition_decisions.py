@@ -41,7 +41,7 @@ def person(**changes: Any) -> Person:
         "recognition": True,
         "name": "王芳",
         "greet_by_name": False,
-        "segment": None,
+        "tier": None,
         "last_viewed": ("SKU-1",),
     }
     return Person(**{**base, **changes})
@@ -52,7 +52,7 @@ def entry(member: str = MEMBER, **changes: Any) -> FeedContent:
         "member_id": member,
         "greeting_name": None,
         "last_viewed": (),
-        "segment": None,
+        "tier": None,
     }
     return FeedContent(**{**base, **changes})
 
@@ -66,9 +66,9 @@ def test_a_member_without_recognition_consent_has_no_entry() -> None:
 
 def test_a_consenting_member_is_greeted_by_name_only_if_they_allowed_it() -> None:
     plain = feed_content(person(), MEMBER)
-    named = feed_content(person(greet_by_name=True, segment="gold"), MEMBER)
+    named = feed_content(person(greet_by_name=True), MEMBER)
     assert plain == FeedContent(MEMBER, None, ("SKU-1",), None)
-    assert named == FeedContent(MEMBER, "王芳", ("SKU-1",), "gold")
+    assert named == FeedContent(MEMBER, "王芳", ("SKU-1",), None)
 
 
 def test_greeting_by_name_without_a_name_greets_without_one() -> None:

@@ -163,7 +163,8 @@ def test_a_withdrawal_leaves_a_tombstone_that_keeps_nothing_about_the_member(
     with database.read() as connection:
         row = connection.execute(select(member_feed)).one()
     assert row.removed
-    assert (row.member_id, row.greeting_name, row.last_viewed, row.segment) == (None,) * 4
+    assert (row.member_id, row.greeting_name, row.last_viewed, row.tier) == (None,) * 4
+    assert (row.marketing, row.tags, row.birth_month) == (False, None, None)
     shop.send(consent(member, given=True))
     assert entries(database) == {hashed: FeedContent(member, "王芳", (), None)}
 
