@@ -17,7 +17,7 @@ from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Final, Protocol
+from typing import TYPE_CHECKING, Final, Literal, Protocol
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 # The kiosk's Qt-free half first, before PySide6: PySide6 reads the whole source of
@@ -147,6 +147,7 @@ class KioskOptions:
     maintenance: MaintenanceTiming = field(default_factory=MaintenanceTiming)
     heartbeat_interval: float | None = None  # None: HQ's pace (a test sets it)
     printer_port: str | None = None  # the receipt printer for member offers' coupons
+    printer_paper: Literal[58, 80] = 80  # its roll's width, mm
 
 
 def parse_args(argv: Sequence[str] | None = None) -> KioskOptions:
@@ -177,6 +178,14 @@ def parse_args(argv: Sequence[str] | None = None) -> KioskOptions:
         "--printer",
         metavar="PORT",
         help="serial port (or USB device) of an ESC/POS receipt printer for member offers",
+    )
+    parser.add_argument(
+        "--printer-paper",
+        type=int,
+        choices=(58, 80),
+        default=80,
+        metavar="MM",
+        help="the receipt printer's paper width: 58 or 80 (default)",
     )
     parser.add_argument(
         "--rfid-protocol",
@@ -272,6 +281,7 @@ def parse_args(argv: Sequence[str] | None = None) -> KioskOptions:
         heartbeat_interval=args.heartbeat_interval,
         rfid_port=args.rfid_port,
         printer_port=args.printer,
+        printer_paper=80 if args.printer_paper == 80 else 58,
         rfid_protocol=args.rfid_protocol,
         rfid_wedge=args.rfid_wedge,
         ble=args.ble,
@@ -602,7 +612,7 @@ def build_printing(
         return None
     from kiosk.offer_printing import CouponPrinting  # noqa: PLC0415 - only with a printer
 
-    return CouponPrinting(options.printer_port, bridge.post, bundle)
+    return CouponPrinting(options.printer_port, bridge.post, bundle, paper_mm=options.printer_paper)
 
 
 def count_plays(
@@ -643,6 +653,7 @@ def report_health(
             rfid_serial=bool(options.rfid_port),
             rfid_wedge=bool(options.rfid_wedge),
             ble=options.ble,
+            printer=bool(options.printer_port),
         ),
         release=None if bundle is None else bundle.release,
         started_mono=time.monotonic(),

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from typing import Final
+from typing import Final, Literal
 
 from content.bundle import Bundle
 from content.model import Language
@@ -55,11 +55,11 @@ class CouponPrinting:
         post: Callable[[DeviceEvent | CouponPrinted], None],
         bundle: Bundle | None,
         *,
-        make_printer: Callable[..., ReceiptPrinter] = ReceiptPrinter,
+        paper_mm: Literal[58, 80] = 80,
     ) -> None:
         self._post = post
         self._bundle = bundle
-        self._printer = make_printer(port, on_event=self._on_event)
+        self._printer = ReceiptPrinter(port, on_event=self._on_event, paper_mm=paper_mm)
 
     def set_bundle(self, bundle: Bundle) -> None:
         """A new content release (GUI thread): its offers' titles and terms from now on."""
