@@ -13,8 +13,8 @@ from __future__ import annotations
 
 from typing import Final
 
-from PySide6.QtCore import QEasingCurve, QPropertyAnimation, QSize, Qt, Signal
-from PySide6.QtGui import QMouseEvent
+from PySide6.QtCore import QEasingCurve, QPropertyAnimation, QSize, Qt, QTimer, Signal
+from PySide6.QtGui import QMouseEvent, QPaintEvent
 from PySide6.QtWidgets import (
     QBoxLayout,
     QFrame,
@@ -84,12 +84,15 @@ class FeaturedProduct(QFrame):
 class MemberOfferHero(QFrame):
     taken = Signal()  # "take it" or "show my coupon"
     product_tapped = Signal(str)  # sku
+    # A new offer's first frame is painted (its fade starts there): for the trace.
+    first_frame = Signal()
 
     def __init__(self, images: ImageCache) -> None:
         super().__init__()
         self.setProperty("role", "offer-hero")
         self._images = images
         self._shown: MemberOfferCard | None = None
+        self._frame_due = False
         self.badge = label(role="offer-badge")
         self.value = label(role="offer-value")
         self.title = label(role="offer-title", wrap=True)
@@ -170,9 +173,18 @@ class MemberOfferHero(QFrame):
         self.status.setText(card.status or "")
         self.take.setVisible(card.button is not None)
         self.take.setText(card.button or "")
-        if arriving and self.isVisible():
-            self._fade.setEnabled(True)
-            self._settle.start()
+        if arriving:
+            self._frame_due = True
+            if self.isVisible():  # the welcome is up already: the card settles in
+                self._fade.setEnabled(True)
+                self._settle.start()
+
+    def paintEvent(self, event: QPaintEvent) -> None:
+        super().paintEvent(event)
+        if self._frame_due:
+            self._frame_due = False
+            # Reported once the event loop turns: the frame is then on its way out.
+            QTimer.singleShot(0, self, self.first_frame.emit)
 
     def forget(self) -> None:
         """The session is over: the next member's card is a new arrival."""

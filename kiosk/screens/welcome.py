@@ -133,6 +133,7 @@ class WelcomeScreen(Screen):
     draw_chosen = Signal(str)  # draw id, from the offer panel
     feedback_chosen = Signal(str)  # survey id, from the offer panel
     offer_taken = Signal()  # the member offer's "take it" (or "show my coupon")
+    offer_painted = Signal()  # a member offer's card painted its first frame
 
     def __init__(self, images: ImageCache, clock: Callable[[], float] = time.monotonic) -> None:
         super().__init__()
@@ -239,11 +240,12 @@ class WelcomeScreen(Screen):
             if offer is not None:
                 panel.show_offer(offer)
         if hero is not None:
-            self._member_hero().show_card(hero)
-        if self.hero is not None:
-            self.hero.setVisible(hero is not None)
-            if hero is None:
-                self.hero.forget()
+            card = self._member_hero()
+            card.setVisible(True)  # before its words: a card arriving on show fades in
+            card.show_card(hero)
+        elif self.hero is not None:
+            self.hero.setVisible(False)
+            self.hero.forget()
         self._offer_column.setVisible(bool(shown) or hero is not None)
         self._leaving_text = page.leaving
         self._show_leaving()
@@ -256,6 +258,7 @@ class WelcomeScreen(Screen):
             self.hero = MemberOfferHero(self._images)
             self.hero.set_portrait(self._portrait)
             self.hero.taken.connect(self.offer_taken)
+            self.hero.first_frame.connect(self.offer_painted)
             self.hero.product_tapped.connect(
                 lambda sku: self.recommendation_tapped.emit(sku, "member_offer")
             )
