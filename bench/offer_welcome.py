@@ -19,6 +19,7 @@ import os
 import shutil
 import time
 import tty
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -43,6 +44,18 @@ def offer_bundle() -> Path:
         shutil.rmtree(path)
         path = sample_bundle(16)
     return path
+
+
+def both_paints(painted: dict[str, float], sent: float) -> Callable[[dict[str, Any]], bool]:
+    """A trace matcher noting the welcome's and its offer's first paints after `sent`."""
+
+    def match(line: dict[str, Any]) -> bool:
+        view = str(line.get("view", ""))
+        if line["kind"] == "paint" and view.startswith("welcome:") and line["mono"] >= sent:
+            painted["offer" if view.endswith(":offer") else "welcome"] = line["mono"]
+        return "offer" in painted and "welcome" in painted
+
+    return match
 
 
 def main() -> None:
@@ -88,16 +101,7 @@ def main() -> None:
                 os.write(master, encode_rdm6300(FOBS[i % len(FOBS)]))
                 # One wait for both paints: lines read together must not be lost between two.
                 painted: dict[str, float] = {}
-
-                def welcomed(line: dict[str, Any], sent: float = sent) -> bool:
-                    view = str(line.get("view", ""))
-                    if line["kind"] == "paint" and view.startswith("welcome:"):
-                        if line["mono"] >= sent:
-                            painted["offer" if view.endswith(":offer") else "welcome"] = line[
-                                "mono"
-                            ]
-                    return "offer" in painted and "welcome" in painted
-
+                welcomed = both_paints(painted, sent)
                 kiosk.trace.wait_for(welcomed, 30)
                 if i >= 4:
                     welcomes.append((painted["welcome"] - sent) * 1000)
