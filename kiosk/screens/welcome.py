@@ -209,7 +209,7 @@ class WelcomeScreen(Screen):
             self.hero.set_portrait(portrait)
         if portrait:
             self._layout.setContentsMargins(64, 32, 64, 96)
-            self._body.setDirection(QBoxLayout.Direction.TopToBottom)
+            self._body.setDirection(self._portrait_direction())
             self._offer_box.setDirection(QBoxLayout.Direction.LeftToRight)
             self._body.setStretch(0, 1)
             self._body.setStretch(1, 0)  # the offers' own height; the shelves the rest
@@ -247,8 +247,16 @@ class WelcomeScreen(Screen):
             self.hero.setVisible(False)
             self.hero.forget()
         self._offer_column.setVisible(bool(shown) or hero is not None)
+        if self._portrait:
+            self._body.setDirection(self._portrait_direction())
         self._leaving_text = page.leaving
         self._show_leaving()
+
+    def _portrait_direction(self) -> QBoxLayout.Direction:
+        """Portrait: a member offer comes first, under the greeting, where the eye is;
+        the draw and survey panels stay under the shelves."""
+        hero = self.hero is not None and not self.hero.isHidden()
+        return QBoxLayout.Direction.BottomToTop if hero else QBoxLayout.Direction.TopToBottom
 
     def _member_hero(self) -> MemberOfferHero:
         """The hero card, built (and its module loaded) for the first member offer."""

@@ -145,6 +145,12 @@ def test_the_welcome_shows_the_member_offer_as_its_hero_card(
     assert hero.product.name.text() == product.name.get(language)
     # The draw and the survey are not squeezed beside it: the action bar has them.
     assert not any(panel.isVisible() for panel in screen.offers)
+    top_of_hero = hero.mapTo(screen, hero.rect().topLeft())
+    top_of_shelves = screen.picks.mapTo(screen, screen.picks.rect().topLeft())
+    if shape == "portrait":  # first, under the greeting
+        assert top_of_hero.y() < top_of_shelves.y()
+    else:  # a column beside the shelves
+        assert top_of_hero.x() > screen.picks.geometry().right()
     # Painted: the card is on the frame, not only laid out.
     frame = screen.grab().toImage()
     inside = hero.mapTo(screen, hero.rect().center())
