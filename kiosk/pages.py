@@ -126,6 +126,7 @@ class MemberOfferCard:
     message-only offer or while the desk answers. `product`: the featured phone,
     tapped like a recommendation."""
 
+    offer: str  # its id: a new offer's card settles in, the same one in another language not
     title: str
     message: str
     value: str | None  # the coupon's worth, "¥200" or "9折"; None: a message only
@@ -349,6 +350,7 @@ def member_offer_card(
                 key = _OFFER_REFUSALS.get(offer.refusal or "", "member_offer.refused.unavailable")
                 status = tr(language, key)
     return MemberOfferCard(
+        offer=chosen.id,
         title=chosen.title.get(language),
         message="" if chosen.message is None else chosen.message.get(language),
         value=None if campaign is None else coupon_value(campaign, language),

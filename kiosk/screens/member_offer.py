@@ -154,7 +154,7 @@ class MemberOfferHero(QFrame):
     def show_card(self, card: MemberOfferCard) -> None:
         if card == self._shown:
             return
-        arriving = self._shown is None or self._shown.title != card.title
+        arriving = self._shown is None or self._shown.offer != card.offer
         self._shown = card
         self.badge.setText(card.badge)
         self.value.setVisible(card.value is not None)
