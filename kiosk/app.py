@@ -46,6 +46,7 @@ from content.bundle import (
     EntryError,
     parse_document,
 )
+from content.catalog import CatalogIndex
 from content.model import Playlist
 from content.schedule import playing_now, switch_due
 from content.store import ContentStore
@@ -852,15 +853,15 @@ def offer_book(bundle: Bundle, timezone: str, share: StoreShare) -> OfferBook | 
 
 def offer_families(bundle: Bundle) -> dict[str, ProductFamily]:
     """SKU -> brand and tags, for offers that ask what a member looked at by brand or
-    tag; none otherwise: a large catalog is not built for nothing at start."""
-    by_family = any(
-        offer.segment.viewed is not None
-        and (offer.segment.viewed.brands or offer.segment.viewed.tags)
-        for offer in bundle.offers
-    )
-    if not by_family:
+    tag; none otherwise. A release's catalog index names brands without building its
+    products (`summaries`): a 10,000-phone catalog is built whole only for tag rules."""
+    viewed = [o.segment.viewed for o in bundle.offers if o.segment.viewed is not None]
+    if not any(family.brands or family.tags for family in viewed):
         return {}
-    return {p.sku: ProductFamily(p.brand, frozenset(p.tags)) for p in bundle.catalog.products}
+    catalog = bundle.catalog
+    if isinstance(catalog, CatalogIndex) and not any(family.tags for family in viewed):
+        return {s.sku: ProductFamily(s.brand, frozenset()) for s in catalog.summaries()}
+    return {p.sku: ProductFamily(p.brand, frozenset(p.tags)) for p in catalog.products}
 
 
 def planogram_slots(data_dir: Path, bundle: Bundle) -> dict[int, str]:
