@@ -492,7 +492,8 @@ def build(options: KioskOptions, app: QApplication) -> Kiosk:
         return bool(options.rfid_port or options.rfid_wedge) and directory.key() is not None
 
     controller = SessionController(
-        build_machine(options, switch.bundle, share=share),
+        # Member offers join after the first frame (decide_offers_after_first_paint).
+        build_machine(options, switch.bundle, share=share, offers=False),
         SessionState(boot=uuid.uuid4().hex[:8]),
         append_record=outbox.append,
         set_led=set_led,
@@ -538,6 +539,7 @@ def build(options: KioskOptions, app: QApplication) -> Kiosk:
         cache.loaded.connect(window.update)
 
     window.show_state(controller.state)
+    decide_offers_after_first_paint(options, window, controller, switch, share)
     if channel is not None:
         start_channel(channel, controller, window, switch.bundle)
 
@@ -577,6 +579,30 @@ def build(options: KioskOptions, app: QApplication) -> Kiosk:
         health,
         printing,
     )
+
+
+def decide_offers_after_first_paint(
+    options: KioskOptions,
+    window: KioskWindow,
+    controller: SessionController,
+    switch: ContentSwitch[SwapContent],
+    share: StoreShare,
+) -> None:
+    """The start's bundle's member offers, made ready once the attract loop is on screen
+    (or SERVER_START_LATEST_MS after start): nobody is recognised before it, and the
+    book (a catalog's brands for `viewed` rules) is not on the way to the first frame.
+    A release switched to meanwhile came with its own (build_machine)."""
+    started_with = switch.bundle
+    done: list[bool] = []
+
+    def decide(*_: object) -> None:
+        if done or started_with is None or switch.bundle is not started_with:
+            return
+        done.append(True)
+        controller.set_offers(offer_book(started_with, options.timezone, share))
+
+    window.first_paint.connect(decide)
+    QTimer.singleShot(SERVER_START_LATEST_MS, decide)
 
 
 def hq_link_listener(
@@ -822,9 +848,11 @@ def build_machine(
     slots: dict[int, str] | None = None,
     *,
     share: StoreShare = WHOLE_STORE,
+    offers: bool = True,
 ) -> SessionMachine:
     """The session's rules for `bundle`; `slots` if already read (else read here).
-    `share`: this kiosk's part of the store's offer budgets."""
+    `share`: this kiosk's part of the store's offer budgets; `offers` False: member
+    offers later (SessionController.set_offers)."""
     if bundle is None:
         return SessionMachine(options.session, {})
     return SessionMachine(
@@ -834,7 +862,7 @@ def build_machine(
         surveys=bundle.surveys,
         draws=bundle.prize_draws,
         welcome=next((c.id for c in bundle.campaigns if c.welcome), None),
-        offers=offer_book(bundle, options.timezone, share),
+        offers=offer_book(bundle, options.timezone, share) if offers else None,
     )
 
 

@@ -72,6 +72,7 @@ from kiosk.session import (
 from kiosk.signup import SignupForm
 from kiosk.survey import Answer
 from kiosk.trace import Trace, wall_clock_at
+from rewards.offers import OfferBook
 
 log = logging.getLogger("kiosk.controller")
 
@@ -146,6 +147,11 @@ class SessionController(QObject):
         log.info("content now assigns %d slots", len(machine.slot_skus))
         self._machine = machine
         self._schedule()
+
+    def set_offers(self, offers: OfferBook | None) -> None:
+        """The bundle's member offers, ready to decide with (made after the first frame)."""
+        log.info("member offers: %d", 0 if offers is None else len(offers))
+        self._machine = replace(self._machine, offers=offers)
 
     def stop(self) -> None:
         """At shutdown: no more deadlines, and inputs still in flight change nothing."""
