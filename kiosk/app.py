@@ -17,7 +17,8 @@ from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Final, Protocol
+from typing import TYPE_CHECKING, Final, Literal, Protocol
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 # The kiosk's Qt-free half first, before PySide6: PySide6 reads the whole source of
 # every module imported after it (shibokensupport's check for `from __feature__
@@ -34,7 +35,7 @@ from backend_client.member_reader import MEMBERS_FILE, MemberReader
 from backend_client.private_files import private_dir
 from backend_client.records import OutboxRecord
 from backend_client.relay_process import DEFAULT_TIMEZONE, RelayProcess
-from backend_client.status import ContentStatus, SyncStatus
+from backend_client.status import ContentStatus, SyncState, SyncStatus
 from content import reports
 from content.bundle import (
     DOCUMENT_MAX_BYTES,
@@ -45,6 +46,7 @@ from content.bundle import (
     EntryError,
     parse_document,
 )
+from content.catalog import CatalogIndex
 from content.model import Playlist
 from content.schedule import playing_now, switch_due
 from content.store import ContentStore
@@ -57,6 +59,8 @@ from devices.rfid import SerialRfidReader, WedgeRfidReader
 from kiosk.maintenance_gesture import Touch  # noqa: F401 - for screens/window.py, before Qt
 from kiosk.maintenance_parts import RESTART_EXIT, MaintenanceParts, MaintenanceTiming
 from kiosk.play_counts import PlayItem  # noqa: F401 - its dataclasses made before Qt's import hook
+from rewards.issuing import WHOLE_STORE, StoreShare
+from rewards.offers import OfferBook, ProductFamily
 
 # isort: split
 # Then PySide6, its import hook made to keep no module's source (kiosk/pyside_sources).
@@ -84,13 +88,14 @@ from kiosk.reward_link import RewardLink
 from kiosk.screens.attract import AttractScreen, store_clock
 from kiosk.screens.text_entry import SharedKeyboard, input_method_environment
 from kiosk.screens.window import KioskWindow
-from kiosk.session import ATTRACT, SessionConfig, SessionMachine, SessionState
+from kiosk.session import ATTRACT, HqLinkChanged, SessionConfig, SessionMachine, SessionState
 from kiosk.signup import DEFAULT_REGION
 from kiosk.trace import FileTrace, NullTrace, Trace
 from kiosk.video_reports import VideoFailureReports
 
 if TYPE_CHECKING:
     from kiosk.health_report import HealthReporter
+    from kiosk.offer_printing import CouponPrinting
 
 log = logging.getLogger("kiosk.app")
 
@@ -142,6 +147,8 @@ class KioskOptions:
     screen: str | None = None  # the screen to cover, by name; None: the primary one
     maintenance: MaintenanceTiming = field(default_factory=MaintenanceTiming)
     heartbeat_interval: float | None = None  # None: HQ's pace (a test sets it)
+    printer_port: str | None = None  # the receipt printer for member offers' coupons
+    printer_paper: Literal[58, 80] = 80  # its roll's width, mm
 
 
 def parse_args(argv: Sequence[str] | None = None) -> KioskOptions:
@@ -168,6 +175,19 @@ def parse_args(argv: Sequence[str] | None = None) -> KioskOptions:
         help=argparse.SUPPRESS,  # tests and demos: heartbeats (and HQ's commands) this often
     )
     parser.add_argument("--rfid-port", help="serial port of a 125 kHz member-fob reader")
+    parser.add_argument(
+        "--printer",
+        metavar="PORT",
+        help="serial port (or USB device) of an ESC/POS receipt printer for member offers",
+    )
+    parser.add_argument(
+        "--printer-paper",
+        type=int,
+        choices=(58, 80),
+        default=80,
+        metavar="MM",
+        help="the receipt printer's paper width: 58 or 80 (default)",
+    )
     parser.add_argument(
         "--rfid-protocol",
         type=RfidProtocol,
@@ -261,6 +281,8 @@ def parse_args(argv: Sequence[str] | None = None) -> KioskOptions:
         hq_ca=args.hq_ca,
         heartbeat_interval=args.heartbeat_interval,
         rfid_port=args.rfid_port,
+        printer_port=args.printer,
+        printer_paper=80 if args.printer_paper == 80 else 58,
         rfid_protocol=args.rfid_protocol,
         rfid_wedge=args.rfid_wedge,
         ble=args.ble,
@@ -393,6 +415,7 @@ class Kiosk:
     maintenance: MaintenanceDoor | None = None
     play_log: PlayLog | None = None
     health: HealthReporter | None = None  # for HQ's heartbeat (kiosk/health_report.py)
+    printing: CouponPrinting | None = None  # the receipt printer, with --printer
 
     @property
     def bundle(self) -> Bundle | None:
@@ -409,6 +432,8 @@ class Kiosk:
             self.board.stop()
         for reader in self.readers:
             reader.stop()
+        if self.printing is not None:
+            self.printing.stop()
         self.window.shut_down()
         if self.play_log is not None:
             self.play_log.close()  # its last counts, before the outbox closes
@@ -439,9 +464,9 @@ def build(options: KioskOptions, app: QApplication) -> Kiosk:
     switch = start_content(options, trace)  # its bundle: the release shown at start
     credentials = _credentials(options, trace)
     channel = build_channel(options, credentials, switch, trace)
-    # Staff's maintenance screen: it hears the relay's reports and, while open, the readers.
-    door = MaintenanceDoor(None if channel is None else channel.on_sync, switch.on_content)
     bridge = DeviceBridge()
+    # Staff's maintenance screen: it hears the relay's reports and, while open, the readers.
+    door = MaintenanceDoor(hq_link_listener(bridge, channel), switch.on_content)
     rewards = RewardLink(switch.bundle, bridge.post)
     # Records and reward requests go to the relay child, which writes the outbox (and
     # runs the reward desk) also before this kiosk is enrolled: backend_client/data_link.py.
@@ -456,6 +481,8 @@ def build(options: KioskOptions, app: QApplication) -> Kiosk:
     directory = MemberReader(options.data_dir / MEMBERS_FILE)
     recogniser = Recogniser(directory, bridge.post, trace)
     readers = build_readers(options, door.divert(recogniser.on_event))
+    printing = build_printing(options, bridge, switch.bundle)
+    share = offer_share(credentials)
 
     def set_led(slot: int, mode: LedMode) -> None:
         if board is not None:
@@ -465,7 +492,8 @@ def build(options: KioskOptions, app: QApplication) -> Kiosk:
         return bool(options.rfid_port or options.rfid_wedge) and directory.key() is not None
 
     controller = SessionController(
-        build_machine(options, switch.bundle),
+        # Member offers join after the first frame (decide_offers_after_first_paint).
+        build_machine(options, switch.bundle, share=share, offers=False),
         SessionState(boot=uuid.uuid4().hex[:8]),
         append_record=outbox.append,
         set_led=set_led,
@@ -473,6 +501,7 @@ def build(options: KioskOptions, app: QApplication) -> Kiosk:
         request_reward=rewards.request,
         publish=None if channel is None else channel.publish,
         can_bind=can_bind,
+        print_coupon=None if printing is None else printing.print_coupon,
     )
     images, slide_images, view_images = picture_caches(options, app)
     keyboard_data = private_keyboard_dir()
@@ -510,6 +539,7 @@ def build(options: KioskOptions, app: QApplication) -> Kiosk:
         cache.loaded.connect(window.update)
 
     window.show_state(controller.state)
+    decide_offers_after_first_paint(options, window, controller, switch, share)
     if channel is not None:
         start_channel(channel, controller, window, switch.bundle)
 
@@ -521,9 +551,11 @@ def build(options: KioskOptions, app: QApplication) -> Kiosk:
         rewards=rewards,
         channel=channel,
         caches=(slide_images, images, view_images),
+        share=share,
+        printing=printing,
     )
     health = report_health(options, outbox, controller, switch)
-    for worker in (board, *readers):
+    for worker in (board, *readers, printing):
         if worker is not None:
             worker.start()
     return Kiosk(
@@ -545,7 +577,69 @@ def build(options: KioskOptions, app: QApplication) -> Kiosk:
         door,
         play_log,
         health,
+        printing,
     )
+
+
+def decide_offers_after_first_paint(
+    options: KioskOptions,
+    window: KioskWindow,
+    controller: SessionController,
+    switch: ContentSwitch[SwapContent],
+    share: StoreShare,
+) -> None:
+    """The start's bundle's member offers, made ready once the attract loop is on screen
+    (or SERVER_START_LATEST_MS after start): nobody is recognised before it, and the
+    book (a catalog's brands for `viewed` rules) is not on the way to the first frame.
+    A release switched to meanwhile came with its own (build_machine)."""
+    started_with = switch.bundle
+    done: list[bool] = []
+
+    def decide(*_: object) -> None:
+        if done or started_with is None or switch.bundle is not started_with:
+            return
+        done.append(True)
+        controller.set_offers(offer_book(started_with, options.timezone, share))
+
+    window.first_paint.connect(decide)
+    QTimer.singleShot(SERVER_START_LATEST_MS, decide)
+
+
+def hq_link_listener(
+    bridge: DeviceBridge, channel: ChannelLink | None
+) -> Callable[[SyncStatus], None]:
+    """The relay's reports (its supervisor thread): to the store channel, and whether
+    HQ is reachable to the session, which tells a member when their text will go."""
+    online: list[bool] = []  # the last state posted: a change is news, a report is not
+
+    def on_sync(status: SyncStatus) -> None:
+        if channel is not None:
+            channel.on_sync(status)
+        now_online = status.state in (SyncState.IDLE, SyncState.SYNCING)
+        if online != [now_online]:
+            online[:] = [now_online]
+            bridge.post(HqLinkChanged(now_online))
+
+    return on_sync
+
+
+def offer_share(credentials: Credentials | None) -> StoreShare:
+    """This kiosk's part of its store's offer budgets, as the reward desk counts them."""
+    if credentials is None:
+        return WHOLE_STORE
+    return StoreShare(credentials.budget_seat, credentials.budget_seats)
+
+
+def build_printing(
+    options: KioskOptions, bridge: DeviceBridge, bundle: Bundle | None
+) -> CouponPrinting | None:
+    """The receipt printer, when given (`--printer`): its driver and python-escpos are
+    loaded only then."""
+    if not options.printer_port:
+        return None
+    from kiosk.offer_printing import CouponPrinting  # noqa: PLC0415 - only with a printer
+
+    return CouponPrinting(options.printer_port, bridge.post, bundle, paper_mm=options.printer_paper)
 
 
 def count_plays(
@@ -586,6 +680,7 @@ def report_health(
             rfid_serial=bool(options.rfid_port),
             rfid_wedge=bool(options.rfid_wedge),
             ble=options.ble,
+            printer=bool(options.printer_port),
         ),
         release=None if bundle is None else bundle.release,
         started_mono=time.monotonic(),
@@ -637,6 +732,8 @@ def connect_switch(
     rewards: RewardLink,
     channel: ChannelLink | None,
     caches: tuple[ImageCache, ImageCache, ImageCache],
+    share: StoreShare = WHOLE_STORE,
+    printing: CouponPrinting | None = None,
 ) -> None:
     """What a switch swaps on the GUI thread, and when it may (the attract loop).
 
@@ -647,8 +744,10 @@ def connect_switch(
 
     def swap(ready: ReadyContent[SwapContent]) -> None:  # GUI thread, on the attract loop
         new = ready.bundle
-        controller.set_machine(build_machine(options, new, ready.prepared.slots))
+        controller.set_machine(build_machine(options, new, ready.prepared.slots, share=share))
         rewards.set_bundle(new)
+        if printing is not None:
+            printing.set_bundle(new)
         for cache in product_caches:
             cache.clear()  # the old release's pictures (the slides go with set_bundle)
         window.set_bundle(new)
@@ -744,9 +843,16 @@ def private_keyboard_dir() -> Path:
 
 
 def build_machine(
-    options: KioskOptions, bundle: Bundle | None, slots: dict[int, str] | None = None
+    options: KioskOptions,
+    bundle: Bundle | None,
+    slots: dict[int, str] | None = None,
+    *,
+    share: StoreShare = WHOLE_STORE,
+    offers: bool = True,
 ) -> SessionMachine:
-    """The session's rules for `bundle`; `slots` if already read (else read here)."""
+    """The session's rules for `bundle`; `slots` if already read (else read here).
+    `share`: this kiosk's part of the store's offer budgets; `offers` False: member
+    offers later (SessionController.set_offers)."""
     if bundle is None:
         return SessionMachine(options.session, {})
     return SessionMachine(
@@ -756,7 +862,34 @@ def build_machine(
         surveys=bundle.surveys,
         draws=bundle.prize_draws,
         welcome=next((c.id for c in bundle.campaigns if c.welcome), None),
+        offers=offer_book(bundle, options.timezone, share) if offers else None,
     )
+
+
+def offer_book(bundle: Bundle, timezone: str, share: StoreShare) -> OfferBook | None:
+    """The bundle's member offers, ready to decide with (built once per bundle); None
+    without offers, or without a known store time zone (offers follow its days)."""
+    if not bundle.offers:
+        return None
+    try:
+        tz = ZoneInfo(timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        log.error("unknown time zone %r: no member offers", timezone)
+        return None
+    return OfferBook.of(bundle.offers, offer_families(bundle), tz, share)
+
+
+def offer_families(bundle: Bundle) -> dict[str, ProductFamily]:
+    """SKU -> brand and tags, for offers that ask what a member looked at by brand or
+    tag; none otherwise. A release's catalog index names brands without building its
+    products (`summaries`): a 10,000-phone catalog is built whole only for tag rules."""
+    viewed = [o.segment.viewed for o in bundle.offers if o.segment.viewed is not None]
+    if not any(family.brands or family.tags for family in viewed):
+        return {}
+    catalog = bundle.catalog
+    if isinstance(catalog, CatalogIndex) and not any(family.tags for family in viewed):
+        return {s.sku: ProductFamily(s.brand, frozenset()) for s in catalog.summaries()}
+    return {p.sku: ProductFamily(p.brand, frozenset(p.tags)) for p in catalog.products}
 
 
 def planogram_slots(data_dir: Path, bundle: Bundle) -> dict[int, str]:
@@ -784,6 +917,9 @@ def connect_window(window: KioskWindow, controller: SessionController) -> None:
     window.draw_requested.connect(controller.draw_requested)
     window.draw_skipped.connect(controller.draw_skipped)
     window.flow_closed.connect(controller.flow_closed)
+    window.offer_taken.connect(controller.offer_taken)
+    window.offer_text_asked.connect(controller.offer_text_asked)
+    window.offer_print_asked.connect(controller.offer_print_asked)
 
 
 def build_channel(

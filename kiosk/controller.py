@@ -30,6 +30,8 @@ from kiosk.device_bridge import BridgeEvent
 from kiosk.session import (
     AgeAnswered,
     CheckDraws,
+    CheckOffers,
+    CouponPrinted,
     DrawOpened,
     DrawPrize,
     DrawRequested,
@@ -37,10 +39,17 @@ from kiosk.session import (
     DrawStanding,
     Effect,
     FlowClosed,
+    HqLinkChanged,
     IssueCoupon,
     LanguageChosen,
     MemberArrived,
     MemberLeft,
+    OfferPrintAsked,
+    OfferTaken,
+    OfferTakesKnown,
+    OfferTextAsked,
+    PrintCoupon,
+    PrinterReady,
     RaiseAlert,
     RecommendationTapped,
     Record,
@@ -56,16 +65,20 @@ from kiosk.session import (
     SurveyAnswered,
     SurveyOpened,
     TagPresented,
+    TakeOffer,
     Touched,
     Transition,
 )
 from kiosk.signup import SignupForm
 from kiosk.survey import Answer
 from kiosk.trace import Trace, wall_clock_at
+from rewards.offers import OfferBook
 
 log = logging.getLogger("kiosk.controller")
 
 RECORD_SCHEMA_VERSION = 1
+
+RewardEffect = IssueCoupon | DrawPrize | CheckDraws | CheckOffers | TakeOffer
 
 
 class SessionController(QObject):
@@ -81,15 +94,19 @@ class SessionController(QObject):
         append_record: Callable[[OutboxRecord], None],
         set_led: Callable[[int, LedMode], None],
         trace: Trace,
-        request_reward: Callable[[IssueCoupon | DrawPrize | CheckDraws], None] | None = None,
+        request_reward: Callable[[RewardEffect], None] | None = None,
         publish: Callable[[ChannelNote, datetime], None] | None = None,
         can_bind: Callable[[], bool] = lambda: False,
         clock: Callable[[], float] = time.monotonic,
+        print_coupon: Callable[[PrintCoupon], None] | None = None,
+        wall_clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         """`request_reward` hands coupon and draw requests to the reward desk, whose
         answers come back as RewardReady through the bridge; `can_bind` says whether
         a fob could be linked at sign-up now (a reader and the chain's tag key);
-        `publish` queues a message for the store channel, stamped with when it happened."""
+        `publish` queues a message for the store channel, stamped with when it happened;
+        `print_coupon` queues a member offer's coupon for the receipt printer (never
+        blocks); `wall_clock` stamps a member's arrival (aware) for the offer decision."""
         super().__init__()
         self._machine = machine
         self._state = state
@@ -100,6 +117,8 @@ class SessionController(QObject):
         self._publish = publish
         self._can_bind = can_bind
         self._clock = clock
+        self._print_coupon = print_coupon
+        self._wall_clock = wall_clock
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
         self._timer.setTimerType(Qt.TimerType.PreciseTimer)
@@ -129,6 +148,11 @@ class SessionController(QObject):
         self._machine = machine
         self._schedule()
 
+    def set_offers(self, offers: OfferBook | None) -> None:
+        """The bundle's member offers, ready to decide with (made after the first frame)."""
+        log.info("member offers: %d", 0 if offers is None else len(offers))
+        self._machine = replace(self._machine, offers=offers)
+
     def stop(self) -> None:
         """At shutdown: no more deadlines, and inputs still in flight change nothing."""
         self._stopped = True
@@ -140,6 +164,9 @@ class SessionController(QObject):
         """Slot for the device bridge; runs on the GUI thread."""
         match event:
             case DeviceHealth():
+                if event.device == "printer":  # the Print button shows only while it is up
+                    ready = event.status is HealthStatus.UP
+                    self._feed(PrinterReady(ready), self._clock())
                 if self._health_news(event):
                     self._trace.emit(
                         "health", mono=event.at, device=event.device, status=event.status.value
@@ -163,7 +190,19 @@ class SessionController(QObject):
                 self._feed(event, event.at)
             case Unreadable():
                 self._trace.emit("noise", mono=event.at, device=event.device, reason=event.reason)
-            case MemberArrived() | MemberLeft() | TagPresented() | RewardReady() | DrawStanding():
+            case MemberArrived():
+                # The offer decision follows the store's days and hours: the wall clock
+                # is read here, at the edge, so the machine stays a pure function.
+                self._feed(replace(event, wall=self._wall_clock()), self._clock())
+            case (
+                MemberLeft()
+                | TagPresented()
+                | RewardReady()
+                | DrawStanding()
+                | OfferTakesKnown()
+                | CouponPrinted()
+                | HqLinkChanged()
+            ):
                 self._feed(event, self._clock())
 
     def _health_news(self, health: DeviceHealth) -> bool:
@@ -215,6 +254,15 @@ class SessionController(QObject):
     def flow_closed(self) -> None:
         self._feed(FlowClosed(), self._clock())
 
+    def offer_taken(self) -> None:
+        self._feed(OfferTaken(), self._clock())
+
+    def offer_text_asked(self) -> None:
+        self._feed(OfferTextAsked(), self._clock())
+
+    def offer_print_asked(self) -> None:
+        self._feed(OfferPrintAsked(), self._clock())
+
     def _feed(self, event: SessionInput, now: float) -> None:
         if not self._stopped:
             self._apply(self._machine.step(self._state, event, now))
@@ -262,16 +310,24 @@ class SessionController(QObject):
                 log.warning("alarm on slot %d: %s", effect.slot, effect.reason.value)
                 self._trace.emit("alert", slot=effect.slot, reason=effect.reason.value)
                 self.alert_raised.emit(effect)
-            case IssueCoupon() | DrawPrize():
+            case IssueCoupon() | DrawPrize() | TakeOffer():
                 self._trace.emit("reward", request=type(effect).__name__, session=effect.session)
                 if self._request_reward is None:  # no reward desk: say so, as the desk would
-                    refusal = RewardReady(effect.session, None, refusal="unavailable")
+                    offer = effect.offer if isinstance(effect, TakeOffer) else None
+                    refusal = RewardReady(effect.session, None, refusal="unavailable", offer=offer)
                     QTimer.singleShot(0, lambda: self._feed(refusal, self._clock()))
                 else:
                     self._request_reward(effect)
-            case CheckDraws():
+            case CheckDraws() | CheckOffers():
                 if self._request_reward is not None:  # no desk: the draw says so if tried
                     self._request_reward(effect)
+            case PrintCoupon():
+                self._trace.emit("print", session=effect.session)
+                if self._print_coupon is None:  # no printer: the button was not shown
+                    failed = CouponPrinted(effect.job, ok=False)
+                    QTimer.singleShot(0, lambda: self._feed(failed, self._clock()))
+                else:
+                    self._print_coupon(effect)
             case StoreMessage():
                 # `message`, not `kind`: a trace line's kind is "store_message".
                 self._trace.emit("store_message", message=effect.kind, alert=effect.alert)

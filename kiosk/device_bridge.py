@@ -10,9 +10,17 @@ from __future__ import annotations
 from PySide6.QtCore import QObject, Signal
 
 from kiosk.recognition import RecognitionEvent
-from kiosk.session import DrawStanding, RewardReady
+from kiosk.session import (
+    CouponPrinted,
+    DrawStanding,
+    HqLinkChanged,
+    OfferTakesKnown,
+    RewardReady,
+)
 
-BridgeEvent = RecognitionEvent | RewardReady | DrawStanding
+BridgeEvent = (
+    RecognitionEvent | RewardReady | DrawStanding | OfferTakesKnown | CouponPrinted | HqLinkChanged
+)
 
 
 class DeviceBridge(QObject):

@@ -76,8 +76,14 @@ class HealthReporter:
 
 
 def configured_devices(
-    *, pickup: bool, rfid_serial: bool, rfid_wedge: bool, ble: bool
+    *, pickup: bool, rfid_serial: bool, rfid_wedge: bool, ble: bool, printer: bool = False
 ) -> list[str]:
     """The drivers' names (their defaults in devices/) for what this kiosk was started with."""
-    chosen = {"pickup": pickup, "rfid": rfid_serial, "rfid-wedge": rfid_wedge, "ble": ble}
+    chosen = {
+        "pickup": pickup,
+        "rfid": rfid_serial,
+        "rfid-wedge": rfid_wedge,
+        "ble": ble,
+        "printer": printer,
+    }
     return [name for name, on in chosen.items() if on]

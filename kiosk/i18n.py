@@ -260,6 +260,44 @@ STRINGS: Final[dict[str, dict[Language, str]]] = {
     },
     # -- coupons
     "coupon.won": {_ZH: "恭喜中奖！", _EN: "You won!"},
+    "member_offer.badge": {_ZH: "会员专享", _EN: "Members only"},
+    "member_offer.take": {_ZH: "领取", _EN: "Take it"},
+    "member_offer.taking": {_ZH: "正在为您领取…", _EN: "Getting your coupon…"},
+    "member_offer.show": {_ZH: "查看我的优惠券", _EN: "Show my coupon"},
+    "member_offer.refused.member_limit": {
+        _ZH: "您已领取过这份优惠，下次再来看看新的惊喜",
+        _EN: "You have taken this offer already: look out for the next one",
+    },
+    "member_offer.refused.budget_spent": {
+        _ZH: "今天的名额已经领完了，明天再来试试",
+        _EN: "Today's offers are all taken: try again tomorrow",
+    },
+    "member_offer.refused.ended": {
+        _ZH: "这份优惠已经结束，感谢您的关注",
+        _EN: "This offer has ended: thank you for your interest",
+    },
+    "member_offer.refused.unavailable": {
+        _ZH: "暂时无法领取，请稍后再试或咨询店员",
+        _EN: "It cannot be taken just now: try again shortly or ask a member of staff",
+    },
+    "member_offer.coupon": {_ZH: "您的会员专享券", _EN: "Your member offer"},
+    "member_offer.ticket_heading": {_ZH: "会员专享优惠券", _EN: "Member offer coupon"},
+    "member_offer.send": {_ZH: "发送到我的手机", _EN: "Send to my phone"},
+    "member_offer.sent": {
+        _ZH: "短信将在几分钟内送达",
+        _EN: "The text will arrive in a few minutes",
+    },
+    "member_offer.queued": {
+        _ZH: "门店网络恢复后，短信将发送到您的手机",
+        _EN: "The text will arrive when the store is back online",
+    },
+    "member_offer.print": {_ZH: "打印", _EN: "Print"},
+    "member_offer.printing": {_ZH: "正在打印…", _EN: "Printing…"},
+    "member_offer.printed": {_ZH: "请在下方取券", _EN: "Take your coupon below"},
+    "member_offer.print_failed": {
+        _ZH: "打印机暂时不可用，请发送到手机或拍下二维码",
+        _EN: "The printer is unavailable: send it to your phone or photograph the QR",
+    },
     "coupon.free": {_ZH: "免费", _EN: "Free"},
     "coupon.earned": {_ZH: "您的优惠券", _EN: "Your coupon"},
     "coupon.how": {

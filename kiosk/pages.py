@@ -32,8 +32,11 @@ from kiosk.session import (
     DrawView,
     FobView,
     LocateNotice,
+    MemberOffer,
     MemberVisit,
+    OfferStep,
     Pick,
+    PrintStep,
     ProductView,
     RewardStatus,
     SessionState,
@@ -115,6 +118,25 @@ class Offer:
 
 
 @dataclass(frozen=True, slots=True)
+class MemberOfferCard:
+    """The member offer (rewards.offers chose it) as the welcome's hero card. Not an
+    `Offer`: those are the small column of the draw and a survey's coupon.
+
+    `button`: "take it" for a coupon offer, "show my coupon" once taken; None for a
+    message-only offer or while the desk answers. `product`: the featured phone,
+    tapped like a recommendation."""
+
+    offer: str  # its id: a new offer's card settles in, the same one in another language not
+    title: str
+    message: str
+    value: str | None  # the coupon's worth, "¥200" or "9折"; None: a message only
+    product: Card | None
+    button: str | None
+    status: str | None  # "taking…", or why it could not be taken (kind words)
+    badge: str  # "会员专享 / Members only"
+
+
+@dataclass(frozen=True, slots=True)
 class WelcomePage:
     language: Language
     greeting: str
@@ -125,6 +147,7 @@ class WelcomePage:
     picks: tuple[Card, ...]
     offers: tuple[Offer, ...]
     leaving: str  # the warning before the welcome returns to the attract loop, "{seconds}"
+    member_offer: MemberOfferCard | None = None
 
 
 def _card(bundle: Bundle, product: Product, language: Language) -> Card:
@@ -293,6 +316,48 @@ def welcome_page(
         picks=tuple(_card(bundle, p, language) for p in picks),
         offers=member_offers(bundle, state),
         leaving=tr(language, "welcome.leaving"),
+        member_offer=member_offer_card(bundle, state.offer, language),
+    )
+
+
+_OFFER_REFUSALS: Final = {
+    "member_limit": "member_offer.refused.member_limit",
+    "budget_spent": "member_offer.refused.budget_spent",
+    "ended": "member_offer.refused.ended",
+    "not_started": "member_offer.refused.ended",
+}
+
+
+def member_offer_card(
+    bundle: Bundle, offer: MemberOffer | None, language: Language
+) -> MemberOfferCard | None:
+    """The hero card for this session's member offer, once one is chosen."""
+    if offer is None or offer.offer is None:
+        return None
+    chosen = offer.offer
+    campaign = None if chosen.campaign is None else bundle.campaign(chosen.campaign)
+    product = None if chosen.product is None else bundle.product(chosen.product)
+    button = status = None
+    if campaign is not None:
+        match offer.step:
+            case OfferStep.SHOWN:
+                button = tr(language, "member_offer.take")
+            case OfferStep.TAKING:
+                status = tr(language, "member_offer.taking")
+            case OfferStep.TAKEN:
+                button = tr(language, "member_offer.show")
+            case OfferStep.REFUSED:
+                key = _OFFER_REFUSALS.get(offer.refusal or "", "member_offer.refused.unavailable")
+                status = tr(language, key)
+    return MemberOfferCard(
+        offer=chosen.id,
+        title=chosen.title.get(language),
+        message="" if chosen.message is None else chosen.message.get(language),
+        value=None if campaign is None else coupon_value(campaign, language),
+        product=None if product is None else _card(bundle, product, language),
+        button=button,
+        status=status,
+        badge=tr(language, "member_offer.badge"),
     )
 
 
@@ -664,6 +729,17 @@ def fob_page(view: FobView, state: SessionState, can_join: bool) -> MessagePage:
 
 
 @dataclass(frozen=True, slots=True)
+class CouponDelivery:
+    """A member offer's coupon also goes to the member's phone (HQ texts it) or on
+    paper. Each None when not on offer; `*_note` replaces or follows its button."""
+
+    phone: str | None  # "send to my phone", until pressed
+    phone_note: str | None  # then: "the text will arrive in a few minutes" (or offline)
+    print: str | None  # "print", while the printer is ready and nothing printed yet
+    print_note: str | None  # "printing…", "take your coupon below", "printer unavailable"
+
+
+@dataclass(frozen=True, slots=True)
 class CouponPage:
     language: Language
     heading: str  # "You won!" or "Your coupon"
@@ -673,12 +749,18 @@ class CouponPage:
     code: str
     expires: str
     how: str
+    delivery: CouponDelivery | None = None  # a member offer's coupon only
 
 
 def coupon_page(bundle: Bundle, view: CouponView, state: SessionState) -> CouponPage:
     language = state.language
     campaign = bundle.campaign(view.coupon.campaign)
     heading = tr(language, "coupon.won" if view.prize is not None else "coupon.earned")
+    delivery = None
+    offer = state.offer
+    if view.offer is not None and offer is not None and offer.coupon is not None:
+        heading = tr(language, "member_offer.coupon")
+        delivery = coupon_delivery(offer, state)
     return CouponPage(
         language=language,
         heading=heading,
@@ -688,6 +770,30 @@ def coupon_page(bundle: Bundle, view: CouponView, state: SessionState) -> Coupon
         code=view.coupon.code,
         expires=tr(language, "coupon.expires", date=view.coupon.expires_on.isoformat()),
         how=tr(language, "coupon.how"),
+        delivery=delivery,
+    )
+
+
+def coupon_delivery(offer: MemberOffer, state: SessionState) -> CouponDelivery:
+    """Send to my phone (once), print (while the printer is ready), and what happened."""
+    language = state.language
+    phone = phone_note = None
+    if offer.texted:
+        phone_note = tr(language, "member_offer.sent" if state.hq_online else "member_offer.queued")
+    else:
+        phone = tr(language, "member_offer.send")
+    printing = offer.printing
+    can_print = state.printer_ready and printing in (None, PrintStep.FAILED)
+    notes = {
+        PrintStep.PRINTING: "member_offer.printing",
+        PrintStep.PRINTED: "member_offer.printed",
+        PrintStep.FAILED: "member_offer.print_failed",
+    }
+    return CouponDelivery(
+        phone=phone,
+        phone_note=phone_note,
+        print=tr(language, "member_offer.print") if can_print else None,
+        print_note=None if printing is None else tr(language, notes[printing]),
     )
 
 

@@ -30,6 +30,11 @@ Rules, in the shop's words:
 - A member who has had today's draw is told so before any button: the reward
   desk is asked when they arrive. A draw's result waits for its short
   animation (or a tap that skips it) before it shows.
+- A recognised member with marketing consent may be given a member offer
+  (rewards.offers decides, the reward desk counts what they took): shown on
+  their welcome, taken as a coupon, sent to their phone (HQ holds the number) or
+  printed. Without consent nothing promotional is asked or shown. The offer is
+  the session's: a late answer for an earlier session changes nothing.
 """
 
 from __future__ import annotations
@@ -49,10 +54,12 @@ from content.model import (
     Survey,
     SurveyQuestion,
 )
+from content.offers import Offer as BundleOffer
 from content.recommend import LiftTally, lift_shares, tally_lift
 from devices.events import Alarm, AlarmReason, Dropped, Lifted
 from devices.protocols.pickup import LedMode
 from kiosk import signup, survey
+from rewards.offers import OfferBook, OfferMember, OfferTakes
 
 log = logging.getLogger("kiosk.session")
 
@@ -201,6 +208,7 @@ class CouponView:
     session: int
     coupon: IssuedCoupon
     prize: str | None = None  # the prize's id when the draw won it
+    offer: str | None = None  # the member offer taken (send to phone, print: MemberOffer)
 
     @property
     def key(self) -> str:
@@ -287,10 +295,12 @@ class MemberVisit:
 @dataclass(frozen=True, slots=True)
 class MemberArrived:
     """A reader recognised a member. `deliberate`: a fob tapped on the reader, as
-    opposed to a tag that came within range."""
+    opposed to a tag that came within range. `wall`: when (aware), stamped by the
+    controller: member offers follow the store's days and hours; None: no offer."""
 
     visit: MemberVisit
     deliberate: bool
+    wall: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -377,11 +387,57 @@ class RewardReady:
     prize: str | None = None
     refusal: str | None = None
     draw: str | None = None  # the draw that was asked, for a draw's answer
+    offer: str | None = None  # the member offer taken, for a TakeOffer's answer
 
 
 @dataclass(frozen=True, slots=True)
 class FlowClosed:
     """ "Done", "cancel" or "close" on a sign-up, survey, draw or coupon screen."""
+
+
+@dataclass(frozen=True, slots=True)
+class OfferTakesKnown:
+    """The reward desk's counts for session `session`'s member offers (CheckOffers)."""
+
+    session: int
+    takes: Mapping[str, OfferTakes]
+
+
+@dataclass(frozen=True, slots=True)
+class OfferTaken:
+    """ "Take it" on the welcome's member offer (or "show my coupon" once taken)."""
+
+
+@dataclass(frozen=True, slots=True)
+class OfferTextAsked:
+    """ "Send to my phone" on the offer's coupon."""
+
+
+@dataclass(frozen=True, slots=True)
+class OfferPrintAsked:
+    """ "Print" on the offer's coupon."""
+
+
+@dataclass(frozen=True, slots=True)
+class CouponPrinted:
+    """The receipt printer's word on print job `job` (devices.events.Printed)."""
+
+    job: str
+    ok: bool
+
+
+@dataclass(frozen=True, slots=True)
+class PrinterReady:
+    """The receipt printer can print now (paper in, cover shut, answering) or not."""
+
+    ready: bool
+
+
+@dataclass(frozen=True, slots=True)
+class HqLinkChanged:
+    """Whether the relay reaches HQ now (its sync state): says when a text will go."""
+
+    online: bool
 
 
 SessionInput = (
@@ -406,6 +462,13 @@ SessionInput = (
     | DrawStanding
     | RewardReady
     | FlowClosed
+    | OfferTakesKnown
+    | OfferTaken
+    | OfferTextAsked
+    | OfferPrintAsked
+    | CouponPrinted
+    | PrinterReady
+    | HqLinkChanged
 )
 
 
@@ -474,10 +537,93 @@ class CheckDraws:
     session: int
 
 
-Effect = Record | SetLed | RaiseAlert | IssueCoupon | DrawPrize | CheckDraws | StoreMessage
+@dataclass(frozen=True, slots=True)
+class CheckOffers:
+    """Ask the reward desk for the member's counts of `offers` (the candidates); it
+    answers with OfferTakesKnown."""
+
+    offers: tuple[str, ...]
+    member_id: str = field(repr=False)
+    session: int
+
+
+@dataclass(frozen=True, slots=True)
+class TakeOffer:
+    """Ask the reward desk for a code of the offer's campaign, within the offer's
+    limits; it answers with RewardReady naming `offer`."""
+
+    offer: str
+    campaign: str
+    member_id: str = field(repr=False)
+    session_id: str
+    session: int
+
+
+@dataclass(frozen=True, slots=True)
+class PrintCoupon:
+    """Print the offer's coupon on the receipt printer, in `language`; the printer
+    answers CouponPrinted(job)."""
+
+    job: str
+    offer: str
+    coupon: IssuedCoupon = field(repr=False)
+    language: Language
+    session: int
+
+
+Effect = (
+    Record
+    | SetLed
+    | RaiseAlert
+    | IssueCoupon
+    | DrawPrize
+    | CheckDraws
+    | StoreMessage
+    | CheckOffers
+    | TakeOffer
+    | PrintCoupon
+)
 
 
 # --- state -------------------------------------------------------------------------------
+
+
+class OfferStep(enum.StrEnum):
+    CHECKING = "checking"  # asked the desk for the member's counts: nothing shown yet
+    SHOWN = "shown"
+    TAKING = "taking"  # asked the desk for the code
+    TAKEN = "taken"
+    REFUSED = "refused"  # member limit, budget spent, desk unavailable: `refusal` says
+
+
+class PrintStep(enum.StrEnum):
+    PRINTING = "printing"
+    PRINTED = "printed"
+    FAILED = "failed"
+
+
+@dataclass(frozen=True, slots=True)
+class MemberOffer:
+    """This session's member offer (rewards.offers chose it): on the welcome, then its
+    coupon. Distinct from the welcome's small "offers" (the draw, a survey's coupon)."""
+
+    session: int
+    wall: datetime = field(repr=False)  # when the member arrived: the decision's `now`
+    offer: BundleOffer | None = field(default=None, repr=False)  # None while CHECKING
+    step: OfferStep = OfferStep.CHECKING
+    refusal: str | None = None
+    coupon: IssuedCoupon | None = field(default=None, repr=False)
+    texted: bool = False  # "send to my phone" asked: once per coupon
+    printing: PrintStep | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PendingPrint:
+    """A coupon on its way out of the printer, with the record its success writes
+    (kept past the session's end: the paper outlives a walk-away)."""
+
+    job: str
+    payload: Mapping[str, JsonValue] = field(repr=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -511,6 +657,11 @@ class SessionState:
     surveyed: bool = False  # this session answered a survey (one per session)
     # (draw id, why not) for the draws this session's member may not draw today.
     draw_refusals: tuple[tuple[str, str], ...] = ()
+    offer: MemberOffer | None = None  # this session's member offer, once asked for
+    # Kept across sessions: the receipt printer, HQ's link and a print on its way.
+    printer_ready: bool = False
+    hq_online: bool = False
+    print_job: PendingPrint | None = None
     # Kept across sessions: the attract screen's smiley and its thank-you.
     smiley_counted_at: float | None = None
     smiley_thanks_until: float | None = None
@@ -562,6 +713,7 @@ class SessionMachine:
     surveys: tuple[Survey, ...] = ()
     draws: tuple[PrizeDraw, ...] = ()
     welcome: str | None = None  # the coupon campaign each new member is given
+    offers: OfferBook | None = None  # member offers (rewards.offers), built once per bundle
     _sku_slots: Mapping[str, int] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -625,6 +777,20 @@ class SessionMachine:
                 return self._reward_ready(state, event, now)
             case FlowClosed():
                 return self._flow_closed(state, now)
+            case OfferTakesKnown():
+                return self._offer_takes_known(state, event, now)
+            case OfferTaken():
+                return self._offer_taken(state, now)
+            case OfferTextAsked():
+                return self._offer_text_asked(state, now)
+            case OfferPrintAsked():
+                return self._offer_print_asked(state, now)
+            case CouponPrinted():
+                return self._coupon_printed(state, event, now)
+            case PrinterReady():
+                return Transition(replace(state, printer_ready=event.ready))
+            case HqLinkChanged():
+                return Transition(replace(state, hq_online=event.online))
             case _:
                 assert_never(event)
 
@@ -751,7 +917,8 @@ class SessionMachine:
             },
         )
         effects += self._check_draws(state)
-        return Transition(state, (*effects, arrived_message))
+        state, asked = self._check_offers(state, arrived)
+        return Transition(state, (*effects, *asked, arrived_message))
 
     def _check_draws(self, state: SessionState) -> tuple[Effect, ...]:
         if state.member is None or not self.draws:
@@ -1025,6 +1192,8 @@ class SessionMachine:
     def _reward_ready(self, state: SessionState, ready: RewardReady, now: float) -> Transition:
         view = state.view
         told = _reward_messages(state, ready)  # issued, whether or not they are still here
+        if ready.offer is not None:
+            return self._offer_answered(state, ready, told, now)
         if ready.session == state.number and isinstance(view, SignupView):
             # The new member's welcome coupon, shown on the sign-up's last screen.
             got = replace(view, reward=RewardStatus.NONE, coupon=ready.coupon)
@@ -1077,6 +1246,166 @@ class SessionMachine:
 
     def _survey(self, survey_id: str) -> Survey | None:
         return next((s for s in self.surveys if s.id == survey_id), None)
+
+    # -- member offers --
+
+    def _check_offers(
+        self, state: SessionState, arrived: MemberArrived
+    ) -> tuple[SessionState, tuple[Effect, ...]]:
+        """Ask the desk for the counts of the offers the member qualifies for; nothing
+        at all for a member without marketing consent (OfferBook checks it too)."""
+        visit, book = arrived.visit, self.offers
+        if (
+            book is None
+            or not len(book)
+            or not visit.marketing
+            or arrived.wall is None
+            or state.member is not visit
+        ):
+            return state, ()
+        candidates = book.candidates(offer_member(visit), arrived.wall)
+        if not candidates:
+            return state, ()
+        asking = MemberOffer(state.number, arrived.wall)
+        ids = tuple(offer.id for offer in candidates)
+        return replace(state, offer=asking), (CheckOffers(ids, visit.member_id, state.number),)
+
+    def _offer_takes_known(
+        self, state: SessionState, known: OfferTakesKnown, now: float
+    ) -> Transition:
+        asked, book, member = state.offer, self.offers, state.member
+        if (
+            asked is None
+            or book is None
+            or member is None
+            or known.session != state.number
+            or asked.session != known.session
+            or asked.step is not OfferStep.CHECKING
+        ):
+            return Transition(state)  # an answer for a session that is over, or again
+        chosen = book.choose(offer_member(member), known.takes, asked.wall)
+        if chosen is None:
+            return Transition(replace(state, offer=None))
+        payload: dict[str, JsonValue] = {
+            "session": state.session_id,
+            "offer": chosen.id,
+            "member_id": member.member_id,
+            "campaign": chosen.campaign,
+        }
+        shown = replace(asked, offer=chosen, step=OfferStep.SHOWN)
+        return Transition(replace(state, offer=shown), (Record("offer_shown", payload, now),))
+
+    def _offer_taken(self, state: SessionState, now: float) -> Transition:
+        state = self._touched(state, now)
+        offer, member = state.offer, state.member
+        if not isinstance(state.view, WelcomeView) or offer is None or offer.offer is None:
+            return Transition(state)
+        if offer.step is OfferStep.TAKEN and offer.coupon is not None:  # "show my coupon"
+            again = CouponView(state.number, offer.coupon, offer=offer.offer.id)
+            return Transition(replace(state, view=again, return_at=None, wipe_at=None))
+        campaign = offer.offer.campaign
+        if member is None or campaign is None or offer.step is not OfferStep.SHOWN:
+            return Transition(state)  # a message only, or asked already: one tap, one code
+        effect = TakeOffer(
+            offer.offer.id, campaign, member.member_id, state.session_id, state.number
+        )
+        taking = replace(offer, step=OfferStep.TAKING)
+        return Transition(replace(state, offer=taking), (effect,))
+
+    def _offer_answered(
+        self, state: SessionState, ready: RewardReady, told: tuple[Effect, ...], now: float
+    ) -> Transition:
+        offer = state.offer
+        if (
+            offer is None
+            or offer.offer is None
+            or ready.session != state.number
+            or offer.offer.id != ready.offer
+            or offer.step is not OfferStep.TAKING
+        ):
+            return Transition(state, told)  # they walked away meanwhile: the code stays at HQ
+        if ready.coupon is None:
+            refused = replace(offer, step=OfferStep.REFUSED, refusal=ready.refusal or "unavailable")
+            return Transition(replace(state, offer=refused), told)
+        taken = replace(offer, step=OfferStep.TAKEN, coupon=ready.coupon)
+        state = replace(state, offer=taken)
+        if not isinstance(state.view, WelcomeView):
+            return Transition(state, told)  # a phone in hand: the welcome shows it later
+        view = CouponView(state.number, ready.coupon, offer=offer.offer.id)
+        shown = replace(state, view=view, last_interaction=now, return_at=None, wipe_at=None)
+        return Transition(shown, told)
+
+    def _offer_coupon(self, state: SessionState) -> tuple[MemberOffer, IssuedCoupon] | None:
+        """The offer whose coupon is on screen, when it is."""
+        offer, view = state.offer, state.view
+        if (
+            not isinstance(view, CouponView)
+            or view.offer is None
+            or offer is None
+            or offer.coupon is None
+            or offer.offer is None
+            or offer.offer.id != view.offer
+        ):
+            return None
+        return offer, offer.coupon
+
+    def _offer_text_asked(self, state: SessionState, now: float) -> Transition:
+        state = self._touched(state, now)
+        shown = self._offer_coupon(state)
+        if shown is None or state.member is None or shown[0].texted:
+            return Transition(state)  # once per coupon: a second tap sends nothing
+        offer, coupon = shown
+        assert offer.offer is not None
+        payload: dict[str, JsonValue] = {
+            "session": state.session_id,
+            "offer": offer.offer.id,
+            "member_id": state.member.member_id,
+            "code": coupon.code,
+            "campaign": coupon.campaign,
+            "expires_on": coupon.expires_on.isoformat(),
+            "language": state.language.value,
+        }
+        texted = replace(state, offer=replace(offer, texted=True))
+        return Transition(texted, (Record("offer_text_requested", payload, now),))
+
+    def _offer_print_asked(self, state: SessionState, now: float) -> Transition:
+        state = self._touched(state, now)
+        shown = self._offer_coupon(state)
+        if shown is None or state.member is None or not state.printer_ready:
+            return Transition(state)
+        offer, coupon = shown
+        assert offer.offer is not None
+        if offer.printing in (PrintStep.PRINTING, PrintStep.PRINTED) or state.print_job:
+            return Transition(state)  # one coupon, one ticket
+        job = f"{state.session_id}-{coupon.campaign}-{coupon.serial}"
+        payload: dict[str, JsonValue] = {
+            "session": state.session_id,
+            "offer": offer.offer.id,
+            "member_id": state.member.member_id,
+            "code": coupon.code,
+            "campaign": coupon.campaign,
+        }
+        effect = PrintCoupon(job, offer.offer.id, coupon, state.language, state.number)
+        printing = replace(
+            state,
+            offer=replace(offer, printing=PrintStep.PRINTING),
+            print_job=PendingPrint(job, payload),
+        )
+        return Transition(printing, (effect,))
+
+    def _coupon_printed(
+        self, state: SessionState, printed: CouponPrinted, now: float
+    ) -> Transition:
+        pending = state.print_job
+        if pending is None or pending.job != printed.job:
+            return Transition(state)
+        effects = (Record("offer_printed", pending.payload, now),) if printed.ok else ()
+        state = replace(state, print_job=None)
+        offer = state.offer
+        if offer is not None and offer.printing is PrintStep.PRINTING:
+            step = PrintStep.PRINTED if printed.ok else PrintStep.FAILED
+            state = replace(state, offer=replace(offer, printing=step))
+        return Transition(state, effects)
 
     # -- time --
 
@@ -1166,6 +1495,20 @@ class SessionMachine:
         return min(deadlines, default=None)
 
 
+def offer_member(visit: MemberVisit) -> OfferMember:
+    """The member as rewards.offers decides about them."""
+    return OfferMember(
+        member_id=visit.member_id,
+        marketing=visit.marketing,
+        personalised=visit.personalised,
+        tier=visit.tier,
+        tags=visit.tags,
+        birth_month=visit.birth_month,
+        last_seen=visit.last_seen,
+        last_viewed=visit.last_viewed,
+    )
+
+
 def _start_session(state: SessionState, now: float) -> SessionState:
     return replace(state, number=state.number + 1, last_interaction=now)
 
@@ -1179,6 +1522,9 @@ def _end_session(state: SessionState) -> SessionState:
         last_interaction=state.last_interaction,
         smiley_counted_at=state.smiley_counted_at,
         smiley_thanks_until=state.smiley_thanks_until,
+        printer_ready=state.printer_ready,
+        hq_online=state.hq_online,
+        print_job=state.print_job,
         lift_tally=state.lift_tally,
         store_lifts=lift_shares(state.lift_tally),
     )

@@ -60,6 +60,20 @@ QLabel[role="caption"][welcome="true"] {{ color: {SURFACE.name()}; font-size: 64
 QLabel[role="caption-body"] {{ color: rgba(255,255,255,200); font-size: 34px; }}
 QFrame[role="card"] {{ background: {SURFACE.name()}; border-radius: 24px; }}
 QFrame[role="panel"] {{ background: {SURFACE.name()}; border-radius: 32px; }}
+QFrame[role="offer-hero"] {{ border-radius: 32px; border: 2px solid #F6D5C2;
+    background: qlineargradient(x1:0, y1:0, x2:0, y2:1, stop:0 {ACCENT_SOFT.name()},
+    stop:0.55 {SURFACE.name()}); }}
+QFrame[role="offer-product"] {{ background: {SURFACE.name()}; border-radius: 24px; }}
+QLabel[role="offer-badge"] {{ color: {SURFACE.name()}; background: {INK.name()};
+    border-radius: 20px; padding: 6px 20px; font-size: 24px; font-weight: 700; }}
+QLabel[role="offer-value"] {{ color: {ACCENT.name()}; font-size: 64px; font-weight: 700; }}
+QLabel[role="offer-title"] {{ font-size: 44px; font-weight: 700; }}
+QLabel[role="offer-message"] {{ color: {INK_SOFT.name()}; font-size: 28px; }}
+QPushButton[role="take"] {{ background: {ACCENT.name()}; color: {SURFACE.name()};
+    border: none; border-radius: 56px; font-size: 40px; font-weight: 700;
+    min-height: 112px; min-width: 320px; padding: 0 56px; }}
+QPushButton[role="take"]:pressed {{ background: #B83A0B; }}
+QLabel[role="delivery-note"] {{ color: {GOOD.name()}; font-size: 28px; font-weight: 500; }}
 QPushButton[role="language"] {{ background: {SURFACE.name()}; color: {INK.name()};
     border: 2px solid {LINE.name()}; border-radius: 44px; font-size: 28px;
     min-height: {TOUCH_MIN}px; min-width: 180px; padding: 0 32px; }}

@@ -39,16 +39,18 @@ import console_shots
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication
 
+from backend_client.credentials import Credentials, save_credentials
 from backend_client.status import ContentStatus, SyncState, SyncStatus
 from content.model import ConsentPurpose, Language
 from content.store import ContentStore
-from devices.events import Dropped, Lifted
+from devices.events import DeviceHealth, Dropped, HealthStatus, Lifted
 from kiosk import display, theme
 from kiosk.app import Kiosk, KioskOptions, build
 from kiosk.attendant.staff import PinHasher
 from kiosk.maintenance import save_pin
 from kiosk.screens.maintenance import MaintenanceScreen
 from kiosk.session import (
+    HqLinkChanged,
     IssuedCoupon,
     MemberArrived,
     MemberLeft,
@@ -125,6 +127,11 @@ def shoot_kiosk(
     app: QApplication, bundle: Path, data: Path, size: tuple[int, int], out: Path, *, suffix: str
 ) -> None:
     """Every shopper screen, in a window of `size` that no screen may grow."""
+    # Enrolled (HQ itself is not there): the reward desk issues real codes for the offer.
+    data.mkdir(parents=True, exist_ok=True)
+    save_credentials(
+        data, Credentials("http://127.0.0.1:9", "demo-store", "kiosk-1", "token", 17, bytes(32))
+    )
     kiosk = build(KioskOptions(content=bundle, data_dir=data), app)
     kiosk.window.setFixedSize(*size)
     kiosk.window.show()
@@ -139,6 +146,7 @@ def shoot_kiosk(
     settle(app, 1.0)
     browsing(app, kiosk, shot)
     member(app, kiosk, shot)
+    member_offer(app, kiosk, shot)
     signing_up(app, kiosk, shot)
     surveying(app, kiosk, shot)
     kiosk.bridge.post(TagPresented(None, "rfid"))  # a fob that recognises no one
@@ -248,6 +256,41 @@ def member(app: QApplication, kiosk: Kiosk, shot: Shot) -> None:
     shot("coupon")
     kiosk.controller.flow_closed()  # back to her welcome
     kiosk.bridge.post(MemberLeft(visit.member_id))  # her tag leaves: session over
+    settle(app, 0.3)
+
+
+def member_offer(app: QApplication, kiosk: Kiosk, shot: Shot) -> None:
+    """A member with marketing consent who looked at Xinghe phones: the sample bundle's
+    offer for them features one; taken, its coupon with send and print (issue 20)."""
+    assert kiosk.bundle is not None
+    looked_at = tuple(kiosk.bundle.sku_on_slot(slot) or "" for slot in (3, 7, 10))
+    visit = MemberVisit(
+        "7a3c1f00-0000-4000-8000-00000000d3e0",
+        "王芳",
+        looked_at,
+        last_seen=datetime.now(UTC) - timedelta(days=3),
+        personalised=True,
+        marketing=True,
+        tier="gold",
+    )
+    # The receipt printer is ready and HQ reachable: Print shows, the text goes soon.
+    kiosk.bridge.post(DeviceHealth("printer", HealthStatus.UP, time.monotonic()))
+    kiosk.bridge.post(HqLinkChanged(True))
+    kiosk.bridge.post(MemberArrived(visit, deliberate=True))
+    deadline = time.monotonic() + 20  # the reward desk's first answer opens its ledger
+    while kiosk.window.welcome.hero is None and time.monotonic() < deadline:
+        settle(app, 0.1)
+    settle(app, 0.4)  # the card's fade
+    shot("welcome-offer")
+    kiosk.controller.offer_taken()
+    deadline = time.monotonic() + 20
+    while not kiosk.window.coupon.isVisible() and time.monotonic() < deadline:
+        settle(app, 0.1)
+    shot("offer-coupon")
+    kiosk.controller.offer_text_asked()
+    shot("offer-coupon-sent")
+    kiosk.controller.flow_closed()
+    kiosk.bridge.post(MemberLeft(visit.member_id))
     settle(app, 0.3)
 
 

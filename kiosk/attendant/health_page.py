@@ -22,7 +22,7 @@ from PySide6.QtWidgets import (
 
 from content.model import Language
 from kiosk.attendant.model import ContentUpdate, DeviceStatus, KioskHealth
-from kiosk.attendant.words import say
+from kiosk.attendant.words import device_detail, say
 from kiosk.screens.common import label
 from kiosk.theme import ACCENT, GOOD, INK
 
@@ -60,7 +60,8 @@ def health_cells(
     link_state = link or "connecting"
     devices = [
         (
-            say(language, f"attendant.device.{status.status}", device=device_name(name, language)),
+            say(language, f"attendant.device.{status.status}", device=device_name(name, language))
+            + device_detail(status.status, status.detail, language),
             status.status == DeviceStatus.UP,
         )
         for name, status in sorted(health.devices.items())

@@ -125,6 +125,14 @@ WORDS: Final[dict[str, dict[Language, str]]] = {
     "device.pickup": {_ZH: "取货板", _EN: "pickup board"},
     "device.rfid": {_ZH: "读卡器", _EN: "reader"},
     "device.ble": {_ZH: "蓝牙", _EN: "BLE"},
+    "device.printer": {_ZH: "打印机", _EN: "printer"},
+    "device_detail": {_ZH: "：{detail}", _EN: ": {detail}"},
+    # Why a device is down, as its driver says (devices/printer.py: the receipt printer).
+    "device_detail.paper_out": {_ZH: "缺纸", _EN: "paper out"},
+    "device_detail.cover_open": {_ZH: "纸仓盖未关", _EN: "cover open"},
+    "device_detail.unplugged": {_ZH: "未连接", _EN: "unplugged"},
+    "device_detail.not_answering": {_ZH: "无响应", _EN: "not answering"},
+    "device_detail.offline": {_ZH: "脱机", _EN: "offline"},
     "seconds_ago": {_ZH: "{seconds} 秒前", _EN: "{seconds} s ago"},
     "minutes_ago": {_ZH: "{minutes} 分钟前", _EN: "{minutes} min ago"},
     # -- till
@@ -397,6 +405,15 @@ def alert_line(alert: Alert, language: Language, names: Names = PLAIN) -> str:
     return " · ".join(parts)
 
 
+def device_detail(status: str, detail: str, language: Language) -> str:
+    """Why a device is not up, in our words (": paper out"), where the driver says a
+    reason we know; "" when it is up or the reason is not ours to word."""
+    key = f"device_detail.{detail}"
+    if status == "up" or key not in WORDS:
+        return ""
+    return say(language, "device_detail", detail=say(language, key))
+
+
 def _known(key: str, fallback: str, language: Language) -> str:
     """Our word for a kiosk's token (an alarm reason, a device), or the token itself."""
     return say(language, key) if key in WORDS else fallback
@@ -418,6 +435,7 @@ def health_line(kiosk: str, health: KioskHealth, now: float, language: Language)
             f"attendant.device.{device.status}",
             device=_known(f"device.{name}", name, language),
         )
+        + device_detail(device.status, device.detail, language)
         for name, device in sorted(health.devices.items())
     )
     if health.backlog is not None:

@@ -379,8 +379,13 @@ class DrawScreen(Screen):
 
 
 class CouponScreen(Screen):
+    """A coupon's code and QR. A member offer's coupon also offers "send to my phone"
+    and, while the receipt printer is ready, "print"; each says what happened."""
+
     closed = Signal()
     language_chosen = Signal(object)  # Language
+    text_asked = Signal()  # "send to my phone"
+    print_asked = Signal()
 
     def __init__(self) -> None:
         super().__init__()
@@ -401,6 +406,17 @@ class CouponScreen(Screen):
         self.terms = label(role="subtitle", wrap=True)
         self.expires = label(role="section")
         self.how = label(role="hint", wrap=True)
+        self.send = button("", "action")
+        self.send.clicked.connect(self.text_asked)
+        self.print = button("", "secondary")
+        self.print.clicked.connect(self.print_asked)
+        self.phone_note = label(role="delivery-note", wrap=True)
+        self.print_note = label(role="delivery-note", wrap=True)
+        delivery = QHBoxLayout()
+        delivery.setSpacing(20)
+        delivery.addWidget(self.send)
+        delivery.addWidget(self.print)
+        delivery.addStretch(1)
         details = QVBoxLayout()
         details.setSpacing(16)
         details.addStretch(1)
@@ -410,6 +426,10 @@ class CouponScreen(Screen):
         details.addSpacing(24)
         details.addWidget(self.expires)
         details.addWidget(self.how)
+        details.addSpacing(16)
+        details.addLayout(delivery)
+        details.addWidget(self.phone_note)
+        details.addWidget(self.print_note)
         details.addStretch(1)
 
         self.panel = QFrame()
@@ -453,6 +473,15 @@ class CouponScreen(Screen):
         self.terms.setText(page.terms)
         self.expires.setText(page.expires)
         self.how.setText(page.how)
+        delivery = page.delivery
+        for widget, text in (
+            (self.send, None if delivery is None else delivery.phone),
+            (self.print, None if delivery is None else delivery.print),
+            (self.phone_note, None if delivery is None else delivery.phone_note),
+            (self.print_note, None if delivery is None else delivery.print_note),
+        ):
+            widget.setVisible(text is not None)
+            widget.setText(text or "")
         if page.code != self._code:
             self._code = page.code
             self.code.setText(page.code)

@@ -2,7 +2,9 @@
 picks drawn from them, what is on offer to them, and a word before it goes.
 
 Landscape: the two shelves fill the left, the offers stand in a column on the right.
-Portrait: one column, the offers side by side under the shelves.
+Portrait: one column, the offers side by side under the shelves. A member offer
+(kiosk/screens/member_offer.py) takes the offers' place as the hero card; the
+draw and the survey stay a tap away in the action bar.
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QResizeEvent
@@ -38,6 +40,9 @@ from kiosk.screens.common import (
     label,
     slot_badge,
 )
+
+if TYPE_CHECKING:
+    from kiosk.screens.member_offer import MemberOfferHero
 
 LEAVING_WARNING: Final = 10.0  # s: the welcome says it is going this long before it goes
 MAX_OFFERS: Final = 2  # the draw and a survey's coupon
@@ -127,6 +132,8 @@ class WelcomeScreen(Screen):
     language_chosen = Signal(object)  # Language
     draw_chosen = Signal(str)  # draw id, from the offer panel
     feedback_chosen = Signal(str)  # survey id, from the offer panel
+    offer_taken = Signal()  # the member offer's "take it" (or "show my coupon")
+    offer_painted = Signal()  # a member offer's card painted its first frame
 
     def __init__(self, images: ImageCache, clock: Callable[[], float] = time.monotonic) -> None:
         super().__init__()
@@ -170,6 +177,8 @@ class WelcomeScreen(Screen):
         self._offer_column = QWidget()
         self._offer_column.setLayout(self._offer_box)
         self._offer_box.setContentsMargins(0, 0, 0, 0)
+        self.hero: MemberOfferHero | None = None  # built for the first member offer
+        self._portrait = False
 
         self._body = QBoxLayout(QBoxLayout.Direction.LeftToRight)
         self._body.setSpacing(48)
@@ -195,9 +204,12 @@ class WelcomeScreen(Screen):
         self.set_portrait(False)
 
     def set_portrait(self, portrait: bool) -> None:
+        self._portrait = portrait
+        if self.hero is not None:
+            self.hero.set_portrait(portrait)
         if portrait:
             self._layout.setContentsMargins(64, 32, 64, 96)
-            self._body.setDirection(QBoxLayout.Direction.TopToBottom)
+            self._body.setDirection(self._portrait_direction())
             self._offer_box.setDirection(QBoxLayout.Direction.LeftToRight)
             self._body.setStretch(0, 1)
             self._body.setStretch(1, 0)  # the offers' own height; the shelves the rest
@@ -221,13 +233,45 @@ class WelcomeScreen(Screen):
             page.last_viewed_title, page.last_viewed, language, self._images
         )
         self.picks.show_cards(page.picks_title, page.picks, language, self._images)
-        for panel, offer in zip(self.offers, [*page.offers, *[None] * MAX_OFFERS], strict=False):
+        hero = page.member_offer
+        shown = () if hero is not None else page.offers  # the hero takes their place
+        for panel, offer in zip(self.offers, [*shown, *[None] * MAX_OFFERS], strict=False):
             panel.setVisible(offer is not None)
             if offer is not None:
                 panel.show_offer(offer)
-        self._offer_column.setVisible(bool(page.offers))
+        if hero is not None:
+            card = self._member_hero()
+            card.setVisible(True)  # before its words: a card arriving on show fades in
+            card.show_card(hero)
+        elif self.hero is not None:
+            self.hero.setVisible(False)
+            self.hero.forget()
+        self._offer_column.setVisible(bool(shown) or hero is not None)
+        if self._portrait:
+            self._body.setDirection(self._portrait_direction())
         self._leaving_text = page.leaving
         self._show_leaving()
+
+    def _portrait_direction(self) -> QBoxLayout.Direction:
+        """Portrait: a member offer comes first, under the greeting, where the eye is;
+        the draw and survey panels stay under the shelves."""
+        hero = self.hero is not None and not self.hero.isHidden()
+        return QBoxLayout.Direction.BottomToTop if hero else QBoxLayout.Direction.TopToBottom
+
+    def _member_hero(self) -> MemberOfferHero:
+        """The hero card, built (and its module loaded) for the first member offer."""
+        if self.hero is None:
+            from kiosk.screens.member_offer import MemberOfferHero  # noqa: PLC0415
+
+            self.hero = MemberOfferHero(self._images)
+            self.hero.set_portrait(self._portrait)
+            self.hero.taken.connect(self.offer_taken)
+            self.hero.first_frame.connect(self.offer_painted)
+            self.hero.product_tapped.connect(
+                lambda sku: self.recommendation_tapped.emit(sku, "member_offer")
+            )
+            self._offer_box.insertWidget(0, self.hero, 1)
+        return self.hero
 
     def show_leaving(self, leaves_at: float | None) -> None:
         """When the welcome returns to the attract loop (None: it stays); the warning

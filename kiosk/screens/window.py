@@ -71,6 +71,9 @@ class KioskWindow(QWidget):
     draw_requested = Signal()
     draw_skipped = Signal()  # a tap on the draw's animation
     flow_closed = Signal()
+    offer_taken = Signal()  # the member offer's "take it" on the welcome
+    offer_text_asked = Signal()  # its coupon's "send to my phone"
+    offer_print_asked = Signal()  # its coupon's "print"
     video_failed = Signal(str, str, str)  # release, video (bundle path), why: skipped
     cabinet_prepared = Signal(int)  # every phone of the cabinet has its panel ready: how many
     # Every press and release with where and when (a maintenance_gesture.Touch), for the
@@ -122,6 +125,8 @@ class KioskWindow(QWidget):
         self.welcome = WelcomeScreen(images, clock)
         self.welcome.draw_chosen.connect(self.draw_opened)
         self.welcome.feedback_chosen.connect(self.survey_opened)
+        self.welcome.offer_taken.connect(self.offer_taken)
+        self.welcome.offer_painted.connect(self._offer_painted)
         # Sign-up, survey, draw and coupon screens are built when first shown: together
         # ~9 MB of widgets that a kiosk nobody signs up on never needs.
         self._flows: dict[type[Screen], Screen] = {}
@@ -202,7 +207,7 @@ class KioskWindow(QWidget):
 
     @property
     def coupon(self) -> CouponScreen:
-        return self._flow(CouponScreen, CouponScreen)
+        return self._flow(CouponScreen, self._new_coupon)
 
     def _flow(self, kind: type[_Flow], new: Callable[[], _Flow]) -> _Flow:
         """The flow screen of `kind`, built and wired the first time it is asked for."""
@@ -229,6 +234,12 @@ class KioskWindow(QWidget):
     def _new_message(self) -> MessageScreen:
         screen = MessageScreen()
         screen.join_requested.connect(self.signup_opened)
+        return screen
+
+    def _new_coupon(self) -> CouponScreen:
+        screen = CouponScreen()
+        screen.text_asked.connect(self.offer_text_asked)
+        screen.print_asked.connect(self.offer_print_asked)
         return screen
 
     def _new_draw(self) -> DrawScreen:
@@ -455,6 +466,12 @@ class KioskWindow(QWidget):
         if event.type() == QEvent.Type.UpdateRequest:
             self._report_first_paint()
         return handled
+
+    def _offer_painted(self) -> None:
+        """A member offer on the welcome: traced as a paint of its own ("welcome:N:offer"),
+        for bench/offer_welcome.py; the welcome's first paint came before it."""
+        if self._shown is not None and self._stack.currentWidget() is self.welcome:
+            self.first_paint.emit(f"{self._shown[0]}:offer", self._clock())
 
     def _report_first_paint(self) -> None:
         current = self._stack.currentWidget()

@@ -30,6 +30,26 @@ def test_a_healthy_kiosk_shows_its_devices_backlog_release_and_last_contact() ->
     )
 
 
+def test_a_printer_down_says_why_in_staffs_words() -> None:
+    health = KioskHealth(
+        last_seq=3,
+        last_contact=100.0,
+        devices={"printer": DeviceHealth("down", "paper_out", since=90.0, seq=3)},
+    )
+    assert health_line(K3, health, 101.0, Language.EN) == (
+        f"{K3} · heard 1 s ago · printer down: paper out"
+    )
+    assert (
+        health_line(K3, health, 101.0, Language.ZH_CN) == f"{K3} · 1 秒前联系 · 打印机 断开：缺纸"
+    )
+    back = KioskHealth(
+        last_seq=4,
+        last_contact=100.0,
+        devices={"printer": DeviceHealth("up", "", since=95.0, seq=4)},
+    )
+    assert health_line(K3, back, 101.0, Language.EN) == f"{K3} · heard 1 s ago · printer up"
+
+
 def test_a_faulty_kiosk_says_so_first_and_recovers_after_a_minute() -> None:
     health = KioskHealth(last_fault=50.0, fault_reason="flood")
     assert health_line(K3, health, 60.0, Language.EN) == f"{K3} · faulty: flood · not heard yet"
