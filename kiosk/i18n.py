@@ -283,6 +283,7 @@ STRINGS: Final[dict[str, dict[Language, str]]] = {
     "member_offer.coupon": {_ZH: "您的会员专享券", _EN: "Your member offer"},
     "member_offer.ticket_heading": {_ZH: "会员专享优惠券", _EN: "Member offer coupon"},
     "member_offer.send": {_ZH: "发送到我的手机", _EN: "Send to my phone"},
+    "member_offer.send_done": {_ZH: "✓ 已发送到手机", _EN: "✓ Sent to your phone"},
     "member_offer.sent": {
         _ZH: "短信将在几分钟内送达",
         _EN: "The text will arrive in a few minutes",
@@ -292,6 +293,8 @@ STRINGS: Final[dict[str, dict[Language, str]]] = {
         _EN: "The text will arrive when the store is back online",
     },
     "member_offer.print": {_ZH: "打印", _EN: "Print"},
+    "member_offer.print_busy": {_ZH: "打印中…", _EN: "Printing…"},
+    "member_offer.print_done": {_ZH: "✓ 已打印", _EN: "✓ Printed"},
     "member_offer.printing": {_ZH: "正在打印…", _EN: "Printing…"},
     "member_offer.printed": {_ZH: "请在下方取券", _EN: "Take your coupon below"},
     "member_offer.print_failed": {

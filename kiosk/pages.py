@@ -731,12 +731,15 @@ def fob_page(view: FobView, state: SessionState, can_join: bool) -> MessagePage:
 @dataclass(frozen=True, slots=True)
 class CouponDelivery:
     """A member offer's coupon also goes to the member's phone (HQ texts it) or on
-    paper. Each None when not on offer; `*_note` replaces or follows its button."""
+    paper. A button, once shown, stays where it is and says what it did (disabled):
+    a second tap, or a tap meant for its neighbour, never lands on something else."""
 
-    phone: str | None  # "send to my phone", until pressed
-    phone_note: str | None  # then: "the text will arrive in a few minutes" (or offline)
-    print: str | None  # "print", while the printer is ready and nothing printed yet
-    print_note: str | None  # "printing…", "take your coupon below", "printer unavailable"
+    phone: str  # "send to my phone", then "sent to your phone"
+    phone_enabled: bool
+    phone_note: str | None  # once sent: "the text will arrive in a few minutes" (or offline)
+    print: str | None  # None: the printer is not ready and nothing was printed (no button)
+    print_enabled: bool
+    print_note: str | None  # "take your coupon below", "printer unavailable"
 
 
 @dataclass(frozen=True, slots=True)
@@ -777,23 +780,30 @@ def coupon_page(bundle: Bundle, view: CouponView, state: SessionState) -> Coupon
 def coupon_delivery(offer: MemberOffer, state: SessionState) -> CouponDelivery:
     """Send to my phone (once), print (while the printer is ready), and what happened."""
     language = state.language
-    phone = phone_note = None
+    phone_note = None
     if offer.texted:
         phone_note = tr(language, "member_offer.sent" if state.hq_online else "member_offer.queued")
-    else:
-        phone = tr(language, "member_offer.send")
     printing = offer.printing
     can_print = state.printer_ready and printing in (None, PrintStep.FAILED)
+    words = {
+        None: "member_offer.print",
+        PrintStep.FAILED: "member_offer.print",
+        PrintStep.PRINTING: "member_offer.print_busy",
+        PrintStep.PRINTED: "member_offer.print_done",
+    }
+    shown = can_print or printing in (PrintStep.PRINTING, PrintStep.PRINTED)
     notes = {
-        PrintStep.PRINTING: "member_offer.printing",
         PrintStep.PRINTED: "member_offer.printed",
         PrintStep.FAILED: "member_offer.print_failed",
     }
+    note = notes.get(printing) if printing is not None else None
     return CouponDelivery(
-        phone=phone,
+        phone=tr(language, "member_offer.send_done" if offer.texted else "member_offer.send"),
+        phone_enabled=not offer.texted,
         phone_note=phone_note,
-        print=tr(language, "member_offer.print") if can_print else None,
-        print_note=None if printing is None else tr(language, notes[printing]),
+        print=tr(language, words[printing]) if shown else None,
+        print_enabled=can_print,
+        print_note=None if note is None else tr(language, note),
     )
 
 

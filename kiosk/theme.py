@@ -67,6 +67,7 @@ QFrame[role="offer-product"] {{ background: {SURFACE.name()}; border-radius: 24p
 QLabel[role="offer-badge"] {{ color: {SURFACE.name()}; background: {INK.name()};
     border-radius: 20px; padding: 6px 20px; font-size: 24px; font-weight: 700; }}
 QLabel[role="offer-value"] {{ color: {ACCENT.name()}; font-size: 64px; font-weight: 700; }}
+QLabel[role="offer-value-lone"] {{ color: {ACCENT.name()}; font-size: 96px; font-weight: 700; }}
 QLabel[role="offer-title"] {{ font-size: 44px; font-weight: 700; }}
 QLabel[role="offer-message"] {{ color: {INK_SOFT.name()}; font-size: 28px; }}
 QPushButton[role="take"] {{ background: {ACCENT.name()}; color: {SURFACE.name()};
@@ -98,6 +99,8 @@ QPushButton[role="action"] {{ background: {INK.name()}; color: {SURFACE.name()};
     border: none; border-radius: 44px; font-size: 28px; font-weight: 500;
     min-height: {TOUCH_MIN}px; padding: 0 36px; }}
 QPushButton[role="action"]:pressed {{ background: {INK_SOFT.name()}; }}
+QPushButton[role="action"]:disabled, QPushButton[role="secondary"]:disabled {{
+    background: {SURFACE.name()}; color: {GOOD.name()}; border: 2px solid {LINE.name()}; }}
 QPushButton[role="choice"] {{ background: {SURFACE.name()}; color: {INK.name()};
     border: 3px solid {LINE.name()}; border-radius: 28px; font-size: 30px;
     min-height: 120px; min-width: 120px; padding: 0 28px; }}

@@ -112,6 +112,7 @@ class MemberOfferHero(QFrame):
         heading.addWidget(self.value)
         self._words = QVBoxLayout()
         self._words.setSpacing(12)
+        self._words.addStretch(0)  # grows when no phone is featured: the words centred
         self._words.addLayout(heading)
         self._words.addWidget(self.title)
         self._words.addWidget(self.message)
@@ -164,6 +165,15 @@ class MemberOfferHero(QFrame):
         self.message.setText(card.message)
         featured = card.product
         self.product.setVisible(featured is not None)
+        # Without a phone the card's words would float over an empty lower half: the
+        # value grows into the headline and the words sit in the middle of the card.
+        lone = featured is None
+        self._words.setStretch(0, 1 if lone else 0)
+        role = "offer-value-lone" if lone else "offer-value"
+        if self.value.property("role") != role:
+            self.value.setProperty("role", role)
+            self.value.style().unpolish(self.value)
+            self.value.style().polish(self.value)
         if featured is not None:
             self.product.sku = featured.sku
             self.product.name.setText(featured.name)

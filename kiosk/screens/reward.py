@@ -482,6 +482,8 @@ class CouponScreen(Screen):
         ):
             widget.setVisible(text is not None)
             widget.setText(text or "")
+        self.send.setEnabled(delivery is not None and delivery.phone_enabled)
+        self.print.setEnabled(delivery is not None and delivery.print_enabled)
         if page.code != self._code:
             self._code = page.code
             self.code.setText(page.code)

@@ -257,7 +257,10 @@ def test_once_sent_the_button_becomes_when_the_text_will_arrive(
     sent = MemberOffer(1, WALL, gold_offer(bundle), OfferStep.TAKEN, coupon=CODE, texted=True)
     screen = coupon_screen(bundle, Language.ZH_CN, sent, hq_online=online)
     shown(qtbot, qapp, screen, "landscape")
-    assert not screen.send.isVisible()
+    # The button stays where the finger was, saying what it did, and takes no second tap.
+    assert screen.send.isVisible()
+    assert not screen.send.isEnabled()
+    assert screen.send.text() == "✓ 已发送到手机"
     assert screen.phone_note.isVisible()
     assert screen.phone_note.text() == said
 
@@ -276,8 +279,11 @@ def test_after_printing_the_screen_says_what_happened(
     screen = coupon_screen(bundle, Language.ZH_CN, offer, printer_ready=step is PrintStep.FAILED)
     shown(qtbot, qapp, screen, "landscape")
     assert screen.print_note.text() == said
-    # Printed: no second ticket offered; failed and ready again: it may be tried again.
-    assert screen.print.isVisible() is (step is PrintStep.FAILED)
+    # Printed: no second ticket offered (the button stays, done); failed and ready again:
+    # it may be tried again.
+    assert screen.print.isVisible()
+    assert screen.print.isEnabled() is (step is PrintStep.FAILED)
+    assert screen.print.text() == ("打印" if step is PrintStep.FAILED else "✓ 已打印")
 
 
 def test_other_coupons_offer_neither_send_nor_print(
