@@ -41,7 +41,8 @@ Where each kind lives:
 - inputs: what the machine is told (`SessionInput`, `MemberVisit`).
 - effects: what it asks the controller to do (`Effect`, `Record`, `JsonValue`).
 - state: `SessionState`, `SessionConfig`, `Pick`, the member offer's, `Transition`.
-- machine: the rules, `SessionMachine`, and the helpers they share.
+- machine: the rules, `SessionMachine`, and the helpers they share; offers: the
+  member offer's steps, which the machine calls (and `offer_member`).
 Every public name is importable from `kiosk.session` itself.
 """
 
@@ -91,8 +92,8 @@ from kiosk.session.inputs import (
 from kiosk.session.machine import (
     SessionMachine,
     draw_refusal,
-    offer_member,
 )
+from kiosk.session.offers import offer_member
 from kiosk.session.state import (
     MemberOffer,
     OfferStep,

@@ -17,17 +17,14 @@ from devices.protocols.pickup import LedMode
 from kiosk import signup, survey
 from kiosk.session.effects import (
     CheckDraws,
-    CheckOffers,
     DrawPrize,
     Effect,
     IssueCoupon,
     JsonValue,
-    PrintCoupon,
     RaiseAlert,
     Record,
     SetLed,
     StoreMessage,
-    TakeOffer,
 )
 from kiosk.session.inputs import (
     AgeAnswered,
@@ -58,12 +55,17 @@ from kiosk.session.inputs import (
     TagPresented,
     Touched,
 )
+from kiosk.session.offers import (
+    check_offers,
+    coupon_printed,
+    offer_answered,
+    offer_print_asked,
+    offer_taken,
+    offer_takes_known,
+    offer_text_asked,
+)
 from kiosk.session.state import (
-    MemberOffer,
-    OfferStep,
-    PendingPrint,
     Pick,
-    PrintStep,
     SessionConfig,
     SessionState,
     Transition,
@@ -76,7 +78,6 @@ from kiosk.session.views import (
     DrawView,
     FlowView,
     FobView,
-    IssuedCoupon,
     LocateNotice,
     ProductView,
     RewardStatus,
@@ -87,7 +88,7 @@ from kiosk.session.views import (
     View,
     WelcomeView,
 )
-from rewards.offers import OfferBook, OfferMember
+from rewards.offers import OfferBook
 
 log = logging.getLogger("kiosk.session")
 
@@ -168,15 +169,15 @@ class SessionMachine:
             case FlowClosed():
                 return self._flow_closed(state, now)
             case OfferTakesKnown():
-                return self._offer_takes_known(state, event, now)
+                return offer_takes_known(self.offers, state, event, now)
             case OfferTaken():
-                return self._offer_taken(state, now)
+                return offer_taken(self._touched(state, now))
             case OfferTextAsked():
-                return self._offer_text_asked(state, now)
+                return offer_text_asked(self._touched(state, now), now)
             case OfferPrintAsked():
-                return self._offer_print_asked(state, now)
+                return offer_print_asked(self._touched(state, now))
             case CouponPrinted():
-                return self._coupon_printed(state, event, now)
+                return coupon_printed(state, event, now)
             case PrinterReady():
                 return Transition(replace(state, printer_ready=event.ready))
             case HqLinkChanged():
@@ -307,7 +308,7 @@ class SessionMachine:
             },
         )
         effects += self._check_draws(state)
-        state, asked = self._check_offers(state, arrived)
+        state, asked = check_offers(self.offers, state, arrived)
         return Transition(state, (*effects, *asked, arrived_message))
 
     def _check_draws(self, state: SessionState) -> tuple[Effect, ...]:
@@ -583,7 +584,7 @@ class SessionMachine:
         view = state.view
         told = _reward_messages(state, ready)  # issued, whether or not they are still here
         if ready.offer is not None:
-            return self._offer_answered(state, ready, told, now)
+            return offer_answered(state, ready, told, now)
         if ready.session == state.number and isinstance(view, SignupView):
             # The new member's welcome coupon, shown on the sign-up's last screen.
             got = replace(view, reward=RewardStatus.NONE, coupon=ready.coupon)
@@ -636,166 +637,6 @@ class SessionMachine:
 
     def _survey(self, survey_id: str) -> Survey | None:
         return next((s for s in self.surveys if s.id == survey_id), None)
-
-    # -- member offers --
-
-    def _check_offers(
-        self, state: SessionState, arrived: MemberArrived
-    ) -> tuple[SessionState, tuple[Effect, ...]]:
-        """Ask the desk for the counts of the offers the member qualifies for; nothing
-        at all for a member without marketing consent (OfferBook checks it too)."""
-        visit, book = arrived.visit, self.offers
-        if (
-            book is None
-            or not len(book)
-            or not visit.marketing
-            or arrived.wall is None
-            or state.member is not visit
-        ):
-            return state, ()
-        candidates = book.candidates(offer_member(visit), arrived.wall)
-        if not candidates:
-            return state, ()
-        asking = MemberOffer(state.number, arrived.wall)
-        ids = tuple(offer.id for offer in candidates)
-        return replace(state, offer=asking), (CheckOffers(ids, visit.member_id, state.number),)
-
-    def _offer_takes_known(
-        self, state: SessionState, known: OfferTakesKnown, now: float
-    ) -> Transition:
-        asked, book, member = state.offer, self.offers, state.member
-        if (
-            asked is None
-            or book is None
-            or member is None
-            or known.session != state.number
-            or asked.session != known.session
-            or asked.step is not OfferStep.CHECKING
-        ):
-            return Transition(state)  # an answer for a session that is over, or again
-        chosen = book.choose(offer_member(member), known.takes, asked.wall)
-        if chosen is None:
-            return Transition(replace(state, offer=None))
-        payload: dict[str, JsonValue] = {
-            "session": state.session_id,
-            "offer": chosen.id,
-            "member_id": member.member_id,
-            "campaign": chosen.campaign,
-        }
-        shown = replace(asked, offer=chosen, step=OfferStep.SHOWN)
-        return Transition(replace(state, offer=shown), (Record("offer_shown", payload, now),))
-
-    def _offer_taken(self, state: SessionState, now: float) -> Transition:
-        state = self._touched(state, now)
-        offer, member = state.offer, state.member
-        if not isinstance(state.view, WelcomeView) or offer is None or offer.offer is None:
-            return Transition(state)
-        if offer.step is OfferStep.TAKEN and offer.coupon is not None:  # "show my coupon"
-            again = CouponView(state.number, offer.coupon, offer=offer.offer.id)
-            return Transition(replace(state, view=again, return_at=None, wipe_at=None))
-        campaign = offer.offer.campaign
-        if member is None or campaign is None or offer.step is not OfferStep.SHOWN:
-            return Transition(state)  # a message only, or asked already: one tap, one code
-        effect = TakeOffer(
-            offer.offer.id, campaign, member.member_id, state.session_id, state.number
-        )
-        taking = replace(offer, step=OfferStep.TAKING)
-        return Transition(replace(state, offer=taking), (effect,))
-
-    def _offer_answered(
-        self, state: SessionState, ready: RewardReady, told: tuple[Effect, ...], now: float
-    ) -> Transition:
-        offer = state.offer
-        if (
-            offer is None
-            or offer.offer is None
-            or ready.session != state.number
-            or offer.offer.id != ready.offer
-            or offer.step is not OfferStep.TAKING
-        ):
-            return Transition(state, told)  # they walked away meanwhile: the code stays at HQ
-        if ready.coupon is None:
-            refused = replace(offer, step=OfferStep.REFUSED, refusal=ready.refusal or "unavailable")
-            return Transition(replace(state, offer=refused), told)
-        taken = replace(offer, step=OfferStep.TAKEN, coupon=ready.coupon)
-        state = replace(state, offer=taken)
-        if not isinstance(state.view, WelcomeView):
-            return Transition(state, told)  # a phone in hand: the welcome shows it later
-        view = CouponView(state.number, ready.coupon, offer=offer.offer.id)
-        shown = replace(state, view=view, last_interaction=now, return_at=None, wipe_at=None)
-        return Transition(shown, told)
-
-    def _offer_coupon(self, state: SessionState) -> tuple[MemberOffer, IssuedCoupon] | None:
-        """The offer whose coupon is on screen, when it is."""
-        offer, view = state.offer, state.view
-        if (
-            not isinstance(view, CouponView)
-            or view.offer is None
-            or offer is None
-            or offer.coupon is None
-            or offer.offer is None
-            or offer.offer.id != view.offer
-        ):
-            return None
-        return offer, offer.coupon
-
-    def _offer_text_asked(self, state: SessionState, now: float) -> Transition:
-        state = self._touched(state, now)
-        shown = self._offer_coupon(state)
-        if shown is None or state.member is None or shown[0].texted:
-            return Transition(state)  # once per coupon: a second tap sends nothing
-        offer, coupon = shown
-        assert offer.offer is not None
-        payload: dict[str, JsonValue] = {
-            "session": state.session_id,
-            "offer": offer.offer.id,
-            "member_id": state.member.member_id,
-            "code": coupon.code,
-            "campaign": coupon.campaign,
-            "expires_on": coupon.expires_on.isoformat(),
-            "language": state.language.value,
-        }
-        texted = replace(state, offer=replace(offer, texted=True))
-        return Transition(texted, (Record("offer_text_requested", payload, now),))
-
-    def _offer_print_asked(self, state: SessionState, now: float) -> Transition:
-        state = self._touched(state, now)
-        shown = self._offer_coupon(state)
-        if shown is None or state.member is None or not state.printer_ready:
-            return Transition(state)
-        offer, coupon = shown
-        assert offer.offer is not None
-        if offer.printing in (PrintStep.PRINTING, PrintStep.PRINTED) or state.print_job:
-            return Transition(state)  # one coupon, one ticket
-        job = f"{state.session_id}-{coupon.campaign}-{coupon.serial}"
-        payload: dict[str, JsonValue] = {
-            "session": state.session_id,
-            "offer": offer.offer.id,
-            "member_id": state.member.member_id,
-            "code": coupon.code,
-            "campaign": coupon.campaign,
-        }
-        effect = PrintCoupon(job, offer.offer.id, coupon, state.language, state.number)
-        printing = replace(
-            state,
-            offer=replace(offer, printing=PrintStep.PRINTING),
-            print_job=PendingPrint(job, payload),
-        )
-        return Transition(printing, (effect,))
-
-    def _coupon_printed(
-        self, state: SessionState, printed: CouponPrinted, now: float
-    ) -> Transition:
-        pending = state.print_job
-        if pending is None or pending.job != printed.job:
-            return Transition(state)
-        effects = (Record("offer_printed", pending.payload, now),) if printed.ok else ()
-        state = replace(state, print_job=None)
-        offer = state.offer
-        if offer is not None and offer.printing is PrintStep.PRINTING:
-            step = PrintStep.PRINTED if printed.ok else PrintStep.FAILED
-            state = replace(state, offer=replace(offer, printing=step))
-        return Transition(state, effects)
 
     # -- time --
 
@@ -883,20 +724,6 @@ class SessionMachine:
             if state.return_at is not None:
                 deadlines.append(state.return_at)
         return min(deadlines, default=None)
-
-
-def offer_member(visit: MemberVisit) -> OfferMember:
-    """The member as rewards.offers decides about them."""
-    return OfferMember(
-        member_id=visit.member_id,
-        marketing=visit.marketing,
-        personalised=visit.personalised,
-        tier=visit.tier,
-        tags=visit.tags,
-        birth_month=visit.birth_month,
-        last_seen=visit.last_seen,
-        last_viewed=visit.last_viewed,
-    )
 
 
 def _start_session(state: SessionState, now: float) -> SessionState:
