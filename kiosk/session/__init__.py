@@ -40,7 +40,7 @@ Where each kind lives:
 - views: what the screen shows (`View`, `ATTRACT`, `LocateNotice`, `IssuedCoupon`).
 - inputs: what the machine is told (`SessionInput`, `MemberVisit`).
 - effects: what it asks the controller to do (`Effect`, `Record`, `JsonValue`).
-- state: `SessionState`, `SessionConfig`, `Pick`, the member offer's, `Transition`.
+- state: `SessionState`, `SessionConfig`, `Pick`, `MemberOffer`, `Transition`.
 - machine: the rules, `SessionMachine`, and the helpers they share; offers: the
   member offer's steps, which the machine calls (and `offer_member`).
 Every public name is importable from `kiosk.session` itself.
