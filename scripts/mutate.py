@@ -9,7 +9,7 @@ message are counted apart ("message text"): the score is over the
 behaviour-changing rest. See docs/mutation-testing.md.
 
     scripts/mutate.py hq/ingest.py                 # tests/unit/hq/test_ingest*.py
-    scripts/mutate.py kiosk/session.py --tests tests/unit/kiosk/test_session.py
+    scripts/mutate.py kiosk/session/machine.py --tests tests/unit/kiosk/test_session.py
     scripts/mutate.py rewards/codes.py --survivors  # and each survivor's diff
 
 Exit status: 0 when the behaviour score reaches --fail-under (default 0), else 1.

@@ -137,15 +137,17 @@ def _full_imports(path: Path) -> Iterator[str]:
             yield node.module
 
 
-# The attendant's rules are plain Python like kiosk/session.py: tested and reused without Qt.
+# The shopper session's and the attendant's rules are plain Python: tested and reused
+# without Qt.
 QT_FREE_KIOSK_MODULES: Final = (
+    "kiosk.session",
     "kiosk.attendant.model",
     "kiosk.attendant.staff",
     "kiosk.attendant.words",
 )
 
 
-def test_attendant_rules_load_no_qt() -> None:
+def test_session_and_attendant_rules_load_no_qt() -> None:
     code = "import importlib, sys\n[importlib.import_module(m) for m in sys.argv[1:]]\n"
     code += "print(sorted(m for m in sys.modules if m.split('.')[0] in ('PySide6', 'shiboken6')))"
     result = subprocess.run(

@@ -1,705 +1,96 @@
-"""The shopper session as a pure state machine.
+"""The rules of the shopper session: `SessionMachine`, and the helpers they share.
 
-`SessionMachine.step(state, input, now)` and `SessionMachine.advance(state, now)`
-return the next state and the effects to carry out; nothing here touches Qt,
-files, devices or the clock, so every rule is tested by feeding inputs and
-times. `now` is a `time.monotonic()` reading.
-
-Rules, in the shop's words:
-- Lifting a phone shows it at once; lifting a second compares the two latest.
-- A phone put back within the bounce window was never picked: no records.
-- Putting the last phone back keeps its screen for a grace period; every
-  touch restarts the grace. Then the attract loop returns.
-- With no interaction for the idle timeout, the session ends, whatever the
-  cabinet says: the next shopper starts clean, in the default language.
-- Tapping a recommended phone that sits in this cabinet lights its slot; the light
-  goes off when the shopper lifts that phone or the screen it was lit for goes.
-- A recognised member (their fob tapped, or their tag walking up to an idle
-  screen) is welcomed with what they looked at last time; their lifts and taps
-  are recorded against them until the session ends or their tag leaves. A tag
-  passing by never takes over a screen someone else is using; a fob tapped by
-  another member starts a fresh session, so nobody sees another's picks.
-- Sign-up, surveys, coupons and the prize draw are screens of the shopper's
-  session. While one is open, lifting a phone does not take the screen away.
-  After a minute without a touch a countdown appears, then the session ends and
-  everything typed is gone: the next person never sees it.
-- One survey per session; the attract screen's smiley counts one press per
-  five seconds. A low score is an alert for store staff.
-- A fob nobody may be recognised by gets the same neutral answer, whoever it
-  belongs to: not recognised, ask staff to link it, or sign up.
-- A member who has had today's draw is told so before any button: the reward
-  desk is asked when they arrive. A draw's result waits for its short
-  animation (or a tap that skips it) before it shows.
-- A recognised member with marketing consent may be given a member offer
-  (rewards.offers decides, the reward desk counts what they took): shown on
-  their welcome, taken as a coupon, sent to their phone (HQ holds the number) or
-  printed. Without consent nothing promotional is asked or shown. The offer is
-  the session's: a late answer for an earlier session changes nothing.
+The rules in the shop's words are in kiosk.session's docstring.
 """
 
 from __future__ import annotations
 
-import enum
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
-from datetime import date, datetime
 from typing import assert_never
 
-from content.model import (
-    ConsentNotice,
-    ConsentPurpose,
-    Language,
-    PrizeDraw,
-    Survey,
-    SurveyQuestion,
-)
-from content.offers import Offer as BundleOffer
-from content.recommend import LiftTally, lift_shares, tally_lift
-from devices.events import Alarm, AlarmReason, Dropped, Lifted
+from content.model import ConsentNotice, ConsentPurpose, PrizeDraw, Survey, SurveyQuestion
+from content.recommend import lift_shares, tally_lift
+from devices.events import Alarm, Dropped, Lifted
 from devices.protocols.pickup import LedMode
 from kiosk import signup, survey
-from rewards.offers import OfferBook, OfferMember, OfferTakes
+from kiosk.session.effects import (
+    CheckDraws,
+    DrawPrize,
+    Effect,
+    IssueCoupon,
+    JsonValue,
+    RaiseAlert,
+    Record,
+    SetLed,
+    StoreMessage,
+)
+from kiosk.session.inputs import (
+    AgeAnswered,
+    CouponPrinted,
+    DrawOpened,
+    DrawRequested,
+    DrawSkipped,
+    DrawStanding,
+    FlowClosed,
+    HqLinkChanged,
+    LanguageChosen,
+    MemberArrived,
+    MemberLeft,
+    MemberVisit,
+    OfferPrintAsked,
+    OfferTaken,
+    OfferTakesKnown,
+    OfferTextAsked,
+    PrinterReady,
+    RecommendationTapped,
+    RewardReady,
+    SessionInput,
+    SignupOpened,
+    SignupSubmitted,
+    SmileyPressed,
+    SurveyAnswered,
+    SurveyOpened,
+    TagPresented,
+    Touched,
+)
+from kiosk.session.offers import (
+    check_offers,
+    coupon_printed,
+    offer_answered,
+    offer_print_asked,
+    offer_taken,
+    offer_takes_known,
+    offer_text_asked,
+)
+from kiosk.session.state import (
+    Pick,
+    SessionConfig,
+    SessionState,
+    Transition,
+)
+from kiosk.session.views import (
+    ATTRACT,
+    Binding,
+    CompareView,
+    CouponView,
+    DrawView,
+    FlowView,
+    FobView,
+    LocateNotice,
+    ProductView,
+    RewardStatus,
+    SignupStep,
+    SignupView,
+    SurveyView,
+    ThanksView,
+    View,
+    WelcomeView,
+)
+from rewards.offers import OfferBook
 
 log = logging.getLogger("kiosk.session")
-
-JsonValue = str | int | float | bool | None | list["JsonValue"] | dict[str, "JsonValue"]
-
-
-# --- what the screen shows -------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class AttractView:
-    @property
-    def key(self) -> str:
-        return "attract"
-
-
-@dataclass(frozen=True, slots=True)
-class ProductView:
-    sku: str
-    # False when the shopper tapped a recommendation rather than lifting the phone.
-    in_hand: bool
-
-    @property
-    def key(self) -> str:
-        return f"product:{self.sku}"
-
-
-@dataclass(frozen=True, slots=True)
-class CompareView:
-    left: str
-    right: str
-
-    @property
-    def key(self) -> str:
-        return f"compare:{self.left}:{self.right}"
-
-
-@dataclass(frozen=True, slots=True)
-class WelcomeView:
-    """A recognised member's welcome: greeting, what they looked at last time, picks.
-
-    One per session, so the next member's welcome is a new screen. The key names
-    no one (screen keys go to the trace): only the session number."""
-
-    session: int
-
-    @property
-    def key(self) -> str:
-        return f"welcome:{self.session}"
-
-
-class SignupStep(enum.StrEnum):
-    AGE = "age"  # "are you 14 or older?" comes before anything is typed
-    UNDER_AGE = "under-age"  # ask staff: a guardian has to consent
-    FORM = "form"
-    DONE = "done"
-
-
-class Binding(enum.StrEnum):
-    """Linking a fob or tag to the new member, on the sign-up's last screen."""
-
-    NONE = "none"  # no recognition consent, or no reader: not offered
-    WAITING = "waiting"
-    BOUND = "bound"
-    TAKEN = "taken"  # that fob already belongs to a member
-
-
-@dataclass(frozen=True, slots=True)
-class SignupView:
-    session: int
-    step: SignupStep = SignupStep.AGE
-    problems: tuple[signup.Problem, ...] = ()
-    binding: Binding = Binding.NONE
-    # On the last step: the name the new member just gave, for greeting them there.
-    name: str = field(default="", repr=False, compare=False)
-    # The welcome coupon, where there is one (a factory: RewardStatus is defined below).
-    reward: RewardStatus = field(default_factory=lambda: RewardStatus.NONE)
-    coupon: IssuedCoupon | None = field(default=None, repr=False)  # never in the trace
-
-    @property
-    def key(self) -> str:
-        return f"signup:{self.session}:{self.step}"
-
-
-@dataclass(frozen=True, slots=True)
-class SurveyView:
-    session: int
-    survey: str
-    question: str
-    answered: int = 0  # questions answered (or skipped) so far in this run
-
-    @property
-    def key(self) -> str:
-        return f"survey:{self.session}:{self.survey}:{self.question}"
-
-
-@dataclass(frozen=True, slots=True)
-class IssuedCoupon:
-    # Formatted, e.g. "7K2M-Q9TX-...": redeemable at a till, so never in a log or the
-    # trace; they name the coupon by campaign and serial.
-    code: str = field(repr=False)
-    campaign: str
-    expires_on: date
-    serial: int | None = None  # the code's serial (with its kiosk number, unique)
-
-
-class RewardStatus(enum.StrEnum):
-    PENDING = "pending"  # asked the reward desk; the answer takes milliseconds
-    NONE = "none"  # the survey has no reward
-    REFUSED = "refused"  # none left today, limit reached, ...
-
-
-@dataclass(frozen=True, slots=True)
-class ThanksView:
-    """After a survey: thanks, and the reward if there is one to wait for."""
-
-    session: int
-    survey: str
-    reward: RewardStatus = RewardStatus.NONE
-
-    @property
-    def key(self) -> str:
-        return f"thanks:{self.session}:{self.survey}"
-
-
-@dataclass(frozen=True, slots=True)
-class DrawView:
-    session: int
-    draw: str
-    drawing: bool = False
-    outcome: str | None = None  # why nothing was won: "no_win", "already_drawn", ...
-    started_at: float | None = None  # the tap on "draw": the animation runs from then
-    # The desk's answer, kept back until the animation ends (or is skipped).
-    held: RewardReady | None = field(default=None, repr=False)
-    skipped: bool = False  # the shopper tapped through the animation
-
-    @property
-    def key(self) -> str:
-        return f"draw:{self.session}:{self.draw}"
-
-
-@dataclass(frozen=True, slots=True)
-class CouponView:
-    """A coupon won or earned: the code and its QR, large enough to photograph."""
-
-    session: int
-    coupon: IssuedCoupon
-    prize: str | None = None  # the prize's id when the draw won it
-    offer: str | None = None  # the member offer taken (send to phone, print: MemberOffer)
-
-    @property
-    def key(self) -> str:
-        return f"coupon:{self.session}:{self.coupon.campaign}:{self.coupon.serial}"
-
-
-@dataclass(frozen=True, slots=True)
-class FobView:
-    """A fob that recognises no one: the same neutral answer, whoever it belongs to."""
-
-    session: int
-
-    @property
-    def key(self) -> str:
-        return f"fob:{self.session}"
-
-
-View = (
-    AttractView
-    | ProductView
-    | CompareView
-    | WelcomeView
-    | SignupView
-    | SurveyView
-    | ThanksView
-    | DrawView
-    | CouponView
-    | FobView
-)
-FlowView = SignupView | SurveyView | ThanksView | DrawView | CouponView
-ATTRACT = AttractView()
-
-
-@dataclass(frozen=True, slots=True)
-class LocateNotice:
-    """Tells the shopper where a tapped phone is: a slot of this cabinet, or ask staff."""
-
-    sku: str
-    slot: int | None
-    until: float
-
-
-# --- inputs from the screen (device inputs are devices.events) ---------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class Touched:
-    """Any touch on the screen: the shopper is still there."""
-
-
-@dataclass(frozen=True, slots=True)
-class RecommendationTapped:
-    sku: str
-    shelf: str  # which list it came from: "related" or "best_sellers"
-
-
-@dataclass(frozen=True, slots=True)
-class LanguageChosen:
-    language: Language
-
-
-@dataclass(frozen=True, slots=True)
-class MemberVisit:
-    """A member the kiosk recognised, as the member feed describes them.
-
-    Only members who consented to recognition are in the feed; `greeting_name`
-    is set only where they allowed being greeted by name."""
-
-    member_id: str
-    greeting_name: str | None = field(repr=False)
-    last_viewed: tuple[str, ...]  # SKUs, most recent first
-    language: Language | None = None  # their language, when the feed knows it
-    last_seen: datetime | None = None  # when they last lifted a phone (to the hour), if known
-    joined: bool = False  # signed up in this session: welcomed, not "welcomed back"
-    personalised: bool = False  # consented to recommendations from what they looked at
-    # For member offers (rewards.offers): marketing consent on record at HQ, and the
-    # segment facts HQ sends only to members who gave it.
-    marketing: bool = False
-    tier: str | None = field(default=None, repr=False)
-    tags: frozenset[str] = field(default=frozenset(), repr=False)
-    birth_month: int | None = field(default=None, repr=False)
-
-
-@dataclass(frozen=True, slots=True)
-class MemberArrived:
-    """A reader recognised a member. `deliberate`: a fob tapped on the reader, as
-    opposed to a tag that came within range. `wall`: when (aware), stamped by the
-    controller: member offers follow the store's days and hours; None: no offer."""
-
-    visit: MemberVisit
-    deliberate: bool
-    wall: datetime | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class MemberLeft:
-    """The member's tag left the kiosk's range."""
-
-    member_id: str
-
-
-@dataclass(frozen=True, slots=True)
-class TagPresented:
-    """A fob or tag that belongs to no member, as its keyed hash (for binding); None
-    before the kiosk has the chain's tag key (then it cannot be bound either)."""
-
-    tag_hash: str | None = field(repr=False)
-    tag_kind: str
-
-
-@dataclass(frozen=True, slots=True)
-class SignupOpened:
-    pass
-
-
-@dataclass(frozen=True, slots=True)
-class AgeAnswered:
-    old_enough: bool
-
-
-@dataclass(frozen=True, slots=True)
-class SignupSubmitted:
-    form: signup.SignupForm
-    member_id: str  # a new UUID, made by the caller: the machine draws no randomness
-    can_bind: bool  # a member-tag reader is attached and the chain's tag key is known
-
-
-@dataclass(frozen=True, slots=True)
-class SurveyOpened:
-    survey: str
-
-
-@dataclass(frozen=True, slots=True)
-class SurveyAnswered:
-    answer: survey.Answer
-
-
-@dataclass(frozen=True, slots=True)
-class SmileyPressed:
-    """A face pressed on the attract screen's always-on smiley question."""
-
-    score: int
-
-
-@dataclass(frozen=True, slots=True)
-class DrawOpened:
-    draw: str
-
-
-@dataclass(frozen=True, slots=True)
-class DrawRequested:
-    pass
-
-
-@dataclass(frozen=True, slots=True)
-class DrawSkipped:
-    """A tap on the draw's animation: show the result as soon as it is known."""
-
-
-@dataclass(frozen=True, slots=True)
-class DrawStanding:
-    """The reward desk's word on whether session `session`'s member may draw `draw`
-    today: None, or why not ("member_limit", "not_started", "ended", ...)."""
-
-    session: int
-    draw: str
-    refusal: str | None
-
-
-@dataclass(frozen=True, slots=True)
-class RewardReady:
-    """The reward desk's answer for session `session`: a coupon, or why there is none."""
-
-    session: int
-    coupon: IssuedCoupon | None
-    prize: str | None = None
-    refusal: str | None = None
-    draw: str | None = None  # the draw that was asked, for a draw's answer
-    offer: str | None = None  # the member offer taken, for a TakeOffer's answer
-
-
-@dataclass(frozen=True, slots=True)
-class FlowClosed:
-    """ "Done", "cancel" or "close" on a sign-up, survey, draw or coupon screen."""
-
-
-@dataclass(frozen=True, slots=True)
-class OfferTakesKnown:
-    """The reward desk's counts for session `session`'s member offers (CheckOffers)."""
-
-    session: int
-    takes: Mapping[str, OfferTakes]
-
-
-@dataclass(frozen=True, slots=True)
-class OfferTaken:
-    """ "Take it" on the welcome's member offer (or "show my coupon" once taken)."""
-
-
-@dataclass(frozen=True, slots=True)
-class OfferTextAsked:
-    """ "Send to my phone" on the offer's coupon."""
-
-
-@dataclass(frozen=True, slots=True)
-class OfferPrintAsked:
-    """ "Print" on the offer's coupon."""
-
-
-@dataclass(frozen=True, slots=True)
-class CouponPrinted:
-    """The receipt printer's word on print job `job` (devices.events.Printed)."""
-
-    job: str
-    ok: bool
-
-
-@dataclass(frozen=True, slots=True)
-class PrinterReady:
-    """The receipt printer can print now (paper in, cover shut, answering) or not."""
-
-    ready: bool
-
-
-@dataclass(frozen=True, slots=True)
-class HqLinkChanged:
-    """Whether the relay reaches HQ now (its sync state): says when a text will go."""
-
-    online: bool
-
-
-SessionInput = (
-    Lifted
-    | Dropped
-    | Alarm
-    | Touched
-    | RecommendationTapped
-    | LanguageChosen
-    | MemberArrived
-    | MemberLeft
-    | TagPresented
-    | SignupOpened
-    | AgeAnswered
-    | SignupSubmitted
-    | SurveyOpened
-    | SurveyAnswered
-    | SmileyPressed
-    | DrawOpened
-    | DrawRequested
-    | DrawSkipped
-    | DrawStanding
-    | RewardReady
-    | FlowClosed
-    | OfferTakesKnown
-    | OfferTaken
-    | OfferTextAsked
-    | OfferPrintAsked
-    | CouponPrinted
-    | PrinterReady
-    | HqLinkChanged
-)
-
-
-# --- effects for the controller to carry out ---------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class Record:
-    """Append a fact to the outbox; `at` is the monotonic time it happened."""
-
-    kind: str
-    payload: Mapping[str, JsonValue]
-    at: float
-
-
-@dataclass(frozen=True, slots=True)
-class SetLed:
-    slot: int
-    mode: LedMode
-
-
-@dataclass(frozen=True, slots=True)
-class RaiseAlert:
-    """For store staff only; the shopper's screen never shows it."""
-
-    slot: int
-    reason: AlarmReason
-    sku: str | None
-
-
-@dataclass(frozen=True, slots=True)
-class IssueCoupon:
-    """Ask the reward desk for a code; it answers with RewardReady."""
-
-    campaign: str
-    reason: str  # "survey", "signup" (a new member's welcome coupon)
-    member_id: str | None
-    session_id: str
-    session: int
-
-
-@dataclass(frozen=True, slots=True)
-class DrawPrize:
-    draw: str
-    member_id: str
-    session_id: str
-    session: int
-
-
-@dataclass(frozen=True, slots=True)
-class StoreMessage:
-    """A live message for the attendant view; `alert` ones ask staff to act."""
-
-    kind: str
-    payload: Mapping[str, JsonValue]
-    alert: bool = False
-
-
-@dataclass(frozen=True, slots=True)
-class CheckDraws:
-    """Ask the reward desk whether the member may draw each of `draws` today; it
-    answers with one DrawStanding each."""
-
-    draws: tuple[str, ...]
-    member_id: str = field(repr=False)
-    session: int
-
-
-@dataclass(frozen=True, slots=True)
-class CheckOffers:
-    """Ask the reward desk for the member's counts of `offers` (the candidates); it
-    answers with OfferTakesKnown."""
-
-    offers: tuple[str, ...]
-    member_id: str = field(repr=False)
-    session: int
-
-
-@dataclass(frozen=True, slots=True)
-class TakeOffer:
-    """Ask the reward desk for a code of the offer's campaign, within the offer's
-    limits; it answers with RewardReady naming `offer`."""
-
-    offer: str
-    campaign: str
-    member_id: str = field(repr=False)
-    session_id: str
-    session: int
-
-
-@dataclass(frozen=True, slots=True)
-class PrintCoupon:
-    """Print the offer's coupon on the receipt printer, in `language`; the printer
-    answers CouponPrinted(job)."""
-
-    job: str
-    offer: str
-    coupon: IssuedCoupon = field(repr=False)
-    language: Language
-    session: int
-
-
-Effect = (
-    Record
-    | SetLed
-    | RaiseAlert
-    | IssueCoupon
-    | DrawPrize
-    | CheckDraws
-    | StoreMessage
-    | CheckOffers
-    | TakeOffer
-    | PrintCoupon
-)
-
-
-# --- state -------------------------------------------------------------------------------
-
-
-class OfferStep(enum.StrEnum):
-    CHECKING = "checking"  # asked the desk for the member's counts: nothing shown yet
-    SHOWN = "shown"
-    TAKING = "taking"  # asked the desk for the code
-    TAKEN = "taken"
-    REFUSED = "refused"  # member limit, budget spent, desk unavailable: `refusal` says
-
-
-class PrintStep(enum.StrEnum):
-    PRINTING = "printing"
-    PRINTED = "printed"
-    FAILED = "failed"
-
-
-@dataclass(frozen=True, slots=True)
-class MemberOffer:
-    """This session's member offer (rewards.offers chose it): on the welcome, then its
-    coupon. Distinct from the welcome's small "offers" (the draw, a survey's coupon)."""
-
-    session: int
-    wall: datetime = field(repr=False)  # when the member arrived: the decision's `now`
-    offer: BundleOffer | None = field(default=None, repr=False)  # None while CHECKING
-    step: OfferStep = OfferStep.CHECKING
-    refusal: str | None = None
-    coupon: IssuedCoupon | None = field(default=None, repr=False)
-    texted: bool = False  # "send to my phone" asked: once per coupon
-    printing: PrintStep | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class PendingPrint:
-    """A coupon on its way out of the printer, with the record its success writes
-    (kept past the session's end: the paper outlives a walk-away)."""
-
-    job: str
-    payload: Mapping[str, JsonValue] = field(repr=False)
-
-
-@dataclass(frozen=True, slots=True)
-class Pick:
-    """A phone off its slot. `confirmed` once it outlived the bounce window."""
-
-    slot: int
-    sku: str | None
-    lifted_at: float
-    session: int
-    confirmed: bool = False
-    # What the screen showed before this lift, restored if the lift was only a bounce.
-    before: View = ATTRACT
-    before_return_at: float | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class SessionState:
-    boot: str  # id of this kiosk run; with `number` it makes session ids unique
-    number: int = 0  # current (or last) shopper session; 0 before the first
-    view: View = ATTRACT
-    picks: tuple[Pick, ...] = ()  # every phone off its slot, in lift order
-    language: Language = Language.ZH_CN
-    last_interaction: float = 0.0
-    return_at: float | None = None  # grace deadline after the last phone went back
-    notice: LocateNotice | None = None
-    lit_slots: frozenset[int] = frozenset()
-    lit_view: View | None = None  # the screen the lit slots belong to
-    member: MemberVisit | None = None  # the recognised member this session belongs to
-    wipe_at: float | None = None  # the walk-away countdown on a flow screen ends then
-    surveyed: bool = False  # this session answered a survey (one per session)
-    # (draw id, why not) for the draws this session's member may not draw today.
-    draw_refusals: tuple[tuple[str, str], ...] = ()
-    offer: MemberOffer | None = None  # this session's member offer, once asked for
-    # Kept across sessions: the receipt printer, HQ's link and a print on its way.
-    printer_ready: bool = False
-    hq_online: bool = False
-    print_job: PendingPrint | None = None
-    # Kept across sessions: the attract screen's smiley and its thank-you.
-    smiley_counted_at: float | None = None
-    smiley_thanks_until: float | None = None
-    # This store's lifts (content.recommend), counted as they are confirmed; the shares
-    # the shelves mix in are taken from it when a session ends, so they stay the same
-    # through a session and the panels prepared while the attract loop plays hold.
-    lift_tally: LiftTally = field(default_factory=LiftTally, compare=False)
-    store_lifts: Mapping[str, float] = field(default_factory=dict, compare=False)
-
-    @property
-    def active(self) -> bool:
-        return self.view != ATTRACT
-
-    @property
-    def session_id(self) -> str:
-        return f"{self.boot}-{self.number}"
-
-
-@dataclass(frozen=True, slots=True)
-class SessionConfig:
-    drop_grace: float = 8.0  # seconds the last product stays after it is put back
-    bounce: float = 0.150  # a phone back within this is a bounce, not a pick
-    idle_timeout: float = 120.0  # no touch, lift or drop for this long ends the session
-    notice_seconds: float = 15.0  # how long "find it on slot N" stays up
-    welcome_seconds: float = 30.0  # a welcome nobody touches returns to attract
-    form_timeout: float = 60.0  # untouched this long, a flow screen starts its countdown
-    form_countdown: float = 10.0  # then this long to touch before everything is wiped
-    smiley_interval: float = 5.0  # presses on the attract smiley closer than this count once
-    smiley_thanks: float = 2.0  # how long its thank-you stays: read at a glance, gone for the next
-    draw_suspense: float = 1.6  # the draw's animation: a moment of suspense, under 2 s
-    fob_seconds: float = 12.0  # "not recognised" stays this long after the last touch
-    phone_region: str = signup.DEFAULT_REGION  # numbers without +country are from here
-
-
-@dataclass(frozen=True, slots=True)
-class Transition:
-    state: SessionState
-    effects: tuple[Effect, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -778,15 +169,15 @@ class SessionMachine:
             case FlowClosed():
                 return self._flow_closed(state, now)
             case OfferTakesKnown():
-                return self._offer_takes_known(state, event, now)
+                return offer_takes_known(self.offers, state, event, now)
             case OfferTaken():
-                return self._offer_taken(state, now)
+                return offer_taken(self._touched(state, now))
             case OfferTextAsked():
-                return self._offer_text_asked(state, now)
+                return offer_text_asked(self._touched(state, now), now)
             case OfferPrintAsked():
-                return self._offer_print_asked(state, now)
+                return offer_print_asked(self._touched(state, now))
             case CouponPrinted():
-                return self._coupon_printed(state, event, now)
+                return coupon_printed(state, event, now)
             case PrinterReady():
                 return Transition(replace(state, printer_ready=event.ready))
             case HqLinkChanged():
@@ -917,7 +308,7 @@ class SessionMachine:
             },
         )
         effects += self._check_draws(state)
-        state, asked = self._check_offers(state, arrived)
+        state, asked = check_offers(self.offers, state, arrived)
         return Transition(state, (*effects, *asked, arrived_message))
 
     def _check_draws(self, state: SessionState) -> tuple[Effect, ...]:
@@ -1193,7 +584,7 @@ class SessionMachine:
         view = state.view
         told = _reward_messages(state, ready)  # issued, whether or not they are still here
         if ready.offer is not None:
-            return self._offer_answered(state, ready, told, now)
+            return offer_answered(state, ready, told, now)
         if ready.session == state.number and isinstance(view, SignupView):
             # The new member's welcome coupon, shown on the sign-up's last screen.
             got = replace(view, reward=RewardStatus.NONE, coupon=ready.coupon)
@@ -1246,166 +637,6 @@ class SessionMachine:
 
     def _survey(self, survey_id: str) -> Survey | None:
         return next((s for s in self.surveys if s.id == survey_id), None)
-
-    # -- member offers --
-
-    def _check_offers(
-        self, state: SessionState, arrived: MemberArrived
-    ) -> tuple[SessionState, tuple[Effect, ...]]:
-        """Ask the desk for the counts of the offers the member qualifies for; nothing
-        at all for a member without marketing consent (OfferBook checks it too)."""
-        visit, book = arrived.visit, self.offers
-        if (
-            book is None
-            or not len(book)
-            or not visit.marketing
-            or arrived.wall is None
-            or state.member is not visit
-        ):
-            return state, ()
-        candidates = book.candidates(offer_member(visit), arrived.wall)
-        if not candidates:
-            return state, ()
-        asking = MemberOffer(state.number, arrived.wall)
-        ids = tuple(offer.id for offer in candidates)
-        return replace(state, offer=asking), (CheckOffers(ids, visit.member_id, state.number),)
-
-    def _offer_takes_known(
-        self, state: SessionState, known: OfferTakesKnown, now: float
-    ) -> Transition:
-        asked, book, member = state.offer, self.offers, state.member
-        if (
-            asked is None
-            or book is None
-            or member is None
-            or known.session != state.number
-            or asked.session != known.session
-            or asked.step is not OfferStep.CHECKING
-        ):
-            return Transition(state)  # an answer for a session that is over, or again
-        chosen = book.choose(offer_member(member), known.takes, asked.wall)
-        if chosen is None:
-            return Transition(replace(state, offer=None))
-        payload: dict[str, JsonValue] = {
-            "session": state.session_id,
-            "offer": chosen.id,
-            "member_id": member.member_id,
-            "campaign": chosen.campaign,
-        }
-        shown = replace(asked, offer=chosen, step=OfferStep.SHOWN)
-        return Transition(replace(state, offer=shown), (Record("offer_shown", payload, now),))
-
-    def _offer_taken(self, state: SessionState, now: float) -> Transition:
-        state = self._touched(state, now)
-        offer, member = state.offer, state.member
-        if not isinstance(state.view, WelcomeView) or offer is None or offer.offer is None:
-            return Transition(state)
-        if offer.step is OfferStep.TAKEN and offer.coupon is not None:  # "show my coupon"
-            again = CouponView(state.number, offer.coupon, offer=offer.offer.id)
-            return Transition(replace(state, view=again, return_at=None, wipe_at=None))
-        campaign = offer.offer.campaign
-        if member is None or campaign is None or offer.step is not OfferStep.SHOWN:
-            return Transition(state)  # a message only, or asked already: one tap, one code
-        effect = TakeOffer(
-            offer.offer.id, campaign, member.member_id, state.session_id, state.number
-        )
-        taking = replace(offer, step=OfferStep.TAKING)
-        return Transition(replace(state, offer=taking), (effect,))
-
-    def _offer_answered(
-        self, state: SessionState, ready: RewardReady, told: tuple[Effect, ...], now: float
-    ) -> Transition:
-        offer = state.offer
-        if (
-            offer is None
-            or offer.offer is None
-            or ready.session != state.number
-            or offer.offer.id != ready.offer
-            or offer.step is not OfferStep.TAKING
-        ):
-            return Transition(state, told)  # they walked away meanwhile: the code stays at HQ
-        if ready.coupon is None:
-            refused = replace(offer, step=OfferStep.REFUSED, refusal=ready.refusal or "unavailable")
-            return Transition(replace(state, offer=refused), told)
-        taken = replace(offer, step=OfferStep.TAKEN, coupon=ready.coupon)
-        state = replace(state, offer=taken)
-        if not isinstance(state.view, WelcomeView):
-            return Transition(state, told)  # a phone in hand: the welcome shows it later
-        view = CouponView(state.number, ready.coupon, offer=offer.offer.id)
-        shown = replace(state, view=view, last_interaction=now, return_at=None, wipe_at=None)
-        return Transition(shown, told)
-
-    def _offer_coupon(self, state: SessionState) -> tuple[MemberOffer, IssuedCoupon] | None:
-        """The offer whose coupon is on screen, when it is."""
-        offer, view = state.offer, state.view
-        if (
-            not isinstance(view, CouponView)
-            or view.offer is None
-            or offer is None
-            or offer.coupon is None
-            or offer.offer is None
-            or offer.offer.id != view.offer
-        ):
-            return None
-        return offer, offer.coupon
-
-    def _offer_text_asked(self, state: SessionState, now: float) -> Transition:
-        state = self._touched(state, now)
-        shown = self._offer_coupon(state)
-        if shown is None or state.member is None or shown[0].texted:
-            return Transition(state)  # once per coupon: a second tap sends nothing
-        offer, coupon = shown
-        assert offer.offer is not None
-        payload: dict[str, JsonValue] = {
-            "session": state.session_id,
-            "offer": offer.offer.id,
-            "member_id": state.member.member_id,
-            "code": coupon.code,
-            "campaign": coupon.campaign,
-            "expires_on": coupon.expires_on.isoformat(),
-            "language": state.language.value,
-        }
-        texted = replace(state, offer=replace(offer, texted=True))
-        return Transition(texted, (Record("offer_text_requested", payload, now),))
-
-    def _offer_print_asked(self, state: SessionState, now: float) -> Transition:
-        state = self._touched(state, now)
-        shown = self._offer_coupon(state)
-        if shown is None or state.member is None or not state.printer_ready:
-            return Transition(state)
-        offer, coupon = shown
-        assert offer.offer is not None
-        if offer.printing in (PrintStep.PRINTING, PrintStep.PRINTED) or state.print_job:
-            return Transition(state)  # one coupon, one ticket
-        job = f"{state.session_id}-{coupon.campaign}-{coupon.serial}"
-        payload: dict[str, JsonValue] = {
-            "session": state.session_id,
-            "offer": offer.offer.id,
-            "member_id": state.member.member_id,
-            "code": coupon.code,
-            "campaign": coupon.campaign,
-        }
-        effect = PrintCoupon(job, offer.offer.id, coupon, state.language, state.number)
-        printing = replace(
-            state,
-            offer=replace(offer, printing=PrintStep.PRINTING),
-            print_job=PendingPrint(job, payload),
-        )
-        return Transition(printing, (effect,))
-
-    def _coupon_printed(
-        self, state: SessionState, printed: CouponPrinted, now: float
-    ) -> Transition:
-        pending = state.print_job
-        if pending is None or pending.job != printed.job:
-            return Transition(state)
-        effects = (Record("offer_printed", pending.payload, now),) if printed.ok else ()
-        state = replace(state, print_job=None)
-        offer = state.offer
-        if offer is not None and offer.printing is PrintStep.PRINTING:
-            step = PrintStep.PRINTED if printed.ok else PrintStep.FAILED
-            state = replace(state, offer=replace(offer, printing=step))
-        return Transition(state, effects)
 
     # -- time --
 
@@ -1493,20 +724,6 @@ class SessionMachine:
             if state.return_at is not None:
                 deadlines.append(state.return_at)
         return min(deadlines, default=None)
-
-
-def offer_member(visit: MemberVisit) -> OfferMember:
-    """The member as rewards.offers decides about them."""
-    return OfferMember(
-        member_id=visit.member_id,
-        marketing=visit.marketing,
-        personalised=visit.personalised,
-        tier=visit.tier,
-        tags=visit.tags,
-        birth_month=visit.birth_month,
-        last_seen=visit.last_seen,
-        last_viewed=visit.last_viewed,
-    )
 
 
 def _start_session(state: SessionState, now: float) -> SessionState:
