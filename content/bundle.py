@@ -149,7 +149,7 @@ class BundleError(Exception):
         return (type(self), (self.problems,))  # survives pickling (process pools, queues)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, weakref_slot=True)  # weakly held while it may be replaced
 class Bundle:
     """A validated bundle; lookups by SKU, slot and id are dictionary lookups.
 

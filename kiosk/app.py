@@ -13,6 +13,7 @@ import sys
 import tempfile
 import time
 import uuid
+import weakref
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
@@ -592,14 +593,17 @@ def decide_offers_after_first_paint(
     (or SERVER_START_LATEST_MS after start): nobody is recognised before it, and the
     book (a catalog's brands for `viewed` rules) is not on the way to the first frame.
     A release switched to meanwhile came with its own (build_machine)."""
-    started_with = switch.bundle
+    # Weakly: a release switched away from meanwhile is freed on the switch's worker
+    # (its last reference), never by this closure on the GUI thread.
+    started_with = None if switch.bundle is None else weakref.ref(switch.bundle)
     done: list[bool] = []
 
     def decide(*_: object) -> None:
-        if done or started_with is None or switch.bundle is not started_with:
+        bundle = None if started_with is None else started_with()
+        if done or bundle is None or switch.bundle is not bundle:
             return
         done.append(True)
-        controller.set_offers(offer_book(started_with, options.timezone, share))
+        controller.set_offers(offer_book(bundle, options.timezone, share))
 
     window.first_paint.connect(decide)
     QTimer.singleShot(SERVER_START_LATEST_MS, decide)
