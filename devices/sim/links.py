@@ -7,6 +7,8 @@ import os
 import tty
 from pathlib import Path
 
+import serial
+
 
 def owns_link(link: Path, target: str | None) -> bool:
     """Whether `link` still points at `target` (never delete someone else's link)."""
@@ -51,3 +53,32 @@ def remove_link(link: Path | None, target: str | None) -> None:
     if link is not None and owns_link(link, target):
         with contextlib.suppress(FileNotFoundError):
             link.unlink()
+
+
+def plug_in(
+    device: str | None, baudrate: int, link: Path | None
+) -> tuple[serial.Serial | None, int, int | None, str | None]:
+    """A simulated device's port: a real serial `device`, else a new pty behind `link`.
+    (serial port or None, the fd the simulator reads and writes, the pty's slave fd, its name)"""
+    if device is not None:
+        port = serial.Serial(device, baudrate, timeout=0, write_timeout=0)
+        return port, port.fileno(), None, None
+    master, slave, name = open_pty(link)
+    return None, master, slave, name
+
+
+def pull_out(
+    link: Path | None,
+    slave_name: str | None,
+    port: serial.Serial | None,
+    fds: tuple[int | None, int | None],
+) -> None:
+    """Close what `plug_in` opened and remove the link: the host's port fails, as when a
+    cable is pulled."""
+    remove_link(link, slave_name)
+    if port is not None:
+        port.close()
+        return
+    for fd in fds:
+        if fd is not None:
+            os.close(fd)

@@ -40,7 +40,7 @@ from devices.protocols.pickup import (
     frame,
     parse_line,
 )
-from devices.sim.links import open_pty, remove_link
+from devices.sim.links import plug_in, pull_out
 
 _log = logging.getLogger("devices.sim")
 
@@ -290,25 +290,17 @@ class PickupBoardSim:
 
     def _plug_in(self) -> None:
         """Open the pty or device (caller holds the lock)."""
-        if self._device is not None:
-            self._serial = serial.Serial(self._device, self._baudrate, timeout=0, write_timeout=0)
-            self._fd = self._serial.fileno()
-        else:
-            master, slave, name = open_pty(self._link)
-            self._fd, self._slave_fd, self._slave_name = master, slave, name
+        opened = plug_in(self._device, self._baudrate, self._link)
+        self._serial, self._fd, self._slave_fd, slave_name = opened
+        if slave_name is not None:
+            self._slave_name = slave_name
         self._generation += 1
         self._leds.clear()  # a fresh boot: LEDs are dark until the host sets them
         self._splitter.reset()
 
     def _pull_out(self) -> None:
         """Close the pty or device and remove the link (caller holds the lock)."""
-        remove_link(self._link, self._slave_name)
-        if self._serial is not None:
-            self._serial.close()
-        else:
-            for fd in (self._fd, self._slave_fd):
-                if fd is not None:
-                    os.close(fd)
+        pull_out(self._link, self._slave_name, self._serial, (self._fd, self._slave_fd))
         self._serial = None
         self._fd = self._slave_fd = None
         self._generation += 1
